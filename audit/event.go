@@ -1,0 +1,80 @@
+// Package audit defines Tearline's audit records and, over the store's audit
+// table, the tamper-evident log they form.
+//
+// An Event holds ids, labels, parties and decisions, never intelligence
+// content: an auditor may read the log without being cleared for what it
+// describes.
+package audit
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/go-json-experiment/json"
+
+	"github.com/tearline/tearline/stix"
+)
+
+// Actions recorded in the log.
+const (
+	ActionIngest       = "object.ingest"
+	ActionIngestRefuse = "object.refuse"
+	ActionRead         = "object.read"
+	ActionList         = "object.list"
+	ActionLabelRead    = "label.read"
+	ActionUserAdd      = "user.add"
+	ActionUserUpdate   = "user.update"
+	ActionTokenIssue   = "token.issue"
+	ActionTokenRevoke  = "token.revoke"
+	ActionAuthRefuse   = "auth.refuse"
+	ActionNodeInit     = "node.init"
+)
+
+// Decisions.
+const (
+	Allow  = "allow"
+	Deny   = "deny"
+	Accept = "accept"
+	Refuse = "refuse"
+)
+
+// Event is one audit record. Field names are short and stable: they are
+// hashed into the Merkle log and read by oversight tools.
+type Event struct {
+	Version  int       `json:"v"`
+	Time     time.Time `json:"time"`
+	Node     string    `json:"node"`
+	Actor    string    `json:"actor"` // "user:<name>", "node:<name>", "token:<id>", "anonymous"
+	Action   string    `json:"action"`
+	Object   string    `json:"object,omitempty"`
+	Modified string    `json:"modified,omitempty"` // the version read or written
+	Labels   []string  `json:"labels,omitempty"`   // label ids
+	Decision string    `json:"decision,omitempty"`
+	Reasons  []string  `json:"reasons,omitempty"`
+	Subject  string    `json:"subject,omitempty"` // a user, token or agreement acted upon
+	Detail   string    `json:"detail,omitempty"`  // a short, content-free note (e.g. a query's filters)
+	Count    int       `json:"count,omitempty"`
+}
+
+// Marshal returns the event's RFC 8785 canonical JSON: the bytes that become
+// a Merkle leaf.
+func (e Event) Marshal() ([]byte, error) {
+	if e.Version == 0 {
+		e.Version = 1
+	}
+	e.Time = e.Time.UTC().Truncate(time.Microsecond)
+	b, err := json.Marshal(e, json.Deterministic(true))
+	if err != nil {
+		return nil, fmt.Errorf("marshal audit event %s: %w", e.Action, err)
+	}
+	return stix.Canonicalize(b)
+}
+
+// Parse decodes an entry written by Marshal.
+func Parse(b []byte) (Event, error) {
+	var e Event
+	if err := json.Unmarshal(b, &e); err != nil {
+		return e, fmt.Errorf("parse audit entry: %w", err)
+	}
+	return e, nil
+}

@@ -1,0 +1,38 @@
+package node
+
+import (
+	"context"
+
+	"github.com/tearline/tearline/audit"
+	"github.com/tearline/tearline/label"
+	"github.com/tearline/tearline/store"
+)
+
+// appendAudit stamps and appends events in tx: the one place the node writes
+// its audit log.
+func (n *Node) appendAudit(ctx context.Context, tx store.Tx, events ...audit.Event) error {
+	if len(events) == 0 {
+		return nil
+	}
+	now := n.now()
+	entries := make([][]byte, len(events))
+	for i, e := range events {
+		e.Time, e.Node = now, n.cfg.Name
+		b, err := e.Marshal()
+		if err != nil {
+			return err
+		}
+		entries[i] = b
+	}
+	_, err := tx.AppendAudit(ctx, entries...)
+	return err
+}
+
+// completeLabel fills in what a label made on this node implies: NOFORN
+// means "nationals of the originator's country", so the originator is us.
+func (n *Node) completeLabel(l label.Label) label.Label {
+	if l.Originator == "" && l.HasCaveat(label.CaveatNOFORN) {
+		l.Originator = n.cfg.Country
+	}
+	return n.reg.Normalize(l)
+}

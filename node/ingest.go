@@ -1,0 +1,419 @@
+package node
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/tearline/tearline/audit"
+	"github.com/tearline/tearline/binding"
+	"github.com/tearline/tearline/label"
+	"github.com/tearline/tearline/stix"
+	"github.com/tearline/tearline/store"
+)
+
+// IngestOptions adjust one ingest.
+type IngestOptions struct {
+	// Label is a banner bound to objects that carry no classification label
+	// of ours. When empty, the submitting user's default label applies.
+	Label string
+	// Limits bound the parser; zero values are the defaults.
+	Limits stix.Limits
+}
+
+// IngestResult says what landed and what did not.
+type IngestResult struct {
+	Landed  []Landed  `json:"landed"`
+	Refused []Refusal `json:"refused"`
+}
+
+// Landed is one object version that is now stored.
+type Landed struct {
+	ID       string `json:"id"`
+	Modified string `json:"modified,omitempty"`
+	// Status is "created", or "exists" for a version already held.
+	Status string `json:"status"`
+}
+
+// Refusal is one object that was refused, with why.
+type Refusal struct {
+	Index    int    `json:"index"`
+	ID       string `json:"id,omitempty"`
+	Property string `json:"property,omitempty"`
+	Reason   string `json:"reason"`
+}
+
+func (r Refusal) String() string {
+	id := r.ID
+	if id == "" {
+		id = fmt.Sprintf("object %d", r.Index)
+	}
+	if r.Property != "" {
+		return id + ": " + r.Property + ": " + r.Reason
+	}
+	return id + ": " + r.Reason
+}
+
+// ingestChunk is how many objects share one write transaction: big enough to
+// amortise the commit's fsync, small enough that signing the next chunk
+// overlaps writing this one.
+const ingestChunk = 1024
+
+// labelRef is a label known to this ingest: parsed, with the exact bytes its
+// digest covers.
+type labelRef struct {
+	l   label.Label
+	raw []byte
+}
+
+// item is one object on its way into the store.
+type item struct {
+	index   int
+	obj     stix.Object
+	whole   []string            // label ids for the whole object
+	parts   []binding.PartInput // stricter labels for parts
+	foreign []*binding.Binding  // bindings that arrived with the object
+	class   []string            // every label id a reader must satisfy
+	version store.ObjectVersion
+	refusal *Refusal
+}
+
+// Ingest validates, labels, binds and stores a STIX bundle or object.
+// Objects are independent: a bad one is refused with a reason and the rest
+// land. Each stored object, its binding and its audit entry commit together.
+func (n *Node) Ingest(ctx context.Context, p *Principal, data []byte, o IngestOptions) (*IngestResult, error) {
+	if p.User.Role == RoleAuditor {
+		return nil, fmt.Errorf("ingest: %w", ErrForbidden)
+	}
+	objs, bad, err := stix.Parse(data, o.Limits)
+	if err != nil {
+		return nil, fmt.Errorf("ingest: %w", err)
+	}
+	res := &IngestResult{Landed: []Landed{}, Refused: []Refusal{}}
+	for _, b := range bad {
+		res.Refused = append(res.Refused, Refusal{Index: b.Index, ID: b.ID, Property: b.Property, Reason: b.Reason})
+	}
+
+	var fallback *labelRef
+	banner := o.Label
+	if banner == "" {
+		banner = p.User.DefaultLabel
+	}
+	if banner != "" {
+		l, err := n.reg.ParseBanner(banner)
+		if err == nil {
+			l = n.completeLabel(l)
+			err = n.reg.Validate(l)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("ingest: label %q: %w", banner, err)
+		}
+		fallback = &labelRef{l: l, raw: n.reg.MarkingDefinition(l)}
+	}
+
+	labels := map[string]*labelRef{}
+	if fallback != nil {
+		labels[fallback.l.ID()] = fallback
+	}
+	bindings := map[string][]*binding.Binding{} // object id + "\x00" + version
+	var items []*item
+	for i := range objs {
+		ob := &objs[i]
+		switch ob.Type {
+		case "marking-definition":
+			l, ours, err := label.ParseMarkingDefinition(ob.Raw)
+			if err == nil && ours {
+				err = n.reg.Validate(l)
+			}
+			if err != nil {
+				res.Refused = append(res.Refused, Refusal{Index: i, ID: ob.ID, Property: "extensions", Reason: "label: " + err.Error()})
+				continue
+			}
+			if ours {
+				canon, err := stix.Canonicalize(ob.Raw)
+				if err != nil {
+					res.Refused = append(res.Refused, Refusal{Index: i, ID: ob.ID, Reason: err.Error()})
+					continue
+				}
+				labels[ob.ID] = &labelRef{l: l, raw: canon}
+				continue
+			}
+		case binding.Type:
+			b, err := binding.Parse(ob.Raw)
+			if err != nil {
+				res.Refused = append(res.Refused, Refusal{Index: i, ID: ob.ID, Reason: err.Error()})
+				continue
+			}
+			k := b.ObjectRef + "\x00" + b.ObjectModified
+			bindings[k] = append(bindings[k], b)
+			continue
+		}
+		items = append(items, &item{index: i, obj: *ob})
+	}
+
+	// Resolve each object's labels: from its bindings, else from the labels
+	// of ours it references, else the fallback.
+	lookup := func(id string) *labelRef {
+		if l, ok := labels[id]; ok {
+			return l
+		}
+		raw, err := n.st.Label(ctx, id)
+		if err != nil {
+			labels[id] = nil // remember the miss: most refs are TLP or statements
+			return nil
+		}
+		l, ours, err := label.ParseMarkingDefinition(raw)
+		if err != nil || !ours {
+			labels[id] = nil
+			return nil
+		}
+		lr := &labelRef{l: l, raw: raw}
+		labels[id] = lr
+		return lr
+	}
+	for _, it := range items {
+		it.foreign = bindings[it.obj.ID+"\x00"+it.obj.Version()]
+		delete(bindings, it.obj.ID+"\x00"+it.obj.Version())
+		if len(it.foreign) > 0 {
+			continue // labels come from the verified binding
+		}
+		for _, ref := range it.obj.ObjectMarkingRefs {
+			if lookup(ref) != nil {
+				it.whole = append(it.whole, ref)
+			}
+		}
+		for _, g := range it.obj.GranularMarkings {
+			if g.MarkingRef != "" && lookup(g.MarkingRef) != nil {
+				lr := labels[g.MarkingRef]
+				it.parts = append(it.parts, binding.PartInput{Selectors: g.Selectors, Label: binding.LabelInput{ID: g.MarkingRef, Canonical: lr.raw}})
+			}
+		}
+		if len(it.whole) == 0 && fallback != nil {
+			it.whole = []string{fallback.l.ID()}
+		}
+		if len(it.whole) == 0 {
+			it.refusal = &Refusal{Index: it.index, ID: it.obj.ID, Property: "object_marking_refs",
+				Reason: "no classification label: the object references no Tearline label, and neither --label nor the user's default label applies"}
+		}
+	}
+	for _, bs := range bindings {
+		for _, b := range bs {
+			res.Refused = append(res.Refused, Refusal{ID: b.ID, Property: "object_ref", Reason: "binding for " + b.ObjectRef + " version " + b.ObjectModified + " arrived without that object"})
+		}
+	}
+
+	// Canonicalise and sign (or verify) in parallel, one chunk ahead of the
+	// writer.
+	chunks := make(chan []*item, 1)
+	go func() {
+		defer close(chunks)
+		for start := 0; start < len(items); start += ingestChunk {
+			chunk := items[start:min(start+ingestChunk, len(items))]
+			n.prepare(chunk, labels)
+			select {
+			case chunks <- chunk:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	var writeErr error
+	for chunk := range chunks {
+		if writeErr == nil {
+			writeErr = n.writeChunk(ctx, p, chunk, labels, res)
+		}
+		if writeErr != nil {
+			for _, it := range chunk {
+				if it.refusal == nil {
+					res.Refused = append(res.Refused, Refusal{Index: it.index, ID: it.obj.ID, Reason: "not stored: " + writeErr.Error()})
+				}
+			}
+		}
+	}
+	if err := ctx.Err(); err != nil && writeErr == nil {
+		return nil, fmt.Errorf("ingest: %w", err)
+	}
+	// Refusals are security events too.
+	if len(res.Refused) > 0 {
+		slices.SortFunc(res.Refused, func(a, b Refusal) int { return a.Index - b.Index })
+		events := make([]audit.Event, 0, len(res.Refused))
+		for _, r := range res.Refused {
+			events = append(events, audit.Event{Actor: p.Actor(), Action: audit.ActionIngestRefuse, Object: r.ID,
+				Decision: audit.Refuse, Reasons: []string{r.Property}, Detail: truncate(r.Reason, 200)})
+		}
+		if err := n.st.Update(ctx, func(tx store.Tx) error { return n.appendAudit(ctx, tx, events...) }); err != nil {
+			return res, fmt.Errorf("ingest: audit refusals: %w", err)
+		}
+	}
+	return res, nil
+}
+
+// prepare canonicalises, digests and binds each item of chunk, in parallel.
+func (n *Node) prepare(chunk []*item, labels map[string]*labelRef) {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	workers := min(runtime.GOMAXPROCS(0), len(chunk))
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= len(chunk) {
+					return
+				}
+				if it := chunk[i]; it.refusal == nil {
+					n.prepareOne(it, labels)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+func (n *Node) prepareOne(it *item, labels map[string]*labelRef) {
+	refuse := func(prop, reason string) {
+		it.refusal = &Refusal{Index: it.index, ID: it.obj.ID, Property: prop, Reason: reason}
+	}
+	canon, err := stix.Canonicalize(it.obj.Raw)
+	if err != nil {
+		refuse("", err.Error())
+		return
+	}
+	var bound []*binding.Binding
+	if len(it.foreign) > 0 {
+		for _, b := range it.foreign {
+			supplied := map[string][]byte{}
+			for _, ref := range b.Labels {
+				if lr := labels[ref.Ref]; lr != nil {
+					supplied[ref.Ref] = lr.raw
+				}
+			}
+			for _, pl := range b.PartLabels {
+				if lr := labels[pl.Ref]; lr != nil {
+					supplied[pl.Ref] = lr.raw
+				}
+			}
+			if err := n.keyring.Verify(b, canon, supplied); err != nil {
+				refuse("", "binding "+b.ID+": "+err.Error())
+				return
+			}
+			for _, ref := range b.Labels {
+				it.whole = append(it.whole, ref.Ref)
+			}
+			for _, pl := range b.PartLabels {
+				it.parts = append(it.parts, binding.PartInput{Selectors: pl.Selectors, Label: binding.LabelInput{ID: pl.Ref}})
+			}
+		}
+		bound = it.foreign
+	} else {
+		in := binding.BindInput{ObjectID: it.obj.ID, ObjectModified: it.obj.Version(), CanonicalObject: canon, Parts: it.parts, Kind: "originator"}
+		for _, id := range it.whole {
+			in.Labels = append(in.Labels, binding.LabelInput{ID: id, Canonical: labels[id].raw})
+		}
+		b, err := n.signer.Bind(in, n.now())
+		if err != nil {
+			refuse("", "bind: "+err.Error())
+			return
+		}
+		bound = []*binding.Binding{b}
+	}
+	class := slices.Clone(it.whole)
+	for _, pl := range it.parts {
+		class = append(class, pl.Label.ID)
+	}
+	slices.Sort(class)
+	it.class = slices.Compact(class)
+	var bb bytes.Buffer
+	bb.WriteByte('[')
+	for i, b := range bound {
+		if i > 0 {
+			bb.WriteByte(',')
+		}
+		bb.Write(b.Raw)
+	}
+	bb.WriteByte(']')
+	it.version = store.ObjectVersion{
+		ID: it.obj.ID, Type: it.obj.Type, Modified: it.obj.Version(), ModifiedAt: it.obj.ModifiedAt,
+		Created: it.obj.Created, Revoked: it.obj.Revoked, Digest: bound[0].ObjectDigest,
+		Raw: it.obj.Raw, Bindings: bb.Bytes(), Originator: bound[0].Node,
+	}
+}
+
+// writeChunk stores one chunk in one transaction, with an audit entry per
+// object. An object the store refuses (a conflicting or post-revocation
+// version) is reported and the rest of the chunk still lands.
+func (n *Node) writeChunk(ctx context.Context, p *Principal, chunk []*item, labels map[string]*labelRef, res *IngestResult) error {
+	var landed []Landed
+	var refused []Refusal
+	err := n.st.Update(ctx, func(tx store.Tx) error {
+		landed, refused = landed[:0], refused[:0]
+		classes := map[string]int64{}
+		putLabels := map[string]bool{}
+		events := make([]audit.Event, 0, len(chunk))
+		for _, it := range chunk {
+			if it.refusal != nil {
+				refused = append(refused, *it.refusal)
+				continue
+			}
+			key := strings.Join(it.class, ",")
+			cid, ok := classes[key]
+			if !ok {
+				for _, id := range it.class {
+					if !putLabels[id] {
+						lr := labels[id]
+						if lr == nil {
+							return fmt.Errorf("label %s for %s: %w", id, it.obj.ID, store.ErrNotFound)
+						}
+						if err := tx.PutLabel(ctx, id, lr.raw); err != nil {
+							return err
+						}
+						putLabels[id] = true
+					}
+				}
+				var err error
+				if cid, err = tx.AccessClass(ctx, it.class); err != nil {
+					return err
+				}
+				classes[key] = cid
+			}
+			v := it.version
+			v.Class = cid
+			created, err := tx.PutObject(ctx, &v)
+			switch {
+			case errors.Is(err, store.ErrConflict), errors.Is(err, store.ErrRevoked):
+				refused = append(refused, Refusal{Index: it.index, ID: it.obj.ID, Property: "modified", Reason: err.Error()})
+				continue
+			case err != nil:
+				return err
+			}
+			status := "created"
+			if !created {
+				status = "exists"
+			}
+			landed = append(landed, Landed{ID: v.ID, Modified: v.Modified, Status: status})
+			events = append(events, audit.Event{Actor: p.Actor(), Action: audit.ActionIngest, Object: v.ID, Modified: v.Modified,
+				Labels: it.class, Decision: audit.Accept, Detail: status})
+		}
+		return n.appendAudit(ctx, tx, events...)
+	})
+	if err != nil {
+		return err
+	}
+	res.Landed = append(res.Landed, landed...)
+	res.Refused = append(res.Refused, refused...)
+	return nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}

@@ -1,0 +1,167 @@
+package node
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"math/big"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/tearline/tearline/audit"
+	"github.com/tearline/tearline/binding"
+	"github.com/tearline/tearline/store"
+	"github.com/tearline/tearline/store/sqlite"
+)
+
+// ErrExists is returned by Init when the directory already holds a node.
+var ErrExists = errors.New("directory already holds a Tearline node")
+
+// InitOptions name a new node.
+type InitOptions struct {
+	Name    string // default "tearline"
+	Country string // default "GBR"
+	Org     string
+}
+
+// Init makes a node in dir, which must be absent or empty: config, signing
+// key, TLS key and certificate, and the database. It changes nothing if dir
+// already holds anything.
+func Init(ctx context.Context, dir string, o InitOptions) error {
+	if entries, err := os.ReadDir(dir); err == nil && len(entries) > 0 {
+		if _, err := os.Stat(path(dir, ConfigFile)); err == nil {
+			return fmt.Errorf("init %s: %w", dir, ErrExists)
+		}
+		return fmt.Errorf("init %s: directory is not empty", dir)
+	} else if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("init %s: %w", dir, err)
+	}
+	if o.Name == "" {
+		o.Name = "tearline"
+	}
+	if o.Country == "" {
+		o.Country = "GBR"
+	}
+	if o.Org == "" {
+		o.Org = strings.ToUpper(o.Country) + " " + o.Name
+	}
+	cfg := Config{
+		Name:     strings.ToLower(o.Name),
+		Country:  strings.ToUpper(o.Country),
+		Org:      o.Org,
+		Identity: "identity--" + uuid.NewString(),
+	}
+	cfg.defaults()
+	if err := cfg.validate(); err != nil {
+		return fmt.Errorf("init %s: %w", dir, err)
+	}
+	// Build in a sibling temporary directory and rename it into place, so a
+	// failed init leaves nothing behind.
+	parent := filepath.Dir(filepath.Clean(dir))
+	if err := os.MkdirAll(parent, 0o700); err != nil {
+		return fmt.Errorf("init %s: %w", dir, err)
+	}
+	tmp, err := os.MkdirTemp(parent, ".tearline-init-*")
+	if err != nil {
+		return fmt.Errorf("init %s: %w", dir, err)
+	}
+	defer os.RemoveAll(tmp)
+	if err := build(ctx, tmp, cfg); err != nil {
+		return fmt.Errorf("init %s: %w", dir, err)
+	}
+	_ = os.Remove(dir) // an empty directory may stand in the way
+	if err := os.Rename(tmp, dir); err != nil {
+		return fmt.Errorf("init %s: %w", dir, err)
+	}
+	return nil
+}
+
+func build(ctx context.Context, dir string, cfg Config) error {
+	for _, d := range []string{"keys", "tls"} {
+		if err := os.MkdirAll(path(dir, d), 0o700); err != nil {
+			return err
+		}
+	}
+	if err := writeConfig(path(dir, ConfigFile), cfg); err != nil {
+		return err
+	}
+	key, err := binding.GenerateKey()
+	if err != nil {
+		return err
+	}
+	pemKey, err := binding.MarshalPrivateKey(key)
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(path(dir, SigningKey), pemKey, 0o600); err != nil {
+		return err
+	}
+	if err := makeTLS(dir, cfg); err != nil {
+		return fmt.Errorf("tls certificate: %w", err)
+	}
+	st, err := sqlite.Open(ctx, path(dir, DBFile))
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	ev := audit.Event{Time: time.Now(), Node: cfg.Name, Actor: "node:" + cfg.Name, Action: audit.ActionNodeInit,
+		Subject: binding.KeyIDOf(key.Public().(ed25519.PublicKey)), Detail: "country=" + cfg.Country}
+	entry, err := ev.Marshal()
+	if err != nil {
+		return err
+	}
+	return st.Update(ctx, func(tx store.Tx) error {
+		_, err := tx.AppendAudit(ctx, entry)
+		return err
+	})
+}
+
+// makeTLS writes a self-signed ECDSA P-256 certificate for the node's HTTPS
+// listener. It is its own CA, so clients pin it with --ca.
+func makeTLS(dir string, cfg Config) error {
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return err
+	}
+	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 127))
+	if err != nil {
+		return err
+	}
+	now := time.Now()
+	tmpl := &x509.Certificate{
+		SerialNumber:          serial,
+		Subject:               pkix.Name{CommonName: cfg.Name, Organization: []string{cfg.Org}, Country: []string{cfg.Country}},
+		NotBefore:             now.Add(-time.Hour),
+		NotAfter:              now.AddDate(2, 0, 0),
+		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+		DNSNames:              []string{"localhost", cfg.Name},
+		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &k.PublicKey, k)
+	if err != nil {
+		return err
+	}
+	kb, err := x509.MarshalPKCS8PrivateKey(k)
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(path(dir, TLSCert), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644); err != nil {
+		return err
+	}
+	return os.WriteFile(path(dir, TLSKey), pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kb}), 0o600)
+}

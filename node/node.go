@@ -1,0 +1,117 @@
+// Package node composes a Tearline node from its parts: store, labels,
+// bindings, policy and audit. One Node serves one data directory. Every
+// security-relevant action is decided through package policy and recorded
+// through package audit here, in the same store transaction as the action.
+package node
+
+import (
+	"context"
+	"crypto/ed25519"
+	"fmt"
+	"log/slog"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/tearline/tearline/binding"
+	"github.com/tearline/tearline/label"
+	"github.com/tearline/tearline/store"
+	"github.com/tearline/tearline/store/sqlite"
+)
+
+// Node is a running Tearline node.
+type Node struct {
+	dir     string
+	cfg     Config
+	st      store.Store
+	reg     *label.Registry
+	signer  *binding.Signer
+	keyring *binding.Keyring
+	log     *slog.Logger
+	now     func() time.Time
+
+	classMu sync.Mutex
+	classes *classCache
+}
+
+// Options adjust Open.
+type Options struct {
+	// ConfigPath overrides the data directory's own tearline.yaml.
+	ConfigPath string
+	Logger     *slog.Logger
+	// Store, when set, is used instead of the SQLite file in the data
+	// directory (a PostgreSQL store, for instance). Open takes ownership.
+	Store store.Store
+}
+
+// Open opens the node in dir.
+func Open(ctx context.Context, dir string, o Options) (*Node, error) {
+	cfgPath := o.ConfigPath
+	if cfgPath == "" {
+		cfgPath = path(dir, ConfigFile)
+	}
+	if _, err := os.Stat(path(dir, ConfigFile)); err != nil {
+		return nil, fmt.Errorf("open node %s: no node here (run `tearline init --data %s`)", dir, dir)
+	}
+	cfg, err := LoadConfig(cfgPath)
+	if err != nil {
+		return nil, fmt.Errorf("open node %s: %w", dir, err)
+	}
+	reg, err := label.NewRegistry(cfg.Labels)
+	if err != nil {
+		return nil, fmt.Errorf("open node %s: labels: %w", dir, err)
+	}
+	pemKey, err := os.ReadFile(path(dir, SigningKey))
+	if err != nil {
+		return nil, fmt.Errorf("open node %s: %w", dir, err)
+	}
+	key, err := binding.ParsePrivateKey(pemKey)
+	if err != nil {
+		return nil, fmt.Errorf("open node %s: signing key: %w", dir, err)
+	}
+	keys, err := loadKeyring(dir)
+	if err != nil {
+		return nil, fmt.Errorf("open node %s: %w", dir, err)
+	}
+	pub := key.Public().(ed25519.PublicKey)
+	keys = append(keys, binding.Key{KeyID: binding.KeyIDOf(pub), Node: cfg.Name, Public: pub})
+	ring, err := binding.NewKeyring(keys...)
+	if err != nil {
+		return nil, fmt.Errorf("open node %s: keyring: %w", dir, err)
+	}
+	st := o.Store
+	if st == nil {
+		st, err = sqlite.Open(ctx, path(dir, DBFile))
+		if err != nil {
+			return nil, fmt.Errorf("open node %s: %w", dir, err)
+		}
+	}
+	lg := o.Logger
+	if lg == nil {
+		lg = slog.New(slog.DiscardHandler)
+	}
+	n := &Node{
+		dir: dir, cfg: cfg, st: st, reg: reg,
+		signer:  binding.NewSigner(cfg.Name, cfg.Identity, key),
+		keyring: ring,
+		log:     lg,
+		now:     func() time.Time { return time.Now().UTC() },
+		classes: newClassCache(),
+	}
+	return n, nil
+}
+
+// Close closes the node's store.
+func (n *Node) Close() error { return n.st.Close() }
+
+// Config returns the node's configuration.
+func (n *Node) Config() Config { return n.cfg }
+
+// Registry returns the node's label registry.
+func (n *Node) Registry() *label.Registry { return n.reg }
+
+// Store returns the node's store, for tools (benchmarks, audit) that need it.
+func (n *Node) Store() store.Store { return n.st }
+
+// Dir returns the node's data directory.
+func (n *Node) Dir() string { return n.dir }

@@ -1,0 +1,246 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/tearline/tearline/audit"
+	"github.com/tearline/tearline/policy"
+	"github.com/tearline/tearline/store"
+)
+
+// ErrNotFound is what a caller gets for an object that does not exist and
+// for one it may not see: the two are indistinguishable by design.
+var ErrNotFound = errors.New("not found")
+
+// Object is one object version as a reader receives it.
+type Object struct {
+	store.ObjectVersion
+	Labels []string // label ids a reader of it satisfies
+}
+
+// Get returns the latest version of id that p may read. The decision, allow
+// or deny, is audited in the same transaction as the read.
+func (n *Node) Get(ctx context.Context, p *Principal, id string) (Object, error) {
+	var out Object
+	var found bool
+	err := n.st.Update(ctx, func(tx store.Tx) error {
+		found = false
+		versions, err := tx.Versions(ctx, id)
+		if err != nil {
+			return err
+		}
+		ev := audit.Event{Actor: p.Actor(), Action: audit.ActionRead, Object: id}
+		if len(versions) == 0 {
+			ev.Decision, ev.Reasons = audit.Deny, []string{"no-such-object"}
+			return n.appendAudit(ctx, tx, ev)
+		}
+		var denied []string
+		for i := len(versions) - 1; i >= 0; i-- {
+			v := versions[i]
+			c, err := n.class(ctx, tx, v.Class)
+			if err != nil {
+				return err
+			}
+			d := policy.CanRead(n.reg, p.Subject, c.Labels)
+			if d.Allow {
+				out, found = Object{ObjectVersion: v, Labels: classIDs(c)}, true
+				ev.Modified, ev.Labels, ev.Decision = v.Modified, out.Labels, audit.Allow
+				return n.appendAudit(ctx, tx, ev)
+			}
+			if i == len(versions)-1 {
+				ev.Modified, ev.Labels = v.Modified, classIDs(c)
+			}
+			for _, r := range d.Reasons {
+				if !slices.Contains(denied, string(r)) {
+					denied = append(denied, string(r))
+				}
+			}
+		}
+		ev.Decision, ev.Reasons = audit.Deny, denied
+		return n.appendAudit(ctx, tx, ev)
+	})
+	if err != nil {
+		return out, fmt.Errorf("get %s: %w", id, err)
+	}
+	if !found {
+		return out, fmt.Errorf("get %s: %w", id, ErrNotFound)
+	}
+	return out, nil
+}
+
+// Versions returns the versions of id that p may read, oldest first.
+func (n *Node) Versions(ctx context.Context, p *Principal, id string) ([]Object, error) {
+	var out []Object
+	err := n.st.Update(ctx, func(tx store.Tx) error {
+		out = out[:0]
+		versions, err := tx.Versions(ctx, id)
+		if err != nil {
+			return err
+		}
+		var events []audit.Event
+		for _, v := range versions {
+			c, err := n.class(ctx, tx, v.Class)
+			if err != nil {
+				return err
+			}
+			d := policy.CanRead(n.reg, p.Subject, c.Labels)
+			ev := audit.Event{Actor: p.Actor(), Action: audit.ActionRead, Object: id, Modified: v.Modified, Labels: classIDs(c), Decision: audit.Allow, Detail: "versions"}
+			if d.Allow {
+				out = append(out, Object{ObjectVersion: v, Labels: classIDs(c)})
+			} else {
+				ev.Decision, ev.Reasons = audit.Deny, reasonStrings(d.Reasons)
+			}
+			events = append(events, ev)
+		}
+		if len(versions) == 0 {
+			events = append(events, audit.Event{Actor: p.Actor(), Action: audit.ActionRead, Object: id, Decision: audit.Deny, Reasons: []string{"no-such-object"}, Detail: "versions"})
+		}
+		return n.appendAudit(ctx, tx, events...)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("versions of %s: %w", id, err)
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("versions of %s: %w", id, ErrNotFound)
+	}
+	return out, nil
+}
+
+// ListOptions select a page of objects.
+type ListOptions struct {
+	Types          []string
+	Limit          int    // default 100, at most 1000
+	Next           string // cursor from a previous page
+	IncludeRevoked bool
+}
+
+// Page is one page of a listing.
+type Page struct {
+	Objects []Object
+	More    bool
+	Next    string
+}
+
+// MaxPage is the largest page a listing returns.
+const MaxPage = 1000
+
+// ErrBadCursor reports a `next` value that is not one we issued.
+var ErrBadCursor = errors.New("invalid next cursor")
+
+// List returns the latest version of each object p may read. The read rule
+// is pushed into the store as the set of access classes p may read; every
+// object returned is audited, one batch per page.
+func (n *Node) List(ctx context.Context, p *Principal, o ListOptions) (Page, error) {
+	var page Page
+	limit := o.Limit
+	if limit <= 0 {
+		limit = 100
+	}
+	limit = min(limit, MaxPage)
+	var after int64
+	if o.Next != "" {
+		v, err := strconv.ParseInt(o.Next, 36, 64)
+		if err != nil || v < 0 {
+			return page, ErrBadCursor
+		}
+		after = v
+	}
+	err := n.st.Update(ctx, func(tx store.Tx) error {
+		page = Page{}
+		classes, err := n.visibleClasses(ctx, tx, p.Subject)
+		if err != nil {
+			return err
+		}
+		vs, err := tx.List(ctx, store.ListQuery{Types: o.Types, Classes: classes, After: after, Limit: limit + 1, IncludeRevoked: o.IncludeRevoked})
+		if err != nil {
+			return err
+		}
+		if len(vs) > limit {
+			vs, page.More = vs[:limit], true
+			page.Next = strconv.FormatInt(vs[len(vs)-1].Seq, 36)
+		}
+		events := make([]audit.Event, 0, len(vs)+1)
+		events = append(events, audit.Event{Actor: p.Actor(), Action: audit.ActionList, Decision: audit.Allow, Count: len(vs),
+			Detail: "type=" + strings.Join(o.Types, ",")})
+		page.Objects = make([]Object, 0, len(vs))
+		for _, v := range vs {
+			c, err := n.class(ctx, tx, v.Class)
+			if err != nil {
+				return err
+			}
+			ids := classIDs(c)
+			page.Objects = append(page.Objects, Object{ObjectVersion: v, Labels: ids})
+			events = append(events, audit.Event{Actor: p.Actor(), Action: audit.ActionRead, Object: v.ID, Modified: v.Modified, Labels: ids, Decision: audit.Allow, Detail: "list"})
+		}
+		return n.appendAudit(ctx, tx, events...)
+	})
+	if err != nil {
+		return Page{}, fmt.Errorf("list: %w", err)
+	}
+	return page, nil
+}
+
+// Count counts the objects p may read, as List would list them.
+func (n *Node) Count(ctx context.Context, p *Principal, types []string, includeRevoked bool) (int64, error) {
+	classes, err := n.visibleClasses(ctx, n.st, p.Subject)
+	if err != nil {
+		return 0, err
+	}
+	return n.st.Count(ctx, store.ListQuery{Types: types, Classes: classes, IncludeRevoked: includeRevoked})
+}
+
+// Label returns a label's marking-definition if p may read at least one
+// object that bears it; otherwise the label does not exist for p.
+func (n *Node) Label(ctx context.Context, p *Principal, id string) ([]byte, error) {
+	var raw []byte
+	err := n.st.Update(ctx, func(tx store.Tx) error {
+		raw = nil
+		all, err := n.classesFrom(ctx, tx)
+		if err != nil {
+			return err
+		}
+		var bearing []policy.Class
+		for _, c := range all {
+			if slices.Contains(classIDs(c), id) {
+				bearing = append(bearing, c)
+			}
+		}
+		ids := policy.Classes(n.reg, p.Subject, bearing)
+		ev := audit.Event{Actor: p.Actor(), Action: audit.ActionLabelRead, Object: id, Decision: audit.Deny}
+		if len(ids) > 0 {
+			cnt, err := tx.Count(ctx, store.ListQuery{Classes: ids, IncludeRevoked: true})
+			if err != nil {
+				return err
+			}
+			if cnt > 0 {
+				if raw, err = tx.Label(ctx, id); err != nil {
+					return err
+				}
+				ev.Decision = audit.Allow
+			}
+		}
+		return n.appendAudit(ctx, tx, ev)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("label %s: %w", id, err)
+	}
+	if raw == nil {
+		return nil, fmt.Errorf("label %s: %w", id, ErrNotFound)
+	}
+	return raw, nil
+}
+
+func classIDs(c policy.Class) []string { return c.LabelIDs }
+
+func reasonStrings(rs []policy.Reason) []string {
+	out := make([]string, len(rs))
+	for i, r := range rs {
+		out[i] = string(r)
+	}
+	return out
+}

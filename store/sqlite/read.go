@@ -1,0 +1,275 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tearline/tearline/store"
+)
+
+// querier is what *sql.DB and *sql.Tx share.
+type querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+type reader struct{ q querier }
+
+const objectCols = `seq, id, type, modified, modified_us, created, revoked, digest, raw, bindings, class, date_added_us, originator`
+
+func scanObject(sc interface{ Scan(...any) error }) (store.ObjectVersion, error) {
+	var v store.ObjectVersion
+	var modUS, addedUS int64
+	var revoked int
+	err := sc.Scan(&v.Seq, &v.ID, &v.Type, &v.Modified, &modUS, &v.Created, &revoked, &v.Digest, &v.Raw, &v.Bindings, &v.Class, &addedUS, &v.Originator)
+	v.ModifiedAt = time.UnixMicro(modUS).UTC()
+	v.DateAdded = time.UnixMicro(addedUS).UTC()
+	v.Revoked = revoked != 0
+	return v, err
+}
+
+func (r reader) Versions(ctx context.Context, id string) ([]store.ObjectVersion, error) {
+	rows, err := r.q.QueryContext(ctx, `SELECT `+objectCols+` FROM objects WHERE id = ? ORDER BY modified_us`, id)
+	if err != nil {
+		return nil, fmt.Errorf("versions of %s: %w", id, err)
+	}
+	return collectObjects(rows)
+}
+
+func collectObjects(rows *sql.Rows) ([]store.ObjectVersion, error) {
+	defer rows.Close()
+	var out []store.ObjectVersion
+	for rows.Next() {
+		v, err := scanObject(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
+// listWhere builds the filter shared by List and Count. Classes and the
+// type list become literals (integers are formatted by us; types are bound),
+// which lets SQLite use its indexes.
+func listWhere(q store.ListQuery) (string, []any) {
+	var b strings.Builder
+	var args []any
+	classes := make([]string, len(q.Classes))
+	for i, c := range q.Classes {
+		classes[i] = strconv.FormatInt(c, 10)
+	}
+	in := strings.Join(classes, ",")
+	b.WriteString(`o.class IN (` + in + `)`)
+	if len(q.Types) > 0 {
+		b.WriteString(` AND o.type IN (` + strings.Repeat("?,", len(q.Types)-1) + `?)`)
+		for _, t := range q.Types {
+			args = append(args, t)
+		}
+	}
+	if !q.IncludeRevoked {
+		b.WriteString(` AND o.revoked = 0`)
+	}
+	// The latest version the caller may see: no visible version is newer.
+	b.WriteString(` AND NOT EXISTS (SELECT 1 FROM objects n WHERE n.id = o.id AND n.modified_us > o.modified_us AND n.class IN (` + in + `))`)
+	return b.String(), args
+}
+
+func (r reader) List(ctx context.Context, q store.ListQuery) ([]store.ObjectVersion, error) {
+	if len(q.Classes) == 0 {
+		return nil, nil
+	}
+	where, args := listWhere(q)
+	limit := q.Limit
+	if limit <= 0 {
+		limit = 100
+	}
+	args = append(args, q.After, limit)
+	rows, err := r.q.QueryContext(ctx, `SELECT `+objectCols+` FROM objects o WHERE `+where+` AND o.seq > ? ORDER BY o.seq LIMIT ?`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list objects: %w", err)
+	}
+	return collectObjects(rows)
+}
+
+func (r reader) Count(ctx context.Context, q store.ListQuery) (int64, error) {
+	if len(q.Classes) == 0 {
+		return 0, nil
+	}
+	where, args := listWhere(q)
+	var n int64
+	if err := r.q.QueryRowContext(ctx, `SELECT COUNT(*) FROM objects o WHERE `+where, args...).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count objects: %w", err)
+	}
+	return n, nil
+}
+
+func (r reader) Label(ctx context.Context, id string) ([]byte, error) {
+	var raw []byte
+	err := r.q.QueryRowContext(ctx, `SELECT raw FROM labels WHERE id = ?`, id).Scan(&raw)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("label %s: %w", id, store.ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("label %s: %w", id, err)
+	}
+	return raw, nil
+}
+
+func (r reader) AccessClasses(ctx context.Context, after int64) ([]store.AccessClass, error) {
+	rows, err := r.q.QueryContext(ctx, `SELECT id, key FROM access_classes WHERE id > ? ORDER BY id`, after)
+	if err != nil {
+		return nil, fmt.Errorf("access classes: %w", err)
+	}
+	defer rows.Close()
+	var out []store.AccessClass
+	for rows.Next() {
+		var c store.AccessClass
+		var key string
+		if err := rows.Scan(&c.ID, &key); err != nil {
+			return nil, err
+		}
+		if key != "" {
+			c.LabelIDs = strings.Split(key, ",")
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+const userCols = `id, name, role, nationality, org, clearances, compartments, default_label, created_us, disabled`
+
+func scanUser(sc interface{ Scan(...any) error }) (store.User, error) {
+	var u store.User
+	var clr, comp string
+	var created int64
+	var disabled int
+	if err := sc.Scan(&u.ID, &u.Name, &u.Role, &u.Nationality, &u.Org, &clr, &comp, &u.DefaultLabel, &created, &disabled); err != nil {
+		return u, err
+	}
+	if err := json.Unmarshal([]byte(clr), &u.Clearances); err != nil {
+		return u, fmt.Errorf("user %s clearances: %w", u.ID, err)
+	}
+	if err := json.Unmarshal([]byte(comp), &u.Compartments); err != nil {
+		return u, fmt.Errorf("user %s compartments: %w", u.ID, err)
+	}
+	u.Created = time.UnixMicro(created).UTC()
+	u.Disabled = disabled != 0
+	return u, nil
+}
+
+func (r reader) oneUser(ctx context.Context, where string, arg any) (store.User, error) {
+	u, err := scanUser(r.q.QueryRowContext(ctx, `SELECT `+userCols+` FROM users WHERE `+where, arg))
+	if errors.Is(err, sql.ErrNoRows) {
+		return u, fmt.Errorf("user %v: %w", arg, store.ErrNotFound)
+	}
+	return u, err
+}
+
+func (r reader) User(ctx context.Context, id string) (store.User, error) {
+	return r.oneUser(ctx, `id = ?`, id)
+}
+
+func (r reader) UserByName(ctx context.Context, name string) (store.User, error) {
+	return r.oneUser(ctx, `name = ?`, name)
+}
+
+func (r reader) Users(ctx context.Context) ([]store.User, error) {
+	rows, err := r.q.QueryContext(ctx, `SELECT `+userCols+` FROM users ORDER BY name`)
+	if err != nil {
+		return nil, fmt.Errorf("users: %w", err)
+	}
+	defer rows.Close()
+	var out []store.User
+	for rows.Next() {
+		u, err := scanUser(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, u)
+	}
+	return out, rows.Err()
+}
+
+const tokenCols = `id, user_id, hash, created_us, expires_us, revoked_us`
+
+func scanToken(sc interface{ Scan(...any) error }) (store.Token, error) {
+	var t store.Token
+	var c, e, r int64
+	if err := sc.Scan(&t.ID, &t.UserID, &t.Hash, &c, &e, &r); err != nil {
+		return t, err
+	}
+	t.Created = time.UnixMicro(c).UTC()
+	t.Expires = fromMicro(e)
+	t.RevokedAt = fromMicro(r)
+	return t, nil
+}
+
+func fromMicro(us int64) time.Time {
+	if us == 0 {
+		return time.Time{}
+	}
+	return time.UnixMicro(us).UTC()
+}
+
+func toMicro(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMicro()
+}
+
+func (r reader) Token(ctx context.Context, id string) (store.Token, error) {
+	t, err := scanToken(r.q.QueryRowContext(ctx, `SELECT `+tokenCols+` FROM tokens WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return t, fmt.Errorf("token %s: %w", id, store.ErrNotFound)
+	}
+	return t, err
+}
+
+func (r reader) Tokens(ctx context.Context, userID string) ([]store.Token, error) {
+	rows, err := r.q.QueryContext(ctx, `SELECT `+tokenCols+` FROM tokens WHERE user_id = ? ORDER BY created_us`, userID)
+	if err != nil {
+		return nil, fmt.Errorf("tokens of %s: %w", userID, err)
+	}
+	defer rows.Close()
+	var out []store.Token
+	for rows.Next() {
+		t, err := scanToken(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, t)
+	}
+	return out, rows.Err()
+}
+
+func (r reader) AuditSize(ctx context.Context) (int64, error) {
+	var n int64
+	err := r.q.QueryRowContext(ctx, `SELECT COALESCE(MAX(idx) + 1, 0) FROM audit`).Scan(&n)
+	return n, err
+}
+
+func (r reader) AuditEntries(ctx context.Context, start, end int64) ([]store.AuditEntry, error) {
+	rows, err := r.q.QueryContext(ctx, `SELECT idx, data FROM audit WHERE idx >= ? AND idx < ? ORDER BY idx`, start, end)
+	if err != nil {
+		return nil, fmt.Errorf("audit entries [%d,%d): %w", start, end, err)
+	}
+	defer rows.Close()
+	var out []store.AuditEntry
+	for rows.Next() {
+		var e store.AuditEntry
+		if err := rows.Scan(&e.Index, &e.Data); err != nil {
+			return nil, err
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}

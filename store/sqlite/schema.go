@@ -1,0 +1,104 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+)
+
+// migrations are applied in order, each once, forward only. Never edit a
+// released migration: append a new one.
+var migrations = []string{
+	1: `
+CREATE TABLE labels (
+	id  TEXT PRIMARY KEY,
+	raw BLOB NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE access_classes (
+	id  INTEGER PRIMARY KEY,
+	key TEXT NOT NULL UNIQUE
+);
+
+CREATE TABLE objects (
+	seq           INTEGER PRIMARY KEY,
+	id            TEXT    NOT NULL,
+	type          TEXT    NOT NULL,
+	modified      TEXT    NOT NULL,
+	modified_us   INTEGER NOT NULL,
+	created       TEXT    NOT NULL,
+	revoked       INTEGER NOT NULL,
+	digest        TEXT    NOT NULL,
+	raw           BLOB    NOT NULL,
+	bindings      BLOB    NOT NULL,
+	class         INTEGER NOT NULL REFERENCES access_classes(id),
+	date_added_us INTEGER NOT NULL,
+	originator    TEXT    NOT NULL,
+	UNIQUE (id, modified_us)
+);
+CREATE INDEX objects_type_seq ON objects (type, seq);
+
+CREATE TABLE users (
+	id            TEXT PRIMARY KEY,
+	name          TEXT NOT NULL UNIQUE,
+	role          TEXT NOT NULL,
+	nationality   TEXT NOT NULL,
+	org           TEXT NOT NULL,
+	clearances    TEXT NOT NULL,
+	compartments  TEXT NOT NULL,
+	default_label TEXT NOT NULL,
+	created_us    INTEGER NOT NULL,
+	disabled      INTEGER NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE tokens (
+	id         TEXT PRIMARY KEY,
+	user_id    TEXT NOT NULL REFERENCES users(id),
+	hash       BLOB NOT NULL,
+	created_us INTEGER NOT NULL,
+	expires_us INTEGER NOT NULL,
+	revoked_us INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX tokens_user ON tokens (user_id);
+
+-- The audit log: leaves of a Merkle tree, indexed densely from 0.
+CREATE TABLE audit (
+	idx  INTEGER PRIMARY KEY,
+	data BLOB NOT NULL
+);
+`,
+}
+
+func migrate(ctx context.Context, db *sql.DB) error {
+	if _, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version    INTEGER PRIMARY KEY,
+		applied_us INTEGER NOT NULL)`); err != nil {
+		return err
+	}
+	var have int
+	if err := db.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&have); err != nil {
+		return err
+	}
+	if have > len(migrations)-1 {
+		return fmt.Errorf("database schema version %d is newer than this binary knows (%d)", have, len(migrations)-1)
+	}
+	for v := have + 1; v < len(migrations); v++ {
+		tx, err := db.BeginTx(ctx, nil)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, migrations[v]); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("migration %d: %w", v, err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_us) VALUES (?, ?)`, v, time.Now().UnixMicro()); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("migration %d: %w", v, err)
+		}
+		if err := tx.Commit(); err != nil {
+			return fmt.Errorf("migration %d: %w", v, err)
+		}
+	}
+	return nil
+}

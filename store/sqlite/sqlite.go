@@ -1,0 +1,91 @@
+// Package sqlite is the embedded default store: one SQLite file in the
+// node's data directory, pure Go (no cgo), WAL mode.
+//
+// One connection writes (SQLite has one writer anyway; holding it in-process
+// turns lock contention into a queue) and a small pool reads, so reads never
+// wait for a write to commit.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"runtime"
+	"sync"
+
+	"github.com/tearline/tearline/store"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+)
+
+// Store is a store.Store on one SQLite file.
+type Store struct {
+	w  *sql.DB // one connection: the writer
+	r  *sql.DB // readers
+	mu sync.Mutex
+	reader
+}
+
+var _ store.Store = (*Store)(nil)
+
+// Open opens (creating if needed) the database at path and brings its schema
+// up to date.
+func Open(ctx context.Context, path string) (*Store, error) {
+	dsn := func(extra string) string {
+		q := url.Values{}
+		q.Add("_pragma", "busy_timeout(10000)")
+		q.Add("_pragma", "journal_mode(WAL)")
+		q.Add("_pragma", "foreign_keys(1)")
+		// FULL: a commit is on disk before Update returns, so an
+		// acknowledged object or audit entry survives a power cut too.
+		q.Add("_pragma", "synchronous(FULL)")
+		q.Add("_pragma", "cache_size(-65536)")
+		if extra != "" {
+			q.Add("_txlock", extra)
+		}
+		return "file:" + path + "?" + q.Encode()
+	}
+	w, err := sql.Open("sqlite", dsn("immediate"))
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetConnMaxIdleTime(0)
+	if err := migrate(ctx, w); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("migrate %s: %w", path, err)
+	}
+	r, err := sql.Open("sqlite", dsn(""))
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	r.SetMaxOpenConns(max(4, 2*runtime.GOMAXPROCS(0)))
+	return &Store{w: w, r: r, reader: reader{q: r}}, nil
+}
+
+// Close closes both connection pools.
+func (s *Store) Close() error {
+	return errors.Join(s.r.Close(), s.w.Close())
+}
+
+// Update runs fn in one IMMEDIATE transaction on the writer connection.
+func (s *Store) Update(ctx context.Context, fn func(store.Tx) error) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	tx := &tx{t: t, reader: reader{q: t}}
+	if err := fn(tx); err != nil {
+		_ = t.Rollback()
+		return err
+	}
+	if err := t.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,174 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/tearline/tearline/store"
+)
+
+type tx struct {
+	t *sql.Tx
+	reader
+	auditNext int64 // next audit index; -1 until read once in this tx
+	auditRead bool
+}
+
+func (t *tx) PutLabel(ctx context.Context, id string, raw []byte) error {
+	if _, err := t.t.ExecContext(ctx, `INSERT INTO labels (id, raw) VALUES (?, ?) ON CONFLICT (id) DO NOTHING`, id, raw); err != nil {
+		return fmt.Errorf("put label %s: %w", id, err)
+	}
+	return nil
+}
+
+func (t *tx) AccessClass(ctx context.Context, labelIDs []string) (int64, error) {
+	key := strings.Join(labelIDs, ",")
+	var id int64
+	err := t.t.QueryRowContext(ctx, `SELECT id FROM access_classes WHERE key = ?`, key).Scan(&id)
+	if err == nil {
+		return id, nil
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return 0, fmt.Errorf("access class: %w", err)
+	}
+	res, err := t.t.ExecContext(ctx, `INSERT INTO access_classes (key) VALUES (?)`, key)
+	if err != nil {
+		return 0, fmt.Errorf("access class: %w", err)
+	}
+	return res.LastInsertId()
+}
+
+func (t *tx) PutObject(ctx context.Context, v *store.ObjectVersion) (bool, error) {
+	modUS := v.ModifiedAt.UnixMicro()
+	rows, err := t.t.QueryContext(ctx, `SELECT modified_us, digest, revoked FROM objects WHERE id = ? AND (modified_us = ? OR revoked = 1)`, v.ID, modUS)
+	if err != nil {
+		return false, fmt.Errorf("put %s: %w", v.ID, err)
+	}
+	var same, conflict, revokedBefore bool
+	for rows.Next() {
+		var m int64
+		var d string
+		var rev int
+		if err := rows.Scan(&m, &d, &rev); err != nil {
+			rows.Close()
+			return false, err
+		}
+		switch {
+		case m == modUS && d == v.Digest:
+			same = true
+		case m == modUS:
+			conflict = true
+		case rev == 1 && m < modUS:
+			revokedBefore = true
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return false, err
+	}
+	switch {
+	case same:
+		return false, nil
+	case conflict:
+		return false, fmt.Errorf("put %s version %s: %w", v.ID, v.Modified, store.ErrConflict)
+	case revokedBefore:
+		return false, fmt.Errorf("put %s version %s: %w", v.ID, v.Modified, store.ErrRevoked)
+	}
+	if v.DateAdded.IsZero() {
+		v.DateAdded = time.Now().UTC()
+	}
+	res, err := t.t.ExecContext(ctx, `INSERT INTO objects (id, type, modified, modified_us, created, revoked, digest, raw, bindings, class, date_added_us, originator)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		v.ID, v.Type, v.Modified, modUS, v.Created, boolInt(v.Revoked), v.Digest, v.Raw, v.Bindings, v.Class, v.DateAdded.UnixMicro(), v.Originator)
+	if err != nil {
+		return false, fmt.Errorf("put %s: %w", v.ID, err)
+	}
+	v.Seq, err = res.LastInsertId()
+	return true, err
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func (t *tx) PutUser(ctx context.Context, u store.User) error {
+	return t.writeUser(ctx, `INSERT INTO users (`+userCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, u, true)
+}
+
+func (t *tx) UpdateUser(ctx context.Context, u store.User) error {
+	return t.writeUser(ctx, `UPDATE users SET id = ?, name = ?, role = ?, nationality = ?, org = ?, clearances = ?, compartments = ?, default_label = ?, created_us = ?, disabled = ? WHERE id = ?`, u, false)
+}
+
+func (t *tx) writeUser(ctx context.Context, q string, u store.User, insert bool) error {
+	clr, err := json.Marshal(u.Clearances)
+	if err != nil {
+		return err
+	}
+	if u.Compartments == nil {
+		u.Compartments = []string{}
+	}
+	comp, err := json.Marshal(u.Compartments)
+	if err != nil {
+		return err
+	}
+	args := []any{u.ID, u.Name, u.Role, u.Nationality, u.Org, string(clr), string(comp), u.DefaultLabel, u.Created.UnixMicro(), boolInt(u.Disabled)}
+	if !insert {
+		args = append(args, u.ID)
+	}
+	res, err := t.t.ExecContext(ctx, q, args...)
+	if err != nil {
+		if insert && strings.Contains(err.Error(), "UNIQUE") {
+			return fmt.Errorf("user %s: %w", u.Name, store.ErrExists)
+		}
+		return fmt.Errorf("write user %s: %w", u.Name, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("user %s: %w", u.ID, store.ErrNotFound)
+	}
+	return nil
+}
+
+func (t *tx) PutToken(ctx context.Context, tok store.Token) error {
+	if _, err := t.t.ExecContext(ctx, `INSERT INTO tokens (`+tokenCols+`) VALUES (?, ?, ?, ?, ?, ?)`,
+		tok.ID, tok.UserID, tok.Hash, tok.Created.UnixMicro(), toMicro(tok.Expires), toMicro(tok.RevokedAt)); err != nil {
+		return fmt.Errorf("put token for %s: %w", tok.UserID, err)
+	}
+	return nil
+}
+
+func (t *tx) RevokeToken(ctx context.Context, id string, at time.Time) error {
+	res, err := t.t.ExecContext(ctx, `UPDATE tokens SET revoked_us = ? WHERE id = ? AND revoked_us = 0`, at.UnixMicro(), id)
+	if err != nil {
+		return fmt.Errorf("revoke token %s: %w", id, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("revoke token %s: %w", id, store.ErrNotFound)
+	}
+	return nil
+}
+
+func (t *tx) AppendAudit(ctx context.Context, entries ...[]byte) (int64, error) {
+	if !t.auditRead {
+		n, err := t.AuditSize(ctx)
+		if err != nil {
+			return 0, fmt.Errorf("append audit: %w", err)
+		}
+		t.auditNext, t.auditRead = n, true
+	}
+	first := t.auditNext
+	for _, e := range entries {
+		if _, err := t.t.ExecContext(ctx, `INSERT INTO audit (idx, data) VALUES (?, ?)`, t.auditNext, e); err != nil {
+			return 0, fmt.Errorf("append audit %d: %w", t.auditNext, err)
+		}
+		t.auditNext++
+	}
+	return first, nil
+}

@@ -1,0 +1,147 @@
+// Package store defines what Tearline keeps and the one interface every
+// storage backend implements. Nothing above this package knows SQL.
+//
+// Every write goes through Update, which runs a function in one transaction:
+// the action and the audit entries that record it commit together or not at
+// all.
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Errors a backend returns; callers test them with errors.Is.
+var (
+	ErrNotFound = errors.New("not found")
+	ErrExists   = errors.New("already exists")
+	// ErrConflict: the same (id, modified) was stored before with other content.
+	ErrConflict = errors.New("version exists with different content")
+	// ErrRevoked: a later version of an object that was revoked.
+	ErrRevoked = errors.New("object is revoked")
+)
+
+// Store is a Tearline node's storage. Implementations are safe for
+// concurrent use.
+type Store interface {
+	// Update runs fn in one write transaction. If fn returns an error, or the
+	// commit fails, nothing fn wrote is kept.
+	Update(ctx context.Context, fn func(Tx) error) error
+	Reader
+	Close() error
+}
+
+// Reader holds the read operations; a Tx offers them too, so a read and the
+// audit entry that records it can share one transaction.
+type Reader interface {
+	// Versions returns every version of id, oldest first.
+	Versions(ctx context.Context, id string) ([]ObjectVersion, error)
+	// List returns the latest version of each object among those visible
+	// under q.Classes, in insertion order after q.After.
+	List(ctx context.Context, q ListQuery) ([]ObjectVersion, error)
+	// Count counts what List would return with no limit and no cursor.
+	Count(ctx context.Context, q ListQuery) (int64, error)
+	Label(ctx context.Context, id string) ([]byte, error)
+	// AccessClasses returns the classes with id > after, in id order.
+	AccessClasses(ctx context.Context, after int64) ([]AccessClass, error)
+
+	User(ctx context.Context, id string) (User, error)
+	UserByName(ctx context.Context, name string) (User, error)
+	Users(ctx context.Context) ([]User, error)
+	Token(ctx context.Context, id string) (Token, error)
+	Tokens(ctx context.Context, userID string) ([]Token, error)
+
+	AuditSize(ctx context.Context) (int64, error)
+	// AuditEntries returns entries [start, end).
+	AuditEntries(ctx context.Context, start, end int64) ([]AuditEntry, error)
+}
+
+// Tx is one write transaction.
+type Tx interface {
+	Reader
+	PutLabel(ctx context.Context, id string, raw []byte) error
+	// AccessClass returns the id of the class for exactly this set of label
+	// ids (sorted, unique), creating it if needed.
+	AccessClass(ctx context.Context, labelIDs []string) (int64, error)
+	// PutObject stores one version. It returns false, nil when the same
+	// version with the same digest is already stored (an idempotent resend),
+	// ErrConflict when the digest differs and ErrRevoked when an earlier
+	// version revoked the object.
+	PutObject(ctx context.Context, v *ObjectVersion) (bool, error)
+
+	PutUser(ctx context.Context, u User) error
+	UpdateUser(ctx context.Context, u User) error
+	PutToken(ctx context.Context, t Token) error
+	RevokeToken(ctx context.Context, id string, at time.Time) error
+
+	// AppendAudit appends entries in order and returns the index of the
+	// first. Indexes are dense from 0: the audit log is a Merkle tree over
+	// them.
+	AppendAudit(ctx context.Context, entries ...[]byte) (int64, error)
+}
+
+// ObjectVersion is one version of one STIX object as stored.
+type ObjectVersion struct {
+	Seq        int64 // insertion order; assigned by the store
+	ID         string
+	Type       string
+	Modified   string // version key: modified, else created, else ""
+	ModifiedAt time.Time
+	Created    string
+	Revoked    bool
+	Digest     string // hex SHA-256 of the object's RFC 8785 form
+	Raw        []byte // the object's JSON exactly as received (compacted)
+	Bindings   []byte // JSON array of the binding objects for this version
+	Class      int64  // access class: the set of labels a reader must satisfy
+	DateAdded  time.Time
+	Originator string // node that originated the object
+}
+
+// ListQuery selects object versions. Classes is the pushed-down read rule:
+// only versions in these access classes exist for the caller.
+type ListQuery struct {
+	Types          []string
+	Classes        []int64
+	After          int64 // Seq cursor
+	Limit          int
+	IncludeRevoked bool
+}
+
+// AccessClass is a distinct set of labels; objects that need the same labels
+// to be read share a class, so a read rule is decided once per class, not
+// once per object.
+type AccessClass struct {
+	ID       int64
+	LabelIDs []string
+}
+
+// User is a person or system with an API token.
+type User struct {
+	ID           string
+	Name         string
+	Role         string
+	Nationality  string
+	Org          string
+	Clearances   map[string]string // policy -> level
+	Compartments []string
+	DefaultLabel string // banner; "" for none
+	Created      time.Time
+	Disabled     bool
+}
+
+// Token is an API token. Only a hash of its secret is kept.
+type Token struct {
+	ID        string
+	UserID    string
+	Hash      []byte
+	Created   time.Time
+	Expires   time.Time // zero: no expiry
+	RevokedAt time.Time // zero: live
+}
+
+// AuditEntry is one leaf of the audit log.
+type AuditEntry struct {
+	Index int64
+	Data  []byte
+}
