@@ -67,6 +67,8 @@ type state struct {
 	created        time.Time
 	id             string
 	node           string
+	kind           string
+	derivedFrom    string
 	keyID          string
 	objectRef      string
 	objectModified string

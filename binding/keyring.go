@@ -219,3 +219,38 @@ func (k *Keyring) verify(st *state, obj []byte, labels map[string][]byte) error 
 	}
 	return nil
 }
+
+// ErrChain reports an alternative binding that does not derive from the
+// binding given as its parent.
+var ErrChain = errors.New("binding does not derive from its parent")
+
+// CheckDerivation checks the link from an alternative binding to the binding
+// it derives from. Verify both bindings first: this checks only the link.
+// alt must name parent in derived_from_ref. When both bind the same object
+// (a translated label), they must bind the same version and digest; when alt
+// binds another object (a tearline), that object's derived-from relationship
+// to the parent's object is the STIX content's concern.
+func CheckDerivation(alt, parent *Binding) error {
+	if alt == nil || parent == nil {
+		return errors.New("binding: check derivation: nil binding")
+	}
+	a, p := alt.st, parent.st
+	if !a.matches(alt.Raw) || !p.matches(parent.Raw) {
+		na, err := Parse(alt.Raw)
+		if err != nil {
+			return fmt.Errorf("binding: check derivation: %w", err)
+		}
+		np, err := Parse(parent.Raw)
+		if err != nil {
+			return fmt.Errorf("binding: check derivation: %w", err)
+		}
+		a, p = na.st, np.st
+	}
+	switch {
+	case a.kind != KindAlternative || a.derivedFrom != p.id:
+		return fmt.Errorf("binding: %s: %w %s", a.id, ErrChain, p.id)
+	case a.objectRef == p.objectRef && (a.objectModified != p.objectModified || a.objectDigest != p.objectDigest):
+		return fmt.Errorf("binding: %s: %w %s: same object, different version", a.id, ErrChain, p.id)
+	}
+	return nil
+}

@@ -213,6 +213,7 @@ func (p *parser) check(canon []byte) error {
 		}
 	}
 	st.id, st.node, st.keyID = b.ID, b.Node, b.KeyID
+	st.kind, st.derivedFrom = b.Kind, b.DerivedFromRef
 	st.objectRef, st.objectModified = b.ObjectRef, b.ObjectModified
 
 	sp, err := locate(canon)

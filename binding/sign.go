@@ -174,6 +174,8 @@ func (s *Signer) prepare(in BindInput, at time.Time) (*Binding, *state, error) {
 	st := &state{
 		created:        created,
 		node:           s.node,
+		kind:           kind,
+		derivedFrom:    in.DerivedFromRef,
 		keyID:          s.keyID,
 		objectRef:      string(objID),
 		objectModified: string(objVer),

@@ -1,6 +1,7 @@
 package binding
 
 import (
+	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
@@ -100,7 +101,7 @@ func TestVerifyBindingTamper(t *testing.T) {
 			m["object_labels"].([]any)[0].(map[string]any)["digest"] = strings.Repeat("0", 64)
 		}, ErrBadSignature},
 		{"label ref swapped", func(m map[string]any) {
-			m["object_labels"].([]any)[0].(map[string]any)["marking_ref"] = labelPart
+			m["object_labels"].([]any)[0].(map[string]any)["marking_ref"] = other
 		}, ErrBadSignature},
 		{"label replaced", func(m map[string]any) {
 			m["object_labels"] = append(m["object_labels"].([]any), map[string]any{"marking_ref": other, "digest": strings.Repeat("1", 64)})
@@ -133,7 +134,7 @@ func TestVerifyBindingTamper(t *testing.T) {
 			m["extensions"].(map[string]any)["extension-definition--00000000-0000-4000-8000-000000000009"] = map[string]any{"extension_type": "toplevel-property-extension"}
 		}, ErrBadSignature},
 		{"key_id of another key of the node", func(m map[string]any) {
-			m["signature"].(map[string]any)["key_id"] = KeyIDOf(seededKey("second key of the same node").Public().([]byte))
+			m["signature"].(map[string]any)["key_id"] = KeyIDOf(seededKey("second key of the same node").Public().(ed25519.PublicKey))
 		}, ErrBadSignature},
 		{"key_id unknown", func(m map[string]any) {
 			m["signature"].(map[string]any)["key_id"] = "ed25519:" + strings.Repeat("ab", 16)
@@ -184,7 +185,7 @@ func TestVerifyForgedSignature(t *testing.T) {
 		}), ErrBadSignature},
 		"signed by another key, victim's key id": {refResign(t, b.Raw, attacker, func(map[string]any) {}), ErrBadSignature},
 		"signed by another key with its own id": {refResign(t, b.Raw, attacker, func(m map[string]any) {
-			m["signature"].(map[string]any)["key_id"] = KeyIDOf(attacker.Public().([]byte))
+			m["signature"].(map[string]any)["key_id"] = KeyIDOf(attacker.Public().(ed25519.PublicKey))
 		}), ErrUnknownKey},
 		"object swapped and re-signed by another key": {refResign(t, b.Raw, attacker, func(m map[string]any) {
 			m["object_digest"].(map[string]any)["value"] = strings.Repeat("b", 64)

@@ -2,11 +2,9 @@ package node
 
 import (
 	"crypto/ed25519"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"os"
-	"strings"
 	"time"
 
 	"go.yaml.in/yaml/v3"
@@ -39,13 +37,36 @@ func loadKeyring(dir string) ([]binding.Key, error) {
 	}
 	keys := make([]binding.Key, 0, len(entries))
 	for i, e := range entries {
-		raw, ok := strings.CutPrefix(e.Public, "ed25519:")
-		pub, err := base64.StdEncoding.DecodeString(raw)
-		if !ok || err != nil || len(pub) != ed25519.PublicKeySize {
-			return nil, fmt.Errorf("keyring %s: entry %d (%s): public: want ed25519:<base64 of 32 bytes>", KeyringFile, i, e.Node)
+		pub, err := binding.ParsePublicKey(e.Public)
+		if err != nil {
+			return nil, fmt.Errorf("keyring %s: entry %d (%s): %w", KeyringFile, i, e.Node, err)
 		}
 		keys = append(keys, binding.Key{KeyID: binding.KeyIDOf(pub), Node: e.Node, Public: pub,
 			NotBefore: e.NotBefore, NotAfter: e.NotAfter, RevokedAt: e.RevokedAt})
 	}
 	return keys, nil
+}
+
+// LoadKeyring returns the keyring of the node in dir without opening its
+// database: its own public key and keyring.yaml. Offline verification uses it.
+func LoadKeyring(dir string) (*binding.Keyring, error) {
+	cfg, err := LoadConfig(path(dir, ConfigFile))
+	if err != nil {
+		return nil, err
+	}
+	pemKey, err := os.ReadFile(path(dir, SigningKey))
+	if err != nil {
+		return nil, err
+	}
+	key, err := binding.ParsePrivateKey(pemKey)
+	if err != nil {
+		return nil, err
+	}
+	keys, err := loadKeyring(dir)
+	if err != nil {
+		return nil, err
+	}
+	pub := key.Public().(ed25519.PublicKey)
+	keys = append(keys, binding.Key{KeyID: binding.KeyIDOf(pub), Node: cfg.Name, Public: pub})
+	return binding.NewKeyring(keys...)
 }

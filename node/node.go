@@ -6,7 +6,6 @@ package node
 
 import (
 	"context"
-	"crypto/ed25519"
 	"fmt"
 	"log/slog"
 	"os"
@@ -69,13 +68,7 @@ func Open(ctx context.Context, dir string, o Options) (*Node, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open node %s: signing key: %w", dir, err)
 	}
-	keys, err := loadKeyring(dir)
-	if err != nil {
-		return nil, fmt.Errorf("open node %s: %w", dir, err)
-	}
-	pub := key.Public().(ed25519.PublicKey)
-	keys = append(keys, binding.Key{KeyID: binding.KeyIDOf(pub), Node: cfg.Name, Public: pub})
-	ring, err := binding.NewKeyring(keys...)
+	ring, err := LoadKeyring(dir)
 	if err != nil {
 		return nil, fmt.Errorf("open node %s: keyring: %w", dir, err)
 	}
@@ -115,3 +108,6 @@ func (n *Node) Store() store.Store { return n.st }
 
 // Dir returns the node's data directory.
 func (n *Node) Dir() string { return n.dir }
+
+// Keyring returns the public keys this node verifies bindings with.
+func (n *Node) Keyring() *binding.Keyring { return n.keyring }

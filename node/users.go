@@ -93,7 +93,9 @@ func (n *Node) checkUserSpec(s *UserSpec) error {
 	s.Clearances = clr
 	comp := make([]string, 0, len(s.Compartments))
 	for _, c := range s.Compartments {
-		comp = append(comp, strings.ToUpper(strings.TrimSpace(c)))
+		if c = strings.ToUpper(strings.TrimSpace(c)); c != "" {
+			comp = append(comp, c)
+		}
 	}
 	slices.Sort(comp)
 	s.Compartments = slices.Compact(comp)

@@ -1,0 +1,34 @@
+// Command tearline runs and operates a Tearline node. It only wires: the
+// work is done in the packages it calls.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := root().ExecuteContext(ctx)
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "tearline:", err)
+		os.Exit(1)
+	}
+}
+
+func root() *cobra.Command {
+	c := &cobra.Command{
+		Use:           "tearline",
+		Short:         "Tearline: share labelled intelligence under signed agreements",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	c.AddCommand(initCmd(), serveCmd(), userCmd(), publishCmd(), getCmd(), listCmd(), exportCmd(), verifyCmd(), demoCmd())
+	return c
+}

@@ -1,0 +1,76 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tearline/tearline/api"
+	"github.com/tearline/tearline/node"
+)
+
+func initCmd() *cobra.Command {
+	var dir string
+	var o node.InitOptions
+	c := &cobra.Command{
+		Use:   "init --data DIR [--name NAME] [--country CCC] [--org ORG]",
+		Short: "Make a new node in DIR (absent or empty)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := node.Init(cmd.Context(), dir, o); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "initialised node in %s\n", dir)
+			return nil
+		},
+	}
+	c.Flags().StringVar(&dir, "data", "", "data directory (required)")
+	c.Flags().StringVar(&o.Name, "name", "", "node name (default \"tearline\")")
+	c.Flags().StringVar(&o.Country, "country", "", "node country, ISO 3166 alpha-3 (default GBR)")
+	c.Flags().StringVar(&o.Org, "org", "", "owning organisation")
+	_ = c.MarkFlagRequired("data")
+	return c
+}
+
+func serveCmd() *cobra.Command {
+	var dir, listen, config string
+	c := &cobra.Command{
+		Use:   "serve --data DIR [--listen HOST:PORT] [--config FILE]",
+		Short: "Serve the node's HTTPS API",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil))
+			if _, err := os.Stat(dir + "/" + node.ConfigFile); errors.Is(err, os.ErrNotExist) {
+				// serve needs no setup: an empty directory becomes a node with defaults.
+				if err := node.Init(ctx, dir, node.InitOptions{}); err != nil {
+					return err
+				}
+				log.Info("initialised a new node with defaults", "data", dir)
+			}
+			n, err := node.Open(ctx, dir, node.Options{ConfigPath: config, Logger: log})
+			if err != nil {
+				return err
+			}
+			defer n.Close()
+			if listen == "" {
+				listen = n.Config().Listen
+			}
+			ln, err := net.Listen("tcp", listen)
+			if err != nil {
+				return err
+			}
+			log.Info("serving", "node", n.Config().Name, "url", "https://"+ln.Addr().String())
+			return api.Serve(ctx, n, ln, log)
+		},
+	}
+	c.Flags().StringVar(&dir, "data", "", "data directory (required)")
+	c.Flags().StringVar(&listen, "listen", "", "HOST:PORT to listen on (default from config, 127.0.0.1:8443)")
+	c.Flags().StringVar(&config, "config", "", "configuration file overriding DIR/tearline.yaml")
+	_ = c.MarkFlagRequired("data")
+	return c
+}

@@ -1,0 +1,254 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tearline/tearline/node"
+)
+
+// cliActor names the operator at the node's console in the audit log.
+const cliActor = "console"
+
+func openNode(cmd *cobra.Command, dir string) (*node.Node, error) {
+	return node.Open(cmd.Context(), dir, node.Options{})
+}
+
+func userCmd() *cobra.Command {
+	c := &cobra.Command{Use: "user", Short: "Manage users and their API tokens"}
+	c.AddCommand(userAddCmd(), userListCmd(), userRevokeCmd(), userTokenCmd(), userUpdateCmd())
+	return c
+}
+
+func parseClearances(in []string) (map[string]string, error) {
+	out := map[string]string{}
+	for _, c := range in {
+		p, l, ok := strings.Cut(c, ":")
+		if !ok || p == "" || l == "" {
+			return nil, fmt.Errorf("--clearance %q: want POLICY:LEVEL, e.g. NATO:SECRET", c)
+		}
+		out[strings.ToUpper(p)] = strings.ToUpper(l)
+	}
+	return out, nil
+}
+
+func userAddCmd() *cobra.Command {
+	var dir string
+	var s node.UserSpec
+	var clearances []string
+	c := &cobra.Command{
+		Use:   "add --data DIR --name NAME --role ROLE --clearance POLICY:LEVEL --nationality CCC",
+		Short: "Add a user; prints the new API token alone on the last line",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var err error
+			if s.Clearances, err = parseClearances(clearances); err != nil {
+				return err
+			}
+			n, err := openNode(cmd, dir)
+			if err != nil {
+				return err
+			}
+			defer n.Close()
+			u, tok, err := n.AddUser(cmd.Context(), cliActor, s)
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			fmt.Fprintf(out, "added user %s (%s, %s, clearances %s)\n", u.Name, u.Role, u.Nationality, formatClearances(u.Clearances))
+			fmt.Fprintln(out, "API token (shown once; keep it secret):")
+			fmt.Fprintln(out, tok)
+			return nil
+		},
+	}
+	f := c.Flags()
+	f.StringVar(&dir, "data", "", "data directory (required)")
+	f.StringVar(&s.Name, "name", "", "user name (required)")
+	f.StringVar(&s.Role, "role", "analyst", "role: analyst, releaser, admin or auditor")
+	f.StringArrayVar(&clearances, "clearance", nil, "clearance as POLICY:LEVEL, e.g. NATO:SECRET (repeat for several policies)")
+	f.StringVar(&s.Nationality, "nationality", "", "nationality, ISO 3166 alpha-3 (required)")
+	f.StringArrayVar(&s.Compartments, "compartment", nil, "compartment the user is read into (repeat)")
+	f.StringVar(&s.Org, "org", "", "organisation")
+	f.StringVar(&s.DefaultLabel, "default-label", "", "label banner applied to objects the user submits without one")
+	f.DurationVar(&s.TokenTTL, "token-ttl", 0, "token lifetime (default from config, 90 days)")
+	for _, r := range []string{"data", "name", "nationality"} {
+		_ = c.MarkFlagRequired(r)
+	}
+	return c
+}
+
+func formatClearances(c map[string]string) string {
+	if len(c) == 0 {
+		return "none"
+	}
+	var parts []string
+	for p, l := range c {
+		parts = append(parts, p+":"+l)
+	}
+	return strings.Join(parts, ", ")
+}
+
+func userListCmd() *cobra.Command {
+	var dir string
+	c := &cobra.Command{
+		Use:   "list --data DIR",
+		Short: "List users and their tokens",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			n, err := openNode(cmd, dir)
+			if err != nil {
+				return err
+			}
+			defer n.Close()
+			us, err := n.Users(cmd.Context())
+			if err != nil {
+				return err
+			}
+			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "NAME\tROLE\tNATIONALITY\tCLEARANCES\tCOMPARTMENTS\tDEFAULT LABEL\tTOKENS")
+			now := time.Now()
+			for _, u := range us {
+				toks, err := n.Tokens(cmd.Context(), u.Name)
+				if err != nil {
+					return err
+				}
+				var ts []string
+				for _, t := range toks {
+					state := "live"
+					switch {
+					case !t.RevokedAt.IsZero():
+						state = "revoked"
+					case !t.Expires.IsZero() && now.After(t.Expires):
+						state = "expired"
+					case !t.Expires.IsZero():
+						state = "until " + t.Expires.Format("2006-01-02")
+					}
+					ts = append(ts, t.ID+" ("+state+")")
+				}
+				name := u.Name
+				if u.Disabled {
+					name += " (disabled)"
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", name, u.Role, u.Nationality, formatClearances(u.Clearances),
+					strings.Join(u.Compartments, ","), u.DefaultLabel, strings.Join(ts, ", "))
+			}
+			return tw.Flush()
+		},
+	}
+	c.Flags().StringVar(&dir, "data", "", "data directory (required)")
+	_ = c.MarkFlagRequired("data")
+	return c
+}
+
+func userRevokeCmd() *cobra.Command {
+	var dir string
+	c := &cobra.Command{
+		Use:   "revoke --data DIR NAME|TOKEN-ID",
+		Short: "Revoke one token, or every token of a user; effective at once",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			n, err := openNode(cmd, dir)
+			if err != nil {
+				return err
+			}
+			defer n.Close()
+			k, err := n.RevokeToken(cmd.Context(), cliActor, args[0])
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "revoked %d token(s)\n", k)
+			return nil
+		},
+	}
+	c.Flags().StringVar(&dir, "data", "", "data directory (required)")
+	_ = c.MarkFlagRequired("data")
+	return c
+}
+
+func userTokenCmd() *cobra.Command {
+	var dir string
+	var ttl time.Duration
+	c := &cobra.Command{
+		Use:   "token --data DIR NAME",
+		Short: "Issue a new API token for a user; prints it alone on the last line",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			n, err := openNode(cmd, dir)
+			if err != nil {
+				return err
+			}
+			defer n.Close()
+			tok, err := n.IssueToken(cmd.Context(), cliActor, args[0], ttl)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(cmd.OutOrStdout(), tok)
+			return nil
+		},
+	}
+	c.Flags().StringVar(&dir, "data", "", "data directory (required)")
+	c.Flags().DurationVar(&ttl, "ttl", 0, "token lifetime (default from config)")
+	_ = c.MarkFlagRequired("data")
+	return c
+}
+
+func userUpdateCmd() *cobra.Command {
+	var dir, role, defLabel string
+	var clearances, compartments []string
+	var disable, enable bool
+	c := &cobra.Command{
+		Use:   "update --data DIR NAME [--clearance POLICY:LEVEL ...] [--compartment C ...] [--role R] [--disable|--enable]",
+		Short: "Change a user; effective at the user's next request",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var ch node.UserChange
+			f := cmd.Flags()
+			if f.Changed("role") {
+				ch.Role = &role
+			}
+			if f.Changed("clearance") {
+				m, err := parseClearances(clearances)
+				if err != nil {
+					return err
+				}
+				ch.Clearances = m
+			}
+			if f.Changed("compartment") {
+				ch.Compartments = append([]string{}, compartments...)
+			}
+			if f.Changed("default-label") {
+				ch.DefaultLabel = &defLabel
+			}
+			if disable || enable {
+				d := disable
+				ch.Disabled = &d
+			}
+			n, err := openNode(cmd, dir)
+			if err != nil {
+				return err
+			}
+			defer n.Close()
+			u, err := n.UpdateUser(cmd.Context(), cliActor, args[0], ch)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "updated user %s (%s, clearances %s, compartments %s, disabled %t)\n",
+				u.Name, u.Role, formatClearances(u.Clearances), strings.Join(u.Compartments, ","), u.Disabled)
+			return nil
+		},
+	}
+	f := c.Flags()
+	f.StringVar(&dir, "data", "", "data directory (required)")
+	f.StringVar(&role, "role", "", "new role")
+	f.StringArrayVar(&clearances, "clearance", nil, "replace clearances (repeat)")
+	f.StringArrayVar(&compartments, "compartment", nil, "replace compartments (repeat; pass --compartment= to clear)")
+	f.StringVar(&defLabel, "default-label", "", "new default label banner (empty to clear)")
+	f.BoolVar(&disable, "disable", false, "disable the user")
+	f.BoolVar(&enable, "enable", false, "enable the user")
+	_ = c.MarkFlagRequired("data")
+	return c
+}

@@ -1,0 +1,90 @@
+// Package demo sets up a node with labelled sample intelligence and users of
+// different clearances, for `tearline demo` and for tests that want a
+// realistic small node.
+package demo
+
+import (
+	"context"
+	"embed"
+	"fmt"
+
+	"github.com/tearline/tearline/node"
+)
+
+//go:embed sample/*.json
+var samples embed.FS
+
+// Set is one sample bundle and the label its objects are published under.
+type Set struct {
+	File   string
+	Banner string
+}
+
+// Sets returns the sample bundles in publishing order.
+func Sets() []Set {
+	return []Set{
+		{"open.json", "NATO UNCLASSIFIED // TLP:CLEAR // DISC OSINT // TOPIC CYBER"},
+		{"secret.json", "NATO SECRET // REL TO GBR, USA // DISC SIGINT // TOPIC CYBER // GRADE B2"},
+		{"compartmented.json", "NATO SECRET // COMPARTMENTS HERON // REL TO FVEY // DISC IMINT // TOPIC CYBER"},
+		{"national.json", "GBR SECRET // NOFORN // DISC HUMINT // GRADE A1"},
+	}
+}
+
+// User is a demo user with its token.
+type User struct {
+	Spec  node.UserSpec
+	Token string
+	Sees  string // what the user can read, in words
+}
+
+// Users returns the demo users (tokens empty until Setup).
+func Users() []User {
+	return []User{
+		{Spec: node.UserSpec{Name: "admin", Role: node.RoleAdmin, Nationality: "GBR", Org: "GBR demo",
+			Clearances: map[string]string{"NATO": "TOP-SECRET", "NATIONAL": "TOP-SECRET"}, Compartments: []string{"HERON"},
+			DefaultLabel: "NATO RESTRICTED // REL TO GBR"}, Sees: "everything"},
+		{Spec: node.UserSpec{Name: "alice", Role: node.RoleAnalyst, Nationality: "GBR", Org: "GBR defence intelligence",
+			Clearances: map[string]string{"NATO": "SECRET", "NATIONAL": "SECRET"}}, Sees: "open, NATO SECRET and national objects; not the HERON compartment"},
+		{Spec: node.UserSpec{Name: "bob", Role: node.RoleAnalyst, Nationality: "FRA", Org: "FRA liaison",
+			Clearances: map[string]string{"NATO": "RESTRICTED"}}, Sees: "only the open objects"},
+		{Spec: node.UserSpec{Name: "carol", Role: node.RoleAnalyst, Nationality: "USA", Org: "USA liaison",
+			Clearances: map[string]string{"NATO": "SECRET"}, Compartments: []string{"HERON"}}, Sees: "open, NATO SECRET and HERON objects; not GBR national ones"},
+	}
+}
+
+// Setup initialises a node in dir (absent or empty), adds the demo users and
+// publishes the samples through the node's normal ingest path.
+func Setup(ctx context.Context, dir string) ([]User, error) {
+	if err := node.Init(ctx, dir, node.InitOptions{Name: "demo-gbr", Country: "GBR", Org: "GBR demo node"}); err != nil {
+		return nil, err
+	}
+	n, err := node.Open(ctx, dir, node.Options{})
+	if err != nil {
+		return nil, err
+	}
+	defer n.Close()
+	users := Users()
+	for i := range users {
+		if _, users[i].Token, err = n.AddUser(ctx, "demo", users[i].Spec); err != nil {
+			return nil, err
+		}
+	}
+	admin, err := n.Authenticate(ctx, users[0].Token)
+	if err != nil {
+		return nil, err
+	}
+	for _, s := range Sets() {
+		data, err := samples.ReadFile("sample/" + s.File)
+		if err != nil {
+			return nil, err
+		}
+		res, err := n.Ingest(ctx, admin, data, node.IngestOptions{Label: s.Banner})
+		if err != nil {
+			return nil, fmt.Errorf("demo sample %s: %w", s.File, err)
+		}
+		if len(res.Refused) > 0 {
+			return nil, fmt.Errorf("demo sample %s: refused %v", s.File, res.Refused)
+		}
+	}
+	return users, nil
+}
