@@ -96,7 +96,11 @@ func (s *Signer) Bind(in BindInput, at time.Time) (*Binding, error) {
 	}
 	b, st, err := s.prepare(in, at)
 	if err != nil {
-		return nil, fmt.Errorf("binding: bind %s: %w", in.ObjectID, err)
+		name := in.ObjectID
+		if name == "" {
+			name = "object"
+		}
+		return nil, fmt.Errorf("binding: bind %s: %w", name, err)
 	}
 	body, err := s.build(b)
 	if err != nil {

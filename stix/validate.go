@@ -57,21 +57,27 @@ func validate(raw []byte) (Object, *ObjectError) {
 }
 
 func (v *validator) run() *ObjectError {
-	steps := [...]func() *ObjectError{
-		v.identity,
-		v.specVersion,
-		v.timestamps,
-		v.common,
-		v.markings,
-		v.refs,
-		v.typeRules,
+	// Plain calls, not a table of method values: those would make the
+	// validator, and the member array behind it, escape to the heap.
+	if err := v.identity(); err != nil {
+		return err
 	}
-	for _, step := range steps {
-		if err := step(); err != nil {
-			return err
-		}
+	if err := v.specVersion(); err != nil {
+		return err
 	}
-	return nil
+	if err := v.timestamps(); err != nil {
+		return err
+	}
+	if err := v.common(); err != nil {
+		return err
+	}
+	if err := v.markings(); err != nil {
+		return err
+	}
+	if err := v.refs(); err != nil {
+		return err
+	}
+	return v.typeRules()
 }
 
 // identity checks type and id.
