@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -126,14 +127,17 @@ func getCmd() *cobra.Command {
 	return c
 }
 
+// printJSON indents b without otherwise changing it: json.MarshalIndent
+// would HTML-escape <, > and & in strings, and get promises the object
+// exactly as published.
 func printJSON(w io.Writer, b []byte) error {
-	var v json.RawMessage = b
-	out, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
+	var out bytes.Buffer
+	if err := json.Indent(&out, bytes.TrimSpace(b), "", "  "); err != nil {
 		_, err = w.Write(b)
 		return err
 	}
-	_, err = fmt.Fprintln(w, string(out))
+	out.WriteByte('\n')
+	_, err := w.Write(out.Bytes())
 	return err
 }
 
