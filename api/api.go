@@ -65,6 +65,7 @@ func New(n *node.Node, log *slog.Logger, reg *prometheus.Registry) *Server {
 	s.handle("GET /api/v1/users/{name}/tokens", s.tokens, true)
 	s.handle("POST /api/v1/users/{name}/tokens", s.issueToken, true)
 	s.handle("DELETE /api/v1/tokens/{id}", s.revokeToken, true)
+	s.auditRoutes()
 	return s
 }
 

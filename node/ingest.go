@@ -3,6 +3,7 @@ package node
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"runtime"
@@ -122,6 +123,7 @@ func (n *Node) Ingest(ctx context.Context, p *Principal, data []byte, o IngestOp
 		labels[fallback.l.ID()] = fallback
 	}
 	bindings := map[string][]*binding.Binding{} // object id + "\x00" + version
+	badBindings := map[string]string{}          // object id -> why its binding was refused
 	var items []*item
 	for i := range objs {
 		ob := &objs[i]
@@ -148,6 +150,14 @@ func (n *Node) Ingest(ctx context.Context, p *Principal, data []byte, o IngestOp
 			b, err := binding.Parse(ob.Raw)
 			if err != nil {
 				res.Refused = append(res.Refused, Refusal{Index: i, ID: ob.ID, Reason: err.Error()})
+				// The object it claims to bind must not land unbound, under
+				// a fallback label instead of the originator's.
+				var claim struct {
+					ObjectRef string `json:"object_ref"`
+				}
+				if json.Unmarshal(ob.Raw, &claim) == nil && claim.ObjectRef != "" {
+					badBindings[claim.ObjectRef] = ob.ID + ": " + err.Error()
+				}
 				continue
 			}
 			k := b.ObjectRef + "\x00" + b.ObjectModified
@@ -180,11 +190,16 @@ func (n *Node) Ingest(ctx context.Context, p *Principal, data []byte, o IngestOp
 	for _, it := range items {
 		it.foreign = bindings[it.obj.ID+"\x00"+it.obj.Version()]
 		delete(bindings, it.obj.ID+"\x00"+it.obj.Version())
+		if why, ok := badBindings[it.obj.ID]; ok {
+			it.refusal = &Refusal{Index: it.index, ID: it.obj.ID, Reason: "binding " + why}
+			continue
+		}
 		if len(it.foreign) > 0 {
 			continue // labels come from the verified binding
 		}
 		for _, ref := range it.obj.ObjectMarkingRefs {
-			if lookup(ref) != nil {
+			// A label listed twice is one label: the binding names it once.
+			if lookup(ref) != nil && !slices.Contains(it.whole, ref) {
 				it.whole = append(it.whole, ref)
 			}
 		}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -307,5 +308,34 @@ func TestIngestAuditorForbidden(t *testing.T) {
 	if _, err := n.Ingest(context.Background(), p, sdo(newID("threat-actor"), t0, t0, nil), IngestOptions{Label: secretBanner}); err == nil ||
 		!strings.Contains(err.Error(), ErrForbidden.Error()) {
 		t.Errorf("auditor ingest: %v, want ErrForbidden", err)
+	}
+}
+
+// A label referenced twice (object_marking_refs repeats it, or a granular
+// marking names it again) is one label, not a refusal.
+func TestIngestRepeatedLabelReference(t *testing.T) {
+	ctx := context.Background()
+	n := newTestNode(t, "gbr", "GBR")
+	p, _ := addUser(t, n, adminSpec())
+	l := mustLabel(t, n, secretBanner)
+	part := mustLabel(t, n, "NATO SECRET // COMPARTMENTS HERON // REL TO GBR, USA")
+	id := newID("threat-actor")
+	obj := sdo(id, t0, t0, map[string]any{"object_marking_refs": []string{l.ID(), l.ID()}, "aliases": []string{"a", "b"},
+		"granular_markings": []any{
+			map[string]any{"selectors": []string{"aliases.[0]"}, "marking_ref": part.ID()},
+			map[string]any{"selectors": []string{"aliases.[1]"}, "marking_ref": part.ID()},
+		}})
+	res := mustIngest(t, n, p, bundle(n.reg.MarkingDefinition(l), n.reg.MarkingDefinition(part), obj), "")
+	if len(res.Refused) != 0 || len(res.Landed) != 1 {
+		t.Fatalf("landed %v refused %s", res.Landed, fmtRefusals(res.Refused))
+	}
+	o, err := n.Get(ctx, p, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{l.ID(), part.ID()}
+	slices.Sort(want)
+	if !slices.Equal(o.Labels, want) {
+		t.Errorf("labels = %v, want %v", o.Labels, want)
 	}
 }

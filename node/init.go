@@ -108,6 +108,9 @@ func build(ctx context.Context, dir string, cfg Config) error {
 	if err := os.WriteFile(path(dir, SigningKey), pemKey, 0o600); err != nil {
 		return err
 	}
+	if err := ensureLogKey(dir, cfg.Name); err != nil {
+		return err
+	}
 	if err := makeTLS(dir, cfg); err != nil {
 		return fmt.Errorf("tls certificate: %w", err)
 	}

@@ -28,6 +28,7 @@ type Node struct {
 	keyring *binding.Keyring
 	log     *slog.Logger
 	now     func() time.Time
+	logKeys logKeys // audit checkpoints' note key (auditlog.go)
 
 	classMu sync.Mutex
 	classes *classCache
@@ -72,6 +73,10 @@ func Open(ctx context.Context, dir string, o Options) (*Node, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open node %s: keyring: %w", dir, err)
 	}
+	lk, err := loadLogKeys(dir, cfg.Name)
+	if err != nil {
+		return nil, fmt.Errorf("open node %s: %w", dir, err)
+	}
 	st := o.Store
 	if st == nil {
 		st, err = sqlite.Open(ctx, path(dir, DBFile))
@@ -87,6 +92,7 @@ func Open(ctx context.Context, dir string, o Options) (*Node, error) {
 		dir: dir, cfg: cfg, st: st, reg: reg,
 		signer:  binding.NewSigner(cfg.Name, cfg.Identity, key),
 		keyring: ring,
+		logKeys: lk,
 		log:     lg,
 		now:     func() time.Time { return time.Now().UTC() },
 		classes: newClassCache(),

@@ -40,6 +40,9 @@ func Explain(r Reason) string {
 	if s, ok := reasonText[r]; ok {
 		return s
 	}
+	if s, ok := explainRelease(r); ok {
+		return s
+	}
 	return string(r)
 }
 

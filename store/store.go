@@ -55,6 +55,19 @@ type Reader interface {
 	AuditSize(ctx context.Context) (int64, error)
 	// AuditEntries returns entries [start, end).
 	AuditEntries(ctx context.Context, start, end int64) ([]AuditEntry, error)
+	// AuditHashes returns the stored Merkle tree hashes with ids in
+	// [start, end), ids as numbered by golang.org/x/mod/sumdb/tlog
+	// (StoredHashIndex), in id order.
+	AuditHashes(ctx context.Context, start, end int64) ([]AuditHash, error)
+	// ReadAuditHashes returns the stored hashes with these ids, in the
+	// order given; ErrNotFound if any is missing.
+	ReadAuditHashes(ctx context.Context, ids []int64) ([][]byte, error)
+	// LatestAuditCheckpoint returns the signed checkpoint with the largest
+	// size; ErrNotFound when there is none.
+	LatestAuditCheckpoint(ctx context.Context) (AuditCheckpoint, error)
+	// AuditCheckpoints returns up to limit signed checkpoints with
+	// size > after, smallest first.
+	AuditCheckpoints(ctx context.Context, after int64, limit int) ([]AuditCheckpoint, error)
 }
 
 // Tx is one write transaction.
@@ -77,8 +90,12 @@ type Tx interface {
 
 	// AppendAudit appends entries in order and returns the index of the
 	// first. Indexes are dense from 0: the audit log is a Merkle tree over
-	// them.
+	// them, and the tree's stored hashes (see AuditHashes) are written in
+	// this same transaction, so leaves and tree never disagree.
 	AppendAudit(ctx context.Context, entries ...[]byte) (int64, error)
+	// PutAuditCheckpoint stores a signed checkpoint; ErrExists when one is
+	// stored for that size already.
+	PutAuditCheckpoint(ctx context.Context, c AuditCheckpoint) error
 }
 
 // ObjectVersion is one version of one STIX object as stored.
@@ -144,4 +161,17 @@ type Token struct {
 type AuditEntry struct {
 	Index int64
 	Data  []byte
+}
+
+// AuditHash is one stored hash of the audit Merkle tree.
+type AuditHash struct {
+	ID   int64 // tlog.StoredHashIndex(level, n)
+	Hash []byte
+}
+
+// AuditCheckpoint is a signed note over the audit tree at one size.
+type AuditCheckpoint struct {
+	Size    int64
+	Note    []byte // C2SP signed-note text of a tlog-checkpoint
+	Created time.Time
 }

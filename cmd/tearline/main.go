@@ -12,14 +12,19 @@ import (
 	"github.com/spf13/cobra"
 )
 
-func main() {
+func main() { os.Exit(run()) }
+
+// run runs the command line in os.Args and returns the exit code; the tests
+// run it as the `tearline` command of their scripts.
+func run() int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := root().ExecuteContext(ctx)
 	stop()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "tearline:", err)
-		os.Exit(1)
+		return 1
 	}
+	return 0
 }
 
 func root() *cobra.Command {
@@ -29,6 +34,6 @@ func root() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	c.AddCommand(initCmd(), serveCmd(), userCmd(), publishCmd(), getCmd(), listCmd(), exportCmd(), verifyCmd(), demoCmd())
+	c.AddCommand(initCmd(), serveCmd(), userCmd(), publishCmd(), getCmd(), listCmd(), exportCmd(), verifyCmd(), demoCmd(), auditCmd())
 	return c
 }

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -38,6 +39,7 @@ func initCmd() *cobra.Command {
 
 func serveCmd() *cobra.Command {
 	var dir, listen, config string
+	var checkpointEvery time.Duration
 	c := &cobra.Command{
 		Use:   "serve --data DIR [--listen HOST:PORT] [--config FILE]",
 		Short: "Serve the node's HTTPS API",
@@ -64,6 +66,7 @@ func serveCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			go n.RunAuditCheckpoints(ctx, checkpointEvery)
 			log.Info("serving", "node", n.Config().Name, "url", "https://"+ln.Addr().String())
 			return api.Serve(ctx, n, ln, log)
 		},
@@ -71,6 +74,7 @@ func serveCmd() *cobra.Command {
 	c.Flags().StringVar(&dir, "data", "", "data directory (required)")
 	c.Flags().StringVar(&listen, "listen", "", "HOST:PORT to listen on (default from config, 127.0.0.1:8443)")
 	c.Flags().StringVar(&config, "config", "", "configuration file overriding DIR/tearline.yaml")
+	c.Flags().DurationVar(&checkpointEvery, "checkpoint-interval", node.DefaultCheckpointInterval, "how often to sign an audit checkpoint when the log has grown")
 	_ = c.MarkFlagRequired("data")
 	return c
 }

@@ -68,6 +68,22 @@ CREATE TABLE audit (
 	data BLOB NOT NULL
 );
 `,
+	2: `
+-- The audit Merkle tree's stored hashes, numbered as golang.org/x/mod/sumdb/tlog
+-- numbers them (StoredHashIndex), written in the same transaction as the
+-- leaves they cover. Existing leaves are hashed when the store is opened.
+CREATE TABLE audit_hashes (
+	id   INTEGER PRIMARY KEY,
+	hash BLOB NOT NULL
+);
+
+-- Signed checkpoints (C2SP tlog-checkpoint notes), at most one per size.
+CREATE TABLE audit_checkpoints (
+	size       INTEGER PRIMARY KEY,
+	note       BLOB    NOT NULL,
+	created_us INTEGER NOT NULL
+);
+`,
 }
 
 func migrate(ctx context.Context, db *sql.DB) error {

@@ -57,6 +57,10 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		w.Close()
 		return nil, fmt.Errorf("migrate %s: %w", path, err)
 	}
+	if err := backfillAuditHashes(ctx, w); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("audit tree %s: %w", path, err)
+	}
 	r, err := sql.Open("sqlite", dsn(""))
 	if err != nil {
 		w.Close()
@@ -79,12 +83,20 @@ func (s *Store) Update(ctx context.Context, fn func(store.Tx) error) error {
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
+	// Also when fn panics: a leaked transaction would hold the only writer
+	// connection and every later Update would wait for it forever. After a
+	// Commit this is a no-op.
+	defer t.Rollback()
 	tx := &tx{t: t, reader: reader{q: t}}
 	if err := fn(tx); err != nil {
-		_ = t.Rollback()
 		return err
 	}
 	if err := t.Commit(); err != nil {
+		if cerr := ctx.Err(); cerr != nil {
+			// database/sql rolls back on cancellation and may then report
+			// only ErrTxDone; keep the reason for the caller.
+			return fmt.Errorf("commit: %w: %w", cerr, err)
+		}
 		return fmt.Errorf("commit: %w", err)
 	}
 	return nil

@@ -15,8 +15,24 @@ import (
 type tx struct {
 	t *sql.Tx
 	reader
-	auditNext int64 // next audit index; -1 until read once in this tx
-	auditRead bool
+	audit auditState // see audit.go
+
+	// PutObject's statements, prepared on first use: parsing them again
+	// for every object of a large batch costs more than running them.
+	// database/sql closes them when the transaction ends.
+	putSelect, putInsert *sql.Stmt
+}
+
+// prepared returns *st, first preparing query in this transaction.
+func (t *tx) prepared(ctx context.Context, st **sql.Stmt, query string) (*sql.Stmt, error) {
+	if *st == nil {
+		s, err := t.t.PrepareContext(ctx, query)
+		if err != nil {
+			return nil, err
+		}
+		*st = s
+	}
+	return *st, nil
 }
 
 func (t *tx) PutLabel(ctx context.Context, id string, raw []byte) error {
@@ -45,7 +61,11 @@ func (t *tx) AccessClass(ctx context.Context, labelIDs []string) (int64, error) 
 
 func (t *tx) PutObject(ctx context.Context, v *store.ObjectVersion) (bool, error) {
 	modUS := v.ModifiedAt.UnixMicro()
-	rows, err := t.t.QueryContext(ctx, `SELECT modified_us, digest, revoked FROM objects WHERE id = ? AND (modified_us = ? OR revoked = 1)`, v.ID, modUS)
+	sel, err := t.prepared(ctx, &t.putSelect, `SELECT modified_us, digest, revoked FROM objects WHERE id = ? AND (modified_us = ? OR revoked = 1)`)
+	if err != nil {
+		return false, fmt.Errorf("put %s: %w", v.ID, err)
+	}
+	rows, err := sel.QueryContext(ctx, v.ID, modUS)
 	if err != nil {
 		return false, fmt.Errorf("put %s: %w", v.ID, err)
 	}
@@ -82,8 +102,12 @@ func (t *tx) PutObject(ctx context.Context, v *store.ObjectVersion) (bool, error
 	if v.DateAdded.IsZero() {
 		v.DateAdded = time.Now().UTC()
 	}
-	res, err := t.t.ExecContext(ctx, `INSERT INTO objects (id, type, modified, modified_us, created, revoked, digest, raw, bindings, class, date_added_us, originator)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	ins, err := t.prepared(ctx, &t.putInsert, `INSERT INTO objects (id, type, modified, modified_us, created, revoked, digest, raw, bindings, class, date_added_us, originator)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+	if err != nil {
+		return false, fmt.Errorf("put %s: %w", v.ID, err)
+	}
+	res, err := ins.ExecContext(ctx,
 		v.ID, v.Type, v.Modified, modUS, v.Created, boolInt(v.Revoked), v.Digest, v.Raw, v.Bindings, v.Class, v.DateAdded.UnixMicro(), v.Originator)
 	if err != nil {
 		return false, fmt.Errorf("put %s: %w", v.ID, err)
@@ -156,19 +180,5 @@ func (t *tx) RevokeToken(ctx context.Context, id string, at time.Time) error {
 }
 
 func (t *tx) AppendAudit(ctx context.Context, entries ...[]byte) (int64, error) {
-	if !t.auditRead {
-		n, err := t.AuditSize(ctx)
-		if err != nil {
-			return 0, fmt.Errorf("append audit: %w", err)
-		}
-		t.auditNext, t.auditRead = n, true
-	}
-	first := t.auditNext
-	for _, e := range entries {
-		if _, err := t.t.ExecContext(ctx, `INSERT INTO audit (idx, data) VALUES (?, ?)`, t.auditNext, e); err != nil {
-			return 0, fmt.Errorf("append audit %d: %w", t.auditNext, err)
-		}
-		t.auditNext++
-	}
-	return first, nil
+	return t.appendAudit(ctx, entries)
 }

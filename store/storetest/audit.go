@@ -3,7 +3,11 @@ package storetest
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"testing"
+	"time"
+
+	"golang.org/x/mod/sumdb/tlog"
 
 	"github.com/tearline/tearline/store"
 )
@@ -43,6 +47,90 @@ func checkAudit(t *testing.T, r store.Reader, want [][]byte) {
 		if e.Index != int64(i) || string(e.Data) != string(want[i]) {
 			t.Errorf("AuditEntries[%d] = %d %q, want %d %q", i, e.Index, e.Data, i, want[i])
 		}
+	}
+	checkAuditTree(t, r, want)
+}
+
+// referenceHashes computes the stored hashes of a tlog tree over entries,
+// by id.
+func referenceHashes(t *testing.T, entries [][]byte) []tlog.Hash {
+	t.Helper()
+	var hs []tlog.Hash
+	hr := tlog.HashReaderFunc(func(ids []int64) ([]tlog.Hash, error) {
+		out := make([]tlog.Hash, len(ids))
+		for i, id := range ids {
+			out[i] = hs[id]
+		}
+		return out, nil
+	})
+	for n, e := range entries {
+		add, err := tlog.StoredHashes(int64(n), e, hr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		hs = append(hs, add...)
+	}
+	return hs
+}
+
+// checkAuditTree checks that the stored Merkle tree hashes are exactly those
+// of a tlog tree over entries: no more, no fewer, none different.
+func checkAuditTree(t *testing.T, r store.Reader, entries [][]byte) {
+	t.Helper()
+	ctx := t.Context()
+	want := referenceHashes(t, entries)
+	if c := tlog.StoredHashCount(int64(len(entries))); c != int64(len(want)) {
+		t.Fatalf("reference tree: %d hashes, want %d", len(want), c)
+	}
+	got, err := r.AuditHashes(ctx, 0, int64(len(want))+10)
+	if err != nil {
+		t.Fatalf("AuditHashes: %v", err)
+	}
+	if len(got) != len(want) {
+		t.Fatalf("AuditHashes: %d hashes for %d entries, want %d", len(got), len(entries), len(want))
+	}
+	for i, h := range got {
+		if h.ID != int64(i) || string(h.Hash) != string(want[i][:]) {
+			t.Fatalf("AuditHashes[%d] = id %d %x, want id %d %x", i, h.ID, h.Hash, i, want[i])
+		}
+	}
+	if len(entries) == 0 {
+		return
+	}
+	// The tree hash through ReadAuditHashes is the reference tree hash.
+	hr := tlog.HashReaderFunc(func(ids []int64) ([]tlog.Hash, error) {
+		raw, err := r.ReadAuditHashes(ctx, ids)
+		if err != nil {
+			return nil, err
+		}
+		if len(raw) != len(ids) {
+			return nil, fmt.Errorf("ReadAuditHashes: %d hashes for %d ids", len(raw), len(ids))
+		}
+		out := make([]tlog.Hash, len(ids))
+		for i, h := range raw {
+			if len(h) != tlog.HashSize {
+				return nil, fmt.Errorf("ReadAuditHashes: hash %d is %d bytes", ids[i], len(h))
+			}
+			copy(out[i][:], h)
+		}
+		return out, nil
+	})
+	gotTree, err := tlog.TreeHash(int64(len(entries)), hr)
+	if err != nil {
+		t.Fatalf("tree hash through ReadAuditHashes: %v", err)
+	}
+	wantTree, err := tlog.TreeHash(int64(len(entries)), tlog.HashReaderFunc(func(ids []int64) ([]tlog.Hash, error) {
+		out := make([]tlog.Hash, len(ids))
+		for i, id := range ids {
+			out[i] = want[id]
+		}
+		return out, nil
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if gotTree != wantTree {
+		t.Errorf("tree hash of %d entries = %v, want %v", len(entries), gotTree, wantTree)
 	}
 }
 
@@ -149,4 +237,149 @@ func testAuditFailedTx(t *testing.T, s store.Store) {
 	}
 	want = append(want, []byte("a2"))
 	checkAudit(t, s, want)
+}
+
+func testAuditHashes(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	var entries [][]byte
+	for _, n := range []int{1, 1, 3, 7, 20, 1, 2} {
+		var batch [][]byte
+		for range n {
+			batch = append(batch, fmt.Appendf(nil, "entry %d", len(entries)+len(batch)))
+		}
+		appendAudit(t, s, batch...)
+		entries = append(entries, batch...)
+		checkAuditTree(t, s, entries)
+	}
+
+	// ReadAuditHashes: in the order asked, duplicates included.
+	want := referenceHashes(t, entries)
+	ask := []int64{int64(len(want)) - 1, 0, 5, 5, 2}
+	got, err := s.ReadAuditHashes(ctx, ask)
+	if err != nil {
+		t.Fatalf("ReadAuditHashes(%v): %v", ask, err)
+	}
+	if len(got) != len(ask) {
+		t.Fatalf("ReadAuditHashes(%v): %d hashes", ask, len(got))
+	}
+	for i, id := range ask {
+		if string(got[i]) != string(want[id][:]) {
+			t.Errorf("ReadAuditHashes(%v)[%d] = %x, want %x", ask, i, got[i], want[id])
+		}
+	}
+	if got, err := s.ReadAuditHashes(ctx, []int64{0, int64(len(want))}); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("ReadAuditHashes(past the end) = %d hashes, %v; want ErrNotFound", len(got), err)
+	}
+	// Ranges.
+	for _, r := range [][2]int64{{0, 1}, {3, 9}, {int64(len(want)) - 2, int64(len(want)) + 5}, {4, 4}} {
+		got, err := s.AuditHashes(ctx, r[0], r[1])
+		if err != nil {
+			t.Fatalf("AuditHashes(%d, %d): %v", r[0], r[1], err)
+		}
+		hi := min(r[1], int64(len(want)))
+		if int64(len(got)) != hi-r[0] {
+			t.Fatalf("AuditHashes(%d, %d): %d hashes, want %d", r[0], r[1], len(got), hi-r[0])
+		}
+		for i, h := range got {
+			if id := r[0] + int64(i); h.ID != id || string(h.Hash) != string(want[id][:]) {
+				t.Errorf("AuditHashes(%d, %d)[%d] = id %d, want id %d", r[0], r[1], i, h.ID, id)
+			}
+		}
+	}
+
+	// A failed transaction leaves no hashes, and the tree carries on.
+	errBoom := errors.New("boom")
+	err = s.Update(ctx, func(tx store.Tx) error {
+		if _, err := tx.AppendAudit(ctx, []byte("lost 1"), []byte("lost 2"), []byte("lost 3")); err != nil {
+			return err
+		}
+		return errBoom
+	})
+	if !errors.Is(err, errBoom) {
+		t.Fatalf("Update error = %v, want %v", err, errBoom)
+	}
+	checkAudit(t, s, entries)
+	entries = append(entries, []byte("after failure"))
+	appendAudit(t, s, entries[len(entries)-1])
+	checkAudit(t, s, entries)
+}
+
+func sameCheckpoint(got, want store.AuditCheckpoint) bool {
+	return got.Size == want.Size && string(got.Note) == string(want.Note) && got.Created.Equal(want.Created)
+}
+
+func testAuditCheckpoints(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	if c, err := s.LatestAuditCheckpoint(ctx); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("LatestAuditCheckpoint of none = %+v, %v; want ErrNotFound", c, err)
+	}
+	if cs, err := s.AuditCheckpoints(ctx, -1, 10); err != nil || len(cs) != 0 {
+		t.Errorf("AuditCheckpoints of none = %v, %v", cs, err)
+	}
+	note := func(size int64) []byte {
+		return fmt.Appendf(nil, "tearline.example/audit\n%d\nhash\n\n\u2014 key sig%d\n", size, size)
+	}
+	var cps []store.AuditCheckpoint
+	for _, size := range []int64{1, 5, 3, 8} {
+		cps = append(cps, store.AuditCheckpoint{Size: size, Note: note(size), Created: base.Add(time.Duration(size) * time.Second)})
+	}
+	update(t, s, func(tx store.Tx) error {
+		for _, c := range cps[:3] {
+			if err := tx.PutAuditCheckpoint(ctx, c); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	dup := store.AuditCheckpoint{Size: 5, Note: []byte("other"), Created: base}
+	if err := s.Update(ctx, func(tx store.Tx) error { return tx.PutAuditCheckpoint(ctx, dup) }); !errors.Is(err, store.ErrExists) {
+		t.Errorf("PutAuditCheckpoint(size 5 again) error = %v, want ErrExists", err)
+	}
+	// A checkpoint from a failed transaction is not kept.
+	errBoom := errors.New("boom")
+	if err := s.Update(ctx, func(tx store.Tx) error {
+		if err := tx.PutAuditCheckpoint(ctx, cps[3]); err != nil {
+			return err
+		}
+		return errBoom
+	}); !errors.Is(err, errBoom) {
+		t.Fatalf("Update error = %v, want %v", err, errBoom)
+	}
+
+	got, err := s.LatestAuditCheckpoint(ctx)
+	if err != nil || !sameCheckpoint(got, cps[1]) {
+		t.Errorf("LatestAuditCheckpoint = %+v, %v; want %+v", got, err, cps[1])
+	}
+	bySize := slices.SortedFunc(slices.Values(cps[:3]), func(a, b store.AuditCheckpoint) int { return int(a.Size - b.Size) })
+	tests := []struct {
+		after int64
+		limit int
+		want  []store.AuditCheckpoint
+	}{
+		{0, 10, bySize},
+		{-1, 10, bySize},
+		{0, 2, bySize[:2]},
+		{1, 1, bySize[1:2]},
+		{2, 10, bySize[1:]},
+		{3, 10, bySize[2:]},
+		{5, 10, nil},
+	}
+	for _, tt := range tests {
+		got, err := s.AuditCheckpoints(ctx, tt.after, tt.limit)
+		if err != nil {
+			t.Fatalf("AuditCheckpoints(%d, %d): %v", tt.after, tt.limit, err)
+		}
+		ok := len(got) == len(tt.want)
+		for i := 0; ok && i < len(got); i++ {
+			ok = sameCheckpoint(got[i], tt.want[i])
+		}
+		if !ok {
+			t.Errorf("AuditCheckpoints(%d, %d) = %+v, want %+v", tt.after, tt.limit, got, tt.want)
+		}
+	}
+
+	update(t, s, func(tx store.Tx) error { return tx.PutAuditCheckpoint(ctx, cps[3]) })
+	if got, err := s.LatestAuditCheckpoint(ctx); err != nil || !sameCheckpoint(got, cps[3]) {
+		t.Errorf("LatestAuditCheckpoint = %+v, %v; want %+v", got, err, cps[3])
+	}
 }

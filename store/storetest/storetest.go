@@ -53,6 +53,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Tokens", testTokens},
 		{"Audit", testAudit},
 		{"AuditFailedTx", testAuditFailedTx},
+		{"AuditHashes", testAuditHashes},
+		{"AuditCheckpoints", testAuditCheckpoints},
 		{"ReadInsideTx", testReadInsideTx},
 		{"RollbackOnError", testRollbackOnError},
 		{"RollbackOnCancel", testRollbackOnCancel},

@@ -8,17 +8,20 @@ import (
 	"sync"
 	"testing"
 
+	"golang.org/x/mod/sumdb/tlog"
+
 	"github.com/tearline/tearline/store"
 )
 
 // One of everything a transaction can write, used by the rollback tests.
 var (
-	fillLabelID = "marking-definition--00000000-0000-4000-8000-0000000000f1"
-	fillLabels  = []string{fillLabelID}
-	fillObject  = version(objectID("indicator", 0xf1), "indicator", 0, 0, false, "fill")
-	fillUser    = store.User{ID: "user-f1", Name: "fill", Role: "analyst", Created: base}
-	fillToken   = store.Token{ID: "tok-f1", UserID: "user-f1", Hash: []byte("h"), Created: base}
-	fillAudit   = [][]byte{[]byte("fill 0"), []byte("fill 1")}
+	fillLabelID    = "marking-definition--00000000-0000-4000-8000-0000000000f1"
+	fillLabels     = []string{fillLabelID}
+	fillObject     = version(objectID("indicator", 0xf1), "indicator", 0, 0, false, "fill")
+	fillUser       = store.User{ID: "user-f1", Name: "fill", Role: "analyst", Created: base}
+	fillToken      = store.Token{ID: "tok-f1", UserID: "user-f1", Hash: []byte("h"), Created: base}
+	fillAudit      = [][]byte{[]byte("fill 0"), []byte("fill 1")}
+	fillCheckpoint = store.AuditCheckpoint{Size: 2, Note: []byte("checkpoint"), Created: base}
 )
 
 // fill writes one of everything in tx and checks that tx reads its own
@@ -44,6 +47,9 @@ func fill(ctx context.Context, t *testing.T, tx store.Tx) (int64, error) {
 		return 0, err
 	}
 	if _, err := tx.AppendAudit(ctx, fillAudit...); err != nil {
+		return 0, err
+	}
+	if err := tx.PutAuditCheckpoint(ctx, fillCheckpoint); err != nil {
 		return 0, err
 	}
 
@@ -84,6 +90,18 @@ func fill(ctx context.Context, t *testing.T, tx store.Tx) (int64, error) {
 	}
 	if es, err := tx.AuditEntries(ctx, 0, 10); err != nil || len(es) != len(fillAudit) {
 		t.Errorf("tx.AuditEntries = %d entries, %v; want %d", len(es), err, len(fillAudit))
+	}
+	if hs, err := tx.AuditHashes(ctx, 0, 100); err != nil || int64(len(hs)) != tlog.StoredHashCount(int64(len(fillAudit))) {
+		t.Errorf("tx.AuditHashes = %d hashes, %v; want %d", len(hs), err, tlog.StoredHashCount(int64(len(fillAudit))))
+	}
+	if hs, err := tx.ReadAuditHashes(ctx, []int64{0}); err != nil || len(hs) != 1 {
+		t.Errorf("tx.ReadAuditHashes = %d hashes, %v; want 1", len(hs), err)
+	}
+	if c, err := tx.LatestAuditCheckpoint(ctx); err != nil || c.Size != fillCheckpoint.Size {
+		t.Errorf("tx.LatestAuditCheckpoint = %+v, %v", c, err)
+	}
+	if cs, err := tx.AuditCheckpoints(ctx, 0, 10); err != nil || len(cs) != 1 {
+		t.Errorf("tx.AuditCheckpoints = %d, %v; want 1", len(cs), err)
 	}
 	return c, nil
 }
@@ -133,6 +151,18 @@ func checkEmpty(t *testing.T, r store.Reader) {
 	}
 	if es, err := r.AuditEntries(ctx, 0, 10); err != nil || len(es) != 0 {
 		t.Errorf("audit entries left behind: %d, %v", len(es), err)
+	}
+	if hs, err := r.AuditHashes(ctx, 0, 100); err != nil || len(hs) != 0 {
+		t.Errorf("audit hashes left behind: %d, %v", len(hs), err)
+	}
+	if hs, err := r.ReadAuditHashes(ctx, []int64{0}); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("audit hash left behind: %x, %v", hs, err)
+	}
+	if c, err := r.LatestAuditCheckpoint(ctx); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("audit checkpoint left behind: %+v, %v", c, err)
+	}
+	if cs, err := r.AuditCheckpoints(ctx, -1, 10); err != nil || len(cs) != 0 {
+		t.Errorf("audit checkpoints left behind: %d, %v", len(cs), err)
 	}
 }
 
@@ -376,6 +406,11 @@ func testConcurrent(t *testing.T, s store.Store) {
 		}
 		seen[string(e.Data)] = true
 	}
+	data := make([][]byte, len(es))
+	for i, e := range es {
+		data[i] = e.Data
+	}
+	checkAuditTree(t, s, data)
 	// Each update's entries are contiguous, from the index it was given.
 	for first, name := range firsts {
 		if first < 0 || first+perTx > total {

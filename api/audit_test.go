@@ -1,0 +1,145 @@
+package api_test
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"testing"
+
+	"github.com/transparency-dev/merkle/proof"
+	"github.com/transparency-dev/merkle/rfc6962"
+	"golang.org/x/mod/sumdb/note"
+
+	"github.com/tearline/tearline/api"
+	"github.com/tearline/tearline/audit"
+	"github.com/tearline/tearline/node"
+)
+
+func auditGet(t *testing.T, srv *httptest.Server, tok, path string, v any) int {
+	t.Helper()
+	req, _ := http.NewRequest("GET", srv.URL+path, nil)
+	req.Header.Set("Authorization", "Bearer "+tok)
+	resp, err := srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	switch out := v.(type) {
+	case nil:
+	case *[]byte:
+		*out = b
+	default:
+		if resp.StatusCode == 200 {
+			if err := json.Unmarshal(b, v); err != nil {
+				t.Fatalf("%s: %v: %s", path, err, b)
+			}
+		}
+	}
+	return resp.StatusCode
+}
+
+type proofResp struct {
+	Hashes []string `json:"hashes"`
+}
+
+func decode(t *testing.T, hs []string) [][]byte {
+	out := make([][]byte, len(hs))
+	for i, h := range hs {
+		b, err := base64.StdEncoding.DecodeString(h)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[i] = b
+	}
+	return out
+}
+
+func TestAuditAPI(t *testing.T) {
+	ctx := context.Background()
+	dir := filepath.Join(t.TempDir(), "n")
+	if err := node.Init(ctx, dir, node.InitOptions{Name: "alpha"}); err != nil {
+		t.Fatal(err)
+	}
+	n, err := node.Open(ctx, dir, node.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.Close()
+	spec := func(name, role string) node.UserSpec {
+		return node.UserSpec{Name: name, Role: role, Nationality: "GBR", Clearances: map[string]string{"NATIONAL": "SECRET"}}
+	}
+	_, audTok, err := n.AddUser(ctx, "test", spec("oversight", node.RoleAuditor))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, anaTok, err := n.AddUser(ctx, "test", spec("ana", node.RoleAnalyst))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(api.New(n, nil, nil))
+	defer srv.Close()
+
+	if code := auditGet(t, srv, anaTok, "/api/v1/audit/checkpoint", nil); code != http.StatusForbidden {
+		t.Errorf("analyst checkpoint = %d, want 403", code)
+	}
+	if code := auditGet(t, srv, anaTok, "/api/v1/audit/entries?start=0&end=5", nil); code != http.StatusForbidden {
+		t.Errorf("analyst entries = %d, want 403", code)
+	}
+	var first []byte
+	if code := auditGet(t, srv, audTok, "/api/v1/audit/checkpoint", &first); code != 200 {
+		t.Fatalf("checkpoint = %d %s", code, first)
+	}
+	v, _ := note.NewVerifier(n.AuditLogKey())
+	cp1, err := audit.OpenCheckpoint(first, v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 5 {
+		if _, _, err := n.AddUser(ctx, "test", spec(fmt.Sprintf("u%d", i), node.RoleAnalyst)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var second []byte
+	auditGet(t, srv, audTok, "/api/v1/audit/checkpoint", &second)
+	cp2, err := audit.OpenCheckpoint(second, v)
+	if err != nil || cp2.Size <= cp1.Size {
+		t.Fatalf("second checkpoint %d, %v; first %d", cp2.Size, err, cp1.Size)
+	}
+	var ents struct {
+		Entries []struct {
+			Index int64  `json:"index"`
+			Leaf  []byte `json:"leaf"`
+		} `json:"entries"`
+	}
+	if code := auditGet(t, srv, audTok, fmt.Sprintf("/api/v1/audit/entries?start=0&end=%d", cp2.Size), &ents); code != 200 || uint64(len(ents.Entries)) != cp2.Size {
+		t.Fatalf("entries = %d, %d entries", code, len(ents.Entries))
+	}
+	for i, e := range ents.Entries {
+		var p proofResp
+		if code := auditGet(t, srv, audTok, fmt.Sprintf("/api/v1/audit/proof/inclusion?index=%d&size=%d", i, cp2.Size), &p); code != 200 {
+			t.Fatalf("inclusion %d = %d", i, code)
+		}
+		if err := proof.VerifyInclusion(rfc6962.DefaultHasher, uint64(i), cp2.Size, rfc6962.DefaultHasher.HashLeaf(e.Leaf), decode(t, p.Hashes), cp2.Hash); err != nil {
+			t.Errorf("VerifyInclusion(%d): %v", i, err)
+		}
+	}
+	var p proofResp
+	if code := auditGet(t, srv, audTok, fmt.Sprintf("/api/v1/audit/proof/consistency?from=%d&to=%d", cp1.Size, cp2.Size), &p); code != 200 {
+		t.Fatalf("consistency = %d", code)
+	}
+	if err := proof.VerifyConsistency(rfc6962.DefaultHasher, cp1.Size, cp2.Size, decode(t, p.Hashes), cp1.Hash, cp2.Hash); err != nil {
+		t.Errorf("VerifyConsistency: %v", err)
+	}
+	if code := auditGet(t, srv, audTok, fmt.Sprintf("/api/v1/audit/proof/inclusion?index=0&size=%d", cp2.Size+100), nil); code != http.StatusBadRequest {
+		t.Errorf("inclusion beyond the log = %d, want 400", code)
+	}
+	if code := auditGet(t, srv, audTok, "/api/v1/audit/proof/consistency?from=x&to=2", nil); code != http.StatusBadRequest {
+		t.Errorf("bad parameter = %d, want 400", code)
+	}
+}

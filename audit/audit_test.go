@@ -1,0 +1,362 @@
+package audit_test
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/transparency-dev/merkle/compact"
+	"github.com/transparency-dev/merkle/proof"
+	"github.com/transparency-dev/merkle/rfc6962"
+	"golang.org/x/mod/sumdb/note"
+	"golang.org/x/mod/sumdb/tlog"
+
+	"github.com/tearline/tearline/audit"
+	"github.com/tearline/tearline/store"
+	"github.com/tearline/tearline/store/sqlite"
+)
+
+// testLog is a real SQLite store with a log key.
+type testLog struct {
+	path   string
+	st     *sqlite.Store
+	signer note.Signer
+	v      note.Verifier
+	vkey   string
+}
+
+func newTestLog(t testing.TB) *testLog {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "tearline.db")
+	st, err := sqlite.Open(context.Background(), p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	skey, vkey, err := audit.GenerateLogKey("test.example/audit")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := note.NewSigner(skey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := note.NewVerifier(vkey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &testLog{path: p, st: st, signer: s, v: v, vkey: vkey}
+}
+
+// leaf returns a realistic leaf for index i; tag lets two logs diverge.
+func leaf(t testing.TB, i int64, tag string) []byte {
+	t.Helper()
+	b, err := audit.Event{Time: time.Unix(1700000000+i, 0), Node: "test", Actor: "user:alice", Action: audit.ActionRead,
+		Object: fmt.Sprintf("indicator--%08d-0000-4000-8000-000000000000", i), Decision: audit.Allow, Detail: tag}.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// appendN appends n leaves in transactions of batch.
+func (l *testLog) appendN(t testing.TB, n, batch int, tag string) {
+	t.Helper()
+	ctx := context.Background()
+	for done := 0; done < n; {
+		k := min(batch, n-done)
+		err := l.st.Update(ctx, func(tx store.Tx) error {
+			first, err := tx.AuditSize(ctx)
+			if err != nil {
+				return err
+			}
+			es := make([][]byte, k)
+			for i := range es {
+				es[i] = leaf(t, first+int64(i), tag)
+			}
+			_, err = tx.AppendAudit(ctx, es...)
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		done += k
+	}
+}
+
+func (l *testLog) checkpoint(t testing.TB) store.AuditCheckpoint {
+	t.Helper()
+	c, err := audit.Checkpoint(context.Background(), l.st, l.signer, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// exec runs SQL on the file directly, as an intruder would.
+func (l *testLog) exec(t testing.TB, q string, args ...any) {
+	t.Helper()
+	db, err := sql.Open("sqlite", "file:"+l.path+"?_pragma=busy_timeout(10000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec(q, args...); err != nil {
+		t.Fatalf("%s: %v", q, err)
+	}
+}
+
+func TestVerifyIntact(t *testing.T) {
+	l := newTestLog(t)
+	l.appendN(t, 1000, 7, "")
+	l.checkpoint(t)
+	l.appendN(t, 2100, 1024, "")
+	l.checkpoint(t)
+	l.checkpoint(t) // same size: no second note
+	r, err := audit.Verify(t.Context(), l.st, l.v)
+	if err != nil {
+		t.Fatalf("Verify: %v", err)
+	}
+	if r.Size != 3100 || r.Checkpoints != 2 {
+		t.Errorf("Verify = size %d, %d checkpoints; want 3100, 2", r.Size, r.Checkpoints)
+	}
+	root, err := audit.TreeHash(t.Context(), l.st, 3100)
+	if err != nil || string(root) != string(r.Root) {
+		t.Errorf("TreeHash = %x, %v; Verify root %x", root, err, r.Root)
+	}
+}
+
+func TestVerifyTamper(t *testing.T) {
+	const n = 3000
+	tests := []struct {
+		name   string
+		tamper func(t *testing.T, l *testLog)
+		want   int64
+	}{
+		{"change", func(t *testing.T, l *testLog) {
+			l.exec(t, `UPDATE audit SET data = ? WHERE idx = 1234`, leaf(t, 1234, "forged"))
+		}, 1234},
+		{"change first", func(t *testing.T, l *testLog) {
+			l.exec(t, `UPDATE audit SET data = ? WHERE idx = 0`, []byte("x"))
+		}, 0},
+		{"delete", func(t *testing.T, l *testLog) { l.exec(t, `DELETE FROM audit WHERE idx = 777`) }, 777},
+		{"delete run", func(t *testing.T, l *testLog) { l.exec(t, `DELETE FROM audit WHERE idx >= 100 AND idx < 20000`) }, 100},
+		{"delete last", func(t *testing.T, l *testLog) { l.exec(t, `DELETE FROM audit WHERE idx = ?`, n-1) }, n - 1},
+		{"truncate with tree", func(t *testing.T, l *testLog) {
+			l.exec(t, `DELETE FROM audit WHERE idx >= 2990`)
+			l.exec(t, `DELETE FROM audit_hashes WHERE id >= ?`, tlog.StoredHashCount(2990))
+		}, 2990},
+		{"reorder", func(t *testing.T, l *testLog) {
+			l.exec(t, `UPDATE audit SET idx = -1 WHERE idx = 500`)
+			l.exec(t, `UPDATE audit SET idx = 500 WHERE idx = 501`)
+			l.exec(t, `UPDATE audit SET idx = 501 WHERE idx = -1`)
+		}, 500},
+		{"insert", func(t *testing.T, l *testLog) {
+			l.exec(t, `UPDATE audit SET idx = -idx - 1 WHERE idx >= 2000`)
+			l.exec(t, `UPDATE audit SET idx = -idx WHERE idx < 0`)
+			l.exec(t, `INSERT INTO audit (idx, data) VALUES (2000, ?)`, leaf(t, 2000, "planted"))
+		}, 2000},
+		{"insert at end", func(t *testing.T, l *testLog) {
+			l.exec(t, `INSERT INTO audit (idx, data) VALUES (?, ?)`, n, leaf(t, n, "planted"))
+		}, n},
+		{"tree hash", func(t *testing.T, l *testLog) {
+			l.exec(t, `UPDATE audit_hashes SET hash = zeroblob(32) WHERE id = ?`, tlog.StoredHashIndex(3, 40))
+		}, 40 << 3},
+		{"rewrite leaf and tree", func(t *testing.T, l *testLog) {
+			// The intruder rehashes the tree after the change; only the
+			// signed checkpoint at 2048 still disagrees.
+			l.exec(t, `UPDATE audit SET data = ? WHERE idx = 2500`, leaf(t, 2500, "forged"))
+			l.exec(t, `DELETE FROM audit_hashes WHERE id >= ?`, tlog.StoredHashIndex(0, 2048))
+			l.rehash(t, 2048)
+		}, 2048},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			l := newTestLog(t)
+			l.appendN(t, 2048, 1024, "")
+			l.checkpoint(t)
+			l.appendN(t, n-2048, 100, "")
+			l.checkpoint(t)
+			if _, err := audit.Verify(t.Context(), l.st, l.v); err != nil {
+				t.Fatalf("before tampering: %v", err)
+			}
+			tt.tamper(t, l)
+			_, err := audit.Verify(t.Context(), l.st, l.v)
+			te, ok := audit.IsTamper(err)
+			if !ok {
+				t.Fatalf("Verify after tampering = %v, want a TamperError", err)
+			}
+			if te.Index != tt.want {
+				t.Errorf("Verify named entry %d (%v), want %d", te.Index, err, tt.want)
+			}
+		})
+	}
+}
+
+// rehash recomputes the stored tree from leaf start on, as an intruder
+// covering their tracks would, writing straight into the table.
+func (l *testLog) rehash(t *testing.T, start int64) {
+	ctx := t.Context()
+	l.exec(t, `DELETE FROM audit_hashes WHERE id >= ?`, tlog.StoredHashIndex(0, start))
+	n, err := l.st.AuditSize(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	es, err := l.st.AuditEntries(ctx, start, n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mem := map[int64]tlog.Hash{}
+	hr := tlog.HashReaderFunc(func(ids []int64) ([]tlog.Hash, error) {
+		out := make([]tlog.Hash, len(ids))
+		for i, id := range ids {
+			if h, ok := mem[id]; ok {
+				out[i] = h
+				continue
+			}
+			bs, err := l.st.ReadAuditHashes(ctx, []int64{id})
+			if err != nil {
+				return nil, err
+			}
+			copy(out[i][:], bs[0])
+		}
+		return out, nil
+	})
+	for _, e := range es {
+		hs, err := tlog.StoredHashes(e.Index, e.Data, hr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for j, h := range hs {
+			mem[tlog.StoredHashIndex(0, e.Index)+int64(j)] = h
+		}
+	}
+	for id, h := range mem {
+		l.exec(t, `INSERT INTO audit_hashes (id, hash) VALUES (?, ?)`, id, h[:])
+	}
+}
+
+func TestCheckpointBadSignature(t *testing.T) {
+	l := newTestLog(t)
+	l.appendN(t, 10, 10, "")
+	c := l.checkpoint(t)
+	if _, err := audit.OpenCheckpoint(c.Note, l.v); err != nil {
+		t.Fatalf("OpenCheckpoint: %v", err)
+	}
+	// Same origin, another key: an impostor's checkpoint.
+	skey, _, _ := audit.GenerateLogKey("test.example/audit")
+	other, _ := note.NewSigner(skey)
+	forged, err := audit.SignCheckpoint(other, 10, make([]byte, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := audit.OpenCheckpoint(forged, l.v); !errors.Is(err, audit.ErrBadSignature) {
+		t.Errorf("OpenCheckpoint(other key) = %v, want ErrBadSignature", err)
+	}
+	// The log's own note with its root changed.
+	altered := []byte(string(c.Note[:len("test.example/audit\n10\n")]) + "AAAA" + string(c.Note[len("test.example/audit\n10\n")+4:]))
+	if _, err := audit.OpenCheckpoint(altered, l.v); !errors.Is(err, audit.ErrBadSignature) {
+		t.Errorf("OpenCheckpoint(altered) = %v, want ErrBadSignature", err)
+	}
+	// A forged checkpoint planted in the table is refused by Verify.
+	l.appendN(t, 5, 5, "")
+	l.exec(t, `INSERT INTO audit_checkpoints (size, note, created_us) VALUES (15, ?, 0)`, forged)
+	if _, err := audit.Verify(t.Context(), l.st, l.v); !errors.Is(err, audit.ErrBadSignature) {
+		t.Errorf("Verify with a forged checkpoint = %v, want ErrBadSignature", err)
+	}
+}
+
+func TestProofs(t *testing.T) {
+	l := newTestLog(t)
+	const n = 1100
+	l.appendN(t, n, 333, "")
+	ctx := t.Context()
+	// Reference roots from the field's compact range, independent of tlog.
+	f := &compact.RangeFactory{Hash: rfc6962.DefaultHasher.HashChildren}
+	rng := f.NewEmptyRange(0)
+	roots := [][]byte{rfc6962.DefaultHasher.EmptyRoot()}
+	es, err := l.st.AuditEntries(ctx, 0, n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range es {
+		if err := rng.Append(rfc6962.DefaultHasher.HashLeaf(e.Data), nil); err != nil {
+			t.Fatal(err)
+		}
+		r, _ := rng.GetRootHash(nil)
+		roots = append(roots, r)
+	}
+	for _, size := range []int64{1, 2, 3, 7, 8, 9, 64, 1000, 1023, 1024, 1025, n} {
+		root, err := audit.TreeHash(ctx, l.st, size)
+		if err != nil || string(root) != string(roots[size]) {
+			t.Fatalf("TreeHash(%d) = %x, %v; want %x", size, root, err, roots[size])
+		}
+		for _, idx := range []int64{0, 1, size / 2, size - 1} {
+			if idx >= size {
+				continue
+			}
+			p, err := audit.InclusionProof(ctx, l.st, idx, size)
+			if err != nil {
+				t.Fatalf("InclusionProof(%d, %d): %v", idx, size, err)
+			}
+			lh := rfc6962.DefaultHasher.HashLeaf(es[idx].Data)
+			if err := proof.VerifyInclusion(rfc6962.DefaultHasher, uint64(idx), uint64(size), lh, p, roots[size]); err != nil {
+				t.Errorf("VerifyInclusion(%d, %d): %v", idx, size, err)
+			}
+			if idx+1 < size {
+				wrong := rfc6962.DefaultHasher.HashLeaf(es[idx+1].Data)
+				if proof.VerifyInclusion(rfc6962.DefaultHasher, uint64(idx), uint64(size), wrong, p, roots[size]) == nil {
+					t.Errorf("VerifyInclusion(%d, %d) accepted the wrong leaf", idx, size)
+				}
+			}
+		}
+		for _, from := range []int64{1, 2, 5, size / 2, size - 1, size} {
+			if from < 1 || from > size {
+				continue
+			}
+			p, err := audit.ConsistencyProof(ctx, l.st, from, size)
+			if err != nil {
+				t.Fatalf("ConsistencyProof(%d, %d): %v", from, size, err)
+			}
+			if err := proof.VerifyConsistency(rfc6962.DefaultHasher, uint64(from), uint64(size), p, roots[from], roots[size]); err != nil {
+				t.Errorf("VerifyConsistency(%d, %d): %v", from, size, err)
+			}
+		}
+	}
+	if _, err := audit.InclusionProof(ctx, l.st, 5, n+1); !errors.Is(err, audit.ErrRange) {
+		t.Errorf("InclusionProof beyond the log = %v, want ErrRange", err)
+	}
+	if _, err := audit.ConsistencyProof(ctx, l.st, 0, 5); !errors.Is(err, audit.ErrRange) {
+		t.Errorf("ConsistencyProof from 0 = %v, want ErrRange", err)
+	}
+}
+
+func TestFailedTransactionLeavesNoTree(t *testing.T) {
+	l := newTestLog(t)
+	l.appendN(t, 3, 3, "")
+	ctx := t.Context()
+	boom := errors.New("action failed")
+	err := l.st.Update(ctx, func(tx store.Tx) error {
+		if _, err := tx.AppendAudit(ctx, leaf(t, 3, ""), leaf(t, 4, "")); err != nil {
+			return err
+		}
+		return boom
+	})
+	if !errors.Is(err, boom) {
+		t.Fatalf("Update = %v", err)
+	}
+	if n, err := l.st.AuditSize(ctx); err != nil || n != 3 {
+		t.Errorf("AuditSize = %d, %v; want 3", n, err)
+	}
+	if hs, err := l.st.AuditHashes(ctx, 0, 1000); err != nil || int64(len(hs)) != tlog.StoredHashCount(3) {
+		t.Errorf("AuditHashes = %d, %v; want %d", len(hs), err, tlog.StoredHashCount(3))
+	}
+	l.appendN(t, 2, 2, "")
+	if _, err := audit.Verify(ctx, l.st, l.v); err != nil {
+		t.Errorf("Verify after a failed transaction: %v", err)
+	}
+}

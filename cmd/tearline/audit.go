@@ -1,0 +1,184 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/mod/sumdb/note"
+
+	"github.com/tearline/tearline/audit"
+	"github.com/tearline/tearline/node"
+	"github.com/tearline/tearline/store/sqlite"
+)
+
+func auditCmd() *cobra.Command {
+	c := &cobra.Command{
+		Use:   "audit",
+		Short: "Export, checkpoint and verify the tamper-evident audit log",
+	}
+	c.AddCommand(auditVerifyCmd(), auditExportCmd(), auditCheckpointCmd(), auditKeyCmd())
+	return c
+}
+
+// openAuditStore opens the SQLite file in dir without opening the node, so
+// verification needs no keys but the public one and creates nothing.
+func openAuditStore(cmd *cobra.Command, dir string) (*sqlite.Store, error) {
+	p := filepath.Join(dir, node.DBFile)
+	if _, err := os.Stat(p); err != nil {
+		return nil, fmt.Errorf("audit: %w", err)
+	}
+	return sqlite.Open(cmd.Context(), p)
+}
+
+// loadVerifier reads a verifier key given inline or as a file name.
+func loadVerifier(key, dir string) (note.Verifier, error) {
+	if key == "" {
+		k, err := node.ReadLogVerifierKey(dir)
+		if err != nil {
+			return nil, err
+		}
+		key = k
+	} else if b, err := os.ReadFile(key); err == nil {
+		key = strings.TrimSpace(string(b))
+	}
+	v, err := note.NewVerifier(key)
+	if err != nil {
+		return nil, fmt.Errorf("log verifier key: %w", err)
+	}
+	return v, nil
+}
+
+func auditVerifyCmd() *cobra.Command {
+	var dir, logFile, key string
+	var checkpoints []string
+	c := &cobra.Command{
+		Use:   "verify (--data DIR [--key VKEY] | --log FILE --checkpoint FILE... --key VKEY)",
+		Short: "Recompute the audit tree and check it against stored hashes and signed checkpoints",
+		Long: `With --data, verify reads the node's database: every leaf is rehashed and
+compared with the stored tree, and every stored checkpoint's signature and
+root are checked. With --log, it needs no database: the exported log is
+rehashed and checked against the checkpoints given (each --checkpoint is a
+signed note file kept from earlier). Exit status 0 means intact; otherwise
+the error names the first bad entry's index.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			var r audit.Report
+			switch {
+			case dir != "" && logFile == "":
+				v, err := loadVerifier(key, dir)
+				if err != nil {
+					return err
+				}
+				st, err := openAuditStore(cmd, dir)
+				if err != nil {
+					return err
+				}
+				defer st.Close()
+				if r, err = audit.Verify(ctx, st, v); err != nil {
+					return err
+				}
+			case logFile != "" && dir == "":
+				if key == "" {
+					return errors.New("audit verify --log needs --key")
+				}
+				v, err := loadVerifier(key, "")
+				if err != nil {
+					return err
+				}
+				notes := make([][]byte, len(checkpoints))
+				for i, p := range checkpoints {
+					if notes[i], err = os.ReadFile(p); err != nil {
+						return err
+					}
+				}
+				f, err := os.Open(logFile)
+				if err != nil {
+					return err
+				}
+				defer f.Close()
+				if r, err = audit.VerifyExport(ctx, f, notes, v); err != nil {
+					return err
+				}
+			default:
+				return errors.New("audit verify: give --data DIR, or --log FILE with --checkpoint and --key")
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "audit log intact: %d entries, %d signed checkpoints matched, root %x\n", r.Size, r.Checkpoints, r.Root)
+			return nil
+		},
+	}
+	c.Flags().StringVar(&dir, "data", "", "node data directory")
+	c.Flags().StringVar(&logFile, "log", "", "exported log (from `tearline audit export`)")
+	c.Flags().StringArrayVar(&checkpoints, "checkpoint", nil, "signed checkpoint file (repeatable)")
+	c.Flags().StringVar(&key, "key", "", "log verifier key, or a file holding it (default DIR/"+node.LogPubKey+")")
+	return c
+}
+
+func auditExportCmd() *cobra.Command {
+	var dir string
+	c := &cobra.Command{
+		Use:   "export --data DIR > FILE",
+		Short: "Write the audit log as JSON lines of {index, base64 leaf}",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			st, err := openAuditStore(cmd, dir)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			return audit.Export(cmd.Context(), st, cmd.OutOrStdout(), -1)
+		},
+	}
+	c.Flags().StringVar(&dir, "data", "", "node data directory (required)")
+	_ = c.MarkFlagRequired("data")
+	return c
+}
+
+func auditCheckpointCmd() *cobra.Command {
+	var dir string
+	c := &cobra.Command{
+		Use:   "checkpoint --data DIR",
+		Short: "Print the latest signed checkpoint, signing one if the log has grown",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			n, err := node.Open(cmd.Context(), dir, node.Options{})
+			if err != nil {
+				return err
+			}
+			defer n.Close()
+			cp, err := n.SignAuditCheckpoint(cmd.Context())
+			if err != nil {
+				return err
+			}
+			_, err = cmd.OutOrStdout().Write(cp.Note)
+			return err
+		},
+	}
+	c.Flags().StringVar(&dir, "data", "", "node data directory (required)")
+	_ = c.MarkFlagRequired("data")
+	return c
+}
+
+func auditKeyCmd() *cobra.Command {
+	var dir string
+	c := &cobra.Command{
+		Use:   "key --data DIR",
+		Short: "Print the audit log's verifier key, for oversight bodies and witnesses",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			k, err := node.ReadLogVerifierKey(dir)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(cmd.OutOrStdout(), k)
+			return nil
+		},
+	}
+	c.Flags().StringVar(&dir, "data", "", "node data directory (required)")
+	_ = c.MarkFlagRequired("data")
+	return c
+}

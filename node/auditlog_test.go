@@ -1,0 +1,189 @@
+package node
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"golang.org/x/mod/sumdb/note"
+
+	"github.com/tearline/tearline/audit"
+)
+
+// addAuditable records n audit entries on node nd by adding users.
+func addAuditable(t *testing.T, nd *Node, prefix string, n int) {
+	t.Helper()
+	for i := range n {
+		s := adminSpec()
+		s.Name = prefix + string(rune('a'+i))
+		if _, _, err := nd.AddUser(t.Context(), "test", s); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// cosign hands nd's latest checkpoint to w with a consistency proof from
+// the witness's last size.
+func cosign(t *testing.T, nd *Node, w *audit.Witness) ([]byte, []byte, error) {
+	t.Helper()
+	ctx := t.Context()
+	c, err := nd.SignAuditCheckpoint(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, _ := note.NewVerifier(nd.AuditLogKey())
+	old, _, err := w.Latest(v.Name())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var p [][]byte
+	if old > 0 && old <= c.Size {
+		if p, err = audit.ConsistencyProof(ctx, nd.Store(), old, c.Size); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sigs, err := w.AddCheckpoint(ctx, old, p, c.Note)
+	return c.Note, sigs, err
+}
+
+func TestAuditWitnessBetweenNodes(t *testing.T) {
+	a := newTestNode(t, "alpha", "GBR")
+	b := newTestNode(t, "bravo", "USA") // the witness's node
+	var logs bytes.Buffer
+	wkey, wvkey, err := audit.GenerateWitnessKey(b.Config().Name + "/witness")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := audit.NewWitness(wkey, slog.New(slog.NewTextHandler(&logs, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Follow(a.AuditLogKey()); err != nil {
+		t.Fatal(err)
+	}
+	for round := range 3 {
+		addAuditable(t, a, "u"+string(rune('a'+round)), 3)
+		msg, sigs, err := cosign(t, a, w)
+		if err != nil {
+			t.Fatalf("round %d: AddCheckpoint: %v", round, err)
+		}
+		// The cosigned note opens with both the log's and the witness's key.
+		lv, _ := note.NewVerifier(a.AuditLogKey())
+		wv := w.Verifier()
+		cosigned := append(append([]byte{}, msg...), sigs...)
+		n, err := note.Open(cosigned, note.VerifierList(lv, wv))
+		if err != nil || len(n.Sigs) != 2 {
+			t.Fatalf("round %d: cosigned note: %v, %d sigs", round, err, len(n.Sigs))
+		}
+	}
+	if !strings.HasPrefix(wvkey, b.Config().Name+"/witness+") {
+		t.Errorf("witness vkey %q", wvkey)
+	}
+	// A checkpoint signed by another key for alpha's origin is refused.
+	skey, _, _ := audit.GenerateLogKey("alpha/audit")
+	imp, _ := note.NewSigner(skey)
+	forged, _ := audit.SignCheckpoint(imp, 100, make([]byte, 32))
+	size, _, _ := w.Latest("alpha/audit")
+	if _, err := w.AddCheckpoint(t.Context(), size, nil, forged); !errors.Is(err, audit.ErrBadSignature) {
+		t.Errorf("AddCheckpoint(forged) = %v, want ErrBadSignature", err)
+	}
+	if _, err := w.AddCheckpoint(t.Context(), size-1, nil, forged); !errors.Is(err, audit.ErrBadSignature) {
+		t.Errorf("AddCheckpoint(forged, wrong size) = %v, want ErrBadSignature", err)
+	}
+	if logs.Len() != 0 {
+		t.Errorf("witness logged without a split view: %s", logs.String())
+	}
+}
+
+func TestAuditWitnessSplitView(t *testing.T) {
+	ctx := context.Background()
+	root := t.TempDir()
+	dirA := filepath.Join(root, "alpha")
+	if err := Init(ctx, dirA, InitOptions{Name: "alpha"}); err != nil {
+		t.Fatal(err)
+	}
+	// A second copy of the same node, keys and all: a log operator
+	// keeping two histories.
+	dirFork := filepath.Join(root, "fork")
+	if err := os.CopyFS(dirFork, os.DirFS(dirA)); err != nil {
+		t.Fatal(err)
+	}
+	open := func(dir string) *Node {
+		n, err := Open(ctx, dir, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { n.Close() })
+		return n
+	}
+	a, fork := open(dirA), open(dirFork)
+	if a.AuditLogKey() != fork.AuditLogKey() {
+		t.Fatal("fork has another log key")
+	}
+	var logs bytes.Buffer
+	wkey, _, _ := audit.GenerateWitnessKey("bravo/witness")
+	w, err := audit.NewWitness(wkey, slog.New(slog.NewJSONHandler(&logs, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Follow(a.AuditLogKey()); err != nil {
+		t.Fatal(err)
+	}
+	addAuditable(t, a, "alice", 2)
+	addAuditable(t, fork, "mallory", 2)
+	if _, _, err := cosign(t, a, w); err != nil {
+		t.Fatalf("first view: %v", err)
+	}
+	_, _, err = cosign(t, fork, w)
+	if !errors.Is(err, audit.ErrSplitView) {
+		t.Fatalf("second view = %v, want ErrSplitView", err)
+	}
+	if !strings.Contains(logs.String(), `"level":"ERROR"`) || !strings.Contains(logs.String(), "split view") {
+		t.Errorf("split view not logged at Error: %s", logs.String())
+	}
+	// The same checkpoint again is not a split view.
+	if _, _, err := cosign(t, a, w); err != nil {
+		t.Errorf("resubmitting the cosigned view: %v", err)
+	}
+	// Both copies still verify on their own: only a witness sees the fork.
+	for _, n := range []*Node{a, fork} {
+		v, _ := note.NewVerifier(n.AuditLogKey())
+		if _, err := audit.Verify(ctx, n.Store(), v); err != nil {
+			t.Errorf("Verify %s: %v", n.Dir(), err)
+		}
+	}
+
+}
+
+func TestAuditLogKeyCreatedOnOpen(t *testing.T) {
+	n := newTestNode(t, "charlie", "GBR")
+	dir := n.Dir()
+	n.Close()
+	before := n.AuditLogKey()
+	// A node made before the log was signed has no log key.
+	if err := os.Remove(filepath.Join(dir, LogKey)); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(filepath.Join(dir, LogPubKey)); err != nil {
+		t.Fatal(err)
+	}
+	n2, err := Open(t.Context(), dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n2.Close()
+	if n2.AuditLogKey() == "" || n2.AuditLogKey() == before {
+		t.Errorf("log key after reopen = %q", n2.AuditLogKey())
+	}
+	if !strings.HasPrefix(n2.AuditLogKey(), "charlie/audit+") {
+		t.Errorf("log key name: %q", n2.AuditLogKey())
+	}
+	if _, err := n2.SignAuditCheckpoint(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,0 +1,7 @@
+//go:build race
+
+package node
+
+// raceEnabled is true under the race detector, which makes the heaviest
+// tests slow enough to shrink.
+const raceEnabled = true
