@@ -14,11 +14,9 @@ func (n *Node) appendAudit(ctx context.Context, tx store.Tx, events ...audit.Eve
 	if len(events) == 0 {
 		return nil
 	}
-	now := n.now()
 	entries := make([][]byte, len(events))
 	for i, e := range events {
-		e.Time, e.Node = now, n.cfg.Name
-		b, err := e.Marshal()
+		b, err := n.stamp(e)
 		if err != nil {
 			return err
 		}
@@ -26,6 +24,13 @@ func (n *Node) appendAudit(ctx context.Context, tx store.Tx, events ...audit.Eve
 	}
 	_, err := tx.AppendAudit(ctx, entries...)
 	return err
+}
+
+// stamp dates an event, names this node and returns its leaf bytes. Ingest
+// stamps in its parallel workers so the single writer only appends.
+func (n *Node) stamp(e audit.Event) ([]byte, error) {
+	e.Time, e.Node = n.now(), n.cfg.Name
+	return e.Marshal()
 }
 
 // completeLabel fills in what a label made on this node implies: NOFORN

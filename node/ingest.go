@@ -82,6 +82,7 @@ type item struct {
 	foreign []*binding.Binding  // bindings that arrived with the object
 	class   []string            // every label id a reader must satisfy
 	version store.ObjectVersion
+	entry   []byte // audit leaf for "created"
 	refusal *Refusal
 }
 
@@ -230,7 +231,7 @@ func (n *Node) Ingest(ctx context.Context, p *Principal, data []byte, o IngestOp
 		defer close(chunks)
 		for start := 0; start < len(items); start += ingestChunk {
 			chunk := items[start:min(start+ingestChunk, len(items))]
-			n.prepare(chunk, labels)
+			n.prepare(chunk, labels, p.Actor())
 			select {
 			case chunks <- chunk:
 			case <-ctx.Done():
@@ -270,7 +271,7 @@ func (n *Node) Ingest(ctx context.Context, p *Principal, data []byte, o IngestOp
 }
 
 // prepare canonicalises, digests and binds each item of chunk, in parallel.
-func (n *Node) prepare(chunk []*item, labels map[string]*labelRef) {
+func (n *Node) prepare(chunk []*item, labels map[string]*labelRef, actor string) {
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	workers := min(runtime.GOMAXPROCS(0), len(chunk))
@@ -284,7 +285,7 @@ func (n *Node) prepare(chunk []*item, labels map[string]*labelRef) {
 					return
 				}
 				if it := chunk[i]; it.refusal == nil {
-					n.prepareOne(it, labels)
+					n.prepareOne(it, labels, actor)
 				}
 			}
 		}()
@@ -292,7 +293,7 @@ func (n *Node) prepare(chunk []*item, labels map[string]*labelRef) {
 	wg.Wait()
 }
 
-func (n *Node) prepareOne(it *item, labels map[string]*labelRef) {
+func (n *Node) prepareOne(it *item, labels map[string]*labelRef, actor string) {
 	refuse := func(prop, reason string) {
 		it.refusal = &Refusal{Index: it.index, ID: it.obj.ID, Property: prop, Reason: reason}
 	}
@@ -359,6 +360,18 @@ func (n *Node) prepareOne(it *item, labels map[string]*labelRef) {
 		Created: it.obj.Created, Revoked: it.obj.Revoked, Digest: bound[0].ObjectDigest,
 		Raw: it.obj.Raw, Bindings: bb.Bytes(), Originator: bound[0].Node,
 	}
+	// The audit entry for the usual outcome; a resend is re-stamped by the writer.
+	entry, err := n.stamp(ingestEvent(actor, it, "created"))
+	if err != nil {
+		refuse("", "audit: "+err.Error())
+		return
+	}
+	it.entry = entry
+}
+
+func ingestEvent(actor string, it *item, status string) audit.Event {
+	return audit.Event{Actor: actor, Action: audit.ActionIngest, Object: it.version.ID, Modified: it.version.Modified,
+		Labels: it.class, Decision: audit.Accept, Detail: status}
 }
 
 // writeChunk stores one chunk in one transaction, with an audit entry per
@@ -371,7 +384,7 @@ func (n *Node) writeChunk(ctx context.Context, p *Principal, chunk []*item, labe
 		landed, refused = landed[:0], refused[:0]
 		classes := map[string]int64{}
 		putLabels := map[string]bool{}
-		events := make([]audit.Event, 0, len(chunk))
+		entries := make([][]byte, 0, len(chunk))
 		for _, it := range chunk {
 			if it.refusal != nil {
 				refused = append(refused, *it.refusal)
@@ -413,10 +426,19 @@ func (n *Node) writeChunk(ctx context.Context, p *Principal, chunk []*item, labe
 				status = "exists"
 			}
 			landed = append(landed, Landed{ID: v.ID, Modified: v.Modified, Status: status})
-			events = append(events, audit.Event{Actor: p.Actor(), Action: audit.ActionIngest, Object: v.ID, Modified: v.Modified,
-				Labels: it.class, Decision: audit.Accept, Detail: status})
+			entry := it.entry
+			if !created {
+				if entry, err = n.stamp(ingestEvent(p.Actor(), it, status)); err != nil {
+					return err
+				}
+			}
+			entries = append(entries, entry)
 		}
-		return n.appendAudit(ctx, tx, events...)
+		if len(entries) == 0 {
+			return nil
+		}
+		_, err := tx.AppendAudit(ctx, entries...)
+		return err
 	})
 	if err != nil {
 		return err
