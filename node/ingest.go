@@ -64,7 +64,7 @@ func (r Refusal) String() string {
 // ingestChunk is how many objects share one write transaction: big enough to
 // amortise the commit's fsync, small enough that signing the next chunk
 // overlaps writing this one.
-const ingestChunk = 1024
+const ingestChunk = 2048
 
 // labelRef is a label known to this ingest: parsed, with the exact bytes its
 // digest covers.
@@ -226,7 +226,7 @@ func (n *Node) Ingest(ctx context.Context, p *Principal, data []byte, o IngestOp
 
 	// Canonicalise and sign (or verify) in parallel, one chunk ahead of the
 	// writer.
-	chunks := make(chan []*item, 1)
+	chunks := make(chan []*item, 4)
 	go func() {
 		defer close(chunks)
 		for start := 0; start < len(items); start += ingestChunk {
@@ -385,6 +385,8 @@ func (n *Node) writeChunk(ctx context.Context, p *Principal, chunk []*item, labe
 		classes := map[string]int64{}
 		putLabels := map[string]bool{}
 		entries := make([][]byte, 0, len(chunk))
+		batch := make([]*store.ObjectVersion, 0, len(chunk))
+		batchItems := make([]*item, 0, len(chunk))
 		for _, it := range chunk {
 			if it.refusal != nil {
 				refused = append(refused, *it.refusal)
@@ -413,21 +415,26 @@ func (n *Node) writeChunk(ctx context.Context, p *Principal, chunk []*item, labe
 			}
 			v := it.version
 			v.Class = cid
-			created, err := tx.PutObject(ctx, &v)
-			switch {
-			case errors.Is(err, store.ErrConflict), errors.Is(err, store.ErrRevoked):
+			batch = append(batch, &v)
+			batchItems = append(batchItems, it)
+		}
+		created, errs, err := putObjects(ctx, tx, batch)
+		if err != nil {
+			return err
+		}
+		for i, v := range batch {
+			it := batchItems[i]
+			if err := errs[i]; err != nil {
 				refused = append(refused, Refusal{Index: it.index, ID: it.obj.ID, Property: "modified", Reason: err.Error()})
 				continue
-			case err != nil:
-				return err
 			}
 			status := "created"
-			if !created {
+			if !created[i] {
 				status = "exists"
 			}
 			landed = append(landed, Landed{ID: v.ID, Modified: v.Modified, Status: status})
 			entry := it.entry
-			if !created {
+			if !created[i] {
 				if entry, err = n.stamp(ingestEvent(p.Actor(), it, status)); err != nil {
 					return err
 				}
@@ -437,7 +444,7 @@ func (n *Node) writeChunk(ctx context.Context, p *Principal, chunk []*item, labe
 		if len(entries) == 0 {
 			return nil
 		}
-		_, err := tx.AppendAudit(ctx, entries...)
+		_, err = tx.AppendAudit(ctx, entries...)
 		return err
 	})
 	if err != nil {
@@ -453,4 +460,31 @@ func truncate(s string, n int) string {
 		return s
 	}
 	return s[:n] + "…"
+}
+
+// batchPutter is a store transaction that writes many versions at once.
+type batchPutter interface {
+	PutObjects(ctx context.Context, vs []*store.ObjectVersion) (created []bool, errs []error, err error)
+}
+
+// putObjects stores vs in order, in one call where the store can. Per-object
+// refusals (a conflicting or post-revocation version) come back in errs; err
+// means the transaction must be abandoned.
+func putObjects(ctx context.Context, tx store.Tx, vs []*store.ObjectVersion) ([]bool, []error, error) {
+	if bp, ok := tx.(batchPutter); ok {
+		return bp.PutObjects(ctx, vs)
+	}
+	created := make([]bool, len(vs))
+	errs := make([]error, len(vs))
+	for i, v := range vs {
+		c, err := tx.PutObject(ctx, v)
+		switch {
+		case errors.Is(err, store.ErrConflict), errors.Is(err, store.ErrRevoked):
+			errs[i] = err
+		case err != nil:
+			return nil, nil, err
+		}
+		created[i] = c
+	}
+	return created, errs, nil
 }
