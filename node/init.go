@@ -23,7 +23,6 @@ import (
 	"github.com/tearline/tearline/audit"
 	"github.com/tearline/tearline/binding"
 	"github.com/tearline/tearline/store"
-	"github.com/tearline/tearline/store/sqlite"
 )
 
 // ErrExists is returned by Init when the directory already holds a node.
@@ -34,6 +33,11 @@ type InitOptions struct {
 	Name    string // default "tearline"
 	Country string // default "GBR"
 	Org     string
+	// StoreURL names the node's database as OpenStore takes it: "" for a
+	// new SQLite file in dir. A PostgreSQL database must hold no node yet
+	// (an empty audit log). The URL is not written into dir: it may hold a
+	// password, so every command that opens the node is given it again.
+	StoreURL string
 }
 
 // Init makes a node in dir, which must be absent or empty: config, signing
@@ -78,7 +82,7 @@ func Init(ctx context.Context, dir string, o InitOptions) error {
 		return fmt.Errorf("init %s: %w", dir, err)
 	}
 	defer os.RemoveAll(tmp)
-	if err := build(ctx, tmp, cfg); err != nil {
+	if err := build(ctx, tmp, cfg, o.StoreURL); err != nil {
 		return fmt.Errorf("init %s: %w", dir, err)
 	}
 	_ = os.Remove(dir) // an empty directory may stand in the way
@@ -88,7 +92,7 @@ func Init(ctx context.Context, dir string, o InitOptions) error {
 	return nil
 }
 
-func build(ctx context.Context, dir string, cfg Config) error {
+func build(ctx context.Context, dir string, cfg Config, storeURL string) error {
 	for _, d := range []string{"keys", "tls"} {
 		if err := os.MkdirAll(path(dir, d), 0o700); err != nil {
 			return err
@@ -114,11 +118,18 @@ func build(ctx context.Context, dir string, cfg Config) error {
 	if err := makeTLS(dir, cfg); err != nil {
 		return fmt.Errorf("tls certificate: %w", err)
 	}
-	st, err := sqlite.Open(ctx, path(dir, DBFile))
+	st, err := OpenStore(ctx, dir, storeURL)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
+	// A shared database may already serve a node; a second node's log
+	// must not continue the first's.
+	if n, err := st.AuditSize(ctx); err != nil {
+		return err
+	} else if n > 0 {
+		return fmt.Errorf("the store already holds a node's audit log (%d entries); a new node needs an empty database", n)
+	}
 	ev := audit.Event{Time: time.Now(), Node: cfg.Name, Actor: "node:" + cfg.Name, Action: audit.ActionNodeInit,
 		Subject: binding.KeyIDOf(key.Public().(ed25519.PublicKey)), Detail: "country=" + cfg.Country}
 	entry, err := ev.Marshal()

@@ -6,15 +6,18 @@ package node
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/tearline/tearline/binding"
 	"github.com/tearline/tearline/label"
 	"github.com/tearline/tearline/store"
+	"github.com/tearline/tearline/store/postgres"
 	"github.com/tearline/tearline/store/sqlite"
 )
 
@@ -42,6 +45,36 @@ type Options struct {
 	// Store, when set, is used instead of the SQLite file in the data
 	// directory (a PostgreSQL store, for instance). Open takes ownership.
 	Store store.Store
+	// StoreURL, when Store is nil, names the database as OpenStore takes
+	// it: "" for the SQLite file in the data directory. It is kept nowhere
+	// (a database URL may hold a password).
+	StoreURL string
+}
+
+// OpenStore opens the store of the node in dir: with url "" the SQLite file
+// in dir, with a postgres:// (or postgresql://) URL that PostgreSQL
+// database, whose schema it brings up to date.
+func OpenStore(ctx context.Context, dir, url string) (store.Store, error) {
+	scheme, _, isURL := strings.Cut(url, "://")
+	switch {
+	case url == "":
+		s, err := sqlite.Open(ctx, path(dir, DBFile))
+		if err != nil {
+			return nil, err
+		}
+		return s, nil
+	case isURL && (scheme == "postgres" || scheme == "postgresql"):
+		s, err := postgres.Open(ctx, url)
+		if err != nil {
+			return nil, err
+		}
+		return s, nil
+	case isURL:
+		// Never the URL itself in errors: it may hold a password.
+		return nil, fmt.Errorf("store URL: want postgres://... (or none for SQLite in the data directory), not %s://...", scheme)
+	default:
+		return nil, errors.New("store URL: want postgres://... (or none for SQLite in the data directory)")
+	}
 }
 
 // Open opens the node in dir.
@@ -79,7 +112,15 @@ func Open(ctx context.Context, dir string, o Options) (*Node, error) {
 	}
 	st := o.Store
 	if st == nil {
-		st, err = sqlite.Open(ctx, path(dir, DBFile))
+		if o.StoreURL == "" {
+			// Init made the SQLite file for a node that uses one; opening a
+			// node that lives in PostgreSQL without its URL must not start
+			// an empty database beside it.
+			if _, err := os.Stat(path(dir, DBFile)); errors.Is(err, os.ErrNotExist) {
+				return nil, fmt.Errorf("open node %s: no %s here; a node whose store is PostgreSQL needs its URL (--store or TEARLINE_STORE)", dir, DBFile)
+			}
+		}
+		st, err = OpenStore(ctx, dir, o.StoreURL)
 		if err != nil {
 			return nil, fmt.Errorf("open node %s: %w", dir, err)
 		}

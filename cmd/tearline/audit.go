@@ -12,7 +12,7 @@ import (
 
 	"github.com/tearline/tearline/audit"
 	"github.com/tearline/tearline/node"
-	"github.com/tearline/tearline/store/sqlite"
+	"github.com/tearline/tearline/store"
 )
 
 func auditCmd() *cobra.Command {
@@ -24,14 +24,19 @@ func auditCmd() *cobra.Command {
 	return c
 }
 
-// openAuditStore opens the SQLite file in dir without opening the node, so
-// verification needs no keys but the public one and creates nothing.
-func openAuditStore(cmd *cobra.Command, dir string) (*sqlite.Store, error) {
+// openAuditStore opens the node's store (the SQLite file in dir, or the
+// database --store names) without opening the node, so verification needs
+// no keys but the public one. A SQLite file that is not there is not
+// created.
+func openAuditStore(cmd *cobra.Command, dir, storeURL string) (store.Store, error) {
+	if storeURL = resolveStore(storeURL); storeURL != "" {
+		return node.OpenStore(cmd.Context(), dir, storeURL)
+	}
 	p := filepath.Join(dir, node.DBFile)
 	if _, err := os.Stat(p); err != nil {
 		return nil, fmt.Errorf("audit: %w", err)
 	}
-	return sqlite.Open(cmd.Context(), p)
+	return node.OpenStore(cmd.Context(), dir, "")
 }
 
 // loadVerifier reads a verifier key given inline or as a file name.
@@ -53,7 +58,7 @@ func loadVerifier(key, dir string) (note.Verifier, error) {
 }
 
 func auditVerifyCmd() *cobra.Command {
-	var dir, logFile, key string
+	var dir, logFile, key, storeURL string
 	var checkpoints []string
 	c := &cobra.Command{
 		Use:   "verify (--data DIR [--key VKEY] | --log FILE --checkpoint FILE... --key VKEY)",
@@ -74,7 +79,7 @@ the error names the first bad entry's index.`,
 				if err != nil {
 					return err
 				}
-				st, err := openAuditStore(cmd, dir)
+				st, err := openAuditStore(cmd, dir, storeURL)
 				if err != nil {
 					return err
 				}
@@ -115,17 +120,18 @@ the error names the first bad entry's index.`,
 	c.Flags().StringVar(&logFile, "log", "", "exported log (from `tearline audit export`)")
 	c.Flags().StringArrayVar(&checkpoints, "checkpoint", nil, "signed checkpoint file (repeatable)")
 	c.Flags().StringVar(&key, "key", "", "log verifier key, or a file holding it (default DIR/"+node.LogPubKey+")")
+	addStoreFlag(c, &storeURL)
 	return c
 }
 
 func auditExportCmd() *cobra.Command {
-	var dir string
+	var dir, storeURL string
 	c := &cobra.Command{
 		Use:   "export --data DIR > FILE",
 		Short: "Write the audit log as JSON lines of {index, base64 leaf}",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			st, err := openAuditStore(cmd, dir)
+			st, err := openAuditStore(cmd, dir, storeURL)
 			if err != nil {
 				return err
 			}
@@ -134,18 +140,19 @@ func auditExportCmd() *cobra.Command {
 		},
 	}
 	c.Flags().StringVar(&dir, "data", "", "node data directory (required)")
+	addStoreFlag(c, &storeURL)
 	_ = c.MarkFlagRequired("data")
 	return c
 }
 
 func auditCheckpointCmd() *cobra.Command {
-	var dir string
+	var dir, storeURL string
 	c := &cobra.Command{
 		Use:   "checkpoint --data DIR",
 		Short: "Print the latest signed checkpoint, signing one if the log has grown",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			n, err := node.Open(cmd.Context(), dir, node.Options{})
+			n, err := node.Open(cmd.Context(), dir, node.Options{StoreURL: resolveStore(storeURL)})
 			if err != nil {
 				return err
 			}
@@ -159,6 +166,7 @@ func auditCheckpointCmd() *cobra.Command {
 		},
 	}
 	c.Flags().StringVar(&dir, "data", "", "node data directory (required)")
+	addStoreFlag(c, &storeURL)
 	_ = c.MarkFlagRequired("data")
 	return c
 }

@@ -22,6 +22,7 @@ func initCmd() *cobra.Command {
 		Short: "Make a new node in DIR (absent or empty)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			o.StoreURL = resolveStore(o.StoreURL)
 			if err := node.Init(cmd.Context(), dir, o); err != nil {
 				return err
 			}
@@ -33,12 +34,13 @@ func initCmd() *cobra.Command {
 	c.Flags().StringVar(&o.Name, "name", "", "node name (default \"tearline\")")
 	c.Flags().StringVar(&o.Country, "country", "", "node country, ISO 3166 alpha-3 (default GBR)")
 	c.Flags().StringVar(&o.Org, "org", "", "owning organisation")
+	addStoreFlag(c, &o.StoreURL)
 	_ = c.MarkFlagRequired("data")
 	return c
 }
 
 func serveCmd() *cobra.Command {
-	var dir, listen, config string
+	var dir, listen, config, storeURL string
 	var checkpointEvery time.Duration
 	c := &cobra.Command{
 		Use:   "serve --data DIR [--listen HOST:PORT] [--config FILE]",
@@ -47,14 +49,15 @@ func serveCmd() *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
 			log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil))
+			storeURL = resolveStore(storeURL)
 			if _, err := os.Stat(dir + "/" + node.ConfigFile); errors.Is(err, os.ErrNotExist) {
 				// serve needs no setup: an empty directory becomes a node with defaults.
-				if err := node.Init(ctx, dir, node.InitOptions{}); err != nil {
+				if err := node.Init(ctx, dir, node.InitOptions{StoreURL: storeURL}); err != nil {
 					return err
 				}
 				log.Info("initialised a new node with defaults", "data", dir)
 			}
-			n, err := node.Open(ctx, dir, node.Options{ConfigPath: config, Logger: log})
+			n, err := node.Open(ctx, dir, node.Options{ConfigPath: config, Logger: log, StoreURL: storeURL})
 			if err != nil {
 				return err
 			}
@@ -74,7 +77,26 @@ func serveCmd() *cobra.Command {
 	c.Flags().StringVar(&dir, "data", "", "data directory (required)")
 	c.Flags().StringVar(&listen, "listen", "", "HOST:PORT to listen on (default from config, 127.0.0.1:8443)")
 	c.Flags().StringVar(&config, "config", "", "configuration file overriding DIR/tearline.yaml")
+	addStoreFlag(c, &storeURL)
 	c.Flags().DurationVar(&checkpointEvery, "checkpoint-interval", node.DefaultCheckpointInterval, "how often to sign an audit checkpoint when the log has grown")
 	_ = c.MarkFlagRequired("data")
 	return c
+}
+
+// storeEnv names the environment variable that --store defaults to.
+const storeEnv = "TEARLINE_STORE"
+
+// addStoreFlag adds --store, the database of the node in --data, to c.
+func addStoreFlag(c *cobra.Command, p *string) {
+	// The environment is read when the command runs (resolveStore), not
+	// here as the flag's default: --help would print it, password and all.
+	c.Flags().StringVar(p, "store", "", "database URL, postgres://USER:PASSWORD@HOST:PORT/DB (default $"+storeEnv+"; none: SQLite in DIR)")
+}
+
+// resolveStore returns the --store value, else $TEARLINE_STORE.
+func resolveStore(flag string) string {
+	if flag != "" {
+		return flag
+	}
+	return os.Getenv(storeEnv)
 }

@@ -14,8 +14,9 @@ import (
 // cliActor names the operator at the node's console in the audit log.
 const cliActor = "console"
 
-func openNode(cmd *cobra.Command, dir string) (*node.Node, error) {
-	return node.Open(cmd.Context(), dir, node.Options{})
+// openNode opens the node in dir on the store --store names.
+func openNode(cmd *cobra.Command, dir, storeURL string) (*node.Node, error) {
+	return node.Open(cmd.Context(), dir, node.Options{StoreURL: resolveStore(storeURL)})
 }
 
 func userCmd() *cobra.Command {
@@ -37,7 +38,7 @@ func parseClearances(in []string) (map[string]string, error) {
 }
 
 func userAddCmd() *cobra.Command {
-	var dir string
+	var dir, storeURL string
 	var s node.UserSpec
 	var clearances []string
 	c := &cobra.Command{
@@ -49,7 +50,7 @@ func userAddCmd() *cobra.Command {
 			if s.Clearances, err = parseClearances(clearances); err != nil {
 				return err
 			}
-			n, err := openNode(cmd, dir)
+			n, err := openNode(cmd, dir, storeURL)
 			if err != nil {
 				return err
 			}
@@ -67,6 +68,7 @@ func userAddCmd() *cobra.Command {
 	}
 	f := c.Flags()
 	f.StringVar(&dir, "data", "", "data directory (required)")
+	addStoreFlag(c, &storeURL)
 	f.StringVar(&s.Name, "name", "", "user name (required)")
 	f.StringVar(&s.Role, "role", "analyst", "role: analyst, releaser, admin or auditor")
 	f.StringArrayVar(&clearances, "clearance", nil, "clearance as POLICY:LEVEL, e.g. NATO:SECRET (repeat for several policies)")
@@ -93,13 +95,13 @@ func formatClearances(c map[string]string) string {
 }
 
 func userListCmd() *cobra.Command {
-	var dir string
+	var dir, storeURL string
 	c := &cobra.Command{
 		Use:   "list --data DIR",
 		Short: "List users and their tokens",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			n, err := openNode(cmd, dir)
+			n, err := openNode(cmd, dir, storeURL)
 			if err != nil {
 				return err
 			}
@@ -140,18 +142,19 @@ func userListCmd() *cobra.Command {
 		},
 	}
 	c.Flags().StringVar(&dir, "data", "", "data directory (required)")
+	addStoreFlag(c, &storeURL)
 	_ = c.MarkFlagRequired("data")
 	return c
 }
 
 func userRevokeCmd() *cobra.Command {
-	var dir string
+	var dir, storeURL string
 	c := &cobra.Command{
 		Use:   "revoke --data DIR NAME|TOKEN-ID",
 		Short: "Revoke one token, or every token of a user; effective at once",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			n, err := openNode(cmd, dir)
+			n, err := openNode(cmd, dir, storeURL)
 			if err != nil {
 				return err
 			}
@@ -165,19 +168,20 @@ func userRevokeCmd() *cobra.Command {
 		},
 	}
 	c.Flags().StringVar(&dir, "data", "", "data directory (required)")
+	addStoreFlag(c, &storeURL)
 	_ = c.MarkFlagRequired("data")
 	return c
 }
 
 func userTokenCmd() *cobra.Command {
-	var dir string
+	var dir, storeURL string
 	var ttl time.Duration
 	c := &cobra.Command{
 		Use:   "token --data DIR NAME",
 		Short: "Issue a new API token for a user; prints it alone on the last line",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			n, err := openNode(cmd, dir)
+			n, err := openNode(cmd, dir, storeURL)
 			if err != nil {
 				return err
 			}
@@ -191,13 +195,14 @@ func userTokenCmd() *cobra.Command {
 		},
 	}
 	c.Flags().StringVar(&dir, "data", "", "data directory (required)")
+	addStoreFlag(c, &storeURL)
 	c.Flags().DurationVar(&ttl, "ttl", 0, "token lifetime (default from config)")
 	_ = c.MarkFlagRequired("data")
 	return c
 }
 
 func userUpdateCmd() *cobra.Command {
-	var dir, role, defLabel string
+	var dir, storeURL, role, defLabel string
 	var clearances, compartments []string
 	var disable, enable bool
 	c := &cobra.Command{
@@ -227,7 +232,7 @@ func userUpdateCmd() *cobra.Command {
 				d := disable
 				ch.Disabled = &d
 			}
-			n, err := openNode(cmd, dir)
+			n, err := openNode(cmd, dir, storeURL)
 			if err != nil {
 				return err
 			}
@@ -243,6 +248,7 @@ func userUpdateCmd() *cobra.Command {
 	}
 	f := c.Flags()
 	f.StringVar(&dir, "data", "", "data directory (required)")
+	addStoreFlag(c, &storeURL)
 	f.StringVar(&role, "role", "", "new role")
 	f.StringArrayVar(&clearances, "clearance", nil, "replace clearances (repeat)")
 	f.StringArrayVar(&compartments, "compartment", nil, "replace compartments (repeat; pass --compartment= to clear)")

@@ -1,0 +1,269 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/tearline/tearline/store"
+)
+
+// querier is what *pgxpool.Pool and pgx.Tx share.
+type querier interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+type reader struct{ q querier }
+
+const objectCols = `seq, id, type, modified, modified_us, created, revoked, digest, raw, bindings, class, date_added_us, originator`
+
+func scanObject(sc pgx.Row) (store.ObjectVersion, error) {
+	var v store.ObjectVersion
+	var modUS, addedUS int64
+	err := sc.Scan(&v.Seq, &v.ID, &v.Type, &v.Modified, &modUS, &v.Created, &v.Revoked, &v.Digest, &v.Raw, &v.Bindings, &v.Class, &addedUS, &v.Originator)
+	v.ModifiedAt = time.UnixMicro(modUS).UTC()
+	v.DateAdded = time.UnixMicro(addedUS).UTC()
+	return v, err
+}
+
+func (r reader) Versions(ctx context.Context, id string) ([]store.ObjectVersion, error) {
+	rows, err := r.q.Query(ctx, `SELECT `+objectCols+` FROM objects WHERE id = $1 ORDER BY modified_us`, id)
+	if err != nil {
+		return nil, fmt.Errorf("versions of %s: %w", id, err)
+	}
+	vs, err := collectObjects(rows)
+	if err != nil {
+		return nil, fmt.Errorf("versions of %s: %w", id, err)
+	}
+	return vs, nil
+}
+
+func collectObjects(rows pgx.Rows) ([]store.ObjectVersion, error) {
+	defer rows.Close()
+	var out []store.ObjectVersion
+	for rows.Next() {
+		v, err := scanObject(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
+// listWhere builds the filter shared by List and Count; its arguments start
+// at $1. The class set is bound once, as an array, and used twice.
+func listWhere(q store.ListQuery) (string, []any) {
+	var b strings.Builder
+	args := []any{q.Classes}
+	b.WriteString(`o.class = ANY($1)`)
+	if len(q.Types) > 0 {
+		args = append(args, q.Types)
+		b.WriteString(` AND o.type = ANY($2)`)
+	}
+	if !q.IncludeRevoked {
+		b.WriteString(` AND NOT o.revoked`)
+	}
+	// The latest version the caller may see: no visible version is newer.
+	b.WriteString(` AND NOT EXISTS (SELECT 1 FROM objects n WHERE n.id = o.id AND n.modified_us > o.modified_us AND n.class = ANY($1))`)
+	return b.String(), args
+}
+
+func (r reader) List(ctx context.Context, q store.ListQuery) ([]store.ObjectVersion, error) {
+	if len(q.Classes) == 0 {
+		return nil, nil
+	}
+	where, args := listWhere(q)
+	limit := q.Limit
+	if limit <= 0 {
+		limit = 100
+	}
+	n := len(args)
+	args = append(args, q.After, limit)
+	rows, err := r.q.Query(ctx, `SELECT `+objectCols+` FROM objects o WHERE `+where+
+		` AND o.seq > $`+strconv.Itoa(n+1)+` ORDER BY o.seq LIMIT $`+strconv.Itoa(n+2), args...)
+	if err != nil {
+		return nil, fmt.Errorf("list objects: %w", err)
+	}
+	vs, err := collectObjects(rows)
+	if err != nil {
+		return nil, fmt.Errorf("list objects: %w", err)
+	}
+	return vs, nil
+}
+
+func (r reader) Count(ctx context.Context, q store.ListQuery) (int64, error) {
+	if len(q.Classes) == 0 {
+		return 0, nil
+	}
+	where, args := listWhere(q)
+	var n int64
+	if err := r.q.QueryRow(ctx, `SELECT COUNT(*) FROM objects o WHERE `+where, args...).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count objects: %w", err)
+	}
+	return n, nil
+}
+
+func (r reader) Label(ctx context.Context, id string) ([]byte, error) {
+	var raw []byte
+	err := r.q.QueryRow(ctx, `SELECT raw FROM labels WHERE id = $1`, id).Scan(&raw)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, fmt.Errorf("label %s: %w", id, store.ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("label %s: %w", id, err)
+	}
+	return raw, nil
+}
+
+func (r reader) AccessClasses(ctx context.Context, after int64) ([]store.AccessClass, error) {
+	rows, err := r.q.Query(ctx, `SELECT id, key FROM access_classes WHERE id > $1 ORDER BY id`, after)
+	if err != nil {
+		return nil, fmt.Errorf("access classes: %w", err)
+	}
+	defer rows.Close()
+	var out []store.AccessClass
+	for rows.Next() {
+		var c store.AccessClass
+		var key string
+		if err := rows.Scan(&c.ID, &key); err != nil {
+			return nil, fmt.Errorf("access classes: %w", err)
+		}
+		if key != "" {
+			c.LabelIDs = strings.Split(key, ",")
+		}
+		out = append(out, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("access classes: %w", err)
+	}
+	return out, nil
+}
+
+const userCols = `id, name, role, nationality, org, clearances, compartments, default_label, created_us, disabled`
+
+func scanUser(sc pgx.Row) (store.User, error) {
+	var u store.User
+	var clr, comp string
+	var created int64
+	if err := sc.Scan(&u.ID, &u.Name, &u.Role, &u.Nationality, &u.Org, &clr, &comp, &u.DefaultLabel, &created, &u.Disabled); err != nil {
+		return u, err
+	}
+	if err := json.Unmarshal([]byte(clr), &u.Clearances); err != nil {
+		return u, fmt.Errorf("user %s clearances: %w", u.ID, err)
+	}
+	if err := json.Unmarshal([]byte(comp), &u.Compartments); err != nil {
+		return u, fmt.Errorf("user %s compartments: %w", u.ID, err)
+	}
+	u.Created = time.UnixMicro(created).UTC()
+	return u, nil
+}
+
+func (r reader) oneUser(ctx context.Context, where string, arg any) (store.User, error) {
+	u, err := scanUser(r.q.QueryRow(ctx, `SELECT `+userCols+` FROM users WHERE `+where, arg))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return u, fmt.Errorf("user %v: %w", arg, store.ErrNotFound)
+	}
+	if err != nil {
+		return u, fmt.Errorf("user %v: %w", arg, err)
+	}
+	return u, nil
+}
+
+func (r reader) User(ctx context.Context, id string) (store.User, error) {
+	return r.oneUser(ctx, `id = $1`, id)
+}
+
+func (r reader) UserByName(ctx context.Context, name string) (store.User, error) {
+	return r.oneUser(ctx, `name = $1`, name)
+}
+
+func (r reader) Users(ctx context.Context) ([]store.User, error) {
+	rows, err := r.q.Query(ctx, `SELECT `+userCols+` FROM users ORDER BY name`)
+	if err != nil {
+		return nil, fmt.Errorf("users: %w", err)
+	}
+	defer rows.Close()
+	var out []store.User
+	for rows.Next() {
+		u, err := scanUser(rows)
+		if err != nil {
+			return nil, fmt.Errorf("users: %w", err)
+		}
+		out = append(out, u)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("users: %w", err)
+	}
+	return out, nil
+}
+
+const tokenCols = `id, user_id, hash, created_us, expires_us, revoked_us`
+
+func scanToken(sc pgx.Row) (store.Token, error) {
+	var t store.Token
+	var c, e, r int64
+	if err := sc.Scan(&t.ID, &t.UserID, &t.Hash, &c, &e, &r); err != nil {
+		return t, err
+	}
+	t.Created = time.UnixMicro(c).UTC()
+	t.Expires = fromMicro(e)
+	t.RevokedAt = fromMicro(r)
+	return t, nil
+}
+
+// fromMicro and toMicro map the zero time to 0 and back, as package sqlite
+// does for optional times.
+func fromMicro(us int64) time.Time {
+	if us == 0 {
+		return time.Time{}
+	}
+	return time.UnixMicro(us).UTC()
+}
+
+func toMicro(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMicro()
+}
+
+func (r reader) Token(ctx context.Context, id string) (store.Token, error) {
+	t, err := scanToken(r.q.QueryRow(ctx, `SELECT `+tokenCols+` FROM tokens WHERE id = $1`, id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return t, fmt.Errorf("token %s: %w", id, store.ErrNotFound)
+	}
+	if err != nil {
+		return t, fmt.Errorf("token %s: %w", id, err)
+	}
+	return t, nil
+}
+
+func (r reader) Tokens(ctx context.Context, userID string) ([]store.Token, error) {
+	rows, err := r.q.Query(ctx, `SELECT `+tokenCols+` FROM tokens WHERE user_id = $1 ORDER BY created_us`, userID)
+	if err != nil {
+		return nil, fmt.Errorf("tokens of %s: %w", userID, err)
+	}
+	defer rows.Close()
+	var out []store.Token
+	for rows.Next() {
+		t, err := scanToken(rows)
+		if err != nil {
+			return nil, fmt.Errorf("tokens of %s: %w", userID, err)
+		}
+		out = append(out, t)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("tokens of %s: %w", userID, err)
+	}
+	return out, nil
+}

@@ -1,0 +1,127 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// migrations are applied in order, each once, forward only, and recorded in
+// schema_migrations. Never edit a released migration: append a new one.
+//
+// The tables mirror package sqlite's: times are microseconds since the Unix
+// epoch in bigint, bodies and hashes are bytea, and text that is ordered by
+// (user names) uses the "C" collation, so order is by bytes as in SQLite
+// whatever the database's locale.
+var migrations = []string{
+	1: `
+CREATE TABLE labels (
+	id  text  PRIMARY KEY,
+	raw bytea NOT NULL
+);
+
+CREATE TABLE access_classes (
+	id  bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+	key text   NOT NULL UNIQUE
+);
+
+CREATE TABLE objects (
+	seq           bigint  GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+	id            text    NOT NULL,
+	type          text    NOT NULL,
+	modified      text    NOT NULL,
+	modified_us   bigint  NOT NULL,
+	created       text    NOT NULL,
+	revoked       boolean NOT NULL,
+	digest        text    NOT NULL,
+	raw           bytea   NOT NULL,
+	bindings      bytea   NOT NULL,
+	class         bigint  NOT NULL REFERENCES access_classes (id),
+	date_added_us bigint  NOT NULL,
+	originator    text    NOT NULL,
+	UNIQUE (id, modified_us)
+);
+CREATE INDEX objects_type_seq ON objects (type, seq);
+
+CREATE TABLE users (
+	id            text    PRIMARY KEY,
+	name          text    COLLATE "C" NOT NULL UNIQUE,
+	role          text    NOT NULL,
+	nationality   text    NOT NULL,
+	org           text    NOT NULL,
+	clearances    text    NOT NULL,
+	compartments  text    NOT NULL,
+	default_label text    NOT NULL,
+	created_us    bigint  NOT NULL,
+	disabled      boolean NOT NULL
+);
+
+CREATE TABLE tokens (
+	id         text   PRIMARY KEY,
+	user_id    text   NOT NULL REFERENCES users (id),
+	hash       bytea  NOT NULL,
+	created_us bigint NOT NULL,
+	expires_us bigint NOT NULL,
+	revoked_us bigint NOT NULL
+);
+CREATE INDEX tokens_user ON tokens (user_id);
+
+-- The audit log: leaves of a Merkle tree, indexed densely from 0. The
+-- writer lock sequences appends (see the package comment).
+CREATE TABLE audit (
+	idx  bigint PRIMARY KEY CHECK (idx >= 0),
+	data bytea  NOT NULL
+);
+
+-- The audit Merkle tree's stored hashes, numbered as golang.org/x/mod/sumdb/tlog
+-- numbers them (StoredHashIndex), written in the same transaction as the
+-- leaves they cover.
+CREATE TABLE audit_hashes (
+	id   bigint PRIMARY KEY CHECK (id >= 0),
+	hash bytea  NOT NULL
+);
+
+-- Signed checkpoints (C2SP tlog-checkpoint notes), at most one per size.
+CREATE TABLE audit_checkpoints (
+	size       bigint PRIMARY KEY,
+	note       bytea  NOT NULL,
+	created_us bigint NOT NULL
+);
+`,
+}
+
+// migrate brings the schema up to date in one transaction that first takes
+// an advisory lock, so replicas starting at once apply each migration once:
+// the others wait, then find it recorded. A database whose schema is newer
+// than this binary knows is refused and left as it is.
+func migrate(ctx context.Context, pool *pgxpool.Pool) error {
+	return pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, migrateLockKey); err != nil {
+			return fmt.Errorf("take migration lock: %w", err)
+		}
+		if _, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+			version    integer PRIMARY KEY,
+			applied_us bigint  NOT NULL)`); err != nil {
+			return err
+		}
+		var have int
+		if err := tx.QueryRow(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&have); err != nil {
+			return err
+		}
+		if have > len(migrations)-1 {
+			return fmt.Errorf("database schema version %d is newer than this binary knows (%d)", have, len(migrations)-1)
+		}
+		for v := have + 1; v < len(migrations); v++ {
+			if _, err := tx.Exec(ctx, migrations[v]); err != nil {
+				return fmt.Errorf("migration %d: %w", v, err)
+			}
+			if _, err := tx.Exec(ctx, `INSERT INTO schema_migrations (version, applied_us) VALUES ($1, $2)`, v, time.Now().UnixMicro()); err != nil {
+				return fmt.Errorf("migration %d: %w", v, err)
+			}
+		}
+		return nil
+	})
+}
