@@ -25,7 +25,9 @@ func TestDecideRefusalReasons(t *testing.T) {
 	a := mustCompile(t, bilateral(), reg, "gbr")
 	ok := "NATO SECRET // REL TO GBR, USA // DISC SIGINT // TOPIC CYBER"
 	withLabel := func(b string) func(*ObjectFacts, *Recipient, *string, *time.Time) {
-		return func(o *ObjectFacts, _ *Recipient, _ *string, _ *time.Time) { o.Labels = []label.Label{banner(t, reg, b)} }
+		return func(o *ObjectFacts, _ *Recipient, _ *string, _ *time.Time) {
+			o.Labels = []label.Label{banner(t, reg, b)}
+		}
 	}
 	cases := []struct {
 		name   string
@@ -35,8 +37,12 @@ func TestDecideRefusalReasons(t *testing.T) {
 		{"not a party", func(_ *ObjectFacts, r *Recipient, _ *string, _ *time.Time) { r.Party = "fra" }, SetNoTerms},
 		{"to ourselves", func(_ *ObjectFacts, r *Recipient, _ *string, _ *time.Time) { r.Party = "gbr" }, SetNoTerms},
 		{"purpose", func(_ *ObjectFacts, _ *Recipient, p *string, _ *time.Time) { *p = "military-operations" }, SetPurpose},
-		{"before effect", func(_ *ObjectFacts, _ *Recipient, _ *string, n *time.Time) { *n = time.Date(2025, 12, 31, 23, 59, 59, 0, time.UTC) }, SetNotYetEffective},
-		{"at expiry", func(_ *ObjectFacts, _ *Recipient, _ *string, n *time.Time) { *n = time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC) }, SetExpired},
+		{"before effect", func(_ *ObjectFacts, _ *Recipient, _ *string, n *time.Time) {
+			*n = time.Date(2025, 12, 31, 23, 59, 59, 0, time.UTC)
+		}, SetNotYetEffective},
+		{"at expiry", func(_ *ObjectFacts, _ *Recipient, _ *string, n *time.Time) {
+			*n = time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)
+		}, SetExpired},
 		{"unlabelled", func(o *ObjectFacts, _ *Recipient, _ *string, _ *time.Time) { o.Labels = nil }, SetUnlabelled},
 		{"topic", withLabel("NATO SECRET // REL TO GBR, USA // DISC SIGINT // TOPIC MILITARY"), SetTopic},
 		{"no topic", withLabel("NATO SECRET // REL TO GBR, USA // DISC SIGINT"), SetTopic},

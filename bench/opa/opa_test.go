@@ -5,6 +5,8 @@ import (
 	"crypto/ed25519"
 	"crypto/sha256"
 	_ "embed"
+	"flag"
+	"fmt"
 	"testing"
 	"time"
 
@@ -220,11 +222,19 @@ func BenchmarkOPA(b *testing.B) {
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "decisions/s")
 }
 
-// BenchmarkRatio runs both and reports how many times faster Tearline's
-// engine is (the issue asks for at least 30 without CEL).
-func BenchmarkRatio(b *testing.B) {
+// TestRatio, when benchmarks run (go test -bench . -cpu 1), measures both
+// engines and prints how many times faster Tearline's is; the issue asks for
+// at least 30 without CEL. (A benchmark cannot call testing.Benchmark: it
+// would wait on the lock its caller holds.)
+func TestRatio(t *testing.T) {
+	if f := flag.Lookup("test.bench"); f == nil || f.Value.String() == "" || testing.Short() {
+		t.Skip("runs with -bench")
+	}
 	ours := testing.Benchmark(BenchmarkTearline)
 	theirs := testing.Benchmark(BenchmarkOPA)
-	b.ReportMetric(float64(theirs.NsPerOp())/float64(max(ours.NsPerOp(), 1)), "x-faster-than-opa")
-	b.ReportMetric(0, "ns/op")
+	ratio := float64(theirs.NsPerOp()) / float64(max(ours.NsPerOp(), 1))
+	fmt.Printf("tearline %d ns/decision, opa %d ns/decision: tearline is %.0fx faster\n", ours.NsPerOp(), theirs.NsPerOp(), ratio)
+	if ratio < 30 {
+		t.Errorf("only %.1fx faster than OPA, want at least 30x", ratio)
+	}
 }
