@@ -19,6 +19,7 @@ import (
 
 	"github.com/tearline/tearline/node"
 	"github.com/tearline/tearline/store"
+	"github.com/tearline/tearline/taxii"
 )
 
 // Server serves the API for one node.
@@ -66,6 +67,13 @@ func New(n *node.Node, log *slog.Logger, reg *prometheus.Registry) *Server {
 	s.handle("POST /api/v1/users/{name}/tokens", s.issueToken, true)
 	s.handle("DELETE /api/v1/tokens/{id}", s.revokeToken, true)
 	s.auditRoutes()
+	s.agreementRoutes() // agreements.go
+	s.federationRoutes()
+	// TAXII 2.1 (docs/TAXII.md): discovery at /taxii2/, the API root below
+	// it. The taxii handler authenticates and answers in TAXII's own media
+	// type and error format, so it is mounted without the JSON API's auth.
+	s.handle(taxii.Prefix, taxii.New(n.TAXII(), taxii.Options{Title: "Tearline node " + n.Config().Name,
+		Description: "TAXII 2.1 for Tearline node " + n.Config().Name, MaxContentLength: n.Config().MaxBodyBytes, Logger: log}).ServeHTTP, false)
 	return s
 }
 

@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"path/filepath"
 	"time"
 
 	"github.com/tearline/tearline/node"
@@ -17,13 +16,19 @@ import (
 // Serve serves the API for n over HTTPS with the node's certificate on ln
 // until ctx ends, then shuts down gracefully.
 func Serve(ctx context.Context, n *node.Node, ln net.Listener, log *slog.Logger) error {
-	cert, err := tls.LoadX509KeyPair(filepath.Join(n.Dir(), node.TLSCert), filepath.Join(n.Dir(), node.TLSKey))
+	cert, err := node.LoadTLSCertificate(n.Dir())
 	if err != nil {
-		return fmt.Errorf("serve: node certificate: %w", err)
+		return fmt.Errorf("serve: %w", err)
+	}
+	// One listener for people and partners: TLS 1.3, client certificates
+	// verified in the handshake when given (federation.go, node/tlsconfig.go).
+	trust := node.NewTrustStore(n.Dir())
+	if _, err := trust.Current(); err != nil {
+		return fmt.Errorf("serve: %w", err)
 	}
 	srv := &http.Server{
-		Handler:           New(n, log, nil),
-		TLSConfig:         &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}},
+		Handler:           WithPeer(trust, log, New(n, log, nil)),
+		TLSConfig:         trust.ServerConfig(cert),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       5 * time.Minute,
 		IdleTimeout:       2 * time.Minute,

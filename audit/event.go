@@ -28,6 +28,13 @@ const (
 	ActionTokenRevoke  = "token.revoke"
 	ActionAuthRefuse   = "auth.refuse"
 	ActionNodeInit     = "node.init"
+	// Encryption at rest (package seal): a crypto-shred, with the reason
+	// (retention, recall, admin, restore) in Reasons; a key-encryption key
+	// rotation; a database restored from a backup.
+	ActionObjectPurge = "object.purge"
+	ActionKeyRotate   = "key.rotate"
+	ActionRestore     = "store.restore"
+	ActionBackup      = "store.backup"
 )
 
 // Decisions.

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/tearline/tearline/audit"
 	"github.com/tearline/tearline/binding"
@@ -26,6 +27,9 @@ type IngestOptions struct {
 	Label string
 	// Limits bound the parser; zero values are the defaults.
 	Limits stix.Limits
+	// RetainUntil, when set, is when the objects must be purged (see
+	// RunRetention); an object keeps the earliest time any ingest gave it.
+	RetainUntil time.Time
 }
 
 // IngestResult says what landed and what did not.
@@ -242,7 +246,7 @@ func (n *Node) Ingest(ctx context.Context, p *Principal, data []byte, o IngestOp
 	var writeErr error
 	for chunk := range chunks {
 		if writeErr == nil {
-			writeErr = n.writeChunk(ctx, p, chunk, labels, res)
+			writeErr = n.writeChunk(ctx, p, chunk, labels, o, res)
 		}
 		if writeErr != nil {
 			for _, it := range chunk {
@@ -360,6 +364,12 @@ func (n *Node) prepareOne(it *item, labels map[string]*labelRef, actor string) {
 		Created: it.obj.Created, Revoked: it.obj.Revoked, Digest: bound[0].ObjectDigest,
 		Raw: it.obj.Raw, Bindings: bb.Bytes(), Originator: bound[0].Node,
 	}
+	// Sealing here, in the parallel workers, keeps AES off the single
+	// writer's path.
+	if err := n.sealed.Keys().SealVersion(&it.version); err != nil {
+		refuse("", "seal: "+err.Error())
+		return
+	}
 	// The audit entry for the usual outcome; a resend is re-stamped by the writer.
 	entry, err := n.stamp(ingestEvent(actor, it, "created"))
 	if err != nil {
@@ -377,7 +387,7 @@ func ingestEvent(actor string, it *item, status string) audit.Event {
 // writeChunk stores one chunk in one transaction, with an audit entry per
 // object. An object the store refuses (a conflicting or post-revocation
 // version) is reported and the rest of the chunk still lands.
-func (n *Node) writeChunk(ctx context.Context, p *Principal, chunk []*item, labels map[string]*labelRef, res *IngestResult) error {
+func (n *Node) writeChunk(ctx context.Context, p *Principal, chunk []*item, labels map[string]*labelRef, o IngestOptions, res *IngestResult) error {
 	var landed []Landed
 	var refused []Refusal
 	err := n.st.Update(ctx, func(tx store.Tx) error {
@@ -431,6 +441,11 @@ func (n *Node) writeChunk(ctx context.Context, p *Principal, chunk []*item, labe
 			status := "created"
 			if !created[i] {
 				status = "exists"
+			}
+			if !o.RetainUntil.IsZero() {
+				if err := tx.SetRetention(ctx, v.ID, o.RetainUntil); err != nil {
+					return err
+				}
 			}
 			landed = append(landed, Landed{ID: v.ID, Modified: v.Modified, Status: status})
 			entry := it.entry

@@ -22,6 +22,7 @@ import (
 
 	"github.com/tearline/tearline/audit"
 	"github.com/tearline/tearline/binding"
+	"github.com/tearline/tearline/pki"
 	"github.com/tearline/tearline/store"
 )
 
@@ -38,6 +39,11 @@ type InitOptions struct {
 	// (an empty audit log). The URL is not written into dir: it may hold a
 	// password, so every command that opens the node is given it again.
 	StoreURL string
+	// CA, when set, issues the node's TLS certificate and becomes its trust
+	// bundle (trust/ca.pem); otherwise the certificate is self-signed.
+	// Hosts are extra DNS names or addresses for that certificate.
+	CA    *pki.CA
+	Hosts []string
 }
 
 // Init makes a node in dir, which must be absent or empty: config, signing
@@ -85,6 +91,11 @@ func Init(ctx context.Context, dir string, o InitOptions) error {
 	if err := build(ctx, tmp, cfg, o.StoreURL); err != nil {
 		return fmt.Errorf("init %s: %w", dir, err)
 	}
+	if o.CA != nil {
+		if err := issueFromCA(tmp, cfg, o.CA, o.Hosts, time.Now()); err != nil {
+			return fmt.Errorf("init %s: tls certificate from CA: %w", dir, err)
+		}
+	}
 	_ = os.Remove(dir) // an empty directory may stand in the way
 	if err := os.Rename(tmp, dir); err != nil {
 		return fmt.Errorf("init %s: %w", dir, err)
@@ -114,6 +125,9 @@ func build(ctx context.Context, dir string, cfg Config, storeURL string) error {
 	}
 	if err := ensureLogKey(dir, cfg.Name); err != nil {
 		return err
+	}
+	if err := ensureKEK(dir); err != nil {
+		return fmt.Errorf("key-encryption key: %w", err)
 	}
 	if err := makeTLS(dir, cfg); err != nil {
 		return fmt.Errorf("tls certificate: %w", err)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"time"
 
 	"go.yaml.in/yaml/v3"
@@ -67,6 +68,10 @@ func LoadKeyring(dir string) (*binding.Keyring, error) {
 		return nil, err
 	}
 	pub := key.Public().(ed25519.PublicKey)
-	keys = append(keys, binding.Key{KeyID: binding.KeyIDOf(pub), Node: cfg.Name, Public: pub})
+	// The current key is listed in keyring.yaml only by a rotation that
+	// stopped half way (RotateSigningKey); its listed terms then apply.
+	if !slices.ContainsFunc(keys, func(k binding.Key) bool { return k.KeyID == binding.KeyIDOf(pub) }) {
+		keys = append(keys, binding.Key{KeyID: binding.KeyIDOf(pub), Node: cfg.Name, Public: pub})
+	}
 	return binding.NewKeyring(keys...)
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/tearline/tearline/binding"
 	"github.com/tearline/tearline/label"
+	"github.com/tearline/tearline/seal"
 	"github.com/tearline/tearline/store"
 	"github.com/tearline/tearline/store/postgres"
 	"github.com/tearline/tearline/store/sqlite"
@@ -31,10 +32,13 @@ type Node struct {
 	keyring *binding.Keyring
 	log     *slog.Logger
 	now     func() time.Time
-	logKeys logKeys // audit checkpoints' note key (auditlog.go)
+	logKeys logKeys     // audit checkpoints' note key (auditlog.go)
+	sealed  *seal.Store // st: the store, sealing object content (kek.go)
 
 	classMu sync.Mutex
 	classes *classCache
+
+	agreements agreementCache // compiled agreements (agreements.go); zero value ready
 }
 
 // Options adjust Open.
@@ -125,12 +129,19 @@ func Open(ctx context.Context, dir string, o Options) (*Node, error) {
 			return nil, fmt.Errorf("open node %s: %w", dir, err)
 		}
 	}
+	// Content is sealed at rest under the node's KEK (kek.go, package seal).
+	keys, err := loadKeys(ctx, dir, st)
+	if err != nil {
+		st.Close()
+		return nil, fmt.Errorf("open node %s: %w", dir, err)
+	}
+	sealed := seal.Wrap(st, keys)
 	lg := o.Logger
 	if lg == nil {
 		lg = slog.New(slog.DiscardHandler)
 	}
 	n := &Node{
-		dir: dir, cfg: cfg, st: st, reg: reg,
+		dir: dir, cfg: cfg, st: sealed, sealed: sealed, reg: reg,
 		signer:  binding.NewSigner(cfg.Name, cfg.Identity, key),
 		keyring: ring,
 		logKeys: lk,

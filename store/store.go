@@ -20,6 +20,9 @@ var (
 	ErrConflict = errors.New("version exists with different content")
 	// ErrRevoked: a later version of an object that was revoked.
 	ErrRevoked = errors.New("object is revoked")
+	// ErrPurged: a version of an object this store has purged. A purge is
+	// forever: a resend, a peer or a restore must not bring it back.
+	ErrPurged = errors.New("object was purged")
 )
 
 // Store is a Tearline node's storage. Implementations are safe for
@@ -29,12 +32,19 @@ type Store interface {
 	// commit fails, nothing fn wrote is kept.
 	Update(ctx context.Context, fn func(Tx) error) error
 	Reader
+	// Scrub makes rows deleted by committed transactions (a purge's data
+	// keys) unrecoverable from the live database files as far as the
+	// backend can: SQLite folds and truncates its WAL (deleted cells are
+	// zeroed by secure_delete), PostgreSQL vacuums. It runs outside any
+	// transaction; see docs/STORAGE.md for what remains.
+	Scrub(ctx context.Context) error
 	Close() error
 }
 
 // Reader holds the read operations; a Tx offers them too, so a read and the
 // audit entry that records it can share one transaction.
 type Reader interface {
+	AgreementReader // agreements.go
 	// Versions returns every version of id, oldest first.
 	Versions(ctx context.Context, id string) ([]ObjectVersion, error)
 	// List returns the latest version of each object among those visible
@@ -68,19 +78,31 @@ type Reader interface {
 	// AuditCheckpoints returns up to limit signed checkpoints with
 	// size > after, smallest first.
 	AuditCheckpoints(ctx context.Context, after int64, limit int) ([]AuditCheckpoint, error)
+
+	// DataKeys returns up to limit stored data keys after the key of
+	// (after.ID, after.ModifiedAt), in (id, modified) order; a zero after
+	// starts at the beginning.
+	DataKeys(ctx context.Context, after DataKey, limit int) ([]DataKey, error)
+	// Tombstones returns the tombstones of every purged object, by id.
+	Tombstones(ctx context.Context) ([]Tombstone, error)
+	// Expired returns up to limit ids whose retention ended at or before
+	// now, earliest first.
+	Expired(ctx context.Context, now time.Time, limit int) ([]string, error)
 }
 
 // Tx is one write transaction.
 type Tx interface {
 	Reader
+	AgreementWriter // agreements.go
 	PutLabel(ctx context.Context, id string, raw []byte) error
 	// AccessClass returns the id of the class for exactly this set of label
 	// ids (sorted, unique), creating it if needed.
 	AccessClass(ctx context.Context, labelIDs []string) (int64, error)
 	// PutObject stores one version. It returns false, nil when the same
 	// version with the same digest is already stored (an idempotent resend),
-	// ErrConflict when the digest differs and ErrRevoked when an earlier
-	// version revoked the object.
+	// ErrConflict when the digest differs, ErrRevoked when an earlier
+	// version revoked the object and ErrPurged when the object was purged.
+	// A version with a Key has its data key stored with it.
 	PutObject(ctx context.Context, v *ObjectVersion) (bool, error)
 
 	PutUser(ctx context.Context, u User) error
@@ -96,6 +118,20 @@ type Tx interface {
 	// PutAuditCheckpoint stores a signed checkpoint; ErrExists when one is
 	// stored for that size already.
 	PutAuditCheckpoint(ctx context.Context, c AuditCheckpoint) error
+
+	// PurgeObject deletes every version of t.ID and its data keys, and keeps
+	// t as the object's tombstone for good, with Versions set to the
+	// versions deleted now (oldest first, also returned). An object purged
+	// before keeps its first tombstone. Purging an id that has no versions
+	// only records the tombstone: restore uses that to carry a shred
+	// journal into a database that predates it.
+	PurgeObject(ctx context.Context, t Tombstone) ([]string, error)
+	// UpdateDataKey replaces the wrapped data key of (k.ID, k.ModifiedAt);
+	// ErrNotFound if there is none. Key rotation uses it.
+	UpdateDataKey(ctx context.Context, k DataKey) error
+	// SetRetention records that id must be purged at until; when a time is
+	// recorded already, the earlier one stays. PurgeObject clears it.
+	SetRetention(ctx context.Context, id string, until time.Time) error
 }
 
 // ObjectVersion is one version of one STIX object as stored.
@@ -108,7 +144,11 @@ type ObjectVersion struct {
 	Created    string
 	Revoked    bool
 	Digest     string // hex SHA-256 of the object's RFC 8785 form
-	Raw        []byte // the object's JSON exactly as received (compacted)
+	Raw        []byte // the object's JSON exactly as received (compacted), or sealed: see Key
+	// Key is the wrapped data key Raw is sealed under (package seal), kept
+	// in a table of its own so a purge can destroy it; nil when Raw is
+	// plain. The store treats both as opaque bytes.
+	Key        []byte
 	Bindings   []byte // JSON array of the binding objects for this version
 	Class      int64  // access class: the set of labels a reader must satisfy
 	DateAdded  time.Time
@@ -155,6 +195,22 @@ type Token struct {
 	Created   time.Time
 	Expires   time.Time // zero: no expiry
 	RevokedAt time.Time // zero: live
+}
+
+// DataKey is the wrapped data key of one object version.
+type DataKey struct {
+	ID         string
+	ModifiedAt time.Time
+	Wrapped    []byte
+}
+
+// Tombstone records a purged object: what was destroyed, when and why. It
+// holds no content, and it is kept forever.
+type Tombstone struct {
+	ID       string
+	Versions []string // Modified of each version destroyed
+	PurgedAt time.Time
+	Reason   string // "retention", "recall", "admin", ...
 }
 
 // AuditEntry is one leaf of the audit log.

@@ -15,14 +15,21 @@ import (
 )
 
 func initCmd() *cobra.Command {
-	var dir string
+	var dir, caCert, caKey string
 	var o node.InitOptions
 	c := &cobra.Command{
-		Use:   "init --data DIR [--name NAME] [--country CCC] [--org ORG]",
+		Use:   "init --data DIR [--name NAME] [--country CCC] [--org ORG] [--ca-cert FILE --ca-key FILE [--host H]...]",
 		Short: "Make a new node in DIR (absent or empty)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			o.StoreURL = resolveStore(o.StoreURL)
+			if caCert != "" {
+				ca, err := loadCAFiles(caCert, caKey)
+				if err != nil {
+					return fmt.Errorf("init: %w", err)
+				}
+				o.CA = ca
+			}
 			if err := node.Init(cmd.Context(), dir, o); err != nil {
 				return err
 			}
@@ -34,6 +41,10 @@ func initCmd() *cobra.Command {
 	c.Flags().StringVar(&o.Name, "name", "", "node name (default \"tearline\")")
 	c.Flags().StringVar(&o.Country, "country", "", "node country, ISO 3166 alpha-3 (default GBR)")
 	c.Flags().StringVar(&o.Org, "org", "", "owning organisation")
+	c.Flags().StringVar(&caCert, "ca-cert", "", "alliance CA certificate: issue the node's TLS certificate from it and trust it (with --ca-key)")
+	c.Flags().StringVar(&caKey, "ca-key", "", "alliance CA key (with --ca-cert)")
+	c.Flags().StringSliceVar(&o.Hosts, "host", nil, "extra DNS name or IP address for a CA-issued certificate (repeatable)")
+	c.MarkFlagsRequiredTogether("ca-cert", "ca-key")
 	addStoreFlag(c, &o.StoreURL)
 	_ = c.MarkFlagRequired("data")
 	return c
@@ -70,6 +81,7 @@ func serveCmd() *cobra.Command {
 				return err
 			}
 			go n.RunAuditCheckpoints(ctx, checkpointEvery)
+			go n.RunRetention(ctx, node.DefaultRetentionInterval) // purges objects whose retention passed
 			log.Info("serving", "node", n.Config().Name, "url", "https://"+ln.Addr().String())
 			return api.Serve(ctx, n, ln, log)
 		},

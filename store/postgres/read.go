@@ -24,19 +24,22 @@ type querier interface {
 
 type reader struct{ q querier }
 
-const objectCols = `seq, id, type, modified, modified_us, created, revoked, digest, raw, bindings, class, date_added_us, originator`
+// objectCols are read from objectsKeyed: each version with its data key.
+const objectCols = `o.seq, o.id, o.type, o.modified, o.modified_us, o.created, o.revoked, o.digest, o.raw, o.bindings, o.class, o.date_added_us, o.originator, k.wrapped`
+
+const objectsKeyed = `objects o LEFT JOIN data_keys k ON k.id = o.id AND k.modified_us = o.modified_us`
 
 func scanObject(sc pgx.Row) (store.ObjectVersion, error) {
 	var v store.ObjectVersion
 	var modUS, addedUS int64
-	err := sc.Scan(&v.Seq, &v.ID, &v.Type, &v.Modified, &modUS, &v.Created, &v.Revoked, &v.Digest, &v.Raw, &v.Bindings, &v.Class, &addedUS, &v.Originator)
+	err := sc.Scan(&v.Seq, &v.ID, &v.Type, &v.Modified, &modUS, &v.Created, &v.Revoked, &v.Digest, &v.Raw, &v.Bindings, &v.Class, &addedUS, &v.Originator, &v.Key)
 	v.ModifiedAt = time.UnixMicro(modUS).UTC()
 	v.DateAdded = time.UnixMicro(addedUS).UTC()
 	return v, err
 }
 
 func (r reader) Versions(ctx context.Context, id string) ([]store.ObjectVersion, error) {
-	rows, err := r.q.Query(ctx, `SELECT `+objectCols+` FROM objects WHERE id = $1 ORDER BY modified_us`, id)
+	rows, err := r.q.Query(ctx, `SELECT `+objectCols+` FROM `+objectsKeyed+` WHERE o.id = $1 ORDER BY o.modified_us`, id)
 	if err != nil {
 		return nil, fmt.Errorf("versions of %s: %w", id, err)
 	}
@@ -89,7 +92,7 @@ func (r reader) List(ctx context.Context, q store.ListQuery) ([]store.ObjectVers
 	}
 	n := len(args)
 	args = append(args, q.After, limit)
-	rows, err := r.q.Query(ctx, `SELECT `+objectCols+` FROM objects o WHERE `+where+
+	rows, err := r.q.Query(ctx, `SELECT `+objectCols+` FROM `+objectsKeyed+` WHERE `+where+
 		` AND o.seq > $`+strconv.Itoa(n+1)+` ORDER BY o.seq LIMIT $`+strconv.Itoa(n+2), args...)
 	if err != nil {
 		return nil, fmt.Errorf("list objects: %w", err)

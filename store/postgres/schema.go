@@ -91,6 +91,35 @@ CREATE TABLE audit_checkpoints (
 	created_us bigint NOT NULL
 );
 `,
+	2: `
+-- Encryption at rest (package seal): the wrapped data key of each sealed
+-- object version, apart from the ciphertext so that a purge destroys a few
+-- bytes and a key rotation rewrites only this table. Scrub vacuums it after
+-- a purge.
+CREATE TABLE data_keys (
+	id          text   COLLATE "C" NOT NULL,
+	modified_us bigint NOT NULL,
+	wrapped     bytea  NOT NULL,
+	PRIMARY KEY (id, modified_us)
+);
+
+-- The shred journal: one row per purged object, kept forever, no content.
+CREATE TABLE tombstones (
+	id        text   COLLATE "C" PRIMARY KEY,
+	versions  text   NOT NULL, -- JSON array of the modified values destroyed
+	purged_us bigint NOT NULL,
+	reason    text   NOT NULL
+);
+
+-- Retention: when an object must be purged (the earliest any ingest asked
+-- for). The retention sweeper purges what is due.
+CREATE TABLE retention (
+	id       text   PRIMARY KEY,
+	until_us bigint NOT NULL
+);
+CREATE INDEX retention_until ON retention (until_us);
+`,
+	3: agreementsSchema, // agreements.go
 }
 
 // migrate brings the schema up to date in one transaction that first takes

@@ -90,13 +90,18 @@ WITH prior AS (
 	INSERT INTO objects (id, type, modified, modified_us, created, revoked, digest, raw, bindings, class, date_added_us, originator)
 	SELECT $1::text, $2::text, $3::text, $4::bigint, $5::text, $6::boolean, $7::text, $8::bytea, $9::bytea, $10::bigint, $11::bigint, $12::text
 	WHERE NOT EXISTS (SELECT 1 FROM prior WHERE modified_us = $4::bigint OR (revoked AND modified_us < $4::bigint))
+	AND NOT EXISTS (SELECT 1 FROM tombstones WHERE id = $1::text)
 	RETURNING seq
+), key AS (
+	INSERT INTO data_keys (id, modified_us, wrapped)
+	SELECT $1::text, $4::bigint, $13::bytea FROM ins WHERE $13::bytea IS NOT NULL
 )
 SELECT
 	(SELECT seq FROM ins),
 	EXISTS (SELECT 1 FROM prior WHERE modified_us = $4::bigint AND digest = $7::text),
 	EXISTS (SELECT 1 FROM prior WHERE modified_us = $4::bigint AND digest <> $7::text),
-	EXISTS (SELECT 1 FROM prior WHERE revoked AND modified_us < $4::bigint)`
+	EXISTS (SELECT 1 FROM prior WHERE revoked AND modified_us < $4::bigint),
+	EXISTS (SELECT 1 FROM tombstones WHERE id = $1::text)`
 
 func (t *tx) PutObject(ctx context.Context, v *store.ObjectVersion) (bool, error) {
 	if err := t.lock(ctx); err != nil {
@@ -107,10 +112,11 @@ func (t *tx) PutObject(ctx context.Context, v *store.ObjectVersion) (bool, error
 		added = time.Now().UTC()
 	}
 	var seq *int64
-	var same, conflict, revokedBefore bool
+	var same, conflict, revokedBefore, purged bool
 	err := t.t.QueryRow(ctx, putObject,
 		v.ID, v.Type, v.Modified, v.ModifiedAt.UnixMicro(), v.Created, v.Revoked, v.Digest, nz(v.Raw), nz(v.Bindings), v.Class, added.UnixMicro(), v.Originator,
-	).Scan(&seq, &same, &conflict, &revokedBefore)
+		v.Key, // nil is NULL: no data key
+	).Scan(&seq, &same, &conflict, &revokedBefore, &purged)
 	if err != nil {
 		return false, fmt.Errorf("put %s: %w", v.ID, err)
 	}
@@ -121,6 +127,8 @@ func (t *tx) PutObject(ctx context.Context, v *store.ObjectVersion) (bool, error
 		return false, fmt.Errorf("put %s version %s: %w", v.ID, v.Modified, store.ErrConflict)
 	case revokedBefore:
 		return false, fmt.Errorf("put %s version %s: %w", v.ID, v.Modified, store.ErrRevoked)
+	case purged:
+		return false, fmt.Errorf("put %s version %s: %w", v.ID, v.Modified, store.ErrPurged)
 	case seq == nil:
 		return false, fmt.Errorf("put %s version %s: not inserted", v.ID, v.Modified)
 	}

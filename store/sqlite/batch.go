@@ -55,6 +55,11 @@ func (t *tx) PutObjects(ctx context.Context, vs []*store.ObjectVersion) (created
 		}
 	}
 
+	purged, err := t.purgedAmong(ctx, ids)
+	if err != nil {
+		return nil, nil, fmt.Errorf("put objects: %w", err)
+	}
+
 	created = make([]bool, len(vs))
 	errs = make([]error, len(vs))
 	var insert []*store.ObjectVersion
@@ -78,6 +83,8 @@ func (t *tx) PutObjects(ctx context.Context, vs []*store.ObjectVersion) (created
 			errs[i] = fmt.Errorf("put %s version %s: %w", v.ID, v.Modified, store.ErrConflict)
 		case revokedBefore:
 			errs[i] = fmt.Errorf("put %s version %s: %w", v.ID, v.Modified, store.ErrRevoked)
+		case purged[v.ID]:
+			errs[i] = fmt.Errorf("put %s version %s: %w", v.ID, v.Modified, store.ErrPurged)
 		default:
 			if v.DateAdded.IsZero() {
 				v.DateAdded = now
@@ -115,6 +122,9 @@ func (t *tx) PutObjects(ctx context.Context, vs []*store.ObjectVersion) (created
 		for j, v := range part {
 			v.Seq = last - int64(len(part)-1-j)
 		}
+	}
+	if err := t.putKeys(ctx, insert); err != nil {
+		return nil, nil, fmt.Errorf("put objects: %w", err)
 	}
 	return created, errs, nil
 }

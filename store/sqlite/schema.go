@@ -84,6 +84,35 @@ CREATE TABLE audit_checkpoints (
 	created_us INTEGER NOT NULL
 );
 `,
+	3: `
+-- Encryption at rest (package seal): the wrapped data key of each sealed
+-- object version, apart from the ciphertext so that a purge destroys a few
+-- bytes and a key rotation rewrites only this table. secure_delete (set on
+-- every connection) zeroes a deleted key's bytes in the file.
+CREATE TABLE data_keys (
+	id          TEXT    NOT NULL,
+	modified_us INTEGER NOT NULL,
+	wrapped     BLOB    NOT NULL,
+	PRIMARY KEY (id, modified_us)
+) WITHOUT ROWID;
+
+-- The shred journal: one row per purged object, kept forever, no content.
+CREATE TABLE tombstones (
+	id        TEXT    PRIMARY KEY,
+	versions  TEXT    NOT NULL, -- JSON array of the modified values destroyed
+	purged_us INTEGER NOT NULL,
+	reason    TEXT    NOT NULL
+) WITHOUT ROWID;
+
+-- Retention: when an object must be purged (the earliest any ingest asked
+-- for). The retention sweeper purges what is due.
+CREATE TABLE retention (
+	id       TEXT    PRIMARY KEY,
+	until_us INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX retention_until ON retention (until_us);
+`,
+	4: agreementsSchema, // agreements.go
 }
 
 func migrate(ctx context.Context, db *sql.DB) error {

@@ -52,6 +52,9 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		// acknowledged object or audit entry survives a power cut too.
 		q.Add("_pragma", "synchronous(FULL)")
 		q.Add("_pragma", "cache_size(-65536)")
+		// A purge destroys data keys: their bytes must be overwritten in
+		// the file, not just unlinked from the b-tree (see Scrub).
+		q.Add("_pragma", "secure_delete(1)")
 		if extra != "" {
 			q.Add("_txlock", extra)
 		}
@@ -82,7 +85,6 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	go s.checkpointer()
 	return s, nil
 }
-
 
 func (s *Store) checkpointer() {
 	defer close(s.done)

@@ -20,7 +20,7 @@ type tx struct {
 	// PutObject's statements, prepared on first use: parsing them again
 	// for every object of a large batch costs more than running them.
 	// database/sql closes them when the transaction ends.
-	putSelect, putInsert *sql.Stmt
+	putSelect, putInsert, putPurged, putKey *sql.Stmt
 }
 
 // prepared returns *st, first preparing query in this transaction.
@@ -99,6 +99,11 @@ func (t *tx) PutObject(ctx context.Context, v *store.ObjectVersion) (bool, error
 	case revokedBefore:
 		return false, fmt.Errorf("put %s version %s: %w", v.ID, v.Modified, store.ErrRevoked)
 	}
+	if purged, err := t.purged(ctx, v.ID); err != nil {
+		return false, fmt.Errorf("put %s: %w", v.ID, err)
+	} else if purged {
+		return false, fmt.Errorf("put %s version %s: %w", v.ID, v.Modified, store.ErrPurged)
+	}
 	if v.DateAdded.IsZero() {
 		v.DateAdded = time.Now().UTC()
 	}
@@ -112,8 +117,19 @@ func (t *tx) PutObject(ctx context.Context, v *store.ObjectVersion) (bool, error
 	if err != nil {
 		return false, fmt.Errorf("put %s: %w", v.ID, err)
 	}
-	v.Seq, err = res.LastInsertId()
-	return true, err
+	if v.Seq, err = res.LastInsertId(); err != nil {
+		return false, fmt.Errorf("put %s: %w", v.ID, err)
+	}
+	if v.Key != nil {
+		ins, err := t.prepared(ctx, &t.putKey, `INSERT INTO data_keys (id, modified_us, wrapped) VALUES (?, ?, ?)`)
+		if err != nil {
+			return false, fmt.Errorf("put %s: %w", v.ID, err)
+		}
+		if _, err := ins.ExecContext(ctx, v.ID, modUS, v.Key); err != nil {
+			return false, fmt.Errorf("put %s data key: %w", v.ID, err)
+		}
+	}
+	return true, nil
 }
 
 func boolInt(b bool) int {

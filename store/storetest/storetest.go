@@ -62,6 +62,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"RollbackOnPanic", testRollbackOnPanic},
 		{"Concurrent", testConcurrent},
 	}
+	tests = append(tests, agreementTests...) // agreements.go
+	tests = append(tests, sealTests...)      // seal.go
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			tt.fn(t, open(t))
@@ -210,6 +212,8 @@ func sameVersion(got, want store.ObjectVersion) string {
 		return fmt.Sprintf("Digest = %q, want %q", got.Digest, want.Digest)
 	case string(got.Raw) != string(want.Raw):
 		return fmt.Sprintf("Raw = %q, want %q", got.Raw, want.Raw)
+	case string(got.Key) != string(want.Key):
+		return fmt.Sprintf("Key = %x, want %x", got.Key, want.Key)
 	case string(got.Bindings) != string(want.Bindings):
 		return fmt.Sprintf("Bindings = %q, want %q", got.Bindings, want.Bindings)
 	case got.Class != want.Class:

@@ -1,0 +1,360 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/tearline/tearline/agreement"
+	"github.com/tearline/tearline/node"
+	"github.com/tearline/tearline/store"
+)
+
+// Agreement, release, consent and ledger routes (docs/API.md). Roles:
+// admin manages agreements; analysts, releasers and admins request
+// releases; releasers approve or refuse; auditors and admins read the
+// ledger.
+func (s *Server) agreementRoutes() {
+	s.handle("GET /api/v1/agreements", s.listAgreements, true)
+	s.handle("POST /api/v1/agreements", s.importAgreement, true)
+	s.handle("GET /api/v1/agreements/{id}", s.showAgreement, true)
+	s.handle("POST /api/v1/agreements/{id}/sign", s.signAgreement, true)
+	s.handle("POST /api/v1/agreements/{id}/signatures", s.addSignatures, true)
+	s.handle("POST /api/v1/agreements/{id}/transition", s.transitionAgreement, true)
+	s.handle("POST /api/v1/releases", s.requestRelease, true)
+	s.handle("GET /api/v1/releases", s.releaseQueue, true)
+	s.handle("POST /api/v1/releases/explain", s.explainRelease, true)
+	s.handle("POST /api/v1/releases/{id}/approve", s.approveRelease, true)
+	s.handle("POST /api/v1/releases/{id}/refuse", s.refuseRelease, true)
+	s.handle("GET /api/v1/consents", s.listConsents, true)
+	s.handle("POST /api/v1/consents", s.recordConsent, true)
+	s.handle("GET /api/v1/ledger", s.ledger, true)
+}
+
+// agreementFail maps the errors of this file's node calls: a bad document
+// or a move the lifecycle forbids is the caller's mistake (400); an
+// approval that the decision made again refuses is a conflict (409).
+func (s *Server) agreementFail(w http.ResponseWriter, r *http.Request, err error) {
+	switch {
+	case errors.Is(err, node.ErrInvalid), errors.Is(err, agreement.ErrUnsigned), errors.Is(err, agreement.ErrTransition):
+		writeError(w, http.StatusBadRequest, err.Error())
+	case errors.Is(err, node.ErrNotReleased):
+		writeError(w, http.StatusConflict, err.Error())
+	default:
+		s.fail(w, r, err)
+	}
+}
+
+func versionParam(r *http.Request) (int, error) {
+	v := r.URL.Query().Get("version")
+	if v == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 {
+		return 0, errors.New("version: want a positive integer")
+	}
+	return n, nil
+}
+
+func (s *Server) listAgreements(w http.ResponseWriter, r *http.Request) {
+	as, err := s.n.Agreements(r.Context(), principal(r))
+	if err != nil {
+		s.agreementFail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"agreements": as})
+}
+
+func (s *Server) importAgreement(w http.ResponseWriter, r *http.Request) {
+	body, err := readBody(w, r, agreement.MaxDocumentBytes)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	a, err := s.n.ImportAgreement(r.Context(), principal(r), body)
+	if err != nil {
+		s.agreementFail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, a)
+}
+
+func (s *Server) showAgreement(w http.ResponseWriter, r *http.Request) {
+	v, err := versionParam(r)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	a, hist, err := s.n.Agreement(r.Context(), principal(r), r.PathValue("id"), v)
+	if err != nil {
+		s.agreementFail(w, r, err)
+		return
+	}
+	if hist == nil {
+		hist = []store.AgreementTransition{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"agreement": a, "history": hist})
+}
+
+func (s *Server) signAgreement(w http.ResponseWriter, r *http.Request) {
+	v, err := versionParam(r)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	a, err := s.n.SignAgreement(r.Context(), principal(r), r.PathValue("id"), v)
+	if err != nil {
+		s.agreementFail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, a)
+}
+
+func (s *Server) addSignatures(w http.ResponseWriter, r *http.Request) {
+	v, err := versionParam(r)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	body, err := readBody(w, r, agreement.MaxDocumentBytes)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	a, err := s.n.AddAgreementSignatures(r.Context(), principal(r), r.PathValue("id"), v, body)
+	if err != nil {
+		s.agreementFail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, a)
+}
+
+type transitionBody struct {
+	Version int    `json:"version"`
+	To      string `json:"to"`
+	Note    string `json:"note"`
+}
+
+func (s *Server) transitionAgreement(w http.ResponseWriter, r *http.Request) {
+	var b transitionBody
+	if !decodeBody(w, r, &b) {
+		return
+	}
+	a, err := s.n.TransitionAgreement(r.Context(), principal(r), r.PathValue("id"), b.Version, agreement.State(b.To), b.Note)
+	if err != nil {
+		s.agreementFail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, a)
+}
+
+// decodeBody reads a small JSON request body into v, answering 400 itself.
+func decodeBody(w http.ResponseWriter, r *http.Request, v any) bool {
+	body, err := readBody(w, r, 1<<20)
+	if err == nil {
+		err = json.Unmarshal(body, v)
+	}
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "body: "+err.Error())
+		return false
+	}
+	return true
+}
+
+type releaseBody struct {
+	Object  string `json:"object"`
+	To      string `json:"to"`
+	Purpose string `json:"purpose"`
+}
+
+func (b *releaseBody) check(w http.ResponseWriter) bool {
+	if b.Object == "" || b.To == "" || b.Purpose == "" {
+		writeError(w, http.StatusBadRequest, "object, to and purpose are required")
+		return false
+	}
+	return true
+}
+
+func (s *Server) requestRelease(w http.ResponseWriter, r *http.Request) {
+	var b releaseBody
+	if !decodeBody(w, r, &b) || !b.check(w) {
+		return
+	}
+	res, err := s.n.Release(r.Context(), principal(r), b.Object, b.To, b.Purpose)
+	if err != nil {
+		s.agreementFail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, res)
+}
+
+func (s *Server) explainRelease(w http.ResponseWriter, r *http.Request) {
+	var b releaseBody
+	if !decodeBody(w, r, &b) || !b.check(w) {
+		return
+	}
+	res, err := s.n.Explain(r.Context(), principal(r), b.Object, b.To, b.Purpose)
+	if err != nil {
+		s.agreementFail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, res)
+}
+
+type requestJSON struct {
+	ID               string           `json:"id"`
+	Object           string           `json:"object"`
+	Modified         string           `json:"modified"`
+	Party            string           `json:"party"`
+	Agreement        string           `json:"agreement"`
+	AgreementVersion int              `json:"agreement_version"`
+	Purpose          string           `json:"purpose"`
+	Requester        string           `json:"requester"`
+	Decision         json.RawMessage  `json:"decision"`
+	Required         int              `json:"required"`
+	Approvals        []store.Approval `json:"approvals"`
+	State            string           `json:"state"`
+	Reason           string           `json:"reason,omitempty"`
+	Created          time.Time        `json:"created"`
+	Updated          time.Time        `json:"updated"`
+}
+
+func (s *Server) releaseQueue(w http.ResponseWriter, r *http.Request) {
+	state := r.URL.Query().Get("state")
+	if state == "" {
+		state = store.RequestPending
+	} else if state == "all" {
+		state = ""
+	}
+	qs, err := s.n.ReleaseQueue(r.Context(), principal(r), state)
+	if err != nil {
+		s.agreementFail(w, r, err)
+		return
+	}
+	out := make([]requestJSON, 0, len(qs))
+	for _, q := range qs {
+		ap := q.Approvals
+		if ap == nil {
+			ap = []store.Approval{}
+		}
+		out = append(out, requestJSON{ID: q.ID, Object: q.ObjectID, Modified: q.Modified, Party: q.Party, Agreement: q.Agreement,
+			AgreementVersion: q.AgreementVersion, Purpose: q.Purpose, Requester: q.Requester, Decision: q.Decision, Required: q.Required,
+			Approvals: ap, State: q.State, Reason: q.Reason, Created: q.Created, Updated: q.Updated})
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"requests": out})
+}
+
+func (s *Server) approveRelease(w http.ResponseWriter, r *http.Request) {
+	res, err := s.n.ApproveRelease(r.Context(), principal(r), r.PathValue("id"))
+	if err != nil {
+		s.agreementFail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, res)
+}
+
+func (s *Server) refuseRelease(w http.ResponseWriter, r *http.Request) {
+	var b struct {
+		Reason string `json:"reason"`
+	}
+	if !decodeBody(w, r, &b) {
+		return
+	}
+	res, err := s.n.RefuseRelease(r.Context(), principal(r), r.PathValue("id"), b.Reason)
+	if err != nil {
+		s.agreementFail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, res)
+}
+
+type consentJSON struct {
+	Object     string    `json:"object"`
+	Originator string    `json:"originator"`
+	To         string    `json:"to"`
+	By         string    `json:"by,omitempty"`
+	At         time.Time `json:"at,omitzero"`
+}
+
+func (s *Server) listConsents(w http.ResponseWriter, r *http.Request) {
+	id := r.URL.Query().Get("object")
+	if id == "" {
+		writeError(w, http.StatusBadRequest, "object is required")
+		return
+	}
+	cs, err := s.n.Consents(r.Context(), principal(r), id)
+	if err != nil {
+		s.agreementFail(w, r, err)
+		return
+	}
+	out := make([]consentJSON, 0, len(cs))
+	for _, c := range cs {
+		out = append(out, consentJSON{Object: c.ObjectID, Originator: c.Originator, To: c.To, By: c.By, At: c.At})
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"consents": out})
+}
+
+func (s *Server) recordConsent(w http.ResponseWriter, r *http.Request) {
+	var b consentJSON
+	if !decodeBody(w, r, &b) {
+		return
+	}
+	c, err := s.n.RecordConsent(r.Context(), principal(r), b.Object, b.Originator, b.To)
+	if err != nil {
+		s.agreementFail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, consentJSON{Object: c.ObjectID, Originator: c.Originator, To: c.To, By: c.By, At: c.At})
+}
+
+type ledgerJSON struct {
+	Seq              int64     `json:"seq"`
+	Object           string    `json:"object"`
+	Modified         string    `json:"modified"`
+	Party            string    `json:"party"`
+	Agreement        string    `json:"agreement"`
+	AgreementVersion int       `json:"agreement_version"`
+	Term             int       `json:"term"`
+	Outcome          string    `json:"outcome"`
+	Tearline         string    `json:"tearline,omitempty"`
+	Labels           []string  `json:"labels"`
+	Reasons          []string  `json:"reasons"`
+	State            string    `json:"state,omitempty"`
+	Request          string    `json:"request,omitempty"`
+	By               string    `json:"by"`
+	At               time.Time `json:"at"`
+}
+
+// ledger serves the dissemination ledger: ?object=ID, or
+// ?agreement=ID&from=RFC3339&to=RFC3339. Metadata only.
+func (s *Server) ledger(w http.ResponseWriter, r *http.Request) {
+	q := store.LedgerQuery{ObjectID: r.URL.Query().Get("object"), Agreement: r.URL.Query().Get("agreement")}
+	for _, p := range []struct {
+		name string
+		into *time.Time
+	}{{"from", &q.From}, {"to", &q.To}} {
+		if v := r.URL.Query().Get(p.name); v != "" {
+			t, err := time.Parse(time.RFC3339, v)
+			if err != nil {
+				writeError(w, http.StatusBadRequest, p.name+": want an RFC 3339 time")
+				return
+			}
+			*p.into = t
+		}
+	}
+	es, err := s.n.Ledger(r.Context(), principal(r), q)
+	if err != nil {
+		s.agreementFail(w, r, err)
+		return
+	}
+	out := make([]ledgerJSON, 0, len(es))
+	for _, e := range es {
+		out = append(out, ledgerJSON{Seq: e.Seq, Object: e.ObjectID, Modified: e.Modified, Party: e.Party, Agreement: e.Agreement,
+			AgreementVersion: e.AgreementVersion, Term: e.Term, Outcome: e.Outcome, Tearline: e.TearlineID, Labels: nonNil(e.Labels),
+			Reasons: nonNil(e.Reasons), State: e.State, Request: e.Request, By: e.By, At: e.At})
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"entries": out})
+}

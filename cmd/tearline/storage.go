@@ -1,0 +1,202 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tearline/tearline/node"
+	"github.com/tearline/tearline/store"
+)
+
+// Encryption-at-rest operations: purge (crypto-shred), KEK rotation, backup
+// and restore. See docs/STORAGE.md.
+
+func purgeCmd() *cobra.Command {
+	var dir, storeURL, reason string
+	var rotate bool
+	c := &cobra.Command{
+		Use:   "purge --data DIR --reason REASON ID",
+		Short: "Crypto-shred every version of an object (audited; cannot be undone)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			n, err := openNode(cmd, dir, storeURL)
+			if err != nil {
+				return err
+			}
+			defer n.Close()
+			versions, err := n.Purge(cmd.Context(), cliActor, args[0], reason)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "purged %s (%d versions)\n", args[0], len(versions))
+			if rotate {
+				id, count, err := n.RotateKEK(cmd.Context(), cliActor)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "rotated the KEK to %s (%d data keys re-wrapped): backups taken before now no longer open\n", id, count)
+			}
+			return nil
+		},
+	}
+	c.Flags().StringVar(&dir, "data", "", "data directory (required)")
+	c.Flags().StringVar(&reason, "reason", node.PurgeAdmin, "why: admin, recall or retention")
+	c.Flags().BoolVar(&rotate, "rotate-kek", false, "rotate the KEK afterwards, so that no backup taken before the purge opens with the node's keys")
+	addStoreFlag(c, &storeURL)
+	_ = c.MarkFlagRequired("data")
+	return c
+}
+
+func keyCmd() *cobra.Command {
+	c := &cobra.Command{Use: "key", Short: "Manage the key-encryption key that seals content at rest"}
+	var dir, storeURL string
+	rot := &cobra.Command{
+		Use:   "rotate-kek --data DIR",
+		Short: "Re-wrap every data key under a new KEK and destroy the old one (stop the node first)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			n, err := openNode(cmd, dir, storeURL)
+			if err != nil {
+				return err
+			}
+			defer n.Close()
+			id, count, err := n.RotateKEK(cmd.Context(), cliActor)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "KEK is now %s; %d data keys re-wrapped\n", id, count)
+			if os.Getenv(node.EnvKEK) != "" {
+				fmt.Fprintf(cmd.OutOrStdout(), "move $%s into $%s before the node next starts\n", node.EnvNewKEK, node.EnvKEK)
+			}
+			return nil
+		},
+	}
+	rot.Flags().StringVar(&dir, "data", "", "data directory (required)")
+	addStoreFlag(rot, &storeURL)
+	_ = rot.MarkFlagRequired("data")
+	c.AddCommand(rot)
+	return c
+}
+
+func backupCmd() *cobra.Command {
+	var dir, storeURL, out string
+	c := &cobra.Command{
+		Use:   "backup --data DIR --out FILE",
+		Short: "Write an online, consistent backup of the node's database (SQLite; pg_dump for PostgreSQL)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			storeURL = resolveStore(storeURL)
+			n, err := openNode(cmd, dir, storeURL)
+			if err != nil {
+				return err
+			}
+			defer n.Close()
+			err = n.Backup(cmd.Context(), cliActor, out)
+			if errors.Is(err, node.ErrNoBackup) && storeURL != "" {
+				err = pgDump(cmd, storeURL, out)
+			}
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "backup written to %s (sealed content and wrapped keys; the KEK is not in it)\n", out)
+			return nil
+		},
+	}
+	c.Flags().StringVar(&dir, "data", "", "data directory (required)")
+	c.Flags().StringVar(&out, "out", "", "backup file to write; must not exist (required)")
+	addStoreFlag(c, &storeURL)
+	_ = c.MarkFlagRequired("data")
+	_ = c.MarkFlagRequired("out")
+	return c
+}
+
+// pgDump runs pg_dump, custom format, for a PostgreSQL node. The password
+// goes to pg_dump in its environment, never on its command line.
+func pgDump(cmd *cobra.Command, url, out string) error {
+	bin, err := exec.LookPath("pg_dump")
+	if err != nil {
+		return errors.New("backup: this node's store is PostgreSQL and pg_dump is not on PATH; see docs/STORAGE.md")
+	}
+	if _, err := os.Stat(out); err == nil {
+		return fmt.Errorf("backup to %s: %w", out, os.ErrExist)
+	}
+	p := exec.CommandContext(cmd.Context(), bin, "--format=custom", "--no-owner", "--file", out)
+	p.Env = append(os.Environ(), "PGDATABASE="+url) // libpq takes a URL as the database name
+	p.Stderr = cmd.ErrOrStderr()
+	if err := p.Run(); err != nil {
+		return fmt.Errorf("backup: pg_dump: %w", err)
+	}
+	return os.Chmod(out, 0o600)
+}
+
+func restoreCmd() *cobra.Command {
+	var dir, storeURL, from, journalStore string
+	var noJournal bool
+	c := &cobra.Command{
+		Use:   "restore --data DIR --from FILE",
+		Short: "Replace the (stopped) node's database with a backup; objects purged since stay purged",
+		Long: `restore replaces the SQLite database of the node in DIR with the backup FILE,
+then purges again every object in the node's shred journal (the tombstones of
+the database it replaces), so no crypto-shredded object comes back.
+
+For PostgreSQL, pg_restore the dump into the database first, then run
+  tearline restore --data DIR --store RESTORED_URL --journal-store OLD_URL
+to re-apply the journal of the database it replaces.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			storeURL = resolveStore(storeURL)
+			if storeURL == "" {
+				if from == "" {
+					return errors.New("restore: --from FILE is required for a SQLite node")
+				}
+				res, err := node.RestoreSQLite(ctx, dir, from, node.RestoreOptions{NoJournal: noJournal})
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "restored %s: %d tombstones re-applied, %d objects of the backup purged again\n", from, res.Journal, res.Purged)
+				if res.Replaced != "" {
+					fmt.Fprintf(cmd.OutOrStdout(), "the replaced database is %s (its audit log continues past the backup's)\n", res.Replaced)
+				}
+				return nil
+			}
+			if journalStore == "" && !noJournal {
+				return errors.New("restore: a PostgreSQL restore needs --journal-store URL (the database replaced), or --no-journal")
+			}
+			var journal []store.Tombstone
+			if journalStore != "" {
+				old, err := node.OpenStore(ctx, dir, journalStore)
+				if err != nil {
+					return err
+				}
+				journal, err = old.Tombstones(ctx)
+				old.Close()
+				if err != nil {
+					return err
+				}
+			}
+			n, err := openNode(cmd, dir, storeURL)
+			if err != nil {
+				return err
+			}
+			defer n.Close()
+			res, err := n.RestoreJournal(ctx, "pg_restore", journal)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%d tombstones re-applied, %d objects purged again\n", res.Journal, res.Purged)
+			return nil
+		},
+	}
+	c.Flags().StringVar(&dir, "data", "", "data directory (required)")
+	c.Flags().StringVar(&from, "from", "", "backup file (SQLite)")
+	c.Flags().StringVar(&journalStore, "journal-store", "", "PostgreSQL: URL of the database being replaced, to read its shred journal")
+	c.Flags().BoolVar(&noJournal, "no-journal", false, "restore without a shred journal (objects purged after the backup come back unless the KEK was rotated since)")
+	addStoreFlag(c, &storeURL)
+	_ = c.MarkFlagRequired("data")
+	return c
+}

@@ -1,0 +1,228 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/tearline/tearline/audit"
+	"github.com/tearline/tearline/seal"
+	"github.com/tearline/tearline/store"
+	"github.com/tearline/tearline/store/sqlite"
+)
+
+// ErrNoBackup is returned by Backup for a store that cannot copy itself
+// (PostgreSQL: use pg_dump, see docs/STORAGE.md).
+var ErrNoBackup = errors.New("this store makes no backups itself")
+
+// backuper is a store that writes an online, consistent copy of itself.
+type backuper interface {
+	Backup(ctx context.Context, path string) error
+}
+
+// Backup writes an online copy of the node's database to out, which must
+// not exist, and audits it. The copy holds sealed content and wrapped data
+// keys, never the KEK: keep the KEK (KEKFile or $TEARLINE_KEK) apart from
+// backups, as docs/STORAGE.md explains.
+func (n *Node) Backup(ctx context.Context, actor, out string) error {
+	b, ok := n.sealed.Unwrap().(backuper)
+	if !ok {
+		return fmt.Errorf("backup: %w", ErrNoBackup)
+	}
+	// Audited first, so the backup records that it was taken.
+	if err := n.st.Update(ctx, func(tx store.Tx) error {
+		return n.appendAudit(ctx, tx, audit.Event{Actor: actor, Action: audit.ActionBackup, Decision: audit.Accept,
+			Subject: "kek:" + n.sealed.Keys().Current().ID(), Detail: "to=" + filepath.Base(out)})
+	}); err != nil {
+		return fmt.Errorf("backup: %w", err)
+	}
+	if err := b.Backup(ctx, out); err != nil {
+		return err
+	}
+	return os.Chmod(out, 0o600)
+}
+
+// RestoreOptions adjust RestoreSQLite.
+type RestoreOptions struct {
+	// Journal is the shred journal that must stay applied: the tombstones
+	// of the node's current database. When nil, RestoreSQLite reads them
+	// from the database it replaces.
+	Journal []store.Tombstone
+	// NoJournal allows a restore when there is no current database to read
+	// the journal from. Objects purged after the backup was taken then come
+	// back (unless the KEK was rotated since: see docs/STORAGE.md).
+	NoJournal bool
+}
+
+// RestoreResult says what a restore did.
+type RestoreResult struct {
+	Replaced string // where the database it replaced was moved, if any
+	Journal  int    // tombstones re-applied
+	Purged   int    // objects of the backup that the journal purged again
+}
+
+// RestoreSQLite replaces the SQLite database of the (stopped) node in dir
+// with the backup from, then re-applies the shred journal to it: every
+// object purged on this node (before or after the backup was taken) is
+// purged again, so a restore never brings a crypto-shredded object back.
+// The backup's data keys must open under a KEK the node holds. The
+// replaced database is kept beside it, renamed.
+func RestoreSQLite(ctx context.Context, dir, from string, o RestoreOptions) (RestoreResult, error) {
+	var res RestoreResult
+	fail := func(err error) (RestoreResult, error) { return RestoreResult{}, fmt.Errorf("restore %s: %w", dir, err) }
+	if _, err := os.Stat(path(dir, ConfigFile)); err != nil {
+		return fail(fmt.Errorf("no node here: %w", err))
+	}
+	live := path(dir, DBFile)
+	_, statErr := os.Stat(live)
+	haveLive := statErr == nil
+	if o.Journal == nil {
+		switch {
+		case haveLive:
+			st, err := sqlite.Open(ctx, live)
+			if err != nil {
+				return fail(fmt.Errorf("read the shred journal: %w", err))
+			}
+			o.Journal, err = st.Tombstones(ctx)
+			st.Close()
+			if err != nil {
+				return fail(fmt.Errorf("read the shred journal: %w", err))
+			}
+		case !o.NoJournal:
+			return fail(errors.New("no current database to read the shred journal (tombstones) from; restoring without it could bring purged objects back (allow with --no-journal)"))
+		}
+	}
+
+	tmp := live + ".restoring"
+	for _, f := range []string{tmp, tmp + "-wal", tmp + "-shm"} {
+		_ = os.Remove(f)
+	}
+	if err := copyFile(from, tmp); err != nil {
+		return fail(err)
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			for _, f := range []string{tmp, tmp + "-wal", tmp + "-shm"} {
+				_ = os.Remove(f)
+			}
+		}
+	}()
+	raw, err := sqlite.Open(ctx, tmp)
+	if err != nil {
+		return fail(fmt.Errorf("open backup: %w", err))
+	}
+	n, err := Open(ctx, dir, Options{Store: raw})
+	if err != nil {
+		return fail(err)
+	}
+	res, err = n.reapplyJournal(ctx, from, o.Journal)
+	if cerr := n.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fail(err)
+	}
+	if haveLive {
+		res.Replaced = live + ".pre-restore-" + strconv.FormatInt(time.Now().Unix(), 10)
+		if err := os.Rename(live, res.Replaced); err != nil {
+			return fail(err)
+		}
+		for _, f := range []string{live + "-wal", live + "-shm"} {
+			_ = os.Remove(f)
+		}
+	}
+	if err := os.Rename(tmp, live); err != nil {
+		return fail(err)
+	}
+	ok = true
+	return res, nil
+}
+
+// RestoreJournal re-applies journal to the node's own store: for a
+// PostgreSQL node whose database was just restored with pg_restore, with
+// the journal read from the database it replaced.
+func (n *Node) RestoreJournal(ctx context.Context, from string, journal []store.Tombstone) (RestoreResult, error) {
+	return n.reapplyJournal(ctx, from, journal)
+}
+
+// reapplyJournal checks that every data key in the restored store opens
+// under a KEK this node holds, then purges again every id in journal, in
+// one transaction with the audit entries.
+func (n *Node) reapplyJournal(ctx context.Context, from string, journal []store.Tombstone) (RestoreResult, error) {
+	var res RestoreResult
+	held := map[string]bool{}
+	for _, id := range n.sealed.Keys().IDs() {
+		held[id] = true
+	}
+	var after store.DataKey
+	for {
+		keys, err := n.st.DataKeys(ctx, after, 1000)
+		if err != nil {
+			return res, err
+		}
+		if len(keys) == 0 {
+			break
+		}
+		for _, k := range keys {
+			id, err := seal.WrappedBy(k.Wrapped)
+			if err != nil {
+				return res, fmt.Errorf("data key of %s: %w", k.ID, err)
+			}
+			if !held[id] {
+				return res, fmt.Errorf("the backup's data keys are wrapped under kek:%s, which this node does not hold (rotated since the backup?): %w", id, seal.ErrUnknownKEK)
+			}
+		}
+		after = keys[len(keys)-1]
+	}
+	actor := "node:" + n.cfg.Name
+	err := n.st.Update(ctx, func(tx store.Tx) error {
+		res.Journal, res.Purged = len(journal), 0
+		for _, ts := range journal {
+			versions, err := tx.PurgeObject(ctx, ts)
+			if err != nil {
+				return err
+			}
+			if len(versions) > 0 {
+				res.Purged++
+				if err := n.appendAudit(ctx, tx, audit.Event{Actor: actor, Action: audit.ActionObjectPurge, Object: ts.ID, Decision: audit.Accept,
+					Reasons: []string{PurgeRestore, ts.Reason}, Count: len(versions), Detail: "purged again on restore"}); err != nil {
+					return err
+				}
+			}
+		}
+		return n.appendAudit(ctx, tx, audit.Event{Actor: actor, Action: audit.ActionRestore, Decision: audit.Accept, Count: res.Purged,
+			Detail: fmt.Sprintf("from=%s journal=%d", filepath.Base(from), len(journal))})
+	})
+	if err != nil {
+		return res, err
+	}
+	n.scrub(ctx)
+	return res, nil
+}
+
+func copyFile(from, to string) error {
+	in, err := os.Open(from)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(to, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	if err := out.Sync(); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
+}

@@ -1,0 +1,253 @@
+package node
+
+import (
+	"bytes"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/tearline/tearline/binding"
+	"github.com/tearline/tearline/pki"
+)
+
+// Federation files in a node's data directory. They are files, not database
+// rows, so that an operator can read, diff and back them up, and so that the
+// TLS listener can reload them without touching the store.
+const (
+	PeersFile   = "peers.yaml"         // partner nodes: name, country, org, TLS certificate
+	TrustCAFile = "trust/ca.pem"       // the alliance (or agency) CA bundle: which nodes exist at all
+	RevokedFile = "trust/revoked.yaml" // certificates refused although the CA issued them
+)
+
+// ErrNoPeer is returned for a peer name that is not in peers.yaml.
+var ErrNoPeer = errors.New("no such peer")
+
+// Peer is a partner node: who it is and the TLS certificate it presents.
+// Its Ed25519 signing keys live in keyring.yaml under the same name, where
+// binding verification already looks for them; one file of keys keeps a
+// key's validity and revocation in one place.
+type Peer struct {
+	Name    string `yaml:"name"`
+	Country string `yaml:"country"`
+	Org     string `yaml:"org,omitempty"`
+	// Fingerprint is the SHA-256 of the certificate's DER ("sha256:hex"):
+	// a client certificate names this peer only if it is exactly this one.
+	Fingerprint string    `yaml:"cert_sha256"`
+	CertPEM     string    `yaml:"cert"`
+	Added       time.Time `yaml:"added"`
+
+	cert *x509.Certificate // parsed from CertPEM by LoadPeers
+}
+
+// Cert returns the peer's certificate.
+func (p *Peer) Cert() *x509.Certificate { return p.cert }
+
+// LoadPeers reads peers.yaml; a missing file is no peers.
+func LoadPeers(dir string) ([]Peer, error) {
+	b, err := os.ReadFile(path(dir, PeersFile))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("peers: %w", err)
+	}
+	return parsePeers(b)
+}
+
+func parsePeers(b []byte) ([]Peer, error) {
+	var ps []Peer
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	if err := dec.Decode(&ps); err != nil && !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("peers %s: %w", PeersFile, err)
+	}
+	seen := map[string]bool{}
+	for i := range ps {
+		p := &ps[i]
+		if !nodeName.MatchString(p.Name) {
+			return nil, fmt.Errorf("peers %s: entry %d: invalid name %q", PeersFile, i, p.Name)
+		}
+		if seen[p.Name] {
+			return nil, fmt.Errorf("peers %s: %s listed twice", PeersFile, p.Name)
+		}
+		seen[p.Name] = true
+		c, err := pki.ParseCert([]byte(p.CertPEM))
+		if err != nil {
+			return nil, fmt.Errorf("peers %s: %s: %w", PeersFile, p.Name, err)
+		}
+		// The fingerprint is what the handshake compares; it must be the
+		// certificate's, or an edited file would name the wrong peer.
+		if fp := pki.Fingerprint(c); fp != p.Fingerprint {
+			return nil, fmt.Errorf("peers %s: %s: cert_sha256 %s does not match the certificate (%s)", PeersFile, p.Name, p.Fingerprint, fp)
+		}
+		p.cert = c
+	}
+	return ps, nil
+}
+
+func writePeers(dir string, ps []Peer) error {
+	slices.SortFunc(ps, func(a, b Peer) int { return strings.Compare(a.Name, b.Name) })
+	b, err := yaml.Marshal(ps)
+	if err != nil {
+		return fmt.Errorf("peers: %w", err)
+	}
+	header := "# Partner nodes (tearline peer add/remove). Their signing keys are in " + KeyringFile + ".\n"
+	return atomicWrite(path(dir, PeersFile), append([]byte(header), b...), 0o600)
+}
+
+// PeerSpec is what `peer add` is told about a partner.
+type PeerSpec struct {
+	Name       string
+	Country    string // default: the certificate's country
+	Org        string // default: the certificate's organisation
+	CertPEM    []byte
+	SigningKey string // "ed25519:<base64>", as `tearline identity` prints it
+}
+
+// AddPeer records a partner in the node in dir: its certificate in
+// peers.yaml and its signing key in keyring.yaml, valid from now on (a key
+// the keyring already holds for that node is left as it is, so a peer
+// removed and added again keeps its keys' history).
+//
+// The certificate must name the peer (common name = node name, the name its
+// bindings carry) and must be acceptable to this node's trust store now:
+// issued by the alliance CA bundle, or self-signed (pinned).
+func AddPeer(dir string, s PeerSpec, now time.Time) (Peer, error) {
+	cfg, err := LoadConfig(path(dir, ConfigFile))
+	if err != nil {
+		return Peer{}, err
+	}
+	c, err := pki.ParseCert(s.CertPEM)
+	if err != nil {
+		return Peer{}, fmt.Errorf("peer add: certificate: %w", err)
+	}
+	if s.Name == "" {
+		s.Name = c.Subject.CommonName
+	}
+	switch {
+	case !nodeName.MatchString(s.Name):
+		return Peer{}, fmt.Errorf("peer add: invalid name %q", s.Name)
+	case s.Name == cfg.Name:
+		return Peer{}, fmt.Errorf("peer add: %s is this node", s.Name)
+	case c.Subject.CommonName != s.Name:
+		return Peer{}, fmt.Errorf("peer add: the certificate names %q, not %q", c.Subject.CommonName, s.Name)
+	}
+	if len(c.Subject.Country) > 0 {
+		if s.Country != "" && !strings.EqualFold(s.Country, c.Subject.Country[0]) {
+			return Peer{}, fmt.Errorf("peer add: --country %s, but the certificate says %s", s.Country, c.Subject.Country[0])
+		}
+		s.Country = c.Subject.Country[0]
+	}
+	s.Country = strings.ToUpper(s.Country)
+	if !countryCode.MatchString(s.Country) {
+		return Peer{}, fmt.Errorf("peer add: country %q: want an ISO 3166 alpha-3 code", s.Country)
+	}
+	if s.Org == "" && len(c.Subject.Organization) > 0 {
+		s.Org = c.Subject.Organization[0]
+	}
+	pub, err := binding.ParsePublicKey(s.SigningKey)
+	if err != nil {
+		return Peer{}, fmt.Errorf("peer add: signing key: %w", err)
+	}
+
+	peers, err := LoadPeers(dir)
+	if err != nil {
+		return Peer{}, err
+	}
+	if slices.ContainsFunc(peers, func(p Peer) bool { return p.Name == s.Name }) {
+		return Peer{}, fmt.Errorf("peer add: %s is already a peer (remove it first to replace its certificate)", s.Name)
+	}
+	p := Peer{Name: s.Name, Country: s.Country, Org: s.Org, Fingerprint: pki.Fingerprint(c),
+		CertPEM: string(pki.MarshalCert(c)), Added: now.UTC().Truncate(time.Second), cert: c}
+	// Check against the trust store as it would be with the peer in it, so
+	// that a certificate the handshake would refuse is refused here, with a
+	// reason, instead of failing every connection later.
+	t, err := loadTrust(dir, append(slices.Clone(peers), p))
+	if err != nil {
+		return Peer{}, err
+	}
+	if _, err := t.verifyChain(c, now); err != nil {
+		return Peer{}, fmt.Errorf("peer add: %s's certificate: %w", s.Name, err)
+	}
+
+	entries, err := readKeyringEntries(dir)
+	if err != nil {
+		return Peer{}, err
+	}
+	id := binding.KeyIDOf(pub)
+	known := false
+	for _, e := range entries {
+		epub, err := binding.ParsePublicKey(e.Public)
+		if err == nil && binding.KeyIDOf(epub) == id {
+			if e.Node != s.Name {
+				return Peer{}, fmt.Errorf("peer add: signing key %s is already in the keyring for node %q", id, e.Node)
+			}
+			known = true
+		}
+	}
+	if !known {
+		entries = append(entries, keyringEntry{Node: s.Name, Public: binding.MarshalPublicKey(pub)})
+		if err := writeKeyringEntries(dir, entries); err != nil {
+			return Peer{}, err
+		}
+	}
+	if err := writePeers(dir, append(peers, p)); err != nil {
+		return Peer{}, err
+	}
+	return p, nil
+}
+
+// RemovePeer removes a partner from peers.yaml, so its certificate no longer
+// names anyone and partner routes refuse it. Its signing keys stay in the
+// keyring: data it sent before still verifies. Revoke a key (RevokeSigningKey)
+// to refuse its later bindings.
+func RemovePeer(dir, name string) error {
+	peers, err := LoadPeers(dir)
+	if err != nil {
+		return err
+	}
+	i := slices.IndexFunc(peers, func(p Peer) bool { return p.Name == name })
+	if i < 0 {
+		return fmt.Errorf("peer remove %s: %w", name, ErrNoPeer)
+	}
+	return writePeers(dir, slices.Delete(peers, i, i+1))
+}
+
+// atomicWrite replaces file with data through a temporary file and a rename,
+// so a reader (the TLS listener reloading) never sees half a file.
+func atomicWrite(file string, data []byte, perm os.FileMode) error {
+	dir, base := filepath.Split(file)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(dir, "."+base+".tmp-*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	defer os.Remove(tmp) // after a successful rename there is nothing to remove
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Chmod(perm); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp, file)
+}

@@ -1,0 +1,273 @@
+package node
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/google/uuid"
+
+	"github.com/tearline/tearline/audit"
+	"github.com/tearline/tearline/policy"
+	"github.com/tearline/tearline/store"
+)
+
+// ReleaseResult is what a release request, an approval or a dry run
+// decided, in ids, codes and words: never the object's content.
+type ReleaseResult struct {
+	Object     string          `json:"object"`
+	Modified   string          `json:"modified"`
+	Party      string          `json:"party"`
+	Purpose    string          `json:"purpose"`
+	Outcome    string          `json:"outcome"` // release, tearline, hold, refuse
+	Agreement  string          `json:"agreement,omitempty"`
+	Version    int             `json:"agreement_version,omitempty"`
+	Term       int             `json:"term"`
+	Reasons    []string        `json:"reasons"`
+	Words      []string        `json:"words"`
+	Approvals  int             `json:"approvals,omitempty"`
+	Cut        []string        `json:"cut,omitempty"` // selectors removed by a tearline
+	Retention  string          `json:"retention,omitempty"`
+	Request    string          `json:"request,omitempty"`  // the approval request, for a hold
+	Tearline   string          `json:"tearline,omitempty"` // the sanitised object's id
+	Ledger     int64           `json:"ledger,omitempty"`
+	Candidates []CandidateInfo `json:"candidates,omitempty"` // every agreement considered (explain)
+}
+
+// CandidateInfo is one agreement's decision, for an explanation.
+type CandidateInfo struct {
+	Agreement string   `json:"agreement"`
+	Version   int      `json:"version"`
+	State     string   `json:"state"`
+	Outcome   string   `json:"outcome"`
+	Reasons   []string `json:"reasons"`
+}
+
+// Reasons added by the node to the policy's.
+const (
+	reasonNothingRemains = "nothing-remains"  // a tearline would leave nothing meaningful
+	reasonReleaserRefuse = "releaser-refused" // a releaser refused the request
+)
+
+var nodeReasonWords = map[string]string{
+	reasonNothingRemains: "after cutting what may not go, nothing meaningful of the object remains, so nothing is released",
+	reasonReleaserRefuse: "a releaser refused the release",
+}
+
+// Words renders reason codes for people.
+func Words(codes []string) []string {
+	out := make([]string, 0, len(codes))
+	for _, c := range codes {
+		if w, ok := nodeReasonWords[c]; ok {
+			out = append(out, w)
+			continue
+		}
+		out = append(out, policy.Explain(policy.Reason(c)))
+	}
+	return out
+}
+
+// ErrNotReleased reports an approval that could not release because the
+// decision, made again at approval time, no longer allows it.
+var ErrNotReleased = errors.New("not released")
+
+func (n *Node) result(f *facts, party, purpose string, best decision, all []decision) ReleaseResult {
+	d := best.d
+	res := ReleaseResult{Object: f.v.ID, Modified: f.v.Modified, Party: party, Purpose: purpose, Outcome: d.Outcome.String(),
+		Agreement: best.Agreement, Version: best.Version, Term: d.Terms, Reasons: reasonCodes(d.Reasons), Approvals: d.Approvals,
+		Cut: d.Cut.Selectors(f.obj.Parts)}
+	if d.Retention > 0 {
+		res.Retention = d.Retention.String()
+	}
+	res.Words = Words(res.Reasons)
+	for _, c := range all {
+		res.Candidates = append(res.Candidates, CandidateInfo{Agreement: c.Agreement, Version: c.Version, State: c.State,
+			Outcome: c.d.Outcome.String(), Reasons: reasonCodes(c.d.Reasons)})
+	}
+	return res
+}
+
+func (n *Node) canRequest(p *Principal) error {
+	return n.requireRole(p, RoleAnalyst, RoleReleaser, RoleAdmin)
+}
+
+// Explain decides the release of the latest version of objectID that p may
+// read to party, for purpose, without releasing anything: only the dry run
+// is audited.
+func (n *Node) Explain(ctx context.Context, p *Principal, objectID, party, purpose string) (ReleaseResult, error) {
+	if err := n.canRequest(p); err != nil {
+		return ReleaseResult{}, fmt.Errorf("explain: %w", err)
+	}
+	var res ReleaseResult
+	err := n.st.Update(ctx, func(tx store.Tx) error {
+		f, best, all, err := n.decideObject(ctx, tx, p, objectID, party, purpose)
+		if err != nil {
+			if errors.Is(err, ErrNotFound) {
+				return n.deniedRead(ctx, tx, p, objectID, audit.ActionReleaseExplain, party)
+			}
+			return err
+		}
+		res = n.result(f, party, purpose, best, all)
+		return n.appendAudit(ctx, tx, n.releaseEvent(p, audit.ActionReleaseExplain, f, res))
+	})
+	if err == nil && res.Object == "" {
+		err = fmt.Errorf("object %s: %w", objectID, ErrNotFound)
+	}
+	if err != nil {
+		return ReleaseResult{}, fmt.Errorf("explain %s to %s: %w", objectID, party, err)
+	}
+	return res, nil
+}
+
+// deniedRead audits a release or explanation of an object p may not read;
+// the caller then reports it as not found.
+func (n *Node) deniedRead(ctx context.Context, tx store.Tx, p *Principal, objectID, action, party string) error {
+	return n.appendAudit(ctx, tx, audit.Event{Actor: p.Actor(), Action: action, Object: objectID, Subject: "party:" + party,
+		Decision: audit.Deny, Reasons: []string{"not-found-or-not-readable"}})
+}
+
+func (n *Node) decideObject(ctx context.Context, tx store.Tx, p *Principal, objectID, party, purpose string) (*facts, decision, []decision, error) {
+	v, c, err := n.latestReadable(ctx, tx, p, objectID)
+	if err != nil {
+		return nil, decision{}, nil, err
+	}
+	compiled, _, err := n.compiledAgreements(ctx, tx)
+	if err != nil {
+		return nil, decision{}, nil, err
+	}
+	f, err := n.buildFacts(ctx, tx, v, c, compiled)
+	if err != nil {
+		return nil, decision{}, nil, err
+	}
+	best, all := n.decideAll(f, compiled, party, purpose)
+	return f, best, all, nil
+}
+
+func (n *Node) releaseEvent(p *Principal, action string, f *facts, res ReleaseResult) audit.Event {
+	dec := audit.Allow
+	switch res.Outcome {
+	case "refuse":
+		dec = audit.Deny
+	case "hold":
+		dec = "hold"
+	}
+	ev := audit.Event{Actor: p.Actor(), Action: action, Object: f.v.ID, Modified: f.v.Modified, Labels: f.labels,
+		Decision: dec, Reasons: res.Reasons, Subject: "party:" + res.Party,
+		Detail: fmt.Sprintf("outcome=%s agreement=%s term=%d purpose=%s", res.Outcome, agreementKey(res.Agreement, res.Version), res.Term, res.Purpose)}
+	if res.Tearline != "" {
+		ev.Detail += " tearline=" + res.Tearline
+	}
+	if res.Request != "" {
+		ev.Detail += " request=" + res.Request
+	}
+	ev.Detail = truncate(ev.Detail, 300)
+	return ev
+}
+
+// Release decides and carries out the release of the latest version of
+// objectID that p may read to party: a release is written to the ledger
+// ready for delivery; a tearline makes and stores the sanitised object and
+// records it; a hold goes to the approval queue; a refusal is recorded with
+// its reasons. Everything is written in one transaction with its audit
+// entries.
+func (n *Node) Release(ctx context.Context, p *Principal, objectID, party, purpose string) (ReleaseResult, error) {
+	if err := n.canRequest(p); err != nil {
+		return ReleaseResult{}, fmt.Errorf("release: %w", err)
+	}
+	var res ReleaseResult
+	err := n.st.Update(ctx, func(tx store.Tx) error {
+		res = ReleaseResult{}
+		f, best, all, err := n.decideObject(ctx, tx, p, objectID, party, purpose)
+		if err != nil {
+			if errors.Is(err, ErrNotFound) {
+				return n.deniedRead(ctx, tx, p, objectID, audit.ActionReleaseDecide, party)
+			}
+			return err
+		}
+		res = n.result(f, party, purpose, best, all)
+		res.Candidates = nil
+		if best.d.Outcome == policy.Hold {
+			if err := n.enqueue(ctx, tx, p, f, best, &res); err != nil {
+				return err
+			}
+			return n.appendAudit(ctx, tx, n.releaseEvent(p, audit.ActionReleaseRequest, f, res))
+		}
+		return n.carryOut(ctx, tx, p, f, best, &res, "")
+	})
+	if err == nil && res.Object == "" {
+		err = fmt.Errorf("object %s: %w", objectID, ErrNotFound)
+	}
+	if err != nil {
+		return ReleaseResult{}, fmt.Errorf("release %s to %s: %w", objectID, party, err)
+	}
+	return res, nil
+}
+
+// carryOut writes a release, tearline or refusal to the ledger (making the
+// tearline first) with its audit entry. request names the approval request
+// that led here, if any.
+func (n *Node) carryOut(ctx context.Context, tx store.Tx, p *Principal, f *facts, best decision, res *ReleaseResult, request string) error {
+	e := store.LedgerEntry{ObjectID: f.v.ID, Modified: f.v.Modified, Party: res.Party, Agreement: best.Agreement, AgreementVersion: best.Version,
+		Term: best.d.Terms, Labels: f.labels, Request: request, By: p.Actor(), At: n.now()}
+	out := best.d.Outcome
+	if out == policy.Hold { // approved: what was held goes
+		out = policy.Release
+		if best.d.Cut != 0 {
+			out = policy.Tearline
+		}
+	}
+	switch out {
+	case policy.Release:
+		e.Outcome, e.State = store.LedgerRelease, store.LedgerReady
+		res.Outcome = "release"
+	case policy.Tearline:
+		id, labels, err := n.makeTearline(ctx, tx, p, f, best, res.Party, res.Purpose)
+		if errors.Is(err, errNothingRemains) {
+			res.Outcome, res.Reasons = "refuse", append(res.Reasons, reasonNothingRemains)
+			res.Words = Words(res.Reasons)
+			e.Outcome, e.Reasons = store.LedgerRefuse, res.Reasons
+			break
+		}
+		if err != nil {
+			return err
+		}
+		e.Outcome, e.State, e.TearlineID, e.Labels = store.LedgerTearline, store.LedgerReady, id, labels
+		res.Outcome, res.Tearline = "tearline", id
+	default:
+		e.Outcome, e.Reasons = store.LedgerRefuse, res.Reasons
+		res.Outcome = "refuse"
+	}
+	seq, err := tx.AppendLedger(ctx, e)
+	if err != nil {
+		return err
+	}
+	res.Ledger, res.Request = seq, request
+	return n.appendAudit(ctx, tx, n.releaseEvent(p, audit.ActionReleaseDecide, f, *res))
+}
+
+// decisionSnapshot is the stored form of a decision that held a release.
+type decisionSnapshot struct {
+	Outcome   string   `json:"outcome"`
+	Reasons   []string `json:"reasons"`
+	Approvals int      `json:"approvals"`
+	Cut       []string `json:"cut,omitempty"`
+	Term      int      `json:"term"`
+	Retention string   `json:"retention,omitempty"`
+}
+
+func (n *Node) enqueue(ctx context.Context, tx store.Tx, p *Principal, f *facts, best decision, res *ReleaseResult) error {
+	snap, err := json.Marshal(decisionSnapshot{Outcome: res.Outcome, Reasons: res.Reasons, Approvals: res.Approvals, Cut: res.Cut, Term: res.Term, Retention: res.Retention})
+	if err != nil {
+		return err
+	}
+	now := n.now()
+	q := store.ReleaseRequest{ID: "release--" + uuid.NewString(), ObjectID: f.v.ID, Modified: f.v.Modified, Party: res.Party,
+		Agreement: best.Agreement, AgreementVersion: best.Version, Purpose: res.Purpose, Requester: p.Actor(),
+		Decision: snap, Required: best.d.Approvals, State: store.RequestPending, Created: now, Updated: now}
+	if err := tx.PutReleaseRequest(ctx, q); err != nil {
+		return err
+	}
+	res.Request = q.ID
+	return nil
+}

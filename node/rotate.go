@@ -1,0 +1,107 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/tearline/tearline/audit"
+	"github.com/tearline/tearline/seal"
+	"github.com/tearline/tearline/store"
+)
+
+// RotateKEK moves every data key to a new KEK and returns the new KEK's id
+// and how many keys it re-wrapped. Content is not re-encrypted.
+//
+// With the KEK in KEKFile: the new KEK is written to KEKNextFile first, all
+// data keys are re-wrapped in one transaction (audited), and only then does
+// KEKNextFile replace KEKFile, so the old KEK is gone. A crash at any point
+// loses nothing: Open reads both files while both exist, and running the
+// rotation again finishes it. With the KEK in $TEARLINE_KEK the new one
+// must be in $TEARLINE_NEW_KEK; the operator then moves it into
+// $TEARLINE_KEK.
+//
+// Every process that has the node open must be stopped first: one still
+// holding only the old KEK could not open the re-wrapped keys.
+func (n *Node) RotateKEK(ctx context.Context, actor string) (string, int, error) {
+	old := n.sealed.Keys()
+	var next *seal.KEK
+	fromEnv := os.Getenv(EnvKEK) != ""
+	var err error
+	switch {
+	case fromEnv:
+		env := os.Getenv(EnvNewKEK)
+		if env == "" {
+			return "", 0, fmt.Errorf("rotate: the KEK is in $%s: put the new one (base64 of 32 random bytes) in $%s", EnvKEK, EnvNewKEK)
+		}
+		if next, err = parseKEK([]byte(env)); err != nil {
+			return "", 0, fmt.Errorf("rotate: $%s: %w", EnvNewKEK, err)
+		}
+	default:
+		b, rerr := os.ReadFile(path(n.dir, KEKNextFile))
+		switch {
+		case rerr == nil: // an unfinished rotation: finish it
+			next, err = parseKEK(b)
+		case errors.Is(rerr, os.ErrNotExist):
+			next, err = writeKEKFile(path(n.dir, KEKNextFile))
+		default:
+			err = rerr
+		}
+		if err != nil {
+			return "", 0, fmt.Errorf("rotate: %s: %w", KEKNextFile, err)
+		}
+	}
+	if next.ID() == old.Current().ID() {
+		return "", 0, errors.New("rotate: the new KEK is the current one")
+	}
+	ring := seal.NewKeyring(next, old.Current())
+	count := 0
+	err = n.sealed.Unwrap().Update(ctx, func(tx store.Tx) error {
+		count = 0
+		var after store.DataKey
+		for {
+			keys, err := tx.DataKeys(ctx, after, 1000)
+			if err != nil {
+				return err
+			}
+			if len(keys) == 0 {
+				break
+			}
+			for _, k := range keys {
+				w, err := ring.Rewrap(seal.Where{ID: k.ID, Modified: k.ModifiedAt.UnixMicro()}, k.Wrapped)
+				if err != nil {
+					return err
+				}
+				k.Wrapped = w
+				if err := tx.UpdateDataKey(ctx, k); err != nil {
+					return err
+				}
+			}
+			count += len(keys)
+			after = keys[len(keys)-1]
+		}
+		return n.appendAudit(ctx, tx, audit.Event{Actor: actor, Action: audit.ActionKeyRotate, Decision: audit.Accept, Count: count,
+			Subject: "kek:" + next.ID(), Detail: "from=kek:" + old.Current().ID()})
+	})
+	if err != nil {
+		return "", 0, fmt.Errorf("rotate: %w", err)
+	}
+	if !fromEnv {
+		if err := os.Rename(path(n.dir, KEKNextFile), path(n.dir, KEKFile)); err != nil {
+			return "", 0, fmt.Errorf("rotate: keys are re-wrapped under %s but %s was not moved into place (run the rotation again): %w", next.ID(), KEKNextFile, err)
+		}
+		if d, err := os.Open(path(n.dir, "keys")); err == nil {
+			_ = d.Sync() // make the rename durable
+			d.Close()
+		}
+	}
+	// This node now uses the new KEK alone.
+	n.sealed = seal.Wrap(n.sealed.Unwrap(), seal.NewKeyring(next))
+	n.st = n.sealed
+	n.scrub(ctx)
+	return next.ID(), count, nil
+}
+
+// KEKIDs returns the ids of the KEKs the node holds, current first.
+func (n *Node) KEKIDs() []string { return n.sealed.Keys().IDs() }

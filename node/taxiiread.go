@@ -1,0 +1,452 @@
+package node
+
+import (
+	"cmp"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tearline/tearline/audit"
+	"github.com/tearline/tearline/policy"
+	"github.com/tearline/tearline/store"
+	"github.com/tearline/tearline/taxii"
+)
+
+// taxiiMaxScan bounds the object rows one TAXII page may look at. Filters
+// the store cannot apply (version, spec_version) may drop rows; past this
+// many the page ends early with more=true, as TAXII allows.
+const taxiiMaxScan = 10 * MaxPage
+
+// cursor is a position in a TAXII listing: after the object listed at Seq
+// after, skipping the first skip items of the next object listed (an object
+// whose versions did not all fit on the previous page).
+type cursor struct {
+	after int64
+	skip  int
+}
+
+// encodeCursor makes the opaque `next` value. It carries no secret: a
+// client that forges one only moves its own position in what it may see.
+func encodeCursor(c cursor) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(c.after, 36) + "." + strconv.Itoa(c.skip)))
+}
+
+func decodeCursor(s string) (cursor, error) {
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil {
+		return cursor{}, ErrBadCursor
+	}
+	a, k, ok := strings.Cut(string(b), ".")
+	after, err1 := strconv.ParseInt(a, 36, 64)
+	skip, err2 := strconv.Atoi(k)
+	if !ok || err1 != nil || err2 != nil || after < 0 || skip < 0 || skip > 1<<20 {
+		return cursor{}, ErrBadCursor
+	}
+	return cursor{after: after, skip: skip}, nil
+}
+
+func pageLimit(l int) int {
+	if l <= 0 {
+		return 100
+	}
+	return min(l, MaxPage)
+}
+
+// specMatch applies match[spec_version]: every object Tearline holds is
+// STIX 2.1 (Ingest refuses anything else).
+func specMatch(svs []string) bool { return len(svs) == 0 || slices.Contains(svs, "2.1") }
+
+// taxiiItem is a version as TAXII reports it. TAXII's version is modified, else
+// created; objects with neither (SCOs, marking definitions) report their
+// date_added, which is also what match[version]=<timestamp> compares.
+func taxiiItem(v store.ObjectVersion, obj json.RawMessage, related []json.RawMessage) taxii.Item {
+	version := v.Modified
+	if version == "" {
+		version = taxii.Timestamp(v.DateAdded)
+	}
+	return taxii.Item{ID: v.ID, Version: version, DateAdded: v.DateAdded, MediaType: taxii.MediaTypeSTIX, Object: obj, Related: related}
+}
+
+func versionTime(v store.ObjectVersion) time.Time {
+	if v.Modified == "" {
+		return v.DateAdded
+	}
+	return v.ModifiedAt
+}
+
+// rowSource yields, in Seq order, the latest version p may read of each
+// candidate object.
+type rowSource interface {
+	next() (store.ObjectVersion, bool, error)
+}
+
+// listSource reads the store's listing in batches.
+type listSource struct {
+	ctx  context.Context
+	tx   store.Tx
+	q    store.ListQuery
+	buf  []store.ObjectVersion
+	done bool
+}
+
+func (s *listSource) next() (store.ObjectVersion, bool, error) {
+	if len(s.buf) == 0 && !s.done {
+		vs, err := s.tx.List(s.ctx, s.q)
+		if err != nil {
+			return store.ObjectVersion{}, false, err
+		}
+		s.done = len(vs) < s.q.Limit
+		if len(vs) > 0 {
+			s.q.After = vs[len(vs)-1].Seq
+		}
+		s.buf = vs
+	}
+	if len(s.buf) == 0 {
+		return store.ObjectVersion{}, false, nil
+	}
+	v := s.buf[0]
+	s.buf = s.buf[1:]
+	return v, true, nil
+}
+
+// sliceSource yields rows prepared in memory (match[id], one object).
+type sliceSource struct{ rows []store.ObjectVersion }
+
+func (s *sliceSource) next() (store.ObjectVersion, bool, error) {
+	if len(s.rows) == 0 {
+		return store.ObjectVersion{}, false, nil
+	}
+	v := s.rows[0]
+	s.rows = s.rows[1:]
+	return v, true, nil
+}
+
+// seekAdded returns the Seq cursor after which the listing holds only
+// versions added after t. The store assigns date_added in commit order, so
+// date_added grows with Seq and a galloping binary search over Seq finds
+// the boundary in O(log n) one-row queries. Each step moves a bound
+// strictly, so it ends even if that order were ever broken; rows are still
+// filtered one by one afterwards.
+func seekAdded(ctx context.Context, tx store.Tx, lq store.ListQuery, t time.Time) (int64, error) {
+	lq.Limit = 1
+	first := func(after int64) (store.ObjectVersion, bool, error) {
+		q := lq
+		q.After = after
+		vs, err := tx.List(ctx, q)
+		if err != nil || len(vs) == 0 {
+			return store.ObjectVersion{}, false, err
+		}
+		return vs[0], true, nil
+	}
+	// Invariant: every listed row with Seq <= lo was added at or before t.
+	var lo int64
+	var hi int64 = -1 // the first row after hi was added after t, or there is none
+	for step := int64(1); hi < 0; step *= 2 {
+		v, ok, err := first(lo)
+		if err != nil {
+			return 0, err
+		}
+		if !ok || v.DateAdded.After(t) {
+			return lo, nil
+		}
+		lo = v.Seq
+		probe := lo + step
+		if v, ok, err = first(probe); err != nil {
+			return 0, err
+		}
+		if !ok || v.DateAdded.After(t) {
+			hi = probe
+		} else {
+			lo = v.Seq
+		}
+	}
+	for hi-lo > 1 {
+		mid := lo + (hi-lo)/2
+		v, ok, err := first(mid)
+		if err != nil {
+			return 0, err
+		}
+		if ok && v.Seq <= hi && !v.DateAdded.After(t) {
+			lo = v.Seq
+		} else {
+			hi = mid
+		}
+	}
+	for {
+		v, ok, err := first(lo)
+		if err != nil {
+			return 0, err
+		}
+		if !ok || v.DateAdded.After(t) {
+			return lo, nil
+		}
+		lo = v.Seq
+	}
+}
+
+// taxiiRead serves the objects, object-by-id and manifest endpoints: one
+// page of what p may read, with the objects' bindings and the labels they
+// name. Everything returned is audited in the same transaction, as List and
+// Get do; an object-by-id request for something p cannot see is audited as
+// a denial, exactly like Get, and reported as not found.
+func (n *Node) taxiiRead(ctx context.Context, p *Principal, q taxii.Query) (taxii.Page, error) {
+	limit := pageLimit(q.Limit)
+	var start cursor
+	if q.Next != "" {
+		c, err := decodeCursor(q.Next)
+		if err != nil {
+			return taxii.Page{}, fmt.Errorf("next: not a cursor this server issued: %w", taxii.ErrBadRequest)
+		}
+		start = c
+	}
+	detail := "taxii"
+	if q.Manifest {
+		detail = "taxii-manifest"
+	}
+	var page taxii.Page
+	var missing bool
+	err := n.st.Update(ctx, func(tx store.Tx) error {
+		page, missing = taxii.Page{}, false
+		classes, err := n.visibleClasses(ctx, tx, p.Subject)
+		if err != nil {
+			return err
+		}
+		visible := make(map[int64]bool, len(classes))
+		for _, c := range classes {
+			visible[c] = true
+		}
+		var events []audit.Event
+		// versions holds the readable versions of objects already fetched.
+		versions := map[string][]store.ObjectVersion{}
+		readable := func(id string) ([]store.ObjectVersion, []store.ObjectVersion, error) {
+			all, err := tx.Versions(ctx, id)
+			if err != nil {
+				return nil, nil, err
+			}
+			var vis []store.ObjectVersion
+			for _, v := range all {
+				if visible[v.Class] {
+					vis = append(vis, v)
+				}
+			}
+			versions[id] = vis
+			return all, vis, nil
+		}
+
+		var src rowSource
+		switch {
+		case q.Object != "":
+			all, vis, err := readable(q.Object)
+			if err != nil {
+				return err
+			}
+			if len(vis) == 0 {
+				missing = true
+				return n.appendAudit(ctx, tx, n.denial(ctx, tx, p, q.Object, all, detail))
+			}
+			src = &sliceSource{rows: afterSeq(vis[len(vis)-1:], start.after)}
+		case len(q.IDs) > 0:
+			var rows []store.ObjectVersion
+			for _, id := range slices.Compact(slices.Sorted(slices.Values(q.IDs))) {
+				_, vis, err := readable(id)
+				if err != nil {
+					return err
+				}
+				if len(vis) > 0 && (len(q.Types) == 0 || slices.Contains(q.Types, vis[0].Type)) {
+					rows = append(rows, vis[len(vis)-1])
+				}
+			}
+			slices.SortFunc(rows, func(a, b store.ObjectVersion) int { return cmp.Compare(a.Seq, b.Seq) })
+			src = &sliceSource{rows: afterSeq(rows, start.after)}
+		default:
+			lq := store.ListQuery{Types: q.Types, Classes: classes, After: start.after, Limit: limit + 1, IncludeRevoked: true}
+			if !q.AddedAfter.IsZero() && q.Next == "" {
+				if lq.After, err = seekAdded(ctx, tx, lq, q.AddedAfter); err != nil {
+					return err
+				}
+			}
+			src = &listSource{ctx: ctx, tx: tx, q: lq}
+		}
+
+		var labels []string
+		prev, firstRow, scanned := start.after, true, 0
+	rows:
+		for {
+			if scanned == taxiiMaxScan {
+				page.More, page.Next = true, encodeCursor(cursor{after: prev})
+				break
+			}
+			v, ok, err := src.next()
+			if err != nil {
+				return err
+			}
+			if !ok {
+				break
+			}
+			scanned++
+			sel, err := n.selectVersions(v, q, versions, readable)
+			if err != nil {
+				return err
+			}
+			k := 0
+			if firstRow {
+				k, firstRow = start.skip, false
+			}
+			for ; k < len(sel); k++ {
+				if len(page.Items) == limit {
+					page.More, page.Next = true, encodeCursor(cursor{after: prev, skip: k})
+					break rows
+				}
+				s := sel[k]
+				c, err := n.class(ctx, tx, s.Class)
+				if err != nil {
+					return err
+				}
+				ids := classIDs(c)
+				it := taxiiItem(s, nil, nil)
+				if !q.Manifest {
+					it.Object = s.Raw
+					if err := json.Unmarshal(s.Bindings, &it.Related); err != nil {
+						return fmt.Errorf("bindings of %s: %w", s.ID, err)
+					}
+					for _, id := range ids {
+						if !slices.Contains(labels, id) {
+							labels = append(labels, id)
+						}
+					}
+				}
+				page.Items = append(page.Items, it)
+				events = append(events, audit.Event{Actor: p.Actor(), Action: audit.ActionRead, Object: s.ID, Modified: s.Modified,
+					Labels: ids, Decision: audit.Allow, Detail: detail})
+			}
+			prev = v.Seq
+		}
+		for _, id := range labels {
+			raw, err := tx.Label(ctx, id)
+			if err != nil {
+				return err
+			}
+			page.Leading = append(page.Leading, raw)
+			events = append(events, audit.Event{Actor: p.Actor(), Action: audit.ActionLabelRead, Object: id, Decision: audit.Allow, Detail: detail})
+		}
+		if q.Object == "" {
+			events = append([]audit.Event{{Actor: p.Actor(), Action: audit.ActionList, Decision: audit.Allow,
+				Count: len(page.Items), Detail: describeQuery(detail, q)}}, events...)
+		}
+		return n.appendAudit(ctx, tx, events...)
+	})
+	if err != nil {
+		return taxii.Page{}, fmt.Errorf("taxii read: %w", err)
+	}
+	if missing {
+		return taxii.Page{}, fmt.Errorf("taxii read %s: %w", q.Object, taxii.ErrNotFound)
+	}
+	return page, nil
+}
+
+// selectVersions applies match[version], added_after and match[spec_version]
+// to one object whose latest readable version is v.
+func (n *Node) selectVersions(v store.ObjectVersion, q taxii.Query, versions map[string][]store.ObjectVersion,
+	readable func(string) ([]store.ObjectVersion, []store.ObjectVersion, error)) ([]store.ObjectVersion, error) {
+	if !specMatch(q.SpecVersions) {
+		return nil, nil
+	}
+	cand := []store.ObjectVersion{v}
+	if !q.Version.Default() {
+		vis, ok := versions[v.ID]
+		if !ok {
+			var err error
+			if _, vis, err = readable(v.ID); err != nil {
+				return nil, err
+			}
+		}
+		cand = cand[:0]
+		for i, x := range vis {
+			if q.Version.All || q.Version.First && i == 0 || q.Version.Last && i == len(vis)-1 || atMatch(q.Version.At, x) {
+				cand = append(cand, x)
+			}
+		}
+	}
+	out := cand[:0]
+	for _, x := range cand {
+		if q.AddedAfter.IsZero() || x.DateAdded.After(q.AddedAfter) {
+			out = append(out, x)
+		}
+	}
+	return out, nil
+}
+
+func atMatch(at []time.Time, v store.ObjectVersion) bool {
+	vt := versionTime(v)
+	for _, t := range at {
+		if t.Truncate(time.Microsecond).Equal(vt) {
+			return true
+		}
+	}
+	return false
+}
+
+// denial is the audit entry for an object-by-id read of an object p cannot
+// see, with Get's reasons.
+func (n *Node) denial(ctx context.Context, tx store.Tx, p *Principal, id string, all []store.ObjectVersion, detail string) audit.Event {
+	ev := audit.Event{Actor: p.Actor(), Action: audit.ActionRead, Object: id, Decision: audit.Deny, Detail: detail}
+	if len(all) == 0 {
+		ev.Reasons = []string{"no-such-object"}
+		return ev
+	}
+	for i, v := range all {
+		c, err := n.class(ctx, tx, v.Class)
+		if err != nil {
+			ev.Reasons = append(ev.Reasons, "class-unknown")
+			continue
+		}
+		if i == len(all)-1 {
+			ev.Modified, ev.Labels = v.Modified, classIDs(c)
+		}
+		for _, r := range policy.CanRead(n.reg, p.Subject, c.Labels).Reasons {
+			if !slices.Contains(ev.Reasons, string(r)) {
+				ev.Reasons = append(ev.Reasons, string(r))
+			}
+		}
+	}
+	return ev
+}
+
+// describeQuery is the audit detail of a listing: its filters, never
+// content.
+func describeQuery(detail string, q taxii.Query) string {
+	var b strings.Builder
+	b.WriteString(detail)
+	if len(q.Types) > 0 {
+		b.WriteString(" type=" + strings.Join(q.Types, ","))
+	}
+	if len(q.IDs) > 0 {
+		b.WriteString(" ids=" + strconv.Itoa(len(q.IDs)))
+	}
+	if !q.AddedAfter.IsZero() {
+		b.WriteString(" added_after=" + taxii.Timestamp(q.AddedAfter))
+	}
+	if !q.Version.Default() {
+		b.WriteString(" version=")
+		var vs []string
+		for _, x := range []struct {
+			on   bool
+			name string
+		}{{q.Version.First, "first"}, {q.Version.Last, "last"}, {q.Version.All, "all"}, {len(q.Version.At) > 0, "timestamps"}} {
+			if x.on {
+				vs = append(vs, x.name)
+			}
+		}
+		b.WriteString(strings.Join(vs, ","))
+	}
+	return truncate(b.String(), 200)
+}
+
+func afterSeq(rows []store.ObjectVersion, after int64) []store.ObjectVersion {
+	return slices.DeleteFunc(slices.Clone(rows), func(v store.ObjectVersion) bool { return v.Seq <= after })
+}

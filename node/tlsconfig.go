@@ -1,0 +1,184 @@
+package node
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/tearline/tearline/pki"
+)
+
+// TrustStore serves the current Trust of a data directory, reloading it when
+// one of its files changes, so that `peer add`, `peer remove` and `cert
+// revoke` take effect on a running listener at its next handshake. It is
+// safe for concurrent use.
+type TrustStore struct {
+	dir string
+	now func() time.Time
+
+	mu    sync.Mutex
+	stamp string
+	cur   *Trust
+}
+
+// NewTrustStore returns a TrustStore for the node in dir. The files are read
+// at the first Current.
+func NewTrustStore(dir string) *TrustStore {
+	return &TrustStore{dir: dir, now: time.Now}
+}
+
+// stamp summarises the trust files' sizes and modification times: cheap
+// enough to take on every handshake.
+func (s *TrustStore) fileStamp() string {
+	var b strings.Builder
+	for _, f := range []string{TrustCAFile, RevokedFile, PeersFile} {
+		fi, err := os.Stat(path(s.dir, f))
+		if err != nil {
+			fmt.Fprintf(&b, "%s:-;", f)
+			continue
+		}
+		fmt.Fprintf(&b, "%s:%d:%d;", f, fi.Size(), fi.ModTime().UnixNano())
+	}
+	return b.String()
+}
+
+// Current returns the trust as the files now say. An unreadable or invalid
+// file is an error, and the caller refuses the connection: trust fails
+// closed.
+func (s *TrustStore) Current() (*Trust, error) {
+	st := s.fileStamp()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cur != nil && st == s.stamp {
+		return s.cur, nil
+	}
+	t, err := LoadTrust(s.dir)
+	if err != nil {
+		return nil, err
+	}
+	s.cur, s.stamp = t, st
+	return t, nil
+}
+
+// Identify names the peer presenting certs under the current trust; see
+// Trust.Identify.
+func (s *TrustStore) Identify(certs []*x509.Certificate) (*Peer, error) {
+	t, err := s.Current()
+	if err != nil {
+		return nil, err
+	}
+	return t.Identify(certs, s.now())
+}
+
+// ServerConfig returns the TLS configuration of the node's one HTTPS
+// listener, for people and partners alike:
+//   - TLS 1.3 only;
+//   - a client certificate is requested and, when one is presented,
+//     verified against the trust bundle and the pinned peers during the
+//     handshake: an unknown, expired or revoked certificate fails the
+//     handshake before any request is read;
+//   - no client certificate is fine: people and stock TAXII clients
+//     authenticate with tokens, and partner routes refuse them.
+func (s *TrustStore) ServerConfig(cert tls.Certificate) *tls.Config {
+	base := &tls.Config{MinVersion: tls.VersionTLS13, Certificates: []tls.Certificate{cert}}
+	// A per-handshake config, so that it sees the trust files as they are
+	// now rather than as they were when the listener started.
+	base.GetConfigForClient = func(*tls.ClientHelloInfo) (*tls.Config, error) {
+		t, err := s.Current()
+		if err != nil {
+			return nil, fmt.Errorf("trust: %w", err)
+		}
+		c := base.Clone()
+		c.GetConfigForClient = nil
+		c.ClientAuth = tls.VerifyClientCertIfGiven
+		c.ClientCAs = t.Pool()
+		c.VerifyConnection = func(cs tls.ConnectionState) error {
+			if len(cs.PeerCertificates) == 0 {
+				return nil
+			}
+			// crypto/tls has verified the chain against ClientCAs; accept
+			// adds what it cannot know: pinning, revocation.
+			_, err := t.accept(cs.VerifiedChains, s.now())
+			return err
+		}
+		return c, nil
+	}
+	return base
+}
+
+// ClientConfig returns the TLS configuration with which this node calls a
+// partner: it presents cert, accepts TLS 1.3 only, and verifies the server
+// against the same trust as its own listener (CA bundle, pinned peers,
+// revocations). With peer set, the server must present exactly that peer's
+// certificate: a valid certificate of another node is refused.
+//
+// crypto/tls verifies the chain and the host name against the trust pool
+// as it is now; each handshake then re-checks the chain against the trust
+// files as they are then, so a revocation or a CA removed from the bundle
+// takes effect on an existing client too (a CA added needs a new client).
+func (s *TrustStore) ClientConfig(cert tls.Certificate, peer string) (*tls.Config, error) {
+	t, err := s.Current()
+	if err != nil {
+		return nil, fmt.Errorf("trust: %w", err)
+	}
+	if peer != "" {
+		if _, ok := t.Peer(peer); !ok {
+			return nil, fmt.Errorf("trust: %s: %w", peer, ErrNoPeer)
+		}
+	}
+	c := &tls.Config{MinVersion: tls.VersionTLS13, Certificates: []tls.Certificate{cert}, RootCAs: t.Pool()}
+	c.VerifyConnection = func(cs tls.ConnectionState) error {
+		t, err := s.Current()
+		if err != nil {
+			return fmt.Errorf("trust: %w", err)
+		}
+		chain, err := t.accept(cs.VerifiedChains, s.now())
+		if err != nil {
+			return err
+		}
+		if peer == "" {
+			return nil
+		}
+		p, ok := t.Peer(peer)
+		if !ok {
+			return fmt.Errorf("trust: %s: %w", peer, ErrNoPeer)
+		}
+		if fp := pki.Fingerprint(chain[0]); fp != p.Fingerprint {
+			return fmt.Errorf("trust: the server's certificate %s is not peer %s's (%s)", fp, peer, p.Fingerprint)
+		}
+		return nil
+	}
+	return c, nil
+}
+
+// LoadTLSCertificate reads the node's TLS certificate (with any chain) and
+// key from dir.
+func LoadTLSCertificate(dir string) (tls.Certificate, error) {
+	c, err := tls.LoadX509KeyPair(path(dir, TLSCert), path(dir, TLSKey))
+	if err != nil {
+		return tls.Certificate{}, fmt.Errorf("node certificate: %w", err)
+	}
+	return c, nil
+}
+
+// FederationClient returns an HTTP client with which the node in dir calls
+// peer (or, with peer "", any node its trust accepts): it presents the
+// node's certificate and verifies the server as ClientConfig says.
+func FederationClient(dir, peer string) (*http.Client, error) {
+	cert, err := LoadTLSCertificate(dir)
+	if err != nil {
+		return nil, err
+	}
+	tc, err := NewTrustStore(dir).ClientConfig(cert, peer)
+	if err != nil {
+		return nil, err
+	}
+	tr := &http.Transport{TLSClientConfig: tc, ForceAttemptHTTP2: true,
+		MaxIdleConnsPerHost: 4, IdleConnTimeout: 90 * time.Second, TLSHandshakeTimeout: 10 * time.Second}
+	return &http.Client{Transport: tr, Timeout: 5 * time.Minute}, nil
+}

@@ -1,0 +1,243 @@
+// Package seal encrypts object content at rest.
+//
+// Each object version is sealed with AES-256-GCM under a data key (DEK) of
+// its own, made for it and used once. The DEK is kept only wrapped: sealed
+// with AES-256-GCM under the node's key-encryption key (KEK), which lives
+// outside the database (a file in the data directory or an environment
+// variable). So:
+//
+//   - the database, and any backup of it, holds ciphertext and wrapped DEKs
+//     but never a key that opens them;
+//   - destroying one wrapped DEK makes that version's content unrecoverable
+//     (crypto-shredding), whatever copies of its ciphertext remain;
+//   - rotating the KEK re-wraps the small DEKs and leaves the content alone.
+//
+// Both seals bind where the bytes belong through GCM's additional data: the
+// content to its object id, version and store digest, the DEK to its object
+// id, version and KEK id. Ciphertext or a key moved to another row does not
+// open; it is an error, never other content.
+package seal
+
+import (
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strconv"
+)
+
+// KeySize is the size of every key here: AES-256.
+const KeySize = 32
+
+const (
+	formatV1 byte = 1
+	nonceLen      = 12
+	tagLen        = 16
+	kekIDLen      = 8
+	// wrappedLen is the size of a wrapped DEK: format, KEK id, nonce,
+	// sealed key and tag.
+	wrappedLen = 1 + kekIDLen + nonceLen + KeySize + tagLen
+)
+
+// Errors callers test with errors.Is.
+var (
+	// ErrUnknownKEK: the DEK was wrapped under a KEK this keyring lacks
+	// (rotated away, or a backup from another node).
+	ErrUnknownKEK = errors.New("data key wrapped under a key-encryption key this node does not hold")
+	// ErrOpen: authentication failed. The bytes were altered, or belong to
+	// another object or version.
+	ErrOpen = errors.New("sealed content does not authenticate")
+)
+
+// KEK is a key-encryption key.
+type KEK struct {
+	id   [kekIDLen]byte
+	aead cipher.AEAD
+}
+
+// NewKEK makes a KEK from 32 key bytes. It keeps no reference to key.
+func NewKEK(key []byte) (*KEK, error) {
+	if len(key) != KeySize {
+		return nil, fmt.Errorf("key-encryption key: %d bytes, want %d", len(key), KeySize)
+	}
+	aead, err := newGCM(key)
+	if err != nil {
+		return nil, err
+	}
+	k := &KEK{aead: aead}
+	// The id names the key without revealing it: a domain-separated hash.
+	sum := sha256.Sum256(append([]byte("tearline kek id v1\x00"), key...))
+	copy(k.id[:], sum[:])
+	return k, nil
+}
+
+// ID is the KEK's short public name, 16 hex digits.
+func (k *KEK) ID() string { return hex.EncodeToString(k.id[:]) }
+
+// GenerateKey returns 32 random bytes, for a new KEK.
+func GenerateKey() ([]byte, error) {
+	b := make([]byte, KeySize)
+	if _, err := rand.Read(b); err != nil {
+		return nil, fmt.Errorf("generate key: %w", err)
+	}
+	return b, nil
+}
+
+func newGCM(key []byte) (cipher.AEAD, error) {
+	b, err := aes.NewCipher(key)
+	if err != nil {
+		return nil, err
+	}
+	return cipher.NewGCM(b)
+}
+
+// Keyring holds the KEK that wraps new data keys and, during a rotation,
+// the one it replaces. It is safe for concurrent use: it never changes
+// after it is made.
+type Keyring struct {
+	current *KEK
+	all     []*KEK
+}
+
+// NewKeyring returns a keyring that wraps under current and also unwraps
+// under older.
+func NewKeyring(current *KEK, older ...*KEK) *Keyring {
+	return &Keyring{current: current, all: append([]*KEK{current}, older...)}
+}
+
+// Current returns the KEK new data keys are wrapped under.
+func (r *Keyring) Current() *KEK { return r.current }
+
+// IDs returns the ids of every KEK the keyring holds, current first.
+func (r *Keyring) IDs() []string {
+	ids := make([]string, len(r.all))
+	for i, k := range r.all {
+		ids[i] = k.ID()
+	}
+	return ids
+}
+
+func (r *Keyring) kek(id []byte) *KEK {
+	for _, k := range r.all {
+		if string(k.id[:]) == string(id) {
+			return k
+		}
+	}
+	return nil
+}
+
+// Where names the row sealed bytes belong to.
+type Where struct {
+	ID       string // object id
+	Modified int64  // the version: modified time in Unix microseconds, as the store keys it
+	Digest   string // the store digest of the version's canonical form
+}
+
+func (w Where) contentAAD() []byte {
+	return []byte("tearline content v1\x00" + w.ID + "\x00" + strconv.FormatInt(w.Modified, 10) + "\x00" + w.Digest)
+}
+
+func keyAAD(w Where, header []byte) []byte {
+	b := []byte("tearline dek v1\x00" + w.ID + "\x00" + strconv.FormatInt(w.Modified, 10) + "\x00")
+	return append(b, header...)
+}
+
+// Seal encrypts plain under a new data key and returns the ciphertext and
+// the data key wrapped under the current KEK.
+func (r *Keyring) Seal(w Where, plain []byte) (sealed, wrapped []byte, err error) {
+	var buf [KeySize + nonceLen]byte
+	if _, err := rand.Read(buf[:]); err != nil {
+		return nil, nil, fmt.Errorf("seal %s: %w", w.ID, err)
+	}
+	dek, nonce := buf[:KeySize], buf[KeySize:]
+	aead, err := newGCM(dek)
+	if err != nil {
+		return nil, nil, fmt.Errorf("seal %s: %w", w.ID, err)
+	}
+	sealed = make([]byte, 0, 1+nonceLen+len(plain)+tagLen)
+	sealed = append(sealed, formatV1)
+	sealed = append(sealed, nonce...)
+	sealed = aead.Seal(sealed, nonce, plain, w.contentAAD())
+	wrapped, err = r.current.wrap(w, dek)
+	clear(buf[:])
+	if err != nil {
+		return nil, nil, fmt.Errorf("seal %s: %w", w.ID, err)
+	}
+	return sealed, wrapped, nil
+}
+
+func (k *KEK) wrap(w Where, dek []byte) ([]byte, error) {
+	out := make([]byte, 1+kekIDLen+nonceLen, wrappedLen)
+	out[0] = formatV1
+	copy(out[1:], k.id[:])
+	if _, err := rand.Read(out[1+kekIDLen:]); err != nil {
+		return nil, err
+	}
+	header := out[:1+kekIDLen]
+	return k.aead.Seal(out, out[1+kekIDLen:], dek, keyAAD(w, header)), nil
+}
+
+// unwrap returns the data key in wrapped, which must belong to w.
+func (r *Keyring) unwrap(w Where, wrapped []byte) ([]byte, error) {
+	if len(wrapped) != wrappedLen || wrapped[0] != formatV1 {
+		return nil, fmt.Errorf("data key of %s: malformed: %w", w.ID, ErrOpen)
+	}
+	k := r.kek(wrapped[1 : 1+kekIDLen])
+	if k == nil {
+		return nil, fmt.Errorf("data key of %s (kek %x): %w", w.ID, wrapped[1:1+kekIDLen], ErrUnknownKEK)
+	}
+	header := wrapped[:1+kekIDLen]
+	nonce := wrapped[1+kekIDLen : 1+kekIDLen+nonceLen]
+	dek, err := k.aead.Open(nil, nonce, wrapped[1+kekIDLen+nonceLen:], keyAAD(w, header))
+	if err != nil {
+		return nil, fmt.Errorf("data key of %s: %w", w.ID, ErrOpen)
+	}
+	return dek, nil
+}
+
+// Open decrypts sealed content of w with its wrapped data key.
+func (r *Keyring) Open(w Where, sealed, wrapped []byte) ([]byte, error) {
+	dek, err := r.unwrap(w, wrapped)
+	if err != nil {
+		return nil, err
+	}
+	defer clear(dek)
+	if len(sealed) < 1+nonceLen+tagLen || sealed[0] != formatV1 {
+		return nil, fmt.Errorf("content of %s: malformed: %w", w.ID, ErrOpen)
+	}
+	aead, err := newGCM(dek)
+	if err != nil {
+		return nil, fmt.Errorf("content of %s: %w", w.ID, err)
+	}
+	plain, err := aead.Open(nil, sealed[1:1+nonceLen], sealed[1+nonceLen:], w.contentAAD())
+	if err != nil {
+		return nil, fmt.Errorf("content of %s: %w", w.ID, ErrOpen)
+	}
+	return plain, nil
+}
+
+// Rewrap returns wrapped's data key wrapped under the current KEK. The
+// content it seals is not touched.
+func (r *Keyring) Rewrap(w Where, wrapped []byte) ([]byte, error) {
+	dek, err := r.unwrap(w, wrapped)
+	if err != nil {
+		return nil, err
+	}
+	defer clear(dek)
+	out, err := r.current.wrap(w, dek)
+	if err != nil {
+		return nil, fmt.Errorf("rewrap data key of %s: %w", w.ID, err)
+	}
+	return out, nil
+}
+
+// WrappedBy returns the id of the KEK wrapped was made under.
+func WrappedBy(wrapped []byte) (string, error) {
+	if len(wrapped) != wrappedLen || wrapped[0] != formatV1 {
+		return "", fmt.Errorf("wrapped data key: malformed: %w", ErrOpen)
+	}
+	return hex.EncodeToString(wrapped[1 : 1+kekIDLen]), nil
+}

@@ -1,0 +1,148 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/tearline/tearline/store"
+)
+
+func (t *tx) PurgeObject(ctx context.Context, ts store.Tombstone) ([]string, error) {
+	if err := t.lock(ctx); err != nil {
+		return nil, fmt.Errorf("purge %s: %w", ts.ID, err)
+	}
+	rows, err := t.t.Query(ctx, `SELECT modified FROM objects WHERE id = $1 ORDER BY modified_us`, ts.ID)
+	if err != nil {
+		return nil, fmt.Errorf("purge %s: %w", ts.ID, err)
+	}
+	versions, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("purge %s: %w", ts.ID, err)
+	}
+	if versions == nil {
+		versions = []string{}
+	}
+	// Keys first: they are what makes the content unrecoverable.
+	for _, q := range []string{`DELETE FROM data_keys WHERE id = $1`, `DELETE FROM objects WHERE id = $1`, `DELETE FROM retention WHERE id = $1`} {
+		if _, err := t.t.Exec(ctx, q, ts.ID); err != nil {
+			return nil, fmt.Errorf("purge %s: %w", ts.ID, err)
+		}
+	}
+	vj, err := json.Marshal(versions)
+	if err != nil {
+		return nil, fmt.Errorf("purge %s: %w", ts.ID, err)
+	}
+	if _, err := t.t.Exec(ctx, `INSERT INTO tombstones (id, versions, purged_us, reason) VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO NOTHING`,
+		ts.ID, string(vj), ts.PurgedAt.UnixMicro(), ts.Reason); err != nil {
+		return nil, fmt.Errorf("purge %s: tombstone: %w", ts.ID, err)
+	}
+	return versions, nil
+}
+
+func (t *tx) UpdateDataKey(ctx context.Context, k store.DataKey) error {
+	if err := t.lock(ctx); err != nil {
+		return fmt.Errorf("update data key of %s: %w", k.ID, err)
+	}
+	tag, err := t.t.Exec(ctx, `UPDATE data_keys SET wrapped = $1 WHERE id = $2 AND modified_us = $3`, nz(k.Wrapped), k.ID, k.ModifiedAt.UnixMicro())
+	if err != nil {
+		return fmt.Errorf("update data key of %s: %w", k.ID, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("update data key of %s: %w", k.ID, store.ErrNotFound)
+	}
+	return nil
+}
+
+func (r reader) DataKeys(ctx context.Context, after store.DataKey, limit int) ([]store.DataKey, error) {
+	if limit <= 0 {
+		limit = 1000
+	}
+	rows, err := r.q.Query(ctx, `SELECT id, modified_us, wrapped FROM data_keys
+		WHERE $1 = '' OR (id, modified_us) > ($1, $2) ORDER BY id, modified_us LIMIT $3`,
+		after.ID, after.ModifiedAt.UnixMicro(), limit)
+	if err != nil {
+		return nil, fmt.Errorf("data keys: %w", err)
+	}
+	defer rows.Close()
+	var out []store.DataKey
+	for rows.Next() {
+		var k store.DataKey
+		var us int64
+		if err := rows.Scan(&k.ID, &us, &k.Wrapped); err != nil {
+			return nil, fmt.Errorf("data keys: %w", err)
+		}
+		k.ModifiedAt = time.UnixMicro(us).UTC()
+		out = append(out, k)
+	}
+	return out, rows.Err()
+}
+
+func (r reader) Tombstones(ctx context.Context) ([]store.Tombstone, error) {
+	rows, err := r.q.Query(ctx, `SELECT id, versions, purged_us, reason FROM tombstones ORDER BY id`)
+	if err != nil {
+		return nil, fmt.Errorf("tombstones: %w", err)
+	}
+	defer rows.Close()
+	var out []store.Tombstone
+	for rows.Next() {
+		var ts store.Tombstone
+		var vj string
+		var us int64
+		if err := rows.Scan(&ts.ID, &vj, &us, &ts.Reason); err != nil {
+			return nil, fmt.Errorf("tombstones: %w", err)
+		}
+		if err := json.Unmarshal([]byte(vj), &ts.Versions); err != nil {
+			return nil, fmt.Errorf("tombstone %s: %w", ts.ID, err)
+		}
+		ts.PurgedAt = time.UnixMicro(us).UTC()
+		out = append(out, ts)
+	}
+	return out, rows.Err()
+}
+
+// Scrub vacuums the tables a purge deletes from. A deleted tuple stays in
+// its page until VACUUM reclaims it; VACUUM FULL on data_keys (small: one
+// short row per version) rewrites the table into a new file, so no page of
+// the live table still holds a purged key. objects gets a plain VACUUM: its
+// dead ciphertext is useless without the key. VACUUM cannot run inside a
+// transaction, hence a method of its own. What this does not reach (WAL
+// segments, archives, replicas, freed filesystem blocks) is in
+// docs/STORAGE.md.
+func (s *Store) Scrub(ctx context.Context) error {
+	for _, q := range []string{`VACUUM (FULL) data_keys`, `VACUUM objects`} {
+		if _, err := s.w.Exec(ctx, q); err != nil {
+			return fmt.Errorf("scrub: %s: %w", q, err)
+		}
+	}
+	return nil
+}
+
+func (t *tx) SetRetention(ctx context.Context, id string, until time.Time) error {
+	if err := t.lock(ctx); err != nil {
+		return fmt.Errorf("set retention of %s: %w", id, err)
+	}
+	if _, err := t.t.Exec(ctx, `INSERT INTO retention (id, until_us) VALUES ($1, $2)
+		ON CONFLICT (id) DO UPDATE SET until_us = LEAST(retention.until_us, excluded.until_us)`, id, until.UnixMicro()); err != nil {
+		return fmt.Errorf("set retention of %s: %w", id, err)
+	}
+	return nil
+}
+
+func (r reader) Expired(ctx context.Context, now time.Time, limit int) ([]string, error) {
+	if limit <= 0 {
+		limit = 1000
+	}
+	rows, err := r.q.Query(ctx, `SELECT id FROM retention WHERE until_us <= $1 ORDER BY until_us, id LIMIT $2`, now.UnixMicro(), limit)
+	if err != nil {
+		return nil, fmt.Errorf("expired objects: %w", err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("expired objects: %w", err)
+	}
+	return ids, nil
+}

@@ -1,0 +1,402 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/tearline/tearline/store"
+)
+
+// Agreements, provenance, consents, the release queue and the
+// dissemination ledger (migration 4). Lists are kept as JSON text.
+
+func fromUS(us int64) time.Time { return time.UnixMicro(us).UTC() }
+
+func jsonText(v any) (string, error) {
+	b, err := json.Marshal(v)
+	return string(b), err
+}
+
+func strs(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+const agreementCols = `id, version, state, since_us, document, updated_us`
+
+func scanAgreement(sc interface{ Scan(...any) error }) (store.Agreement, error) {
+	var a store.Agreement
+	var since, upd int64
+	err := sc.Scan(&a.ID, &a.Version, &a.State, &since, &a.Document, &upd)
+	a.Since, a.Updated = fromUS(since), fromUS(upd)
+	return a, err
+}
+
+func (r reader) Agreement(ctx context.Context, id string, version int) (store.Agreement, error) {
+	a, err := scanAgreement(r.q.QueryRowContext(ctx, `SELECT `+agreementCols+` FROM agreements WHERE id = ? AND version = ?`, id, version))
+	if errors.Is(err, sql.ErrNoRows) {
+		return a, fmt.Errorf("agreement %s v%d: %w", id, version, store.ErrNotFound)
+	}
+	if err != nil {
+		return a, fmt.Errorf("agreement %s v%d: %w", id, version, err)
+	}
+	return a, nil
+}
+
+func (r reader) Agreements(ctx context.Context) ([]store.Agreement, error) {
+	rows, err := r.q.QueryContext(ctx, `SELECT `+agreementCols+` FROM agreements ORDER BY id, version`)
+	if err != nil {
+		return nil, fmt.Errorf("agreements: %w", err)
+	}
+	defer rows.Close()
+	var out []store.Agreement
+	for rows.Next() {
+		a, err := scanAgreement(rows)
+		if err != nil {
+			return nil, fmt.Errorf("agreements: %w", err)
+		}
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}
+
+func (r reader) AgreementHistory(ctx context.Context, id string) ([]store.AgreementTransition, error) {
+	rows, err := r.q.QueryContext(ctx, `SELECT id, version, from_state, to_state, at_us, actor, note FROM agreement_history WHERE id = ? ORDER BY seq`, id)
+	if err != nil {
+		return nil, fmt.Errorf("agreement history %s: %w", id, err)
+	}
+	defer rows.Close()
+	var out []store.AgreementTransition
+	for rows.Next() {
+		var t store.AgreementTransition
+		var at int64
+		if err := rows.Scan(&t.ID, &t.Version, &t.From, &t.To, &at, &t.By, &t.Note); err != nil {
+			return nil, fmt.Errorf("agreement history %s: %w", id, err)
+		}
+		t.At = fromUS(at)
+		out = append(out, t)
+	}
+	return out, rows.Err()
+}
+
+func (r reader) Provenance(ctx context.Context, objectID string) (store.Provenance, error) {
+	var p store.Provenance
+	var hops string
+	var at int64
+	err := r.q.QueryRowContext(ctx, `SELECT object_id, originator, received_from, hops, received_us, derived_from FROM provenance WHERE object_id = ?`, objectID).
+		Scan(&p.ObjectID, &p.Originator, &p.ReceivedFrom, &hops, &at, &p.DerivedFrom)
+	if errors.Is(err, sql.ErrNoRows) {
+		return p, fmt.Errorf("provenance of %s: %w", objectID, store.ErrNotFound)
+	}
+	if err != nil {
+		return p, fmt.Errorf("provenance of %s: %w", objectID, err)
+	}
+	p.ReceivedAt = fromUS(at)
+	if err := json.Unmarshal([]byte(hops), &p.Hops); err != nil {
+		return p, fmt.Errorf("provenance of %s: hops: %w", objectID, err)
+	}
+	return p, nil
+}
+
+func (r reader) Consents(ctx context.Context, objectID string) ([]store.Consent, error) {
+	rows, err := r.q.QueryContext(ctx, `SELECT object_id, originator, to_party, actor, at_us FROM consents WHERE object_id = ? ORDER BY seq`, objectID)
+	if err != nil {
+		return nil, fmt.Errorf("consents of %s: %w", objectID, err)
+	}
+	defer rows.Close()
+	var out []store.Consent
+	for rows.Next() {
+		var c store.Consent
+		var at int64
+		if err := rows.Scan(&c.ObjectID, &c.Originator, &c.To, &c.By, &at); err != nil {
+			return nil, fmt.Errorf("consents of %s: %w", objectID, err)
+		}
+		c.At = fromUS(at)
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+const requestCols = `id, object_id, modified, party, agreement, agreement_version, purpose, requester, decision, required, approvals, state, reason, created_us, updated_us`
+
+func scanRequest(sc interface{ Scan(...any) error }) (store.ReleaseRequest, error) {
+	var q store.ReleaseRequest
+	var approvals string
+	var created, updated int64
+	if err := sc.Scan(&q.ID, &q.ObjectID, &q.Modified, &q.Party, &q.Agreement, &q.AgreementVersion, &q.Purpose, &q.Requester,
+		&q.Decision, &q.Required, &approvals, &q.State, &q.Reason, &created, &updated); err != nil {
+		return q, err
+	}
+	q.Created, q.Updated = fromUS(created), fromUS(updated)
+	if err := json.Unmarshal([]byte(approvals), &q.Approvals); err != nil {
+		return q, fmt.Errorf("approvals: %w", err)
+	}
+	return q, nil
+}
+
+func (r reader) ReleaseRequest(ctx context.Context, id string) (store.ReleaseRequest, error) {
+	q, err := scanRequest(r.q.QueryRowContext(ctx, `SELECT `+requestCols+` FROM release_requests WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return q, fmt.Errorf("release request %s: %w", id, store.ErrNotFound)
+	}
+	if err != nil {
+		return q, fmt.Errorf("release request %s: %w", id, err)
+	}
+	return q, nil
+}
+
+func (r reader) ReleaseRequests(ctx context.Context, state string) ([]store.ReleaseRequest, error) {
+	rows, err := r.q.QueryContext(ctx, `SELECT `+requestCols+` FROM release_requests WHERE ? = '' OR state = ? ORDER BY created_us, id`, state, state)
+	if err != nil {
+		return nil, fmt.Errorf("release requests: %w", err)
+	}
+	defer rows.Close()
+	var out []store.ReleaseRequest
+	for rows.Next() {
+		q, err := scanRequest(rows)
+		if err != nil {
+			return nil, fmt.Errorf("release requests: %w", err)
+		}
+		out = append(out, q)
+	}
+	return out, rows.Err()
+}
+
+const ledgerCols = `seq, object_id, modified, party, agreement, agreement_version, term, outcome, tearline_id, labels, reasons, state, request, actor, at_us`
+
+func (r reader) Ledger(ctx context.Context, q store.LedgerQuery) ([]store.LedgerEntry, error) {
+	from, to := int64(0), int64(1<<62)
+	if !q.From.IsZero() {
+		from = q.From.UnixMicro()
+	}
+	if !q.To.IsZero() {
+		to = q.To.UnixMicro()
+	}
+	rows, err := r.q.QueryContext(ctx, `SELECT `+ledgerCols+` FROM ledger
+		WHERE (? = '' OR object_id = ?) AND (? = '' OR agreement = ?) AND at_us >= ? AND at_us < ? ORDER BY seq`,
+		q.ObjectID, q.ObjectID, q.Agreement, q.Agreement, from, to)
+	if err != nil {
+		return nil, fmt.Errorf("ledger: %w", err)
+	}
+	defer rows.Close()
+	var out []store.LedgerEntry
+	for rows.Next() {
+		var e store.LedgerEntry
+		var labels, reasons string
+		var at int64
+		if err := rows.Scan(&e.Seq, &e.ObjectID, &e.Modified, &e.Party, &e.Agreement, &e.AgreementVersion, &e.Term, &e.Outcome,
+			&e.TearlineID, &labels, &reasons, &e.State, &e.Request, &e.By, &at); err != nil {
+			return nil, fmt.Errorf("ledger: %w", err)
+		}
+		e.At = fromUS(at)
+		if err := errors.Join(json.Unmarshal([]byte(labels), &e.Labels), json.Unmarshal([]byte(reasons), &e.Reasons)); err != nil {
+			return nil, fmt.Errorf("ledger entry %d: %w", e.Seq, err)
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+func (t *tx) PutAgreement(ctx context.Context, a store.Agreement) error {
+	_, err := t.t.ExecContext(ctx, `INSERT INTO agreements (`+agreementCols+`) VALUES (?, ?, ?, ?, ?, ?)
+		ON CONFLICT (id, version) DO UPDATE SET state = excluded.state, since_us = excluded.since_us, document = excluded.document, updated_us = excluded.updated_us`,
+		a.ID, a.Version, a.State, a.Since.UnixMicro(), a.Document, a.Updated.UnixMicro())
+	if err != nil {
+		return fmt.Errorf("put agreement %s v%d: %w", a.ID, a.Version, err)
+	}
+	return nil
+}
+
+func (t *tx) AppendAgreementTransition(ctx context.Context, h store.AgreementTransition) error {
+	_, err := t.t.ExecContext(ctx, `INSERT INTO agreement_history (id, version, from_state, to_state, at_us, actor, note) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		h.ID, h.Version, h.From, h.To, h.At.UnixMicro(), h.By, h.Note)
+	if err != nil {
+		return fmt.Errorf("agreement %s v%d transition: %w", h.ID, h.Version, err)
+	}
+	return nil
+}
+
+func (t *tx) PutProvenance(ctx context.Context, p store.Provenance) error {
+	hops := p.Hops
+	if hops == nil {
+		hops = []store.Hop{}
+	}
+	hj, err := jsonText(hops)
+	if err != nil {
+		return fmt.Errorf("provenance of %s: %w", p.ObjectID, err)
+	}
+	res, err := t.t.ExecContext(ctx, `INSERT INTO provenance (object_id, originator, received_from, hops, received_us, derived_from) VALUES (?, ?, ?, ?, ?, ?)
+		ON CONFLICT (object_id) DO NOTHING`, p.ObjectID, p.Originator, p.ReceivedFrom, hj, p.ReceivedAt.UnixMicro(), p.DerivedFrom)
+	if err != nil {
+		return fmt.Errorf("provenance of %s: %w", p.ObjectID, err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		return fmt.Errorf("provenance of %s: %w", p.ObjectID, store.ErrExists)
+	}
+	return nil
+}
+
+func (t *tx) PutConsent(ctx context.Context, c store.Consent) error {
+	_, err := t.t.ExecContext(ctx, `INSERT INTO consents (object_id, originator, to_party, actor, at_us) VALUES (?, ?, ?, ?, ?)`,
+		c.ObjectID, c.Originator, c.To, c.By, c.At.UnixMicro())
+	if err != nil {
+		return fmt.Errorf("consent for %s: %w", c.ObjectID, err)
+	}
+	return nil
+}
+
+func (t *tx) PutReleaseRequest(ctx context.Context, q store.ReleaseRequest) error {
+	ap := q.Approvals
+	if ap == nil {
+		ap = []store.Approval{}
+	}
+	aj, err := jsonText(ap)
+	if err != nil {
+		return fmt.Errorf("release request %s: %w", q.ID, err)
+	}
+	if q.Decision == nil {
+		q.Decision = []byte("{}")
+	}
+	res, err := t.t.ExecContext(ctx, `INSERT INTO release_requests (`+requestCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (id) DO NOTHING`,
+		q.ID, q.ObjectID, q.Modified, q.Party, q.Agreement, q.AgreementVersion, q.Purpose, q.Requester, q.Decision, q.Required, aj,
+		q.State, q.Reason, q.Created.UnixMicro(), q.Updated.UnixMicro())
+	if err != nil {
+		return fmt.Errorf("release request %s: %w", q.ID, err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		return fmt.Errorf("release request %s: %w", q.ID, store.ErrExists)
+	}
+	return nil
+}
+
+func (t *tx) UpdateReleaseRequest(ctx context.Context, q store.ReleaseRequest) error {
+	ap := q.Approvals
+	if ap == nil {
+		ap = []store.Approval{}
+	}
+	aj, err := jsonText(ap)
+	if err != nil {
+		return fmt.Errorf("release request %s: %w", q.ID, err)
+	}
+	res, err := t.t.ExecContext(ctx, `UPDATE release_requests SET approvals = ?, state = ?, reason = ?, updated_us = ? WHERE id = ?`,
+		aj, q.State, q.Reason, q.Updated.UnixMicro(), q.ID)
+	if err != nil {
+		return fmt.Errorf("release request %s: %w", q.ID, err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		return fmt.Errorf("release request %s: %w", q.ID, store.ErrNotFound)
+	}
+	return nil
+}
+
+func (t *tx) AppendLedger(ctx context.Context, e store.LedgerEntry) (int64, error) {
+	lj, err := jsonText(strs(e.Labels))
+	if err != nil {
+		return 0, fmt.Errorf("ledger: %w", err)
+	}
+	rj, err := jsonText(strs(e.Reasons))
+	if err != nil {
+		return 0, fmt.Errorf("ledger: %w", err)
+	}
+	res, err := t.t.ExecContext(ctx, `INSERT INTO ledger (object_id, modified, party, agreement, agreement_version, term, outcome, tearline_id, labels, reasons, state, request, actor, at_us)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		e.ObjectID, e.Modified, e.Party, e.Agreement, e.AgreementVersion, e.Term, e.Outcome, e.TearlineID, lj, rj, e.State, e.Request, e.By, e.At.UnixMicro())
+	if err != nil {
+		return 0, fmt.Errorf("ledger: %w", err)
+	}
+	return res.LastInsertId()
+}
+
+// agreementsSchema is migration 4.
+const agreementsSchema = `
+-- Sharing agreements: each version with its current status and the
+-- document (RFC 8785 JSON, signatures collected so far).
+CREATE TABLE agreements (
+	id         TEXT    NOT NULL,
+	version    INTEGER NOT NULL,
+	state      TEXT    NOT NULL,
+	since_us   INTEGER NOT NULL,
+	document   BLOB    NOT NULL,
+	updated_us INTEGER NOT NULL,
+	PRIMARY KEY (id, version)
+) WITHOUT ROWID;
+
+CREATE TABLE agreement_history (
+	seq        INTEGER PRIMARY KEY,
+	id         TEXT    NOT NULL,
+	version    INTEGER NOT NULL,
+	from_state TEXT    NOT NULL,
+	to_state   TEXT    NOT NULL,
+	at_us      INTEGER NOT NULL,
+	actor      TEXT    NOT NULL,
+	note       TEXT    NOT NULL
+);
+CREATE INDEX agreement_history_id ON agreement_history (id, seq);
+
+-- How each object from elsewhere came here (hops: JSON array).
+CREATE TABLE provenance (
+	object_id     TEXT    PRIMARY KEY,
+	originator    TEXT    NOT NULL,
+	received_from TEXT    NOT NULL,
+	hops          TEXT    NOT NULL,
+	received_us   INTEGER NOT NULL,
+	derived_from  TEXT    NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE consents (
+	seq        INTEGER PRIMARY KEY,
+	object_id  TEXT    NOT NULL,
+	originator TEXT    NOT NULL,
+	to_party   TEXT    NOT NULL,
+	actor      TEXT    NOT NULL,
+	at_us      INTEGER NOT NULL
+);
+CREATE INDEX consents_object ON consents (object_id, seq);
+
+CREATE TABLE release_requests (
+	id                TEXT    PRIMARY KEY,
+	object_id         TEXT    NOT NULL,
+	modified          TEXT    NOT NULL,
+	party             TEXT    NOT NULL,
+	agreement         TEXT    NOT NULL,
+	agreement_version INTEGER NOT NULL,
+	purpose           TEXT    NOT NULL,
+	requester         TEXT    NOT NULL,
+	decision          BLOB    NOT NULL,
+	required          INTEGER NOT NULL,
+	approvals         TEXT    NOT NULL,
+	state             TEXT    NOT NULL,
+	reason            TEXT    NOT NULL,
+	created_us        INTEGER NOT NULL,
+	updated_us        INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX release_requests_state ON release_requests (state, created_us);
+
+-- The dissemination ledger: metadata only (ids, labels, parties, decisions).
+CREATE TABLE ledger (
+	seq               INTEGER PRIMARY KEY,
+	object_id         TEXT    NOT NULL,
+	modified          TEXT    NOT NULL,
+	party             TEXT    NOT NULL,
+	agreement         TEXT    NOT NULL,
+	agreement_version INTEGER NOT NULL,
+	term              INTEGER NOT NULL,
+	outcome           TEXT    NOT NULL,
+	tearline_id       TEXT    NOT NULL,
+	labels            TEXT    NOT NULL,
+	reasons           TEXT    NOT NULL,
+	state             TEXT    NOT NULL,
+	request           TEXT    NOT NULL,
+	actor             TEXT    NOT NULL,
+	at_us             INTEGER NOT NULL
+);
+CREATE INDEX ledger_object ON ledger (object_id, seq);
+CREATE INDEX ledger_agreement ON ledger (agreement, at_us);
+`

@@ -1,0 +1,253 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/tearline/tearline/store"
+)
+
+// purged reports whether id has a tombstone.
+func (t *tx) purged(ctx context.Context, id string) (bool, error) {
+	st, err := t.prepared(ctx, &t.putPurged, `SELECT 1 FROM tombstones WHERE id = ?`)
+	if err != nil {
+		return false, err
+	}
+	var one int
+	err = st.QueryRowContext(ctx, id).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// purgedAmong returns which of ids have tombstones.
+func (t *tx) purgedAmong(ctx context.Context, ids []any) (map[string]bool, error) {
+	out := map[string]bool{}
+	const idsPerQuery = 500
+	for start := 0; start < len(ids); start += idsPerQuery {
+		part := ids[start:min(start+idsPerQuery, len(ids))]
+		rows, err := t.t.QueryContext(ctx, `SELECT id FROM tombstones WHERE id IN (`+strings.Repeat("?,", len(part)-1)+`?)`, part...)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			out[id] = true
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// putKeys stores the data keys of the sealed versions among vs.
+func (t *tx) putKeys(ctx context.Context, vs []*store.ObjectVersion) error {
+	const rowsPerInsert = 256
+	var q strings.Builder
+	args := make([]any, 0, 3*rowsPerInsert)
+	flush := func() error {
+		if len(args) == 0 {
+			return nil
+		}
+		_, err := t.t.ExecContext(ctx, q.String(), args...)
+		q.Reset()
+		args = args[:0]
+		return err
+	}
+	for _, v := range vs {
+		if v.Key == nil {
+			continue
+		}
+		if len(args) == 0 {
+			q.WriteString(`INSERT INTO data_keys (id, modified_us, wrapped) VALUES (?,?,?)`)
+		} else {
+			q.WriteString(`,(?,?,?)`)
+		}
+		args = append(args, v.ID, v.ModifiedAt.UnixMicro(), v.Key)
+		if len(args) == 3*rowsPerInsert {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+	}
+	return flush()
+}
+
+func (t *tx) PurgeObject(ctx context.Context, ts store.Tombstone) ([]string, error) {
+	rows, err := t.t.QueryContext(ctx, `SELECT modified FROM objects WHERE id = ? ORDER BY modified_us`, ts.ID)
+	if err != nil {
+		return nil, fmt.Errorf("purge %s: %w", ts.ID, err)
+	}
+	versions := []string{}
+	for rows.Next() {
+		var m string
+		if err := rows.Scan(&m); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("purge %s: %w", ts.ID, err)
+		}
+		versions = append(versions, m)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("purge %s: %w", ts.ID, err)
+	}
+	// Keys first: they are what makes the content unrecoverable.
+	for _, q := range []string{`DELETE FROM data_keys WHERE id = ?`, `DELETE FROM objects WHERE id = ?`, `DELETE FROM retention WHERE id = ?`} {
+		if _, err := t.t.ExecContext(ctx, q, ts.ID); err != nil {
+			return nil, fmt.Errorf("purge %s: %w", ts.ID, err)
+		}
+	}
+	vj, err := json.Marshal(versions)
+	if err != nil {
+		return nil, fmt.Errorf("purge %s: %w", ts.ID, err)
+	}
+	if _, err := t.t.ExecContext(ctx, `INSERT INTO tombstones (id, versions, purged_us, reason) VALUES (?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
+		ts.ID, string(vj), ts.PurgedAt.UnixMicro(), ts.Reason); err != nil {
+		return nil, fmt.Errorf("purge %s: tombstone: %w", ts.ID, err)
+	}
+	return versions, nil
+}
+
+func (t *tx) UpdateDataKey(ctx context.Context, k store.DataKey) error {
+	res, err := t.t.ExecContext(ctx, `UPDATE data_keys SET wrapped = ? WHERE id = ? AND modified_us = ?`, k.Wrapped, k.ID, k.ModifiedAt.UnixMicro())
+	if err != nil {
+		return fmt.Errorf("update data key of %s: %w", k.ID, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("update data key of %s: %w", k.ID, store.ErrNotFound)
+	}
+	return nil
+}
+
+func (r reader) DataKeys(ctx context.Context, after store.DataKey, limit int) ([]store.DataKey, error) {
+	if limit <= 0 {
+		limit = 1000
+	}
+	q := `SELECT id, modified_us, wrapped FROM data_keys ORDER BY id, modified_us LIMIT ?`
+	args := []any{limit}
+	if after.ID != "" {
+		q = `SELECT id, modified_us, wrapped FROM data_keys WHERE (id, modified_us) > (?, ?) ORDER BY id, modified_us LIMIT ?`
+		args = []any{after.ID, after.ModifiedAt.UnixMicro(), limit}
+	}
+	rows, err := r.q.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("data keys: %w", err)
+	}
+	defer rows.Close()
+	var out []store.DataKey
+	for rows.Next() {
+		var k store.DataKey
+		var us int64
+		if err := rows.Scan(&k.ID, &us, &k.Wrapped); err != nil {
+			return nil, fmt.Errorf("data keys: %w", err)
+		}
+		k.ModifiedAt = time.UnixMicro(us).UTC()
+		out = append(out, k)
+	}
+	return out, rows.Err()
+}
+
+func (r reader) Tombstones(ctx context.Context) ([]store.Tombstone, error) {
+	rows, err := r.q.QueryContext(ctx, `SELECT id, versions, purged_us, reason FROM tombstones ORDER BY id`)
+	if err != nil {
+		return nil, fmt.Errorf("tombstones: %w", err)
+	}
+	defer rows.Close()
+	var out []store.Tombstone
+	for rows.Next() {
+		var ts store.Tombstone
+		var vj string
+		var us int64
+		if err := rows.Scan(&ts.ID, &vj, &us, &ts.Reason); err != nil {
+			return nil, fmt.Errorf("tombstones: %w", err)
+		}
+		if err := json.Unmarshal([]byte(vj), &ts.Versions); err != nil {
+			return nil, fmt.Errorf("tombstone %s: %w", ts.ID, err)
+		}
+		ts.PurgedAt = time.UnixMicro(us).UTC()
+		out = append(out, ts)
+	}
+	return out, rows.Err()
+}
+
+// Scrub folds the WAL into the database file and truncates it to nothing.
+// secure_delete has zeroed deleted cells in the pages the WAL holds; until
+// this checkpoint the WAL still holds older images of those pages, with the
+// deleted keys in them. TRUNCATE waits (busy_timeout) for readers of old
+// snapshots, so it is retried rather than reported as done when busy.
+func (s *Store) Scrub(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for attempt := 0; ; attempt++ {
+		var busy, logPages, done int
+		if err := s.w.QueryRowContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`).Scan(&busy, &logPages, &done); err != nil {
+			return fmt.Errorf("scrub: checkpoint: %w", err)
+		}
+		if busy == 0 {
+			return nil
+		}
+		if attempt == 20 {
+			return errors.New("scrub: readers kept the WAL busy; it still holds deleted pages until the next checkpoint")
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("scrub: %w", ctx.Err())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// Backup writes a consistent copy of the database to path, which must not
+// exist, while the store stays open for reads and writes. VACUUM INTO
+// builds a fresh, compact file: it holds no free pages, so nothing deleted
+// before the backup (a purged key) is in it.
+func (s *Store) Backup(ctx context.Context, path string) error {
+	if _, err := os.Stat(path); err == nil {
+		return fmt.Errorf("backup to %s: %w", path, os.ErrExist)
+	}
+	if _, err := s.r.ExecContext(ctx, `VACUUM INTO ?`, path); err != nil {
+		return fmt.Errorf("backup to %s: %w", path, err)
+	}
+	return nil
+}
+
+func (t *tx) SetRetention(ctx context.Context, id string, until time.Time) error {
+	if _, err := t.t.ExecContext(ctx, `INSERT INTO retention (id, until_us) VALUES (?, ?)
+		ON CONFLICT (id) DO UPDATE SET until_us = MIN(until_us, excluded.until_us)`, id, until.UnixMicro()); err != nil {
+		return fmt.Errorf("set retention of %s: %w", id, err)
+	}
+	return nil
+}
+
+func (r reader) Expired(ctx context.Context, now time.Time, limit int) ([]string, error) {
+	if limit <= 0 {
+		limit = 1000
+	}
+	rows, err := r.q.QueryContext(ctx, `SELECT id FROM retention WHERE until_us <= ? ORDER BY until_us, id LIMIT ?`, now.UnixMicro(), limit)
+	if err != nil {
+		return nil, fmt.Errorf("expired objects: %w", err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("expired objects: %w", err)
+		}
+		out = append(out, id)
+	}
+	return out, rows.Err()
+}

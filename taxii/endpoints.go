@@ -1,0 +1,296 @@
+package taxii
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+)
+
+func (h *Handler) baseURL(r *http.Request) string {
+	if h.o.BaseURL != "" {
+		return h.o.BaseURL
+	}
+	scheme := "https"
+	if r.TLS == nil {
+		scheme = "http"
+	}
+	return scheme + "://" + r.Host
+}
+
+// discovery lists the one API root with an absolute URL: some clients use
+// the URLs in api_roots as they are.
+func (h *Handler) discovery(q *request) {
+	root := h.baseURL(q.r) + Prefix + h.o.Root + "/"
+	write(q.w, http.StatusOK, Discovery{Title: h.o.Title, Description: h.o.Description, Contact: h.o.Contact,
+		Default: root, APIRoots: []string{root}})
+}
+
+func (h *Handler) apiRoot(q *request) {
+	write(q.w, http.StatusOK, APIRoot{Title: h.o.Title, Description: h.o.Description,
+		Versions: []string{MediaTypeTAXII}, MaxContentLength: h.o.MaxContentLength})
+}
+
+func (h *Handler) status(q *request) {
+	st, ok := h.statuses.get(q.caller.Actor(), q.r.PathValue("status"))
+	if !ok {
+		writeError(q.w, http.StatusNotFound, "no such status resource")
+		return
+	}
+	write(q.w, http.StatusOK, st)
+}
+
+func (h *Handler) collections(q *request) {
+	cs, err := h.b.Collections(q.ctx, q.caller)
+	if err != nil {
+		h.fail(q.w, q.r, err)
+		return
+	}
+	write(q.w, http.StatusOK, Collections{Collections: cs})
+}
+
+// lookup finds the collection in the path, by id or alias, as the caller
+// sees it; it answers 404 itself when there is none.
+func (h *Handler) lookup(q *request) (Collection, bool) {
+	cs, err := h.b.Collections(q.ctx, q.caller)
+	if err != nil {
+		h.fail(q.w, q.r, err)
+		return Collection{}, false
+	}
+	name := q.r.PathValue("collection")
+	for _, c := range cs {
+		if c.ID == name || (c.Alias != "" && c.Alias == name) {
+			return c, true
+		}
+	}
+	writeError(q.w, http.StatusNotFound, "no such collection")
+	return Collection{}, false
+}
+
+// readable finds the collection and checks the caller may read it.
+func (h *Handler) readable(q *request) (Collection, bool) {
+	c, ok := h.lookup(q)
+	if ok && !c.CanRead {
+		writeError(q.w, http.StatusForbidden, "this collection does not allow reading for this user")
+		return c, false
+	}
+	return c, ok
+}
+
+func (h *Handler) collection(q *request) {
+	if c, ok := h.lookup(q); ok {
+		write(q.w, http.StatusOK, c)
+	}
+}
+
+// query parses the URL filters, answering 400 itself when they are bad.
+func (h *Handler) query(q *request, f filters) (Query, bool) {
+	qu, err := parseQuery(q.r.URL.Query(), f)
+	if err != nil {
+		writeError(q.w, http.StatusBadRequest, err.Error())
+		return qu, false
+	}
+	qu.Object = q.r.PathValue("object")
+	return qu, true
+}
+
+func (h *Handler) getObjects(q *request) { h.envelope(q, objectsFilters) }
+func (h *Handler) getObject(q *request)  { h.envelope(q, objectFilters) }
+
+// envelope serves the objects endpoint and the object-by-id endpoint.
+func (h *Handler) envelope(q *request, f filters) {
+	c, ok := h.readable(q)
+	if !ok {
+		return
+	}
+	qu, ok := h.query(q, f)
+	if !ok {
+		return
+	}
+	page, err := h.b.Objects(q.ctx, q.caller, c.ID, qu)
+	if err != nil {
+		h.fail(q.w, q.r, err)
+		return
+	}
+	env := Envelope{More: page.More, Next: page.Next}
+	if len(page.Items) > 0 {
+		env.Objects = append(env.Objects, page.Leading...)
+		for _, it := range page.Items {
+			env.Objects = append(env.Objects, it.Object)
+			env.Objects = append(env.Objects, it.Related...)
+		}
+	}
+	dateHeaders(q.w, page.Items)
+	write(q.w, http.StatusOK, env)
+}
+
+func (h *Handler) manifest(q *request) {
+	c, ok := h.readable(q)
+	if !ok {
+		return
+	}
+	qu, ok := h.query(q, objectsFilters)
+	if !ok {
+		return
+	}
+	qu.Manifest = true
+	page, err := h.b.Objects(q.ctx, q.caller, c.ID, qu)
+	if err != nil {
+		h.fail(q.w, q.r, err)
+		return
+	}
+	m := Manifest{More: page.More, Next: page.Next}
+	for _, it := range page.Items {
+		m.Objects = append(m.Objects, ManifestRecord{ID: it.ID, DateAdded: Timestamp(it.DateAdded), Version: it.Version, MediaType: it.MediaType})
+	}
+	dateHeaders(q.w, page.Items)
+	write(q.w, http.StatusOK, m)
+}
+
+func (h *Handler) versions(q *request) {
+	c, ok := h.readable(q)
+	if !ok {
+		return
+	}
+	qu, ok := h.query(q, versionFilters)
+	if !ok {
+		return
+	}
+	page, err := h.b.Versions(q.ctx, q.caller, c.ID, qu)
+	if err != nil {
+		h.fail(q.w, q.r, err)
+		return
+	}
+	v := Versions{More: page.More, Next: page.Next}
+	for _, it := range page.Items {
+		v.Versions = append(v.Versions, it.Version)
+	}
+	dateHeaders(q.w, page.Items)
+	write(q.w, http.StatusOK, v)
+}
+
+// dateHeaders sets X-TAXII-Date-Added-First and -Last (TAXII 2.1 §3.3.2):
+// the earliest and latest date_added in the page. A poller sends Last back
+// as added_after.
+func dateHeaders(w http.ResponseWriter, items []Item) {
+	if len(items) == 0 {
+		return
+	}
+	first, last := items[0].DateAdded, items[0].DateAdded
+	for _, it := range items[1:] {
+		if it.DateAdded.Before(first) {
+			first = it.DateAdded
+		}
+		if it.DateAdded.After(last) {
+			last = it.DateAdded
+		}
+	}
+	w.Header().Set("X-TAXII-Date-Added-First", Timestamp(first))
+	w.Header().Set("X-TAXII-Date-Added-Last", Timestamp(last))
+}
+
+// maxEnvelopeObjects bounds the objects of one POST.
+const maxEnvelopeObjects = 100_000
+
+// addObjects ingests a POSTed envelope and answers 202 with a status.
+func (h *Handler) addObjects(q *request) {
+	c, ok := h.lookup(q)
+	if !ok {
+		return
+	}
+	if !c.CanWrite {
+		writeError(q.w, http.StatusForbidden, "this collection does not allow writing for this user")
+		return
+	}
+	if !contentTypeOK(q.r.Header.Get("Content-Type")) {
+		writeError(q.w, http.StatusUnsupportedMediaType, "send the envelope as "+MediaTypeTAXII)
+		return
+	}
+	if q.r.ContentLength > h.o.MaxContentLength {
+		writeError(q.w, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body is over max_content_length (%d bytes)", h.o.MaxContentLength))
+		return
+	}
+	start := h.o.Now()
+	var buf bytes.Buffer
+	if _, err := buf.ReadFrom(http.MaxBytesReader(q.w, q.r.Body, h.o.MaxContentLength)); err != nil {
+		h.fail(q.w, q.r, err)
+		return
+	}
+	objects, err := parseEnvelope(buf.Bytes())
+	if err != nil {
+		writeError(q.w, http.StatusBadRequest, err.Error())
+		return
+	}
+	res, err := h.b.Add(q.ctx, q.caller, c.ID, objects)
+	if err != nil {
+		h.fail(q.w, q.r, err)
+		return
+	}
+	st := newStatus(start, len(objects), res)
+	h.statuses.put(q.caller.Actor(), st)
+	write(q.w, http.StatusAccepted, st)
+}
+
+func newStatus(start time.Time, total int, res AddResult) Status {
+	ts := Timestamp(start)
+	fill := func(ds []StatusDetail) []StatusDetail {
+		for i := range ds {
+			if ds[i].Version == "" {
+				// Unversioned objects (SCOs, marking definitions) are
+				// reported at the time of the request.
+				ds[i].Version = ts
+			}
+		}
+		return ds
+	}
+	return Status{ID: newUUID(), Status: "complete", RequestTimestamp: ts, TotalCount: total,
+		SuccessCount: len(res.Successes), Successes: fill(res.Successes),
+		FailureCount: len(res.Failures), Failures: fill(res.Failures)}
+}
+
+// parseEnvelope returns the objects of a TAXII envelope. A STIX bundle is
+// taken too (same objects array), since clients send either.
+func parseEnvelope(body []byte) ([]json.RawMessage, error) {
+	var env struct {
+		Objects []json.RawMessage `json:"objects"`
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if err := dec.Decode(&env); err != nil {
+		return nil, fmt.Errorf("envelope: %w", err)
+	}
+	if dec.More() {
+		return nil, fmt.Errorf("envelope: more than one JSON value")
+	}
+	if len(env.Objects) > maxEnvelopeObjects {
+		return nil, fmt.Errorf("envelope: more than %d objects", maxEnvelopeObjects)
+	}
+	for i, o := range env.Objects {
+		if len(o) == 0 || o[0] != '{' {
+			return nil, fmt.Errorf("envelope: objects[%d] is not a JSON object", i)
+		}
+	}
+	return env.Objects, nil
+}
+
+// deleteObject: see Backend.Delete. The collection must exist and be
+// writable by the caller before the backend is asked.
+func (h *Handler) deleteObject(q *request) {
+	c, ok := h.lookup(q)
+	if !ok {
+		return
+	}
+	if !c.CanWrite {
+		writeError(q.w, http.StatusForbidden, "this collection does not allow writing for this user")
+		return
+	}
+	if err := h.b.Delete(q.ctx, q.caller, c.ID, q.r.PathValue("object")); err != nil {
+		if errors.Is(err, ErrNotSupported) {
+			q.w.Header().Set("Allow", "GET")
+		}
+		h.fail(q.w, q.r, err)
+		return
+	}
+	q.w.WriteHeader(http.StatusOK)
+}
