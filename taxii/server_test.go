@@ -470,7 +470,9 @@ func TestDeleteRefused(t *testing.T) {
 	wantError(t, r, http.StatusForbidden, "writing")
 	// Still there, and the attempts are in the audit log.
 	wantTAXII(t, e.get(t, "admin", e.coll+"objects/"+id+"/"), 200)
-	if n := countAudit(t, e, func(ev audit.Event) bool { return ev.Action == "object.delete" && ev.Object == id && ev.Decision == audit.Refuse }); n != 2 {
+	if n := countAudit(t, e, func(ev audit.Event) bool {
+		return ev.Action == "object.delete" && ev.Object == id && ev.Decision == audit.Refuse
+	}); n != 2 {
 		t.Fatalf("%d refused deletes audited, want 2", n)
 	}
 }

@@ -21,6 +21,7 @@ func auditCmd() *cobra.Command {
 		Short: "Export, checkpoint and verify the tamper-evident audit log",
 	}
 	c.AddCommand(auditVerifyCmd(), auditExportCmd(), auditCheckpointCmd(), auditKeyCmd())
+	c.AddCommand(auditLedgerCmd()) // release.go
 	return c
 }
 

@@ -36,6 +36,7 @@ func root() *cobra.Command {
 	}
 	c.AddCommand(initCmd(), serveCmd(), userCmd(), publishCmd(), getCmd(), listCmd(), exportCmd(), verifyCmd(), demoCmd(), auditCmd())
 	c.AddCommand(purgeCmd(), keyCmd(), backupCmd(), restoreCmd()) // storage.go
+	c.AddCommand(agreementCmd(), releaseCmd())                    // agreement.go, release.go
 	addFederationCmds(c)                                          // federation.go
 	return c
 }
