@@ -85,3 +85,13 @@ func Parse(b []byte) (Event, error) {
 	}
 	return e, nil
 }
+
+// Actions for changes to the node's identity and trust, which live in files
+// in the data directory rather than in the store.
+const (
+	ActionSigningKeyRotate = "signing-key.rotate"
+	ActionSigningKeyRevoke = "signing-key.revoke"
+	ActionPeerAdd          = "peer.add"
+	ActionPeerRemove       = "peer.remove"
+	ActionCertChange       = "cert.change"
+)

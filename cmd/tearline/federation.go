@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/tearline/tearline/audit"
 	"github.com/tearline/tearline/binding"
 	"github.com/tearline/tearline/node"
 	"github.com/tearline/tearline/pki"
@@ -249,7 +250,7 @@ func certInstallCmd() *cobra.Command {
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "installed %s issued by %s (%s); restart serve to use it\n",
 				leaf.Subject.CommonName, leaf.Issuer.CommonName, pki.Fingerprint(leaf))
-			return nil
+			return recordChange(cmd, dir, audit.ActionCertChange, pki.Fingerprint(leaf), "install issuer="+leaf.Issuer.CommonName)
 		},
 	}
 	c.Flags().StringVar(&dir, "data", "", "data directory (required)")
@@ -279,7 +280,7 @@ func certRevokeCmd() *cobra.Command {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "revoked %s serial %s\n", cert.Subject.CommonName, pki.SerialHex(cert))
-			return nil
+			return recordChange(cmd, dir, audit.ActionCertChange, pki.Fingerprint(cert), "revoke "+cert.Subject.CommonName+" reason="+reason)
 		},
 	}
 	c.Flags().StringVar(&dir, "data", "", "data directory (required)")
@@ -353,7 +354,7 @@ func peerAddCmd() *cobra.Command {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "added peer %s (%s) %s\n", p.Name, p.Country, p.Fingerprint)
-			return nil
+			return recordChange(cmd, dir, audit.ActionPeerAdd, p.Name, "country="+p.Country+" cert="+p.Fingerprint)
 		},
 	}
 	c.Flags().StringVar(&dir, "data", "", "data directory (required)")
@@ -424,7 +425,7 @@ func peerRemoveCmd() *cobra.Command {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "removed peer %s\n", name)
-			return nil
+			return recordChange(cmd, dir, audit.ActionPeerRemove, name, "")
 		},
 	}
 	c.Flags().StringVar(&dir, "data", "", "data directory (required)")
@@ -468,7 +469,7 @@ func keyRotateCmd() *cobra.Command {
 			fmt.Fprintf(out, "retired %s (valid until %s)\n", r.Old, r.At.Format(time.RFC3339))
 			fmt.Fprintf(out, "new signing key %s; restart serve, and give partners the new key:\n", r.New)
 			fmt.Fprintln(out, r.NewPublic)
-			return nil
+			return recordChange(cmd, dir, audit.ActionSigningKeyRotate, r.New, "retired="+r.Old)
 		},
 	}
 	c.Flags().StringVar(&dir, "data", "", "data directory (required)")
@@ -495,7 +496,7 @@ func keyRevokeCmd() *cobra.Command {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "revoked %s of %s from %s\n", k.KeyID, k.Node, k.RevokedAt.UTC().Format(time.RFC3339Nano))
-			return nil
+			return recordChange(cmd, dir, audit.ActionSigningKeyRevoke, k.KeyID, "node="+k.Node+" from="+k.RevokedAt.UTC().Format(time.RFC3339Nano))
 		},
 	}
 	c.Flags().StringVar(&dir, "data", "", "data directory (required)")
