@@ -1,6 +1,7 @@
 // Package api is Tearline's HTTP JSON API: ingest, reads and user
-// administration, documented in docs/API.md. TAXII 2.1 is mounted beside it
-// under /taxii2/ by the federation layer.
+// administration, documented in docs/API.md, with the TAXII 2.1 server
+// (package taxii, docs/TAXII.md) mounted beside it under /taxii2/ and the
+// partner routes under /federation/.
 package api
 
 import (

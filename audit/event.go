@@ -94,4 +94,8 @@ const (
 	ActionPeerAdd          = "peer.add"
 	ActionPeerRemove       = "peer.remove"
 	ActionCertChange       = "cert.change"
+
+	// ActionDelete is a refused TAXII DELETE: objects are withdrawn by a
+	// revoked version or purged by an administrator, never deleted by a client.
+	ActionDelete = "object.delete"
 )

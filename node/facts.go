@@ -70,10 +70,10 @@ func (n *Node) buildFacts(ctx context.Context, r store.Reader, v store.ObjectVer
 		if err != nil {
 			return nil, fmt.Errorf("object %s: stored binding: %w", v.ID, err)
 		}
-		if f.primary == nil || b.Kind == binding.KindOriginator {
-			if f.primary == nil || f.primary.Kind != binding.KindOriginator {
-				f.primary = b
-			}
+		// The originator's binding carries the labels that decide; an
+		// alternative (a translation) only restates them.
+		if f.primary == nil || (b.Kind == binding.KindOriginator && f.primary.Kind != binding.KindOriginator) {
+			f.primary = b
 		}
 	}
 	load := func(id string) (label.Label, error) {

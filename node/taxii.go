@@ -21,10 +21,6 @@ import (
 // TAXII: its own holdings, as the reader's clearance allows.
 const HoldingsAlias = "holdings"
 
-// actionDelete records a refused TAXII DELETE. (It belongs beside the other
-// actions in package audit once deletion is offered over TAXII.)
-const actionDelete = "object.delete"
-
 // TAXII adapts the node to package taxii. Reads go through the same
 // decisions as the JSON API and are audited in the same transaction;
 // writes go through Ingest.
@@ -307,7 +303,7 @@ func (t *TAXII) Delete(ctx context.Context, c taxii.Caller, collection, id strin
 		return fmt.Errorf("collection %s: %w", collection, taxii.ErrNotFound)
 	}
 	err = t.n.st.Update(ctx, func(tx store.Tx) error {
-		return t.n.appendAudit(ctx, tx, audit.Event{Actor: p.Actor(), Action: actionDelete, Object: truncate(id, 200),
+		return t.n.appendAudit(ctx, tx, audit.Event{Actor: p.Actor(), Action: audit.ActionDelete, Object: truncate(id, 200),
 			Decision: audit.Refuse, Reasons: []string{"not-supported"}, Detail: "taxii"})
 	})
 	if err != nil {
