@@ -326,6 +326,11 @@ type ledgerJSON struct {
 	Request          string    `json:"request,omitempty"`
 	By               string    `json:"by"`
 	At               time.Time `json:"at"`
+	// The latest recall of the object from this party, if any
+	// (docs/FEDERATION.md, "Recall"): pending or acknowledged.
+	Recall             string     `json:"recall,omitempty"`
+	RecallState        string     `json:"recall_state,omitempty"`
+	RecallAcknowledged *time.Time `json:"recall_acknowledged_at,omitempty"`
 }
 
 // ledger serves the dissemination ledger: ?object=ID, or
@@ -350,11 +355,20 @@ func (s *Server) ledger(w http.ResponseWriter, r *http.Request) {
 		s.agreementFail(w, r, err)
 		return
 	}
+	recalls, err := s.n.LedgerRecalls(r.Context(), principal(r), es)
+	if err != nil {
+		s.agreementFail(w, r, err)
+		return
+	}
 	out := make([]ledgerJSON, 0, len(es))
 	for _, e := range es {
-		out = append(out, ledgerJSON{Seq: e.Seq, Object: e.ObjectID, Modified: e.Modified, Party: e.Party, Agreement: e.Agreement,
+		j := ledgerJSON{Seq: e.Seq, Object: e.ObjectID, Modified: e.Modified, Party: e.Party, Agreement: e.Agreement,
 			AgreementVersion: e.AgreementVersion, Term: e.Term, Outcome: e.Outcome, Tearline: e.TearlineID, Labels: nonNil(e.Labels),
-			Reasons: nonNil(e.Reasons), State: e.State, Request: e.Request, By: e.By, At: e.At})
+			Reasons: nonNil(e.Reasons), State: e.State, Request: e.Request, By: e.By, At: e.At}
+		if rc, ok := recalls[node.LedgerRecallKey(e.ObjectID, e.Party)]; ok && e.Outcome != store.LedgerRefuse {
+			j.Recall, j.RecallState, j.RecallAcknowledged = rc.Recall, rc.State, rc.AckedAt
+		}
+		out = append(out, j)
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"entries": out})
 }

@@ -69,6 +69,7 @@ func New(n *node.Node, log *slog.Logger, reg *prometheus.Registry) *Server {
 	s.handle("DELETE /api/v1/tokens/{id}", s.revokeToken, true)
 	s.auditRoutes()
 	s.agreementRoutes() // agreements.go
+	s.recallRoutes()    // recalls.go
 	s.federationRoutes()
 	// TAXII 2.1 (docs/TAXII.md): discovery at /taxii2/, the API root below
 	// it. The taxii handler authenticates and answers in TAXII's own media

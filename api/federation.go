@@ -76,6 +76,7 @@ func RequirePeer(h http.Handler) http.Handler {
 // federationRoutes mounts the partner routes.
 func (s *Server) federationRoutes() {
 	s.mux.Handle("GET /federation/v1/hello", RequirePeer(http.HandlerFunc(s.hello)))
+	s.mux.Handle("POST "+node.InboxPath, RequirePeer(http.HandlerFunc(s.inbox))) // inbox.go
 }
 
 // hello answers who the caller is, as this node knows it: the simplest

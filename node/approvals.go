@@ -35,7 +35,7 @@ func (n *Node) ApproveRelease(ctx context.Context, p *Principal, requestID strin
 	}
 	var res ReleaseResult
 	var refused bool
-	err := n.st.Update(ctx, func(tx store.Tx) error {
+	err := n.updateOutbox(ctx, func(tx store.Tx) error {
 		res, refused = ReleaseResult{}, false
 		q, err := n.pendingRequest(ctx, tx, requestID)
 		if err != nil {

@@ -390,8 +390,9 @@ func ingestEvent(actor string, it *item, status string) audit.Event {
 func (n *Node) writeChunk(ctx context.Context, p *Principal, chunk []*item, labels map[string]*labelRef, o IngestOptions, res *IngestResult) error {
 	var landed []Landed
 	var refused []Refusal
+	queued := false
 	err := n.st.Update(ctx, func(tx store.Tx) error {
-		landed, refused = landed[:0], refused[:0]
+		landed, refused, queued = landed[:0], refused[:0], false
 		classes := map[string]int64{}
 		putLabels := map[string]bool{}
 		entries := make([][]byte, 0, len(chunk))
@@ -448,6 +449,13 @@ func (n *Node) writeChunk(ctx context.Context, p *Principal, chunk []*item, labe
 				}
 			}
 			landed = append(landed, Landed{ID: v.ID, Modified: v.Modified, Status: status})
+			if created[i] && v.Type == "sighting" { // sightings back to the originator (sighting.go)
+				sent, err := n.sightingBack(ctx, tx, p, v, it.obj.Raw, it.class)
+				if err != nil {
+					return err
+				}
+				queued = queued || sent
+			}
 			entry := it.entry
 			if !created[i] {
 				if entry, err = n.stamp(ingestEvent(p.Actor(), it, status)); err != nil {
@@ -464,6 +472,9 @@ func (n *Node) writeChunk(ctx context.Context, p *Principal, chunk []*item, labe
 	})
 	if err != nil {
 		return err
+	}
+	if queued {
+		n.wakeOutbox()
 	}
 	res.Landed = append(res.Landed, landed...)
 	res.Refused = append(res.Refused, refused...)

@@ -39,6 +39,8 @@ type Node struct {
 	classes *classCache
 
 	agreements agreementCache // compiled agreements (agreements.go); zero value ready
+
+	fed fedState // federation: inbox handlers, outbox wake-up (outbox.go); zero value ready
 }
 
 // Options adjust Open.
@@ -149,6 +151,7 @@ func Open(ctx context.Context, dir string, o Options) (*Node, error) {
 		now:     func() time.Time { return time.Now().UTC() },
 		classes: newClassCache(),
 	}
+	n.registerRecall() // recall.go
 	return n, nil
 }
 

@@ -43,6 +43,10 @@ type Peer struct {
 	Fingerprint string    `yaml:"cert_sha256"`
 	CertPEM     string    `yaml:"cert"`
 	Added       time.Time `yaml:"added"`
+	// URL is where the peer serves (https://host:port): the outbox delivers
+	// to URL + "/federation/v1/inbox" and pull reads its TAXII collections.
+	// Empty: nothing is sent to it (releases wait in the outbox).
+	URL string `yaml:"url,omitempty"`
 
 	cert *x509.Certificate // parsed from CertPEM by LoadPeers
 }
@@ -110,6 +114,7 @@ type PeerSpec struct {
 	Org        string // default: the certificate's organisation
 	CertPEM    []byte
 	SigningKey string // "ed25519:<base64>", as `tearline identity` prints it
+	URL        string // where the peer serves, https://host:port; optional
 }
 
 // AddPeer records a partner in the node in dir: its certificate in
@@ -166,7 +171,10 @@ func AddPeer(dir string, s PeerSpec, now time.Time) (Peer, error) {
 		return Peer{}, fmt.Errorf("peer add: %s is already a peer (remove it first to replace its certificate)", s.Name)
 	}
 	p := Peer{Name: s.Name, Country: s.Country, Org: s.Org, Fingerprint: pki.Fingerprint(c),
-		CertPEM: string(pki.MarshalCert(c)), Added: now.UTC().Truncate(time.Second), cert: c}
+		CertPEM: string(pki.MarshalCert(c)), Added: now.UTC().Truncate(time.Second), URL: s.URL, cert: c}
+	if err := checkPeerURL(p.URL); err != nil {
+		return Peer{}, fmt.Errorf("peer add: %w", err)
+	}
 	// Check against the trust store as it would be with the peer in it, so
 	// that a certificate the handshake would refuse is refused here, with a
 	// reason, instead of failing every connection later.

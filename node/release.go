@@ -176,7 +176,7 @@ func (n *Node) Release(ctx context.Context, p *Principal, objectID, party, purpo
 		return ReleaseResult{}, fmt.Errorf("release: %w", err)
 	}
 	var res ReleaseResult
-	err := n.st.Update(ctx, func(tx store.Tx) error {
+	err := n.updateOutbox(ctx, func(tx store.Tx) error {
 		res = ReleaseResult{}
 		f, best, all, err := n.decideObject(ctx, tx, p, objectID, party, purpose)
 		if err != nil {
@@ -240,6 +240,11 @@ func (n *Node) carryOut(ctx context.Context, tx store.Tx, p *Principal, f *facts
 	}
 	seq, err := tx.AppendLedger(ctx, e)
 	if err != nil {
+		return err
+	}
+	// What is ready goes to the party's outbox in this same transaction
+	// (federation_send.go); the caller wakes the delivery loop on commit.
+	if err := n.outboxRelease(ctx, tx, e, seq); err != nil {
 		return err
 	}
 	res.Ledger, res.Request = seq, request

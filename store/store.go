@@ -32,6 +32,7 @@ type Store interface {
 	// commit fails, nothing fn wrote is kept.
 	Update(ctx context.Context, fn func(Tx) error) error
 	Reader
+	Outbox // outbox.go: delivery runs outside Update
 	// Scrub makes rows deleted by committed transactions (a purge's data
 	// keys) unrecoverable from the live database files as far as the
 	// backend can: SQLite folds and truncates its WAL (deleted cells are
@@ -45,6 +46,7 @@ type Store interface {
 // audit entry that records it can share one transaction.
 type Reader interface {
 	AgreementReader // agreements.go
+	RecallReader    // recalls.go
 	// Versions returns every version of id, oldest first.
 	Versions(ctx context.Context, id string) ([]ObjectVersion, error)
 	// List returns the latest version of each object among those visible
@@ -94,6 +96,8 @@ type Reader interface {
 type Tx interface {
 	Reader
 	AgreementWriter // agreements.go
+	OutboxWriter    // outbox.go
+	RecallWriter    // recalls.go
 	PutLabel(ctx context.Context, id string, raw []byte) error
 	// AccessClass returns the id of the class for exactly this set of label
 	// ids (sorted, unique), creating it if needed.

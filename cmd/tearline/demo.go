@@ -56,6 +56,20 @@ func demoCmd() *cobra.Command {
 			fmt.Fprintf(out, "  curl -sk -H 'Authorization: Bearer %s' %s/api/v1/objects\n", users[1].Token, url)
 			fmt.Fprintf(out, "  curl -sk -H 'Authorization: Bearer %s' %s/api/v1/objects/report--84e4d88f-44ea-4bcd-bbf3-b2c1c320bcb3\n", users[2].Token, url)
 			fmt.Fprintf(out, "  go run ./cmd/tearline list --server %s --insecure --token %s\n", url, users[3].Token)
+			// The federation: partner nodes of their own, so a newcomer
+			// sees one object reach one partner whole, another as a
+			// tearline and a third not at all, with the reasons.
+			fmt.Fprintln(out)
+			fedDir := dir + "-federation"
+			if _, err := os.Stat(fedDir); err == nil {
+				return fmt.Errorf("demo: %s exists; remove it or use another --data", fedDir)
+			}
+			defer os.RemoveAll(fedDir)
+			cl, err := demo.Federate(ctx, fedDir, out)
+			if err != nil {
+				return fmt.Errorf("demo federation: %w", err)
+			}
+			defer cl.Close()
 			fmt.Fprintln(out, "\nalice sees the report; bob gets 404 for it, exactly as for an id that does not exist. Ctrl-C stops the demo.")
 			log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelWarn}))
 			return api.Serve(ctx, n, ln, log)

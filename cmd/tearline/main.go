@@ -38,5 +38,6 @@ func root() *cobra.Command {
 	c.AddCommand(purgeCmd(), keyCmd(), backupCmd(), restoreCmd()) // storage.go
 	c.AddCommand(agreementCmd(), releaseCmd())                    // agreement.go, release.go
 	addFederationCmds(c)                                          // federation.go
+	c.AddCommand(recallCmd())                                     // recall.go
 	return c
 }

@@ -82,6 +82,7 @@ func serveCmd() *cobra.Command {
 			}
 			go n.RunAuditCheckpoints(ctx, checkpointEvery)
 			go n.RunRetention(ctx, node.DefaultRetentionInterval) // purges objects whose retention passed
+			go n.RunOutbox(ctx, node.OutboxOptions{})             // delivers releases to partners (federation_send.go)
 			log.Info("serving", "node", n.Config().Name, "url", "https://"+ln.Addr().String())
 			return api.Serve(ctx, n, ln, log)
 		},

@@ -235,11 +235,19 @@ func auditLedgerCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			recalls, err := n.LedgerRecalls(cmd.Context(), p, es)
+			if err != nil {
+				return err
+			}
 			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "AT\tOBJECT\tVERSION\tTO\tAGREEMENT\tTERM\tOUTCOME\tTEARLINE\tREASONS\tBY")
+			fmt.Fprintln(tw, "AT\tOBJECT\tVERSION\tTO\tAGREEMENT\tTERM\tOUTCOME\tTEARLINE\tREASONS\tBY\tRECALL")
 			for _, e := range es {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s@%d\t%d\t%s\t%s\t%s\t%s\n", e.At.Format(time.RFC3339), e.ObjectID, e.Modified, e.Party,
-					e.Agreement, e.AgreementVersion, e.Term, e.Outcome, e.TearlineID, strings.Join(e.Reasons, ","), e.By)
+				rc := "-"
+				if r, ok := recalls[node.LedgerRecallKey(e.ObjectID, e.Party)]; ok && e.Outcome != store.LedgerRefuse {
+					rc = r.State // pending or acknowledged
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s@%d\t%d\t%s\t%s\t%s\t%s\t%s\n", e.At.Format(time.RFC3339), e.ObjectID, e.Modified, e.Party,
+					e.Agreement, e.AgreementVersion, e.Term, e.Outcome, e.TearlineID, strings.Join(e.Reasons, ","), e.By, rc)
 			}
 			return tw.Flush()
 		},

@@ -120,6 +120,8 @@ CREATE TABLE retention (
 CREATE INDEX retention_until ON retention (until_us);
 `,
 	3: agreementsSchema, // agreements.go
+	4: outboxSchema,     // outbox.go
+	5: recallsSchema,    // recalls.go
 }
 
 // migrate brings the schema up to date in one transaction that first takes

@@ -113,6 +113,8 @@ CREATE TABLE retention (
 CREATE INDEX retention_until ON retention (until_us);
 `,
 	4: agreementsSchema, // agreements.go
+	5: outboxSchema,     // outbox.go
+	6: recallsSchema,    // recalls.go
 }
 
 func migrate(ctx context.Context, db *sql.DB) error {

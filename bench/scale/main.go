@@ -1,0 +1,488 @@
+// Command scale loads a node with millions of generated STIX objects and
+// measures what happens as it grows: ingest rate at checkpoints (does it
+// stay flat?), point reads and filtered pages at the final size, disk and
+// memory. It is a benchmark, not a test: CI does not run it. Method and
+// results: docs/SCALE.md.
+//
+//	go run ./bench/scale -backend sqlite -n 2000000
+//	go run ./bench/scale -backend postgres -dsn postgres://... -n 2000000
+//
+// Objects go through node.Ingest in bundles, the path the API takes (parse,
+// validate, canonicalise, sign a binding, seal, store, audit) without HTTP.
+// The data directory is a temporary one, removed at the end unless -keep;
+// a PostgreSQL database is left for the caller to drop (it created it).
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/tearline/tearline/internal/stixgen"
+	"github.com/tearline/tearline/node"
+)
+
+func main() {
+	if err := run(context.Background(), os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "scale:", err)
+		os.Exit(1)
+	}
+}
+
+// config is the command line.
+type config struct {
+	backend     string
+	dsn         string
+	n           int
+	bundle      int
+	workers     int
+	checkpoints []int
+	reads       int
+	pages       int
+	seed        uint64
+	keep        bool
+	dir         string
+}
+
+func parseFlags(args []string, stderr io.Writer) (config, error) {
+	var c config
+	var cps string
+	fs := flag.NewFlagSet("scale", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&c.backend, "backend", "sqlite", "sqlite or postgres")
+	fs.StringVar(&c.dsn, "dsn", "", "postgres:// URL of an empty database (with -backend postgres)")
+	fs.IntVar(&c.n, "n", 200_000, "objects to load")
+	fs.IntVar(&c.bundle, "bundle", 1000, "objects per ingested bundle")
+	fs.IntVar(&c.workers, "workers", 2, "concurrent ingests (clients publishing at once)")
+	fs.StringVar(&cps, "checkpoints", "10000,100000,1000000,2000000", "object counts at which to record rate, disk and memory (the final count is always one)")
+	fs.IntVar(&c.reads, "reads", 2000, "point reads to time at the end")
+	fs.IntVar(&c.pages, "pages", 200, "filtered pages of 1,000 to time at the end, per filter")
+	fs.Uint64Var(&c.seed, "seed", 1, "generator seed")
+	fs.BoolVar(&c.keep, "keep", false, "keep the data directory")
+	fs.StringVar(&c.dir, "dir", "", "parent of the data directory (default the system temporary directory)")
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	switch {
+	case c.backend != "sqlite" && c.backend != "postgres":
+		return c, fmt.Errorf("-backend %q: want sqlite or postgres", c.backend)
+	case c.backend == "postgres" && c.dsn == "":
+		return c, errors.New("-backend postgres needs -dsn")
+	case c.backend == "sqlite" && c.dsn != "":
+		return c, errors.New("-dsn is for -backend postgres")
+	case c.n < 1 || c.bundle < 1 || c.workers < 1:
+		return c, errors.New("-n, -bundle and -workers must be positive")
+	}
+	for f := range strings.SplitSeq(cps, ",") {
+		v, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || v < 1 {
+			return c, fmt.Errorf("-checkpoints: %q is not a positive count", f)
+		}
+		if v < c.n {
+			c.checkpoints = append(c.checkpoints, v)
+		}
+	}
+	c.checkpoints = append(c.checkpoints, c.n)
+	slices.Sort(c.checkpoints)
+	c.checkpoints = slices.Compact(c.checkpoints)
+	return c, nil
+}
+
+// labelMix is the banners bundles are published under, with their shares.
+// The reader (below) is cleared for the first three, about half of all
+// objects: the filtered pages then skip as much as they return.
+var labelMix = [...]struct {
+	banner string
+	weight int
+}{
+	{"NATO UNCLASSIFIED // TLP:CLEAR // DISC OSINT", 15},
+	{"NATO RESTRICTED // REL TO GBR", 20},
+	{"NATO CONFIDENTIAL // REL TO GBR, USA // DISC SIGINT", 15},
+	{"NATO SECRET // REL TO GBR, USA // ORCON", 20},
+	{"NATO SECRET // COMPARTMENTS HERON // REL TO FVEY // DISC IMINT", 15},
+	{"GBR SECRET // NOFORN // DISC HUMINT // GRADE A1", 15},
+}
+
+func pickLabel(r *rand.Rand) string {
+	x := r.IntN(100)
+	for _, l := range labelMix {
+		if x < l.weight {
+			return l.banner
+		}
+		x -= l.weight
+	}
+	return labelMix[0].banner
+}
+
+// checkpoint is what was measured when the node reached one size.
+type checkpoint struct {
+	objects    int
+	elapsed    time.Duration
+	windowFrom int     // the window's first count
+	windowRate float64 // objects/s over (windowFrom, objects]
+	disk       int64   // bytes
+	wal        int64   // of which SQLite's WAL, bytes
+	rss        int64   // this process's resident set now, bytes
+}
+
+// sample is the loaded count at one moment.
+type sample struct {
+	n int
+	t time.Time
+}
+
+// latencies summarises timed operations.
+type latencies struct {
+	name     string
+	n        int
+	p50, p99 time.Duration
+	max      time.Duration
+	note     string
+}
+
+func summarise(name string, ds []time.Duration, note string) latencies {
+	slices.Sort(ds)
+	l := latencies{name: name, n: len(ds), note: note}
+	if len(ds) > 0 {
+		l.p50 = ds[len(ds)*50/100]
+		l.p99 = ds[min(len(ds)-1, len(ds)*99/100)]
+		l.max = ds[len(ds)-1]
+	}
+	return l
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	cfg, err := parseFlags(args, stderr)
+	if err != nil {
+		return err
+	}
+	parent, err := os.MkdirTemp(cfg.dir, "tearline-scale-")
+	if err != nil {
+		return err
+	}
+	if !cfg.keep {
+		defer os.RemoveAll(parent)
+	}
+	dir := filepath.Join(parent, "node")
+	if err := node.Init(ctx, dir, node.InitOptions{Name: "scale", Country: "GBR", StoreURL: cfg.dsn}); err != nil {
+		return fmt.Errorf("init: %w", err)
+	}
+	n, err := node.Open(ctx, dir, node.Options{StoreURL: cfg.dsn})
+	if err != nil {
+		return fmt.Errorf("open: %w", err)
+	}
+	defer n.Close()
+	loader, err := principal(ctx, n, node.UserSpec{Name: "loader", Role: node.RoleAnalyst, Nationality: "GBR",
+		Clearances:   map[string]string{"NATO": "TOP-SECRET", "NATIONAL": "TOP-SECRET"},
+		Compartments: []string{"HERON"}})
+	if err != nil {
+		return err
+	}
+	reader, err := principal(ctx, n, node.UserSpec{Name: "reader", Role: node.RoleAnalyst, Nationality: "GBR",
+		Clearances: map[string]string{"NATO": "CONFIDENTIAL"}})
+	if err != nil {
+		return err
+	}
+	disk := func() (int64, error) { return dirSize(dir) }
+	if cfg.dsn != "" {
+		disk = func() (int64, error) { return pgSize(ctx, cfg.dsn) }
+	}
+
+	fmt.Fprintf(stderr, "loading %d objects into %s (%s), bundles of %d, %d workers\n", cfg.n, cfg.backend, dir, cfg.bundle, cfg.workers)
+	cps, ids, err := load(ctx, cfg, dir, n, loader, disk, stderr)
+	if err != nil {
+		return err
+	}
+
+	fmt.Fprintf(stderr, "timing %d point reads and %d filtered pages per filter\n", cfg.reads, cfg.pages)
+	rng := rand.New(rand.NewPCG(cfg.seed, 7))
+	var lats []latencies
+	get := make([]time.Duration, 0, cfg.reads)
+	for range cfg.reads {
+		id := ids[rng.IntN(len(ids))]
+		t0 := time.Now()
+		if _, err := n.Get(ctx, loader, id); err != nil {
+			return fmt.Errorf("point read: %w", err)
+		}
+		get = append(get, time.Since(t0))
+	}
+	lats = append(lats, summarise("point read (node.Get, audited)", get, "random id among all"))
+	for _, typ := range []string{"indicator", "report"} {
+		ds, short, err := timePages(ctx, n, reader, typ, cfg, rng)
+		if err != nil {
+			return err
+		}
+		note := fmt.Sprintf("type=%s, reader sees ~50%%, random cursor", typ)
+		if short > 0 {
+			note += fmt.Sprintf("; %d pages ran off the end with fewer than 1,000", short)
+		}
+		lats = append(lats, summarise("page of 1,000 (node.List, audited)", ds, note))
+	}
+	final, err := disk()
+	if err != nil {
+		return err
+	}
+	report(stdout, cfg, cps, lats, final, peakRSS())
+	return nil
+}
+
+// principal adds a user and authenticates as it.
+func principal(ctx context.Context, n *node.Node, s node.UserSpec) (*node.Principal, error) {
+	_, tok, err := n.AddUser(ctx, "scale", s)
+	if err != nil {
+		return nil, err
+	}
+	return n.Authenticate(ctx, tok)
+}
+
+// job is one bundle to ingest.
+type job struct {
+	data  []byte
+	label string
+	count int
+}
+
+// load ingests cfg.n objects and returns the checkpoints and a sample of
+// ingested ids (for point reads).
+func load(ctx context.Context, cfg config, dir string, n *node.Node, p *node.Principal, disk func() (int64, error), stderr io.Writer) ([]checkpoint, []string, error) {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	jobs := make(chan job, cfg.workers*2)
+	const keepIDs = 100_000
+	ids := make([]string, 0, keepIDs)
+	// The generator runs ahead of the ingests on its own goroutine, as
+	// clients would: its cost is not the node's, but it shares the cores.
+	go func() {
+		defer close(jobs)
+		g := stixgen.New(cfg.seed, time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+		r := rand.New(rand.NewPCG(cfg.seed, 11))
+		objs := make([]stixgen.Object, 0, cfg.bundle)
+		for made := 0; made < cfg.n; {
+			objs = objs[:0]
+			for range min(cfg.bundle, cfg.n-made) {
+				o := g.Next()
+				objs = append(objs, o)
+				// Reservoir sample of ids for the point reads.
+				if len(ids) < keepIDs {
+					ids = append(ids, o.ID)
+				} else if k := r.IntN(made + len(objs)); k < keepIDs {
+					ids[k] = o.ID
+				}
+			}
+			made += len(objs)
+			select {
+			case jobs <- job{data: stixgen.Bundle(g, objs), label: pickLabel(r), count: len(objs)}:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+
+	var loaded atomic.Int64
+	var mu sync.Mutex
+	var samples []sample
+	start := time.Now()
+	samples = append(samples, sample{0, start})
+	var cps []checkpoint
+	next := 0 // index of the next checkpoint
+	var wg sync.WaitGroup
+	for range cfg.workers {
+		wg.Go(func() {
+			for j := range jobs {
+				res, err := n.Ingest(ctx, p, j.data, node.IngestOptions{Label: j.label})
+				if err == nil && len(res.Refused) > 0 {
+					err = fmt.Errorf("%d objects refused, first %s", len(res.Refused), res.Refused[0])
+				}
+				if err != nil {
+					cancel(fmt.Errorf("ingest: %w", err))
+					return
+				}
+				now := time.Now()
+				total := int(loaded.Add(int64(j.count)))
+				mu.Lock()
+				samples = append(samples, sample{total, now})
+				// Checkpoints are measured under the lock, between bundles
+				// of this worker, so the window rates exclude the cost of
+				// measuring (the other worker keeps ingesting meanwhile).
+				for next < len(cfg.checkpoints) && total >= cfg.checkpoints[next] {
+					c := measure(cfg.checkpoints[next], samples, start, now)
+					c.disk, err = disk()
+					if err != nil {
+						mu.Unlock()
+						cancel(err)
+						return
+					}
+					c.rss = currentRSS()
+					if cfg.dsn == "" {
+						c.wal, _ = fileSize(filepath.Join(dir, "tearline.db-wal"))
+					}
+					cps = append(cps, c)
+					fmt.Fprintf(stderr, "%9d objects  %8.0f objects/s (window from %d)  disk %s (WAL %s)  rss %s  elapsed %v\n",
+						c.objects, c.windowRate, c.windowFrom, human(c.disk), human(c.wal), human(c.rss), c.elapsed.Round(time.Second))
+					next++
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	if err := context.Cause(ctx); err != nil {
+		return nil, nil, err
+	}
+	return cps, ids, nil
+}
+
+// measure computes the window rate at count c: over the second half of the
+// objects loaded so far, capped at the last 100,000, so each checkpoint's
+// rate is the node's speed at that size, not an average since empty.
+func measure(c int, samples []sample, start, now time.Time) checkpoint {
+	last := samples[len(samples)-1]
+	from := last.n - min(last.n/2, 100_000)
+	i, _ := slices.BinarySearchFunc(samples, from, func(s sample, n int) int { return s.n - n })
+	i = min(i, len(samples)-2)
+	first := samples[i]
+	rate := float64(last.n-first.n) / last.t.Sub(first.t).Seconds()
+	return checkpoint{objects: c, elapsed: now.Sub(start), windowFrom: first.n, windowRate: rate}
+}
+
+// timePages times filtered pages of 1,000 at random places in the log. The
+// cursor is the store's insertion sequence, which node.List encodes in
+// base 36.
+func timePages(ctx context.Context, n *node.Node, p *node.Principal, typ string, cfg config, rng *rand.Rand) ([]time.Duration, int, error) {
+	ds := make([]time.Duration, 0, cfg.pages)
+	short := 0
+	// Leave room after the cursor for a full page of the rarest filter
+	// (reports: 8% of objects, half visible, so ~25,000 objects a page).
+	span := max(int64(cfg.n)-40_000, int64(cfg.n)/10)
+	for range cfg.pages {
+		after := rng.Int64N(span)
+		t0 := time.Now()
+		pg, err := n.List(ctx, p, node.ListOptions{Types: []string{typ}, Limit: node.MaxPage, Next: strconv.FormatInt(after, 36)})
+		if err != nil {
+			return nil, 0, fmt.Errorf("page: %w", err)
+		}
+		ds = append(ds, time.Since(t0))
+		if len(pg.Objects) < node.MaxPage {
+			short++
+		}
+	}
+	return ds, short, nil
+}
+
+func report(w io.Writer, cfg config, cps []checkpoint, lats []latencies, disk, peak int64) {
+	fmt.Fprintf(w, "\n### %s, %d objects (bundles of %d, %d concurrent ingests, GOMAXPROCS %d)\n\n", cfg.backend, cfg.n, cfg.bundle, cfg.workers, runtime.GOMAXPROCS(0))
+	fmt.Fprintln(w, "| objects | ingest objects/s (window) | vs first | elapsed | disk | of which WAL | disk/object without WAL | RSS |")
+	fmt.Fprintln(w, "|---:|---:|---:|---:|---:|---:|---:|---:|")
+	for _, c := range cps {
+		fmt.Fprintf(w, "| %d | %.0f (%d–%d) | %+.0f%% | %v | %s | %s | %d B | %s |\n", c.objects, c.windowRate, c.windowFrom, c.objects,
+			(c.windowRate/cps[0].windowRate-1)*100, c.elapsed.Round(time.Second), human(c.disk), human(c.wal), (c.disk-c.wal)/int64(c.objects), human(c.rss))
+	}
+	fmt.Fprintln(w, "\n| operation | count | p50 | p99 | max | note |")
+	fmt.Fprintln(w, "|---|---:|---:|---:|---:|---|")
+	for _, l := range lats {
+		fmt.Fprintf(w, "| %s | %d | %s | %s | %s | %s |\n", l.name, l.n, ms(l.p50), ms(l.p99), ms(l.max), l.note)
+	}
+	fmt.Fprintf(w, "\nFinal disk %s (%s); peak RSS of this process %s.\n", human(disk), diskWhat(cfg), human(peak))
+}
+
+func diskWhat(cfg config) string {
+	if cfg.backend == "postgres" {
+		return "pg_database_size, after the reads"
+	}
+	return "data directory: database, WAL, keys, after the reads"
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d.Microseconds())/1000) }
+
+func human(b int64) string {
+	switch {
+	case b >= 1<<30:
+		return fmt.Sprintf("%.2f GiB", float64(b)/(1<<30))
+	case b >= 1<<20:
+		return fmt.Sprintf("%.0f MiB", float64(b)/(1<<20))
+	default:
+		return fmt.Sprintf("%d KiB", b>>10)
+	}
+}
+
+// dirSize is the bytes allocated on disk under dir (du, not apparent size).
+func dirSize(dir string) (int64, error) {
+	var total int64
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.Type().IsRegular() {
+			fi, err := d.Info()
+			if err != nil {
+				return err
+			}
+			total += allocated(fi)
+		}
+		return nil
+	})
+	return total, err
+}
+
+// fileSize is the bytes allocated to one file; 0 when it does not exist.
+func fileSize(p string) (int64, error) {
+	fi, err := os.Stat(p)
+	if errors.Is(err, fs.ErrNotExist) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	return allocated(fi), nil
+}
+
+// pgSize is pg_database_size of the database dsn names.
+func pgSize(ctx context.Context, dsn string) (int64, error) {
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		return 0, fmt.Errorf("database size: %w", err)
+	}
+	defer conn.Close(ctx)
+	var size int64
+	if err := conn.QueryRow(ctx, `SELECT pg_database_size(current_database())`).Scan(&size); err != nil {
+		return 0, fmt.Errorf("database size: %w", err)
+	}
+	return size, nil
+}
+
+// currentRSS and peakRSS read /proc/self/status (VmRSS, VmHWM); 0 where
+// there is no /proc.
+func currentRSS() int64 { return procStatus("VmRSS:") }
+func peakRSS() int64    { return procStatus("VmHWM:") }
+
+func procStatus(key string) int64 {
+	f, err := os.Open("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	s := bufio.NewScanner(f)
+	for s.Scan() {
+		if v, ok := strings.CutPrefix(s.Text(), key); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+			return kb << 10
+		}
+	}
+	return 0
+}

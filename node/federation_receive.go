@@ -1,0 +1,527 @@
+package node
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/tearline/tearline/audit"
+	"github.com/tearline/tearline/binding"
+	"github.com/tearline/tearline/label"
+	"github.com/tearline/tearline/policy"
+	"github.com/tearline/tearline/stix"
+	"github.com/tearline/tearline/store"
+	"github.com/tearline/tearline/taxii"
+)
+
+// Receiving objects from a partner (kind "objects"). For each message:
+//
+//   - the peer is who its TLS client certificate names (the API route);
+//   - every object must come with a binding, and every binding must verify
+//     against the keyring (the originator's signature over the object and
+//     the exact labels sent);
+//   - an active agreement with the peer must accept the object inbound
+//     (policy.DecideInbound: direction, labels, scope, condition);
+//   - labels under a partner's policy are translated through that
+//     agreement's equivalence table and bound by this node as an
+//     alternative binding, and the object is readable here under the
+//     translated labels;
+//   - provenance (originator, the hops so far and this one: agreement,
+//     version, peer, us) and retention (the agreement's retention_days
+//     from now) are recorded;
+//
+// all in one transaction with a federation.receive audit entry per object.
+// A message with any object that fails is refused whole: nothing of it is
+// stored, the refusal is audited (federation.refuse) and the sender is told
+// why. A version already held is accepted again and stores nothing new: a
+// resend is harmless.
+
+// ReceivedObject is the receiver's answer for one object of an "objects"
+// message.
+type ReceivedObject struct {
+	ID        string   `json:"id"`
+	Modified  string   `json:"modified,omitempty"`
+	Status    string   `json:"status"` // "created" or "exists"
+	Agreement string   `json:"agreement"`
+	Labels    []string `json:"labels"` // the access class here (translated)
+}
+
+// maxInboundObjects bounds the objects of one "objects" message.
+const maxInboundObjects = 4096
+
+// inbound is one object of a message, checked and ready to store.
+type inbound struct {
+	v         store.ObjectVersion
+	labels    map[string][]byte // label id -> canonical marking-definition, every label to store
+	class     []string
+	prov      store.Provenance
+	retention time.Duration
+	agreement string
+	version   int
+}
+
+// receiveError is a refusal with reason codes for the audit record.
+type receiveError struct {
+	reasons []string
+	msg     string
+}
+
+func (e *receiveError) Error() string { return e.msg }
+
+func refuseIn(code, format string, args ...any) error {
+	return &receiveError{reasons: []string{code}, msg: fmt.Sprintf(format, args...)}
+}
+
+// HandleInboxBatch handles the messages of one delivery from peer, in
+// order, and returns one result per message. Consecutive "objects"
+// messages are stored in one transaction (each still all-or-nothing); other
+// kinds go to their registered handlers one by one.
+func (n *Node) HandleInboxBatch(ctx context.Context, peer *Peer, msgs []InboxMessage) []InboxMessageResult {
+	out := make([]InboxMessageResult, len(msgs))
+	for i := 0; i < len(msgs); {
+		if msgs[i].Kind == store.OutboxObjects && !n.hasHandler(store.OutboxObjects) {
+			j := i
+			for j < len(msgs) && msgs[j].Kind == store.OutboxObjects {
+				j++
+			}
+			n.receiveObjects(ctx, peer, msgs[i:j], out[i:j])
+			i = j
+			continue
+		}
+		m := msgs[i]
+		res, err := n.HandleInbox(ctx, peer, m.Kind, m.Payload)
+		out[i] = InboxMessageResult{ID: m.ID, Status: InboxAccepted, Result: res}
+		switch {
+		case errors.Is(err, ErrRefused):
+			out[i].Status, out[i].Error = InboxRefused, err.Error()
+		case err != nil:
+			out[i].Status, out[i].Error = InboxRetry, err.Error()
+		}
+		i++
+	}
+	return out
+}
+
+func (n *Node) hasHandler(kind string) bool {
+	ib := n.inboxState()
+	ib.mu.RLock()
+	defer ib.mu.RUnlock()
+	return ib.handlers[kind] != nil
+}
+
+// receiveObjects checks every message, then stores the accepted ones in
+// one transaction; a message whose write fails (a conflicting version, a
+// purged object) is refused and the transaction is made again without it.
+func (n *Node) receiveObjects(ctx context.Context, peer *Peer, msgs []InboxMessage, out []InboxMessageResult) {
+	now := n.now()
+	compiled, _, err := n.compiledAgreements(ctx, n.st)
+	if err != nil {
+		for i := range out {
+			out[i] = InboxMessageResult{ID: msgs[i].ID, Status: InboxRetry, Error: "agreements: " + err.Error()}
+		}
+		return
+	}
+	prepared := make([][]*inbound, len(msgs))
+	var refusals []audit.Event
+	refuse := func(i int, err error, objs []string) {
+		reasons := []string{"invalid"}
+		var re *receiveError
+		if errors.As(err, &re) {
+			reasons = re.reasons
+		}
+		// The refusal as a TAXII error resource, as a TAXII server would
+		// answer a POST it refuses.
+		out[i] = InboxMessageResult{ID: msgs[i].ID, Status: InboxRefused, Error: err.Error(),
+			Result: taxii.Error{Title: "Unprocessable Entity", Description: truncate(err.Error(), 1000),
+				ErrorCode: strings.Join(reasons, ","), HTTPStatus: "422"}}
+		obj := ""
+		if len(objs) > 0 {
+			obj = objs[0]
+		}
+		refusals = append(refusals, audit.Event{Actor: "peer:" + peer.Name, Action: audit.ActionFederationRefuse, Object: obj,
+			Subject: "party:" + peer.Name, Decision: audit.Refuse, Reasons: reasons, Detail: truncate(err.Error(), 300)})
+	}
+	// Checking is CPU work (parsing, canonical JSON, Ed25519): in parallel.
+	errs := make([]error, len(msgs))
+	ids := make([][]string, len(msgs))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(msgs)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= len(msgs) {
+					return
+				}
+				prepared[i], ids[i], errs[i] = n.checkInbound(peer, msgs[i].Payload, compiled, now)
+			}
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			prepared[i] = nil
+			refuse(i, err, ids[i])
+		}
+	}
+	for {
+		var results [][]ReceivedObject
+		failed := -1
+		var failErr error
+		err := n.st.Update(ctx, func(tx store.Tx) error {
+			results = make([][]ReceivedObject, len(msgs))
+			wc := &writeCache{labels: map[string]bool{}, classes: map[string]int64{}}
+			for i, ins := range prepared {
+				if ins == nil {
+					continue
+				}
+				r, err := n.storeInbound(ctx, tx, wc, peer, ins)
+				if err != nil {
+					if errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrRevoked) || errors.Is(err, store.ErrPurged) || errors.Is(err, store.ErrExists) {
+						failed, failErr = i, err
+					}
+					return err
+				}
+				results[i] = r
+			}
+			// One append for the whole delivery: the audit tree's hashes
+			// are computed once, not per message.
+			return n.appendAudit(ctx, tx, wc.events...)
+		})
+		if err == nil {
+			for i, r := range results {
+				if prepared[i] != nil {
+					out[i] = InboxMessageResult{ID: msgs[i].ID, Status: InboxAccepted, Result: map[string]any{"objects": r}}
+				}
+			}
+			break
+		}
+		if failed < 0 {
+			for i := range prepared {
+				if prepared[i] != nil {
+					out[i] = InboxMessageResult{ID: msgs[i].ID, Status: InboxRetry, Error: "store: " + err.Error()}
+				}
+			}
+			break
+		}
+		var ids []string
+		for _, in := range prepared[failed] {
+			ids = append(ids, in.v.ID)
+		}
+		refuse(failed, &receiveError{reasons: []string{"version"}, msg: "not stored: " + failErr.Error()}, ids)
+		prepared[failed] = nil
+	}
+	if len(refusals) > 0 {
+		if err := n.st.Update(ctx, func(tx store.Tx) error { return n.appendAudit(ctx, tx, refusals...) }); err != nil {
+			n.log.Warn("federation: audit refusals", "peer", peer.Name, "err", err)
+		}
+	}
+}
+
+// checkInbound parses, verifies and decides one "objects" message. It
+// returns the ids of the content objects for the refusal record.
+func (n *Node) checkInbound(peer *Peer, payload []byte, compiled map[string]*policy.Agreement, now time.Time) ([]*inbound, []string, error) {
+	var bundle objectsBundle
+	dec := json.NewDecoder(bytes.NewReader(payload))
+	if err := dec.Decode(&bundle); err != nil {
+		return nil, nil, refuseIn("invalid", "payload: %v", err)
+	}
+	if bundle.Type != "bundle" || len(bundle.Objects) == 0 || len(bundle.Objects) > maxInboundObjects {
+		return nil, nil, refuseIn("invalid", "payload: want a STIX bundle of 1 to %d objects", maxInboundObjects)
+	}
+	labels := map[string][]byte{}
+	parsedLabels := map[string]label.Label{}
+	bindings := map[string][]*binding.Binding{}
+	var objs []stix.Object
+	var ids []string
+	for _, raw := range bundle.Objects {
+		var head struct {
+			Type string `json:"type"`
+			ID   string `json:"id"`
+		}
+		if err := json.Unmarshal(raw, &head); err != nil {
+			return nil, ids, refuseIn("invalid", "object: %v", err)
+		}
+		// Labels and bindings have parsers of their own, stricter than
+		// generic STIX validation.
+		switch head.Type {
+		case "marking-definition":
+			l, ours, err := label.ParseMarkingDefinition(raw)
+			if err != nil || !ours {
+				return nil, ids, refuseIn("label", "marking-definition %s is not a Tearline label: %v", head.ID, err)
+			}
+			canon, err := stix.Canonicalize(raw)
+			if err != nil {
+				return nil, ids, refuseIn("label", "label %s: %v", head.ID, err)
+			}
+			labels[head.ID], parsedLabels[head.ID] = canon, l
+			continue
+		case binding.Type:
+			b, err := binding.Parse(raw)
+			if err != nil {
+				return nil, ids, refuseIn("binding", "binding %s: %v", head.ID, err)
+			}
+			k := b.ObjectRef + "\x00" + b.ObjectModified
+			bindings[k] = append(bindings[k], b)
+			continue
+		}
+		obj, err := stix.ValidateObject(raw)
+		if err != nil {
+			return nil, ids, refuseIn("invalid", "object: %v", err)
+		}
+		switch {
+		case obj.Type == "marking-definition" || obj.Type == binding.Type:
+			return nil, ids, refuseIn("invalid", "object %s: type changed", obj.ID)
+		default:
+			objs = append(objs, obj)
+			ids = append(ids, obj.ID)
+		}
+	}
+	if len(objs) == 0 {
+		return nil, ids, refuseIn("invalid", "no object in the message")
+	}
+	var out []*inbound
+	for _, obj := range objs {
+		k := obj.ID + "\x00" + obj.Version()
+		bs := bindings[k]
+		delete(bindings, k)
+		in, err := n.checkOne(peer, obj, bs, labels, parsedLabels, bundle.Release, compiled, now)
+		if err != nil {
+			return nil, ids, fmt.Errorf("%s: %w", obj.ID, err)
+		}
+		out = append(out, in)
+	}
+	for _, bs := range bindings {
+		return nil, ids, refuseIn("binding", "binding %s for %s arrived without that object", bs[0].ID, bs[0].ObjectRef)
+	}
+	return out, ids, nil
+}
+
+func (n *Node) checkOne(peer *Peer, obj stix.Object, bs []*binding.Binding, labels map[string][]byte, parsed map[string]label.Label,
+	env ReleaseEnvelope, compiled map[string]*policy.Agreement, now time.Time) (*inbound, error) {
+	if len(bs) == 0 {
+		return nil, refuseIn("unbound", "no binding: the originator's label binding must come with the object")
+	}
+	canon, err := stix.Canonicalize(obj.Raw)
+	if err != nil {
+		return nil, refuseIn("invalid", "%v", err)
+	}
+	var primary *binding.Binding
+	for _, b := range bs {
+		supplied := map[string][]byte{}
+		for _, r := range b.Labels {
+			if raw, ok := labels[r.Ref]; ok {
+				supplied[r.Ref] = raw
+			}
+		}
+		for _, r := range b.PartLabels {
+			if raw, ok := labels[r.Ref]; ok {
+				supplied[r.Ref] = raw
+			}
+		}
+		if err := n.keyring.Verify(b, canon, supplied); err != nil {
+			return nil, refuseIn("signature", "binding %s does not verify: %v", b.ID, err)
+		}
+		if primary == nil || (b.Kind == binding.KindOriginator && primary.Kind != binding.KindOriginator) {
+			primary = b
+		}
+	}
+	// An alternative binding (a tearline, a translation) is only
+	// acceptable from the peer that sent it: it vouches for what it made.
+	if primary.Kind != binding.KindOriginator && primary.Node != peer.Name {
+		return nil, refuseIn("binding", "alternative binding %s made by %s, not by the sender %s", primary.ID, primary.Node, peer.Name)
+	}
+	originator := primary.Node
+	if primary.Kind != binding.KindOriginator && env.Originator != "" {
+		originator = env.Originator // a tearline the peer made of material it holds
+	}
+	if originator == n.cfg.Name {
+		return nil, refuseIn("provenance", "object originated here")
+	}
+	facts := policy.ObjectFacts{Type: obj.Type, Originator: originator, ReceivedAt: now, Raw: canon}
+	var wholeIDs []string
+	for _, r := range primary.Labels {
+		facts.Labels = append(facts.Labels, parsed[r.Ref])
+		wholeIDs = append(wholeIDs, r.Ref)
+	}
+	var partSel [][]string
+	var partIDs []string
+	for _, p := range primary.PartLabels {
+		facts.Parts = append(facts.Parts, policy.Part{Selectors: p.Selectors, Label: parsed[p.Ref]})
+		partSel = append(partSel, p.Selectors)
+		partIDs = append(partIDs, p.Ref)
+	}
+
+	// Every active agreement with the peer; the first that accepts (newest
+	// version of each id first, ids in order) governs.
+	var keys []string
+	for k, a := range compiled {
+		if a.HasParty(peer.Name) && a.Self() == n.cfg.Name {
+			keys = append(keys, k)
+		}
+	}
+	slices.SortFunc(keys, func(x, y string) int {
+		ax, ay := compiled[x], compiled[y]
+		if c := strings.Compare(ax.ID(), ay.ID()); c != 0 {
+			return c
+		}
+		return ay.Version() - ax.Version()
+	})
+	var chosen *policy.Agreement
+	var d policy.ReleaseDecision
+	var why []string
+	for _, k := range keys {
+		a := compiled[k]
+		f := facts
+		f.Provenance = []policy.Hop{{Agreement: a, From: peer.Name, To: n.cfg.Name}}
+		dd := policy.DecideInbound(a, f, peer.Name, now)
+		if dd.Outcome == policy.Release {
+			chosen, d = a, dd
+			break
+		}
+		why = append(why, fmt.Sprintf("%s: %s", agreementKey(a.ID(), a.Version()), strings.Join(Words(reasonCodes(dd.Reasons)), "; ")))
+		if len(why) == 1 {
+			d = dd
+		}
+	}
+	if chosen == nil {
+		codes := reasonCodes(d.Reasons)
+		if len(keys) == 0 {
+			codes, why = []string{string(policy.ReasonNoTerms)}, []string{"no agreement with " + peer.Name + " covers this"}
+		}
+		return nil, &receiveError{reasons: codes, msg: "refused under every agreement with " + peer.Name + ": " + strings.Join(why, " | ")}
+	}
+
+	// Bindings as received, then ours for translated labels.
+	keep := map[string][]byte{}
+	for _, id := range append(slices.Clone(wholeIDs), partIDs...) {
+		keep[id] = labels[id]
+	}
+	all := bs
+	classWhole, classParts := wholeIDs, partIDs
+	if d.Translated != nil || d.TranslatedParts != nil {
+		tr := d.Translated
+		if tr == nil {
+			tr = facts.Labels
+		}
+		in := binding.BindInput{ObjectID: obj.ID, ObjectModified: obj.Version(), CanonicalObject: canon,
+			Kind: binding.KindAlternative, DerivedFromRef: primary.ID}
+		classWhole = nil
+		for _, l := range tr {
+			id, raw := l.ID(), n.reg.MarkingDefinition(l)
+			in.Labels = append(in.Labels, binding.LabelInput{ID: id, Canonical: raw})
+			keep[id] = raw
+			classWhole = append(classWhole, id)
+		}
+		if d.TranslatedParts != nil {
+			classParts = nil
+			for i, l := range d.TranslatedParts {
+				id, raw := l.ID(), n.reg.MarkingDefinition(l)
+				in.Parts = append(in.Parts, binding.PartInput{Selectors: partSel[i], Label: binding.LabelInput{ID: id, Canonical: raw}})
+				keep[id] = raw
+				classParts = append(classParts, id)
+			}
+		} else {
+			for i, id := range partIDs {
+				in.Parts = append(in.Parts, binding.PartInput{Selectors: partSel[i], Label: binding.LabelInput{ID: id, Canonical: labels[id]}})
+			}
+		}
+		ours, err := n.signer.Bind(in, now)
+		if err != nil {
+			return nil, refuseIn("label", "translated binding: %v", err)
+		}
+		all = append(slices.Clone(bs), ours)
+	}
+	var bb bytes.Buffer
+	bb.WriteByte('[')
+	for i, b := range all {
+		if i > 0 {
+			bb.WriteByte(',')
+		}
+		bb.Write(b.Raw)
+	}
+	bb.WriteByte(']')
+	class := append(slices.Clone(classWhole), classParts...)
+	slices.Sort(class)
+	class = slices.Compact(class)
+
+	hops := slices.Clone(env.Hops)
+	hops = append(hops, store.Hop{Agreement: chosen.ID(), Version: chosen.Version(), From: peer.Name, To: n.cfg.Name})
+	in := &inbound{
+		v: store.ObjectVersion{ID: obj.ID, Type: obj.Type, Modified: obj.Version(), ModifiedAt: obj.ModifiedAt, Created: obj.Created,
+			Revoked: obj.Revoked, Digest: primary.ObjectDigest, Raw: obj.Raw, Bindings: bb.Bytes(), Originator: originator},
+		labels:    keep,
+		class:     class,
+		prov:      store.Provenance{ObjectID: obj.ID, Originator: originator, ReceivedFrom: peer.Name, Hops: hops, ReceivedAt: now},
+		retention: d.Retention,
+		agreement: chosen.ID(),
+		version:   chosen.Version(),
+	}
+	return in, nil
+}
+
+// writeCache remembers, within one transaction, the labels written and
+// the access classes looked up, which most objects of a delivery share.
+type writeCache struct {
+	labels  map[string]bool
+	classes map[string]int64
+	events  []audit.Event // audit entries of the objects written, appended at the end
+}
+
+// storeInbound writes one checked message in tx.
+func (n *Node) storeInbound(ctx context.Context, tx store.Tx, wc *writeCache, peer *Peer, ins []*inbound) ([]ReceivedObject, error) {
+	var out []ReceivedObject
+	for _, in := range ins {
+		for id, raw := range in.labels {
+			if wc.labels[id] {
+				continue
+			}
+			if err := tx.PutLabel(ctx, id, raw); err != nil {
+				return nil, err
+			}
+			wc.labels[id] = true
+		}
+		key := strings.Join(in.class, ",")
+		cid, ok := wc.classes[key]
+		if !ok {
+			var err error
+			if cid, err = tx.AccessClass(ctx, in.class); err != nil {
+				return nil, err
+			}
+			wc.classes[key] = cid
+		}
+		v := in.v
+		v.Class = cid
+		created, err := tx.PutObject(ctx, &v)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", v.ID, err)
+		}
+		if err := tx.PutProvenance(ctx, in.prov); err != nil && !errors.Is(err, store.ErrExists) {
+			return nil, err
+		}
+		if in.retention > 0 {
+			if err := tx.SetRetention(ctx, v.ID, in.prov.ReceivedAt.Add(in.retention)); err != nil {
+				return nil, err
+			}
+		}
+		status := "created"
+		if !created {
+			status = "exists"
+		}
+		out = append(out, ReceivedObject{ID: v.ID, Modified: v.Modified, Status: status, Agreement: agreementKey(in.agreement, in.version), Labels: in.class})
+		wc.events = append(wc.events, audit.Event{Actor: "peer:" + peer.Name, Action: audit.ActionFederationReceive, Object: v.ID, Modified: v.Modified,
+			Labels: in.class, Decision: audit.Accept, Subject: "party:" + peer.Name,
+			Detail: truncate(fmt.Sprintf("%s agreement=%s originator=%s retention=%s", status, agreementKey(in.agreement, in.version), in.prov.Originator, in.retention), 300)})
+	}
+	return out, nil
+}

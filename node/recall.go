@@ -1,0 +1,481 @@
+package node
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/tearline/tearline/audit"
+	"github.com/tearline/tearline/recall"
+	"github.com/tearline/tearline/store"
+)
+
+// Recall (docs/FEDERATION.md, "Recall"). The originator of an object sends a
+// signed notice to every partner the dissemination ledger says received it
+// (whole or as a tearline), through the outbox; each partner checks that the
+// notice comes from the object's originator, crypto-shreds what it holds
+// (the object, the tearlines it received in its place, and the tearlines it
+// made from them for others), and returns a signed acknowledgement the
+// originator records per partner.
+//
+// A recall does not purge the originator's own copy: the originator still
+// answers for the object (its ledger, its audit trail) and may withdraw it in
+// STIX terms with a revoked version, or purge it with `tearline purge`.
+
+// RecallStatus is one recall as it concerns one party: ids, parties, times
+// and the signed documents, never content.
+type RecallStatus struct {
+	Recall  string          `json:"recall"`
+	Object  string          `json:"object"`
+	Party   string          `json:"party"`
+	Inbound bool            `json:"inbound,omitempty"` // received from Party rather than issued here
+	Objects []string        `json:"objects"`           // what the party was asked to purge
+	Reason  string          `json:"reason"`
+	Issued  time.Time       `json:"issued"`
+	By      string          `json:"by,omitempty"`
+	State   string          `json:"state"` // pending, acknowledged
+	AckedAt *time.Time      `json:"acknowledged_at,omitempty"`
+	Purged  []string        `json:"purged,omitempty"`   // from the acknowledgement
+	NotHeld []string        `json:"not_held,omitempty"` // from the acknowledgement
+	Notice  json.RawMessage `json:"notice,omitempty"`
+	Ack     json.RawMessage `json:"ack,omitempty"`
+}
+
+func recallStatus(r store.Recall) RecallStatus {
+	s := RecallStatus{Recall: r.ID, Object: r.ObjectID, Party: r.Party, Inbound: r.Inbound, Objects: r.Objects, Reason: r.Reason,
+		Issued: r.Issued, By: r.By, State: r.State, Notice: json.RawMessage(r.Notice)}
+	if s.Objects == nil {
+		s.Objects = []string{}
+	}
+	if !r.AckedAt.IsZero() {
+		at := r.AckedAt
+		s.AckedAt = &at
+	}
+	if len(r.Ack) > 0 {
+		s.Ack = json.RawMessage(r.Ack)
+		// The stored acknowledgement was verified when it was recorded (or
+		// made here); its lists are read back without a keyring.
+		var a recall.Ack
+		if json.Unmarshal(r.Ack, &a) == nil {
+			s.Purged, s.NotHeld = a.Purged, a.NotHeld
+		}
+	}
+	return s
+}
+
+// Recall recalls objectID, which this node originated, from every partner
+// it was released to: one signed notice per partner is queued in the outbox
+// in the same transaction as the recall's rows and audit entries. Admins and
+// releasers may recall.
+func (n *Node) Recall(ctx context.Context, p *Principal, objectID, reason string) ([]RecallStatus, error) {
+	if err := n.requireRole(p, RoleAdmin, RoleReleaser); err != nil {
+		return nil, fmt.Errorf("recall: %w", err)
+	}
+	reason = strings.TrimSpace(reason)
+	if reason == "" || len(reason) > recall.MaxReason {
+		return nil, fmt.Errorf("recall %s: %w: a reason of 1 to %d bytes is required", objectID, ErrInvalid, recall.MaxReason)
+	}
+	id := recall.NewID()
+	var out []RecallStatus
+	err := n.updateOutbox(ctx, func(tx store.Tx) error {
+		out = out[:0]
+		versions, err := tx.Versions(ctx, objectID)
+		if err != nil {
+			return err
+		}
+		if len(versions) == 0 {
+			return fmt.Errorf("object %s: %w", objectID, ErrNotFound)
+		}
+		orig, err := originatorOf(ctx, tx, objectID, versions)
+		if err != nil {
+			return err
+		}
+		if orig != n.cfg.Name {
+			return fmt.Errorf("%w: %s was originated by %s: only its originator can recall it", ErrForbidden, objectID, orig)
+		}
+		parties, err := recipients(ctx, tx, objectID)
+		if err != nil {
+			return err
+		}
+		if len(parties) == 0 {
+			return fmt.Errorf("%w: %s was never released to a partner: nothing to recall", ErrInvalid, objectID)
+		}
+		now := n.now()
+		for _, r := range parties {
+			notice := &recall.Notice{ID: id, ObjectRef: objectID, Versions: r.versions, Objects: r.objects, To: r.party, Reason: reason}
+			raw, err := recall.SignNotice(n.signer, notice, now)
+			if err != nil {
+				return err
+			}
+			row := store.Recall{ID: id, Party: r.party, ObjectID: objectID, Originator: n.cfg.Name, Objects: r.objects, Reason: reason,
+				Notice: raw, State: store.RecallPending, Issued: now, By: p.Actor()}
+			if err := tx.PutRecall(ctx, row); err != nil {
+				return err
+			}
+			if err := n.enqueueOutbox(ctx, tx, r.party, store.OutboxRecall, raw); err != nil {
+				return err
+			}
+			// The reason is the originator's free text: it stays in the
+			// recall row and the notice, not in the content-free log.
+			if err := n.appendAudit(ctx, tx, audit.Event{Actor: p.Actor(), Action: audit.ActionRecallIssue, Object: objectID,
+				Subject: "party:" + r.party, Decision: audit.Accept, Count: len(r.objects),
+				Detail: truncate("recall="+id+" objects="+strings.Join(r.objects, ","), 300)}); err != nil {
+				return err
+			}
+			out = append(out, recallStatus(row))
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("recall %s: %w", objectID, err)
+	}
+	return out, nil
+}
+
+// partyRecall is what one party received of an object.
+type partyRecall struct {
+	party    string
+	objects  []string
+	versions []string
+}
+
+// recipients reads the ledger for every party objectID went to, whole or as
+// a tearline, in party order.
+func recipients(ctx context.Context, r store.Reader, objectID string) ([]partyRecall, error) {
+	entries, err := r.Ledger(ctx, store.LedgerQuery{ObjectID: objectID})
+	if err != nil {
+		return nil, err
+	}
+	by := map[string]*partyRecall{}
+	for _, e := range entries {
+		var sent string
+		switch e.Outcome {
+		case store.LedgerRelease:
+			sent = e.ObjectID
+		case store.LedgerTearline:
+			sent = e.TearlineID
+		default:
+			continue
+		}
+		pr := by[e.Party]
+		if pr == nil {
+			pr = &partyRecall{party: e.Party}
+			by[e.Party] = pr
+		}
+		if sent != "" && !slices.Contains(pr.objects, sent) {
+			pr.objects = append(pr.objects, sent)
+		}
+		if e.Modified != "" && !slices.Contains(pr.versions, e.Modified) {
+			pr.versions = append(pr.versions, e.Modified)
+		}
+	}
+	out := make([]partyRecall, 0, len(by))
+	for _, pr := range by {
+		if len(pr.objects) > 0 {
+			out = append(out, *pr)
+		}
+	}
+	slices.SortFunc(out, func(a, b partyRecall) int { return strings.Compare(a.party, b.party) })
+	return out, nil
+}
+
+// originatorOf returns the node that originated id: its recorded provenance
+// if it came from elsewhere (or is a tearline of something that did), else
+// the node that signed its latest version's binding.
+func originatorOf(ctx context.Context, r store.Reader, id string, versions []store.ObjectVersion) (string, error) {
+	prov, err := r.Provenance(ctx, id)
+	switch {
+	case err == nil:
+		return prov.Originator, nil
+	case !errors.Is(err, store.ErrNotFound):
+		return "", err
+	case len(versions) == 0:
+		return "", fmt.Errorf("object %s: %w", id, ErrNotFound)
+	}
+	return versions[len(versions)-1].Originator, nil
+}
+
+// RecallStatus returns the recalls selected by q (a recall id or an object
+// id), one entry per party: who has acknowledged and who has not. Admins,
+// releasers and auditors read it; it holds no content. The read is audited.
+func (n *Node) RecallStatus(ctx context.Context, p *Principal, q store.RecallQuery) ([]RecallStatus, error) {
+	if err := n.requireRole(p, RoleAdmin, RoleReleaser, RoleAuditor); err != nil {
+		return nil, fmt.Errorf("recall status: %w", err)
+	}
+	if q.ID == "" && q.ObjectID == "" {
+		return nil, fmt.Errorf("recall status: %w: name a recall or an object", ErrInvalid)
+	}
+	var out []RecallStatus
+	err := n.st.Update(ctx, func(tx store.Tx) error {
+		rows, err := tx.Recalls(ctx, q)
+		if err != nil {
+			return err
+		}
+		out = make([]RecallStatus, 0, len(rows))
+		for _, r := range rows {
+			out = append(out, recallStatus(r))
+		}
+		return n.appendAudit(ctx, tx, audit.Event{Actor: p.Actor(), Action: audit.ActionRecallRead, Object: q.ObjectID,
+			Decision: audit.Allow, Count: len(out), Detail: "recall=" + q.ID})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("recall status: %w", err)
+	}
+	return out, nil
+}
+
+// registerRecall registers the inbox handlers of recalls and sightings.
+func (n *Node) registerRecall() {
+	n.RegisterInboxHandler(store.OutboxRecall, n.receiveRecall)
+	n.RegisterInboxHandler(store.OutboxAck, n.receiveRecallAck)
+	n.RegisterInboxHandler(store.OutboxSighting, n.receiveSighting)
+}
+
+// errRecallRefused marks a recall refused for what it says rather than for
+// a store failure: it is audited and never retried.
+var errRecallRefused = errors.New("recall refused")
+
+// receiveRecall honours a recall notice from peer: it must verify under the
+// keyring, come from its originator, be addressed to this node, and every
+// object of it this node holds must have that originator. Everything named
+// is purged (an id not held is tombstoned, so a late delivery cannot bring
+// it in), and so is every tearline this node made from it for others, with
+// its derived-from relationship. A signed acknowledgement is queued back in
+// the same transaction. A repeated notice is answered with the same
+// acknowledgement.
+func (n *Node) receiveRecall(ctx context.Context, peer *Peer, payload []byte) error {
+	notice, err := recall.VerifyNotice(n.keyring, payload)
+	if err != nil {
+		return n.refuseRecall(ctx, peer, "", err)
+	}
+	switch {
+	case notice.Originator != peer.Name:
+		return n.refuseRecall(ctx, peer, notice.ObjectRef, fmt.Errorf("notice %s is signed by %s but was sent by %s", notice.ID, notice.Originator, peer.Name))
+	case notice.To != n.cfg.Name:
+		return n.refuseRecall(ctx, peer, notice.ObjectRef, fmt.Errorf("notice %s is addressed to %s, not this node", notice.ID, notice.To))
+	}
+	actor := "peer:" + peer.Name
+	purgedAny := false
+	err = n.updateOutbox(ctx, func(tx store.Tx) error {
+		purgedAny = false
+		rows, err := tx.Recalls(ctx, store.RecallQuery{ID: notice.ID})
+		if err != nil {
+			return err
+		}
+		for _, r := range rows {
+			if r.Inbound && r.Party == peer.Name && len(r.Ack) > 0 {
+				if err := n.enqueueOutbox(ctx, tx, peer.Name, store.OutboxAck, r.Ack); err != nil {
+					return err
+				}
+				return n.appendAudit(ctx, tx, audit.Event{Actor: actor, Action: audit.ActionRecallReceive, Object: notice.ObjectRef,
+					Subject: "party:" + peer.Name, Decision: audit.Accept, Detail: "recall=" + notice.ID + " repeated: acknowledged again"})
+			}
+		}
+
+		// Check everything before purging anything: a notice naming an
+		// object of another originator is refused whole.
+		var targets, notHeld []string
+		for _, id := range notice.Objects {
+			versions, err := tx.Versions(ctx, id)
+			if err != nil {
+				return err
+			}
+			if len(versions) == 0 {
+				notHeld = append(notHeld, id)
+				continue
+			}
+			orig, err := originatorOf(ctx, tx, id, versions)
+			if err != nil {
+				return err
+			}
+			if orig != notice.Originator {
+				return fmt.Errorf("%w: %s was originated by %s, not by %s", errRecallRefused, id, orig, notice.Originator)
+			}
+			targets = append(targets, id)
+		}
+		// Tearlines made here from what is recalled, for onward release.
+		for _, id := range slices.Clone(targets) {
+			derived, err := derivedHere(ctx, tx, id)
+			if err != nil {
+				return err
+			}
+			for _, d := range derived {
+				if !slices.Contains(targets, d) {
+					targets = append(targets, d)
+				}
+			}
+		}
+
+		now := n.now()
+		purged := []string{}
+		for _, id := range targets {
+			versions, err := n.purgeIn(ctx, tx, actor, store.Tombstone{ID: id, PurgedAt: now, Reason: PurgeRecall})
+			if err != nil {
+				return err
+			}
+			if len(versions) > 0 {
+				purged = append(purged, id)
+				purgedAny = true
+			}
+		}
+		// An id not held now was either purged before (it stays purged) or
+		// never came: its tombstone keeps it from arriving later.
+		var tombs map[string]bool
+		var never []string
+		for _, id := range notHeld {
+			if tombs == nil {
+				ts, err := tx.Tombstones(ctx)
+				if err != nil {
+					return err
+				}
+				tombs = map[string]bool{}
+				for _, t := range ts {
+					tombs[t.ID] = true
+				}
+			}
+			if tombs[id] {
+				purged = append(purged, id)
+				continue
+			}
+			if _, err := tx.PurgeObject(ctx, store.Tombstone{ID: id, PurgedAt: now, Reason: PurgeRecall}); err != nil {
+				return err
+			}
+			never = append(never, id)
+		}
+
+		ack := &recall.Ack{RecallRef: notice.ID, ObjectRef: notice.ObjectRef, Purged: purged, NotHeld: never}
+		raw, err := recall.SignAck(n.signer, ack, now)
+		if err != nil {
+			return err
+		}
+		issued, _ := time.Parse(time.RFC3339Nano, notice.Issued)
+		row := store.Recall{ID: notice.ID, Party: peer.Name, ObjectID: notice.ObjectRef, Originator: notice.Originator, Inbound: true,
+			Objects: notice.Objects, Reason: notice.Reason, Notice: payload, State: store.RecallAcknowledged, Issued: issued,
+			AckedAt: now, Ack: raw}
+		if err := tx.PutRecall(ctx, row); err != nil {
+			return err
+		}
+		if err := n.enqueueOutbox(ctx, tx, peer.Name, store.OutboxAck, raw); err != nil {
+			return err
+		}
+		return n.appendAudit(ctx, tx, audit.Event{Actor: actor, Action: audit.ActionRecallReceive, Object: notice.ObjectRef,
+			Subject: "party:" + peer.Name, Decision: audit.Accept, Reasons: []string{PurgeRecall}, Count: len(purged),
+			Detail: truncate("recall="+notice.ID+" purged="+strings.Join(purged, ",")+" not_held="+strings.Join(never, ","), 300)})
+	})
+	if errors.Is(err, errRecallRefused) {
+		return n.refuseRecall(ctx, peer, notice.ObjectRef, err)
+	}
+	if err != nil {
+		return fmt.Errorf("recall %s from %s: %w", notice.ID, peer.Name, err)
+	}
+	if purgedAny {
+		n.scrub(ctx)
+	}
+	return nil
+}
+
+// derivedHere returns the tearlines this node made from id (its ledger
+// says so) and their derived-from relationships (whose ids follow from the
+// tearline's, see makeTearline).
+func derivedHere(ctx context.Context, r store.Reader, id string) ([]string, error) {
+	entries, err := r.Ledger(ctx, store.LedgerQuery{ObjectID: id})
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, e := range entries {
+		if e.TearlineID == "" || slices.Contains(out, e.TearlineID) {
+			continue
+		}
+		out = append(out, e.TearlineID,
+			"relationship--"+uuid.NewSHA1(tearlineNS, []byte(e.TearlineID+"\x00derived-from")).String())
+	}
+	return out, nil
+}
+
+// refuseRecall audits a refused recall message from peer and returns the
+// error the sender sees: ErrRefused, so it is not retried.
+func (n *Node) refuseRecall(ctx context.Context, peer *Peer, object string, why error) error {
+	ev := audit.Event{Actor: "peer:" + peer.Name, Action: audit.ActionRecallRefuse, Object: object, Subject: "party:" + peer.Name,
+		Decision: audit.Refuse, Detail: truncate(why.Error(), 300)}
+	if err := n.st.Update(ctx, func(tx store.Tx) error { return n.appendAudit(ctx, tx, ev) }); err != nil {
+		// Not audited, so not answered either way: the sender retries.
+		return fmt.Errorf("recall from %s: audit refusal: %w", peer.Name, err)
+	}
+	return fmt.Errorf("recall from %s: %w: %v", peer.Name, ErrRefused, why)
+}
+
+// receiveRecallAck records peer's signed acknowledgement of a recall this
+// node sent it. A repeated acknowledgement changes nothing.
+func (n *Node) receiveRecallAck(ctx context.Context, peer *Peer, payload []byte) error {
+	a, err := recall.VerifyAck(n.keyring, payload)
+	if err != nil {
+		return n.refuseRecall(ctx, peer, "", err)
+	}
+	if a.Node != peer.Name {
+		return n.refuseRecall(ctx, peer, a.ObjectRef, fmt.Errorf("acknowledgement %s is signed by %s but was sent by %s", a.ID, a.Node, peer.Name))
+	}
+	err = n.st.Update(ctx, func(tx store.Tx) error {
+		rows, err := tx.Recalls(ctx, store.RecallQuery{ID: a.RecallRef})
+		if err != nil {
+			return err
+		}
+		i := slices.IndexFunc(rows, func(r store.Recall) bool { return !r.Inbound && r.Party == peer.Name })
+		if i < 0 {
+			return fmt.Errorf("%w: %s did not go to %s from here", errRecallRefused, a.RecallRef, peer.Name)
+		}
+		if rows[i].State == store.RecallAcknowledged {
+			return nil
+		}
+		if err := tx.AckRecall(ctx, a.RecallRef, peer.Name, n.now(), payload); err != nil {
+			return err
+		}
+		return n.appendAudit(ctx, tx, audit.Event{Actor: "peer:" + peer.Name, Action: audit.ActionRecallAck, Object: rows[i].ObjectID,
+			Subject: "party:" + peer.Name, Decision: audit.Accept, Count: len(a.Purged),
+			Detail: truncate("recall="+a.RecallRef+" purged="+strings.Join(a.Purged, ",")+" not_held="+strings.Join(a.NotHeld, ","), 300)})
+	})
+	if errors.Is(err, errRecallRefused) {
+		return n.refuseRecall(ctx, peer, a.ObjectRef, err)
+	}
+	if err != nil {
+		return fmt.Errorf("recall acknowledgement from %s: %w", peer.Name, err)
+	}
+	return nil
+}
+
+// LedgerRecalls returns, for dissemination ledger entries already read
+// (and audited) with Ledger, the latest recall of each entry's object from
+// each entry's party, keyed by LedgerRecallKey: so the ledger shows whether
+// each recipient acknowledged a recall. Auditors and admins read it.
+func (n *Node) LedgerRecalls(ctx context.Context, p *Principal, entries []store.LedgerEntry) (map[string]RecallStatus, error) {
+	if err := n.requireRole(p, RoleAuditor, RoleAdmin); err != nil {
+		return nil, fmt.Errorf("ledger recalls: %w", err)
+	}
+	out := map[string]RecallStatus{}
+	seen := map[string]bool{}
+	for _, e := range entries {
+		if seen[e.ObjectID] {
+			continue
+		}
+		seen[e.ObjectID] = true
+		rows, err := n.st.Recalls(ctx, store.RecallQuery{ObjectID: e.ObjectID})
+		if err != nil {
+			return nil, fmt.Errorf("ledger recalls: %w", err)
+		}
+		for _, r := range rows { // oldest first: the latest recall wins
+			if !r.Inbound {
+				out[LedgerRecallKey(r.ObjectID, r.Party)] = recallStatus(r)
+			}
+		}
+	}
+	return out, nil
+}
+
+// LedgerRecallKey is the key of LedgerRecalls' map.
+func LedgerRecallKey(objectID, party string) string { return objectID + "\x00" + party }

@@ -1,0 +1,250 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/tearline/tearline/store"
+)
+
+// The outbox and saved cursors (migration 4). Several replicas may run a
+// delivery loop on one database: a claim locks the rows it takes
+// (FOR UPDATE SKIP LOCKED) and sets a lease, so each row is sent by one
+// replica at a time, and a replica that dies leaves its rows due again when
+// the lease ends.
+
+const outboxSchema = `
+-- Messages to partner nodes, written with the action that causes them and
+-- kept after delivery (delivered_us > 0) as a record of what went.
+-- lease_us: a claimer is sending the row until then.
+CREATE TABLE outbox (
+	id              bigserial PRIMARY KEY,
+	peer            text    NOT NULL,
+	kind            text    NOT NULL,
+	payload         bytea   NOT NULL,
+	created_us      bigint  NOT NULL,
+	attempts        integer NOT NULL DEFAULT 0,
+	next_attempt_us bigint  NOT NULL DEFAULT 0,
+	lease_us        bigint  NOT NULL DEFAULT 0,
+	delivered_us    bigint  NOT NULL DEFAULT 0,
+	last_error      text    NOT NULL DEFAULT ''
+);
+CREATE INDEX outbox_pending ON outbox (peer, id) WHERE delivered_us = 0;
+
+-- Named positions, such as a pull's added_after per peer.
+CREATE TABLE cursors (
+	name       text   PRIMARY KEY,
+	value      text   NOT NULL,
+	updated_us bigint NOT NULL
+);
+`
+
+const outboxCols = `id, peer, kind, payload, created_us, attempts, next_attempt_us, delivered_us, last_error`
+
+func scanOutbox(sc interface{ Scan(...any) error }) (store.OutboxItem, error) {
+	var it store.OutboxItem
+	var created, next, delivered int64
+	err := sc.Scan(&it.ID, &it.Peer, &it.Kind, &it.Payload, &created, &it.Attempts, &next, &delivered, &it.LastError)
+	it.Created = fromUS(created)
+	if next > 0 {
+		it.NextAttempt = fromUS(next)
+	}
+	if delivered > 0 {
+		it.Delivered = fromUS(delivered)
+	}
+	return it, err
+}
+
+func (t *tx) EnqueueOutbox(ctx context.Context, items ...*store.OutboxItem) error {
+	// Under the writer lock, ids become visible in the order they are
+	// assigned, so a claim never passes over a row that commits later.
+	if err := t.lock(ctx); err != nil {
+		return fmt.Errorf("outbox: %w", err)
+	}
+	for _, it := range items {
+		if it.Payload == nil {
+			it.Payload = []byte{}
+		}
+		err := t.t.QueryRow(ctx, `INSERT INTO outbox (peer, kind, payload, created_us) VALUES ($1, $2, $3, $4) RETURNING id`,
+			it.Peer, it.Kind, it.Payload, it.Created.UnixMicro()).Scan(&it.ID)
+		if err != nil {
+			return fmt.Errorf("outbox: %w", err)
+		}
+	}
+	return nil
+}
+
+// write runs fn in one short transaction that takes no writer lock: outbox
+// bookkeeping writes no audit and touches only outbox and cursor rows.
+func (s *Store) write(ctx context.Context, fn func(pgx.Tx) error) error {
+	return pgx.BeginTxFunc(ctx, s.w, pgx.TxOptions{IsoLevel: pgx.ReadCommitted}, fn)
+}
+
+func (s *Store) ClaimOutbox(ctx context.Context, peer string, now time.Time, limit int, lease time.Duration) ([]store.OutboxItem, error) {
+	if limit <= 0 {
+		return nil, nil
+	}
+	var out []store.OutboxItem
+	err := s.write(ctx, func(t pgx.Tx) error {
+		out = out[:0]
+		peers := []string{peer}
+		if peer == "" {
+			var err error
+			if peers, err = pendingPeers(ctx, t); err != nil {
+				return err
+			}
+		}
+		nowUS := now.UnixMicro()
+		for _, p := range peers {
+			if len(out) >= limit {
+				break
+			}
+			got, err := claimPeer(ctx, t, p, nowUS, limit-len(out))
+			if err != nil {
+				return err
+			}
+			out = append(out, got...)
+		}
+		ids := make([]int64, len(out))
+		for i, it := range out {
+			ids[i] = it.ID
+		}
+		if len(ids) > 0 {
+			if _, err := t.Exec(ctx, `UPDATE outbox SET lease_us = $1 WHERE id = ANY($2)`, now.Add(lease).UnixMicro(), ids); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("claim outbox: %w", err)
+	}
+	return out, nil
+}
+
+func pendingPeers(ctx context.Context, q querier) ([]string, error) {
+	rows, err := q.Query(ctx, `SELECT DISTINCT peer FROM outbox WHERE delivered_us = 0 ORDER BY peer`)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[string])
+}
+
+// claimPeer returns the due prefix of peer's undelivered items: it stops at
+// the first that is waiting for a retry or leased, so that nothing of one
+// peer overtakes an earlier item. Rows another replica is claiming right
+// now are locked and skipped; if that leaves out the peer's first pending
+// row, the other replica has the peer and this claim takes nothing of it.
+func claimPeer(ctx context.Context, q querier, peer string, nowUS int64, limit int) ([]store.OutboxItem, error) {
+	var first int64
+	err := q.QueryRow(ctx, `SELECT id FROM outbox WHERE peer = $1 AND delivered_us = 0 ORDER BY id LIMIT 1`, peer).Scan(&first)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	rows, err := q.Query(ctx, `SELECT `+outboxCols+`, lease_us FROM outbox WHERE peer = $1 AND delivered_us = 0 ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED`, peer, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []store.OutboxItem
+	for rows.Next() {
+		var it store.OutboxItem
+		var created, next, delivered, lease int64
+		if err := rows.Scan(&it.ID, &it.Peer, &it.Kind, &it.Payload, &created, &it.Attempts, &next, &delivered, &it.LastError, &lease); err != nil {
+			return nil, err
+		}
+		if (len(out) == 0 && it.ID != first) || next > nowUS || lease > nowUS {
+			break
+		}
+		it.Created = fromUS(created)
+		if next > 0 {
+			it.NextAttempt = fromUS(next)
+		}
+		out = append(out, it)
+	}
+	rows.Close()
+	return out, rows.Err()
+}
+
+func (s *Store) MarkDelivered(ctx context.Context, at time.Time, ids ...int64) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	_, err := s.w.Exec(ctx, `UPDATE outbox SET delivered_us = $1, lease_us = 0 WHERE id = ANY($2)`, max(at.UnixMicro(), 1), ids)
+	if err != nil {
+		return fmt.Errorf("outbox delivered: %w", err)
+	}
+	return nil
+}
+
+func (s *Store) MarkFailed(ctx context.Context, next time.Time, reason string, ids ...int64) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	_, err := s.w.Exec(ctx, `UPDATE outbox SET attempts = attempts + 1, next_attempt_us = $1, lease_us = 0, last_error = $2 WHERE id = ANY($3) AND delivered_us = 0`,
+		next.UnixMicro(), reason, ids)
+	if err != nil {
+		return fmt.Errorf("outbox failed: %w", err)
+	}
+	return nil
+}
+
+func (r reader) OutboxItems(ctx context.Context, peer string, after int64, limit int) ([]store.OutboxItem, error) {
+	if limit <= 0 {
+		limit = 1000
+	}
+	rows, err := r.q.Query(ctx, `SELECT `+outboxCols+` FROM outbox WHERE ($1 = '' OR peer = $1) AND id > $2 ORDER BY id LIMIT $3`, peer, after, limit)
+	if err != nil {
+		return nil, fmt.Errorf("outbox: %w", err)
+	}
+	defer rows.Close()
+	var out []store.OutboxItem
+	for rows.Next() {
+		it, err := scanOutbox(rows)
+		if err != nil {
+			return nil, fmt.Errorf("outbox: %w", err)
+		}
+		out = append(out, it)
+	}
+	return out, rows.Err()
+}
+
+func (r reader) NextOutboxDue(ctx context.Context) (time.Time, bool, error) {
+	var due *int64
+	err := r.q.QueryRow(ctx, `SELECT MIN(GREATEST(next_attempt_us, lease_us)) FROM outbox WHERE delivered_us = 0`).Scan(&due)
+	if err != nil {
+		return time.Time{}, false, fmt.Errorf("outbox due: %w", err)
+	}
+	if due == nil {
+		return time.Time{}, false, nil
+	}
+	return fromUS(*due), true, nil
+}
+
+func (r reader) Cursor(ctx context.Context, name string) (string, error) {
+	var v string
+	err := r.q.QueryRow(ctx, `SELECT value FROM cursors WHERE name = $1`, name).Scan(&v)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("cursor %s: %w", name, err)
+	}
+	return v, nil
+}
+
+func (s *Store) SetCursor(ctx context.Context, name, value string) error {
+	_, err := s.w.Exec(ctx, `INSERT INTO cursors (name, value, updated_us) VALUES ($1, $2, $3)
+		ON CONFLICT (name) DO UPDATE SET value = excluded.value, updated_us = excluded.updated_us`, name, value, time.Now().UnixMicro())
+	if err != nil {
+		return fmt.Errorf("cursor %s: %w", name, err)
+	}
+	return nil
+}

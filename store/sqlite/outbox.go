@@ -1,0 +1,261 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+
+	"github.com/tearline/tearline/store"
+)
+
+// The outbox and saved cursors (migration 5). SQLite has one writer, so a
+// claim is simply an update under it: no other claimer can interleave.
+
+const outboxSchema = `
+-- Messages to partner nodes, written with the action that causes them and
+-- kept after delivery (delivered_us > 0) as a record of what went.
+-- lease_us: a claimer is sending the row until then.
+CREATE TABLE outbox (
+	id              INTEGER PRIMARY KEY,
+	peer            TEXT    NOT NULL,
+	kind            TEXT    NOT NULL,
+	payload         BLOB    NOT NULL,
+	created_us      INTEGER NOT NULL,
+	attempts        INTEGER NOT NULL DEFAULT 0,
+	next_attempt_us INTEGER NOT NULL DEFAULT 0,
+	lease_us        INTEGER NOT NULL DEFAULT 0,
+	delivered_us    INTEGER NOT NULL DEFAULT 0,
+	last_error      TEXT    NOT NULL DEFAULT ''
+);
+CREATE INDEX outbox_pending ON outbox (peer, id) WHERE delivered_us = 0;
+
+-- Named positions, such as a pull's added_after per peer.
+CREATE TABLE cursors (
+	name       TEXT    PRIMARY KEY,
+	value      TEXT    NOT NULL,
+	updated_us INTEGER NOT NULL
+) WITHOUT ROWID;
+`
+
+const outboxCols = `id, peer, kind, payload, created_us, attempts, next_attempt_us, delivered_us, last_error`
+
+func scanOutbox(sc interface{ Scan(...any) error }) (store.OutboxItem, error) {
+	var it store.OutboxItem
+	var created, next, delivered int64
+	err := sc.Scan(&it.ID, &it.Peer, &it.Kind, &it.Payload, &created, &it.Attempts, &next, &delivered, &it.LastError)
+	it.Created = fromUS(created)
+	if next > 0 {
+		it.NextAttempt = fromUS(next)
+	}
+	if delivered > 0 {
+		it.Delivered = fromUS(delivered)
+	}
+	return it, err
+}
+
+func (t *tx) EnqueueOutbox(ctx context.Context, items ...*store.OutboxItem) error {
+	for _, it := range items {
+		if it.Payload == nil {
+			it.Payload = []byte{}
+		}
+		res, err := t.t.ExecContext(ctx, `INSERT INTO outbox (peer, kind, payload, created_us) VALUES (?, ?, ?, ?)`,
+			it.Peer, it.Kind, it.Payload, it.Created.UnixMicro())
+		if err != nil {
+			return fmt.Errorf("outbox: %w", err)
+		}
+		if it.ID, err = res.LastInsertId(); err != nil {
+			return fmt.Errorf("outbox: %w", err)
+		}
+	}
+	return nil
+}
+
+// write runs fn in one transaction on the writer connection, outside
+// Update: outbox bookkeeping writes no audit.
+func (s *Store) write(ctx context.Context, fn func(*sql.Tx) error) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	defer t.Rollback()
+	if err := fn(t); err != nil {
+		return err
+	}
+	if err := t.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+func (s *Store) ClaimOutbox(ctx context.Context, peer string, now time.Time, limit int, lease time.Duration) ([]store.OutboxItem, error) {
+	if limit <= 0 {
+		return nil, nil
+	}
+	var out []store.OutboxItem
+	err := s.write(ctx, func(t *sql.Tx) error {
+		out = out[:0]
+		peers := []string{peer}
+		if peer == "" {
+			var err error
+			if peers, err = pendingPeers(ctx, t); err != nil {
+				return err
+			}
+		}
+		nowUS := now.UnixMicro()
+		for _, p := range peers {
+			if len(out) >= limit {
+				break
+			}
+			got, err := claimPeer(ctx, t, p, nowUS, limit-len(out))
+			if err != nil {
+				return err
+			}
+			out = append(out, got...)
+		}
+		until := now.Add(lease).UnixMicro()
+		for _, it := range out {
+			if _, err := t.ExecContext(ctx, `UPDATE outbox SET lease_us = ? WHERE id = ?`, until, it.ID); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("claim outbox: %w", err)
+	}
+	return out, nil
+}
+
+func pendingPeers(ctx context.Context, q querier) ([]string, error) {
+	rows, err := q.QueryContext(ctx, `SELECT DISTINCT peer FROM outbox WHERE delivered_us = 0 ORDER BY peer`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var ps []string
+	for rows.Next() {
+		var p string
+		if err := rows.Scan(&p); err != nil {
+			return nil, err
+		}
+		ps = append(ps, p)
+	}
+	return ps, rows.Err()
+}
+
+// claimPeer returns the due prefix of peer's undelivered items: it stops at
+// the first that is waiting for a retry or leased, so that nothing of one
+// peer overtakes an earlier item.
+func claimPeer(ctx context.Context, q querier, peer string, nowUS int64, limit int) ([]store.OutboxItem, error) {
+	rows, err := q.QueryContext(ctx, `SELECT `+outboxCols+`, lease_us FROM outbox WHERE peer = ? AND delivered_us = 0 ORDER BY id LIMIT ?`, peer, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []store.OutboxItem
+	for rows.Next() {
+		var it store.OutboxItem
+		var created, next, delivered, lease int64
+		if err := rows.Scan(&it.ID, &it.Peer, &it.Kind, &it.Payload, &created, &it.Attempts, &next, &delivered, &it.LastError, &lease); err != nil {
+			return nil, err
+		}
+		if next > nowUS || lease > nowUS {
+			break
+		}
+		it.Created = fromUS(created)
+		if next > 0 {
+			it.NextAttempt = fromUS(next)
+		}
+		out = append(out, it)
+	}
+	return out, rows.Err()
+}
+
+func (s *Store) MarkDelivered(ctx context.Context, at time.Time, ids ...int64) error {
+	err := s.write(ctx, func(t *sql.Tx) error {
+		for _, id := range ids {
+			if _, err := t.ExecContext(ctx, `UPDATE outbox SET delivered_us = ?, lease_us = 0 WHERE id = ?`, max(at.UnixMicro(), 1), id); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("outbox delivered: %w", err)
+	}
+	return nil
+}
+
+func (s *Store) MarkFailed(ctx context.Context, next time.Time, reason string, ids ...int64) error {
+	err := s.write(ctx, func(t *sql.Tx) error {
+		for _, id := range ids {
+			if _, err := t.ExecContext(ctx, `UPDATE outbox SET attempts = attempts + 1, next_attempt_us = ?, lease_us = 0, last_error = ? WHERE id = ? AND delivered_us = 0`,
+				next.UnixMicro(), reason, id); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("outbox failed: %w", err)
+	}
+	return nil
+}
+
+func (r reader) OutboxItems(ctx context.Context, peer string, after int64, limit int) ([]store.OutboxItem, error) {
+	if limit <= 0 {
+		limit = 1000
+	}
+	rows, err := r.q.QueryContext(ctx, `SELECT `+outboxCols+` FROM outbox WHERE (? = '' OR peer = ?) AND id > ? ORDER BY id LIMIT ?`, peer, peer, after, limit)
+	if err != nil {
+		return nil, fmt.Errorf("outbox: %w", err)
+	}
+	defer rows.Close()
+	var out []store.OutboxItem
+	for rows.Next() {
+		it, err := scanOutbox(rows)
+		if err != nil {
+			return nil, fmt.Errorf("outbox: %w", err)
+		}
+		out = append(out, it)
+	}
+	return out, rows.Err()
+}
+
+func (r reader) NextOutboxDue(ctx context.Context) (time.Time, bool, error) {
+	var due sql.NullInt64
+	err := r.q.QueryRowContext(ctx, `SELECT MIN(MAX(next_attempt_us, lease_us)) FROM outbox WHERE delivered_us = 0`).Scan(&due)
+	if err != nil {
+		return time.Time{}, false, fmt.Errorf("outbox due: %w", err)
+	}
+	if !due.Valid {
+		return time.Time{}, false, nil
+	}
+	return fromUS(due.Int64), true, nil
+}
+
+func (r reader) Cursor(ctx context.Context, name string) (string, error) {
+	var v string
+	err := r.q.QueryRowContext(ctx, `SELECT value FROM cursors WHERE name = ?`, name).Scan(&v)
+	if err == sql.ErrNoRows {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("cursor %s: %w", name, err)
+	}
+	return v, nil
+}
+
+func (s *Store) SetCursor(ctx context.Context, name, value string) error {
+	return s.write(ctx, func(t *sql.Tx) error {
+		_, err := t.ExecContext(ctx, `INSERT INTO cursors (name, value, updated_us) VALUES (?, ?, ?)
+			ON CONFLICT (name) DO UPDATE SET value = excluded.value, updated_us = excluded.updated_us`, name, value, time.Now().UnixMicro())
+		if err != nil {
+			return fmt.Errorf("cursor %s: %w", name, err)
+		}
+		return nil
+	})
+}

@@ -1,0 +1,117 @@
+package sqlite
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/tearline/tearline/store"
+)
+
+// Recalls (migration 6): one row per (recall, party).
+
+const recallCols = `id, party, object_id, originator, inbound, objects, reason, notice, state, issued_us, actor, acked_us, ack`
+
+func (r reader) Recalls(ctx context.Context, q store.RecallQuery) ([]store.Recall, error) {
+	rows, err := r.q.QueryContext(ctx, `SELECT `+recallCols+` FROM recalls
+		WHERE (? = '' OR id = ?) AND (? = '' OR object_id = ?) ORDER BY issued_us, id, party`, q.ID, q.ID, q.ObjectID, q.ObjectID)
+	if err != nil {
+		return nil, fmt.Errorf("recalls: %w", err)
+	}
+	defer rows.Close()
+	var out []store.Recall
+	for rows.Next() {
+		var c store.Recall
+		var objects string
+		var inbound int
+		var issued, acked int64
+		if err := rows.Scan(&c.ID, &c.Party, &c.ObjectID, &c.Originator, &inbound, &objects, &c.Reason, &c.Notice, &c.State,
+			&issued, &c.By, &acked, &c.Ack); err != nil {
+			return nil, fmt.Errorf("recalls: %w", err)
+		}
+		c.Inbound, c.Issued = inbound != 0, fromUS(issued)
+		if acked != 0 {
+			c.AckedAt = fromUS(acked)
+		}
+		if len(c.Ack) == 0 {
+			c.Ack = nil
+		}
+		if err := json.Unmarshal([]byte(objects), &c.Objects); err != nil {
+			return nil, fmt.Errorf("recall %s: objects: %w", c.ID, err)
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+func (t *tx) PutRecall(ctx context.Context, c store.Recall) error {
+	oj, err := jsonText(strs(c.Objects))
+	if err != nil {
+		return fmt.Errorf("recall %s: %w", c.ID, err)
+	}
+	inbound := 0
+	if c.Inbound {
+		inbound = 1
+	}
+	var acked int64
+	if !c.AckedAt.IsZero() {
+		acked = c.AckedAt.UnixMicro()
+	}
+	ack := c.Ack
+	if ack == nil {
+		ack = []byte{}
+	}
+	res, err := t.t.ExecContext(ctx, `INSERT INTO recalls (`+recallCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (id, party) DO NOTHING`,
+		c.ID, c.Party, c.ObjectID, c.Originator, inbound, oj, c.Reason, c.Notice, c.State, c.Issued.UnixMicro(), c.By, acked, ack)
+	if err != nil {
+		return fmt.Errorf("recall %s for %s: %w", c.ID, c.Party, err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		return fmt.Errorf("recall %s for %s: %w", c.ID, c.Party, store.ErrExists)
+	}
+	return nil
+}
+
+func (t *tx) AckRecall(ctx context.Context, id, party string, at time.Time, ack []byte) error {
+	res, err := t.t.ExecContext(ctx, `UPDATE recalls SET state = ?, acked_us = ?, ack = ? WHERE id = ? AND party = ? AND state <> ?`,
+		store.RecallAcknowledged, at.UnixMicro(), ack, id, party, store.RecallAcknowledged)
+	if err != nil {
+		return fmt.Errorf("recall %s ack from %s: %w", id, party, err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return fmt.Errorf("recall %s ack from %s: %w", id, party, err)
+	} else if n > 0 {
+		return nil
+	}
+	var one int
+	if err := t.t.QueryRowContext(ctx, `SELECT 1 FROM recalls WHERE id = ? AND party = ?`, id, party).Scan(&one); err != nil {
+		return fmt.Errorf("recall %s for %s: %w", id, party, store.ErrNotFound)
+	}
+	return nil
+}
+
+// recallsSchema is migration 6.
+const recallsSchema = `
+-- Recalls: one row per (recall, party), with the signed notice and, once
+-- it came (or for an inbound recall, once it was sent), the signed
+-- acknowledgement. Ids and parties only: no content.
+CREATE TABLE recalls (
+	id         TEXT    NOT NULL,
+	party      TEXT    NOT NULL,
+	object_id  TEXT    NOT NULL,
+	originator TEXT    NOT NULL,
+	inbound    INTEGER NOT NULL,
+	objects    TEXT    NOT NULL,
+	reason     TEXT    NOT NULL,
+	notice     BLOB    NOT NULL,
+	state      TEXT    NOT NULL,
+	issued_us  INTEGER NOT NULL,
+	actor      TEXT    NOT NULL,
+	acked_us   INTEGER NOT NULL,
+	ack        BLOB    NOT NULL,
+	PRIMARY KEY (id, party)
+) WITHOUT ROWID;
+CREATE INDEX recalls_object ON recalls (object_id);
+`
