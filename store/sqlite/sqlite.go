@@ -27,13 +27,6 @@ type Store struct {
 	mu sync.Mutex
 	reader
 
-	// The writer never checkpoints the WAL itself (wal_autocheckpoint is 0):
-	// a goroutine does it after commits, so a large ingest does not pay for
-	// copying pages into the database file on its critical path.
-	kick chan struct{}
-	stop chan struct{}
-	done chan struct{}
-
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -60,7 +53,12 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		}
 		return "file:" + path + "?" + q.Encode()
 	}
-	w, err := sql.Open("sqlite", dsn("immediate")+"&_pragma=wal_autocheckpoint(0)")
+	// The writer checkpoints the WAL itself, right after a commit, when it
+	// holds more than 16 MiB: no other write can interleave, so the
+	// checkpoint completes and the next transaction starts the WAL over.
+	// (A checkpoint run beside a continuous ingest never completes, and the
+	// WAL then grows without bound.)
+	w, err := sql.Open("sqlite", dsn("immediate")+"&_pragma=wal_autocheckpoint(4096)")
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
@@ -80,35 +78,13 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	r.SetMaxOpenConns(max(4, 2*runtime.GOMAXPROCS(0)))
-	s := &Store{w: w, r: r, reader: reader{q: r},
-		kick: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
-	go s.checkpointer()
-	return s, nil
+	return &Store{w: w, r: r, reader: reader{q: r}}, nil
 }
 
-func (s *Store) checkpointer() {
-	defer close(s.done)
-	for {
-		select {
-		case <-s.stop:
-			return
-		case <-s.kick:
-		}
-		// PASSIVE never blocks the writer or readers; what it cannot copy
-		// now (pages a reader still needs) is copied on a later kick.
-		var busy, logPages, done int
-		err := s.r.QueryRowContext(context.Background(), `PRAGMA wal_checkpoint(PASSIVE)`).Scan(&busy, &logPages, &done)
-		_ = err // a failed checkpoint only leaves the WAL longer; the next kick retries
-	}
-}
-
-// Close stops the checkpointer, folds the WAL into the database file and
-// closes both connection pools.
-// Closing twice is harmless.
+// Close folds the WAL into the database file and closes both connection
+// pools. Closing twice is harmless.
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
-		close(s.stop)
-		<-s.done
 		_, cerr := s.w.ExecContext(context.Background(), `PRAGMA wal_checkpoint(TRUNCATE)`)
 		s.closeErr = errors.Join(cerr, s.r.Close(), s.w.Close())
 	})
@@ -138,10 +114,6 @@ func (s *Store) Update(ctx context.Context, fn func(store.Tx) error) error {
 			return fmt.Errorf("commit: %w: %w", cerr, err)
 		}
 		return fmt.Errorf("commit: %w", err)
-	}
-	select {
-	case s.kick <- struct{}{}:
-	default:
 	}
 	return nil
 }
