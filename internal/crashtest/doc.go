@@ -16,8 +16,8 @@
 //     entry, no such entry without its version, no version we never sent.
 //
 // The work is organised as phases (type phase): ingest and reads today.
-// Federation delivery is not built yet; when the outbox exists it becomes
-// one more phase that runs a partner node as a second process, records what
+// Federation delivery was not built when this was written (the outbox is
+// in progress); it becomes one more phase that runs a partner node as a second process, records what
 // the partner acknowledged, and checks after the cycles that the outbox
 // drained with nothing lost or duplicated at the partner. See
 // docs/CRASHTEST.md.
