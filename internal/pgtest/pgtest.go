@@ -113,9 +113,24 @@ func createDatabase(t testing.TB, admin string) string {
 			return
 		}
 		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, `DROP DATABASE IF EXISTS `+name+` WITH (FORCE)`); err != nil {
-			t.Errorf("drop test database %s: %v", name, err)
+		// WITH (FORCE) refuses when a backend it may not terminate is
+		// attached (an autovacuum worker on a database a killed process
+		// left busy), so end our own role's sessions, then drop; a plain
+		// DROP DATABASE stops autovacuum workers itself. Sessions of a
+		// process killed by a test may take a moment to go: retry.
+		var lastErr error
+		for range 50 {
+			_, _ = conn.Exec(ctx, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+				WHERE datname = $1 AND usename = current_user AND pid <> pg_backend_pid()`, name)
+			if _, lastErr = conn.Exec(ctx, `DROP DATABASE IF EXISTS `+name); lastErr == nil {
+				return
+			}
+			select {
+			case <-ctx.Done():
+			case <-time.After(100 * time.Millisecond):
+			}
 		}
+		t.Errorf("drop test database %s: %v", name, lastErr)
 	})
 	dsn, err := withDatabase(admin, name)
 	if err != nil {
