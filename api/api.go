@@ -74,8 +74,10 @@ func New(n *node.Node, log *slog.Logger, reg *prometheus.Registry) *Server {
 	// TAXII 2.1 (docs/TAXII.md): discovery at /taxii2/, the API root below
 	// it. The taxii handler authenticates and answers in TAXII's own media
 	// type and error format, so it is mounted without the JSON API's auth.
-	s.handle(taxii.Prefix, taxii.New(n.TAXII(), taxii.Options{Title: "Tearline node " + n.Config().Name,
-		Description: "TAXII 2.1 for Tearline node " + n.Config().Name, MaxContentLength: n.Config().MaxBodyBytes, Logger: log}).ServeHTTP, false)
+	// A partner's certificate without a token reads the partner view
+	// (taxii_partner.go, node/partnerview.go).
+	s.handle(taxii.Prefix, partnerTAXII(taxii.New(n.TAXII(), taxii.Options{Title: "Tearline node " + n.Config().Name,
+		Description: "TAXII 2.1 for Tearline node " + n.Config().Name, MaxContentLength: n.Config().MaxBodyBytes, Logger: log})).ServeHTTP, false)
 	return s
 }
 

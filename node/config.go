@@ -36,7 +36,15 @@ type Config struct {
 	// MaxBodyBytes bounds every request body.
 	MaxBodyBytes int64        `yaml:"max_body_bytes"`
 	Labels       label.Config `yaml:"labels"`
+	// AutoRelease sends each newly ingested or received object to every
+	// partner whose agreement releases automatically (autorelease.go).
+	// Unset means on; `auto_release: false` leaves releases to people.
+	AutoRelease *bool `yaml:"auto_release,omitempty"`
 }
+
+// AutoReleaseOn reports whether automatic release on ingest is on (the
+// default).
+func (c Config) AutoReleaseOn() bool { return c.AutoRelease == nil || *c.AutoRelease }
 
 var nodeName = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{0,62}$`)
 var countryCode = regexp.MustCompile(`^[A-Z]{3}$`)

@@ -199,10 +199,21 @@ func (n *Node) receiveObjects(ctx context.Context, peer *Peer, msgs []InboxMessa
 			return n.appendAudit(ctx, tx, wc.events...)
 		})
 		if err == nil {
+			var created []createdRef
 			for i, r := range results {
 				if prepared[i] != nil {
 					out[i] = InboxMessageResult{ID: msgs[i].ID, Status: InboxAccepted, Result: map[string]any{"objects": r}}
+					for _, o := range r {
+						if o.Status == "created" {
+							created = append(created, createdRef{id: o.ID, modified: o.Modified})
+						}
+					}
 				}
+			}
+			// Onward automatic releases, never back to the sender
+			// (autorelease.go); the receipt stands whatever happens here.
+			if err := n.autoRelease(ctx, autoReleaser(), peer.Name, created); err != nil {
+				n.log.Warn("federation: automatic release", "peer", peer.Name, "err", err)
 			}
 			break
 		}

@@ -136,6 +136,11 @@ type OutboxOptions struct {
 	BaseBackoff time.Duration // first retry delay (default 500ms)
 	MaxBackoff  time.Duration // retry delay cap (default 5 minutes)
 	Timeout     time.Duration // per POST (default 30s)
+	// Poll is the fallback wake-up: the loop also looks at the outbox this
+	// often (default 5s; negative: never), for rows committed by another
+	// process (the CLI, another replica on the same database), whose commits
+	// cannot signal this process. Commits in this process wake it at once.
+	Poll time.Duration
 	// Client, when set, returns the HTTP client for a peer (tests); by
 	// default FederationClient(dir, peer).
 	Client func(peer string) (*http.Client, error)
@@ -158,12 +163,19 @@ func (o *OutboxOptions) defaults() {
 	if o.Timeout <= 0 {
 		o.Timeout = 30 * time.Second
 	}
+	if o.Poll == 0 {
+		o.Poll = DefaultOutboxPoll
+	}
 }
 
+// DefaultOutboxPoll is how often the delivery loop looks at the outbox when
+// nothing in this process woke it.
+const DefaultOutboxPoll = 5 * time.Second
+
 // RunOutbox delivers the outbox until ctx ends. It sends what is due at
-// once (what an earlier run left included), then sleeps until a commit that
-// enqueued wakes it (wakeOutbox) or the earliest retry is due: it does not
-// poll. Each peer's messages go in outbox order, several per POST; peers are
+// once (what an earlier run left included), then sleeps until a commit in
+// this process that enqueued wakes it (wakeOutbox), the earliest retry is
+// due, or o.Poll passes (the fallback for rows another process committed). Each peer's messages go in outbox order, several per POST; peers are
 // served in parallel. A failed POST leaves its messages due again after an
 // exponential backoff with jitter; a message the peer refuses for good is
 // recorded as done with the refusal, audited, and not retried.
@@ -190,6 +202,10 @@ func (n *Node) RunOutbox(ctx context.Context, o OutboxOptions) error {
 			wait = o.BaseBackoff
 		} else if ok {
 			wait = max(time.Until(due), 0) + time.Millisecond
+		}
+		// The fallback timer: another process's commits do not signal us.
+		if o.Poll > 0 && (wait < 0 || wait > o.Poll) {
+			wait = o.Poll
 		}
 		var timer *time.Timer
 		var fire <-chan time.Time
@@ -560,6 +576,10 @@ func checkPeerURL(s string) error {
 	}
 	return nil
 }
+
+// CheckPeerURL checks a partner URL as peers.yaml accepts it:
+// https://host[:port], optionally with a path prefix.
+func CheckPeerURL(s string) error { return checkPeerURL(s) }
 
 // SetPeerURL records where peer name serves.
 func SetPeerURL(dir, name, u string) error {

@@ -259,6 +259,11 @@ func (n *Node) Ingest(ctx context.Context, p *Principal, data []byte, o IngestOp
 	if err := ctx.Err(); err != nil && writeErr == nil {
 		return nil, fmt.Errorf("ingest: %w", err)
 	}
+	// What landed is committed; automatic releases follow in their own
+	// transactions (autorelease.go). Their failure does not undo the ingest.
+	if err := n.autoRelease(ctx, p, "", createdOf(res.Landed)); err != nil {
+		n.log.Warn("ingest: automatic release", "err", err)
+	}
 	// Refusals are security events too.
 	if len(res.Refused) > 0 {
 		slices.SortFunc(res.Refused, func(a, b Refusal) int { return a.Index - b.Index })

@@ -320,7 +320,8 @@ func TestRecallAcrossNodes(t *testing.T) {
 	if _, err := fra.n.Recall(ctx, fra.admin, whole, "not ours"); !errors.Is(err, ErrForbidden) {
 		t.Fatalf("recall by a recipient: %v, want ErrForbidden", err)
 	}
-	unsent := gbr.ingestAs(t, actor(newID("threat-actor"), nil), okBanner)
+	// Out of every agreement's scope, so automatic release sends it nowhere.
+	unsent := gbr.ingestAs(t, actor(newID("threat-actor"), nil), "NATO SECRET // DISC SIGINT // TOPIC ORGANISED-CRIME")
 	if _, err := gbr.n.Recall(ctx, gbr.admin, unsent, "x"); !errors.Is(err, ErrInvalid) {
 		t.Fatalf("recall of an object never released: %v, want ErrInvalid", err)
 	}

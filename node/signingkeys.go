@@ -173,6 +173,9 @@ type Identity struct {
 	KeyID      string `json:"key_id" yaml:"key_id"`
 	CertSHA256 string `json:"cert_sha256" yaml:"cert_sha256"`
 	CertPEM    string `json:"cert" yaml:"cert"` // the TLS certificate (leaf), PEM
+	// URL is where the node serves partners (https://host:port), when its
+	// operator said so (`identity --url`); `peer add --identity` records it.
+	URL string `json:"url,omitempty" yaml:"url,omitempty"`
 }
 
 // ReadIdentity reads the identity of the node in dir.

@@ -74,6 +74,9 @@ func principalOf(c taxii.Caller) (*Principal, error) {
 // auditors see that it exists but may neither read nor write, since they
 // must not see content beyond the audit log's metadata.
 func (t *TAXII) Collections(ctx context.Context, c taxii.Caller) ([]taxii.Collection, error) {
+	if pc, ok := c.(*PartnerCaller); ok {
+		return t.partnerCollections(pc), nil
+	}
 	p, err := principalOf(c)
 	if err != nil {
 		return nil, err
@@ -106,6 +109,9 @@ func (t *TAXII) reader(c taxii.Caller, collection string) (*Principal, error) {
 
 // Objects implements taxii.Backend.
 func (t *TAXII) Objects(ctx context.Context, c taxii.Caller, collection string, q taxii.Query) (taxii.Page, error) {
+	if pc, ok := c.(*PartnerCaller); ok {
+		return t.partnerObjects(ctx, pc, collection, q) // partnerview.go
+	}
 	p, err := t.reader(c, collection)
 	if err != nil {
 		return taxii.Page{}, err
@@ -116,6 +122,9 @@ func (t *TAXII) Objects(ctx context.Context, c taxii.Caller, collection string, 
 // Versions implements taxii.Backend: the versions p may read, oldest first,
 // through Versions (and its audit).
 func (t *TAXII) Versions(ctx context.Context, c taxii.Caller, collection string, q taxii.Query) (taxii.Page, error) {
+	if pc, ok := c.(*PartnerCaller); ok {
+		return t.partnerVersions(ctx, pc, collection, q)
+	}
 	p, err := t.reader(c, collection)
 	if err != nil {
 		return taxii.Page{}, err
@@ -158,6 +167,11 @@ func (t *TAXII) Versions(ctx context.Context, c taxii.Caller, collection string,
 // bundle, exactly as POST /api/v1/objects would ingest them, and every
 // object is reported once, in envelope order.
 func (t *TAXII) Add(ctx context.Context, c taxii.Caller, collection string, objects []json.RawMessage) (taxii.AddResult, error) {
+	if _, ok := c.(*PartnerCaller); ok {
+		// Partners deliver through the federation inbox, where every
+		// object is checked against the agreements inbound.
+		return taxii.AddResult{}, fmt.Errorf("partners deliver to %s, not over TAXII: %w", InboxPath, taxii.ErrForbidden)
+	}
 	p, err := principalOf(c)
 	if err != nil {
 		return taxii.AddResult{}, err
@@ -295,6 +309,9 @@ func refusalMessage(p *Principal, r Refusal) string {
 // for its originator to publish a revoked version, which this collection
 // then serves. The attempt is audited and refused, for every role.
 func (t *TAXII) Delete(ctx context.Context, c taxii.Caller, collection, id string) error {
+	if _, ok := c.(*PartnerCaller); ok {
+		return fmt.Errorf("partners may not delete: %w", taxii.ErrForbidden)
+	}
 	p, err := principalOf(c)
 	if err != nil {
 		return err

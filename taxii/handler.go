@@ -153,6 +153,13 @@ func (h *Handler) authenticate(r *http.Request) (Caller, error) {
 		user, token = u, p
 	}
 	if token == "" {
+		// No token: a caller the server identified otherwise (a partner's
+		// client certificate), if the backend knows of such callers.
+		if ca, ok := h.b.(ContextAuthenticator); ok {
+			if c, ok, err := ca.AuthenticateContext(r.Context()); err != nil || ok {
+				return c, err
+			}
+		}
 		return nil, ErrUnauthenticated
 	}
 	return h.b.Authenticate(r.Context(), user, token)

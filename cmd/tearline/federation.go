@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"os"
@@ -292,15 +293,23 @@ func certRevokeCmd() *cobra.Command {
 }
 
 func identityCmd() *cobra.Command {
-	var dir string
+	var dir, u string
 	c := &cobra.Command{
-		Use:   "identity --data DIR",
+		Use:   "identity --data DIR [--url https://HOST:PORT]",
 		Short: "Print what a partner needs to add this node as a peer (YAML; `peer add --identity` reads it)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			id, err := node.ReadIdentity(dir)
 			if err != nil {
 				return err
+			}
+			if u != "" {
+				// The listen address is often not what partners reach
+				// (a proxy, a public name), so the URL is the operator's word.
+				if err := node.CheckPeerURL(u); err != nil {
+					return err
+				}
+				id.URL = u
 			}
 			b, err := yaml.Marshal(id)
 			if err != nil {
@@ -311,21 +320,22 @@ func identityCmd() *cobra.Command {
 		},
 	}
 	c.Flags().StringVar(&dir, "data", "", "data directory (required)")
+	c.Flags().StringVar(&u, "url", "", "where partners reach this node, https://HOST:PORT (recorded by their `peer add --identity`)")
 	_ = c.MarkFlagRequired("data")
 	return c
 }
 
 func peerCmd() *cobra.Command {
 	c := &cobra.Command{Use: "peer", Short: "Partner nodes: who may call partner routes, and whose bindings verify"}
-	c.AddCommand(peerAddCmd(), peerListCmd(), peerRemoveCmd())
+	c.AddCommand(peerAddCmd(), peerListCmd(), peerRemoveCmd(), peerPullCmd()) // peerPullCmd: pull.go
 	return c
 }
 
 func peerAddCmd() *cobra.Command {
-	var dir, certFile, idFile string
+	var dir, certFile, idFile, peerURL string
 	var s node.PeerSpec
 	c := &cobra.Command{
-		Use:   "add --data DIR (--identity FILE | --name NAME --cert FILE --signing-key ed25519:...) [--country CCC] [--org ORG]",
+		Use:   "add --data DIR (--identity FILE | --name NAME --cert FILE --signing-key ed25519:...) [--country CCC] [--org ORG] [--url https://HOST:PORT]",
 		Short: "Add a partner node by its TLS certificate and signing key",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -339,7 +349,7 @@ func peerAddCmd() *cobra.Command {
 				if err := yaml.Unmarshal(b, &id); err != nil {
 					return fmt.Errorf("identity %s: %w", idFile, err)
 				}
-				s = node.PeerSpec{Name: id.Name, Country: id.Country, Org: id.Org, CertPEM: []byte(id.CertPEM), SigningKey: id.SigningKey}
+				s = node.PeerSpec{Name: id.Name, Country: id.Country, Org: id.Org, CertPEM: []byte(id.CertPEM), SigningKey: id.SigningKey, URL: cmp.Or(peerURL, id.URL)}
 			case certFile == "" || s.SigningKey == "":
 				return errors.New("peer add: give --identity FILE, or --cert FILE and --signing-key")
 			default:
@@ -348,13 +358,18 @@ func peerAddCmd() *cobra.Command {
 					return err
 				}
 				s.CertPEM = b
+				s.URL = peerURL
 			}
 			p, err := node.AddPeer(dir, s, time.Now())
 			if err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "added peer %s (%s) %s\n", p.Name, p.Country, p.Fingerprint)
-			return recordChange(cmd, dir, audit.ActionPeerAdd, p.Name, "country="+p.Country+" cert="+p.Fingerprint)
+			detail := "country=" + p.Country + " cert=" + p.Fingerprint
+			if p.URL != "" {
+				detail += " url=" + p.URL
+			}
+			return recordChange(cmd, dir, audit.ActionPeerAdd, p.Name, detail)
 		},
 	}
 	c.Flags().StringVar(&dir, "data", "", "data directory (required)")
@@ -364,6 +379,7 @@ func peerAddCmd() *cobra.Command {
 	c.Flags().StringVar(&s.SigningKey, "signing-key", "", "the partner's Ed25519 public key, ed25519:<base64>")
 	c.Flags().StringVar(&s.Country, "country", "", "the partner's country (default: the certificate's)")
 	c.Flags().StringVar(&s.Org, "org", "", "the partner's organisation (default: the certificate's)")
+	c.Flags().StringVar(&peerURL, "url", "", "where the partner serves, https://HOST:PORT: the outbox delivers there and pull reads its TAXII (default: the identity's url)")
 	_ = c.MarkFlagRequired("data")
 	return c
 }
@@ -384,7 +400,7 @@ func peerListCmd() *cobra.Command {
 				return err
 			}
 			w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
-			fmt.Fprintln(w, "NAME\tCOUNTRY\tORG\tCERT\tCERT EXPIRES\tSIGNING KEYS")
+			fmt.Fprintln(w, "NAME\tCOUNTRY\tORG\tURL\tCERT\tCERT EXPIRES\tSIGNING KEYS")
 			for _, p := range peers {
 				var keys []string
 				for _, k := range ring.Keys() {
@@ -392,7 +408,7 @@ func peerListCmd() *cobra.Command {
 						keys = append(keys, keyState(k))
 					}
 				}
-				fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", p.Name, p.Country, p.Org, p.Fingerprint,
+				fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", p.Name, p.Country, p.Org, cmp.Or(p.URL, "-"), p.Fingerprint,
 					p.Cert().NotAfter.UTC().Format(time.RFC3339), strings.Join(keys, ", "))
 			}
 			return w.Flush()

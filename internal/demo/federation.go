@@ -34,6 +34,10 @@ type MemberSpec struct {
 	Name    string // node and party name
 	Country string
 	Org     string
+	// AutoRelease turns on automatic release on ingest (the node's
+	// auto_release). Off in clusters unless asked for, so that what a
+	// scenario releases is what it asks Release for.
+	AutoRelease bool
 }
 
 // Member is one node of a cluster and the people on it.
@@ -75,6 +79,9 @@ func NewCluster(ctx context.Context, base string, specs []MemberSpec, log *slog.
 		ln.Close() // reopened by Start: the port is this member's for the cluster's life
 		m := &Member{MemberSpec: s, Dir: filepath.Join(base, s.Name), Addr: addr, URL: "https://" + addr}
 		if err := node.Init(ctx, m.Dir, node.InitOptions{Name: s.Name, Country: s.Country, Org: s.Org, CA: ca}); err != nil {
+			return nil, fmt.Errorf("cluster: %w", err)
+		}
+		if err := node.SetAutoRelease(m.Dir, s.AutoRelease); err != nil {
 			return nil, fmt.Errorf("cluster: %w", err)
 		}
 		c.Members = append(c.Members, m)

@@ -1,0 +1,196 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/tearline/tearline/agreement"
+	"github.com/tearline/tearline/audit"
+	"github.com/tearline/tearline/policy"
+	"github.com/tearline/tearline/store"
+)
+
+// Automatic release on ingest. An agreement whose terms to a partner say
+// `release: {mode: automatic}` means the parties agreed that what qualifies
+// goes without a person deciding each object. So after an ingest (or a
+// receipt from a partner) commits, every newly created object is decided for
+// every such partner that has a URL, under those automatic agreements only,
+// and what may go is written to the ledger and the outbox exactly as Release
+// writes it (carryOut). A hold (this node's own ORCON material) goes to the
+// approval queue as a release request; a refusal sends nothing and records
+// nothing, since it is no dissemination and one row per object and partner
+// would drown the ledger.
+//
+// It runs in its own transaction after the ingest committed: a crash in
+// between leaves the object stored but not released automatically, which an
+// explicit release (`tearline release request`) repairs. Resends ("exists")
+// are never decided again, and an object is never sent back to the partner
+// it came from or to its originator.
+
+// AutoReleasePurpose is the purpose automatic releases and partner pulls
+// are decided for: the agreement's terms must list it. It is the default
+// purpose of `tearline release request`.
+const AutoReleasePurpose = "analysis"
+
+// autoReleaseBatch is how many objects one automatic-release transaction
+// decides: bounded, so a large ingest does not hold one long write.
+const autoReleaseBatch = 256
+
+// createdRef names one object version an ingest or receipt created.
+type createdRef struct{ id, modified string }
+
+// autoReleaser is the principal of automatic releases of received objects:
+// no person asked for them. Its name is not a valid user name, so no token
+// can ever authenticate as it.
+func autoReleaser() *Principal {
+	return &Principal{User: store.User{Name: "auto-release", Role: RoleReleaser}}
+}
+
+// autoRelease decides and carries out the automatic releases of refs,
+// created by p (an ingest) or received from peer from (from != ""). It
+// wakes the delivery loop when it wrote anything.
+func (n *Node) autoRelease(ctx context.Context, p *Principal, from string, refs []createdRef) error {
+	if !n.cfg.AutoReleaseOn() || len(refs) == 0 {
+		return nil
+	}
+	peers, err := LoadPeers(n.dir)
+	if err != nil {
+		return fmt.Errorf("auto-release: %w", err)
+	}
+	reachable := map[string]bool{}
+	for _, pe := range peers {
+		if pe.URL != "" && pe.Name != from && pe.Name != n.cfg.Name {
+			reachable[pe.Name] = true
+		}
+	}
+	if len(reachable) == 0 {
+		return nil
+	}
+	// A cheap look before any transaction: most ingests on a node with no
+	// automatic agreement stop here.
+	compiled, _, err := n.compiledAgreements(ctx, n.st)
+	if err != nil {
+		return fmt.Errorf("auto-release: %w", err)
+	}
+	if len(n.automaticParties(compiled, reachable)) == 0 {
+		return nil
+	}
+	for start := 0; start < len(refs); start += autoReleaseBatch {
+		batch := refs[start:min(start+autoReleaseBatch, len(refs))]
+		err := n.updateOutbox(ctx, func(tx store.Tx) error {
+			compiled, _, err := n.compiledAgreements(ctx, tx)
+			if err != nil {
+				return err
+			}
+			parties := n.automaticParties(compiled, reachable)
+			for _, r := range batch {
+				if err := n.autoReleaseOne(ctx, tx, p, compiled, parties, r); err != nil {
+					return fmt.Errorf("%s: %w", r.id, err)
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("auto-release: %w", err)
+		}
+	}
+	return nil
+}
+
+// automaticParties maps each reachable partner to the active agreements
+// whose terms to it release automatically.
+func (n *Node) automaticParties(compiled map[string]*policy.Agreement, reachable map[string]bool) map[string]map[string]*policy.Agreement {
+	out := map[string]map[string]*policy.Agreement{}
+	for k, a := range compiled {
+		if a.Self() != n.cfg.Name || a.Status().State != agreement.StateActive {
+			continue
+		}
+		for _, party := range a.Partners() {
+			if !reachable[party] || !a.ReleasesAutomatically(party) {
+				continue
+			}
+			if out[party] == nil {
+				out[party] = map[string]*policy.Agreement{}
+			}
+			out[party][k] = a
+		}
+	}
+	return out
+}
+
+func (n *Node) autoReleaseOne(ctx context.Context, tx store.Tx, p *Principal, compiled map[string]*policy.Agreement,
+	parties map[string]map[string]*policy.Agreement, r createdRef) error {
+	v, err := versionOf(ctx, tx, r.id, r.modified)
+	if errors.Is(err, ErrNotFound) || errors.Is(err, store.ErrNotFound) {
+		return nil // purged since: nothing to send
+	}
+	if err != nil {
+		return err
+	}
+	// Sightings have their own way back to the originator (sighting.go).
+	if v.Type == "sighting" {
+		return nil
+	}
+	c, err := n.class(ctx, tx, v.Class)
+	if err != nil {
+		return err
+	}
+	f, err := n.buildFacts(ctx, tx, v, c, compiled)
+	if err != nil {
+		return err
+	}
+	names := make([]string, 0, len(parties))
+	for party := range parties {
+		names = append(names, party)
+	}
+	slices.Sort(names)
+	for _, party := range names {
+		if party == f.obj.Originator {
+			continue // never echo an object to the node it came from
+		}
+		best, _ := n.decideAll(f, parties[party], party, AutoReleasePurpose)
+		res := n.result(f, party, AutoReleasePurpose, best, nil)
+		switch best.d.Outcome {
+		case policy.Release, policy.Tearline:
+			if err := n.carryOut(ctx, tx, p, f, best, &res, ""); err != nil {
+				return err
+			}
+		case policy.Hold:
+			if err := n.enqueue(ctx, tx, p, f, best, &res); err != nil {
+				return err
+			}
+			if err := n.appendAudit(ctx, tx, n.releaseEvent(p, audit.ActionReleaseRequest, f, res)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// createdOf returns the versions of landed that were created (not resends).
+func createdOf(landed []Landed) []createdRef {
+	var out []createdRef
+	for _, l := range landed {
+		if l.Status == "created" {
+			out = append(out, createdRef{id: l.ID, modified: l.Modified})
+		}
+	}
+	return out
+}
+
+// SetAutoRelease records auto_release in the node's configuration file in
+// dir; it applies when the node is next opened.
+func SetAutoRelease(dir string, on bool) error {
+	file := path(dir, ConfigFile)
+	c, err := LoadConfig(file)
+	if err != nil {
+		return err
+	}
+	c.AutoRelease = &on
+	if err := writeConfig(file, c); err != nil {
+		return fmt.Errorf("config %s: %w", file, err)
+	}
+	return nil
+}

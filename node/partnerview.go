@@ -1,0 +1,415 @@
+package node
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/google/uuid"
+
+	"github.com/tearline/tearline/audit"
+	"github.com/tearline/tearline/binding"
+	"github.com/tearline/tearline/policy"
+	"github.com/tearline/tearline/store"
+	"github.com/tearline/tearline/taxii"
+)
+
+// The partner view of the TAXII collection. A partner node that calls the
+// TAXII routes with its client certificate and no token reads the holdings
+// collection as the agreements release it to that partner: each object is
+// decided with policy.Decide for the partner (as Release decides, for
+// AutoReleasePurpose) and served whole, or as its tearline (the stored one,
+// else made now through makeTearline), or not at all: a refused or held
+// object is absent, and reading it by id is 404 exactly like an object that
+// does not exist. Tearlines made for any party, their derived-from
+// relationships, and what came from (or was originated by) the partner
+// itself are never listed. Every object served is audited and recorded in
+// the dissemination ledger (state LedgerPulled), in the read's transaction.
+
+// LedgerPulled is the ledger state of a release a partner read from the
+// TAXII partner view: it went when the partner pulled it, not through the
+// outbox.
+const LedgerPulled = "pulled"
+
+type partnerCtxKey struct{}
+
+// WithPartner returns ctx carrying the partner node a request came from
+// (its client certificate named the peer). The TAXII backend serves such a
+// request, when it has no token, as that partner.
+func WithPartner(ctx context.Context, p *Peer) context.Context {
+	return context.WithValue(ctx, partnerCtxKey{}, p)
+}
+
+func partnerFrom(ctx context.Context) (*Peer, bool) {
+	p, ok := ctx.Value(partnerCtxKey{}).(*Peer)
+	return p, ok && p != nil
+}
+
+// PartnerCaller is a partner node reading the TAXII collections.
+type PartnerCaller struct{ Peer Peer }
+
+// Actor implements taxii.Caller.
+func (c *PartnerCaller) Actor() string { return "peer:" + c.Peer.Name }
+
+var _ taxii.ContextAuthenticator = (*TAXII)(nil)
+
+// AuthenticateContext implements taxii.ContextAuthenticator: a request that
+// carries a partner (WithPartner) is that partner.
+func (t *TAXII) AuthenticateContext(ctx context.Context) (taxii.Caller, bool, error) {
+	p, ok := partnerFrom(ctx)
+	if !ok {
+		return nil, false, nil
+	}
+	return &PartnerCaller{Peer: *p}, true, nil
+}
+
+func (t *TAXII) partnerCollections(pc *PartnerCaller) []taxii.Collection {
+	return []taxii.Collection{{
+		ID:    t.n.HoldingsID(),
+		Title: t.n.cfg.Name + " holdings",
+		Description: "What node " + t.n.cfg.Name + " releases to " + pc.Peer.Name + " under their active agreements: " +
+			"whole objects, or tearlines where only part may go.",
+		Alias: HoldingsAlias, CanRead: true, CanWrite: false,
+		MediaTypes: []string{taxii.MediaTypeSTIX},
+	}}
+}
+
+func (t *TAXII) partnerObjects(ctx context.Context, pc *PartnerCaller, collection string, q taxii.Query) (taxii.Page, error) {
+	if collection != t.n.HoldingsID() {
+		return taxii.Page{}, fmt.Errorf("collection %s: %w", collection, taxii.ErrNotFound)
+	}
+	return t.n.partnerRead(ctx, &pc.Peer, q)
+}
+
+// partnerVersions serves the versions endpoint: a partner sees one version
+// of an object, the latest, if it may receive it.
+func (t *TAXII) partnerVersions(ctx context.Context, pc *PartnerCaller, collection string, q taxii.Query) (taxii.Page, error) {
+	q.Manifest, q.Next, q.Version = true, "", taxii.VersionMatch{}
+	return t.partnerObjects(ctx, pc, collection, q)
+}
+
+// partnerItem is one served row of the partner view.
+type partnerItem struct {
+	item     taxii.Item
+	labels   []string // label ids the item's bindings name
+	event    audit.Event
+	ledger   *store.LedgerEntry
+	original string
+}
+
+// partnerRead serves one page of the partner view for peer.
+func (n *Node) partnerRead(ctx context.Context, peer *Peer, q taxii.Query) (taxii.Page, error) {
+	limit := pageLimit(q.Limit)
+	var start cursor
+	if q.Next != "" {
+		c, err := decodeCursor(q.Next)
+		if err != nil {
+			return taxii.Page{}, fmt.Errorf("next: not a cursor this server issued: %w", taxii.ErrBadRequest)
+		}
+		start = c
+	}
+	actor := "peer:" + peer.Name
+	detail := "taxii-partner"
+	if q.Manifest {
+		detail = "taxii-partner-manifest"
+	}
+	var page taxii.Page
+	var missing bool
+	err := n.updateOutbox(ctx, func(tx store.Tx) error {
+		page, missing = taxii.Page{}, false
+		compiled, _, err := n.compiledAgreements(ctx, tx)
+		if err != nil {
+			return err
+		}
+		var src rowSource
+		want := "" // object-by-id: the id the partner asked for
+		switch {
+		case q.Object != "":
+			want = q.Object
+			v, ok, err := n.partnerRow(ctx, tx, peer.Name, q.Object)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				missing = true
+				return n.appendAudit(ctx, tx, partnerDenial(actor, peer.Name, q.Object, detail))
+			}
+			src = &sliceSource{rows: []store.ObjectVersion{v}}
+		case len(q.IDs) > 0:
+			var rows []store.ObjectVersion
+			for _, id := range slices.Compact(slices.Sorted(slices.Values(q.IDs))) {
+				vs, err := tx.Versions(ctx, id)
+				if err != nil && !errors.Is(err, store.ErrNotFound) {
+					return err
+				}
+				if len(vs) > 0 && (len(q.Types) == 0 || slices.Contains(q.Types, vs[0].Type)) {
+					rows = append(rows, vs[len(vs)-1])
+				}
+			}
+			slices.SortFunc(rows, func(a, b store.ObjectVersion) int { return cmp.Compare(a.Seq, b.Seq) })
+			src = &sliceSource{rows: afterSeq(rows, start.after)}
+		default:
+			cs, err := tx.AccessClasses(ctx, 0)
+			if err != nil {
+				return err
+			}
+			classes := make([]int64, len(cs))
+			for i, c := range cs {
+				classes[i] = c.ID
+			}
+			lq := store.ListQuery{Types: q.Types, Classes: classes, After: start.after, Limit: limit + 1, IncludeRevoked: true}
+			if !q.AddedAfter.IsZero() && q.Next == "" {
+				if lq.After, err = seekAdded(ctx, tx, lq, q.AddedAfter); err != nil {
+					return err
+				}
+			}
+			src = &listSource{ctx: ctx, tx: tx, q: lq}
+		}
+
+		var events []audit.Event
+		var labels []string
+		prev, scanned := start.after, 0
+		for {
+			if scanned == taxiiMaxScan || len(page.Items) == limit && want == "" {
+				// Checked before deciding the next row, so that nothing is
+				// made or recorded for a row this page does not serve.
+				page.More, page.Next = true, encodeCursor(cursor{after: prev})
+				break
+			}
+			v, ok, err := src.next()
+			if err != nil {
+				return err
+			}
+			if !ok {
+				break
+			}
+			scanned++
+			prev = v.Seq
+			if !specMatch(q.SpecVersions) || !q.AddedAfter.IsZero() && !v.DateAdded.After(q.AddedAfter) {
+				continue
+			}
+			pi, ok, err := n.partnerDecide(ctx, tx, compiled, peer.Name, v, q.Manifest)
+			if err != nil {
+				return err
+			}
+			if !ok || want != "" && pi.item.ID != want {
+				continue
+			}
+			if pi.ledger != nil {
+				if _, err := tx.AppendLedger(ctx, *pi.ledger); err != nil {
+					return err
+				}
+			}
+			page.Items = append(page.Items, pi.item)
+			pi.event.Detail = truncate(detail+" "+pi.event.Detail, 300)
+			events = append(events, pi.event)
+			for _, id := range pi.labels {
+				if !slices.Contains(labels, id) {
+					labels = append(labels, id)
+				}
+			}
+		}
+		if want != "" && len(page.Items) == 0 {
+			missing = true
+			return n.appendAudit(ctx, tx, partnerDenial(actor, peer.Name, want, detail))
+		}
+		for _, id := range labels {
+			raw, err := tx.Label(ctx, id)
+			if err != nil {
+				return fmt.Errorf("label %s: %w", id, err)
+			}
+			page.Leading = append(page.Leading, raw)
+			events = append(events, audit.Event{Actor: actor, Action: audit.ActionLabelRead, Object: id, Decision: audit.Allow, Detail: detail})
+		}
+		if want == "" {
+			events = append([]audit.Event{{Actor: actor, Action: audit.ActionList, Decision: audit.Allow, Subject: "party:" + peer.Name,
+				Count: len(page.Items), Detail: describeQuery(detail, q)}}, events...)
+		}
+		return n.appendAudit(ctx, tx, events...)
+	})
+	if err != nil {
+		return taxii.Page{}, fmt.Errorf("taxii partner read: %w", err)
+	}
+	if missing {
+		return taxii.Page{}, fmt.Errorf("taxii read %s: %w", q.Object, taxii.ErrNotFound)
+	}
+	return page, nil
+}
+
+// partnerDenial audits an object-by-id read the partner may not make. Its
+// reason does not say whether the object exists: the log is read by people
+// who may see that, the partner is not.
+func partnerDenial(actor, party, id, detail string) audit.Event {
+	return audit.Event{Actor: actor, Action: audit.ActionRead, Object: truncate(id, 200), Subject: "party:" + party,
+		Decision: audit.Deny, Reasons: []string{"not-released-to-party"}, Detail: detail}
+}
+
+// partnerRow finds the row to decide for an object-by-id read: the latest
+// version of id, or, when id is a tearline made for party, the original it
+// was made from (the tearline is served only if the original's decision
+// still makes it).
+func (n *Node) partnerRow(ctx context.Context, tx store.Tx, party, id string) (store.ObjectVersion, bool, error) {
+	vs, err := tx.Versions(ctx, id)
+	if errors.Is(err, store.ErrNotFound) || err == nil && len(vs) == 0 {
+		return store.ObjectVersion{}, false, nil
+	}
+	if err != nil {
+		return store.ObjectVersion{}, false, err
+	}
+	v := vs[len(vs)-1]
+	prov, err := tx.Provenance(ctx, id)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return v, true, nil
+	case err != nil:
+		return store.ObjectVersion{}, false, err
+	case prov.DerivedFrom == "":
+		return v, true, nil
+	}
+	oid, omod, _ := strings.Cut(prov.DerivedFrom, "@")
+	ov, err := versionOf(ctx, tx, oid, omod)
+	if errors.Is(err, ErrNotFound) {
+		return store.ObjectVersion{}, false, nil
+	}
+	if err != nil {
+		return store.ObjectVersion{}, false, err
+	}
+	if tearlineID(ov.Type, ov.ID, ov.Modified, party) != id {
+		return store.ObjectVersion{}, false, nil
+	}
+	return ov, true, nil
+}
+
+// tearlineID is the id makeTearline gives the tearline of one version for
+// one party.
+func tearlineID(typ, id, modified, party string) string {
+	return typ + "--" + uuid.NewSHA1(tearlineNS, []byte(id+"\x00"+modified+"\x00"+party)).String()
+}
+
+// partnerDecide decides whether and how row v is served to party. ok false:
+// the row is not in the partner's view.
+func (n *Node) partnerDecide(ctx context.Context, tx store.Tx, compiled map[string]*policy.Agreement, party string,
+	v store.ObjectVersion, manifest bool) (partnerItem, bool, error) {
+	skip, err := n.partnerHidden(ctx, tx, party, v)
+	if err != nil || skip {
+		return partnerItem{}, false, err
+	}
+	c, err := n.class(ctx, tx, v.Class)
+	if err != nil {
+		return partnerItem{}, false, err
+	}
+	f, err := n.buildFacts(ctx, tx, v, c, compiled)
+	if err != nil {
+		return partnerItem{}, false, err
+	}
+	best, _ := n.decideAll(f, compiled, party, AutoReleasePurpose)
+	out, labels := v, c.LabelIDs
+	e := &store.LedgerEntry{ObjectID: v.ID, Modified: v.Modified, Party: party, Agreement: best.Agreement, AgreementVersion: best.Version,
+		Term: best.d.Terms, Labels: f.labels, State: LedgerPulled, By: "peer:" + party, At: n.now()}
+	switch best.d.Outcome {
+	case policy.Release:
+		e.Outcome = store.LedgerRelease
+	case policy.Tearline:
+		tid := tearlineID(v.Type, v.ID, v.Modified, party)
+		vs, err := tx.Versions(ctx, tid)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return partnerItem{}, false, err
+		}
+		if len(vs) == 0 {
+			_, _, err := n.makeTearline(ctx, tx, autoReleaser(), f, best, party, AutoReleasePurpose)
+			if errors.Is(err, errNothingRemains) {
+				return partnerItem{}, false, nil
+			}
+			if err != nil {
+				return partnerItem{}, false, err
+			}
+			if vs, err = tx.Versions(ctx, tid); err != nil {
+				return partnerItem{}, false, err
+			}
+			if len(vs) == 0 {
+				return partnerItem{}, false, fmt.Errorf("tearline %s of %s: not stored", tid, v.ID)
+			}
+		}
+		out = vs[len(vs)-1]
+		tc, err := n.class(ctx, tx, out.Class)
+		if err != nil {
+			return partnerItem{}, false, err
+		}
+		labels = tc.LabelIDs
+		e.Outcome, e.TearlineID, e.Labels = store.LedgerTearline, tid, labels
+	default:
+		return partnerItem{}, false, nil
+	}
+	pi := partnerItem{item: taxiiItem(out, nil, nil), original: v.ID}
+	// The listing position, so that a partner's added_after cursor follows
+	// the listing even when a tearline was made later than its original.
+	pi.item.DateAdded = v.DateAdded
+	pi.event = audit.Event{Actor: "peer:" + party, Action: audit.ActionRead, Object: out.ID, Modified: out.Modified, Labels: labels,
+		Decision: audit.Allow, Subject: "party:" + party,
+		Detail: fmt.Sprintf("outcome=%s agreement=%s", e.Outcome, agreementKey(best.Agreement, best.Version))}
+	if e.TearlineID != "" {
+		pi.event.Detail += " tearline-of=" + v.ID
+	}
+	if manifest {
+		return pi, true, nil // metadata only: nothing disseminated
+	}
+	pi.item.Object = out.Raw
+	if err := json.Unmarshal(out.Bindings, &pi.item.Related); err != nil {
+		return partnerItem{}, false, fmt.Errorf("bindings of %s: %w", out.ID, err)
+	}
+	// Every label any binding names, so the partner can verify each one.
+	for _, raw := range pi.item.Related {
+		b, err := binding.Parse(raw)
+		if err != nil {
+			return partnerItem{}, false, fmt.Errorf("binding of %s: %w", out.ID, err)
+		}
+		for _, l := range b.Labels {
+			pi.labels = append(pi.labels, l.Ref)
+		}
+		for _, l := range b.PartLabels {
+			pi.labels = append(pi.labels, l.Ref)
+		}
+	}
+	pi.ledger = e
+	return pi, true, nil
+}
+
+// partnerHidden reports rows that are never in a partner's view whatever
+// the agreements say: tearlines and their derived-from relationships (a
+// tearline is served in place of its original, to its party only), and
+// what came from or was originated by the partner itself.
+func (n *Node) partnerHidden(ctx context.Context, tx store.Tx, party string, v store.ObjectVersion) (bool, error) {
+	if v.Originator == party {
+		return true, nil
+	}
+	prov, err := tx.Provenance(ctx, v.ID)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+	case err != nil:
+		return false, err
+	case prov.DerivedFrom != "" || prov.Originator == party || prov.ReceivedFrom == party:
+		return true, nil
+	}
+	if v.Type != "relationship" || v.Originator != n.cfg.Name {
+		return false, nil
+	}
+	var rel struct {
+		Type      string `json:"relationship_type"`
+		SourceRef string `json:"source_ref"`
+	}
+	if err := json.Unmarshal(v.Raw, &rel); err != nil || rel.Type != "derived-from" {
+		return false, nil
+	}
+	sp, err := tx.Provenance(ctx, rel.SourceRef)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return false, nil
+	case err != nil:
+		return false, err
+	}
+	return sp.DerivedFrom != "", nil
+}

@@ -1,0 +1,305 @@
+package node
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/tearline/tearline/binding"
+	"github.com/tearline/tearline/store"
+	"github.com/tearline/tearline/taxii"
+)
+
+// Pull: reading a partner's TAXII collection (its partner view of us,
+// partnerview.go) with this node's federation client, and storing what it
+// releases through the same receive path as pushed objects: bindings
+// verified, DecideInbound, translation, provenance, retention, idempotent by
+// (id, modified). The position is an added_after cursor per peer, saved in
+// the store (Cursor/SetCursor, name "pull:PEER") only after the page it
+// ends has been committed, so a crash re-reads at most one page, which
+// stores nothing twice.
+
+// PullOptions tune a pull; zero values are the defaults.
+type PullOptions struct {
+	Limit   int           // objects per page asked for (default 100)
+	Timeout time.Duration // per request (default 30s)
+	// Client, when set, returns the HTTP client for a peer (tests); by
+	// default FederationClient(dir, peer).
+	Client func(peer string) (*http.Client, error)
+}
+
+// PullResult says what one pull fetched and stored.
+type PullResult struct {
+	Peer    string `json:"peer"`
+	Pages   int    `json:"pages"`
+	Objects int    `json:"objects"` // objects served by the partner
+	Created int    `json:"created"` // stored as new versions here
+	Exists  int    `json:"exists"`  // already held
+	Refused int    `json:"refused"` // refused on receipt (audited)
+	Cursor  string `json:"cursor"`  // the saved added_after
+}
+
+// pullCursor names the saved cursor of a peer.
+func pullCursor(peer string) string { return "pull:" + peer }
+
+// maxPullPages bounds one pull, so that a partner that always answers
+// more=true cannot keep a pull going for ever; the next pull continues.
+const maxPullPages = 10000
+
+// PullPeer pulls what peer name releases to this node, from the saved
+// cursor on, following `next` until the partner has no more.
+func (n *Node) PullPeer(ctx context.Context, name string, o PullOptions) (PullResult, error) {
+	res := PullResult{Peer: name}
+	if o.Limit <= 0 {
+		o.Limit = 100
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = 30 * time.Second
+	}
+	peers, err := LoadPeers(n.dir)
+	if err != nil {
+		return res, fmt.Errorf("pull %s: %w", name, err)
+	}
+	i := slices.IndexFunc(peers, func(p Peer) bool { return p.Name == name })
+	if i < 0 {
+		return res, fmt.Errorf("pull %s: %w", name, ErrNoPeer)
+	}
+	peer := &peers[i]
+	if peer.URL == "" {
+		return res, fmt.Errorf("pull %s: the peer has no url in %s (peer add --url)", name, PeersFile)
+	}
+	var c *http.Client
+	if o.Client != nil {
+		c, err = o.Client(name)
+	} else {
+		c, err = FederationClient(n.dir, name)
+	}
+	if err != nil {
+		return res, fmt.Errorf("pull %s: %w", name, err)
+	}
+	base := strings.TrimSuffix(peer.URL, "/") + taxii.Prefix + taxii.DefaultRoot + "/"
+	coll, err := pullCollection(ctx, c, base, o.Timeout)
+	if err != nil {
+		return res, fmt.Errorf("pull %s: %w", name, err)
+	}
+	if res.Cursor, err = n.st.Cursor(ctx, pullCursor(name)); err != nil {
+		return res, fmt.Errorf("pull %s: cursor: %w", name, err)
+	}
+	next := ""
+	for res.Pages < maxPullPages {
+		q := url.Values{"limit": {strconv.Itoa(o.Limit)}}
+		if next != "" {
+			q.Set("next", next)
+		} else if res.Cursor != "" {
+			q.Set("added_after", res.Cursor)
+		}
+		env, last, err := getEnvelope(ctx, c, base+"collections/"+url.PathEscape(coll)+"/objects/?"+q.Encode(), o.Timeout)
+		if err != nil {
+			return res, fmt.Errorf("pull %s: %w", name, err)
+		}
+		res.Pages++
+		if err := n.receivePulled(ctx, peer, env.Objects, &res); err != nil {
+			return res, fmt.Errorf("pull %s: page %d: %w", name, res.Pages, err)
+		}
+		// The page is committed: only now may the cursor pass it.
+		if last != "" && last != res.Cursor {
+			if err := n.st.SetCursor(ctx, pullCursor(name), last); err != nil {
+				return res, fmt.Errorf("pull %s: save cursor: %w", name, err)
+			}
+			res.Cursor = last
+		}
+		if !env.More || env.Next == "" {
+			break
+		}
+		next = env.Next
+	}
+	return res, nil
+}
+
+// receivePulled splits an envelope into one "objects" message per object
+// (with the labels and its bindings), and stores them as pushed messages
+// are stored. A message refused for good is audited and counted, and does
+// not hold the cursor back (it would be refused again); anything to retry
+// fails the page.
+func (n *Node) receivePulled(ctx context.Context, peer *Peer, objs []json.RawMessage, res *PullResult) error {
+	var labels []json.RawMessage
+	bindings := map[string][]json.RawMessage{} // object id + "\x00" + modified
+	type content struct {
+		raw json.RawMessage
+		key string
+	}
+	var contents []content
+	for _, raw := range objs {
+		var head struct {
+			Type           string `json:"type"`
+			ID             string `json:"id"`
+			Modified       string `json:"modified"`
+			Created        string `json:"created"`
+			ObjectRef      string `json:"object_ref"`
+			ObjectModified string `json:"object_modified"`
+		}
+		if err := json.Unmarshal(raw, &head); err != nil {
+			return fmt.Errorf("envelope object: %w", err)
+		}
+		switch head.Type {
+		case "marking-definition":
+			labels = append(labels, raw)
+		case binding.Type:
+			k := head.ObjectRef + "\x00" + head.ObjectModified
+			bindings[k] = append(bindings[k], raw)
+		default:
+			mod := head.Modified
+			if mod == "" {
+				mod = head.Created
+			}
+			contents = append(contents, content{raw: raw, key: head.ID + "\x00" + mod})
+		}
+	}
+	res.Objects += len(contents)
+	if len(contents) == 0 {
+		return nil
+	}
+	msgs := make([]InboxMessage, 0, len(contents))
+	for i, ct := range contents {
+		b := objectsBundle{Type: "bundle", ID: "bundle--" + uuid.NewString()}
+		b.Objects = append(append(slices.Clone(labels), ct.raw), bindings[ct.key]...)
+		payload, err := json.Marshal(b)
+		if err != nil {
+			return err
+		}
+		msgs = append(msgs, InboxMessage{ID: int64(i + 1), Kind: store.OutboxObjects, Payload: payload})
+	}
+	out := make([]InboxMessageResult, len(msgs))
+	n.receiveObjects(ctx, peer, msgs, out)
+	var retry []string
+	for _, r := range out {
+		switch r.Status {
+		case InboxAccepted:
+			m, _ := r.Result.(map[string]any)
+			ros, _ := m["objects"].([]ReceivedObject)
+			for _, ro := range ros {
+				if ro.Status == "created" {
+					res.Created++
+				} else {
+					res.Exists++
+				}
+			}
+		case InboxRefused:
+			res.Refused++
+			n.log.Warn("pull: object refused", "peer", peer.Name, "err", r.Error)
+		default:
+			retry = append(retry, r.Error)
+		}
+	}
+	if len(retry) > 0 {
+		return fmt.Errorf("not stored, to retry: %s", truncate(strings.Join(retry, "; "), 500))
+	}
+	return nil
+}
+
+// pullCollection finds the partner's holdings collection (its id is the
+// partner's, derived from its identity).
+func pullCollection(ctx context.Context, c *http.Client, base string, timeout time.Duration) (string, error) {
+	b, _, err := taxiiGet(ctx, c, base+"collections/", timeout)
+	if err != nil {
+		return "", err
+	}
+	var cs struct {
+		Collections []taxii.Collection `json:"collections"`
+	}
+	if err := json.Unmarshal(b, &cs); err != nil {
+		return "", fmt.Errorf("collections: %w", err)
+	}
+	for _, col := range cs.Collections {
+		if col.Alias == HoldingsAlias && col.CanRead {
+			return col.ID, nil
+		}
+	}
+	return "", errors.New("the partner offers no readable holdings collection")
+}
+
+func getEnvelope(ctx context.Context, c *http.Client, u string, timeout time.Duration) (taxii.Envelope, string, error) {
+	b, h, err := taxiiGet(ctx, c, u, timeout)
+	if err != nil {
+		return taxii.Envelope{}, "", err
+	}
+	var env taxii.Envelope
+	if err := json.Unmarshal(b, &env); err != nil {
+		return taxii.Envelope{}, "", fmt.Errorf("envelope: %w", err)
+	}
+	return env, h.Get("X-TAXII-Date-Added-Last"), nil
+}
+
+// taxiiGet GETs a TAXII resource with the node's client certificate and no
+// token: the partner serves its partner view.
+func taxiiGet(ctx context.Context, c *http.Client, u string, timeout time.Duration) ([]byte, http.Header, error) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	req.Header.Set("Accept", taxii.MediaTypeTAXII)
+	resp, err := c.Do(req)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, MaxInboxBody+1))
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(b) > MaxInboxBody {
+		return nil, nil, fmt.Errorf("GET %s: answer larger than %d bytes", u, MaxInboxBody)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, nil, fmt.Errorf("GET %s: %s: %s", u, resp.Status, truncate(string(bytes.TrimSpace(b)), 300))
+	}
+	return b, resp.Header, nil
+}
+
+// RunPull pulls every peer that has a URL every interval until ctx ends
+// (serve --pull-interval). A failing peer is logged and tried again at the
+// next tick; its cursor stays where its last committed page left it.
+func (n *Node) RunPull(ctx context.Context, interval time.Duration, o PullOptions) {
+	if interval <= 0 {
+		return
+	}
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		peers, err := LoadPeers(n.dir)
+		if err != nil {
+			n.log.Warn("pull", "err", err)
+		}
+		for _, p := range peers {
+			if p.URL == "" || ctx.Err() != nil {
+				continue
+			}
+			res, err := n.PullPeer(ctx, p.Name, o)
+			if err != nil {
+				n.log.Warn("pull", "peer", p.Name, "err", err)
+				continue
+			}
+			if res.Objects > 0 {
+				n.log.Info("pull", "peer", p.Name, "objects", res.Objects, "created", res.Created, "refused", res.Refused)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
