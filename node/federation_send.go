@@ -131,11 +131,16 @@ func (n *Node) outboxRelease(ctx context.Context, tx store.Tx, e store.LedgerEnt
 
 // OutboxOptions tune the delivery loop; zero values are the defaults.
 type OutboxOptions struct {
-	Batch       int           // messages per POST (default 512)
-	Lease       time.Duration // how long a claim holds its rows (default 1 minute)
+	Batch int // messages per POST (default 512)
+	// Lease is how long a claim holds its rows (default 15s). It outlasts
+	// one POST (Timeout) so two replicas do not send the same rows at once;
+	// it is short because a sender killed mid-delivery holds its rows, and
+	// everything after them to that peer, until it runs out. A row sent
+	// twice is harmless: receiving is idempotent by (id, modified).
+	Lease       time.Duration
 	BaseBackoff time.Duration // first retry delay (default 500ms)
 	MaxBackoff  time.Duration // retry delay cap (default 5 minutes)
-	Timeout     time.Duration // per POST (default 30s)
+	Timeout     time.Duration // per POST (default 10s)
 	// Poll is the fallback wake-up: the loop also looks at the outbox this
 	// often (default 5s; negative: never), for rows committed by another
 	// process (the CLI, another replica on the same database), whose commits
@@ -152,7 +157,7 @@ func (o *OutboxOptions) defaults() {
 	}
 	o.Batch = min(o.Batch, MaxInboxMessages)
 	if o.Lease <= 0 {
-		o.Lease = time.Minute
+		o.Lease = 15 * time.Second
 	}
 	if o.BaseBackoff <= 0 {
 		o.BaseBackoff = 500 * time.Millisecond
@@ -161,8 +166,9 @@ func (o *OutboxOptions) defaults() {
 		o.MaxBackoff = 5 * time.Minute
 	}
 	if o.Timeout <= 0 {
-		o.Timeout = 30 * time.Second
+		o.Timeout = 10 * time.Second
 	}
+	o.Lease = max(o.Lease, o.Timeout+time.Second)
 	if o.Poll == 0 {
 		o.Poll = DefaultOutboxPoll
 	}

@@ -193,7 +193,6 @@ func (h *harness) start(cycle int) *server {
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	defer logf.Close()
 	args := []string{"serve", "--data", h.dir, "--listen", "127.0.0.1:0", "--checkpoint-interval", "100ms"}
 	if h.storeURL != "" {
 		args = append(args, "--store", h.storeURL)
@@ -203,10 +202,18 @@ func (h *harness) start(cycle int) *server {
 	cmd.Env = env()
 	cmd.Stdout, cmd.Stderr = logf, w
 	if err := cmd.Start(); err != nil {
+		logf.Close()
 		h.t.Fatalf("start tearline serve: %v", err)
 	}
+	// The log file stays open until the process has exited: stderr goes
+	// through w, and closing the file under it would end the copy and kill
+	// the server with SIGPIPE at its next log line.
 	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
+	go func() {
+		err := cmd.Wait()
+		logf.Close()
+		exited <- err
+	}()
 	s := &server{cmd: cmd, exited: exited, log: logPath}
 	select {
 	case s.base = <-w.found:

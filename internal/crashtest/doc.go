@@ -15,11 +15,11 @@
 //   - nothing is half there: no stored version without its "created" audit
 //     entry, no such entry without its version, no version we never sent.
 //
-// The work is organised as phases (type phase): ingest and reads today.
-// Federation delivery was not built when this was written (the outbox is
-// in progress); it becomes one more phase that runs a partner node as a second process, records what
-// the partner acknowledged, and checks after the cycles that the outbox
-// drained with nothing lost or duplicated at the partner. See
+// The work is organised as phases (type phase): ingest and reads.
+// Federation delivery has its own test (federation_test.go): two nodes run
+// as separate processes over mutual TLS, the partner and once the sender
+// are killed while releases continue, and afterwards every released object
+// is at the partner exactly once and a recall is acknowledged. See
 // docs/CRASHTEST.md.
 //
 // The package has no code outside its tests.
