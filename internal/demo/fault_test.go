@@ -75,10 +75,21 @@ func TestFederationPartnerDown(t *testing.T) {
 			t.Fatalf("%s: %d versions at usa, want exactly 1", id, len(vs))
 		}
 	}
-	items, err := gbr.Node.Store().OutboxItems(ctx, "usa", 0, 10000)
-	if err != nil {
-		t.Fatal(err)
-	}
+	// The partner stores a batch before the sender hears back and records
+	// the delivery: wait for gbr's side too.
+	var items []store.OutboxItem
+	waitFor(t, "gbr's outbox to record every delivery", func() bool {
+		var err error
+		if items, err = gbr.Node.Store().OutboxItems(ctx, "usa", 0, 10000); err != nil {
+			t.Fatal(err)
+		}
+		for _, it := range items {
+			if it.Delivered.IsZero() {
+				return false
+			}
+		}
+		return true
+	})
 	retried := 0
 	for _, it := range items {
 		if it.Delivered.IsZero() {

@@ -55,7 +55,11 @@ type Member struct {
 	mu     sync.Mutex
 	ctx    context.Context
 	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	// held is the listener that reserved Addr when the cluster was made;
+	// the first start serves on it, so nothing else can take the port in
+	// between. Later starts listen on Addr again.
+	held net.Listener
+	wg   sync.WaitGroup
 }
 
 // NewCluster makes the nodes under base (one directory each), a CA, and
@@ -76,15 +80,16 @@ func NewCluster(ctx context.Context, base string, specs []MemberSpec, log *slog.
 			return nil, err
 		}
 		addr := ln.Addr().String()
-		ln.Close() // reopened by Start: the port is this member's for the cluster's life
-		m := &Member{MemberSpec: s, Dir: filepath.Join(base, s.Name), Addr: addr, URL: "https://" + addr}
+		m := &Member{MemberSpec: s, Dir: filepath.Join(base, s.Name), Addr: addr, URL: "https://" + addr, held: ln}
+		c.Members = append(c.Members, m)
 		if err := node.Init(ctx, m.Dir, node.InitOptions{Name: s.Name, Country: s.Country, Org: s.Org, CA: ca}); err != nil {
+			c.releasePorts()
 			return nil, fmt.Errorf("cluster: %w", err)
 		}
 		if err := node.SetAutoRelease(m.Dir, s.AutoRelease); err != nil {
+			c.releasePorts()
 			return nil, fmt.Errorf("cluster: %w", err)
 		}
-		c.Members = append(c.Members, m)
 	}
 	for _, m := range c.Members {
 		for _, o := range c.Members {
@@ -248,15 +253,15 @@ func (c *Cluster) start(m *Member, outbox bool) error {
 			return err
 		}
 	}
-	var ln net.Listener
-	var err error
-	for range 50 { // a port just closed may take a moment to be free again
-		if ln, err = net.Listen("tcp", m.Addr); err == nil {
-			break
+	ln, err := m.held, error(nil)
+	m.held = nil
+	for try := 0; ln == nil && try < 50; try++ { // a port just closed may take a moment to be free again
+		if ln, err = net.Listen("tcp", m.Addr); err != nil {
+			ln = nil
+			time.Sleep(20 * time.Millisecond)
 		}
-		time.Sleep(20 * time.Millisecond)
 	}
-	if err != nil {
+	if ln == nil {
 		return err
 	}
 	m.ctx, m.cancel = context.WithCancel(context.Background())
@@ -296,6 +301,7 @@ func (c *Cluster) Stop(m *Member) error {
 
 // Close stops every member.
 func (c *Cluster) Close() error {
+	c.releasePorts()
 	var errs []error
 	for _, m := range c.Members {
 		errs = append(errs, c.Stop(m))
@@ -309,3 +315,16 @@ func (c *Cluster) Close() error {
 
 // RemoveAll removes the cluster's directories.
 func (c *Cluster) RemoveAll() error { return os.RemoveAll(c.Dir) }
+
+// releasePorts closes the listeners that reserve members' ports and were
+// never served on.
+func (c *Cluster) releasePorts() {
+	for _, m := range c.Members {
+		m.mu.Lock()
+		if m.held != nil {
+			m.held.Close()
+			m.held = nil
+		}
+		m.mu.Unlock()
+	}
+}
