@@ -6,9 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/transparency-dev/merkle/compact"
 	"github.com/transparency-dev/merkle/proof"
 	"github.com/transparency-dev/merkle/rfc6962"
@@ -16,20 +18,38 @@ import (
 	"golang.org/x/mod/sumdb/tlog"
 
 	"github.com/tearline/tearline/audit"
+	"github.com/tearline/tearline/internal/pgtest"
 	"github.com/tearline/tearline/store"
+	"github.com/tearline/tearline/store/postgres"
 	"github.com/tearline/tearline/store/sqlite"
 )
 
-// testLog is a real SQLite store with a log key.
-type testLog struct {
-	path   string
-	st     *sqlite.Store
-	signer note.Signer
-	v      note.Verifier
-	vkey   string
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+// A backend is a store the log lives in, and a way to write straight into
+// its tables, as an intruder with access to the database would.
+type backend struct {
+	name string
+	// open returns a new, empty store (closed when t ends) and a function
+	// running SQL on its tables with ? placeholders, outside the store.
+	open func(t testing.TB) (store.Store, func(t testing.TB, q string, args ...any))
 }
 
-func newTestLog(t testing.TB) *testLog {
+var (
+	sqliteBackend   = backend{"sqlite", openSQLite}
+	postgresBackend = backend{"postgres", openPostgres}
+)
+
+// eachBackend runs f as the subtests sqlite and postgres (which skips
+// without a server, except in CI: see pgtest).
+func eachBackend(t *testing.T, f func(t *testing.T, b backend)) {
+	t.Helper()
+	for _, b := range []backend{sqliteBackend, postgresBackend} {
+		t.Run(b.name, func(t *testing.T) { f(t, b) })
+	}
+}
+
+func openSQLite(t testing.TB) (store.Store, func(testing.TB, string, ...any)) {
 	t.Helper()
 	p := filepath.Join(t.TempDir(), "tearline.db")
 	st, err := sqlite.Open(context.Background(), p)
@@ -37,6 +57,68 @@ func newTestLog(t testing.TB) *testLog {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
+	return st, func(t testing.TB, q string, args ...any) {
+		t.Helper()
+		db, err := sql.Open("sqlite", "file:"+p+"?_pragma=busy_timeout(10000)")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		if _, err := db.Exec(q, args...); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+}
+
+func openPostgres(t testing.TB) (store.Store, func(testing.TB, string, ...any)) {
+	t.Helper()
+	dsn := pgtest.DSN(t)
+	st, err := postgres.Open(context.Background(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st, func(t testing.TB, q string, args ...any) {
+		t.Helper()
+		ctx := context.Background()
+		conn, err := pgx.Connect(ctx, dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close(ctx)
+		if _, err := conn.Exec(ctx, dollarParams(q), args...); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+}
+
+// dollarParams numbers q's ? placeholders $1, $2, ... as PostgreSQL wants.
+func dollarParams(q string) string {
+	var b strings.Builder
+	n := 0
+	for _, r := range q {
+		if r == '?' {
+			n++
+			fmt.Fprintf(&b, "$%d", n)
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// testLog is a real store with a log key.
+type testLog struct {
+	st     store.Store
+	sql    func(t testing.TB, q string, args ...any)
+	signer note.Signer
+	v      note.Verifier
+	vkey   string
+}
+
+func newTestLog(t testing.TB, b backend) *testLog {
+	t.Helper()
+	st, exec := b.open(t)
 	skey, vkey, err := audit.GenerateLogKey("test.example/audit")
 	if err != nil {
 		t.Fatal(err)
@@ -49,7 +131,7 @@ func newTestLog(t testing.TB) *testLog {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &testLog{path: p, st: st, signer: s, v: v, vkey: vkey}
+	return &testLog{st: st, sql: exec, signer: s, v: v, vkey: vkey}
 }
 
 // leaf returns a realistic leaf for index i; tag lets two logs diverge.
@@ -97,21 +179,16 @@ func (l *testLog) checkpoint(t testing.TB) store.AuditCheckpoint {
 	return c
 }
 
-// exec runs SQL on the file directly, as an intruder would.
+// exec runs SQL on the store's tables directly, as an intruder would.
 func (l *testLog) exec(t testing.TB, q string, args ...any) {
 	t.Helper()
-	db, err := sql.Open("sqlite", "file:"+l.path+"?_pragma=busy_timeout(10000)")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if _, err := db.Exec(q, args...); err != nil {
-		t.Fatalf("%s: %v", q, err)
-	}
+	l.sql(t, q, args...)
 }
 
-func TestVerifyIntact(t *testing.T) {
-	l := newTestLog(t)
+func TestVerifyIntact(t *testing.T) { eachBackend(t, testVerifyIntact) }
+
+func testVerifyIntact(t *testing.T, b backend) {
+	l := newTestLog(t, b)
 	l.appendN(t, 1000, 7, "")
 	l.checkpoint(t)
 	l.appendN(t, 2100, 1024, "")
@@ -130,8 +207,13 @@ func TestVerifyIntact(t *testing.T) {
 	}
 }
 
-func TestVerifyTamper(t *testing.T) {
-	const n = 3000
+func TestVerifyTamper(t *testing.T) { eachBackend(t, testVerifyTamper) }
+
+func testVerifyTamper(t *testing.T, b backend) {
+	// The tampering SQL runs on both backends: rows are moved aside to
+	// indexes beyond the log rather than to negative ones, which
+	// PostgreSQL's schema refuses (CHECK idx >= 0).
+	const n, aside = 3000, 1_000_000
 	tests := []struct {
 		name   string
 		tamper func(t *testing.T, l *testLog)
@@ -151,20 +233,22 @@ func TestVerifyTamper(t *testing.T) {
 			l.exec(t, `DELETE FROM audit_hashes WHERE id >= ?`, tlog.StoredHashCount(2990))
 		}, 2990},
 		{"reorder", func(t *testing.T, l *testLog) {
-			l.exec(t, `UPDATE audit SET idx = -1 WHERE idx = 500`)
+			l.exec(t, `UPDATE audit SET idx = ? WHERE idx = 500`, aside)
 			l.exec(t, `UPDATE audit SET idx = 500 WHERE idx = 501`)
-			l.exec(t, `UPDATE audit SET idx = 501 WHERE idx = -1`)
+			l.exec(t, `UPDATE audit SET idx = 501 WHERE idx = ?`, aside)
 		}, 500},
 		{"insert", func(t *testing.T, l *testLog) {
-			l.exec(t, `UPDATE audit SET idx = -idx - 1 WHERE idx >= 2000`)
-			l.exec(t, `UPDATE audit SET idx = -idx WHERE idx < 0`)
+			// Out of the way and back one further: no step collides on
+			// the primary key, whichever order rows are updated in.
+			l.exec(t, `UPDATE audit SET idx = idx + ? WHERE idx >= 2000`, aside)
+			l.exec(t, `UPDATE audit SET idx = idx - ? + 1 WHERE idx >= ?`, aside, aside)
 			l.exec(t, `INSERT INTO audit (idx, data) VALUES (2000, ?)`, leaf(t, 2000, "planted"))
 		}, 2000},
 		{"insert at end", func(t *testing.T, l *testLog) {
 			l.exec(t, `INSERT INTO audit (idx, data) VALUES (?, ?)`, n, leaf(t, n, "planted"))
 		}, n},
 		{"tree hash", func(t *testing.T, l *testLog) {
-			l.exec(t, `UPDATE audit_hashes SET hash = zeroblob(32) WHERE id = ?`, tlog.StoredHashIndex(3, 40))
+			l.exec(t, `UPDATE audit_hashes SET hash = ? WHERE id = ?`, make([]byte, 32), tlog.StoredHashIndex(3, 40))
 		}, 40 << 3},
 		{"rewrite leaf and tree", func(t *testing.T, l *testLog) {
 			// The intruder rehashes the tree after the change; only the
@@ -176,7 +260,7 @@ func TestVerifyTamper(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			l := newTestLog(t)
+			l := newTestLog(t, b)
 			l.appendN(t, 2048, 1024, "")
 			l.checkpoint(t)
 			l.appendN(t, n-2048, 100, "")
@@ -235,13 +319,22 @@ func (l *testLog) rehash(t *testing.T, start int64) {
 			mem[tlog.StoredHashIndex(0, e.Index)+int64(j)] = h
 		}
 	}
+	// One statement: a connection per row costs seconds on PostgreSQL.
+	var rows []string
+	var args []any
 	for id, h := range mem {
-		l.exec(t, `INSERT INTO audit_hashes (id, hash) VALUES (?, ?)`, id, h[:])
+		rows = append(rows, "(?, ?)")
+		args = append(args, id, h[:])
+	}
+	if len(rows) > 0 {
+		l.exec(t, `INSERT INTO audit_hashes (id, hash) VALUES `+strings.Join(rows, ", "), args...)
 	}
 }
 
-func TestCheckpointBadSignature(t *testing.T) {
-	l := newTestLog(t)
+func TestCheckpointBadSignature(t *testing.T) { eachBackend(t, testCheckpointBadSignature) }
+
+func testCheckpointBadSignature(t *testing.T, b backend) {
+	l := newTestLog(t, b)
 	l.appendN(t, 10, 10, "")
 	c := l.checkpoint(t)
 	if _, err := audit.OpenCheckpoint(c.Note, l.v); err != nil {
@@ -270,8 +363,10 @@ func TestCheckpointBadSignature(t *testing.T) {
 	}
 }
 
-func TestProofs(t *testing.T) {
-	l := newTestLog(t)
+func TestProofs(t *testing.T) { eachBackend(t, testProofs) }
+
+func testProofs(t *testing.T, b backend) {
+	l := newTestLog(t, b)
 	const n = 1100
 	l.appendN(t, n, 333, "")
 	ctx := t.Context()
@@ -336,7 +431,11 @@ func TestProofs(t *testing.T) {
 }
 
 func TestFailedTransactionLeavesNoTree(t *testing.T) {
-	l := newTestLog(t)
+	eachBackend(t, testFailedTransactionLeavesNoTree)
+}
+
+func testFailedTransactionLeavesNoTree(t *testing.T, b backend) {
+	l := newTestLog(t, b)
 	l.appendN(t, 3, 3, "")
 	ctx := t.Context()
 	boom := errors.New("action failed")

@@ -17,7 +17,7 @@ const ingestBatch = 1024
 // BenchmarkAuditAppend measures durable appends: a real SQLite file with
 // synchronous FULL, ingestBatch leaves and their tree hashes per commit.
 func BenchmarkAuditAppend(b *testing.B) {
-	l := newTestLog(b)
+	l := newTestLog(b, sqliteBackend)
 	batch := make([][]byte, ingestBatch)
 	for i := range batch {
 		batch[i] = leaf(b, int64(i), "")
@@ -47,7 +47,7 @@ func bigLogSize() int {
 
 func buildBig(b *testing.B) *testLog {
 	b.Helper()
-	l := newTestLog(b)
+	l := newTestLog(b, sqliteBackend)
 	l.appendN(b, bigLogSize(), ingestBatch, "")
 	l.checkpoint(b)
 	return l

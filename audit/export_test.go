@@ -8,8 +8,10 @@ import (
 	"github.com/tearline/tearline/audit"
 )
 
-func TestExportVerify(t *testing.T) {
-	l := newTestLog(t)
+func TestExportVerify(t *testing.T) { eachBackend(t, testExportVerify) }
+
+func testExportVerify(t *testing.T, b backend) {
+	l := newTestLog(t, b)
 	l.appendN(t, 100, 100, "")
 	c1 := l.checkpoint(t)
 	l.appendN(t, 150, 50, "")

@@ -23,7 +23,7 @@ import (
 // bounds the measurement's resolution.
 func BenchmarkPublishToPartnerLatency(b *testing.B) {
 	ctx := context.Background()
-	c := newScenario(b, "gbr", "usa")
+	c := newScenario(b, sqliteBackend, "gbr", "usa")
 	gbr, usa := c.Member("gbr"), c.Member("usa")
 	lat := make([]time.Duration, 0, b.N)
 	b.ResetTimer()
@@ -72,7 +72,7 @@ func BenchmarkReplication(b *testing.B) {
 	var elapsed time.Duration
 	for range b.N {
 		b.StopTimer()
-		c := newScenario(b, "gbr", "usa")
+		c := newScenario(b, sqliteBackend, "gbr", "usa")
 		gbr, usa := c.Member("gbr"), c.Member("usa")
 		if err := c.Stop(gbr); err != nil {
 			b.Fatal(err)

@@ -23,9 +23,11 @@ func smallObject(i int) Labelled {
 // TestFederationPartnerDown stops the partner while its peer keeps
 // publishing, then starts it again: every permitted object arrives exactly
 // once.
-func TestFederationPartnerDown(t *testing.T) {
+func TestFederationPartnerDown(t *testing.T) { eachBackend(t, testFederationPartnerDown) }
+
+func testFederationPartnerDown(t *testing.T, b backend) {
 	ctx := context.Background()
-	c := newScenario(t, "gbr", "usa")
+	c := newScenario(t, b, "gbr", "usa")
 	gbr, usa := c.Member("gbr"), c.Member("usa")
 	const total, downAt, upAt = 150, 30, 100
 	var ids []string

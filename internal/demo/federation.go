@@ -38,6 +38,11 @@ type MemberSpec struct {
 	// auto_release). Off in clusters unless asked for, so that what a
 	// scenario releases is what it asks Release for.
 	AutoRelease bool
+	// StoreURL names the member's database as node.OpenStore takes it: ""
+	// for SQLite in the member's directory, or a postgres:// URL (an empty
+	// database, one per member). Keys, certificates and configuration stay
+	// in the member's directory either way.
+	StoreURL string
 }
 
 // Member is one node of a cluster and the people on it.
@@ -82,7 +87,7 @@ func NewCluster(ctx context.Context, base string, specs []MemberSpec, log *slog.
 		addr := ln.Addr().String()
 		m := &Member{MemberSpec: s, Dir: filepath.Join(base, s.Name), Addr: addr, URL: "https://" + addr, held: ln}
 		c.Members = append(c.Members, m)
-		if err := node.Init(ctx, m.Dir, node.InitOptions{Name: s.Name, Country: s.Country, Org: s.Org, CA: ca}); err != nil {
+		if err := node.Init(ctx, m.Dir, node.InitOptions{Name: s.Name, Country: s.Country, Org: s.Org, CA: ca, StoreURL: s.StoreURL}); err != nil {
 			c.releasePorts()
 			return nil, fmt.Errorf("cluster: %w", err)
 		}
@@ -117,7 +122,7 @@ func NewCluster(ctx context.Context, base string, specs []MemberSpec, log *slog.
 }
 
 func (m *Member) open(ctx context.Context) error {
-	n, err := node.Open(ctx, m.Dir, node.Options{})
+	n, err := node.Open(ctx, m.Dir, node.Options{StoreURL: m.StoreURL})
 	if err != nil {
 		return err
 	}

@@ -17,9 +17,10 @@ import (
 	"github.com/tearline/tearline/store"
 )
 
-// newScenario starts the four scenario nodes on loopback, each serving
-// over mutual TLS, with the scenario's agreements active everywhere.
-func newScenario(t testing.TB, names ...string) *Cluster {
+// newScenario starts the four scenario nodes on loopback (or those named),
+// each serving over mutual TLS with its store on b, with the scenario's
+// agreements active everywhere.
+func newScenario(t testing.TB, b backend, names ...string) *Cluster {
 	t.Helper()
 	ctx := context.Background()
 	specs := ScenarioMembers()
@@ -34,7 +35,7 @@ func newScenario(t testing.TB, names ...string) *Cluster {
 		}
 		specs = keep
 	}
-	c, err := NewCluster(ctx, t.TempDir(), specs, nil)
+	c, err := NewCluster(ctx, t.TempDir(), onBackend(t, b, specs), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,9 +101,11 @@ func auditActions(t testing.TB, m *Member) map[string]int {
 	return out
 }
 
-func TestFederationEndToEnd(t *testing.T) {
+func TestFederationEndToEnd(t *testing.T) { eachBackend(t, testFederationEndToEnd) }
+
+func testFederationEndToEnd(t *testing.T, b backend) {
 	ctx := context.Background()
-	c := newScenario(t)
+	c := newScenario(t, b)
 	gbr, usa, fra, agency := c.Member("gbr"), c.Member("usa"), c.Member("fra"), c.Member("agency")
 
 	// One object, three partners, three outcomes.

@@ -14,11 +14,11 @@ import (
 	"github.com/tearline/tearline/taxii"
 )
 
-// newCluster builds the scenario cluster with the given members' automatic
-// release on, and serves every member; outbox says whether the members'
-// outboxes deliver (a pull test runs without, so that only the pull moves
-// objects).
-func newCluster(t *testing.T, outbox bool, auto ...string) *Cluster {
+// newCluster builds the scenario cluster, stores on b, with the given
+// members' automatic release on, and serves every member; outbox says
+// whether the members' outboxes deliver (a pull test runs without, so that
+// only the pull moves objects).
+func newCluster(t *testing.T, b backend, outbox bool, auto ...string) *Cluster {
 	t.Helper()
 	ctx := context.Background()
 	specs := ScenarioMembers()
@@ -29,7 +29,7 @@ func newCluster(t *testing.T, outbox bool, auto ...string) *Cluster {
 			}
 		}
 	}
-	c, err := NewCluster(ctx, t.TempDir(), specs, nil)
+	c, err := NewCluster(ctx, t.TempDir(), onBackend(t, b, specs), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,9 +83,11 @@ func tearlineFor(t *testing.T, m *Member, id, party string) string {
 // TestFederationPull: each partner pulls exactly what the agreements
 // release to it (whole, tearline, nothing); the saved cursor makes a second
 // pull fetch nothing, and a later pull only what is new.
-func TestFederationPull(t *testing.T) {
+func TestFederationPull(t *testing.T) { eachBackend(t, testFederationPull) }
+
+func testFederationPull(t *testing.T, b backend) {
 	ctx := context.Background()
-	c := newCluster(t, false)
+	c := newCluster(t, b, false)
 	gbr, usa, fra, agency := c.Member("gbr"), c.Member("usa"), c.Member("fra"), c.Member("agency")
 	id, err := Publish(ctx, gbr, ScenarioReport())
 	if err != nil {
@@ -164,9 +166,11 @@ func TestFederationPull(t *testing.T) {
 
 // TestPartnerTAXIIView: a partner reads gbr's collection with its client
 // certificate; what it may not receive is 404, as a missing object is.
-func TestPartnerTAXIIView(t *testing.T) {
+func TestPartnerTAXIIView(t *testing.T) { eachBackend(t, testPartnerTAXIIView) }
+
+func testPartnerTAXIIView(t *testing.T, b backend) {
 	ctx := context.Background()
-	c := newCluster(t, false)
+	c := newCluster(t, b, false)
 	gbr, usa, agency := c.Member("gbr"), c.Member("usa"), c.Member("agency")
 	id, err := Publish(ctx, gbr, ScenarioReport())
 	if err != nil {
@@ -219,9 +223,11 @@ func TestPartnerTAXIIView(t *testing.T) {
 // TestAutoReleaseOnIngest: with auto_release on, an ingest alone delivers
 // to the partner whose agreement releases automatically; nothing is echoed
 // back to the partner an object came from; what needs a person is held.
-func TestAutoReleaseOnIngest(t *testing.T) {
+func TestAutoReleaseOnIngest(t *testing.T) { eachBackend(t, testAutoReleaseOnIngest) }
+
+func testAutoReleaseOnIngest(t *testing.T, b backend) {
 	ctx := context.Background()
-	c := newCluster(t, true, "gbr", "usa")
+	c := newCluster(t, b, true, "gbr", "usa")
 	gbr, usa, fra, agency := c.Member("gbr"), c.Member("usa"), c.Member("fra"), c.Member("agency")
 	id, err := Publish(ctx, gbr, ScenarioReport())
 	if err != nil {
