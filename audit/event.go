@@ -60,7 +60,7 @@ type Event struct {
 	Reasons  []string  `json:"reasons,omitempty"`
 	Subject  string    `json:"subject,omitempty"` // a user, token or agreement acted upon
 	Detail   string    `json:"detail,omitempty"`  // a short, content-free note (e.g. a query's filters)
-	Count    int       `json:"count,omitempty"`
+	Count    int       `json:"count,omitzero"`
 }
 
 // Marshal returns the event's RFC 8785 canonical JSON: the bytes that become
@@ -70,6 +70,15 @@ func (e Event) Marshal() ([]byte, error) {
 		e.Version = 1
 	}
 	e.Time = e.Time.UTC().Truncate(time.Microsecond)
+	if b, ok := appendCanonical(make([]byte, 0, 256), &e); ok {
+		return b, nil
+	}
+	return e.marshalSlow()
+}
+
+// marshalSlow is the reference encoding: encoding/json/v2 then RFC 8785.
+// e must already be normalised (Version, Time) as Marshal does.
+func (e Event) marshalSlow() ([]byte, error) {
 	b, err := json.Marshal(e, json.Deterministic(true))
 	if err != nil {
 		return nil, fmt.Errorf("marshal audit event %s: %w", e.Action, err)
