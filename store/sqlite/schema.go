@@ -21,6 +21,10 @@ CREATE TABLE access_classes (
 	key TEXT NOT NULL UNIQUE
 );
 
+-- The small columns come first and the large raw and bindings last: a
+-- listing reads class, revoked and the version of many rows it may not
+-- return, and a column after a large blob is reached only through the
+-- blob's overflow pages.
 CREATE TABLE objects (
 	seq           INTEGER PRIMARY KEY,
 	id            TEXT    NOT NULL,
@@ -30,11 +34,11 @@ CREATE TABLE objects (
 	created       TEXT    NOT NULL,
 	revoked       INTEGER NOT NULL,
 	digest        TEXT    NOT NULL,
-	raw           BLOB    NOT NULL,
-	bindings      BLOB    NOT NULL,
 	class         INTEGER NOT NULL REFERENCES access_classes(id),
 	date_added_us INTEGER NOT NULL,
 	originator    TEXT    NOT NULL,
+	raw           BLOB    NOT NULL,
+	bindings      BLOB    NOT NULL,
 	UNIQUE (id, modified_us)
 );
 CREATE INDEX objects_type_seq ON objects (type, seq);
