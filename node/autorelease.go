@@ -55,7 +55,7 @@ func (n *Node) autoRelease(ctx context.Context, p *Principal, from string, refs 
 	if !n.cfg.AutoReleaseOn() || len(refs) == 0 {
 		return nil
 	}
-	peers, err := LoadPeers(n.dir)
+	peers, err := n.peers()
 	if err != nil {
 		return fmt.Errorf("auto-release: %w", err)
 	}

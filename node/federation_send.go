@@ -111,7 +111,7 @@ func (n *Node) outboxRelease(ctx context.Context, tx store.Tx, e store.LedgerEnt
 	if e.State != store.LedgerReady {
 		return nil
 	}
-	peers, err := LoadPeers(n.dir)
+	peers, err := n.peers()
 	if err != nil {
 		return err
 	}
@@ -259,7 +259,7 @@ func (d *deliverer) round(ctx context.Context) (more bool, err error) {
 		}
 		byPeer[it.Peer] = append(byPeer[it.Peer], it)
 	}
-	peers, err := LoadPeers(d.n.dir)
+	peers, err := d.n.peers()
 	if err != nil {
 		return false, err
 	}

@@ -24,16 +24,17 @@ import (
 
 // Node is a running Tearline node.
 type Node struct {
-	dir     string
-	cfg     Config
-	st      store.Store
-	reg     *label.Registry
-	signer  *binding.Signer
-	keyring *binding.Keyring
-	log     *slog.Logger
-	now     func() time.Time
-	logKeys logKeys     // audit checkpoints' note key (auditlog.go)
-	sealed  *seal.Store // st: the store, sealing object content (kek.go)
+	peerCache peerCache // see peers.go
+	dir       string
+	cfg       Config
+	st        store.Store
+	reg       *label.Registry
+	signer    *binding.Signer
+	keyring   *binding.Keyring
+	log       *slog.Logger
+	now       func() time.Time
+	logKeys   logKeys     // audit checkpoints' note key (auditlog.go)
+	sealed    *seal.Store // st: the store, sealing object content (kek.go)
 
 	classMu sync.Mutex
 	classes *classCache

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"go.yaml.in/yaml/v3"
@@ -258,4 +259,40 @@ func atomicWrite(file string, data []byte, perm os.FileMode) error {
 		return err
 	}
 	return os.Rename(tmp, file)
+}
+
+// peerCache keeps peers.yaml parsed between changes. The file is edited by
+// `tearline peer` in another process, so every use still stats it; only a
+// changed file is read and parsed again (releases and deliveries ask for
+// the peers once per object).
+type peerCache struct {
+	mu    sync.Mutex
+	mod   time.Time
+	size  int64
+	valid bool
+	peers []Peer
+}
+
+// peers returns the node's peers, as LoadPeers would. Callers must not
+// modify the slice: it is shared until the file changes.
+func (n *Node) peers() ([]Peer, error) {
+	c := &n.peerCache
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	fi, err := os.Stat(path(n.dir, PeersFile))
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		c.valid, c.peers = false, nil
+		return nil, nil
+	case err != nil:
+		return nil, fmt.Errorf("peers: %w", err)
+	case c.valid && fi.ModTime().Equal(c.mod) && fi.Size() == c.size:
+		return c.peers, nil
+	}
+	ps, err := LoadPeers(n.dir)
+	if err != nil {
+		return nil, err
+	}
+	c.mod, c.size, c.valid, c.peers = fi.ModTime(), fi.Size(), true, ps
+	return ps, nil
 }

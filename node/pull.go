@@ -67,7 +67,7 @@ func (n *Node) PullPeer(ctx context.Context, name string, o PullOptions) (PullRe
 	if o.Timeout <= 0 {
 		o.Timeout = 30 * time.Second
 	}
-	peers, err := LoadPeers(n.dir)
+	peers, err := n.peers()
 	if err != nil {
 		return res, fmt.Errorf("pull %s: %w", name, err)
 	}
@@ -279,7 +279,7 @@ func (n *Node) RunPull(ctx context.Context, interval time.Duration, o PullOption
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
-		peers, err := LoadPeers(n.dir)
+		peers, err := n.peers()
 		if err != nil {
 			n.log.Warn("pull", "err", err)
 		}

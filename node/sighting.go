@@ -53,7 +53,7 @@ func (n *Node) sightingBack(ctx context.Context, tx store.Tx, p *Principal, v *s
 		return false, n.appendAudit(ctx, tx, audit.Event{Actor: p.Actor(), Action: audit.ActionSightingSend, Object: v.ID, Modified: v.Modified,
 			Subject: "party:" + to, Decision: audit.Deny, Reasons: reasons, Detail: "sighting_of=" + s.Ref})
 	}
-	peers, err := LoadPeers(n.dir)
+	peers, err := n.peers()
 	if err != nil {
 		// A broken peers file must not stop ingest: the sighting stays here.
 		n.log.Warn("sighting back: peers", "err", err)
