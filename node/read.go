@@ -150,36 +150,37 @@ func (n *Node) List(ctx context.Context, p *Principal, o ListOptions) (Page, err
 		}
 		after = v
 	}
-	err := n.st.Update(ctx, func(tx store.Tx) error {
-		page = Page{}
-		classes, err := n.visibleClasses(ctx, tx, p.Subject)
-		if err != nil {
-			return err
-		}
-		vs, err := tx.List(ctx, store.ListQuery{Types: o.Types, Classes: classes, After: after, Limit: limit + 1, IncludeRevoked: o.IncludeRevoked})
-		if err != nil {
-			return err
-		}
-		if len(vs) > limit {
-			vs, page.More = vs[:limit], true
-			page.Next = strconv.FormatInt(vs[len(vs)-1].Seq, 36)
-		}
-		events := make([]audit.Event, 0, len(vs)+1)
-		events = append(events, audit.Event{Actor: p.Actor(), Action: audit.ActionList, Decision: audit.Allow, Count: len(vs),
-			Detail: "type=" + strings.Join(o.Types, ",")})
-		page.Objects = make([]Object, 0, len(vs))
-		for _, v := range vs {
-			c, err := n.class(ctx, tx, v.Class)
-			if err != nil {
-				return err
-			}
-			ids := classIDs(c)
-			page.Objects = append(page.Objects, Object{ObjectVersion: v, Labels: ids})
-			events = append(events, audit.Event{Actor: p.Actor(), Action: audit.ActionRead, Object: v.ID, Modified: v.Modified, Labels: ids, Decision: audit.Allow, Detail: "list"})
-		}
-		return n.appendAudit(ctx, tx, events...)
-	})
+	// The page is read from a snapshot outside the write transaction, and
+	// only its audit entries are written in one: the single writer (SQLite)
+	// or the audit sequencer lock (PostgreSQL) is then held for the append,
+	// not for the query, so pages and ingests do not queue behind each
+	// other. Nothing is returned before the entries are durable.
+	classes, err := n.visibleClasses(ctx, n.st, p.Subject)
 	if err != nil {
+		return Page{}, fmt.Errorf("list: %w", err)
+	}
+	vs, err := n.st.List(ctx, store.ListQuery{Types: o.Types, Classes: classes, After: after, Limit: limit + 1, IncludeRevoked: o.IncludeRevoked})
+	if err != nil {
+		return Page{}, fmt.Errorf("list: %w", err)
+	}
+	if len(vs) > limit {
+		vs, page.More = vs[:limit], true
+		page.Next = strconv.FormatInt(vs[len(vs)-1].Seq, 36)
+	}
+	events := make([]audit.Event, 0, len(vs)+1)
+	events = append(events, audit.Event{Actor: p.Actor(), Action: audit.ActionList, Decision: audit.Allow, Count: len(vs),
+		Detail: "type=" + strings.Join(o.Types, ",")})
+	page.Objects = make([]Object, 0, len(vs))
+	for _, v := range vs {
+		c, err := n.class(ctx, n.st, v.Class)
+		if err != nil {
+			return Page{}, fmt.Errorf("list: %w", err)
+		}
+		ids := classIDs(c)
+		page.Objects = append(page.Objects, Object{ObjectVersion: v, Labels: ids})
+		events = append(events, audit.Event{Actor: p.Actor(), Action: audit.ActionRead, Object: v.ID, Modified: v.Modified, Labels: ids, Decision: audit.Allow, Detail: "list"})
+	}
+	if err := n.st.Update(ctx, func(tx store.Tx) error { return n.appendAudit(ctx, tx, events...) }); err != nil {
 		return Page{}, fmt.Errorf("list: %w", err)
 	}
 	return page, nil

@@ -189,25 +189,27 @@ func TestSealTamperDetected(t *testing.T) {
 		return b
 	}
 	rawA, rawB := blob(`SELECT raw FROM objects WHERE id = ?`, a), blob(`SELECT raw FROM objects WHERE id = ?`, b)
-	keyA, keyB := blob(`SELECT wrapped FROM data_keys WHERE id = ?`, a), blob(`SELECT wrapped FROM data_keys WHERE id = ?`, b)
+	const keyOf = `SELECT wrapped FROM data_keys WHERE seq = (SELECT seq FROM objects WHERE id = ?)`
+	const setKey = `UPDATE data_keys SET wrapped = ? WHERE seq = (SELECT seq FROM objects WHERE id = ?)`
+	keyA, keyB := blob(keyOf, a), blob(keyOf, b)
 	// Swap the two rows' ciphertexts and data keys: each pair is genuine,
 	// but not for the row it is now in.
 	exec(`UPDATE objects SET raw = ? WHERE id = ?`, rawB, a)
 	exec(`UPDATE objects SET raw = ? WHERE id = ?`, rawA, b)
-	exec(`UPDATE data_keys SET wrapped = ? WHERE id = ?`, keyB, a)
-	exec(`UPDATE data_keys SET wrapped = ? WHERE id = ?`, keyA, b)
+	exec(setKey, keyB, a)
+	exec(setKey, keyA, b)
 	for _, id := range []string{a, b} {
 		if o, err := n.Get(ctx, p, id); err == nil || isNotFound(err) || !errors.Is(err, seal.ErrOpen) {
 			t.Errorf("Get %s after swapping rows = %q, %v; want an ErrOpen error", id, o.Raw, err)
 		}
 	}
 	// Only the ciphertext swapped: the key opens, the content does not.
-	exec(`UPDATE data_keys SET wrapped = ? WHERE id = ?`, keyA, a)
+	exec(setKey, keyA, a)
 	if _, err := n.Get(ctx, p, a); !errors.Is(err, seal.ErrOpen) {
 		t.Errorf("Get after swapping ciphertexts = %v, want ErrOpen", err)
 	}
 	// One bit flipped in a row's own ciphertext.
-	exec(`UPDATE data_keys SET wrapped = ? WHERE id = ?`, keyB, b)
+	exec(setKey, keyB, b)
 	flipped := bytes.Clone(rawB)
 	flipped[20] ^= 1
 	exec(`UPDATE objects SET raw = ? WHERE id = ?`, flipped, b)

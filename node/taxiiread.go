@@ -88,7 +88,7 @@ type rowSource interface {
 // listSource reads the store's listing in batches.
 type listSource struct {
 	ctx  context.Context
-	tx   store.Tx
+	tx   store.Reader
 	q    store.ListQuery
 	buf  []store.ObjectVersion
 	done bool
@@ -132,7 +132,7 @@ func (s *sliceSource) next() (store.ObjectVersion, bool, error) {
 // the boundary in O(log n) one-row queries. Each step moves a bound
 // strictly, so it ends even if that order were ever broken; rows are still
 // filtered one by one afterwards.
-func seekAdded(ctx context.Context, tx store.Tx, lq store.ListQuery, t time.Time) (int64, error) {
+func seekAdded(ctx context.Context, tx store.Reader, lq store.ListQuery, t time.Time) (int64, error) {
 	lq.Limit = 1
 	first := func(after int64) (store.ObjectVersion, bool, error) {
 		q := lq
@@ -191,7 +191,7 @@ func seekAdded(ctx context.Context, tx store.Tx, lq store.ListQuery, t time.Time
 
 // taxiiRead serves the objects, object-by-id and manifest endpoints: one
 // page of what p may read, with the objects' bindings and the labels they
-// name. Everything returned is audited in the same transaction, as List and
+// name. Everything returned is audited before it is returned, as List and
 // Get do; an object-by-id request for something p cannot see is audited as
 // a denial, exactly like Get, and reported as not found.
 func (n *Node) taxiiRead(ctx context.Context, p *Principal, q taxii.Query) (taxii.Page, error) {
@@ -208,10 +208,13 @@ func (n *Node) taxiiRead(ctx context.Context, p *Principal, q taxii.Query) (taxi
 	if q.Manifest {
 		detail = "taxii-manifest"
 	}
+	// As in List: the page is read outside the write transaction and only
+	// its audit entries are appended in one, before anything is returned.
 	var page taxii.Page
 	var missing bool
-	err := n.st.Update(ctx, func(tx store.Tx) error {
-		page, missing = taxii.Page{}, false
+	var events []audit.Event
+	tx := store.Reader(n.st)
+	err := func() error {
 		classes, err := n.visibleClasses(ctx, tx, p.Subject)
 		if err != nil {
 			return err
@@ -220,7 +223,6 @@ func (n *Node) taxiiRead(ctx context.Context, p *Principal, q taxii.Query) (taxi
 		for _, c := range classes {
 			visible[c] = true
 		}
-		var events []audit.Event
 		// versions holds the readable versions of objects already fetched.
 		versions := map[string][]store.ObjectVersion{}
 		readable := func(id string) ([]store.ObjectVersion, []store.ObjectVersion, error) {
@@ -247,7 +249,8 @@ func (n *Node) taxiiRead(ctx context.Context, p *Principal, q taxii.Query) (taxi
 			}
 			if len(vis) == 0 {
 				missing = true
-				return n.appendAudit(ctx, tx, n.denial(ctx, tx, p, q.Object, all, detail))
+				events = append(events, n.denial(ctx, tx, p, q.Object, all, detail))
+				return nil
 			}
 			src = &sliceSource{rows: afterSeq(vis[len(vis)-1:], start.after)}
 		case len(q.IDs) > 0:
@@ -338,8 +341,11 @@ func (n *Node) taxiiRead(ctx context.Context, p *Principal, q taxii.Query) (taxi
 			events = append([]audit.Event{{Actor: p.Actor(), Action: audit.ActionList, Decision: audit.Allow,
 				Count: len(page.Items), Detail: describeQuery(detail, q)}}, events...)
 		}
-		return n.appendAudit(ctx, tx, events...)
-	})
+		return nil
+	}()
+	if err == nil {
+		err = n.st.Update(ctx, func(tx store.Tx) error { return n.appendAudit(ctx, tx, events...) })
+	}
 	if err != nil {
 		return taxii.Page{}, fmt.Errorf("taxii read: %w", err)
 	}
@@ -393,7 +399,7 @@ func atMatch(at []time.Time, v store.ObjectVersion) bool {
 
 // denial is the audit entry for an object-by-id read of an object p cannot
 // see, with Get's reasons.
-func (n *Node) denial(ctx context.Context, tx store.Tx, p *Principal, id string, all []store.ObjectVersion, detail string) audit.Event {
+func (n *Node) denial(ctx context.Context, tx store.Reader, p *Principal, id string, all []store.ObjectVersion, detail string) audit.Event {
 	ev := audit.Event{Actor: p.Actor(), Action: audit.ActionRead, Object: id, Decision: audit.Deny, Detail: detail}
 	if len(all) == 0 {
 		ev.Reasons = []string{"no-such-object"}

@@ -25,6 +25,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -58,6 +59,8 @@ type config struct {
 	seed        uint64
 	keep        bool
 	dir         string
+	reuse       string
+	cpuprofile  string
 }
 
 func parseFlags(args []string, stderr io.Writer) (config, error) {
@@ -76,6 +79,8 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.Uint64Var(&c.seed, "seed", 1, "generator seed")
 	fs.BoolVar(&c.keep, "keep", false, "keep the data directory")
 	fs.StringVar(&c.dir, "dir", "", "parent of the data directory (default the system temporary directory)")
+	fs.StringVar(&c.cpuprofile, "cpuprofile", "", "write a CPU profile of the timed reads (not the load) to this file")
+	fs.StringVar(&c.reuse, "reuse", "", "time reads only, on a node directory an earlier -keep run loaded with the same -n (and -dsn); its users are reused")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -172,6 +177,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if cfg.reuse != "" {
+		return reuse(ctx, cfg, stdout, stderr)
+	}
 	parent, err := os.MkdirTemp(cfg.dir, "tearline-scale-")
 	if err != nil {
 		return err
@@ -188,14 +196,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("open: %w", err)
 	}
 	defer n.Close()
-	loader, err := principal(ctx, n, node.UserSpec{Name: "loader", Role: node.RoleAnalyst, Nationality: "GBR",
-		Clearances:   map[string]string{"NATO": "TOP-SECRET", "NATIONAL": "TOP-SECRET"},
-		Compartments: []string{"HERON"}})
+	loader, err := principal(ctx, n, loaderSpec)
 	if err != nil {
 		return err
 	}
-	reader, err := principal(ctx, n, node.UserSpec{Name: "reader", Role: node.RoleAnalyst, Nationality: "GBR",
-		Clearances: map[string]string{"NATO": "CONFIDENTIAL"}})
+	reader, err := principal(ctx, n, readerSpec)
 	if err != nil {
 		return err
 	}
@@ -209,8 +214,81 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	lats, err := timeReads(ctx, cfg, n, loader, reader, ids, stderr)
+	if err != nil {
+		return err
+	}
+	final, err := disk()
+	if err != nil {
+		return err
+	}
+	report(stdout, cfg, cps, lats, final, peakRSS())
+	if cfg.keep {
+		fmt.Fprintf(stderr, "kept %s\n", dir)
+	}
+	return nil
+}
 
+var (
+	loaderSpec = node.UserSpec{Name: "loader", Role: node.RoleAnalyst, Nationality: "GBR",
+		Clearances:   map[string]string{"NATO": "TOP-SECRET", "NATIONAL": "TOP-SECRET"},
+		Compartments: []string{"HERON"}}
+	readerSpec = node.UserSpec{Name: "reader", Role: node.RoleAnalyst, Nationality: "GBR",
+		Clearances: map[string]string{"NATO": "CONFIDENTIAL"}}
+)
+
+// reuse times the reads again on a node an earlier -keep run loaded: the
+// way to compare read-path changes at a size that takes minutes to load.
+func reuse(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
+	n, err := node.Open(ctx, cfg.reuse, node.Options{StoreURL: cfg.dsn})
+	if err != nil {
+		return fmt.Errorf("open: %w", err)
+	}
+	defer n.Close()
+	var ps [2]*node.Principal
+	for i, s := range []node.UserSpec{loaderSpec, readerSpec} {
+		s.Name += "-" + strconv.FormatInt(time.Now().UnixNano(), 36)
+		if ps[i], err = principal(ctx, n, s); err != nil {
+			return err
+		}
+	}
+	// Point-read ids: pages listed by the loader at random cursors.
+	r := rand.New(rand.NewPCG(cfg.seed, 13))
+	var ids []string
+	for range 50 {
+		pg, err := n.List(ctx, ps[0], node.ListOptions{Limit: node.MaxPage, Next: strconv.FormatInt(r.Int64N(int64(cfg.n)), 36)})
+		if err != nil {
+			return fmt.Errorf("sample ids: %w", err)
+		}
+		for _, o := range pg.Objects {
+			ids = append(ids, o.ID)
+		}
+	}
+	if len(ids) == 0 {
+		return fmt.Errorf("sample ids: %s holds no objects", cfg.reuse)
+	}
+	lats, err := timeReads(ctx, cfg, n, ps[0], ps[1], ids, stderr)
+	if err != nil {
+		return err
+	}
+	report(stdout, cfg, nil, lats, 0, peakRSS())
+	return nil
+}
+
+// timeReads times point reads of random ids and filtered pages.
+func timeReads(ctx context.Context, cfg config, n *node.Node, loader, reader *node.Principal, ids []string, stderr io.Writer) ([]latencies, error) {
 	fmt.Fprintf(stderr, "timing %d point reads and %d filtered pages per filter\n", cfg.reads, cfg.pages)
+	if cfg.cpuprofile != "" {
+		f, err := os.Create(cfg.cpuprofile)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return nil, err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	rng := rand.New(rand.NewPCG(cfg.seed, 7))
 	var lats []latencies
 	get := make([]time.Duration, 0, cfg.reads)
@@ -218,7 +296,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		id := ids[rng.IntN(len(ids))]
 		t0 := time.Now()
 		if _, err := n.Get(ctx, loader, id); err != nil {
-			return fmt.Errorf("point read: %w", err)
+			return nil, fmt.Errorf("point read %s: %w", id, err)
 		}
 		get = append(get, time.Since(t0))
 	}
@@ -226,7 +304,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	for _, typ := range []string{"indicator", "report"} {
 		ds, short, err := timePages(ctx, n, reader, typ, cfg, rng)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		note := fmt.Sprintf("type=%s, reader sees ~50%%, random cursor", typ)
 		if short > 0 {
@@ -234,12 +312,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		lats = append(lats, summarise("page of 1,000 (node.List, audited)", ds, note))
 	}
-	final, err := disk()
-	if err != nil {
-		return err
-	}
-	report(stdout, cfg, cps, lats, final, peakRSS())
-	return nil
+	return lats, nil
 }
 
 // principal adds a user and authenticates as it.
@@ -387,8 +460,10 @@ func timePages(ctx context.Context, n *node.Node, p *node.Principal, typ string,
 
 func report(w io.Writer, cfg config, cps []checkpoint, lats []latencies, disk, peak int64) {
 	fmt.Fprintf(w, "\n### %s, %d objects (bundles of %d, %d concurrent ingests, GOMAXPROCS %d)\n\n", cfg.backend, cfg.n, cfg.bundle, cfg.workers, runtime.GOMAXPROCS(0))
-	fmt.Fprintln(w, "| objects | ingest objects/s (window) | vs first | elapsed | disk | of which WAL | disk/object without WAL | RSS |")
-	fmt.Fprintln(w, "|---:|---:|---:|---:|---:|---:|---:|---:|")
+	if len(cps) > 0 {
+		fmt.Fprintln(w, "| objects | ingest objects/s (window) | vs first | elapsed | disk | of which WAL | disk/object without WAL | RSS |")
+		fmt.Fprintln(w, "|---:|---:|---:|---:|---:|---:|---:|---:|")
+	}
 	for _, c := range cps {
 		fmt.Fprintf(w, "| %d | %.0f (%d–%d) | %+.0f%% | %v | %s | %s | %d B | %s |\n", c.objects, c.windowRate, c.windowFrom, c.objects,
 			(c.windowRate/cps[0].windowRate-1)*100, c.elapsed.Round(time.Second), human(c.disk), human(c.wal), (c.disk-c.wal)/int64(c.objects), human(c.rss))
@@ -397,6 +472,10 @@ func report(w io.Writer, cfg config, cps []checkpoint, lats []latencies, disk, p
 	fmt.Fprintln(w, "|---|---:|---:|---:|---:|---|")
 	for _, l := range lats {
 		fmt.Fprintf(w, "| %s | %d | %s | %s | %s | %s |\n", l.name, l.n, ms(l.p50), ms(l.p99), ms(l.max), l.note)
+	}
+	if cfg.reuse != "" {
+		fmt.Fprintf(w, "\nReads only, on %s; peak RSS of this process %s.\n", cfg.reuse, human(peak))
+		return
 	}
 	fmt.Fprintf(w, "\nFinal disk %s (%s); peak RSS of this process %s.\n", human(disk), diskWhat(cfg), human(peak))
 }

@@ -63,6 +63,15 @@ func (t *tx) PutObjects(ctx context.Context, vs []*store.ObjectVersion) (created
 	created = make([]bool, len(vs))
 	errs = make([]error, len(vs))
 	var insert []*store.ObjectVersion
+	// newerOf[i] for insert[i]: a later version is stored or comes later in
+	// the batch. markOlder lists the (id, modified) whose older versions
+	// already stored must be marked.
+	var newerOf []bool
+	type mark struct {
+		id    string
+		modUS int64
+	}
+	var markOlder []mark
 	now := time.Now().UTC()
 	for i, v := range vs {
 		modUS := v.ModifiedAt.UnixMicro()
@@ -90,7 +99,16 @@ func (t *tx) PutObjects(ctx context.Context, vs []*store.ObjectVersion) (created
 				v.DateAdded = now
 			}
 			created[i] = true
+			newer, older := false, false
+			for _, k := range seen[v.ID] {
+				newer = newer || k.modUS > modUS
+				older = older || k.modUS < modUS
+			}
 			insert = append(insert, v)
+			newerOf = append(newerOf, newer)
+			if older {
+				markOlder = append(markOlder, mark{v.ID, modUS})
+			}
 			seen[v.ID] = append(seen[v.ID], known{modUS: modUS, digest: v.Digest, revoked: v.Revoked})
 		}
 	}
@@ -99,15 +117,15 @@ func (t *tx) PutObjects(ctx context.Context, vs []*store.ObjectVersion) (created
 	for start := 0; start < len(insert); start += rowsPerInsert {
 		part := insert[start:min(start+rowsPerInsert, len(insert))]
 		var q strings.Builder
-		q.WriteString(`INSERT INTO objects (id, type, modified, modified_us, created, revoked, digest, raw, bindings, class, date_added_us, originator) VALUES `)
-		args := make([]any, 0, 12*len(part))
+		q.WriteString(`INSERT INTO objects (id, type, modified, modified_us, created, revoked, digest, raw, bindings, class, date_added_us, originator, newer) VALUES `)
+		args := make([]any, 0, 13*len(part))
 		for j, v := range part {
 			if j > 0 {
 				q.WriteByte(',')
 			}
-			q.WriteString(`(?,?,?,?,?,?,?,?,?,?,?,?)`)
+			q.WriteString(`(?,?,?,?,?,?,?,?,?,?,?,?,?)`)
 			args = append(args, v.ID, v.Type, v.Modified, v.ModifiedAt.UnixMicro(), v.Created, boolInt(v.Revoked), v.Digest,
-				v.Raw, v.Bindings, v.Class, v.DateAdded.UnixMicro(), v.Originator)
+				v.Raw, v.Bindings, v.Class, v.DateAdded.UnixMicro(), v.Originator, boolInt(newerOf[start+j]))
 		}
 		res, err := t.t.ExecContext(ctx, q.String(), args...)
 		if err != nil {
@@ -121,6 +139,13 @@ func (t *tx) PutObjects(ctx context.Context, vs []*store.ObjectVersion) (created
 		// single writer and new rowids are max+1.
 		for j, v := range part {
 			v.Seq = last - int64(len(part)-1-j)
+		}
+	}
+	// After the inserts, so that a version inserted earlier in this batch
+	// is marked as well as one stored before it.
+	for _, m := range markOlder {
+		if err := t.markOlder(ctx, m.id, m.modUS); err != nil {
+			return nil, nil, fmt.Errorf("put objects: %w", err)
 		}
 	}
 	if err := t.putKeys(ctx, insert); err != nil {

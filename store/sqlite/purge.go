@@ -57,7 +57,7 @@ func (t *tx) purgedAmong(ctx context.Context, ids []any) (map[string]bool, error
 func (t *tx) putKeys(ctx context.Context, vs []*store.ObjectVersion) error {
 	const rowsPerInsert = 256
 	var q strings.Builder
-	args := make([]any, 0, 3*rowsPerInsert)
+	args := make([]any, 0, 2*rowsPerInsert)
 	flush := func() error {
 		if len(args) == 0 {
 			return nil
@@ -72,12 +72,12 @@ func (t *tx) putKeys(ctx context.Context, vs []*store.ObjectVersion) error {
 			continue
 		}
 		if len(args) == 0 {
-			q.WriteString(`INSERT INTO data_keys (id, modified_us, wrapped) VALUES (?,?,?)`)
+			q.WriteString(`INSERT INTO data_keys (seq, wrapped) VALUES (?,?)`)
 		} else {
-			q.WriteString(`,(?,?,?)`)
+			q.WriteString(`,(?,?)`)
 		}
-		args = append(args, v.ID, v.ModifiedAt.UnixMicro(), v.Key)
-		if len(args) == 3*rowsPerInsert {
+		args = append(args, v.Seq, v.Key)
+		if len(args) == 2*rowsPerInsert {
 			if err := flush(); err != nil {
 				return err
 			}
@@ -105,7 +105,7 @@ func (t *tx) PurgeObject(ctx context.Context, ts store.Tombstone) ([]string, err
 		return nil, fmt.Errorf("purge %s: %w", ts.ID, err)
 	}
 	// Keys first: they are what makes the content unrecoverable.
-	for _, q := range []string{`DELETE FROM data_keys WHERE id = ?`, `DELETE FROM objects WHERE id = ?`, `DELETE FROM retention WHERE id = ?`} {
+	for _, q := range []string{`DELETE FROM data_keys WHERE seq IN (SELECT seq FROM objects WHERE id = ?)`, `DELETE FROM objects WHERE id = ?`, `DELETE FROM retention WHERE id = ?`} {
 		if _, err := t.t.ExecContext(ctx, q, ts.ID); err != nil {
 			return nil, fmt.Errorf("purge %s: %w", ts.ID, err)
 		}
@@ -122,7 +122,7 @@ func (t *tx) PurgeObject(ctx context.Context, ts store.Tombstone) ([]string, err
 }
 
 func (t *tx) UpdateDataKey(ctx context.Context, k store.DataKey) error {
-	res, err := t.t.ExecContext(ctx, `UPDATE data_keys SET wrapped = ? WHERE id = ? AND modified_us = ?`, k.Wrapped, k.ID, k.ModifiedAt.UnixMicro())
+	res, err := t.t.ExecContext(ctx, `UPDATE data_keys SET wrapped = ? WHERE seq = (SELECT seq FROM objects WHERE id = ? AND modified_us = ?)`, k.Wrapped, k.ID, k.ModifiedAt.UnixMicro())
 	if err != nil {
 		return fmt.Errorf("update data key of %s: %w", k.ID, err)
 	}
@@ -136,10 +136,11 @@ func (r reader) DataKeys(ctx context.Context, after store.DataKey, limit int) ([
 	if limit <= 0 {
 		limit = 1000
 	}
-	q := `SELECT id, modified_us, wrapped FROM data_keys ORDER BY id, modified_us LIMIT ?`
+	const keyed = `SELECT o.id, o.modified_us, k.wrapped FROM objects o JOIN data_keys k ON k.seq = o.seq`
+	q := keyed + ` ORDER BY o.id, o.modified_us LIMIT ?`
 	args := []any{limit}
 	if after.ID != "" {
-		q = `SELECT id, modified_us, wrapped FROM data_keys WHERE (id, modified_us) > (?, ?) ORDER BY id, modified_us LIMIT ?`
+		q = keyed + ` WHERE (o.id, o.modified_us) > (?, ?) ORDER BY o.id, o.modified_us LIMIT ?`
 		args = []any{after.ID, after.ModifiedAt.UnixMicro(), limit}
 	}
 	rows, err := r.q.QueryContext(ctx, q, args...)

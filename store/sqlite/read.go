@@ -25,7 +25,7 @@ type reader struct{ q querier }
 // objectCols are read from objectsKeyed: each version with its data key.
 const objectCols = `o.seq, o.id, o.type, o.modified, o.modified_us, o.created, o.revoked, o.digest, o.raw, o.bindings, o.class, o.date_added_us, o.originator, k.wrapped`
 
-const objectsKeyed = `objects o LEFT JOIN data_keys k ON k.id = o.id AND k.modified_us = o.modified_us`
+const objectsKeyed = `objects o LEFT JOIN data_keys k ON k.seq = o.seq`
 
 func scanObject(sc interface{ Scan(...any) error }) (store.ObjectVersion, error) {
 	var v store.ObjectVersion
@@ -81,8 +81,20 @@ func listWhere(q store.ListQuery) (string, []any) {
 		b.WriteString(` AND o.revoked = 0`)
 	}
 	// The latest version the caller may see: no visible version is newer.
-	b.WriteString(` AND NOT EXISTS (SELECT 1 FROM objects n WHERE n.id = o.id AND n.modified_us > o.modified_us AND n.class IN (` + in + `))`)
+	// Only versions marked newer need the look: the rest are the latest.
+	b.WriteString(` AND (o.newer = 0 OR NOT EXISTS (SELECT 1 FROM objects n WHERE n.id = o.id AND n.modified_us > o.modified_us AND n.class IN (` + in + `)))`)
 	return b.String(), args
+}
+
+// listFrom names the index a listing walks. Both listing indexes hold the
+// columns the filter tests, so a row is read only once it passes; left to
+// itself the planner may walk the table in seq order instead, reading every
+// row it rejects.
+func listFrom(q store.ListQuery) string {
+	if len(q.Types) > 0 {
+		return `objects o INDEXED BY objects_type_list LEFT JOIN data_keys k ON k.seq = o.seq`
+	}
+	return `objects o INDEXED BY objects_list LEFT JOIN data_keys k ON k.seq = o.seq`
 }
 
 func (r reader) List(ctx context.Context, q store.ListQuery) ([]store.ObjectVersion, error) {
@@ -95,7 +107,7 @@ func (r reader) List(ctx context.Context, q store.ListQuery) ([]store.ObjectVers
 		limit = 100
 	}
 	args = append(args, q.After, limit)
-	rows, err := r.q.QueryContext(ctx, `SELECT `+objectCols+` FROM `+objectsKeyed+` WHERE `+where+` AND o.seq > ? ORDER BY o.seq LIMIT ?`, args...)
+	rows, err := r.q.QueryContext(ctx, `SELECT `+objectCols+` FROM `+listFrom(q)+` WHERE `+where+` AND o.seq > ? ORDER BY o.seq LIMIT ?`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list objects: %w", err)
 	}

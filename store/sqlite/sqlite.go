@@ -12,8 +12,10 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"os"
 	"runtime"
 	"sync"
+	"time"
 
 	"github.com/tearline/tearline/store"
 
@@ -27,8 +29,49 @@ type Store struct {
 	mu sync.Mutex
 	reader
 
+	// The background checkpointer (see checkpoints): ck is its own
+	// connection, wake is poked after every commit.
+	walPath string
+	ck      *sql.DB
+	wake    chan struct{}
+	stop    chan struct{}
+	stopped chan struct{}
+
 	closeOnce sync.Once
 	closeErr  error
+}
+
+// walBackground is the WAL size at which the background checkpointer
+// copies the WAL into the database file. It is a quarter of the writer's
+// own threshold (wal_autocheckpoint below), so when the writer's checkpoint
+// comes, almost every frame is copied already and it costs the commit that
+// runs it a few pages and an fsync instead of 16 MiB and an fsync.
+const walBackground = 4 << 20
+
+// checkpoints runs PASSIVE checkpoints on its own connection whenever the
+// WAL has grown past walBackground. A PASSIVE checkpoint takes no lock a
+// reader or the writer waits for, so the copying leaves the request path;
+// the writer's own checkpoint after a commit (wal_autocheckpoint) remains
+// what lets the WAL restart under a write load that never pauses.
+func (s *Store) checkpoints() {
+	defer close(s.stopped)
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-s.wake:
+		case <-tick.C:
+		}
+		fi, err := os.Stat(s.walPath)
+		if err != nil || fi.Size() < walBackground {
+			continue
+		}
+		// Errors (SQLITE_BUSY when the writer is checkpointing) only mean
+		// this round copied less; the next wake-up tries again.
+		s.ck.ExecContext(context.Background(), `PRAGMA wal_checkpoint(PASSIVE)`)
+	}
 }
 
 var _ store.Store = (*Store)(nil)
@@ -78,15 +121,27 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	r.SetMaxOpenConns(max(4, 2*runtime.GOMAXPROCS(0)))
-	return &Store{w: w, r: r, reader: reader{q: r}}, nil
+	ck, err := sql.Open("sqlite", dsn(""))
+	if err != nil {
+		w.Close()
+		r.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	ck.SetMaxOpenConns(1)
+	s := &Store{w: w, r: r, reader: reader{q: r},
+		walPath: path + "-wal", ck: ck, wake: make(chan struct{}, 1), stop: make(chan struct{}), stopped: make(chan struct{})}
+	go s.checkpoints()
+	return s, nil
 }
 
 // Close folds the WAL into the database file and closes both connection
 // pools. Closing twice is harmless.
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
+		close(s.stop)
+		<-s.stopped
 		_, cerr := s.w.ExecContext(context.Background(), `PRAGMA wal_checkpoint(TRUNCATE)`)
-		s.closeErr = errors.Join(cerr, s.r.Close(), s.w.Close())
+		s.closeErr = errors.Join(cerr, s.ck.Close(), s.r.Close(), s.w.Close())
 	})
 	return s.closeErr
 }
@@ -114,6 +169,10 @@ func (s *Store) Update(ctx context.Context, fn func(store.Tx) error) error {
 			return fmt.Errorf("commit: %w: %w", cerr, err)
 		}
 		return fmt.Errorf("commit: %w", err)
+	}
+	select {
+	case s.wake <- struct{}{}:
+	default:
 	}
 	return nil
 }

@@ -61,15 +61,15 @@ func (t *tx) AccessClass(ctx context.Context, labelIDs []string) (int64, error) 
 
 func (t *tx) PutObject(ctx context.Context, v *store.ObjectVersion) (bool, error) {
 	modUS := v.ModifiedAt.UnixMicro()
-	sel, err := t.prepared(ctx, &t.putSelect, `SELECT modified_us, digest, revoked FROM objects WHERE id = ? AND (modified_us = ? OR revoked = 1)`)
+	sel, err := t.prepared(ctx, &t.putSelect, `SELECT modified_us, digest, revoked FROM objects WHERE id = ?`)
 	if err != nil {
 		return false, fmt.Errorf("put %s: %w", v.ID, err)
 	}
-	rows, err := sel.QueryContext(ctx, v.ID, modUS)
+	rows, err := sel.QueryContext(ctx, v.ID)
 	if err != nil {
 		return false, fmt.Errorf("put %s: %w", v.ID, err)
 	}
-	var same, conflict, revokedBefore bool
+	var same, conflict, revokedBefore, older, newer bool
 	for rows.Next() {
 		var m int64
 		var d string
@@ -86,6 +86,8 @@ func (t *tx) PutObject(ctx context.Context, v *store.ObjectVersion) (bool, error
 		case rev == 1 && m < modUS:
 			revokedBefore = true
 		}
+		older = older || m < modUS
+		newer = newer || m > modUS
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
@@ -107,29 +109,40 @@ func (t *tx) PutObject(ctx context.Context, v *store.ObjectVersion) (bool, error
 	if v.DateAdded.IsZero() {
 		v.DateAdded = time.Now().UTC()
 	}
-	ins, err := t.prepared(ctx, &t.putInsert, `INSERT INTO objects (id, type, modified, modified_us, created, revoked, digest, raw, bindings, class, date_added_us, originator)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+	ins, err := t.prepared(ctx, &t.putInsert, `INSERT INTO objects (id, type, modified, modified_us, created, revoked, digest, raw, bindings, class, date_added_us, originator, newer)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 	if err != nil {
 		return false, fmt.Errorf("put %s: %w", v.ID, err)
 	}
 	res, err := ins.ExecContext(ctx,
-		v.ID, v.Type, v.Modified, modUS, v.Created, boolInt(v.Revoked), v.Digest, v.Raw, v.Bindings, v.Class, v.DateAdded.UnixMicro(), v.Originator)
+		v.ID, v.Type, v.Modified, modUS, v.Created, boolInt(v.Revoked), v.Digest, v.Raw, v.Bindings, v.Class, v.DateAdded.UnixMicro(), v.Originator, boolInt(newer))
 	if err != nil {
 		return false, fmt.Errorf("put %s: %w", v.ID, err)
 	}
 	if v.Seq, err = res.LastInsertId(); err != nil {
 		return false, fmt.Errorf("put %s: %w", v.ID, err)
 	}
+	if older {
+		if err := t.markOlder(ctx, v.ID, modUS); err != nil {
+			return false, fmt.Errorf("put %s: %w", v.ID, err)
+		}
+	}
 	if v.Key != nil {
-		ins, err := t.prepared(ctx, &t.putKey, `INSERT INTO data_keys (id, modified_us, wrapped) VALUES (?, ?, ?)`)
+		ins, err := t.prepared(ctx, &t.putKey, `INSERT INTO data_keys (seq, wrapped) VALUES (?, ?)`)
 		if err != nil {
 			return false, fmt.Errorf("put %s: %w", v.ID, err)
 		}
-		if _, err := ins.ExecContext(ctx, v.ID, modUS, v.Key); err != nil {
+		if _, err := ins.ExecContext(ctx, v.Seq, v.Key); err != nil {
 			return false, fmt.Errorf("put %s data key: %w", v.ID, err)
 		}
 	}
 	return true, nil
+}
+
+// markOlder marks the versions of id older than modUS as having a newer one.
+func (t *tx) markOlder(ctx context.Context, id string, modUS int64) error {
+	_, err := t.t.ExecContext(ctx, `UPDATE objects SET newer = 1 WHERE id = ? AND modified_us < ? AND newer = 0`, id, modUS)
+	return err
 }
 
 func boolInt(b bool) int {
