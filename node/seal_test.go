@@ -396,7 +396,7 @@ func TestSealAtRestPostgres(t *testing.T) {
 		t.Fatal(err)
 	}
 	var keys int
-	if err := conn.QueryRow(ctx, `SELECT count(*) FROM data_keys WHERE id = $1`, id).Scan(&keys); err != nil || keys != 0 {
+	if err := conn.QueryRow(ctx, `SELECT count(*) FROM data_keys WHERE seq = $1`, before.Seq).Scan(&keys); err != nil || keys != 0 {
 		t.Fatalf("data keys after purge: %d, %v", keys, err)
 	}
 	if _, err := n.Get(ctx, p, id); !isNotFound(err) {

@@ -81,9 +81,9 @@ type Reader interface {
 	// size > after, smallest first.
 	AuditCheckpoints(ctx context.Context, after int64, limit int) ([]AuditCheckpoint, error)
 
-	// DataKeys returns up to limit stored data keys after the key of
-	// (after.ID, after.ModifiedAt), in (id, modified) order; a zero after
-	// starts at the beginning.
+	// DataKeys returns up to limit stored data keys after after (the last
+	// key of the previous page), in the order the store keeps them (Seq);
+	// a zero after starts at the beginning.
 	DataKeys(ctx context.Context, after DataKey, limit int) ([]DataKey, error)
 	// Tombstones returns the tombstones of every purged object, by id.
 	Tombstones(ctx context.Context) ([]Tombstone, error)
@@ -203,6 +203,7 @@ type Token struct {
 
 // DataKey is the wrapped data key of one object version.
 type DataKey struct {
+	Seq        int64 // the object version's Seq
 	ID         string
 	ModifiedAt time.Time
 	Wrapped    []byte

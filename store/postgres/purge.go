@@ -27,7 +27,7 @@ func (t *tx) PurgeObject(ctx context.Context, ts store.Tombstone) ([]string, err
 		versions = []string{}
 	}
 	// Keys first: they are what makes the content unrecoverable.
-	for _, q := range []string{`DELETE FROM data_keys WHERE id = $1`, `DELETE FROM objects WHERE id = $1`, `DELETE FROM retention WHERE id = $1`} {
+	for _, q := range []string{`DELETE FROM data_keys WHERE seq IN (SELECT seq FROM objects WHERE id = $1)`, `DELETE FROM objects WHERE id = $1`, `DELETE FROM retention WHERE id = $1`} {
 		if _, err := t.t.Exec(ctx, q, ts.ID); err != nil {
 			return nil, fmt.Errorf("purge %s: %w", ts.ID, err)
 		}
@@ -47,7 +47,7 @@ func (t *tx) UpdateDataKey(ctx context.Context, k store.DataKey) error {
 	if err := t.lock(ctx); err != nil {
 		return fmt.Errorf("update data key of %s: %w", k.ID, err)
 	}
-	tag, err := t.t.Exec(ctx, `UPDATE data_keys SET wrapped = $1 WHERE id = $2 AND modified_us = $3`, nz(k.Wrapped), k.ID, k.ModifiedAt.UnixMicro())
+	tag, err := t.t.Exec(ctx, `UPDATE data_keys SET wrapped = $1 WHERE seq = (SELECT seq FROM objects WHERE id = $2 AND modified_us = $3)`, nz(k.Wrapped), k.ID, k.ModifiedAt.UnixMicro())
 	if err != nil {
 		return fmt.Errorf("update data key of %s: %w", k.ID, err)
 	}
@@ -61,9 +61,8 @@ func (r reader) DataKeys(ctx context.Context, after store.DataKey, limit int) ([
 	if limit <= 0 {
 		limit = 1000
 	}
-	rows, err := r.q.Query(ctx, `SELECT id, modified_us, wrapped FROM data_keys
-		WHERE $1 = '' OR (id, modified_us) > ($1, $2) ORDER BY id, modified_us LIMIT $3`,
-		after.ID, after.ModifiedAt.UnixMicro(), limit)
+	rows, err := r.q.Query(ctx, `SELECT k.seq, o.id, o.modified_us, k.wrapped FROM data_keys k JOIN objects o ON o.seq = k.seq
+		WHERE k.seq > $1 ORDER BY k.seq LIMIT $2`, after.Seq, limit)
 	if err != nil {
 		return nil, fmt.Errorf("data keys: %w", err)
 	}
@@ -72,7 +71,7 @@ func (r reader) DataKeys(ctx context.Context, after store.DataKey, limit int) ([
 	for rows.Next() {
 		var k store.DataKey
 		var us int64
-		if err := rows.Scan(&k.ID, &us, &k.Wrapped); err != nil {
+		if err := rows.Scan(&k.Seq, &k.ID, &us, &k.Wrapped); err != nil {
 			return nil, fmt.Errorf("data keys: %w", err)
 		}
 		k.ModifiedAt = time.UnixMicro(us).UTC()

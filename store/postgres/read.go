@@ -27,7 +27,7 @@ type reader struct{ q querier }
 // objectCols are read from objectsKeyed: each version with its data key.
 const objectCols = `o.seq, o.id, o.type, o.modified, o.modified_us, o.created, o.revoked, o.digest, o.raw, o.bindings, o.class, o.date_added_us, o.originator, k.wrapped`
 
-const objectsKeyed = `objects o LEFT JOIN data_keys k ON k.id = o.id AND k.modified_us = o.modified_us`
+const objectsKeyed = `objects o LEFT JOIN data_keys k ON k.seq = o.seq`
 
 func scanObject(sc pgx.Row) (store.ObjectVersion, error) {
 	var v store.ObjectVersion
@@ -77,7 +77,8 @@ func listWhere(q store.ListQuery) (string, []any) {
 		b.WriteString(` AND NOT o.revoked`)
 	}
 	// The latest version the caller may see: no visible version is newer.
-	b.WriteString(` AND NOT EXISTS (SELECT 1 FROM objects n WHERE n.id = o.id AND n.modified_us > o.modified_us AND n.class = ANY($1))`)
+	// Only versions marked newer need the look: the rest are the latest.
+	b.WriteString(` AND (NOT o.newer OR NOT EXISTS (SELECT 1 FROM objects n WHERE n.id = o.id AND n.modified_us > o.modified_us AND n.class = ANY($1)))`)
 	return b.String(), args
 }
 

@@ -78,23 +78,28 @@ func (t *tx) AccessClass(ctx context.Context, labelIDs []string) (int64, error) 
 }
 
 // putObject checks and inserts in one statement, one round trip per object
-// of a batch. prior holds the rows the checks need: the version with the
-// same modified time, and any revoking version. The insert happens only when
-// there is no such version and no earlier revoking one; the row returned
-// says which case held.
+// of a batch. prior holds the object's stored versions (usually none or
+// one): the checks need the version with the same modified time and any
+// revoking one, and newer needs to know whether a later one exists. The
+// insert happens only when there is no such version and no earlier revoking
+// one; the row returned says which case held. The versions older than an
+// inserted one are marked newer in the same statement.
 const putObject = `
 WITH prior AS (
-	SELECT modified_us, digest, revoked FROM objects
-	WHERE id = $1::text AND (modified_us = $4::bigint OR revoked)
+	SELECT modified_us, digest, revoked FROM objects WHERE id = $1::text
 ), ins AS (
-	INSERT INTO objects (id, type, modified, modified_us, created, revoked, digest, raw, bindings, class, date_added_us, originator)
-	SELECT $1::text, $2::text, $3::text, $4::bigint, $5::text, $6::boolean, $7::text, $8::bytea, $9::bytea, $10::bigint, $11::bigint, $12::text
+	INSERT INTO objects (id, type, modified, modified_us, created, revoked, digest, raw, bindings, class, date_added_us, originator, newer)
+	SELECT $1::text, $2::text, $3::text, $4::bigint, $5::text, $6::boolean, $7::text, $8::bytea, $9::bytea, $10::bigint, $11::bigint, $12::text,
+		EXISTS (SELECT 1 FROM prior WHERE modified_us > $4::bigint)
 	WHERE NOT EXISTS (SELECT 1 FROM prior WHERE modified_us = $4::bigint OR (revoked AND modified_us < $4::bigint))
 	AND NOT EXISTS (SELECT 1 FROM tombstones WHERE id = $1::text)
 	RETURNING seq
+), older AS (
+	UPDATE objects SET newer = true
+	WHERE id = $1::text AND modified_us < $4::bigint AND NOT newer AND EXISTS (SELECT 1 FROM ins)
 ), key AS (
-	INSERT INTO data_keys (id, modified_us, wrapped)
-	SELECT $1::text, $4::bigint, $13::bytea FROM ins WHERE $13::bytea IS NOT NULL
+	INSERT INTO data_keys (seq, wrapped)
+	SELECT seq, $13::bytea FROM ins WHERE $13::bytea IS NOT NULL
 )
 SELECT
 	(SELECT seq FROM ins),

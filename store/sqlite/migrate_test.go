@@ -97,7 +97,8 @@ func TestMigrateListing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(keys) != 3 || keys[0].ID != a || !bytes.Equal(keys[0].Wrapped, []byte("key a1")) || !bytes.Equal(keys[2].Wrapped, []byte("key b1")) {
+	if len(keys) != 3 || keys[0].ID != a || !bytes.Equal(keys[0].Wrapped, []byte("key a2")) || !bytes.Equal(keys[1].Wrapped, []byte("key b1")) ||
+		!bytes.Equal(keys[2].Wrapped, []byte("key a1")) || keys[2].Seq != 3 {
 		t.Errorf("DataKeys after the migration: %+v", keys)
 	}
 }

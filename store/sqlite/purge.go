@@ -136,13 +136,8 @@ func (r reader) DataKeys(ctx context.Context, after store.DataKey, limit int) ([
 	if limit <= 0 {
 		limit = 1000
 	}
-	const keyed = `SELECT o.id, o.modified_us, k.wrapped FROM objects o JOIN data_keys k ON k.seq = o.seq`
-	q := keyed + ` ORDER BY o.id, o.modified_us LIMIT ?`
-	args := []any{limit}
-	if after.ID != "" {
-		q = keyed + ` WHERE (o.id, o.modified_us) > (?, ?) ORDER BY o.id, o.modified_us LIMIT ?`
-		args = []any{after.ID, after.ModifiedAt.UnixMicro(), limit}
-	}
+	q := `SELECT k.seq, o.id, o.modified_us, k.wrapped FROM data_keys k JOIN objects o ON o.seq = k.seq WHERE k.seq > ? ORDER BY k.seq LIMIT ?`
+	args := []any{after.Seq, limit}
 	rows, err := r.q.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("data keys: %w", err)
@@ -152,7 +147,7 @@ func (r reader) DataKeys(ctx context.Context, after store.DataKey, limit int) ([
 	for rows.Next() {
 		var k store.DataKey
 		var us int64
-		if err := rows.Scan(&k.ID, &us, &k.Wrapped); err != nil {
+		if err := rows.Scan(&k.Seq, &k.ID, &us, &k.Wrapped); err != nil {
 			return nil, fmt.Errorf("data keys: %w", err)
 		}
 		k.ModifiedAt = time.UnixMicro(us).UTC()

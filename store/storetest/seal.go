@@ -64,7 +64,7 @@ func testDataKeys(t *testing.T, s store.Store) {
 	if err != nil || len(keys) != 2 || string(keys[0].Wrapped) != "wrapped:a1" || string(keys[1].Wrapped) != "wrapped:a2" {
 		t.Fatalf("DataKeys = %+v, %v", keys, err)
 	}
-	// Paging by (id, modified).
+	// Paging by seq.
 	page, err := s.DataKeys(ctx, keys[0], 10)
 	if err != nil || len(page) != 1 || !page[0].ModifiedAt.Equal(v2.ModifiedAt) {
 		t.Fatalf("DataKeys after first = %+v, %v", page, err)
