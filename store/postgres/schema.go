@@ -157,7 +157,9 @@ ALTER INDEX object_keys_pkey RENAME TO data_keys_pkey;
 // an advisory lock, so replicas starting at once apply each migration once:
 // the others wait, then find it recorded. A database whose schema is newer
 // than this binary knows is refused and left as it is.
-func migrate(ctx context.Context, pool *pgxpool.Pool) error { return migrateTo(ctx, pool, len(migrations)-1) }
+func migrate(ctx context.Context, pool *pgxpool.Pool) error {
+	return migrateTo(ctx, pool, len(migrations)-1)
+}
 
 // migrateTo applies the migrations up to and including version last (tests
 // build databases as older binaries left them).
