@@ -73,6 +73,13 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		return nil, fmt.Errorf("open postgres store: %w", err)
 	}
 	name := describe(cfg)
+	// JIT compiles a plan whose estimated cost is high, and a listing's
+	// LIMIT over millions of rows looks costly to the planner though it
+	// reads a page: the compilation (≈10 ms) would be most of the query.
+	// A DSN that sets jit itself keeps its setting.
+	if _, set := cfg.ConnConfig.RuntimeParams["jit"]; !set {
+		cfg.ConnConfig.RuntimeParams["jit"] = "off"
+	}
 	w, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("open postgres store %s: %w", name, err)

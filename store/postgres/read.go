@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -82,19 +83,53 @@ func listWhere(q store.ListQuery) (string, []any) {
 	return b.String(), args
 }
 
+// List picks a page's rows in two steps. First the seqs: for each type
+// asked for (or once, for any type), the latest versions (not newer) come
+// from an index-only scan of objects_type_list (objects_list) whose
+// INCLUDE columns answer the filter, so a row the caller may not see is
+// rejected without a heap read; the versions marked newer, few, come from
+// the partial index and are kept when no newer version is visible. Each
+// branch is in seq order with its own LIMIT, and a merge takes the first
+// page of them all. Then only the rows of the page are read, with their
+// keys. (A single query with type = ANY(...) and the filter can use neither
+// the index order nor the INCLUDE columns: PostgreSQL then reads and
+// rejects each candidate row in the heap.)
 func (r reader) List(ctx context.Context, q store.ListQuery) ([]store.ObjectVersion, error) {
 	if len(q.Classes) == 0 {
 		return nil, nil
 	}
-	where, args := listWhere(q)
 	limit := q.Limit
 	if limit <= 0 {
 		limit = 100
 	}
-	n := len(args)
-	args = append(args, q.After, limit)
-	rows, err := r.q.Query(ctx, `SELECT `+objectCols+` FROM `+objectsKeyed+` WHERE `+where+
-		` AND o.seq > $`+strconv.Itoa(n+1)+` ORDER BY o.seq LIMIT $`+strconv.Itoa(n+2), args...)
+	args := []any{q.Classes, q.After, limit}
+	live := ` AND class = ANY($1) AND NOT revoked`
+	if q.IncludeRevoked {
+		live = ` AND class = ANY($1)`
+	}
+	types := []string{""}
+	if len(q.Types) > 0 {
+		types = slices.Compact(slices.Sorted(slices.Values(q.Types)))
+	}
+	var b strings.Builder
+	for i, t := range types {
+		typ := ""
+		if t != "" {
+			args = append(args, t)
+			typ = ` AND type = $` + strconv.Itoa(len(args))
+		}
+		if i > 0 {
+			b.WriteString(` UNION ALL `)
+		}
+		b.WriteString(`(SELECT seq FROM objects WHERE seq > $2` + typ + live + ` AND NOT newer ORDER BY seq LIMIT $3)`)
+		b.WriteString(` UNION ALL (SELECT seq FROM objects o WHERE seq > $2` + typ + live + ` AND newer AND NOT EXISTS (SELECT 1 FROM objects n WHERE n.id = o.id AND n.modified_us > o.modified_us AND n.class = ANY($1)) ORDER BY seq LIMIT $3)`)
+	}
+	// An unnamed statement, planned for these values each time: a cached
+	// generic plan knows neither the classes nor the limit, and the one
+	// PostgreSQL settles on after five runs reads ~20 times more.
+	args = append([]any{pgx.QueryExecModeExec}, args...)
+	rows, err := r.q.Query(ctx, `WITH page AS (SELECT seq FROM (`+b.String()+`) c ORDER BY seq LIMIT $3)
+		SELECT `+objectCols+` FROM page JOIN objects o ON o.seq = page.seq LEFT JOIN data_keys k ON k.seq = o.seq ORDER BY o.seq`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list objects: %w", err)
 	}
