@@ -138,6 +138,11 @@ CREATE INDEX retention_until ON retention (until_us);
 // PurgeObject deletes keys before their rows anyway.
 const listingSchema = `
 ALTER TABLE objects ADD COLUMN newer boolean NOT NULL DEFAULT false;
+-- Rows up to a page stay whole in the heap: a listing then reads one heap
+-- page per row, not the row, the TOAST index and the TOAST heap. raw is
+-- ciphertext, which compression cannot shrink, so it is never tried.
+ALTER TABLE objects SET (toast_tuple_target = 8160);
+ALTER TABLE objects ALTER COLUMN raw SET STORAGE EXTERNAL;
 UPDATE objects o SET newer = true FROM (
 	SELECT seq, lead(modified_us) OVER (PARTITION BY id ORDER BY modified_us) AS next_us FROM objects
 ) l WHERE l.seq = o.seq AND l.next_us IS NOT NULL;
