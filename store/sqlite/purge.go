@@ -187,6 +187,10 @@ func (r reader) Tombstones(ctx context.Context) ([]store.Tombstone, error) {
 func (s *Store) Scrub(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	// A TRUNCATE checkpoint fails at once, without waiting, while the
+	// background checkpointer holds SQLite's checkpoint lock.
+	s.ckMu.Lock()
+	defer s.ckMu.Unlock()
 	for attempt := 0; ; attempt++ {
 		var busy, logPages, done int
 		if err := s.w.QueryRowContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`).Scan(&busy, &logPages, &done); err != nil {

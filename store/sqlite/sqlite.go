@@ -11,9 +11,11 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
 	"os"
 	"runtime"
+	"strconv"
 	"sync"
 	"time"
 
@@ -33,6 +35,7 @@ type Store struct {
 	// connection, wake is poked after every commit.
 	walPath string
 	ck      *sql.DB
+	ckMu    sync.Mutex // held while checkpointing: Scrub's TRUNCATE must not find the checkpoint lock taken
 	wake    chan struct{}
 	stop    chan struct{}
 	stopped chan struct{}
@@ -70,7 +73,9 @@ func (s *Store) checkpoints() {
 		}
 		// Errors (SQLITE_BUSY when the writer is checkpointing) only mean
 		// this round copied less; the next wake-up tries again.
+		s.ckMu.Lock()
 		s.ck.ExecContext(context.Background(), `PRAGMA wal_checkpoint(PASSIVE)`)
+		s.ckMu.Unlock()
 	}
 }
 
@@ -95,6 +100,9 @@ func Open(ctx context.Context, path string) (*Store, error) {
 			q.Add("_txlock", extra)
 		}
 		return "file:" + path + "?" + q.Encode()
+	}
+	if err := create(ctx, path); err != nil {
+		return nil, err
 	}
 	// The writer checkpoints the WAL itself, right after a commit, when it
 	// holds more than 16 MiB: no other write can interleave, so the
@@ -132,6 +140,35 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		walPath: path + "-wal", ck: ck, wake: make(chan struct{}, 1), stop: make(chan struct{}), stopped: make(chan struct{})}
 	go s.checkpoints()
 	return s, nil
+}
+
+// pageSize is the page size of a new database. At 8 KiB an object row
+// (≈2.7 KB with its binding) fits whole, several to a page, where a 4 KiB
+// page held one and left a third empty, and larger reports spilled into
+// overflow pages: a listing at a cold cursor reads about half as many pages
+// and the file is smaller.
+const pageSize = 8192
+
+// create makes a new database file with pageSize pages in WAL mode. The page
+// size must be set before the first table or the switch to WAL, and the
+// driver runs a DSN's pragmas in alphabetical order (journal_mode before
+// page_size), hence this first step of its own. An existing file keeps the
+// page size it was made with.
+func create(ctx context.Context, path string) error {
+	if _, err := os.Stat(path); !errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	db, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		return fmt.Errorf("create %s: %w", path, err)
+	}
+	defer db.Close()
+	for _, q := range []string{`PRAGMA page_size = ` + strconv.Itoa(pageSize), `PRAGMA journal_mode = WAL`} {
+		if _, err := db.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("create %s: %w", path, err)
+		}
+	}
+	return db.Close()
 }
 
 // Close folds the WAL into the database file and closes both connection
