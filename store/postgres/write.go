@@ -96,7 +96,8 @@ WITH prior AS (
 	RETURNING seq
 ), older AS (
 	UPDATE objects SET newer = true
-	WHERE id = $1::text AND modified_us < $4::bigint AND NOT newer AND EXISTS (SELECT 1 FROM ins)
+	WHERE id = $1::text AND modified_us < $4::bigint AND NOT newer
+	AND EXISTS (SELECT 1 FROM ins) AND EXISTS (SELECT 1 FROM prior WHERE modified_us < $4::bigint)
 ), key AS (
 	INSERT INTO data_keys (seq, wrapped)
 	SELECT seq, $13::bytea FROM ins WHERE $13::bytea IS NOT NULL

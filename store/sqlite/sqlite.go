@@ -84,7 +84,7 @@ var _ store.Store = (*Store)(nil)
 // Open opens (creating if needed) the database at path and brings its schema
 // up to date.
 func Open(ctx context.Context, path string) (*Store, error) {
-	dsn := func(extra string) string {
+	dsn := func(extra string, cacheMiB int) string {
 		q := url.Values{}
 		q.Add("_pragma", "busy_timeout(10000)")
 		q.Add("_pragma", "journal_mode(WAL)")
@@ -92,7 +92,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		// FULL: a commit is on disk before Update returns, so an
 		// acknowledged object or audit entry survives a power cut too.
 		q.Add("_pragma", "synchronous(FULL)")
-		q.Add("_pragma", "cache_size(-65536)")
+		q.Add("_pragma", "cache_size(-"+strconv.Itoa(cacheMiB<<10)+")")
 		// A purge destroys data keys: their bytes must be overwritten in
 		// the file, not just unlinked from the b-tree (see Scrub).
 		q.Add("_pragma", "secure_delete(1)")
@@ -109,7 +109,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	// checkpoint completes and the next transaction starts the WAL over.
 	// (A checkpoint run beside a continuous ingest never completes, and the
 	// WAL then grows without bound.)
-	w, err := sql.Open("sqlite", dsn("immediate")+"&_pragma=wal_autocheckpoint(4096)")
+	w, err := sql.Open("sqlite", dsn("immediate", writerCacheMiB)+"&_pragma=wal_autocheckpoint(4096)")
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
@@ -123,13 +123,13 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		w.Close()
 		return nil, fmt.Errorf("audit tree %s: %w", path, err)
 	}
-	r, err := sql.Open("sqlite", dsn(""))
+	r, err := sql.Open("sqlite", dsn("", readerCacheMiB))
 	if err != nil {
 		w.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	r.SetMaxOpenConns(max(4, 2*runtime.GOMAXPROCS(0)))
-	ck, err := sql.Open("sqlite", dsn(""))
+	ck, err := sql.Open("sqlite", dsn("", 1))
 	if err != nil {
 		w.Close()
 		r.Close()
@@ -141,6 +141,16 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	go s.checkpoints()
 	return s, nil
 }
+
+// Page cache sizes, per connection. The writer's is large: every object
+// ingested looks up and inserts its id in the (id, modified_us) index, at a
+// random place, and once that index outgrows the cache (≈ 1M objects at
+// 64 MiB) each lookup is a read from the file. 256 MiB keeps it cached to
+// about 3.5M objects. Readers mostly read rows once per request.
+const (
+	writerCacheMiB = 256
+	readerCacheMiB = 64
+)
 
 // pageSize is the page size of a new database. At 8 KiB an object row
 // (≈2.7 KB with its binding) fits whole, several to a page, where a 4 KiB
