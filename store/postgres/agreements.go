@@ -2,45 +2,24 @@ package postgres
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/tearline/tearline/store"
+	"github.com/tearline/tearline/store/internal/scan"
 )
 
 // Agreements, provenance, consents, the release queue and the
-// dissemination ledger (migration 3). Lists are kept as JSON text.
-
-func fromUS(us int64) time.Time { return time.UnixMicro(us).UTC() }
-
-func jsonText(v any) (string, error) {
-	b, err := json.Marshal(v)
-	return string(b), err
-}
-
-func strs(s []string) []string {
-	if s == nil {
-		return []string{}
-	}
-	return s
-}
+// dissemination ledger (migration 3). Lists are kept as JSON text. Rows
+// are read by package scan, which expects the columns in the order these
+// statements select them.
 
 const agreementCols = `id, version, state, since_us, document, updated_us`
 
-func scanAgreement(sc interface{ Scan(...any) error }) (store.Agreement, error) {
-	var a store.Agreement
-	var since, upd int64
-	err := sc.Scan(&a.ID, &a.Version, &a.State, &since, &a.Document, &upd)
-	a.Since, a.Updated = fromUS(since), fromUS(upd)
-	return a, err
-}
-
 func (r reader) Agreement(ctx context.Context, id string, version int) (store.Agreement, error) {
-	a, err := scanAgreement(r.q.QueryRow(ctx, `SELECT `+agreementCols+` FROM agreements WHERE id = $1 AND version = $2`, id, version))
+	a, err := scan.Agreement(r.q.QueryRow(ctx, `SELECT `+agreementCols+` FROM agreements WHERE id = $1 AND version = $2`, id, version))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return a, fmt.Errorf("agreement %s v%d: %w", id, version, store.ErrNotFound)
 	}
@@ -56,15 +35,7 @@ func (r reader) Agreements(ctx context.Context) ([]store.Agreement, error) {
 		return nil, fmt.Errorf("agreements: %w", err)
 	}
 	defer rows.Close()
-	var out []store.Agreement
-	for rows.Next() {
-		a, err := scanAgreement(rows)
-		if err != nil {
-			return nil, fmt.Errorf("agreements: %w", err)
-		}
-		out = append(out, a)
-	}
-	return out, rows.Err()
+	return scan.Collect(rows, scan.WrapErrors("agreements", scan.Agreement))
 }
 
 func (r reader) AgreementHistory(ctx context.Context, id string) ([]store.AgreementTransition, error) {
@@ -73,34 +44,16 @@ func (r reader) AgreementHistory(ctx context.Context, id string) ([]store.Agreem
 		return nil, fmt.Errorf("agreement history %s: %w", id, err)
 	}
 	defer rows.Close()
-	var out []store.AgreementTransition
-	for rows.Next() {
-		var t store.AgreementTransition
-		var at int64
-		if err := rows.Scan(&t.ID, &t.Version, &t.From, &t.To, &at, &t.By, &t.Note); err != nil {
-			return nil, fmt.Errorf("agreement history %s: %w", id, err)
-		}
-		t.At = fromUS(at)
-		out = append(out, t)
-	}
-	return out, rows.Err()
+	return scan.Collect(rows, scan.WrapErrors("agreement history "+id, scan.AgreementTransition))
 }
 
 func (r reader) Provenance(ctx context.Context, objectID string) (store.Provenance, error) {
-	var p store.Provenance
-	var hops string
-	var at int64
-	err := r.q.QueryRow(ctx, `SELECT object_id, originator, received_from, hops, received_us, derived_from FROM provenance WHERE object_id = $1`, objectID).
-		Scan(&p.ObjectID, &p.Originator, &p.ReceivedFrom, &hops, &at, &p.DerivedFrom)
+	p, err := scan.Provenance(r.q.QueryRow(ctx, `SELECT object_id, originator, received_from, hops, received_us, derived_from FROM provenance WHERE object_id = $1`, objectID))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return p, fmt.Errorf("provenance of %s: %w", objectID, store.ErrNotFound)
 	}
 	if err != nil {
 		return p, fmt.Errorf("provenance of %s: %w", objectID, err)
-	}
-	p.ReceivedAt = fromUS(at)
-	if err := json.Unmarshal([]byte(hops), &p.Hops); err != nil {
-		return p, fmt.Errorf("provenance of %s: hops: %w", objectID, err)
 	}
 	return p, nil
 }
@@ -111,38 +64,13 @@ func (r reader) Consents(ctx context.Context, objectID string) ([]store.Consent,
 		return nil, fmt.Errorf("consents of %s: %w", objectID, err)
 	}
 	defer rows.Close()
-	var out []store.Consent
-	for rows.Next() {
-		var c store.Consent
-		var at int64
-		if err := rows.Scan(&c.ObjectID, &c.Originator, &c.To, &c.By, &at); err != nil {
-			return nil, fmt.Errorf("consents of %s: %w", objectID, err)
-		}
-		c.At = fromUS(at)
-		out = append(out, c)
-	}
-	return out, rows.Err()
+	return scan.Collect(rows, scan.WrapErrors("consents of "+objectID, scan.Consent))
 }
 
 const requestCols = `id, object_id, modified, party, agreement, agreement_version, purpose, requester, decision, required, approvals, state, reason, created_us, updated_us`
 
-func scanRequest(sc interface{ Scan(...any) error }) (store.ReleaseRequest, error) {
-	var q store.ReleaseRequest
-	var approvals string
-	var created, updated int64
-	if err := sc.Scan(&q.ID, &q.ObjectID, &q.Modified, &q.Party, &q.Agreement, &q.AgreementVersion, &q.Purpose, &q.Requester,
-		&q.Decision, &q.Required, &approvals, &q.State, &q.Reason, &created, &updated); err != nil {
-		return q, err
-	}
-	q.Created, q.Updated = fromUS(created), fromUS(updated)
-	if err := json.Unmarshal([]byte(approvals), &q.Approvals); err != nil {
-		return q, fmt.Errorf("approvals: %w", err)
-	}
-	return q, nil
-}
-
 func (r reader) ReleaseRequest(ctx context.Context, id string) (store.ReleaseRequest, error) {
-	q, err := scanRequest(r.q.QueryRow(ctx, `SELECT `+requestCols+` FROM release_requests WHERE id = $1`, id))
+	q, err := scan.ReleaseRequest(r.q.QueryRow(ctx, `SELECT `+requestCols+` FROM release_requests WHERE id = $1`, id))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return q, fmt.Errorf("release request %s: %w", id, store.ErrNotFound)
 	}
@@ -158,15 +86,7 @@ func (r reader) ReleaseRequests(ctx context.Context, state string) ([]store.Rele
 		return nil, fmt.Errorf("release requests: %w", err)
 	}
 	defer rows.Close()
-	var out []store.ReleaseRequest
-	for rows.Next() {
-		q, err := scanRequest(rows)
-		if err != nil {
-			return nil, fmt.Errorf("release requests: %w", err)
-		}
-		out = append(out, q)
-	}
-	return out, rows.Err()
+	return scan.Collect(rows, scan.WrapErrors("release requests", scan.ReleaseRequest))
 }
 
 const ledgerCols = `seq, object_id, modified, party, agreement, agreement_version, term, outcome, tearline_id, labels, reasons, state, request, actor, at_us`
@@ -186,22 +106,7 @@ func (r reader) Ledger(ctx context.Context, q store.LedgerQuery) ([]store.Ledger
 		return nil, fmt.Errorf("ledger: %w", err)
 	}
 	defer rows.Close()
-	var out []store.LedgerEntry
-	for rows.Next() {
-		var e store.LedgerEntry
-		var labels, reasons string
-		var at int64
-		if err := rows.Scan(&e.Seq, &e.ObjectID, &e.Modified, &e.Party, &e.Agreement, &e.AgreementVersion, &e.Term, &e.Outcome,
-			&e.TearlineID, &labels, &reasons, &e.State, &e.Request, &e.By, &at); err != nil {
-			return nil, fmt.Errorf("ledger: %w", err)
-		}
-		e.At = fromUS(at)
-		if err := errors.Join(json.Unmarshal([]byte(labels), &e.Labels), json.Unmarshal([]byte(reasons), &e.Reasons)); err != nil {
-			return nil, fmt.Errorf("ledger entry %d: %w", e.Seq, err)
-		}
-		out = append(out, e)
-	}
-	return out, rows.Err()
+	return scan.Collect(rows, scan.LedgerEntry)
 }
 
 func (t *tx) PutAgreement(ctx context.Context, a store.Agreement) error {
@@ -233,11 +138,7 @@ func (t *tx) PutProvenance(ctx context.Context, p store.Provenance) error {
 	if err := t.lock(ctx); err != nil {
 		return err
 	}
-	hops := p.Hops
-	if hops == nil {
-		hops = []store.Hop{}
-	}
-	hj, err := jsonText(hops)
+	hj, err := scan.JSONList(p.Hops)
 	if err != nil {
 		return fmt.Errorf("provenance of %s: %w", p.ObjectID, err)
 	}
@@ -268,11 +169,7 @@ func (t *tx) PutReleaseRequest(ctx context.Context, q store.ReleaseRequest) erro
 	if err := t.lock(ctx); err != nil {
 		return err
 	}
-	ap := q.Approvals
-	if ap == nil {
-		ap = []store.Approval{}
-	}
-	aj, err := jsonText(ap)
+	aj, err := scan.JSONList(q.Approvals)
 	if err != nil {
 		return fmt.Errorf("release request %s: %w", q.ID, err)
 	}
@@ -296,11 +193,7 @@ func (t *tx) UpdateReleaseRequest(ctx context.Context, q store.ReleaseRequest) e
 	if err := t.lock(ctx); err != nil {
 		return err
 	}
-	ap := q.Approvals
-	if ap == nil {
-		ap = []store.Approval{}
-	}
-	aj, err := jsonText(ap)
+	aj, err := scan.JSONList(q.Approvals)
 	if err != nil {
 		return fmt.Errorf("release request %s: %w", q.ID, err)
 	}
@@ -319,11 +212,11 @@ func (t *tx) AppendLedger(ctx context.Context, e store.LedgerEntry) (int64, erro
 	if err := t.lock(ctx); err != nil {
 		return 0, err
 	}
-	lj, err := jsonText(strs(e.Labels))
+	lj, err := scan.JSONList(e.Labels)
 	if err != nil {
 		return 0, fmt.Errorf("ledger: %w", err)
 	}
-	rj, err := jsonText(strs(e.Reasons))
+	rj, err := scan.JSONList(e.Reasons)
 	if err != nil {
 		return 0, fmt.Errorf("ledger: %w", err)
 	}

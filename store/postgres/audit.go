@@ -8,6 +8,7 @@ import (
 	"golang.org/x/mod/sumdb/tlog"
 
 	"github.com/tearline/tearline/store"
+	"github.com/tearline/tearline/store/internal/scan"
 )
 
 // auditState is what one write transaction knows about the audit tree.
@@ -171,15 +172,8 @@ func (r reader) AuditEntries(ctx context.Context, start, end int64) ([]store.Aud
 		return nil, fmt.Errorf("audit entries [%d,%d): %w", start, end, err)
 	}
 	defer rows.Close()
-	var out []store.AuditEntry
-	for rows.Next() {
-		var e store.AuditEntry
-		if err := rows.Scan(&e.Index, &e.Data); err != nil {
-			return nil, fmt.Errorf("audit entries [%d,%d): %w", start, end, err)
-		}
-		out = append(out, e)
-	}
-	if err := rows.Err(); err != nil {
+	out, err := scan.Collect(rows, scan.AuditEntry)
+	if err != nil {
 		return nil, fmt.Errorf("audit entries [%d,%d): %w", start, end, err)
 	}
 	return out, nil
@@ -191,15 +185,8 @@ func (r reader) AuditHashes(ctx context.Context, start, end int64) ([]store.Audi
 		return nil, fmt.Errorf("audit hashes [%d,%d): %w", start, end, err)
 	}
 	defer rows.Close()
-	var out []store.AuditHash
-	for rows.Next() {
-		var h store.AuditHash
-		if err := rows.Scan(&h.ID, &h.Hash); err != nil {
-			return nil, fmt.Errorf("audit hashes [%d,%d): %w", start, end, err)
-		}
-		out = append(out, h)
-	}
-	if err := rows.Err(); err != nil {
+	out, err := scan.Collect(rows, scan.AuditHash)
+	if err != nil {
 		return nil, fmt.Errorf("audit hashes [%d,%d): %w", start, end, err)
 	}
 	return out, nil
@@ -235,17 +222,8 @@ func (r reader) checkpoints(ctx context.Context, q string, args ...any) ([]store
 		return nil, fmt.Errorf("audit checkpoints: %w", err)
 	}
 	defer rows.Close()
-	var out []store.AuditCheckpoint
-	for rows.Next() {
-		var c store.AuditCheckpoint
-		var us int64
-		if err := rows.Scan(&c.Size, &c.Note, &us); err != nil {
-			return nil, fmt.Errorf("audit checkpoints: %w", err)
-		}
-		c.Created = time.UnixMicro(us).UTC()
-		out = append(out, c)
-	}
-	if err := rows.Err(); err != nil {
+	out, err := scan.Collect(rows, scan.AuditCheckpoint)
+	if err != nil {
 		return nil, fmt.Errorf("audit checkpoints: %w", err)
 	}
 	return out, nil

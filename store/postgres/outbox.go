@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/tearline/tearline/store"
+	"github.com/tearline/tearline/store/internal/scan"
 )
 
 // The outbox and saved cursors (migration 4). Several replicas may run a
@@ -44,20 +45,6 @@ CREATE TABLE cursors (
 `
 
 const outboxCols = `id, peer, kind, payload, created_us, attempts, next_attempt_us, delivered_us, last_error`
-
-func scanOutbox(sc interface{ Scan(...any) error }) (store.OutboxItem, error) {
-	var it store.OutboxItem
-	var created, next, delivered int64
-	err := sc.Scan(&it.ID, &it.Peer, &it.Kind, &it.Payload, &created, &it.Attempts, &next, &delivered, &it.LastError)
-	it.Created = fromUS(created)
-	if next > 0 {
-		it.NextAttempt = fromUS(next)
-	}
-	if delivered > 0 {
-		it.Delivered = fromUS(delivered)
-	}
-	return it, err
-}
 
 func (t *tx) EnqueueOutbox(ctx context.Context, items ...*store.OutboxItem) error {
 	// Under the writer lock, ids become visible in the order they are
@@ -155,17 +142,12 @@ func claimPeer(ctx context.Context, q querier, peer string, nowUS int64, limit i
 	defer rows.Close()
 	var out []store.OutboxItem
 	for rows.Next() {
-		var it store.OutboxItem
-		var created, next, delivered, lease int64
-		if err := rows.Scan(&it.ID, &it.Peer, &it.Kind, &it.Payload, &created, &it.Attempts, &next, &delivered, &it.LastError, &lease); err != nil {
+		it, due, err := scan.ClaimableOutboxItem(rows)
+		if err != nil {
 			return nil, err
 		}
-		if (len(out) == 0 && it.ID != first) || next > nowUS || lease > nowUS {
+		if (len(out) == 0 && it.ID != first) || due > nowUS {
 			break
-		}
-		it.Created = fromUS(created)
-		if next > 0 {
-			it.NextAttempt = fromUS(next)
 		}
 		out = append(out, it)
 	}
@@ -205,15 +187,7 @@ func (r reader) OutboxItems(ctx context.Context, peer string, after int64, limit
 		return nil, fmt.Errorf("outbox: %w", err)
 	}
 	defer rows.Close()
-	var out []store.OutboxItem
-	for rows.Next() {
-		it, err := scanOutbox(rows)
-		if err != nil {
-			return nil, fmt.Errorf("outbox: %w", err)
-		}
-		out = append(out, it)
-	}
-	return out, rows.Err()
+	return scan.Collect(rows, scan.WrapErrors("outbox", scan.OutboxItem))
 }
 
 func (r reader) NextOutboxDue(ctx context.Context) (time.Time, bool, error) {
@@ -225,7 +199,7 @@ func (r reader) NextOutboxDue(ctx context.Context) (time.Time, bool, error) {
 	if due == nil {
 		return time.Time{}, false, nil
 	}
-	return fromUS(*due), true, nil
+	return scan.FromUS(*due), true, nil
 }
 
 func (r reader) Cursor(ctx context.Context, name string) (string, error) {

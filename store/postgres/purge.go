@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/tearline/tearline/store"
+	"github.com/tearline/tearline/store/internal/scan"
 )
 
 func (t *tx) PurgeObject(ctx context.Context, ts store.Tombstone) ([]string, error) {
@@ -86,21 +87,7 @@ func (r reader) Tombstones(ctx context.Context) ([]store.Tombstone, error) {
 		return nil, fmt.Errorf("tombstones: %w", err)
 	}
 	defer rows.Close()
-	var out []store.Tombstone
-	for rows.Next() {
-		var ts store.Tombstone
-		var vj string
-		var us int64
-		if err := rows.Scan(&ts.ID, &vj, &us, &ts.Reason); err != nil {
-			return nil, fmt.Errorf("tombstones: %w", err)
-		}
-		if err := json.Unmarshal([]byte(vj), &ts.Versions); err != nil {
-			return nil, fmt.Errorf("tombstone %s: %w", ts.ID, err)
-		}
-		ts.PurgedAt = time.UnixMicro(us).UTC()
-		out = append(out, ts)
-	}
-	return out, rows.Err()
+	return scan.Collect(rows, scan.Tombstone)
 }
 
 // Scrub vacuums the tables a purge deletes from. A deleted tuple stays in

@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -14,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/tearline/tearline/store"
+	"github.com/tearline/tearline/store/internal/scan"
 )
 
 // querier is what *pgxpool.Pool and pgx.Tx share.
@@ -170,19 +170,8 @@ func (r reader) AccessClasses(ctx context.Context, after int64) ([]store.AccessC
 		return nil, fmt.Errorf("access classes: %w", err)
 	}
 	defer rows.Close()
-	var out []store.AccessClass
-	for rows.Next() {
-		var c store.AccessClass
-		var key string
-		if err := rows.Scan(&c.ID, &key); err != nil {
-			return nil, fmt.Errorf("access classes: %w", err)
-		}
-		if key != "" {
-			c.LabelIDs = strings.Split(key, ",")
-		}
-		out = append(out, c)
-	}
-	if err := rows.Err(); err != nil {
+	out, err := scan.Collect(rows, scan.AccessClass)
+	if err != nil {
 		return nil, fmt.Errorf("access classes: %w", err)
 	}
 	return out, nil
@@ -190,25 +179,8 @@ func (r reader) AccessClasses(ctx context.Context, after int64) ([]store.AccessC
 
 const userCols = `id, name, role, nationality, org, clearances, compartments, default_label, created_us, disabled`
 
-func scanUser(sc pgx.Row) (store.User, error) {
-	var u store.User
-	var clr, comp string
-	var created int64
-	if err := sc.Scan(&u.ID, &u.Name, &u.Role, &u.Nationality, &u.Org, &clr, &comp, &u.DefaultLabel, &created, &u.Disabled); err != nil {
-		return u, err
-	}
-	if err := json.Unmarshal([]byte(clr), &u.Clearances); err != nil {
-		return u, fmt.Errorf("user %s clearances: %w", u.ID, err)
-	}
-	if err := json.Unmarshal([]byte(comp), &u.Compartments); err != nil {
-		return u, fmt.Errorf("user %s compartments: %w", u.ID, err)
-	}
-	u.Created = time.UnixMicro(created).UTC()
-	return u, nil
-}
-
 func (r reader) oneUser(ctx context.Context, where string, arg any) (store.User, error) {
-	u, err := scanUser(r.q.QueryRow(ctx, `SELECT `+userCols+` FROM users WHERE `+where, arg))
+	u, err := scan.User(r.q.QueryRow(ctx, `SELECT `+userCols+` FROM users WHERE `+where, arg))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return u, fmt.Errorf("user %v: %w", arg, store.ErrNotFound)
 	}
@@ -232,15 +204,8 @@ func (r reader) Users(ctx context.Context) ([]store.User, error) {
 		return nil, fmt.Errorf("users: %w", err)
 	}
 	defer rows.Close()
-	var out []store.User
-	for rows.Next() {
-		u, err := scanUser(rows)
-		if err != nil {
-			return nil, fmt.Errorf("users: %w", err)
-		}
-		out = append(out, u)
-	}
-	if err := rows.Err(); err != nil {
+	out, err := scan.Collect(rows, scan.User)
+	if err != nil {
 		return nil, fmt.Errorf("users: %w", err)
 	}
 	return out, nil
@@ -248,27 +213,8 @@ func (r reader) Users(ctx context.Context) ([]store.User, error) {
 
 const tokenCols = `id, user_id, hash, created_us, expires_us, revoked_us`
 
-func scanToken(sc pgx.Row) (store.Token, error) {
-	var t store.Token
-	var c, e, r int64
-	if err := sc.Scan(&t.ID, &t.UserID, &t.Hash, &c, &e, &r); err != nil {
-		return t, err
-	}
-	t.Created = time.UnixMicro(c).UTC()
-	t.Expires = fromMicro(e)
-	t.RevokedAt = fromMicro(r)
-	return t, nil
-}
-
-// fromMicro and toMicro map the zero time to 0 and back, as package sqlite
-// does for optional times.
-func fromMicro(us int64) time.Time {
-	if us == 0 {
-		return time.Time{}
-	}
-	return time.UnixMicro(us).UTC()
-}
-
+// toMicro maps the zero time to 0 (scan.Token reads it back), as package
+// sqlite does for optional times.
 func toMicro(t time.Time) int64 {
 	if t.IsZero() {
 		return 0
@@ -277,7 +223,7 @@ func toMicro(t time.Time) int64 {
 }
 
 func (r reader) Token(ctx context.Context, id string) (store.Token, error) {
-	t, err := scanToken(r.q.QueryRow(ctx, `SELECT `+tokenCols+` FROM tokens WHERE id = $1`, id))
+	t, err := scan.Token(r.q.QueryRow(ctx, `SELECT `+tokenCols+` FROM tokens WHERE id = $1`, id))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return t, fmt.Errorf("token %s: %w", id, store.ErrNotFound)
 	}
@@ -293,15 +239,8 @@ func (r reader) Tokens(ctx context.Context, userID string) ([]store.Token, error
 		return nil, fmt.Errorf("tokens of %s: %w", userID, err)
 	}
 	defer rows.Close()
-	var out []store.Token
-	for rows.Next() {
-		t, err := scanToken(rows)
-		if err != nil {
-			return nil, fmt.Errorf("tokens of %s: %w", userID, err)
-		}
-		out = append(out, t)
-	}
-	if err := rows.Err(); err != nil {
+	out, err := scan.Collect(rows, scan.Token)
+	if err != nil {
 		return nil, fmt.Errorf("tokens of %s: %w", userID, err)
 	}
 	return out, nil

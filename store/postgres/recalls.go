@@ -2,11 +2,11 @@ package postgres
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"time"
 
 	"github.com/tearline/tearline/store"
+	"github.com/tearline/tearline/store/internal/scan"
 )
 
 // Recalls (migration 5): one row per (recall, party).
@@ -20,35 +20,14 @@ func (r reader) Recalls(ctx context.Context, q store.RecallQuery) ([]store.Recal
 		return nil, fmt.Errorf("recalls: %w", err)
 	}
 	defer rows.Close()
-	var out []store.Recall
-	for rows.Next() {
-		var c store.Recall
-		var objects string
-		var issued, acked int64
-		if err := rows.Scan(&c.ID, &c.Party, &c.ObjectID, &c.Originator, &c.Inbound, &objects, &c.Reason, &c.Notice, &c.State,
-			&issued, &c.By, &acked, &c.Ack); err != nil {
-			return nil, fmt.Errorf("recalls: %w", err)
-		}
-		c.Issued = fromUS(issued)
-		if acked != 0 {
-			c.AckedAt = fromUS(acked)
-		}
-		if len(c.Ack) == 0 {
-			c.Ack = nil
-		}
-		if err := json.Unmarshal([]byte(objects), &c.Objects); err != nil {
-			return nil, fmt.Errorf("recall %s: objects: %w", c.ID, err)
-		}
-		out = append(out, c)
-	}
-	return out, rows.Err()
+	return scan.Collect(rows, scan.Recall)
 }
 
 func (t *tx) PutRecall(ctx context.Context, c store.Recall) error {
 	if err := t.lock(ctx); err != nil {
 		return err
 	}
-	oj, err := jsonText(strs(c.Objects))
+	oj, err := scan.JSONList(c.Objects)
 	if err != nil {
 		return fmt.Errorf("recall %s: %w", c.ID, err)
 	}

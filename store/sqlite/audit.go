@@ -10,6 +10,7 @@ import (
 	"golang.org/x/mod/sumdb/tlog"
 
 	"github.com/tearline/tearline/store"
+	"github.com/tearline/tearline/store/internal/scan"
 )
 
 // auditState is what one write transaction knows about the audit tree.
@@ -203,15 +204,7 @@ func (r reader) AuditHashes(ctx context.Context, start, end int64) ([]store.Audi
 		return nil, fmt.Errorf("audit hashes [%d,%d): %w", start, end, err)
 	}
 	defer rows.Close()
-	var out []store.AuditHash
-	for rows.Next() {
-		var h store.AuditHash
-		if err := rows.Scan(&h.ID, &h.Hash); err != nil {
-			return nil, err
-		}
-		out = append(out, h)
-	}
-	return out, rows.Err()
+	return scan.Collect(rows, scan.AuditHash)
 }
 
 func (r reader) ReadAuditHashes(ctx context.Context, ids []int64) ([][]byte, error) {
@@ -239,17 +232,7 @@ func (r reader) checkpoints(ctx context.Context, q string, args ...any) ([]store
 		return nil, fmt.Errorf("audit checkpoints: %w", err)
 	}
 	defer rows.Close()
-	var out []store.AuditCheckpoint
-	for rows.Next() {
-		var c store.AuditCheckpoint
-		var us int64
-		if err := rows.Scan(&c.Size, &c.Note, &us); err != nil {
-			return nil, err
-		}
-		c.Created = time.UnixMicro(us).UTC()
-		out = append(out, c)
-	}
-	return out, rows.Err()
+	return scan.Collect(rows, scan.AuditCheckpoint)
 }
 
 func (t *tx) PutAuditCheckpoint(ctx context.Context, c store.AuditCheckpoint) error {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/tearline/tearline/store"
+	"github.com/tearline/tearline/store/internal/scan"
 )
 
 // The outbox and saved cursors (migration 5). SQLite has one writer, so a
@@ -39,20 +40,6 @@ CREATE TABLE cursors (
 `
 
 const outboxCols = `id, peer, kind, payload, created_us, attempts, next_attempt_us, delivered_us, last_error`
-
-func scanOutbox(sc interface{ Scan(...any) error }) (store.OutboxItem, error) {
-	var it store.OutboxItem
-	var created, next, delivered int64
-	err := sc.Scan(&it.ID, &it.Peer, &it.Kind, &it.Payload, &created, &it.Attempts, &next, &delivered, &it.LastError)
-	it.Created = fromUS(created)
-	if next > 0 {
-		it.NextAttempt = fromUS(next)
-	}
-	if delivered > 0 {
-		it.Delivered = fromUS(delivered)
-	}
-	return it, err
-}
 
 func (t *tx) EnqueueOutbox(ctx context.Context, items ...*store.OutboxItem) error {
 	for _, it := range items {
@@ -135,15 +122,7 @@ func pendingPeers(ctx context.Context, q querier) ([]string, error) {
 		return nil, err
 	}
 	defer rows.Close()
-	var ps []string
-	for rows.Next() {
-		var p string
-		if err := rows.Scan(&p); err != nil {
-			return nil, err
-		}
-		ps = append(ps, p)
-	}
-	return ps, rows.Err()
+	return scan.Collect(rows, scan.String)
 }
 
 // claimPeer returns the due prefix of peer's undelivered items: it stops at
@@ -157,17 +136,12 @@ func claimPeer(ctx context.Context, q querier, peer string, nowUS int64, limit i
 	defer rows.Close()
 	var out []store.OutboxItem
 	for rows.Next() {
-		var it store.OutboxItem
-		var created, next, delivered, lease int64
-		if err := rows.Scan(&it.ID, &it.Peer, &it.Kind, &it.Payload, &created, &it.Attempts, &next, &delivered, &it.LastError, &lease); err != nil {
+		it, due, err := scan.ClaimableOutboxItem(rows)
+		if err != nil {
 			return nil, err
 		}
-		if next > nowUS || lease > nowUS {
+		if due > nowUS {
 			break
-		}
-		it.Created = fromUS(created)
-		if next > 0 {
-			it.NextAttempt = fromUS(next)
 		}
 		out = append(out, it)
 	}
@@ -214,15 +188,7 @@ func (r reader) OutboxItems(ctx context.Context, peer string, after int64, limit
 		return nil, fmt.Errorf("outbox: %w", err)
 	}
 	defer rows.Close()
-	var out []store.OutboxItem
-	for rows.Next() {
-		it, err := scanOutbox(rows)
-		if err != nil {
-			return nil, fmt.Errorf("outbox: %w", err)
-		}
-		out = append(out, it)
-	}
-	return out, rows.Err()
+	return scan.Collect(rows, scan.WrapErrors("outbox", scan.OutboxItem))
 }
 
 func (r reader) NextOutboxDue(ctx context.Context) (time.Time, bool, error) {
@@ -234,7 +200,7 @@ func (r reader) NextOutboxDue(ctx context.Context) (time.Time, bool, error) {
 	if !due.Valid {
 		return time.Time{}, false, nil
 	}
-	return fromUS(due.Int64), true, nil
+	return scan.FromUS(due.Int64), true, nil
 }
 
 func (r reader) Cursor(ctx context.Context, name string) (string, error) {

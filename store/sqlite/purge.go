@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/tearline/tearline/store"
+	"github.com/tearline/tearline/store/internal/scan"
 )
 
 // purged reports whether id has a tombstone.
@@ -162,21 +163,7 @@ func (r reader) Tombstones(ctx context.Context) ([]store.Tombstone, error) {
 		return nil, fmt.Errorf("tombstones: %w", err)
 	}
 	defer rows.Close()
-	var out []store.Tombstone
-	for rows.Next() {
-		var ts store.Tombstone
-		var vj string
-		var us int64
-		if err := rows.Scan(&ts.ID, &vj, &us, &ts.Reason); err != nil {
-			return nil, fmt.Errorf("tombstones: %w", err)
-		}
-		if err := json.Unmarshal([]byte(vj), &ts.Versions); err != nil {
-			return nil, fmt.Errorf("tombstone %s: %w", ts.ID, err)
-		}
-		ts.PurgedAt = time.UnixMicro(us).UTC()
-		out = append(out, ts)
-	}
-	return out, rows.Err()
+	return scan.Collect(rows, scan.Tombstone)
 }
 
 // Scrub folds the WAL into the database file and truncates it to nothing.
@@ -241,13 +228,5 @@ func (r reader) Expired(ctx context.Context, now time.Time, limit int) ([]string
 		return nil, fmt.Errorf("expired objects: %w", err)
 	}
 	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, fmt.Errorf("expired objects: %w", err)
-		}
-		out = append(out, id)
-	}
-	return out, rows.Err()
+	return scan.Collect(rows, scan.WrapErrors("expired objects", scan.String))
 }

@@ -3,7 +3,6 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -11,6 +10,7 @@ import (
 	"time"
 
 	"github.com/tearline/tearline/store"
+	"github.com/tearline/tearline/store/internal/scan"
 )
 
 // querier is what *sql.DB and *sql.Tx share.
@@ -144,44 +144,13 @@ func (r reader) AccessClasses(ctx context.Context, after int64) ([]store.AccessC
 		return nil, fmt.Errorf("access classes: %w", err)
 	}
 	defer rows.Close()
-	var out []store.AccessClass
-	for rows.Next() {
-		var c store.AccessClass
-		var key string
-		if err := rows.Scan(&c.ID, &key); err != nil {
-			return nil, err
-		}
-		if key != "" {
-			c.LabelIDs = strings.Split(key, ",")
-		}
-		out = append(out, c)
-	}
-	return out, rows.Err()
+	return scan.Collect(rows, scan.AccessClass)
 }
 
 const userCols = `id, name, role, nationality, org, clearances, compartments, default_label, created_us, disabled`
 
-func scanUser(sc interface{ Scan(...any) error }) (store.User, error) {
-	var u store.User
-	var clr, comp string
-	var created int64
-	var disabled int
-	if err := sc.Scan(&u.ID, &u.Name, &u.Role, &u.Nationality, &u.Org, &clr, &comp, &u.DefaultLabel, &created, &disabled); err != nil {
-		return u, err
-	}
-	if err := json.Unmarshal([]byte(clr), &u.Clearances); err != nil {
-		return u, fmt.Errorf("user %s clearances: %w", u.ID, err)
-	}
-	if err := json.Unmarshal([]byte(comp), &u.Compartments); err != nil {
-		return u, fmt.Errorf("user %s compartments: %w", u.ID, err)
-	}
-	u.Created = time.UnixMicro(created).UTC()
-	u.Disabled = disabled != 0
-	return u, nil
-}
-
 func (r reader) oneUser(ctx context.Context, where string, arg any) (store.User, error) {
-	u, err := scanUser(r.q.QueryRowContext(ctx, `SELECT `+userCols+` FROM users WHERE `+where, arg))
+	u, err := scan.User(r.q.QueryRowContext(ctx, `SELECT `+userCols+` FROM users WHERE `+where, arg))
 	if errors.Is(err, sql.ErrNoRows) {
 		return u, fmt.Errorf("user %v: %w", arg, store.ErrNotFound)
 	}
@@ -202,37 +171,10 @@ func (r reader) Users(ctx context.Context) ([]store.User, error) {
 		return nil, fmt.Errorf("users: %w", err)
 	}
 	defer rows.Close()
-	var out []store.User
-	for rows.Next() {
-		u, err := scanUser(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, u)
-	}
-	return out, rows.Err()
+	return scan.Collect(rows, scan.User)
 }
 
 const tokenCols = `id, user_id, hash, created_us, expires_us, revoked_us`
-
-func scanToken(sc interface{ Scan(...any) error }) (store.Token, error) {
-	var t store.Token
-	var c, e, r int64
-	if err := sc.Scan(&t.ID, &t.UserID, &t.Hash, &c, &e, &r); err != nil {
-		return t, err
-	}
-	t.Created = time.UnixMicro(c).UTC()
-	t.Expires = fromMicro(e)
-	t.RevokedAt = fromMicro(r)
-	return t, nil
-}
-
-func fromMicro(us int64) time.Time {
-	if us == 0 {
-		return time.Time{}
-	}
-	return time.UnixMicro(us).UTC()
-}
 
 func toMicro(t time.Time) int64 {
 	if t.IsZero() {
@@ -242,7 +184,7 @@ func toMicro(t time.Time) int64 {
 }
 
 func (r reader) Token(ctx context.Context, id string) (store.Token, error) {
-	t, err := scanToken(r.q.QueryRowContext(ctx, `SELECT `+tokenCols+` FROM tokens WHERE id = ?`, id))
+	t, err := scan.Token(r.q.QueryRowContext(ctx, `SELECT `+tokenCols+` FROM tokens WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return t, fmt.Errorf("token %s: %w", id, store.ErrNotFound)
 	}
@@ -255,15 +197,7 @@ func (r reader) Tokens(ctx context.Context, userID string) ([]store.Token, error
 		return nil, fmt.Errorf("tokens of %s: %w", userID, err)
 	}
 	defer rows.Close()
-	var out []store.Token
-	for rows.Next() {
-		t, err := scanToken(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, t)
-	}
-	return out, rows.Err()
+	return scan.Collect(rows, scan.Token)
 }
 
 func (r reader) AuditSize(ctx context.Context) (int64, error) {
@@ -278,13 +212,5 @@ func (r reader) AuditEntries(ctx context.Context, start, end int64) ([]store.Aud
 		return nil, fmt.Errorf("audit entries [%d,%d): %w", start, end, err)
 	}
 	defer rows.Close()
-	var out []store.AuditEntry
-	for rows.Next() {
-		var e store.AuditEntry
-		if err := rows.Scan(&e.Index, &e.Data); err != nil {
-			return nil, err
-		}
-		out = append(out, e)
-	}
-	return out, rows.Err()
+	return scan.Collect(rows, scan.AuditEntry)
 }

@@ -1,0 +1,248 @@
+package scan
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/tearline/tearline/store"
+)
+
+// Agreement reads id, version, state, since_us, document, updated_us.
+func Agreement(sc Scanner) (store.Agreement, error) {
+	var a store.Agreement
+	var since, upd int64
+	err := sc.Scan(&a.ID, &a.Version, &a.State, &since, &a.Document, &upd)
+	a.Since, a.Updated = FromUS(since), FromUS(upd)
+	return a, err
+}
+
+// AgreementTransition reads id, version, from_state, to_state, at_us, actor,
+// note.
+func AgreementTransition(sc Scanner) (store.AgreementTransition, error) {
+	var t store.AgreementTransition
+	var at int64
+	if err := sc.Scan(&t.ID, &t.Version, &t.From, &t.To, &at, &t.By, &t.Note); err != nil {
+		return t, err
+	}
+	t.At = FromUS(at)
+	return t, nil
+}
+
+// Provenance reads object_id, originator, received_from, hops, received_us,
+// derived_from. Hops that do not decode are an error that starts "hops: ".
+func Provenance(sc Scanner) (store.Provenance, error) {
+	var p store.Provenance
+	var hops string
+	var at int64
+	if err := sc.Scan(&p.ObjectID, &p.Originator, &p.ReceivedFrom, &hops, &at, &p.DerivedFrom); err != nil {
+		return p, err
+	}
+	p.ReceivedAt = FromUS(at)
+	if err := json.Unmarshal([]byte(hops), &p.Hops); err != nil {
+		return p, fmt.Errorf("hops: %w", err)
+	}
+	return p, nil
+}
+
+// Consent reads object_id, originator, to_party, actor, at_us.
+func Consent(sc Scanner) (store.Consent, error) {
+	var c store.Consent
+	var at int64
+	if err := sc.Scan(&c.ObjectID, &c.Originator, &c.To, &c.By, &at); err != nil {
+		return c, err
+	}
+	c.At = FromUS(at)
+	return c, nil
+}
+
+// ReleaseRequest reads id, object_id, modified, party, agreement,
+// agreement_version, purpose, requester, decision, required, approvals,
+// state, reason, created_us, updated_us. Approvals that do not decode are
+// an error that starts "approvals: ".
+func ReleaseRequest(sc Scanner) (store.ReleaseRequest, error) {
+	var q store.ReleaseRequest
+	var approvals string
+	var created, updated int64
+	if err := sc.Scan(&q.ID, &q.ObjectID, &q.Modified, &q.Party, &q.Agreement, &q.AgreementVersion, &q.Purpose, &q.Requester,
+		&q.Decision, &q.Required, &approvals, &q.State, &q.Reason, &created, &updated); err != nil {
+		return q, err
+	}
+	q.Created, q.Updated = FromUS(created), FromUS(updated)
+	if err := json.Unmarshal([]byte(approvals), &q.Approvals); err != nil {
+		return q, fmt.Errorf("approvals: %w", err)
+	}
+	return q, nil
+}
+
+// LedgerEntry reads seq, object_id, modified, party, agreement,
+// agreement_version, term, outcome, tearline_id, labels, reasons, state,
+// request, actor, at_us. Its errors carry Ledger's context: "ledger: " for
+// a row that does not scan, "ledger entry <seq>: " for lists that do not
+// decode.
+func LedgerEntry(sc Scanner) (store.LedgerEntry, error) {
+	var e store.LedgerEntry
+	var labels, reasons string
+	var at int64
+	if err := sc.Scan(&e.Seq, &e.ObjectID, &e.Modified, &e.Party, &e.Agreement, &e.AgreementVersion, &e.Term, &e.Outcome,
+		&e.TearlineID, &labels, &reasons, &e.State, &e.Request, &e.By, &at); err != nil {
+		return e, fmt.Errorf("ledger: %w", err)
+	}
+	e.At = FromUS(at)
+	if err := errors.Join(json.Unmarshal([]byte(labels), &e.Labels), json.Unmarshal([]byte(reasons), &e.Reasons)); err != nil {
+		return e, fmt.Errorf("ledger entry %d: %w", e.Seq, err)
+	}
+	return e, nil
+}
+
+// Recall reads id, party, object_id, originator, inbound, objects, reason,
+// notice, state, issued_us, actor, acked_us, ack. inbound is a boolean
+// (SQLite: an INTEGER 0 or 1, which database/sql scans into a bool). Its
+// errors carry Recalls' context: "recalls: " for a row that does not scan,
+// "recall <id>: objects: " for objects that do not decode.
+func Recall(sc Scanner) (store.Recall, error) {
+	var c store.Recall
+	var objects string
+	var issued, acked int64
+	if err := sc.Scan(&c.ID, &c.Party, &c.ObjectID, &c.Originator, &c.Inbound, &objects, &c.Reason, &c.Notice, &c.State,
+		&issued, &c.By, &acked, &c.Ack); err != nil {
+		return c, fmt.Errorf("recalls: %w", err)
+	}
+	c.Issued = FromUS(issued)
+	if acked != 0 {
+		c.AckedAt = FromUS(acked)
+	}
+	if len(c.Ack) == 0 {
+		c.Ack = nil
+	}
+	if err := json.Unmarshal([]byte(objects), &c.Objects); err != nil {
+		return c, fmt.Errorf("recall %s: objects: %w", c.ID, err)
+	}
+	return c, nil
+}
+
+// User reads id, name, role, nationality, org, clearances, compartments,
+// default_label, created_us, disabled. disabled is a boolean (SQLite: an
+// INTEGER 0 or 1, which database/sql scans into a bool). Lists that do not
+// decode are an error that starts "user <id> ".
+func User(sc Scanner) (store.User, error) {
+	var u store.User
+	var clr, comp string
+	var created int64
+	if err := sc.Scan(&u.ID, &u.Name, &u.Role, &u.Nationality, &u.Org, &clr, &comp, &u.DefaultLabel, &created, &u.Disabled); err != nil {
+		return u, err
+	}
+	if err := json.Unmarshal([]byte(clr), &u.Clearances); err != nil {
+		return u, fmt.Errorf("user %s clearances: %w", u.ID, err)
+	}
+	if err := json.Unmarshal([]byte(comp), &u.Compartments); err != nil {
+		return u, fmt.Errorf("user %s compartments: %w", u.ID, err)
+	}
+	u.Created = FromUS(created)
+	return u, nil
+}
+
+// Token reads id, user_id, hash, created_us, expires_us, revoked_us; an
+// expires_us or revoked_us of 0 is the zero time.
+func Token(sc Scanner) (store.Token, error) {
+	var t store.Token
+	var c, e, r int64
+	if err := sc.Scan(&t.ID, &t.UserID, &t.Hash, &c, &e, &r); err != nil {
+		return t, err
+	}
+	t.Created = FromUS(c)
+	t.Expires = fromOptionalUS(e)
+	t.RevokedAt = fromOptionalUS(r)
+	return t, nil
+}
+
+// OutboxItem reads id, peer, kind, payload, created_us, attempts,
+// next_attempt_us, delivered_us, last_error; a next_attempt_us or
+// delivered_us of 0 leaves the time zero.
+func OutboxItem(sc Scanner) (store.OutboxItem, error) {
+	var it store.OutboxItem
+	var created, next, delivered int64
+	err := sc.Scan(&it.ID, &it.Peer, &it.Kind, &it.Payload, &created, &it.Attempts, &next, &delivered, &it.LastError)
+	it.Created = FromUS(created)
+	if next > 0 {
+		it.NextAttempt = FromUS(next)
+	}
+	if delivered > 0 {
+		it.Delivered = FromUS(delivered)
+	}
+	return it, err
+}
+
+// Tombstone reads id, versions, purged_us, reason. Its errors carry
+// Tombstones' context: "tombstones: " for a row that does not scan,
+// "tombstone <id>: " for versions that do not decode.
+func Tombstone(sc Scanner) (store.Tombstone, error) {
+	var ts store.Tombstone
+	var vj string
+	var us int64
+	if err := sc.Scan(&ts.ID, &vj, &us, &ts.Reason); err != nil {
+		return ts, fmt.Errorf("tombstones: %w", err)
+	}
+	if err := json.Unmarshal([]byte(vj), &ts.Versions); err != nil {
+		return ts, fmt.Errorf("tombstone %s: %w", ts.ID, err)
+	}
+	ts.PurgedAt = FromUS(us)
+	return ts, nil
+}
+
+// AuditEntry reads idx, data.
+func AuditEntry(sc Scanner) (store.AuditEntry, error) {
+	var e store.AuditEntry
+	err := sc.Scan(&e.Index, &e.Data)
+	return e, err
+}
+
+// AuditHash reads id, hash.
+func AuditHash(sc Scanner) (store.AuditHash, error) {
+	var h store.AuditHash
+	err := sc.Scan(&h.ID, &h.Hash)
+	return h, err
+}
+
+// AuditCheckpoint reads size, note, created_us.
+func AuditCheckpoint(sc Scanner) (store.AuditCheckpoint, error) {
+	var c store.AuditCheckpoint
+	var us int64
+	if err := sc.Scan(&c.Size, &c.Note, &us); err != nil {
+		return c, err
+	}
+	c.Created = FromUS(us)
+	return c, nil
+}
+
+// AccessClass reads id, key; key is the class's label ids joined by
+// commas, "" for none.
+func AccessClass(sc Scanner) (store.AccessClass, error) {
+	var c store.AccessClass
+	var key string
+	if err := sc.Scan(&c.ID, &key); err != nil {
+		return c, err
+	}
+	if key != "" {
+		c.LabelIDs = strings.Split(key, ",")
+	}
+	return c, nil
+}
+
+// ClaimableOutboxItem reads what OutboxItem reads and then lease_us, of an
+// undelivered item (delivered_us is read and left out). Besides the item
+// it returns when the item is due: the later of next_attempt_us and
+// lease_us.
+func ClaimableOutboxItem(sc Scanner) (store.OutboxItem, int64, error) {
+	var it store.OutboxItem
+	var created, next, delivered, lease int64
+	if err := sc.Scan(&it.ID, &it.Peer, &it.Kind, &it.Payload, &created, &it.Attempts, &next, &delivered, &it.LastError, &lease); err != nil {
+		return it, 0, err
+	}
+	it.Created = FromUS(created)
+	if next > 0 {
+		it.NextAttempt = FromUS(next)
+	}
+	return it, max(next, lease), nil
+}
