@@ -25,6 +25,7 @@ import (
 
 	"github.com/tearline/tearline/api"
 	"github.com/tearline/tearline/internal/demo"
+	"github.com/tearline/tearline/internal/pgtest"
 	"github.com/tearline/tearline/node"
 )
 
@@ -62,6 +63,14 @@ const (
 // usa exactly once, and a recall issued while usa is down must be
 // acknowledged by usa once it is back, the object gone there.
 func TestFederationCrash(t *testing.T) {
+	bin := buildTearline(t)
+	t.Run("sqlite", func(t *testing.T) { runFederationCrash(t, bin, func(*testing.T) string { return "" }) })
+	t.Run("postgres", func(t *testing.T) { runFederationCrash(t, bin, func(t *testing.T) string { return pgtest.DSN(t) }) })
+}
+
+// runFederationCrash is the test on one backend: storeURL gives each node's
+// store ("" for SQLite in its directory, or a fresh PostgreSQL database).
+func runFederationCrash(t *testing.T, bin string, storeURL func(*testing.T) string) {
 	cycles := 4
 	if testing.Short() {
 		cycles = 3
@@ -85,8 +94,7 @@ func TestFederationCrash(t *testing.T) {
 	rng := rand.New(rand.NewPCG(seed, 10))
 	begin := time.Now()
 
-	bin := buildTearline(t)
-	gbr, usa := newFedPair(t, bin)
+	gbr, usa := newFedPair(t, bin, storeURL)
 	t.Logf("setup (build, cluster, agreements) %v; gbr %s, usa %s", time.Since(begin).Round(time.Millisecond), gbr.url(), usa.url())
 
 	gbr.start()
@@ -210,6 +218,7 @@ type fedNode struct {
 	bin     string
 	name    string
 	dir     string
+	store   string // --store URL; "" for SQLite in dir
 	addr    string // 127.0.0.1:PORT, written into the partner's peers.yaml
 	ca      string // the alliance CA bundle, which issued the node's certificate
 	tokens  struct{ admin, analyst string }
@@ -225,12 +234,13 @@ func (f *fedNode) url() string { return "https://" + f.addr }
 // node certificates, each the other's peer with its URL, users, the
 // scenario's gbr-usa agreement signed by both and active), then closes
 // them: from here on they only run as `tearline serve` processes.
-func newFedPair(t *testing.T, bin string) (gbr, usa *fedNode) {
+func newFedPair(t *testing.T, bin string, storeURL func(*testing.T) string) (gbr, usa *fedNode) {
 	t.Helper()
 	ctx := context.Background()
 	var specs []demo.MemberSpec
 	for _, s := range demo.ScenarioMembers() {
 		if s.Name == "gbr" || s.Name == "usa" {
+			s.StoreURL = storeURL(t)
 			specs = append(specs, s) // AutoRelease off: the test releases explicitly
 		}
 	}
@@ -249,7 +259,7 @@ func newFedPair(t *testing.T, bin string) (gbr, usa *fedNode) {
 	}
 	var out []*fedNode
 	for _, m := range c.Members {
-		f := &fedNode{t: t, bin: bin, name: m.Name, dir: m.Dir, addr: m.Addr, ca: filepath.Join(m.Dir, node.TrustCAFile)}
+		f := &fedNode{t: t, bin: bin, name: m.Name, dir: m.Dir, store: m.StoreURL, addr: m.Addr, ca: filepath.Join(m.Dir, node.TrustCAFile)}
 		f.tokens.admin, f.tokens.analyst = m.AdminToken, m.AnalystToken
 		out = append(out, f)
 	}
@@ -314,7 +324,11 @@ func (f *fedNode) startOnce(logPath string) (*server, error) {
 	// --outbox-poll: the default 5 s fallback is not needed (every commit
 	// here is made by the serving process, which wakes its outbox at once),
 	// but a short one keeps delivery prompt should that ever change.
-	cmd := exec.Command(f.bin, "serve", "--data", f.dir, "--listen", f.addr, "--checkpoint-interval", "100ms", "--outbox-poll", "200ms")
+	args := []string{"serve", "--data", f.dir, "--listen", f.addr, "--checkpoint-interval", "100ms", "--outbox-poll", "200ms"}
+	if f.store != "" {
+		args = append(args, "--store", f.store)
+	}
+	cmd := exec.Command(f.bin, args...)
 	cmd.Env = env()
 	w := &urlWatcher{w: logf, found: make(chan string, 1)}
 	cmd.Stdout, cmd.Stderr = logf, w
@@ -361,7 +375,7 @@ func (f *fedNode) stop() {
 // run runs a short tearline command that must succeed.
 func (f *fedNode) run(args ...string) string {
 	f.t.Helper()
-	return (&harness{t: f.t, bin: f.bin}).run(args...)
+	return (&harness{t: f.t, bin: f.bin, storeURL: f.store}).run(args...)
 }
 
 // count is what usa's admin may list of the test's objects.
@@ -711,7 +725,7 @@ func checkExactlyOnce(t *testing.T, usa *fedNode, want []string) {
 func checkOutboxDelivered(t *testing.T, gbr *fedNode, released int) {
 	t.Helper()
 	ctx := context.Background()
-	n, err := node.Open(ctx, gbr.dir, node.Options{})
+	n, err := node.Open(ctx, gbr.dir, node.Options{StoreURL: gbr.store})
 	if err != nil {
 		t.Fatal(err)
 	}
