@@ -100,17 +100,23 @@ func MarshalCert(certs ...*x509.Certificate) []byte {
 }
 
 // ParseCerts reads every CERTIFICATE block in pemBytes, in order. Other block
-// types are an error, so a key pasted by mistake is noticed; no certificate
-// at all is an error too.
+// types are an error, so a key pasted by mistake is noticed; so is a damaged
+// block, which would otherwise be skipped; no certificate at all is an error
+// too.
 func ParseCerts(pemBytes []byte) ([]*x509.Certificate, error) {
 	var out []*x509.Certificate
 	rest := pemBytes
 	for {
-		var block *pem.Block
-		block, rest = pem.Decode(rest)
+		block, next := pem.Decode(rest)
 		if block == nil {
 			break
 		}
+		// pem.Decode skips what it cannot read, a damaged block included:
+		// what it consumed must hold this block's BEGIN line and no other.
+		if bytes.Count(rest[:len(rest)-len(next)], []byte("-----BEGIN")) != 1 {
+			return nil, errors.New("pki: malformed PEM block")
+		}
+		rest = next
 		if block.Type != pemCertificate {
 			return nil, fmt.Errorf("pki: PEM block %q, want %q", block.Type, pemCertificate)
 		}
@@ -306,6 +312,10 @@ func (ca *CA) Issue(l Leaf, pub crypto.PublicKey, now time.Time) (*x509.Certific
 	// later anyway, so say so now.
 	if tmpl.NotAfter.After(ca.Cert.NotAfter) {
 		tmpl.NotAfter = ca.Cert.NotAfter
+	}
+	if !tmpl.NotAfter.After(tmpl.NotBefore) {
+		return nil, fmt.Errorf("pki: issue %s: the CA certificate expires (%s) before the certificate would begin (%s)",
+			l.Name, ca.Cert.NotAfter.UTC().Format(time.RFC3339), tmpl.NotBefore.UTC().Format(time.RFC3339))
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.Cert, pub, ca.Key)
 	if err != nil {
