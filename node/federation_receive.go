@@ -3,6 +3,7 @@ package node
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -267,13 +268,12 @@ func (n *Node) checkInbound(peer *Peer, payload []byte, compiled map[string]*pol
 		// generic STIX validation.
 		switch head.Type {
 		case "marking-definition":
-			l, ours, err := label.ParseMarkingDefinition(raw)
-			if err != nil || !ours {
-				return nil, ids, refuseIn("label", "marking-definition %s is not a Tearline label: %v", head.ID, err)
-			}
-			canon, err := stix.Canonicalize(raw)
+			l, canon, err := n.fed.labels.parse(raw)
 			if err != nil {
-				return nil, ids, refuseIn("label", "label %s: %v", head.ID, err)
+				if err.canonical {
+					return nil, ids, refuseIn("label", "label %s: %v", head.ID, err.err)
+				}
+				return nil, ids, refuseIn("label", "marking-definition %s is not a Tearline label: %v", head.ID, err.err)
 			}
 			labels[head.ID], parsedLabels[head.ID] = canon, l
 			continue
@@ -535,4 +535,86 @@ func (n *Node) storeInbound(ctx context.Context, tx store.Tx, wc *writeCache, pe
 			Detail: truncate(fmt.Sprintf("%s agreement=%s originator=%s retention=%s", status, agreementKey(in.agreement, in.version), in.prov.Originator, in.retention), 300)})
 	}
 	return out, nil
+}
+
+// labelParseCacheSize bounds the labels a node keeps parsed. Partners send
+// the same few labels with every object; a node sees far fewer distinct
+// labels than this.
+const labelParseCacheSize = 1024
+
+// labelParseCache remembers the label marking-definitions received from
+// partners, parsed and canonicalised, by the SHA-256 of the bytes received.
+// A hit is the result parsing those very bytes gives (parsing depends on
+// nothing else), so a changed label, being other bytes, is parsed afresh.
+// Only labels that parse are kept. Bounded: when full, an arbitrary entry
+// makes room. Safe for concurrent use; the zero value is ready.
+type labelParseCache struct {
+	mu      sync.Mutex
+	entries map[[sha256.Size]byte]parsedLabel
+}
+
+type parsedLabel struct {
+	l     label.Label
+	canon []byte
+}
+
+// parse returns the label raw holds and its canonical form, as parseLabel
+// does.
+func (c *labelParseCache) parse(raw []byte) (label.Label, []byte, *labelParseError) {
+	key := sha256.Sum256(raw)
+	c.mu.Lock()
+	e, ok := c.entries[key]
+	c.mu.Unlock()
+	if ok {
+		return cloneLabel(e.l), e.canon, nil
+	}
+	l, canon, err := parseLabel(raw)
+	if err != nil {
+		return label.Label{}, nil, err
+	}
+	c.mu.Lock()
+	if c.entries == nil {
+		c.entries = make(map[[sha256.Size]byte]parsedLabel)
+	}
+	if len(c.entries) >= labelParseCacheSize {
+		for k := range c.entries {
+			delete(c.entries, k)
+			break
+		}
+	}
+	c.entries[key] = parsedLabel{l: cloneLabel(l), canon: canon}
+	c.mu.Unlock()
+	return l, canon, nil
+}
+
+// labelParseError says why a received label was refused: err is nil for a
+// marking-definition that is not a Tearline label.
+type labelParseError struct {
+	canonical bool // it parsed, but has no canonical form
+	err       error
+}
+
+// parseLabel parses a label marking-definition received from a partner and
+// canonicalises it.
+func parseLabel(raw []byte) (label.Label, []byte, *labelParseError) {
+	l, ours, err := label.ParseMarkingDefinition(raw)
+	if err != nil || !ours {
+		return label.Label{}, nil, &labelParseError{err: err}
+	}
+	canon, err := stix.Canonicalize(raw)
+	if err != nil {
+		return label.Label{}, nil, &labelParseError{canonical: true, err: err}
+	}
+	return l, canon, nil
+}
+
+// cloneLabel copies l's slices, so that no caller shares them with the
+// cache.
+func cloneLabel(l label.Label) label.Label {
+	l.ReleasableTo = slices.Clone(l.ReleasableTo)
+	l.Compartments = slices.Clone(l.Compartments)
+	l.Caveats = slices.Clone(l.Caveats)
+	l.Disciplines = slices.Clone(l.Disciplines)
+	l.Topics = slices.Clone(l.Topics)
+	return l
 }

@@ -10,15 +10,18 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/url"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
 
 	"github.com/tearline/tearline/audit"
 	"github.com/tearline/tearline/binding"
+	"github.com/tearline/tearline/seal"
 	"github.com/tearline/tearline/store"
 )
 
@@ -363,7 +366,8 @@ type builtBatch struct {
 	gone  []store.OutboxItem // purged or no longer stored: done, nothing to send
 }
 
-// buildBatch assembles the POST of batch.
+// buildBatch assembles the POST of batch. The versions and provenance of
+// its objects are read in one query each, not one per message.
 func (d *deliverer) buildBatch(ctx context.Context, peer *Peer, batch []store.OutboxItem) (*builtBatch, error) {
 	if peer == nil {
 		return nil, fmt.Errorf("%w (not in %s)", ErrNoPeer, PeersFile)
@@ -372,15 +376,36 @@ func (d *deliverer) buildBatch(ctx context.Context, peer *Peer, batch []store.Ou
 		return nil, fmt.Errorf("peer %s has no url in %s", peer.Name, PeersFile)
 	}
 	bb := &builtBatch{items: batch, req: InboxRequest{Messages: make([]InboxMessage, 0, len(batch))}}
+	refs := make([]objectsRef, len(batch))
+	var ids []string
+	for i, it := range batch {
+		if it.Kind != store.OutboxObjects {
+			continue
+		}
+		if err := json.Unmarshal(it.Payload, &refs[i]); err != nil {
+			return nil, fmt.Errorf("outbox %d: objects ref: %w", it.ID, err)
+		}
+		ids = append(ids, refs[i].Object)
+	}
+	found, provs, err := d.n.releasedVersions(ctx, refs, ids)
+	if err != nil {
+		return nil, err
+	}
 	labelCache := map[string][]byte{}
-	for _, it := range batch {
+	for i, it := range batch {
 		payload := it.Payload
 		if it.Kind == store.OutboxObjects {
-			b, so, err := d.n.objectsPayload(ctx, it.Payload, labelCache)
-			if errors.Is(err, ErrNotFound) {
+			v, ok := found[versionKey(refs[i].Object, refs[i].Modified)]
+			if !ok {
+				// Purged or no longer stored: done, nothing to send.
 				bb.gone = append(bb.gone, it)
 				continue
 			}
+			var prov *store.Provenance
+			if p, ok := provs[v.ID]; ok {
+				prov = &p
+			}
+			b, so, err := d.n.objectsPayload(ctx, refs[i], v, prov, labelCache)
 			if err != nil {
 				return nil, fmt.Errorf("outbox %d: %w", it.ID, err)
 			}
@@ -390,6 +415,75 @@ func (d *deliverer) buildBatch(ctx context.Context, peer *Peer, batch []store.Ou
 		bb.req.Messages = append(bb.req.Messages, InboxMessage{ID: it.ID, Kind: it.Kind, Payload: payload})
 	}
 	return bb, nil
+}
+
+func versionKey(id, modified string) string { return id + "\x00" + modified }
+
+// releasedVersions reads the versions refs name and the provenance of their
+// objects, in one query each: the versions found by versionKey, opened
+// (only those named: other versions of the objects stay sealed), and the
+// provenance by object id.
+func (n *Node) releasedVersions(ctx context.Context, refs []objectsRef, ids []string) (map[string]*store.ObjectVersion, map[string]store.Provenance, error) {
+	if len(ids) == 0 {
+		return nil, nil, nil
+	}
+	sealed := n.sealed
+	// Read from the backend, content still sealed, and open only the
+	// versions the batch sends: an object's other versions come along in
+	// the same read and would be opened for nothing. (Through the sealing
+	// store, VersionsOf opens every version it returns.)
+	vs, err := sealed.Unwrap().VersionsOf(ctx, ids)
+	if err != nil {
+		return nil, nil, err
+	}
+	want := make(map[string]bool, len(refs))
+	for _, r := range refs {
+		if r.Object != "" {
+			want[versionKey(r.Object, r.Modified)] = true
+		}
+	}
+	found := make(map[string]*store.ObjectVersion, len(want))
+	var open []*store.ObjectVersion
+	for i := range vs {
+		k := versionKey(vs[i].ID, vs[i].Modified)
+		if want[k] && found[k] == nil {
+			found[k] = &vs[i]
+			open = append(open, &vs[i])
+		}
+	}
+	if err := openVersions(sealed.Keys(), open); err != nil {
+		return nil, nil, err
+	}
+	objs := make([]string, 0, len(found))
+	for _, v := range found {
+		objs = append(objs, v.ID)
+	}
+	provs, err := sealed.ProvenanceOf(ctx, objs)
+	if err != nil {
+		return nil, nil, err
+	}
+	return found, provs, nil
+}
+
+// openVersions opens sealed versions in place, spread over the cores for a
+// batch: a version that does not open fails the whole read.
+func openVersions(keys *seal.Keyring, vs []*store.ObjectVersion) error {
+	errs := make([]error, len(vs))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(vs)/16+1) {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= len(vs) {
+					return
+				}
+				errs[i] = keys.OpenVersion(vs[i])
+			}
+		})
+	}
+	wg.Wait()
+	return errors.Join(errs...)
 }
 
 // sendBatch POSTs a built batch and records the outcome of each message.
@@ -472,21 +566,10 @@ type sentObject struct {
 	ref  objectsRef
 }
 
-// objectsPayload assembles the wire bundle of one "objects" reference:
-// ErrNotFound when the version is no longer stored (purged).
-func (n *Node) objectsPayload(ctx context.Context, refJSON []byte, labelCache map[string][]byte) ([]byte, sentObject, error) {
-	var ref objectsRef
-	if err := json.Unmarshal(refJSON, &ref); err != nil {
-		return nil, sentObject{}, fmt.Errorf("objects ref: %w", err)
-	}
+// objectsPayload assembles the wire bundle of one "objects" reference from
+// its stored version v (opened) and the object's provenance (nil: none).
+func (n *Node) objectsPayload(ctx context.Context, ref objectsRef, v *store.ObjectVersion, prov *store.Provenance, labelCache map[string][]byte) ([]byte, sentObject, error) {
 	so := sentObject{ref: ref}
-	v, err := versionOf(ctx, n.st, ref.Object, ref.Modified)
-	if err != nil {
-		if errors.Is(err, store.ErrNotFound) {
-			err = fmt.Errorf("%s: %w", ref.Object, ErrNotFound)
-		}
-		return nil, so, err
-	}
 	var raws []json.RawMessage
 	if err := json.Unmarshal(v.Bindings, &raws); err != nil {
 		return nil, so, fmt.Errorf("object %s: stored bindings: %w", v.ID, err)
@@ -523,12 +606,8 @@ func (n *Node) objectsPayload(ctx context.Context, refJSON []byte, labelCache ma
 	}
 	bundle.Objects = append(bundle.Objects, v.Raw)
 	bundle.Objects = append(bundle.Objects, raws...)
-	prov, err := n.st.Provenance(ctx, v.ID)
-	switch {
-	case err == nil:
+	if prov != nil {
 		bundle.Release.Originator, bundle.Release.Hops = prov.Originator, prov.Hops
-	case !errors.Is(err, store.ErrNotFound):
-		return nil, so, err
 	}
 	out, err := json.Marshal(bundle)
 	return out, so, err

@@ -126,6 +126,9 @@ func (n *Node) wakeOutbox() {
 // the outbox wake-up. Its zero value is ready.
 type fedState struct {
 	inbox inbox
+	// labels caches the label marking-definitions partners send, parsed
+	// (federation_receive.go).
+	labels labelParseCache
 
 	once sync.Once
 	wake chan struct{}

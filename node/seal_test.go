@@ -414,3 +414,38 @@ func hexOf(b []byte) string {
 	}
 	return string(out)
 }
+
+// TestSealedReadsOpen: every read of the node's store that returns content
+// returns it opened, VersionsOf (the outbox's batch read) included; only
+// the backend, asked for explicitly, holds ciphertext.
+func TestSealedReadsOpen(t *testing.T) {
+	ctx := t.Context()
+	n := newTestNode(t, "gbr", "GBR")
+	p, _ := addUser(t, n, adminSpec())
+	a, rawA, markerA := sealedObject(t, n, p)
+	b, rawB, _ := sealedObject(t, n, p)
+	vs, err := n.Store().VersionsOf(ctx, []string{a, b, a})
+	if err != nil || len(vs) != 2 {
+		t.Fatalf("VersionsOf = %d versions, %v; want 2", len(vs), err)
+	}
+	for _, v := range vs {
+		want := map[string][]byte{a: rawA, b: rawB}[v.ID]
+		if !bytes.Equal(v.Raw, want) {
+			t.Errorf("VersionsOf %s: content %q, want the plaintext %q", v.ID, v.Raw, want)
+		}
+	}
+	err = n.Store().Update(ctx, func(tx store.Tx) error {
+		vs, err := tx.VersionsOf(ctx, []string{a})
+		if err == nil && (len(vs) != 1 || !bytes.Equal(vs[0].Raw, rawA)) {
+			t.Errorf("VersionsOf in a transaction = %+v, want the plaintext of %s", vs, a)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := n.sealed.Unwrap().VersionsOf(ctx, []string{a})
+	if err != nil || len(raw) != 1 || bytes.Contains(raw[0].Raw, markerA) {
+		t.Fatalf("backend VersionsOf = %+v, %v; want one sealed version", raw, err)
+	}
+}

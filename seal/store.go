@@ -43,6 +43,10 @@ func (s *Store) Versions(ctx context.Context, id string) ([]store.ObjectVersion,
 	return s.keys.openAll(s.Store.Versions(ctx, id))
 }
 
+func (s *Store) VersionsOf(ctx context.Context, ids []string) ([]store.ObjectVersion, error) {
+	return s.keys.openAll(s.Store.VersionsOf(ctx, ids))
+}
+
 func (s *Store) List(ctx context.Context, q store.ListQuery) ([]store.ObjectVersion, error) {
 	return s.keys.openAll(s.Store.List(ctx, q))
 }
@@ -54,6 +58,10 @@ type tx struct {
 
 func (t *tx) Versions(ctx context.Context, id string) ([]store.ObjectVersion, error) {
 	return t.keys.openAll(t.Tx.Versions(ctx, id))
+}
+
+func (t *tx) VersionsOf(ctx context.Context, ids []string) ([]store.ObjectVersion, error) {
+	return t.keys.openAll(t.Tx.VersionsOf(ctx, ids))
 }
 
 func (t *tx) List(ctx context.Context, q store.ListQuery) ([]store.ObjectVersion, error) {

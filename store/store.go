@@ -49,6 +49,14 @@ type Reader interface {
 	RecallReader    // recalls.go
 	// Versions returns every version of id, oldest first.
 	Versions(ctx context.Context, id string) ([]ObjectVersion, error)
+	// VersionsOf returns every version of each of ids in one read, as
+	// Versions returns them: the versions of one id together, oldest first
+	// (ids in no promised order); an id with no version contributes
+	// nothing, and an id given twice is read once.
+	VersionsOf(ctx context.Context, ids []string) ([]ObjectVersion, error)
+	// ProvenanceOf returns the provenance of each of ids that has one, by
+	// object id, in one read; ids without provenance are absent.
+	ProvenanceOf(ctx context.Context, ids []string) (map[string]Provenance, error)
 	// List returns the latest version of each object among those visible
 	// under q.Classes, in insertion order after q.After.
 	List(ctx context.Context, q ListQuery) ([]ObjectVersion, error)

@@ -51,6 +51,56 @@ func (r reader) Versions(ctx context.Context, id string) ([]store.ObjectVersion,
 	return vs, nil
 }
 
+// distinct returns ids without repeats.
+func distinct(ids []string) []string {
+	seen := make(map[string]bool, len(ids))
+	out := make([]string, 0, len(ids))
+	for _, id := range ids {
+		if !seen[id] {
+			seen[id] = true
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+func (r reader) VersionsOf(ctx context.Context, ids []string) ([]store.ObjectVersion, error) {
+	ids = distinct(ids)
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	rows, err := r.q.Query(ctx, `SELECT `+objectCols+` FROM `+objectsKeyed+` WHERE o.id = ANY($1) ORDER BY o.id, o.modified_us`, ids)
+	if err != nil {
+		return nil, fmt.Errorf("versions of %d objects: %w", len(ids), err)
+	}
+	vs, err := collectObjects(rows)
+	if err != nil {
+		return nil, fmt.Errorf("versions of %d objects: %w", len(ids), err)
+	}
+	return vs, nil
+}
+
+func (r reader) ProvenanceOf(ctx context.Context, ids []string) (map[string]store.Provenance, error) {
+	out := map[string]store.Provenance{}
+	ids = distinct(ids)
+	if len(ids) == 0 {
+		return out, nil
+	}
+	rows, err := r.q.Query(ctx, `SELECT object_id, originator, received_from, hops, received_us, derived_from FROM provenance WHERE object_id = ANY($1)`, ids)
+	if err != nil {
+		return nil, fmt.Errorf("provenance of %d objects: %w", len(ids), err)
+	}
+	defer rows.Close()
+	ps, err := scan.Collect(rows, scan.WrapErrors("provenance", scan.Provenance))
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range ps {
+		out[p.ObjectID] = p
+	}
+	return out, nil
+}
+
 func collectObjects(rows pgx.Rows) ([]store.ObjectVersion, error) {
 	defer rows.Close()
 	var out []store.ObjectVersion

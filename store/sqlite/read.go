@@ -46,6 +46,76 @@ func (r reader) Versions(ctx context.Context, id string) ([]store.ObjectVersion,
 	return collectObjects(rows)
 }
 
+// manyIDs bounds the ids bound in one statement of a many-id read, well
+// under SQLite's limit on host parameters.
+const manyIDs = 500
+
+// distinctChunks returns ids without repeats, in chunks of at most manyIDs.
+func distinctChunks(ids []string) [][]string {
+	seen := make(map[string]bool, len(ids))
+	var out [][]string
+	var cur []string
+	for _, id := range ids {
+		if seen[id] {
+			continue
+		}
+		seen[id] = true
+		cur = append(cur, id)
+		if len(cur) == manyIDs {
+			out, cur = append(out, cur), nil
+		}
+	}
+	if len(cur) > 0 {
+		out = append(out, cur)
+	}
+	return out
+}
+
+func placeholders(ids []string) (string, []any) {
+	args := make([]any, len(ids))
+	for i, id := range ids {
+		args[i] = id
+	}
+	return strings.TrimSuffix(strings.Repeat("?,", len(ids)), ","), args
+}
+
+func (r reader) VersionsOf(ctx context.Context, ids []string) ([]store.ObjectVersion, error) {
+	var out []store.ObjectVersion
+	for _, chunk := range distinctChunks(ids) {
+		in, args := placeholders(chunk)
+		rows, err := r.q.QueryContext(ctx, `SELECT `+objectCols+` FROM `+objectsKeyed+` WHERE o.id IN (`+in+`) ORDER BY o.id, o.modified_us`, args...)
+		if err != nil {
+			return nil, fmt.Errorf("versions of %d objects: %w", len(chunk), err)
+		}
+		vs, err := collectObjects(rows)
+		if err != nil {
+			return nil, fmt.Errorf("versions of %d objects: %w", len(chunk), err)
+		}
+		out = append(out, vs...)
+	}
+	return out, nil
+}
+
+func (r reader) ProvenanceOf(ctx context.Context, ids []string) (map[string]store.Provenance, error) {
+	out := map[string]store.Provenance{}
+	for _, chunk := range distinctChunks(ids) {
+		in, args := placeholders(chunk)
+		rows, err := r.q.QueryContext(ctx, `SELECT object_id, originator, received_from, hops, received_us, derived_from FROM provenance WHERE object_id IN (`+in+`)`, args...)
+		if err != nil {
+			return nil, fmt.Errorf("provenance of %d objects: %w", len(chunk), err)
+		}
+		ps, err := scan.Collect(rows, scan.WrapErrors("provenance", scan.Provenance))
+		rows.Close()
+		if err != nil {
+			return nil, err
+		}
+		for _, p := range ps {
+			out[p.ObjectID] = p
+		}
+	}
+	return out, nil
+}
+
 func collectObjects(rows *sql.Rows) ([]store.ObjectVersion, error) {
 	defer rows.Close()
 	var out []store.ObjectVersion
