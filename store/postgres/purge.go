@@ -68,17 +68,7 @@ func (r reader) DataKeys(ctx context.Context, after store.DataKey, limit int) ([
 		return nil, fmt.Errorf("data keys: %w", err)
 	}
 	defer rows.Close()
-	var out []store.DataKey
-	for rows.Next() {
-		var k store.DataKey
-		var us int64
-		if err := rows.Scan(&k.Seq, &k.ID, &us, &k.Wrapped); err != nil {
-			return nil, fmt.Errorf("data keys: %w", err)
-		}
-		k.ModifiedAt = time.UnixMicro(us).UTC()
-		out = append(out, k)
-	}
-	return out, rows.Err()
+	return scan.Collect(rows, scan.WrapErrors("data keys", scan.DataKey))
 }
 
 func (r reader) Tombstones(ctx context.Context) ([]store.Tombstone, error) {

@@ -216,6 +216,18 @@ func AuditCheckpoint(sc Scanner) (store.AuditCheckpoint, error) {
 	return c, nil
 }
 
+// DataKey reads the data key's seq, its object's id and modified_us, and
+// the wrapped key.
+func DataKey(sc Scanner) (store.DataKey, error) {
+	var k store.DataKey
+	var us int64
+	if err := sc.Scan(&k.Seq, &k.ID, &us, &k.Wrapped); err != nil {
+		return k, err
+	}
+	k.ModifiedAt = FromUS(us)
+	return k, nil
+}
+
 // AccessClass reads id, key; key is the class's label ids joined by
 // commas, "" for none.
 func AccessClass(sc Scanner) (store.AccessClass, error) {
