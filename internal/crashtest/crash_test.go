@@ -56,21 +56,23 @@ func TestCrash(t *testing.T) {
 	t.Run("postgres", func(t *testing.T) { runCrash(t, bin, pgtest.DSN(t)) })
 }
 
-// runCrash runs the kill cycles against one backend (storeURL "" for SQLite)
-// and then checks what survived.
-func runCrash(t *testing.T, bin, storeURL string) {
-	cycles := 20
+// runParams returns how many kill cycles to run (def, 3 with -short, or
+// the positive number in the environment variable env) and the workload's
+// seed (a fresh one, or envSeed's to replay a run).
+func runParams(t *testing.T, env string, def int) (cycles int, seed uint64) {
+	t.Helper()
+	cycles = def
 	if testing.Short() {
 		cycles = 3
 	}
-	if s := os.Getenv(envCycles); s != "" {
+	if s := os.Getenv(env); s != "" {
 		n, err := strconv.Atoi(s)
 		if err != nil || n < 1 {
-			t.Fatalf("%s=%q: want a positive number", envCycles, s)
+			t.Fatalf("%s=%q: want a positive number", env, s)
 		}
 		cycles = n
 	}
-	seed := uint64(time.Now().UnixNano())
+	seed = uint64(time.Now().UnixNano())
 	if s := os.Getenv(envSeed); s != "" {
 		v, err := strconv.ParseUint(s, 10, 64)
 		if err != nil {
@@ -78,6 +80,13 @@ func runCrash(t *testing.T, bin, storeURL string) {
 		}
 		seed = v
 	}
+	return cycles, seed
+}
+
+// runCrash runs the kill cycles against one backend (storeURL "" for SQLite)
+// and then checks what survived.
+func runCrash(t *testing.T, bin, storeURL string) {
+	cycles, seed := runParams(t, envCycles, 20)
 	t.Logf("%d kill cycles, seed %d (rerun with %s=%d)", cycles, seed, envSeed, seed)
 
 	h := newHarness(t, bin, storeURL, seed)

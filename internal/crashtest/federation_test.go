@@ -14,7 +14,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -71,25 +70,7 @@ func TestFederationCrash(t *testing.T) {
 // runFederationCrash is the test on one backend: storeURL gives each node's
 // store ("" for SQLite in its directory, or a fresh PostgreSQL database).
 func runFederationCrash(t *testing.T, bin string, storeURL func(*testing.T) string) {
-	cycles := 4
-	if testing.Short() {
-		cycles = 3
-	}
-	if s := os.Getenv(envFedCycles); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 {
-			t.Fatalf("%s=%q: want a positive number", envFedCycles, s)
-		}
-		cycles = n
-	}
-	seed := uint64(time.Now().UnixNano())
-	if s := os.Getenv(envSeed); s != "" {
-		v, err := strconv.ParseUint(s, 10, 64)
-		if err != nil {
-			t.Fatalf("%s=%q: want a number", envSeed, s)
-		}
-		seed = v
-	}
+	cycles, seed := runParams(t, envFedCycles, 4)
 	t.Logf("%d usa kill cycles, seed %d (rerun with %s=%d)", cycles, seed, envSeed, seed)
 	rng := rand.New(rand.NewPCG(seed, 10))
 	begin := time.Now()
