@@ -61,6 +61,16 @@ func (l Label) Equal(m Label) bool {
 		l.Originator == m.Originator
 }
 
+// Clone returns a copy of l that shares no slice with it.
+func (l Label) Clone() Label {
+	l.ReleasableTo = slices.Clone(l.ReleasableTo)
+	l.Compartments = slices.Clone(l.Compartments)
+	l.Caveats = slices.Clone(l.Caveats)
+	l.Disciplines = slices.Clone(l.Disciplines)
+	l.Topics = slices.Clone(l.Topics)
+	return l
+}
+
 // HasCaveat reports whether the label carries caveat c (upper-case).
 func (l Label) HasCaveat(c string) bool {
 	return slices.Contains(l.Caveats, c)

@@ -603,3 +603,16 @@ func TestExtensionDefinition(t *testing.T) {
 		t.Errorf("schema has %d properties, extension %d", len(props), len(fields))
 	}
 }
+
+func TestCloneSharesNothing(t *testing.T) {
+	l := Label{Policy: "NATO", Classification: "SECRET", ReleasableTo: []string{"GBR", "USA"}, Compartments: []string{"HERON"},
+		Caveats: []string{"ORCON"}, Disciplines: []string{"SIGINT"}, Topics: []string{"CYBER"}, Grading: "B2"}
+	c := l.Clone()
+	if !c.Equal(l) {
+		t.Fatalf("Clone = %+v, want %+v", c, l)
+	}
+	c.ReleasableTo[0], c.Compartments[0], c.Caveats[0], c.Disciplines[0], c.Topics[0] = "X", "X", "X", "X", "X"
+	if l.ReleasableTo[0] != "GBR" || l.Compartments[0] != "HERON" || l.Caveats[0] != "ORCON" || l.Disciplines[0] != "SIGINT" || l.Topics[0] != "CYBER" {
+		t.Errorf("changing the clone changed the original: %+v", l)
+	}
+}

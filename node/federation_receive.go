@@ -566,7 +566,7 @@ func (c *labelParseCache) parse(raw []byte) (label.Label, []byte, *labelParseErr
 	e, ok := c.entries[key]
 	c.mu.Unlock()
 	if ok {
-		return cloneLabel(e.l), e.canon, nil
+		return e.l.Clone(), e.canon, nil
 	}
 	l, canon, err := parseLabel(raw)
 	if err != nil {
@@ -582,7 +582,7 @@ func (c *labelParseCache) parse(raw []byte) (label.Label, []byte, *labelParseErr
 			break
 		}
 	}
-	c.entries[key] = parsedLabel{l: cloneLabel(l), canon: canon}
+	c.entries[key] = parsedLabel{l: l.Clone(), canon: canon}
 	c.mu.Unlock()
 	return l, canon, nil
 }
@@ -606,15 +606,4 @@ func parseLabel(raw []byte) (label.Label, []byte, *labelParseError) {
 		return label.Label{}, nil, &labelParseError{canonical: true, err: err}
 	}
 	return l, canon, nil
-}
-
-// cloneLabel copies l's slices, so that no caller shares them with the
-// cache.
-func cloneLabel(l label.Label) label.Label {
-	l.ReleasableTo = slices.Clone(l.ReleasableTo)
-	l.Compartments = slices.Clone(l.Compartments)
-	l.Caveats = slices.Clone(l.Caveats)
-	l.Disciplines = slices.Clone(l.Disciplines)
-	l.Topics = slices.Clone(l.Topics)
-	return l
 }

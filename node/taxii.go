@@ -22,8 +22,8 @@ import (
 const HoldingsAlias = "holdings"
 
 // TAXII adapts the node to package taxii. Reads go through the same
-// decisions as the JSON API and are audited in the same transaction;
-// writes go through Ingest.
+// decisions as the JSON API and are audited, durably, before they are
+// answered; writes go through Ingest.
 type TAXII struct{ n *Node }
 
 // TAXII returns the node's TAXII backend.
