@@ -4,24 +4,20 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
 	"net/http"
 	"net/url"
-	"runtime"
 	"slices"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
 
 	"github.com/tearline/tearline/audit"
 	"github.com/tearline/tearline/binding"
-	"github.com/tearline/tearline/seal"
 	"github.com/tearline/tearline/store"
 )
 
@@ -451,7 +447,7 @@ func (n *Node) releasedVersions(ctx context.Context, refs []objectsRef, ids []st
 			open = append(open, &vs[i])
 		}
 	}
-	if err := openVersions(sealed.Keys(), open); err != nil {
+	if err := sealed.Keys().OpenVersions(open); err != nil {
 		return nil, nil, err
 	}
 	objs := make([]string, 0, len(found))
@@ -463,27 +459,6 @@ func (n *Node) releasedVersions(ctx context.Context, refs []objectsRef, ids []st
 		return nil, nil, err
 	}
 	return found, provs, nil
-}
-
-// openVersions opens sealed versions in place, spread over the cores for a
-// batch: a version that does not open fails the whole read.
-func openVersions(keys *seal.Keyring, vs []*store.ObjectVersion) error {
-	errs := make([]error, len(vs))
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range min(runtime.GOMAXPROCS(0), len(vs)/16+1) {
-		wg.Go(func() {
-			for {
-				i := int(next.Add(1)) - 1
-				if i >= len(vs) {
-					return
-				}
-				errs[i] = keys.OpenVersion(vs[i])
-			}
-		})
-	}
-	wg.Wait()
-	return errors.Join(errs...)
 }
 
 // sendBatch POSTs a built batch and records the outcome of each message.

@@ -177,13 +177,27 @@ func (r *Keyring) openAll(vs []store.ObjectVersion, err error) ([]store.ObjectVe
 	if err != nil {
 		return nil, err
 	}
+	ps := make([]*store.ObjectVersion, len(vs))
+	for i := range vs {
+		ps[i] = &vs[i]
+	}
+	if err := r.OpenVersions(ps); err != nil {
+		return nil, err
+	}
+	return vs, nil
+}
+
+// OpenVersions opens sealed versions in place (OpenVersion of each), spread
+// over the cores from parallelOpen versions on. It returns the error of the
+// first version, in order, that does not open.
+func (r *Keyring) OpenVersions(vs []*store.ObjectVersion) error {
 	if len(vs) < parallelOpen {
-		for i := range vs {
-			if err := r.OpenVersion(&vs[i]); err != nil {
-				return nil, err
+		for _, v := range vs {
+			if err := r.OpenVersion(v); err != nil {
+				return err
 			}
 		}
-		return vs, nil
+		return nil
 	}
 	var next atomic.Int64
 	var wg sync.WaitGroup
@@ -195,15 +209,15 @@ func (r *Keyring) openAll(vs []store.ObjectVersion, err error) ([]store.ObjectVe
 				if i >= len(vs) {
 					return
 				}
-				errs[i] = r.OpenVersion(&vs[i])
+				errs[i] = r.OpenVersion(vs[i])
 			}
 		})
 	}
 	wg.Wait()
 	for _, err := range errs {
 		if err != nil {
-			return nil, err
+			return err
 		}
 	}
-	return vs, nil
+	return nil
 }

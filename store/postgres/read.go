@@ -28,7 +28,10 @@ type reader struct{ q querier }
 // objectCols are read from objectsKeyed: each version with its data key.
 const objectCols = `o.seq, o.id, o.type, o.modified, o.modified_us, o.created, o.revoked, o.digest, o.raw, o.bindings, o.class, o.date_added_us, o.originator, k.wrapped`
 
-const objectsKeyed = `objects o LEFT JOIN data_keys k ON k.seq = o.seq`
+// keyJoin joins each version row o with its data key k.
+const keyJoin = ` LEFT JOIN data_keys k ON k.seq = o.seq`
+
+const objectsKeyed = `objects o` + keyJoin
 
 func scanObject(sc pgx.Row) (store.ObjectVersion, error) {
 	var v store.ObjectVersion
@@ -179,7 +182,7 @@ func (r reader) List(ctx context.Context, q store.ListQuery) ([]store.ObjectVers
 	// PostgreSQL settles on after five runs reads ~20 times more.
 	args = append([]any{pgx.QueryExecModeExec}, args...)
 	rows, err := r.q.Query(ctx, `WITH page AS (SELECT seq FROM (`+b.String()+`) c ORDER BY seq LIMIT $3)
-		SELECT `+objectCols+` FROM page JOIN objects o ON o.seq = page.seq LEFT JOIN data_keys k ON k.seq = o.seq ORDER BY o.seq`, args...)
+		SELECT `+objectCols+` FROM page JOIN objects o ON o.seq = page.seq`+keyJoin+` ORDER BY o.seq`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list objects: %w", err)
 	}

@@ -25,7 +25,10 @@ type reader struct{ q querier }
 // objectCols are read from objectsKeyed: each version with its data key.
 const objectCols = `o.seq, o.id, o.type, o.modified, o.modified_us, o.created, o.revoked, o.digest, o.raw, o.bindings, o.class, o.date_added_us, o.originator, k.wrapped`
 
-const objectsKeyed = `objects o LEFT JOIN data_keys k ON k.seq = o.seq`
+// keyJoin joins each version row o with its data key k.
+const keyJoin = ` LEFT JOIN data_keys k ON k.seq = o.seq`
+
+const objectsKeyed = `objects o` + keyJoin
 
 func scanObject(sc interface{ Scan(...any) error }) (store.ObjectVersion, error) {
 	var v store.ObjectVersion
@@ -162,9 +165,9 @@ func listWhere(q store.ListQuery) (string, []any) {
 // row it rejects.
 func listFrom(q store.ListQuery) string {
 	if len(q.Types) > 0 {
-		return `objects o INDEXED BY objects_type_list LEFT JOIN data_keys k ON k.seq = o.seq`
+		return `objects o INDEXED BY objects_type_list` + keyJoin
 	}
-	return `objects o INDEXED BY objects_list LEFT JOIN data_keys k ON k.seq = o.seq`
+	return `objects o INDEXED BY objects_list` + keyJoin
 }
 
 func (r reader) List(ctx context.Context, q store.ListQuery) ([]store.ObjectVersion, error) {
