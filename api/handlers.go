@@ -193,8 +193,8 @@ func (s *Server) export(w http.ResponseWriter, r *http.Request) {
 	}
 	for _, v := range page.Objects {
 		add(v.Raw)
-		var bs []json.RawMessage
-		if err := json.Unmarshal(v.Bindings, &bs); err != nil {
+		bs, err := v.BindingObjects()
+		if err != nil {
 			s.fail(w, r, err)
 			return
 		}

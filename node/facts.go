@@ -2,7 +2,6 @@ package node
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -61,9 +60,12 @@ func versionOf(ctx context.Context, r store.Reader, id, modified string) (store.
 // and consents of v. compiled supplies the agreements provenance hops name.
 func (n *Node) buildFacts(ctx context.Context, r store.Reader, v store.ObjectVersion, c policy.Class, compiled map[string]*policy.Agreement) (*facts, error) {
 	f := &facts{v: v, labels: c.LabelIDs}
-	var raws []json.RawMessage
-	if err := json.Unmarshal(v.Bindings, &raws); err != nil || len(raws) == 0 {
-		return nil, fmt.Errorf("object %s: stored bindings: %v", v.ID, err)
+	raws, err := v.BindingObjects()
+	if err == nil && len(raws) == 0 {
+		err = fmt.Errorf("object %s: stored bindings: none", v.ID)
+	}
+	if err != nil {
+		return nil, err
 	}
 	for _, raw := range raws {
 		b, err := binding.Parse(raw)

@@ -545,9 +545,9 @@ type sentObject struct {
 // its stored version v (opened) and the object's provenance (nil: none).
 func (n *Node) objectsPayload(ctx context.Context, ref objectsRef, v *store.ObjectVersion, prov *store.Provenance, labelCache map[string][]byte) ([]byte, sentObject, error) {
 	so := sentObject{ref: ref}
-	var raws []json.RawMessage
-	if err := json.Unmarshal(v.Bindings, &raws); err != nil {
-		return nil, so, fmt.Errorf("object %s: stored bindings: %w", v.ID, err)
+	raws, err := v.BindingObjects()
+	if err != nil {
+		return nil, so, err
 	}
 	bundle := objectsBundle{Type: "bundle", ID: "bundle--" + uuid.NewString(),
 		Release: ReleaseEnvelope{Agreement: ref.Agreement, Version: ref.Version, Originator: v.Originator}}

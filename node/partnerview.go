@@ -358,8 +358,8 @@ func (n *Node) partnerDecide(ctx context.Context, tx store.Tx, compiled map[stri
 		return pi, true, nil // metadata only: nothing disseminated
 	}
 	pi.item.Object = out.Raw
-	if err := json.Unmarshal(out.Bindings, &pi.item.Related); err != nil {
-		return partnerItem{}, false, fmt.Errorf("bindings of %s: %w", out.ID, err)
+	if pi.item.Related, err = out.BindingObjects(); err != nil {
+		return partnerItem{}, false, err
 	}
 	// Every label any binding names, so the partner can verify each one.
 	for _, raw := range pi.item.Related {

@@ -314,8 +314,8 @@ func (n *Node) taxiiRead(ctx context.Context, p *Principal, q taxii.Query) (taxi
 				it := taxiiItem(s, nil, nil)
 				if !q.Manifest {
 					it.Object = s.Raw
-					if err := json.Unmarshal(s.Bindings, &it.Related); err != nil {
-						return fmt.Errorf("bindings of %s: %w", s.ID, err)
+					if it.Related, err = s.BindingObjects(); err != nil {
+						return err
 					}
 					for _, id := range ids {
 						if !slices.Contains(labels, id) {

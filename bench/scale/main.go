@@ -63,6 +63,7 @@ type config struct {
 	dir         string
 	reuse       string
 	cpuprofile  string
+	loadprofile string
 }
 
 func parseFlags(args []string, stderr io.Writer) (config, error) {
@@ -82,6 +83,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.BoolVar(&c.keep, "keep", false, "keep the data directory")
 	fs.StringVar(&c.dir, "dir", "", "parent of the data directory (default the system temporary directory)")
 	fs.StringVar(&c.cpuprofile, "cpuprofile", "", "write a CPU profile of the timed reads (not the load) to this file")
+	fs.StringVar(&c.loadprofile, "loadprofile", "", "write a CPU profile of the last tenth of the load to this file")
 	fs.StringVar(&c.reuse, "reuse", "", "time reads only, on a node directory an earlier -keep run loaded with the same -n (and -dsn); its users are reused")
 	if err := fs.Parse(args); err != nil {
 		return c, err
@@ -146,12 +148,14 @@ type checkpoint struct {
 	disk       int64   // bytes
 	wal        int64   // of which SQLite's WAL, bytes
 	rss        int64   // this process's resident set now, bytes
+	written    float64 // bytes this process wrote to storage per object over the window (SQLite: WAL and checkpoints)
 }
 
 // sample is the loaded count at one moment.
 type sample struct {
-	n int
-	t time.Time
+	n       int
+	t       time.Time
+	written int64 // /proc/self/io write_bytes
 }
 
 // latencies summarises timed operations.
@@ -409,9 +413,15 @@ func load(ctx context.Context, cfg config, dir string, n *node.Node, p *node.Pri
 	var mu sync.Mutex
 	var samples []sample
 	start := time.Now()
-	samples = append(samples, sample{0, start})
+	samples = append(samples, sample{0, start, writtenBytes()})
 	var cps []checkpoint
 	next := 0 // index of the next checkpoint
+	profiling := false
+	defer func() {
+		if profiling {
+			pprof.StopCPUProfile()
+		}
+	}()
 	var wg sync.WaitGroup
 	for range cfg.workers {
 		wg.Go(func() {
@@ -424,10 +434,18 @@ func load(ctx context.Context, cfg config, dir string, n *node.Node, p *node.Pri
 					cancel(fmt.Errorf("ingest: %w", err))
 					return
 				}
-				now := time.Now()
+				now, written := time.Now(), writtenBytes()
 				total := int(loaded.Add(int64(j.count)))
 				mu.Lock()
-				samples = append(samples, sample{total, now})
+				samples = append(samples, sample{total, now, written})
+				if cfg.loadprofile != "" && !profiling && total >= cfg.n-cfg.n/10 {
+					if err := startProfile(cfg.loadprofile); err != nil {
+						mu.Unlock()
+						cancel(err)
+						return
+					}
+					profiling = true
+				}
 				// Checkpoints are measured under the lock, between bundles
 				// of this worker, so the window rates exclude the cost of
 				// measuring (the other worker keeps ingesting meanwhile).
@@ -469,7 +487,8 @@ func measure(c int, samples []sample, start, now time.Time) checkpoint {
 	i = min(i, len(samples)-2)
 	first := samples[i]
 	rate := float64(last.n-first.n) / last.t.Sub(first.t).Seconds()
-	return checkpoint{objects: c, elapsed: now.Sub(start), windowFrom: first.n, windowRate: rate}
+	written := float64(last.written-first.written) / float64(last.n-first.n)
+	return checkpoint{objects: c, elapsed: now.Sub(start), windowFrom: first.n, windowRate: rate, written: written}
 }
 
 // timePages times filtered pages of 1,000 at random places in the log. The
@@ -499,12 +518,13 @@ func timePages(ctx context.Context, n *node.Node, p *node.Principal, typ string,
 func report(w io.Writer, cfg config, cps []checkpoint, lats []latencies, disk, peak int64) {
 	fmt.Fprintf(w, "\n### %s, %d objects (bundles of %d, %d concurrent ingests, GOMAXPROCS %d)\n\n", cfg.backend, cfg.n, cfg.bundle, cfg.workers, runtime.GOMAXPROCS(0))
 	if len(cps) > 0 {
-		fmt.Fprintln(w, "| objects | ingest objects/s (window) | vs first | elapsed | disk | of which WAL | disk/object without WAL | RSS |")
-		fmt.Fprintln(w, "|---:|---:|---:|---:|---:|---:|---:|---:|")
+		fmt.Fprintln(w, "| objects | ingest objects/s (window) | vs first | elapsed | disk | of which WAL | disk/object without WAL | written/object (window) | RSS |")
+		fmt.Fprintln(w, "|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 	}
 	for _, c := range cps {
-		fmt.Fprintf(w, "| %d | %.0f (%d–%d) | %+.0f%% | %v | %s | %s | %d B | %s |\n", c.objects, c.windowRate, c.windowFrom, c.objects,
-			(c.windowRate/cps[0].windowRate-1)*100, c.elapsed.Round(time.Second), human(c.disk), human(c.wal), (c.disk-c.wal)/int64(c.objects), human(c.rss))
+		fmt.Fprintf(w, "| %d | %.0f (%d–%d) | %+.0f%% | %v | %s | %s | %d B | %s | %s |\n", c.objects, c.windowRate, c.windowFrom, c.objects,
+			(c.windowRate/cps[0].windowRate-1)*100, c.elapsed.Round(time.Second), human(c.disk), human(c.wal), (c.disk-c.wal)/int64(c.objects),
+			writtenPer(cfg, c.written), human(c.rss))
 	}
 	fmt.Fprintln(w, "\n| operation | count | p50 | p99 | max | note |")
 	fmt.Fprintln(w, "|---|---:|---:|---:|---:|---|")
@@ -583,13 +603,37 @@ func pgSize(ctx context.Context, dsn string) (int64, error) {
 	return size, nil
 }
 
+// writtenPer is the window's bytes written per object, for SQLite: a
+// PostgreSQL server's writes are not this process's.
+func writtenPer(cfg config, b float64) string {
+	if cfg.backend != "sqlite" {
+		return "(server's)"
+	}
+	return fmt.Sprintf("%.1f KB", b/1000)
+}
+
+func startProfile(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	// The file stays open until the process exits: StopCPUProfile flushes it.
+	return pprof.StartCPUProfile(f)
+}
+
+// writtenBytes is what this process has caused to be written to storage
+// (/proc/self/io write_bytes): the database file, WAL and checkpoints for
+// SQLite. 0 where there is no /proc.
+func writtenBytes() int64 { return procField("/proc/self/io", "write_bytes:") }
+
 // currentRSS and peakRSS read /proc/self/status (VmRSS, VmHWM); 0 where
 // there is no /proc.
-func currentRSS() int64 { return procStatus("VmRSS:") }
-func peakRSS() int64    { return procStatus("VmHWM:") }
+func currentRSS() int64 { return procField("/proc/self/status", "VmRSS:") }
+func peakRSS() int64    { return procField("/proc/self/status", "VmHWM:") }
 
-func procStatus(key string) int64 {
-	f, err := os.Open("/proc/self/status")
+// procField reads one "key: value [kB]" line of a /proc file, in bytes.
+func procField(path, key string) int64 {
+	f, err := os.Open(path)
 	if err != nil {
 		return 0
 	}
@@ -597,8 +641,12 @@ func procStatus(key string) int64 {
 	s := bufio.NewScanner(f)
 	for s.Scan() {
 		if v, ok := strings.CutPrefix(s.Text(), key); ok {
-			kb, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
-			return kb << 10
+			v = strings.TrimSpace(v)
+			n, _ := strconv.ParseInt(strings.TrimSuffix(v, " kB"), 10, 64)
+			if strings.HasSuffix(v, " kB") {
+				n <<= 10
+			}
+			return n
 		}
 	}
 	return 0

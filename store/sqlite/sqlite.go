@@ -26,9 +26,10 @@ import (
 
 // Store is a store.Store on one SQLite file.
 type Store struct {
-	w  *sql.DB // one connection: the writer
-	r  *sql.DB // readers
-	mu sync.Mutex
+	w    *sql.DB   // one connection: the writer
+	rows *rowStmts // the writer's prepared multi-row inserts
+	r    *sql.DB   // readers
+	mu   sync.Mutex
 	reader
 
 	// The background checkpointer (see checkpoints): ck is its own
@@ -136,7 +137,14 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	ck.SetMaxOpenConns(1)
-	s := &Store{w: w, r: r, reader: reader{q: r},
+	rows, err := prepareRowStmts(ctx, w)
+	if err != nil {
+		w.Close()
+		r.Close()
+		ck.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	s := &Store{w: w, rows: rows, r: r, reader: reader{q: r},
 		walPath: path + "-wal", ck: ck, wake: make(chan struct{}, 1), stop: make(chan struct{}), stopped: make(chan struct{})}
 	go s.checkpoints()
 	return s, nil
@@ -188,7 +196,7 @@ func (s *Store) Close() error {
 		close(s.stop)
 		<-s.stopped
 		_, cerr := s.w.ExecContext(context.Background(), `PRAGMA wal_checkpoint(TRUNCATE)`)
-		s.closeErr = errors.Join(cerr, s.ck.Close(), s.r.Close(), s.w.Close())
+		s.closeErr = errors.Join(cerr, s.rows.close(), s.ck.Close(), s.r.Close(), s.w.Close())
 	})
 	return s.closeErr
 }
@@ -205,7 +213,7 @@ func (s *Store) Update(ctx context.Context, fn func(store.Tx) error) error {
 	// connection and every later Update would wait for it forever. After a
 	// Commit this is a no-op.
 	defer t.Rollback()
-	tx := &tx{t: t, reader: reader{q: t}}
+	tx := &tx{t: t, reader: reader{q: t}, rows: s.rows}
 	if err := fn(tx); err != nil {
 		return err
 	}

@@ -16,6 +16,7 @@ type tx struct {
 	t *sql.Tx
 	reader
 	audit auditState // see audit.go
+	rows  *rowStmts  // insertRows' prepared statements; nil before the store is open
 
 	// PutObject's statements, prepared on first use: parsing them again
 	// for every object of a large batch costs more than running them.
