@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/tearline/tearline/store"
 )
 
 const secretBanner = "NATO SECRET // REL TO GBR, USA"
@@ -337,5 +339,66 @@ func TestIngestRepeatedLabelReference(t *testing.T) {
 	slices.Sort(want)
 	if !slices.Equal(o.Labels, want) {
 		t.Errorf("labels = %v, want %v", o.Labels, want)
+	}
+}
+
+// clusterOrder groups a batch by type, then class, and keeps every version
+// of one object where its first version falls, in the order given.
+func TestClusterOrder(t *testing.T) {
+	v := func(id, typ string, class int64) *store.ObjectVersion {
+		return &store.ObjectVersion{ID: id, Type: typ, Class: class}
+	}
+	vs := []*store.ObjectVersion{
+		v("b--1", "b", 2), // first version of b--1, class 2
+		v("a--2", "a", 1),
+		v("b--1", "b", 1), // its second version, relabelled: stays after the first
+		v("b--3", "b", 1),
+		v("a--4", "a", 1),
+	}
+	if got, want := clusterOrder(vs), []int{1, 4, 3, 0, 2}; !slices.Equal(got, want) {
+		t.Errorf("clusterOrder = %v, want %v", got, want)
+	}
+}
+
+// A bundle's objects are stored grouped by type and class (consecutive
+// seqs, so consecutive database pages), while the ingest result still
+// reports them in the bundle's order.
+func TestIngestStoresBundleGroupedByType(t *testing.T) {
+	ctx := context.Background()
+	n := newTestNode(t, "gbr", "GBR")
+	p, _ := addUser(t, n, adminSpec())
+	lbl := mustLabel(t, n, "NATO CONFIDENTIAL // REL TO FVEY")
+	marked := map[string]any{"object_marking_refs": []string{lbl.ID()}}
+	ids := []string{newID("threat-actor"), newID("campaign"), newID("threat-actor"), newID("campaign"), newID("identity"), newID("campaign")}
+	objs := [][]byte{n.reg.MarkingDefinition(lbl)}
+	for i, id := range ids {
+		var extra map[string]any
+		if i == 1 {
+			extra = marked
+		}
+		objs = append(objs, sdo(id, t0, t0, extra))
+	}
+	res := mustIngest(t, n, p, bundle(objs...), secretBanner)
+	if len(res.Landed) != len(ids) {
+		t.Fatalf("landed %+v, want %d", res.Landed, len(ids))
+	}
+	for i, l := range res.Landed {
+		if l.ID != ids[i] {
+			t.Errorf("landed[%d] = %s, want %s (the bundle's order)", i, l.ID, ids[i])
+		}
+	}
+	page, err := n.List(ctx, p, ListOptions{Limit: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, o := range page.Objects {
+		got = append(got, o.ID)
+	}
+	// campaign (secret banner: ids[3], ids[5]; then the marked ids[1]: its
+	// class was made later, so its number is higher), identity, threat-actor.
+	want := []string{ids[3], ids[5], ids[1], ids[4], ids[0], ids[2]}
+	if !slices.Equal(got, want) {
+		t.Errorf("listing order %v, want %v", got, want)
 	}
 }
