@@ -123,7 +123,7 @@ func (h *Handler) envelope(q *request, f filters) {
 		}
 	}
 	dateHeaders(q.w, page.Items)
-	write(q.w, http.StatusOK, env)
+	writeEnvelope(q.w, env)
 }
 
 func (h *Handler) manifest(q *request) {
