@@ -64,6 +64,7 @@ type config struct {
 	reuse       string
 	cpuprofile  string
 	loadprofile string
+	orderedIDs  bool
 }
 
 func parseFlags(args []string, stderr io.Writer) (config, error) {
@@ -83,6 +84,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.BoolVar(&c.keep, "keep", false, "keep the data directory")
 	fs.StringVar(&c.dir, "dir", "", "parent of the data directory (default the system temporary directory)")
 	fs.StringVar(&c.cpuprofile, "cpuprofile", "", "write a CPU profile of the timed reads (not the load) to this file")
+	fs.BoolVar(&c.orderedIDs, "ordered-ids", false, "generate time-ordered ids (UUID version 7) instead of random ones: what random ids cost the id index")
 	fs.StringVar(&c.loadprofile, "loadprofile", "", "write a CPU profile of the last tenth of the load to this file")
 	fs.StringVar(&c.reuse, "reuse", "", "time reads only, on a node directory an earlier -keep run loaded with the same -n (and -dsn); its users are reused")
 	if err := fs.Parse(args); err != nil {
@@ -386,6 +388,7 @@ func load(ctx context.Context, cfg config, dir string, n *node.Node, p *node.Pri
 	go func() {
 		defer close(jobs)
 		g := stixgen.New(cfg.seed, time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+		g.OrderedIDs = cfg.orderedIDs
 		r := rand.New(rand.NewPCG(cfg.seed, 11))
 		objs := make([]stixgen.Object, 0, cfg.bundle)
 		for made := 0; made < cfg.n; {

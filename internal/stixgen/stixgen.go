@@ -35,8 +35,14 @@ func (o Object) ModifiedString() string { return stamp(o.Modified) }
 // Gen generates objects. It is not safe for concurrent use: give each
 // goroutine its own, with its own seed.
 type Gen struct {
-	rng    *rand.Rand
-	clock  time.Time
+	rng   *rand.Rand
+	clock time.Time
+	// OrderedIDs makes new ids time-ordered (UUID version 7) instead of
+	// random (version 4, what STIX producers mostly send): a benchmark's
+	// way to see what random ids cost an index on them.
+	OrderedIDs bool
+	idClock    uint64
+
 	recent [recentRing]string // ids referenced by relationships and reports
 	nRec   int
 	sb     strings.Builder
@@ -198,6 +204,15 @@ func (g *Gen) newID(typ string) string {
 		}
 	}
 	u[6] = u[6]&0x0f | 0x40 // version 4
+	if g.OrderedIDs {
+		// Version 7: a 48-bit millisecond clock first (here a counter, so
+		// ids are strictly increasing), then random bits.
+		g.idClock++
+		for j := range 6 {
+			u[j] = byte(g.idClock >> (8 * (5 - j)))
+		}
+		u[6] = u[6]&0x0f | 0x70
+	}
 	u[8] = u[8]&0x3f | 0x80 // RFC 4122 variant
 	h := hex.EncodeToString(u[:])
 	return typ + "--" + h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]

@@ -9,16 +9,14 @@ import (
 
 	"github.com/tearline/tearline/store"
 	"github.com/tearline/tearline/store/internal/scan"
+	"github.com/tearline/tearline/store/internal/treehash"
 )
 
 // auditState is what one write transaction knows about the audit tree.
 type auditState struct {
 	read bool
 	next int64 // next leaf index
-	// hashes written by the current append, by stored-hash id: the next
-	// leaves' parents need them, and a map spares a query per leaf.
-	hashes map[int64]tlog.Hash
-	err    error // a failed append poisons the rest of the transaction
+	err  error // a failed append poisons the rest of the transaction
 }
 
 func (t *tx) AppendAudit(ctx context.Context, entries ...[]byte) (int64, error) {
@@ -72,54 +70,24 @@ func (t *tx) auditStart(ctx context.Context) error {
 	if want := tlog.StoredHashCount(n); h != want {
 		return fmt.Errorf("append audit: tree has %d stored hashes for %d leaves, want %d (run `tearline audit verify`)", h, n, want)
 	}
-	t.audit = auditState{read: true, next: n, hashes: make(map[int64]tlog.Hash)}
+	t.audit = auditState{read: true, next: n}
 	return nil
 }
 
 // hashRecords computes and inserts the stored hashes for records first,
 // first+1, ... whose data is entries.
 func (t *tx) hashRecords(ctx context.Context, first int64, entries [][]byte) error {
-	// Earlier calls' hashes are readable through SQL in this transaction;
-	// dropping them bounds memory for transactions that append a lot.
-	clear(t.audit.hashes)
-	hr := tlog.HashReaderFunc(func(ids []int64) ([]tlog.Hash, error) {
-		out := make([]tlog.Hash, len(ids))
-		var missing []int64
-		for _, id := range ids {
-			if _, ok := t.audit.hashes[id]; !ok {
-				missing = append(missing, id)
-			}
-		}
-		got, err := readHashes(ctx, t.t, missing)
-		if err != nil {
-			return nil, err
-		}
-		for i, id := range ids {
-			if h, ok := t.audit.hashes[id]; ok {
-				out[i] = h
-				continue
-			}
-			copy(out[i][:], got[0])
-			got = got[1:]
-		}
-		return out, nil
+	ids, hashes, err := treehash.Append(first, entries, func(ids []int64) ([]tlog.Hash, error) {
+		return readTreeHashes(ctx, t.t, ids)
 	})
-	var ids []int64
-	var hashes [][]byte
-	for i, e := range entries {
-		n := first + int64(i)
-		hs, err := tlog.StoredHashes(n, e, hr)
-		if err != nil {
-			return fmt.Errorf("audit tree hashes for %d: %w", n, err)
-		}
-		id := tlog.StoredHashIndex(0, n)
-		for j, h := range hs {
-			t.audit.hashes[id+int64(j)] = h
-			ids = append(ids, id+int64(j))
-			hashes = append(hashes, h[:])
-		}
+	if err != nil {
+		return err
 	}
-	if _, err := t.t.Exec(ctx, `INSERT INTO audit_hashes (id, hash) SELECT * FROM unnest($1::bigint[], $2::bytea[])`, ids, hashes); err != nil {
+	raw := make([][]byte, len(hashes))
+	for i := range hashes {
+		raw[i] = hashes[i][:]
+	}
+	if _, err := t.t.Exec(ctx, `INSERT INTO audit_hashes (id, hash) SELECT * FROM unnest($1::bigint[], $2::bytea[])`, ids, raw); err != nil {
 		return fmt.Errorf("audit tree hashes from %d: %w", first, err)
 	}
 	return nil
@@ -154,6 +122,19 @@ func readHashes(ctx context.Context, q querier, ids []int64) ([][]byte, error) {
 			return nil, fmt.Errorf("audit hash %d: %w", id, store.ErrNotFound)
 		}
 		out[i] = h
+	}
+	return out, nil
+}
+
+// readTreeHashes is readHashes as tlog.Hash values.
+func readTreeHashes(ctx context.Context, q querier, ids []int64) ([]tlog.Hash, error) {
+	raw, err := readHashes(ctx, q, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]tlog.Hash, len(raw))
+	for i, h := range raw {
+		copy(out[i][:], h)
 	}
 	return out, nil
 }

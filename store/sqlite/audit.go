@@ -13,17 +13,14 @@ import (
 
 	"github.com/tearline/tearline/store"
 	"github.com/tearline/tearline/store/internal/scan"
+	"github.com/tearline/tearline/store/internal/treehash"
 )
 
 // auditState is what one write transaction knows about the audit tree.
 type auditState struct {
 	read bool
 	next int64 // next leaf index
-	// hashes written in this transaction, by stored-hash id: the next
-	// leaves' parents need them before they are visible to SQL reads of
-	// other statements, and a map spares a query per leaf.
-	hashes map[int64]tlog.Hash
-	err    error // a failed append poisons the rest of the transaction
+	err  error // a failed append poisons the rest of the transaction
 }
 
 // insertChunk is how many rows one INSERT statement carries: one statement
@@ -78,56 +75,22 @@ func (t *tx) auditStart(ctx context.Context) error {
 	if want := tlog.StoredHashCount(n); h != want {
 		return fmt.Errorf("append audit: tree has %d stored hashes for %d leaves, want %d (run `tearline audit verify`)", h, n, want)
 	}
-	t.audit = auditState{read: true, next: n, hashes: make(map[int64]tlog.Hash)}
+	t.audit = auditState{read: true, next: n}
 	return nil
 }
 
 // hashRecords computes and inserts the stored hashes for records first,
 // first+1, ... whose data is entries.
 func (t *tx) hashRecords(ctx context.Context, first int64, entries [][]byte) error {
-	// Earlier calls' hashes are readable through SQL in this transaction;
-	// dropping them bounds memory for transactions that append a lot.
-	clear(t.audit.hashes)
-	hr := tlog.HashReaderFunc(func(ids []int64) ([]tlog.Hash, error) {
-		out := make([]tlog.Hash, len(ids))
-		var missing []int64
-		for i, id := range ids {
-			h, ok := t.audit.hashes[id]
-			if !ok {
-				missing = append(missing, id)
-				continue
-			}
-			out[i] = h
-		}
-		if len(missing) == 0 {
-			return out, nil
-		}
-		got, err := readHashes(ctx, t.t, missing)
-		if err != nil {
-			return nil, err
-		}
-		for i, id := range ids {
-			if h, ok := t.audit.hashes[id]; ok {
-				out[i] = h
-				continue
-			}
-			copy(out[i][:], got[0])
-			got = got[1:]
-		}
-		return out, nil
+	ids, hashes, err := treehash.Append(first, entries, func(ids []int64) ([]tlog.Hash, error) {
+		return readTreeHashes(ctx, t.t, ids)
 	})
-	rows := make([]any, 0, 4*len(entries)+8)
-	for i, e := range entries {
-		n := first + int64(i)
-		hs, err := tlog.StoredHashes(n, e, hr)
-		if err != nil {
-			return fmt.Errorf("audit tree hashes for %d: %w", n, err)
-		}
-		id := tlog.StoredHashIndex(0, n)
-		for j, h := range hs {
-			t.audit.hashes[id+int64(j)] = h
-			rows = append(rows, id+int64(j), h[:])
-		}
+	if err != nil {
+		return err
+	}
+	rows := make([]any, 0, 2*len(ids))
+	for i, id := range ids {
+		rows = append(rows, id, hashes[i][:])
 	}
 	if err := insertRows(ctx, t.t, t.rows, "audit_hashes (id, hash)", rows); err != nil {
 		return fmt.Errorf("audit tree hashes from %d: %w", first, err)
@@ -254,6 +217,19 @@ func readHashes(ctx context.Context, q querier, ids []int64) ([][]byte, error) {
 	return out, nil
 }
 
+// readTreeHashes is readHashes as tlog.Hash values.
+func readTreeHashes(ctx context.Context, q querier, ids []int64) ([]tlog.Hash, error) {
+	raw, err := readHashes(ctx, q, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]tlog.Hash, len(raw))
+	for i, h := range raw {
+		copy(out[i][:], h)
+	}
+	return out, nil
+}
+
 func (r reader) AuditHashes(ctx context.Context, start, end int64) ([]store.AuditHash, error) {
 	rows, err := r.q.QueryContext(ctx, `SELECT id, hash FROM audit_hashes WHERE id >= ? AND id < ? ORDER BY id`, start, end)
 	if err != nil {
@@ -328,7 +304,7 @@ func backfillAuditHashes(ctx context.Context, db *sql.DB) error {
 		return err
 	}
 	t := &tx{t: sqlTx, reader: reader{q: sqlTx}}
-	t.audit = auditState{read: true, next: n, hashes: make(map[int64]tlog.Hash)}
+	t.audit = auditState{read: true, next: n}
 	for start := int64(0); start < n; start += 4096 {
 		es, err := t.AuditEntries(ctx, start, min(start+4096, n))
 		if err != nil {

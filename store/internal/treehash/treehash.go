@@ -1,0 +1,75 @@
+// Package treehash computes the audit tree's stored hashes for the SQL
+// backends: the hashes that appending leaves adds, in the layout of
+// golang.org/x/mod/sumdb/tlog (StoredHashIndex), reading what it needs of
+// the hashes already stored in one call.
+package treehash
+
+import (
+	"fmt"
+
+	"golang.org/x/mod/sumdb/tlog"
+)
+
+// Frontier returns the stored-hash indexes of the complete subtrees that
+// make up a tree of size n, largest first: the only stored hashes that
+// appending leaves n, n+1, ... reads. (Each leaf combines with the left
+// siblings of the subtrees it completes; a sibling that ends at or before
+// n is one of these, and every later one is computed by the append.)
+func Frontier(n int64) []int64 {
+	var out []int64
+	for level := 62; level >= 0; level-- {
+		if n>>level&1 == 1 {
+			out = append(out, tlog.StoredHashIndex(level, n>>level-1))
+		}
+	}
+	return out
+}
+
+// Append returns the stored hashes that appending leaves to a tree of size
+// first adds, with their indexes, in index order. read returns stored
+// hashes by index, in the order asked; Append calls it once, for the
+// frontier of the tree of size first (none when first is 0). A store that
+// reads one hash per call instead pays a round trip for each subtree a
+// page of audited reads completes.
+func Append(first int64, leaves [][]byte, read func(ids []int64) ([]tlog.Hash, error)) (ids []int64, hashes []tlog.Hash, err error) {
+	known := make(map[int64]tlog.Hash, 2*len(leaves)+64)
+	if f := Frontier(first); len(f) > 0 {
+		hs, err := read(f)
+		if err != nil {
+			return nil, nil, fmt.Errorf("audit tree frontier at %d: %w", first, err)
+		}
+		if len(hs) != len(f) {
+			return nil, nil, fmt.Errorf("audit tree frontier at %d: %d hashes read for %d", first, len(hs), len(f))
+		}
+		for i, id := range f {
+			known[id] = hs[i]
+		}
+	}
+	hr := tlog.HashReaderFunc(func(want []int64) ([]tlog.Hash, error) {
+		out := make([]tlog.Hash, len(want))
+		for i, id := range want {
+			h, ok := known[id]
+			if !ok {
+				return nil, fmt.Errorf("stored hash %d is neither on the frontier of %d nor appended", id, first)
+			}
+			out[i] = h
+		}
+		return out, nil
+	})
+	ids = make([]int64, 0, 2*len(leaves))
+	hashes = make([]tlog.Hash, 0, 2*len(leaves))
+	for i, leaf := range leaves {
+		n := first + int64(i)
+		hs, err := tlog.StoredHashes(n, leaf, hr)
+		if err != nil {
+			return nil, nil, fmt.Errorf("audit tree hashes for %d: %w", n, err)
+		}
+		id := tlog.StoredHashIndex(0, n)
+		for j, h := range hs {
+			known[id+int64(j)] = h
+			ids = append(ids, id+int64(j))
+			hashes = append(hashes, h)
+		}
+	}
+	return ids, hashes, nil
+}

@@ -1,0 +1,99 @@
+package treehash
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+
+	"golang.org/x/mod/sumdb/tlog"
+)
+
+// memory is a stored-hash table, as a backend keeps it.
+type memory map[int64]tlog.Hash
+
+func (m memory) read(reads *int) func([]int64) ([]tlog.Hash, error) {
+	return func(ids []int64) ([]tlog.Hash, error) {
+		*reads++
+		out := make([]tlog.Hash, len(ids))
+		for i, id := range ids {
+			h, ok := m[id]
+			if !ok {
+				return nil, fmt.Errorf("hash %d not stored", id)
+			}
+			out[i] = h
+		}
+		return out, nil
+	}
+}
+
+// Appending in random batches gives the same stored hashes and root as
+// tlog appending one record at a time, with one read per batch at most.
+func TestAppendMatchesTlog(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	got, want := memory{}, memory{}
+	leaf := func(n int64) []byte { return fmt.Appendf(nil, "leaf %d", n) }
+	var size int64
+	for size < 5000 {
+		k := 1 + rng.IntN(1200)
+		if rng.IntN(4) == 0 {
+			k = 1
+		}
+		var leaves [][]byte
+		for i := range k {
+			leaves = append(leaves, leaf(size+int64(i)))
+		}
+		reads := 0
+		ids, hs, err := Append(size, leaves, got.read(&reads))
+		if err != nil {
+			t.Fatalf("append %d at %d: %v", k, size, err)
+		}
+		if size > 0 && reads != 1 || size == 0 && reads != 0 {
+			t.Fatalf("append %d at %d: %d reads of stored hashes", k, size, reads)
+		}
+		for i, id := range ids {
+			if _, dup := got[id]; dup {
+				t.Fatalf("hash %d appended twice", id)
+			}
+			got[id] = hs[i]
+		}
+		for i := range leaves {
+			n := size + int64(i)
+			ref, err := tlog.StoredHashes(n, leaves[i], tlog.HashReaderFunc(func(ids []int64) ([]tlog.Hash, error) {
+				r := 0
+				return want.read(&r)(ids)
+			}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for j, h := range ref {
+				want[tlog.StoredHashIndex(0, n)+int64(j)] = h
+			}
+		}
+		size += int64(k)
+		if int64(len(got)) != tlog.StoredHashCount(size) || len(got) != len(want) {
+			t.Fatalf("size %d: %d hashes stored, %d by tlog, want %d", size, len(got), len(want), tlog.StoredHashCount(size))
+		}
+		for id, h := range want {
+			if got[id] != h {
+				t.Fatalf("size %d: hash %d differs from tlog's", size, id)
+			}
+		}
+	}
+}
+
+// A store that lost a frontier hash is an error, not a wrong tree.
+func TestAppendMissingFrontier(t *testing.T) {
+	m := memory{}
+	r := 0
+	ids, hs, err := Append(0, [][]byte{[]byte("a"), []byte("b"), []byte("c")}, m.read(&r))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, id := range ids {
+		m[id] = hs[i]
+	}
+	delete(m, Frontier(3)[0])
+	if _, _, err := Append(3, [][]byte{[]byte("d")}, m.read(&r)); err == nil {
+		t.Fatal("append over a tree missing a frontier hash succeeded")
+	}
+}
