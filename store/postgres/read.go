@@ -179,10 +179,25 @@ func (r reader) List(ctx context.Context, q store.ListQuery) ([]store.ObjectVers
 	}
 	// An unnamed statement, planned for these values each time: a cached
 	// generic plan knows neither the classes nor the limit, and the one
-	// PostgreSQL settles on after five runs reads ~20 times more.
+	// PostgreSQL settles on after five runs reads ~20 times more. It returns
+	// only seqs: planning it with the row fetch joined on cost 1-3 ms a page,
+	// while the fetch alone (listRows) has one good plan, prepared once.
 	args = append([]any{pgx.QueryExecModeExec}, args...)
-	rows, err := r.q.Query(ctx, `WITH page AS (SELECT seq FROM (`+b.String()+`) c ORDER BY seq LIMIT $3)
-		SELECT `+objectCols+` FROM page JOIN objects o ON o.seq = page.seq`+keyJoin+` ORDER BY o.seq`, args...)
+	rows, err := r.q.Query(ctx, `SELECT seq FROM (`+b.String()+`) c ORDER BY seq LIMIT $3`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list objects: %w", err)
+	}
+	seqs, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		return nil, fmt.Errorf("list objects: %w", err)
+	}
+	if len(seqs) == 0 {
+		return nil, nil
+	}
+	// A version purged between the two statements (each reads its own
+	// snapshot outside a transaction) is simply not on the page: versions
+	// are never changed, only added or purged.
+	rows, err = r.q.Query(ctx, listRows, seqs)
 	if err != nil {
 		return nil, fmt.Errorf("list objects: %w", err)
 	}
@@ -192,6 +207,9 @@ func (r reader) List(ctx context.Context, q store.ListQuery) ([]store.ObjectVers
 	}
 	return vs, nil
 }
+
+// listRows reads a page's rows, with their keys, by seq.
+const listRows = `SELECT ` + objectCols + ` FROM ` + objectsKeyed + ` WHERE o.seq = ANY($1::bigint[]) ORDER BY o.seq`
 
 func (r reader) Count(ctx context.Context, q store.ListQuery) (int64, error) {
 	if len(q.Classes) == 0 {
