@@ -82,8 +82,8 @@ func (t *tx) auditStart(ctx context.Context) error {
 // hashRecords computes and inserts the stored hashes for records first,
 // first+1, ... whose data is entries.
 func (t *tx) hashRecords(ctx context.Context, first int64, entries [][]byte) error {
-	ids, hashes, err := treehash.Append(first, entries, func(ids []int64) ([]tlog.Hash, error) {
-		return readTreeHashes(ctx, t.t, ids)
+	ids, hashes, err := treehash.Append(first, entries, func(ids []int64) ([][]byte, error) {
+		return readHashes(ctx, t.t, ids)
 	})
 	if err != nil {
 		return err
@@ -213,19 +213,6 @@ func readHashes(ctx context.Context, q querier, ids []int64) ([][]byte, error) {
 			return nil, fmt.Errorf("audit hash %d: %w", id, store.ErrNotFound)
 		}
 		out[i] = h
-	}
-	return out, nil
-}
-
-// readTreeHashes is readHashes as tlog.Hash values.
-func readTreeHashes(ctx context.Context, q querier, ids []int64) ([]tlog.Hash, error) {
-	raw, err := readHashes(ctx, q, ids)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]tlog.Hash, len(raw))
-	for i, h := range raw {
-		copy(out[i][:], h)
 	}
 	return out, nil
 }

@@ -27,11 +27,11 @@ func Frontier(n int64) []int64 {
 
 // Append returns the stored hashes that appending leaves to a tree of size
 // first adds, with their indexes, in index order. read returns stored
-// hashes by index, in the order asked; Append calls it once, for the
-// frontier of the tree of size first (none when first is 0). A store that
-// reads one hash per call instead pays a round trip for each subtree a
-// page of audited reads completes.
-func Append(first int64, leaves [][]byte, read func(ids []int64) ([]tlog.Hash, error)) (ids []int64, hashes []tlog.Hash, err error) {
+// hashes by index, in the order asked, as the store keeps them (bytes);
+// Append calls it once, for the frontier of the tree of size first (none
+// when first is 0). A store that reads one hash per call instead pays a
+// round trip for each subtree a page of audited reads completes.
+func Append(first int64, leaves [][]byte, read func(ids []int64) ([][]byte, error)) (ids []int64, hashes []tlog.Hash, err error) {
 	known := make(map[int64]tlog.Hash, 2*len(leaves)+64)
 	if f := Frontier(first); len(f) > 0 {
 		hs, err := read(f)
@@ -42,7 +42,10 @@ func Append(first int64, leaves [][]byte, read func(ids []int64) ([]tlog.Hash, e
 			return nil, nil, fmt.Errorf("audit tree frontier at %d: %d hashes read for %d", first, len(hs), len(f))
 		}
 		for i, id := range f {
-			known[id] = hs[i]
+			if len(hs[i]) != tlog.HashSize {
+				return nil, nil, fmt.Errorf("audit tree frontier at %d: stored hash %d has %d bytes", first, id, len(hs[i]))
+			}
+			known[id] = tlog.Hash(hs[i])
 		}
 	}
 	hr := tlog.HashReaderFunc(func(want []int64) ([]tlog.Hash, error) {

@@ -11,16 +11,16 @@ import (
 // memory is a stored-hash table, as a backend keeps it.
 type memory map[int64]tlog.Hash
 
-func (m memory) read(reads *int) func([]int64) ([]tlog.Hash, error) {
-	return func(ids []int64) ([]tlog.Hash, error) {
+func (m memory) read(reads *int) func([]int64) ([][]byte, error) {
+	return func(ids []int64) ([][]byte, error) {
 		*reads++
-		out := make([]tlog.Hash, len(ids))
+		out := make([][]byte, len(ids))
 		for i, id := range ids {
 			h, ok := m[id]
 			if !ok {
 				return nil, fmt.Errorf("hash %d not stored", id)
 			}
-			out[i] = h
+			out[i] = h[:]
 		}
 		return out, nil
 	}
@@ -59,8 +59,11 @@ func TestAppendMatchesTlog(t *testing.T) {
 		for i := range leaves {
 			n := size + int64(i)
 			ref, err := tlog.StoredHashes(n, leaves[i], tlog.HashReaderFunc(func(ids []int64) ([]tlog.Hash, error) {
-				r := 0
-				return want.read(&r)(ids)
+				out := make([]tlog.Hash, len(ids))
+				for i, id := range ids {
+					out[i] = want[id]
+				}
+				return out, nil
 			}))
 			if err != nil {
 				t.Fatal(err)
