@@ -15,6 +15,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/base64"
 	"errors"
@@ -23,6 +24,9 @@ import (
 	"io"
 	"io/fs"
 	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -204,11 +208,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("open: %w", err)
 	}
 	defer n.Close()
-	loader, err := principal(ctx, n, loaderSpec)
+	loader, _, err := principal(ctx, n, loaderSpec)
 	if err != nil {
 		return err
 	}
-	reader, err := principal(ctx, n, readerSpec)
+	reader, readerToken, err := principal(ctx, n, readerSpec)
 	if err != nil {
 		return err
 	}
@@ -222,7 +226,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	lats, err := timeReads(ctx, cfg, n, loader, reader, ids, stderr)
+	lats, err := timeReads(ctx, cfg, n, loader, reader, readerToken, ids, stderr)
 	if err != nil {
 		return err
 	}
@@ -254,9 +258,10 @@ func reuse(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 	}
 	defer n.Close()
 	var ps [2]*node.Principal
+	var readerToken string
 	for i, s := range []node.UserSpec{loaderSpec, readerSpec} {
 		s.Name += "-" + strconv.FormatInt(time.Now().UnixNano(), 36)
-		if ps[i], err = principal(ctx, n, s); err != nil {
+		if ps[i], readerToken, err = principal(ctx, n, s); err != nil {
 			return err
 		}
 	}
@@ -275,7 +280,7 @@ func reuse(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 	if len(ids) == 0 {
 		return fmt.Errorf("sample ids: %s holds no objects", cfg.reuse)
 	}
-	lats, err := timeReads(ctx, cfg, n, ps[0], ps[1], ids, stderr)
+	lats, err := timeReads(ctx, cfg, n, ps[0], ps[1], readerToken, ids, stderr)
 	if err != nil {
 		return err
 	}
@@ -284,7 +289,7 @@ func reuse(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 }
 
 // timeReads times point reads of random ids and filtered pages.
-func timeReads(ctx context.Context, cfg config, n *node.Node, loader, reader *node.Principal, ids []string, stderr io.Writer) ([]latencies, error) {
+func timeReads(ctx context.Context, cfg config, n *node.Node, loader, reader *node.Principal, readerToken string, ids []string, stderr io.Writer) ([]latencies, error) {
 	fmt.Fprintf(stderr, "timing %d point reads and %d filtered pages per filter\n", cfg.reads, cfg.pages)
 	if cfg.cpuprofile != "" {
 		f, err := os.Create(cfg.cpuprofile)
@@ -331,7 +336,61 @@ func timeReads(ctx context.Context, cfg config, n *node.Node, loader, reader *no
 		}
 		lats = append(lats, summarise("TAXII page of 1,000 (objects endpoint backend, audited)", ds, note))
 	}
+	srv := httptest.NewTLSServer(taxii.New(n.TAXII(), taxii.Options{}))
+	defer srv.Close()
+	for _, typ := range []string{"indicator", "report"} {
+		ds, short, err := timeHTTPPages(ctx, srv, n.HoldingsID(), readerToken, typ, cfg, rng)
+		if err != nil {
+			return nil, err
+		}
+		note := fmt.Sprintf("type=%s, reader sees ~50%%, random cursor", typ)
+		if short > 0 {
+			note += fmt.Sprintf("; %d pages ran off the end with fewer than 1,000", short)
+		}
+		lats = append(lats, summarise("TAXII GET of 1,000 (HTTPS on loopback, whole body read)", ds, note))
+	}
 	return lats, nil
+}
+
+// timeHTTPPages times GET …/collections/{id}/objects/?match[type]=&limit=1000
+// as a TAXII client sees it: the handler, TLS over loopback, and the
+// response body read to the end (not parsed). A page that says "more":
+// false ran off the end.
+func timeHTTPPages(ctx context.Context, srv *httptest.Server, collection, token, typ string, cfg config, rng *rand.Rand) ([]time.Duration, int, error) {
+	ds := make([]time.Duration, 0, cfg.pages)
+	short := 0
+	span := max(int64(cfg.n)-40_000, int64(cfg.n)/10)
+	c := srv.Client()
+	var buf bytes.Buffer
+	for range cfg.pages {
+		next := base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(rng.Int64N(span), 36) + ".0"))
+		u := srv.URL + taxii.Prefix + taxii.DefaultRoot + "/collections/" + collection + "/objects/?" +
+			url.Values{"match[type]": {typ}, "limit": {strconv.Itoa(taxii.MaxLimit)}, "next": {next}}.Encode()
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+		if err != nil {
+			return nil, 0, err
+		}
+		req.Header.Set("Accept", taxii.MediaTypeTAXII)
+		req.Header.Set("Authorization", "Bearer "+token)
+		t0 := time.Now()
+		resp, err := c.Do(req)
+		if err != nil {
+			return nil, 0, fmt.Errorf("taxii get: %w", err)
+		}
+		// Read to the end into a reused buffer: the client's own cost (here
+		// on the same two cores) is kept small, as a client elsewhere's is.
+		buf.Reset()
+		_, err = buf.ReadFrom(resp.Body)
+		resp.Body.Close()
+		ds = append(ds, time.Since(t0))
+		if err != nil || resp.StatusCode != http.StatusOK {
+			return nil, 0, fmt.Errorf("taxii get: %s %v: %.200s", resp.Status, err, buf.Bytes())
+		}
+		if !bytes.HasPrefix(buf.Bytes(), []byte(`{"more":true`)) {
+			short++
+		}
+	}
+	return ds, short, nil
 }
 
 // timeTAXIIPages times what GET …/collections/{id}/objects/?match[type]=
@@ -359,13 +418,14 @@ func timeTAXIIPages(ctx context.Context, n *node.Node, p *node.Principal, typ st
 	return ds, short, nil
 }
 
-// principal adds a user and authenticates as it.
-func principal(ctx context.Context, n *node.Node, s node.UserSpec) (*node.Principal, error) {
+// principal adds a user and authenticates as it; the token is for HTTP.
+func principal(ctx context.Context, n *node.Node, s node.UserSpec) (*node.Principal, string, error) {
 	_, tok, err := n.AddUser(ctx, "scale", s)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	return n.Authenticate(ctx, tok)
+	p, err := n.Authenticate(ctx, tok)
+	return p, tok, err
 }
 
 // job is one bundle to ingest.
