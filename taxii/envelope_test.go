@@ -74,3 +74,37 @@ func BenchmarkWriteEnvelopeEncodingJSON(b *testing.B) {
 		write(httptest.NewRecorder(), 200, env)
 	}
 }
+
+// FuzzWriteEnvelope: whatever the stored bytes, the answer is a 500 or one
+// valid JSON envelope holding them unchanged, and a 500 exactly when they
+// are not one JSON value.
+func FuzzWriteEnvelope(f *testing.F) {
+	for _, s := range []string{`{"a":1}`, `{"a": [1, 2]}`, `"x"`, `{"a":`, `{}{}`, "{\"s\":\"\xff\"}", `{"d":1,"d":2}`, ` {"w":1} `} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		rec := httptest.NewRecorder()
+		writeEnvelope(rec, Envelope{More: true, Next: "n", Objects: []json.RawMessage{b}})
+		valid := json.Valid(b)
+		switch {
+		case !valid && rec.Code != 500:
+			t.Fatalf("%q is not JSON, yet answered %d", b, rec.Code)
+		case rec.Code == 500:
+			if valid {
+				t.Fatalf("%q is JSON, yet refused", b)
+			}
+			return
+		}
+		var env struct {
+			More    bool
+			Next    string
+			Objects []json.RawMessage
+		}
+		if err := json.Unmarshal(rec.Body.Bytes(), &env); err != nil {
+			t.Fatalf("envelope for %q is not JSON: %v: %q", b, err, rec.Body.String())
+		}
+		if !env.More || env.Next != "n" || len(env.Objects) != 1 || !bytes.Equal(env.Objects[0], bytes.TrimSpace(b)) {
+			t.Fatalf("envelope for %q: %q", b, rec.Body.String())
+		}
+	})
+}
