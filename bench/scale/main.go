@@ -314,40 +314,35 @@ func timeReads(ctx context.Context, cfg config, n *node.Node, loader, reader *no
 		get = append(get, time.Since(t0))
 	}
 	lats = append(lats, summarise("point read (node.Get, audited)", get, "random id among all"))
-	for _, typ := range []string{"indicator", "report"} {
-		ds, short, err := timePages(ctx, n, reader, typ, cfg, rng)
-		if err != nil {
-			return nil, err
-		}
-		note := fmt.Sprintf("type=%s, reader sees ~50%%, random cursor", typ)
-		if short > 0 {
-			note += fmt.Sprintf("; %d pages ran off the end with fewer than 1,000", short)
-		}
-		lats = append(lats, summarise("page of 1,000 (node.List, audited)", ds, note))
-	}
-	for _, typ := range []string{"indicator", "report"} {
-		ds, short, err := timeTAXIIPages(ctx, n, reader, typ, cfg, rng)
-		if err != nil {
-			return nil, err
-		}
-		note := fmt.Sprintf("type=%s, reader sees ~50%%, random cursor", typ)
-		if short > 0 {
-			note += fmt.Sprintf("; %d pages ran off the end with fewer than 1,000", short)
-		}
-		lats = append(lats, summarise("TAXII page of 1,000 (objects endpoint backend, audited)", ds, note))
-	}
 	srv := httptest.NewTLSServer(taxii.New(n.TAXII(), taxii.Options{}))
 	defer srv.Close()
-	for _, typ := range []string{"indicator", "report"} {
-		ds, short, err := timeHTTPPages(ctx, srv, n.HoldingsID(), readerToken, typ, cfg, rng)
-		if err != nil {
-			return nil, err
+	// Filtered pages, one kind after the other, each for both filters.
+	kinds := []struct {
+		name string
+		time func(typ string) ([]time.Duration, int, error)
+	}{
+		{"page of 1,000 (node.List, audited)", func(typ string) ([]time.Duration, int, error) {
+			return timePages(ctx, n, reader, typ, cfg, rng)
+		}},
+		{"TAXII page of 1,000 (objects endpoint backend, audited)", func(typ string) ([]time.Duration, int, error) {
+			return timeTAXIIPages(ctx, n, reader, typ, cfg, rng)
+		}},
+		{"TAXII GET of 1,000 (HTTPS on loopback, whole body read)", func(typ string) ([]time.Duration, int, error) {
+			return timeHTTPPages(ctx, srv, n.HoldingsID(), readerToken, typ, cfg, rng)
+		}},
+	}
+	for _, k := range kinds {
+		for _, typ := range []string{"indicator", "report"} {
+			ds, short, err := k.time(typ)
+			if err != nil {
+				return nil, err
+			}
+			note := fmt.Sprintf("type=%s, reader sees ~50%%, random cursor", typ)
+			if short > 0 {
+				note += fmt.Sprintf("; %d pages ran off the end with fewer than 1,000", short)
+			}
+			lats = append(lats, summarise(k.name, ds, note))
 		}
-		note := fmt.Sprintf("type=%s, reader sees ~50%%, random cursor", typ)
-		if short > 0 {
-			note += fmt.Sprintf("; %d pages ran off the end with fewer than 1,000", short)
-		}
-		lats = append(lats, summarise("TAXII GET of 1,000 (HTTPS on loopback, whole body read)", ds, note))
 	}
 	return lats, nil
 }
