@@ -352,61 +352,71 @@ func timeReads(ctx context.Context, cfg config, n *node.Node, loader, reader *no
 // response body read to the end (not parsed). A page that says "more":
 // false ran off the end.
 func timeHTTPPages(ctx context.Context, srv *httptest.Server, collection, token, typ string, cfg config, rng *rand.Rand) ([]time.Duration, int, error) {
-	ds := make([]time.Duration, 0, cfg.pages)
-	short := 0
-	span := max(int64(cfg.n)-40_000, int64(cfg.n)/10)
 	c := srv.Client()
 	var buf bytes.Buffer
-	for range cfg.pages {
-		next := base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(rng.Int64N(span), 36) + ".0"))
+	return timeEach(cfg, func() (bool, error) {
 		u := srv.URL + taxii.Prefix + taxii.DefaultRoot + "/collections/" + collection + "/objects/?" +
-			url.Values{"match[type]": {typ}, "limit": {strconv.Itoa(taxii.MaxLimit)}, "next": {next}}.Encode()
+			url.Values{"match[type]": {typ}, "limit": {strconv.Itoa(taxii.MaxLimit)}, "next": {taxiiCursor(rng, cfg)}}.Encode()
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 		if err != nil {
-			return nil, 0, err
+			return false, err
 		}
 		req.Header.Set("Accept", taxii.MediaTypeTAXII)
 		req.Header.Set("Authorization", "Bearer "+token)
-		t0 := time.Now()
 		resp, err := c.Do(req)
 		if err != nil {
-			return nil, 0, fmt.Errorf("taxii get: %w", err)
+			return false, fmt.Errorf("taxii get: %w", err)
 		}
 		// Read to the end into a reused buffer: the client's own cost (here
 		// on the same two cores) is kept small, as a client elsewhere's is.
 		buf.Reset()
 		_, err = buf.ReadFrom(resp.Body)
 		resp.Body.Close()
-		ds = append(ds, time.Since(t0))
 		if err != nil || resp.StatusCode != http.StatusOK {
-			return nil, 0, fmt.Errorf("taxii get: %s %v: %.200s", resp.Status, err, buf.Bytes())
+			return false, fmt.Errorf("taxii get: %s %v: %.200s", resp.Status, err, buf.Bytes())
 		}
-		if !bytes.HasPrefix(buf.Bytes(), []byte(`{"more":true`)) {
-			short++
-		}
-	}
-	return ds, short, nil
+		return bytes.HasPrefix(buf.Bytes(), []byte(`{"more":true`)), nil
+	})
 }
 
 // timeTAXIIPages times what GET …/collections/{id}/objects/?match[type]=
 // costs the node behind the HTTP handler: the same filtered read as
 // timePages plus each object's bindings and the labels the page names, as
-// the envelope carries them. The cursor is the node's TAXII `next`: base64
-// of the base-36 insertion sequence, a dot and a skip count (node/taxiiread.go).
+// the envelope carries them.
 func timeTAXIIPages(ctx context.Context, n *node.Node, p *node.Principal, typ string, cfg config, rng *rand.Rand) ([]time.Duration, int, error) {
-	ds := make([]time.Duration, 0, cfg.pages)
-	short := 0
-	span := max(int64(cfg.n)-40_000, int64(cfg.n)/10)
 	t := n.TAXII()
-	for range cfg.pages {
-		next := base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(rng.Int64N(span), 36) + ".0"))
-		t0 := time.Now()
-		pg, err := t.Objects(ctx, p, n.HoldingsID(), taxii.Query{Types: []string{typ}, Limit: taxii.MaxLimit, Next: next})
+	return timeEach(cfg, func() (bool, error) {
+		pg, err := t.Objects(ctx, p, n.HoldingsID(), taxii.Query{Types: []string{typ}, Limit: taxii.MaxLimit, Next: taxiiCursor(rng, cfg)})
 		if err != nil {
-			return nil, 0, fmt.Errorf("taxii page: %w", err)
+			return false, fmt.Errorf("taxii page: %w", err)
+		}
+		return len(pg.Items) == taxii.MaxLimit, nil
+	})
+}
+
+// cursorSpan is where random cursors fall: room is left after the cursor
+// for a full page of the rarest filter (reports: 8% of objects, half
+// visible, so ~25,000 objects a page).
+func cursorSpan(cfg config) int64 { return max(int64(cfg.n)-40_000, int64(cfg.n)/10) }
+
+// taxiiCursor is a random TAXII `next`: base64 of the base-36 insertion
+// sequence, a dot and a skip count (node/taxiiread.go).
+func taxiiCursor(rng *rand.Rand, cfg config) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(rng.Int64N(cursorSpan(cfg)), 36) + ".0"))
+}
+
+// timeEach times cfg.pages calls of page, each reporting whether it was a
+// full page; short counts those that ran off the end.
+func timeEach(cfg config, page func() (full bool, err error)) (ds []time.Duration, short int, err error) {
+	ds = make([]time.Duration, 0, cfg.pages)
+	for range cfg.pages {
+		t0 := time.Now()
+		full, err := page()
+		if err != nil {
+			return nil, 0, err
 		}
 		ds = append(ds, time.Since(t0))
-		if len(pg.Items) < taxii.MaxLimit {
+		if !full {
 			short++
 		}
 	}
@@ -553,24 +563,14 @@ func measure(c int, samples []sample, start, now time.Time) checkpoint {
 // cursor is the store's insertion sequence, which node.List encodes in
 // base 36.
 func timePages(ctx context.Context, n *node.Node, p *node.Principal, typ string, cfg config, rng *rand.Rand) ([]time.Duration, int, error) {
-	ds := make([]time.Duration, 0, cfg.pages)
-	short := 0
-	// Leave room after the cursor for a full page of the rarest filter
-	// (reports: 8% of objects, half visible, so ~25,000 objects a page).
-	span := max(int64(cfg.n)-40_000, int64(cfg.n)/10)
-	for range cfg.pages {
-		after := rng.Int64N(span)
-		t0 := time.Now()
+	return timeEach(cfg, func() (bool, error) {
+		after := rng.Int64N(cursorSpan(cfg))
 		pg, err := n.List(ctx, p, node.ListOptions{Types: []string{typ}, Limit: node.MaxPage, Next: strconv.FormatInt(after, 36)})
 		if err != nil {
-			return nil, 0, fmt.Errorf("page: %w", err)
+			return false, fmt.Errorf("page: %w", err)
 		}
-		ds = append(ds, time.Since(t0))
-		if len(pg.Objects) < node.MaxPage {
-			short++
-		}
-	}
-	return ds, short, nil
+		return len(pg.Objects) == node.MaxPage, nil
+	})
 }
 
 func report(w io.Writer, cfg config, cps []checkpoint, lats []latencies, disk, peak int64) {

@@ -33,7 +33,7 @@ const keyJoin = ` LEFT JOIN data_keys k ON k.seq = o.seq`
 
 const objectsKeyed = `objects o` + keyJoin
 
-func scanObject(sc pgx.Row) (store.ObjectVersion, error) {
+func scanObject(sc scan.Scanner) (store.ObjectVersion, error) {
 	var v store.ObjectVersion
 	var modUS, addedUS int64
 	err := sc.Scan(&v.Seq, &v.ID, &v.Type, &v.Modified, &modUS, &v.Created, &v.Revoked, &v.Digest, &v.Raw, &v.Bindings, &v.Class, &addedUS, &v.Originator, &v.Key)
@@ -106,15 +106,7 @@ func (r reader) ProvenanceOf(ctx context.Context, ids []string) (map[string]stor
 
 func collectObjects(rows pgx.Rows) ([]store.ObjectVersion, error) {
 	defer rows.Close()
-	var out []store.ObjectVersion
-	for rows.Next() {
-		v, err := scanObject(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, v)
-	}
-	return out, rows.Err()
+	return scan.Collect(rows, scanObject)
 }
 
 // listWhere builds the filter shared by List and Count; its arguments start

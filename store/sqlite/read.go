@@ -30,7 +30,7 @@ const keyJoin = ` LEFT JOIN data_keys k ON k.seq = o.seq`
 
 const objectsKeyed = `objects o` + keyJoin
 
-func scanObject(sc interface{ Scan(...any) error }) (store.ObjectVersion, error) {
+func scanObject(sc scan.Scanner) (store.ObjectVersion, error) {
 	var v store.ObjectVersion
 	var modUS, addedUS int64
 	var revoked int
@@ -121,15 +121,7 @@ func (r reader) ProvenanceOf(ctx context.Context, ids []string) (map[string]stor
 
 func collectObjects(rows *sql.Rows) ([]store.ObjectVersion, error) {
 	defer rows.Close()
-	var out []store.ObjectVersion
-	for rows.Next() {
-		v, err := scanObject(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, v)
-	}
-	return out, rows.Err()
+	return scan.Collect(rows, scanObject)
 }
 
 // listWhere builds the filter shared by List and Count. Classes and the
