@@ -9,6 +9,15 @@ import (
 	"github.com/tearline/tearline/store"
 )
 
+// PutObject stores one version: PutObjects with a batch of one.
+func (t *tx) PutObject(ctx context.Context, v *store.ObjectVersion) (bool, error) {
+	created, errs, err := t.PutObjects(ctx, []*store.ObjectVersion{v})
+	if err != nil {
+		return false, err
+	}
+	return created[0], errs[0]
+}
+
 // PutObjects stores a batch of versions with the same outcome, object by
 // object, as calling PutObject for each in order: created[i] is false for an
 // identical resend; errs[i] is ErrConflict or ErrRevoked for a refused one.
@@ -17,24 +26,33 @@ import (
 // on the data, not on statement round trips. A returned error (not errs)
 // means the transaction must be abandoned.
 func (t *tx) PutObjects(ctx context.Context, vs []*store.ObjectVersion) (created []bool, errs []error, err error) {
+	// known is a stored version of an id, or one this batch inserts (v).
 	type known struct {
-		modUS   int64
+		idEntry
 		digest  string
 		revoked bool
+		v       *store.ObjectVersion
 	}
 	seen := map[string][]known{}
-	ids := make([]any, 0, len(vs))
+	ids := make([]string, 0, len(vs))
 	for _, v := range vs {
 		if _, ok := seen[v.ID]; !ok {
 			seen[v.ID] = nil
 			ids = append(ids, v.ID)
 		}
 	}
-	const idsPerQuery = 500
-	for start := 0; start < len(ids); start += idsPerQuery {
-		part := ids[start:min(start+idsPerQuery, len(ids))]
-		rows, err := t.t.QueryContext(ctx, `SELECT id, modified_us, digest, revoked FROM objects WHERE id IN (`+
-			strings.Repeat("?,", len(part)-1)+`?)`, part...)
+	for start := 0; start < len(ids); start += manyIDs {
+		part := ids[start:min(start+manyIDs, len(ids))]
+		at, err := t.versionRows(ctx, part)
+		if err != nil {
+			return nil, nil, fmt.Errorf("put objects: %w", err)
+		}
+		list, ok := seqList(at)
+		if !ok {
+			continue
+		}
+		in, args := placeholders(part)
+		rows, err := t.t.QueryContext(ctx, `SELECT seq, id, modified_us, class, digest, revoked FROM objects WHERE seq IN (`+list+`) AND id IN (`+in+`)`, args...)
 		if err != nil {
 			return nil, nil, fmt.Errorf("put objects: %w", err)
 		}
@@ -42,7 +60,7 @@ func (t *tx) PutObjects(ctx context.Context, vs []*store.ObjectVersion) (created
 			var id string
 			var k known
 			var rev int
-			if err := rows.Scan(&id, &k.modUS, &k.digest, &rev); err != nil {
+			if err := rows.Scan(&k.seq, &id, &k.modUS, &k.class, &k.digest, &rev); err != nil {
 				rows.Close()
 				return nil, nil, fmt.Errorf("put objects: %w", err)
 			}
@@ -64,14 +82,10 @@ func (t *tx) PutObjects(ctx context.Context, vs []*store.ObjectVersion) (created
 	errs = make([]error, len(vs))
 	var insert []*store.ObjectVersion
 	// newerOf[i] for insert[i]: a later version is stored or comes later in
-	// the batch. markOlder lists the (id, modified) whose older versions
-	// already stored must be marked.
+	// the batch. markOlder lists the versions whose older versions must be
+	// marked.
 	var newerOf []bool
-	type mark struct {
-		id    string
-		modUS int64
-	}
-	var markOlder []mark
+	var markOlder []*store.ObjectVersion
 	now := time.Now().UTC()
 	for i, v := range vs {
 		modUS := v.ModifiedAt.UnixMicro()
@@ -107,9 +121,9 @@ func (t *tx) PutObjects(ctx context.Context, vs []*store.ObjectVersion) (created
 			insert = append(insert, v)
 			newerOf = append(newerOf, newer)
 			if older {
-				markOlder = append(markOlder, mark{v.ID, modUS})
+				markOlder = append(markOlder, v)
 			}
-			seen[v.ID] = append(seen[v.ID], known{modUS: modUS, digest: v.Digest, revoked: v.Revoked})
+			seen[v.ID] = append(seen[v.ID], known{idEntry: idEntry{modUS: modUS, class: v.Class}, digest: v.Digest, revoked: v.Revoked, v: v})
 		}
 	}
 
@@ -117,7 +131,7 @@ func (t *tx) PutObjects(ctx context.Context, vs []*store.ObjectVersion) (created
 	for start := 0; start < len(insert); start += rowsPerInsert {
 		part := insert[start:min(start+rowsPerInsert, len(insert))]
 		var q strings.Builder
-		q.WriteString(`INSERT INTO objects (id, type, modified, modified_us, created, revoked, digest, raw, bindings, class, date_added_us, originator, newer) VALUES `)
+		q.WriteString(`INSERT INTO objects (id, type, modified, modified_us, created, revoked, digest, class, date_added_us, originator, newer, raw, bindings) VALUES `)
 		args := make([]any, 0, 13*len(part))
 		for j, v := range part {
 			if j > 0 {
@@ -125,7 +139,7 @@ func (t *tx) PutObjects(ctx context.Context, vs []*store.ObjectVersion) (created
 			}
 			q.WriteString(`(?,?,?,?,?,?,?,?,?,?,?,?,?)`)
 			args = append(args, v.ID, v.Type, v.Modified, v.ModifiedAt.UnixMicro(), v.Created, boolInt(v.Revoked), v.Digest,
-				v.Raw, v.Bindings, v.Class, v.DateAdded.UnixMicro(), v.Originator, boolInt(newerOf[start+j]))
+				v.Class, v.DateAdded.UnixMicro(), v.Originator, boolInt(newerOf[start+j]), v.Raw, v.Bindings)
 		}
 		res, err := t.t.ExecContext(ctx, q.String(), args...)
 		if err != nil {
@@ -136,16 +150,47 @@ func (t *tx) PutObjects(ctx context.Context, vs []*store.ObjectVersion) (created
 			return nil, nil, fmt.Errorf("put objects: %w", err)
 		}
 		// Rowids of one multi-row INSERT are consecutive: the table has a
-		// single writer and new rowids are max+1.
+		// single writer and new rowids are one above the largest ever used.
 		for j, v := range part {
 			v.Seq = last - int64(len(part)-1-j)
 		}
 	}
+	for _, ks := range seen {
+		for i := range ks {
+			if ks[i].v != nil {
+				ks[i].seq = ks[i].v.Seq
+			}
+		}
+	}
+	// The tail learns the new versions when the transaction commits. An
+	// object that now has several versions has all of them in object_ids
+	// at once: the listing's newer-version test reads only that.
+	var several []idRow
+	indexed := map[string]bool{}
+	for _, v := range insert {
+		t.stored(idRow{v.ID, idEntry{seq: v.Seq, modUS: v.ModifiedAt.UnixMicro(), class: v.Class}})
+		if ks := seen[v.ID]; len(ks) > 1 && !indexed[v.ID] {
+			indexed[v.ID] = true
+			for _, k := range ks {
+				several = append(several, idRow{v.ID, k.idEntry})
+			}
+		}
+	}
+	if err := insertIDRows(ctx, t.t, several); err != nil {
+		return nil, nil, fmt.Errorf("put objects: %w", err)
+	}
 	// After the inserts, so that a version inserted earlier in this batch
 	// is marked as well as one stored before it.
-	for _, m := range markOlder {
-		if err := t.markOlder(ctx, m.id, m.modUS); err != nil {
-			return nil, nil, fmt.Errorf("put objects: %w", err)
+	for _, v := range markOlder {
+		var older []idRow
+		for _, k := range seen[v.ID] {
+			if k.modUS < v.ModifiedAt.UnixMicro() {
+				older = append(older, idRow{v.ID, k.idEntry})
+			}
+		}
+		list, _ := seqList(older)
+		if _, err := t.t.ExecContext(ctx, `UPDATE objects SET newer = 1 WHERE seq IN (`+list+`) AND newer = 0`); err != nil {
+			return nil, nil, fmt.Errorf("put %s: mark older versions: %w", v.ID, err)
 		}
 	}
 	if err := t.putKeys(ctx, insert); err != nil {

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"database/sql"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -57,4 +58,20 @@ func TestMigrateListing(t *testing.T) {
 	}
 	rows.Close()
 	storetest.CheckListingMigration(t, s, newer)
+
+	// Migration 8 rebuilt the table without its (id, modified_us) index,
+	// with seqs that are never reused, and indexed every row in object_ids.
+	var indexed, merged, autoindexes int64
+	var schema string
+	if err := s.r.QueryRowContext(ctx, `SELECT (SELECT COUNT(*) FROM object_ids), (SELECT merged FROM object_ids_merged),
+		(SELECT COUNT(*) FROM sqlite_master WHERE tbl_name = 'objects' AND name LIKE 'sqlite_autoindex%'),
+		(SELECT sql FROM sqlite_master WHERE name = 'objects')`).Scan(&indexed, &merged, &autoindexes, &schema); err != nil {
+		t.Fatal(err)
+	}
+	if rows := len(storetest.ListingMigrationRows()); indexed != int64(rows) || merged != int64(rows) {
+		t.Errorf("object_ids: %d rows, watermark %d; want %d and %d", indexed, merged, rows, rows)
+	}
+	if autoindexes != 0 || !strings.Contains(schema, "AUTOINCREMENT") {
+		t.Errorf("objects after migration 8: %d automatic indexes (want 0), schema %s", autoindexes, schema)
+	}
 }

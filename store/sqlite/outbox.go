@@ -59,22 +59,11 @@ func (t *tx) EnqueueOutbox(ctx context.Context, items ...*store.OutboxItem) erro
 }
 
 // write runs fn in one transaction on the writer connection, outside
-// Update: outbox bookkeeping writes no audit.
+// Update: outbox bookkeeping and the id index's merges write no audit.
 func (s *Store) write(ctx context.Context, fn func(*sql.Tx) error) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	t, err := s.w.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("begin: %w", err)
-	}
-	defer t.Rollback()
-	if err := fn(t); err != nil {
-		return err
-	}
-	if err := t.Commit(); err != nil {
-		return fmt.Errorf("commit: %w", err)
-	}
-	return nil
+	return s.transact(ctx, func(t *tx) error { return fn(t.t) })
 }
 
 func (s *Store) ClaimOutbox(ctx context.Context, peer string, now time.Time, limit int, lease time.Duration) ([]store.OutboxItem, error) {

@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,27 +13,12 @@ import (
 	"github.com/tearline/tearline/store/internal/scan"
 )
 
-// purged reports whether id has a tombstone.
-func (t *tx) purged(ctx context.Context, id string) (bool, error) {
-	st, err := t.prepared(ctx, &t.putPurged, `SELECT 1 FROM tombstones WHERE id = ?`)
-	if err != nil {
-		return false, err
-	}
-	var one int
-	err = st.QueryRowContext(ctx, id).Scan(&one)
-	if errors.Is(err, sql.ErrNoRows) {
-		return false, nil
-	}
-	return err == nil, err
-}
-
 // purgedAmong returns which of ids have tombstones.
-func (t *tx) purgedAmong(ctx context.Context, ids []any) (map[string]bool, error) {
+func (t *tx) purgedAmong(ctx context.Context, ids []string) (map[string]bool, error) {
 	out := map[string]bool{}
-	const idsPerQuery = 500
-	for start := 0; start < len(ids); start += idsPerQuery {
-		part := ids[start:min(start+idsPerQuery, len(ids))]
-		rows, err := t.t.QueryContext(ctx, `SELECT id FROM tombstones WHERE id IN (`+strings.Repeat("?,", len(part)-1)+`?)`, part...)
+	for start := 0; start < len(ids); start += manyIDs {
+		in, args := placeholders(ids[start:min(start+manyIDs, len(ids))])
+		rows, err := t.t.QueryContext(ctx, `SELECT id FROM tombstones WHERE id IN (`+in+`)`, args...)
 		if err != nil {
 			return nil, err
 		}
@@ -88,29 +72,45 @@ func (t *tx) putKeys(ctx context.Context, vs []*store.ObjectVersion) error {
 }
 
 func (t *tx) PurgeObject(ctx context.Context, ts store.Tombstone) ([]string, error) {
-	rows, err := t.t.QueryContext(ctx, `SELECT modified FROM objects WHERE id = ? ORDER BY modified_us`, ts.ID)
+	at, err := t.versionRows(ctx, []string{ts.ID})
 	if err != nil {
 		return nil, fmt.Errorf("purge %s: %w", ts.ID, err)
 	}
 	versions := []string{}
-	for rows.Next() {
-		var m string
-		if err := rows.Scan(&m); err != nil {
-			rows.Close()
+	if list, ok := seqList(at); ok {
+		rows, err := t.t.QueryContext(ctx, `SELECT modified FROM objects WHERE seq IN (`+list+`) AND id = ? ORDER BY modified_us`, ts.ID)
+		if err != nil {
 			return nil, fmt.Errorf("purge %s: %w", ts.ID, err)
 		}
-		versions = append(versions, m)
+		for rows.Next() {
+			var m string
+			if err := rows.Scan(&m); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("purge %s: %w", ts.ID, err)
+			}
+			versions = append(versions, m)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("purge %s: %w", ts.ID, err)
+		}
+		// Keys first: they are what makes the content unrecoverable.
+		for _, q := range []string{
+			`DELETE FROM data_keys WHERE seq IN (SELECT seq FROM objects WHERE seq IN (` + list + `) AND id = ?)`,
+			`DELETE FROM objects WHERE seq IN (` + list + `) AND id = ?`,
+		} {
+			if _, err := t.t.ExecContext(ctx, q, ts.ID); err != nil {
+				return nil, fmt.Errorf("purge %s: %w", ts.ID, err)
+			}
+		}
 	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("purge %s: %w", ts.ID, err)
-	}
-	// Keys first: they are what makes the content unrecoverable.
-	for _, q := range []string{`DELETE FROM data_keys WHERE seq IN (SELECT seq FROM objects WHERE id = ?)`, `DELETE FROM objects WHERE id = ?`, `DELETE FROM retention WHERE id = ?`} {
+	for _, q := range []string{`DELETE FROM object_ids WHERE id = ?`, `DELETE FROM retention WHERE id = ?`} {
 		if _, err := t.t.ExecContext(ctx, q, ts.ID); err != nil {
 			return nil, fmt.Errorf("purge %s: %w", ts.ID, err)
 		}
 	}
+	t.purgedID = append(t.purgedID, ts.ID)
+	delete(t.added, ts.ID)
 	vj, err := json.Marshal(versions)
 	if err != nil {
 		return nil, fmt.Errorf("purge %s: %w", ts.ID, err)
@@ -123,7 +123,16 @@ func (t *tx) PurgeObject(ctx context.Context, ts store.Tombstone) ([]string, err
 }
 
 func (t *tx) UpdateDataKey(ctx context.Context, k store.DataKey) error {
-	res, err := t.t.ExecContext(ctx, `UPDATE data_keys SET wrapped = ? WHERE seq = (SELECT seq FROM objects WHERE id = ? AND modified_us = ?)`, k.Wrapped, k.ID, k.ModifiedAt.UnixMicro())
+	at, err := t.versionRows(ctx, []string{k.ID})
+	if err != nil {
+		return fmt.Errorf("update data key of %s: %w", k.ID, err)
+	}
+	list, ok := seqList(at)
+	if !ok {
+		return fmt.Errorf("update data key of %s: %w", k.ID, store.ErrNotFound)
+	}
+	res, err := t.t.ExecContext(ctx, `UPDATE data_keys SET wrapped = ? WHERE seq = (SELECT seq FROM objects WHERE seq IN (`+list+`) AND id = ? AND modified_us = ?)`,
+		k.Wrapped, k.ID, k.ModifiedAt.UnixMicro())
 	if err != nil {
 		return fmt.Errorf("update data key of %s: %w", k.ID, err)
 	}

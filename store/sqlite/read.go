@@ -20,7 +20,32 @@ type querier interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
-type reader struct{ q querier }
+// reader reads through q; ids finds the rows of an object's versions
+// (ids.go).
+type reader struct {
+	q   querier
+	ids versionFinder
+}
+
+// versionFinder returns where the versions of ids are stored. Rows may be
+// stale: reads fetch by seq and id.
+type versionFinder interface {
+	versionRows(ctx context.Context, ids []string) ([]idRow, error)
+}
+
+// sharedIDs finds versions for reads outside a transaction: the tail,
+// caught up first, and object_ids.
+type sharedIDs struct {
+	x *idIndex
+	q querier
+}
+
+func (s sharedIDs) versionRows(ctx context.Context, ids []string) ([]idRow, error) {
+	if err := s.x.catchUp(ctx, s.q); err != nil {
+		return nil, err
+	}
+	return indexedRows(ctx, s.q, ids, s.x.lookup(ids, nil))
+}
 
 // objectCols are read from objectsKeyed: each version with its data key.
 const objectCols = `o.seq, o.id, o.type, o.modified, o.modified_us, o.created, o.revoked, o.digest, o.raw, o.bindings, o.class, o.date_added_us, o.originator, k.wrapped`
@@ -42,9 +67,27 @@ func scanObject(sc scan.Scanner) (store.ObjectVersion, error) {
 }
 
 func (r reader) Versions(ctx context.Context, id string) ([]store.ObjectVersion, error) {
-	rows, err := r.q.QueryContext(ctx, `SELECT `+objectCols+` FROM `+objectsKeyed+` WHERE o.id = ? ORDER BY o.modified_us`, id)
+	vs, err := r.versions(ctx, []string{id})
 	if err != nil {
 		return nil, fmt.Errorf("versions of %s: %w", id, err)
+	}
+	return vs, nil
+}
+
+// versions reads the versions of ids (at most manyIDs), by id and version.
+func (r reader) versions(ctx context.Context, ids []string) ([]store.ObjectVersion, error) {
+	at, err := r.ids.versionRows(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	list, ok := seqList(at)
+	if !ok {
+		return nil, nil
+	}
+	in, args := placeholders(ids)
+	rows, err := r.q.QueryContext(ctx, `SELECT `+objectCols+` FROM `+objectsKeyed+` WHERE o.seq IN (`+list+`) AND o.id IN (`+in+`) ORDER BY o.id, o.modified_us`, args...)
+	if err != nil {
+		return nil, err
 	}
 	return collectObjects(rows)
 }
@@ -85,12 +128,7 @@ func placeholders(ids []string) (string, []any) {
 func (r reader) VersionsOf(ctx context.Context, ids []string) ([]store.ObjectVersion, error) {
 	var out []store.ObjectVersion
 	for _, chunk := range distinctChunks(ids) {
-		in, args := placeholders(chunk)
-		rows, err := r.q.QueryContext(ctx, `SELECT `+objectCols+` FROM `+objectsKeyed+` WHERE o.id IN (`+in+`) ORDER BY o.id, o.modified_us`, args...)
-		if err != nil {
-			return nil, fmt.Errorf("versions of %d objects: %w", len(chunk), err)
-		}
-		vs, err := collectObjects(rows)
+		vs, err := r.versions(ctx, chunk)
 		if err != nil {
 			return nil, fmt.Errorf("versions of %d objects: %w", len(chunk), err)
 		}
@@ -147,7 +185,9 @@ func listWhere(q store.ListQuery) (string, []any) {
 	}
 	// The latest version the caller may see: no visible version is newer.
 	// Only versions marked newer need the look: the rest are the latest.
-	b.WriteString(` AND (o.newer = 0 OR NOT EXISTS (SELECT 1 FROM objects n WHERE n.id = o.id AND n.modified_us > o.modified_us AND n.class IN (` + in + `)))`)
+	// Such an object has several versions, so all of them are in object_ids
+	// (ids.go).
+	b.WriteString(` AND (o.newer = 0 OR NOT EXISTS (SELECT 1 FROM object_ids n WHERE n.id = o.id AND n.modified_us > o.modified_us AND n.class IN (` + in + `)))`)
 	return b.String(), args
 }
 

@@ -120,7 +120,48 @@ CREATE INDEX retention_until ON retention (until_us);
 	5: outboxSchema,     // outbox.go
 	6: recallsSchema,    // recalls.go
 	7: listingSchema,
+	8: idsMigration,
 }
+
+// rebuilds are the migrations that rebuild a table. They run as SQLite
+// prescribes (lang_altertable.html, "other kinds of table schema changes"):
+// foreign keys off, a new table filled and renamed, and a foreign key
+// check before the commit.
+var rebuilds = map[int]bool{8: true}
+
+// idsMigration moves the lookup by id out of the objects table into
+// object_ids (ids.go). The table is rebuilt because a UNIQUE constraint's
+// index cannot be dropped; the rebuild also makes seqs AUTOINCREMENT (the
+// id index relies on a seq never being reused) and moves newer before the
+// large columns. On a large node it rewrites the table once: it takes about
+// as long as a VACUUM and needs as much free disk as the table.
+const idsMigration = `
+CREATE TABLE objects_rebuilt (
+	seq           INTEGER PRIMARY KEY AUTOINCREMENT,
+	id            TEXT    NOT NULL,
+	type          TEXT    NOT NULL,
+	modified      TEXT    NOT NULL,
+	modified_us   INTEGER NOT NULL,
+	created       TEXT    NOT NULL,
+	revoked       INTEGER NOT NULL,
+	digest        TEXT    NOT NULL,
+	class         INTEGER NOT NULL REFERENCES access_classes(id),
+	date_added_us INTEGER NOT NULL,
+	originator    TEXT    NOT NULL,
+	newer         INTEGER NOT NULL DEFAULT 0,
+	raw           BLOB    NOT NULL,
+	bindings      BLOB    NOT NULL
+);
+INSERT INTO objects_rebuilt (seq, id, type, modified, modified_us, created, revoked, digest, class, date_added_us, originator, newer, raw, bindings)
+	SELECT seq, id, type, modified, modified_us, created, revoked, digest, class, date_added_us, originator, newer, raw, bindings FROM objects ORDER BY seq;
+DROP TABLE objects;
+ALTER TABLE objects_rebuilt RENAME TO objects;
+CREATE INDEX objects_type_list ON objects (type, seq, class, revoked, newer);
+CREATE INDEX objects_list ON objects (seq, class, revoked, newer);
+` + idsSchema + `
+INSERT INTO object_ids (id, modified_us, seq, class) SELECT id, modified_us, seq, class FROM objects ORDER BY id, modified_us;
+INSERT INTO object_ids_merged (merged) SELECT COALESCE(MAX(seq), 0) FROM objects;
+`
 
 // listingSchema makes a listing's cost independent of the table's size:
 // a listing at a random cursor of a large node touched, per candidate row,
@@ -160,34 +201,62 @@ func migrate(ctx context.Context, db *sql.DB) error { return migrateTo(ctx, db, 
 // migrateTo applies the migrations up to and including version last (tests
 // build databases as older binaries left them).
 func migrateTo(ctx context.Context, db *sql.DB, last int) error {
-	if _, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+	// One connection throughout: a rebuild's foreign_keys setting is a
+	// property of the connection.
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
 		version    INTEGER PRIMARY KEY,
 		applied_us INTEGER NOT NULL)`); err != nil {
 		return err
 	}
 	var have int
-	if err := db.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&have); err != nil {
+	if err := conn.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&have); err != nil {
 		return err
 	}
 	if have > len(migrations)-1 {
 		return fmt.Errorf("database schema version %d is newer than this binary knows (%d)", have, len(migrations)-1)
 	}
 	for v := have + 1; v <= last; v++ {
-		tx, err := db.BeginTx(ctx, nil)
-		if err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, migrations[v]); err != nil {
-			tx.Rollback()
-			return fmt.Errorf("migration %d: %w", v, err)
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_us) VALUES (?, ?)`, v, time.Now().UnixMicro()); err != nil {
-			tx.Rollback()
-			return fmt.Errorf("migration %d: %w", v, err)
-		}
-		if err := tx.Commit(); err != nil {
+		if err := migrateOne(ctx, conn, v); err != nil {
 			return fmt.Errorf("migration %d: %w", v, err)
 		}
 	}
 	return nil
+}
+
+func migrateOne(ctx context.Context, conn *sql.Conn, v int) error {
+	if rebuilds[v] {
+		// Outside the transaction: SQLite ignores the pragma inside one.
+		if _, err := conn.ExecContext(ctx, `PRAGMA foreign_keys = OFF`); err != nil {
+			return err
+		}
+		defer conn.ExecContext(ctx, `PRAGMA foreign_keys = ON`)
+	}
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, migrations[v]); err != nil {
+		return err
+	}
+	if rebuilds[v] {
+		rows, err := tx.QueryContext(ctx, `PRAGMA foreign_key_check`)
+		if err != nil {
+			return err
+		}
+		broken := rows.Next()
+		rows.Close()
+		if broken {
+			return fmt.Errorf("foreign key check failed after the rebuild")
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_us) VALUES (?, ?)`, v, time.Now().UnixMicro()); err != nil {
+		return err
+	}
+	return tx.Commit()
 }

@@ -31,6 +31,12 @@ type Store struct {
 	r    *sql.DB   // readers
 	mu   sync.Mutex
 	reader
+	ids *idIndex // ids.go
+
+	// The id index's merger (see merges): mergeWake is poked when the
+	// tail has grown past mergeAt.
+	mergeWake    chan struct{}
+	mergeStopped chan struct{}
 
 	// The background checkpointer (see checkpoints): ck is its own
 	// connection, wake is poked after every commit.
@@ -144,9 +150,19 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		ck.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
-	s := &Store{w: w, rows: rows, r: r, reader: reader{q: r},
+	ids := &idIndex{}
+	if err := ids.load(ctx, w); err != nil {
+		w.Close()
+		r.Close()
+		ck.Close()
+		rows.close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	s := &Store{w: w, rows: rows, r: r, reader: reader{q: r, ids: sharedIDs{ids, r}}, ids: ids,
+		mergeWake: make(chan struct{}, 1), mergeStopped: make(chan struct{}),
 		walPath: path + "-wal", ck: ck, wake: make(chan struct{}, 1), stop: make(chan struct{}), stopped: make(chan struct{})}
 	go s.checkpoints()
+	go s.merges()
 	return s, nil
 }
 
@@ -195,8 +211,11 @@ func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		close(s.stop)
 		<-s.stopped
+		<-s.mergeStopped
+		// Merged now, the next start reads no rows back into the tail.
+		merr := s.mergeIDs(context.Background())
 		_, cerr := s.w.ExecContext(context.Background(), `PRAGMA wal_checkpoint(TRUNCATE)`)
-		s.closeErr = errors.Join(cerr, s.rows.close(), s.ck.Close(), s.r.Close(), s.w.Close())
+		s.closeErr = errors.Join(merr, cerr, s.rows.close(), s.ck.Close(), s.r.Close(), s.w.Close())
 	})
 	return s.closeErr
 }
@@ -205,6 +224,24 @@ func (s *Store) Close() error {
 func (s *Store) Update(ctx context.Context, fn func(store.Tx) error) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if err := s.transact(ctx, func(t *tx) error { return fn(t) }); err != nil {
+		return err
+	}
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+	if s.ids.tailSize() >= s.ids.mergeAt() {
+		select {
+		case s.mergeWake <- struct{}{}:
+		default:
+		}
+	}
+	return nil
+}
+
+// transact runs fn in one transaction on the writer; s.mu is held.
+func (s *Store) transact(ctx context.Context, fn func(*tx) error) error {
 	t, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
@@ -213,7 +250,8 @@ func (s *Store) Update(ctx context.Context, fn func(store.Tx) error) error {
 	// connection and every later Update would wait for it forever. After a
 	// Commit this is a no-op.
 	defer t.Rollback()
-	tx := &tx{t: t, reader: reader{q: t}, rows: s.rows}
+	tx := &tx{t: t, rows: s.rows, ids: s.ids}
+	tx.reader = reader{q: t, ids: tx}
 	if err := fn(tx); err != nil {
 		return err
 	}
@@ -225,9 +263,6 @@ func (s *Store) Update(ctx context.Context, fn func(store.Tx) error) error {
 		}
 		return fmt.Errorf("commit: %w", err)
 	}
-	select {
-	case s.wake <- struct{}{}:
-	default:
-	}
+	tx.committed()
 	return nil
 }

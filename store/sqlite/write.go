@@ -18,22 +18,54 @@ type tx struct {
 	audit auditState // see audit.go
 	rows  *rowStmts  // insertRows' prepared statements; nil before the store is open
 
-	// PutObject's statements, prepared on first use: parsing them again
-	// for every object of a large batch costs more than running them.
-	// database/sql closes them when the transaction ends.
-	putSelect, putInsert, putPurged, putKey *sql.Stmt
+	// The id index as this transaction sees it (ids.go): the shared tail,
+	// caught up once while this transaction holds the write lock, and
+	// what this transaction stored and purged, which the tail learns at
+	// the commit.
+	ids      *idIndex
+	caughtUp bool
+	added    map[string][]idEntry
+	purgedID []string
 }
 
-// prepared returns *st, first preparing query in this transaction.
-func (t *tx) prepared(ctx context.Context, st **sql.Stmt, query string) (*sql.Stmt, error) {
-	if *st == nil {
-		s, err := t.t.PrepareContext(ctx, query)
-		if err != nil {
+// versionRows returns where the versions of ids are stored: the tail, what
+// this transaction stored, and object_ids.
+func (t *tx) versionRows(ctx context.Context, ids []string) ([]idRow, error) {
+	if !t.caughtUp {
+		if err := t.ids.catchUp(ctx, t.t); err != nil {
 			return nil, err
 		}
-		*st = s
+		t.caughtUp = true
 	}
-	return *st, nil
+	out := t.ids.lookup(ids, nil)
+	for _, id := range ids {
+		for _, e := range t.added[id] {
+			out = append(out, idRow{id, e})
+		}
+	}
+	return indexedRows(ctx, t.t, ids, out)
+}
+
+// stored records a version this transaction inserted.
+func (t *tx) stored(r idRow) {
+	if t.added == nil {
+		t.added = map[string][]idEntry{}
+	}
+	t.added[r.id] = append(t.added[r.id], r.idEntry)
+}
+
+// committed tells the tail what the committed transaction stored and purged.
+func (t *tx) committed() {
+	if len(t.added) > 0 {
+		rs := make([]idRow, 0, len(t.added))
+		for id, es := range t.added {
+			for _, e := range es {
+				rs = append(rs, idRow{id, e})
+			}
+		}
+		t.ids.add(rs)
+	}
+	t.ids.forget(t.purgedID)
 }
 
 func (t *tx) PutLabel(ctx context.Context, id string, raw []byte) error {
@@ -58,92 +90,6 @@ func (t *tx) AccessClass(ctx context.Context, labelIDs []string) (int64, error) 
 		return 0, fmt.Errorf("access class: %w", err)
 	}
 	return res.LastInsertId()
-}
-
-func (t *tx) PutObject(ctx context.Context, v *store.ObjectVersion) (bool, error) {
-	modUS := v.ModifiedAt.UnixMicro()
-	sel, err := t.prepared(ctx, &t.putSelect, `SELECT modified_us, digest, revoked FROM objects WHERE id = ?`)
-	if err != nil {
-		return false, fmt.Errorf("put %s: %w", v.ID, err)
-	}
-	rows, err := sel.QueryContext(ctx, v.ID)
-	if err != nil {
-		return false, fmt.Errorf("put %s: %w", v.ID, err)
-	}
-	var same, conflict, revokedBefore, older, newer bool
-	for rows.Next() {
-		var m int64
-		var d string
-		var rev int
-		if err := rows.Scan(&m, &d, &rev); err != nil {
-			rows.Close()
-			return false, err
-		}
-		switch {
-		case m == modUS && d == v.Digest:
-			same = true
-		case m == modUS:
-			conflict = true
-		case rev == 1 && m < modUS:
-			revokedBefore = true
-		}
-		older = older || m < modUS
-		newer = newer || m > modUS
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return false, err
-	}
-	switch {
-	case same:
-		return false, nil
-	case conflict:
-		return false, fmt.Errorf("put %s version %s: %w", v.ID, v.Modified, store.ErrConflict)
-	case revokedBefore:
-		return false, fmt.Errorf("put %s version %s: %w", v.ID, v.Modified, store.ErrRevoked)
-	}
-	if purged, err := t.purged(ctx, v.ID); err != nil {
-		return false, fmt.Errorf("put %s: %w", v.ID, err)
-	} else if purged {
-		return false, fmt.Errorf("put %s version %s: %w", v.ID, v.Modified, store.ErrPurged)
-	}
-	if v.DateAdded.IsZero() {
-		v.DateAdded = time.Now().UTC()
-	}
-	ins, err := t.prepared(ctx, &t.putInsert, `INSERT INTO objects (id, type, modified, modified_us, created, revoked, digest, raw, bindings, class, date_added_us, originator, newer)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-	if err != nil {
-		return false, fmt.Errorf("put %s: %w", v.ID, err)
-	}
-	res, err := ins.ExecContext(ctx,
-		v.ID, v.Type, v.Modified, modUS, v.Created, boolInt(v.Revoked), v.Digest, v.Raw, v.Bindings, v.Class, v.DateAdded.UnixMicro(), v.Originator, boolInt(newer))
-	if err != nil {
-		return false, fmt.Errorf("put %s: %w", v.ID, err)
-	}
-	if v.Seq, err = res.LastInsertId(); err != nil {
-		return false, fmt.Errorf("put %s: %w", v.ID, err)
-	}
-	if older {
-		if err := t.markOlder(ctx, v.ID, modUS); err != nil {
-			return false, fmt.Errorf("put %s: %w", v.ID, err)
-		}
-	}
-	if v.Key != nil {
-		ins, err := t.prepared(ctx, &t.putKey, `INSERT INTO data_keys (seq, wrapped) VALUES (?, ?)`)
-		if err != nil {
-			return false, fmt.Errorf("put %s: %w", v.ID, err)
-		}
-		if _, err := ins.ExecContext(ctx, v.Seq, v.Key); err != nil {
-			return false, fmt.Errorf("put %s data key: %w", v.ID, err)
-		}
-	}
-	return true, nil
-}
-
-// markOlder marks the versions of id older than modUS as having a newer one.
-func (t *tx) markOlder(ctx context.Context, id string, modUS int64) error {
-	_, err := t.t.ExecContext(ctx, `UPDATE objects SET newer = 1 WHERE id = ? AND modified_us < ? AND newer = 0`, id, modUS)
-	return err
 }
 
 func boolInt(b bool) int {

@@ -1,0 +1,271 @@
+package sqlite
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/tearline/tearline/store"
+)
+
+// idObject returns version v (1, 2, ...) of object n in class.
+func idObject(n, v int, class int64) store.ObjectVersion {
+	mod := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC).Add(time.Duration(v) * time.Second)
+	return store.ObjectVersion{
+		ID: fmt.Sprintf("indicator--%08x-0000-4000-8000-000000000000", n), Type: "indicator",
+		Modified: mod.Format(time.RFC3339Nano), ModifiedAt: mod, Created: "2025-03-01T12:00:00Z",
+		Digest: fmt.Sprintf("d%d.%d", n, v), Raw: []byte(fmt.Sprintf(`{"n":%d,"v":%d}`, n, v)), Bindings: []byte(`[]`),
+		Class: class, Originator: "node-a",
+	}
+}
+
+func put(t *testing.T, s *Store, vs ...store.ObjectVersion) []error {
+	t.Helper()
+	ptrs := make([]*store.ObjectVersion, len(vs))
+	for i := range vs {
+		ptrs[i] = &vs[i]
+	}
+	var errs []error
+	err := s.Update(t.Context(), func(stx store.Tx) error {
+		var err error
+		_, errs, err = stx.(*tx).PutObjects(t.Context(), ptrs)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return errs
+}
+
+func digests(vs []store.ObjectVersion) []string {
+	var out []string
+	for _, v := range vs {
+		out = append(out, v.Digest)
+	}
+	return out
+}
+
+func merge(t *testing.T, s *Store) {
+	t.Helper()
+	if err := s.mergeIDs(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if n := s.ids.tailSize(); n != 0 {
+		t.Fatalf("tail holds %d entries after a merge", n)
+	}
+}
+
+// TestIDIndexMergeStates checks lookups by id, resends, conflicts and the
+// listing's latest-visible-version test with the versions of an object in
+// every place the id index keeps them: the tail, object_ids, one in each,
+// and after a restart that rebuilt the tail.
+func TestIDIndexMergeStates(t *testing.T) {
+	for _, tc := range []struct {
+		name                      string
+		mergeFirst, mergeSecond   bool
+		reopenFirst, reopenSecond bool
+	}{
+		{name: "tail"},
+		{name: "first merged", mergeFirst: true},
+		{name: "all merged", mergeFirst: true, mergeSecond: true},
+		{name: "second merged", mergeSecond: true},
+		{name: "tail rebuilt", reopenSecond: true},
+		{name: "first merged then rebuilt", mergeFirst: true, reopenFirst: true, reopenSecond: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := t.Context()
+			path := filepath.Join(t.TempDir(), "tearline.db")
+			s := openAt(t, path)
+			// reopen opens the file again without closing s, as a restart
+			// after a crash finds it: the tail must be read back.
+			reopen := func() {
+				s = openAt(t, path)
+			}
+			seen := benchClass(t, s, "marking-definition--a")
+			hidden := benchClass(t, s, "marking-definition--b")
+
+			put(t, s, idObject(1, 1, seen), idObject(2, 1, seen), idObject(3, 1, seen))
+			if tc.mergeFirst {
+				merge(t, s)
+			}
+			if tc.reopenFirst {
+				reopen()
+			}
+			put(t, s, idObject(1, 2, seen), idObject(2, 2, hidden))
+			if tc.mergeSecond {
+				merge(t, s)
+			}
+			if tc.reopenSecond {
+				reopen()
+			}
+
+			vs, err := s.Versions(ctx, idObject(1, 1, 0).ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := digests(vs); !slices.Equal(got, []string{"d1.1", "d1.2"}) {
+				t.Errorf("Versions(1) = %q, want [d1.1 d1.2]", got)
+			}
+			vs, err = s.VersionsOf(ctx, []string{idObject(3, 1, 0).ID, idObject(2, 1, 0).ID, "indicator--unknown"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := digests(vs); !slices.Equal(got, []string{"d2.1", "d2.2", "d3.1"}) {
+				t.Errorf("VersionsOf(3, 2, unknown) = %q, want [d2.1 d2.2 d3.1]", got)
+			}
+
+			list := func(classes ...int64) []string {
+				vs, err := s.List(ctx, store.ListQuery{Classes: classes, Limit: 100})
+				if err != nil {
+					t.Fatal(err)
+				}
+				got := digests(vs)
+				slices.Sort(got)
+				return got
+			}
+			// Object 2's second version is hidden: its first is the latest
+			// the reader may see.
+			if got := list(seen); !slices.Equal(got, []string{"d1.2", "d2.1", "d3.1"}) {
+				t.Errorf("List(seen) = %q, want [d1.2 d2.1 d3.1]", got)
+			}
+			if got := list(seen, hidden); !slices.Equal(got, []string{"d1.2", "d2.2", "d3.1"}) {
+				t.Errorf("List(seen, hidden) = %q, want [d1.2 d2.2 d3.1]", got)
+			}
+
+			// A resend stores nothing; the same version with other content
+			// is a conflict: both need the stored versions found by id.
+			resend := idObject(3, 1, seen)
+			conflict := idObject(1, 2, seen)
+			conflict.Digest = "other"
+			errs := put(t, s, resend, conflict)
+			if errs[0] != nil || !errors.Is(errs[1], store.ErrConflict) {
+				t.Errorf("resend, conflicting version: %v, %v; want nil, ErrConflict", errs[0], errs[1])
+			}
+			var rows int
+			if err := s.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM objects`).Scan(&rows); err != nil {
+				t.Fatal(err)
+			}
+			if rows != 5 {
+				t.Errorf("%d rows stored, want 5", rows)
+			}
+		})
+	}
+}
+
+// TestIDIndexTwoProcesses opens the file twice, as `tearline purge` does
+// beside a running node: each store must see what the other stored and
+// purged, and never store a version twice.
+func TestIDIndexTwoProcesses(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "tearline.db")
+	a := openAt(t, path)
+	b := openAt(t, path)
+	class := benchClass(t, a, "marking-definition--a")
+
+	put(t, a, idObject(1, 1, class), idObject(2, 1, class))
+	// b's write transaction learns a's rows before deciding: a resend is
+	// not stored again.
+	created := true
+	err := b.Update(ctx, func(tx store.Tx) error {
+		v := idObject(2, 1, class)
+		var err error
+		created, err = tx.PutObject(ctx, &v)
+		return err
+	})
+	if err != nil || created {
+		t.Fatalf("b: resend of a's object: created %v, %v; want not created", created, err)
+	}
+	// b's reads learn a's new rows too.
+	put(t, a, idObject(1, 2, class), idObject(4, 1, class))
+	vs, err := b.VersionsOf(ctx, []string{idObject(1, 1, 0).ID, idObject(4, 1, 0).ID})
+	if got := digests(vs); err != nil || !slices.Equal(got, []string{"d1.1", "d1.2", "d4.1"}) {
+		t.Fatalf("b: VersionsOf(1, 4) = %q, %v; want what a stored: [d1.1 d1.2 d4.1]", got, err)
+	}
+	put(t, b, idObject(2, 2, class))
+
+	// a purges object 2, whose second version only b stored; b merges
+	// afterwards with the entries it holds for it.
+	err = a.Update(ctx, func(tx store.Tx) error {
+		_, err := tx.PurgeObject(ctx, store.Tombstone{ID: idObject(2, 1, 0).ID, PurgedAt: time.Now(), Reason: "admin"})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	merge(t, b)
+	for name, s := range map[string]*Store{"a": a, "b": b} {
+		vs, err := s.Versions(ctx, idObject(2, 1, 0).ID)
+		if err != nil || len(vs) != 0 {
+			t.Errorf("%s: Versions(purged) = %q, %v; want none", name, digests(vs), err)
+		}
+		got, err := s.List(ctx, store.ListQuery{Classes: []int64{class}})
+		if err != nil || !slices.Equal(digests(got), []string{"d1.2", "d4.1"}) {
+			t.Errorf("%s: List = %q, %v; want [d1.2 d4.1]", name, digests(got), err)
+		}
+	}
+	if errs := put(t, b, idObject(2, 3, class)); !errors.Is(errs[0], store.ErrPurged) {
+		t.Errorf("b: new version of a purged object: %v, want ErrPurged", errs[0])
+	}
+}
+
+// TestSeqNotReused: purging the newest row must not free its seq for the
+// next object (the id index treats a seq as naming one row forever).
+func TestSeqNotReused(t *testing.T) {
+	ctx := t.Context()
+	s := openAt(t, filepath.Join(t.TempDir(), "tearline.db"))
+	class := benchClass(t, s, "marking-definition--a")
+	first, last := idObject(1, 1, class), idObject(2, 1, class)
+	put(t, s, first)
+	put(t, s, last)
+	vs, _ := s.Versions(ctx, last.ID)
+	if len(vs) != 1 {
+		t.Fatalf("Versions = %d", len(vs))
+	}
+	purgedSeq := vs[0].Seq
+	err := s.Update(ctx, func(tx store.Tx) error {
+		_, err := tx.PurgeObject(ctx, store.Tombstone{ID: last.ID, PurgedAt: time.Now(), Reason: "admin"})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	next := idObject(3, 1, class)
+	err = s.Update(ctx, func(tx store.Tx) error {
+		_, err := tx.PutObject(ctx, &next)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if next.Seq <= purgedSeq {
+		t.Errorf("new object got seq %d, not above the purged %d", next.Seq, purgedSeq)
+	}
+}
+
+// TestCloseMerges: a clean close leaves nothing for the next start to read
+// back, and everything in object_ids.
+func TestCloseMerges(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "tearline.db")
+	s := openAt(t, path)
+	class := benchClass(t, s, "marking-definition--a")
+	put(t, s, idObject(1, 1, class), idObject(2, 1, class), idObject(2, 2, class))
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s = openAt(t, path)
+	if n := s.ids.tailSize(); n != 0 {
+		t.Errorf("tail after a clean close and open: %d entries, want 0", n)
+	}
+	var indexed, merged, maxSeq int64
+	if err := s.r.QueryRowContext(ctx, `SELECT (SELECT COUNT(*) FROM object_ids), (SELECT merged FROM object_ids_merged), (SELECT MAX(seq) FROM objects)`).Scan(&indexed, &merged, &maxSeq); err != nil {
+		t.Fatal(err)
+	}
+	if indexed != 3 || merged != maxSeq {
+		t.Errorf("object_ids holds %d rows, watermark %d; want 3, %d", indexed, merged, maxSeq)
+	}
+}
