@@ -24,7 +24,7 @@ import (
 //   - object_ids, on disk: (id, modified_us) → seq and class, for every row
 //     with seq ≤ the watermark in object_ids_merged;
 //   - the tail, in memory: the rows with a higher seq, rebuilt from the
-//     table when the store opens.
+//     table by the first lookup after the store opens.
 //
 // When the tail grows past mergeAt, it is merged into object_ids in id
 // order, a chunk per transaction: the merge writes each leaf of the index
@@ -74,14 +74,16 @@ CREATE TABLE object_ids (
 CREATE TABLE object_ids_merged (merged INTEGER NOT NULL);
 `
 
-// load reads the watermark and rebuilds the tail from the rows above it.
+// load reads the watermark. The first lookup's catchUp rebuilds the tail
+// from the rows above it: a command that opens the store and looks up no
+// id (tearline user add beside a running node) does not read them.
 func (x *idIndex) load(ctx context.Context, q querier) error {
 	if err := q.QueryRowContext(ctx, `SELECT merged FROM object_ids_merged`).Scan(&x.merged); err != nil {
 		return fmt.Errorf("id index watermark: %w", err)
 	}
 	x.tail = map[string][]idEntry{}
 	x.seen = x.merged
-	return x.catchUp(ctx, q)
+	return nil
 }
 
 // catchUp reads the rows stored since seen into the tail.

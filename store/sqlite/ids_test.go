@@ -258,6 +258,10 @@ func TestCloseMerges(t *testing.T) {
 		t.Fatal(err)
 	}
 	s = openAt(t, path)
+	// The first lookup reads back into the tail what is above the watermark.
+	if vs, err := s.Versions(ctx, idObject(2, 1, 0).ID); err != nil || len(vs) != 2 {
+		t.Fatalf("Versions(2) = %d versions, %v; want 2", len(vs), err)
+	}
 	if n := s.ids.tailSize(); n != 0 {
 		t.Errorf("tail after a clean close and open: %d entries, want 0", n)
 	}
