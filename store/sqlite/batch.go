@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/tearline/tearline/store"
+	"github.com/tearline/tearline/store/internal/putplan"
 )
 
 // PutObject stores one version: PutObjects with a batch of one.
@@ -26,18 +27,11 @@ func (t *tx) PutObject(ctx context.Context, v *store.ObjectVersion) (bool, error
 // on the data, not on statement round trips. A returned error (not errs)
 // means the transaction must be abandoned.
 func (t *tx) PutObjects(ctx context.Context, vs []*store.ObjectVersion) (created []bool, errs []error, err error) {
-	// known is a stored version of an id, or one this batch inserts (v).
-	type known struct {
-		idEntry
-		digest  string
-		revoked bool
-		v       *store.ObjectVersion
-	}
-	seen := map[string][]known{}
+	stored := map[string][]putplan.Stored{}
 	ids := make([]string, 0, len(vs))
 	for _, v := range vs {
-		if _, ok := seen[v.ID]; !ok {
-			seen[v.ID] = nil
+		if _, ok := stored[v.ID]; !ok {
+			stored[v.ID] = nil
 			ids = append(ids, v.ID)
 		}
 	}
@@ -58,78 +52,27 @@ func (t *tx) PutObjects(ctx context.Context, vs []*store.ObjectVersion) (created
 		}
 		for rows.Next() {
 			var id string
-			var k known
-			var rev int
-			if err := rows.Scan(&k.seq, &id, &k.modUS, &k.class, &k.digest, &rev); err != nil {
+			var k putplan.Stored
+			if err := rows.Scan(&k.Seq, &id, &k.ModUS, &k.Class, &k.Digest, &k.Revoked); err != nil {
 				rows.Close()
 				return nil, nil, fmt.Errorf("put objects: %w", err)
 			}
-			k.revoked = rev == 1
-			seen[id] = append(seen[id], k)
+			stored[id] = append(stored[id], k)
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
 			return nil, nil, fmt.Errorf("put objects: %w", err)
 		}
 	}
-
 	purged, err := t.purgedAmong(ctx, ids)
 	if err != nil {
 		return nil, nil, fmt.Errorf("put objects: %w", err)
 	}
-
-	created = make([]bool, len(vs))
-	errs = make([]error, len(vs))
-	var insert []*store.ObjectVersion
-	// newerOf[i] for insert[i]: a later version is stored or comes later in
-	// the batch. markOlder lists the versions whose older versions must be
-	// marked.
-	var newerOf []bool
-	var markOlder []*store.ObjectVersion
-	now := time.Now().UTC()
-	for i, v := range vs {
-		modUS := v.ModifiedAt.UnixMicro()
-		var same, conflict, revokedBefore bool
-		for _, k := range seen[v.ID] {
-			switch {
-			case k.modUS == modUS && k.digest == v.Digest:
-				same = true
-			case k.modUS == modUS:
-				conflict = true
-			case k.revoked && k.modUS < modUS:
-				revokedBefore = true
-			}
-		}
-		switch {
-		case same:
-		case conflict:
-			errs[i] = fmt.Errorf("put %s version %s: %w", v.ID, v.Modified, store.ErrConflict)
-		case revokedBefore:
-			errs[i] = fmt.Errorf("put %s version %s: %w", v.ID, v.Modified, store.ErrRevoked)
-		case purged[v.ID]:
-			errs[i] = fmt.Errorf("put %s version %s: %w", v.ID, v.Modified, store.ErrPurged)
-		default:
-			if v.DateAdded.IsZero() {
-				v.DateAdded = now
-			}
-			created[i] = true
-			newer, older := false, false
-			for _, k := range seen[v.ID] {
-				newer = newer || k.modUS > modUS
-				older = older || k.modUS < modUS
-			}
-			insert = append(insert, v)
-			newerOf = append(newerOf, newer)
-			if older {
-				markOlder = append(markOlder, v)
-			}
-			seen[v.ID] = append(seen[v.ID], known{idEntry: idEntry{modUS: modUS, class: v.Class}, digest: v.Digest, revoked: v.Revoked, v: v})
-		}
-	}
+	plan := putplan.Make(vs, stored, purged, time.Now().UTC())
 
 	const rowsPerInsert = 64
-	for start := 0; start < len(insert); start += rowsPerInsert {
-		part := insert[start:min(start+rowsPerInsert, len(insert))]
+	for start := 0; start < len(plan.Insert); start += rowsPerInsert {
+		part := plan.Insert[start:min(start+rowsPerInsert, len(plan.Insert))]
 		var q strings.Builder
 		q.WriteString(`INSERT INTO objects (id, type, modified, modified_us, created, revoked, digest, class, date_added_us, originator, newer, raw, bindings) VALUES `)
 		args := make([]any, 0, 13*len(part))
@@ -139,7 +82,7 @@ func (t *tx) PutObjects(ctx context.Context, vs []*store.ObjectVersion) (created
 			}
 			q.WriteString(`(?,?,?,?,?,?,?,?,?,?,?,?,?)`)
 			args = append(args, v.ID, v.Type, v.Modified, v.ModifiedAt.UnixMicro(), v.Created, boolInt(v.Revoked), v.Digest,
-				v.Class, v.DateAdded.UnixMicro(), v.Originator, boolInt(newerOf[start+j]), v.Raw, v.Bindings)
+				v.Class, v.DateAdded.UnixMicro(), v.Originator, boolInt(plan.Newer[start+j]), v.Raw, v.Bindings)
 		}
 		res, err := t.t.ExecContext(ctx, q.String(), args...)
 		if err != nil {
@@ -155,24 +98,18 @@ func (t *tx) PutObjects(ctx context.Context, vs []*store.ObjectVersion) (created
 			v.Seq = last - int64(len(part)-1-j)
 		}
 	}
-	for _, ks := range seen {
-		for i := range ks {
-			if ks[i].v != nil {
-				ks[i].seq = ks[i].v.Seq
-			}
-		}
-	}
+	plan.Inserted()
 	// The tail learns the new versions when the transaction commits. An
 	// object that now has several versions has all of them in object_ids
 	// at once: the listing's newer-version test reads only that.
 	var several []idRow
 	indexed := map[string]bool{}
-	for _, v := range insert {
+	for _, v := range plan.Insert {
 		t.stored(idRow{v.ID, idEntry{seq: v.Seq, modUS: v.ModifiedAt.UnixMicro(), class: v.Class}})
-		if ks := seen[v.ID]; len(ks) > 1 && !indexed[v.ID] {
+		if ks := plan.Versions[v.ID]; len(ks) > 1 && !indexed[v.ID] {
 			indexed[v.ID] = true
 			for _, k := range ks {
-				several = append(several, idRow{v.ID, k.idEntry})
+				several = append(several, idRow{v.ID, idEntry{seq: k.Seq, modUS: k.ModUS, class: k.Class}})
 			}
 		}
 	}
@@ -181,20 +118,18 @@ func (t *tx) PutObjects(ctx context.Context, vs []*store.ObjectVersion) (created
 	}
 	// After the inserts, so that a version inserted earlier in this batch
 	// is marked as well as one stored before it.
-	for _, v := range markOlder {
+	for _, v := range plan.MarkOlder {
 		var older []idRow
-		for _, k := range seen[v.ID] {
-			if k.modUS < v.ModifiedAt.UnixMicro() {
-				older = append(older, idRow{v.ID, k.idEntry})
-			}
+		for _, k := range plan.Older(v) {
+			older = append(older, idRow{v.ID, idEntry{seq: k.Seq}})
 		}
 		list, _ := seqList(older)
 		if _, err := t.t.ExecContext(ctx, `UPDATE objects SET newer = 1 WHERE seq IN (`+list+`) AND newer = 0`); err != nil {
 			return nil, nil, fmt.Errorf("put %s: mark older versions: %w", v.ID, err)
 		}
 	}
-	if err := t.putKeys(ctx, insert); err != nil {
+	if err := t.putKeys(ctx, plan.Insert); err != nil {
 		return nil, nil, fmt.Errorf("put objects: %w", err)
 	}
-	return created, errs, nil
+	return plan.Created, plan.Errs, nil
 }

@@ -72,6 +72,9 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 			tt.fn(t, open(t))
 		})
 	}
+	t.Run("PutObjectsMatchesPutObject", func(t *testing.T) { // batch.go
+		testPutObjectsMatchesPutObject(t, open(t), open(t))
+	})
 }
 
 // base is the time every test object's versions are counted from. Times in

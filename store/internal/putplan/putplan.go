@@ -1,0 +1,129 @@
+// Package putplan decides what storing a batch of object versions does,
+// given what is stored already: the rules every backend applies, in one
+// place. An identical resend stores nothing; the same version with other
+// content is a conflict; nothing is stored after a revoked version or for
+// a purged object; the rest is inserted, and the versions it supersedes
+// are marked as having a newer one.
+package putplan
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/tearline/tearline/store"
+)
+
+// Stored is a version already stored.
+type Stored struct {
+	Seq, ModUS, Class int64
+	Digest            string
+	Revoked           bool
+}
+
+// Version is a version of an object as the batch leaves it: stored before
+// (V is nil) or inserted by the batch (V; Seq is V.Seq once inserted).
+type Version struct {
+	Stored
+	V *store.ObjectVersion
+}
+
+// Plan is the outcome of a batch.
+type Plan struct {
+	// Created and Errs are by the batch's index: Errs holds ErrConflict,
+	// ErrRevoked or ErrPurged for a refused version.
+	Created []bool
+	Errs    []error
+	// Insert lists the versions to insert, in batch order; Newer[i] says
+	// whether Insert[i] already has a later version (stored, or earlier in
+	// the batch).
+	Insert []*store.ObjectVersion
+	Newer  []bool
+	// MarkOlder lists inserted versions whose older versions (stored or
+	// inserted) must be marked newer, once all are inserted.
+	MarkOlder []*store.ObjectVersion
+	// Versions holds every version of each id of the batch after it.
+	Versions map[string][]Version
+}
+
+// Make plans storing vs in order. stored holds the stored versions by id
+// (ids with none may be missing), purged the ids with a tombstone. A
+// version inserted without a DateAdded gets now.
+func Make(vs []*store.ObjectVersion, stored map[string][]Stored, purged map[string]bool, now time.Time) Plan {
+	p := Plan{
+		Created:  make([]bool, len(vs)),
+		Errs:     make([]error, len(vs)),
+		Versions: make(map[string][]Version, len(vs)),
+	}
+	for _, v := range vs {
+		if _, ok := p.Versions[v.ID]; ok {
+			continue
+		}
+		var known []Version
+		for _, s := range stored[v.ID] {
+			known = append(known, Version{Stored: s})
+		}
+		p.Versions[v.ID] = known
+	}
+	for i, v := range vs {
+		modUS := v.ModifiedAt.UnixMicro()
+		known := p.Versions[v.ID]
+		var same, conflict, revokedBefore, newer, older bool
+		for _, k := range known {
+			switch {
+			case k.ModUS == modUS && k.Digest == v.Digest:
+				same = true
+			case k.ModUS == modUS:
+				conflict = true
+			case k.Revoked && k.ModUS < modUS:
+				revokedBefore = true
+			}
+			newer = newer || k.ModUS > modUS
+			older = older || k.ModUS < modUS
+		}
+		switch {
+		case same:
+		case conflict:
+			p.Errs[i] = fmt.Errorf("put %s version %s: %w", v.ID, v.Modified, store.ErrConflict)
+		case revokedBefore:
+			p.Errs[i] = fmt.Errorf("put %s version %s: %w", v.ID, v.Modified, store.ErrRevoked)
+		case purged[v.ID]:
+			p.Errs[i] = fmt.Errorf("put %s version %s: %w", v.ID, v.Modified, store.ErrPurged)
+		default:
+			if v.DateAdded.IsZero() {
+				v.DateAdded = now
+			}
+			p.Created[i] = true
+			p.Insert = append(p.Insert, v)
+			p.Newer = append(p.Newer, newer)
+			if older {
+				p.MarkOlder = append(p.MarkOlder, v)
+			}
+			p.Versions[v.ID] = append(known, Version{Stored: Stored{ModUS: modUS, Class: v.Class, Digest: v.Digest, Revoked: v.Revoked}, V: v})
+		}
+	}
+	return p
+}
+
+// Inserted copies the inserted versions' seqs into Versions: call it once
+// the rows are in.
+func (p *Plan) Inserted() {
+	for _, ks := range p.Versions {
+		for i := range ks {
+			if ks[i].V != nil {
+				ks[i].Seq = ks[i].V.Seq
+			}
+		}
+	}
+}
+
+// Older returns the versions of v's object older than v (after Inserted:
+// with their seqs).
+func (p *Plan) Older(v *store.ObjectVersion) []Version {
+	var out []Version
+	for _, k := range p.Versions[v.ID] {
+		if k.ModUS < v.ModifiedAt.UnixMicro() {
+			out = append(out, k)
+		}
+	}
+	return out
+}

@@ -1,0 +1,72 @@
+package putplan
+
+import (
+	"errors"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/tearline/tearline/store"
+)
+
+func version(id string, sec int, digest string, revoked bool) *store.ObjectVersion {
+	m := time.Date(2026, 1, 1, 0, 0, sec, 0, time.UTC)
+	return &store.ObjectVersion{ID: id, Modified: m.Format(time.RFC3339), ModifiedAt: m, Digest: digest, Revoked: revoked}
+}
+
+func us(sec int) int64 { return time.Date(2026, 1, 1, 0, 0, sec, 0, time.UTC).UnixMicro() }
+
+func TestMake(t *testing.T) {
+	stored := map[string][]Stored{
+		"a": {{Seq: 1, ModUS: us(10), Digest: "a10"}},
+		"r": {{Seq: 2, ModUS: us(10), Digest: "r10", Revoked: true}},
+	}
+	purged := map[string]bool{"p": true}
+	now := time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC)
+	vs := []*store.ObjectVersion{
+		version("a", 10, "a10", false),   // 0: identical resend
+		version("a", 10, "other", false), // 1: same version, other content
+		version("a", 5, "a5", false),     // 2: older than stored: inserted, has a newer one
+		version("a", 20, "a20", false),   // 3: newer: inserted, marks the older ones
+		version("r", 20, "r20", false),   // 4: after a revocation
+		version("p", 1, "p1", false),     // 5: purged object
+		version("n", 1, "n1", false),     // 6: new
+		version("n", 1, "n1", false),     // 7: resend of 6 within the batch
+	}
+	p := Make(vs, stored, purged, now)
+	wantCreated := []bool{false, false, true, true, false, false, true, false}
+	if !slices.Equal(p.Created, wantCreated) {
+		t.Errorf("Created = %v, want %v", p.Created, wantCreated)
+	}
+	wantErr := []error{nil, store.ErrConflict, nil, nil, store.ErrRevoked, store.ErrPurged, nil, nil}
+	for i, want := range wantErr {
+		if (want == nil) != (p.Errs[i] == nil) || (want != nil && !errors.Is(p.Errs[i], want)) {
+			t.Errorf("Errs[%d] = %v, want %v", i, p.Errs[i], want)
+		}
+	}
+	if len(p.Insert) != 3 || p.Insert[0] != vs[2] || p.Insert[1] != vs[3] || p.Insert[2] != vs[6] {
+		t.Fatalf("Insert = %v, want versions 2, 3 and 6", p.Insert)
+	}
+	if !slices.Equal(p.Newer, []bool{true, false, false}) {
+		t.Errorf("Newer = %v, want [true false false]", p.Newer)
+	}
+	if len(p.MarkOlder) != 1 || p.MarkOlder[0] != vs[3] {
+		t.Errorf("MarkOlder = %v, want version 3", p.MarkOlder)
+	}
+	if !vs[6].DateAdded.Equal(now) || !vs[0].DateAdded.IsZero() {
+		t.Errorf("DateAdded: inserted %v (want now), resend %v (want unset)", vs[6].DateAdded, vs[0].DateAdded)
+	}
+	vs[2].Seq, vs[3].Seq = 7, 8
+	p.Inserted()
+	var older []int64
+	for _, k := range p.Older(vs[3]) {
+		older = append(older, k.Seq)
+	}
+	slices.Sort(older)
+	if !slices.Equal(older, []int64{1, 7}) {
+		t.Errorf("Older(a@20) seqs = %v, want [1 7]", older)
+	}
+	if n := len(p.Versions["a"]); n != 3 {
+		t.Errorf("Versions[a]: %d, want 3", n)
+	}
+}
