@@ -160,7 +160,8 @@ func (x *idIndex) tailSize() int {
 // mergeAt is the tail size at which a merge starts: an eighth of the
 // objects merged, so that a merge, which rewrites the whole index, costs
 // each object about the same at any size; at least 128Ki entries (about
-// 16 MiB of memory), at most 1Mi (about 130 MiB, at 8M objects and more).
+// 17 MiB of memory, 134 bytes an entry), at most 1Mi (about 140 MiB, at 8M
+// objects and more).
 func (x *idIndex) mergeAt() int {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
