@@ -50,6 +50,9 @@ type idIndex struct {
 	seen int64
 	// merged is the watermark as this process last wrote or read it.
 	merged int64
+	// minMerge is the smallest tail that starts a merge (mergeAt); tests
+	// lower it.
+	minMerge int64
 }
 
 // idEntry is one version in the tail.
@@ -83,6 +86,7 @@ func (x *idIndex) load(ctx context.Context, q querier) error {
 	}
 	x.tail = map[string][]idEntry{}
 	x.seen = x.merged
+	x.minMerge = 1 << 17
 	return nil
 }
 
@@ -165,7 +169,7 @@ func (x *idIndex) tailSize() int {
 func (x *idIndex) mergeAt() int {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
-	return int(min(max(x.merged/8, 1<<17), 1<<20))
+	return int(min(max(x.merged/8, x.minMerge), 1<<20))
 }
 
 // snapshot returns the tail's entries sorted by id and version, and the

@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -271,5 +272,83 @@ func TestCloseMerges(t *testing.T) {
 	}
 	if indexed != 3 || merged != maxSeq {
 		t.Errorf("object_ids holds %d rows, watermark %d; want 3, %d", indexed, merged, maxSeq)
+	}
+}
+
+// TestIDIndexBackgroundMerges lowers the merge threshold so that the
+// background merger runs between ingests, then checks every lookup.
+func TestIDIndexBackgroundMerges(t *testing.T) {
+	ctx := t.Context()
+	s := openAt(t, filepath.Join(t.TempDir(), "tearline.db"))
+	s.ids.mu.Lock()
+	s.ids.minMerge = 40
+	s.ids.mu.Unlock()
+	class := benchClass(t, s, "marking-definition--a")
+	const objects = 400
+	for start := 0; start < objects; start += 10 {
+		var batch []store.ObjectVersion
+		for n := start; n < start+10; n++ {
+			batch = append(batch, idObject(n, 1, class))
+			if n%7 == 0 {
+				batch = append(batch, idObject(n, 2, class))
+			}
+		}
+		put(t, s, batch...)
+	}
+	// The merger runs behind the ingest; wait until it has caught up.
+	deadline := time.Now().Add(10 * time.Second)
+	for s.ids.tailSize() >= 40 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	var merged, indexed int64
+	if err := s.r.QueryRowContext(ctx, `SELECT (SELECT merged FROM object_ids_merged), (SELECT COUNT(*) FROM object_ids)`).Scan(&merged, &indexed); err != nil {
+		t.Fatal(err)
+	}
+	if merged == 0 || indexed < 360 {
+		t.Fatalf("after the ingest: watermark %d, %d rows in object_ids; want merges to have run", merged, indexed)
+	}
+	for n := range objects {
+		want := 1
+		if n%7 == 0 {
+			want = 2
+		}
+		vs, err := s.Versions(ctx, idObject(n, 1, 0).ID)
+		if err != nil || len(vs) != want {
+			t.Fatalf("Versions(%d) = %d versions, %v; want %d", n, len(vs), err, want)
+		}
+	}
+	got, err := s.List(ctx, store.ListQuery{Classes: []int64{class}, Limit: 1000})
+	if err != nil || len(got) != objects {
+		t.Fatalf("List: %d versions, %v; want the latest of each of %d objects", len(got), err, objects)
+	}
+}
+
+// TestIDIndexInterruptedMerge: a merge that wrote some chunks but died
+// before moving the watermark leaves rows both in object_ids and above the
+// watermark. The next start reads them back into the tail, and lookups,
+// resends and the next merge work.
+func TestIDIndexInterruptedMerge(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "tearline.db")
+	s := openAt(t, path)
+	class := benchClass(t, s, "marking-definition--a")
+	put(t, s, idObject(1, 1, class), idObject(2, 1, class), idObject(3, 1, class))
+	rows, _ := s.ids.snapshot()
+	if err := s.write(ctx, func(tx *sql.Tx) error { return insertIDRows(ctx, tx, rows[:2]) }); err != nil {
+		t.Fatal(err)
+	}
+	// A restart: another store on the file, the first never closed.
+	s = openAt(t, path)
+	vs, err := s.VersionsOf(ctx, []string{idObject(1, 1, 0).ID, idObject(2, 1, 0).ID, idObject(3, 1, 0).ID})
+	if got := digests(vs); err != nil || !slices.Equal(got, []string{"d1.1", "d2.1", "d3.1"}) {
+		t.Fatalf("VersionsOf = %q, %v; want each version once", got, err)
+	}
+	if errs := put(t, s, idObject(1, 1, class), idObject(2, 2, class)); errs[0] != nil || errs[1] != nil {
+		t.Fatalf("resend and new version: %v", errs)
+	}
+	merge(t, s)
+	got, err := s.List(ctx, store.ListQuery{Classes: []int64{class}})
+	if d := digests(got); err != nil || !slices.Equal(d, []string{"d1.1", "d3.1", "d2.2"}) {
+		t.Fatalf("List after the merge = %q, %v; want [d1.1 d3.1 d2.2]", d, err)
 	}
 }
