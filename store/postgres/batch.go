@@ -29,21 +29,13 @@ func (t *tx) PutObjects(ctx context.Context, vs []*store.ObjectVersion) (created
 		}
 	}
 	stored := map[string][]putplan.Stored{}
-	rows, err := t.t.Query(ctx, `SELECT seq, id, modified_us, class, digest, revoked FROM objects WHERE id = ANY($1::text[])`, ids)
+	rows, err := t.t.Query(ctx, `SELECT `+putplan.StoredColumns+` FROM objects WHERE id = ANY($1::text[])`, ids)
 	if err != nil {
 		return nil, nil, fmt.Errorf("put objects: %w", err)
 	}
-	for rows.Next() {
-		var id string
-		var k putplan.Stored
-		if err := rows.Scan(&k.Seq, &id, &k.ModUS, &k.Class, &k.Digest, &k.Revoked); err != nil {
-			rows.Close()
-			return nil, nil, fmt.Errorf("put objects: %w", err)
-		}
-		stored[id] = append(stored[id], k)
-	}
+	err = putplan.CollectStored(rows, stored)
 	rows.Close()
-	if err := rows.Err(); err != nil {
+	if err != nil {
 		return nil, nil, fmt.Errorf("put objects: %w", err)
 	}
 	purged := map[string]bool{}

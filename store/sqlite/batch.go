@@ -46,21 +46,13 @@ func (t *tx) PutObjects(ctx context.Context, vs []*store.ObjectVersion) (created
 			continue
 		}
 		in, args := placeholders(part)
-		rows, err := t.t.QueryContext(ctx, `SELECT seq, id, modified_us, class, digest, revoked FROM objects WHERE seq IN (`+list+`) AND id IN (`+in+`)`, args...)
+		rows, err := t.t.QueryContext(ctx, `SELECT `+putplan.StoredColumns+` FROM objects WHERE seq IN (`+list+`) AND id IN (`+in+`)`, args...)
 		if err != nil {
 			return nil, nil, fmt.Errorf("put objects: %w", err)
 		}
-		for rows.Next() {
-			var id string
-			var k putplan.Stored
-			if err := rows.Scan(&k.Seq, &id, &k.ModUS, &k.Class, &k.Digest, &k.Revoked); err != nil {
-				rows.Close()
-				return nil, nil, fmt.Errorf("put objects: %w", err)
-			}
-			stored[id] = append(stored[id], k)
-		}
+		err = putplan.CollectStored(rows, stored)
 		rows.Close()
-		if err := rows.Err(); err != nil {
+		if err != nil {
 			return nil, nil, fmt.Errorf("put objects: %w", err)
 		}
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/tearline/tearline/store"
+	"github.com/tearline/tearline/store/internal/scan"
 )
 
 // Stored is a version already stored.
@@ -18,6 +19,33 @@ type Stored struct {
 	Seq, ModUS, Class int64
 	Digest            string
 	Revoked           bool
+}
+
+// StoredColumns are the columns of the objects table ScanStored reads, in
+// its order.
+const StoredColumns = `seq, id, modified_us, class, digest, revoked`
+
+// storedRow is one row of StoredColumns.
+type storedRow struct {
+	id string
+	Stored
+}
+
+// CollectStored reads rows of StoredColumns into stored, by id. Closing
+// rows is left to the caller.
+func CollectStored(rows scan.Rows, stored map[string][]Stored) error {
+	rs, err := scan.Collect(rows, func(sc scan.Scanner) (storedRow, error) {
+		var r storedRow
+		err := sc.Scan(&r.Seq, &r.id, &r.ModUS, &r.Class, &r.Digest, &r.Revoked)
+		return r, err
+	})
+	if err != nil {
+		return fmt.Errorf("stored versions: %w", err)
+	}
+	for _, r := range rs {
+		stored[r.id] = append(stored[r.id], r.Stored)
+	}
+	return nil
 }
 
 // Version is a version of an object as the batch leaves it: stored before
