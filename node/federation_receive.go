@@ -489,10 +489,12 @@ type writeCache struct {
 	events  []audit.Event // audit entries of the objects written, appended at the end
 }
 
-// storeInbound writes one checked message in tx.
+// storeInbound writes one checked message in tx: its objects in one batch
+// (putObjects), then each one's provenance and retention. A refused version
+// (a conflict, after a revocation, a purged object) fails the message.
 func (n *Node) storeInbound(ctx context.Context, tx store.Tx, wc *writeCache, peer *Peer, ins []*inbound) ([]ReceivedObject, error) {
-	var out []ReceivedObject
-	for _, in := range ins {
+	vs := make([]*store.ObjectVersion, len(ins))
+	for i, in := range ins {
 		for id, raw := range in.labels {
 			if wc.labels[id] {
 				continue
@@ -513,9 +515,17 @@ func (n *Node) storeInbound(ctx context.Context, tx store.Tx, wc *writeCache, pe
 		}
 		v := in.v
 		v.Class = cid
-		created, err := tx.PutObject(ctx, &v)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", v.ID, err)
+		vs[i] = &v
+	}
+	created, errs, err := putObjects(ctx, tx, vs)
+	if err != nil {
+		return nil, err
+	}
+	var out []ReceivedObject
+	for i, in := range ins {
+		v := vs[i]
+		if errs[i] != nil {
+			return nil, fmt.Errorf("%s: %w", v.ID, errs[i])
 		}
 		if err := tx.PutProvenance(ctx, in.prov); err != nil && !errors.Is(err, store.ErrExists) {
 			return nil, err
@@ -526,7 +536,7 @@ func (n *Node) storeInbound(ctx context.Context, tx store.Tx, wc *writeCache, pe
 			}
 		}
 		status := "created"
-		if !created {
+		if !created[i] {
 			status = "exists"
 		}
 		out = append(out, ReceivedObject{ID: v.ID, Modified: v.Modified, Status: status, Agreement: agreementKey(in.agreement, in.version), Labels: in.class})

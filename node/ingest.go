@@ -567,7 +567,7 @@ func putInOrder(ctx context.Context, tx store.Tx, vs []*store.ObjectVersion) ([]
 	for i, v := range vs {
 		c, err := tx.PutObject(ctx, v)
 		switch {
-		case errors.Is(err, store.ErrConflict), errors.Is(err, store.ErrRevoked):
+		case errors.Is(err, store.ErrConflict), errors.Is(err, store.ErrRevoked), errors.Is(err, store.ErrPurged):
 			errs[i] = err
 		case err != nil:
 			return nil, nil, err
