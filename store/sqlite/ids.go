@@ -42,9 +42,12 @@ import (
 // (catchUp): a write transaction holds the write lock while it catches up,
 // so it cannot miss a version another process stored.
 type idIndex struct {
-	mu   sync.RWMutex
-	tail map[string][]idEntry
-	size int // entries in tail
+	// catching is held by a catch-up: at start-up, after a crash, the first
+	// lookups would otherwise all read the same rows back at once.
+	catching sync.Mutex
+	mu       sync.RWMutex
+	tail     map[string][]idEntry
+	size     int // entries in tail
 	// seen is the highest seq known: every committed row with a seq up to
 	// seen is in the tail or in object_ids.
 	seen int64
@@ -92,6 +95,8 @@ func (x *idIndex) load(ctx context.Context, q querier) error {
 
 // catchUp reads the rows stored since seen into the tail.
 func (x *idIndex) catchUp(ctx context.Context, q querier) error {
+	x.catching.Lock()
+	defer x.catching.Unlock()
 	x.mu.RLock()
 	after := x.seen
 	x.mu.RUnlock()
