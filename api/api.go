@@ -49,6 +49,14 @@ func New(n *node.Node, log *slog.Logger, reg *prometheus.Registry) *Server {
 		objects: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "tearline_ingest_objects_total", Help: "Objects submitted, by outcome (created, exists, refused)."}, []string{"outcome"}),
 	}
 	reg.MustRegister(s.reqs, s.dur, s.objects, prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+	// A backend with metrics of its own (SQLite's id index) adds them.
+	st := n.Store()
+	if u, ok := st.(interface{ Unwrap() store.Store }); ok {
+		st = u.Unwrap()
+	}
+	if c, ok := st.(interface{ Collector() prometheus.Collector }); ok {
+		reg.MustRegister(c.Collector())
+	}
 
 	s.handle("GET /healthz", s.healthz, false)
 	s.mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))

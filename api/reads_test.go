@@ -366,3 +366,28 @@ func TestHTTPLimits(t *testing.T) {
 	badRequest(http.MethodPatch, "/api/v1/users/admin", []byte(`[1,2]`), "user")
 	badRequest(http.MethodPatch, "/api/v1/users/admin", []byte(`{"clearances":{"NATO":"ULTRA"}}`), "clearance")
 }
+
+// TestMetrics: /metrics answers without a token and carries the request,
+// ingest and SQLite id-index metrics an operator watches.
+func TestMetrics(t *testing.T) {
+	tn := newNode(t, "gbr", "GBR")
+	admin := tn.user(t, adminSpec())
+	if code, _ := tn.publish(t, admin, sdo(newID("threat-actor"), t0, t0, "open"), "NATO UNCLASSIFIED"); code != http.StatusOK {
+		t.Fatalf("publish: %d", code)
+	}
+	r := tn.get(t, "/metrics", "")
+	if r.Status != http.StatusOK {
+		t.Fatalf("/metrics: %d", r.Status)
+	}
+	for _, want := range []string{
+		`tearline_http_requests_total{code="OK",route="POST /api/v1/objects"} 1`,
+		`tearline_ingest_objects_total{outcome="created"} 1`,
+		"tearline_sqlite_id_tail_entries 1",
+		"tearline_sqlite_id_merges_total 0",
+		"tearline_sqlite_id_merge_failures_total 0",
+	} {
+		if !bytes.Contains(r.Body, []byte(want)) {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 )
 
 // Finding an object's versions by id.
@@ -311,7 +312,10 @@ func (s *Store) merges() {
 		}
 		// A failed merge leaves the tail as it was; the next commit that
 		// finds it large wakes another.
-		if err := s.mergeIDs(ctx); err != nil && ctx.Err() == nil {
+		start := time.Now()
+		err := s.mergeIDs(ctx)
+		s.merging.record(time.Since(start), err)
+		if err != nil && ctx.Err() == nil {
 			slog.Warn("sqlite: merge id index", "err", err)
 		}
 	}

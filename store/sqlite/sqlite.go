@@ -34,9 +34,10 @@ type Store struct {
 	ids *idIndex // ids.go
 
 	// The id index's merger (see merges): mergeWake is poked when the
-	// tail has grown past mergeAt.
+	// tail has grown past mergeAt. merging counts what it did (metrics.go).
 	mergeWake    chan struct{}
 	mergeStopped chan struct{}
+	merging      mergeCounts
 
 	// The background checkpointer (see checkpoints): ck is its own
 	// connection, wake is poked after every commit.
