@@ -11,6 +11,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -117,7 +118,7 @@ func (s *Server) handle(pattern string, h http.HandlerFunc, auth bool) {
 		w.Header().Set("Cache-Control", "no-store")
 		w.Header().Set("X-Content-Type-Options", "nosniff")
 		defer func() {
-			s.reqs.WithLabelValues(route, http.StatusText(sw.code)).Inc()
+			s.reqs.WithLabelValues(route, strconv.Itoa(sw.code)).Inc()
 			s.dur.WithLabelValues(route).Observe(time.Since(start).Seconds())
 		}()
 		if auth {

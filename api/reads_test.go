@@ -380,7 +380,7 @@ func TestMetrics(t *testing.T) {
 		t.Fatalf("/metrics: %d", r.Status)
 	}
 	for _, want := range []string{
-		`tearline_http_requests_total{code="OK",route="POST /api/v1/objects"} 1`,
+		`tearline_http_requests_total{code="200",route="POST /api/v1/objects"} 1`,
 		`tearline_ingest_objects_total{outcome="created"} 1`,
 		"tearline_sqlite_id_tail_entries 1",
 		"tearline_sqlite_id_merges_total 0",
