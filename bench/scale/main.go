@@ -39,9 +39,11 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/tearline/tearline/internal/stixgen"
 	"github.com/tearline/tearline/node"
+	"github.com/tearline/tearline/store"
 	"github.com/tearline/tearline/taxii"
 )
 
@@ -226,10 +228,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	storeMetrics(n, "after the load", stderr)
 	lats, err := timeReads(ctx, cfg, n, loader, reader, readerToken, ids, stderr)
 	if err != nil {
 		return err
 	}
+	storeMetrics(n, "after the reads", stderr)
 	final, err := disk()
 	if err != nil {
 		return err
@@ -708,4 +712,33 @@ func procField(path, key string) int64 {
 		}
 	}
 	return 0
+}
+
+// storeMetrics prints the backend's own metrics (SQLite: the id index's
+// tail and merges), to see what ran beside the timed reads.
+func storeMetrics(n *node.Node, when string, w io.Writer) {
+	st := n.Store()
+	if u, ok := st.(interface{ Unwrap() store.Store }); ok {
+		st = u.Unwrap()
+	}
+	c, ok := st.(interface{ Collector() prometheus.Collector })
+	if !ok {
+		return
+	}
+	reg := prometheus.NewRegistry()
+	if err := reg.Register(c.Collector()); err != nil {
+		return
+	}
+	mfs, err := reg.Gather()
+	if err != nil {
+		return
+	}
+	var parts []string
+	for _, mf := range mfs {
+		for _, m := range mf.GetMetric() {
+			v := m.GetGauge().GetValue() + m.GetCounter().GetValue()
+			parts = append(parts, fmt.Sprintf("%s %g", strings.TrimPrefix(mf.GetName(), "tearline_sqlite_"), v))
+		}
+	}
+	fmt.Fprintf(w, "store %s: %s\n", when, strings.Join(parts, ", "))
 }
