@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math/rand"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -351,4 +352,149 @@ func TestIDIndexInterruptedMerge(t *testing.T) {
 	if d := digests(got); err != nil || !slices.Equal(d, []string{"d1.1", "d3.1", "d2.2"}) {
 		t.Fatalf("List after the merge = %q, %v; want [d1.1 d3.1 d2.2]", d, err)
 	}
+}
+
+// TestIDIndexModel runs random operations on two stores open on one file
+// (as two processes would be) and checks, after each, what both report
+// against a model: versions by id, and the latest version of each object
+// in a listing. Operations: batches of new versions, resends and
+// conflicts; purges; merges; a crash (a store replaced by a new one on the
+// file, the old one never closed) and a clean close.
+func TestIDIndexModel(t *testing.T) {
+	for seed := range int64(8) {
+		t.Run(fmt.Sprint(seed), func(t *testing.T) { idIndexModel(t, seed) })
+	}
+}
+
+func idIndexModel(t *testing.T, seed int64) {
+	ctx := t.Context()
+	rng := rand.New(rand.NewSource(seed))
+	path := filepath.Join(t.TempDir(), "tearline.db")
+	stores := []*Store{openAt(t, path), openAt(t, path)}
+	class := benchClass(t, stores[0], "marking-definition--a")
+	const objects = 25
+	model := map[int]map[int]string{} // object → version → digest
+	purged := map[int]bool{}
+	for step := range 120 {
+		s := stores[rng.Intn(2)]
+		switch op := rng.Intn(10); {
+		case op < 6:
+			var batch []store.ObjectVersion
+			for range 1 + rng.Intn(8) {
+				n, v := rng.Intn(objects), 1+rng.Intn(4)
+				o := idObject(n, v, class)
+				if rng.Intn(4) == 0 {
+					o.Digest = "other" // a conflict unless it is new
+				}
+				batch = append(batch, o)
+			}
+			errs := put(t, s, batch...)
+			for i, o := range batch {
+				n, v := idNumber(t, o.ID), idVersion(o)
+				want := error(nil)
+				switch d, ok := model[n][v]; {
+				case purged[n]:
+					want = store.ErrPurged
+				case ok && d != o.Digest:
+					want = store.ErrConflict
+				case !ok:
+					if model[n] == nil {
+						model[n] = map[int]string{}
+					}
+					model[n][v] = o.Digest
+				}
+				if !errors.Is(errs[i], want) || (want == nil && errs[i] != nil) {
+					t.Fatalf("step %d: put %d@%d: %v, want %v", step, n, v, errs[i], want)
+				}
+			}
+		case op == 6:
+			n := rng.Intn(objects)
+			err := s.Update(ctx, func(tx store.Tx) error {
+				_, err := tx.PurgeObject(ctx, store.Tombstone{ID: idObject(n, 1, 0).ID, PurgedAt: time.Now(), Reason: "admin"})
+				return err
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			purged[n] = true
+			delete(model, n)
+		case op == 7:
+			if err := s.mergeIDs(ctx); err != nil {
+				t.Fatal(err)
+			}
+		case op == 8:
+			i := rng.Intn(2)
+			stores[i] = openAt(t, path) // the old one is never closed: a crash
+		default:
+			i := rng.Intn(2)
+			if err := stores[i].Close(); err != nil {
+				t.Fatal(err)
+			}
+			stores[i] = openAt(t, path)
+		}
+		// Not after every step: a check reads through both stores, which
+		// catches their tails up, and a write must catch up by itself.
+		if rng.Intn(3) == 0 {
+			checkModel(t, step, stores[rng.Intn(2)], class, model)
+		}
+	}
+	for _, s := range stores {
+		checkModel(t, -1, s, class, model)
+	}
+}
+
+func checkModel(t *testing.T, step int, s *Store, class int64, model map[int]map[int]string) {
+	t.Helper()
+	ctx := t.Context()
+	ids := make([]string, 0, 25)
+	for n := range 25 {
+		ids = append(ids, idObject(n, 1, 0).ID)
+	}
+	vs, err := s.VersionsOf(ctx, ids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[int]map[int]string{}
+	for _, v := range vs {
+		n := idNumber(t, v.ID)
+		if got[n] == nil {
+			got[n] = map[int]string{}
+		}
+		if _, dup := got[n][idVersion(v)]; dup {
+			t.Fatalf("step %d: %s version %s stored twice", step, v.ID, v.Modified)
+		}
+		got[n][idVersion(v)] = v.Digest
+	}
+	if fmt.Sprint(got) != fmt.Sprint(model) {
+		t.Fatalf("step %d: versions %v, model %v", step, got, model)
+	}
+	latest, err := s.List(ctx, store.ListQuery{Classes: []int64{class}, Limit: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(latest) != len(model) {
+		t.Fatalf("step %d: List has %d objects, model %d", step, len(latest), len(model))
+	}
+	for _, v := range latest {
+		n, top := idNumber(t, v.ID), 0
+		for ver := range model[n] {
+			top = max(top, ver)
+		}
+		if idVersion(v) != top {
+			t.Fatalf("step %d: List has %s version %d, latest is %d", step, v.ID, idVersion(v), top)
+		}
+	}
+}
+
+func idNumber(t *testing.T, id string) int {
+	t.Helper()
+	var n int
+	if _, err := fmt.Sscanf(id, "indicator--%08x-", &n); err != nil {
+		t.Fatalf("id %s: %v", id, err)
+	}
+	return n
+}
+
+func idVersion(v store.ObjectVersion) int {
+	return int(v.ModifiedAt.Sub(time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)) / time.Second)
 }
