@@ -57,6 +57,10 @@ type idIndex struct {
 	// minMerge is the smallest tail that starts a merge (mergeAt); tests
 	// lower it.
 	minMerge int64
+	// storedHere is set once this process has stored a version: only such
+	// a process merges when it closes. A command that opens the store
+	// beside a running node (tearline purge) leaves the merging to it.
+	storedHere bool
 }
 
 // idEntry is one version in the tail.
@@ -137,6 +141,20 @@ func (x *idIndex) add(rs []idRow) {
 		}
 		x.seen = max(x.seen, r.seq)
 	}
+}
+
+// stored records that this process stored versions.
+func (x *idIndex) stored() {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	x.storedHere = true
+}
+
+// mergesOnClose reports whether this process stored versions.
+func (x *idIndex) mergesOnClose() bool {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	return x.storedHere
 }
 
 // forget drops purged ids from the tail.

@@ -256,6 +256,19 @@ func TestCloseMerges(t *testing.T) {
 	s := openAt(t, path)
 	class := benchClass(t, s, "marking-definition--a")
 	put(t, s, idObject(1, 1, class), idObject(2, 1, class), idObject(2, 2, class))
+	// A store that only read (a command beside the node) leaves the
+	// merging to the one that stored.
+	r := openAt(t, path)
+	if vs, err := r.Versions(ctx, idObject(1, 1, 0).ID); err != nil || len(vs) != 1 {
+		t.Fatalf("Versions(1) = %d versions, %v; want 1", len(vs), err)
+	}
+	if err := r.Close(); err != nil {
+		t.Fatal(err)
+	}
+	var w int64
+	if err := s.r.QueryRowContext(ctx, `SELECT merged FROM object_ids_merged`).Scan(&w); err != nil || w != 0 {
+		t.Fatalf("watermark after a reading store closed: %d, %v; want 0", w, err)
+	}
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}

@@ -214,7 +214,10 @@ func (s *Store) Close() error {
 		<-s.stopped
 		<-s.mergeStopped
 		// Merged now, the next start reads no rows back into the tail.
-		merr := s.mergeIDs(context.Background())
+		var merr error
+		if s.ids.mergesOnClose() {
+			merr = s.mergeIDs(context.Background())
+		}
 		_, cerr := s.w.ExecContext(context.Background(), `PRAGMA wal_checkpoint(TRUNCATE)`)
 		s.closeErr = errors.Join(merr, cerr, s.rows.close(), s.ck.Close(), s.r.Close(), s.w.Close())
 	})

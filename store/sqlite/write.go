@@ -64,6 +64,7 @@ func (t *tx) committed() {
 			}
 		}
 		t.ids.add(rs)
+		t.ids.stored()
 	}
 	t.ids.forget(t.purgedID)
 }
