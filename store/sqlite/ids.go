@@ -220,7 +220,7 @@ func (x *idIndex) has(r idRow) bool {
 	return slices.Contains(x.tail[r.id], r.idEntry)
 }
 
-// merged moves the watermark to upTo and drops the entries it covers.
+// setMerged moves the watermark to upTo and drops the entries it covers.
 func (x *idIndex) setMerged(upTo int64) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
