@@ -13,8 +13,8 @@ import (
 // object, as calling PutObject for each in order (store/internal/putplan
 // decides). It reads what is stored for the batch's ids in one query and
 // inserts the new rows, their older versions' marks and their keys in one
-// statement each, with the values as arrays: PutObject's one round trip
-// per object was most of a large ingest's time. A returned error (not
+// statement each, with the values as arrays: one statement per object
+// was most of a large ingest's time. A returned error (not
 // errs) means the transaction must be abandoned.
 func (t *tx) PutObjects(ctx context.Context, vs []*store.ObjectVersion) (created []bool, errs []error, err error) {
 	if err := t.lock(ctx); err != nil {

@@ -77,69 +77,14 @@ func (t *tx) AccessClass(ctx context.Context, labelIDs []string) (int64, error) 
 	return id, nil
 }
 
-// putObject checks and inserts in one statement, one round trip per object
-// of a batch. prior holds the object's stored versions (usually none or
-// one): the checks need the version with the same modified time and any
-// revoking one, and newer needs to know whether a later one exists. The
-// insert happens only when there is no such version and no earlier revoking
-// one; the row returned says which case held. The versions older than an
-// inserted one are marked newer in the same statement.
-const putObject = `
-WITH prior AS (
-	SELECT modified_us, digest, revoked FROM objects WHERE id = $1::text
-), ins AS (
-	INSERT INTO objects (id, type, modified, modified_us, created, revoked, digest, raw, bindings, class, date_added_us, originator, newer)
-	SELECT $1::text, $2::text, $3::text, $4::bigint, $5::text, $6::boolean, $7::text, $8::bytea, $9::bytea, $10::bigint, $11::bigint, $12::text,
-		EXISTS (SELECT 1 FROM prior WHERE modified_us > $4::bigint)
-	WHERE NOT EXISTS (SELECT 1 FROM prior WHERE modified_us = $4::bigint OR (revoked AND modified_us < $4::bigint))
-	AND NOT EXISTS (SELECT 1 FROM tombstones WHERE id = $1::text)
-	RETURNING seq
-), older AS (
-	UPDATE objects SET newer = true
-	WHERE id = $1::text AND modified_us < $4::bigint AND NOT newer
-	AND EXISTS (SELECT 1 FROM ins) AND EXISTS (SELECT 1 FROM prior WHERE modified_us < $4::bigint)
-), key AS (
-	INSERT INTO data_keys (seq, wrapped)
-	SELECT seq, $13::bytea FROM ins WHERE $13::bytea IS NOT NULL
-)
-SELECT
-	(SELECT seq FROM ins),
-	EXISTS (SELECT 1 FROM prior WHERE modified_us = $4::bigint AND digest = $7::text),
-	EXISTS (SELECT 1 FROM prior WHERE modified_us = $4::bigint AND digest <> $7::text),
-	EXISTS (SELECT 1 FROM prior WHERE revoked AND modified_us < $4::bigint),
-	EXISTS (SELECT 1 FROM tombstones WHERE id = $1::text)`
-
+// PutObject stores one version: PutObjects with a batch of one, so the
+// rules (store/internal/putplan) are decided in one place.
 func (t *tx) PutObject(ctx context.Context, v *store.ObjectVersion) (bool, error) {
-	if err := t.lock(ctx); err != nil {
-		return false, fmt.Errorf("put %s: %w", v.ID, err)
-	}
-	added := v.DateAdded
-	if added.IsZero() {
-		added = time.Now().UTC()
-	}
-	var seq *int64
-	var same, conflict, revokedBefore, purged bool
-	err := t.t.QueryRow(ctx, putObject,
-		v.ID, v.Type, v.Modified, v.ModifiedAt.UnixMicro(), v.Created, v.Revoked, v.Digest, nz(v.Raw), nz(v.Bindings), v.Class, added.UnixMicro(), v.Originator,
-		v.Key, // nil is NULL: no data key
-	).Scan(&seq, &same, &conflict, &revokedBefore, &purged)
+	created, errs, err := t.PutObjects(ctx, []*store.ObjectVersion{v})
 	if err != nil {
-		return false, fmt.Errorf("put %s: %w", v.ID, err)
+		return false, err
 	}
-	switch {
-	case same:
-		return false, nil
-	case conflict:
-		return false, fmt.Errorf("put %s version %s: %w", v.ID, v.Modified, store.ErrConflict)
-	case revokedBefore:
-		return false, fmt.Errorf("put %s version %s: %w", v.ID, v.Modified, store.ErrRevoked)
-	case purged:
-		return false, fmt.Errorf("put %s version %s: %w", v.ID, v.Modified, store.ErrPurged)
-	case seq == nil:
-		return false, fmt.Errorf("put %s version %s: not inserted", v.ID, v.Modified)
-	}
-	v.Seq, v.DateAdded = *seq, added
-	return true, nil
+	return created[0], errs[0]
 }
 
 func (t *tx) PutUser(ctx context.Context, u store.User) error {

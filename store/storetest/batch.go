@@ -13,8 +13,9 @@ import (
 // testPutObjectsMatchesPutObject feeds the same random batches (resends,
 // conflicts, revocations, duplicates inside a batch, purged objects) to
 // PutObjects on one store and to PutObject one by one on another, and
-// compares every outcome and the stored rows. A backend without PutObjects
-// has nothing to compare.
+// compares every outcome and the stored rows: a batch must decide each
+// version as if the versions before it in the batch were stored already.
+// A backend without PutObjects has nothing to compare.
 func testPutObjectsMatchesPutObject(t *testing.T, batchStore, oneStore store.Store) {
 	ctx := t.Context()
 	var class int64
