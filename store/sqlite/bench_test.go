@@ -31,16 +31,25 @@ func benchObject(n int, class int64) store.ObjectVersion {
 	}
 }
 
-// putBatch stores batch in one transaction as new objects: the store sees
-// ids that are fresh for each call (the content is the same each time, which
-// the store does not mind).
-func putBatch(tb testing.TB, s *Store, batch []store.ObjectVersion, call int) {
+// putBatch stores batch in one transaction as new objects, with one
+// PutObjects call (or, with single, one PutObject call per object): the
+// store sees ids that are fresh for each call (the content is the same
+// each time, which the store does not mind).
+func putBatch(tb testing.TB, s *Store, batch []store.ObjectVersion, call int, single bool) {
 	ctx := context.Background()
-	err := s.Update(ctx, func(tx store.Tx) error {
+	err := s.Update(ctx, func(stx store.Tx) error {
+		vs := make([]*store.ObjectVersion, len(batch))
 		for i := range batch {
 			v := batch[i]
 			v.ID = fmt.Sprintf("indicator--%08x-0000-4000-8000-%012x", call, i)
-			if _, err := tx.PutObject(ctx, &v); err != nil {
+			vs[i] = &v
+		}
+		if !single {
+			_, _, err := stx.(*tx).PutObjects(ctx, vs)
+			return err
+		}
+		for _, v := range vs {
+			if _, err := stx.PutObject(ctx, v); err != nil {
 				return err
 			}
 		}
@@ -65,24 +74,33 @@ func benchClass(tb testing.TB, s *Store, labels ...string) int64 {
 }
 
 // BenchmarkPutObjects stores batches of 1000 new objects of about 1.5 KB,
-// one transaction (and one fsync) per batch.
+// one transaction (and one fsync) per batch: in one PutObjects call, as
+// ingest does, and in one PutObject call per object.
 func BenchmarkPutObjects(b *testing.B) {
-	const batch = 1000
-	s := openAt(b, filepath.Join(b.TempDir(), "bench.db"))
-	class := benchClass(b, s)
-	if n := len(benchObject(0, class).Raw); n < 1400 || n > 1600 {
-		b.Fatalf("object is %d bytes, want about 1.5 KB", n)
+	for _, single := range []bool{false, true} {
+		name := "batch"
+		if single {
+			name = "one-by-one"
+		}
+		b.Run(name, func(b *testing.B) {
+			const batch = 1000
+			s := openAt(b, filepath.Join(b.TempDir(), "bench.db"))
+			class := benchClass(b, s)
+			if n := len(benchObject(0, class).Raw); n < 1400 || n > 1600 {
+				b.Fatalf("object is %d bytes, want about 1.5 KB", n)
+			}
+			objects := make([]store.ObjectVersion, batch)
+			for i := range objects {
+				objects[i] = benchObject(i, class)
+			}
+			calls := 0
+			for b.Loop() {
+				putBatch(b, s, objects, calls, single)
+				calls++
+			}
+			b.ReportMetric(float64(calls*batch)/b.Elapsed().Seconds(), "objects/s")
+		})
 	}
-	objects := make([]store.ObjectVersion, batch)
-	for i := range objects {
-		objects[i] = benchObject(i, class)
-	}
-	calls := 0
-	for b.Loop() {
-		putBatch(b, s, objects, calls)
-		calls++
-	}
-	b.ReportMetric(float64(calls*batch)/b.Elapsed().Seconds(), "objects/s")
 }
 
 // BenchmarkList reads pages of 100 and 1000 among 20,000 objects in two
