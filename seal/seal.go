@@ -27,6 +27,8 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+
+	"github.com/klauspost/compress/s2"
 )
 
 // KeySize is the size of every key here: AES-256.
@@ -34,6 +36,20 @@ const KeySize = 32
 
 const (
 	formatV1 byte = 1
+	// formatS2 is content compressed with S2 (klauspost/compress/s2, a
+	// block without framing) before it is sealed: STIX JSON is about half
+	// its size compressed, and a listing reads every row it returns from
+	// disk when the row is not cached. Data keys stay formatV1.
+	formatS2 byte = 2
+	// minSaving is how much smaller the compressed content must be for a
+	// version to be stored compressed: below it, decompressing on every
+	// read costs more than the bytes it saves.
+	minSaving = 64
+	// maxPlain bounds what opening one version may allocate. Content is
+	// authenticated before it is decompressed, so only this node can have
+	// written a length over it; the bound keeps a bug from becoming an
+	// allocation of gigabytes.
+	maxPlain = 64 << 20
 	nonceLen      = 12
 	tagLen        = 16
 	kekIDLen      = 8
@@ -136,8 +152,10 @@ type Where struct {
 	Digest   string // the store digest of the version's canonical form
 }
 
-func (w Where) contentAAD() []byte {
-	return []byte("tearline content v1\x00" + w.ID + "\x00" + strconv.FormatInt(w.Modified, 10) + "\x00" + w.Digest)
+// contentAAD differs by format, so a format byte changed in the database
+// does not authenticate either.
+func (w Where) contentAAD(format byte) []byte {
+	return []byte("tearline content v" + strconv.Itoa(int(format)) + "\x00" + w.ID + "\x00" + strconv.FormatInt(w.Modified, 10) + "\x00" + w.Digest)
 }
 
 func keyAAD(w Where, header []byte) []byte {
@@ -146,8 +164,16 @@ func keyAAD(w Where, header []byte) []byte {
 }
 
 // Seal encrypts plain under a new data key and returns the ciphertext and
-// the data key wrapped under the current KEK.
+// the data key wrapped under the current KEK. Content that compresses
+// by at least minSaving bytes is compressed first (formatS2).
 func (r *Keyring) Seal(w Where, plain []byte) (sealed, wrapped []byte, err error) {
+	if len(plain) > maxPlain {
+		return nil, nil, fmt.Errorf("seal %s: content of %d bytes is over %d", w.ID, len(plain), maxPlain)
+	}
+	format, body := formatV1, plain
+	if c := s2.Encode(nil, plain); len(c)+minSaving <= len(plain) {
+		format, body = formatS2, c
+	}
 	var buf [KeySize + nonceLen]byte
 	if _, err := rand.Read(buf[:]); err != nil {
 		return nil, nil, fmt.Errorf("seal %s: %w", w.ID, err)
@@ -157,10 +183,10 @@ func (r *Keyring) Seal(w Where, plain []byte) (sealed, wrapped []byte, err error
 	if err != nil {
 		return nil, nil, fmt.Errorf("seal %s: %w", w.ID, err)
 	}
-	sealed = make([]byte, 0, 1+nonceLen+len(plain)+tagLen)
-	sealed = append(sealed, formatV1)
+	sealed = make([]byte, 0, 1+nonceLen+len(body)+tagLen)
+	sealed = append(sealed, format)
 	sealed = append(sealed, nonce...)
-	sealed = aead.Seal(sealed, nonce, plain, w.contentAAD())
+	sealed = aead.Seal(sealed, nonce, body, w.contentAAD(format))
 	wrapped, err = r.current.wrap(w, dek)
 	clear(buf[:])
 	if err != nil {
@@ -205,16 +231,27 @@ func (r *Keyring) Open(w Where, sealed, wrapped []byte) ([]byte, error) {
 		return nil, err
 	}
 	defer clear(dek)
-	if len(sealed) < 1+nonceLen+tagLen || sealed[0] != formatV1 {
+	if len(sealed) < 1+nonceLen+tagLen || sealed[0] != formatV1 && sealed[0] != formatS2 {
 		return nil, fmt.Errorf("content of %s: malformed: %w", w.ID, ErrOpen)
 	}
 	aead, err := newGCM(dek)
 	if err != nil {
 		return nil, fmt.Errorf("content of %s: %w", w.ID, err)
 	}
-	plain, err := aead.Open(nil, sealed[1:1+nonceLen], sealed[1+nonceLen:], w.contentAAD())
+	format := sealed[0]
+	body, err := aead.Open(nil, sealed[1:1+nonceLen], sealed[1+nonceLen:], w.contentAAD(format))
 	if err != nil {
 		return nil, fmt.Errorf("content of %s: %w", w.ID, ErrOpen)
+	}
+	if format == formatV1 {
+		return body, nil
+	}
+	if n, err := s2.DecodedLen(body); err != nil || n > maxPlain {
+		return nil, fmt.Errorf("content of %s: compressed length: %d, %v", w.ID, n, err)
+	}
+	plain, err := s2.Decode(nil, body)
+	if err != nil {
+		return nil, fmt.Errorf("content of %s: decompress: %w", w.ID, err)
 	}
 	return plain, nil
 }

@@ -2,7 +2,9 @@ package seal
 
 import (
 	"bytes"
+	"crypto/rand"
 	"errors"
+	"strings"
 	"testing"
 )
 
@@ -68,5 +70,82 @@ func TestRewrap(t *testing.T) {
 	}
 	if _, err := NewKeyring(old).Open(w, ct, re); !errors.Is(err, ErrUnknownKEK) {
 		t.Errorf("old KEK after rewrap = %v, want ErrUnknownKEK", err)
+	}
+}
+
+// Content that compresses is stored compressed (format 2), content that
+// does not stays format 1; both open, and a format byte changed in the
+// database does not authenticate under the other format.
+func TestSealCompresses(t *testing.T) {
+	r := NewKeyring(kek(t))
+	w := Where{ID: "report--1", Modified: 42, Digest: "abc"}
+	text := []byte(`{"type":"report","name":"` + strings.Repeat("secret exfiltration campaign ", 60) + `"}`)
+	random := make([]byte, 2000)
+	if _, err := rand.Read(random); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name   string
+		plain  []byte
+		format byte
+	}{
+		{"text", text, formatS2},
+		{"random", random, formatV1},
+		{"small", []byte(`{"type":"x"}`), formatV1},
+		{"empty", []byte{}, formatV1},
+	} {
+		ct, wrapped, err := r.Seal(w, tc.plain)
+		if err != nil {
+			t.Fatalf("%s: Seal: %v", tc.name, err)
+		}
+		if ct[0] != tc.format {
+			t.Errorf("%s: format %d, want %d", tc.name, ct[0], tc.format)
+		}
+		if tc.format == formatS2 && len(ct) >= len(tc.plain)/2 {
+			t.Errorf("%s: sealed %d bytes of %d: not compressed", tc.name, len(ct), len(tc.plain))
+		}
+		if bytes.Contains(ct, []byte("secret")) {
+			t.Errorf("%s: plaintext in the sealed bytes", tc.name)
+		}
+		got, err := r.Open(w, ct, wrapped)
+		if err != nil || !bytes.Equal(got, tc.plain) {
+			t.Fatalf("%s: Open = %d bytes, %v", tc.name, len(got), err)
+		}
+		for _, f := range []byte{formatV1, formatS2, 3, 0} {
+			if f == ct[0] {
+				continue
+			}
+			bad := bytes.Clone(ct)
+			bad[0] = f
+			if _, err := r.Open(w, bad, wrapped); !errors.Is(err, ErrOpen) {
+				t.Errorf("%s: format byte %d → %d: Open = %v, want ErrOpen", tc.name, ct[0], f, err)
+			}
+		}
+	}
+}
+
+// Content sealed as format 1 before compression existed still opens.
+func TestOpenFormat1(t *testing.T) {
+	k := kek(t)
+	r := NewKeyring(k)
+	w := Where{ID: "indicator--1", Modified: 7, Digest: "d"}
+	plain := []byte(`{"type":"indicator","description":"` + strings.Repeat("a", 500) + `"}`)
+	dek, err := GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	aead, err := newGCM(dek)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nonce := make([]byte, nonceLen)
+	ct := aead.Seal(append([]byte{formatV1}, nonce...), nonce, plain,
+		[]byte("tearline content v1\x00indicator--1\x007\x00d"))
+	wrapped, err := k.wrap(w, dek)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := r.Open(w, ct, wrapped); err != nil || !bytes.Equal(got, plain) {
+		t.Fatalf("Open of format 1 = %q, %v", got, err)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/tearline/tearline/store"
+	"github.com/tearline/tearline/store/internal/bindpack"
 	"github.com/tearline/tearline/store/internal/putplan"
 )
 
@@ -106,7 +107,7 @@ func (t *tx) insertObjects(ctx context.Context, plan putplan.Plan) error {
 		ids[i], types[i], modified[i], created[i], digests[i], originators[i] = v.ID, v.Type, v.Modified, v.Created, v.Digest, v.Originator
 		modUS[i], classes[i], added[i] = v.ModifiedAt.UnixMicro(), v.Class, v.DateAdded.UnixMicro()
 		revoked[i], newer[i] = v.Revoked, plan.Newer[i]
-		raw[i], bindings[i] = nz(v.Raw), nz(v.Bindings)
+		raw[i], bindings[i] = nz(v.Raw), nz(bindpack.Pack(v.Bindings))
 	}
 	rows, err := t.t.Query(ctx, `INSERT INTO objects (id, type, modified, modified_us, created, revoked, digest, raw, bindings, class, date_added_us, originator, newer)
 		SELECT id, type, modified, modified_us, created, revoked, digest, raw, bindings, class, date_added_us, originator, newer

@@ -382,3 +382,24 @@ func openDSNNoMigrate(t *testing.T, dsn string) interface {
 	t.Cleanup(func() { conn.Close(context.Background()) })
 	return conn
 }
+
+type pgBindings struct{ s *Store }
+
+func (b pgBindings) Get(t *testing.T, id string) []byte {
+	var out []byte
+	if err := b.s.w.QueryRow(t.Context(), `SELECT bindings FROM objects WHERE id = $1`, id).Scan(&out); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func (b pgBindings) Set(t *testing.T, id string, stored []byte) {
+	if _, err := b.s.w.Exec(t.Context(), `UPDATE objects SET bindings = $1 WHERE id = $2`, stored, id); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestBindingsAtRest(t *testing.T) {
+	s := openDSN(t, pgtest.DSN(t))
+	storetest.CheckBindingsAtRest(t, s, pgBindings{s})
+}

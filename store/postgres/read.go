@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/tearline/tearline/store"
+	"github.com/tearline/tearline/store/internal/bindpack"
 	"github.com/tearline/tearline/store/internal/scan"
 )
 
@@ -39,6 +40,11 @@ func scanObject(sc scan.Scanner) (store.ObjectVersion, error) {
 	err := sc.Scan(&v.Seq, &v.ID, &v.Type, &v.Modified, &modUS, &v.Created, &v.Revoked, &v.Digest, &v.Raw, &v.Bindings, &v.Class, &addedUS, &v.Originator, &v.Key)
 	v.ModifiedAt = time.UnixMicro(modUS).UTC()
 	v.DateAdded = time.UnixMicro(addedUS).UTC()
+	if err == nil {
+		if v.Bindings, err = bindpack.Unpack(v.Bindings); err != nil {
+			err = fmt.Errorf("object %s version %s: %w", v.ID, v.Modified, err)
+		}
+	}
 	return v, err
 }
 

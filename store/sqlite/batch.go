@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/tearline/tearline/store"
+	"github.com/tearline/tearline/store/internal/bindpack"
 	"github.com/tearline/tearline/store/internal/putplan"
 )
 
@@ -74,7 +75,7 @@ func (t *tx) PutObjects(ctx context.Context, vs []*store.ObjectVersion) (created
 			}
 			q.WriteString(`(?,?,?,?,?,?,?,?,?,?,?,?,?)`)
 			args = append(args, v.ID, v.Type, v.Modified, v.ModifiedAt.UnixMicro(), v.Created, boolInt(v.Revoked), v.Digest,
-				v.Class, v.DateAdded.UnixMicro(), v.Originator, boolInt(plan.Newer[start+j]), v.Raw, v.Bindings)
+				v.Class, v.DateAdded.UnixMicro(), v.Originator, boolInt(plan.Newer[start+j]), v.Raw, bindpack.Pack(v.Bindings))
 		}
 		res, err := t.t.ExecContext(ctx, q.String(), args...)
 		if err != nil {

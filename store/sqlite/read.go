@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/tearline/tearline/store"
+	"github.com/tearline/tearline/store/internal/bindpack"
 	"github.com/tearline/tearline/store/internal/scan"
 )
 
@@ -63,6 +64,11 @@ func scanObject(sc scan.Scanner) (store.ObjectVersion, error) {
 	v.ModifiedAt = time.UnixMicro(modUS).UTC()
 	v.DateAdded = time.UnixMicro(addedUS).UTC()
 	v.Revoked = revoked != 0
+	if err == nil {
+		if v.Bindings, err = bindpack.Unpack(v.Bindings); err != nil {
+			err = fmt.Errorf("object %s version %s: %w", v.ID, v.Modified, err)
+		}
+	}
 	return v, err
 }
 

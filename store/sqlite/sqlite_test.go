@@ -222,3 +222,24 @@ func TestOpenDirectoryFails(t *testing.T) {
 		t.Errorf("Open error %q does not name %s", err, dir)
 	}
 }
+
+type sqliteBindings struct{ s *Store }
+
+func (b sqliteBindings) Get(t *testing.T, id string) []byte {
+	var out []byte
+	if err := b.s.w.QueryRowContext(t.Context(), `SELECT bindings FROM objects WHERE id = ?`, id).Scan(&out); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func (b sqliteBindings) Set(t *testing.T, id string, stored []byte) {
+	if _, err := b.s.w.ExecContext(t.Context(), `UPDATE objects SET bindings = ? WHERE id = ?`, stored, id); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestBindingsAtRest(t *testing.T) {
+	s := openAt(t, filepath.Join(t.TempDir(), "tearline.db"))
+	storetest.CheckBindingsAtRest(t, s, sqliteBindings{s})
+}
