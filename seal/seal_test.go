@@ -8,7 +8,7 @@ import (
 	"testing"
 )
 
-func kek(t *testing.T) *KEK {
+func kek(t testing.TB) *KEK {
 	t.Helper()
 	key, err := GenerateKey()
 	if err != nil {
@@ -155,15 +155,7 @@ func FuzzSealRoundTrip(f *testing.F) {
 	f.Add([]byte(`{"type":"indicator","pattern":"[ipv4-addr:value = '10.0.0.1']"}`))
 	f.Add([]byte(strings.Repeat("ab", 200)))
 	f.Add([]byte{})
-	key, err := GenerateKey()
-	if err != nil {
-		f.Fatal(err)
-	}
-	k, err := NewKEK(key)
-	if err != nil {
-		f.Fatal(err)
-	}
-	r := NewKeyring(k)
+	r := NewKeyring(kek(f))
 	w := Where{ID: "indicator--1", Modified: 1, Digest: "d"}
 	f.Fuzz(func(t *testing.T, plain []byte) {
 		ct, wrapped, err := r.Seal(w, plain)
