@@ -5,7 +5,7 @@
 // extension id and algorithm names in every row. A listing page reads a
 // thousand rows, from disk when they are not cached, so the stores keep
 // bindings compressed with S2 (github.com/klauspost/compress/s2) against a
-// fixed dictionary: about a third of their size. The store interface still
+// fixed dictionary: about half their size. The store interface still
 // carries plain JSON: packing is the stores' business alone.
 //
 // Stored form: plain JSON (it starts with '['; rows written before packing
