@@ -50,9 +50,9 @@ const (
 	// written a length over it; the bound keeps a bug from becoming an
 	// allocation of gigabytes.
 	maxPlain = 64 << 20
-	nonceLen      = 12
-	tagLen        = 16
-	kekIDLen      = 8
+	nonceLen = 12
+	tagLen   = 16
+	kekIDLen = 8
 	// wrappedLen is the size of a wrapped DEK: format, KEK id, nonce,
 	// sealed key and tag.
 	wrappedLen = 1 + kekIDLen + nonceLen + KeySize + tagLen
