@@ -246,8 +246,12 @@ func (r *Keyring) Open(w Where, sealed, wrapped []byte) ([]byte, error) {
 	if format == formatV1 {
 		return body, nil
 	}
-	if n, err := s2.DecodedLen(body); err != nil || n > maxPlain {
-		return nil, fmt.Errorf("content of %s: compressed length: %d, %v", w.ID, n, err)
+	n, err := s2.DecodedLen(body)
+	if err != nil {
+		return nil, fmt.Errorf("content of %s: decompress: %w", w.ID, err)
+	}
+	if n > maxPlain {
+		return nil, fmt.Errorf("content of %s: decompresses to %d bytes, over %d", w.ID, n, maxPlain)
 	}
 	plain, err := s2.Decode(nil, body)
 	if err != nil {
