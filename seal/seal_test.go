@@ -3,6 +3,7 @@ package seal
 import (
 	"bytes"
 	"crypto/rand"
+	"encoding/binary"
 	"errors"
 	"strings"
 	"testing"
@@ -167,4 +168,34 @@ func FuzzSealRoundTrip(f *testing.F) {
 			t.Fatalf("Open(Seal(%d bytes)) = %d bytes, %v", len(plain), len(got), err)
 		}
 	})
+}
+
+// Authentic format 2 content whose compressed block claims more than
+// maxPlain bytes is refused before anything that size is allocated.
+func TestOpenRefusesHugeClaim(t *testing.T) {
+	k := kek(t)
+	r := NewKeyring(k)
+	w := Where{ID: "indicator--1", Modified: 7, Digest: "d"}
+	dek, err := GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	aead, err := newGCM(dek)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wrapped, err := k.wrap(w, dek)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, body := range map[string][]byte{
+		"over the bound": binary.AppendUvarint(nil, maxPlain+1),
+		"corrupt":        {0x05, 0xff},
+	} {
+		nonce := make([]byte, nonceLen)
+		ct := aead.Seal(append([]byte{formatS2}, nonce...), nonce, body, w.contentAAD(formatS2))
+		if got, err := r.Open(w, ct, wrapped); err == nil {
+			t.Errorf("%s: Open = %d bytes, want an error", name, len(got))
+		}
+	}
 }
