@@ -95,3 +95,23 @@ func FuzzPack(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkPack and BenchmarkUnpack: the cost a stored version's bindings
+// add to the writer (Pack) and to every read (Unpack).
+func BenchmarkPack(b *testing.B) {
+	in := []byte(binding)
+	b.SetBytes(int64(len(in)))
+	for b.Loop() {
+		Pack(in)
+	}
+}
+
+func BenchmarkUnpack(b *testing.B) {
+	packed := Pack([]byte(binding))
+	b.SetBytes(int64(len(binding)))
+	for b.Loop() {
+		if _, err := Unpack(packed); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
