@@ -3,6 +3,7 @@ package bindpack
 import (
 	"bytes"
 	"encoding/hex"
+	"sync"
 	"testing"
 )
 
@@ -114,4 +115,26 @@ func BenchmarkUnpack(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// Readers unpack on many connections at once, and the dictionary is
+// built by whichever goroutine comes first.
+func TestConcurrent(t *testing.T) {
+	packed := Pack([]byte(binding))
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			for range 100 {
+				if got, err := Unpack(packed); err != nil || string(got) != binding {
+					t.Errorf("Unpack = %q, %v", got, err)
+					return
+				}
+				if !bytes.Equal(Pack([]byte(binding)), packed) {
+					t.Error("Pack differs between goroutines")
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
 }
