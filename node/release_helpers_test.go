@@ -176,7 +176,9 @@ func (f *relFixture) ingestLabelled(t *testing.T, obj map[string]any, banner str
 		gms = append(gms, map[string]any{"selectors": []any{sel}, "marking_ref": l.ID()})
 	}
 	if gms != nil {
-		obj["granular_markings"] = gms
+		// After any the object brings (a TLP marking on one property, say).
+		prior, _ := obj["granular_markings"].([]any)
+		obj["granular_markings"] = append(prior, gms...)
 	}
 	raw, err := json.Marshal(obj)
 	if err != nil {

@@ -2,6 +2,8 @@ package node
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"strings"
@@ -398,5 +400,47 @@ func TestLedger(t *testing.T) {
 	}
 	if len(findEvents(auditLog(t, n.st), func(e audit.Event) bool { return e.Action == audit.ActionLedgerRead })) != 2 {
 		t.Fatal("ledger reads not audited")
+	}
+}
+
+// TestTearlineNestedRefs: references nested in an extension are filtered
+// like top-level ones, so a tearline names no object the party may not
+// receive, and markings nested in granular_markings stay.
+func TestTearlineNestedRefs(t *testing.T) {
+	ctx := context.Background()
+	f := newRelFixture(t)
+	file := func(name string) map[string]any {
+		sum := sha256.Sum256([]byte(name))
+		return map[string]any{"type": "file", "spec_version": "2.1", "id": newID("file"), "name": name,
+			"hashes": map[string]any{"SHA-256": hex.EncodeToString(sum[:])}}
+	}
+	okRef := f.ingestLabelled(t, file("ok.bin"), okBanner, nil)
+	secretRef := f.ingestLabelled(t, file("secret.bin"), "COSMIC TOP SECRET // DISC SIGINT // TOPIC CYBER", nil)
+	unknownRef := newID("file")
+	archive := file("harbour-swift-implant.zip")
+	archive["extensions"] = map[string]any{"archive-ext": map[string]any{
+		"contains_refs": []any{okRef, secretRef, unknownRef}, "comment": "dropper bundle"}}
+	// A foreign marking on one property: TLP:AMBER, by its STIX id.
+	const amber = "marking-definition--f88d31f6-486f-44da-b317-01333bde0b82"
+	archive["granular_markings"] = []any{map[string]any{"selectors": []any{"hashes"}, "marking_ref": amber}}
+	id := f.ingestLabelled(t, archive, okBanner, map[string]string{"name": "COSMIC TOP SECRET // DISC SIGINT // TOPIC CYBER"})
+
+	res := mustRelease(t, f.n, f.ann, id, "usa")
+	if res.Outcome != "tearline" || res.Tearline == "" {
+		t.Fatalf("release: %+v", res)
+	}
+	obj, err := f.n.Get(ctx, f.admin, res.Tearline)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := stix.ValidateObject(obj.Raw); err != nil {
+		t.Fatalf("tearline does not validate: %v\n%s", err, obj.Raw)
+	}
+	s := string(obj.Raw)
+	if x := containsAny(s, "harbour-swift-implant", secretRef, unknownRef); x != "" {
+		t.Fatalf("tearline carries removed content %q:\n%s", x, s)
+	}
+	if !strings.Contains(s, okRef) || !strings.Contains(s, "dropper bundle") || !strings.Contains(s, amber) {
+		t.Fatalf("tearline lost the releasable ref, the extension's other properties or the TLP marking:\n%s", s)
 	}
 }

@@ -197,10 +197,10 @@ func canonicalObject(m map[string]any) (stix.Object, []byte, error) {
 	return obj, canon, nil
 }
 
-// dropRefs removes from m every reference (a *_ref or *_refs property) to
-// an object party may not receive under a: one this node does not hold, or
-// one whose own release would not go whole. Markings and the creator's
-// identity stay.
+// dropRefs removes from m every reference (a *_ref or *_refs property, at
+// the top or nested in an extension or a list of parts) to an object party
+// may not receive under a: one this node does not hold, or one whose own
+// release would not go whole. Markings and the creator's identity stay.
 func (n *Node) dropRefs(ctx context.Context, tx store.Tx, m map[string]any, a *policy.Agreement, party, purpose string) error {
 	ok := map[string]bool{}
 	allowed := func(id string) (bool, error) {
@@ -229,11 +229,18 @@ func (n *Node) dropRefs(ctx context.Context, tx store.Tx, m map[string]any, a *p
 		ok[id] = d.Outcome == policy.Release
 		return ok[id], nil
 	}
+	return filterRefs(m, allowed)
+}
+
+// filterRefs removes from m, and from every object nested in it (an
+// extension, a list of parts), each reference allowed refuses: a *_ref
+// property, or an entry of a *_refs list (the list goes when it empties).
+// Markings (object_marking_refs, a granular marking's marking_ref) and the
+// creator's identity stay: the tearline's labels are set apart.
+func filterRefs(m map[string]any, allowed func(id string) (bool, error)) error {
 	for k, val := range m {
-		if k == "object_marking_refs" || k == "created_by_ref" {
-			continue
-		}
 		switch {
+		case k == "object_marking_refs" || k == "created_by_ref" || k == "marking_ref":
 		case strings.HasSuffix(k, "_ref"):
 			s, _ := val.(string)
 			good, err := allowed(s)
@@ -260,6 +267,24 @@ func (n *Node) dropRefs(ctx context.Context, tx store.Tx, m map[string]any, a *p
 				delete(m, k)
 			} else {
 				m[k] = keep
+			}
+		default:
+			if err := filterNested(val, allowed); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func filterNested(v any, allowed func(id string) (bool, error)) error {
+	switch x := v.(type) {
+	case map[string]any:
+		return filterRefs(x, allowed)
+	case []any:
+		for _, e := range x {
+			if err := filterNested(e, allowed); err != nil {
+				return err
 			}
 		}
 	}
