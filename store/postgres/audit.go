@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"golang.org/x/mod/sumdb/tlog"
 
 	"github.com/tearline/tearline/store"
@@ -32,14 +33,24 @@ func (t *tx) AppendAudit(ctx context.Context, entries ...[]byte) (int64, error) 
 	for i, e := range entries {
 		idx[i], data[i] = first+int64(i), nz(e)
 	}
-	// One statement however many entries: the arrays go over in binary.
-	if _, err := t.t.Exec(ctx, `INSERT INTO audit (idx, data) SELECT * FROM unnest($1::bigint[], $2::bytea[])`, idx, data); err != nil {
-		t.audit.err = err
-		return 0, fmt.Errorf("append audit at %d: %w", first, err)
-	}
-	if err := t.hashRecords(ctx, first, data); err != nil {
+	// Each leaf's row holds the tree hashes it adds
+	// (store/internal/treehash), read from the frontier once.
+	_, hashes, err := treehash.Append(first, data, func(ids []int64) ([][]byte, error) {
+		return readHashes(ctx, t.t, ids)
+	})
+	if err != nil {
 		t.audit.err = err
 		return 0, err
+	}
+	trees, err := treehash.Trees(first, len(entries), hashes)
+	if err != nil {
+		t.audit.err = err
+		return 0, err
+	}
+	// One statement however many entries: the arrays go over in binary.
+	if _, err := t.t.Exec(ctx, `INSERT INTO audit (idx, data, tree) SELECT * FROM unnest($1::bigint[], $2::bytea[], $3::bytea[])`, idx, data, trees); err != nil {
+		t.audit.err = err
+		return 0, fmt.Errorf("append audit at %d: %w", first, err)
 	}
 	t.audit.next += int64(len(entries))
 	return first, nil
@@ -47,9 +58,9 @@ func (t *tx) AppendAudit(ctx context.Context, entries ...[]byte) (int64, error) 
 
 // auditStart takes the writer lock, which is the audit log's sequencer (see
 // the package comment), then reads the log's size once per transaction and
-// refuses to extend a tree whose stored hashes are out of step with its
-// leaves. The size is read after the lock is held, so it counts every append
-// committed by any process before this one's.
+// refuses to extend a tree whose last leaf does not hold the hashes it
+// should. The size is read after the lock is held, so it counts every
+// append committed by any process before this one's.
 func (t *tx) auditStart(ctx context.Context) error {
 	if t.audit.err != nil {
 		return fmt.Errorf("append audit: earlier append in this transaction failed: %w", t.audit.err)
@@ -60,70 +71,115 @@ func (t *tx) auditStart(ctx context.Context) error {
 	if err := t.lock(ctx); err != nil {
 		return fmt.Errorf("append audit: %w", err)
 	}
-	var n, h int64
+	var n int64
+	var treeLen *int
 	err := t.t.QueryRow(ctx, `SELECT
 		(SELECT COALESCE(MAX(idx) + 1, 0) FROM audit),
-		(SELECT COALESCE(MAX(id) + 1, 0) FROM audit_hashes)`).Scan(&n, &h)
+		(SELECT length(tree) FROM audit ORDER BY idx DESC LIMIT 1)`).Scan(&n, &treeLen)
 	if err != nil {
 		return fmt.Errorf("append audit: %w", err)
 	}
-	if want := tlog.StoredHashCount(n); h != want {
-		return fmt.Errorf("append audit: tree has %d stored hashes for %d leaves, want %d (run `tearline audit verify`)", h, n, want)
+	if n > 0 {
+		have := 0
+		if treeLen != nil {
+			have = *treeLen
+		}
+		if want := treehash.Count(n-1) * tlog.HashSize; have != want {
+			return fmt.Errorf("append audit: leaf %d holds %d bytes of tree hashes, want %d (run `tearline audit verify`)", n-1, have, want)
+		}
 	}
 	t.audit = auditState{read: true, next: n}
 	return nil
 }
 
-// hashRecords computes and inserts the stored hashes for records first,
-// first+1, ... whose data is entries.
-func (t *tx) hashRecords(ctx context.Context, first int64, entries [][]byte) error {
-	ids, hashes, err := treehash.Append(first, entries, func(ids []int64) ([][]byte, error) {
-		return readHashes(ctx, t.t, ids)
-	})
-	if err != nil {
-		return err
-	}
-	raw := make([][]byte, len(hashes))
-	for i := range hashes {
-		raw[i] = hashes[i][:]
-	}
-	if _, err := t.t.Exec(ctx, `INSERT INTO audit_hashes (id, hash) SELECT * FROM unnest($1::bigint[], $2::bytea[])`, ids, raw); err != nil {
-		return fmt.Errorf("audit tree hashes from %d: %w", first, err)
-	}
-	return nil
-}
-
-// readHashes returns the hashes with these ids in the order given.
+// readHashes returns the stored hashes with these ids in the order given,
+// each from the tree column of the leaf that added it.
 func readHashes(ctx context.Context, q querier, ids []int64) ([][]byte, error) {
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	rows, err := q.Query(ctx, `SELECT id, hash FROM audit_hashes WHERE id = ANY($1)`, ids)
+	leaves := make([]int64, 0, len(ids))
+	for _, id := range ids {
+		leaf, _ := treehash.Locate(id)
+		leaves = append(leaves, leaf)
+	}
+	rows, err := q.Query(ctx, `SELECT idx, tree FROM audit WHERE idx = ANY($1)`, leaves)
 	if err != nil {
 		return nil, fmt.Errorf("read audit hashes: %w", err)
 	}
 	defer rows.Close()
-	byID := make(map[int64][]byte, len(ids))
+	trees := make(map[int64][]byte, len(leaves))
 	for rows.Next() {
-		var id int64
-		var h []byte
-		if err := rows.Scan(&id, &h); err != nil {
+		var idx int64
+		var tree []byte
+		if err := rows.Scan(&idx, &tree); err != nil {
 			return nil, fmt.Errorf("read audit hashes: %w", err)
 		}
-		byID[id] = h
+		trees[idx] = tree
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("read audit hashes: %w", err)
 	}
 	out := make([][]byte, len(ids))
 	for i, id := range ids {
-		h, ok := byID[id]
-		if !ok || len(h) != tlog.HashSize {
+		h, ok := treehash.Hash(trees[leaves[i]], id)
+		if !ok {
 			return nil, fmt.Errorf("audit hash %d: %w", id, store.ErrNotFound)
 		}
 		out[i] = h
 	}
 	return out, nil
+}
+
+// moveAuditTree is migration 7, as the SQLite store's migration 9: the tree
+// hashes move from audit_hashes into the tree column of the leaf that added
+// them, and audit_hashes goes. A tree out of step with its leaves is not
+// moved: the migration fails and the database stays as it was.
+func moveAuditTree(ctx context.Context, tx pgx.Tx) error {
+	var n, count, next int64
+	if err := tx.QueryRow(ctx, `SELECT
+		(SELECT COALESCE(MAX(idx) + 1, 0) FROM audit),
+		(SELECT COUNT(*) FROM audit_hashes),
+		(SELECT COALESCE(MAX(id) + 1, 0) FROM audit_hashes)`).Scan(&n, &count, &next); err != nil {
+		return err
+	}
+	if count > 0 && (count != next || next != tlog.StoredHashCount(n)) {
+		return fmt.Errorf("audit tree: %d stored hashes (ids up to %d) for %d leaves, want %d: run `tearline audit verify` with the previous release",
+			count, next, n, tlog.StoredHashCount(n))
+	}
+	const chunk = 65536
+	for a := int64(0); a < n && count > 0; a += chunk {
+		b := min(a+chunk, n)
+		rows, err := tx.Query(ctx, `SELECT id, hash FROM audit_hashes WHERE id >= $1 AND id < $2 ORDER BY id`,
+			tlog.StoredHashIndex(0, a), tlog.StoredHashIndex(0, b))
+		if err != nil {
+			return err
+		}
+		trees := make([][]byte, b-a)
+		for rows.Next() {
+			var id int64
+			var h []byte
+			if err := rows.Scan(&id, &h); err != nil {
+				rows.Close()
+				return err
+			}
+			leaf, _ := treehash.Locate(id)
+			trees[leaf-a] = append(trees[leaf-a], h...)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		idx := make([]int64, len(trees))
+		for i := range idx {
+			idx[i] = a + int64(i)
+		}
+		if _, err := tx.Exec(ctx, `UPDATE audit SET tree = u.tree FROM unnest($1::bigint[], $2::bytea[]) AS u(idx, tree) WHERE audit.idx = u.idx`, idx, trees); err != nil {
+			return fmt.Errorf("audit tree of leaves %d to %d: %w", a, b-1, err)
+		}
+	}
+	_, err := tx.Exec(ctx, `DROP TABLE audit_hashes`)
+	return err
 }
 
 func (r reader) AuditSize(ctx context.Context) (int64, error) {
@@ -148,16 +204,31 @@ func (r reader) AuditEntries(ctx context.Context, start, end int64) ([]store.Aud
 }
 
 func (r reader) AuditHashes(ctx context.Context, start, end int64) ([]store.AuditHash, error) {
-	rows, err := r.q.Query(ctx, `SELECT id, hash FROM audit_hashes WHERE id >= $1 AND id < $2 ORDER BY id`, start, end)
+	if start >= end {
+		return nil, nil
+	}
+	lo, _ := treehash.Locate(start)
+	hi, _ := treehash.Locate(end - 1)
+	rows, err := r.q.Query(ctx, `SELECT idx, tree FROM audit WHERE idx >= $1 AND idx <= $2 ORDER BY idx`, lo, hi)
 	if err != nil {
 		return nil, fmt.Errorf("audit hashes [%d,%d): %w", start, end, err)
 	}
 	defer rows.Close()
-	out, err := scan.Collect(rows, scan.AuditHash)
-	if err != nil {
-		return nil, fmt.Errorf("audit hashes [%d,%d): %w", start, end, err)
+	var out []store.AuditHash
+	for rows.Next() {
+		var idx int64
+		var tree []byte
+		if err := rows.Scan(&idx, &tree); err != nil {
+			return nil, fmt.Errorf("audit hashes [%d,%d): %w", start, end, err)
+		}
+		ids, hs := treehash.Expand(idx, tree)
+		for i, id := range ids {
+			if id >= start && id < end {
+				out = append(out, store.AuditHash{ID: id, Hash: hs[i]})
+			}
+		}
 	}
-	return out, nil
+	return out, rows.Err()
 }
 
 func (r reader) ReadAuditHashes(ctx context.Context, ids []int64) ([][]byte, error) {

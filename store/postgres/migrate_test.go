@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -48,4 +49,63 @@ func TestMigrateListing(t *testing.T) {
 		t.Fatal(err)
 	}
 	storetest.CheckListingMigration(t, s, newer)
+}
+
+// TestMigrateTree opens a database whose audit tree is in audit_hashes, as
+// the binaries before migration 7 left it, and checks the hashes moved into
+// the leaves' rows; a tree out of step with its leaves stops the migration
+// and leaves the database as it was.
+func TestMigrateTree(t *testing.T) {
+	ctx := t.Context()
+	for _, broken := range []bool{false, true} {
+		dsn := pgtest.DSN(t)
+		pool, err := pgxpool.New(ctx, dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := migrateTo(ctx, pool, treeMigration-1); err != nil {
+			t.Fatal(err)
+		}
+		leaves, hashes := storetest.TreeMigrationLog()
+		idx := make([]int64, len(leaves))
+		for i := range idx {
+			idx[i] = int64(i)
+		}
+		var ids []int64
+		var hs [][]byte
+		for id, h := range hashes {
+			if broken && id == 700 {
+				continue
+			}
+			ids, hs = append(ids, id), append(hs, h)
+		}
+		for _, q := range []struct {
+			sql  string
+			args []any
+		}{
+			{`INSERT INTO audit (idx, data) SELECT * FROM unnest($1::bigint[], $2::bytea[])`, []any{idx, leaves}},
+			{`INSERT INTO audit_hashes (id, hash) SELECT * FROM unnest($1::bigint[], $2::bytea[])`, []any{ids, hs}},
+		} {
+			if _, err := pool.Exec(ctx, q.sql, q.args...); err != nil {
+				t.Fatal(err)
+			}
+		}
+		pool.Close()
+		if broken {
+			s, err := Open(ctx, dsn)
+			if err == nil {
+				s.Close()
+			}
+			if err == nil || !strings.Contains(err.Error(), "audit tree") {
+				t.Fatalf("Open with a hash missing from the old tree = %v, want the migration refused", err)
+			}
+			continue
+		}
+		s := openDSN(t, dsn)
+		storetest.CheckTreeMigration(t, s)
+		var gone bool
+		if err := s.w.QueryRow(ctx, `SELECT to_regclass('audit_hashes') IS NULL`).Scan(&gone); err != nil || !gone {
+			t.Errorf("audit_hashes still there (%v)", err)
+		}
+	}
 }

@@ -123,7 +123,12 @@ CREATE INDEX retention_until ON retention (until_us);
 	4:                outboxSchema,     // outbox.go
 	5:                recallsSchema,    // recalls.go
 	listingMigration: listingSchema,
+	treeMigration:    `ALTER TABLE audit ADD COLUMN tree bytea;`, // then moveAuditTree
 }
+
+// treeMigration moves the audit tree's hashes into the leaves' rows
+// (moveAuditTree, audit.go).
+const treeMigration = 7
 
 // listingMigration is the version of listingSchema.
 const listingMigration = 6
@@ -196,6 +201,11 @@ func migrateTo(ctx context.Context, pool *pgxpool.Pool, last int) error {
 		for v := have + 1; v <= last; v++ {
 			if _, err := tx.Exec(ctx, migrations[v]); err != nil {
 				return fmt.Errorf("migration %d: %w", v, err)
+			}
+			if v == treeMigration {
+				if err := moveAuditTree(ctx, tx); err != nil {
+					return fmt.Errorf("migration %d: %w", v, err)
+				}
 			}
 			if _, err := tx.Exec(ctx, `INSERT INTO schema_migrations (version, applied_us) VALUES ($1, $2)`, v, time.Now().UnixMicro()); err != nil {
 				return fmt.Errorf("migration %d: %w", v, err)

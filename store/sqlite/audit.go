@@ -27,8 +27,9 @@ type auditState struct {
 // per row costs more than hashing the row.
 const insertChunk = 256
 
-// appendAudit inserts the leaves and, in the same transaction, the tree
-// hashes tlog.StoredHashes says they add. The single writer connection makes
+// appendAudit inserts the leaves, each with the tree hashes it adds
+// (store/internal/treehash: the row of leaf n holds them in its tree
+// column), in the caller's transaction. The single writer connection makes
 // this transaction the log's sequencer, so the tree can neither fork nor
 // have gaps.
 func (t *tx) appendAudit(ctx context.Context, entries [][]byte) (int64, error) {
@@ -39,24 +40,37 @@ func (t *tx) appendAudit(ctx context.Context, entries [][]byte) (int64, error) {
 	if len(entries) == 0 {
 		return first, nil
 	}
-	rows := make([]any, 0, 2*len(entries))
-	for i, e := range entries {
-		rows = append(rows, first+int64(i), e)
-	}
-	if err := insertRows(ctx, t.t, t.rows, "audit (idx, data)", rows); err != nil {
-		t.audit.err = err
-		return 0, fmt.Errorf("append audit at %d: %w", first, err)
-	}
-	if err := t.hashRecords(ctx, first, entries); err != nil {
+	trees, err := auditTrees(ctx, t.t, first, entries)
+	if err != nil {
 		t.audit.err = err
 		return 0, err
+	}
+	rows := make([]any, 0, 3*len(entries))
+	for i, e := range entries {
+		rows = append(rows, first+int64(i), e, trees[i])
+	}
+	if err := insertRows(ctx, t.t, t.rows, auditRows, rows); err != nil {
+		t.audit.err = err
+		return 0, fmt.Errorf("append audit at %d: %w", first, err)
 	}
 	t.audit.next += int64(len(entries))
 	return first, nil
 }
 
+// auditTrees computes the tree values of leaves first, first+1, ... whose
+// data is entries, reading the frontier they build on once.
+func auditTrees(ctx context.Context, q querier, first int64, entries [][]byte) ([][]byte, error) {
+	_, hashes, err := treehash.Append(first, entries, func(ids []int64) ([][]byte, error) {
+		return readHashes(ctx, q, ids)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return treehash.Trees(first, len(entries), hashes)
+}
+
 // auditStart reads the log's size once per transaction and refuses to
-// extend a tree whose stored hashes are out of step with its leaves.
+// extend a tree whose last leaf does not hold the hashes it should.
 func (t *tx) auditStart(ctx context.Context) error {
 	if t.audit.err != nil {
 		return fmt.Errorf("append audit: earlier append in this transaction failed: %w", t.audit.err)
@@ -68,61 +82,57 @@ func (t *tx) auditStart(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("append audit: %w", err)
 	}
-	h, err := storedHashCount(ctx, t.t)
-	if err != nil {
-		return fmt.Errorf("append audit: %w", err)
-	}
-	if want := tlog.StoredHashCount(n); h != want {
-		return fmt.Errorf("append audit: tree has %d stored hashes for %d leaves, want %d (run `tearline audit verify`)", h, n, want)
+	if n > 0 {
+		var tree []byte
+		if err := t.t.QueryRowContext(ctx, `SELECT tree FROM audit WHERE idx = ?`, n-1).Scan(&tree); err != nil {
+			return fmt.Errorf("append audit: tree of leaf %d: %w", n-1, err)
+		}
+		if want := treehash.Count(n-1) * tlog.HashSize; len(tree) != want {
+			return fmt.Errorf("append audit: leaf %d holds %d bytes of tree hashes, want %d (run `tearline audit verify`)", n-1, len(tree), want)
+		}
 	}
 	t.audit = auditState{read: true, next: n}
 	return nil
 }
 
-// hashRecords computes and inserts the stored hashes for records first,
-// first+1, ... whose data is entries.
-func (t *tx) hashRecords(ctx context.Context, first int64, entries [][]byte) error {
-	ids, hashes, err := treehash.Append(first, entries, func(ids []int64) ([][]byte, error) {
-		return readHashes(ctx, t.t, ids)
-	})
-	if err != nil {
-		return err
-	}
-	rows := make([]any, 0, 2*len(ids))
-	for i, id := range ids {
-		rows = append(rows, id, hashes[i][:])
-	}
-	if err := insertRows(ctx, t.t, t.rows, "audit_hashes (id, hash)", rows); err != nil {
-		return fmt.Errorf("audit tree hashes from %d: %w", first, err)
-	}
-	return nil
+// rowTable is a table insertRows writes, with how many columns it takes.
+type rowTable struct {
+	into string // "table (col, ...)"
+	cols int
 }
 
-// insertRows inserts two-column rows (flattened into args) in chunks of a
-// power of two, at most insertChunk rows. With rs, each chunk runs a
-// statement the writer connection prepared when the store was opened:
-// parsing a VALUES list of 256 rows anew for each chunk cost as much as
-// inserting the rows (a page of 1,000 audited reads is a dozen chunks).
-func insertRows(ctx context.Context, t *sql.Tx, rs *rowStmts, into string, args []any) error {
+// auditRows are the audit log's leaves with their tree hashes.
+var auditRows = rowTable{"audit (idx, data, tree)", 3}
+
+// rowTables are the tables insertRows writes.
+var rowTables = [...]rowTable{auditRows}
+
+// insertRows inserts rows (flattened into args) in chunks of a power of
+// two, at most insertChunk rows. With rs, each chunk runs a statement the
+// writer connection prepared when the store was opened: parsing a VALUES
+// list of 256 rows anew for each chunk cost as much as inserting the rows
+// (a page of 1,000 audited reads is a few chunks).
+func insertRows(ctx context.Context, t *sql.Tx, rs *rowStmts, tbl rowTable, args []any) error {
 	for len(args) > 0 {
-		n := min(len(args)/2, insertChunk)
+		n := min(len(args)/tbl.cols, insertChunk)
 		n = 1 << (bits.Len(uint(n)) - 1) // the largest power of two ≤ n
 		var err error
-		if st := rs.stmt(into, n); st != nil {
-			_, err = t.StmtContext(ctx, st).ExecContext(ctx, args[:2*n]...)
+		if st := rs.stmt(tbl, n); st != nil {
+			_, err = t.StmtContext(ctx, st).ExecContext(ctx, args[:tbl.cols*n]...)
 		} else {
-			_, err = t.ExecContext(ctx, insertSQL(into, n), args[:2*n]...)
+			_, err = t.ExecContext(ctx, insertSQL(tbl, n), args[:tbl.cols*n]...)
 		}
 		if err != nil {
 			return err
 		}
-		args = args[2*n:]
+		args = args[tbl.cols*n:]
 	}
 	return nil
 }
 
-func insertSQL(into string, rows int) string {
-	return "INSERT INTO " + into + " VALUES (?,?)" + strings.Repeat(",(?,?)", rows-1)
+func insertSQL(tbl rowTable, rows int) string {
+	one := "(?" + strings.Repeat(",?", tbl.cols-1) + ")"
+	return "INSERT INTO " + tbl.into + " VALUES " + one + strings.Repeat(","+one, rows-1)
 }
 
 // rowStmts are insertRows' statements, prepared on the writer connection
@@ -139,31 +149,28 @@ type rowStmtKey struct {
 	rows int
 }
 
-// rowTables are the tables insertRows writes.
-var rowTables = [...]string{"audit (idx, data)", "audit_hashes (id, hash)"}
-
 func prepareRowStmts(ctx context.Context, db *sql.DB) (*rowStmts, error) {
 	rs := &rowStmts{m: map[rowStmtKey]*sql.Stmt{}}
-	for _, into := range rowTables {
+	for _, tbl := range rowTables {
 		for n := 1; n <= insertChunk; n *= 2 {
-			st, err := db.PrepareContext(ctx, insertSQL(into, n))
+			st, err := db.PrepareContext(ctx, insertSQL(tbl, n))
 			if err != nil {
 				rs.close()
-				return nil, fmt.Errorf("prepare insert into %s: %w", into, err)
+				return nil, fmt.Errorf("prepare insert into %s: %w", tbl.into, err)
 			}
-			rs.m[rowStmtKey{into, n}] = st
+			rs.m[rowStmtKey{tbl.into, n}] = st
 		}
 	}
 	return rs, nil
 }
 
-// stmt is the prepared statement for rows rows into into; nil when rs is
-// nil (a store not yet open) or into is not one of rowTables.
-func (rs *rowStmts) stmt(into string, rows int) *sql.Stmt {
+// stmt is the prepared statement for rows rows into tbl; nil when rs is
+// nil (a store not yet open) or tbl is not one of rowTables.
+func (rs *rowStmts) stmt(tbl rowTable, rows int) *sql.Stmt {
 	if rs == nil {
 		return nil
 	}
-	return rs.m[rowStmtKey{into, rows}]
+	return rs.m[rowStmtKey{tbl.into, rows}]
 }
 
 func (rs *rowStmts) close() error {
@@ -174,42 +181,42 @@ func (rs *rowStmts) close() error {
 	return errors.Join(errs...)
 }
 
-func storedHashCount(ctx context.Context, q querier) (int64, error) {
-	var n int64
-	err := q.QueryRowContext(ctx, `SELECT COALESCE(MAX(id) + 1, 0) FROM audit_hashes`).Scan(&n)
-	return n, err
-}
-
-// readHashes returns the hashes with these ids in the order given.
+// readHashes returns the stored hashes with these ids in the order given,
+// each from the tree column of the leaf that added it.
 func readHashes(ctx context.Context, q querier, ids []int64) ([][]byte, error) {
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	args := make([]any, len(ids))
-	for i, id := range ids {
-		args[i] = id
+	leaves := make([]any, 0, len(ids))
+	seen := make(map[int64]bool, len(ids))
+	for _, id := range ids {
+		if leaf, _ := treehash.Locate(id); !seen[leaf] {
+			seen[leaf] = true
+			leaves = append(leaves, leaf)
+		}
 	}
-	rows, err := q.QueryContext(ctx, `SELECT id, hash FROM audit_hashes WHERE id IN (?`+strings.Repeat(",?", len(ids)-1)+`)`, args...)
+	rows, err := q.QueryContext(ctx, `SELECT idx, tree FROM audit WHERE idx IN (?`+strings.Repeat(",?", len(leaves)-1)+`)`, leaves...)
 	if err != nil {
 		return nil, fmt.Errorf("read audit hashes: %w", err)
 	}
 	defer rows.Close()
-	byID := make(map[int64][]byte, len(ids))
+	trees := make(map[int64][]byte, len(leaves))
 	for rows.Next() {
-		var id int64
-		var h []byte
-		if err := rows.Scan(&id, &h); err != nil {
+		var idx int64
+		var tree []byte
+		if err := rows.Scan(&idx, &tree); err != nil {
 			return nil, err
 		}
-		byID[id] = h
+		trees[idx] = tree
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
 	out := make([][]byte, len(ids))
 	for i, id := range ids {
-		h, ok := byID[id]
-		if !ok || len(h) != tlog.HashSize {
+		leaf, _ := treehash.Locate(id)
+		h, ok := treehash.Hash(trees[leaf], id)
+		if !ok {
 			return nil, fmt.Errorf("audit hash %d: %w", id, store.ErrNotFound)
 		}
 		out[i] = h
@@ -218,12 +225,31 @@ func readHashes(ctx context.Context, q querier, ids []int64) ([][]byte, error) {
 }
 
 func (r reader) AuditHashes(ctx context.Context, start, end int64) ([]store.AuditHash, error) {
-	rows, err := r.q.QueryContext(ctx, `SELECT id, hash FROM audit_hashes WHERE id >= ? AND id < ? ORDER BY id`, start, end)
+	if start >= end {
+		return nil, nil
+	}
+	lo, _ := treehash.Locate(start)
+	hi, _ := treehash.Locate(end - 1)
+	rows, err := r.q.QueryContext(ctx, `SELECT idx, tree FROM audit WHERE idx >= ? AND idx <= ? ORDER BY idx`, lo, hi)
 	if err != nil {
 		return nil, fmt.Errorf("audit hashes [%d,%d): %w", start, end, err)
 	}
 	defer rows.Close()
-	return scan.Collect(rows, scan.AuditHash)
+	var out []store.AuditHash
+	for rows.Next() {
+		var idx int64
+		var tree []byte
+		if err := rows.Scan(&idx, &tree); err != nil {
+			return nil, fmt.Errorf("audit hashes [%d,%d): %w", start, end, err)
+		}
+		ids, hs := treehash.Expand(idx, tree)
+		for i, id := range ids {
+			if id >= start && id < end {
+				out = append(out, store.AuditHash{ID: id, Hash: hs[i]})
+			}
+		}
+	}
+	return out, rows.Err()
 }
 
 func (r reader) ReadAuditHashes(ctx context.Context, ids []int64) ([][]byte, error) {
@@ -273,43 +299,108 @@ func (t *tx) PutAuditCheckpoint(ctx context.Context, c store.AuditCheckpoint) er
 // tree that is present but out of step is left alone for verify to report.
 func backfillAuditHashes(ctx context.Context, db *sql.DB) error {
 	var n int64
-	if err := db.QueryRowContext(ctx, `SELECT COALESCE(MAX(idx) + 1, 0) FROM audit`).Scan(&n); err != nil {
-		return err
-	}
-	h, err := storedHashCount(ctx, db)
-	if err != nil || h != 0 || n == 0 {
-		return err
-	}
-	// A log that has signed checkpoints had a tree: its rows going missing
-	// is tampering for verify to report, not an upgrade to repair.
-	var cps int64
-	if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM audit_checkpoints`).Scan(&cps); err != nil || cps > 0 {
+	var trees, cps bool
+	err := db.QueryRowContext(ctx, `SELECT
+		(SELECT COALESCE(MAX(idx) + 1, 0) FROM audit),
+		EXISTS (SELECT 1 FROM audit WHERE tree IS NOT NULL),
+		EXISTS (SELECT 1 FROM audit_checkpoints)`).Scan(&n, &trees, &cps)
+	// A log that has signed checkpoints had a tree: its hashes going
+	// missing is tampering for verify to report, not an upgrade to repair.
+	if err != nil || n == 0 || trees || cps {
 		return err
 	}
 	sqlTx, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
+	defer sqlTx.Rollback()
 	t := &tx{t: sqlTx, reader: reader{q: sqlTx}}
-	t.audit = auditState{read: true, next: n}
 	for start := int64(0); start < n; start += 4096 {
 		es, err := t.AuditEntries(ctx, start, min(start+4096, n))
 		if err != nil {
-			sqlTx.Rollback()
 			return err
 		}
 		data := make([][]byte, len(es))
 		for i, e := range es {
 			if e.Index != start+int64(i) {
 				// Not dense: no tree over these; verify reports where.
-				return sqlTx.Rollback()
+				return nil
 			}
 			data[i] = e.Data
 		}
-		if err := t.hashRecords(ctx, start, data); err != nil {
-			sqlTx.Rollback()
+		trees, err := auditTrees(ctx, sqlTx, start, data)
+		if err != nil {
 			return err
+		}
+		for i, tree := range trees {
+			if _, err := sqlTx.ExecContext(ctx, `UPDATE audit SET tree = ? WHERE idx = ?`, tree, start+int64(i)); err != nil {
+				return err
+			}
 		}
 	}
 	return sqlTx.Commit()
+}
+
+// moveAuditTree is migration 9: the tree hashes move from audit_hashes, a
+// row per hash, into the tree column of the leaf that added them
+// (store/internal/treehash), and audit_hashes goes. A page of audited reads
+// wrote three rows per leaf; it now writes one. A tree out of step with its
+// leaves is not moved: the migration fails and the database is left as it
+// was, so that the previous release's `tearline audit verify` can say where.
+func moveAuditTree(ctx context.Context, tx *sql.Tx) error {
+	var n, count, next int64
+	if err := tx.QueryRowContext(ctx, `SELECT
+		(SELECT COALESCE(MAX(idx) + 1, 0) FROM audit),
+		(SELECT COUNT(*) FROM audit_hashes),
+		(SELECT COALESCE(MAX(id) + 1, 0) FROM audit_hashes)`).Scan(&n, &count, &next); err != nil {
+		return err
+	}
+	if count > 0 && (count != next || next != tlog.StoredHashCount(n)) {
+		return fmt.Errorf("audit tree: %d stored hashes (ids up to %d) for %d leaves, want %d: run `tearline audit verify` with the previous release",
+			count, next, n, tlog.StoredHashCount(n))
+	}
+	st, err := tx.PrepareContext(ctx, `UPDATE audit SET tree = ? WHERE idx = ?`)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	// A chunk of leaves at a time: a large log's hashes do not fit in memory
+	// at once.
+	const chunk = 65536
+	for a := int64(0); a < n && count > 0; a += chunk {
+		b := min(a+chunk, n)
+		trees, err := hashesByLeaf(ctx, tx, a, b)
+		if err != nil {
+			return err
+		}
+		for i, tree := range trees {
+			if _, err := st.ExecContext(ctx, tree, a+int64(i)); err != nil {
+				return fmt.Errorf("audit tree of leaf %d: %w", a+int64(i), err)
+			}
+		}
+	}
+	_, err = tx.ExecContext(ctx, `DROP TABLE audit_hashes`)
+	return err
+}
+
+// hashesByLeaf reads the audit_hashes rows of leaves [a, b) and groups them
+// into tree values, one per leaf.
+func hashesByLeaf(ctx context.Context, tx *sql.Tx, a, b int64) ([][]byte, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT id, hash FROM audit_hashes WHERE id >= ? AND id < ? ORDER BY id`,
+		tlog.StoredHashIndex(0, a), tlog.StoredHashIndex(0, b))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	trees := make([][]byte, b-a)
+	for rows.Next() {
+		var id int64
+		var h []byte
+		if err := rows.Scan(&id, &h); err != nil {
+			return nil, err
+		}
+		leaf, _ := treehash.Locate(id)
+		trees[leaf-a] = append(trees[leaf-a], h...)
+	}
+	return trees, rows.Err()
 }

@@ -75,3 +75,65 @@ func TestMigrateListing(t *testing.T) {
 		t.Errorf("objects after migration 8: %d automatic indexes (want 0), schema %s", autoindexes, schema)
 	}
 }
+
+// TestMigrateTree opens a database whose audit tree is in audit_hashes, as
+// the binaries before migration 9 left it, and checks the hashes moved into
+// the leaves' rows; a tree out of step with its leaves stops the migration
+// and leaves the database as it was.
+func TestMigrateTree(t *testing.T) {
+	ctx := t.Context()
+	for _, broken := range []bool{false, true} {
+		path := filepath.Join(t.TempDir(), "tearline.db")
+		db, err := sql.Open("sqlite", "file:"+path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := migrateTo(ctx, db, 8); err != nil {
+			t.Fatal(err)
+		}
+		leaves, hashes := storetest.TreeMigrationLog()
+		tx, err := db.BeginTx(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, l := range leaves {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO audit (idx, data) VALUES (?, ?)`, i, l); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for id, h := range hashes {
+			if broken && id == 700 {
+				continue
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO audit_hashes (id, hash) VALUES (?, ?)`, id, h); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := tx.Commit(); err != nil {
+			t.Fatal(err)
+		}
+		db.Close()
+		s, err := Open(ctx, path)
+		if broken {
+			if err == nil || !strings.Contains(err.Error(), "audit tree") {
+				t.Fatalf("Open with a hash missing from the old tree = %v, want the migration refused", err)
+			}
+			db, _ := sql.Open("sqlite", "file:"+path)
+			var v int
+			if err := db.QueryRowContext(ctx, `SELECT MAX(version) FROM schema_migrations`).Scan(&v); err != nil || v != 8 {
+				t.Errorf("schema version after the refused migration = %d, %v; want 8", v, err)
+			}
+			db.Close()
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		storetest.CheckTreeMigration(t, s)
+		var tables int
+		if err := s.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM sqlite_schema WHERE name = 'audit_hashes'`).Scan(&tables); err != nil || tables != 0 {
+			t.Errorf("audit_hashes still there (%d, %v)", tables, err)
+		}
+		s.Close()
+	}
+}

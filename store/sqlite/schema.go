@@ -121,7 +121,12 @@ CREATE INDEX retention_until ON retention (until_us);
 	6: recallsSchema,    // recalls.go
 	7: listingSchema,
 	8: idsMigration,
+	9: `ALTER TABLE audit ADD COLUMN tree BLOB;`, // then moveAuditTree
 }
+
+// steps are the migrations' parts written in Go, run after their SQL in the
+// same transaction.
+var steps = map[int]func(context.Context, *sql.Tx) error{9: moveAuditTree}
 
 // rebuilds are the migrations that rebuild a table. They run as SQLite
 // prescribes (lang_altertable.html, "other kinds of table schema changes"):
@@ -243,6 +248,11 @@ func migrateOne(ctx context.Context, conn *sql.Conn, v int) error {
 	defer tx.Rollback()
 	if _, err := tx.ExecContext(ctx, migrations[v]); err != nil {
 		return err
+	}
+	if step := steps[v]; step != nil {
+		if err := step(ctx, tx); err != nil {
+			return err
+		}
 	}
 	if rebuilds[v] {
 		rows, err := tx.QueryContext(ctx, `PRAGMA foreign_key_check`)

@@ -198,13 +198,6 @@ func AuditEntry(sc Scanner) (store.AuditEntry, error) {
 	return e, err
 }
 
-// AuditHash reads id, hash.
-func AuditHash(sc Scanner) (store.AuditHash, error) {
-	var h store.AuditHash
-	err := sc.Scan(&h.ID, &h.Hash)
-	return h, err
-}
-
 // AuditCheckpoint reads size, note, created_us.
 func AuditCheckpoint(sc Scanner) (store.AuditCheckpoint, error) {
 	var c store.AuditCheckpoint

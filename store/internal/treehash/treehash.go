@@ -6,6 +6,7 @@ package treehash
 
 import (
 	"fmt"
+	"math/bits"
 
 	"golang.org/x/mod/sumdb/tlog"
 )
@@ -75,4 +76,64 @@ func Append(first int64, leaves [][]byte, read func(ids []int64) ([][]byte, erro
 		}
 	}
 	return ids, hashes, nil
+}
+
+// The SQL backends keep the stored hashes in the audit rows themselves: the
+// row of leaf n holds, in its tree column, the hashes appending leaf n
+// added, lowest level first (Count(n) of them, contiguous in tlog's
+// numbering from StoredHashIndex(0, n)). A page of audited reads then
+// writes one row per leaf instead of one per hash.
+
+// Count is how many stored hashes appending leaf n adds: its leaf hash and
+// one per subtree it completes (n's trailing one bits).
+func Count(n int64) int { return 1 + bits.TrailingZeros64(^uint64(n)) }
+
+// Locate returns the leaf whose row holds stored hash id, and the hash's
+// place in that row's tree column.
+func Locate(id int64) (leaf int64, offset int) {
+	level, n := tlog.SplitStoredHashIndex(id)
+	return (n+1)<<level - 1, level
+}
+
+// Trees groups hashes, as Append returns them for leaves first,
+// first+1, ..., into one tree value per leaf.
+func Trees(first int64, leaves int, hashes []tlog.Hash) ([][]byte, error) {
+	out := make([][]byte, leaves)
+	k := 0
+	for i := range out {
+		c := Count(first + int64(i))
+		if k+c > len(hashes) {
+			return nil, fmt.Errorf("audit tree: %d hashes for %d leaves from %d", len(hashes), leaves, first)
+		}
+		t := make([]byte, 0, c*tlog.HashSize)
+		for _, h := range hashes[k : k+c] {
+			t = append(t, h[:]...)
+		}
+		out[i], k = t, k+c
+	}
+	if k != len(hashes) {
+		return nil, fmt.Errorf("audit tree: %d hashes for %d leaves from %d", len(hashes), leaves, first)
+	}
+	return out, nil
+}
+
+// Hash returns stored hash id from tree, the tree column of the leaf Locate
+// names; false when the column does not hold it.
+func Hash(tree []byte, id int64) ([]byte, bool) {
+	_, off := Locate(id)
+	if len(tree) < (off+1)*tlog.HashSize {
+		return nil, false
+	}
+	return tree[off*tlog.HashSize : (off+1)*tlog.HashSize], true
+}
+
+// Expand returns the stored hashes a leaf's tree column holds, with their
+// ids: at most Count(leaf), so a column made longer holds nothing more.
+func Expand(leaf int64, tree []byte) (ids []int64, hashes [][]byte) {
+	base := tlog.StoredHashIndex(0, leaf)
+	for k := 0; k < Count(leaf) && (k+1)*tlog.HashSize <= len(tree); k++ {
+		ids = append(ids, base+int64(k))
+		hashes = append(hashes, tree[k*tlog.HashSize:(k+1)*tlog.HashSize])
+	}
+	return ids, hashes
 }

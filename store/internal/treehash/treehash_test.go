@@ -100,3 +100,49 @@ func TestAppendMissingFrontier(t *testing.T) {
 		t.Fatal("append over a tree missing a frontier hash succeeded")
 	}
 }
+
+// Count, Locate, Trees, Hash and Expand agree with tlog's numbering: every
+// stored hash of a tree of 3,000 leaves is found in its leaf's tree value,
+// at the id tlog gives it.
+func TestPerLeafLayout(t *testing.T) {
+	const n = 3000
+	var leaves [][]byte
+	for i := range n {
+		leaves = append(leaves, fmt.Appendf(nil, "leaf %d", i))
+	}
+	ids, hashes, err := Append(0, leaves, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if int64(len(ids)) != tlog.StoredHashCount(n) {
+		t.Fatalf("%d hashes, want %d", len(ids), tlog.StoredHashCount(n))
+	}
+	trees, err := Trees(0, n, hashes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var expanded []int64
+	for leaf, tree := range trees {
+		if len(tree) != Count(int64(leaf))*tlog.HashSize {
+			t.Fatalf("leaf %d: tree of %d bytes, want %d hashes", leaf, len(tree), Count(int64(leaf)))
+		}
+		got, _ := Expand(int64(leaf), tree)
+		expanded = append(expanded, got...)
+	}
+	for i, id := range ids {
+		if expanded[i] != id {
+			t.Fatalf("hash %d: Expand gives id %d, want %d", i, expanded[i], id)
+		}
+		leaf, _ := Locate(id)
+		h, ok := Hash(trees[leaf], id)
+		if !ok || string(h) != string(hashes[i][:]) {
+			t.Fatalf("hash %d (id %d): Hash from leaf %d = %x, %v", i, id, leaf, h, ok)
+		}
+	}
+	if _, err := Trees(0, n, hashes[:len(hashes)-1]); err == nil {
+		t.Error("Trees with a hash missing: no error")
+	}
+	if ids, _ := Expand(7, append(trees[7], make([]byte, 64)...)); len(ids) != Count(7) {
+		t.Errorf("Expand of a lengthened tree: %d ids, want %d", len(ids), Count(7))
+	}
+}
