@@ -128,25 +128,10 @@ func TestSealCompresses(t *testing.T) {
 // Content sealed as format 1 before compression existed still opens.
 func TestOpenFormat1(t *testing.T) {
 	k := kek(t)
-	r := NewKeyring(k)
 	w := Where{ID: "indicator--1", Modified: 7, Digest: "d"}
 	plain := []byte(`{"type":"indicator","description":"` + strings.Repeat("a", 500) + `"}`)
-	dek, err := GenerateKey()
-	if err != nil {
-		t.Fatal(err)
-	}
-	aead, err := newGCM(dek)
-	if err != nil {
-		t.Fatal(err)
-	}
-	nonce := make([]byte, nonceLen)
-	ct := aead.Seal(append([]byte{formatV1}, nonce...), nonce, plain,
-		[]byte("tearline content v1\x00indicator--1\x007\x00d"))
-	wrapped, err := k.wrap(w, dek)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got, err := r.Open(w, ct, wrapped); err != nil || !bytes.Equal(got, plain) {
+	ct, wrapped := sealRaw(t, k, w, formatV1, plain, []byte("tearline content v1\x00indicator--1\x007\x00d"))
+	if got, err := NewKeyring(k).Open(w, ct, wrapped); err != nil || !bytes.Equal(got, plain) {
 		t.Fatalf("Open of format 1 = %q, %v", got, err)
 	}
 }
@@ -174,8 +159,22 @@ func FuzzSealRoundTrip(f *testing.F) {
 // maxPlain bytes is refused before anything that size is allocated.
 func TestOpenRefusesHugeClaim(t *testing.T) {
 	k := kek(t)
-	r := NewKeyring(k)
 	w := Where{ID: "indicator--1", Modified: 7, Digest: "d"}
+	for name, body := range map[string][]byte{
+		"over the bound": binary.AppendUvarint(nil, maxPlain+1),
+		"corrupt":        {0x05, 0xff},
+	} {
+		ct, wrapped := sealRaw(t, k, w, formatS2, body, w.contentAAD(formatS2))
+		if got, err := NewKeyring(k).Open(w, ct, wrapped); err == nil {
+			t.Errorf("%s: Open = %d bytes, want an error", name, len(got))
+		}
+	}
+}
+
+// sealRaw seals body as format under a new data key wrapped by k, with the
+// additional data given: content as Seal would not write it.
+func sealRaw(t *testing.T, k *KEK, w Where, format byte, body, aad []byte) (sealed, wrapped []byte) {
+	t.Helper()
 	dek, err := GenerateKey()
 	if err != nil {
 		t.Fatal(err)
@@ -184,18 +183,9 @@ func TestOpenRefusesHugeClaim(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wrapped, err := k.wrap(w, dek)
-	if err != nil {
+	if wrapped, err = k.wrap(w, dek); err != nil {
 		t.Fatal(err)
 	}
-	for name, body := range map[string][]byte{
-		"over the bound": binary.AppendUvarint(nil, maxPlain+1),
-		"corrupt":        {0x05, 0xff},
-	} {
-		nonce := make([]byte, nonceLen)
-		ct := aead.Seal(append([]byte{formatS2}, nonce...), nonce, body, w.contentAAD(formatS2))
-		if got, err := r.Open(w, ct, wrapped); err == nil {
-			t.Errorf("%s: Open = %d bytes, want an error", name, len(got))
-		}
-	}
+	nonce := make([]byte, nonceLen)
+	return aead.Seal(append([]byte{format}, nonce...), nonce, body, aad), wrapped
 }

@@ -98,11 +98,7 @@ func readHashes(ctx context.Context, q querier, ids []int64) ([][]byte, error) {
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	leaves := make([]int64, 0, len(ids))
-	for _, id := range ids {
-		leaf, _ := treehash.Locate(id)
-		leaves = append(leaves, leaf)
-	}
+	leaves := treehash.LeavesOf(ids)
 	rows, err := q.Query(ctx, `SELECT idx, tree FROM audit WHERE idx = ANY($1)`, leaves)
 	if err != nil {
 		return nil, fmt.Errorf("read audit hashes: %w", err)
@@ -120,15 +116,7 @@ func readHashes(ctx context.Context, q querier, ids []int64) ([][]byte, error) {
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("read audit hashes: %w", err)
 	}
-	out := make([][]byte, len(ids))
-	for i, id := range ids {
-		h, ok := treehash.Hash(trees[leaves[i]], id)
-		if !ok {
-			return nil, fmt.Errorf("audit hash %d: %w", id, store.ErrNotFound)
-		}
-		out[i] = h
-	}
-	return out, nil
+	return treehash.Pick(ids, trees)
 }
 
 // moveAuditTree is migration 7, as the SQLite store's migration 9: the tree
@@ -207,8 +195,7 @@ func (r reader) AuditHashes(ctx context.Context, start, end int64) ([]store.Audi
 	if start >= end {
 		return nil, nil
 	}
-	lo, _ := treehash.Locate(start)
-	hi, _ := treehash.Locate(end - 1)
+	lo, hi := treehash.Leaves(start, end)
 	rows, err := r.q.Query(ctx, `SELECT idx, tree FROM audit WHERE idx >= $1 AND idx <= $2 ORDER BY idx`, lo, hi)
 	if err != nil {
 		return nil, fmt.Errorf("audit hashes [%d,%d): %w", start, end, err)
@@ -221,12 +208,7 @@ func (r reader) AuditHashes(ctx context.Context, start, end int64) ([]store.Audi
 		if err := rows.Scan(&idx, &tree); err != nil {
 			return nil, fmt.Errorf("audit hashes [%d,%d): %w", start, end, err)
 		}
-		ids, hs := treehash.Expand(idx, tree)
-		for i, id := range ids {
-			if id >= start && id < end {
-				out = append(out, store.AuditHash{ID: id, Hash: hs[i]})
-			}
-		}
+		out = treehash.AppendRange(out, idx, tree, start, end)
 	}
 	return out, rows.Err()
 }

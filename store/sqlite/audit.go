@@ -187,15 +187,12 @@ func readHashes(ctx context.Context, q querier, ids []int64) ([][]byte, error) {
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	leaves := make([]any, 0, len(ids))
-	seen := make(map[int64]bool, len(ids))
-	for _, id := range ids {
-		if leaf, _ := treehash.Locate(id); !seen[leaf] {
-			seen[leaf] = true
-			leaves = append(leaves, leaf)
-		}
+	leaves := treehash.LeavesOf(ids)
+	args := make([]any, len(leaves))
+	for i, l := range leaves {
+		args[i] = l
 	}
-	rows, err := q.QueryContext(ctx, `SELECT idx, tree FROM audit WHERE idx IN (?`+strings.Repeat(",?", len(leaves)-1)+`)`, leaves...)
+	rows, err := q.QueryContext(ctx, `SELECT idx, tree FROM audit WHERE idx IN (?`+strings.Repeat(",?", len(leaves)-1)+`)`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("read audit hashes: %w", err)
 	}
@@ -205,31 +202,21 @@ func readHashes(ctx context.Context, q querier, ids []int64) ([][]byte, error) {
 		var idx int64
 		var tree []byte
 		if err := rows.Scan(&idx, &tree); err != nil {
-			return nil, err
+			return nil, fmt.Errorf("read audit hashes: %w", err)
 		}
 		trees[idx] = tree
 	}
 	if err := rows.Err(); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("read audit hashes: %w", err)
 	}
-	out := make([][]byte, len(ids))
-	for i, id := range ids {
-		leaf, _ := treehash.Locate(id)
-		h, ok := treehash.Hash(trees[leaf], id)
-		if !ok {
-			return nil, fmt.Errorf("audit hash %d: %w", id, store.ErrNotFound)
-		}
-		out[i] = h
-	}
-	return out, nil
+	return treehash.Pick(ids, trees)
 }
 
 func (r reader) AuditHashes(ctx context.Context, start, end int64) ([]store.AuditHash, error) {
 	if start >= end {
 		return nil, nil
 	}
-	lo, _ := treehash.Locate(start)
-	hi, _ := treehash.Locate(end - 1)
+	lo, hi := treehash.Leaves(start, end)
 	rows, err := r.q.QueryContext(ctx, `SELECT idx, tree FROM audit WHERE idx >= ? AND idx <= ? ORDER BY idx`, lo, hi)
 	if err != nil {
 		return nil, fmt.Errorf("audit hashes [%d,%d): %w", start, end, err)
@@ -242,12 +229,7 @@ func (r reader) AuditHashes(ctx context.Context, start, end int64) ([]store.Audi
 		if err := rows.Scan(&idx, &tree); err != nil {
 			return nil, fmt.Errorf("audit hashes [%d,%d): %w", start, end, err)
 		}
-		ids, hs := treehash.Expand(idx, tree)
-		for i, id := range ids {
-			if id >= start && id < end {
-				out = append(out, store.AuditHash{ID: id, Hash: hs[i]})
-			}
-		}
+		out = treehash.AppendRange(out, idx, tree, start, end)
 	}
 	return out, rows.Err()
 }

@@ -9,6 +9,8 @@ import (
 	"math/bits"
 
 	"golang.org/x/mod/sumdb/tlog"
+
+	"github.com/tearline/tearline/store"
 )
 
 // Frontier returns the stored-hash indexes of the complete subtrees that
@@ -136,4 +138,54 @@ func Expand(leaf int64, tree []byte) (ids []int64, hashes [][]byte) {
 		hashes = append(hashes, tree[k*tlog.HashSize:(k+1)*tlog.HashSize])
 	}
 	return ids, hashes
+}
+
+// Leaves returns the first and last leaf whose rows hold stored hashes with
+// ids in [start, end), which must not be empty.
+func Leaves(start, end int64) (lo, hi int64) {
+	lo, _ = Locate(start)
+	hi, _ = Locate(end - 1)
+	return lo, hi
+}
+
+// AppendRange appends to out the stored hashes in leaf's tree value whose
+// ids are in [start, end).
+func AppendRange(out []store.AuditHash, leaf int64, tree []byte, start, end int64) []store.AuditHash {
+	ids, hs := Expand(leaf, tree)
+	for i, id := range ids {
+		if id >= start && id < end {
+			out = append(out, store.AuditHash{ID: id, Hash: hs[i]})
+		}
+	}
+	return out
+}
+
+// LeavesOf returns the leaves whose rows hold the stored hashes ids, each
+// once, in the order first needed.
+func LeavesOf(ids []int64) []int64 {
+	seen := make(map[int64]bool, len(ids))
+	var out []int64
+	for _, id := range ids {
+		if leaf, _ := Locate(id); !seen[leaf] {
+			seen[leaf] = true
+			out = append(out, leaf)
+		}
+	}
+	return out
+}
+
+// Pick returns the stored hashes ids, in the order given, from trees (the
+// tree values of LeavesOf(ids), by leaf); store.ErrNotFound for one that no
+// tree holds.
+func Pick(ids []int64, trees map[int64][]byte) ([][]byte, error) {
+	out := make([][]byte, len(ids))
+	for i, id := range ids {
+		leaf, _ := Locate(id)
+		h, ok := Hash(trees[leaf], id)
+		if !ok {
+			return nil, fmt.Errorf("audit hash %d: %w", id, store.ErrNotFound)
+		}
+		out[i] = h
+	}
+	return out, nil
 }
