@@ -137,3 +137,26 @@ func TestMigrateTree(t *testing.T) {
 		s.Close()
 	}
 }
+
+// TestBackfillTree opens a log written before the audit tree existed
+// (schema version 1: leaves only) and checks that opening hashes it.
+func TestBackfillTree(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "tearline.db")
+	db, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := migrateTo(ctx, db, 1); err != nil {
+		t.Fatal(err)
+	}
+	leaves, _ := storetest.TreeMigrationLog()
+	for i, l := range leaves {
+		if _, err := db.ExecContext(ctx, `INSERT INTO audit (idx, data) VALUES (?, ?)`, i, l); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db.Close()
+	s := openAt(t, path)
+	storetest.CheckTreeMigration(t, s)
+}
