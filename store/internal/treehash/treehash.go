@@ -101,17 +101,18 @@ func Locate(id int64) (leaf int64, offset int) {
 // first+1, ..., into one tree value per leaf.
 func Trees(first int64, leaves int, hashes []tlog.Hash) ([][]byte, error) {
 	out := make([][]byte, leaves)
+	buf := make([]byte, 0, len(hashes)*tlog.HashSize) // one allocation for all
 	k := 0
 	for i := range out {
 		c := Count(first + int64(i))
 		if k+c > len(hashes) {
 			return nil, fmt.Errorf("audit tree: %d hashes for %d leaves from %d", len(hashes), leaves, first)
 		}
-		t := make([]byte, 0, c*tlog.HashSize)
+		start := len(buf)
 		for _, h := range hashes[k : k+c] {
-			t = append(t, h[:]...)
+			buf = append(buf, h[:]...)
 		}
-		out[i], k = t, k+c
+		out[i], k = buf[start:len(buf):len(buf)], k+c
 	}
 	if k != len(hashes) {
 		return nil, fmt.Errorf("audit tree: %d hashes for %d leaves from %d", len(hashes), leaves, first)
