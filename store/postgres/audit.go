@@ -131,9 +131,8 @@ func moveAuditTree(ctx context.Context, tx pgx.Tx) error {
 		(SELECT COALESCE(MAX(id) + 1, 0) FROM audit_hashes)`).Scan(&n, &count, &next); err != nil {
 		return err
 	}
-	if count > 0 && (count != next || next != tlog.StoredHashCount(n)) {
-		return fmt.Errorf("audit tree: %d stored hashes (ids up to %d) for %d leaves, want %d: run `tearline audit verify` with the previous release",
-			count, next, n, tlog.StoredHashCount(n))
+	if err := treehash.CheckOldTree(n, count, next); err != nil {
+		return err
 	}
 	const chunk = 65536
 	for a := int64(0); a < n && count > 0; a += chunk {

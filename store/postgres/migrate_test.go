@@ -66,7 +66,7 @@ func TestMigrateTree(t *testing.T) {
 		if err := migrateTo(ctx, pool, treeMigration-1); err != nil {
 			t.Fatal(err)
 		}
-		leaves, hashes := storetest.TreeMigrationLog()
+		leaves, hashes := storetest.TreeMigrationLog(t)
 		idx := make([]int64, len(leaves))
 		for i := range idx {
 			idx[i] = int64(i)
@@ -77,7 +77,7 @@ func TestMigrateTree(t *testing.T) {
 			if broken && id == 700 {
 				continue
 			}
-			ids, hs = append(ids, id), append(hs, h)
+			ids, hs = append(ids, int64(id)), append(hs, h[:])
 		}
 		for _, q := range []struct {
 			sql  string

@@ -337,9 +337,8 @@ func moveAuditTree(ctx context.Context, tx *sql.Tx) error {
 		(SELECT COALESCE(MAX(id) + 1, 0) FROM audit_hashes)`).Scan(&n, &count, &next); err != nil {
 		return err
 	}
-	if count > 0 && (count != next || next != tlog.StoredHashCount(n)) {
-		return fmt.Errorf("audit tree: %d stored hashes (ids up to %d) for %d leaves, want %d: run `tearline audit verify` with the previous release",
-			count, next, n, tlog.StoredHashCount(n))
+	if err := treehash.CheckOldTree(n, count, next); err != nil {
+		return err
 	}
 	st, err := tx.PrepareContext(ctx, `UPDATE audit SET tree = ? WHERE idx = ?`)
 	if err != nil {

@@ -190,3 +190,15 @@ func Pick(ids []int64, trees map[int64][]byte) ([][]byte, error) {
 	}
 	return out, nil
 }
+
+// CheckOldTree checks a tree kept the old way, a row per stored hash
+// (count rows, ids up to next-1), against the n leaves it covers, before a
+// migration moves it into the leaves' rows: a tree out of step is not
+// moved, so that the previous release's verify can say where it breaks.
+func CheckOldTree(n, count, next int64) error {
+	if count > 0 && (count != next || next != tlog.StoredHashCount(n)) {
+		return fmt.Errorf("audit tree: %d stored hashes (ids up to %d) for %d leaves, want %d: run `tearline audit verify` with the previous release",
+			count, next, n, tlog.StoredHashCount(n))
+	}
+	return nil
+}
