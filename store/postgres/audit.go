@@ -104,19 +104,11 @@ func readHashes(ctx context.Context, q querier, ids []int64) ([][]byte, error) {
 		return nil, fmt.Errorf("read audit hashes: %w", err)
 	}
 	defer rows.Close()
-	trees := make(map[int64][]byte, len(leaves))
-	for rows.Next() {
-		var idx int64
-		var tree []byte
-		if err := rows.Scan(&idx, &tree); err != nil {
-			return nil, fmt.Errorf("read audit hashes: %w", err)
-		}
-		trees[idx] = tree
-	}
-	if err := rows.Err(); err != nil {
+	hs, err := treehash.ReadPicked(rows, ids)
+	if err != nil {
 		return nil, fmt.Errorf("read audit hashes: %w", err)
 	}
-	return treehash.Pick(ids, trees)
+	return hs, nil
 }
 
 // moveAuditTree is migration 7, as the SQLite store's migration 9: the tree
@@ -142,19 +134,9 @@ func moveAuditTree(ctx context.Context, tx pgx.Tx) error {
 		if err != nil {
 			return err
 		}
-		trees := make([][]byte, b-a)
-		for rows.Next() {
-			var id int64
-			var h []byte
-			if err := rows.Scan(&id, &h); err != nil {
-				rows.Close()
-				return err
-			}
-			leaf, _ := treehash.Locate(id)
-			trees[leaf-a] = append(trees[leaf-a], h...)
-		}
+		trees, err := treehash.ReadOldTrees(rows, a, b)
 		rows.Close()
-		if err := rows.Err(); err != nil {
+		if err != nil {
 			return err
 		}
 		idx := make([]int64, len(trees))
@@ -200,16 +182,11 @@ func (r reader) AuditHashes(ctx context.Context, start, end int64) ([]store.Audi
 		return nil, fmt.Errorf("audit hashes [%d,%d): %w", start, end, err)
 	}
 	defer rows.Close()
-	var out []store.AuditHash
-	for rows.Next() {
-		var idx int64
-		var tree []byte
-		if err := rows.Scan(&idx, &tree); err != nil {
-			return nil, fmt.Errorf("audit hashes [%d,%d): %w", start, end, err)
-		}
-		out = treehash.AppendRange(out, idx, tree, start, end)
+	hs, err := treehash.ReadRange(rows, start, end)
+	if err != nil {
+		return nil, fmt.Errorf("audit hashes [%d,%d): %w", start, end, err)
 	}
-	return out, rows.Err()
+	return hs, nil
 }
 
 func (r reader) ReadAuditHashes(ctx context.Context, ids []int64) ([][]byte, error) {

@@ -197,19 +197,11 @@ func readHashes(ctx context.Context, q querier, ids []int64) ([][]byte, error) {
 		return nil, fmt.Errorf("read audit hashes: %w", err)
 	}
 	defer rows.Close()
-	trees := make(map[int64][]byte, len(leaves))
-	for rows.Next() {
-		var idx int64
-		var tree []byte
-		if err := rows.Scan(&idx, &tree); err != nil {
-			return nil, fmt.Errorf("read audit hashes: %w", err)
-		}
-		trees[idx] = tree
-	}
-	if err := rows.Err(); err != nil {
+	hs, err := treehash.ReadPicked(rows, ids)
+	if err != nil {
 		return nil, fmt.Errorf("read audit hashes: %w", err)
 	}
-	return treehash.Pick(ids, trees)
+	return hs, nil
 }
 
 func (r reader) AuditHashes(ctx context.Context, start, end int64) ([]store.AuditHash, error) {
@@ -222,16 +214,11 @@ func (r reader) AuditHashes(ctx context.Context, start, end int64) ([]store.Audi
 		return nil, fmt.Errorf("audit hashes [%d,%d): %w", start, end, err)
 	}
 	defer rows.Close()
-	var out []store.AuditHash
-	for rows.Next() {
-		var idx int64
-		var tree []byte
-		if err := rows.Scan(&idx, &tree); err != nil {
-			return nil, fmt.Errorf("audit hashes [%d,%d): %w", start, end, err)
-		}
-		out = treehash.AppendRange(out, idx, tree, start, end)
+	hs, err := treehash.ReadRange(rows, start, end)
+	if err != nil {
+		return nil, fmt.Errorf("audit hashes [%d,%d): %w", start, end, err)
 	}
-	return out, rows.Err()
+	return hs, nil
 }
 
 func (r reader) ReadAuditHashes(ctx context.Context, ids []int64) ([][]byte, error) {
@@ -373,15 +360,5 @@ func hashesByLeaf(ctx context.Context, tx *sql.Tx, a, b int64) ([][]byte, error)
 		return nil, err
 	}
 	defer rows.Close()
-	trees := make([][]byte, b-a)
-	for rows.Next() {
-		var id int64
-		var h []byte
-		if err := rows.Scan(&id, &h); err != nil {
-			return nil, err
-		}
-		leaf, _ := treehash.Locate(id)
-		trees[leaf-a] = append(trees[leaf-a], h...)
-	}
-	return trees, rows.Err()
+	return treehash.ReadOldTrees(rows, a, b)
 }

@@ -11,6 +11,7 @@ import (
 	"golang.org/x/mod/sumdb/tlog"
 
 	"github.com/tearline/tearline/store"
+	"github.com/tearline/tearline/store/internal/scan"
 )
 
 // Frontier returns the stored-hash indexes of the complete subtrees that
@@ -149,16 +150,25 @@ func Leaves(start, end int64) (lo, hi int64) {
 	return lo, hi
 }
 
-// AppendRange appends to out the stored hashes in leaf's tree value whose
-// ids are in [start, end).
-func AppendRange(out []store.AuditHash, leaf int64, tree []byte, start, end int64) []store.AuditHash {
-	ids, hs := Expand(leaf, tree)
-	for i, id := range ids {
-		if id >= start && id < end {
-			out = append(out, store.AuditHash{ID: id, Hash: hs[i]})
+// ReadRange reads rows of (idx, tree), the leaves Leaves(start, end)
+// names in idx order, and returns their stored hashes with ids in
+// [start, end).
+func ReadRange(rows scan.Rows, start, end int64) ([]store.AuditHash, error) {
+	var out []store.AuditHash
+	for rows.Next() {
+		var leaf int64
+		var tree []byte
+		if err := rows.Scan(&leaf, &tree); err != nil {
+			return nil, err
+		}
+		ids, hs := Expand(leaf, tree)
+		for i, id := range ids {
+			if id >= start && id < end {
+				out = append(out, store.AuditHash{ID: id, Hash: hs[i]})
+			}
 		}
 	}
-	return out
+	return out, rows.Err()
 }
 
 // LeavesOf returns the leaves whose rows hold the stored hashes ids, each
@@ -175,10 +185,22 @@ func LeavesOf(ids []int64) []int64 {
 	return out
 }
 
-// Pick returns the stored hashes ids, in the order given, from trees (the
-// tree values of LeavesOf(ids), by leaf); store.ErrNotFound for one that no
-// tree holds.
-func Pick(ids []int64, trees map[int64][]byte) ([][]byte, error) {
+// ReadPicked reads rows of (idx, tree), the leaves LeavesOf(ids) names,
+// and returns the stored hashes ids in the order given;
+// store.ErrNotFound for one that no row holds.
+func ReadPicked(rows scan.Rows, ids []int64) ([][]byte, error) {
+	trees := map[int64][]byte{}
+	for rows.Next() {
+		var leaf int64
+		var tree []byte
+		if err := rows.Scan(&leaf, &tree); err != nil {
+			return nil, err
+		}
+		trees[leaf] = tree
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
 	out := make([][]byte, len(ids))
 	for i, id := range ids {
 		leaf, _ := Locate(id)
@@ -201,4 +223,24 @@ func CheckOldTree(n, count, next int64) error {
 			count, next, n, tlog.StoredHashCount(n))
 	}
 	return nil
+}
+
+// ReadOldTrees reads rows of (id, hash) of a tree kept the old way, a row
+// per stored hash, for the leaves [a, b) (ids StoredHashIndex(0, a) up to
+// StoredHashIndex(0, b)), and groups them into one tree value per leaf.
+func ReadOldTrees(rows scan.Rows, a, b int64) ([][]byte, error) {
+	trees := make([][]byte, b-a)
+	for rows.Next() {
+		var id int64
+		var h []byte
+		if err := rows.Scan(&id, &h); err != nil {
+			return nil, err
+		}
+		leaf, _ := Locate(id)
+		if leaf < a || leaf >= b {
+			return nil, fmt.Errorf("audit tree: hash %d is not of leaves %d to %d", id, a, b-1)
+		}
+		trees[leaf-a] = append(trees[leaf-a], h...)
+	}
+	return trees, rows.Err()
 }
