@@ -71,6 +71,9 @@ type config struct {
 	cpuprofile  string
 	loadprofile string
 	orderedIDs  bool
+	slowlog     time.Duration // log each timed operation at least this slow (0: none)
+	logw        io.Writer     // where -slowlog lines go
+	what        string        // the operation being timed, for -slowlog
 }
 
 func parseFlags(args []string, stderr io.Writer) (config, error) {
@@ -92,6 +95,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&c.cpuprofile, "cpuprofile", "", "write a CPU profile of the timed reads (not the load) to this file")
 	fs.BoolVar(&c.orderedIDs, "ordered-ids", false, "generate time-ordered ids (UUID version 7) instead of random ones: what random ids cost the id index")
 	fs.StringVar(&c.loadprofile, "loadprofile", "", "write a CPU profile of the last tenth of the load to this file")
+	fs.DurationVar(&c.slowlog, "slowlog", 0, "print each timed read at least this slow, with its wall-clock time, to line it up with the server's logs (0: none)")
 	fs.StringVar(&c.reuse, "reuse", "", "time reads only, on a node directory an earlier -keep run loaded with the same -n (and -dsn); its users are reused")
 	if err := fs.Parse(args); err != nil {
 		return c, err
@@ -118,6 +122,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	c.checkpoints = append(c.checkpoints, c.n)
 	slices.Sort(c.checkpoints)
 	c.checkpoints = slices.Compact(c.checkpoints)
+	c.logw = stderr
 	return c, nil
 }
 
@@ -315,7 +320,7 @@ func timeReads(ctx context.Context, cfg config, n *node.Node, loader, reader *no
 		if _, err := n.Get(ctx, loader, id); err != nil {
 			return nil, fmt.Errorf("point read %s: %w", id, err)
 		}
-		get = append(get, time.Since(t0))
+		get = append(get, cfg.took("point read", len(get), t0))
 	}
 	lats = append(lats, summarise("point read (node.Get, audited)", get, "random id among all"))
 	srv := httptest.NewTLSServer(taxii.New(n.TAXII(), taxii.Options{}))
@@ -326,13 +331,13 @@ func timeReads(ctx context.Context, cfg config, n *node.Node, loader, reader *no
 		time func(typ string) ([]time.Duration, int, error)
 	}{
 		{"page of 1,000 (node.List, audited)", func(typ string) ([]time.Duration, int, error) {
-			return timePages(ctx, n, reader, typ, cfg, rng)
+			return timePages(ctx, n, reader, typ, cfg.named("List "+typ), rng)
 		}},
 		{"TAXII page of 1,000 (objects endpoint backend, audited)", func(typ string) ([]time.Duration, int, error) {
-			return timeTAXIIPages(ctx, n, reader, typ, cfg, rng)
+			return timeTAXIIPages(ctx, n, reader, typ, cfg.named("TAXII backend "+typ), rng)
 		}},
 		{"TAXII GET of 1,000 (HTTPS on loopback, whole body read)", func(typ string) ([]time.Duration, int, error) {
-			return timeHTTPPages(ctx, srv, n.HoldingsID(), readerToken, typ, cfg, rng)
+			return timeHTTPPages(ctx, srv, n.HoldingsID(), readerToken, typ, cfg.named("HTTPS "+typ), rng)
 		}},
 	}
 	for _, k := range kinds {
@@ -409,17 +414,34 @@ func taxiiCursor(rng *rand.Rand, cfg config) string {
 	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(rng.Int64N(cursorSpan(cfg)), 36) + ".0"))
 }
 
+// named is cfg with what set, the name -slowlog gives the operations timed.
+func (c config) named(what string) config {
+	c.what = what
+	return c
+}
+
+// took is the time since t0 of the i-th operation of its kind, logged if
+// -slowlog asks for it. With the same -seed a run repeats the same cursors,
+// so i tells a slow page that is slow every time from a passing burst.
+func (c config) took(what string, i int, t0 time.Time) time.Duration {
+	d := time.Since(t0)
+	if c.slowlog > 0 && d >= c.slowlog {
+		fmt.Fprintf(c.logw, "slow %s %s #%d %.1f ms\n", t0.UTC().Format("15:04:05.000"), what, i, float64(d.Microseconds())/1000)
+	}
+	return d
+}
+
 // timeEach times cfg.pages calls of page, each reporting whether it was a
 // full page; short counts those that ran off the end.
 func timeEach(cfg config, page func() (full bool, err error)) (ds []time.Duration, short int, err error) {
 	ds = make([]time.Duration, 0, cfg.pages)
-	for range cfg.pages {
+	for i := range cfg.pages {
 		t0 := time.Now()
 		full, err := page()
 		if err != nil {
 			return nil, 0, err
 		}
-		ds = append(ds, time.Since(t0))
+		ds = append(ds, cfg.took(cfg.what, i, t0))
 		if !full {
 			short++
 		}

@@ -31,14 +31,17 @@
 package postgres
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/url"
 	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgproto3"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/tearline/tearline/store"
@@ -54,6 +57,9 @@ const (
 // rollbackTimeout bounds the rollback Update does after fn fails or panics,
 // when the caller's context may already be done.
 const rollbackTimeout = 10 * time.Second
+
+// readBuffer is the size of each connection's read buffer.
+const readBuffer = 64 << 10
 
 // Store is a store.Store on a PostgreSQL database.
 type Store struct {
@@ -79,6 +85,12 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	// A DSN that sets jit itself keeps its setting.
 	if _, set := cfg.ConnConfig.RuntimeParams["jit"]; !set {
 		cfg.ConnConfig.RuntimeParams["jit"] = "off"
+	}
+	// A page of 1,000 objects is ≈ 1.5 MB of rows: read in pgx's 8 KiB
+	// chunks that is ≈ 190 read calls a page, a read buffer of 64 KiB
+	// makes it ≈ 25 (BENCHMARKS.md, "PostgreSQL reads").
+	cfg.ConnConfig.BuildFrontend = func(r io.Reader, w io.Writer) *pgproto3.Frontend {
+		return pgproto3.NewFrontend(bufio.NewReaderSize(r, readBuffer), w)
 	}
 	w, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
