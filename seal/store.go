@@ -154,13 +154,15 @@ func (r *Keyring) sealVersion(v *store.ObjectVersion) (*store.ObjectVersion, err
 }
 
 // OpenVersion opens v's content in place: Raw becomes the plain content
-// and Key nil. A version without a Key was stored before sealing existed
-// (or by a node without it) and is returned as it is.
+// and Key nil. The sealed bytes are decrypted where they lie, so Raw must
+// not share its storage with anything else; if v does not open, Raw no
+// longer holds what was sealed. A version without a Key was stored before
+// sealing existed (or by a node without it) and is returned as it is.
 func (r *Keyring) OpenVersion(v *store.ObjectVersion) error {
 	if v.Key == nil {
 		return nil
 	}
-	plain, err := r.Open(WhereOf(v), v.Raw, v.Key)
+	plain, err := r.open(WhereOf(v), v.Raw, v.Key, true)
 	if err != nil {
 		return fmt.Errorf("open %s version %s: %w", v.ID, v.Modified, err)
 	}
