@@ -152,10 +152,10 @@ type Where struct {
 	Digest   string // the store digest of the version's canonical form
 }
 
-// contentAAD differs by format, so a format byte changed in the database
-// does not authenticate either.
-// It is "tearline content v<format>\x00<id>\x00<modified>\x00<digest>",
-// built in one allocation (TestGolden holds it to what is stored).
+// contentAAD is "tearline content v<format>\x00<id>\x00<modified>\x00<digest>",
+// built in one allocation (TestGolden holds it to what is stored). It
+// differs by format, so a format byte changed in the database does not
+// authenticate either.
 func (w Where) contentAAD(format byte) []byte {
 	const prefix = "tearline content v"
 	b := make([]byte, 0, len(prefix)+3+len(w.ID)+20+len(w.Digest)+3)

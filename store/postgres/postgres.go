@@ -88,7 +88,9 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	}
 	// A page of 1,000 objects is ≈ 1.5 MB of rows: read in pgx's 8 KiB
 	// chunks that is ≈ 190 read calls a page, a read buffer of 64 KiB
-	// makes it ≈ 25 (BENCHMARKS.md, "PostgreSQL reads").
+	// makes it ≈ 25 (docs/STORAGE.md, "Listings at scale"). pgconn's
+	// SyncConn, for taking over the net.Conn, would not see what this
+	// buffer holds; the store never takes a connection over.
 	cfg.ConnConfig.BuildFrontend = func(r io.Reader, w io.Writer) *pgproto3.Frontend {
 		return pgproto3.NewFrontend(bufio.NewReaderSize(r, readBuffer), w)
 	}
