@@ -142,12 +142,12 @@ func TestOpenFormat1(t *testing.T) {
 
 // Any content comes back byte for byte, compressed or not.
 func FuzzSealRoundTrip(f *testing.F) {
-	f.Add([]byte(`{"type":"indicator","pattern":"[ipv4-addr:value = '10.0.0.1']"}`))
-	f.Add([]byte(strings.Repeat("ab", 200)))
-	f.Add([]byte{})
+	f.Add([]byte(`{"type":"indicator","pattern":"[ipv4-addr:value = '10.0.0.1']"}`), "indicator--1", int64(1))
+	f.Add([]byte(strings.Repeat("ab", 200)), "x\x00y", int64(-1))
+	f.Add([]byte{}, "", int64(0))
 	r := NewKeyring(kek(f))
-	w := Where{ID: "indicator--1", Modified: 1, Digest: "d"}
-	f.Fuzz(func(t *testing.T, plain []byte) {
+	f.Fuzz(func(t *testing.T, plain []byte, id string, modified int64) {
+		w := Where{ID: id, Modified: modified, Digest: "d"}
 		ct, wrapped, err := r.Seal(w, plain)
 		if err != nil {
 			t.Fatal(err)
@@ -155,6 +155,20 @@ func FuzzSealRoundTrip(f *testing.F) {
 		got, err := r.Open(w, ct, wrapped)
 		if err != nil || !bytes.Equal(got, plain) {
 			t.Fatalf("Open(Seal(%d bytes)) = %d bytes, %v", len(plain), len(got), err)
+		}
+		// In place, as reads open what they scanned; Open left ct as it was.
+		v := store.ObjectVersion{ID: id, ModifiedAt: time.UnixMicro(modified), Digest: "d", Raw: ct, Key: wrapped}
+		if err := r.OpenVersion(&v); err != nil || !bytes.Equal(v.Raw, plain) {
+			t.Fatalf("OpenVersion(Seal(%d bytes)) = %d bytes, %v", len(plain), len(v.Raw), err)
+		}
+		// The next version's time is another place: it must not open there.
+		ct, wrapped, err = r.Seal(w, plain)
+		if err != nil {
+			t.Fatal(err)
+		}
+		v = store.ObjectVersion{ID: id, ModifiedAt: time.UnixMicro(modified + 1), Digest: "d", Raw: ct, Key: wrapped}
+		if err := r.OpenVersion(&v); err == nil {
+			t.Fatalf("a version sealed for modified %d opened as %d", modified, modified+1)
 		}
 	})
 }
