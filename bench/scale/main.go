@@ -1,7 +1,7 @@
 // Command scale loads a node with millions of generated STIX objects and
 // measures what happens as it grows: ingest rate at checkpoints (does it
 // stay flat?), point reads and filtered pages at the final size, disk and
-// memory. It is a benchmark, not a test: CI does not run it. Method and
+// memory. It is a benchmark: CI runs it only small (main_test.go). Method and
 // results: docs/SCALE.md.
 //
 //	go run ./bench/scale -backend sqlite -n 2000000

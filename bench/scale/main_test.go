@@ -1,0 +1,66 @@
+package main
+
+import (
+	"bytes"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestSmallRun runs the whole benchmark on a small SQLite node, so that
+// the tool CI does not run at full size still loads, reads and reports:
+// every read kind, the pooled row over all pages, and a -slowlog line for
+// each timed read when every read counts as slow.
+func TestSmallRun(t *testing.T) {
+	var out, errs bytes.Buffer
+	args := []string{"-backend", "sqlite", "-n", "3000", "-bundle", "500", "-checkpoints", "1000",
+		"-reads", "20", "-pages", "5", "-dir", t.TempDir(), "-slowlog", "1ns"}
+	if err := run(t.Context(), args, &out, &errs); err != nil {
+		t.Fatalf("run: %v\n%s", err, errs.String())
+	}
+	report := out.String()
+	for _, want := range []string{
+		"| 1000 |", "| 3000 |",
+		"| point read (node.Get, audited) | 20 |",
+		"| page of 1,000 (node.List, audited) | 5 |",
+		"| TAXII page of 1,000 (objects endpoint backend, audited) | 5 |",
+		"| TAXII GET of 1,000 (HTTPS on loopback, whole body read) | 5 |",
+		"| all pages of 1,000 above, pooled | 30 |",
+	} {
+		if !strings.Contains(report, want) {
+			t.Errorf("report lacks %q:\n%s", want, report)
+		}
+	}
+	slow := regexp.MustCompile(`(?m)^slow \d\d:\d\d:\d\d\.\d{3} (.+) #(\d+) [\d.]+ ms$`).FindAllStringSubmatch(errs.String(), -1)
+	counts := map[string]int{}
+	for _, m := range slow {
+		counts[m[1]]++
+	}
+	want := map[string]int{"point read": 20}
+	for _, k := range []string{"List", "TAXII backend", "HTTPS"} {
+		for _, typ := range []string{"indicator", "report"} {
+			want[k+" "+typ] = 5
+		}
+	}
+	for k, n := range want {
+		if counts[k] != n {
+			t.Errorf("-slowlog printed %d lines for %q, want %d (all: %v)", counts[k], k, n, counts)
+		}
+	}
+}
+
+// TestSummarise pins the percentiles: p99 of 200 is the second-slowest.
+func TestSummarise(t *testing.T) {
+	ds := make([]time.Duration, 200)
+	for i := range ds {
+		ds[i] = time.Duration(200-i) * time.Millisecond // reversed: summarise sorts
+	}
+	l := summarise("x", ds, "")
+	if l.n != 200 || l.p50 != 101*time.Millisecond || l.p99 != 199*time.Millisecond || l.max != 200*time.Millisecond {
+		t.Fatalf("summarise = %+v, want n 200, p50 101ms, p99 199ms, max 200ms", l)
+	}
+	if l := summarise("empty", nil, ""); l.n != 0 || l.p99 != 0 {
+		t.Fatalf("summarise(nil) = %+v", l)
+	}
+}
