@@ -230,8 +230,14 @@ func TestGolden(t *testing.T) {
 			"02f318622e8484e2834a08c6153bd40fed040c75ce3842278f1befc4f5230d38c22d8b3641934f91ad1aaacfcadff8e05927a2c481d97a7f9ed4a048cc6544b4d961bbe0487688cdca8f1413b638650c101d80befbdd7cfb3c",
 			"0159e8c6be88c7199eacd9f8d81c2dd430fd087166eaf7a5cc21f3709f7cb5a7516664bffc34254dc31496afa64b5fca503f77d1e540ec1c0c420afdf09a4d099f87ddbedc"},
 	} {
-		sealed, _ := hex.DecodeString(g.sealed)
-		wrapped, _ := hex.DecodeString(g.wrapped)
+		sealed, err := hex.DecodeString(g.sealed)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wrapped, err := hex.DecodeString(g.wrapped)
+		if err != nil {
+			t.Fatal(err)
+		}
 		got, err := r.Open(w, sealed, wrapped)
 		if err != nil || string(got) != g.plain {
 			t.Errorf("format %d: Open = %q, %v; want %q", sealed[0], got, err, g.plain)
