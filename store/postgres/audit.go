@@ -47,8 +47,13 @@ func (t *tx) AppendAudit(ctx context.Context, entries ...[]byte) (int64, error) 
 		t.audit.err = err
 		return 0, err
 	}
-	// One statement however many entries: the arrays go over in binary.
-	if _, err := t.t.Exec(ctx, `INSERT INTO audit (idx, data, tree) SELECT * FROM unnest($1::bigint[], $2::bytea[], $3::bytea[])`, idx, data, trees); err != nil {
+	// COPY, in binary: pgx sends the rows in 64 KiB messages from one
+	// reused buffer. An INSERT of unnest($1, $2, $3) encoded the arrays
+	// into buffers grown by copying: 3.4 MB allocated for a page's 1,001
+	// leaves against 1.0 MB, and ≈ 20% slower (BenchmarkAppendAudit).
+	if _, err := t.t.CopyFrom(ctx, pgx.Identifier{"audit"}, []string{"idx", "data", "tree"}, pgx.CopyFromSlice(len(entries), func(i int) ([]any, error) {
+		return []any{idx[i], data[i], trees[i]}, nil
+	})); err != nil {
 		t.audit.err = err
 		return 0, fmt.Errorf("append audit at %d: %w", first, err)
 	}
