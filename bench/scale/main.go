@@ -69,6 +69,7 @@ type config struct {
 	dir         string
 	reuse       string
 	cpuprofile  string
+	memprofile  string
 	loadprofile string
 	orderedIDs  bool
 	slowlog     time.Duration // log each timed operation at least this slow (0: none)
@@ -93,6 +94,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.BoolVar(&c.keep, "keep", false, "keep the data directory")
 	fs.StringVar(&c.dir, "dir", "", "parent of the data directory (default the system temporary directory)")
 	fs.StringVar(&c.cpuprofile, "cpuprofile", "", "write a CPU profile of the timed reads (not the load) to this file")
+	fs.StringVar(&c.memprofile, "memprofile", "", "write what the timed reads allocate to this file, and to FILE.base a snapshot from before them: go tool pprof -base FILE.base FILE")
 	fs.BoolVar(&c.orderedIDs, "ordered-ids", false, "generate time-ordered ids (UUID version 7) instead of random ones: what random ids cost the id index")
 	fs.StringVar(&c.loadprofile, "loadprofile", "", "write a CPU profile of the last tenth of the load to this file")
 	fs.DurationVar(&c.slowlog, "slowlog", 0, "print each timed read at least this slow, with its wall-clock time, to line it up with the server's logs (0: none)")
@@ -298,7 +300,7 @@ func reuse(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 }
 
 // timeReads times point reads of random ids and filtered pages.
-func timeReads(ctx context.Context, cfg config, n *node.Node, loader, reader *node.Principal, readerToken string, ids []string, stderr io.Writer) ([]latencies, error) {
+func timeReads(ctx context.Context, cfg config, n *node.Node, loader, reader *node.Principal, readerToken string, ids []string, stderr io.Writer) (_ []latencies, err error) {
 	fmt.Fprintf(stderr, "timing %d point reads and %d filtered pages per filter\n", cfg.reads, cfg.pages)
 	if cfg.cpuprofile != "" {
 		f, err := os.Create(cfg.cpuprofile)
@@ -310,6 +312,18 @@ func timeReads(ctx context.Context, cfg config, n *node.Node, loader, reader *no
 			return nil, err
 		}
 		defer pprof.StopCPUProfile()
+	}
+	if cfg.memprofile != "" {
+		// Allocations count from the process's start: a snapshot now,
+		// beside the file, is what `go tool pprof -base` subtracts.
+		if err := writeHeapProfile(cfg.memprofile + ".base"); err != nil {
+			return nil, err
+		}
+		defer func() {
+			if err == nil {
+				err = writeHeapProfile(cfg.memprofile)
+			}
+		}()
 	}
 	rng := rand.New(rand.NewPCG(cfg.seed, 7))
 	var lats []latencies
@@ -709,6 +723,21 @@ func startProfile(path string) error {
 	}
 	// The file stays open until the process exits: StopCPUProfile flushes it.
 	return pprof.StartCPUProfile(f)
+}
+
+// writeHeapProfile writes the heap profile (what has been allocated so far,
+// and what is live) to path, after a GC so that it is current.
+func writeHeapProfile(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	runtime.GC()
+	if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
+		f.Close()
+		return fmt.Errorf("heap profile: %w", err)
+	}
+	return f.Close()
 }
 
 // writtenBytes is what this process has caused to be written to storage
