@@ -11,6 +11,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/tearline/tearline/store"
 	"github.com/tearline/tearline/store/internal/bindpack"
@@ -37,11 +38,13 @@ const objectsKeyed = `objects o` + keyJoin
 func scanObject(sc scan.Scanner) (store.ObjectVersion, error) {
 	var v store.ObjectVersion
 	var modUS, addedUS int64
-	err := sc.Scan(&v.Seq, &v.ID, &v.Type, &v.Modified, &modUS, &v.Created, &v.Revoked, &v.Digest, &v.Raw, &v.Bindings, &v.Class, &addedUS, &v.Originator, &v.Key)
+	// The stored bindings are read where pgx received them: Unpack copies.
+	var bindings pgtype.DriverBytes
+	err := sc.Scan(&v.Seq, &v.ID, &v.Type, &v.Modified, &modUS, &v.Created, &v.Revoked, &v.Digest, &v.Raw, &bindings, &v.Class, &addedUS, &v.Originator, &v.Key)
 	v.ModifiedAt = time.UnixMicro(modUS).UTC()
 	v.DateAdded = time.UnixMicro(addedUS).UTC()
 	if err == nil {
-		if v.Bindings, err = bindpack.Unpack(v.Bindings); err != nil {
+		if v.Bindings, err = bindpack.Unpack(bindings); err != nil {
 			err = fmt.Errorf("object %s version %s: %w", v.ID, v.Modified, err)
 		}
 	}

@@ -60,12 +60,15 @@ func scanObject(sc scan.Scanner) (store.ObjectVersion, error) {
 	var v store.ObjectVersion
 	var modUS, addedUS int64
 	var revoked int
-	err := sc.Scan(&v.Seq, &v.ID, &v.Type, &v.Modified, &modUS, &v.Created, &revoked, &v.Digest, &v.Raw, &v.Bindings, &v.Class, &addedUS, &v.Originator, &v.Key)
+	// The stored bindings are read where the driver holds them: Unpack
+	// copies.
+	var bindings sql.RawBytes
+	err := sc.Scan(&v.Seq, &v.ID, &v.Type, &v.Modified, &modUS, &v.Created, &revoked, &v.Digest, &v.Raw, &bindings, &v.Class, &addedUS, &v.Originator, &v.Key)
 	v.ModifiedAt = time.UnixMicro(modUS).UTC()
 	v.DateAdded = time.UnixMicro(addedUS).UTC()
 	v.Revoked = revoked != 0
 	if err == nil {
-		if v.Bindings, err = bindpack.Unpack(v.Bindings); err != nil {
+		if v.Bindings, err = bindpack.Unpack(bindings); err != nil {
 			err = fmt.Errorf("object %s version %s: %w", v.ID, v.Modified, err)
 		}
 	}

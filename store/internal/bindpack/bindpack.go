@@ -16,6 +16,7 @@
 package bindpack
 
 import (
+	"bytes"
 	"fmt"
 	"sync"
 
@@ -70,10 +71,12 @@ func Pack(bindings []byte) []byte {
 	return buf[:n:n]
 }
 
-// Unpack returns the bindings JSON a stored value holds.
+// Unpack returns the bindings JSON a stored value holds, in memory of its
+// own: stored may be a driver's buffer that its next row overwrites, so the
+// stores scan the column without the driver copying it first.
 func Unpack(stored []byte) ([]byte, error) {
 	if len(stored) == 0 || stored[0] != tagS2 {
-		return stored, nil
+		return bytes.Clone(stored), nil
 	}
 	n, err := s2.DecodedLen(stored[1:])
 	if err != nil {
