@@ -56,7 +56,7 @@ func (r reader) Versions(ctx context.Context, id string) ([]store.ObjectVersion,
 	if err != nil {
 		return nil, fmt.Errorf("versions of %s: %w", id, err)
 	}
-	vs, err := collectObjects(rows)
+	vs, err := collectObjects(rows, 0)
 	if err != nil {
 		return nil, fmt.Errorf("versions of %s: %w", id, err)
 	}
@@ -85,7 +85,7 @@ func (r reader) VersionsOf(ctx context.Context, ids []string) ([]store.ObjectVer
 	if err != nil {
 		return nil, fmt.Errorf("versions of %d objects: %w", len(ids), err)
 	}
-	vs, err := collectObjects(rows)
+	vs, err := collectObjects(rows, 0)
 	if err != nil {
 		return nil, fmt.Errorf("versions of %d objects: %w", len(ids), err)
 	}
@@ -113,9 +113,10 @@ func (r reader) ProvenanceOf(ctx context.Context, ids []string) (map[string]stor
 	return out, nil
 }
 
-func collectObjects(rows pgx.Rows) ([]store.ObjectVersion, error) {
+// collectObjects reads about n versions' rows (n may be 0: unknown).
+func collectObjects(rows pgx.Rows, n int) ([]store.ObjectVersion, error) {
 	defer rows.Close()
-	return scan.Collect(rows, scanObject)
+	return scan.CollectN(rows, n, scanObject)
 }
 
 // listWhere builds the filter shared by List and Count; its arguments start
@@ -202,7 +203,7 @@ func (r reader) List(ctx context.Context, q store.ListQuery) ([]store.ObjectVers
 	if err != nil {
 		return nil, fmt.Errorf("list objects: %w", err)
 	}
-	vs, err := collectObjects(rows)
+	vs, err := collectObjects(rows, len(seqs))
 	if err != nil {
 		return nil, fmt.Errorf("list objects: %w", err)
 	}

@@ -98,7 +98,7 @@ func (r reader) versions(ctx context.Context, ids []string) ([]store.ObjectVersi
 	if err != nil {
 		return nil, err
 	}
-	return collectObjects(rows)
+	return collectObjects(rows, 0)
 }
 
 // manyIDs bounds the ids bound in one statement of a many-id read, well
@@ -166,9 +166,10 @@ func (r reader) ProvenanceOf(ctx context.Context, ids []string) (map[string]stor
 	return out, nil
 }
 
-func collectObjects(rows *sql.Rows) ([]store.ObjectVersion, error) {
+// collectObjects reads about n versions' rows (n may be 0: unknown).
+func collectObjects(rows *sql.Rows, n int) ([]store.ObjectVersion, error) {
 	defer rows.Close()
-	return scan.Collect(rows, scanObject)
+	return scan.CollectN(rows, n, scanObject)
 }
 
 // listWhere builds the filter shared by List and Count. Classes and the
@@ -225,7 +226,7 @@ func (r reader) List(ctx context.Context, q store.ListQuery) ([]store.ObjectVers
 	if err != nil {
 		return nil, fmt.Errorf("list objects: %w", err)
 	}
-	return collectObjects(rows)
+	return collectObjects(rows, limit)
 }
 
 func (r reader) Count(ctx context.Context, q store.ListQuery) (int64, error) {

@@ -48,6 +48,23 @@ func TestCollect(t *testing.T) {
 	}
 }
 
+// CollectN reads what Collect reads, whatever its hint says: fewer rows,
+// more rows, none, or a hint far above what it reserves.
+func TestCollectN(t *testing.T) {
+	for _, n := range []int{0, 1, 3, 100, maxReserve * 10} {
+		got, err := CollectN(&rows{vals: []string{"a", "b", "c"}}, n, String)
+		if err != nil || strings.Join(got, ",") != "a,b,c" {
+			t.Errorf("CollectN(n=%d) = %q, %v; want [a b c]", n, got, err)
+		}
+		if cap(got) > max(min(n, maxReserve), 4) {
+			t.Errorf("CollectN(n=%d) reserved %d", n, cap(got))
+		}
+		if got, err := CollectN(&rows{}, n, String); got != nil || err != nil {
+			t.Errorf("CollectN(n=%d) of no rows = %q, %v; want nil, nil", n, got, err)
+		}
+	}
+}
+
 func TestWrapErrors(t *testing.T) {
 	_, err := Collect(&rows{vals: []string{"a"}, failAt: 1}, WrapErrors("agreements", String))
 	if err == nil || !strings.HasPrefix(err.Error(), "agreements: row 1") {
