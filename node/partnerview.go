@@ -171,6 +171,10 @@ func (n *Node) partnerRead(ctx context.Context, peer *Peer, q taxii.Query) (taxi
 		}
 
 		var events []audit.Event
+		if want == "" {
+			// The list entry comes first and is filled in last (taxiiRead).
+			events = make([]audit.Event, 1, 1+limit+16)
+		}
 		var labels []string
 		prev, scanned := start.after, 0
 		for {
@@ -226,8 +230,8 @@ func (n *Node) partnerRead(ctx context.Context, peer *Peer, q taxii.Query) (taxi
 			events = append(events, audit.Event{Actor: actor, Action: audit.ActionLabelRead, Object: id, Decision: audit.Allow, Detail: detail})
 		}
 		if want == "" {
-			events = append([]audit.Event{{Actor: actor, Action: audit.ActionList, Decision: audit.Allow, Subject: "party:" + peer.Name,
-				Count: len(page.Items), Detail: describeQuery(detail, q)}}, events...)
+			events[0] = audit.Event{Actor: actor, Action: audit.ActionList, Decision: audit.Allow, Subject: "party:" + peer.Name,
+				Count: len(page.Items), Detail: describeQuery(detail, q)}
 		}
 		return n.appendAudit(ctx, tx, events...)
 	})
