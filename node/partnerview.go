@@ -226,6 +226,9 @@ func (n *Node) partnerRead(ctx context.Context, peer *Peer, q taxii.Query) (taxi
 			if err != nil {
 				return fmt.Errorf("label %s: %w", id, err)
 			}
+			if raw, err = served("label "+id, raw, false); err != nil {
+				return err
+			}
 			page.Leading = append(page.Leading, raw)
 			events = append(events, audit.Event{Actor: actor, Action: audit.ActionLabelRead, Object: id, Decision: audit.Allow, Detail: detail})
 		}
@@ -361,7 +364,9 @@ func (n *Node) partnerDecide(ctx context.Context, tx store.Tx, compiled map[stri
 	if manifest {
 		return pi, true, nil // metadata only: nothing disseminated
 	}
-	pi.item.Object = out.Raw
+	if pi.item.Object, err = served("object "+out.ID, out.Raw, out.Opened); err != nil {
+		return partnerItem{}, false, err
+	}
 	if pi.item.Related, err = out.BindingObjects(); err != nil {
 		return partnerItem{}, false, err
 	}

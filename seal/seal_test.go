@@ -244,8 +244,17 @@ func TestGolden(t *testing.T) {
 		}
 		// In place, as reads open the rows they scanned.
 		v := store.ObjectVersion{ID: w.ID, ModifiedAt: time.UnixMicro(w.Modified), Digest: w.Digest, Raw: sealed, Key: wrapped}
-		if err := r.OpenVersion(&v); err != nil || string(v.Raw) != g.plain || v.Key != nil {
-			t.Errorf("format %d: OpenVersion = %q, key %x, %v; want %q", sealed[0], v.Raw, v.Key, err, g.plain)
+		if err := r.OpenVersion(&v); err != nil || string(v.Raw) != g.plain || v.Key != nil || !v.Opened {
+			t.Errorf("format %d: OpenVersion = %q, key %x, opened %t, %v; want %q", sealed[0], v.Raw, v.Key, v.Opened, err, g.plain)
 		}
+	}
+}
+
+// A version without a key (stored before sealing existed) is returned as
+// stored and not marked opened: nothing vouches for its bytes.
+func TestOpenVersionKeyless(t *testing.T) {
+	v := store.ObjectVersion{ID: "indicator--1", Raw: []byte(`{"a":1}`)}
+	if err := NewKeyring(kek(t)).OpenVersion(&v); err != nil || string(v.Raw) != `{"a":1}` || v.Opened {
+		t.Errorf("OpenVersion(keyless) = %q, opened %t, %v; want it as stored, not opened", v.Raw, v.Opened, err)
 	}
 }

@@ -153,8 +153,8 @@ func (r *Keyring) sealVersion(v *store.ObjectVersion) (*store.ObjectVersion, err
 	return &c, nil
 }
 
-// OpenVersion opens v's content in place: Raw becomes the plain content
-// and Key nil. The sealed bytes are decrypted where they lie, so Raw must
+// OpenVersion opens v's content in place: Raw becomes the plain content,
+// Key nil and Opened true. The sealed bytes are decrypted where they lie, so Raw must
 // not share its storage with anything else; if v does not open, Raw no
 // longer holds what was sealed. A version without a Key was stored before
 // sealing existed (or by a node without it) and is returned as it is.
@@ -166,7 +166,7 @@ func (r *Keyring) OpenVersion(v *store.ObjectVersion) error {
 	if err != nil {
 		return fmt.Errorf("open %s version %s: %w", v.ID, v.Modified, err)
 	}
-	v.Raw, v.Key = plain, nil
+	v.Raw, v.Key, v.Opened = plain, nil, true
 	return nil
 }
 

@@ -160,7 +160,12 @@ type ObjectVersion struct {
 	// Key is the wrapped data key Raw is sealed under (package seal), kept
 	// in a table of its own so a purge can destroy it; nil when Raw is
 	// plain. The store treats both as opaque bytes.
-	Key        []byte
+	Key []byte
+	// Opened says Raw was opened from sealed content (package seal sets
+	// it; stores never do): Raw is then authenticated as bytes this node
+	// sealed, which it had parsed as an object first. A Raw that was never
+	// sealed (a row older than sealing) is only what the database holds.
+	Opened     bool
 	Bindings   []byte // JSON array of the binding objects for this version
 	Class      int64  // access class: the set of labels a reader must satisfy
 	DateAdded  time.Time
