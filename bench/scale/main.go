@@ -30,6 +30,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/metrics"
 	"runtime/pprof"
 	"slices"
 	"strconv"
@@ -41,6 +42,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/tearline/tearline/internal/gctune"
 	"github.com/tearline/tearline/internal/stixgen"
 	"github.com/tearline/tearline/node"
 	"github.com/tearline/tearline/store"
@@ -48,6 +50,9 @@ import (
 )
 
 func main() {
+	// The garbage collector paced as `tearline serve` paces it, so that
+	// the figures are the product's; GOGC and GOMEMLIMIT still override.
+	gctune.Apply(gctune.Plan(os.Getenv, os.ReadFile))
 	if err := run(context.Background(), os.Args[1:], os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "scale:", err)
 		os.Exit(1)
@@ -620,7 +625,7 @@ func timePages(ctx context.Context, n *node.Node, p *node.Principal, typ string,
 }
 
 func report(w io.Writer, cfg config, cps []checkpoint, lats []latencies, disk, peak int64) {
-	fmt.Fprintf(w, "\n### %s, %d objects (bundles of %d, %d concurrent ingests, GOMAXPROCS %d)\n\n", cfg.backend, cfg.n, cfg.bundle, cfg.workers, runtime.GOMAXPROCS(0))
+	fmt.Fprintf(w, "\n### %s, %d objects (bundles of %d, %d concurrent ingests, GOMAXPROCS %d, GC percent %s)\n\n", cfg.backend, cfg.n, cfg.bundle, cfg.workers, runtime.GOMAXPROCS(0), gcPercent())
 	if len(cps) > 0 {
 		fmt.Fprintln(w, "| objects | ingest objects/s (window) | vs first | elapsed | disk | of which WAL | disk/object without WAL | written/object (window) | RSS |")
 		fmt.Fprintln(w, "|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
@@ -714,6 +719,16 @@ func writtenPer(cfg config, b float64) string {
 		return "(server's)"
 	}
 	return fmt.Sprintf("%.1f KB", b/1000)
+}
+
+// gcPercent is the collector's GC percent in force.
+func gcPercent() string {
+	m := []metrics.Sample{{Name: "/gc/gogc:percent"}}
+	metrics.Read(m)
+	if m[0].Value.Kind() != metrics.KindUint64 {
+		return "unknown"
+	}
+	return strconv.FormatUint(m[0].Value.Uint64(), 10)
 }
 
 func startProfile(path string) error {

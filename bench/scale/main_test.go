@@ -27,6 +27,7 @@ func TestSmallRun(t *testing.T) {
 		"| TAXII page of 1,000 (objects endpoint backend, audited) | 5 |",
 		"| TAXII GET of 1,000 (HTTPS on loopback, whole body read) | 5 |",
 		"| all pages of 1,000 above, pooled | 30 |",
+		", GC percent " + gcPercent() + ")", // the test process's own: main sets serve's
 	} {
 		if !strings.Contains(report, want) {
 			t.Errorf("report lacks %q:\n%s", want, report)

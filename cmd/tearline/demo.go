@@ -10,6 +10,7 @@ import (
 
 	"github.com/tearline/tearline/api"
 	"github.com/tearline/tearline/internal/demo"
+	"github.com/tearline/tearline/internal/gctune"
 	"github.com/tearline/tearline/node"
 )
 
@@ -21,6 +22,7 @@ func demoCmd() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
+			gctune.Apply(gctune.Plan(os.Getenv, os.ReadFile)) // as serve runs
 			if dir == "" {
 				d, err := os.MkdirTemp("", "tearline-demo-*")
 				if err != nil {

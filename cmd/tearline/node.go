@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tearline/tearline/api"
+	"github.com/tearline/tearline/internal/gctune"
 	"github.com/tearline/tearline/node"
 )
 
@@ -60,6 +61,9 @@ func serveCmd() *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
 			log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil))
+			gc := gctune.Plan(os.Getenv, os.ReadFile)
+			gctune.Apply(gc)
+			log.Info("garbage collector", "settings", gc.Note)
 			storeURL = resolveStore(storeURL)
 			if _, err := os.Stat(dir + "/" + node.ConfigFile); errors.Is(err, os.ErrNotExist) {
 				// serve needs no setup: an empty directory becomes a node with defaults.
