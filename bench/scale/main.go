@@ -360,8 +360,10 @@ func timeReads(ctx context.Context, cfg config, n *node.Node, loader, reader *no
 		}},
 	}
 	var all []time.Duration
+	cpuAll, cpuOK := readCPU()
 	for _, k := range kinds {
 		for _, typ := range []string{"indicator", "report"} {
+			cpu, ok := readCPU()
 			ds, short, err := k.time(typ)
 			if err != nil {
 				return nil, err
@@ -371,13 +373,20 @@ func timeReads(ctx context.Context, cfg config, n *node.Node, loader, reader *no
 			if short > 0 {
 				note += fmt.Sprintf("; %d pages ran off the end with fewer than 1,000", short)
 			}
+			if s := stealSince(cpu, ok); s != "" {
+				note += "; " + s
+			}
 			lats = append(lats, summarise(k.name, ds, note))
 		}
 	}
 	// Each filter's p99 (of the default 200 pages) is its second-slowest
 	// page: one short stall that catches two pages of a filter decides it.
 	// Pooled, the same pages give a p99 that one stall moves less.
-	lats = append(lats, summarise("all pages of 1,000 above, pooled", all, "the six filters' pages together"))
+	note := "the six filters' pages together"
+	if s := stealSince(cpuAll, cpuOK); s != "" {
+		note += "; " + s
+	}
+	lats = append(lats, summarise("all pages of 1,000 above, pooled", all, note))
 	return lats, nil
 }
 

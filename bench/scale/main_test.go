@@ -33,6 +33,9 @@ func TestSmallRun(t *testing.T) {
 			t.Errorf("report lacks %q:\n%s", want, report)
 		}
 	}
+	if _, ok := readCPU(); ok && strings.Count(report, "; CPU steal ") != 7 {
+		t.Errorf("report gives CPU steal for %d rows, want the 6 filters and the pooled row:\n%s", strings.Count(report, "; CPU steal "), report)
+	}
 	slow := regexp.MustCompile(`(?m)^slow \d\d:\d\d:\d\d\.\d{3} (.+) #(\d+) [\d.]+ ms$`).FindAllStringSubmatch(errs.String(), -1)
 	counts := map[string]int{}
 	for _, m := range slow {
@@ -63,5 +66,19 @@ func TestSummarise(t *testing.T) {
 	}
 	if l := summarise("empty", nil, ""); l.n != 0 || l.p99 != 0 {
 		t.Fatalf("summarise(nil) = %+v", l)
+	}
+}
+
+// parseCPU reads /proc/stat's first line; steal is its eighth number and
+// guest time (counted in user already) is not added twice.
+func TestParseCPU(t *testing.T) {
+	got, ok := parseCPU([]byte("cpu  100 5 50 800 10 1 2 30 7 0\ncpu0 50 2 25 400 5 0 1 15 3 0\n"))
+	if !ok || got.total != 998 || got.steal != 30 {
+		t.Errorf("parseCPU = %+v, %t; want total 998, steal 30", got, ok)
+	}
+	for _, bad := range []string{"", "cpu 1 2 3", "intr 1 2 3 4 5 6 7 8 9", "cpu 1 2 3 4 5 6 7 x 9"} {
+		if _, ok := parseCPU([]byte(bad)); ok {
+			t.Errorf("parseCPU(%q) ok", bad)
+		}
 	}
 }
