@@ -166,23 +166,30 @@ func TestSealAtRestAndPurgeSQLite(t *testing.T) {
 	verifyLog(t, n)
 }
 
+// rawDB opens n's SQLite database beside the node, as someone with the
+// file would, and returns it with an exec that fails the test on error.
+func rawDB(t *testing.T, n *Node) (*sql.DB, func(q string, args ...any)) {
+	t.Helper()
+	db, err := sql.Open("sqlite", filepath.Join(n.Dir(), DBFile)+"?_pragma=busy_timeout(10000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db, func(q string, args ...any) {
+		t.Helper()
+		if _, err := db.ExecContext(t.Context(), q, args...); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 func TestSealTamperDetected(t *testing.T) {
 	ctx := t.Context()
 	n := newTestNode(t, "gbr", "GBR")
 	p, _ := addUser(t, n, adminSpec())
 	a, _, _ := sealedObject(t, n, p)
 	b, _, _ := sealedObject(t, n, p)
-	db, err := sql.Open("sqlite", filepath.Join(n.Dir(), DBFile)+"?_pragma=busy_timeout(10000)")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	exec := func(q string, args ...any) {
-		t.Helper()
-		if _, err := db.ExecContext(ctx, q, args...); err != nil {
-			t.Fatal(err)
-		}
-	}
+	db, exec := rawDB(t, n)
 	blob := func(q, id string) []byte {
 		t.Helper()
 		var b []byte
@@ -465,17 +472,7 @@ func TestTAXIIServesOnlyJSON(t *testing.T) {
 	p, _ := addUser(t, n, adminSpec())
 	a, _, _ := sealedObject(t, n, p)
 	b, _, _ := sealedObject(t, n, p)
-	db, err := sql.Open("sqlite", filepath.Join(n.Dir(), DBFile)+"?_pragma=busy_timeout(10000)")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	exec := func(q string, args ...any) {
-		t.Helper()
-		if _, err := db.ExecContext(ctx, q, args...); err != nil {
-			t.Fatal(err)
-		}
-	}
+	db, exec := rawDB(t, n)
 	var leading []json.RawMessage
 	page := func() ([]json.RawMessage, error) {
 		pg, err := n.TAXII().Objects(ctx, p, n.HoldingsID(), taxii.Query{Types: []string{"threat-actor"}})
@@ -541,14 +538,8 @@ func TestPartnerTAXIIServesOnlyJSON(t *testing.T) {
 	if err := json.Unmarshal(pg.Leading[0], &named); err != nil {
 		t.Fatal(err)
 	}
-	db, err := sql.Open("sqlite", filepath.Join(f.n.Dir(), DBFile)+"?_pragma=busy_timeout(10000)")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if _, err := db.ExecContext(ctx, `UPDATE labels SET raw = raw || ',{"type":"indicator"}' WHERE id = ?`, named.ID); err != nil {
-		t.Fatal(err)
-	}
+	_, exec := rawDB(t, f.n)
+	exec(`UPDATE labels SET raw = raw || ',{"type":"indicator"}' WHERE id = ?`, named.ID)
 	if pg, err := f.n.partnerRead(ctx, usa, taxii.Query{}); err == nil || !strings.Contains(err.Error(), "label "+named.ID) {
 		t.Fatalf("partner page naming a label that is two values: %d items, %v; want an error naming %s", len(pg.Items), err, named.ID)
 	}

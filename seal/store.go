@@ -154,10 +154,11 @@ func (r *Keyring) sealVersion(v *store.ObjectVersion) (*store.ObjectVersion, err
 }
 
 // OpenVersion opens v's content in place: Raw becomes the plain content,
-// Key nil and Opened true. The sealed bytes are decrypted where they lie, so Raw must
-// not share its storage with anything else; if v does not open, Raw no
-// longer holds what was sealed. A version without a Key was stored before
-// sealing existed (or by a node without it) and is returned as it is.
+// Key nil and Opened true. The sealed bytes are decrypted where they lie,
+// so Raw must not share its storage with anything else; if v does not
+// open, Raw no longer holds what was sealed. A version without a Key was
+// stored before sealing existed (or by a node without it) and is returned
+// as it is, Opened false.
 func (r *Keyring) OpenVersion(v *store.ObjectVersion) error {
 	if v.Key == nil {
 		return nil
