@@ -166,6 +166,16 @@ func TestSealAtRestAndPurgeSQLite(t *testing.T) {
 	verifyLog(t, n)
 }
 
+// twoSealed is a node with an admin and two sealed objects, a and b.
+func twoSealed(t *testing.T) (n *Node, p *Principal, a, b string) {
+	t.Helper()
+	n = newTestNode(t, "gbr", "GBR")
+	p, _ = addUser(t, n, adminSpec())
+	a, _, _ = sealedObject(t, n, p)
+	b, _, _ = sealedObject(t, n, p)
+	return n, p, a, b
+}
+
 // rawDB opens n's SQLite database beside the node, as someone with the
 // file would, and returns it with an exec that fails the test on error.
 func rawDB(t *testing.T, n *Node) (*sql.DB, func(q string, args ...any)) {
@@ -185,10 +195,7 @@ func rawDB(t *testing.T, n *Node) (*sql.DB, func(q string, args ...any)) {
 
 func TestSealTamperDetected(t *testing.T) {
 	ctx := t.Context()
-	n := newTestNode(t, "gbr", "GBR")
-	p, _ := addUser(t, n, adminSpec())
-	a, _, _ := sealedObject(t, n, p)
-	b, _, _ := sealedObject(t, n, p)
+	n, p, a, b := twoSealed(t)
 	db, exec := rawDB(t, n)
 	blob := func(q, id string) []byte {
 		t.Helper()
@@ -468,10 +475,7 @@ func TestSealedReadsOpen(t *testing.T) {
 // the read instead of adding an object to the page.
 func TestTAXIIServesOnlyJSON(t *testing.T) {
 	ctx := t.Context()
-	n := newTestNode(t, "gbr", "GBR")
-	p, _ := addUser(t, n, adminSpec())
-	a, _, _ := sealedObject(t, n, p)
-	b, _, _ := sealedObject(t, n, p)
+	n, p, a, b := twoSealed(t)
 	db, exec := rawDB(t, n)
 	var leading []json.RawMessage
 	page := func() ([]json.RawMessage, error) {

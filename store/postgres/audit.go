@@ -122,10 +122,7 @@ func readHashes(ctx context.Context, q querier, ids []int64) ([][]byte, error) {
 // moved: the migration fails and the database stays as it was.
 func moveAuditTree(ctx context.Context, tx pgx.Tx) error {
 	var n, count, next int64
-	if err := tx.QueryRow(ctx, `SELECT
-		(SELECT COALESCE(MAX(idx) + 1, 0) FROM audit),
-		(SELECT COUNT(*) FROM audit_hashes),
-		(SELECT COALESCE(MAX(id) + 1, 0) FROM audit_hashes)`).Scan(&n, &count, &next); err != nil {
+	if err := tx.QueryRow(ctx, treehash.OldTreeSizes).Scan(&n, &count, &next); err != nil {
 		return err
 	}
 	if err := treehash.CheckOldTree(n, count, next); err != nil {

@@ -318,10 +318,7 @@ func backfillAuditHashes(ctx context.Context, db *sql.DB) error {
 // was, so that the previous release's `tearline audit verify` can say where.
 func moveAuditTree(ctx context.Context, tx *sql.Tx) error {
 	var n, count, next int64
-	if err := tx.QueryRowContext(ctx, `SELECT
-		(SELECT COALESCE(MAX(idx) + 1, 0) FROM audit),
-		(SELECT COUNT(*) FROM audit_hashes),
-		(SELECT COALESCE(MAX(id) + 1, 0) FROM audit_hashes)`).Scan(&n, &count, &next); err != nil {
+	if err := tx.QueryRowContext(ctx, treehash.OldTreeSizes).Scan(&n, &count, &next); err != nil {
 		return err
 	}
 	if err := treehash.CheckOldTree(n, count, next); err != nil {

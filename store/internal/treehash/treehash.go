@@ -213,6 +213,15 @@ func ReadPicked(rows scan.Rows, ids []int64) ([][]byte, error) {
 	return out, nil
 }
 
+// OldTreeSizes is the query both stores' migrations run before moving a
+// tree kept the old way: the leaves, the hash rows and the next hash id,
+// what CheckOldTree takes. It has no parameters, so one text serves both
+// SQL dialects.
+const OldTreeSizes = `SELECT
+		(SELECT COALESCE(MAX(idx) + 1, 0) FROM audit),
+		(SELECT COUNT(*) FROM audit_hashes),
+		(SELECT COALESCE(MAX(id) + 1, 0) FROM audit_hashes)`
+
 // CheckOldTree checks a tree kept the old way, a row per stored hash
 // (count rows, ids up to next-1), against the n leaves it covers, before a
 // migration moves it into the leaves' rows: a tree out of step is not
