@@ -13,7 +13,9 @@ import (
 )
 
 // The ATT&CK bundles live outside the repository (../shared/data, relative
-// to the module root); tests that need them skip when they are absent.
+// to the module root), except the ICS one, which the repository carries in
+// testdata/attack (with its licence) so these tests run on a fresh clone;
+// tests that need another bundle skip when it is absent.
 var attackFiles = []string{
 	"enterprise-attack-18.1-rebuilt.json.xz",
 	"mobile-attack-18.1-rebuilt.json.xz",
@@ -22,8 +24,12 @@ var attackFiles = []string{
 
 func readAttack(tb testing.TB, name string) []byte {
 	tb.Helper()
-	path := filepath.Join("..", "..", "shared", "data", name)
+	path := filepath.Join("..", "testdata", "attack", name)
 	f, err := os.Open(path)
+	if err != nil {
+		path = filepath.Join("..", "..", "shared", "data", name)
+		f, err = os.Open(path)
+	}
 	if err != nil {
 		tb.Skipf("ATT&CK data not available (%v); skipping", err)
 	}

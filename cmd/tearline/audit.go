@@ -118,7 +118,7 @@ the error names the first bad entry's index.`,
 		},
 	}
 	c.Flags().StringVar(&dir, "data", "", "node data directory")
-	c.Flags().StringVar(&logFile, "log", "", "exported log (from `tearline audit export`)")
+	c.Flags().StringVar(&logFile, "log", "", "exported log (from 'tearline audit export')")
 	c.Flags().StringArrayVar(&checkpoints, "checkpoint", nil, "signed checkpoint file (repeatable)")
 	c.Flags().StringVar(&key, "key", "", "log verifier key, or a file holding it (default DIR/"+node.LogPubKey+")")
 	addStoreFlag(c, &storeURL)

@@ -36,6 +36,9 @@ func (f *clientFlags) client() (*api.Client, error) {
 	if f.token == "" {
 		return nil, errors.New("--token is required (or set TEARLINE_TOKEN)")
 	}
+	if err := checkServerURL(f.server); err != nil {
+		return nil, err
+	}
 	tc, err := api.ClientTLS(f.ca, f.insecure)
 	if err != nil {
 		return nil, err
@@ -43,19 +46,12 @@ func (f *clientFlags) client() (*api.Client, error) {
 	return api.NewClient(f.server, f.token, tc), nil
 }
 
-func readInput(name string) ([]byte, error) {
-	if name == "-" {
-		return io.ReadAll(io.LimitReader(os.Stdin, 1<<30))
-	}
-	return os.ReadFile(name)
-}
-
 func publishCmd() *cobra.Command {
 	var cf clientFlags
 	var lbl string
 	c := &cobra.Command{
 		Use:   "publish --server URL --token TOKEN [--insecure | --ca FILE] [--label BANNER] FILE|-",
-		Short: "Ingest a STIX 2.1 bundle or object",
+		Short: "Ingest a STIX 2.1 bundle or object (plain JSON, .gz or .xz)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cl, err := cf.client()

@@ -146,7 +146,7 @@ func caIssueCmd() *cobra.Command {
 			return nil
 		},
 	}
-	c.Flags().StringVar(&caDir, "ca", "", "CA directory from `ca init` (required)")
+	c.Flags().StringVar(&caDir, "ca", "", "CA directory from 'ca init' (required)")
 	c.Flags().StringVar(&out, "out", "", "directory for cert.pem and key.pem (required)")
 	c.Flags().StringVar(&name, "name", "", "node name, the certificate's common name (required)")
 	c.Flags().StringVar(&country, "country", "", "ISO 3166 alpha-3 country (required)")
@@ -183,7 +183,7 @@ func caSignCmd() *cobra.Command {
 			return writeOut(cmd, out, pki.MarshalCert(cert))
 		},
 	}
-	c.Flags().StringVar(&caDir, "ca", "", "CA directory from `ca init` (required)")
+	c.Flags().StringVar(&caDir, "ca", "", "CA directory from 'ca init' (required)")
 	c.Flags().StringVar(&csr, "csr", "", "certificate request file (required)")
 	c.Flags().StringVar(&out, "out", "", "certificate file (default stdout)")
 	c.Flags().IntVar(&days, "days", 397, "validity in days")
@@ -320,7 +320,7 @@ func identityCmd() *cobra.Command {
 		},
 	}
 	c.Flags().StringVar(&dir, "data", "", "data directory (required)")
-	c.Flags().StringVar(&u, "url", "", "where partners reach this node, https://HOST:PORT (recorded by their `peer add --identity`)")
+	c.Flags().StringVar(&u, "url", "", "where partners reach this node, https://HOST:PORT (recorded by their 'peer add --identity')")
 	_ = c.MarkFlagRequired("data")
 	return c
 }
@@ -373,7 +373,7 @@ func peerAddCmd() *cobra.Command {
 		},
 	}
 	c.Flags().StringVar(&dir, "data", "", "data directory (required)")
-	c.Flags().StringVar(&idFile, "identity", "", "the partner's `tearline identity` output")
+	c.Flags().StringVar(&idFile, "identity", "", "the partner's 'tearline identity' output")
 	c.Flags().StringVar(&s.Name, "name", "", "the partner's node name (default: the certificate's common name)")
 	c.Flags().StringVar(&certFile, "cert", "", "the partner's TLS certificate (PEM)")
 	c.Flags().StringVar(&s.SigningKey, "signing-key", "", "the partner's Ed25519 public key, ed25519:<base64>")

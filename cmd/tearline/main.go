@@ -21,7 +21,7 @@ func run() int {
 	err := root().ExecuteContext(ctx)
 	stop()
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "tearline:", err)
+		fmt.Fprintln(os.Stderr, "tearline:", explain(err))
 		return 1
 	}
 	return 0
@@ -33,7 +33,10 @@ func root() *cobra.Command {
 		Short:         "Tearline: share labelled intelligence under signed agreements",
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		Version:       version(),
 	}
+	c.SetVersionTemplate("tearline {{.Version}}\n")
+	c.AddCommand(versionCmd()) // version.go
 	c.AddCommand(initCmd(), serveCmd(), userCmd(), publishCmd(), getCmd(), listCmd(), exportCmd(), verifyCmd(), demoCmd(), auditCmd())
 	c.AddCommand(purgeCmd(), keyCmd(), backupCmd(), restoreCmd()) // storage.go
 	c.AddCommand(agreementCmd(), releaseCmd())                    // agreement.go, release.go

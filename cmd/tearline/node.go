@@ -97,7 +97,7 @@ func serveCmd() *cobra.Command {
 	c.Flags().StringVar(&config, "config", "", "configuration file overriding DIR/tearline.yaml")
 	addStoreFlag(c, &storeURL)
 	c.Flags().DurationVar(&checkpointEvery, "checkpoint-interval", node.DefaultCheckpointInterval, "how often to sign an audit checkpoint when the log has grown")
-	c.Flags().DurationVar(&pullEvery, "pull-interval", 0, "pull every peer with a url this often (0: never; `peer pull` pulls once)")
+	c.Flags().DurationVar(&pullEvery, "pull-interval", 0, "pull every peer with a url this often (0: never; 'peer pull' pulls once)")
 	c.Flags().DurationVar(&outboxPoll, "outbox-poll", node.DefaultOutboxPoll, "how often the outbox looks for releases committed by other processes (in-process commits wake it at once; negative: never)")
 	_ = c.MarkFlagRequired("data")
 	return c

@@ -14,6 +14,7 @@ package main
 //	dirsum DIR FILE                  write a listing of DIR (path, mode, size, SHA-256) to FILE
 //	replace FILE OLD NEW             replace the single occurrence of OLD in FILE by NEW
 //	jsonobj BUNDLE ID FILE           write the object ID of a STIX bundle (raw, as in the file) to FILE
+//	compress gz|xz IN OUT            write IN compressed with gzip or xz to OUT
 //	jsoneq FILE1 FILE2               the two files hold the same JSON text, ignoring only whitespace
 //	httpget [-ca FILE] [-token TOKEN] [-status CODE] URL
 //	                                 HTTPS GET; the body goes to stdout; fails unless the status is CODE (200)
@@ -27,6 +28,7 @@ package main
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"crypto/sha256"
 	"crypto/tls"
@@ -48,6 +50,9 @@ import (
 	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+	"github.com/ulikunitz/xz"
 
 	"github.com/tearline/tearline/api"
 )
@@ -92,6 +97,7 @@ func TestScripts(t *testing.T) {
 			"jsoneq":   cmdJSONEq,
 			"httpget":  cmdHTTPGet,
 			"listall":  cmdListAll,
+			"compress": cmdCompress,
 		},
 	})
 }
@@ -408,4 +414,42 @@ func cmdListAll(ts *testscript.TestScript, neg bool, args []string) {
 		fmt.Fprintln(out, id)
 	}
 	fmt.Fprintf(out, "pages %d\n", pages)
+}
+
+func cmdCompress(ts *testscript.TestScript, neg bool, args []string) {
+	noNeg(ts, neg, "compress")
+	if len(args) != 3 || (args[0] != "gz" && args[0] != "xz") {
+		ts.Fatalf("usage: compress gz|xz IN OUT")
+	}
+	var out bytes.Buffer
+	var w io.WriteCloser
+	if args[0] == "gz" {
+		w = gzip.NewWriter(&out)
+	} else {
+		xw, err := xz.NewWriter(&out)
+		ts.Check(err)
+		w = xw
+	}
+	_, err := io.WriteString(w, ts.ReadFile(args[1]))
+	ts.Check(err)
+	ts.Check(w.Close())
+	ts.Check(os.WriteFile(ts.MkAbs(args[2]), out.Bytes(), 0o644))
+}
+
+// TestFlagHelpRenders guards every flag's help text: pflag takes a
+// backticked word in a usage string as the value's placeholder, so
+// "(from `ca init`)" would render as "--ca ca init".
+func TestFlagHelpRenders(t *testing.T) {
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
+		c.Flags().VisitAll(func(f *pflag.Flag) {
+			if strings.Contains(f.Usage, "`") {
+				t.Errorf("%s --%s: usage has a backtick, which help renders as the placeholder: %q", c.CommandPath(), f.Name, f.Usage)
+			}
+		})
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
+	}
+	walk(root())
 }
