@@ -134,7 +134,11 @@ func (n *Node) ImportAgreement(ctx context.Context, p *Principal, data []byte) (
 	if !ok {
 		return AgreementInfo{}, fmt.Errorf("import agreement %s: %w: this node (%s) is not a party", doc.ID, ErrInvalid, n.cfg.Name)
 	}
-	if self.PublicKey != binding.MarshalPublicKey(n.signer.PublicKey()) {
+	signer, err := n.signer()
+	if err != nil {
+		return AgreementInfo{}, fmt.Errorf("import agreement %s: %w", doc.ID, err)
+	}
+	if self.PublicKey != binding.MarshalPublicKey(signer.PublicKey()) {
 		return AgreementInfo{}, fmt.Errorf("import agreement %s: %w: party %s's public key is not this node's signing key", doc.ID, ErrInvalid, n.cfg.Name)
 	}
 	raw, err := doc.JSON()

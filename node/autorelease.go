@@ -8,6 +8,7 @@ import (
 
 	"github.com/tearline/tearline/agreement"
 	"github.com/tearline/tearline/audit"
+	"github.com/tearline/tearline/datadir"
 	"github.com/tearline/tearline/policy"
 	"github.com/tearline/tearline/store"
 )
@@ -189,7 +190,7 @@ func SetAutoRelease(dir string, on bool) error {
 		return err
 	}
 	c.AutoRelease = &on
-	if err := writeConfig(file, c); err != nil {
+	if err := datadir.WriteConfig(file, c); err != nil {
 		return fmt.Errorf("config %s: %w", file, err)
 	}
 	return nil

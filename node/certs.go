@@ -8,6 +8,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/tearline/tearline/datadir"
 	"github.com/tearline/tearline/pki"
 )
 
@@ -67,7 +68,7 @@ func issueFromCA(dir string, cfg Config, ca *pki.CA, hosts []string, now time.Ti
 	if err := AddTrustedCA(dir, pki.MarshalCert(ca.Cert)); err != nil {
 		return err
 	}
-	return atomicWrite(path(dir, TLSCert), pki.MarshalCert(c), 0o644)
+	return datadir.AtomicWrite(path(dir, TLSCert), pki.MarshalCert(c), 0o644)
 }
 
 // CertRequest returns a PEM certificate request for the node's TLS key, for
@@ -124,7 +125,7 @@ func InstallCert(dir string, certPEM, caPEM []byte, now time.Time) (*x509.Certif
 	if _, err := t.verifyChain(leaf, now, chain[1:]...); err != nil {
 		return nil, fmt.Errorf("cert install: %w", err)
 	}
-	if err := atomicWrite(path(dir, TLSCert), pki.MarshalCert(chain...), 0o644); err != nil {
+	if err := datadir.AtomicWrite(path(dir, TLSCert), pki.MarshalCert(chain...), 0o644); err != nil {
 		return nil, fmt.Errorf("cert install: %w", err)
 	}
 	return leaf, nil
@@ -159,5 +160,5 @@ func AddTrustedCA(dir string, caPEM []byte) error {
 			seen[pki.Fingerprint(c)] = true
 		}
 	}
-	return atomicWrite(path(dir, TrustCAFile), pki.MarshalCert(have...), 0o644)
+	return datadir.AtomicWrite(path(dir, TrustCAFile), pki.MarshalCert(have...), 0o644)
 }

@@ -1,108 +1,24 @@
 package node
 
 import (
-	"bytes"
-	"fmt"
-	"os"
-	"path/filepath"
-	"regexp"
-	"time"
-
-	"go.yaml.in/yaml/v3"
-
-	"github.com/tearline/tearline/label"
+	"github.com/tearline/tearline/datadir"
 )
 
-// Files in a node's data directory.
+// Files in a node's data directory: package datadir owns them; these names
+// stay for node's callers.
 const (
-	ConfigFile  = "tearline.yaml"
-	DBFile      = "tearline.db"
-	SigningKey  = "keys/signing.pem"
-	TLSCert     = "tls/cert.pem"
-	TLSKey      = "tls/key.pem"
-	KeyringFile = "keyring.yaml"
+	ConfigFile  = datadir.ConfigFile
+	DBFile      = datadir.DBFile
+	SigningKey  = datadir.SigningKey
+	TLSCert     = datadir.TLSCert
+	TLSKey      = datadir.TLSKey
+	KeyringFile = datadir.KeyringFile
 )
 
-// Config is a node's configuration. `init` writes it with defaults; an
-// operator edits it, or points serve at another file with --config.
-type Config struct {
-	Name     string `yaml:"name"`
-	Country  string `yaml:"country"` // ISO 3166 alpha-3
-	Org      string `yaml:"org"`
-	Identity string `yaml:"identity"` // the node's STIX identity id
-	Listen   string `yaml:"listen"`
-	// TokenTTL is how long a new API token lives unless told otherwise.
-	TokenTTL time.Duration `yaml:"token_ttl"`
-	// MaxBodyBytes bounds every request body.
-	MaxBodyBytes int64        `yaml:"max_body_bytes"`
-	Labels       label.Config `yaml:"labels"`
-	// AutoRelease sends each newly ingested or received object to every
-	// partner whose agreement releases automatically (autorelease.go).
-	// Unset means on; `auto_release: false` leaves releases to people.
-	AutoRelease *bool `yaml:"auto_release,omitempty"`
-}
-
-// AutoReleaseOn reports whether automatic release on ingest is on (the
-// default).
-func (c Config) AutoReleaseOn() bool { return c.AutoRelease == nil || *c.AutoRelease }
-
-var nodeName = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{0,62}$`)
-var countryCode = regexp.MustCompile(`^[A-Z]{3}$`)
-
-func (c *Config) defaults() {
-	if c.Listen == "" {
-		c.Listen = "127.0.0.1:8443"
-	}
-	if c.TokenTTL == 0 {
-		c.TokenTTL = 90 * 24 * time.Hour
-	}
-	if c.MaxBodyBytes == 0 {
-		c.MaxBodyBytes = 64 << 20
-	}
-	if len(c.Labels.Policies) == 0 {
-		c.Labels = label.DefaultConfig(c.Country)
-	}
-}
-
-func (c *Config) validate() error {
-	if !nodeName.MatchString(c.Name) {
-		return fmt.Errorf("config: name %q: want lower-case letters, digits, dots and hyphens", c.Name)
-	}
-	if !countryCode.MatchString(c.Country) {
-		return fmt.Errorf("config: country %q: want an ISO 3166 alpha-3 code such as GBR", c.Country)
-	}
-	if c.Identity == "" {
-		return fmt.Errorf("config: identity is missing")
-	}
-	return nil
-}
+// Config is a node's configuration (datadir.Config).
+type Config = datadir.Config
 
 // LoadConfig reads a YAML config file and fills in defaults.
-func LoadConfig(path string) (Config, error) {
-	var c Config
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return c, fmt.Errorf("read config: %w", err)
-	}
-	dec := yaml.NewDecoder(bytes.NewReader(b))
-	dec.KnownFields(true)
-	if err := dec.Decode(&c); err != nil {
-		return c, fmt.Errorf("parse config %s: %w", path, err)
-	}
-	c.defaults()
-	if err := c.validate(); err != nil {
-		return c, fmt.Errorf("%s: %w", path, err)
-	}
-	return c, nil
-}
+func LoadConfig(path string) (Config, error) { return datadir.LoadConfig(path) }
 
-func writeConfig(path string, c Config) error {
-	b, err := yaml.Marshal(c)
-	if err != nil {
-		return err
-	}
-	header := "# Tearline node configuration. Edit and restart `tearline serve`.\n"
-	return os.WriteFile(path, append([]byte(header), b...), 0o600)
-}
-
-func path(dir, name string) string { return filepath.Join(dir, filepath.FromSlash(name)) }
+func path(dir, name string) string { return datadir.Path(dir, name) }

@@ -340,7 +340,11 @@ func (n *Node) checkOne(peer *Peer, obj stix.Object, bs []*binding.Binding, labe
 				supplied[r.Ref] = raw
 			}
 		}
-		if err := n.keyring.Verify(b, canon, supplied); err != nil {
+		ring, err := n.keyring()
+		if err != nil {
+			return nil, err
+		}
+		if err := ring.Verify(b, canon, supplied); err != nil {
 			return nil, refuseIn("signature", "binding %s does not verify: %v", b.ID, err)
 		}
 		if primary == nil || (b.Kind == binding.KindOriginator && primary.Kind != binding.KindOriginator) {
@@ -447,7 +451,11 @@ func (n *Node) checkOne(peer *Peer, obj stix.Object, bs []*binding.Binding, labe
 				in.Parts = append(in.Parts, binding.PartInput{Selectors: partSel[i], Label: binding.LabelInput{ID: id, Canonical: labels[id]}})
 			}
 		}
-		ours, err := n.signer.Bind(in, now)
+		signer, err := n.signer()
+		if err != nil {
+			return nil, err
+		}
+		ours, err := signer.Bind(in, now)
 		if err != nil {
 			return nil, refuseIn("label", "translated binding: %v", err)
 		}

@@ -12,6 +12,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/tearline/tearline/audit"
+	"github.com/tearline/tearline/binding"
 	"github.com/tearline/tearline/label"
 	"github.com/tearline/tearline/store"
 )
@@ -177,3 +178,23 @@ func fmtRefusals(rs []Refusal) string {
 }
 
 type auditEvent = audit.Event
+
+// testSigner returns n's signer as its key files are now.
+func testSigner(t testing.TB, n *Node) *binding.Signer {
+	t.Helper()
+	s, err := n.signer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// testKeyring returns n's keyring as keyring.yaml is now.
+func testKeyring(t testing.TB, n *Node) *binding.Keyring {
+	t.Helper()
+	r, err := n.keyring()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}

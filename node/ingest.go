@@ -326,7 +326,12 @@ func (n *Node) prepareOne(it *item, labels map[string]*labelRef, actor string) {
 					supplied[pl.Ref] = lr.raw
 				}
 			}
-			if err := n.keyring.Verify(b, canon, supplied); err != nil {
+			ring, err := n.keyring()
+			if err != nil {
+				refuse("", err.Error())
+				return
+			}
+			if err := ring.Verify(b, canon, supplied); err != nil {
 				refuse("", "binding "+b.ID+": "+err.Error())
 				return
 			}
@@ -343,7 +348,12 @@ func (n *Node) prepareOne(it *item, labels map[string]*labelRef, actor string) {
 		for _, id := range it.whole {
 			in.Labels = append(in.Labels, binding.LabelInput{ID: id, Canonical: labels[id].raw})
 		}
-		b, err := n.signer.Bind(in, n.now())
+		signer, err := n.signer()
+		if err != nil {
+			refuse("", err.Error())
+			return
+		}
+		b, err := signer.Bind(in, n.now())
 		if err != nil {
 			refuse("", "bind: "+err.Error())
 			return

@@ -22,6 +22,7 @@ import (
 
 	"github.com/tearline/tearline/audit"
 	"github.com/tearline/tearline/binding"
+	"github.com/tearline/tearline/datadir"
 	"github.com/tearline/tearline/pki"
 	"github.com/tearline/tearline/store"
 )
@@ -73,8 +74,8 @@ func Init(ctx context.Context, dir string, o InitOptions) error {
 		Org:      o.Org,
 		Identity: "identity--" + uuid.NewString(),
 	}
-	cfg.defaults()
-	if err := cfg.validate(); err != nil {
+	cfg.Defaults()
+	if err := cfg.Validate(); err != nil {
 		return fmt.Errorf("init %s: %w", dir, err)
 	}
 	// Build in a sibling temporary directory and rename it into place, so a
@@ -104,30 +105,12 @@ func Init(ctx context.Context, dir string, o InitOptions) error {
 }
 
 func build(ctx context.Context, dir string, cfg Config, storeURL string) error {
-	for _, d := range []string{"keys", "tls"} {
-		if err := os.MkdirAll(path(dir, d), 0o700); err != nil {
-			return err
-		}
-	}
-	if err := writeConfig(path(dir, ConfigFile), cfg); err != nil {
-		return err
-	}
-	key, err := binding.GenerateKey()
+	key, err := datadir.Create(dir, cfg)
 	if err != nil {
-		return err
-	}
-	pemKey, err := binding.MarshalPrivateKey(key)
-	if err != nil {
-		return err
-	}
-	if err := os.WriteFile(path(dir, SigningKey), pemKey, 0o600); err != nil {
 		return err
 	}
 	if err := ensureLogKey(dir, cfg.Name); err != nil {
 		return err
-	}
-	if err := ensureKEK(dir); err != nil {
-		return fmt.Errorf("key-encryption key: %w", err)
 	}
 	if err := makeTLS(dir, cfg); err != nil {
 		return fmt.Errorf("tls certificate: %w", err)

@@ -14,7 +14,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/tearline/tearline/binding"
+	"github.com/tearline/tearline/datadir"
 	"github.com/tearline/tearline/label"
 	"github.com/tearline/tearline/seal"
 	"github.com/tearline/tearline/store"
@@ -24,13 +24,12 @@ import (
 
 // Node is a running Tearline node.
 type Node struct {
-	peerCache peerCache // see peers.go
+	peerCache *datadir.Watched[[]Peer] // peers.yaml as it is now (peers.go)
 	dir       string
 	cfg       Config
 	st        store.Store
 	reg       *label.Registry
-	signer    *binding.Signer
-	keyring   *binding.Keyring
+	keys      *datadir.Keys // signing key and keyring, reloaded when their files change (keyring.go)
 	log       *slog.Logger
 	now       func() time.Time
 	logKeys   logKeys     // audit checkpoints' note key (auditlog.go)
@@ -101,17 +100,9 @@ func Open(ctx context.Context, dir string, o Options) (*Node, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open node %s: labels: %w", dir, err)
 	}
-	pemKey, err := os.ReadFile(path(dir, SigningKey))
-	if err != nil {
+	keys := datadir.NewKeys(dir, cfg.Name, cfg.Identity)
+	if _, err := keys.Current(); err != nil {
 		return nil, fmt.Errorf("open node %s: %w", dir, err)
-	}
-	key, err := binding.ParsePrivateKey(pemKey)
-	if err != nil {
-		return nil, fmt.Errorf("open node %s: signing key: %w", dir, err)
-	}
-	ring, err := LoadKeyring(dir)
-	if err != nil {
-		return nil, fmt.Errorf("open node %s: keyring: %w", dir, err)
 	}
 	lk, err := loadLogKeys(dir, cfg.Name)
 	if err != nil {
@@ -133,24 +124,24 @@ func Open(ctx context.Context, dir string, o Options) (*Node, error) {
 		}
 	}
 	// Content is sealed at rest under the node's KEK (kek.go, package seal).
-	keys, err := loadKeys(ctx, dir, st)
+	kek, err := loadKeys(ctx, dir, st)
 	if err != nil {
 		st.Close()
 		return nil, fmt.Errorf("open node %s: %w", dir, err)
 	}
-	sealed := seal.Wrap(st, keys)
+	sealed := seal.Wrap(st, kek)
 	lg := o.Logger
 	if lg == nil {
 		lg = slog.New(slog.DiscardHandler)
 	}
 	n := &Node{
 		dir: dir, cfg: cfg, st: sealed, sealed: sealed, reg: reg,
-		signer:  binding.NewSigner(cfg.Name, cfg.Identity, key),
-		keyring: ring,
-		logKeys: lk,
-		log:     lg,
-		now:     func() time.Time { return time.Now().UTC() },
-		classes: newClassCache(),
+		keys:      keys,
+		peerCache: datadir.NewWatched(func() ([]Peer, error) { return LoadPeers(dir) }, path(dir, PeersFile)),
+		logKeys:   lk,
+		log:       lg,
+		now:       func() time.Time { return time.Now().UTC() },
+		classes:   newClassCache(),
 	}
 	n.registerRecall() // recall.go
 	return n, nil
@@ -170,6 +161,3 @@ func (n *Node) Store() store.Store { return n.st }
 
 // Dir returns the node's data directory.
 func (n *Node) Dir() string { return n.dir }
-
-// Keyring returns the public keys this node verifies bindings with.
-func (n *Node) Keyring() *binding.Keyring { return n.keyring }

@@ -7,15 +7,14 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"go.yaml.in/yaml/v3"
 
 	"github.com/tearline/tearline/binding"
+	"github.com/tearline/tearline/datadir"
 	"github.com/tearline/tearline/pki"
 )
 
@@ -77,7 +76,7 @@ func parsePeers(b []byte) ([]Peer, error) {
 	seen := map[string]bool{}
 	for i := range ps {
 		p := &ps[i]
-		if !nodeName.MatchString(p.Name) {
+		if !datadir.ValidNodeName(p.Name) {
 			return nil, fmt.Errorf("peers %s: entry %d: invalid name %q", PeersFile, i, p.Name)
 		}
 		if seen[p.Name] {
@@ -105,7 +104,7 @@ func writePeers(dir string, ps []Peer) error {
 		return fmt.Errorf("peers: %w", err)
 	}
 	header := "# Partner nodes (tearline peer add/remove). Their signing keys are in " + KeyringFile + ".\n"
-	return atomicWrite(path(dir, PeersFile), append([]byte(header), b...), 0o600)
+	return datadir.AtomicWrite(path(dir, PeersFile), append([]byte(header), b...), 0o600)
 }
 
 // PeerSpec is what `peer add` is told about a partner.
@@ -139,7 +138,7 @@ func AddPeer(dir string, s PeerSpec, now time.Time) (Peer, error) {
 		s.Name = c.Subject.CommonName
 	}
 	switch {
-	case !nodeName.MatchString(s.Name):
+	case !datadir.ValidNodeName(s.Name):
 		return Peer{}, fmt.Errorf("peer add: invalid name %q", s.Name)
 	case s.Name == cfg.Name:
 		return Peer{}, fmt.Errorf("peer add: %s is this node", s.Name)
@@ -153,7 +152,7 @@ func AddPeer(dir string, s PeerSpec, now time.Time) (Peer, error) {
 		s.Country = c.Subject.Country[0]
 	}
 	s.Country = strings.ToUpper(s.Country)
-	if !countryCode.MatchString(s.Country) {
+	if !datadir.ValidCountry(s.Country) {
 		return Peer{}, fmt.Errorf("peer add: country %q: want an ISO 3166 alpha-3 code", s.Country)
 	}
 	if s.Org == "" && len(c.Subject.Organization) > 0 {
@@ -187,7 +186,7 @@ func AddPeer(dir string, s PeerSpec, now time.Time) (Peer, error) {
 		return Peer{}, fmt.Errorf("peer add: %s's certificate: %w", s.Name, err)
 	}
 
-	entries, err := readKeyringEntries(dir)
+	entries, err := datadir.ReadKeyringEntries(dir)
 	if err != nil {
 		return Peer{}, err
 	}
@@ -203,8 +202,8 @@ func AddPeer(dir string, s PeerSpec, now time.Time) (Peer, error) {
 		}
 	}
 	if !known {
-		entries = append(entries, keyringEntry{Node: s.Name, Public: binding.MarshalPublicKey(pub)})
-		if err := writeKeyringEntries(dir, entries); err != nil {
+		entries = append(entries, datadir.KeyringEntry{Node: s.Name, Public: binding.MarshalPublicKey(pub)})
+		if err := datadir.WriteKeyringEntries(dir, entries); err != nil {
 			return Peer{}, err
 		}
 	}
@@ -230,69 +229,9 @@ func RemovePeer(dir, name string) error {
 	return writePeers(dir, slices.Delete(peers, i, i+1))
 }
 
-// atomicWrite replaces file with data through a temporary file and a rename,
-// so a reader (the TLS listener reloading) never sees half a file.
-func atomicWrite(file string, data []byte, perm os.FileMode) error {
-	dir, base := filepath.Split(file)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return err
-	}
-	f, err := os.CreateTemp(dir, "."+base+".tmp-*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp) // after a successful rename there is nothing to remove
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Chmod(perm); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp, file)
-}
-
-// peerCache keeps peers.yaml parsed between changes. The file is edited by
-// `tearline peer` in another process, so every use still stats it; only a
-// changed file is read and parsed again (releases and deliveries ask for
-// the peers once per object).
-type peerCache struct {
-	mu    sync.Mutex
-	mod   time.Time
-	size  int64
-	valid bool
-	peers []Peer
-}
-
-// peers returns the node's peers, as LoadPeers would. Callers must not
+// peers returns the node's peers, as LoadPeers would, as peers.yaml is
+// now: the file is edited by `tearline peer` in another process, so every
+// use takes a stat of it and only a changed file is parsed again (releases
+// and deliveries ask for the peers once per object). Callers must not
 // modify the slice: it is shared until the file changes.
-func (n *Node) peers() ([]Peer, error) {
-	c := &n.peerCache
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	fi, err := os.Stat(path(n.dir, PeersFile))
-	switch {
-	case errors.Is(err, os.ErrNotExist):
-		c.valid, c.peers = false, nil
-		return nil, nil
-	case err != nil:
-		return nil, fmt.Errorf("peers: %w", err)
-	case c.valid && fi.ModTime().Equal(c.mod) && fi.Size() == c.size:
-		return c.peers, nil
-	}
-	ps, err := LoadPeers(n.dir)
-	if err != nil {
-		return nil, err
-	}
-	c.mod, c.size, c.valid, c.peers = fi.ModTime(), fi.Size(), true, ps
-	return ps, nil
-}
+func (n *Node) peers() ([]Peer, error) { return n.peerCache.Get() }

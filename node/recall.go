@@ -109,7 +109,11 @@ func (n *Node) Recall(ctx context.Context, p *Principal, objectID, reason string
 		now := n.now()
 		for _, r := range parties {
 			notice := &recall.Notice{ID: id, ObjectRef: objectID, Versions: r.versions, Objects: r.objects, To: r.party, Reason: reason}
-			raw, err := recall.SignNotice(n.signer, notice, now)
+			signer, err := n.signer()
+			if err != nil {
+				return err
+			}
+			raw, err := recall.SignNotice(signer, notice, now)
 			if err != nil {
 				return err
 			}
@@ -250,7 +254,11 @@ var errRecallRefused = errors.New("recall refused")
 // the same transaction. A repeated notice is answered with the same
 // acknowledgement.
 func (n *Node) receiveRecall(ctx context.Context, peer *Peer, payload []byte) error {
-	notice, err := recall.VerifyNotice(n.keyring, payload)
+	ring, err := n.keyring()
+	if err != nil {
+		return err
+	}
+	notice, err := recall.VerifyNotice(ring, payload)
 	if err != nil {
 		return n.refuseRecall(ctx, peer, "", err)
 	}
@@ -350,7 +358,11 @@ func (n *Node) receiveRecall(ctx context.Context, peer *Peer, payload []byte) er
 		}
 
 		ack := &recall.Ack{RecallRef: notice.ID, ObjectRef: notice.ObjectRef, Purged: purged, NotHeld: never}
-		raw, err := recall.SignAck(n.signer, ack, now)
+		signer, err := n.signer()
+		if err != nil {
+			return err
+		}
+		raw, err := recall.SignAck(signer, ack, now)
 		if err != nil {
 			return err
 		}
@@ -414,7 +426,11 @@ func (n *Node) refuseRecall(ctx context.Context, peer *Peer, object string, why 
 // receiveRecallAck records peer's signed acknowledgement of a recall this
 // node sent it. A repeated acknowledgement changes nothing.
 func (n *Node) receiveRecallAck(ctx context.Context, peer *Peer, payload []byte) error {
-	a, err := recall.VerifyAck(n.keyring, payload)
+	ring, err := n.keyring()
+	if err != nil {
+		return err
+	}
+	a, err := recall.VerifyAck(ring, payload)
 	if err != nil {
 		return n.refuseRecall(ctx, peer, "", err)
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/tearline/tearline/agreement"
 	"github.com/tearline/tearline/audit"
 	"github.com/tearline/tearline/binding"
+	"github.com/tearline/tearline/datadir"
 	"github.com/tearline/tearline/recall"
 	"github.com/tearline/tearline/store"
 	"github.com/tearline/tearline/taxii"
@@ -85,7 +86,7 @@ func newFedPair(t *testing.T, purposes ...string) (*fedNode, *fedNode) {
 	d := &agreement.Document{ID: "gbr-fra", Title: "test gbr-fra", Version: 1, Effective: "2026-01-01T00:00:00Z", Expires: "2036-01-01T00:00:00Z",
 		Equivalence: relTable("GBR", "FRA"), Terms: []agreement.Terms{terms}}
 	for i, f := range nodes {
-		d.Parties = append(d.Parties, agreement.Party{Name: names[i], PublicKey: binding.MarshalPublicKey(f.n.signer.PublicKey()),
+		d.Parties = append(d.Parties, agreement.Party{Name: names[i], PublicKey: binding.MarshalPublicKey(testSigner(t, f.n).PublicKey()),
 			Country: countries[i], Organisation: names[i] + " agency"})
 	}
 	for i, f := range nodes {
@@ -96,7 +97,7 @@ func newFedPair(t *testing.T, purposes ...string) (*fedNode, *fedNode) {
 		if _, err := f.n.SignAgreement(ctx, f.admin, d.ID, 1); err != nil {
 			t.Fatalf("sign: %v", err)
 		}
-		key, err := readSigningKey(other.dir)
+		key, err := datadir.ReadSigningKey(other.dir)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -351,7 +352,7 @@ func TestRecallAcrossNodes(t *testing.T) {
 	if st.AckedAt == nil || len(st.NotHeld) != 0 {
 		t.Fatalf("status: %+v", st)
 	}
-	if _, err := recall.VerifyAck(gbr.n.keyring, st.Ack); err != nil {
+	if _, err := recall.VerifyAck(testKeyring(t, gbr.n), st.Ack); err != nil {
 		t.Fatalf("stored ack does not verify: %v", err)
 	}
 
@@ -493,7 +494,7 @@ func TestRecallRefused(t *testing.T) {
 		return raw
 	}
 	forger := binding.NewSigner("gbr", gbr.n.cfg.Identity, partnerKey("forger"))
-	good := notice(gbr.n.signer, "fra", id)
+	good := notice(testSigner(t, gbr.n), "fra", id)
 	tampered := []byte(strings.Replace(string(good), `"reason":"r"`, `"reason":"s"`, 1))
 	fromGBR := fra.peer(t, "gbr")
 	other := &Peer{Name: "usa"}
@@ -504,10 +505,10 @@ func TestRecallRefused(t *testing.T) {
 	}{
 		{"forged signature", fromGBR, notice(forger, "fra", id)},
 		{"tampered", fromGBR, tampered},
-		{"not the originator", fromGBR, notice(gbr.n.signer, "fra", own)},
-		{"originator's object and another's", fromGBR, notice(gbr.n.signer, "fra", id, own)},
+		{"not the originator", fromGBR, notice(testSigner(t, gbr.n), "fra", own)},
+		{"originator's object and another's", fromGBR, notice(testSigner(t, gbr.n), "fra", id, own)},
 		{"sent by another peer", other, good},
-		{"addressed to another node", fromGBR, notice(gbr.n.signer, "usa", id)},
+		{"addressed to another node", fromGBR, notice(testSigner(t, gbr.n), "usa", id)},
 		{"not a notice", fromGBR, []byte(`{"type":"tearline-recall"}`)},
 	}
 	for _, c := range cases {
@@ -525,7 +526,7 @@ func TestRecallRefused(t *testing.T) {
 		t.Errorf("%d recall.refuse entries, want %d", n, len(cases))
 	}
 	// An acknowledgement of a recall that never went to fra is refused.
-	ack, err := recall.SignAck(fra.n.signer, &recall.Ack{RecallRef: recall.NewID(), ObjectRef: id}, time.Now())
+	ack, err := recall.SignAck(testSigner(t, fra.n), &recall.Ack{RecallRef: recall.NewID(), ObjectRef: id}, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}

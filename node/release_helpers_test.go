@@ -67,7 +67,7 @@ func relTerms(from, to []string) agreement.Terms {
 func relDoc(n *Node, id string, partners []string, table []agreement.Equivalence, terms ...agreement.Terms) *agreement.Document {
 	d := &agreement.Document{ID: id, Title: "test " + id, Version: 1, Effective: "2026-01-01T00:00:00Z", Expires: "2027-01-01T00:00:00Z",
 		Equivalence: table, Terms: terms}
-	d.Parties = append(d.Parties, agreement.Party{Name: n.cfg.Name, PublicKey: binding.MarshalPublicKey(n.signer.PublicKey()), Country: n.cfg.Country, Organisation: "us"})
+	d.Parties = append(d.Parties, agreement.Party{Name: n.cfg.Name, PublicKey: binding.MarshalPublicKey(mustSignerKey(n)), Country: n.cfg.Country, Organisation: "us"})
 	for _, p := range partners {
 		d.Parties = append(d.Parties, agreement.Party{Name: p, PublicKey: binding.MarshalPublicKey(partnerKey(p).Public().(ed25519.PublicKey)),
 			Country: partnerCountry[p], Organisation: p + " agency"})
@@ -282,4 +282,14 @@ func relValidate(t *testing.T, s *jsonschema.Schema, what string, raw []byte) {
 	if err := s.Validate(v); err != nil {
 		t.Errorf("%s does not validate against the OASIS STIX 2.1 schema: %v\n%s", what, err, raw)
 	}
+}
+
+// mustSignerKey returns n's current public signing key; it panics on a
+// broken keyring, which only a test that broke it would see.
+func mustSignerKey(n *Node) ed25519.PublicKey {
+	s, err := n.signer()
+	if err != nil {
+		panic(err)
+	}
+	return s.PublicKey()
 }

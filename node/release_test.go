@@ -154,7 +154,7 @@ func TestTearline(t *testing.T) {
 		t.Fatalf("tearline binding: kind %s derived %s node %s", b.Kind, b.DerivedFromRef, b.Node)
 	}
 	canon, _ := stix.Canonicalize(obj.Raw)
-	if err := n.keyring.Verify(b, canon, nil); err != nil {
+	if err := testKeyring(t, n).Verify(b, canon, nil); err != nil {
 		// Labels are looked up from the store by Verify's callers; check the signature at least.
 		if !strings.Contains(err.Error(), "label") {
 			t.Fatalf("tearline binding does not verify: %v", err)

@@ -7,6 +7,7 @@ import (
 	"os"
 
 	"github.com/tearline/tearline/audit"
+	"github.com/tearline/tearline/datadir"
 	"github.com/tearline/tearline/seal"
 	"github.com/tearline/tearline/store"
 )
@@ -35,16 +36,16 @@ func (n *Node) RotateKEK(ctx context.Context, actor string) (string, int, error)
 		if env == "" {
 			return "", 0, fmt.Errorf("rotate: the KEK is in $%s: put the new one (base64 of 32 random bytes) in $%s", EnvKEK, EnvNewKEK)
 		}
-		if next, err = parseKEK([]byte(env)); err != nil {
+		if next, err = datadir.ParseKEK([]byte(env)); err != nil {
 			return "", 0, fmt.Errorf("rotate: $%s: %w", EnvNewKEK, err)
 		}
 	default:
 		b, rerr := os.ReadFile(path(n.dir, KEKNextFile))
 		switch {
 		case rerr == nil: // an unfinished rotation: finish it
-			next, err = parseKEK(b)
+			next, err = datadir.ParseKEK(b)
 		case errors.Is(rerr, os.ErrNotExist):
-			next, err = writeKEKFile(path(n.dir, KEKNextFile))
+			next, err = datadir.WriteKEKFile(path(n.dir, KEKNextFile))
 		default:
 			err = rerr
 		}

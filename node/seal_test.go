@@ -17,6 +17,7 @@ import (
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/tearline/tearline/audit"
+	"github.com/tearline/tearline/datadir"
 	"github.com/tearline/tearline/internal/pgtest"
 	"github.com/tearline/tearline/seal"
 	"github.com/tearline/tearline/store"
@@ -306,7 +307,7 @@ func TestRotateKEK(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	oldKEK, err := parseKEK(oldText)
+	oldKEK, err := datadir.ParseKEK(oldText)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/tearline/tearline/binding"
+	"github.com/tearline/tearline/datadir"
 	"github.com/tearline/tearline/stix"
 )
 
@@ -29,7 +30,7 @@ func bindAt(t *testing.T, dir string, at time.Time) (*binding.Binding, []byte, m
 	if err != nil {
 		t.Fatal(err)
 	}
-	key, err := readSigningKey(dir)
+	key, err := datadir.ReadSigningKey(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,10 +72,19 @@ func TestRotateSigningKey(t *testing.T) {
 	dir := initDir(t, "gbr-node")
 	t0 := time.Now().UTC().Add(-time.Hour)
 	before, obj, labels := bindAt(t, dir, t0)
-
-	r, err := RotateSigningKey(dir, t0.Add(30*time.Minute))
+	running, err := Open(context.Background(), dir, Options{})
 	if err != nil {
 		t.Fatal(err)
+	}
+	defer running.Close()
+
+	r, err := datadir.RotateSigningKey(dir, t0.Add(30*time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A node already open signs with the new key from its next binding on.
+	if id := testSigner(t, running).KeyID(); id != r.New {
+		t.Fatalf("running node signs with %s after the rotation, want %s", id, r.New)
 	}
 	if r.Old != before.KeyID || r.New == r.Old {
 		t.Fatalf("rotation %+v; the old binding used %s", r, before.KeyID)
@@ -97,15 +107,15 @@ func TestRotateSigningKey(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer n.Close()
-	if n.signer.KeyID() != r.New {
-		t.Fatalf("opened node signs with %s, want %s", n.signer.KeyID(), r.New)
+	if testSigner(t, n).KeyID() != r.New {
+		t.Fatalf("opened node signs with %s, want %s", testSigner(t, n).KeyID(), r.New)
 	}
 	if k, ok := n.Keyring().Lookup(r.Old); !ok || !k.NotAfter.Equal(r.At) {
 		t.Fatalf("old key in the node's keyring: %+v %v", k, ok)
 	}
 	// The retired key cannot be revoked out of existence, only from a time;
 	// the current key cannot be revoked at all.
-	if _, err := RevokeSigningKey(dir, r.New, time.Now()); err == nil {
+	if _, err := datadir.RevokeSigningKey(dir, r.New, time.Now()); err == nil {
 		t.Fatal("revoking the current key: no error")
 	}
 }
@@ -115,7 +125,7 @@ func TestRevokeSigningKey(t *testing.T) {
 	t0 := time.Now().UTC().Add(-3 * time.Hour)
 	early, eObj, eLabels := bindAt(t, dir, t0)                 // before the revocation
 	late, lObj, lLabels := bindAt(t, dir, t0.Add(2*time.Hour)) // after it
-	if _, err := RotateSigningKey(dir, t0.Add(150*time.Minute)); err != nil {
+	if _, err := datadir.RotateSigningKey(dir, t0.Add(150*time.Minute)); err != nil {
 		t.Fatal(err)
 	}
 	// Both made before the rotation: both verify.
@@ -129,7 +139,7 @@ func TestRevokeSigningKey(t *testing.T) {
 		}
 	}
 	// The key was compromised at t0+1h.
-	k, err := RevokeSigningKey(dir, early.KeyID, t0.Add(time.Hour))
+	k, err := datadir.RevokeSigningKey(dir, early.KeyID, t0.Add(time.Hour))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -143,10 +153,10 @@ func TestRevokeSigningKey(t *testing.T) {
 		t.Fatalf("binding made after the revocation: %v, want ErrKeyNotValid", err)
 	}
 	// A later revocation does not move the recorded one.
-	if k, err := RevokeSigningKey(dir, early.KeyID, t0.Add(2*time.Hour)); err != nil || !k.RevokedAt.Equal(t0.Add(time.Hour)) {
+	if k, err := datadir.RevokeSigningKey(dir, early.KeyID, t0.Add(2*time.Hour)); err != nil || !k.RevokedAt.Equal(t0.Add(time.Hour)) {
 		t.Fatalf("second revocation: %+v %v", k, err)
 	}
-	if _, err := RevokeSigningKey(dir, "ed25519:00000000000000000000000000000000", time.Now()); err == nil {
+	if _, err := datadir.RevokeSigningKey(dir, "ed25519:00000000000000000000000000000000", time.Now()); err == nil {
 		t.Fatal("revoking an unknown key: no error")
 	}
 }
@@ -172,7 +182,7 @@ func TestPeerKeyRevocation(t *testing.T) {
 	if err := verifyNow(t, gbr, late, obj, labels); err != nil {
 		t.Fatalf("partner binding: %v", err)
 	}
-	if _, err := RevokeSigningKey(gbr, id.KeyID, t0.Add(30*time.Minute)); err != nil {
+	if _, err := datadir.RevokeSigningKey(gbr, id.KeyID, t0.Add(30*time.Minute)); err != nil {
 		t.Fatal(err)
 	}
 	if err := verifyNow(t, gbr, early, obj, labels); err != nil {

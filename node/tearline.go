@@ -112,7 +112,11 @@ func (n *Node) makeTearline(ctx context.Context, tx store.Tx, p *Principal, f *f
 		// A required property was cut or dropped: no valid object remains.
 		return "", nil, errNothingRemains
 	}
-	b, err := n.signer.Bind(binding.BindInput{ObjectID: obj.ID, ObjectModified: obj.Version(), CanonicalObject: canon,
+	signer, err := n.signer()
+	if err != nil {
+		return "", nil, err
+	}
+	b, err := signer.Bind(binding.BindInput{ObjectID: obj.ID, ObjectModified: obj.Version(), CanonicalObject: canon,
 		Labels: []binding.LabelInput{{ID: lid, Canonical: lraw}}, Kind: binding.KindAlternative, DerivedFromRef: f.primary.ID}, n.now())
 	if err != nil {
 		return "", nil, fmt.Errorf("tearline of %s: %w", f.v.ID, err)
@@ -142,7 +146,7 @@ func (n *Node) makeTearline(ctx context.Context, tx store.Tx, p *Principal, f *f
 	if err != nil {
 		return "", nil, fmt.Errorf("tearline of %s: relationship: %w", f.v.ID, err)
 	}
-	rb, err := n.signer.Bind(binding.BindInput{ObjectID: robj.ID, ObjectModified: robj.Version(), CanonicalObject: rcanon,
+	rb, err := signer.Bind(binding.BindInput{ObjectID: robj.ID, ObjectModified: robj.Version(), CanonicalObject: rcanon,
 		Labels: []binding.LabelInput{{ID: lid, Canonical: lraw}}}, n.now())
 	if err != nil {
 		return "", nil, fmt.Errorf("tearline of %s: relationship: %w", f.v.ID, err)

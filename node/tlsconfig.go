@@ -5,11 +5,9 @@ import (
 	"crypto/x509"
 	"fmt"
 	"net/http"
-	"os"
-	"strings"
-	"sync"
 	"time"
 
+	"github.com/tearline/tearline/datadir"
 	"github.com/tearline/tearline/pki"
 )
 
@@ -21,49 +19,23 @@ type TrustStore struct {
 	dir string
 	now func() time.Time
 
-	mu    sync.Mutex
-	stamp string
-	cur   *Trust
+	w *datadir.Watched[*Trust]
 }
 
 // NewTrustStore returns a TrustStore for the node in dir. The files are read
 // at the first Current.
 func NewTrustStore(dir string) *TrustStore {
-	return &TrustStore{dir: dir, now: time.Now}
+	s := &TrustStore{dir: dir, now: time.Now}
+	s.w = datadir.NewWatched(func() (*Trust, error) { return LoadTrust(dir) },
+		path(dir, TrustCAFile), path(dir, RevokedFile), path(dir, PeersFile))
+	return s
 }
 
-// stamp summarises the trust files' sizes and modification times: cheap
-// enough to take on every handshake.
-func (s *TrustStore) fileStamp() string {
-	var b strings.Builder
-	for _, f := range []string{TrustCAFile, RevokedFile, PeersFile} {
-		fi, err := os.Stat(path(s.dir, f))
-		if err != nil {
-			fmt.Fprintf(&b, "%s:-;", f)
-			continue
-		}
-		fmt.Fprintf(&b, "%s:%d:%d;", f, fi.Size(), fi.ModTime().UnixNano())
-	}
-	return b.String()
-}
-
-// Current returns the trust as the files now say. An unreadable or invalid
-// file is an error, and the caller refuses the connection: trust fails
-// closed.
-func (s *TrustStore) Current() (*Trust, error) {
-	st := s.fileStamp()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.cur != nil && st == s.stamp {
-		return s.cur, nil
-	}
-	t, err := LoadTrust(s.dir)
-	if err != nil {
-		return nil, err
-	}
-	s.cur, s.stamp = t, st
-	return t, nil
-}
+// Current returns the trust as the files now say (a stat of each on every
+// call; a changed file, even replaced within one clock tick, is read
+// again). An unreadable or invalid file is an error, and the caller
+// refuses the connection: trust fails closed.
+func (s *TrustStore) Current() (*Trust, error) { return s.w.Get() }
 
 // Identify names the peer presenting certs under the current trust; see
 // Trust.Identify.

@@ -11,6 +11,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/tearline/tearline/datadir"
 	"github.com/tearline/tearline/pki"
 )
 
@@ -157,7 +158,7 @@ func RevokeCert(dir string, c *x509.Certificate, reason string, now time.Time) e
 		return fmt.Errorf("trust: %w", err)
 	}
 	header := "# Revoked TLS certificates, refused in the handshake (tearline cert revoke).\n"
-	return atomicWrite(path(dir, RevokedFile), append([]byte(header), out...), 0o644)
+	return datadir.AtomicWrite(path(dir, RevokedFile), append([]byte(header), out...), 0o644)
 }
 
 // Pool returns the certificates a handshake may chain to: the CA bundle and

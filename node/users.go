@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/tearline/tearline/audit"
+	"github.com/tearline/tearline/datadir"
 	"github.com/tearline/tearline/policy"
 	"github.com/tearline/tearline/store"
 )
@@ -79,7 +80,7 @@ func (n *Node) checkUserSpec(s *UserSpec) error {
 		return fmt.Errorf("role %q: want one of %s", s.Role, strings.Join(Roles, ", "))
 	}
 	s.Nationality = strings.ToUpper(s.Nationality)
-	if !countryCode.MatchString(s.Nationality) {
+	if !datadir.ValidCountry(s.Nationality) {
 		return fmt.Errorf("nationality %q: want an ISO 3166 alpha-3 code such as GBR", s.Nationality)
 	}
 	clr := map[string]string{}

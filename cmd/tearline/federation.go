@@ -15,6 +15,7 @@ import (
 
 	"github.com/tearline/tearline/audit"
 	"github.com/tearline/tearline/binding"
+	"github.com/tearline/tearline/datadir"
 	"github.com/tearline/tearline/node"
 	"github.com/tearline/tearline/pki"
 )
@@ -477,13 +478,13 @@ func keyRotateCmd() *cobra.Command {
 		Short: "Give the node a new signing key; the old one stays in the keyring until now, so its bindings still verify",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			r, err := node.RotateSigningKey(dir, time.Now())
+			r, err := datadir.RotateSigningKey(dir, time.Now())
 			if err != nil {
 				return err
 			}
 			out := cmd.OutOrStdout()
 			fmt.Fprintf(out, "retired %s (valid until %s)\n", r.Old, r.At.Format(time.RFC3339))
-			fmt.Fprintf(out, "new signing key %s; restart serve, and give partners the new key:\n", r.New)
+			fmt.Fprintf(out, "new signing key %s; a serving node signs with it from its next binding on. Give partners the new key:\n", r.New)
 			fmt.Fprintln(out, r.NewPublic)
 			return recordChange(cmd, dir, audit.ActionSigningKeyRotate, r.New, "retired="+r.Old)
 		},
@@ -507,7 +508,7 @@ func keyRevokeCmd() *cobra.Command {
 					return fmt.Errorf("--at: %w", err)
 				}
 			}
-			k, err := node.RevokeSigningKey(dir, keyID, t)
+			k, err := datadir.RevokeSigningKey(dir, keyID, t)
 			if err != nil {
 				return err
 			}
