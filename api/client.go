@@ -177,3 +177,33 @@ func (c *Client) AddUser(ctx context.Context, u map[string]any) (*UserBody, erro
 	var out UserBody
 	return &out, json.Unmarshal(b, &out)
 }
+
+// ExportPage fetches one page of GET /api/v1/export: the objects of its
+// bundle (objects, their bindings, the labels they name) and the cursor of
+// the next page, "" after the last.
+func (c *Client) ExportPage(ctx context.Context, types []string, limit int, next string) ([]json.RawMessage, string, error) {
+	q := url.Values{}
+	if len(types) > 0 {
+		q.Set("type", strings.Join(types, ","))
+	}
+	if limit > 0 {
+		q.Set("limit", strconv.Itoa(limit))
+	}
+	if next != "" {
+		q.Set("next", next)
+	}
+	resp, b, err := c.do(ctx, http.MethodGet, "/api/v1/export?"+q.Encode(), nil)
+	if err != nil {
+		return nil, "", err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, "", apiError(resp, b)
+	}
+	var bundle struct {
+		Objects []json.RawMessage `json:"objects"`
+	}
+	if err := json.Unmarshal(b, &bundle); err != nil {
+		return nil, "", fmt.Errorf("export: reading answer: %w", err)
+	}
+	return bundle.Objects, resp.Header.Get("X-Tearline-Next"), nil
+}

@@ -7,9 +7,12 @@ import (
 	"time"
 )
 
-// isUUID reports whether s is a UUID in the lowercase 8-4-4-4-12 form STIX
-// identifiers use. Only one spelling is accepted so that an id compares
-// equal byte for byte.
+// isUUID reports whether s is a UUID in the 8-4-4-4-12 hex form STIX
+// identifiers use. Hex digits may be upper case, as package stix accepts
+// them (RFC 4122 makes them case insensitive on input): an object published
+// with such an id is bound under that id. Ids are compared as the exact
+// strings received, never normalised, so the binding names the object by
+// the same bytes the object carries.
 func isUUID(s string) bool {
 	if len(s) != 36 {
 		return false
@@ -22,7 +25,7 @@ func isUUID(s string) bool {
 				return false
 			}
 		default:
-			if !isLowerHex(c) {
+			if !isLowerHex(c) && !(c >= 'A' && c <= 'F') {
 				return false
 			}
 		}

@@ -12,14 +12,20 @@ type Verdict struct {
 	ID       string `json:"id"`
 	Modified string `json:"modified,omitempty"`
 	OK       bool   `json:"ok"`
+	// Unbound: the object carries no binding at all (another producer's
+	// object, a TLP marking-definition): nothing to verify, which is not the
+	// same as a binding that fails. Callers decide whether that is an error.
+	Unbound  bool   `json:"unbound,omitempty"`
 	Bindings int    `json:"bindings"`
 	Problem  string `json:"problem,omitempty"`
 }
 
-// VerifyBundle checks, without a database, that every object in a bundle
-// carries at least one binding and that every binding verifies under ring
-// against the object and the label marking-definitions in the same bundle.
-// Labels, bindings and the extension definitions are not objects to verify.
+// VerifyBundle checks, without a database, every binding in a bundle under
+// ring against its object and the label marking-definitions in the same
+// bundle. Bundles may mix producers: an object that carries no binding is
+// reported Unbound (not OK, no Problem), so a caller can list it apart from
+// failures. Labels named by a binding, bindings and the extension
+// definitions are not objects to verify.
 func VerifyBundle(data []byte, ring *binding.Keyring, lim stix.Limits) ([]Verdict, error) {
 	objs, bad, err := stix.Parse(data, lim)
 	if err != nil {
@@ -69,7 +75,7 @@ func VerifyBundle(data []byte, ring *binding.Keyring, lim stix.Limits) ([]Verdic
 			if o.Type == "marking-definition" && labelNamed(bindings, o.ID) {
 				v.OK = true
 			} else {
-				v.Problem = "no binding: the object carries no signed label"
+				v.Unbound = true
 			}
 		default:
 			v.OK = true

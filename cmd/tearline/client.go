@@ -1,17 +1,23 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
+	"time"
+
+	"github.com/google/uuid"
 
 	"github.com/spf13/cobra"
 
 	"github.com/tearline/tearline/api"
+	"github.com/tearline/tearline/binding"
 	"github.com/tearline/tearline/node"
 	"github.com/tearline/tearline/stix"
 )
@@ -182,40 +188,208 @@ func exportCmd() *cobra.Command {
 	var cf clientFlags
 	var types []string
 	var limit int
+	var out, since string
 	c := &cobra.Command{
-		Use:   "export --server URL --token TOKEN [--type T,...] [--limit N]",
-		Short: "Print a STIX bundle of objects with their bindings and labels (input for `verify`)",
-		Args:  cobra.NoArgs,
+		Use:   "export --server URL --token TOKEN [--type T,...] [--since TIME] [--out FILE]",
+		Short: "Write one STIX bundle of every object you may read, with its bindings and labels (input for 'verify')",
+		Long: `Export walks every page of the node's export and writes one STIX 2.1 bundle:
+each object you may read (its latest version), its signed label bindings,
+and the label marking-definitions they name, each label once. With --out
+the bundle is written to FILE atomically (a partial export never replaces
+it); otherwise to standard output. Progress goes to standard error.`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			var after time.Time
+			if since != "" {
+				t, err := time.Parse(time.RFC3339Nano, since)
+				if err != nil {
+					return fmt.Errorf("--since %q: want a time such as 2026-01-10T00:00:00Z: %w", since, err)
+				}
+				after = t
+			}
 			cl, err := cf.client()
 			if err != nil {
 				return err
 			}
-			p := fmt.Sprintf("/api/v1/export?limit=%d", limit)
-			if len(types) > 0 {
-				p += "&type=" + strings.Join(types, ",")
-			}
-			b, err := cl.GetRaw(cmd.Context(), p)
+			w, commit, abort, err := exportTarget(cmd.OutOrStdout(), out)
 			if err != nil {
 				return err
 			}
-			_, err = cmd.OutOrStdout().Write(b)
-			return err
+			defer abort()
+			n, err := exportAll(cmd, cl, w, types, limit, after)
+			if err != nil {
+				return err
+			}
+			if err := commit(); err != nil {
+				return err
+			}
+			where := "standard output"
+			if out != "" {
+				where = out
+			}
+			fmt.Fprintf(cmd.ErrOrStderr(), "exported %d object(s), %d binding(s), %d label(s) to %s\n", n.objects, n.bindings, n.labels, where)
+			return nil
 		},
 	}
 	cf.add(c)
 	c.Flags().StringSliceVar(&types, "type", nil, "STIX types to export (comma-separated)")
-	c.Flags().IntVar(&limit, "limit", 1000, "objects per bundle (at most 1000)")
+	c.Flags().StringVar(&since, "since", "", "only objects whose version (modified, else created) is at or after this RFC 3339 time; objects without either (SCOs) are kept")
+	c.Flags().StringVar(&out, "out", "", "write the bundle to FILE atomically instead of standard output")
+	c.Flags().IntVar(&limit, "limit", 1000, "objects asked for per page (at most 1000); the bundle holds every page")
 	return c
+}
+
+type exportCounts struct{ objects, bindings, labels int }
+
+// exportAll writes one bundle of every page of GET /api/v1/export to w.
+// Within a page a binding follows its object and labels come last, so an
+// object dropped by --since takes its bindings with it; labels are written
+// once, at the end, and only those a written binding names.
+func exportAll(cmd *cobra.Command, cl *api.Client, w io.Writer, types []string, limit int, after time.Time) (exportCounts, error) {
+	var n exportCounts
+	bw := bufio.NewWriterSize(w, 1<<20)
+	fmt.Fprintf(bw, `{"type":"bundle","id":"bundle--%s","objects":[`, uuid.NewString())
+	first := true
+	put := func(raw []byte) {
+		if !first {
+			bw.WriteByte(',')
+		}
+		first = false
+		bw.Write(bytes.TrimSpace(raw))
+	}
+	labels := map[string]json.RawMessage{}
+	var labelOrder []string
+	named := map[string]bool{}
+	next, pages := "", 0
+	for {
+		objs, nx, err := cl.ExportPage(cmd.Context(), types, limit, next)
+		if err != nil {
+			return n, fmt.Errorf("export page %d: %w", pages+1, err)
+		}
+		pages++
+		// An object the page lists is followed by its bindings; a
+		// marking-definition no binding of the page is about is a label.
+		bound := map[string]bool{}
+		for _, raw := range objs {
+			var b struct {
+				Type      string `json:"type"`
+				ObjectRef string `json:"object_ref"`
+			}
+			if json.Unmarshal(raw, &b) == nil && b.Type == binding.Type {
+				bound[b.ObjectRef] = true
+			}
+		}
+		kept := map[string]bool{}
+		for _, raw := range objs {
+			var o struct{ Type, ID, Created, Modified string }
+			var b struct {
+				ObjectRef string `json:"object_ref"`
+			}
+			if err := json.Unmarshal(raw, &o); err != nil {
+				return n, fmt.Errorf("export page %d: %w", pages, err)
+			}
+			switch {
+			case o.Type == binding.Type:
+				_ = json.Unmarshal(raw, &b)
+				if !kept[b.ObjectRef] {
+					continue
+				}
+				bd, err := binding.Parse(raw)
+				if err != nil {
+					return n, fmt.Errorf("export page %d: binding %s: %w", pages, o.ID, err)
+				}
+				for _, l := range bd.Labels {
+					named[l.Ref] = true
+				}
+				for _, l := range bd.PartLabels {
+					named[l.Ref] = true
+				}
+				put(raw)
+				n.bindings++
+			case o.Type == "marking-definition" && !bound[o.ID]:
+				// A label of the page: held back, written once at the end.
+				if _, ok := labels[o.ID]; !ok {
+					labels[o.ID] = append(json.RawMessage(nil), raw...)
+					labelOrder = append(labelOrder, o.ID)
+				}
+			default:
+				when := o.Modified
+				if when == "" {
+					when = o.Created
+				}
+				if !after.IsZero() && when != "" {
+					t, err := time.Parse(time.RFC3339Nano, when)
+					if err == nil && t.Before(after) {
+						continue
+					}
+				}
+				kept[o.ID] = true
+				put(raw)
+				n.objects++
+			}
+		}
+		fmt.Fprintf(cmd.ErrOrStderr(), "export: page %d, %d object(s) so far\n", pages, n.objects)
+		if nx == "" {
+			break
+		}
+		next = nx
+	}
+	for _, id := range labelOrder {
+		if named[id] {
+			put(labels[id])
+			n.labels++
+		}
+	}
+	bw.WriteString("]}\n")
+	return n, bw.Flush()
+}
+
+// exportTarget returns where export writes: standard output, or a temporary
+// file beside FILE that commit renames over it (after syncing) and abort
+// removes, so FILE is either the old file or the whole new bundle.
+func exportTarget(stdout io.Writer, file string) (w io.Writer, commit func() error, abort func(), err error) {
+	if file == "" {
+		return stdout, func() error { return nil }, func() {}, nil
+	}
+	f, err := os.CreateTemp(filepath.Dir(file), "."+filepath.Base(file)+".tmp-*")
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("--out: %w", err)
+	}
+	done := false
+	commit = func() error {
+		if err := f.Sync(); err != nil {
+			return fmt.Errorf("--out: %w", err)
+		}
+		if err := f.Close(); err != nil {
+			return fmt.Errorf("--out: %w", err)
+		}
+		if err := os.Rename(f.Name(), file); err != nil {
+			return fmt.Errorf("--out: %w", err)
+		}
+		done = true
+		return nil
+	}
+	abort = func() {
+		if !done {
+			f.Close()
+			os.Remove(f.Name())
+		}
+	}
+	return f, commit, abort, nil
 }
 
 func verifyCmd() *cobra.Command {
 	var dir string
-	var quiet bool
+	var quiet, strict bool
 	c := &cobra.Command{
-		Use:   "verify [--data DIR] FILE|-",
-		Short: "Check offline that every object in a bundle carries a valid signed label binding",
-		Args:  cobra.ExactArgs(1),
+		Use:   "verify [--data DIR] [--strict] FILE|-",
+		Short: "Check offline every signed label binding in a bundle; list objects that carry none",
+		Long: `Verify checks, without a server, each binding in a STIX bundle (from
+'tearline export', plain, .gz or .xz) against its object and labels, with the
+keys of DIR's keyring. Bundles may mix producers: objects that carry no
+binding (another platform's, a TLP marking-definition) are listed as
+"unbound" and fail the check only with --strict.`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ring, err := node.LoadKeyring(dir)
 			if err != nil {
@@ -225,28 +399,38 @@ func verifyCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			verdicts, err := node.VerifyBundle(data, ring, stix.Limits{MaxBytes: 1 << 30})
+			verdicts, err := node.VerifyBundle(data, ring, stix.Limits{MaxBytes: maxInput})
 			if err != nil {
 				return err
 			}
 			out := cmd.OutOrStdout()
-			bad := 0
+			bad, unbound := 0, 0
 			for _, v := range verdicts {
-				if !v.OK {
+				switch {
+				case v.Unbound:
+					unbound++
+					if !quiet || strict {
+						fmt.Fprintf(out, "none %s: no binding (not signed by a Tearline node)\n", v.ID)
+					}
+				case !v.OK:
 					bad++
 					fmt.Fprintf(out, "FAIL %s: %s\n", v.ID, v.Problem)
-				} else if !quiet {
+				case !quiet:
 					fmt.Fprintf(out, "ok   %s\n", v.ID)
 				}
 			}
-			fmt.Fprintf(out, "%d verified, %d failed\n", len(verdicts)-bad, bad)
-			if bad > 0 {
+			fmt.Fprintf(out, "%d verified, %d failed, %d unbound\n", len(verdicts)-bad-unbound, bad, unbound)
+			switch {
+			case bad > 0:
 				return fmt.Errorf("%d object(s) failed verification", bad)
+			case strict && unbound > 0:
+				return fmt.Errorf("%d object(s) carry no binding (--strict)", unbound)
 			}
 			return nil
 		},
 	}
 	c.Flags().StringVar(&dir, "data", ".", "data directory whose keyring (own key and keyring.yaml) to trust")
-	c.Flags().BoolVarP(&quiet, "quiet", "q", false, "print only failures and the summary")
+	c.Flags().BoolVarP(&quiet, "quiet", "q", false, "print only failures, unbound objects with --strict, and the summary")
+	c.Flags().BoolVar(&strict, "strict", false, "fail when any object carries no binding")
 	return c
 }
