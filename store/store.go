@@ -47,6 +47,7 @@ type Store interface {
 type Reader interface {
 	AgreementReader // agreements.go
 	RecallReader    // recalls.go
+	WitnessReader   // witness.go
 	// Versions returns every version of id, oldest first.
 	Versions(ctx context.Context, id string) ([]ObjectVersion, error)
 	// VersionsOf returns every version of each of ids in one read, as
@@ -106,6 +107,7 @@ type Tx interface {
 	AgreementWriter // agreements.go
 	OutboxWriter    // outbox.go
 	RecallWriter    // recalls.go
+	WitnessWriter   // witness.go
 	PutLabel(ctx context.Context, id string, raw []byte) error
 	// AccessClass returns the id of the class for exactly this set of label
 	// ids (sorted, unique), creating it if needed.

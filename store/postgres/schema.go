@@ -137,6 +137,7 @@ ALTER TABLE audit
 	ALTER COLUMN data SET STATISTICS 0,
 	ALTER COLUMN tree SET STATISTICS 0;
 `,
+	9: witnessSchema, // witness.go
 }
 
 // treeMigration moves the audit tree's hashes into the leaves' rows

@@ -116,12 +116,13 @@ CREATE TABLE retention (
 ) WITHOUT ROWID;
 CREATE INDEX retention_until ON retention (until_us);
 `,
-	4: agreementsSchema, // agreements.go
-	5: outboxSchema,     // outbox.go
-	6: recallsSchema,    // recalls.go
-	7: listingSchema,
-	8: idsMigration,
-	9: `ALTER TABLE audit ADD COLUMN tree BLOB;`, // then moveAuditTree
+	4:  agreementsSchema, // agreements.go
+	5:  outboxSchema,     // outbox.go
+	6:  recallsSchema,    // recalls.go
+	7:  listingSchema,
+	8:  idsMigration,
+	9:  `ALTER TABLE audit ADD COLUMN tree BLOB;`, // then moveAuditTree
+	10: witnessSchema,                             // witness.go
 }
 
 // steps are the migrations' parts written in Go, run after their SQL in the
