@@ -3,12 +3,15 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -99,17 +102,17 @@ func publishCmd() *cobra.Command {
 
 func getCmd() *cobra.Command {
 	var cf clientFlags
-	var versions, bindings bool
+	var versions, bindings, quiet bool
 	c := &cobra.Command{
-		Use:   "get --server URL --token TOKEN ID",
-		Short: "Print the latest version of an object you may read",
+		Use:   "get --server URL --token TOKEN [--quiet] ID",
+		Short: "Print the latest version of an object you may read, exactly as stored; its banner on stderr",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cl, err := cf.client()
 			if err != nil {
 				return err
 			}
-			p := "/api/v1/objects/" + args[0]
+			p := "/api/v1/objects/" + url.PathEscape(args[0])
 			switch {
 			case versions:
 				p += "/versions"
@@ -120,18 +123,76 @@ func getCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return printJSON(cmd.OutOrStdout(), b)
+			if versions || bindings {
+				return printJSON(cmd.OutOrStdout(), b)
+			}
+			// The object's bytes as the node stores them, nothing added, so
+			// they can be hashed or compared; the banner goes to stderr so
+			// that a person sees the classification of what is on screen.
+			if _, err := cmd.OutOrStdout().Write(b); err != nil {
+				return err
+			}
+			if quiet {
+				return nil
+			}
+			banners, err := objectBanners(cmd.Context(), cl, args[0])
+			if err != nil {
+				return fmt.Errorf("the object was printed, but its label was not read: %w", err)
+			}
+			fmt.Fprintln(cmd.ErrOrStderr(), strings.Join(banners, " + "))
+			return nil
 		},
 	}
 	cf.add(c)
 	c.Flags().BoolVar(&versions, "versions", false, "print every version you may read")
 	c.Flags().BoolVar(&bindings, "bindings", false, "print the object's signed label bindings")
+	c.Flags().BoolVarP(&quiet, "quiet", "q", false, "do not print the object's banner on stderr")
 	return c
 }
 
+// objectBanners returns the banners of the labels bound to the latest
+// version of id the caller may read: its bindings name the labels, whose
+// marking-definitions carry the banner as their name.
+func objectBanners(ctx context.Context, cl *api.Client, id string) ([]string, error) {
+	b, err := cl.GetRaw(ctx, "/api/v1/objects/"+url.PathEscape(id)+"/bindings")
+	if err != nil {
+		return nil, err
+	}
+	var raws []json.RawMessage
+	if err := json.Unmarshal(b, &raws); err != nil {
+		return nil, fmt.Errorf("bindings: %w", err)
+	}
+	var banners []string
+	seen := map[string]bool{}
+	for _, raw := range raws {
+		bd, err := binding.Parse(raw)
+		if err != nil {
+			return nil, fmt.Errorf("binding: %w", err)
+		}
+		for _, l := range bd.Labels {
+			if seen[l.Ref] {
+				continue
+			}
+			seen[l.Ref] = true
+			lb, err := cl.GetRaw(ctx, "/api/v1/labels/"+url.PathEscape(l.Ref))
+			if err != nil {
+				return nil, fmt.Errorf("label %s: %w", l.Ref, err)
+			}
+			var m struct{ Name string }
+			if err := json.Unmarshal(lb, &m); err != nil {
+				return nil, fmt.Errorf("label %s: %w", l.Ref, err)
+			}
+			banners = append(banners, m.Name)
+		}
+	}
+	if len(banners) == 0 {
+		return nil, errors.New("no label bound")
+	}
+	return banners, nil
+}
+
 // printJSON indents b without otherwise changing it: json.MarshalIndent
-// would HTML-escape <, > and & in strings, and get promises the object
-// exactly as published.
+// would HTML-escape <, > and & in strings.
 func printJSON(w io.Writer, b []byte) error {
 	var out bytes.Buffer
 	if err := json.Indent(&out, bytes.TrimSpace(b), "", "  "); err != nil {
@@ -150,29 +211,29 @@ func listCmd() *cobra.Command {
 	var next string
 	c := &cobra.Command{
 		Use:   "list --server URL --token TOKEN [--type T,...] [--limit N] [--next CURSOR]",
-		Short: "List the latest version of each object you may read",
+		Short: "List the latest version of each object you may read: id, version, label banner, name",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cl, err := cf.client()
 			if err != nil {
 				return err
 			}
-			page, err := cl.List(cmd.Context(), types, limit, next)
+			// The export page is the list page with each object's bindings
+			// and labels beside it: one request gives every row its banner.
+			objs, nx, err := cl.ExportPage(cmd.Context(), types, limit, next)
+			if err != nil {
+				return err
+			}
+			rows, err := listRows(objs)
 			if err != nil {
 				return err
 			}
 			out := cmd.OutOrStdout()
-			for _, raw := range page.Objects {
-				var o struct{ ID, Name, Modified, Created string }
-				_ = json.Unmarshal(raw, &o)
-				when := o.Modified
-				if when == "" {
-					when = o.Created
-				}
-				fmt.Fprintf(out, "%s\t%s\t%s\n", o.ID, when, o.Name)
+			for _, r := range rows {
+				fmt.Fprintf(out, "%s\t%s\t%s\t%s\n", r.id, r.when, r.banner, r.name)
 			}
-			if page.More {
-				fmt.Fprintf(out, "more: --next %s\n", page.Next)
+			if nx != "" {
+				fmt.Fprintf(out, "more: --next %s\n", nx)
 			}
 			return nil
 		},
@@ -182,6 +243,54 @@ func listCmd() *cobra.Command {
 	c.Flags().IntVar(&limit, "limit", 100, "page size (at most 1000)")
 	c.Flags().StringVar(&next, "next", "", "cursor from a previous page")
 	return c
+}
+
+type listRow struct{ id, when, banner, name string }
+
+// listRows turns an export page (objects, each followed by its bindings,
+// then the labels they name) into one row per object.
+func listRows(objs []json.RawMessage) ([]listRow, error) {
+	type head struct{ Type, ID, Name, Created, Modified string }
+	bound := map[string][]string{} // object id -> label ids
+	names := map[string]string{}   // label id -> banner
+	for _, raw := range objs {
+		var h head
+		if err := json.Unmarshal(raw, &h); err != nil {
+			return nil, fmt.Errorf("list: %w", err)
+		}
+		if h.Type == binding.Type {
+			bd, err := binding.Parse(raw)
+			if err != nil {
+				return nil, fmt.Errorf("list: binding %s: %w", h.ID, err)
+			}
+			for _, l := range bd.Labels {
+				if !slices.Contains(bound[bd.ObjectRef], l.Ref) {
+					bound[bd.ObjectRef] = append(bound[bd.ObjectRef], l.Ref)
+				}
+			}
+		}
+		if h.Type == "marking-definition" {
+			names[h.ID] = h.Name
+		}
+	}
+	var rows []listRow
+	for _, raw := range objs {
+		var h head
+		_ = json.Unmarshal(raw, &h)
+		if h.Type == binding.Type || (h.Type == "marking-definition" && len(bound[h.ID]) == 0) {
+			continue
+		}
+		when := h.Modified
+		if when == "" {
+			when = h.Created
+		}
+		var bs []string
+		for _, l := range bound[h.ID] {
+			bs = append(bs, names[l])
+		}
+		rows = append(rows, listRow{id: h.ID, when: when, banner: strings.Join(bs, " + "), name: h.Name})
+	}
+	return rows, nil
 }
 
 func exportCmd() *cobra.Command {
