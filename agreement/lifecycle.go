@@ -3,6 +3,7 @@ package agreement
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -41,6 +42,30 @@ func next(from State) []State {
 // ErrTransition reports a move the lifecycle does not allow.
 var ErrTransition = errors.New("agreement: transition not allowed")
 
+// TransitionError is a move the lifecycle does not allow; it says where
+// the agreement may go from its state, so that a person knows the next
+// step. It matches ErrTransition.
+type TransitionError struct {
+	From, To State
+}
+
+func (e *TransitionError) Error() string {
+	allowed := next(e.From)
+	if len(allowed) == 0 {
+		return fmt.Sprintf("%v: %s to %s (%s is final: make a new version or a new agreement)", ErrTransition, e.From, e.To, e.From)
+	}
+	names := make([]string, len(allowed))
+	for i, s := range allowed {
+		names[i] = string(s)
+	}
+	return fmt.Sprintf("%v: %s to %s (from %s it may become %s)", ErrTransition, e.From, e.To, e.From, strings.Join(names, " or "))
+}
+
+func (e *TransitionError) Is(target error) bool { return target == ErrTransition }
+
+// Next lists the states an agreement in state from may move to.
+func Next(from State) []State { return next(from) }
+
 // Transition reports whether an agreement may move from one state to
 // another.
 func Transition(from, to State) error {
@@ -49,7 +74,7 @@ func Transition(from, to State) error {
 			return nil
 		}
 	}
-	return fmt.Errorf("%w: %s to %s", ErrTransition, from, to)
+	return &TransitionError{From: from, To: to}
 }
 
 // Status is the lifecycle state of one agreement version and when it began.

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -54,7 +55,7 @@ func agreementCmd() *cobra.Command {
 		to    agreement.State
 		short string
 	}{
-		{"propose", agreement.StateProposed, "Send a draft to the parties for signature"},
+		{"propose", agreement.StateProposed, "Mark a draft as proposed to the parties (this node's record only: nothing is sent; give each party the document from 'agreement show ID --format yaml', and add their signatures with 'agreement add-signature')"},
 		{"activate", agreement.StateActive, "Put a version signed by every party in force (superseding an older active version)"},
 		{"suspend", agreement.StateSuspended, "Suspend an active agreement: it decides nothing until resumed"},
 		{"resume", agreement.StateActive, "Resume a suspended agreement"},
@@ -171,7 +172,7 @@ func agreementMoveCmd(use string, to agreement.State, short string) *cobra.Comma
 			defer n.Close()
 			a, err := n.TransitionAgreement(cmd.Context(), p, args[0], version, to, note)
 			if err != nil {
-				return err
+				return nextStep(err, args[0])
 			}
 			printAgreement(cmd.OutOrStdout(), a)
 			return nil
@@ -212,9 +213,15 @@ func agreementListCmd() *cobra.Command {
 func agreementShowCmd() *cobra.Command {
 	var f nodeFlags
 	var version int
+	var format string
 	c := &cobra.Command{
-		Use: "show ID --data DIR [--version N]", Short: "Show an agreement version and its history", Args: cobra.ExactArgs(1),
+		Use:   "show ID --data DIR [--version N] [--format text|yaml|json]",
+		Short: "Show an agreement version and its history, or its document alone (--format yaml|json, which add-signature reads back)",
+		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if format != "text" && format != "yaml" && format != "json" {
+				return fmt.Errorf("--format %q: want text, yaml or json", format)
+			}
 			n, p, err := f.open(cmd)
 			if err != nil {
 				return err
@@ -225,6 +232,25 @@ func agreementShowCmd() *cobra.Command {
 				return err
 			}
 			out := cmd.OutOrStdout()
+			if format != "text" {
+				// The document alone, signatures included: a party signs it
+				// and 'agreement add-signature' reads the signed copy back.
+				if a.Document == nil {
+					return fmt.Errorf("agreement %s version %d has no document", a.ID, a.Version)
+				}
+				var raw []byte
+				if format == "yaml" {
+					raw, err = a.Document.YAML()
+				} else {
+					raw, err = a.Document.JSON()
+					raw = append(raw, '\n')
+				}
+				if err != nil {
+					return err
+				}
+				_, err = out.Write(raw)
+				return err
+			}
 			printAgreement(out, a)
 			for _, h := range hist {
 				fmt.Fprintf(out, "  %s v%d %s -> %s by %s %s\n", h.At.Format("2006-01-02T15:04:05Z"), h.Version, h.From, h.To, h.By, h.Note)
@@ -241,5 +267,51 @@ func agreementShowCmd() *cobra.Command {
 	}
 	f.add(c, true)
 	c.Flags().IntVar(&version, "version", 0, "agreement version (default the latest)")
+	c.Flags().StringVar(&format, "format", "text", "text (summary, history and document), or yaml or json (the signed document alone)")
 	return c
+}
+
+// nextStep adds to a lifecycle error the command that moves the agreement
+// on: the lifecycle knows where an agreement may go, the console knows
+// which command takes it there.
+func nextStep(err error, id string) error {
+	var te *agreement.TransitionError
+	switch {
+	case errors.As(err, &te):
+		var cmds []string
+		for _, s := range agreement.Next(te.From) {
+			if c := moveCommand(te.From, s); c != "" {
+				cmds = append(cmds, fmt.Sprintf("'tearline agreement %s %s'", c, id))
+			}
+		}
+		if len(cmds) == 0 {
+			return err
+		}
+		return fmt.Errorf("%w\nnext: %s", err, strings.Join(cmds, " or "))
+	case errors.Is(err, agreement.ErrUnsigned):
+		return fmt.Errorf("%w\nnext: sign with 'tearline agreement sign %s', give the partners 'tearline agreement show %s --format yaml' to sign, and add their copy with 'tearline agreement add-signature %s FILE'", err, id, id, id)
+	}
+	return err
+}
+
+// moveCommand names the console command for a lifecycle move.
+func moveCommand(from, to agreement.State) string {
+	switch to {
+	case agreement.StateProposed:
+		return "propose"
+	case agreement.StateActive:
+		if from == agreement.StateSuspended {
+			return "resume"
+		}
+		return "activate"
+	case agreement.StateSuspended:
+		return "suspend"
+	case agreement.StateExpired:
+		return "expire"
+	case agreement.StateTerminated:
+		return "terminate"
+	case agreement.StateAmended:
+		return "amend"
+	}
+	return ""
 }
