@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"maps"
 	"regexp"
 	"slices"
 	"strings"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/tearline/tearline/audit"
 	"github.com/tearline/tearline/datadir"
+	"github.com/tearline/tearline/label"
 	"github.com/tearline/tearline/policy"
 	"github.com/tearline/tearline/store"
 )
@@ -109,6 +111,12 @@ func (n *Node) checkUserSpec(s *UserSpec) error {
 		if err := n.reg.Validate(l); err != nil {
 			return fmt.Errorf("default label: %w", err)
 		}
+		// A default label the user could not read would make everything
+		// they publish without a label vanish from their own view.
+		subj := policy.Subject{Nationality: s.Nationality, Clearances: s.Clearances, Compartments: s.Compartments}
+		if d := policy.CanRead(n.reg, subj, []label.Label{l}); !d.Allow {
+			return fmt.Errorf("default label %q: the user could not read what they publish under it (%s)", n.reg.Banner(l), strings.Join(reasonStrings(d.Reasons), ", "))
+		}
 		s.DefaultLabel = n.reg.Banner(l)
 	}
 	return nil
@@ -150,8 +158,14 @@ type UserChange struct {
 	Role         *string
 	Clearances   map[string]string // replaces all when non-nil
 	Compartments []string          // replaces all when non-nil
-	DefaultLabel *string
-	Disabled     *bool
+	// Applied after the replacements above, inside the same transaction,
+	// so that two administrators adding different clearances both win.
+	AddClearances      map[string]string // policy -> level, set or raised/lowered
+	RemoveClearances   []string          // policy names
+	AddCompartments    []string
+	RemoveCompartments []string
+	DefaultLabel       *string
+	Disabled           *bool
 }
 
 // UpdateUser changes a user. It takes effect at the user's next request.
@@ -172,6 +186,35 @@ func (n *Node) UpdateUser(ctx context.Context, actor, name string, c UserChange)
 		}
 		if c.Compartments != nil {
 			s.Compartments = c.Compartments
+		}
+		if len(c.AddClearances) > 0 || len(c.RemoveClearances) > 0 {
+			clr := maps.Clone(s.Clearances)
+			if clr == nil {
+				clr = map[string]string{}
+			}
+			for _, p := range c.RemoveClearances {
+				p = strings.ToUpper(p)
+				if _, ok := clr[p]; !ok {
+					return fmt.Errorf("%w: remove clearance %s: the user holds none under that policy", ErrInvalid, p)
+				}
+				delete(clr, p)
+			}
+			for p, l := range c.AddClearances {
+				clr[strings.ToUpper(p)] = l
+			}
+			s.Clearances = clr
+		}
+		if len(c.AddCompartments) > 0 || len(c.RemoveCompartments) > 0 {
+			comp := slices.Clone(s.Compartments)
+			for _, rm := range c.RemoveCompartments {
+				rm = strings.ToUpper(strings.TrimSpace(rm))
+				i := slices.Index(comp, rm)
+				if i < 0 {
+					return fmt.Errorf("%w: remove compartment %s: the user is not in it", ErrInvalid, rm)
+				}
+				comp = slices.Delete(comp, i, i+1)
+			}
+			s.Compartments = append(comp, c.AddCompartments...)
 		}
 		if c.DefaultLabel != nil {
 			s.DefaultLabel = *c.DefaultLabel

@@ -203,11 +203,19 @@ func userTokenCmd() *cobra.Command {
 
 func userUpdateCmd() *cobra.Command {
 	var dir, storeURL, role, defLabel string
-	var clearances, compartments []string
+	var clearances, compartments, addClr, rmClr, addComp, rmComp []string
 	var disable, enable bool
 	c := &cobra.Command{
-		Use:   "update --data DIR NAME [--clearance POLICY:LEVEL ...] [--compartment C ...] [--role R] [--disable|--enable]",
+		Use:   "update --data DIR NAME [--add-clearance P:L ...] [--remove-clearance P ...] [--add-compartment C ...] [--remove-compartment C ...] [--clearance P:L ... | --compartment C ...] [--role R] [--default-label BANNER] [--disable|--enable]",
 		Short: "Change a user; effective at the user's next request",
+		Long: `Update changes a user; the change applies to their next request.
+
+--add-clearance and --remove-clearance change one policy's clearance and keep
+the others; --add-compartment and --remove-compartment do the same for
+compartments. --clearance and --compartment REPLACE the whole list: a user
+updated with --clearance NATO:SECRET alone holds no other clearance.
+A default label the user could not read (above their clearance, outside
+their compartments, or not releasable to their nationality) is refused.`,
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var ch node.UserChange
@@ -225,6 +233,16 @@ func userUpdateCmd() *cobra.Command {
 			if f.Changed("compartment") {
 				ch.Compartments = append([]string{}, compartments...)
 			}
+			if len(addClr) > 0 {
+				m, err := parseClearances(addClr)
+				if err != nil {
+					return err
+				}
+				ch.AddClearances = m
+			}
+			ch.RemoveClearances = rmClr
+			ch.AddCompartments = addComp
+			ch.RemoveCompartments = rmComp
 			if f.Changed("default-label") {
 				ch.DefaultLabel = &defLabel
 			}
@@ -250,8 +268,12 @@ func userUpdateCmd() *cobra.Command {
 	f.StringVar(&dir, "data", "", "data directory (required)")
 	addStoreFlag(c, &storeURL)
 	f.StringVar(&role, "role", "", "new role")
-	f.StringArrayVar(&clearances, "clearance", nil, "replace clearances (repeat)")
-	f.StringArrayVar(&compartments, "compartment", nil, "replace compartments (repeat; pass --compartment= to clear)")
+	f.StringArrayVar(&clearances, "clearance", nil, "replace ALL clearances with these POLICY:LEVEL (repeat)")
+	f.StringArrayVar(&compartments, "compartment", nil, "replace ALL compartments with these (repeat; pass --compartment= to clear)")
+	f.StringArrayVar(&addClr, "add-clearance", nil, "set one policy's clearance, POLICY:LEVEL, keeping the others (repeat)")
+	f.StringArrayVar(&rmClr, "remove-clearance", nil, "drop the clearance under POLICY, keeping the others (repeat)")
+	f.StringArrayVar(&addComp, "add-compartment", nil, "add a compartment, keeping the others (repeat)")
+	f.StringArrayVar(&rmComp, "remove-compartment", nil, "remove a compartment, keeping the others (repeat)")
 	f.StringVar(&defLabel, "default-label", "", "new default label banner (empty to clear)")
 	f.BoolVar(&disable, "disable", false, "disable the user")
 	f.BoolVar(&enable, "enable", false, "enable the user")
