@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -91,6 +92,7 @@ func formatClearances(c map[string]string) string {
 	for p, l := range c {
 		parts = append(parts, p+":"+l)
 	}
+	slices.Sort(parts) // one order, whatever the map's
 	return strings.Join(parts, ", ")
 }
 
@@ -216,7 +218,7 @@ compartments. --clearance and --compartment REPLACE the whole list: a user
 updated with --clearance NATO:SECRET alone holds no other clearance.
 A default label the user could not read (above their clearance, outside
 their compartments, or not releasable to their nationality) is refused.`,
-		Args:  cobra.ExactArgs(1),
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var ch node.UserChange
 			f := cmd.Flags()
