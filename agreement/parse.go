@@ -10,7 +10,7 @@ import (
 	"github.com/go-json-experiment/json/jsontext"
 	"go.yaml.in/yaml/v3"
 
-	"github.com/tearline/tearline/stix"
+	"github.com/tearline/tearline/jcs"
 )
 
 // MaxDocumentBytes bounds what Parse reads: agreements are small, and a
@@ -34,7 +34,7 @@ func Parse(data []byte) (*Document, error) {
 	}
 	// Canonicalize refuses duplicate members and invalid UTF-8 before the
 	// typed decode, so two readers can never see two different documents.
-	canon, err := stix.Canonicalize(raw)
+	canon, err := jcs.Canonicalize(raw)
 	if err != nil {
 		return nil, fmt.Errorf("agreement: %w", err)
 	}

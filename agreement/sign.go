@@ -9,7 +9,7 @@ import (
 	"slices"
 
 	"github.com/tearline/tearline/binding"
-	"github.com/tearline/tearline/stix"
+	"github.com/tearline/tearline/jcs"
 )
 
 // signingContext separates agreement signatures from every other Ed25519
@@ -27,7 +27,7 @@ func (d *Document) Canonical() ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("agreement: canonical: %w", err)
 	}
-	out, err := stix.Canonicalize(raw)
+	out, err := jcs.Canonicalize(raw)
 	if err != nil {
 		return nil, fmt.Errorf("agreement: canonical: %w", err)
 	}
@@ -41,7 +41,7 @@ func (d *Document) JSON() ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("agreement: %w", err)
 	}
-	return stix.Canonicalize(raw)
+	return jcs.Canonicalize(raw)
 }
 
 // SigningInput returns the bytes a party signs: a fixed context string and

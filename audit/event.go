@@ -12,7 +12,7 @@ import (
 
 	"github.com/go-json-experiment/json"
 
-	"github.com/tearline/tearline/stix"
+	"github.com/tearline/tearline/jcs"
 )
 
 // Actions recorded in the log.
@@ -83,7 +83,7 @@ func (e Event) marshalSlow() ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("marshal audit event %s: %w", e.Action, err)
 	}
-	return stix.Canonicalize(b)
+	return jcs.Canonicalize(b)
 }
 
 // Parse decodes an entry written by Marshal.

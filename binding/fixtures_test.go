@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tearline/tearline/stix"
+	"github.com/tearline/tearline/jcs"
 )
 
 // Fixed inputs shared by the tests and the golden file. Changing any of them
@@ -69,7 +69,7 @@ func seededKey(name string) ed25519.PrivateKey {
 
 func canon(t testing.TB, s string) []byte {
 	t.Helper()
-	c, err := stix.Canonicalize([]byte(s))
+	c, err := jcs.Canonicalize([]byte(s))
 	if err != nil {
 		t.Fatalf("canonicalize: %v", err)
 	}

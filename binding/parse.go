@@ -9,7 +9,7 @@ import (
 
 	"github.com/go-json-experiment/json/jsontext"
 
-	"github.com/tearline/tearline/stix"
+	"github.com/tearline/tearline/jcs"
 )
 
 // ParseError reports a binding that does not follow the format. Property is
@@ -38,7 +38,7 @@ func perr(prop, reason string) error { return &ParseError{Property: prop, Reason
 // that changes what a binding means needs a new format_version, which this
 // reader refuses, so that an old verifier fails closed.
 func Parse(raw []byte) (*Binding, error) {
-	canon, err := stix.Canonicalize(raw)
+	canon, err := jcs.Canonicalize(raw)
 	if err != nil {
 		return nil, &ParseError{Reason: err.Error()}
 	}

@@ -5,7 +5,7 @@ import (
 	"fmt"
 )
 
-// This file walks JSON that stix.Canonicalize has already produced. Working on
+// This file walks JSON that jcs.Canonicalize has already produced. Working on
 // canonical bytes (no whitespace, members sorted, no duplicates) lets Parse,
 // Bind and Verify find members and cut them out by offset, without a generic
 // decoder, maps or reflection. The functions still check bounds everywhere:

@@ -11,7 +11,7 @@ import (
 
 	"github.com/go-json-experiment/json/jsontext"
 
-	"github.com/tearline/tearline/stix"
+	"github.com/tearline/tearline/jcs"
 )
 
 // Signer makes bindings for one node with one key. It is immutable and safe
@@ -61,7 +61,7 @@ type BindInput struct {
 	// CanonicalObject (see ObjectVersion). If set, they must agree with it.
 	ObjectID, ObjectModified string
 	// CanonicalObject is the bound object in RFC 8785 form, as produced by
-	// stix.Canonicalize. Bind does not re-canonicalize it.
+	// jcs.Canonicalize. Bind does not re-canonicalize it.
 	CanonicalObject []byte
 	Labels          []LabelInput // whole-object labels; at least one
 	Parts           []PartInput  // stricter labels for parts; optional
@@ -106,7 +106,7 @@ func (s *Signer) Bind(in BindInput, at time.Time) (*Binding, error) {
 	if err != nil {
 		return nil, fmt.Errorf("binding: bind %s: %w", b.ObjectRef, err)
 	}
-	signed, err := stix.Canonicalize(body)
+	signed, err := jcs.Canonicalize(body)
 	if err != nil {
 		return nil, fmt.Errorf("binding: bind %s: %w", b.ObjectRef, err)
 	}

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/tearline/tearline/stix"
+	"github.com/tearline/tearline/jcs"
 )
 
 func mustParse(t *testing.T, r *Registry, b string) Label {
@@ -113,7 +113,7 @@ func TestTLP(t *testing.T) {
 			t.Errorf("TLPFromRef(%s) = %s, %v", id, got, ok)
 		}
 		raw := TLPMarking(strings.ToLower("tlp:" + lvl))
-		canon, err := stix.Canonicalize(raw)
+		canon, err := jcs.Canonicalize(raw)
 		if err != nil || string(canon) != string(raw) {
 			t.Errorf("TLPMarking(%s) not canonical: %v", lvl, err)
 		}

@@ -21,7 +21,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/tearline/tearline/stix"
+	"github.com/tearline/tearline/jcs"
 )
 
 // Label is one confidentiality label. It is a value type; a label in normal
@@ -181,7 +181,7 @@ func canonicalBody(l Label) []byte {
 	if err != nil {
 		return nil // unreachable: only strings and string slices
 	}
-	c, err := stix.Canonicalize(raw)
+	c, err := jcs.Canonicalize(raw)
 	if err != nil {
 		return nil // unreachable: encoding/json emits valid UTF-8 and no numbers
 	}

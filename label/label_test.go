@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/tearline/tearline/stix"
+	"github.com/tearline/tearline/jcs"
 )
 
 func testRegistry(t testing.TB) *Registry {
@@ -430,7 +430,7 @@ var (
 // marking-definition carrying our extension.
 func checkSTIXMarking(t *testing.T, raw []byte) {
 	t.Helper()
-	canon, err := stix.Canonicalize(raw)
+	canon, err := jcs.Canonicalize(raw)
 	if err != nil {
 		t.Fatalf("not valid JSON: %v", err)
 	}
@@ -555,7 +555,7 @@ func TestParseMarkingDefinitionForeign(t *testing.T) {
 
 func TestExtensionDefinition(t *testing.T) {
 	raw := ExtensionDefinition()
-	canon, err := stix.Canonicalize(raw)
+	canon, err := jcs.Canonicalize(raw)
 	if err != nil || !bytes.Equal(canon, raw) {
 		t.Fatalf("not canonical JSON: %v", err)
 	}

@@ -10,7 +10,7 @@ import (
 	jsonv2 "github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
 
-	"github.com/tearline/tearline/stix"
+	"github.com/tearline/tearline/jcs"
 )
 
 // Fixed identifiers of the Tearline label extension. Partners depend on
@@ -64,7 +64,7 @@ func (r *Registry) MarkingDefinition(l Label) []byte {
 	if err != nil {
 		return nil // unreachable: strings and a canonical raw message
 	}
-	out, err := stix.Canonicalize(raw)
+	out, err := jcs.Canonicalize(raw)
 	if err != nil {
 		return nil // unreachable, as above
 	}
@@ -81,7 +81,7 @@ func (r *Registry) MarkingDefinition(l Label) []byte {
 func ParseMarkingDefinition(raw []byte) (l Label, ours bool, err error) {
 	// Canonicalize refuses duplicate members and invalid UTF-8, which would
 	// otherwise let two readers see two different labels in one object.
-	canon, err := stix.Canonicalize(raw)
+	canon, err := jcs.Canonicalize(raw)
 	if err != nil {
 		return Label{}, false, fmt.Errorf("label: marking-definition: %w", err)
 	}
@@ -133,7 +133,7 @@ func ParseMarkingDefinition(raw []byte) (l Label, ours bool, err error) {
 // the label extension, as RFC 8785 canonical JSON. Its schema property holds
 // the canonical text of the JSON Schema in label/extension.schema.json.
 func ExtensionDefinition() []byte {
-	schema, err := stix.Canonicalize([]byte(extensionSchema))
+	schema, err := jcs.Canonicalize([]byte(extensionSchema))
 	if err != nil {
 		return nil // unreachable: the embedded schema is tested
 	}
@@ -154,7 +154,7 @@ func ExtensionDefinition() []byte {
 	if err != nil {
 		return nil
 	}
-	out, err := stix.Canonicalize(raw)
+	out, err := jcs.Canonicalize(raw)
 	if err != nil {
 		return nil
 	}

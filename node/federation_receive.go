@@ -16,6 +16,7 @@ import (
 
 	"github.com/tearline/tearline/audit"
 	"github.com/tearline/tearline/binding"
+	"github.com/tearline/tearline/jcs"
 	"github.com/tearline/tearline/label"
 	"github.com/tearline/tearline/policy"
 	"github.com/tearline/tearline/stix"
@@ -323,7 +324,7 @@ func (n *Node) checkOne(peer *Peer, obj stix.Object, bs []*binding.Binding, labe
 	if len(bs) == 0 {
 		return nil, refuseIn("unbound", "no binding: the originator's label binding must come with the object")
 	}
-	canon, err := stix.Canonicalize(obj.Raw)
+	canon, err := jcs.Canonicalize(obj.Raw)
 	if err != nil {
 		return nil, refuseIn("invalid", "%v", err)
 	}
@@ -619,7 +620,7 @@ func parseLabel(raw []byte) (label.Label, []byte, *labelParseError) {
 	if err != nil || !ours {
 		return label.Label{}, nil, &labelParseError{err: err}
 	}
-	canon, err := stix.Canonicalize(raw)
+	canon, err := jcs.Canonicalize(raw)
 	if err != nil {
 		return label.Label{}, nil, &labelParseError{canonical: true, err: err}
 	}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/tearline/tearline/audit"
 	"github.com/tearline/tearline/binding"
+	"github.com/tearline/tearline/jcs"
 	"github.com/tearline/tearline/label"
 	"github.com/tearline/tearline/stix"
 	"github.com/tearline/tearline/store"
@@ -144,7 +145,7 @@ func (n *Node) Ingest(ctx context.Context, p *Principal, data []byte, o IngestOp
 				continue
 			}
 			if ours {
-				canon, err := stix.Canonicalize(ob.Raw)
+				canon, err := jcs.Canonicalize(ob.Raw)
 				if err != nil {
 					res.Refused = append(res.Refused, Refusal{Index: i, ID: ob.ID, Reason: err.Error()})
 					continue
@@ -307,7 +308,7 @@ func (n *Node) prepareOne(it *item, labels map[string]*labelRef, actor string) {
 	refuse := func(prop, reason string) {
 		it.refusal = &Refusal{Index: it.index, ID: it.obj.ID, Property: prop, Reason: reason}
 	}
-	canon, err := stix.Canonicalize(it.obj.Raw)
+	canon, err := jcs.Canonicalize(it.obj.Raw)
 	if err != nil {
 		refuse("", err.Error())
 		return

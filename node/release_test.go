@@ -13,6 +13,7 @@ import (
 	"github.com/tearline/tearline/agreement"
 	"github.com/tearline/tearline/audit"
 	"github.com/tearline/tearline/binding"
+	"github.com/tearline/tearline/jcs"
 	"github.com/tearline/tearline/stix"
 	"github.com/tearline/tearline/store"
 )
@@ -153,7 +154,7 @@ func TestTearline(t *testing.T) {
 	if b.Kind != binding.KindAlternative || b.DerivedFromRef != ob.ID || b.Node != "gbr" {
 		t.Fatalf("tearline binding: kind %s derived %s node %s", b.Kind, b.DerivedFromRef, b.Node)
 	}
-	canon, _ := stix.Canonicalize(obj.Raw)
+	canon, _ := jcs.Canonicalize(obj.Raw)
 	if err := testKeyring(t, n).Verify(b, canon, nil); err != nil {
 		// Labels are looked up from the store by Verify's callers; check the signature at least.
 		if !strings.Contains(err.Error(), "label") {

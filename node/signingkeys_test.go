@@ -9,7 +9,7 @@ import (
 
 	"github.com/tearline/tearline/binding"
 	"github.com/tearline/tearline/datadir"
-	"github.com/tearline/tearline/stix"
+	"github.com/tearline/tearline/jcs"
 )
 
 const rotLabelID = "marking-definition--0b0c3a31-5a2e-5c6f-9f0d-4f1e2a3b4c5d"
@@ -34,11 +34,11 @@ func bindAt(t *testing.T, dir string, at time.Time) (*binding.Binding, []byte, m
 	if err != nil {
 		t.Fatal(err)
 	}
-	obj, err := stix.Canonicalize([]byte(rotObjectJSON))
+	obj, err := jcs.Canonicalize([]byte(rotObjectJSON))
 	if err != nil {
 		t.Fatal(err)
 	}
-	lab, err := stix.Canonicalize([]byte(rotLabelJSON))
+	lab, err := jcs.Canonicalize([]byte(rotLabelJSON))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/tearline/tearline/audit"
 	"github.com/tearline/tearline/binding"
+	"github.com/tearline/tearline/jcs"
 	"github.com/tearline/tearline/label"
 	"github.com/tearline/tearline/policy"
 	"github.com/tearline/tearline/stix"
@@ -194,7 +195,7 @@ func canonicalObject(m map[string]any) (stix.Object, []byte, error) {
 	if err != nil {
 		return stix.Object{}, nil, err
 	}
-	canon, err := stix.Canonicalize(obj.Raw)
+	canon, err := jcs.Canonicalize(obj.Raw)
 	if err != nil {
 		return stix.Object{}, nil, err
 	}

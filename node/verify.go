@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/tearline/tearline/binding"
+	"github.com/tearline/tearline/jcs"
 	"github.com/tearline/tearline/stix"
 )
 
@@ -50,7 +51,7 @@ func VerifyBundle(data []byte, ring *binding.Keyring, lim stix.Limits) ([]Verdic
 			bindings[k] = append(bindings[k], b)
 			continue
 		case "marking-definition":
-			canon, err := stix.Canonicalize(o.Raw)
+			canon, err := jcs.Canonicalize(o.Raw)
 			if err != nil {
 				out = append(out, Verdict{ID: o.ID, Problem: err.Error()})
 				continue
@@ -65,7 +66,7 @@ func VerifyBundle(data []byte, ring *binding.Keyring, lim stix.Limits) ([]Verdic
 		v := Verdict{ID: o.ID, Modified: o.Version()}
 		bs := bindings[o.ID+"\x00"+o.Version()]
 		v.Bindings = len(bs)
-		canon, err := stix.Canonicalize(o.Raw)
+		canon, err := jcs.Canonicalize(o.Raw)
 		switch {
 		case err != nil:
 			v.Problem = err.Error()

@@ -24,7 +24,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/tearline/tearline/binding"
-	"github.com/tearline/tearline/stix"
+	"github.com/tearline/tearline/jcs"
 )
 
 // Document types.
@@ -143,7 +143,7 @@ func sign(s *binding.Signer, doc any, sig *Signature) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("recall: sign: %w", err)
 	}
-	input, err := stix.Canonicalize(body)
+	input, err := jcs.Canonicalize(body)
 	if err != nil {
 		return nil, fmt.Errorf("recall: sign: %w", err)
 	}
@@ -156,7 +156,7 @@ func sign(s *binding.Signer, doc any, sig *Signature) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("recall: sign: %w", err)
 	}
-	return stix.Canonicalize(body)
+	return jcs.Canonicalize(body)
 }
 
 // VerifyNotice parses a signed notice and checks it: well formed, signed by
@@ -232,7 +232,7 @@ func parse(raw []byte, doc any, sig *Signature) ([]byte, []byte, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("recall: %w: %v", ErrInvalid, err)
 	}
-	input, err := stix.Canonicalize(body)
+	input, err := jcs.Canonicalize(body)
 	if err != nil {
 		return nil, nil, fmt.Errorf("recall: %w: %v", ErrInvalid, err)
 	}

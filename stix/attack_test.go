@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/go-json-experiment/json/jsontext"
+	refjcs "github.com/gowebpki/jcs"
+	"github.com/tearline/tearline/jcs"
 	"github.com/ulikunitz/xz"
 )
 
@@ -127,4 +129,30 @@ func BenchmarkParseATTACK(b *testing.B) {
 	}
 	b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "objects/s")
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(n*b.N)/1e3, "µs/object")
+}
+
+// TestCanonicalizeATTACK checks jcs on the real corpus against an independent
+// RFC 8785 implementation: every object we parse canonicalises the same way.
+func TestCanonicalizeATTACK(t *testing.T) {
+	for _, name := range attackFiles {
+		t.Run(name, func(t *testing.T) {
+			objs, _, err := Parse(readAttack(t, name), Limits{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, o := range objs {
+				got, err := jcs.Canonicalize(o.Raw)
+				if err != nil {
+					t.Fatalf("%s: %v", o.ID, err)
+				}
+				want, err := refjcs.Transform(o.Raw)
+				if err != nil {
+					t.Fatalf("%s: jcs: %v", o.ID, err)
+				}
+				if string(got) != string(want) {
+					t.Fatalf("%s: canonical forms differ:\n ours %s\n jcs  %s", o.ID, got, want)
+				}
+			}
+		})
+	}
 }

@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/tearline/tearline/jcs"
 )
 
 func addSeeds(f *testing.F) {
@@ -61,7 +63,7 @@ func FuzzParse(f *testing.F) {
 					}
 				}
 			}
-			if _, err := Canonicalize(o.Raw); err != nil && !errors.Is(err, ErrNumberRange) {
+			if _, err := jcs.Canonicalize(o.Raw); err != nil && !errors.Is(err, jcs.ErrNumberRange) {
 				t.Fatalf("accepted object cannot be canonicalized: %v", err)
 			}
 		}
@@ -86,7 +88,7 @@ func FuzzResolveSelector(f *testing.F) {
 		if len(red) > len(raw) {
 			t.Fatalf("redacted output grew: %q -> %q", raw, red)
 		}
-		if _, err := Canonicalize(red); err != nil && !errors.Is(err, ErrNumberRange) {
+		if _, err := jcs.Canonicalize(red); err != nil && !errors.Is(err, jcs.ErrNumberRange) {
 			t.Fatalf("redacted output is not valid JSON: %q: %v", red, err)
 		}
 		// Removing a list item shifts later indexes, but a removed property

@@ -1,4 +1,13 @@
-package stix
+// Package jcs produces the RFC 8785 (JSON Canonicalization Scheme) form of a
+// JSON value. Everything Tearline signs or hashes (bindings, labels, agreements,
+// recall notices, audit leaves, object digests) goes through Canonicalize, so
+// two nodes compute the same bytes for the same value. It is its own package
+// so that signers need not import the STIX parser only to canonicalise.
+//
+// The work is done by go-json-experiment's jsontext; this package adds the
+// I-JSON number check RFC 8785 requires (see ErrNumberRange). Tests compare
+// it with github.com/gowebpki/jcs, an independent implementation.
+package jcs
 
 import (
 	"errors"
