@@ -18,6 +18,7 @@ import (
 	"github.com/tearline/tearline/api"
 	"github.com/tearline/tearline/audit"
 	"github.com/tearline/tearline/node"
+	"github.com/tearline/tearline/store/backend"
 )
 
 func auditGet(t *testing.T, srv *httptest.Server, tok, path string, v any) int {
@@ -63,10 +64,10 @@ func decode(t *testing.T, hs []string) [][]byte {
 func TestAuditAPI(t *testing.T) {
 	ctx := context.Background()
 	dir := filepath.Join(t.TempDir(), "n")
-	if err := node.Init(ctx, dir, node.InitOptions{Name: "alpha"}); err != nil {
+	if err := node.Init(ctx, dir, node.InitOptions{Name: "alpha", CreateStore: backend.Creator("")}); err != nil {
 		t.Fatal(err)
 	}
-	n, err := node.Open(ctx, dir, node.Options{})
+	n, err := node.Open(ctx, dir, node.Options{OpenStore: backend.Opener("")})
 	if err != nil {
 		t.Fatal(err)
 	}

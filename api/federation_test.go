@@ -20,6 +20,7 @@ import (
 	"github.com/tearline/tearline/api"
 	"github.com/tearline/tearline/node"
 	"github.com/tearline/tearline/pki"
+	"github.com/tearline/tearline/store/backend"
 )
 
 // Federation tests: real nodes, real certificates made through the same
@@ -44,7 +45,7 @@ func newAlliance(t *testing.T, name string) *alliance {
 func initFedNode(t *testing.T, name, country string, ca *pki.CA) string {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), name)
-	if err := node.Init(context.Background(), dir, node.InitOptions{Name: name, Country: country, CA: ca}); err != nil {
+	if err := node.Init(context.Background(), dir, node.InitOptions{Name: name, Country: country, CA: ca, CreateStore: backend.Creator("")}); err != nil {
 		t.Fatalf("Init %s: %v", name, err)
 	}
 	return dir
@@ -68,7 +69,7 @@ func addPeer(t *testing.T, dir, peerDir string) {
 // need no waiting.
 func serveNode(t *testing.T, dir string) (*node.Node, string) {
 	t.Helper()
-	n, err := node.Open(context.Background(), dir, node.Options{})
+	n, err := node.Open(context.Background(), dir, node.Options{OpenStore: backend.Opener("")})
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}

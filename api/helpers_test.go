@@ -17,6 +17,7 @@ import (
 	"github.com/tearline/tearline/audit"
 	"github.com/tearline/tearline/node"
 	"github.com/tearline/tearline/store"
+	"github.com/tearline/tearline/store/backend"
 )
 
 // testNode is a real node (files in a temporary directory) served over real
@@ -32,7 +33,7 @@ type testNode struct {
 func initNode(t testing.TB, name, country string) string {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), name)
-	if err := node.Init(context.Background(), dir, node.InitOptions{Name: name, Country: country}); err != nil {
+	if err := node.Init(context.Background(), dir, node.InitOptions{Name: name, Country: country, CreateStore: backend.Creator("")}); err != nil {
 		t.Fatalf("Init: %v", err)
 	}
 	return dir
@@ -40,7 +41,7 @@ func initNode(t testing.TB, name, country string) string {
 
 func openNode(t testing.TB, dir string) *testNode {
 	t.Helper()
-	n, err := node.Open(context.Background(), dir, node.Options{})
+	n, err := node.Open(context.Background(), dir, node.Options{OpenStore: backend.Opener("")})
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}

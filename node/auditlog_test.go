@@ -13,6 +13,7 @@ import (
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/tearline/tearline/audit"
+	"github.com/tearline/tearline/store/backend"
 )
 
 // addAuditable records n audit entries on node nd by adding users.
@@ -104,7 +105,7 @@ func TestAuditWitnessSplitView(t *testing.T) {
 	ctx := context.Background()
 	root := t.TempDir()
 	dirA := filepath.Join(root, "alpha")
-	if err := Init(ctx, dirA, InitOptions{Name: "alpha"}); err != nil {
+	if err := Init(ctx, dirA, InitOptions{Name: "alpha", CreateStore: backend.Creator("")}); err != nil {
 		t.Fatal(err)
 	}
 	// A second copy of the same node, keys and all: a log operator
@@ -114,7 +115,7 @@ func TestAuditWitnessSplitView(t *testing.T) {
 		t.Fatal(err)
 	}
 	open := func(dir string) *Node {
-		n, err := Open(ctx, dir, Options{})
+		n, err := Open(ctx, dir, Options{OpenStore: backend.Opener("")})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -172,7 +173,7 @@ func TestAuditLogKeyCreatedOnOpen(t *testing.T) {
 	if err := os.Remove(filepath.Join(dir, LogPubKey)); err != nil {
 		t.Fatal(err)
 	}
-	n2, err := Open(t.Context(), dir, Options{})
+	n2, err := Open(t.Context(), dir, Options{OpenStore: backend.Opener("")})
 	if err != nil {
 		t.Fatal(err)
 	}

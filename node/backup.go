@@ -4,23 +4,20 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
-	"strconv"
-	"time"
 
 	"github.com/tearline/tearline/audit"
 	"github.com/tearline/tearline/seal"
 	"github.com/tearline/tearline/store"
-	"github.com/tearline/tearline/store/sqlite"
 )
 
-// ErrNoBackup is returned by Backup for a store that cannot copy itself
-// (PostgreSQL: use pg_dump, see docs/STORAGE.md).
+// ErrNoBackup is returned by Backup for a store that cannot copy itself.
+// Both backends can (SQLite: VACUUM INTO; PostgreSQL: pg_dump).
 var ErrNoBackup = errors.New("this store makes no backups itself")
 
-// backuper is a store that writes an online, consistent copy of itself.
+// backuper is a store that writes an online, consistent copy of itself
+// (store/sqlite and store/postgres both are).
 type backuper interface {
 	Backup(ctx context.Context, path string) error
 }
@@ -47,11 +44,11 @@ func (n *Node) Backup(ctx context.Context, actor, out string) error {
 	return os.Chmod(out, 0o600)
 }
 
-// RestoreOptions adjust RestoreSQLite.
+// RestoreOptions adjust Restore.
 type RestoreOptions struct {
 	// Journal is the shred journal that must stay applied: the tombstones
-	// of the node's current database. When nil, RestoreSQLite reads them
-	// from the database it replaces.
+	// of the node's current database. When nil, Restore reads them from
+	// the database it replaces.
 	Journal []store.Tombstone
 	// NoJournal allows a restore when there is no current database to read
 	// the journal from. Objects purged after the backup was taken then come
@@ -66,78 +63,66 @@ type RestoreResult struct {
 	Purged   int    // objects of the backup that the journal purged again
 }
 
-// RestoreSQLite replaces the SQLite database of the (stopped) node in dir
-// with the backup from, then re-applies the shred journal to it: every
+// A Restorer is a backend's part of replacing a node's database with a
+// backup (store/backend.SQLiteRestore): the files. Restore does the node's
+// part between its steps: the keys check, the journal and the audit.
+type Restorer interface {
+	// Journal reads the tombstones of the database being replaced; found
+	// is false when there is none.
+	Journal(ctx context.Context) (ts []store.Tombstone, found bool, err error)
+	// Stage makes the backup ready beside the live database and opens it.
+	Stage(ctx context.Context) (store.Store, error)
+	// Swap puts the staged backup in the live database's place and says
+	// where the replaced one was kept ("" when there was none).
+	Swap() (replaced string, err error)
+	// Discard removes a staged backup that was not swapped in.
+	Discard()
+}
+
+// Restore replaces the database of the (stopped) node in dir with the
+// backup from, staged by r, then re-applies the shred journal to it: every
 // object purged on this node (before or after the backup was taken) is
 // purged again, so a restore never brings a crypto-shredded object back.
-// The backup's data keys must open under a KEK the node holds. The
-// replaced database is kept beside it, renamed.
-func RestoreSQLite(ctx context.Context, dir, from string, o RestoreOptions) (RestoreResult, error) {
-	var res RestoreResult
+// The backup's data keys must open under a KEK the node holds. Only then
+// does r swap it in; the replaced database is kept beside it, renamed.
+func Restore(ctx context.Context, dir, from string, r Restorer, o RestoreOptions) (RestoreResult, error) {
 	fail := func(err error) (RestoreResult, error) { return RestoreResult{}, fmt.Errorf("restore %s: %w", dir, err) }
 	if _, err := os.Stat(path(dir, ConfigFile)); err != nil {
 		return fail(fmt.Errorf("no node here: %w", err))
 	}
-	live := path(dir, DBFile)
-	_, statErr := os.Stat(live)
-	haveLive := statErr == nil
 	if o.Journal == nil {
+		ts, found, err := r.Journal(ctx)
 		switch {
-		case haveLive:
-			st, err := sqlite.Open(ctx, live)
-			if err != nil {
-				return fail(fmt.Errorf("read the shred journal: %w", err))
-			}
-			o.Journal, err = st.Tombstones(ctx)
-			st.Close()
-			if err != nil {
-				return fail(fmt.Errorf("read the shred journal: %w", err))
-			}
+		case err != nil:
+			return fail(fmt.Errorf("read the shred journal: %w", err))
+		case found:
+			o.Journal = ts
 		case !o.NoJournal:
 			return fail(errors.New("no current database to read the shred journal (tombstones) from; restoring without it could bring purged objects back (allow with --no-journal)"))
 		}
 	}
-
-	tmp := live + ".restoring"
-	for _, f := range []string{tmp, tmp + "-wal", tmp + "-shm"} {
-		_ = os.Remove(f)
-	}
-	if err := copyFile(from, tmp); err != nil {
+	raw, err := r.Stage(ctx)
+	if err != nil {
 		return fail(err)
 	}
 	ok := false
 	defer func() {
 		if !ok {
-			for _, f := range []string{tmp, tmp + "-wal", tmp + "-shm"} {
-				_ = os.Remove(f)
-			}
+			r.Discard()
 		}
 	}()
-	raw, err := sqlite.Open(ctx, tmp)
-	if err != nil {
-		return fail(fmt.Errorf("open backup: %w", err))
-	}
 	n, err := Open(ctx, dir, Options{Store: raw})
 	if err != nil {
 		return fail(err)
 	}
-	res, err = n.reapplyJournal(ctx, from, o.Journal)
+	res, err := n.reapplyJournal(ctx, from, o.Journal)
 	if cerr := n.Close(); err == nil {
 		err = cerr
 	}
 	if err != nil {
 		return fail(err)
 	}
-	if haveLive {
-		res.Replaced = live + ".pre-restore-" + strconv.FormatInt(time.Now().Unix(), 10)
-		if err := os.Rename(live, res.Replaced); err != nil {
-			return fail(err)
-		}
-		for _, f := range []string{live + "-wal", live + "-shm"} {
-			_ = os.Remove(f)
-		}
-	}
-	if err := os.Rename(tmp, live); err != nil {
+	if res.Replaced, err = r.Swap(); err != nil {
 		return fail(err)
 	}
 	ok = true
@@ -204,25 +189,4 @@ func (n *Node) reapplyJournal(ctx context.Context, from string, journal []store.
 	}
 	n.scrub(ctx)
 	return res, nil
-}
-
-func copyFile(from, to string) error {
-	in, err := os.Open(from)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	out, err := os.OpenFile(to, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		return err
-	}
-	if err := out.Sync(); err != nil {
-		out.Close()
-		return err
-	}
-	return out.Close()
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/tearline/tearline/binding"
 	"github.com/tearline/tearline/label"
 	"github.com/tearline/tearline/store"
+	"github.com/tearline/tearline/store/backend"
 )
 
 // newTestNode makes a real node (config, keys, SQLite file) in a temporary
@@ -23,10 +24,10 @@ func newTestNode(t testing.TB, name, country string) *Node {
 	t.Helper()
 	ctx := context.Background()
 	dir := filepath.Join(t.TempDir(), name)
-	if err := Init(ctx, dir, InitOptions{Name: name, Country: country}); err != nil {
+	if err := Init(ctx, dir, InitOptions{Name: name, Country: country, CreateStore: backend.Creator("")}); err != nil {
 		t.Fatalf("Init: %v", err)
 	}
-	n, err := Open(ctx, dir, Options{})
+	n, err := Open(ctx, dir, Options{OpenStore: backend.Opener("")})
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/ulikunitz/xz"
 
 	"github.com/tearline/tearline/node"
+	"github.com/tearline/tearline/store/backend"
 )
 
 // sharedData finds ../shared/data from the module root, where the large
@@ -55,10 +56,10 @@ func benchNode(b *testing.B) (*node.Node, *node.Principal) {
 	b.Helper()
 	ctx := context.Background()
 	dir := filepath.Join(b.TempDir(), "node")
-	if err := node.Init(ctx, dir, node.InitOptions{Name: "bench", Country: "GBR"}); err != nil {
+	if err := node.Init(ctx, dir, node.InitOptions{Name: "bench", Country: "GBR", CreateStore: backend.Creator("")}); err != nil {
 		b.Fatal(err)
 	}
-	n, err := node.Open(ctx, dir, node.Options{})
+	n, err := node.Open(ctx, dir, node.Options{OpenStore: backend.Opener("")})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -35,11 +35,13 @@ type InitOptions struct {
 	Name    string // default "tearline"
 	Country string // default "GBR"
 	Org     string
-	// StoreURL names the node's database as OpenStore takes it: "" for a
-	// new SQLite file in dir. A PostgreSQL database must hold no node yet
-	// (an empty audit log). The URL is not written into dir: it may hold a
-	// password, so every command that opens the node is given it again.
-	StoreURL string
+	// CreateStore makes the new node's store (required): backend.Creator
+	// of the --store URL, "" for a new SQLite file in dir. It is called on
+	// the directory being built, before it is renamed to dir. A PostgreSQL
+	// database must hold no node yet (an empty audit log). The URL is not
+	// written into dir: it may hold a password, so every command that
+	// opens the node is given it again.
+	CreateStore StoreOpener
 	// CA, when set, issues the node's TLS certificate and becomes its trust
 	// bundle (trust/ca.pem); otherwise the certificate is self-signed.
 	// Hosts are extra DNS names or addresses for that certificate.
@@ -58,6 +60,9 @@ func Init(ctx context.Context, dir string, o InitOptions) error {
 		return fmt.Errorf("init %s: directory is not empty", dir)
 	} else if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("init %s: %w", dir, err)
+	}
+	if o.CreateStore == nil {
+		return fmt.Errorf("init %s: no store (InitOptions.CreateStore)", dir)
 	}
 	if o.Name == "" {
 		o.Name = "tearline"
@@ -89,7 +94,7 @@ func Init(ctx context.Context, dir string, o InitOptions) error {
 		return fmt.Errorf("init %s: %w", dir, err)
 	}
 	defer os.RemoveAll(tmp)
-	if err := build(ctx, tmp, cfg, o.StoreURL); err != nil {
+	if err := build(ctx, tmp, cfg, o.CreateStore); err != nil {
 		return fmt.Errorf("init %s: %w", dir, err)
 	}
 	if o.CA != nil {
@@ -104,7 +109,7 @@ func Init(ctx context.Context, dir string, o InitOptions) error {
 	return nil
 }
 
-func build(ctx context.Context, dir string, cfg Config, storeURL string) error {
+func build(ctx context.Context, dir string, cfg Config, createStore StoreOpener) error {
 	key, err := datadir.Create(dir, cfg)
 	if err != nil {
 		return err
@@ -115,7 +120,7 @@ func build(ctx context.Context, dir string, cfg Config, storeURL string) error {
 	if err := makeTLS(dir, cfg); err != nil {
 		return fmt.Errorf("tls certificate: %w", err)
 	}
-	st, err := OpenStore(ctx, dir, storeURL)
+	st, err := createStore(ctx, dir)
 	if err != nil {
 		return err
 	}

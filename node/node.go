@@ -6,11 +6,9 @@ package node
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"os"
-	"strings"
 	"sync"
 	"time"
 
@@ -18,8 +16,6 @@ import (
 	"github.com/tearline/tearline/label"
 	"github.com/tearline/tearline/seal"
 	"github.com/tearline/tearline/store"
-	"github.com/tearline/tearline/store/postgres"
-	"github.com/tearline/tearline/store/sqlite"
 )
 
 // Node is a running Tearline node.
@@ -43,44 +39,21 @@ type Node struct {
 	fed fedState // federation: inbox handlers, outbox wake-up (outbox.go); zero value ready
 }
 
+// StoreOpener opens the store of the node in a data directory. Package
+// store/backend makes them from the --store URL (backend.Opener for an
+// existing node, backend.Creator for Init), so node never names a backend.
+type StoreOpener func(ctx context.Context, dir string) (store.Store, error)
+
 // Options adjust Open.
 type Options struct {
 	// ConfigPath overrides the data directory's own tearline.yaml.
 	ConfigPath string
 	Logger     *slog.Logger
-	// Store, when set, is used instead of the SQLite file in the data
-	// directory (a PostgreSQL store, for instance). Open takes ownership.
+	// Store is the node's store, ready to use; Open takes ownership.
 	Store store.Store
-	// StoreURL, when Store is nil, names the database as OpenStore takes
-	// it: "" for the SQLite file in the data directory. It is kept nowhere
-	// (a database URL may hold a password).
-	StoreURL string
-}
-
-// OpenStore opens the store of the node in dir: with url "" the SQLite file
-// in dir, with a postgres:// (or postgresql://) URL that PostgreSQL
-// database, whose schema it brings up to date.
-func OpenStore(ctx context.Context, dir, url string) (store.Store, error) {
-	scheme, _, isURL := strings.Cut(url, "://")
-	switch {
-	case url == "":
-		s, err := sqlite.Open(ctx, path(dir, DBFile))
-		if err != nil {
-			return nil, err
-		}
-		return s, nil
-	case isURL && (scheme == "postgres" || scheme == "postgresql"):
-		s, err := postgres.Open(ctx, url)
-		if err != nil {
-			return nil, err
-		}
-		return s, nil
-	case isURL:
-		// Never the URL itself in errors: it may hold a password.
-		return nil, fmt.Errorf("store URL: want postgres://... (or none for SQLite in the data directory), not %s://...", scheme)
-	default:
-		return nil, errors.New("store URL: want postgres://... (or none for SQLite in the data directory)")
-	}
+	// OpenStore, when Store is nil, opens the store once Open has checked
+	// that dir holds a node (backend.Opener(url)). One of the two is needed.
+	OpenStore StoreOpener
 }
 
 // Open opens the node in dir.
@@ -110,15 +83,10 @@ func Open(ctx context.Context, dir string, o Options) (*Node, error) {
 	}
 	st := o.Store
 	if st == nil {
-		if o.StoreURL == "" {
-			// Init made the SQLite file for a node that uses one; opening a
-			// node that lives in PostgreSQL without its URL must not start
-			// an empty database beside it.
-			if _, err := os.Stat(path(dir, DBFile)); errors.Is(err, os.ErrNotExist) {
-				return nil, fmt.Errorf("open node %s: no %s here; a node whose store is PostgreSQL needs its URL (--store or TEARLINE_STORE)", dir, DBFile)
-			}
+		if o.OpenStore == nil {
+			return nil, fmt.Errorf("open node %s: no store (Options.Store or Options.OpenStore)", dir)
 		}
-		st, err = OpenStore(ctx, dir, o.StoreURL)
+		st, err = o.OpenStore(ctx, dir)
 		if err != nil {
 			return nil, fmt.Errorf("open node %s: %w", dir, err)
 		}

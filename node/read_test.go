@@ -9,6 +9,7 @@ import (
 
 	"github.com/tearline/tearline/audit"
 	"github.com/tearline/tearline/store"
+	"github.com/tearline/tearline/store/backend"
 )
 
 // readFixture is a node holding objects under labels that different readers
@@ -366,10 +367,10 @@ func TestAuditRecordsEveryDecision(t *testing.T) {
 func TestRestartKeepsEverything(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir() + "/node"
-	if err := Init(ctx, dir, InitOptions{Name: "gbr", Country: "GBR"}); err != nil {
+	if err := Init(ctx, dir, InitOptions{Name: "gbr", Country: "GBR", CreateStore: backend.Creator("")}); err != nil {
 		t.Fatal(err)
 	}
-	n, err := Open(ctx, dir, Options{})
+	n, err := Open(ctx, dir, Options{OpenStore: backend.Opener("")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -399,7 +400,7 @@ func TestRestartKeepsEverything(t *testing.T) {
 	if err := n.Close(); err != nil {
 		t.Fatal(err)
 	}
-	n2, err := Open(ctx, dir, Options{})
+	n2, err := Open(ctx, dir, Options{OpenStore: backend.Opener("")})
 	if err != nil {
 		t.Fatal(err)
 	}

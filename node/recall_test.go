@@ -22,6 +22,7 @@ import (
 	"github.com/tearline/tearline/datadir"
 	"github.com/tearline/tearline/recall"
 	"github.com/tearline/tearline/store"
+	"github.com/tearline/tearline/store/backend"
 	"github.com/tearline/tearline/taxii"
 )
 
@@ -48,7 +49,7 @@ func newFedPair(t *testing.T, purposes ...string) (*fedNode, *fedNode) {
 	nodes := []*fedNode{{dir: filepath.Join(root, "gbr")}, {dir: filepath.Join(root, "fra")}}
 	names, countries := []string{"gbr", "fra"}, []string{"GBR", "FRA"}
 	for i, f := range nodes {
-		if err := Init(ctx, f.dir, InitOptions{Name: names[i], Country: countries[i]}); err != nil {
+		if err := Init(ctx, f.dir, InitOptions{Name: names[i], Country: countries[i], CreateStore: backend.Creator("")}); err != nil {
 			t.Fatal(err)
 		}
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -70,7 +71,7 @@ func newFedPair(t *testing.T, purposes ...string) (*fedNode, *fedNode) {
 		}
 	}
 	for i, f := range nodes {
-		n, err := Open(ctx, f.dir, Options{})
+		n, err := Open(ctx, f.dir, Options{OpenStore: backend.Opener("")})
 		if err != nil {
 			t.Fatal(err)
 		}

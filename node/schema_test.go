@@ -16,6 +16,7 @@ import (
 	"github.com/tearline/tearline/internal/demo"
 	"github.com/tearline/tearline/label"
 	"github.com/tearline/tearline/node"
+	"github.com/tearline/tearline/store/backend"
 )
 
 const oasisBase = "http://raw.githubusercontent.com/oasis-open/cti-stix2-json-schemas/stix2.1/schemas/"
@@ -80,7 +81,7 @@ func TestOutputValidatesAgainstOASISSchemas(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	n, err := node.Open(ctx, dir, node.Options{})
+	n, err := node.Open(ctx, dir, node.Options{OpenStore: backend.Opener("")})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/tearline/tearline/internal/pgtest"
 	"github.com/tearline/tearline/seal"
 	"github.com/tearline/tearline/store"
+	"github.com/tearline/tearline/store/backend"
 	"github.com/tearline/tearline/taxii"
 )
 
@@ -39,7 +40,7 @@ func sealedObject(t *testing.T, n *Node, p *Principal) (id string, raw, marker [
 func dbBytes(t *testing.T, n *Node) []byte {
 	t.Helper()
 	var all []byte
-	for _, f := range []string{DBFile, DBFile + "-wal"} {
+	for _, f := range []string{backend.SQLiteFile, backend.SQLiteFile + "-wal"} {
 		b, err := os.ReadFile(filepath.Join(n.Dir(), f))
 		if err != nil && !errors.Is(err, os.ErrNotExist) {
 			t.Fatal(err)
@@ -181,7 +182,7 @@ func twoSealed(t *testing.T) (n *Node, p *Principal, a, b string) {
 // file would, and returns it with an exec that fails the test on error.
 func rawDB(t *testing.T, n *Node) (*sql.DB, func(q string, args ...any)) {
 	t.Helper()
-	db, err := sql.Open("sqlite", filepath.Join(n.Dir(), DBFile)+"?_pragma=busy_timeout(10000)")
+	db, err := sql.Open("sqlite", filepath.Join(n.Dir(), backend.SQLiteFile)+"?_pragma=busy_timeout(10000)")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -259,14 +260,14 @@ func TestBackupRestoreKeepsPurged(t *testing.T) {
 	dir := n.Dir()
 	n.Close()
 
-	res, err := RestoreSQLite(ctx, dir, backup, RestoreOptions{})
+	res, err := Restore(ctx, dir, backup, backend.NewSQLiteRestore(dir, backup), RestoreOptions{})
 	if err != nil {
-		t.Fatalf("RestoreSQLite: %v", err)
+		t.Fatalf("Restore: %v", err)
 	}
 	if res.Journal != 1 || res.Purged != 1 || res.Replaced == "" {
-		t.Errorf("RestoreSQLite = %+v", res)
+		t.Errorf("Restore = %+v", res)
 	}
-	n, err = Open(ctx, dir, Options{})
+	n, err = Open(ctx, dir, Options{OpenStore: backend.Opener("")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -287,8 +288,8 @@ func TestBackupRestoreKeepsPurged(t *testing.T) {
 	verifyLog(t, n)
 
 	// Without the journal a restore is refused unless asked for.
-	os.Rename(filepath.Join(dir, DBFile), filepath.Join(dir, "moved.db"))
-	if _, err := RestoreSQLite(ctx, dir, backup, RestoreOptions{}); err == nil {
+	os.Rename(filepath.Join(dir, backend.SQLiteFile), filepath.Join(dir, "moved.db"))
+	if _, err := Restore(ctx, dir, backup, backend.NewSQLiteRestore(dir, backup), RestoreOptions{}); err == nil {
 		t.Error("restore without a journal source succeeded")
 	}
 }
@@ -335,7 +336,7 @@ func TestRotateKEK(t *testing.T) {
 	}
 	dir := n.Dir()
 	n.Close()
-	n2, err := Open(ctx, dir, Options{})
+	n2, err := Open(ctx, dir, Options{OpenStore: backend.Opener("")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -380,10 +381,10 @@ func TestSealAtRestPostgres(t *testing.T) {
 	ctx := t.Context()
 	dsn := pgtest.DSN(t)
 	dir := filepath.Join(t.TempDir(), "gbr")
-	if err := Init(ctx, dir, InitOptions{Name: "gbr", Country: "GBR", StoreURL: dsn}); err != nil {
+	if err := Init(ctx, dir, InitOptions{Name: "gbr", Country: "GBR", CreateStore: backend.Creator(dsn)}); err != nil {
 		t.Fatal(err)
 	}
-	n, err := Open(ctx, dir, Options{StoreURL: dsn})
+	n, err := Open(ctx, dir, Options{OpenStore: backend.Opener(dsn)})
 	if err != nil {
 		t.Fatal(err)
 	}

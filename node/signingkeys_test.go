@@ -10,6 +10,7 @@ import (
 	"github.com/tearline/tearline/binding"
 	"github.com/tearline/tearline/datadir"
 	"github.com/tearline/tearline/jcs"
+	"github.com/tearline/tearline/store/backend"
 )
 
 const rotLabelID = "marking-definition--0b0c3a31-5a2e-5c6f-9f0d-4f1e2a3b4c5d"
@@ -62,7 +63,7 @@ func verifyNow(t *testing.T, dir string, b *binding.Binding, obj []byte, labels 
 func initDir(t *testing.T, name string) string {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), name)
-	if err := Init(context.Background(), dir, InitOptions{Name: name, Country: "GBR"}); err != nil {
+	if err := Init(context.Background(), dir, InitOptions{Name: name, Country: "GBR", CreateStore: backend.Creator("")}); err != nil {
 		t.Fatal(err)
 	}
 	return dir
@@ -72,7 +73,7 @@ func TestRotateSigningKey(t *testing.T) {
 	dir := initDir(t, "gbr-node")
 	t0 := time.Now().UTC().Add(-time.Hour)
 	before, obj, labels := bindAt(t, dir, t0)
-	running, err := Open(context.Background(), dir, Options{})
+	running, err := Open(context.Background(), dir, Options{OpenStore: backend.Opener("")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,7 +103,7 @@ func TestRotateSigningKey(t *testing.T) {
 		t.Fatalf("new binding: %v", err)
 	}
 	// The node, opened again, signs with the new key.
-	n, err := Open(context.Background(), dir, Options{})
+	n, err := Open(context.Background(), dir, Options{OpenStore: backend.Opener("")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -166,7 +167,7 @@ func TestPeerKeyRevocation(t *testing.T) {
 	// after the revocation are refused, those before accepted.
 	gbr := initDir(t, "gbr-node")
 	fra := filepath.Join(t.TempDir(), "fra-node")
-	if err := Init(context.Background(), fra, InitOptions{Name: "fra-node", Country: "FRA"}); err != nil {
+	if err := Init(context.Background(), fra, InitOptions{Name: "fra-node", Country: "FRA", CreateStore: backend.Creator("")}); err != nil {
 		t.Fatal(err)
 	}
 	id, err := ReadIdentity(fra)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/tearline/tearline/api"
 	"github.com/tearline/tearline/node"
+	"github.com/tearline/tearline/store/backend"
 	"github.com/tearline/tearline/taxii"
 )
 
@@ -62,10 +63,10 @@ func TestAttackRoundTripICS(t *testing.T) {
 
 	ctx := context.Background()
 	dir := filepath.Join(t.TempDir(), "gbr")
-	if err := node.Init(ctx, dir, node.InitOptions{Name: "gbr", Country: "GBR"}); err != nil {
+	if err := node.Init(ctx, dir, node.InitOptions{Name: "gbr", Country: "GBR", CreateStore: backend.Creator("")}); err != nil {
 		t.Fatal(err)
 	}
-	n, err := node.Open(ctx, dir, node.Options{})
+	n, err := node.Open(ctx, dir, node.Options{OpenStore: backend.Opener("")})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/tearline/tearline/api"
 	"github.com/tearline/tearline/internal/demo"
 	"github.com/tearline/tearline/node"
+	"github.com/tearline/tearline/store/backend"
 	"github.com/tearline/tearline/taxii"
 )
 
@@ -36,7 +37,7 @@ func newEnv(t testing.TB) *env {
 	if err != nil {
 		t.Fatalf("demo.Setup: %v", err)
 	}
-	n, err := node.Open(ctx, dir, node.Options{})
+	n, err := node.Open(ctx, dir, node.Options{OpenStore: backend.Opener("")})
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}

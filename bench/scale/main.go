@@ -46,6 +46,7 @@ import (
 	"github.com/tearline/tearline/internal/stixgen"
 	"github.com/tearline/tearline/node"
 	"github.com/tearline/tearline/store"
+	"github.com/tearline/tearline/store/backend"
 	"github.com/tearline/tearline/taxii"
 )
 
@@ -214,10 +215,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		defer os.RemoveAll(parent)
 	}
 	dir := filepath.Join(parent, "node")
-	if err := node.Init(ctx, dir, node.InitOptions{Name: "scale", Country: "GBR", StoreURL: cfg.dsn}); err != nil {
+	if err := node.Init(ctx, dir, node.InitOptions{Name: "scale", Country: "GBR", CreateStore: backend.Creator(cfg.dsn)}); err != nil {
 		return fmt.Errorf("init: %w", err)
 	}
-	n, err := node.Open(ctx, dir, node.Options{StoreURL: cfg.dsn})
+	n, err := node.Open(ctx, dir, node.Options{OpenStore: backend.Opener(cfg.dsn)})
 	if err != nil {
 		return fmt.Errorf("open: %w", err)
 	}
@@ -268,7 +269,7 @@ var (
 // reuse times the reads again on a node an earlier -keep run loaded: the
 // way to compare read-path changes at a size that takes minutes to load.
 func reuse(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
-	n, err := node.Open(ctx, cfg.reuse, node.Options{StoreURL: cfg.dsn})
+	n, err := node.Open(ctx, cfg.reuse, node.Options{OpenStore: backend.Opener(cfg.dsn)})
 	if err != nil {
 		return fmt.Errorf("open: %w", err)
 	}

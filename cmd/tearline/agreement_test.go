@@ -13,6 +13,7 @@ import (
 	"github.com/tearline/tearline/agreement"
 	"github.com/tearline/tearline/binding"
 	"github.com/tearline/tearline/node"
+	"github.com/tearline/tearline/store/backend"
 )
 
 // TestAgreementAndReleaseCLI drives an agreement from import to active,
@@ -22,7 +23,7 @@ func TestAgreementAndReleaseCLI(t *testing.T) {
 	ctx := context.Background()
 	tmp := t.TempDir()
 	dir := filepath.Join(tmp, "gbr")
-	if err := node.Init(ctx, dir, node.InitOptions{Name: "gbr", Country: "GBR"}); err != nil {
+	if err := node.Init(ctx, dir, node.InitOptions{Name: "gbr", Country: "GBR", CreateStore: backend.Creator("")}); err != nil {
 		t.Fatal(err)
 	}
 	pem, err := os.ReadFile(filepath.Join(dir, node.SigningKey))
@@ -98,7 +99,7 @@ func TestAgreementAndReleaseCLI(t *testing.T) {
 	for _, u := range [][2]string{{"ann", "analyst"}, {"rob", "releaser"}, {"rita", "releaser"}} {
 		must("added user", "user", "add", "--data", dir, "--name", u[0], "--role", u[1], "--nationality", "GBR", "--clearance", "NATO:SECRET")
 	}
-	n, err := node.Open(ctx, dir, node.Options{})
+	n, err := node.Open(ctx, dir, node.Options{OpenStore: backend.Opener("")})
 	if err != nil {
 		t.Fatal(err)
 	}

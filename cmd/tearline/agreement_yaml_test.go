@@ -13,6 +13,7 @@ import (
 	"github.com/tearline/tearline/agreement"
 	"github.com/tearline/tearline/binding"
 	"github.com/tearline/tearline/node"
+	"github.com/tearline/tearline/store/backend"
 )
 
 // A partner signs what `agreement show --format yaml` prints, and
@@ -22,7 +23,7 @@ func TestAgreementYAMLRoundTripAndNextSteps(t *testing.T) {
 	ctx := context.Background()
 	tmp := t.TempDir()
 	dir := filepath.Join(tmp, "gbr")
-	if err := node.Init(ctx, dir, node.InitOptions{Name: "gbr", Country: "GBR"}); err != nil {
+	if err := node.Init(ctx, dir, node.InitOptions{Name: "gbr", Country: "GBR", CreateStore: backend.Creator("")}); err != nil {
 		t.Fatal(err)
 	}
 	pem, err := os.ReadFile(filepath.Join(dir, node.SigningKey))

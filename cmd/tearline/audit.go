@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -13,6 +12,7 @@ import (
 	"github.com/tearline/tearline/audit"
 	"github.com/tearline/tearline/node"
 	"github.com/tearline/tearline/store"
+	"github.com/tearline/tearline/store/backend"
 )
 
 func auditCmd() *cobra.Command {
@@ -30,14 +30,11 @@ func auditCmd() *cobra.Command {
 // no keys but the public one. A SQLite file that is not there is not
 // created.
 func openAuditStore(cmd *cobra.Command, dir, storeURL string) (store.Store, error) {
-	if storeURL = resolveStore(storeURL); storeURL != "" {
-		return node.OpenStore(cmd.Context(), dir, storeURL)
-	}
-	p := filepath.Join(dir, node.DBFile)
-	if _, err := os.Stat(p); err != nil {
+	st, err := backend.Open(cmd.Context(), dir, resolveStore(storeURL))
+	if err != nil {
 		return nil, fmt.Errorf("audit: %w", err)
 	}
-	return node.OpenStore(cmd.Context(), dir, "")
+	return st, nil
 }
 
 // loadVerifier reads a verifier key given inline or as a file name.
@@ -153,7 +150,7 @@ func auditCheckpointCmd() *cobra.Command {
 		Short: "Print the latest signed checkpoint, signing one if the log has grown",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			n, err := node.Open(cmd.Context(), dir, node.Options{StoreURL: resolveStore(storeURL)})
+			n, err := node.Open(cmd.Context(), dir, node.Options{OpenStore: backend.Opener(resolveStore(storeURL))})
 			if err != nil {
 				return err
 			}

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/tearline/tearline/node"
+	"github.com/tearline/tearline/store/backend"
 )
 
 func runCLI(t *testing.T, args ...string) (string, error) {
@@ -25,10 +26,10 @@ func runCLI(t *testing.T, args ...string) (string, error) {
 func TestAuditVerifyCLI(t *testing.T) {
 	tmp := t.TempDir()
 	dir := filepath.Join(tmp, "n")
-	if err := node.Init(t.Context(), dir, node.InitOptions{Name: "alpha"}); err != nil {
+	if err := node.Init(t.Context(), dir, node.InitOptions{Name: "alpha", CreateStore: backend.Creator("")}); err != nil {
 		t.Fatal(err)
 	}
-	n, err := node.Open(t.Context(), dir, node.Options{})
+	n, err := node.Open(t.Context(), dir, node.Options{OpenStore: backend.Opener("")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,7 +59,7 @@ func TestAuditVerifyCLI(t *testing.T) {
 	if out, err := runCLI(t, "audit", "verify", "--log", logFile, "--checkpoint", cpFile, "--key", strings.TrimSpace(key)); err != nil {
 		t.Fatalf("verify --log = %q, %v", out, err)
 	}
-	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, node.DBFile))
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, backend.SQLiteFile))
 	if err != nil {
 		t.Fatal(err)
 	}

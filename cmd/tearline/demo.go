@@ -12,6 +12,7 @@ import (
 	"github.com/tearline/tearline/internal/demo"
 	"github.com/tearline/tearline/internal/gctune"
 	"github.com/tearline/tearline/node"
+	"github.com/tearline/tearline/store/backend"
 )
 
 func demoCmd() *cobra.Command {
@@ -42,7 +43,7 @@ func demoCmd() *cobra.Command {
 					return err
 				}
 			}
-			n, err := node.Open(ctx, dir, node.Options{})
+			n, err := node.Open(ctx, dir, node.Options{OpenStore: backend.Opener("")})
 			if err != nil {
 				return err
 			}

@@ -13,17 +13,18 @@ import (
 	"github.com/tearline/tearline/api"
 	"github.com/tearline/tearline/internal/gctune"
 	"github.com/tearline/tearline/node"
+	"github.com/tearline/tearline/store/backend"
 )
 
 func initCmd() *cobra.Command {
-	var dir, caCert, caKey string
+	var dir, caCert, caKey, storeURL string
 	var o node.InitOptions
 	c := &cobra.Command{
 		Use:   "init --data DIR [--name NAME] [--country CCC] [--org ORG] [--ca-cert FILE --ca-key FILE [--host H]...]",
 		Short: "Make a new node in DIR (absent or empty)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			o.StoreURL = resolveStore(o.StoreURL)
+			o.CreateStore = backend.Creator(resolveStore(storeURL))
 			if caCert != "" {
 				ca, err := loadCAFiles(caCert, caKey)
 				if err != nil {
@@ -46,7 +47,7 @@ func initCmd() *cobra.Command {
 	c.Flags().StringVar(&caKey, "ca-key", "", "alliance CA key (with --ca-cert)")
 	c.Flags().StringSliceVar(&o.Hosts, "host", nil, "extra DNS name or IP address for a CA-issued certificate (repeatable)")
 	c.MarkFlagsRequiredTogether("ca-cert", "ca-key")
-	addStoreFlag(c, &o.StoreURL)
+	addStoreFlag(c, &storeURL)
 	_ = c.MarkFlagRequired("data")
 	return c
 }
@@ -67,12 +68,12 @@ func serveCmd() *cobra.Command {
 			storeURL = resolveStore(storeURL)
 			if _, err := os.Stat(dir + "/" + node.ConfigFile); errors.Is(err, os.ErrNotExist) {
 				// serve needs no setup: an empty directory becomes a node with defaults.
-				if err := node.Init(ctx, dir, node.InitOptions{StoreURL: storeURL}); err != nil {
+				if err := node.Init(ctx, dir, node.InitOptions{CreateStore: backend.Creator(storeURL)}); err != nil {
 					return err
 				}
 				log.Info("initialised a new node with defaults", "data", dir)
 			}
-			n, err := node.Open(ctx, dir, node.Options{ConfigPath: config, Logger: log, StoreURL: storeURL})
+			n, err := node.Open(ctx, dir, node.Options{ConfigPath: config, Logger: log, OpenStore: backend.Opener(storeURL)})
 			if err != nil {
 				return err
 			}

@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tearline/tearline/node"
+	"github.com/tearline/tearline/store/backend"
 )
 
 // peerPullCmd pulls once from one partner's TAXII collection (node/pull.go):
@@ -19,7 +20,7 @@ func peerPullCmd() *cobra.Command {
 		Short: "Pull what a partner releases to this node from its TAXII collection, from the saved added_after cursor",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			n, err := node.Open(cmd.Context(), dir, node.Options{StoreURL: resolveStore(storeURL)})
+			n, err := node.Open(cmd.Context(), dir, node.Options{OpenStore: backend.Opener(resolveStore(storeURL))})
 			if err != nil {
 				return err
 			}

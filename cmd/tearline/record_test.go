@@ -9,6 +9,7 @@ import (
 	"github.com/tearline/tearline/audit"
 	"github.com/tearline/tearline/node"
 	"github.com/tearline/tearline/store"
+	"github.com/tearline/tearline/store/backend"
 )
 
 // TestKeyRotationIsAudited runs `tearline key rotate` and finds its entry in
@@ -17,7 +18,7 @@ import (
 func TestKeyRotationIsAudited(t *testing.T) {
 	ctx := context.Background()
 	dir := filepath.Join(t.TempDir(), "gbr")
-	if err := node.Init(ctx, dir, node.InitOptions{Name: "gbr-node", Country: "GBR"}); err != nil {
+	if err := node.Init(ctx, dir, node.InitOptions{Name: "gbr-node", Country: "GBR", CreateStore: backend.Creator("")}); err != nil {
 		t.Fatal(err)
 	}
 	c := root()
@@ -28,7 +29,7 @@ func TestKeyRotationIsAudited(t *testing.T) {
 	if err := c.ExecuteContext(ctx); err != nil {
 		t.Fatalf("key rotate: %v\n%s", err, out.String())
 	}
-	n, err := node.Open(ctx, dir, node.Options{})
+	n, err := node.Open(ctx, dir, node.Options{OpenStore: backend.Opener("")})
 	if err != nil {
 		t.Fatal(err)
 	}

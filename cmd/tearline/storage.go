@@ -4,12 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 
 	"github.com/spf13/cobra"
 
 	"github.com/tearline/tearline/node"
 	"github.com/tearline/tearline/store"
+	"github.com/tearline/tearline/store/backend"
 )
 
 // Encryption-at-rest operations: purge (crypto-shred), KEK rotation, backup
@@ -95,11 +95,7 @@ func backupCmd() *cobra.Command {
 				return err
 			}
 			defer n.Close()
-			err = n.Backup(cmd.Context(), cliActor, out)
-			if errors.Is(err, node.ErrNoBackup) && storeURL != "" {
-				err = pgDump(cmd, storeURL, out)
-			}
-			if err != nil {
+			if err := n.Backup(cmd.Context(), cliActor, out); err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "backup written to %s (sealed content and wrapped keys; the KEK is not in it)\n", out)
@@ -112,25 +108,6 @@ func backupCmd() *cobra.Command {
 	_ = c.MarkFlagRequired("data")
 	_ = c.MarkFlagRequired("out")
 	return c
-}
-
-// pgDump runs pg_dump, custom format, for a PostgreSQL node. The password
-// goes to pg_dump in its environment, never on its command line.
-func pgDump(cmd *cobra.Command, url, out string) error {
-	bin, err := exec.LookPath("pg_dump")
-	if err != nil {
-		return errors.New("backup: this node's store is PostgreSQL and pg_dump is not on PATH; see docs/STORAGE.md")
-	}
-	if _, err := os.Stat(out); err == nil {
-		return fmt.Errorf("backup to %s: %w", out, os.ErrExist)
-	}
-	p := exec.CommandContext(cmd.Context(), bin, "--format=custom", "--no-owner", "--file", out)
-	p.Env = append(os.Environ(), "PGDATABASE="+url) // libpq takes a URL as the database name
-	p.Stderr = cmd.ErrOrStderr()
-	if err := p.Run(); err != nil {
-		return fmt.Errorf("backup: pg_dump: %w", err)
-	}
-	return os.Chmod(out, 0o600)
 }
 
 func restoreCmd() *cobra.Command {
@@ -154,7 +131,7 @@ to re-apply the journal of the database it replaces.`,
 				if from == "" {
 					return errors.New("restore: --from FILE is required for a SQLite node")
 				}
-				res, err := node.RestoreSQLite(ctx, dir, from, node.RestoreOptions{NoJournal: noJournal})
+				res, err := node.Restore(ctx, dir, from, backend.NewSQLiteRestore(dir, from), node.RestoreOptions{NoJournal: noJournal})
 				if err != nil {
 					return err
 				}
@@ -169,7 +146,7 @@ to re-apply the journal of the database it replaces.`,
 			}
 			var journal []store.Tombstone
 			if journalStore != "" {
-				old, err := node.OpenStore(ctx, dir, journalStore)
+				old, err := backend.Open(ctx, dir, journalStore)
 				if err != nil {
 					return err
 				}

@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/tearline/tearline/internal/pgtest"
-	"github.com/tearline/tearline/node"
+	"github.com/tearline/tearline/store/backend"
 )
 
 // TestStoreFlag runs the commands that open a node against PostgreSQL,
@@ -18,8 +18,8 @@ func TestStoreFlag(t *testing.T) {
 	if out, err := runCLI(t, "init", "--data", dir, "--name", "alpha", "--store", dsn); err != nil {
 		t.Fatalf("init --store: %v\n%s", err, out)
 	}
-	if _, err := os.Stat(filepath.Join(dir, node.DBFile)); err == nil {
-		t.Errorf("init --store made %s", node.DBFile)
+	if _, err := os.Stat(filepath.Join(dir, backend.SQLiteFile)); err == nil {
+		t.Errorf("init --store made %s", backend.SQLiteFile)
 	}
 	if out, err := runCLI(t, "user", "add", "--data", dir, "--store", dsn, "--name", "alice", "--nationality", "GBR", "--clearance", "NATO:SECRET"); err != nil {
 		t.Fatalf("user add --store: %v\n%s", err, out)

@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tearline/tearline/node"
+	"github.com/tearline/tearline/store/backend"
 )
 
 // cliActor names the operator at the node's console in the audit log.
@@ -17,7 +18,7 @@ const cliActor = "console"
 
 // openNode opens the node in dir on the store --store names.
 func openNode(cmd *cobra.Command, dir, storeURL string) (*node.Node, error) {
-	return node.Open(cmd.Context(), dir, node.Options{StoreURL: resolveStore(storeURL)})
+	return node.Open(cmd.Context(), dir, node.Options{OpenStore: backend.Opener(resolveStore(storeURL))})
 }
 
 func userCmd() *cobra.Command {

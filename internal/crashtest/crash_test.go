@@ -27,6 +27,7 @@ import (
 	"github.com/tearline/tearline/internal/stixgen"
 	"github.com/tearline/tearline/node"
 	"github.com/tearline/tearline/store"
+	"github.com/tearline/tearline/store/backend"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
@@ -361,7 +362,7 @@ type vkey struct{ id, modified string }
 func (h *harness) view() *view {
 	h.t.Helper()
 	ctx := context.Background()
-	n, err := node.Open(ctx, h.dir, node.Options{StoreURL: h.storeURL})
+	n, err := node.Open(ctx, h.dir, node.Options{OpenStore: backend.Opener(h.storeURL)})
 	if err != nil {
 		h.t.Fatal(err)
 	}

@@ -26,6 +26,7 @@ import (
 	"github.com/tearline/tearline/internal/demo"
 	"github.com/tearline/tearline/internal/pgtest"
 	"github.com/tearline/tearline/node"
+	"github.com/tearline/tearline/store/backend"
 )
 
 // The federation fault test: a partner killed while its peer keeps
@@ -706,7 +707,7 @@ func checkExactlyOnce(t *testing.T, usa *fedNode, want []string) {
 func checkOutboxDelivered(t *testing.T, gbr *fedNode, released int) {
 	t.Helper()
 	ctx := context.Background()
-	n, err := node.Open(ctx, gbr.dir, node.Options{StoreURL: gbr.store})
+	n, err := node.Open(ctx, gbr.dir, node.Options{OpenStore: backend.Opener(gbr.store)})
 	if err != nil {
 		t.Fatal(err)
 	}

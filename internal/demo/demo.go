@@ -9,6 +9,7 @@ import (
 	"fmt"
 
 	"github.com/tearline/tearline/node"
+	storebackend "github.com/tearline/tearline/store/backend"
 )
 
 //go:embed sample/*.json
@@ -55,10 +56,10 @@ func Users() []User {
 // Setup initialises a node in dir (absent or empty), adds the demo users and
 // publishes the samples through the node's normal ingest path.
 func Setup(ctx context.Context, dir string) ([]User, error) {
-	if err := node.Init(ctx, dir, node.InitOptions{Name: "demo-gbr", Country: "GBR", Org: "GBR demo node"}); err != nil {
+	if err := node.Init(ctx, dir, node.InitOptions{Name: "demo-gbr", Country: "GBR", Org: "GBR demo node", CreateStore: storebackend.Creator("")}); err != nil {
 		return nil, err
 	}
-	n, err := node.Open(ctx, dir, node.Options{})
+	n, err := node.Open(ctx, dir, node.Options{OpenStore: storebackend.Opener("")})
 	if err != nil {
 		return nil, err
 	}

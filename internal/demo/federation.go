@@ -15,6 +15,7 @@ import (
 	"github.com/tearline/tearline/api"
 	"github.com/tearline/tearline/node"
 	"github.com/tearline/tearline/pki"
+	storebackend "github.com/tearline/tearline/store/backend"
 )
 
 // A Cluster is several nodes on loopback that federate over mutual TLS
@@ -38,7 +39,7 @@ type MemberSpec struct {
 	// auto_release). Off in clusters unless asked for, so that what a
 	// scenario releases is what it asks Release for.
 	AutoRelease bool
-	// StoreURL names the member's database as node.OpenStore takes it: ""
+	// StoreURL names the member's database as store/backend.Open takes it: ""
 	// for SQLite in the member's directory, or a postgres:// URL (an empty
 	// database, one per member). Keys, certificates and configuration stay
 	// in the member's directory either way.
@@ -87,7 +88,7 @@ func NewCluster(ctx context.Context, base string, specs []MemberSpec, log *slog.
 		addr := ln.Addr().String()
 		m := &Member{MemberSpec: s, Dir: filepath.Join(base, s.Name), Addr: addr, URL: "https://" + addr, held: ln}
 		c.Members = append(c.Members, m)
-		if err := node.Init(ctx, m.Dir, node.InitOptions{Name: s.Name, Country: s.Country, Org: s.Org, CA: ca, StoreURL: s.StoreURL}); err != nil {
+		if err := node.Init(ctx, m.Dir, node.InitOptions{Name: s.Name, Country: s.Country, Org: s.Org, CA: ca, CreateStore: storebackend.Creator(s.StoreURL)}); err != nil {
 			c.releasePorts()
 			return nil, fmt.Errorf("cluster: %w", err)
 		}
@@ -122,7 +123,7 @@ func NewCluster(ctx context.Context, base string, specs []MemberSpec, log *slog.
 }
 
 func (m *Member) open(ctx context.Context) error {
-	n, err := node.Open(ctx, m.Dir, node.Options{StoreURL: m.StoreURL})
+	n, err := node.Open(ctx, m.Dir, node.Options{OpenStore: storebackend.Opener(m.StoreURL)})
 	if err != nil {
 		return err
 	}

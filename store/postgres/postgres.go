@@ -65,6 +65,7 @@ const readBuffer = 64 << 10
 type Store struct {
 	w, r *pgxpool.Pool // writes (Update), reads
 	reader
+	dsn string // for pg_dump (backup.go); never in errors or logs: it may hold a password
 }
 
 var _ store.Store = (*Store)(nil)
@@ -107,7 +108,7 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		w.Close()
 		return nil, fmt.Errorf("open postgres store %s: %w", name, err)
 	}
-	return &Store{w: w, r: r, reader: reader{q: r}}, nil
+	return &Store{w: w, r: r, reader: reader{q: r}, dsn: dsn}, nil
 }
 
 // describe names the database cfg connects to, without its password.
