@@ -12,10 +12,6 @@ import (
 	"github.com/tearline/tearline/store"
 )
 
-// ErrNoBackup is returned by Backup for a store that cannot copy itself.
-// Both backends can (SQLite: VACUUM INTO; PostgreSQL: pg_dump).
-var ErrNoBackup = errors.New("this store makes no backups itself")
-
 // backuper is a store that writes an online, consistent copy of itself
 // (store/sqlite and store/postgres both are).
 type backuper interface {

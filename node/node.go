@@ -2,6 +2,12 @@
 // bindings, policy and audit. One Node serves one data directory. Every
 // security-relevant action is decided through package policy and recorded
 // through package audit here, in the same store transaction as the action.
+//
+// Files are named by one scheme: one file per concern, named for it
+// (release.go, recall.go, users.go), and a second file of a concern named
+// concern_aspect.go (release_approvals.go, release_tearline.go,
+// taxii_read.go, users_console.go, audit_record.go). Tests sit beside the
+// file they test (release_test.go). Sentinel errors are in errors.go.
 package node
 
 import (

@@ -2,7 +2,6 @@ package node
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -12,10 +11,6 @@ import (
 	"github.com/tearline/tearline/policy"
 	"github.com/tearline/tearline/store"
 )
-
-// ErrNotFound is what a caller gets for an object that does not exist and
-// for one it may not see: the two are indistinguishable by design.
-var ErrNotFound = errors.New("not found")
 
 // Object is one object version as a reader receives it.
 type Object struct {
@@ -128,9 +123,6 @@ type Page struct {
 
 // MaxPage is the largest page a listing returns.
 const MaxPage = 1000
-
-// ErrBadCursor reports a `next` value that is not one we issued.
-var ErrBadCursor = errors.New("invalid next cursor")
 
 // List returns the latest version of each object p may read. The read rule
 // is pushed into the store as the set of access classes p may read; every

@@ -241,10 +241,6 @@ func (n *Node) registerRecall() {
 	n.RegisterInboxHandler(store.OutboxSighting, n.receiveSighting)
 }
 
-// errRecallRefused marks a recall refused for what it says rather than for
-// a store failure: it is audited and never retried.
-var errRecallRefused = errors.New("recall refused")
-
 // receiveRecall honours a recall notice from peer: it must verify under the
 // keyring, come from its originator, be addressed to this node, and every
 // object of it this node holds must have that originator. Everything named

@@ -68,10 +68,6 @@ func Words(codes []string) []string {
 	return out
 }
 
-// ErrNotReleased reports an approval that could not release because the
-// decision, made again at approval time, no longer allows it.
-var ErrNotReleased = errors.New("not released")
-
 func (n *Node) result(f *facts, party, purpose string, best decision, all []decision) ReleaseResult {
 	d := best.d
 	res := ReleaseResult{Object: f.v.ID, Modified: f.v.Modified, Party: party, Purpose: purpose, Outcome: d.Outcome.String(),

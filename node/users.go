@@ -7,7 +7,6 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"maps"
 	"regexp"
@@ -32,18 +31,6 @@ const (
 
 // Roles lists the known roles.
 var Roles = []string{RoleAnalyst, RoleReleaser, RoleAdmin, RoleAuditor}
-
-// ErrUnauthenticated covers every way a token can fail; callers cannot tell
-// an unknown token from a revoked or expired one.
-var ErrUnauthenticated = errors.New("invalid, expired or revoked token")
-
-// ErrForbidden is returned when a role does not permit an action. It is
-// never used for objects: an object a user may not see does not exist.
-var ErrForbidden = errors.New("not permitted for this role")
-
-// ErrInvalid marks a request the caller got wrong (a bad name, an unknown
-// clearance); the message says which field.
-var ErrInvalid = errors.New("invalid")
 
 // Principal is an authenticated caller.
 type Principal struct {

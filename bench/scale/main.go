@@ -444,7 +444,7 @@ func timeTAXIIPages(ctx context.Context, n *node.Node, p *node.Principal, typ st
 func cursorSpan(cfg config) int64 { return max(int64(cfg.n)-40_000, int64(cfg.n)/10) }
 
 // taxiiCursor is a random TAXII `next`: base64 of the base-36 insertion
-// sequence, a dot and a skip count (node/taxiiread.go).
+// sequence, a dot and a skip count (node/taxii_read.go).
 func taxiiCursor(rng *rand.Rand, cfg config) string {
 	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(rng.Int64N(cursorSpan(cfg)), 36) + ".0"))
 }

@@ -20,10 +20,6 @@ import (
 	"github.com/tearline/tearline/store"
 )
 
-// errNothingRemains: a tearline would leave only common properties (or not
-// even a valid object), so the release is refused instead.
-var errNothingRemains = errors.New("nothing meaningful remains after the tearline")
-
 // tearlineNS is the UUIDv5 namespace of tearline ids: the same original
 // version released to the same party always gives the same id, so a retry
 // stores nothing new.
