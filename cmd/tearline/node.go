@@ -10,7 +10,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/tearline/tearline/admin"
 	"github.com/tearline/tearline/api"
+	"github.com/tearline/tearline/datadir"
 	"github.com/tearline/tearline/internal/gctune"
 	"github.com/tearline/tearline/node"
 	"github.com/tearline/tearline/store/backend"
@@ -73,17 +75,55 @@ func serveCmd() *cobra.Command {
 				}
 				log.Info("initialised a new node with defaults", "data", dir)
 			}
+			// The serving registry: on SQLite, DIR's lock, taken before the
+			// database is opened, so a second serve changes nothing; on
+			// PostgreSQL, a row of the store's servers table, after the open
+			// (which runs the migrations: they wait for no older replica).
+			var reg *datadir.Registration
+			var err error
+			if storeURL == "" {
+				reg, err = datadir.Register(ctx, dir, nil, datadir.NewServer("serve", version(), 0), false, log)
+				if err != nil {
+					return fmt.Errorf("serve: %w", err)
+				}
+			}
 			n, err := node.Open(ctx, dir, node.Options{ConfigPath: config, Logger: log, OpenStore: backend.Opener(storeURL)})
 			if err != nil {
+				if reg != nil {
+					reg.Close()
+				}
 				return err
 			}
 			defer n.Close()
+			if reg == nil {
+				if reg, err = n.Register(ctx, "serve", version(), false); err != nil {
+					return fmt.Errorf("serve: %w", err)
+				}
+			}
+			defer reg.Close()
 			if listen == "" {
 				listen = n.Config().Listen
 			}
 			ln, err := net.Listen("tcp", listen)
 			if err != nil {
 				return err
+			}
+			// The admin socket: commands carried out by the running node
+			// (purge) reach it here, never on the public listener.
+			adminFile := datadir.AdminSocket(dir, reg.Self())
+			aln, err := admin.Listen(adminFile)
+			if err != nil {
+				ln.Close()
+				return fmt.Errorf("serve: %w", err)
+			}
+			go func() {
+				if err := admin.Serve(ctx, aln, admin.Handler(n, func(err error) bool { return errors.Is(err, node.ErrNotFound) }, log), log); err != nil {
+					log.Error("admin socket", "err", err)
+				}
+			}()
+			if err := reg.Update(ctx, ln.Addr().String(), adminFile); err != nil {
+				ln.Close()
+				return fmt.Errorf("serve: %w", err)
 			}
 			go n.RunAuditCheckpoints(ctx, checkpointEvery)
 			go n.RunRetention(ctx, node.DefaultRetentionInterval)     // purges objects whose retention passed

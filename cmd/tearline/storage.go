@@ -7,6 +7,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/tearline/tearline/admin"
+	"github.com/tearline/tearline/datadir"
 	"github.com/tearline/tearline/node"
 	"github.com/tearline/tearline/store"
 	"github.com/tearline/tearline/store/backend"
@@ -21,34 +23,85 @@ func purgeCmd() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "purge --data DIR --reason REASON ID",
 		Short: "Crypto-shred every version of an object (audited; cannot be undone)",
-		Args:  cobra.ExactArgs(1),
+		Long: `purge crypto-shreds every version of object ID.
+
+On a serving node the purge is carried out by the running node, through its
+admin socket in DIR (on PostgreSQL, by a replica on this host); when nothing
+serves, by this command. With --rotate-kek it refuses while anything serves,
+as key rotate-kek does, and changes nothing.`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			n, err := openNode(cmd, dir, storeURL)
-			if err != nil {
-				return err
-			}
-			defer n.Close()
-			versions, err := n.Purge(cmd.Context(), cliActor, args[0], reason)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "purged %s (%d versions)\n", args[0], len(versions))
+			ctx := cmd.Context()
+			storeURL = resolveStore(storeURL)
 			if rotate {
-				id, count, err := n.RotateKEK(cmd.Context(), cliActor)
+				n, release, err := holdNode(cmd, dir, storeURL, "purge --rotate-kek")
 				if err != nil {
 					return err
 				}
-				fmt.Fprintf(cmd.OutOrStdout(), "rotated the KEK to %s (%d data keys re-wrapped): backups taken before now no longer open\n", id, count)
+				defer release()
+				return purgeHere(cmd, n, args[0], reason, true)
 			}
+			var n *node.Node
+			if storeURL != "" {
+				var err error
+				if n, err = openNode(cmd, dir, storeURL); err != nil {
+					return err
+				}
+				defer n.Close()
+			}
+			servers, err := servingProcesses(ctx, dir, n)
+			if err != nil {
+				return err
+			}
+			if len(servers) == 0 {
+				if n == nil {
+					if n, err = openNode(cmd, dir, storeURL); err != nil {
+						return err
+					}
+					defer n.Close()
+				}
+				return purgeHere(cmd, n, args[0], reason, false)
+			}
+			for _, s := range servers {
+				if s.Command != "serve" {
+					return refused("purge", &datadir.BusyError{Dir: dir, Holders: []store.Server{s}})
+				}
+			}
+			res, via, ok, err := purgeThroughServer(ctx, servers, admin.PurgeRequest{ID: args[0], Reason: reason, Actor: cliActor})
+			if !ok {
+				return fmt.Errorf("purge: %w: no admin socket of it answers on this host (run purge on a host that serves): %v",
+					&datadir.BusyError{Dir: dir, Holders: servers}, err)
+			}
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "purged %s (%d versions) by the serving node (pid %d)\n", args[0], len(res.Versions), via.PID)
 			return nil
 		},
 	}
 	c.Flags().StringVar(&dir, "data", "", "data directory (required)")
 	c.Flags().StringVar(&reason, "reason", node.PurgeAdmin, "why: admin, recall or retention")
-	c.Flags().BoolVar(&rotate, "rotate-kek", false, "rotate the KEK afterwards, so that no backup taken before the purge opens with the node's keys")
+	c.Flags().BoolVar(&rotate, "rotate-kek", false, "rotate the KEK afterwards, so that no backup taken before the purge opens with the node's keys (refused while the node serves)")
 	addStoreFlag(c, &storeURL)
 	_ = c.MarkFlagRequired("data")
 	return c
+}
+
+// purgeHere purges with the node opened by this command (nothing serves).
+func purgeHere(cmd *cobra.Command, n *node.Node, id, reason string, rotate bool) error {
+	versions, err := n.Purge(cmd.Context(), cliActor, id, reason)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(cmd.OutOrStdout(), "purged %s (%d versions)\n", id, len(versions))
+	if rotate {
+		kid, count, err := n.RotateKEK(cmd.Context(), cliActor)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(cmd.OutOrStdout(), "rotated the KEK to %s (%d data keys re-wrapped): backups taken before now no longer open\n", kid, count)
+	}
+	return nil
 }
 
 func keyCmd() *cobra.Command {
@@ -56,14 +109,21 @@ func keyCmd() *cobra.Command {
 	var dir, storeURL string
 	rot := &cobra.Command{
 		Use:   "rotate-kek --data DIR",
-		Short: "Re-wrap every data key under a new KEK and destroy the old one (stop the node first)",
-		Args:  cobra.NoArgs,
+		Short: "Re-wrap every data key under a new KEK and destroy the old one (refused while the node serves)",
+		Long: `rotate-kek re-wraps every data key under a new KEK and destroys the old one.
+
+It refuses while anything serves the node (SQLite: the process holding
+DIR/serve.lock; PostgreSQL: any replica registered in the store), naming
+the processes, and changes nothing: a running node holds the old KEK in
+memory and could open nothing sealed under the new one. While it runs, no
+serve starts. Stop every replica, rotate, start them again.`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			n, err := openNode(cmd, dir, storeURL)
+			n, release, err := holdNode(cmd, dir, storeURL, "key rotate-kek")
 			if err != nil {
 				return err
 			}
-			defer n.Close()
+			defer release()
 			id, count, err := n.RotateKEK(cmd.Context(), cliActor)
 			if err != nil {
 				return err
@@ -115,10 +175,16 @@ func restoreCmd() *cobra.Command {
 	var noJournal bool
 	c := &cobra.Command{
 		Use:   "restore --data DIR --from FILE",
-		Short: "Replace the (stopped) node's database with a backup; objects purged since stay purged",
+		Short: "Replace the (stopped) node's database with a backup; objects purged since stay purged (refused while the node serves)",
 		Long: `restore replaces the SQLite database of the node in DIR with the backup FILE,
 then purges again every object in the node's shred journal (the tombstones of
 the database it replaces), so no crypto-shredded object comes back.
+
+It refuses while anything serves the node (SQLite: the process holding
+DIR/serve.lock; PostgreSQL: any replica registered in the restored database
+or in the one it replaces), naming the processes, and changes nothing: a
+running node would go on with the database it has open. While it runs, no
+serve starts.
 
 For PostgreSQL, pg_restore the dump into the database first, then run
   tearline restore --data DIR --store RESTORED_URL --journal-store OLD_URL
@@ -131,6 +197,11 @@ to re-apply the journal of the database it replaces.`,
 				if from == "" {
 					return errors.New("restore: --from FILE is required for a SQLite node")
 				}
+				reg, err := datadir.Register(ctx, dir, nil, datadir.NewServer("restore", version(), 0), true, nil)
+				if err != nil {
+					return refused("restore", err)
+				}
+				defer reg.Close()
 				res, err := node.Restore(ctx, dir, from, backend.NewSQLiteRestore(dir, from), node.RestoreOptions{NoJournal: noJournal})
 				if err != nil {
 					return err
@@ -150,17 +221,25 @@ to re-apply the journal of the database it replaces.`,
 				if err != nil {
 					return err
 				}
-				journal, err = old.Tombstones(ctx)
+				// Replicas still serving the database replaced would go on
+				// with it: refuse while any is registered there.
+				servers, err := datadir.Serving(ctx, dir, old)
+				if err == nil && len(servers) > 0 {
+					err = refused("restore", &datadir.BusyError{Dir: dir, Holders: servers})
+				}
+				if err == nil {
+					journal, err = old.Tombstones(ctx)
+				}
 				old.Close()
 				if err != nil {
 					return err
 				}
 			}
-			n, err := openNode(cmd, dir, storeURL)
+			n, release, err := holdNode(cmd, dir, storeURL, "restore")
 			if err != nil {
 				return err
 			}
-			defer n.Close()
+			defer release()
 			res, err := n.RestoreJournal(ctx, "pg_restore", journal)
 			if err != nil {
 				return err

@@ -138,6 +138,7 @@ ALTER TABLE audit
 	ALTER COLUMN tree SET STATISTICS 0;
 `,
 	9: witnessSchema, // witness.go
+	serversMigration: serversSchema, // servers.go
 }
 
 // treeMigration moves the audit tree's hashes into the leaves' rows
@@ -211,6 +212,9 @@ func migrateTo(ctx context.Context, pool *pgxpool.Pool, last int) error {
 		}
 		if have > len(migrations)-1 {
 			return fmt.Errorf("database schema version %d is newer than this binary knows (%d)", have, len(migrations)-1)
+		}
+		if err := checkNoOlderServers(ctx, tx, have, last); err != nil {
+			return err
 		}
 		for v := have + 1; v <= last; v++ {
 			if _, err := tx.Exec(ctx, migrations[v]); err != nil {
