@@ -50,6 +50,7 @@ func New(n *node.Node, log *slog.Logger, reg *prometheus.Registry) *Server {
 		objects: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "tearline_ingest_objects_total", Help: "Objects submitted, by outcome (created, exists, refused)."}, []string{"outcome"}),
 	}
 	reg.MustRegister(s.reqs, s.dur, s.objects, prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+	reg.MustRegister(n.WitnessCollector()) // split views, rollbacks, cosignatures (node/witnessmetrics.go)
 	// A backend with metrics of its own (SQLite's id index) adds them.
 	st := n.Store()
 	if u, ok := st.(interface{ Unwrap() store.Store }); ok {
@@ -80,6 +81,7 @@ func New(n *node.Node, log *slog.Logger, reg *prometheus.Registry) *Server {
 	s.agreementRoutes() // agreements.go
 	s.recallRoutes()    // recalls.go
 	s.federationRoutes()
+	s.witnessRoutes() // witness.go
 	// TAXII 2.1 (docs/TAXII.md): discovery at /taxii2/, the API root below
 	// it. The taxii handler authenticates and answers in TAXII's own media
 	// type and error format, so it is mounted without the JSON API's auth.

@@ -114,16 +114,26 @@ func canAudit(p *Principal) error {
 // SignAuditCheckpoint signs a checkpoint if the log grew since the last
 // and returns the latest.
 func (n *Node) SignAuditCheckpoint(ctx context.Context) (store.AuditCheckpoint, error) {
-	return audit.Checkpoint(ctx, n.st, n.logKeys.signer, n.now())
+	c, err := audit.Checkpoint(ctx, n.st, n.logKeys.signer, n.now())
+	if err == nil {
+		n.checkpointSigned() // witnesses are asked to cosign it (witness.go)
+	}
+	return c, err
 }
 
 // AuditCheckpoint returns the latest signed checkpoint, signing one first
-// if the log has grown: an auditor always sees the whole log.
+// if the log has grown: an auditor always sees the whole log. Its note
+// carries the cosignatures witnesses returned for it so far (witness.go).
 func (n *Node) AuditCheckpoint(ctx context.Context, p *Principal) (store.AuditCheckpoint, error) {
 	if err := canAudit(p); err != nil {
 		return store.AuditCheckpoint{}, err
 	}
-	return n.SignAuditCheckpoint(ctx)
+	c, err := n.SignAuditCheckpoint(ctx)
+	if err != nil {
+		return c, err
+	}
+	c.Note, err = n.cosignedNote(ctx, c)
+	return c, err
 }
 
 // AuditEntries returns entries [start, end), at most MaxAuditEntries.

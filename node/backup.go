@@ -50,6 +50,13 @@ type RestoreOptions struct {
 	// the journal from. Objects purged after the backup was taken then come
 	// back (unless the KEK was rotated since: see docs/STORAGE.md).
 	NoJournal bool
+	// Previous is the audit log of the database replaced; when it is
+	// longer than the backup's, the restored log's first new entry is a
+	// signed rollback statement (witnessrestore.go). Restore reads it from
+	// the database it replaces when nil.
+	Previous *LogState
+	// Reason is said in the rollback statement.
+	Reason string
 }
 
 // RestoreResult says what a restore did.
@@ -66,6 +73,10 @@ type Restorer interface {
 	// Journal reads the tombstones of the database being replaced; found
 	// is false when there is none.
 	Journal(ctx context.Context) (ts []store.Tombstone, found bool, err error)
+	// ReadReplaced calls fn with the database being replaced (its audit
+	// log is read for the rollback statement); found is false when there
+	// is none.
+	ReadReplaced(ctx context.Context, fn func(store.Reader) error) (found bool, err error)
 	// Stage makes the backup ready beside the live database and opens it.
 	Stage(ctx context.Context) (store.Store, error)
 	// Swap puts the staged backup in the live database's place and says
@@ -85,6 +96,20 @@ func Restore(ctx context.Context, dir, from string, r Restorer, o RestoreOptions
 	fail := func(err error) (RestoreResult, error) { return RestoreResult{}, fmt.Errorf("restore %s: %w", dir, err) }
 	if _, err := os.Stat(path(dir, ConfigFile)); err != nil {
 		return fail(fmt.Errorf("no node here: %w", err))
+	}
+	if o.Previous == nil {
+		var prev LogState
+		found, err := r.ReadReplaced(ctx, func(rd store.Reader) error {
+			var err error
+			prev, err = ReadLogState(ctx, rd)
+			return err
+		})
+		if err != nil {
+			return fail(fmt.Errorf("read the audit log it replaces: %w", err))
+		}
+		if found {
+			o.Previous = &prev
+		}
 	}
 	if o.Journal == nil {
 		ts, found, err := r.Journal(ctx)
@@ -111,7 +136,7 @@ func Restore(ctx context.Context, dir, from string, r Restorer, o RestoreOptions
 	if err != nil {
 		return fail(err)
 	}
-	res, err := n.reapplyJournal(ctx, from, o.Journal)
+	res, err := n.reapplyJournal(ctx, from, o.Journal, o.Previous, o.Reason)
 	if cerr := n.Close(); err == nil {
 		err = cerr
 	}
@@ -127,15 +152,16 @@ func Restore(ctx context.Context, dir, from string, r Restorer, o RestoreOptions
 
 // RestoreJournal re-applies journal to the node's own store: for a
 // PostgreSQL node whose database was just restored with pg_restore, with
-// the journal read from the database it replaced.
-func (n *Node) RestoreJournal(ctx context.Context, from string, journal []store.Tombstone) (RestoreResult, error) {
-	return n.reapplyJournal(ctx, from, journal)
+// the journal and the audit log (prev, nil if unknown) read from the
+// database it replaced.
+func (n *Node) RestoreJournal(ctx context.Context, from string, journal []store.Tombstone, prev *LogState, reason string) (RestoreResult, error) {
+	return n.reapplyJournal(ctx, from, journal, prev, reason)
 }
 
 // reapplyJournal checks that every data key in the restored store opens
 // under a KEK this node holds, then purges again every id in journal, in
 // one transaction with the audit entries.
-func (n *Node) reapplyJournal(ctx context.Context, from string, journal []store.Tombstone) (RestoreResult, error) {
+func (n *Node) reapplyJournal(ctx context.Context, from string, journal []store.Tombstone, prev *LogState, reason string) (RestoreResult, error) {
 	var res RestoreResult
 	held := map[string]bool{}
 	for _, id := range n.sealed.Keys().IDs() {
@@ -163,6 +189,10 @@ func (n *Node) reapplyJournal(ctx context.Context, from string, journal []store.
 	}
 	actor := "node:" + n.cfg.Name
 	err := n.st.Update(ctx, func(tx store.Tx) error {
+		// First: the log says it went back, before any entry of its own.
+		if err := n.declareRollback(ctx, tx, prev, reason, from); err != nil {
+			return err
+		}
 		res.Journal, res.Purged = len(journal), 0
 		for _, ts := range journal {
 			versions, err := tx.PurgeObject(ctx, ts)

@@ -290,6 +290,9 @@ func (d *deliverer) deliverPeer(ctx context.Context, name string, peer *Peer, it
 		b     *builtBatch
 		err   error
 	}
+	if d.paused(ctx, name, items) {
+		return
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	ready := make(chan prepared, 1)
@@ -656,4 +659,31 @@ func SetPeerURL(dir, name, u string) error {
 	}
 	peers[i].URL = u
 	return writePeers(dir, peers)
+}
+
+// paused holds back a peer's claimed items while a split view of its audit
+// log is not acknowledged (witness.go): they stay queued, due again after
+// the poll interval, with the reason as their last error.
+func (d *deliverer) paused(ctx context.Context, name string, items []store.OutboxItem) bool {
+	reason, paused, err := d.n.DeliveriesPaused(ctx, name)
+	if err != nil {
+		d.n.log.Warn("outbox: split-view check", "peer", name, "err", err)
+		return false
+	}
+	if !paused {
+		return false
+	}
+	ids := make([]int64, len(items))
+	for i, it := range items {
+		ids[i] = it.ID
+	}
+	wait := d.o.Poll
+	if wait <= 0 {
+		wait = DefaultOutboxPoll
+	}
+	d.n.log.Info("outbox: deliveries paused", "peer", name, "messages", len(items), "reason", reason)
+	if err := d.n.st.MarkFailed(context.WithoutCancel(ctx), time.Now().Add(wait), "paused: "+reason, ids...); err != nil {
+		d.n.log.Warn("outbox: record pause", "peer", name, "err", err)
+	}
+	return true
 }

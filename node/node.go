@@ -43,6 +43,8 @@ type Node struct {
 	agreements agreementCache // compiled agreements (agreements.go); zero value ready
 
 	fed fedState // federation: inbox handlers, outbox wake-up (outbox.go); zero value ready
+
+	wit witnessState // the witness and the checkpoint-signed signal (witness.go); zero value ready
 }
 
 // StoreOpener opens the store of the node in a data directory. Package

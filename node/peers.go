@@ -47,6 +47,13 @@ type Peer struct {
 	// to URL + "/federation/v1/inbox" and pull reads its TAXII collections.
 	// Empty: nothing is sent to it (releases wait in the outbox).
 	URL string `yaml:"url,omitempty"`
+	// LogKey is the note verifier key of the peer's audit log: this node
+	// witnesses the log (cosigns its checkpoints, compares notes on it).
+	LogKey string `yaml:"log_key,omitempty"`
+	// WitnessKey is the cosignature/v1 verifier key of the peer as a
+	// witness; Witness says this node asks it to cosign its own log.
+	WitnessKey string `yaml:"witness_key,omitempty"`
+	Witness    bool   `yaml:"witness,omitempty"`
 
 	cert *x509.Certificate // parsed from CertPEM by LoadPeers
 }
@@ -115,6 +122,9 @@ type PeerSpec struct {
 	CertPEM    []byte
 	SigningKey string // "ed25519:<base64>", as `tearline identity` prints it
 	URL        string // where the peer serves, https://host:port; optional
+	LogKey     string // its audit log's note verifier key: this node witnesses its log; optional
+	WitnessKey string // its cosignature/v1 verifier key; optional
+	Witness    bool   // ask it to cosign this node's log (needs URL and WitnessKey)
 }
 
 // AddPeer records a partner in the node in dir: its certificate in
@@ -173,6 +183,9 @@ func AddPeer(dir string, s PeerSpec, now time.Time) (Peer, error) {
 	p := Peer{Name: s.Name, Country: s.Country, Org: s.Org, Fingerprint: pki.Fingerprint(c),
 		CertPEM: string(pki.MarshalCert(c)), Added: now.UTC().Truncate(time.Second), URL: s.URL, cert: c}
 	if err := checkPeerURL(p.URL); err != nil {
+		return Peer{}, fmt.Errorf("peer add: %w", err)
+	}
+	if err := checkWitnessKeys(&p, s); err != nil {
 		return Peer{}, fmt.Errorf("peer add: %w", err)
 	}
 	// Check against the trust store as it would be with the peer in it, so

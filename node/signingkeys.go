@@ -25,6 +25,10 @@ type Identity struct {
 	// URL is where the node serves partners (https://host:port), when its
 	// operator said so (`identity --url`); `peer add --identity` records it.
 	URL string `json:"url,omitempty" yaml:"url,omitempty"`
+	// LogKey is the note verifier key of the node's audit log, and
+	// WitnessKey that of its cosignatures (docs/AUDIT.md, "Witnesses").
+	LogKey     string `json:"log_key,omitempty" yaml:"log_key,omitempty"`
+	WitnessKey string `json:"witness_key,omitempty" yaml:"witness_key,omitempty"`
 }
 
 // ReadIdentity reads the identity of the node in dir.
@@ -42,7 +46,18 @@ func ReadIdentity(dir string) (Identity, error) {
 		return Identity{}, err
 	}
 	pub := key.Public().(ed25519.PublicKey)
+	if err := ensureLogKey(dir, cfg.Name); err != nil {
+		return Identity{}, err
+	}
+	lk, err := ReadLogVerifierKey(dir)
+	if err != nil {
+		return Identity{}, err
+	}
+	wk, err := ReadWitnessVerifierKey(dir)
+	if err != nil {
+		return Identity{}, err
+	}
 	return Identity{Name: cfg.Name, Country: cfg.Country, Org: cfg.Org,
 		SigningKey: binding.MarshalPublicKey(pub), KeyID: binding.KeyIDOf(pub),
-		CertSHA256: pki.Fingerprint(c), CertPEM: string(pki.MarshalCert(c))}, nil
+		CertSHA256: pki.Fingerprint(c), CertPEM: string(pki.MarshalCert(c)), LogKey: lk, WitnessKey: wk}, nil
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	fnote "github.com/transparency-dev/formats/note"
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/tearline/tearline/audit"
@@ -57,7 +58,8 @@ func loadVerifier(key, dir string) (note.Verifier, error) {
 
 func auditVerifyCmd() *cobra.Command {
 	var dir, logFile, key, storeURL string
-	var checkpoints []string
+	var checkpoints, witnessFlags []string
+	var minCosig int
 	c := &cobra.Command{
 		Use:   "verify (--data DIR [--key VKEY] | --log FILE --checkpoint FILE... --key VKEY)",
 		Short: "Recompute the audit tree and check it against stored hashes and signed checkpoints",
@@ -66,7 +68,14 @@ compared with the stored tree, and every stored checkpoint's signature and
 root are checked. With --log, it needs no database: the exported log is
 rehashed and checked against the checkpoints given (each --checkpoint is a
 signed note file kept from earlier). Exit status 0 means intact; otherwise
-the error names the first bad entry's index.`,
+the error names the first bad entry's index.
+
+With --min-cosignatures N, verify also requires a checkpoint cosigned by at
+least N of the --witness witnesses (docs/AUDIT.md, "Witnesses"): with --data
+the largest stored checkpoint that has them, with --log the checkpoint files
+(which carry cosignature lines when saved from /api/v1/audit/checkpoint).
+Each --witness is NAME=VERIFIERKEY, or a peer's NAME whose witness_key is in
+DIR/peers.yaml.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
@@ -84,6 +93,17 @@ the error names the first bad entry's index.`,
 				defer st.Close()
 				if r, err = audit.Verify(ctx, st, v); err != nil {
 					return err
+				}
+				if minCosig > 0 {
+					ws, err := namedWitnesses(dir, witnessFlags)
+					if err != nil {
+						return err
+					}
+					cp, names, err := audit.CosignedCheckpoint(ctx, st, v, ws, minCosig)
+					if err != nil {
+						return err
+					}
+					defer fmt.Fprintf(cmd.OutOrStdout(), "checkpoint at size %d cosigned by %d witnesses: %s\n", cp.Size, len(names), strings.Join(names, ", "))
 				}
 			case logFile != "" && dir == "":
 				if key == "" {
@@ -107,6 +127,22 @@ the error names the first bad entry's index.`,
 				if r, err = audit.VerifyExport(ctx, f, notes, v); err != nil {
 					return err
 				}
+				if minCosig > 0 {
+					ws, err := namedWitnesses("", witnessFlags)
+					if err != nil {
+						return err
+					}
+					var best []string
+					for _, n := range notes {
+						if names := audit.Cosigners(n, ws); len(names) > len(best) {
+							best = names
+						}
+					}
+					if len(best) < minCosig {
+						return fmt.Errorf("%w: need %d of %d named witnesses on one checkpoint, found at most %d", audit.ErrTooFewCosignatures, minCosig, len(ws), len(best))
+					}
+					defer fmt.Fprintf(cmd.OutOrStdout(), "a checkpoint is cosigned by %d witnesses: %s\n", len(best), strings.Join(best, ", "))
+				}
 			default:
 				return errors.New("audit verify: give --data DIR, or --log FILE with --checkpoint and --key")
 			}
@@ -118,8 +154,49 @@ the error names the first bad entry's index.`,
 	c.Flags().StringVar(&logFile, "log", "", "exported log (from 'tearline audit export')")
 	c.Flags().StringArrayVar(&checkpoints, "checkpoint", nil, "signed checkpoint file (repeatable)")
 	c.Flags().StringVar(&key, "key", "", "log verifier key, or a file holding it (default DIR/"+node.LogPubKey+")")
+	c.Flags().StringArrayVar(&witnessFlags, "witness", nil, "a witness whose cosignatures count: NAME=VERIFIERKEY, or a peer's NAME (its witness_key in DIR/peers.yaml); repeatable")
+	c.Flags().IntVar(&minCosig, "min-cosignatures", 0, "require a checkpoint cosigned by at least N of the --witness witnesses")
 	addStoreFlag(c, &storeURL)
 	return c
+}
+
+// namedWitnesses resolves --witness flags: NAME=VKEY, or a peer's NAME
+// whose witness key peers.yaml in dir holds.
+func namedWitnesses(dir string, flags []string) ([]audit.NamedWitness, error) {
+	if len(flags) == 0 {
+		return nil, errors.New("audit verify: --min-cosignatures needs --witness NAME[=VERIFIERKEY]")
+	}
+	var peers []node.Peer
+	var out []audit.NamedWitness
+	for _, f := range flags {
+		name, vkey, ok := strings.Cut(f, "=")
+		if !ok {
+			if dir == "" {
+				return nil, fmt.Errorf("--witness %s: give NAME=VERIFIERKEY (no --data to find the peer in)", f)
+			}
+			if peers == nil {
+				ps, err := node.LoadPeers(dir)
+				if err != nil {
+					return nil, err
+				}
+				peers = append(ps, node.Peer{})
+			}
+			for _, p := range peers {
+				if p.Name == name {
+					vkey = p.WitnessKey
+				}
+			}
+			if vkey == "" {
+				return nil, fmt.Errorf("--witness %s: no peer of that name with a witness_key in %s", name, node.PeersFile)
+			}
+		}
+		v, err := fnote.NewVerifierForCosignatureV1(vkey)
+		if err != nil {
+			return nil, fmt.Errorf("--witness %s: %w", name, err)
+		}
+		out = append(out, audit.NamedWitness{Name: name, Verifier: v})
+	}
+	return out, nil
 }
 
 func auditExportCmd() *cobra.Command {

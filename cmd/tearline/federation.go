@@ -328,7 +328,7 @@ func identityCmd() *cobra.Command {
 
 func peerCmd() *cobra.Command {
 	c := &cobra.Command{Use: "peer", Short: "Partner nodes: who may call partner routes, and whose bindings verify"}
-	c.AddCommand(peerAddCmd(), peerListCmd(), peerRemoveCmd(), peerPullCmd()) // peerPullCmd: pull.go
+	c.AddCommand(peerAddCmd(), peerListCmd(), peerRemoveCmd(), peerPullCmd(), peerAckSplitCmd()) // peerPullCmd: pull.go
 	return c
 }
 
@@ -350,7 +350,8 @@ func peerAddCmd() *cobra.Command {
 				if err := yaml.Unmarshal(b, &id); err != nil {
 					return fmt.Errorf("identity %s: %w", idFile, err)
 				}
-				s = node.PeerSpec{Name: id.Name, Country: id.Country, Org: id.Org, CertPEM: []byte(id.CertPEM), SigningKey: id.SigningKey, URL: cmp.Or(peerURL, id.URL)}
+				s = node.PeerSpec{Name: id.Name, Country: id.Country, Org: id.Org, CertPEM: []byte(id.CertPEM), SigningKey: id.SigningKey, URL: cmp.Or(peerURL, id.URL),
+					LogKey: cmp.Or(s.LogKey, id.LogKey), WitnessKey: cmp.Or(s.WitnessKey, id.WitnessKey), Witness: s.Witness}
 			case certFile == "" || s.SigningKey == "":
 				return errors.New("peer add: give --identity FILE, or --cert FILE and --signing-key")
 			default:
@@ -381,6 +382,43 @@ func peerAddCmd() *cobra.Command {
 	c.Flags().StringVar(&s.Country, "country", "", "the partner's country (default: the certificate's)")
 	c.Flags().StringVar(&s.Org, "org", "", "the partner's organisation (default: the certificate's)")
 	c.Flags().StringVar(&peerURL, "url", "", "where the partner serves, https://HOST:PORT: the outbox delivers there and pull reads its TAXII (default: the identity's url)")
+	c.Flags().StringVar(&s.LogKey, "log-key", "", "the partner's audit log verifier key: this node witnesses its log (default: the identity's log_key)")
+	c.Flags().StringVar(&s.WitnessKey, "witness-key", "", "the partner's cosignature verifier key (default: the identity's witness_key)")
+	c.Flags().BoolVar(&s.Witness, "witness", false, "ask the partner to cosign this node's audit log (docs/AUDIT.md, Witnesses)")
+	_ = c.MarkFlagRequired("data")
+	return c
+}
+
+func peerAckSplitCmd() *cobra.Command {
+	var dir, storeURL string
+	c := &cobra.Command{
+		Use:   "ack-split PEER --data DIR",
+		Short: "Acknowledge a split view of a partner's audit log: deliveries to it resume",
+		Long: `A split view (docs/AUDIT.md) pauses deliveries to the partner whose log showed
+two different trees. After looking into it (tearline audit split-views), an
+admin acknowledges it here. Safe on a serving node: the state is in the store,
+and the delivery loop of every replica picks it up at its next round.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			n, err := openNode(cmd, dir, storeURL)
+			if err != nil {
+				return err
+			}
+			defer n.Close()
+			count, err := n.AckSplitView(cmd.Context(), node.ConsoleAdmin(), args[0])
+			if err != nil {
+				return err
+			}
+			if count == 0 {
+				fmt.Fprintf(cmd.OutOrStdout(), "no open split view of %s\n", args[0])
+				return nil
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "acknowledged %d split view(s) of %s: deliveries resume\n", count, args[0])
+			return nil
+		},
+	}
+	c.Flags().StringVar(&dir, "data", "", "data directory (required)")
+	addStoreFlag(c, &storeURL)
 	_ = c.MarkFlagRequired("data")
 	return c
 }

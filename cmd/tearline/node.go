@@ -56,7 +56,7 @@ func initCmd() *cobra.Command {
 
 func serveCmd() *cobra.Command {
 	var dir, listen, config, storeURL string
-	var checkpointEvery, pullEvery, outboxPoll time.Duration
+	var checkpointEvery, pullEvery, outboxPoll, witnessEvery time.Duration
 	c := &cobra.Command{
 		Use:   "serve --data DIR [--listen HOST:PORT] [--config FILE] [--pull-interval D] [--outbox-poll D]",
 		Short: "Serve the node's HTTPS API",
@@ -129,6 +129,7 @@ func serveCmd() *cobra.Command {
 			go n.RunRetention(ctx, node.DefaultRetentionInterval)     // purges objects whose retention passed
 			go n.RunOutbox(ctx, node.OutboxOptions{Poll: outboxPoll}) // delivers releases to partners (federation_send.go)
 			go n.RunPull(ctx, pullEvery, node.PullOptions{})          // pulls partners' collections, when asked (pull.go)
+			go n.RunWitnessing(ctx, witnessEvery)                     // asks witnesses to cosign, compares notes (witness.go)
 			log.Info("serving", "node", n.Config().Name, "url", "https://"+ln.Addr().String())
 			return api.Serve(ctx, n, ln, log)
 		},
@@ -138,6 +139,7 @@ func serveCmd() *cobra.Command {
 	c.Flags().StringVar(&config, "config", "", "configuration file overriding DIR/tearline.yaml")
 	addStoreFlag(c, &storeURL)
 	c.Flags().DurationVar(&checkpointEvery, "checkpoint-interval", node.DefaultCheckpointInterval, "how often to sign an audit checkpoint when the log has grown")
+	c.Flags().DurationVar(&witnessEvery, "witness-interval", node.DefaultWitnessInterval, "how often to ask witnesses to cosign and to compare notes with partners (also after each checkpoint)")
 	c.Flags().DurationVar(&pullEvery, "pull-interval", 0, "pull every peer with a url this often (0: never; 'peer pull' pulls once)")
 	c.Flags().DurationVar(&outboxPoll, "outbox-poll", node.DefaultOutboxPoll, "how often the outbox looks for releases committed by other processes (in-process commits wake it at once; negative: never)")
 	_ = c.MarkFlagRequired("data")

@@ -171,7 +171,7 @@ func backupCmd() *cobra.Command {
 }
 
 func restoreCmd() *cobra.Command {
-	var dir, storeURL, from, journalStore string
+	var dir, storeURL, from, journalStore, reason string
 	var noJournal bool
 	c := &cobra.Command{
 		Use:   "restore --data DIR --from FILE",
@@ -188,7 +188,12 @@ serve starts.
 
 For PostgreSQL, pg_restore the dump into the database first, then run
   tearline restore --data DIR --store RESTORED_URL --journal-store OLD_URL
-to re-apply the journal of the database it replaces.`,
+to re-apply the journal of the database it replaces.
+
+When the backup's audit log is shorter than the one it replaces, the restored
+log's first new entry is a rollback statement signed with the log key; the
+partners that witness the log are sent it and record an acknowledged rollback
+rather than a split view (docs/AUDIT.md).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
@@ -202,7 +207,7 @@ to re-apply the journal of the database it replaces.`,
 					return refused("restore", err)
 				}
 				defer reg.Close()
-				res, err := node.Restore(ctx, dir, from, backend.NewSQLiteRestore(dir, from), node.RestoreOptions{NoJournal: noJournal})
+				res, err := node.Restore(ctx, dir, from, backend.NewSQLiteRestore(dir, from), node.RestoreOptions{NoJournal: noJournal, Reason: reason})
 				if err != nil {
 					return err
 				}
@@ -216,6 +221,7 @@ to re-apply the journal of the database it replaces.`,
 				return errors.New("restore: a PostgreSQL restore needs --journal-store URL (the database replaced), or --no-journal")
 			}
 			var journal []store.Tombstone
+			var prev *node.LogState
 			if journalStore != "" {
 				old, err := backend.Open(ctx, dir, journalStore)
 				if err != nil {
@@ -230,6 +236,11 @@ to re-apply the journal of the database it replaces.`,
 				if err == nil {
 					journal, err = old.Tombstones(ctx)
 				}
+				if err == nil {
+					var ls node.LogState
+					ls, err = node.ReadLogState(ctx, old)
+					prev = &ls
+				}
 				old.Close()
 				if err != nil {
 					return err
@@ -240,7 +251,7 @@ to re-apply the journal of the database it replaces.`,
 				return err
 			}
 			defer release()
-			res, err := n.RestoreJournal(ctx, "pg_restore", journal)
+			res, err := n.RestoreJournal(ctx, "pg_restore", journal, prev, reason)
 			if err != nil {
 				return err
 			}
@@ -250,7 +261,8 @@ to re-apply the journal of the database it replaces.`,
 	}
 	c.Flags().StringVar(&dir, "data", "", "data directory (required)")
 	c.Flags().StringVar(&from, "from", "", "backup file (SQLite)")
-	c.Flags().StringVar(&journalStore, "journal-store", "", "PostgreSQL: URL of the database being replaced, to read its shred journal")
+	c.Flags().StringVar(&journalStore, "journal-store", "", "PostgreSQL: URL of the database being replaced, to read its shred journal and audit log size")
+	c.Flags().StringVar(&reason, "reason", "", "why, for the signed rollback statement witnesses receive (default: restore from FILE)")
 	c.Flags().BoolVar(&noJournal, "no-journal", false, "restore without a shred journal (objects purged after the backup come back unless the KEK was rotated since)")
 	addStoreFlag(c, &storeURL)
 	_ = c.MarkFlagRequired("data")

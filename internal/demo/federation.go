@@ -106,7 +106,9 @@ func NewCluster(ctx context.Context, base string, specs []MemberSpec, log *slog.
 			if err != nil {
 				return nil, err
 			}
-			if _, err := node.AddPeer(m.Dir, node.PeerSpec{Name: o.Name, CertPEM: []byte(id.CertPEM), SigningKey: id.SigningKey, URL: o.URL}, time.Now()); err != nil {
+			// Every member witnesses every other's audit log.
+			if _, err := node.AddPeer(m.Dir, node.PeerSpec{Name: o.Name, CertPEM: []byte(id.CertPEM), SigningKey: id.SigningKey, URL: o.URL,
+				LogKey: id.LogKey, WitnessKey: id.WitnessKey, Witness: true}, time.Now()); err != nil {
 				return nil, fmt.Errorf("cluster: %s adds %s: %w", m.Name, o.Name, err)
 			}
 		}

@@ -76,3 +76,21 @@ func (r *SQLiteRestore) Discard() {
 		r.staged = nil
 	}
 }
+
+// ReadReplaced calls fn with the database being replaced; found is false
+// when there is none.
+func (r *SQLiteRestore) ReadReplaced(ctx context.Context, fn func(store.Reader) error) (found bool, err error) {
+	live := SQLitePath(r.dir)
+	if _, err := os.Stat(live); errors.Is(err, os.ErrNotExist) {
+		return false, nil
+	}
+	st, err := sqlite.Open(ctx, live)
+	if err != nil {
+		return true, err
+	}
+	err = fn(st)
+	if cerr := st.Close(); err == nil {
+		err = cerr
+	}
+	return true, err
+}

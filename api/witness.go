@@ -1,0 +1,63 @@
+package api
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/tearline/tearline/audit/witness"
+)
+
+// Witness routes (docs/AUDIT.md, "Witnesses"): the C2SP tlog-witness
+// protocol and ours beside it, for partners (mutual TLS, like the other
+// partner routes), and the split-view routes for admins and auditors.
+func (s *Server) witnessRoutes() {
+	if h, err := s.n.WitnessHandler(); err != nil {
+		s.log.Error("witness routes not served", "err", err)
+	} else {
+		s.mux.Handle(witness.Prefix+"/", RequirePeer(h))
+	}
+	s.handle("GET /api/v1/audit/split-views", s.splitViews, true)
+	s.handle("POST /api/v1/peers/{name}/ack-split", s.ackSplit, true)
+}
+
+type splitViewBody struct {
+	ID       int64     `json:"id"`
+	Peer     string    `json:"peer"`
+	Origin   string    `json:"origin"`
+	Size     int64     `json:"size"`
+	Reporter string    `json:"reporter"`
+	Ours     string    `json:"ours"`   // the checkpoint this node holds (signed note)
+	Theirs   string    `json:"theirs"` // the other one, signed by the same log key
+	Detected time.Time `json:"detected"`
+	AckedAt  time.Time `json:"acked_at,omitzero"`
+	AckedBy  string    `json:"acked_by,omitempty"`
+}
+
+// splitViews lists split views; ?peer=NAME for one partner's log, ?open=true
+// for those not acknowledged.
+func (s *Server) splitViews(w http.ResponseWriter, r *http.Request) {
+	open := r.URL.Query().Get("open") == "true"
+	svs, err := s.n.SplitViews(r.Context(), principal(r), r.URL.Query().Get("peer"), open)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	out := struct {
+		SplitViews []splitViewBody `json:"split_views"`
+	}{SplitViews: make([]splitViewBody, len(svs))}
+	for i, v := range svs {
+		out.SplitViews[i] = splitViewBody{ID: v.ID, Peer: v.Peer, Origin: v.Origin, Size: v.Size, Reporter: v.Reporter,
+			Ours: string(v.Ours), Theirs: string(v.Theirs), Detected: v.Detected, AckedAt: v.AckedAt, AckedBy: v.AckedBy}
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// ackSplit acknowledges the open split views of a partner's log (admin).
+func (s *Server) ackSplit(w http.ResponseWriter, r *http.Request) {
+	n, err := s.n.AckSplitView(r.Context(), principal(r), r.PathValue("name"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]int{"acknowledged": n})
+}

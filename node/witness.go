@@ -1,0 +1,497 @@
+package node
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	fnote "github.com/transparency-dev/formats/note"
+	"golang.org/x/mod/sumdb/note"
+
+	"github.com/tearline/tearline/audit"
+	"github.com/tearline/tearline/audit/witness"
+	"github.com/tearline/tearline/store"
+)
+
+// Witnessing (docs/AUDIT.md, "Witnesses"): this node cosigns its partners'
+// logs (the witness server, package audit/witness, over this node's store
+// and peers), asks the partners it trusts as witnesses to cosign its own
+// log, and compares notes with every partner to catch a log showing
+// different trees to different partners.
+
+// The witness's own note key: its cosignatures (C2SP cosignature/v1) are
+// signed with it, apart from the log key, so that a node's word as a
+// witness and as a log are told apart.
+const (
+	WitnessKey    = "keys/witness.key" // note signer key (secret)
+	WitnessPubKey = "keys/witness.pub" // cosignature/v1 verifier key, for partners and auditors
+)
+
+// DefaultWitnessInterval is how often serve asks witnesses to cosign and
+// compares notes, besides after each checkpoint it signs.
+const DefaultWitnessInterval = time.Minute
+
+// witnessTimeout bounds one witness request.
+const witnessTimeout = 10 * time.Second
+
+// witnessState is the node's witness, made at first use, and the signal
+// that a checkpoint was signed.
+type witnessState struct {
+	mu     sync.Mutex
+	w      *witness.Witness
+	signed chan struct{}
+}
+
+func (s *witnessState) signedChan() chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.signed == nil {
+		s.signed = make(chan struct{}, 1)
+	}
+	return s.signed
+}
+
+// checkpointSigned wakes the witnessing loop (RunWitnessing).
+func (n *Node) checkpointSigned() {
+	select {
+	case n.wit.signedChan() <- struct{}{}:
+	default:
+	}
+}
+
+// ensureWitnessKey creates the witness key pair in dir if it is missing,
+// named "<node name>/witness".
+func ensureWitnessKey(dir, name string) error {
+	if _, err := os.Stat(path(dir, WitnessKey)); err == nil {
+		return nil
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("witness key: %w", err)
+	}
+	skey, vkey, err := audit.GenerateWitnessKey(name + "/witness")
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(path(dir, "keys"), 0o700); err != nil {
+		return fmt.Errorf("witness key: %w", err)
+	}
+	// O_EXCL: two processes opening the node at once keep one key; the
+	// public key is written after the secret one, by its writer only.
+	f, err := os.OpenFile(path(dir, WitnessKey), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, os.ErrExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("witness key: %w", err)
+	}
+	if _, err := f.WriteString(skey + "\n"); err != nil {
+		f.Close()
+		return fmt.Errorf("witness key: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("witness key: %w", err)
+	}
+	if err := os.WriteFile(path(dir, WitnessPubKey), []byte(vkey+"\n"), 0o644); err != nil {
+		return fmt.Errorf("witness key: %w", err)
+	}
+	return nil
+}
+
+// ReadWitnessVerifierKey returns the cosignature verifier key of the node
+// in dir, creating the key pair if the node has none yet.
+func ReadWitnessVerifierKey(dir string) (string, error) {
+	cfg, err := LoadConfig(path(dir, ConfigFile))
+	if err != nil {
+		return "", err
+	}
+	if err := ensureWitnessKey(dir, cfg.Name); err != nil {
+		return "", err
+	}
+	b, err := os.ReadFile(path(dir, WitnessPubKey))
+	if err != nil {
+		return "", fmt.Errorf("witness verifier key: %w", err)
+	}
+	return strings.TrimSpace(string(b)), nil
+}
+
+// Witness returns the node's witness server.
+func (n *Node) Witness() (*witness.Witness, error) {
+	n.wit.mu.Lock()
+	defer n.wit.mu.Unlock()
+	if n.wit.w != nil {
+		return n.wit.w, nil
+	}
+	if err := ensureWitnessKey(n.dir, n.cfg.Name); err != nil {
+		return nil, err
+	}
+	skey, err := os.ReadFile(path(n.dir, WitnessKey))
+	if err != nil {
+		return nil, fmt.Errorf("witness key: %w", err)
+	}
+	w, err := witness.New(n.st, strings.TrimSpace(string(skey)), peerLogs{n}, witnessEvents{n}, n.log)
+	if err != nil {
+		return nil, err
+	}
+	n.wit.w = w
+	return w, nil
+}
+
+// WitnessHandler serves the witness routes (mount behind partner
+// authentication).
+func (n *Node) WitnessHandler() (http.Handler, error) {
+	w, err := n.Witness()
+	if err != nil {
+		return nil, err
+	}
+	return w.Handler(), nil
+}
+
+// peerLogs: the logs this node witnesses are its peers', known by the log
+// key each peer's identity carries. peers.yaml is read as it is now, so a
+// peer added or removed is followed or dropped at once.
+type peerLogs struct{ n *Node }
+
+func (l peerLogs) Log(_ context.Context, origin string) (witness.Log, error) {
+	peers, err := l.n.peers()
+	if err != nil {
+		return witness.Log{}, err
+	}
+	for _, p := range peers {
+		if p.LogKey == "" {
+			continue
+		}
+		v, err := note.NewVerifier(p.LogKey)
+		if err == nil && v.Name() == origin {
+			return witness.Log{Verifier: v, Node: p.Name}, nil
+		}
+	}
+	return witness.Log{}, fmt.Errorf("%q: %w", origin, witness.ErrUnknownLog)
+}
+
+// witnessEvents audits what the witness finds, in its transaction.
+type witnessEvents struct{ n *Node }
+
+func (e witnessEvents) SplitView(ctx context.Context, tx store.Tx, s store.SplitView) error {
+	e.n.log.ErrorContext(ctx, "SPLIT VIEW: a partner's audit log showed two different trees; deliveries to it are paused until an admin runs `tearline peer ack-split`",
+		"peer", s.Peer, "origin", s.Origin, "size", s.Size, "reporter", s.Reporter)
+	return e.n.appendAudit(ctx, tx, audit.Event{Actor: "node:" + e.n.cfg.Name, Action: audit.ActionSplitView, Decision: audit.Refuse,
+		Subject: "peer:" + s.Peer, Count: int(s.Size),
+		Detail: fmt.Sprintf("origin=%s size=%d reporter=%s deliveries paused", s.Origin, s.Size, s.Reporter)})
+}
+
+func (e witnessEvents) Rollback(ctx context.Context, tx store.Tx, r store.WitnessRollback, node string) error {
+	e.n.log.WarnContext(ctx, "a partner's audit log rolled back, by a signed statement: following it from the restored tree",
+		"peer", node, "origin", r.Origin, "old_size", r.OldSize, "new_size", r.NewSize)
+	return e.n.appendAudit(ctx, tx, audit.Event{Actor: "node:" + e.n.cfg.Name, Action: audit.ActionRollbackAck, Decision: audit.Accept,
+		Subject: "peer:" + node, Count: int(r.OldSize - r.NewSize),
+		Detail: fmt.Sprintf("origin=%s old=%d new=%d", r.Origin, r.OldSize, r.NewSize)})
+}
+
+// peerOrigin returns the origin of peer's log, "" when its log key is not
+// known.
+func peerOrigin(p *Peer) string {
+	if p == nil || p.LogKey == "" {
+		return ""
+	}
+	v, err := note.NewVerifier(p.LogKey)
+	if err != nil {
+		return ""
+	}
+	return v.Name()
+}
+
+// DeliveriesPaused says whether deliveries to peer are paused by a split
+// view of its log that no admin has acknowledged yet, and why.
+func (n *Node) DeliveriesPaused(ctx context.Context, peer string) (string, bool, error) {
+	p, err := n.peer(peer)
+	if err != nil || p == nil {
+		return "", false, err
+	}
+	origin := peerOrigin(p)
+	if origin == "" {
+		return "", false, nil
+	}
+	open, err := n.st.SplitViews(ctx, origin, true)
+	if err != nil || len(open) == 0 {
+		return "", false, err
+	}
+	return fmt.Sprintf("split view of %s's audit log at size %d (reported by %s); an admin must run `tearline peer ack-split %s`",
+		peer, open[0].Size, open[0].Reporter, peer), true, nil
+}
+
+// peer returns the peer called name, nil if there is none.
+func (n *Node) peer(name string) (*Peer, error) {
+	peers, err := n.peers()
+	if err != nil {
+		return nil, err
+	}
+	for i := range peers {
+		if peers[i].Name == name {
+			return &peers[i], nil
+		}
+	}
+	return nil, nil
+}
+
+// SplitViews returns the split views recorded for peer's log ("" for every
+// log); open only those not acknowledged. Admins and auditors.
+func (n *Node) SplitViews(ctx context.Context, p *Principal, peer string, open bool) ([]store.SplitView, error) {
+	if err := n.requireRole(p, RoleAdmin, RoleAuditor); err != nil {
+		return nil, err
+	}
+	origin := ""
+	if peer != "" {
+		pp, err := n.peer(peer)
+		if err != nil {
+			return nil, err
+		}
+		if origin = peerOrigin(pp); origin == "" {
+			return nil, fmt.Errorf("split views of %s: %w: %w", peer, ErrNoPeer, ErrNotFound)
+		}
+	}
+	return n.st.SplitViews(ctx, origin, open)
+}
+
+// AckSplitView acknowledges the open split views of peer's log: deliveries
+// to it resume with the next round. Admin only. The state is in the store,
+// so the CLI acknowledges on a serving node too, and every replica sees it.
+func (n *Node) AckSplitView(ctx context.Context, p *Principal, peer string) (int, error) {
+	if err := n.requireRole(p, RoleAdmin); err != nil {
+		return 0, err
+	}
+	pp, err := n.peer(peer)
+	if err != nil {
+		return 0, err
+	}
+	origin := peerOrigin(pp)
+	if origin == "" {
+		return 0, fmt.Errorf("ack-split %s: %w (or its log key is not known): %w", peer, ErrNoPeer, ErrNotFound)
+	}
+	var count int
+	err = n.st.Update(ctx, func(tx store.Tx) error {
+		var err error
+		if count, err = tx.AckSplitViews(ctx, origin, p.Actor(), n.now()); err != nil || count == 0 {
+			return err
+		}
+		return n.appendAudit(ctx, tx, audit.Event{Actor: p.Actor(), Action: audit.ActionSplitAck, Decision: audit.Accept,
+			Subject: "peer:" + peer, Count: count, Detail: "origin=" + origin + " deliveries resume"})
+	})
+	if err != nil {
+		return 0, fmt.Errorf("ack-split %s: %w", peer, err)
+	}
+	if count > 0 {
+		n.wakeOutbox()
+	}
+	return count, nil
+}
+
+// witnessClient returns the mutual-TLS client for peer.
+func (n *Node) witnessClient(peer string) (*http.Client, error) {
+	return FederationClient(n.dir, peer)
+}
+
+// CosignRound asks every peer trusted as a witness (witness: true in
+// peers.yaml, with a URL) to cosign the latest checkpoint, signing one
+// first if the log grew, and stores the cosignatures that verify with the
+// peer's witness key. A peer without the witness routes is skipped (logged
+// at Info).
+func (n *Node) CosignRound(ctx context.Context) error {
+	// Not SignAuditCheckpoint: its signal would start another round.
+	cp, err := audit.Checkpoint(ctx, n.st, n.logKeys.signer, n.now())
+	if errors.Is(err, store.ErrNotFound) {
+		return nil // an empty log
+	}
+	if err != nil {
+		return err
+	}
+	peers, err := n.peers()
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for i := range peers {
+		p := &peers[i]
+		if !p.Witness || p.URL == "" {
+			continue
+		}
+		if err := n.cosignWith(ctx, p, cp); err != nil {
+			errs = append(errs, fmt.Errorf("witness %s: %w", p.Name, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (n *Node) cosignWith(ctx context.Context, p *Peer, cp store.AuditCheckpoint) error {
+	known := int64(0)
+	last, err := n.st.LatestAuditCosignature(ctx, p.Name)
+	switch {
+	case err == nil && last.Size == cp.Size:
+		return nil // cosigned already
+	case err == nil:
+		known = last.Size
+	case !errors.Is(err, store.ErrNotFound):
+		return err
+	}
+	if p.WitnessKey == "" {
+		return fmt.Errorf("its witness key is not known (peer add --witness-key, or its identity)")
+	}
+	cv, err := fnote.NewVerifierForCosignatureV1(p.WitnessKey)
+	if err != nil {
+		return fmt.Errorf("its witness key: %w", err)
+	}
+	rbs, err := n.st.AuditRollbacks(ctx)
+	if err != nil {
+		return err
+	}
+	c, err := n.witnessClient(p.Name)
+	if err != nil {
+		return err
+	}
+	cosig, err := witness.Cosign(ctx, witness.Submission{Client: c, Base: p.URL, Timeout: witnessTimeout,
+		Size: cp.Size, Checkpoint: cp.Note, Known: known, Rollbacks: rbs,
+		Proof: func(ctx context.Context, from int64) ([][]byte, error) {
+			return audit.ConsistencyProof(ctx, n.st, from, cp.Size)
+		}})
+	if errors.Is(err, witness.ErrNotSupported) {
+		n.log.InfoContext(ctx, "witness: partner does not witness this log (no witness route, or our log key unknown to it); skipped", "peer", p.Name, "err", err)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	line, err := verifiedCosignature(cp.Note, cosig, cv)
+	if err != nil {
+		return err
+	}
+	return n.st.Update(ctx, func(tx store.Tx) error {
+		return tx.PutAuditCosignature(ctx, store.AuditCosignature{Size: cp.Size, Witness: p.Name, Line: line, Created: n.now()})
+	})
+}
+
+// verifiedCosignature returns the line of cosig that verifies with cv over
+// the checkpoint msg (C2SP: signatures from unknown keys are ignored).
+func verifiedCosignature(msg, cosig []byte, cv note.Verifier) ([]byte, error) {
+	for _, line := range strings.SplitAfter(string(cosig), "\n") {
+		if line == "" {
+			continue
+		}
+		n, err := note.Open(append(bytes.Clone(msg), line...), note.VerifierList(cv))
+		if err == nil && len(n.Sigs) == 1 {
+			return []byte(line), nil
+		}
+	}
+	return nil, fmt.Errorf("no cosignature in the answer verifies with the witness's key %s", cv.Name())
+}
+
+// CompareNotes fetches from every peer with a URL the checkpoints it
+// cosigned and compares them with this node's (witness.Witness.Compare).
+// A peer without the witness routes is skipped (logged at Info).
+func (n *Node) CompareNotes(ctx context.Context) error {
+	w, err := n.Witness()
+	if err != nil {
+		return err
+	}
+	peers, err := n.peers()
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for i := range peers {
+		p := &peers[i]
+		if p.URL == "" {
+			continue
+		}
+		c, err := n.witnessClient(p.Name)
+		if err == nil {
+			var got witness.Cosigned
+			got, err = witness.Fetch(ctx, c, p.URL, witnessTimeout)
+			if errors.Is(err, witness.ErrNotSupported) {
+				n.log.InfoContext(ctx, "witness: partner serves no witness routes; notes not compared", "peer", p.Name)
+				continue
+			}
+			for _, l := range got.Logs {
+				if _, cerr := w.Compare(ctx, p.Name, l); cerr != nil {
+					errs = append(errs, cerr)
+				}
+			}
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("compare notes with %s: %w", p.Name, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// RunWitnessing asks witnesses to cosign after each checkpoint this node
+// signs and every interval, and compares notes with partners every
+// interval, until ctx ends. serve runs it beside the API.
+func (n *Node) RunWitnessing(ctx context.Context, interval time.Duration) {
+	if interval <= 0 {
+		interval = DefaultWitnessInterval
+	}
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	signed := n.wit.signedChan()
+	for {
+		if err := n.CosignRound(ctx); err != nil && ctx.Err() == nil {
+			n.log.Warn("witness: cosigning", "err", err)
+		}
+		compare := false
+		select {
+		case <-ctx.Done():
+			return
+		case <-signed:
+		case <-t.C:
+			compare = true
+		}
+		if compare {
+			if err := n.CompareNotes(ctx); err != nil && ctx.Err() == nil {
+				n.log.Warn("witness: comparing notes", "err", err)
+			}
+		}
+	}
+}
+
+// cosignedNote returns c's note with the stored cosignatures of its size
+// appended, as C2SP notes carry them.
+func (n *Node) cosignedNote(ctx context.Context, c store.AuditCheckpoint) ([]byte, error) {
+	cs, err := n.st.AuditCosignatures(ctx, c.Size)
+	if err != nil || len(cs) == 0 {
+		return c.Note, err
+	}
+	out := bytes.Clone(c.Note)
+	for _, s := range cs {
+		out = append(out, s.Line...)
+	}
+	return out, nil
+}
+
+// checkWitnessKeys checks and records the witnessing keys of spec in p:
+// the log key must name the peer's log ("<name>/audit") and the witness key
+// must be a cosignature/v1 key.
+func checkWitnessKeys(p *Peer, s PeerSpec) error {
+	if s.LogKey != "" {
+		v, err := note.NewVerifier(s.LogKey)
+		if err != nil {
+			return fmt.Errorf("log key: %w", err)
+		}
+		if v.Name() != s.Name+"/audit" {
+			return fmt.Errorf("log key names %q, not %s's log %q", v.Name(), s.Name, s.Name+"/audit")
+		}
+	}
+	if s.WitnessKey != "" {
+		if _, err := fnote.NewVerifierForCosignatureV1(s.WitnessKey); err != nil {
+			return fmt.Errorf("witness key (want a cosignature/v1 key): %w", err)
+		}
+	}
+	if s.Witness && (s.WitnessKey == "" || s.URL == "") {
+		return errors.New("a witness needs its witness key and URL (add it with --identity)")
+	}
+	p.LogKey, p.WitnessKey, p.Witness = s.LogKey, s.WitnessKey, s.Witness
+	return nil
+}
