@@ -204,3 +204,14 @@ func (t *tx) PutAuditRollback(ctx context.Context, r store.AuditRollback) error 
 	}
 	return nil
 }
+
+// WitnessedLog, inside a write transaction, takes the writer lock before it
+// reads: a witness checks the state and then records the next one, and two
+// replicas must not both check the same old state (C2SP tlog-witness asks
+// for check and update to be atomic).
+func (t *tx) WitnessedLog(ctx context.Context, origin string) (store.WitnessedLog, error) {
+	if err := t.lock(ctx); err != nil {
+		return store.WitnessedLog{}, err
+	}
+	return t.reader.WitnessedLog(ctx, origin)
+}
