@@ -16,6 +16,7 @@ func (s *Server) witnessRoutes() {
 	} else {
 		s.mux.Handle(witness.Prefix+"/", RequirePeer(h))
 	}
+	s.mux.Handle("GET "+witness.ConsistencyPath, RequirePeer(witness.ConsistencyHandler(s.n.LogConsistencyProof)))
 	s.handle("GET /api/v1/audit/split-views", s.splitViews, true)
 	s.handle("POST /api/v1/peers/{name}/ack-split", s.ackSplit, true)
 }

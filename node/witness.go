@@ -415,7 +415,7 @@ func (n *Node) CompareNotes(ctx context.Context) error {
 				continue
 			}
 			for _, l := range got.Logs {
-				if _, cerr := w.Compare(ctx, p.Name, l); cerr != nil {
+				if _, cerr := w.Compare(ctx, p.Name, l, n.proveFrom); cerr != nil {
 					errs = append(errs, cerr)
 				}
 			}
@@ -494,4 +494,28 @@ func checkWitnessKeys(p *Peer, s PeerSpec) error {
 	}
 	p.LogKey, p.WitnessKey, p.Witness = s.LogKey, s.WitnessKey, s.Witness
 	return nil
+}
+
+// proveFrom fetches a consistency proof of peer's log from the peer itself
+// (witness.ConsistencyPath), for comparing notes on checkpoints of two
+// sizes.
+func (n *Node) proveFrom(ctx context.Context, peer string, old, new int64) ([][]byte, error) {
+	p, err := n.peer(peer)
+	if err != nil {
+		return nil, err
+	}
+	if p == nil || p.URL == "" {
+		return nil, fmt.Errorf("peer %s: no URL to ask for a proof", peer)
+	}
+	c, err := n.witnessClient(peer)
+	if err != nil {
+		return nil, err
+	}
+	return witness.FetchProof(ctx, c, p.URL, old, new, witnessTimeout)
+}
+
+// LogConsistencyProof is this node's log's consistency proof from old to
+// new, for partners comparing notes (witness.ConsistencyPath).
+func (n *Node) LogConsistencyProof(ctx context.Context, old, new int64) ([][]byte, error) {
+	return audit.ConsistencyProof(ctx, n.st, old, new)
 }

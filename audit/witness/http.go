@@ -3,6 +3,7 @@ package witness
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -214,6 +215,64 @@ func Fetch(ctx context.Context, c *http.Client, base string, timeout time.Durati
 	var out Cosigned
 	if err := json.Unmarshal(b, &out); err != nil {
 		return Cosigned{}, fmt.Errorf("witness checkpoints: %w", err)
+	}
+	return out, nil
+}
+
+// ConsistencyHandler serves ConsistencyPath for a log whose proofs prove
+// returns.
+func ConsistencyHandler(prove func(ctx context.Context, old, new int64) ([][]byte, error)) http.Handler {
+	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		old, err1 := parseSize(r.URL.Query().Get("old"))
+		nw, err2 := parseSize(r.URL.Query().Get("new"))
+		if err := errors.Join(err1, err2); err != nil || old < 1 || nw < old {
+			http.Error(rw, "want 1 <= old <= new", http.StatusBadRequest)
+			return
+		}
+		pf, err := prove(r.Context(), old, nw)
+		if err != nil {
+			http.Error(rw, err.Error(), http.StatusNotFound)
+			return
+		}
+		rw.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		for _, h := range pf {
+			fmt.Fprintf(rw, "%s\n", base64.StdEncoding.EncodeToString(h))
+		}
+	})
+}
+
+// FetchProof asks the log at base for its consistency proof from old to
+// new.
+func FetchProof(ctx context.Context, c *http.Client, base string, old, new int64, timeout time.Duration) ([][]byte, error) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	u := fmt.Sprintf("%s%s?old=%d&new=%d", strings.TrimRight(base, "/"), ConsistencyPath, old, new)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("consistency proof %d to %d: %s: %s", old, new, resp.Status, strings.TrimSpace(string(b)))
+	}
+	var out [][]byte
+	for _, line := range strings.Split(strings.TrimSuffix(string(b), "\n"), "\n") {
+		if line == "" {
+			continue
+		}
+		h, err := base64.StdEncoding.DecodeString(line)
+		if err != nil || len(h) != 32 {
+			return nil, fmt.Errorf("consistency proof %d to %d: a line is not a base64 hash", old, new)
+		}
+		out = append(out, h)
 	}
 	return out, nil
 }

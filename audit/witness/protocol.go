@@ -26,6 +26,10 @@ const (
 	AddCheckpointPath = Prefix + "/add-checkpoint"
 	CheckpointsPath   = Prefix + "/checkpoints" // GET: what this witness cosigned, per log
 	RollbackPath      = Prefix + "/rollback"    // POST: a log's signed rollback statement
+	// ConsistencyPath is served by a log for its own tree: GET
+	// ?old=&new= answers the consistency proof, one base64 hash a line.
+	// Partners comparing notes ask it about checkpoints of two sizes.
+	ConsistencyPath = Prefix + "/consistency"
 )
 
 // Content types of C2SP tlog-witness responses.

@@ -279,15 +279,21 @@ func (w *Witness) Cosigned(ctx context.Context) (Cosigned, error) {
 	return out, nil
 }
 
+// Prover fetches, from the node that runs a log, a consistency proof
+// between two sizes of its tree.
+type Prover func(ctx context.Context, node string, old, new int64) ([][]byte, error)
+
 // Compare compares what the partner reporter cosigned for a log with what
-// this witness cosigned. Two checkpoints of one size with different roots,
-// both signed by the log, are a split view, recorded (once) and returned
-// true — unless a rollback statement of the log (acknowledged here, or
-// signed and shown by the partner) abandoned one of them. Logs this witness
-// does not follow or never cosigned, and checkpoints of other sizes, are
-// not compared (a witness at the smaller size checks the log's proof from
-// it at its next add-checkpoint).
-func (w *Witness) Compare(ctx context.Context, reporter string, theirs CosignedLog) (bool, error) {
+// this witness cosigned. Both checkpoints are signed by the log; it forked
+// (a split view, recorded once and returned true) when they have the same
+// size and different roots, or different sizes and the log's own
+// consistency proof between them (fetched with prove; nil skips this)
+// does not verify. A checkpoint inside a rollback the log declared
+// (acknowledged here, or signed and shown by the partner) is not compared.
+// Logs this witness does not follow or never cosigned are skipped. No
+// network call is made inside a transaction: the proof is fetched first,
+// and the state is checked again before a split view is recorded.
+func (w *Witness) Compare(ctx context.Context, reporter string, theirs CosignedLog, prove Prover) (bool, error) {
 	if theirs.Checkpoint == "" {
 		return false, nil
 	}
@@ -295,52 +301,77 @@ func (w *Witness) Compare(ctx context.Context, reporter string, theirs CosignedL
 	if errors.Is(err, ErrUnknownLog) {
 		return false, nil
 	}
-	if err != nil {
+	fail := func(err error) (bool, error) {
 		return false, fmt.Errorf("compare notes with %s on %s: %w", reporter, theirs.Origin, err)
 	}
+	if err != nil {
+		return fail(err)
+	}
 	origin := lg.Verifier.Name()
-	abandoned := func(rs []store.WitnessRollback) bool {
-		for _, r := range rs {
-			if r.NewSize < size && size <= r.OldSize {
+	rollbacks, err := w.st.WitnessRollbacks(ctx, origin)
+	if err != nil {
+		return fail(err)
+	}
+	for _, s := range theirs.Rollbacks {
+		if r, err := OpenRollback([]byte(s), lg.Verifier); err == nil {
+			rollbacks = append(rollbacks, store.WitnessRollback{OldSize: r.OldSize, NewSize: r.NewSize})
+		}
+	}
+	abandoned := func(n int64) bool {
+		for _, r := range rollbacks {
+			if r.NewSize < n && n <= r.OldSize {
 				return true
 			}
 		}
 		return false
 	}
-	var theirRollbacks []store.WitnessRollback
-	for _, s := range theirs.Rollbacks {
-		if r, err := OpenRollback([]byte(s), lg.Verifier); err == nil {
-			theirRollbacks = append(theirRollbacks, store.WitnessRollback{OldSize: r.OldSize, NewSize: r.NewSize})
+	h, err := w.st.WitnessedLog(ctx, origin)
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return fail(err)
+	}
+	if abandoned(size) || abandoned(h.Size) {
+		return false, nil
+	}
+	switch {
+	case h.Size == size && bytes.Equal(h.Root, root):
+		return false, nil
+	case h.Size != size:
+		if prove == nil || h.Size == 0 {
+			return false, nil
+		}
+		lo, hi, loRoot, hiRoot := h.Size, size, h.Root, root
+		if lo > hi {
+			lo, hi, loRoot, hiRoot = size, h.Size, root, h.Root
+		}
+		pf, err := prove(ctx, lg.Node, lo, hi)
+		if err != nil {
+			// Not evidence: the log may be down, or older.
+			w.log.WarnContext(ctx, "witness: no consistency proof from the log to compare notes", "origin", origin, "from", lo, "to", hi, "err", err)
+			return false, nil
+		}
+		if proof.VerifyConsistency(rfc6962.DefaultHasher, uint64(lo), uint64(hi), pf, loRoot, hiRoot) == nil {
+			return false, nil
 		}
 	}
 	found := false
 	err = w.st.Update(ctx, func(tx store.Tx) error {
-		h, err := tx.WitnessedLog(ctx, origin)
-		if errors.Is(err, store.ErrNotFound) {
-			return nil
+		now, err := tx.WitnessedLog(ctx, origin)
+		if err != nil || now.Size != h.Size || !bytes.Equal(now.Root, h.Root) {
+			return err // it moved on meanwhile: compare again next time
 		}
-		if err != nil {
-			return err
-		}
-		if h.Size != size || bytes.Equal(h.Root, root) {
-			return nil
-		}
-		ours, err := tx.WitnessRollbacks(ctx, origin)
-		if err != nil {
-			return err
-		}
-		if abandoned(ours) || abandoned(theirRollbacks) {
-			return nil
-		}
-		found, err = w.split(ctx, tx, store.SplitView{Origin: origin, Peer: lg.Node, Size: size, Ours: h.Note,
+		found, err = w.split(ctx, tx, store.SplitView{Origin: origin, Peer: lg.Node, Size: h.Size, Ours: h.Note,
 			Theirs: []byte(theirs.Checkpoint), OursRoot: h.Root, TheirRoot: root, Reporter: reporter, Detected: w.now()})
 		if found {
-			w.log.ErrorContext(ctx, "witness: split view: partners hold two trees of one size", "origin", origin, "size", size, "reporter", reporter)
+			w.log.ErrorContext(ctx, "witness: split view: partners hold inconsistent trees of one log", "origin", origin,
+				"size", h.Size, "their_size", size, "reporter", reporter)
 		}
 		return err
 	})
 	if err != nil {
-		return false, fmt.Errorf("compare notes with %s on %s: %w", reporter, origin, err)
+		return fail(err)
 	}
 	return found, nil
 }

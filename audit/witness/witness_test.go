@@ -481,11 +481,11 @@ func TestCompareNotesSplitView(t *testing.T) {
 			t.Fatal(err)
 		}
 		for i := range 2 { // twice: one fork, one alert
-			if found, err := a.w.Compare(t.Context(), "deu", cb.Logs[0]); err != nil || found != (i == 0) {
+			if found, err := a.w.Compare(t.Context(), "deu", cb.Logs[0], nil); err != nil || found != (i == 0) {
 				t.Fatalf("a compares with b (round %d): %v, %v", i, found, err)
 			}
 		}
-		if found, err := b.w.Compare(t.Context(), "fra", ca.Logs[0]); err != nil || !found {
+		if found, err := b.w.Compare(t.Context(), "fra", ca.Logs[0], nil); err != nil || !found {
 			t.Fatalf("b compares with a: %v, %v", found, err)
 		}
 		if len(a.ev.splits) != 1 || len(b.ev.splits) != 1 {
@@ -504,7 +504,7 @@ func TestCompareNotesSplitView(t *testing.T) {
 			}
 		}
 		// The same tree at both: nothing.
-		if found, err := a.w.Compare(t.Context(), "fra", ca.Logs[0]); err != nil || found {
+		if found, err := a.w.Compare(t.Context(), "fra", ca.Logs[0], nil); err != nil || found {
 			t.Fatalf("comparing with itself: %v, %v", found, err)
 		}
 	})
@@ -520,4 +520,65 @@ func hashes(n int) [][]byte {
 		out[i] = h[:]
 	}
 	return out
+}
+
+// TestCompareNotesDifferentSizes: checkpoints of two sizes are compared
+// with the log's own consistency proof between them. A log that showed a
+// forked tree of another size cannot prove it consistent: a split view. An
+// honest log's larger tree proves consistent: nothing.
+func TestCompareNotesDifferentSizes(t *testing.T) {
+	backends(t, func(t *testing.T, st store.Store) {
+		lskey, lvkey, err := audit.GenerateLogKey("usa/audit")
+		if err != nil {
+			t.Fatal(err)
+		}
+		a := newFixtureWithKey(t, st, "fra", lskey, lvkey)
+		a.log.grow(t, 6, "honest")
+		if code, _, resp := a.post(t, body(0, nil, a.log.checkpoint(t))); code != http.StatusOK {
+			t.Fatalf("cosign: %d %s", code, resp)
+		}
+		// What another witness holds, as it would serve it: the honest
+		// log grown to 9, and a fork of 9.
+		honest := newLog(t, lskey)
+		honest.grow(t, 6, "honest")
+		honest.grow(t, 3, "more")
+		fork := newLog(t, lskey)
+		fork.grow(t, 9, "forked")
+		// The log answers proofs from its honest tree (it cannot do
+		// otherwise for a tree it does not have).
+		prove := func(_ context.Context, node string, old, new int64) ([][]byte, error) {
+			if node != "usa" {
+				t.Errorf("proof asked of %q, want the log's node usa", node)
+			}
+			p, err := tlog.ProveTree(new, old, honest)
+			if err != nil {
+				return nil, err
+			}
+			out := make([][]byte, len(p))
+			for i := range p {
+				out[i] = p[i][:]
+			}
+			return out, nil
+		}
+		if found, err := a.w.Compare(t.Context(), "deu", witness.CosignedLog{Origin: "usa/audit", Checkpoint: string(honest.checkpoint(t))}, prove); err != nil || found {
+			t.Fatalf("an honest larger tree: split %v, %v", found, err)
+		}
+		if found, err := a.w.Compare(t.Context(), "deu", witness.CosignedLog{Origin: "usa/audit", Checkpoint: string(fork.checkpoint(t))}, nil); err != nil || found {
+			t.Fatalf("without a prover, sizes that differ are not compared: %v, %v", found, err)
+		}
+		found, err := a.w.Compare(t.Context(), "deu", witness.CosignedLog{Origin: "usa/audit", Checkpoint: string(fork.checkpoint(t))}, prove)
+		if err != nil || !found {
+			t.Fatalf("a forked tree of another size: split %v, %v; want a split view", found, err)
+		}
+		if len(a.ev.splits) != 1 || a.ev.splits[0].Size != 6 {
+			t.Fatalf("split views raised: %+v", a.ev.splits)
+		}
+		// A log that will not prove is not evidence.
+		refuse := func(context.Context, string, int64, int64) ([][]byte, error) { return nil, errors.New("down") }
+		other := newLog(t, lskey)
+		other.grow(t, 12, "other")
+		if found, err := a.w.Compare(t.Context(), "deu", witness.CosignedLog{Origin: "usa/audit", Checkpoint: string(other.checkpoint(t))}, refuse); err != nil || found {
+			t.Fatalf("no proof available: split %v, %v", found, err)
+		}
+	})
 }

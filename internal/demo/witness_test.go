@@ -102,6 +102,37 @@ func testWitnessesCosign(t *testing.T, b backend) {
 		Banner: "NATO UNCLASSIFIED"}); err != nil {
 		t.Fatal(err)
 	}
+	// Only usa cosigns the grown log at first: fra and usa now hold two
+	// sizes, and fra compares them with gbr's own consistency proof,
+	// fetched from gbr over mutual TLS.
+	cp2, err := gbr.Node.AuditCheckpoint(ctx, node.ConsoleAdmin())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl, err := node.FederationClient(gbr.Dir, "usa")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := witness.Cosign(ctx, witness.Submission{Client: cl, Base: usa.URL, Timeout: 10 * time.Second,
+		Size: cp2.Size, Checkpoint: cp2.Note, Known: cp.Size, Proof: func(ctx context.Context, from int64) ([][]byte, error) {
+			return gbr.Node.AuditConsistencyProof(ctx, node.ConsoleAdmin(), from, cp2.Size)
+		}}); err != nil {
+		t.Fatalf("usa cosigns the grown log: %v", err)
+	}
+	fcl, err := node.FederationClient(fra.Dir, "gbr")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pf, err := witness.FetchProof(ctx, fcl, gbr.URL, cp.Size, cp2.Size, 10*time.Second)
+	if err != nil || len(pf) == 0 {
+		t.Fatalf("fra fetches gbr's consistency proof: %d hashes, %v", len(pf), err)
+	}
+	if err := fra.Node.CompareNotes(ctx); err != nil {
+		t.Fatalf("fra compares notes on two sizes: %v", err)
+	}
+	if svs, _ := fra.Node.Store().SplitViews(ctx, "", false); len(svs) != 0 {
+		t.Fatalf("an honest log's two sizes made a split view: %+v", svs)
+	}
 	if err := gbr.Node.CosignRound(ctx); err != nil {
 		t.Fatalf("second cosign round: %v", err)
 	}
