@@ -582,3 +582,18 @@ func TestCompareNotesDifferentSizes(t *testing.T) {
 		}
 	})
 }
+
+// TestPartnerWithoutWitnessRoutes: a partner of an older version answers
+// 404 on the path; the client reports ErrNotSupported, which the log skips.
+func TestPartnerWithoutWitnessRoutes(t *testing.T) {
+	old := httptest.NewServer(http.NotFoundHandler())
+	t.Cleanup(old.Close)
+	_, err := witness.Cosign(t.Context(), witness.Submission{Client: http.DefaultClient, Base: old.URL, Timeout: timeout,
+		Size: 1, Checkpoint: []byte("x\n1\nAAAA\n\n— x sig\n")})
+	if !errors.Is(err, witness.ErrNotSupported) {
+		t.Fatalf("add-checkpoint to a partner without the route: %v, want ErrNotSupported", err)
+	}
+	if _, err := witness.Fetch(t.Context(), http.DefaultClient, old.URL, timeout); !errors.Is(err, witness.ErrNotSupported) {
+		t.Fatalf("checkpoints of a partner without the route: %v, want ErrNotSupported", err)
+	}
+}
