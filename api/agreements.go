@@ -12,10 +12,9 @@ import (
 	"github.com/tearline/tearline/store"
 )
 
-// Agreement, release, consent and ledger routes (docs/API.md). Roles:
-// admin manages agreements; analysts, releasers and admins request
-// releases; releasers approve or refuse; auditors and admins read the
-// ledger.
+// Agreement, release, consent and ledger routes (docs/API.md). Who may
+// call which is decided in node (node/authority.go); here its errors
+// become statuses and nothing else.
 func (s *Server) agreementRoutes() {
 	s.handle("GET /api/v1/agreements", s.listAgreements, true)
 	s.handle("POST /api/v1/agreements", s.importAgreement, true)

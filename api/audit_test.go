@@ -75,11 +75,11 @@ func TestAuditAPI(t *testing.T) {
 	spec := func(name, role string) node.UserSpec {
 		return node.UserSpec{Name: name, Role: role, Nationality: "GBR", Clearances: map[string]string{"NATIONAL": "SECRET"}}
 	}
-	_, audTok, err := n.AddUser(ctx, "test", spec("oversight", node.RoleAuditor))
+	_, audTok, err := n.AddUser(ctx, node.ConsoleAdmin(), spec("oversight", node.RoleAuditor))
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, anaTok, err := n.AddUser(ctx, "test", spec("ana", node.RoleAnalyst))
+	_, anaTok, err := n.AddUser(ctx, node.ConsoleAdmin(), spec("ana", node.RoleAnalyst))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,7 +102,7 @@ func TestAuditAPI(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := range 5 {
-		if _, _, err := n.AddUser(ctx, "test", spec(fmt.Sprintf("u%d", i), node.RoleAnalyst)); err != nil {
+		if _, _, err := n.AddUser(ctx, node.ConsoleAdmin(), spec(fmt.Sprintf("u%d", i), node.RoleAnalyst)); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -181,7 +181,7 @@ func TestFederationHandshake(t *testing.T) {
 	addPeer(t, gbr, fra)
 	addPeer(t, fra, gbr)
 	n, base := serveNode(t, gbr)
-	_, tok, err := n.AddUser(context.Background(), "test", adminSpec())
+	_, tok, err := n.AddUser(context.Background(), node.ConsoleAdmin(), adminSpec())
 	if err != nil {
 		t.Fatal(err)
 	}

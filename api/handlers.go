@@ -247,14 +247,6 @@ func (s *Server) label(w http.ResponseWriter, r *http.Request) {
 	w.Write(raw)
 }
 
-func requireAdmin(w http.ResponseWriter, r *http.Request) bool {
-	if principal(r).User.Role != node.RoleAdmin {
-		writeError(w, http.StatusForbidden, "user administration needs the admin role")
-		return false
-	}
-	return true
-}
-
 // UserBody is a user as the API shows it (never its tokens' secrets).
 type UserBody struct {
 	Name         string            `json:"name"`
@@ -271,10 +263,7 @@ type UserBody struct {
 }
 
 func (s *Server) users(w http.ResponseWriter, r *http.Request) {
-	if !requireAdmin(w, r) {
-		return
-	}
-	us, err := s.n.Users(r.Context())
+	us, err := s.n.Users(r.Context(), principal(r))
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -309,9 +298,6 @@ func decodeStrict(w http.ResponseWriter, r *http.Request, v any) error {
 }
 
 func (s *Server) addUser(w http.ResponseWriter, r *http.Request) {
-	if !requireAdmin(w, r) {
-		return
-	}
 	var in addUserBody
 	if err := decodeStrict(w, r, &in); err != nil {
 		writeError(w, http.StatusBadRequest, "user: "+err.Error())
@@ -326,7 +312,7 @@ func (s *Server) addUser(w http.ResponseWriter, r *http.Request) {
 		}
 		ttl = d
 	}
-	u, tok, err := s.n.AddUser(r.Context(), principal(r).Actor(), node.UserSpec{Name: in.Name, Role: in.Role, Nationality: in.Nationality,
+	u, tok, err := s.n.AddUser(r.Context(), principal(r), node.UserSpec{Name: in.Name, Role: in.Role, Nationality: in.Nationality,
 		Org: in.Org, Clearances: in.Clearances, Compartments: in.Compartments, DefaultLabel: in.DefaultLabel, TokenTTL: ttl})
 	if err != nil {
 		if errors.Is(err, node.ErrInvalid) {
@@ -349,15 +335,12 @@ type updateUserBody struct {
 }
 
 func (s *Server) updateUser(w http.ResponseWriter, r *http.Request) {
-	if !requireAdmin(w, r) {
-		return
-	}
 	var in updateUserBody
 	if err := decodeStrict(w, r, &in); err != nil {
 		writeError(w, http.StatusBadRequest, "user: "+err.Error())
 		return
 	}
-	u, err := s.n.UpdateUser(r.Context(), principal(r).Actor(), r.PathValue("name"), node.UserChange{Role: in.Role, Clearances: in.Clearances,
+	u, err := s.n.UpdateUser(r.Context(), principal(r), r.PathValue("name"), node.UserChange{Role: in.Role, Clearances: in.Clearances,
 		Compartments: in.Compartments, DefaultLabel: in.DefaultLabel, Disabled: in.Disabled})
 	if err != nil {
 		if errors.Is(err, node.ErrInvalid) {
@@ -379,10 +362,7 @@ type tokenBody struct {
 }
 
 func (s *Server) tokens(w http.ResponseWriter, r *http.Request) {
-	if !requireAdmin(w, r) {
-		return
-	}
-	ts, err := s.n.Tokens(r.Context(), r.PathValue("name"))
+	ts, err := s.n.Tokens(r.Context(), principal(r), r.PathValue("name"))
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -402,9 +382,6 @@ func (s *Server) tokens(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) issueToken(w http.ResponseWriter, r *http.Request) {
-	if !requireAdmin(w, r) {
-		return
-	}
 	var ttl time.Duration
 	if v := r.URL.Query().Get("ttl"); v != "" {
 		d, err := time.ParseDuration(v)
@@ -414,7 +391,7 @@ func (s *Server) issueToken(w http.ResponseWriter, r *http.Request) {
 		}
 		ttl = d
 	}
-	tok, err := s.n.IssueToken(r.Context(), principal(r).Actor(), r.PathValue("name"), ttl)
+	tok, err := s.n.IssueToken(r.Context(), principal(r), r.PathValue("name"), ttl)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -423,10 +400,7 @@ func (s *Server) issueToken(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) revokeToken(w http.ResponseWriter, r *http.Request) {
-	if !requireAdmin(w, r) {
-		return
-	}
-	if _, err := s.n.RevokeToken(r.Context(), principal(r).Actor(), r.PathValue("id")); err != nil {
+	if _, err := s.n.RevokeToken(r.Context(), principal(r), r.PathValue("id")); err != nil {
 		s.fail(w, r, err)
 		return
 	}

@@ -60,7 +60,7 @@ func newNode(t testing.TB, name, country string) *testNode {
 
 func (tn *testNode) user(t testing.TB, s node.UserSpec) string {
 	t.Helper()
-	_, tok, err := tn.n.AddUser(context.Background(), "test", s)
+	_, tok, err := tn.n.AddUser(context.Background(), node.ConsoleAdmin(), s)
 	if err != nil {
 		t.Fatalf("AddUser %s: %v", s.Name, err)
 	}

@@ -86,13 +86,6 @@ func (n *Node) compiledAgreements(ctx context.Context, r store.Reader) (map[stri
 	return out, as, nil
 }
 
-func (n *Node) requireRole(p *Principal, roles ...string) error {
-	if p == nil || !slices.Contains(roles, p.User.Role) {
-		return ErrForbidden
-	}
-	return nil
-}
-
 func info(a store.Agreement, doc *agreement.Document) AgreementInfo {
 	i := AgreementInfo{ID: a.ID, Version: a.Version, State: a.State, Since: a.Since, Document: doc,
 		Parties: []string{}, Signed: []string{}, Missing: []string{}}
@@ -117,7 +110,7 @@ func info(a store.Agreement, doc *agreement.Document) AgreementInfo {
 // valid for this node's labels and name this node as a party under its own
 // signing key. Signatures it carries must verify.
 func (n *Node) ImportAgreement(ctx context.Context, p *Principal, data []byte) (AgreementInfo, error) {
-	if err := n.requireRole(p, RoleAdmin); err != nil {
+	if err := authorize(p, ActAgreementAdm); err != nil {
 		return AgreementInfo{}, fmt.Errorf("import agreement: %w", err)
 	}
 	doc, err := agreement.Parse(data)
@@ -167,7 +160,7 @@ func (n *Node) ImportAgreement(ctx context.Context, p *Principal, data []byte) (
 
 // Agreements lists every stored agreement version.
 func (n *Node) Agreements(ctx context.Context, p *Principal) ([]AgreementInfo, error) {
-	if err := n.requireRole(p, RoleAdmin, RoleReleaser, RoleAuditor, RoleAnalyst); err != nil {
+	if err := authorize(p, ActAgreementRd); err != nil {
 		return nil, err
 	}
 	as, err := n.st.Agreements(ctx)
@@ -187,7 +180,7 @@ func (n *Node) Agreements(ctx context.Context, p *Principal) ([]AgreementInfo, e
 // Agreement returns one version (the latest when version is 0) with its
 // document and history.
 func (n *Node) Agreement(ctx context.Context, p *Principal, id string, version int) (AgreementInfo, []store.AgreementTransition, error) {
-	if err := n.requireRole(p, RoleAdmin, RoleReleaser, RoleAuditor, RoleAnalyst); err != nil {
+	if err := authorize(p, ActAgreementRd); err != nil {
 		return AgreementInfo{}, nil, err
 	}
 	a, doc, err := n.loadAgreement(ctx, n.st, id, version)
@@ -283,7 +276,7 @@ func (n *Node) AddAgreementSignatures(ctx context.Context, p *Principal, id stri
 
 // changeDocument changes the signatures of a draft or proposed version.
 func (n *Node) changeDocument(ctx context.Context, p *Principal, id string, version int, what string, fn func(*agreement.Document) error) (AgreementInfo, error) {
-	if err := n.requireRole(p, RoleAdmin); err != nil {
+	if err := authorize(p, ActAgreementAdm); err != nil {
 		return AgreementInfo{}, fmt.Errorf("%s %s: %w", what, id, err)
 	}
 	var out AgreementInfo
@@ -321,7 +314,7 @@ func (n *Node) changeDocument(ctx context.Context, p *Principal, id string, vers
 // instant. Every move is written with its audit entry and takes effect at
 // the next decision.
 func (n *Node) TransitionAgreement(ctx context.Context, p *Principal, id string, version int, to agreement.State, note string) (AgreementInfo, error) {
-	if err := n.requireRole(p, RoleAdmin); err != nil {
+	if err := authorize(p, ActAgreementAdm); err != nil {
 		return AgreementInfo{}, fmt.Errorf("transition %s: %w", id, err)
 	}
 	var out AgreementInfo

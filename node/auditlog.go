@@ -105,8 +105,8 @@ func ReadLogVerifierKey(dir string) (string, error) {
 func (n *Node) AuditLogKey() string { return n.logKeys.vkey }
 
 func canAudit(p *Principal) error {
-	if p == nil || (p.User.Role != RoleAdmin && p.User.Role != RoleAuditor) {
-		return fmt.Errorf("audit log: %w", ErrForbidden)
+	if err := authorize(p, ActAuditRead); err != nil {
+		return fmt.Errorf("audit log: %w", err)
 	}
 	return nil
 }

@@ -22,7 +22,7 @@ func addAuditable(t *testing.T, nd *Node, prefix string, n int) {
 	for i := range n {
 		s := adminSpec()
 		s.Name = prefix + string(rune('a'+i))
-		if _, _, err := nd.AddUser(t.Context(), "test", s); err != nil {
+		if _, _, err := nd.AddUser(t.Context(), ConsoleAdmin(), s); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -39,7 +39,7 @@ func newTestNode(t testing.TB, name, country string) *Node {
 func addUser(t testing.TB, n *Node, s UserSpec) (*Principal, string) {
 	t.Helper()
 	ctx := context.Background()
-	_, tok, err := n.AddUser(ctx, "test", s)
+	_, tok, err := n.AddUser(ctx, ConsoleAdmin(), s)
 	if err != nil {
 		t.Fatalf("AddUser %s: %v", s.Name, err)
 	}

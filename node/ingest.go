@@ -96,8 +96,8 @@ type item struct {
 // Objects are independent: a bad one is refused with a reason and the rest
 // land. Each stored object, its binding and its audit entry commit together.
 func (n *Node) Ingest(ctx context.Context, p *Principal, data []byte, o IngestOptions) (*IngestResult, error) {
-	if p.User.Role == RoleAuditor {
-		return nil, fmt.Errorf("ingest: %w", ErrForbidden)
+	if err := authorize(p, ActPublish); err != nil {
+		return nil, fmt.Errorf("ingest: %w", err)
 	}
 	objs, bad, err := stix.Parse(data, o.Limits)
 	if err != nil {

@@ -63,7 +63,7 @@ func benchNode(b *testing.B) (*node.Node, *node.Principal) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	_, tok, err := n.AddUser(ctx, "bench", node.UserSpec{Name: "loader", Role: node.RoleAnalyst, Nationality: "GBR",
+	_, tok, err := n.AddUser(ctx, node.ConsoleAdmin(), node.UserSpec{Name: "loader", Role: node.RoleAnalyst, Nationality: "GBR",
 		Clearances: map[string]string{"NATO": "TOP-SECRET"}})
 	if err != nil {
 		b.Fatal(err)

@@ -145,7 +145,7 @@ func TestIngestRefusesUnknownOrInvalidBanner(t *testing.T) {
 	// A user whose default label is unknown cannot be created.
 	spec := adminSpec()
 	spec.Name, spec.DefaultLabel = "bad", "NATO SEKRET"
-	if _, _, err := n.AddUser(ctx, "test", spec); err == nil {
+	if _, _, err := n.AddUser(ctx, ConsoleAdmin(), spec); err == nil {
 		t.Error("AddUser accepted an unknown default label")
 	}
 

@@ -3,6 +3,15 @@
 // security-relevant action is decided through package policy and recorded
 // through package audit here, in the same store transaction as the action.
 //
+// Authority is checked here and only here: every action goes through
+// authorize (authority.go), with one table of which roles may do what, and
+// an action on an object id (approving, refusing, recalling, explaining,
+// recording a consent) first requires that the caller may read it, by the
+// rule of a read; when not, the answer is exactly a missing id's. Package
+// api maps the errors (errors.go) to statuses and checks no role itself.
+// Audit events are built here only: operator changes to the node's files
+// are recorded with RecordOperatorChange.
+//
 // Files are named by one scheme: one file per concern, named for it
 // (release.go, recall.go, users.go), and a second file of a concern named
 // concern_aspect.go (release_approvals.go, release_tearline.go,

@@ -16,7 +16,7 @@ import (
 // Federation calls it on receipt; an admin may record it for material that
 // arrived by other means. It is written once and never changed.
 func (n *Node) RecordProvenance(ctx context.Context, p *Principal, prov store.Provenance) error {
-	if err := n.requireRole(p, RoleAdmin); err != nil {
+	if err := authorize(p, ActProvenanceIn); err != nil {
 		return fmt.Errorf("provenance: %w", err)
 	}
 	if prov.ObjectID == "" || prov.Originator == "" {
@@ -33,10 +33,8 @@ func (n *Node) RecordProvenance(ctx context.Context, p *Principal, prov store.Pr
 		hops = append(hops, fmt.Sprintf("%s>%s@%s", h.From, h.To, agreementKey(h.Agreement, h.Version)))
 	}
 	err := n.st.Update(ctx, func(tx store.Tx) error {
-		if vs, err := tx.Versions(ctx, prov.ObjectID); err != nil {
+		if err := n.authorizeObject(ctx, tx, p, ActProvenanceIn, prov.ObjectID, "", fmt.Errorf("object %s: %w", prov.ObjectID, ErrNotFound)); err != nil {
 			return err
-		} else if len(vs) == 0 {
-			return fmt.Errorf("object %s: %w", prov.ObjectID, ErrNotFound)
 		}
 		if err := tx.PutProvenance(ctx, prov); err != nil {
 			return err
@@ -54,11 +52,14 @@ func (n *Node) RecordProvenance(ctx context.Context, p *Principal, prov store.Pr
 // party (ORCON, third-party rule). The originator must be the object's
 // recorded originator: a consent by anyone else means nothing.
 func (n *Node) RecordConsent(ctx context.Context, p *Principal, objectID, originator, party string) (store.Consent, error) {
-	if err := n.requireRole(p, RoleAdmin, RoleReleaser); err != nil {
+	if err := authorize(p, ActConsent); err != nil {
 		return store.Consent{}, fmt.Errorf("consent: %w", err)
 	}
 	c := store.Consent{ObjectID: objectID, Originator: originator, To: party, By: p.Actor(), At: n.now()}
 	err := n.st.Update(ctx, func(tx store.Tx) error {
+		if err := n.authorizeObject(ctx, tx, p, ActConsent, objectID, "", fmt.Errorf("object %s: %w", objectID, ErrNotFound)); err != nil {
+			return err
+		}
 		prov, err := tx.Provenance(ctx, objectID)
 		if errors.Is(err, store.ErrNotFound) {
 			return fmt.Errorf("%w: %s has no recorded provenance: consent applies to material from another originator", ErrInvalid, objectID)
@@ -83,8 +84,15 @@ func (n *Node) RecordConsent(ctx context.Context, p *Principal, objectID, origin
 
 // Consents lists the consents recorded for objectID.
 func (n *Node) Consents(ctx context.Context, p *Principal, objectID string) ([]store.Consent, error) {
-	if err := n.requireRole(p, RoleAdmin, RoleReleaser, RoleAuditor); err != nil {
+	if err := authorize(p, ActConsentRead); err != nil {
 		return nil, fmt.Errorf("consents: %w", err)
+	}
+	if !everyLevel(p, ActConsentRead) {
+		// An object p may not read has no consents p can see, as one
+		// that does not exist has none.
+		if ok, err := n.mayRead(ctx, n.st, p, objectID, ""); err != nil || !ok {
+			return nil, err
+		}
 	}
 	return n.st.Consents(ctx, objectID)
 }
@@ -95,7 +103,7 @@ func (n *Node) Consents(ctx context.Context, p *Principal, objectID string) ([]s
 // Only auditors and admins read it; it holds ids, labels, parties and
 // decisions, never content, so no clearance is needed. The read is audited.
 func (n *Node) Ledger(ctx context.Context, p *Principal, q store.LedgerQuery) ([]store.LedgerEntry, error) {
-	if err := n.requireRole(p, RoleAuditor, RoleAdmin); err != nil {
+	if err := authorize(p, ActLedgerRead); err != nil {
 		return nil, fmt.Errorf("ledger: %w", err)
 	}
 	if q.ObjectID == "" && q.Agreement == "" {

@@ -24,7 +24,11 @@ const (
 // recovered with any key the node holds, from the database or from any
 // backup (see docs/STORAGE.md for why backups too), and the id can never be
 // stored again. It returns ErrNotFound when nothing of id is stored.
-func (n *Node) Purge(ctx context.Context, actor, id, reason string) ([]string, error) {
+func (n *Node) Purge(ctx context.Context, p *Principal, id, reason string) ([]string, error) {
+	if err := authorize(p, ActPurge); err != nil {
+		return nil, fmt.Errorf("purge %s: %w", id, err)
+	}
+	actor := p.Actor()
 	if reason == "" || strings.ContainsAny(reason, " \t\n") {
 		return nil, fmt.Errorf("purge %s: reason %q: want one word (retention, recall, admin)", id, reason)
 	}

@@ -188,7 +188,7 @@ func TestReadAuthorityChangesTakeEffectAtOnce(t *testing.T) {
 	if _, err := n.Get(ctx, p, secret); !isNotFound(err) {
 		t.Fatalf("before raise: %v", err)
 	}
-	if _, err := n.UpdateUser(ctx, "test", "eve", UserChange{Clearances: map[string]string{"NATO": "SECRET"}}); err != nil {
+	if _, err := n.UpdateUser(ctx, ConsoleAdmin(), "eve", UserChange{Clearances: map[string]string{"NATO": "SECRET"}}); err != nil {
 		t.Fatal(err)
 	}
 	p, err := n.Authenticate(ctx, tok)
@@ -201,7 +201,7 @@ func TestReadAuthorityChangesTakeEffectAtOnce(t *testing.T) {
 	if c, _ := n.Count(ctx, p, nil, false); c != 2 {
 		t.Errorf("after raise: Count = %d, want 2", c)
 	}
-	if _, err := n.UpdateUser(ctx, "test", "eve", UserChange{Clearances: map[string]string{"NATO": "CONFIDENTIAL"}}); err != nil {
+	if _, err := n.UpdateUser(ctx, ConsoleAdmin(), "eve", UserChange{Clearances: map[string]string{"NATO": "CONFIDENTIAL"}}); err != nil {
 		t.Fatal(err)
 	}
 	p, _ = n.Authenticate(ctx, tok)
@@ -211,17 +211,17 @@ func TestReadAuthorityChangesTakeEffectAtOnce(t *testing.T) {
 
 	// Disabled.
 	yes, no := true, false
-	n.UpdateUser(ctx, "test", "eve", UserChange{Disabled: &yes})
+	n.UpdateUser(ctx, ConsoleAdmin(), "eve", UserChange{Disabled: &yes})
 	if _, err := n.Authenticate(ctx, tok); err != ErrUnauthenticated {
 		t.Errorf("disabled user: %v", err)
 	}
-	n.UpdateUser(ctx, "test", "eve", UserChange{Disabled: &no})
+	n.UpdateUser(ctx, ConsoleAdmin(), "eve", UserChange{Disabled: &no})
 	if _, err := n.Authenticate(ctx, tok); err != nil {
 		t.Errorf("re-enabled user: %v", err)
 	}
 
 	// Revoked.
-	if cnt, err := n.RevokeToken(ctx, "test", p.TokenID); err != nil || cnt != 1 {
+	if cnt, err := n.RevokeToken(ctx, ConsoleAdmin(), p.TokenID); err != nil || cnt != 1 {
 		t.Fatalf("RevokeToken = %d, %v", cnt, err)
 	}
 	if _, err := n.Authenticate(ctx, tok); err != ErrUnauthenticated {
@@ -229,7 +229,7 @@ func TestReadAuthorityChangesTakeEffectAtOnce(t *testing.T) {
 	}
 
 	// Expired: move the node's clock past the token's life.
-	tok2, err := n.IssueToken(ctx, "test", "eve", time.Hour)
+	tok2, err := n.IssueToken(ctx, ConsoleAdmin(), "eve", time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -270,11 +270,11 @@ func TestRevokeTokenByUser(t *testing.T) {
 	ctx := context.Background()
 	n := newTestNode(t, "gbr", "GBR")
 	_, tok1 := addUser(t, n, adminSpec())
-	tok2, err := n.IssueToken(ctx, "test", "admin", 0)
+	tok2, err := n.IssueToken(ctx, ConsoleAdmin(), "admin", 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cnt, err := n.RevokeToken(ctx, "test", "admin"); err != nil || cnt != 2 {
+	if cnt, err := n.RevokeToken(ctx, ConsoleAdmin(), "admin"); err != nil || cnt != 2 {
 		t.Fatalf("RevokeToken(user) = %d, %v; want 2", cnt, err)
 	}
 	for _, tok := range []string{tok1, tok2} {
@@ -282,7 +282,7 @@ func TestRevokeTokenByUser(t *testing.T) {
 			t.Errorf("token of revoked user: %v", err)
 		}
 	}
-	if _, err := n.RevokeToken(ctx, "test", "nobody"); err == nil {
+	if _, err := n.RevokeToken(ctx, ConsoleAdmin(), "nobody"); err == nil {
 		t.Error("RevokeToken(nobody) succeeded")
 	}
 }
@@ -379,7 +379,7 @@ func TestRestartKeepsEverything(t *testing.T) {
 	id := newID("threat-actor")
 	mustLand(t, n, admin, bundle(sdo(id, t0, t0, nil), sdo(id, t0, t1, nil), sdo(newID("campaign"), t0, t0, nil)), secretBanner)
 	mustLand(t, n, admin, sdo(newID("identity"), t0, t0, nil), "NATO UNCLASSIFIED")
-	n.RevokeToken(ctx, "test", "low")
+	n.RevokeToken(ctx, ConsoleAdmin(), "low")
 	n.Get(ctx, admin, id)
 
 	snapshot := func(n *Node) (objs []store.ObjectVersion, users []store.User, audit []store.AuditEntry, versions int) {
@@ -393,7 +393,7 @@ func TestRestartKeepsEverything(t *testing.T) {
 			objs = append(objs, o.ObjectVersion)
 		}
 		vs, _ := n.Versions(ctx, p, id)
-		users, _ = n.Users(ctx)
+		users, _ = n.Users(ctx, ConsoleAdmin())
 		return objs, users, audit, len(vs)
 	}
 	objs1, users1, audit1, vers1 := snapshot(n)

@@ -74,7 +74,7 @@ func recallStatus(r store.Recall) RecallStatus {
 // in the same transaction as the recall's rows and audit entries. Admins and
 // releasers may recall.
 func (n *Node) Recall(ctx context.Context, p *Principal, objectID, reason string) ([]RecallStatus, error) {
-	if err := n.requireRole(p, RoleAdmin, RoleReleaser); err != nil {
+	if err := authorize(p, ActRecall); err != nil {
 		return nil, fmt.Errorf("recall: %w", err)
 	}
 	reason = strings.TrimSpace(reason)
@@ -85,12 +85,19 @@ func (n *Node) Recall(ctx context.Context, p *Principal, objectID, reason string
 	var out []RecallStatus
 	err := n.updateOutbox(ctx, func(tx store.Tx) error {
 		out = out[:0]
+		// Recalling is acting on the object: one p may not read is answered
+		// as one that does not exist, before its origin or its releases are
+		// told.
+		notFound := fmt.Errorf("object %s: %w", objectID, ErrNotFound)
+		if err := n.authorizeObject(ctx, tx, p, ActRecall, objectID, "", notFound); err != nil {
+			return err
+		}
 		versions, err := tx.Versions(ctx, objectID)
 		if err != nil {
 			return err
 		}
 		if len(versions) == 0 {
-			return fmt.Errorf("object %s: %w", objectID, ErrNotFound)
+			return notFound
 		}
 		orig, err := originatorOf(ctx, tx, objectID, versions)
 		if err != nil {
@@ -209,7 +216,7 @@ func originatorOf(ctx context.Context, r store.Reader, id string, versions []sto
 // id), one entry per party: who has acknowledged and who has not. Admins,
 // releasers and auditors read it; it holds no content. The read is audited.
 func (n *Node) RecallStatus(ctx context.Context, p *Principal, q store.RecallQuery) ([]RecallStatus, error) {
-	if err := n.requireRole(p, RoleAdmin, RoleReleaser, RoleAuditor); err != nil {
+	if err := authorize(p, ActRecallRead); err != nil {
 		return nil, fmt.Errorf("recall status: %w", err)
 	}
 	if q.ID == "" && q.ObjectID == "" {
@@ -223,6 +230,17 @@ func (n *Node) RecallStatus(ctx context.Context, p *Principal, q store.RecallQue
 		}
 		out = make([]RecallStatus, 0, len(rows))
 		for _, r := range rows {
+			// Recalls of objects p may not read are not there for p
+			// (auditors and admins see every level's metadata).
+			if !everyLevel(p, ActRecallRead) {
+				ok, err := n.mayRead(ctx, tx, p, r.ObjectID, "")
+				if err != nil {
+					return err
+				}
+				if !ok {
+					continue
+				}
+			}
 			out = append(out, recallStatus(r))
 		}
 		return n.appendAudit(ctx, tx, audit.Event{Actor: p.Actor(), Action: audit.ActionRecallRead, Object: q.ObjectID,
@@ -466,7 +484,7 @@ func (n *Node) receiveRecallAck(ctx context.Context, peer *Peer, payload []byte)
 // each entry's party, keyed by LedgerRecallKey: so the ledger shows whether
 // each recipient acknowledged a recall. Auditors and admins read it.
 func (n *Node) LedgerRecalls(ctx context.Context, p *Principal, entries []store.LedgerEntry) (map[string]RecallStatus, error) {
-	if err := n.requireRole(p, RoleAuditor, RoleAdmin); err != nil {
+	if err := authorize(p, ActLedgerRead); err != nil {
 		return nil, fmt.Errorf("ledger recalls: %w", err)
 	}
 	out := map[string]RecallStatus{}

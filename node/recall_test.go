@@ -251,7 +251,7 @@ func recallState(t *testing.T, f *fedNode, q store.RecallQuery) map[string]Recal
 // through the TAXII API, as a stock client reads it.
 func taxiiIDs(t *testing.T, f *fedNode) map[string]bool {
 	t.Helper()
-	_, tok, err := f.n.AddUser(context.Background(), "test", UserSpec{Name: "taxii-" + strings.ReplaceAll(newID("u")[3:11], "-", ""), Role: RoleAnalyst,
+	_, tok, err := f.n.AddUser(context.Background(), ConsoleAdmin(), UserSpec{Name: "taxii-" + strings.ReplaceAll(newID("u")[3:11], "-", ""), Role: RoleAnalyst,
 		Nationality: f.admin.User.Nationality, Clearances: f.admin.User.Clearances, Compartments: f.admin.User.Compartments})
 	if err != nil {
 		t.Fatal(err)

@@ -85,7 +85,7 @@ func (n *Node) result(f *facts, party, purpose string, best decision, all []deci
 }
 
 func (n *Node) canRequest(p *Principal) error {
-	return n.requireRole(p, RoleAnalyst, RoleReleaser, RoleAdmin)
+	return authorize(p, ActRelease)
 }
 
 // Explain decides the release of the latest version of objectID that p may

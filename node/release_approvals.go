@@ -12,16 +12,32 @@ import (
 )
 
 // ReleaseQueue lists release requests in state ("" for all), oldest first.
-// Requests carry ids, parties and decisions, no content.
+// Requests carry ids, parties and decisions, no content: auditors and
+// admins see every request, everyone else only those for objects they may
+// read (authority.go).
 func (n *Node) ReleaseQueue(ctx context.Context, p *Principal, state string) ([]store.ReleaseRequest, error) {
-	if err := n.requireRole(p, RoleReleaser, RoleAdmin, RoleAnalyst, RoleAuditor); err != nil {
+	if err := authorize(p, ActReleaseQueue); err != nil {
 		return nil, fmt.Errorf("release queue: %w", err)
 	}
 	qs, err := n.st.ReleaseRequests(ctx, state)
 	if err != nil {
 		return nil, fmt.Errorf("release queue: %w", err)
 	}
-	return qs, nil
+	if everyLevel(p, ActReleaseQueue) {
+		return qs, nil
+	}
+	// A request for an object p may not read is not there for p.
+	out := qs[:0]
+	for _, q := range qs {
+		ok, err := n.mayRead(ctx, n.st, p, q.ObjectID, q.Modified)
+		if err != nil {
+			return nil, fmt.Errorf("release queue: %w", err)
+		}
+		if ok {
+			out = append(out, q)
+		}
+	}
+	return out, nil
 }
 
 // ApproveRelease records p's approval of a pending request. The decision is
@@ -30,14 +46,14 @@ func (n *Node) ReleaseQueue(ctx context.Context, p *Principal, state string) ([]
 // release. When enough distinct releasers (never the requester) have
 // approved, the release is carried out.
 func (n *Node) ApproveRelease(ctx context.Context, p *Principal, requestID string) (ReleaseResult, error) {
-	if err := n.requireRole(p, RoleReleaser); err != nil {
+	if err := authorize(p, ActApprove); err != nil {
 		return ReleaseResult{}, fmt.Errorf("approve %s: %w", requestID, err)
 	}
 	var res ReleaseResult
 	var refused bool
 	err := n.updateOutbox(ctx, func(tx store.Tx) error {
 		res, refused = ReleaseResult{}, false
-		q, err := n.pendingRequest(ctx, tx, requestID)
+		q, err := n.pendingRequest(ctx, tx, p, requestID)
 		if err != nil {
 			return err
 		}
@@ -92,7 +108,7 @@ func (n *Node) ApproveRelease(ctx context.Context, p *Principal, requestID strin
 
 // RefuseRelease refuses a pending request with a reason.
 func (n *Node) RefuseRelease(ctx context.Context, p *Principal, requestID, reason string) (ReleaseResult, error) {
-	if err := n.requireRole(p, RoleReleaser); err != nil {
+	if err := authorize(p, ActApprove); err != nil {
 		return ReleaseResult{}, fmt.Errorf("refuse %s: %w", requestID, err)
 	}
 	if reason == "" {
@@ -100,7 +116,7 @@ func (n *Node) RefuseRelease(ctx context.Context, p *Principal, requestID, reaso
 	}
 	var res ReleaseResult
 	err := n.st.Update(ctx, func(tx store.Tx) error {
-		q, err := n.pendingRequest(ctx, tx, requestID)
+		q, err := n.pendingRequest(ctx, tx, p, requestID)
 		if err != nil {
 			return err
 		}
@@ -126,13 +142,20 @@ func (n *Node) RefuseRelease(ctx context.Context, p *Principal, requestID, reaso
 	return res, nil
 }
 
-func (n *Node) pendingRequest(ctx context.Context, tx store.Tx, id string) (store.ReleaseRequest, error) {
+// pendingRequest returns request id for p to approve or refuse. A request
+// for an object version p may not read answers exactly as a request that
+// does not exist, before anything else about it (its state) is told.
+func (n *Node) pendingRequest(ctx context.Context, tx store.Tx, p *Principal, id string) (store.ReleaseRequest, error) {
+	notFound := fmt.Errorf("release request %s: %w", id, ErrNotFound)
 	q, err := tx.ReleaseRequest(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
-		return q, fmt.Errorf("release request %s: %w", id, ErrNotFound)
+		return q, notFound
 	}
 	if err != nil {
 		return q, err
+	}
+	if err := n.authorizeObject(ctx, tx, p, ActApprove, q.ObjectID, q.Modified, notFound); err != nil {
+		return store.ReleaseRequest{}, err
 	}
 	if q.State != store.RequestPending {
 		return q, fmt.Errorf("%w: release request %s is %s, not pending", ErrInvalid, id, q.State)

@@ -130,7 +130,7 @@ func TestSealAtRestAndPurgeSQLite(t *testing.T) {
 		t.Fatal("test setup: the wrapped data key is not found in the file before the purge")
 	}
 
-	versions, err := n.Purge(ctx, "test", id, PurgeAdmin)
+	versions, err := n.Purge(ctx, ConsoleAdmin(), id, PurgeAdmin)
 	if err != nil || len(versions) != 1 {
 		t.Fatalf("Purge = %v, %v", versions, err)
 	}
@@ -254,7 +254,7 @@ func TestBackupRestoreKeepsPurged(t *testing.T) {
 	if err != nil || bytes.Contains(b, marker) {
 		t.Fatalf("backup readable %v; holds plaintext %v", err, bytes.Contains(b, marker))
 	}
-	if _, err := n.Purge(ctx, "test", gone, PurgeRecall); err != nil {
+	if _, err := n.Purge(ctx, ConsoleAdmin(), gone, PurgeRecall); err != nil {
 		t.Fatal(err)
 	}
 	dir := n.Dir()
@@ -411,7 +411,7 @@ func TestSealAtRestPostgres(t *testing.T) {
 		}
 	}
 	before := stored(t, n, id)[0]
-	if _, err := n.Purge(ctx, "test", id, PurgeAdmin); err != nil {
+	if _, err := n.Purge(ctx, ConsoleAdmin(), id, PurgeAdmin); err != nil {
 		t.Fatal(err)
 	}
 	var keys int

@@ -81,7 +81,7 @@ func (t *TAXII) Collections(ctx context.Context, c taxii.Caller) ([]taxii.Collec
 	if err != nil {
 		return nil, err
 	}
-	rw := p.User.Role != RoleAuditor
+	rw := authorize(p, ActTAXIIContent) == nil
 	return []taxii.Collection{{
 		ID:    t.n.HoldingsID(),
 		Title: t.n.cfg.Name + " holdings",
@@ -101,8 +101,8 @@ func (t *TAXII) reader(c taxii.Caller, collection string) (*Principal, error) {
 	if collection != t.n.HoldingsID() {
 		return nil, fmt.Errorf("collection %s: %w", collection, taxii.ErrNotFound)
 	}
-	if p.User.Role == RoleAuditor {
-		return nil, fmt.Errorf("collection %s: auditors read the audit log, not content: %w", collection, taxii.ErrForbidden)
+	if err := authorize(p, ActTAXIIContent); err != nil {
+		return nil, fmt.Errorf("collection %s: %v: %w", collection, err, taxii.ErrForbidden)
 	}
 	return p, nil
 }

@@ -37,12 +37,16 @@ type Principal struct {
 	User    store.User
 	TokenID string
 	Subject policy.Subject
+	actor   string // the audit actor, when not user:NAME (ConsoleAdmin)
 }
 
 // Actor names the principal in the audit log.
 func (p *Principal) Actor() string {
-	if p == nil {
+	switch {
+	case p == nil:
 		return "anonymous"
+	case p.actor != "":
+		return p.actor
 	}
 	return "user:" + p.User.Name
 }
@@ -110,7 +114,11 @@ func (n *Node) checkUserSpec(s *UserSpec) error {
 }
 
 // AddUser creates a user and a first API token, returned in clear once.
-func (n *Node) AddUser(ctx context.Context, actor string, s UserSpec) (store.User, string, error) {
+func (n *Node) AddUser(ctx context.Context, p *Principal, s UserSpec) (store.User, string, error) {
+	if err := authorize(p, ActUserAdmin); err != nil {
+		return store.User{}, "", fmt.Errorf("add user: %w", err)
+	}
+	actor := p.Actor()
 	if err := n.checkUserSpec(&s); err != nil {
 		return store.User{}, "", fmt.Errorf("add user: %w: %w", ErrInvalid, err)
 	}
@@ -156,7 +164,11 @@ type UserChange struct {
 }
 
 // UpdateUser changes a user. It takes effect at the user's next request.
-func (n *Node) UpdateUser(ctx context.Context, actor, name string, c UserChange) (store.User, error) {
+func (n *Node) UpdateUser(ctx context.Context, p *Principal, name string, c UserChange) (store.User, error) {
+	if err := authorize(p, ActUserAdmin); err != nil {
+		return store.User{}, fmt.Errorf("update user %s: %w", name, err)
+	}
+	actor := p.Actor()
 	var out store.User
 	err := n.st.Update(ctx, func(tx store.Tx) error {
 		u, err := tx.UserByName(ctx, name)
@@ -227,10 +239,18 @@ func (n *Node) UpdateUser(ctx context.Context, actor, name string, c UserChange)
 }
 
 // Users lists every user.
-func (n *Node) Users(ctx context.Context) ([]store.User, error) { return n.st.Users(ctx) }
+func (n *Node) Users(ctx context.Context, p *Principal) ([]store.User, error) {
+	if err := authorize(p, ActUserAdmin); err != nil {
+		return nil, fmt.Errorf("users: %w", err)
+	}
+	return n.st.Users(ctx)
+}
 
 // Tokens lists a user's tokens (never their secrets).
-func (n *Node) Tokens(ctx context.Context, name string) ([]store.Token, error) {
+func (n *Node) Tokens(ctx context.Context, p *Principal, name string) ([]store.Token, error) {
+	if err := authorize(p, ActUserAdmin); err != nil {
+		return nil, fmt.Errorf("tokens of %s: %w", name, err)
+	}
 	u, err := n.st.UserByName(ctx, name)
 	if err != nil {
 		return nil, err
@@ -239,7 +259,11 @@ func (n *Node) Tokens(ctx context.Context, name string) ([]store.Token, error) {
 }
 
 // IssueToken makes a new token for a user.
-func (n *Node) IssueToken(ctx context.Context, actor, name string, ttl time.Duration) (string, error) {
+func (n *Node) IssueToken(ctx context.Context, p *Principal, name string, ttl time.Duration) (string, error) {
+	if err := authorize(p, ActUserAdmin); err != nil {
+		return "", fmt.Errorf("issue token for %s: %w", name, err)
+	}
+	actor := p.Actor()
 	var secret string
 	err := n.st.Update(ctx, func(tx store.Tx) error {
 		u, err := tx.UserByName(ctx, name)
@@ -264,7 +288,11 @@ func (n *Node) IssueToken(ctx context.Context, actor, name string, ttl time.Dura
 
 // RevokeToken revokes one token by id, or every live token of a user when
 // target is a user name. Revocation takes effect at the next request.
-func (n *Node) RevokeToken(ctx context.Context, actor, target string) (int, error) {
+func (n *Node) RevokeToken(ctx context.Context, p *Principal, target string) (int, error) {
+	if err := authorize(p, ActUserAdmin); err != nil {
+		return 0, fmt.Errorf("revoke %s: %w", target, err)
+	}
+	actor := p.Actor()
 	count := 0
 	err := n.st.Update(ctx, func(tx store.Tx) error {
 		var ids []string

@@ -10,10 +10,13 @@ import (
 )
 
 // ConsoleAdmin is the operator at the node's console (the CLI on the data
-// directory): whoever can read the signing key may act as admin anyway.
-// It is audited as user:console.
+// directory, or the admin socket in it, which only the node's owner can
+// reach): whoever can read the signing key may act as admin anyway. It has
+// the admin role and no clearance, so it acts on objects only where the
+// admin role acts on every level or no object is read (authority.go). It is
+// audited as ConsoleActor.
 func ConsoleAdmin() *Principal {
-	return &Principal{User: store.User{Name: "console", Role: RoleAdmin}, TokenID: "console"}
+	return &Principal{User: store.User{Name: "console", Role: RoleAdmin}, TokenID: "console", actor: ConsoleActor}
 }
 
 // PrincipalByName acts as a named user at the console, with that user's

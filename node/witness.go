@@ -241,8 +241,8 @@ func (n *Node) peer(name string) (*Peer, error) {
 // SplitViews returns the split views recorded for peer's log ("" for every
 // log); open only those not acknowledged. Admins and auditors.
 func (n *Node) SplitViews(ctx context.Context, p *Principal, peer string, open bool) ([]store.SplitView, error) {
-	if err := n.requireRole(p, RoleAdmin, RoleAuditor); err != nil {
-		return nil, err
+	if err := authorize(p, ActSplitViewRd); err != nil {
+		return nil, fmt.Errorf("split views: %w", err)
 	}
 	origin := ""
 	if peer != "" {
@@ -261,8 +261,8 @@ func (n *Node) SplitViews(ctx context.Context, p *Principal, peer string, open b
 // to it resume with the next round. Admin only. The state is in the store,
 // so the CLI acknowledges on a serving node too, and every replica sees it.
 func (n *Node) AckSplitView(ctx context.Context, p *Principal, peer string) (int, error) {
-	if err := n.requireRole(p, RoleAdmin); err != nil {
-		return 0, err
+	if err := authorize(p, ActSplitViewAck); err != nil {
+		return 0, fmt.Errorf("ack-split %s: %w", peer, err)
 	}
 	pp, err := n.peer(peer)
 	if err != nil {

@@ -72,7 +72,7 @@ func TestAttackRoundTripICS(t *testing.T) {
 	}
 	srv := newTLS(t, api.New(n, nil, nil))
 	t.Cleanup(func() { n.Close() })
-	_, tok, err := n.AddUser(ctx, "test", node.UserSpec{Name: "analyst", Role: node.RoleAnalyst, Nationality: "GBR",
+	_, tok, err := n.AddUser(ctx, node.ConsoleAdmin(), node.UserSpec{Name: "analyst", Role: node.RoleAnalyst, Nationality: "GBR",
 		Clearances: map[string]string{"NATO": "SECRET"}, DefaultLabel: "NATO UNCLASSIFIED // TLP:CLEAR // DISC OSINT // TOPIC CYBER"})
 	if err != nil {
 		t.Fatal(err)

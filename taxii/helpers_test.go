@@ -50,7 +50,7 @@ func newEnv(t testing.TB) *env {
 	for _, u := range users {
 		e.tokens[u.Spec.Name] = u.Token
 	}
-	_, tok, err := n.AddUser(ctx, "test", node.UserSpec{Name: "audrey", Role: node.RoleAuditor, Nationality: "GBR"})
+	_, tok, err := n.AddUser(ctx, node.ConsoleAdmin(), node.UserSpec{Name: "audrey", Role: node.RoleAuditor, Nationality: "GBR"})
 	if err != nil {
 		t.Fatalf("AddUser: %v", err)
 	}

@@ -486,7 +486,7 @@ func timeEach(cfg config, page func() (full bool, err error)) (ds []time.Duratio
 
 // principal adds a user and authenticates as it; the token is for HTTP.
 func principal(ctx context.Context, n *node.Node, s node.UserSpec) (*node.Principal, string, error) {
-	_, tok, err := n.AddUser(ctx, "scale", s)
+	_, tok, err := n.AddUser(ctx, node.ConsoleAdmin(), s)
 	if err != nil {
 		return nil, "", err
 	}

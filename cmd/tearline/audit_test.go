@@ -34,7 +34,7 @@ func TestAuditVerifyCLI(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, name := range []string{"a", "b", "c"} {
-		if _, _, err := n.AddUser(t.Context(), "test", node.UserSpec{Name: name, Role: node.RoleAnalyst, Nationality: "GBR"}); err != nil {
+		if _, _, err := n.AddUser(t.Context(), node.ConsoleAdmin(), node.UserSpec{Name: name, Role: node.RoleAnalyst, Nationality: "GBR"}); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -117,7 +118,7 @@ func serveCmd() *cobra.Command {
 				return fmt.Errorf("serve: %w", err)
 			}
 			go func() {
-				if err := admin.Serve(ctx, aln, admin.Handler(n, func(err error) bool { return errors.Is(err, node.ErrNotFound) }, log), log); err != nil {
+				if err := admin.Serve(ctx, aln, admin.Handler(consoleNode{n}, func(err error) bool { return errors.Is(err, node.ErrNotFound) }, log), log); err != nil {
 					log.Error("admin socket", "err", err)
 				}
 			}()
@@ -162,4 +163,14 @@ func resolveStore(flag string) string {
 		return flag
 	}
 	return os.Getenv(storeEnv)
+}
+
+// consoleNode is the node as the admin socket drives it: as the operator at
+// the console (node.ConsoleAdmin), since only the node's owner can reach
+// the socket (mode 0600 in DIR). Every request on it comes from the CLI,
+// which names the console as its actor.
+type consoleNode struct{ n *node.Node }
+
+func (c consoleNode) Purge(ctx context.Context, _ string, id, reason string) ([]string, error) {
+	return c.n.Purge(ctx, node.ConsoleAdmin(), id, reason)
 }

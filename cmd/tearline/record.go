@@ -4,8 +4,6 @@ import (
 	"fmt"
 
 	"github.com/spf13/cobra"
-
-	"github.com/tearline/tearline/audit"
 )
 
 // recordChange writes a file-based change (keys, peers, certificates) to the
@@ -17,7 +15,7 @@ func recordChange(cmd *cobra.Command, dir, action, subject, detail string) error
 		return fmt.Errorf("%s done, but not recorded in the audit log: %w", action, err)
 	}
 	defer n.Close()
-	if err := n.Record(cmd.Context(), audit.Event{Actor: cliActor, Action: action, Subject: subject, Detail: detail}); err != nil {
+	if err := n.RecordOperatorChange(cmd.Context(), action, subject, detail); err != nil {
 		return fmt.Errorf("%s done, but not recorded in the audit log: %w", action, err)
 	}
 	return nil

@@ -89,7 +89,7 @@ as key rotate-kek does, and changes nothing.`,
 
 // purgeHere purges with the node opened by this command (nothing serves).
 func purgeHere(cmd *cobra.Command, n *node.Node, id, reason string, rotate bool) error {
-	versions, err := n.Purge(cmd.Context(), cliActor, id, reason)
+	versions, err := n.Purge(cmd.Context(), node.ConsoleAdmin(), id, reason)
 	if err != nil {
 		return err
 	}

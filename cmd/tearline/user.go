@@ -14,7 +14,7 @@ import (
 )
 
 // cliActor names the operator at the node's console in the audit log.
-const cliActor = "console"
+const cliActor = node.ConsoleActor
 
 // openNode opens the node in dir on the store --store names.
 func openNode(cmd *cobra.Command, dir, storeURL string) (*node.Node, error) {
@@ -57,7 +57,7 @@ func userAddCmd() *cobra.Command {
 				return err
 			}
 			defer n.Close()
-			u, tok, err := n.AddUser(cmd.Context(), cliActor, s)
+			u, tok, err := n.AddUser(cmd.Context(), node.ConsoleAdmin(), s)
 			if err != nil {
 				return err
 			}
@@ -109,7 +109,7 @@ func userListCmd() *cobra.Command {
 				return err
 			}
 			defer n.Close()
-			us, err := n.Users(cmd.Context())
+			us, err := n.Users(cmd.Context(), node.ConsoleAdmin())
 			if err != nil {
 				return err
 			}
@@ -117,7 +117,7 @@ func userListCmd() *cobra.Command {
 			fmt.Fprintln(tw, "NAME\tROLE\tNATIONALITY\tCLEARANCES\tCOMPARTMENTS\tDEFAULT LABEL\tTOKENS")
 			now := time.Now()
 			for _, u := range us {
-				toks, err := n.Tokens(cmd.Context(), u.Name)
+				toks, err := n.Tokens(cmd.Context(), node.ConsoleAdmin(), u.Name)
 				if err != nil {
 					return err
 				}
@@ -162,7 +162,7 @@ func userRevokeCmd() *cobra.Command {
 				return err
 			}
 			defer n.Close()
-			k, err := n.RevokeToken(cmd.Context(), cliActor, args[0])
+			k, err := n.RevokeToken(cmd.Context(), node.ConsoleAdmin(), args[0])
 			if err != nil {
 				return err
 			}
@@ -189,7 +189,7 @@ func userTokenCmd() *cobra.Command {
 				return err
 			}
 			defer n.Close()
-			tok, err := n.IssueToken(cmd.Context(), cliActor, args[0], ttl)
+			tok, err := n.IssueToken(cmd.Context(), node.ConsoleAdmin(), args[0], ttl)
 			if err != nil {
 				return err
 			}
@@ -258,7 +258,7 @@ their compartments, or not releasable to their nationality) is refused.`,
 				return err
 			}
 			defer n.Close()
-			u, err := n.UpdateUser(cmd.Context(), cliActor, args[0], ch)
+			u, err := n.UpdateUser(cmd.Context(), node.ConsoleAdmin(), args[0], ch)
 			if err != nil {
 				return err
 			}

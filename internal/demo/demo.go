@@ -66,7 +66,7 @@ func Setup(ctx context.Context, dir string) ([]User, error) {
 	defer n.Close()
 	users := Users()
 	for i := range users {
-		if _, users[i].Token, err = n.AddUser(ctx, "demo", users[i].Spec); err != nil {
+		if _, users[i].Token, err = n.AddUser(ctx, node.ConsoleAdmin(), users[i].Spec); err != nil {
 			return nil, err
 		}
 	}

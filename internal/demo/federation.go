@@ -145,7 +145,7 @@ func (m *Member) addPeople(ctx context.Context) error {
 		{node.UserSpec{Name: "releaser1", Role: node.RoleReleaser, Nationality: m.Country, Clearances: clr}, &m.Releaser1, nil},
 		{node.UserSpec{Name: "releaser2", Role: node.RoleReleaser, Nationality: m.Country, Clearances: clr}, &m.Releaser2, nil},
 	} {
-		_, tok, err := m.Node.AddUser(ctx, "cluster", u.spec)
+		_, tok, err := m.Node.AddUser(ctx, node.ConsoleAdmin(), u.spec)
 		if err != nil {
 			return fmt.Errorf("%s: user %s: %w", m.Name, u.spec.Name, err)
 		}

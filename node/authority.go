@@ -1,0 +1,148 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/tearline/tearline/policy"
+	"github.com/tearline/tearline/store"
+)
+
+// Authority in one place. Every action a principal asks of the node is
+// checked by authorize against the table below, and nowhere else: not in
+// package api (which maps ErrForbidden to 403 and ErrNotFound to 404 and
+// knows no roles), not in the files of each concern. An action on an
+// object id is a read first (authorizeObject): a caller not cleared for the
+// object gets exactly what a missing id gets.
+
+// Action is something a principal asks the node to do. Its value names it
+// in ErrForbidden messages.
+type Action string
+
+// The actions, by concern.
+const (
+	ActUserAdmin Action = "user administration" // users and tokens: list, add, update, issue, revoke
+
+	ActPublish      Action = "publishing"                 // Ingest, TAXII add
+	ActTAXIIContent Action = "reading content over TAXII" // the holdings collection
+	ActPurge        Action = "purging an object"          // crypto-shred (console, retention)
+	ActProvenanceIn Action = "recording provenance"       // by hand, for material that came otherwise
+	ActConsent      Action = "recording a consent"        // ORCON, third-party rule
+	ActConsentRead  Action = "reading consents"           // metadata
+	ActLedgerRead   Action = "reading the ledger"         // metadata
+	ActAuditRead    Action = "reading the audit log"      // metadata: checkpoints, entries, proofs
+	ActRecall       Action = "recalling an object"        // from every partner it went to
+	ActRecallRead   Action = "reading recalls"            // metadata, with signed notices and acks
+	ActAgreementAdm Action = "managing agreements"        // import, sign, transition
+	ActAgreementRd  Action = "reading agreements"         // list, show
+	ActRelease      Action = "requesting a release"       // release, explain (a dry run)
+	ActReleaseQueue Action = "reading the release queue"  // requests: ids, parties, decisions
+	ActApprove      Action = "approving or refusing a release request"
+	ActSplitViewRd  Action = "reading split views"        // of partners' logs this node witnesses
+	ActSplitViewAck Action = "acknowledging a split view" // deliveries to that partner resume
+)
+
+// rule is who may take an action: roles, and which of them act on every
+// level, seeing the metadata (ids, labels, parties, decisions, actors) of
+// objects above their clearance, never content (docs/AUDIT.md). Everyone
+// else acts only on objects they may read.
+type rule struct {
+	roles      []string
+	everyLevel []string
+}
+
+var (
+	all      = []string{RoleAnalyst, RoleReleaser, RoleAdmin, RoleAuditor}
+	content  = []string{RoleAnalyst, RoleReleaser, RoleAdmin}
+	auditors = []string{RoleAuditor, RoleAdmin}
+)
+
+// authority is the one table of who may do what.
+func authority(act Action) rule {
+	switch act {
+	case ActUserAdmin, ActPurge, ActProvenanceIn, ActAgreementAdm, ActSplitViewAck:
+		return rule{roles: []string{RoleAdmin}}
+	case ActPublish, ActTAXIIContent, ActRelease:
+		return rule{roles: content}
+	case ActConsent, ActRecall:
+		return rule{roles: []string{RoleAdmin, RoleReleaser}}
+	case ActConsentRead, ActRecallRead:
+		return rule{roles: []string{RoleAdmin, RoleReleaser, RoleAuditor}, everyLevel: auditors}
+	case ActLedgerRead, ActAuditRead, ActSplitViewRd:
+		return rule{roles: auditors, everyLevel: auditors}
+	case ActAgreementRd:
+		return rule{roles: all}
+	case ActReleaseQueue:
+		return rule{roles: all, everyLevel: auditors}
+	case ActApprove:
+		return rule{roles: []string{RoleReleaser}}
+	}
+	return rule{} // an action not in the table is nobody's
+}
+
+// authorize checks that p's role may take act.
+func authorize(p *Principal, act Action) error {
+	r := authority(act)
+	if p == nil || !slices.Contains(r.roles, p.User.Role) {
+		return fmt.Errorf("%w: %s needs the role %s", ErrForbidden, act, strings.Join(r.roles, " or "))
+	}
+	return nil
+}
+
+// everyLevel reports whether p takes act on objects of every level (the
+// metadata of objects above its clearance), rather than only on objects it
+// may read.
+func everyLevel(p *Principal, act Action) bool {
+	return p != nil && slices.Contains(authority(act).everyLevel, p.User.Role)
+}
+
+// authorizeObject is authorize for act on version modified of object id
+// (any version when modified is ""): p must also be cleared to read it, by
+// the rule of a read (policy.CanRead), unless act lets p's role act on every
+// level. When p may not read it, or it does not exist, the answer is
+// notFound, the error the caller gives for a missing id, so the two cannot
+// be told apart.
+func (n *Node) authorizeObject(ctx context.Context, r store.Reader, p *Principal, act Action, id, modified string, notFound error) error {
+	if err := authorize(p, act); err != nil {
+		return err
+	}
+	if everyLevel(p, act) {
+		return nil
+	}
+	ok, err := n.mayRead(ctx, r, p, id, modified)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return notFound
+	}
+	return nil
+}
+
+// mayRead reports whether p may read version modified of id (any version
+// when modified is ""); false when there is no such version.
+func (n *Node) mayRead(ctx context.Context, r store.Reader, p *Principal, id, modified string) (bool, error) {
+	versions, err := r.Versions(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	for _, v := range versions {
+		if modified != "" && v.Modified != modified {
+			continue
+		}
+		c, err := n.class(ctx, r, v.Class)
+		if err != nil {
+			return false, err
+		}
+		if policy.CanRead(n.reg, p.Subject, c.Labels).Allow {
+			return true, nil
+		}
+	}
+	return false, nil
+}
