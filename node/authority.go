@@ -28,7 +28,7 @@ const (
 
 	ActPublish      Action = "publishing"                 // Ingest, TAXII add
 	ActTAXIIContent Action = "reading content over TAXII" // the holdings collection
-	ActPurge        Action = "purging an object"          // crypto-shred (console, retention)
+	ActPurge        Action = "purging an object"          // crypto-shred: the console's (the CLI, the admin socket); no read
 	ActProvenanceIn Action = "recording provenance"       // by hand, for material that came otherwise
 	ActConsent      Action = "recording a consent"        // ORCON, third-party rule
 	ActConsentRead  Action = "reading consents"           // metadata
@@ -54,14 +54,12 @@ type rule struct {
 	everyLevel []string
 }
 
-var (
-	all      = []string{RoleAnalyst, RoleReleaser, RoleAdmin, RoleAuditor}
-	content  = []string{RoleAnalyst, RoleReleaser, RoleAdmin}
-	auditors = []string{RoleAuditor, RoleAdmin}
-)
-
-// authority is the one table of who may do what.
+// authority is the one table of who may do what. (A function rather than
+// a map, so that nothing can change it at run time.)
 func authority(act Action) rule {
+	all := []string{RoleAnalyst, RoleReleaser, RoleAdmin, RoleAuditor}
+	content := []string{RoleAnalyst, RoleReleaser, RoleAdmin}
+	auditors := []string{RoleAuditor, RoleAdmin}
 	switch act {
 	case ActUserAdmin, ActPurge, ActProvenanceIn, ActAgreementAdm, ActSplitViewAck:
 		return rule{roles: []string{RoleAdmin}}
