@@ -7,6 +7,7 @@ import (
 	"net/http"
 
 	"github.com/tearline/tearline/node"
+	"github.com/tearline/tearline/trust"
 )
 
 // Partner routes are served on the node's one HTTPS listener beside the user
@@ -32,7 +33,7 @@ type peerCertKey struct{}
 // the certificate rather than trust the handshake alone, since a kept-alive
 // connection can outlive a revocation or a peer's removal; a certificate
 // that no longer passes is refused with 403 on every route.
-func WithPeer(ts *node.TrustStore, log *slog.Logger, h http.Handler) http.Handler {
+func WithPeer(ts *trust.Store, log *slog.Logger, h http.Handler) http.Handler {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/tearline/tearline/node"
 	"github.com/tearline/tearline/pki"
 	"github.com/tearline/tearline/store/backend"
+	"github.com/tearline/tearline/trust"
 )
 
 // Federation tests: real nodes, real certificates made through the same
@@ -59,7 +60,7 @@ func addPeer(t *testing.T, dir, peerDir string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := node.AddPeer(dir, node.PeerSpec{Name: id.Name, CertPEM: []byte(id.CertPEM), SigningKey: id.SigningKey}, time.Now()); err != nil {
+	if _, err := trust.AddPeer(dir, trust.PeerSpec{Name: id.Name, CertPEM: []byte(id.CertPEM), SigningKey: id.SigningKey}, time.Now()); err != nil {
 		t.Fatalf("AddPeer %s: %v", id.Name, err)
 	}
 }
@@ -93,7 +94,7 @@ func serveNode(t *testing.T, dir string) (*node.Node, string) {
 // keyPair loads a node's TLS certificate, as its client presents it.
 func keyPair(t *testing.T, dir string) tls.Certificate {
 	t.Helper()
-	c, err := node.LoadTLSCertificate(dir)
+	c, err := trust.LoadTLSCertificate(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -189,7 +190,7 @@ func TestFederationHandshake(t *testing.T) {
 
 	t.Run("partner admitted and named", func(t *testing.T) {
 		// fra's own federation client, pinned to gbr.
-		c, err := node.FederationClient(fra, "gbr-node")
+		c, err := trust.FederationClient(fra, "gbr-node")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -205,7 +206,7 @@ func TestFederationHandshake(t *testing.T) {
 	t.Run("federation client refuses the wrong server", func(t *testing.T) {
 		// gbr is valid under the CA, but fra expects deu there.
 		addPeer(t, fra, deu)
-		c, err := node.FederationClient(fra, "deu-node")
+		c, err := trust.FederationClient(fra, "deu-node")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -315,7 +316,7 @@ func TestFederationRevokedCertificate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := node.RevokeCert(gbr, leaf, "key compromise", time.Now()); err != nil {
+	if err := trust.RevokeCert(gbr, leaf, "key compromise", time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	code, _, err := getJSON(t, client(t, gbr, keyPair(t, fra)), hello, "")
@@ -336,7 +337,7 @@ func TestFederationPinnedSelfSignedPeer(t *testing.T) {
 	_, base := serveNode(t, gbr)
 	hello := base + "/federation/v1/hello"
 
-	c, err := node.FederationClient(nld, "gbr-node")
+	c, err := trust.FederationClient(nld, "gbr-node")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -374,7 +375,7 @@ func TestFederationPeerRemovedTakesEffect(t *testing.T) {
 	if code, _, err := getJSON(t, c, base+"/federation/v1/hello", ""); err != nil || code != http.StatusOK {
 		t.Fatalf("before: %d %v", code, err)
 	}
-	if err := node.RemovePeer(gbr, "fra-node"); err != nil {
+	if err := trust.RemovePeer(gbr, "fra-node"); err != nil {
 		t.Fatal(err)
 	}
 	// Still a valid alliance certificate, no longer a peer.

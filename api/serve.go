@@ -11,18 +11,19 @@ import (
 	"time"
 
 	"github.com/tearline/tearline/node"
+	"github.com/tearline/tearline/trust"
 )
 
 // Serve serves the API for n over HTTPS with the node's certificate on ln
 // until ctx ends, then shuts down gracefully.
 func Serve(ctx context.Context, n *node.Node, ln net.Listener, log *slog.Logger) error {
-	cert, err := node.LoadTLSCertificate(n.Dir())
+	cert, err := trust.LoadTLSCertificate(n.Dir())
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
 	// One listener for people and partners: TLS 1.3, client certificates
 	// verified in the handshake when given (federation.go, node/tlsconfig.go).
-	trust := node.NewTrustStore(n.Dir())
+	trust := trust.NewStore(n.Dir())
 	if _, err := trust.Current(); err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}

@@ -10,7 +10,7 @@ import "errors"
 //
 // Sentinels of concerns that are moving into packages of their own stay
 // with them: ErrRefused and ErrUnknownKind (the outbox and inbox),
-// ErrNoPeer and ErrCert* (trust), ErrExists (init).
+// ErrNoPeer and ErrCert* (package trust), ErrExists (init).
 var (
 	// ErrNotFound is what a caller gets for an object that does not exist
 	// and for one it may not see: the two are indistinguishable by design.

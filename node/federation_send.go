@@ -8,7 +8,6 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
-	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -19,6 +18,7 @@ import (
 	"github.com/tearline/tearline/audit"
 	"github.com/tearline/tearline/binding"
 	"github.com/tearline/tearline/store"
+	"github.com/tearline/tearline/trust"
 )
 
 // InboxPath is the partner route messages are delivered to.
@@ -146,7 +146,7 @@ type OutboxOptions struct {
 	// cannot signal this process. Commits in this process wake it at once.
 	Poll time.Duration
 	// Client, when set, returns the HTTP client for a peer (tests); by
-	// default FederationClient(dir, peer).
+	// default trust.FederationClient(dir, peer).
 	Client func(peer string) (*http.Client, error)
 }
 
@@ -348,7 +348,7 @@ func (d *deliverer) client(name string) (*http.Client, error) {
 	if d.o.Client != nil {
 		c, err = d.o.Client(name)
 	} else {
-		c, err = FederationClient(d.n.dir, name)
+		c, err = trust.FederationClient(d.n.dir, name)
 	}
 	if err != nil {
 		return nil, err
@@ -369,7 +369,7 @@ type builtBatch struct {
 // its objects are read in one query each, not one per message.
 func (d *deliverer) buildBatch(ctx context.Context, peer *Peer, batch []store.OutboxItem) (*builtBatch, error) {
 	if peer == nil {
-		return nil, fmt.Errorf("%w (not in %s)", ErrNoPeer, PeersFile)
+		return nil, fmt.Errorf("%w (not in %s)", trust.ErrNoPeer, PeersFile)
 	}
 	if peer.URL == "" {
 		return nil, fmt.Errorf("peer %s has no url in %s", peer.Name, PeersFile)
@@ -625,40 +625,6 @@ func postInbox(ctx context.Context, c *http.Client, base string, req InboxReques
 		return InboxResponse{}, fmt.Errorf("inbox answer: %w", err)
 	}
 	return out, nil
-}
-
-// checkPeerURL accepts "" or an https URL with a host and nothing after it
-// but an optional path prefix.
-func checkPeerURL(s string) error {
-	if s == "" {
-		return nil
-	}
-	u, err := url.Parse(s)
-	if err != nil || u.Scheme != "https" || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
-		return fmt.Errorf("peer url %q: want https://host[:port]", s)
-	}
-	return nil
-}
-
-// CheckPeerURL checks a partner URL as peers.yaml accepts it:
-// https://host[:port], optionally with a path prefix.
-func CheckPeerURL(s string) error { return checkPeerURL(s) }
-
-// SetPeerURL records where peer name serves.
-func SetPeerURL(dir, name, u string) error {
-	if err := checkPeerURL(u); err != nil {
-		return err
-	}
-	peers, err := LoadPeers(dir)
-	if err != nil {
-		return err
-	}
-	i := slices.IndexFunc(peers, func(p Peer) bool { return p.Name == name })
-	if i < 0 {
-		return fmt.Errorf("peer %s: %w", name, ErrNoPeer)
-	}
-	peers[i].URL = u
-	return writePeers(dir, peers)
 }
 
 // paused holds back a peer's claimed items while a split view of its audit

@@ -2,17 +2,9 @@ package node
 
 import (
 	"context"
-	"crypto/ecdsa"
 	"crypto/ed25519"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"errors"
 	"fmt"
-	"math/big"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -25,6 +17,7 @@ import (
 	"github.com/tearline/tearline/datadir"
 	"github.com/tearline/tearline/pki"
 	"github.com/tearline/tearline/store"
+	"github.com/tearline/tearline/trust"
 )
 
 // ErrExists is returned by Init when the directory already holds a node.
@@ -98,7 +91,7 @@ func Init(ctx context.Context, dir string, o InitOptions) error {
 		return fmt.Errorf("init %s: %w", dir, err)
 	}
 	if o.CA != nil {
-		if err := issueFromCA(tmp, cfg, o.CA, o.Hosts, time.Now()); err != nil {
+		if err := trust.IssueFromCA(tmp, cfg, o.CA, o.Hosts, time.Now()); err != nil {
 			return fmt.Errorf("init %s: tls certificate from CA: %w", dir, err)
 		}
 	}
@@ -117,7 +110,7 @@ func build(ctx context.Context, dir string, cfg Config, createStore StoreOpener)
 	if err := ensureLogKey(dir, cfg.Name); err != nil {
 		return err
 	}
-	if err := makeTLS(dir, cfg); err != nil {
+	if err := trust.MakeSelfSigned(dir, cfg); err != nil {
 		return fmt.Errorf("tls certificate: %w", err)
 	}
 	st, err := createStore(ctx, dir)
@@ -142,42 +135,4 @@ func build(ctx context.Context, dir string, cfg Config, createStore StoreOpener)
 		_, err := tx.AppendAudit(ctx, entry)
 		return err
 	})
-}
-
-// makeTLS writes a self-signed ECDSA P-256 certificate for the node's HTTPS
-// listener. It is its own CA, so clients pin it with --ca.
-func makeTLS(dir string, cfg Config) error {
-	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return err
-	}
-	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 127))
-	if err != nil {
-		return err
-	}
-	now := time.Now()
-	tmpl := &x509.Certificate{
-		SerialNumber:          serial,
-		Subject:               pkix.Name{CommonName: cfg.Name, Organization: []string{cfg.Org}, Country: []string{cfg.Country}},
-		NotBefore:             now.Add(-time.Hour),
-		NotAfter:              now.AddDate(2, 0, 0),
-		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
-		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-		DNSNames:              []string{"localhost", cfg.Name},
-		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &k.PublicKey, k)
-	if err != nil {
-		return err
-	}
-	kb, err := x509.MarshalPKCS8PrivateKey(k)
-	if err != nil {
-		return err
-	}
-	if err := os.WriteFile(path(dir, TLSCert), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644); err != nil {
-		return err
-	}
-	return os.WriteFile(path(dir, TLSKey), pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kb}), 0o600)
 }

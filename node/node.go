@@ -31,6 +31,7 @@ import (
 	"github.com/tearline/tearline/label"
 	"github.com/tearline/tearline/seal"
 	"github.com/tearline/tearline/store"
+	"github.com/tearline/tearline/trust"
 )
 
 // Node is a running Tearline node.
@@ -122,7 +123,7 @@ func Open(ctx context.Context, dir string, o Options) (*Node, error) {
 	n := &Node{
 		dir: dir, cfg: cfg, st: sealed, sealed: sealed, reg: reg,
 		keys:      keys,
-		peerCache: datadir.NewWatched(func() ([]Peer, error) { return LoadPeers(dir) }, path(dir, PeersFile)),
+		peerCache: datadir.NewWatched(func() ([]Peer, error) { return trust.LoadPeers(dir) }, path(dir, PeersFile)),
 		logKeys:   lk,
 		log:       lg,
 		now:       func() time.Time { return time.Now().UTC() },

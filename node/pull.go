@@ -19,6 +19,7 @@ import (
 	"github.com/tearline/tearline/binding"
 	"github.com/tearline/tearline/store"
 	"github.com/tearline/tearline/taxii"
+	"github.com/tearline/tearline/trust"
 )
 
 // Pull: reading a partner's TAXII collection (its partner view of us,
@@ -35,7 +36,7 @@ type PullOptions struct {
 	Limit   int           // objects per page asked for (default 100)
 	Timeout time.Duration // per request (default 30s)
 	// Client, when set, returns the HTTP client for a peer (tests); by
-	// default FederationClient(dir, peer).
+	// default trust.FederationClient(dir, peer).
 	Client func(peer string) (*http.Client, error)
 }
 
@@ -73,7 +74,7 @@ func (n *Node) PullPeer(ctx context.Context, name string, o PullOptions) (PullRe
 	}
 	i := slices.IndexFunc(peers, func(p Peer) bool { return p.Name == name })
 	if i < 0 {
-		return res, fmt.Errorf("pull %s: %w", name, ErrNoPeer)
+		return res, fmt.Errorf("pull %s: %w", name, trust.ErrNoPeer)
 	}
 	peer := &peers[i]
 	if peer.URL == "" {
@@ -83,7 +84,7 @@ func (n *Node) PullPeer(ctx context.Context, name string, o PullOptions) (PullRe
 	if o.Client != nil {
 		c, err = o.Client(name)
 	} else {
-		c, err = FederationClient(n.dir, name)
+		c, err = trust.FederationClient(n.dir, name)
 	}
 	if err != nil {
 		return res, fmt.Errorf("pull %s: %w", name, err)

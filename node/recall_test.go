@@ -24,6 +24,7 @@ import (
 	"github.com/tearline/tearline/store"
 	"github.com/tearline/tearline/store/backend"
 	"github.com/tearline/tearline/taxii"
+	"github.com/tearline/tearline/trust"
 )
 
 // fedNode is a real node serving its inbox over mutual TLS on a loopback
@@ -65,7 +66,7 @@ func newFedPair(t *testing.T, purposes ...string) (*fedNode, *fedNode) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := AddPeer(f.dir, PeerSpec{Name: id.Name, Country: id.Country, CertPEM: []byte(id.CertPEM), SigningKey: id.SigningKey,
+		if _, err := trust.AddPeer(f.dir, trust.PeerSpec{Name: id.Name, Country: id.Country, CertPEM: []byte(id.CertPEM), SigningKey: id.SigningKey,
 			URL: "https://" + other.addr}, time.Now().Add(-time.Hour)); err != nil {
 			t.Fatalf("peer add: %v", err)
 		}
@@ -137,11 +138,11 @@ func newFedPair(t *testing.T, purposes ...string) (*fedNode, *fedNode) {
 // the peer is the one the client certificate names.
 func (f *fedNode) start(t *testing.T) {
 	t.Helper()
-	cert, err := LoadTLSCertificate(f.dir)
+	cert, err := trust.LoadTLSCertificate(f.dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts := NewTrustStore(f.dir)
+	ts := trust.NewStore(f.dir)
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST "+InboxPath, func(w http.ResponseWriter, r *http.Request) {
 		if r.TLS == nil || len(r.TLS.PeerCertificates) == 0 {
@@ -191,7 +192,7 @@ func (f *fedNode) stop() {
 // peer returns f's record of its peer name.
 func (f *fedNode) peer(t *testing.T, name string) *Peer {
 	t.Helper()
-	ps, err := LoadPeers(f.dir)
+	ps, err := trust.LoadPeers(f.dir)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,6 +6,7 @@ import (
 	"github.com/tearline/tearline/binding"
 	"github.com/tearline/tearline/datadir"
 	"github.com/tearline/tearline/pki"
+	"github.com/tearline/tearline/trust"
 )
 
 // Signing keys, the keyring, rotation and revocation are package datadir's
@@ -41,7 +42,7 @@ func ReadIdentity(dir string) (Identity, error) {
 	if err != nil {
 		return Identity{}, err
 	}
-	c, err := readTLSLeaf(dir)
+	c, err := trust.ReadTLSLeaf(dir)
 	if err != nil {
 		return Identity{}, err
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/tearline/tearline/datadir"
 	"github.com/tearline/tearline/jcs"
 	"github.com/tearline/tearline/store/backend"
+	"github.com/tearline/tearline/trust"
 )
 
 const rotLabelID = "marking-definition--0b0c3a31-5a2e-5c6f-9f0d-4f1e2a3b4c5d"
@@ -163,7 +164,7 @@ func TestRevokeSigningKey(t *testing.T) {
 }
 
 func TestPeerKeyRevocation(t *testing.T) {
-	// A partner's key, recorded by AddPeer, revoked here: its bindings
+	// A partner's key, recorded by trust.AddPeer, revoked here: its bindings
 	// after the revocation are refused, those before accepted.
 	gbr := initDir(t, "gbr-node")
 	fra := filepath.Join(t.TempDir(), "fra-node")
@@ -174,7 +175,7 @@ func TestPeerKeyRevocation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := AddPeer(gbr, PeerSpec{Name: id.Name, CertPEM: []byte(id.CertPEM), SigningKey: id.SigningKey}, time.Now()); err != nil {
+	if _, err := trust.AddPeer(gbr, trust.PeerSpec{Name: id.Name, CertPEM: []byte(id.CertPEM), SigningKey: id.SigningKey}, time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	t0 := time.Now().UTC().Add(-time.Hour)
@@ -193,7 +194,7 @@ func TestPeerKeyRevocation(t *testing.T) {
 		t.Fatalf("after revocation: %v, want ErrKeyNotValid", err)
 	}
 	// Removing the peer keeps its keys: its past data still verifies.
-	if err := RemovePeer(gbr, "fra-node"); err != nil {
+	if err := trust.RemovePeer(gbr, "fra-node"); err != nil {
 		t.Fatal(err)
 	}
 	if err := verifyNow(t, gbr, early, obj, labels); err != nil {

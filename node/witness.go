@@ -17,6 +17,7 @@ import (
 	"github.com/tearline/tearline/audit"
 	"github.com/tearline/tearline/audit/witness"
 	"github.com/tearline/tearline/store"
+	"github.com/tearline/tearline/trust"
 )
 
 // Witnessing (docs/AUDIT.md, "Witnesses"): this node cosigns its partners'
@@ -251,7 +252,7 @@ func (n *Node) SplitViews(ctx context.Context, p *Principal, peer string, open b
 			return nil, err
 		}
 		if origin = peerOrigin(pp); origin == "" {
-			return nil, fmt.Errorf("split views of %s: %w: %w", peer, ErrNoPeer, ErrNotFound)
+			return nil, fmt.Errorf("split views of %s: %w: %w", peer, trust.ErrNoPeer, ErrNotFound)
 		}
 	}
 	return n.st.SplitViews(ctx, origin, open)
@@ -270,7 +271,7 @@ func (n *Node) AckSplitView(ctx context.Context, p *Principal, peer string) (int
 	}
 	origin := peerOrigin(pp)
 	if origin == "" {
-		return 0, fmt.Errorf("ack-split %s: %w (or its log key is not known): %w", peer, ErrNoPeer, ErrNotFound)
+		return 0, fmt.Errorf("ack-split %s: %w (or its log key is not known): %w", peer, trust.ErrNoPeer, ErrNotFound)
 	}
 	var count int
 	err = n.st.Update(ctx, func(tx store.Tx) error {
@@ -292,7 +293,7 @@ func (n *Node) AckSplitView(ctx context.Context, p *Principal, peer string) (int
 
 // witnessClient returns the mutual-TLS client for peer.
 func (n *Node) witnessClient(peer string) (*http.Client, error) {
-	return FederationClient(n.dir, peer)
+	return trust.FederationClient(n.dir, peer)
 }
 
 // CosignRound asks every peer trusted as a witness (witness: true in
@@ -469,31 +470,6 @@ func (n *Node) cosignedNote(ctx context.Context, c store.AuditCheckpoint) ([]byt
 		out = append(out, s.Line...)
 	}
 	return out, nil
-}
-
-// checkWitnessKeys checks and records the witnessing keys of spec in p:
-// the log key must name the peer's log ("<name>/audit") and the witness key
-// must be a cosignature/v1 key.
-func checkWitnessKeys(p *Peer, s PeerSpec) error {
-	if s.LogKey != "" {
-		v, err := note.NewVerifier(s.LogKey)
-		if err != nil {
-			return fmt.Errorf("log key: %w", err)
-		}
-		if v.Name() != s.Name+"/audit" {
-			return fmt.Errorf("log key names %q, not %s's log %q", v.Name(), s.Name, s.Name+"/audit")
-		}
-	}
-	if s.WitnessKey != "" {
-		if _, err := fnote.NewVerifierForCosignatureV1(s.WitnessKey); err != nil {
-			return fmt.Errorf("witness key (want a cosignature/v1 key): %w", err)
-		}
-	}
-	if s.Witness && (s.WitnessKey == "" || s.URL == "") {
-		return errors.New("a witness needs its witness key and URL (add it with --identity)")
-	}
-	p.LogKey, p.WitnessKey, p.Witness = s.LogKey, s.WitnessKey, s.Witness
-	return nil
 }
 
 // proveFrom fetches a consistency proof of peer's log from the peer itself

@@ -14,6 +14,7 @@ import (
 	"github.com/tearline/tearline/node"
 	"github.com/tearline/tearline/store"
 	"github.com/tearline/tearline/store/backend"
+	"github.com/tearline/tearline/trust"
 )
 
 func auditCmd() *cobra.Command {
@@ -175,7 +176,7 @@ func namedWitnesses(dir string, flags []string) ([]audit.NamedWitness, error) {
 				return nil, fmt.Errorf("--witness %s: give NAME=VERIFIERKEY (no --data to find the peer in)", f)
 			}
 			if peers == nil {
-				ps, err := node.LoadPeers(dir)
+				ps, err := trust.LoadPeers(dir)
 				if err != nil {
 					return nil, err
 				}

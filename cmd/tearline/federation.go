@@ -18,6 +18,7 @@ import (
 	"github.com/tearline/tearline/datadir"
 	"github.com/tearline/tearline/node"
 	"github.com/tearline/tearline/pki"
+	"github.com/tearline/tearline/trust"
 )
 
 // Node identity commands (docs/FEDERATION.md): the alliance CA, a node's TLS
@@ -215,7 +216,7 @@ func certRequestCmd() *cobra.Command {
 		Short: "Write a certificate request for the node's TLS key, for the alliance CA to sign",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			b, err := node.CertRequest(dir, hosts)
+			b, err := trust.CertRequest(dir, hosts)
 			if err != nil {
 				return err
 			}
@@ -246,7 +247,7 @@ func certInstallCmd() *cobra.Command {
 					return err
 				}
 			}
-			leaf, err := node.InstallCert(dir, cb, ca, time.Now())
+			leaf, err := trust.InstallCert(dir, cb, ca, time.Now())
 			if err != nil {
 				return err
 			}
@@ -278,7 +279,7 @@ func certRevokeCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if err := node.RevokeCert(dir, cert, reason, time.Now()); err != nil {
+			if err := trust.RevokeCert(dir, cert, reason, time.Now()); err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "revoked %s serial %s\n", cert.Subject.CommonName, pki.SerialHex(cert))
@@ -307,7 +308,7 @@ func identityCmd() *cobra.Command {
 			if u != "" {
 				// The listen address is often not what partners reach
 				// (a proxy, a public name), so the URL is the operator's word.
-				if err := node.CheckPeerURL(u); err != nil {
+				if err := trust.CheckPeerURL(u); err != nil {
 					return err
 				}
 				id.URL = u
@@ -334,7 +335,7 @@ func peerCmd() *cobra.Command {
 
 func peerAddCmd() *cobra.Command {
 	var dir, certFile, idFile, peerURL string
-	var s node.PeerSpec
+	var s trust.PeerSpec
 	c := &cobra.Command{
 		Use:   "add --data DIR (--identity FILE | --name NAME --cert FILE --signing-key ed25519:...) [--country CCC] [--org ORG] [--url https://HOST:PORT]",
 		Short: "Add a partner node by its TLS certificate and signing key",
@@ -350,7 +351,7 @@ func peerAddCmd() *cobra.Command {
 				if err := yaml.Unmarshal(b, &id); err != nil {
 					return fmt.Errorf("identity %s: %w", idFile, err)
 				}
-				s = node.PeerSpec{Name: id.Name, Country: id.Country, Org: id.Org, CertPEM: []byte(id.CertPEM), SigningKey: id.SigningKey, URL: cmp.Or(peerURL, id.URL),
+				s = trust.PeerSpec{Name: id.Name, Country: id.Country, Org: id.Org, CertPEM: []byte(id.CertPEM), SigningKey: id.SigningKey, URL: cmp.Or(peerURL, id.URL),
 					LogKey: cmp.Or(s.LogKey, id.LogKey), WitnessKey: cmp.Or(s.WitnessKey, id.WitnessKey), Witness: s.Witness}
 			case certFile == "" || s.SigningKey == "":
 				return errors.New("peer add: give --identity FILE, or --cert FILE and --signing-key")
@@ -362,7 +363,7 @@ func peerAddCmd() *cobra.Command {
 				s.CertPEM = b
 				s.URL = peerURL
 			}
-			p, err := node.AddPeer(dir, s, time.Now())
+			p, err := trust.AddPeer(dir, s, time.Now())
 			if err != nil {
 				return err
 			}
@@ -430,7 +431,7 @@ func peerListCmd() *cobra.Command {
 		Short: "List partner nodes with their certificates and signing keys",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			peers, err := node.LoadPeers(dir)
+			peers, err := trust.LoadPeers(dir)
 			if err != nil {
 				return err
 			}
@@ -476,7 +477,7 @@ func peerRemoveCmd() *cobra.Command {
 		Short: "Remove a partner: its certificate no longer admits it (its signing keys stay, so its past bindings verify)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := node.RemovePeer(dir, name); err != nil {
+			if err := trust.RemovePeer(dir, name); err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "removed peer %s\n", name)

@@ -16,6 +16,7 @@ import (
 	"github.com/tearline/tearline/node"
 	"github.com/tearline/tearline/pki"
 	storebackend "github.com/tearline/tearline/store/backend"
+	"github.com/tearline/tearline/trust"
 )
 
 // A Cluster is several nodes on loopback that federate over mutual TLS
@@ -107,7 +108,7 @@ func NewCluster(ctx context.Context, base string, specs []MemberSpec, log *slog.
 				return nil, err
 			}
 			// Every member witnesses every other's audit log.
-			if _, err := node.AddPeer(m.Dir, node.PeerSpec{Name: o.Name, CertPEM: []byte(id.CertPEM), SigningKey: id.SigningKey, URL: o.URL,
+			if _, err := trust.AddPeer(m.Dir, trust.PeerSpec{Name: o.Name, CertPEM: []byte(id.CertPEM), SigningKey: id.SigningKey, URL: o.URL,
 				LogKey: id.LogKey, WitnessKey: id.WitnessKey, Witness: true}, time.Now()); err != nil {
 				return nil, fmt.Errorf("cluster: %s adds %s: %w", m.Name, o.Name, err)
 			}

@@ -15,6 +15,7 @@ import (
 	"github.com/tearline/tearline/node"
 	"github.com/tearline/tearline/pki"
 	"github.com/tearline/tearline/store"
+	"github.com/tearline/tearline/trust"
 )
 
 // newScenario starts the four scenario nodes on loopback (or those named),
@@ -231,7 +232,7 @@ func testFederationEndToEnd(t *testing.T, b backend) {
 			payload, _ := json.Marshal(map[string]any{"type": "bundle", "id": "bundle--1f2e3d4c-5b6a-4978-8a9b-0c1d2e3f4a5b",
 				"objects": []json.RawMessage{labelRaw, objRaw, bs[0]}, "x_tearline_release": map[string]any{"agreement": "gbr-usa", "agreement_version": 1, "originator": "gbr"}})
 			body, _ := json.Marshal(node.InboxRequest{Messages: []node.InboxMessage{{ID: 1, Kind: "objects", Payload: payload}}})
-			cl, err := node.FederationClient(gbr.Dir, "usa")
+			cl, err := trust.FederationClient(gbr.Dir, "usa")
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -12,6 +12,7 @@ import (
 	"github.com/tearline/tearline/node"
 	"github.com/tearline/tearline/store"
 	"github.com/tearline/tearline/taxii"
+	"github.com/tearline/tearline/trust"
 )
 
 // newCluster builds the scenario cluster, stores on b, with the given
@@ -178,7 +179,7 @@ func testPartnerTAXIIView(t *testing.T, b backend) {
 	}
 	get := func(m *Member, path string) (int, string) {
 		t.Helper()
-		cl, err := node.FederationClient(m.Dir, "gbr")
+		cl, err := trust.FederationClient(m.Dir, "gbr")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -205,7 +206,7 @@ func testPartnerTAXIIView(t *testing.T, b backend) {
 		t.Fatalf("agency's listing: %d %s", code, body)
 	}
 	// A partner cannot write over TAXII.
-	cl, _ := node.FederationClient(usa.Dir, "gbr")
+	cl, _ := trust.FederationClient(usa.Dir, "gbr")
 	req, _ := http.NewRequest(http.MethodPost, gbr.URL+taxii.Prefix+taxii.DefaultRoot+"/collections/"+gbr.Node.HoldingsID()+"/objects/",
 		strings.NewReader(`{"objects":[]}`))
 	req.Header.Set("Accept", taxii.MediaTypeTAXII)

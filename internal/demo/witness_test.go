@@ -20,13 +20,14 @@ import (
 	"github.com/tearline/tearline/store"
 	storebackend "github.com/tearline/tearline/store/backend"
 	"github.com/tearline/tearline/store/sqlite"
+	"github.com/tearline/tearline/trust"
 )
 
 // witnessesOf returns m's peers that witness its log, as an auditor names
 // them.
 func witnessesOf(t testing.TB, m *Member) []audit.NamedWitness {
 	t.Helper()
-	peers, err := node.LoadPeers(m.Dir)
+	peers, err := trust.LoadPeers(m.Dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,7 +110,7 @@ func testWitnessesCosign(t *testing.T, b backend) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cl, err := node.FederationClient(gbr.Dir, "usa")
+	cl, err := trust.FederationClient(gbr.Dir, "usa")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,7 +120,7 @@ func testWitnessesCosign(t *testing.T, b backend) {
 		}}); err != nil {
 		t.Fatalf("usa cosigns the grown log: %v", err)
 	}
-	fcl, err := node.FederationClient(fra.Dir, "gbr")
+	fcl, err := trust.FederationClient(fra.Dir, "gbr")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -222,7 +223,7 @@ func testSplitViewPausesDeliveries(t *testing.T, b backend) {
 		m  *Member
 		cp []byte
 	}{{gbr, honest}, {fra, forked}} {
-		cl, err := node.FederationClient(usa.Dir, to.m.Name)
+		cl, err := trust.FederationClient(usa.Dir, to.m.Name)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -16,6 +16,7 @@ import (
 	"github.com/tearline/tearline/internal/demo"
 	"github.com/tearline/tearline/internal/pgtest"
 	tlnode "github.com/tearline/tearline/node"
+	"github.com/tearline/tearline/trust"
 )
 
 // fedNode is one member of a federation running as `tearline serve`.
@@ -63,7 +64,7 @@ func newFederation(t *testing.T, bin string, storeURL func(*testing.T) string) m
 		t.Fatal(err)
 	}
 	forget := func(dir, other string) {
-		if err := tlnode.RemovePeer(dir, other); err != nil {
+		if err := trust.RemovePeer(dir, other); err != nil {
 			t.Fatal(err)
 		}
 		entries, err := datadir.ReadKeyringEntries(dir)

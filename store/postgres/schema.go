@@ -137,7 +137,7 @@ ALTER TABLE audit
 	ALTER COLUMN data SET STATISTICS 0,
 	ALTER COLUMN tree SET STATISTICS 0;
 `,
-	9: witnessSchema, // witness.go
+	9:                witnessSchema, // witness.go
 	serversMigration: serversSchema, // servers.go
 }
 

@@ -1,4 +1,4 @@
-package node
+package trust
 
 import (
 	"crypto/tls"
@@ -11,35 +11,50 @@ import (
 	"github.com/tearline/tearline/pki"
 )
 
-// TrustStore serves the current Trust of a data directory, reloading it when
+// Store serves the current Trust of a data directory, reloading it when
 // one of its files changes, so that `peer add`, `peer remove` and `cert
 // revoke` take effect on a running listener at its next handshake. It is
 // safe for concurrent use.
-type TrustStore struct {
+type Store struct {
 	dir string
 	now func() time.Time
 
-	w *datadir.Watched[*Trust]
+	w    *datadir.Watched[*Trust]
+	cert *datadir.Watched[*tls.Certificate] // the node's own, tls/cert.pem and key.pem
 }
 
-// NewTrustStore returns a TrustStore for the node in dir. The files are read
+// NewStore returns a Store for the node in dir. The files are read
 // at the first Current.
-func NewTrustStore(dir string) *TrustStore {
-	s := &TrustStore{dir: dir, now: time.Now}
+func NewStore(dir string) *Store {
+	s := &Store{dir: dir, now: time.Now}
 	s.w = datadir.NewWatched(func() (*Trust, error) { return LoadTrust(dir) },
-		path(dir, TrustCAFile), path(dir, RevokedFile), path(dir, PeersFile))
+		datadir.Path(dir, TrustCAFile), datadir.Path(dir, RevokedFile), datadir.Path(dir, PeersFile))
+	s.cert = datadir.NewWatched(func() (*tls.Certificate, error) {
+		c, err := LoadTLSCertificate(dir)
+		return &c, err
+	}, datadir.Path(dir, datadir.TLSCert), datadir.Path(dir, datadir.TLSKey))
 	return s
+}
+
+// ownCertificate returns the node's certificate as tls/ is now (`cert
+// install` replaces it), or fallback when the files cannot be read (a
+// certificate half installed by hand): the listener keeps serving.
+func (s *Store) ownCertificate(fallback tls.Certificate) tls.Certificate {
+	if c, err := s.cert.Get(); err == nil {
+		return *c
+	}
+	return fallback
 }
 
 // Current returns the trust as the files now say (a stat of each on every
 // call; a changed file, even replaced within one clock tick, is read
 // again). An unreadable or invalid file is an error, and the caller
 // refuses the connection: trust fails closed.
-func (s *TrustStore) Current() (*Trust, error) { return s.w.Get() }
+func (s *Store) Current() (*Trust, error) { return s.w.Get() }
 
 // Identify names the peer presenting certs under the current trust; see
 // Trust.Identify.
-func (s *TrustStore) Identify(certs []*x509.Certificate) (*Peer, error) {
+func (s *Store) Identify(certs []*x509.Certificate) (*Peer, error) {
 	t, err := s.Current()
 	if err != nil {
 		return nil, err
@@ -55,8 +70,11 @@ func (s *TrustStore) Identify(certs []*x509.Certificate) (*Peer, error) {
 //     handshake: an unknown, expired or revoked certificate fails the
 //     handshake before any request is read;
 //   - no client certificate is fine: people and stock TAXII clients
-//     authenticate with tokens, and partner routes refuse them.
-func (s *TrustStore) ServerConfig(cert tls.Certificate) *tls.Config {
+//     authenticate with tokens, and partner routes refuse them;
+//   - the node's certificate is tls/cert.pem as it is at each handshake
+//     (`cert install` takes effect without a restart); cert is used while
+//     the files cannot be read.
+func (s *Store) ServerConfig(cert tls.Certificate) *tls.Config {
 	base := &tls.Config{MinVersion: tls.VersionTLS13, Certificates: []tls.Certificate{cert}}
 	// A per-handshake config, so that it sees the trust files as they are
 	// now rather than as they were when the listener started.
@@ -67,6 +85,7 @@ func (s *TrustStore) ServerConfig(cert tls.Certificate) *tls.Config {
 		}
 		c := base.Clone()
 		c.GetConfigForClient = nil
+		c.Certificates = []tls.Certificate{s.ownCertificate(cert)}
 		c.ClientAuth = tls.VerifyClientCertIfGiven
 		c.ClientCAs = t.Pool()
 		c.VerifyConnection = func(cs tls.ConnectionState) error {
@@ -93,7 +112,7 @@ func (s *TrustStore) ServerConfig(cert tls.Certificate) *tls.Config {
 // as it is now; each handshake then re-checks the chain against the trust
 // files as they are then, so a revocation or a CA removed from the bundle
 // takes effect on an existing client too (a CA added needs a new client).
-func (s *TrustStore) ClientConfig(cert tls.Certificate, peer string) (*tls.Config, error) {
+func (s *Store) ClientConfig(cert tls.Certificate, peer string) (*tls.Config, error) {
 	t, err := s.Current()
 	if err != nil {
 		return nil, fmt.Errorf("trust: %w", err)
@@ -103,7 +122,11 @@ func (s *TrustStore) ClientConfig(cert tls.Certificate, peer string) (*tls.Confi
 			return nil, fmt.Errorf("trust: %s: %w", peer, ErrNoPeer)
 		}
 	}
-	c := &tls.Config{MinVersion: tls.VersionTLS13, Certificates: []tls.Certificate{cert}, RootCAs: t.Pool()}
+	c := &tls.Config{MinVersion: tls.VersionTLS13, RootCAs: t.Pool()}
+	c.GetClientCertificate = func(*tls.CertificateRequestInfo) (*tls.Certificate, error) {
+		own := s.ownCertificate(cert)
+		return &own, nil
+	}
 	c.VerifyConnection = func(cs tls.ConnectionState) error {
 		t, err := s.Current()
 		if err != nil {
@@ -131,7 +154,7 @@ func (s *TrustStore) ClientConfig(cert tls.Certificate, peer string) (*tls.Confi
 // LoadTLSCertificate reads the node's TLS certificate (with any chain) and
 // key from dir.
 func LoadTLSCertificate(dir string) (tls.Certificate, error) {
-	c, err := tls.LoadX509KeyPair(path(dir, TLSCert), path(dir, TLSKey))
+	c, err := tls.LoadX509KeyPair(datadir.Path(dir, datadir.TLSCert), datadir.Path(dir, datadir.TLSKey))
 	if err != nil {
 		return tls.Certificate{}, fmt.Errorf("node certificate: %w", err)
 	}
@@ -146,7 +169,7 @@ func FederationClient(dir, peer string) (*http.Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	tc, err := NewTrustStore(dir).ClientConfig(cert, peer)
+	tc, err := NewStore(dir).ClientConfig(cert, peer)
 	if err != nil {
 		return nil, err
 	}

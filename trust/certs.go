@@ -1,10 +1,17 @@
-package node
+package trust
 
 import (
 	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
 	"errors"
 	"fmt"
+	"math/big"
+	"net"
 	"os"
 	"time"
 
@@ -16,45 +23,46 @@ import (
 // lives: long enough for demos and exercises, short enough to be renewed.
 const DefaultCertValidity = 397 * 24 * time.Hour
 
-func readTLSLeaf(dir string) (*x509.Certificate, error) {
-	b, err := os.ReadFile(path(dir, TLSCert))
+// ReadTLSLeaf reads the node's own TLS certificate (the leaf).
+func ReadTLSLeaf(dir string) (*x509.Certificate, error) {
+	b, err := os.ReadFile(datadir.Path(dir, datadir.TLSCert))
 	if err != nil {
 		return nil, fmt.Errorf("node certificate: %w", err)
 	}
 	cs, err := pki.ParseCerts(b)
 	if err != nil {
-		return nil, fmt.Errorf("node certificate %s: %w", TLSCert, err)
+		return nil, fmt.Errorf("node certificate %s: %w", datadir.TLSCert, err)
 	}
 	return cs[0], nil
 }
 
 func readTLSKey(dir string) (crypto.Signer, error) {
-	b, err := os.ReadFile(path(dir, TLSKey))
+	b, err := os.ReadFile(datadir.Path(dir, datadir.TLSKey))
 	if err != nil {
 		return nil, fmt.Errorf("node TLS key: %w", err)
 	}
 	k, err := pki.ParseKey(b)
 	if err != nil {
-		return nil, fmt.Errorf("node TLS key %s: %w", TLSKey, err)
+		return nil, fmt.Errorf("node TLS key %s: %w", datadir.TLSKey, err)
 	}
 	return k, nil
 }
 
-func nodeSubject(cfg Config) pki.Subject {
+func nodeSubject(cfg datadir.Config) pki.Subject {
 	return pki.Subject{Name: cfg.Name, Country: cfg.Country, Org: cfg.Org}
 }
 
 // nodeHosts is the loopback names every node certificate carries, plus the
 // hosts the operator names.
-func nodeHosts(cfg Config, hosts []string) pki.Leaf {
+func nodeHosts(cfg datadir.Config, hosts []string) pki.Leaf {
 	dns, ips := pki.DefaultHosts(cfg.Name)
 	d, i := pki.SplitHosts(hosts)
 	return pki.Leaf{Subject: nodeSubject(cfg), DNSNames: append(dns, d...), IPs: append(ips, i...)}
 }
 
-// issueFromCA replaces the self-signed certificate Init made in dir by one
+// IssueFromCA replaces the self-signed certificate Init made in dir by one
 // the alliance CA issues for the same key, and trusts the CA.
-func issueFromCA(dir string, cfg Config, ca *pki.CA, hosts []string, now time.Time) error {
+func IssueFromCA(dir string, cfg datadir.Config, ca *pki.CA, hosts []string, now time.Time) error {
 	k, err := readTLSKey(dir)
 	if err != nil {
 		return err
@@ -68,14 +76,14 @@ func issueFromCA(dir string, cfg Config, ca *pki.CA, hosts []string, now time.Ti
 	if err := AddTrustedCA(dir, pki.MarshalCert(ca.Cert)); err != nil {
 		return err
 	}
-	return datadir.AtomicWrite(path(dir, TLSCert), pki.MarshalCert(c), 0o644)
+	return datadir.AtomicWrite(datadir.Path(dir, datadir.TLSCert), pki.MarshalCert(c), 0o644)
 }
 
 // CertRequest returns a PEM certificate request for the node's TLS key, for
 // the alliance CA to sign (`tearline ca sign`); hosts are names and
 // addresses partners reach the node at, beyond the loopback defaults.
 func CertRequest(dir string, hosts []string) ([]byte, error) {
-	cfg, err := LoadConfig(path(dir, ConfigFile))
+	cfg, err := datadir.LoadConfig(datadir.Path(dir, datadir.ConfigFile))
 	if err != nil {
 		return nil, err
 	}
@@ -91,9 +99,10 @@ func CertRequest(dir string, hosts []string) ([]byte, error) {
 // issued for the node's TLS key as tls/cert.pem. With caPEM, that CA bundle
 // is trusted first. The certificate must name this node and chain to the
 // trust bundle: a node whose own certificate its partners would refuse is
-// refused here. A running listener keeps its certificate until restarted.
+// refused here. A serving node presents it from its next handshake on
+// (Store.ServerConfig and ClientConfig read tls/ as it is then).
 func InstallCert(dir string, certPEM, caPEM []byte, now time.Time) (*x509.Certificate, error) {
-	cfg, err := LoadConfig(path(dir, ConfigFile))
+	cfg, err := datadir.LoadConfig(datadir.Path(dir, datadir.ConfigFile))
 	if err != nil {
 		return nil, err
 	}
@@ -125,7 +134,7 @@ func InstallCert(dir string, certPEM, caPEM []byte, now time.Time) (*x509.Certif
 	if _, err := t.verifyChain(leaf, now, chain[1:]...); err != nil {
 		return nil, fmt.Errorf("cert install: %w", err)
 	}
-	if err := datadir.AtomicWrite(path(dir, TLSCert), pki.MarshalCert(chain...), 0o644); err != nil {
+	if err := datadir.AtomicWrite(datadir.Path(dir, datadir.TLSCert), pki.MarshalCert(chain...), 0o644); err != nil {
 		return nil, fmt.Errorf("cert install: %w", err)
 	}
 	return leaf, nil
@@ -140,7 +149,7 @@ func AddTrustedCA(dir string, caPEM []byte) error {
 		return fmt.Errorf("trust: CA bundle: %w", err)
 	}
 	var have []*x509.Certificate
-	if b, err := os.ReadFile(path(dir, TrustCAFile)); err == nil {
+	if b, err := os.ReadFile(datadir.Path(dir, TrustCAFile)); err == nil {
 		if have, err = pki.ParseCerts(b); err != nil {
 			return fmt.Errorf("trust %s: %w", TrustCAFile, err)
 		}
@@ -160,5 +169,43 @@ func AddTrustedCA(dir string, caPEM []byte) error {
 			seen[pki.Fingerprint(c)] = true
 		}
 	}
-	return datadir.AtomicWrite(path(dir, TrustCAFile), pki.MarshalCert(have...), 0o644)
+	return datadir.AtomicWrite(datadir.Path(dir, TrustCAFile), pki.MarshalCert(have...), 0o644)
+}
+
+// MakeSelfSigned writes a self-signed ECDSA P-256 certificate for the node's HTTPS
+// listener. It is its own CA, so clients pin it with --ca.
+func MakeSelfSigned(dir string, cfg datadir.Config) error {
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return err
+	}
+	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 127))
+	if err != nil {
+		return err
+	}
+	now := time.Now()
+	tmpl := &x509.Certificate{
+		SerialNumber:          serial,
+		Subject:               pkix.Name{CommonName: cfg.Name, Organization: []string{cfg.Org}, Country: []string{cfg.Country}},
+		NotBefore:             now.Add(-time.Hour),
+		NotAfter:              now.AddDate(2, 0, 0),
+		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+		DNSNames:              []string{"localhost", cfg.Name},
+		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &k.PublicKey, k)
+	if err != nil {
+		return err
+	}
+	kb, err := x509.MarshalPKCS8PrivateKey(k)
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(datadir.Path(dir, datadir.TLSCert), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644); err != nil {
+		return err
+	}
+	return os.WriteFile(datadir.Path(dir, datadir.TLSKey), pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kb}), 0o600)
 }

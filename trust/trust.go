@@ -1,4 +1,4 @@
-package node
+package trust
 
 import (
 	"bytes"
@@ -42,7 +42,7 @@ type RevokedCert struct {
 
 // Trust is one immutable snapshot of what a node trusts for TLS: the
 // alliance CA bundle, its peers and the revoked certificates. Build it with
-// LoadTrust (or through a TrustStore, which reloads it when files change).
+// LoadTrust (or through a Store, which reloads it when files change).
 type Trust struct {
 	pool      *x509.CertPool  // the CA bundle and the pinned peer certificates
 	anchors   map[string]bool // fingerprints of the CA bundle's certificates
@@ -66,7 +66,7 @@ func LoadTrust(dir string) (*Trust, error) {
 func loadTrust(dir string, peers []Peer) (*Trust, error) {
 	t := &Trust{pool: x509.NewCertPool(), anchors: map[string]bool{}, pinned: map[string]bool{},
 		peers: map[string]*Peer{}, byName: map[string]*Peer{}, revokedFP: map[string]bool{}, revokedSN: map[string]bool{}}
-	b, err := os.ReadFile(path(dir, TrustCAFile))
+	b, err := os.ReadFile(datadir.Path(dir, TrustCAFile))
 	switch {
 	case errors.Is(err, os.ErrNotExist):
 	case err != nil:
@@ -113,7 +113,7 @@ func loadTrust(dir string, peers []Peer) (*Trust, error) {
 
 // LoadRevoked reads trust/revoked.yaml; a missing file revokes nothing.
 func LoadRevoked(dir string) ([]RevokedCert, error) {
-	b, err := os.ReadFile(path(dir, RevokedFile))
+	b, err := os.ReadFile(datadir.Path(dir, RevokedFile))
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil
 	}
@@ -158,7 +158,7 @@ func RevokeCert(dir string, c *x509.Certificate, reason string, now time.Time) e
 		return fmt.Errorf("trust: %w", err)
 	}
 	header := "# Revoked TLS certificates, refused in the handshake (tearline cert revoke).\n"
-	return datadir.AtomicWrite(path(dir, RevokedFile), append([]byte(header), out...), 0o644)
+	return datadir.AtomicWrite(datadir.Path(dir, RevokedFile), append([]byte(header), out...), 0o644)
 }
 
 // Pool returns the certificates a handshake may chain to: the CA bundle and
