@@ -20,6 +20,7 @@ import (
 	tlnode "github.com/tearline/tearline/node"
 	"github.com/tearline/tearline/store"
 	"github.com/tearline/tearline/store/backend"
+	"github.com/tearline/tearline/trust"
 )
 
 // TestWitnessesOnServingNodes runs gbr, usa and fra as `tearline serve`
@@ -103,7 +104,7 @@ func runWitnesses(t *testing.T, bin string, storeURL func(*testing.T) string) {
 	usa.srv.stop()
 	forks := forkLog(t, usa.node, 5)
 	for i, w := range []*fedNode{gbr, fra} {
-		cl, err := tlnode.FederationClient(usa.dir, w.name)
+		cl, err := trust.FederationClient(usa.dir, w.name)
 		if err != nil {
 			t.Fatal(err)
 		}
