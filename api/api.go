@@ -2,6 +2,11 @@
 // administration, documented in docs/API.md, with the TAXII 2.1 server
 // (package taxii, docs/TAXII.md) mounted beside it under /taxii2/ and the
 // partner routes under /federation/.
+//
+// It authenticates the caller and hands the principal to node, which
+// decides every role and clearance question (node/authority.go); here the
+// node's errors become statuses (fail, agreementFail) and nothing else is
+// decided about who may do what.
 package api
 
 import (
