@@ -192,7 +192,6 @@ func TestParseErrors(t *testing.T) {
 		{"node empty", "node", set("node", "")},
 		{"node control char", "node", set("node", "a\nb")},
 		{"object_ref", "object_ref", set("object_ref", "indicator--NOT-A-UUID")},
-		{"object_ref upper case", "object_ref", set("object_ref", "indicator--8E2E2D2B-17D4-4CBF-938F-98EE46B3CD3F")},
 		{"object_modified", "object_modified", set("object_modified", "yesterday")},
 		{"object_modified empty", "object_modified", set("object_modified", "")},
 		{"object_digest algorithm", "object_digest.algorithm", set("object_digest.algorithm", "SHA-1")},
