@@ -42,5 +42,6 @@ func root() *cobra.Command {
 	c.AddCommand(agreementCmd(), releaseCmd())                    // agreement.go, release.go
 	addFederationCmds(c)                                          // federation.go
 	c.AddCommand(recallCmd())                                     // recall.go
+	documentServing(c)                                            // operate.go
 	return c
 }
