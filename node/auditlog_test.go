@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -13,6 +14,8 @@ import (
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/tearline/tearline/audit"
+	"github.com/tearline/tearline/audit/witness"
+	"github.com/tearline/tearline/store"
 	"github.com/tearline/tearline/store/backend"
 )
 
@@ -28,9 +31,28 @@ func addAuditable(t *testing.T, nd *Node, prefix string, n int) {
 	}
 }
 
+// followLog is the log a test witness follows: nd's.
+type followLog struct{ nd *Node }
+
+func (f followLog) Log(_ context.Context, origin string) (witness.Log, error) {
+	v, err := note.NewVerifier(f.nd.AuditLogKey())
+	if err != nil || v.Name() != origin {
+		return witness.Log{}, fmt.Errorf("%q: %w", origin, witness.ErrUnknownLog)
+	}
+	return witness.Log{Verifier: v, Node: f.nd.Config().Name}, nil
+}
+
+// splits counts the split views a test witness raises.
+type splits struct{ n int }
+
+func (s *splits) SplitView(context.Context, store.Tx, store.SplitView) error { s.n++; return nil }
+func (s *splits) Rollback(context.Context, store.Tx, store.WitnessRollback, string) error {
+	return nil
+}
+
 // cosign hands nd's latest checkpoint to w with a consistency proof from
-// the witness's last size.
-func cosign(t *testing.T, nd *Node, w *audit.Witness) ([]byte, []byte, error) {
+// the size the witness last cosigned (its store says).
+func cosign(t *testing.T, nd *Node, w *witness.Witness, st store.Store) ([]byte, []byte, error) {
 	t.Helper()
 	ctx := t.Context()
 	c, err := nd.SignAuditCheckpoint(ctx)
@@ -38,9 +60,9 @@ func cosign(t *testing.T, nd *Node, w *audit.Witness) ([]byte, []byte, error) {
 		t.Fatal(err)
 	}
 	v, _ := note.NewVerifier(nd.AuditLogKey())
-	old, _, err := w.Latest(v.Name())
-	if err != nil {
-		t.Fatal(err)
+	var old int64
+	if h, err := st.WitnessedLog(ctx, v.Name()); err == nil {
+		old = h.Size
 	}
 	var p [][]byte
 	if old > 0 && old <= c.Size {
@@ -48,7 +70,7 @@ func cosign(t *testing.T, nd *Node, w *audit.Witness) ([]byte, []byte, error) {
 			t.Fatal(err)
 		}
 	}
-	sigs, err := w.AddCheckpoint(ctx, old, p, c.Note)
+	sigs, err := w.AddCheckpoint(ctx, witness.AddCheckpointRequest{OldSize: old, Proof: p, Checkpoint: c.Note})
 	return c.Note, sigs, err
 }
 
@@ -60,16 +82,14 @@ func TestAuditWitnessBetweenNodes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w, err := audit.NewWitness(wkey, slog.New(slog.NewTextHandler(&logs, nil)))
+	sv := &splits{}
+	w, err := witness.New(b.Store(), wkey, followLog{a}, sv, slog.New(slog.NewTextHandler(&logs, nil)))
 	if err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Follow(a.AuditLogKey()); err != nil {
 		t.Fatal(err)
 	}
 	for round := range 3 {
 		addAuditable(t, a, "u"+string(rune('a'+round)), 3)
-		msg, sigs, err := cosign(t, a, w)
+		msg, sigs, err := cosign(t, a, w, b.Store())
 		if err != nil {
 			t.Fatalf("round %d: AddCheckpoint: %v", round, err)
 		}
@@ -89,15 +109,14 @@ func TestAuditWitnessBetweenNodes(t *testing.T) {
 	skey, _, _ := audit.GenerateLogKey("alpha/audit")
 	imp, _ := note.NewSigner(skey)
 	forged, _ := audit.SignCheckpoint(imp, 100, make([]byte, 32))
-	size, _, _ := w.Latest("alpha/audit")
-	if _, err := w.AddCheckpoint(t.Context(), size, nil, forged); !errors.Is(err, audit.ErrBadSignature) {
-		t.Errorf("AddCheckpoint(forged) = %v, want ErrBadSignature", err)
+	h, _ := b.Store().WitnessedLog(t.Context(), "alpha/audit")
+	for _, old := range []int64{h.Size, h.Size - 1} {
+		if _, err := w.AddCheckpoint(t.Context(), witness.AddCheckpointRequest{OldSize: old, Checkpoint: forged}); !errors.Is(err, audit.ErrBadSignature) {
+			t.Errorf("AddCheckpoint(forged, old %d) = %v, want ErrBadSignature", old, err)
+		}
 	}
-	if _, err := w.AddCheckpoint(t.Context(), size-1, nil, forged); !errors.Is(err, audit.ErrBadSignature) {
-		t.Errorf("AddCheckpoint(forged, wrong size) = %v, want ErrBadSignature", err)
-	}
-	if logs.Len() != 0 {
-		t.Errorf("witness logged without a split view: %s", logs.String())
+	if logs.Len() != 0 || sv.n != 0 {
+		t.Errorf("witness logged or raised without a split view: %s", logs.String())
 	}
 }
 
@@ -126,30 +145,32 @@ func TestAuditWitnessSplitView(t *testing.T) {
 	if a.AuditLogKey() != fork.AuditLogKey() {
 		t.Fatal("fork has another log key")
 	}
+	b := newTestNode(t, "bravo", "USA")
 	var logs bytes.Buffer
 	wkey, _, _ := audit.GenerateWitnessKey("bravo/witness")
-	w, err := audit.NewWitness(wkey, slog.New(slog.NewJSONHandler(&logs, nil)))
+	sv := &splits{}
+	w, err := witness.New(b.Store(), wkey, followLog{a}, sv, slog.New(slog.NewJSONHandler(&logs, nil)))
 	if err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Follow(a.AuditLogKey()); err != nil {
 		t.Fatal(err)
 	}
 	addAuditable(t, a, "alice", 2)
 	addAuditable(t, fork, "mallory", 2)
-	if _, _, err := cosign(t, a, w); err != nil {
+	if _, _, err := cosign(t, a, w, b.Store()); err != nil {
 		t.Fatalf("first view: %v", err)
 	}
-	_, _, err = cosign(t, fork, w)
-	if !errors.Is(err, audit.ErrSplitView) {
-		t.Fatalf("second view = %v, want ErrSplitView", err)
+	// The fork's checkpoint of the same size: 409, recorded as a split
+	// view (both are signed by the log).
+	_, _, err = cosign(t, fork, w, b.Store())
+	var ce *witness.ConflictError
+	if !errors.As(err, &ce) || sv.n != 1 {
+		t.Fatalf("second view = %v (%d split views), want a conflict and a split view", err, sv.n)
 	}
-	if !strings.Contains(logs.String(), `"level":"ERROR"`) || !strings.Contains(logs.String(), "split view") {
+	if !strings.Contains(logs.String(), `"level":"ERROR"`) {
 		t.Errorf("split view not logged at Error: %s", logs.String())
 	}
 	// The same checkpoint again is not a split view.
-	if _, _, err := cosign(t, a, w); err != nil {
-		t.Errorf("resubmitting the cosigned view: %v", err)
+	if _, _, err := cosign(t, a, w, b.Store()); err != nil || sv.n != 1 {
+		t.Errorf("resubmitting the cosigned view: %v (%d split views)", err, sv.n)
 	}
 	// Both copies still verify on their own: only a witness sees the fork.
 	for _, n := range []*Node{a, fork} {
@@ -158,7 +179,6 @@ func TestAuditWitnessSplitView(t *testing.T) {
 			t.Errorf("Verify %s: %v", n.Dir(), err)
 		}
 	}
-
 }
 
 func TestAuditLogKeyCreatedOnOpen(t *testing.T) {
