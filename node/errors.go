@@ -35,6 +35,10 @@ var (
 	// decision, made again at approval time, no longer allows it.
 	ErrNotReleased = errors.New("not released")
 
+	// ErrExists is returned by Init when the directory already holds a
+	// node.
+	ErrExists = errors.New("directory already holds a Tearline node")
+
 	// ErrNoBackup is returned by Backup for a store that cannot copy
 	// itself. Both backends can (SQLite: VACUUM INTO; PostgreSQL: pg_dump).
 	ErrNoBackup = errors.New("this store makes no backups itself")

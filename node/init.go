@@ -20,9 +20,6 @@ import (
 	"github.com/tearline/tearline/trust"
 )
 
-// ErrExists is returned by Init when the directory already holds a node.
-var ErrExists = errors.New("directory already holds a Tearline node")
-
 // InitOptions name a new node.
 type InitOptions struct {
 	Name    string // default "tearline"
