@@ -187,7 +187,7 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		writeError(w, http.StatusNotFound, "not found")
 	case errors.Is(err, node.ErrForbidden):
 		writeError(w, http.StatusForbidden, err.Error())
-	case errors.Is(err, node.ErrBadCursor):
+	case errors.Is(err, node.ErrBadCursor), errors.Is(err, node.ErrInvalid):
 		writeError(w, http.StatusBadRequest, err.Error())
 	case errors.Is(err, store.ErrExists):
 		writeError(w, http.StatusConflict, err.Error())

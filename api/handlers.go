@@ -306,8 +306,8 @@ func (s *Server) addUser(w http.ResponseWriter, r *http.Request) {
 	var ttl time.Duration
 	if in.TokenTTL != "" {
 		d, err := time.ParseDuration(in.TokenTTL)
-		if err != nil {
-			writeError(w, http.StatusBadRequest, "token_ttl: "+err.Error())
+		if err != nil || d == 0 {
+			writeError(w, http.StatusBadRequest, "token_ttl "+strconv.Quote(in.TokenTTL)+": want a positive duration such as 720h")
 			return
 		}
 		ttl = d
@@ -385,8 +385,8 @@ func (s *Server) issueToken(w http.ResponseWriter, r *http.Request) {
 	var ttl time.Duration
 	if v := r.URL.Query().Get("ttl"); v != "" {
 		d, err := time.ParseDuration(v)
-		if err != nil {
-			writeError(w, http.StatusBadRequest, "ttl: "+err.Error())
+		if err != nil || d == 0 {
+			writeError(w, http.StatusBadRequest, "ttl "+strconv.Quote(v)+": want a positive duration such as 720h")
 			return
 		}
 		ttl = d

@@ -26,6 +26,7 @@ const (
 	ActionUserUpdate   = "user.update"
 	ActionTokenIssue   = "token.issue"
 	ActionTokenRevoke  = "token.revoke"
+	ActionTokenCap     = "token.cap" // tokens given the longest lifetime allowed (token_max_ttl)
 	ActionAuthRefuse   = "auth.refuse"
 	ActionNodeInit     = "node.init"
 	// Encryption at rest (package seal): a crypto-shred, with the reason

@@ -22,6 +22,13 @@ type Config struct {
 	Listen   string `yaml:"listen"`
 	// TokenTTL is how long a new API token lives unless told otherwise.
 	TokenTTL time.Duration `yaml:"token_ttl"`
+	// TokenMaxTTL bounds every token's lifetime, whoever asks for it
+	// (default 90 days): a token lives at least a moment and at most this.
+	TokenMaxTTL time.Duration `yaml:"token_max_ttl"`
+	// MetricsListen is where Prometheus metrics are served, over plain
+	// HTTP and never on the public listener: HOST:PORT, or "off". Unset
+	// means DefaultMetricsListen (loopback), taken only if free.
+	MetricsListen string `yaml:"metrics_listen,omitempty"`
 	// MaxBodyBytes bounds every request body.
 	MaxBodyBytes int64        `yaml:"max_body_bytes"`
 	Labels       label.Config `yaml:"labels"`
@@ -50,8 +57,11 @@ func (c *Config) Defaults() {
 	if c.Listen == "" {
 		c.Listen = "127.0.0.1:8443"
 	}
+	if c.TokenMaxTTL == 0 {
+		c.TokenMaxTTL = DefaultTokenMaxTTL
+	}
 	if c.TokenTTL == 0 {
-		c.TokenTTL = 90 * 24 * time.Hour
+		c.TokenTTL = min(90*24*time.Hour, c.TokenMaxTTL)
 	}
 	if c.MaxBodyBytes == 0 {
 		c.MaxBodyBytes = 64 << 20
@@ -72,8 +82,23 @@ func (c *Config) Validate() error {
 	if c.Identity == "" {
 		return fmt.Errorf("config: identity is missing")
 	}
+	if c.TokenMaxTTL <= 0 {
+		return fmt.Errorf("config: token_max_ttl %s: want a positive duration such as 2160h (90 days)", c.TokenMaxTTL)
+	}
+	if c.TokenTTL <= 0 || c.TokenTTL > c.TokenMaxTTL {
+		return fmt.Errorf("config: token_ttl %s: want a positive duration up to token_max_ttl (%s)", c.TokenTTL, c.TokenMaxTTL)
+	}
 	return nil
 }
+
+// DefaultTokenMaxTTL is the longest a token lives unless token_max_ttl
+// says otherwise.
+const DefaultTokenMaxTTL = 90 * 24 * time.Hour
+
+// DefaultMetricsListen is where metrics are served when metrics_listen is
+// unset: loopback only, the port Prometheus's exporter registry lists
+// for none in particular (9464, as OpenTelemetry's Prometheus exporter).
+const DefaultMetricsListen = "127.0.0.1:9464"
 
 // LoadConfig reads a YAML config file and fills in defaults.
 func LoadConfig(path string) (Config, error) {

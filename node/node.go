@@ -130,6 +130,10 @@ func Open(ctx context.Context, dir string, o Options) (*Node, error) {
 		classes:   newClassCache(),
 	}
 	n.registerRecall() // recall.go
+	if _, err := n.CapTokens(ctx); err != nil { // users.go: lifetimes bounded from the upgrade on
+		n.Close()
+		return nil, fmt.Errorf("open node %s: %w", dir, err)
+	}
 	return n, nil
 }
 

@@ -336,6 +336,9 @@ func (n *Node) newToken(userID string, ttl time.Duration) (store.Token, string, 
 	if ttl == 0 {
 		ttl = n.cfg.TokenTTL
 	}
+	if err := n.checkTokenTTL(ttl); err != nil {
+		return store.Token{}, "", err
+	}
 	id := randHex(8)
 	secret := make([]byte, 32)
 	if _, err := rand.Read(secret); err != nil {
@@ -344,11 +347,40 @@ func (n *Node) newToken(userID string, ttl time.Duration) (store.Token, string, 
 	s := base64.RawURLEncoding.EncodeToString(secret)
 	h := sha256.Sum256([]byte(s))
 	now := n.now()
-	t := store.Token{ID: id, UserID: userID, Hash: h[:], Created: now}
-	if ttl > 0 {
-		t.Expires = now.Add(ttl)
-	}
+	t := store.Token{ID: id, UserID: userID, Hash: h[:], Created: now, Expires: now.Add(ttl)}
 	return t, tokenPrefix + id + "_" + s, nil
+}
+
+// checkTokenTTL refuses a token lifetime that is not positive or is longer
+// than the node allows: a token that never expires, or expires before it
+// is made, is a mistake on every route that makes one.
+func (n *Node) checkTokenTTL(ttl time.Duration) error {
+	if ttl <= 0 || ttl > n.cfg.TokenMaxTTL {
+		return fmt.Errorf("%w: token lifetime %s: want a positive duration up to %s (token_max_ttl in tearline.yaml)", ErrInvalid, ttl, n.cfg.TokenMaxTTL)
+	}
+	return nil
+}
+
+// CapTokens gives every unrevoked token that never expires, or expires
+// later than the longest lifetime allowed from now, that lifetime from
+// now, and audits how many it changed. Open runs it, so tokens made before
+// lifetimes were bounded (or before token_max_ttl was lowered) are bounded
+// from the upgrade on; it changes nothing the second time.
+func (n *Node) CapTokens(ctx context.Context) (int64, error) {
+	limit := n.now().Add(n.cfg.TokenMaxTTL)
+	var capped int64
+	err := n.st.Update(ctx, func(tx store.Tx) error {
+		var err error
+		if capped, err = tx.CapTokenExpiry(ctx, limit); err != nil || capped == 0 {
+			return err
+		}
+		return n.appendAudit(ctx, tx, audit.Event{Actor: "node", Action: audit.ActionTokenCap, Subject: "tokens",
+			Detail: fmt.Sprintf("%d token(s) now expire at %s (token_max_ttl %s)", capped, limit.Format(time.RFC3339), n.cfg.TokenMaxTTL)})
+	})
+	if err != nil {
+		return 0, fmt.Errorf("cap token lifetimes: %w", err)
+	}
+	return capped, nil
 }
 
 // Authenticate resolves a bearer token to a principal. It reads the user

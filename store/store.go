@@ -123,6 +123,9 @@ type Tx interface {
 	UpdateUser(ctx context.Context, u User) error
 	PutToken(ctx context.Context, t Token) error
 	RevokeToken(ctx context.Context, id string, at time.Time) error
+	// CapTokenExpiry gives every unrevoked token that never expires, or
+	// expires after limit, the expiry limit; it returns how many changed.
+	CapTokenExpiry(ctx context.Context, limit time.Time) (int64, error)
 
 	// AppendAudit appends entries in order and returns the index of the
 	// first. Indexes are dense from 0: the audit log is a Merkle tree over

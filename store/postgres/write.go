@@ -151,3 +151,14 @@ func (t *tx) RevokeToken(ctx context.Context, id string, at time.Time) error {
 	}
 	return nil
 }
+
+func (t *tx) CapTokenExpiry(ctx context.Context, limit time.Time) (int64, error) {
+	if err := t.lock(ctx); err != nil {
+		return 0, fmt.Errorf("cap token expiry: %w", err)
+	}
+	tag, err := t.t.Exec(ctx, `UPDATE tokens SET expires_us = $1 WHERE revoked_us = 0 AND (expires_us = 0 OR expires_us > $1)`, limit.UnixMicro())
+	if err != nil {
+		return 0, fmt.Errorf("cap token expiry: %w", err)
+	}
+	return tag.RowsAffected(), nil
+}

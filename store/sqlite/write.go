@@ -156,6 +156,15 @@ func (t *tx) RevokeToken(ctx context.Context, id string, at time.Time) error {
 	return nil
 }
 
+func (t *tx) CapTokenExpiry(ctx context.Context, limit time.Time) (int64, error) {
+	res, err := t.t.ExecContext(ctx, `UPDATE tokens SET expires_us = ? WHERE revoked_us = 0 AND (expires_us = 0 OR expires_us > ?)`, limit.UnixMicro(), limit.UnixMicro())
+	if err != nil {
+		return 0, fmt.Errorf("cap token expiry: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	return n, nil
+}
+
 func (t *tx) AppendAudit(ctx context.Context, entries ...[]byte) (int64, error) {
 	return t.appendAudit(ctx, entries)
 }

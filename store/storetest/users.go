@@ -250,6 +250,34 @@ func testTokens(t *testing.T, s store.Store) {
 		t.Errorf("Token after second RevokeToken: RevokedAt = %v, %v; want %v", got.RevokedAt, err, revokedAt)
 	}
 	checkTokens(t, s, bob.ID, t3)
+
+	// Capping: tokens without an expiry or expiring after the limit get
+	// the limit; earlier expiries and revoked tokens keep theirs.
+	limit := base.Add(30 * 24 * time.Hour)
+	t4 := store.Token{ID: "tok-4", UserID: bob.ID, Hash: []byte("hash-4"), Created: base, Expires: base.Add(24 * time.Hour)}
+	var capped int64
+	update(t, s, func(tx store.Tx) error {
+		if err := tx.PutToken(ctx, t4); err != nil {
+			return err
+		}
+		var err error
+		capped, err = tx.CapTokenExpiry(ctx, limit)
+		return err
+	})
+	if capped != 2 { // t2 (90 days) and t3 (none); not t1 (revoked), not t4 (earlier)
+		t.Errorf("CapTokenExpiry changed %d tokens, want 2", capped)
+	}
+	t2.Expires, t3.Expires = limit, limit
+	checkTokens(t, s, alice.ID, t1, t2)
+	checkTokens(t, s, bob.ID, t3, t4)
+	update(t, s, func(tx store.Tx) error {
+		var err error
+		capped, err = tx.CapTokenExpiry(ctx, limit)
+		return err
+	})
+	if capped != 0 {
+		t.Errorf("CapTokenExpiry again changed %d tokens, want 0", capped)
+	}
 }
 
 // checkTokens checks that Tokens(userID) returns exactly want, in any order.
