@@ -22,7 +22,6 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/tearline/tearline/node"
 	"github.com/tearline/tearline/store"
@@ -40,7 +39,7 @@ type Server struct {
 }
 
 // New returns the API handler for n. Metrics go to reg (a fresh registry
-// when nil) and are served at /metrics.
+// when nil); ServeMetrics serves them, on a listener of their own.
 func New(n *node.Node, log *slog.Logger, reg *prometheus.Registry) *Server {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -66,7 +65,6 @@ func New(n *node.Node, log *slog.Logger, reg *prometheus.Registry) *Server {
 	}
 
 	s.handle("GET /healthz", s.healthz, false)
-	s.mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	s.handle("GET /api/v1/whoami", s.whoami, true)
 	s.handle("POST /api/v1/objects", s.publish, true)
 	s.handle("GET /api/v1/objects", s.list, true)

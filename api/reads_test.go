@@ -6,7 +6,11 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"io"
+	"log/slog"
+	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -15,6 +19,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/tearline/tearline/api"
 	"github.com/tearline/tearline/node"
 	"github.com/tearline/tearline/store"
 )
@@ -367,17 +374,56 @@ func TestHTTPLimits(t *testing.T) {
 	badRequest(http.MethodPatch, "/api/v1/users/admin", []byte(`{"clearances":{"NATO":"ULTRA"}}`), "clearance")
 }
 
-// TestMetrics: /metrics answers without a token and carries the request,
-// ingest and SQLite id-index metrics an operator watches.
+// TestMetrics: the public listener has no /metrics (with or without a
+// token, it is a path that does not exist); ServeMetrics, on the
+// operator's own listener, serves the request, ingest and SQLite id-index
+// metrics an operator watches.
 func TestMetrics(t *testing.T) {
-	tn := newNode(t, "gbr", "GBR")
+	dir := initNode(t, "gbr", "GBR")
+	n, err := node.Open(context.Background(), dir, node.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := prometheus.NewRegistry()
+	srv := httptest.NewTLSServer(api.New(n, nil, reg))
+	t.Cleanup(func() {
+		srv.Close()
+		n.Close()
+	})
+	tn := &testNode{n: n, dir: dir, srv: srv}
 	admin := tn.user(t, adminSpec())
 	if code, _ := tn.publish(t, admin, sdo(newID("threat-actor"), t0, t0, "open"), "NATO UNCLASSIFIED"); code != http.StatusOK {
 		t.Fatalf("publish: %d", code)
 	}
-	r := tn.get(t, "/metrics", "")
-	if r.Status != http.StatusOK {
-		t.Fatalf("/metrics: %d", r.Status)
+	missing := tn.get(t, "/no-such-path", "")
+	for _, tok := range []string{"", admin} {
+		r := tn.get(t, "/metrics", tok)
+		if r.Status != http.StatusNotFound || !bytes.Equal(r.Body, missing.Body) {
+			t.Errorf("public /metrics (token %t): %d %s; want the answer for a missing path", tok != "", r.Status, r.Body)
+		}
+	}
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- api.ServeMetrics(ctx, reg, ln, slog.New(slog.DiscardHandler)) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("ServeMetrics: %v", err)
+		}
+	})
+	resp, err := http.Get("http://" + ln.Addr().String() + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("metrics listener: %d", resp.StatusCode)
 	}
 	for _, want := range []string{
 		`tearline_http_requests_total{code="200",route="POST /api/v1/objects"} 1`,
@@ -386,8 +432,8 @@ func TestMetrics(t *testing.T) {
 		"tearline_sqlite_id_merges_total 0",
 		"tearline_sqlite_id_merge_failures_total 0",
 	} {
-		if !bytes.Contains(r.Body, []byte(want)) {
-			t.Errorf("/metrics lacks %q", want)
+		if !bytes.Contains(body, []byte(want)) {
+			t.Errorf("metrics lack %q", want)
 		}
 	}
 }

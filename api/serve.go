@@ -16,7 +16,11 @@ import (
 
 // Serve serves the API for n over HTTPS with the node's certificate on ln
 // until ctx ends, then shuts down gracefully.
-func Serve(ctx context.Context, n *node.Node, ln net.Listener, log *slog.Logger) error {
+func Serve(ctx context.Context, n *node.Node, ln net.Listener, log *slog.Logger, opts ...Option) error {
+	var o serveOptions
+	for _, f := range opts {
+		f(&o)
+	}
 	cert, err := trust.LoadTLSCertificate(n.Dir())
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
@@ -28,7 +32,7 @@ func Serve(ctx context.Context, n *node.Node, ln net.Listener, log *slog.Logger)
 		return fmt.Errorf("serve: %w", err)
 	}
 	srv := &http.Server{
-		Handler:           WithPeer(trust, log, New(n, log, nil)),
+		Handler:           WithPeer(trust, log, New(n, log, o.reg)),
 		TLSConfig:         trust.ServerConfig(cert),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       5 * time.Minute,

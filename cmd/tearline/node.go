@@ -9,6 +9,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/cobra"
 
 	"github.com/tearline/tearline/admin"
@@ -56,7 +57,7 @@ func initCmd() *cobra.Command {
 }
 
 func serveCmd() *cobra.Command {
-	var dir, listen, config, storeURL string
+	var dir, listen, config, storeURL, metricsListen string
 	var checkpointEvery, pullEvery, outboxPoll, witnessEvery time.Duration
 	c := &cobra.Command{
 		Use:   "serve --data DIR [--listen HOST:PORT] [--config FILE] [--pull-interval D] [--outbox-poll D]",
@@ -131,10 +132,26 @@ func serveCmd() *cobra.Command {
 			go n.RunOutbox(ctx, node.OutboxOptions{Poll: outboxPoll}) // delivers releases to partners (federation_send.go)
 			go n.RunPull(ctx, pullEvery, node.PullOptions{})          // pulls partners' collections, when asked (pull.go)
 			go n.RunWitnessing(ctx, witnessEvery)                     // asks witnesses to cosign, compares notes (witness.go)
+			if !cmd.Flags().Changed("metrics-listen") {
+				metricsListen = n.Config().MetricsListen
+			}
+			metrics := prometheus.NewRegistry()
+			mln, err := listenMetrics(metricsListen, log)
+			if err != nil {
+				return err
+			}
+			if mln != nil {
+				go func() {
+					if err := api.ServeMetrics(ctx, metrics, mln, log); err != nil {
+						log.Error("metrics listener stopped", "err", err)
+					}
+				}()
+			}
 			log.Info("serving", "node", n.Config().Name, "url", "https://"+ln.Addr().String())
-			return api.Serve(ctx, n, ln, log)
+			return api.Serve(ctx, n, ln, log, api.WithRegistry(metrics))
 		},
 	}
+	c.Flags().StringVar(&metricsListen, "metrics-listen", "", "HOST:PORT for Prometheus metrics over plain HTTP, or off (default metrics_listen from config, else "+datadir.DefaultMetricsListen+" when free)")
 	c.Flags().StringVar(&dir, "data", "", "data directory (required)")
 	c.Flags().StringVar(&listen, "listen", "", "HOST:PORT to listen on (default from config, 127.0.0.1:8443)")
 	c.Flags().StringVar(&config, "config", "", "configuration file overriding DIR/tearline.yaml")
@@ -173,4 +190,30 @@ type consoleNode struct{ n *node.Node }
 
 func (c consoleNode) Purge(ctx context.Context, _ string, id, reason string) ([]string, error) {
 	return c.n.Purge(ctx, node.ConsoleAdmin(), id, reason)
+}
+
+// listenMetrics opens the metrics listener: none for "off"; for "" the
+// default loopback address if it is free (several nodes on one machine
+// each try it; the first takes it and the others say so); an address the
+// operator named must be had, or serve stops and says why.
+func listenMetrics(addr string, log *slog.Logger) (net.Listener, error) {
+	switch addr {
+	case "off":
+		log.Info("metrics not served (metrics_listen: off)")
+		return nil, nil
+	case "":
+		ln, err := net.Listen("tcp", datadir.DefaultMetricsListen)
+		if err != nil {
+			log.Warn("metrics not served: the default address is taken; set metrics_listen in tearline.yaml (or --metrics-listen)", "addr", datadir.DefaultMetricsListen, "err", err)
+			return nil, nil
+		}
+		log.Info("metrics", "url", "http://"+ln.Addr().String()+"/metrics")
+		return ln, nil
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("metrics_listen %s: %w", addr, err)
+	}
+	log.Info("metrics", "url", "http://"+ln.Addr().String()+"/metrics")
+	return ln, nil
 }

@@ -1,0 +1,57 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Metrics are served on a listener of their own, never on the public one:
+// counts of requests and ingests by outcome say what a node holds and how
+// busy it is, which is itself something to keep from whoever can reach the
+// API. The listener is the operator's (loopback by default, the
+// metrics_listen setting), as Prometheus exporters usually are.
+
+// Option adjusts Serve.
+type Option func(*serveOptions)
+
+type serveOptions struct {
+	reg *prometheus.Registry
+}
+
+// WithRegistry makes Serve register the API's metrics in reg, to be served
+// by ServeMetrics; without it they are kept in a registry nobody serves.
+func WithRegistry(reg *prometheus.Registry) Option {
+	return func(o *serveOptions) { o.reg = reg }
+}
+
+// ServeMetrics serves reg over plain HTTP at /metrics on ln until ctx
+// ends.
+func ServeMetrics(ctx context.Context, reg *prometheus.Registry, ln net.Listener, log *slog.Logger) error {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
+		MaxHeaderBytes: 16 << 10, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelDebug)}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	shut, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shut); err != nil {
+		return err
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
