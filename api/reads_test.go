@@ -24,6 +24,7 @@ import (
 	"github.com/tearline/tearline/api"
 	"github.com/tearline/tearline/node"
 	"github.com/tearline/tearline/store"
+	"github.com/tearline/tearline/store/backend"
 )
 
 // sameResponse compares what a client can observe, apart from the Date.
@@ -380,7 +381,7 @@ func TestHTTPLimits(t *testing.T) {
 // metrics an operator watches.
 func TestMetrics(t *testing.T) {
 	dir := initNode(t, "gbr", "GBR")
-	n, err := node.Open(context.Background(), dir, node.Options{})
+	n, err := node.Open(context.Background(), dir, node.Options{OpenStore: backend.Opener("")})
 	if err != nil {
 		t.Fatal(err)
 	}
