@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -75,7 +76,15 @@ func serveCmd() *cobra.Command {
 				if err := node.Init(ctx, dir, node.InitOptions{CreateStore: backend.Creator(storeURL)}); err != nil {
 					return err
 				}
-				log.Info("initialised a new node with defaults", "data", dir)
+				// Said plainly, not only logged: a mistyped --data makes a new,
+				// empty node, and the operator must see that at once.
+				abs, _ := filepath.Abs(dir)
+				made, err := node.LoadConfig(filepath.Join(dir, node.ConfigFile))
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.ErrOrStderr(), "tearline serve: there was no node in %s, so a new one was made there with defaults (name %q, country %s); if you meant to serve an existing node, stop this one and check --data\n", abs, made.Name, made.Country)
+				log.Info("initialised a new node with defaults", "data", abs)
 			}
 			// The serving registry: on SQLite, DIR's lock, taken before the
 			// database is opened, so a second serve changes nothing; on
