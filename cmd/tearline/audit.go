@@ -23,7 +23,8 @@ func auditCmd() *cobra.Command {
 		Short: "Export, checkpoint and verify the tamper-evident audit log",
 	}
 	c.AddCommand(auditVerifyCmd(), auditExportCmd(), auditCheckpointCmd(), auditKeyCmd())
-	c.AddCommand(auditLedgerCmd()) // release.go
+	c.AddCommand(auditLedgerCmd())     // release.go
+	c.AddCommand(auditSplitViewsCmd()) // witness.go
 	return c
 }
 

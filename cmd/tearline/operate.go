@@ -130,7 +130,7 @@ func servingBehaviour() map[string]string {
 		"tearline peer ack-split": onStore,
 		"tearline recall":         onOutbox, "tearline recall status": onRead,
 		"tearline audit verify": onRead, "tearline audit export": onRead, "tearline audit key": onRead,
-		"tearline audit checkpoint": onOnline, "tearline audit ledger": onRead,
+		"tearline audit checkpoint": onOnline, "tearline audit ledger": onRead, "tearline audit split-views": onRead,
 		"tearline ca init": onNone, "tearline ca issue": onNone, "tearline ca sign": onNone,
 	}
 	for _, c := range []string{"add", "update", "revoke", "token"} {

@@ -102,7 +102,10 @@ func runWitnesses(t *testing.T, bin string, storeURL func(*testing.T) string) {
 	// usa stays stopped until both forks are cosigned, so that its own
 	// submissions cannot move the witnesses past the forks' common prefix.
 	usa.srv.stop()
-	forks := forkLog(t, usa.node, 5)
+	// The forks run 1,000 entries ahead of usa's real log, which then does
+	// not reach their size during the test (at that size, usa's own next
+	// submission would be a second split view, recorded by the witness).
+	forks := forkLog(t, usa.node, 1000)
 	for i, w := range []*fedNode{gbr, fra} {
 		cl, err := trust.FederationClient(usa.dir, w.name)
 		if err != nil {
@@ -115,10 +118,12 @@ func runWitnesses(t *testing.T, bin string, storeURL func(*testing.T) string) {
 		}
 	}
 	usa.srv = usa.start(usa.addr, witnessFlags...)
-	// (usa's own next submission may hit the same size too: another record.)
-	waitFor(t, "gbr catches the split view by comparing notes", func() bool { return gbr.splitViews(true) >= 1 })
+	waitFor(t, "gbr catches the split view by comparing notes", func() bool { return gbr.splitViews(true) == 1 })
 	if !gbr.audited(audit.ActionSplitView, "peer:usa") {
 		t.Fatal("no audit entry for the split view")
+	}
+	if out := gbr.run("audit", "split-views", "--data", gbr.dir, "--open"); !strings.Contains(out, "usa/audit") || !strings.Contains(out, "deliveries paused") {
+		t.Fatalf("audit split-views --open: %s", out)
 	}
 	id := gbr.srv.publish(gbr.analyst, fedBanner)
 	gbr.release(id, "usa")
@@ -127,12 +132,15 @@ func runWitnesses(t *testing.T, bin string, storeURL func(*testing.T) string) {
 		t.Fatal("usa received a release while gbr had deliveries to it paused")
 	}
 	out = gbr.run("peer", "ack-split", "usa", "--data", gbr.dir)
-	if !strings.Contains(out, "acknowledged") {
+	if !strings.Contains(out, "acknowledged 1 split view") {
 		t.Fatalf("peer ack-split: %s", out)
 	}
 	waitFor(t, "usa receives the release after ack-split", func() bool { return usa.holds(id) })
 	if !gbr.audited(audit.ActionSplitAck, "peer:usa") {
 		t.Fatal("no audit entry for the acknowledgement")
+	}
+	if out := gbr.run("audit", "split-views", "--data", gbr.dir, "--open"); strings.Contains(out, "usa/audit") {
+		t.Fatalf("audit split-views --open after ack-split: %s", out)
 	}
 
 	if gbr.store != "" {
