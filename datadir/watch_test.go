@@ -96,3 +96,20 @@ func TestKeysFollowRotationAndRevocation(t *testing.T) {
 		t.Fatal("broken keyring: no error")
 	}
 }
+
+// BenchmarkKeysCurrent is what a binding or verification pays to see key
+// changes made by other processes: two stats, no parse.
+func BenchmarkKeysCurrent(b *testing.B) {
+	dir := b.TempDir()
+	cfg := Config{Name: "gbr-node", Country: "GBR", Identity: "identity--00000000-0000-4000-8000-000000000001"}
+	cfg.Defaults()
+	if _, err := Create(dir, cfg); err != nil {
+		b.Fatal(err)
+	}
+	keys := NewKeys(dir, cfg.Name, cfg.Identity)
+	for b.Loop() {
+		if _, err := keys.Current(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

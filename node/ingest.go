@@ -16,6 +16,7 @@ import (
 
 	"github.com/tearline/tearline/audit"
 	"github.com/tearline/tearline/binding"
+	"github.com/tearline/tearline/datadir"
 	"github.com/tearline/tearline/jcs"
 	"github.com/tearline/tearline/label"
 	"github.com/tearline/tearline/stix"
@@ -281,8 +282,11 @@ func (n *Node) Ingest(ctx context.Context, p *Principal, data []byte, o IngestOp
 	return res, nil
 }
 
-// prepare canonicalises, digests and binds each item of chunk, in parallel.
+// prepare canonicalises, digests and binds each item of chunk, in parallel,
+// with the node's keys as they are when the chunk starts (one look at the
+// key files per chunk, not per object).
 func (n *Node) prepare(chunk []*item, labels map[string]*labelRef, actor string) {
+	ks, kerr := n.keys.Current()
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	workers := min(runtime.GOMAXPROCS(0), len(chunk))
@@ -296,7 +300,11 @@ func (n *Node) prepare(chunk []*item, labels map[string]*labelRef, actor string)
 					return
 				}
 				if it := chunk[i]; it.refusal == nil {
-					n.prepareOne(it, labels, actor)
+					if kerr != nil {
+						it.refusal = &Refusal{Index: it.index, ID: it.obj.ID, Reason: "node keys: " + kerr.Error()}
+						continue
+					}
+					n.prepareOne(it, ks, labels, actor)
 				}
 			}
 		}()
@@ -304,7 +312,7 @@ func (n *Node) prepare(chunk []*item, labels map[string]*labelRef, actor string)
 	wg.Wait()
 }
 
-func (n *Node) prepareOne(it *item, labels map[string]*labelRef, actor string) {
+func (n *Node) prepareOne(it *item, ks datadir.KeySet, labels map[string]*labelRef, actor string) {
 	refuse := func(prop, reason string) {
 		it.refusal = &Refusal{Index: it.index, ID: it.obj.ID, Property: prop, Reason: reason}
 	}
@@ -327,12 +335,7 @@ func (n *Node) prepareOne(it *item, labels map[string]*labelRef, actor string) {
 					supplied[pl.Ref] = lr.raw
 				}
 			}
-			ring, err := n.keyring()
-			if err != nil {
-				refuse("", err.Error())
-				return
-			}
-			if err := ring.Verify(b, canon, supplied); err != nil {
+			if err := ks.Keyring.Verify(b, canon, supplied); err != nil {
 				refuse("", "binding "+b.ID+": "+err.Error())
 				return
 			}
@@ -349,12 +352,7 @@ func (n *Node) prepareOne(it *item, labels map[string]*labelRef, actor string) {
 		for _, id := range it.whole {
 			in.Labels = append(in.Labels, binding.LabelInput{ID: id, Canonical: labels[id].raw})
 		}
-		signer, err := n.signer()
-		if err != nil {
-			refuse("", err.Error())
-			return
-		}
-		b, err := signer.Bind(in, n.now())
+		b, err := ks.Signer.Bind(in, n.now())
 		if err != nil {
 			refuse("", "bind: "+err.Error())
 			return

@@ -122,16 +122,18 @@ func serveCmd() *cobra.Command {
 			// The admin socket: commands carried out by the running node
 			// (purge) reach it here, never on the public listener.
 			adminFile := datadir.AdminSocket(dir, reg.Self())
-			aln, err := admin.Listen(adminFile)
-			if err != nil {
-				ln.Close()
-				return fmt.Errorf("serve: %w", err)
+			if aln, err := admin.Listen(adminFile); err != nil {
+				// Serving matters more than the socket (a DIR path too long
+				// for a socket name, say): without it, purge says so.
+				log.Error("admin socket: serving without it (purge on this node is refused until it has one)", "err", err)
+				adminFile = ""
+			} else {
+				go func() {
+					if err := admin.Serve(ctx, aln, admin.Handler(consoleNode{n}, func(err error) bool { return errors.Is(err, node.ErrNotFound) }, log), log); err != nil {
+						log.Error("admin socket", "err", err)
+					}
+				}()
 			}
-			go func() {
-				if err := admin.Serve(ctx, aln, admin.Handler(consoleNode{n}, func(err error) bool { return errors.Is(err, node.ErrNotFound) }, log), log); err != nil {
-					log.Error("admin socket", "err", err)
-				}
-			}()
 			if err := reg.Update(ctx, ln.Addr().String(), adminFile); err != nil {
 				ln.Close()
 				return fmt.Errorf("serve: %w", err)

@@ -151,6 +151,18 @@ func runTrustChanges(t *testing.T, bin string, storeURL func(*testing.T) string)
 	gbr.release(first, "usa")
 	waitFor(t, "usa holds the release made before the revocation", func() bool { return usa.holds(first) })
 
+	// agreement suspend at the serving sender: the next release decision
+	// has no agreement to release under; resume, and it has again.
+	gbr.run("agreement", "suspend", "gbr-usa", "--data", gbr.dir, "--note", "test")
+	held := gbr.srv.publish(gbr.analyst, fedBanner)
+	body, _ := json.Marshal(map[string]string{"object": held, "to": "usa", "purpose": "analysis"})
+	if st, b, err := gbr.srv.call(http.MethodPost, "/api/v1/releases", gbr.analyst, body); err != nil || (st == http.StatusOK && bytes.Contains(b, []byte(`"outcome":"release"`))) {
+		t.Fatalf("release under a suspended agreement: %d %s %v", st, b, err)
+	}
+	gbr.run("agreement", "resume", "gbr-usa", "--data", gbr.dir, "--note", "test")
+	gbr.release(held, "usa")
+	waitFor(t, "usa holds the release made after the agreement resumed", func() bool { return usa.holds(held) })
+
 	// key revoke at the serving receiver: the next delivery is refused.
 	id, err := tlnode.ReadIdentity(gbr.dir)
 	if err != nil {
