@@ -74,3 +74,20 @@ func loadKeys(ctx context.Context, dir string, st store.Reader) (*seal.Keyring, 
 	}
 	return seal.NewKeyring(cur), nil
 }
+
+// checkKEK refuses to open a node whose KEK is not the one its store's data
+// keys are wrapped under: a replica given another DIR's keys/kek, or another
+// $TEARLINE_KEK, than the others would answer 500 for every object and seal
+// new ones under a key no other replica holds. One data key tells.
+func checkKEK(ctx context.Context, st store.Reader, kek *seal.Keyring) error {
+	keys, err := st.DataKeys(ctx, store.DataKey{}, 1)
+	if err != nil || len(keys) == 0 {
+		return err
+	}
+	k := keys[0]
+	if _, err := kek.Rewrap(seal.Where{ID: k.ID, Modified: k.ModifiedAt.UnixMicro()}, k.Wrapped); err != nil {
+		return fmt.Errorf("the key-encryption key (%s, or $%s) is not the one the store's data keys are wrapped under; every process serving this node needs the same KEK: %w",
+			KEKFile, EnvKEK, err)
+	}
+	return nil
+}

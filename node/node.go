@@ -111,6 +111,9 @@ func Open(ctx context.Context, dir string, o Options) (*Node, error) {
 	}
 	// Content is sealed at rest under the node's KEK (kek.go, package seal).
 	kek, err := loadKeys(ctx, dir, st)
+	if err == nil {
+		err = checkKEK(ctx, st, kek)
+	}
 	if err != nil {
 		st.Close()
 		return nil, fmt.Errorf("open node %s: %w", dir, err)
@@ -129,7 +132,7 @@ func Open(ctx context.Context, dir string, o Options) (*Node, error) {
 		now:       func() time.Time { return time.Now().UTC() },
 		classes:   newClassCache(),
 	}
-	n.registerRecall() // recall.go
+	n.registerRecall()                          // recall.go
 	if _, err := n.CapTokens(ctx); err != nil { // users.go: lifetimes bounded from the upgrade on
 		n.Close()
 		return nil, fmt.Errorf("open node %s: %w", dir, err)

@@ -550,3 +550,26 @@ func TestPartnerTAXIIServesOnlyJSON(t *testing.T) {
 		t.Fatalf("partner page naming a label that is two values: %d items, %v; want an error naming %s", len(pg.Items), err, named.ID)
 	}
 }
+
+// A process given another KEK than the one the store's data keys are
+// wrapped under (a replica with its own keys/kek, or another
+// $TEARLINE_KEK) refuses to open, rather than answer 500 for every object
+// and seal new ones under a key the other replicas lack.
+func TestOpenRefusesAnotherKEK(t *testing.T) {
+	n, _, _, _ := twoSealed(t)
+	dir := n.Dir()
+	if err := n.Close(); err != nil {
+		t.Fatal(err)
+	}
+	kek := filepath.Join(dir, KEKFile)
+	if err := os.Remove(kek); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := datadir.WriteKEKFile(kek); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Open(t.Context(), dir, Options{OpenStore: backend.Opener("")})
+	if !errors.Is(err, seal.ErrUnknownKEK) {
+		t.Fatalf("Open with another KEK: %v, want ErrUnknownKEK", err)
+	}
+}
