@@ -23,6 +23,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/tearline/tearline/federation"
 	"github.com/tearline/tearline/node"
 	"github.com/tearline/tearline/store"
 	"github.com/tearline/tearline/taxii"
@@ -81,10 +82,10 @@ func New(n *node.Node, log *slog.Logger, reg *prometheus.Registry) *Server {
 	s.handle("POST /api/v1/users/{name}/tokens", s.issueToken, true)
 	s.handle("DELETE /api/v1/tokens/{id}", s.revokeToken, true)
 	s.auditRoutes()
-	s.agreementRoutes() // agreements.go
-	s.recallRoutes()    // recalls.go
-	s.federationRoutes()
-	s.witnessRoutes() // witness.go
+	s.agreementRoutes()                                        // agreements.go
+	s.recallRoutes()                                           // recalls.go
+	federation.NewServer(n.Config().Name, n, log).Mount(s.mux) // partner routes, behind RequirePeer
+	s.witnessRoutes()                                          // witness.go
 	// TAXII 2.1 (docs/TAXII.md): discovery at /taxii2/, the API root below
 	// it. The taxii handler authenticates and answers in TAXII's own media
 	// type and error format, so it is mounted without the JSON API's auth.

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/tearline/tearline/federation"
 	"github.com/tearline/tearline/node"
 	"github.com/tearline/tearline/trust"
 )
@@ -26,14 +27,14 @@ func Serve(ctx context.Context, n *node.Node, ln net.Listener, log *slog.Logger,
 		return fmt.Errorf("serve: %w", err)
 	}
 	// One listener for people and partners: TLS 1.3, client certificates
-	// verified in the handshake when given (federation.go, node/tlsconfig.go).
-	trust := trust.NewStore(n.Dir())
-	if _, err := trust.Current(); err != nil {
+	// verified in the handshake when given (package federation, package trust).
+	ts := trust.NewStore(n.Dir())
+	if _, err := ts.Current(); err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
 	srv := &http.Server{
-		Handler:           WithPeer(trust, log, New(n, log, o.reg)),
-		TLSConfig:         trust.ServerConfig(cert),
+		Handler:           federation.WithPeer(identifyPeer(ts), log, New(n, log, o.reg)),
+		TLSConfig:         ts.ServerConfig(cert),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       5 * time.Minute,
 		IdleTimeout:       2 * time.Minute,

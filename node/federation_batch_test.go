@@ -10,12 +10,13 @@ import (
 
 	"github.com/tearline/tearline/audit"
 	"github.com/tearline/tearline/binding"
+	"github.com/tearline/tearline/federation"
 	"github.com/tearline/tearline/store"
 )
 
 // referencePayload assembles the bundle of one reference the way the
 // sender did before batch reads: one Versions read, one Provenance read.
-func referencePayload(t *testing.T, n *Node, ref objectsRef) objectsBundle {
+func referencePayload(t *testing.T, n *Node, ref objectsRef) federation.ObjectsBundle {
 	t.Helper()
 	ctx := context.Background()
 	v, err := versionOf(ctx, n.st, ref.Object, ref.Modified)
@@ -26,7 +27,7 @@ func referencePayload(t *testing.T, n *Node, ref objectsRef) objectsBundle {
 	if err := json.Unmarshal(v.Bindings, &raws); err != nil {
 		t.Fatal(err)
 	}
-	b := objectsBundle{Type: "bundle", Release: ReleaseEnvelope{Agreement: ref.Agreement, Version: ref.Version, Originator: v.Originator}}
+	b := federation.ObjectsBundle{Type: "bundle", Release: federation.ReleaseEnvelope{Agreement: ref.Agreement, Version: ref.Version, Originator: v.Originator}}
 	seen := map[string]bool{}
 	for _, raw := range raws {
 		bb, err := binding.Parse(raw)
@@ -63,7 +64,7 @@ func referencePayload(t *testing.T, n *Node, ref objectsRef) objectsBundle {
 	return b
 }
 
-func normalised(t *testing.T, b objectsBundle) []byte {
+func normalised(t *testing.T, b federation.ObjectsBundle) []byte {
 	t.Helper()
 	b.ID = ""
 	out, err := json.Marshal(b)
@@ -127,19 +128,18 @@ func TestBuildBatchMatchesPerObjectReads(t *testing.T) {
 	// Other kinds pass through as they are.
 	items = append(items[:3], append([]store.OutboxItem{{ID: 99, Peer: "fra", Kind: "ack", Payload: []byte(`{"x":1}`)}}, items[3:]...)...)
 
-	d := &deliverer{n: gbr.n}
-	bb, err := d.buildBatch(ctx, gbr.peer(t, "fra"), items)
+	bb, err := gbr.n.sender().BuildBatch(ctx, wirePeer(gbr.peer(t, "fra")), items)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(bb.gone) != 1 || bb.gone[0].ID != items[len(items)-1].ID {
-		t.Fatalf("gone = %+v, want the unstored one", bb.gone)
+	if len(bb.Gone) != 1 || bb.Gone[0] != items[len(items)-1].ID {
+		t.Fatalf("gone = %+v, want the unstored one", bb.Gone)
 	}
-	if len(bb.req.Messages) != len(items)-1 || len(bb.sent) != len(ids)-1 {
-		t.Fatalf("%d messages, %d sent", len(bb.req.Messages), len(bb.sent))
+	if sent := bb.Note.(sentObjects); len(bb.Messages) != len(items)-1 || len(sent) != len(ids)-1 {
+		t.Fatalf("%d messages, %d sent", len(bb.Messages), len(sent))
 	}
 	hops := 0
-	for i, m := range bb.req.Messages {
+	for i, m := range bb.Messages {
 		if m.ID != items[i].ID || m.Kind != items[i].Kind {
 			t.Fatalf("message %d = %d %s, want %d %s", i, m.ID, m.Kind, items[i].ID, items[i].Kind)
 		}
@@ -153,7 +153,7 @@ func TestBuildBatchMatchesPerObjectReads(t *testing.T) {
 		if err := json.Unmarshal(items[i].Payload, &ref); err != nil {
 			t.Fatal(err)
 		}
-		var b objectsBundle
+		var b federation.ObjectsBundle
 		if err := json.Unmarshal(m.Payload, &b); err != nil {
 			t.Fatal(err)
 		}
@@ -184,12 +184,11 @@ func TestReceiveMixedBatch(t *testing.T) {
 	// conflicts, after every check passed.
 	fra.ingestAs(t, actor(ids[2], map[string]any{"name": "fra's own"}), okBanner)
 	items, _ := objectsItems(t, gbr.n, ids...)
-	d := &deliverer{n: gbr.n}
-	bb, err := d.buildBatch(ctx, gbr.peer(t, "fra"), items)
+	bb, err := gbr.n.sender().BuildBatch(ctx, wirePeer(gbr.peer(t, "fra")), items)
 	if err != nil {
 		t.Fatal(err)
 	}
-	msgs := bb.req.Messages
+	msgs := bb.Messages
 	bad := map[int]bool{2: true}
 	// Forged: the content changed after signing (first, middle, last).
 	for _, i := range []int{0, 4, 8} {
@@ -207,9 +206,9 @@ func TestReceiveMixedBatch(t *testing.T) {
 		t.Fatalf("%d results", len(res))
 	}
 	for i, r := range res {
-		want := InboxAccepted
+		want := federation.InboxAccepted
 		if bad[i] {
-			want = InboxRefused
+			want = federation.InboxRefused
 		}
 		if r.ID != msgs[i].ID || r.Status != want {
 			t.Fatalf("result %d = %+v, want %s", i, r, want)
@@ -257,7 +256,7 @@ func TestReceiveMixedBatch(t *testing.T) {
 			continue
 		}
 		out, _ := json.Marshal(r.Result)
-		if r.Status != InboxAccepted || !bytes.Contains(out, []byte(`"status":"exists"`)) {
+		if r.Status != federation.InboxAccepted || !bytes.Contains(out, []byte(`"status":"exists"`)) {
 			t.Fatalf("resend %d = %+v %s", i, r, out)
 		}
 	}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/tearline/tearline/audit"
 	"github.com/tearline/tearline/binding"
+	"github.com/tearline/tearline/federation"
 	"github.com/tearline/tearline/jcs"
 	"github.com/tearline/tearline/label"
 	"github.com/tearline/tearline/policy"
@@ -82,12 +83,18 @@ func refuseIn(code, format string, args ...any) error {
 	return &receiveError{reasons: []string{code}, msg: fmt.Sprintf(format, args...)}
 }
 
+// ReceiveBatch implements federation.Receiver: the inbox route's peer,
+// authenticated by its client certificate, delivers msgs.
+func (n *Node) ReceiveBatch(ctx context.Context, from *federation.Peer, msgs []federation.InboxMessage) []federation.InboxMessageResult {
+	return n.HandleInboxBatch(ctx, &Peer{Name: from.Name, Country: from.Country, Org: from.Org, URL: from.URL}, msgs)
+}
+
 // HandleInboxBatch handles the messages of one delivery from peer, in
 // order, and returns one result per message. Consecutive "objects"
 // messages are stored in one transaction (each still all-or-nothing); other
 // kinds go to their registered handlers one by one.
-func (n *Node) HandleInboxBatch(ctx context.Context, peer *Peer, msgs []InboxMessage) []InboxMessageResult {
-	out := make([]InboxMessageResult, len(msgs))
+func (n *Node) HandleInboxBatch(ctx context.Context, peer *Peer, msgs []federation.InboxMessage) []federation.InboxMessageResult {
+	out := make([]federation.InboxMessageResult, len(msgs))
 	for i := 0; i < len(msgs); {
 		if msgs[i].Kind == store.OutboxObjects && !n.hasHandler(store.OutboxObjects) {
 			j := i
@@ -100,12 +107,12 @@ func (n *Node) HandleInboxBatch(ctx context.Context, peer *Peer, msgs []InboxMes
 		}
 		m := msgs[i]
 		res, err := n.HandleInbox(ctx, peer, m.Kind, m.Payload)
-		out[i] = InboxMessageResult{ID: m.ID, Status: InboxAccepted, Result: res}
+		out[i] = federation.InboxMessageResult{ID: m.ID, Status: federation.InboxAccepted, Result: res}
 		switch {
 		case errors.Is(err, ErrRefused):
-			out[i].Status, out[i].Error = InboxRefused, err.Error()
+			out[i].Status, out[i].Error = federation.InboxRefused, err.Error()
 		case err != nil:
-			out[i].Status, out[i].Error = InboxRetry, err.Error()
+			out[i].Status, out[i].Error = federation.InboxRetry, err.Error()
 		}
 		i++
 	}
@@ -122,12 +129,12 @@ func (n *Node) hasHandler(kind string) bool {
 // receiveObjects checks every message, then stores the accepted ones in
 // one transaction; a message whose write fails (a conflicting version, a
 // purged object) is refused and the transaction is made again without it.
-func (n *Node) receiveObjects(ctx context.Context, peer *Peer, msgs []InboxMessage, out []InboxMessageResult) {
+func (n *Node) receiveObjects(ctx context.Context, peer *Peer, msgs []federation.InboxMessage, out []federation.InboxMessageResult) {
 	now := n.now()
 	compiled, _, err := n.compiledAgreements(ctx, n.st)
 	if err != nil {
 		for i := range out {
-			out[i] = InboxMessageResult{ID: msgs[i].ID, Status: InboxRetry, Error: "agreements: " + err.Error()}
+			out[i] = federation.InboxMessageResult{ID: msgs[i].ID, Status: federation.InboxRetry, Error: "agreements: " + err.Error()}
 		}
 		return
 	}
@@ -141,7 +148,7 @@ func (n *Node) receiveObjects(ctx context.Context, peer *Peer, msgs []InboxMessa
 		}
 		// The refusal as a TAXII error resource, as a TAXII server would
 		// answer a POST it refuses.
-		out[i] = InboxMessageResult{ID: msgs[i].ID, Status: InboxRefused, Error: err.Error(),
+		out[i] = federation.InboxMessageResult{ID: msgs[i].ID, Status: federation.InboxRefused, Error: err.Error(),
 			Result: taxii.Error{Title: "Unprocessable Entity", Description: truncate(err.Error(), 1000),
 				ErrorCode: strings.Join(reasons, ","), HTTPStatus: "422"}}
 		obj := ""
@@ -204,7 +211,7 @@ func (n *Node) receiveObjects(ctx context.Context, peer *Peer, msgs []InboxMessa
 			var created []createdRef
 			for i, r := range results {
 				if prepared[i] != nil {
-					out[i] = InboxMessageResult{ID: msgs[i].ID, Status: InboxAccepted, Result: map[string]any{"objects": r}}
+					out[i] = federation.InboxMessageResult{ID: msgs[i].ID, Status: federation.InboxAccepted, Result: map[string]any{"objects": r}}
 					for _, o := range r {
 						if o.Status == "created" {
 							created = append(created, createdRef{id: o.ID, modified: o.Modified})
@@ -222,7 +229,7 @@ func (n *Node) receiveObjects(ctx context.Context, peer *Peer, msgs []InboxMessa
 		if failed < 0 {
 			for i := range prepared {
 				if prepared[i] != nil {
-					out[i] = InboxMessageResult{ID: msgs[i].ID, Status: InboxRetry, Error: "store: " + err.Error()}
+					out[i] = federation.InboxMessageResult{ID: msgs[i].ID, Status: federation.InboxRetry, Error: "store: " + err.Error()}
 				}
 			}
 			break
@@ -244,7 +251,7 @@ func (n *Node) receiveObjects(ctx context.Context, peer *Peer, msgs []InboxMessa
 // checkInbound parses, verifies and decides one "objects" message. It
 // returns the ids of the content objects for the refusal record.
 func (n *Node) checkInbound(peer *Peer, payload []byte, compiled map[string]*policy.Agreement, now time.Time) ([]*inbound, []string, error) {
-	var bundle objectsBundle
+	var bundle federation.ObjectsBundle
 	dec := json.NewDecoder(bytes.NewReader(payload))
 	if err := dec.Decode(&bundle); err != nil {
 		return nil, nil, refuseIn("invalid", "payload: %v", err)
@@ -320,7 +327,7 @@ func (n *Node) checkInbound(peer *Peer, payload []byte, compiled map[string]*pol
 }
 
 func (n *Node) checkOne(peer *Peer, obj stix.Object, bs []*binding.Binding, labels map[string][]byte, parsed map[string]label.Label,
-	env ReleaseEnvelope, compiled map[string]*policy.Agreement, now time.Time) (*inbound, error) {
+	env federation.ReleaseEnvelope, compiled map[string]*policy.Agreement, now time.Time) (*inbound, error) {
 	if len(bs) == 0 {
 		return nil, refuseIn("unbound", "no binding: the originator's label binding must come with the object")
 	}

@@ -1,71 +1,19 @@
 package node
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"math/rand/v2"
 	"net/http"
 	"slices"
-	"strings"
-	"sync"
-	"time"
 
 	"github.com/google/uuid"
 
 	"github.com/tearline/tearline/audit"
 	"github.com/tearline/tearline/binding"
+	"github.com/tearline/tearline/federation"
 	"github.com/tearline/tearline/store"
 	"github.com/tearline/tearline/trust"
-)
-
-// InboxPath is the partner route messages are delivered to.
-const InboxPath = "/federation/v1/inbox"
-
-// Bounds of the inbox protocol. A batch is bounded by count and size on both
-// sides, so neither a sender nor a receiver holds more than this in memory.
-const (
-	MaxInboxBody     = 64 << 20 // bytes of one POST
-	MaxInboxMessages = 1024     // messages in one POST
-)
-
-// InboxRequest is the body of POST /federation/v1/inbox: messages of one
-// sender, in its outbox order.
-type InboxRequest struct {
-	Messages []InboxMessage `json:"messages"`
-}
-
-// InboxMessage is one outbox item on the wire. ID is the sender's outbox
-// id, echoed in the result; the receiver's idempotence does not depend on
-// it (objects are idempotent by id and modified).
-type InboxMessage struct {
-	ID      int64           `json:"id"`
-	Kind    string          `json:"kind"`
-	Payload json.RawMessage `json:"payload"`
-}
-
-// InboxResponse answers an InboxRequest, one result per message in order.
-type InboxResponse struct {
-	Results []InboxMessageResult `json:"results"`
-}
-
-// InboxMessageResult is the receiver's answer to one message. Status is
-// "accepted" or "refused" (for good: the sender must not retry) or
-// "retry" (a transient failure at the receiver).
-type InboxMessageResult struct {
-	ID     int64       `json:"id"`
-	Status string      `json:"status"`
-	Error  string      `json:"error,omitempty"`
-	Result InboxResult `json:"result,omitempty"`
-}
-
-// Inbox result statuses.
-const (
-	InboxAccepted = "accepted"
-	InboxRefused  = "refused"
-	InboxRetry    = "retry"
 )
 
 // objectsRef is the outbox payload of kind "objects": a reference to one
@@ -79,27 +27,6 @@ type objectsRef struct {
 	Modified  string `json:"modified"`
 	Agreement string `json:"agreement"`
 	Version   int    `json:"agreement_version"`
-}
-
-// ReleaseEnvelope rides along the STIX bundle of an "objects" message as
-// the bundle property x_tearline_release: under which agreement the sender
-// released and the object's provenance so far. The receiver decides under
-// its own copy of the agreements; this is the sender's claim, recorded.
-type ReleaseEnvelope struct {
-	Agreement  string      `json:"agreement"`
-	Version    int         `json:"agreement_version"`
-	Originator string      `json:"originator"`
-	Hops       []store.Hop `json:"hops,omitempty"` // before this one
-}
-
-// objectsBundle is the wire payload of kind "objects": a STIX 2.1 bundle
-// holding our label marking-definitions, the object and its bindings, as
-// GET /api/v1/export writes them.
-type objectsBundle struct {
-	Type    string            `json:"type"`
-	ID      string            `json:"id"`
-	Objects []json.RawMessage `json:"objects"`
-	Release ReleaseEnvelope   `json:"x_tearline_release"`
 }
 
 // outboxRelease queues the delivery of a ledger entry that is ready, when
@@ -128,253 +55,59 @@ func (n *Node) outboxRelease(ctx context.Context, tx store.Tx, e store.LedgerEnt
 	return n.enqueueOutbox(ctx, tx, e.Party, store.OutboxObjects, payload)
 }
 
-// OutboxOptions tune the delivery loop; zero values are the defaults.
-type OutboxOptions struct {
-	Batch int // messages per POST (default 512)
-	// Lease is how long a claim holds its rows (default 15s). It outlasts
-	// one POST (Timeout) so two replicas do not send the same rows at once;
-	// it is short because a sender killed mid-delivery holds its rows, and
-	// everything after them to that peer, until it runs out. A row sent
-	// twice is harmless: receiving is idempotent by (id, modified).
-	Lease       time.Duration
-	BaseBackoff time.Duration // first retry delay (default 500ms)
-	MaxBackoff  time.Duration // retry delay cap (default 5 minutes)
-	Timeout     time.Duration // per POST (default 10s)
-	// Poll is the fallback wake-up: the loop also looks at the outbox this
-	// often (default 5s; negative: never), for rows committed by another
-	// process (the CLI, another replica on the same database), whose commits
-	// cannot signal this process. Commits in this process wake it at once.
-	Poll time.Duration
-	// Client, when set, returns the HTTP client for a peer (tests); by
-	// default trust.FederationClient(dir, peer).
-	Client func(peer string) (*http.Client, error)
-}
+// OutboxOptions tune the delivery loop (federation.OutboxOptions).
+type OutboxOptions = federation.OutboxOptions
 
-func (o *OutboxOptions) defaults() {
-	if o.Batch <= 0 {
-		o.Batch = 512
-	}
-	o.Batch = min(o.Batch, MaxInboxMessages)
-	if o.Lease <= 0 {
-		o.Lease = 15 * time.Second
-	}
-	if o.BaseBackoff <= 0 {
-		o.BaseBackoff = 500 * time.Millisecond
-	}
-	if o.MaxBackoff <= 0 {
-		o.MaxBackoff = 5 * time.Minute
-	}
-	if o.Timeout <= 0 {
-		o.Timeout = 10 * time.Second
-	}
-	o.Lease = max(o.Lease, o.Timeout+time.Second)
-	if o.Poll == 0 {
-		o.Poll = DefaultOutboxPoll
-	}
-}
-
-// DefaultOutboxPoll is how often the delivery loop looks at the outbox when
-// nothing in this process woke it.
-const DefaultOutboxPoll = 5 * time.Second
-
-// RunOutbox delivers the outbox until ctx ends. It sends what is due at
-// once (what an earlier run left included), then sleeps until a commit in
-// this process that enqueued wakes it (wakeOutbox), the earliest retry is
-// due, or o.Poll passes (the fallback for rows another process committed). Each peer's messages go in outbox order, several per POST; peers are
-// served in parallel. A failed POST leaves its messages due again after an
-// exponential backoff with jitter; a message the peer refuses for good is
-// recorded as done with the refusal, audited, and not retried.
+// RunOutbox delivers the outbox until ctx ends (federation.Outbox.Run),
+// with this node as the Sender: it builds each batch from the store and
+// audits what partners answer.
 func (n *Node) RunOutbox(ctx context.Context, o OutboxOptions) error {
-	o.defaults()
-	d := &deliverer{n: n, o: o, clients: map[string]*http.Client{}}
-	wake := n.fed.wakeChan()
-	for {
-		more, err := d.round(ctx)
-		if ctx.Err() != nil {
-			return nil
-		}
-		if err != nil {
-			n.log.Warn("outbox", "err", err)
-		}
-		if more && err == nil {
-			continue
-		}
-		// The only timer: the earliest retry (or lease end) still waiting.
-		wait := time.Duration(-1)
-		if err != nil {
-			wait = o.BaseBackoff
-		} else if due, ok, err := n.st.NextOutboxDue(ctx); err != nil {
-			wait = o.BaseBackoff
-		} else if ok {
-			wait = max(time.Until(due), 0) + time.Millisecond
-		}
-		// The fallback timer: another process's commits do not signal us.
-		if o.Poll > 0 && (wait < 0 || wait > o.Poll) {
-			wait = o.Poll
-		}
-		var timer *time.Timer
-		var fire <-chan time.Time
-		if wait >= 0 {
-			timer = time.NewTimer(wait)
-			fire = timer.C
-		}
-		select {
-		case <-ctx.Done():
-		case <-wake:
-		case <-fire:
-		}
-		if timer != nil {
-			timer.Stop()
-		}
-		if ctx.Err() != nil {
-			return nil
-		}
-	}
+	return federation.NewOutbox(n.st, n.sender(), n.fed.wakeChan(), n.log, o).Run(ctx)
 }
 
-type deliverer struct {
-	n       *Node
-	o       OutboxOptions
-	mu      sync.Mutex
-	clients map[string]*http.Client
-}
+// sender is the node as federation.Sender.
+type sender struct{ n *Node }
 
-// round claims what is due and delivers it; more reports that the claim was
-// full, so more may be due.
-func (d *deliverer) round(ctx context.Context) (more bool, err error) {
-	limit := d.o.Batch * 4
-	items, err := d.n.st.ClaimOutbox(ctx, "", time.Now(), limit, d.o.Lease)
-	if err != nil {
-		return false, err
-	}
-	if len(items) == 0 {
-		return false, nil
-	}
-	byPeer := map[string][]store.OutboxItem{}
-	var order []string
-	for _, it := range items {
-		if _, ok := byPeer[it.Peer]; !ok {
-			order = append(order, it.Peer)
-		}
-		byPeer[it.Peer] = append(byPeer[it.Peer], it)
-	}
-	peers, err := d.n.peers()
-	if err != nil {
-		return false, err
-	}
-	var wg sync.WaitGroup
-	for _, name := range order {
-		var peer *Peer
-		for i := range peers {
-			if peers[i].Name == name {
-				peer = &peers[i]
-			}
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			d.deliverPeer(ctx, name, peer, byPeer[name])
-		}()
-	}
-	wg.Wait()
-	return len(items) == limit, nil
-}
+func (n *Node) sender() sender { return sender{n} }
 
-// deliverPeer sends one peer's claimed items in order, a batch per POST,
-// and stops at the first failure: the rest go back with the same backoff
-// so that nothing overtakes the failed batch. The next batch is assembled
-// while the current one is in flight: POSTs stay in order, one at a time.
-func (d *deliverer) deliverPeer(ctx context.Context, name string, peer *Peer, items []store.OutboxItem) {
-	type prepared struct {
-		start int
-		b     *builtBatch
-		err   error
-	}
-	if d.paused(ctx, name, items) {
-		return
-	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	ready := make(chan prepared, 1)
-	go func() {
-		defer close(ready)
-		for start := 0; start < len(items); start += d.o.Batch {
-			b, err := d.buildBatch(ctx, peer, items[start:min(start+d.o.Batch, len(items))])
-			select {
-			case ready <- prepared{start, b, err}:
-			case <-ctx.Done():
-				return
-			}
-			if err != nil {
-				return
-			}
-		}
-	}()
-	for p := range ready {
-		err := p.err
-		if err == nil {
-			err = d.sendBatch(ctx, peer, p.b)
-		}
-		if err == nil {
-			continue
-		}
-		cancel()
-		rest := items[p.start:]
-		ids := make([]int64, len(rest))
-		for i, it := range rest {
-			ids[i] = it.ID
-		}
-		next := time.Now().Add(store.OutboxBackoff(rest[0].Attempts+1, d.o.BaseBackoff, d.o.MaxBackoff, rand.Float64()))
-		d.n.log.Info("outbox: delivery failed; will retry", "peer", name, "messages", len(rest), "retry_at", next, "err", err)
-		// MarkFailed only touches rows not yet delivered, so the part of
-		// a batch the peer accepted stays done.
-		if merr := d.n.st.MarkFailed(context.WithoutCancel(ctx), next, truncate(err.Error(), 500), ids...); merr != nil {
-			d.n.log.Warn("outbox: record failure", "peer", name, "err", merr)
-		}
-		for range ready { // let the builder finish
-		}
-		return
-	}
-}
-
-func (d *deliverer) client(name string) (*http.Client, error) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if c, ok := d.clients[name]; ok {
-		return c, nil
-	}
-	var c *http.Client
-	var err error
-	if d.o.Client != nil {
-		c, err = d.o.Client(name)
-	} else {
-		c, err = trust.FederationClient(d.n.dir, name)
-	}
+// Peer implements federation.Sender.
+func (s sender) Peer(name string) (*federation.Peer, error) {
+	peers, err := s.n.peers()
 	if err != nil {
 		return nil, err
 	}
-	d.clients[name] = c
-	return c, nil
+	i := slices.IndexFunc(peers, func(p Peer) bool { return p.Name == name })
+	if i < 0 {
+		return nil, nil
+	}
+	return wirePeer(&peers[i]), nil
 }
 
-// builtBatch is a batch ready to POST.
-type builtBatch struct {
-	items []store.OutboxItem
-	req   InboxRequest
-	sent  []sentObject
-	gone  []store.OutboxItem // purged or no longer stored: done, nothing to send
+// DeliveriesPaused implements federation.Pauser: deliveries to peer are
+// held back while a split view of its audit log is not acknowledged
+// (witness.go).
+func (s sender) DeliveriesPaused(ctx context.Context, peer string) (string, bool, error) {
+	return s.n.DeliveriesPaused(ctx, peer)
 }
 
-// buildBatch assembles the POST of batch. The versions and provenance of
-// its objects are read in one query each, not one per message.
-func (d *deliverer) buildBatch(ctx context.Context, peer *Peer, batch []store.OutboxItem) (*builtBatch, error) {
-	if peer == nil {
-		return nil, fmt.Errorf("%w (not in %s)", trust.ErrNoPeer, PeersFile)
-	}
-	if peer.URL == "" {
-		return nil, fmt.Errorf("peer %s has no url in %s", peer.Name, PeersFile)
-	}
-	bb := &builtBatch{items: batch, req: InboxRequest{Messages: make([]InboxMessage, 0, len(batch))}}
+// Client implements federation.Sender.
+func (s sender) Client(name string) (*http.Client, error) { return trust.FederationClient(s.n.dir, name) }
+
+// wirePeer is the peer as the federation protocol knows it.
+func wirePeer(p *Peer) *federation.Peer {
+	return &federation.Peer{Name: p.Name, Country: p.Country, Org: p.Org, URL: p.URL}
+}
+
+// sentObjects is the sender's note on a built batch: the released object
+// each "objects" message carries, by outbox id, for the audit record.
+type sentObjects map[int64]objectsRef
+
+// BuildBatch implements federation.Sender: it assembles the POST of
+// batch. The versions and provenance of its objects are read in one query
+// each, not one per message.
+func (s sender) BuildBatch(ctx context.Context, peer *federation.Peer, batch []store.OutboxItem) (*federation.Batch, error) {
+	sent := sentObjects{}
+	bb := &federation.Batch{Items: batch, Messages: make([]federation.InboxMessage, 0, len(batch)), Note: sent}
 	refs := make([]objectsRef, len(batch))
 	var ids []string
 	for i, it := range batch {
@@ -386,7 +119,7 @@ func (d *deliverer) buildBatch(ctx context.Context, peer *Peer, batch []store.Ou
 		}
 		ids = append(ids, refs[i].Object)
 	}
-	found, provs, err := d.n.releasedVersions(ctx, refs, ids)
+	found, provs, err := s.n.releasedVersions(ctx, refs, ids)
 	if err != nil {
 		return nil, err
 	}
@@ -397,21 +130,21 @@ func (d *deliverer) buildBatch(ctx context.Context, peer *Peer, batch []store.Ou
 			v, ok := found[versionKey(refs[i].Object, refs[i].Modified)]
 			if !ok {
 				// Purged or no longer stored: done, nothing to send.
-				bb.gone = append(bb.gone, it)
+				bb.Gone = append(bb.Gone, it.ID)
 				continue
 			}
 			var prov *store.Provenance
 			if p, ok := provs[v.ID]; ok {
 				prov = &p
 			}
-			b, so, err := d.n.objectsPayload(ctx, refs[i], v, prov, labelCache)
+			b, err := s.n.objectsPayload(ctx, refs[i], v, prov, labelCache)
 			if err != nil {
 				return nil, fmt.Errorf("outbox %d: %w", it.ID, err)
 			}
-			payload, so.item = b, it.ID
-			bb.sent = append(bb.sent, so)
+			payload = b
+			sent[it.ID] = refs[i]
 		}
-		bb.req.Messages = append(bb.req.Messages, InboxMessage{ID: it.ID, Kind: it.Kind, Payload: payload})
+		bb.Messages = append(bb.Messages, federation.InboxMessage{ID: it.ID, Kind: it.Kind, Payload: payload})
 	}
 	return bb, nil
 }
@@ -464,101 +197,52 @@ func (n *Node) releasedVersions(ctx context.Context, refs []objectsRef, ids []st
 	return found, provs, nil
 }
 
-// sendBatch POSTs a built batch and records the outcome of each message.
-// An error means the messages not recorded as done are to be retried.
-func (d *deliverer) sendBatch(ctx context.Context, peer *Peer, bb *builtBatch) error {
-	c, err := d.client(peer.Name)
-	if err != nil {
-		return err
-	}
-	req, sent, gone := bb.req, bb.sent, bb.gone
-	var resp InboxResponse
-	if len(req.Messages) > 0 {
-		if resp, err = postInbox(ctx, c, peer.URL, req, d.o.Timeout); err != nil {
-			return err
-		}
-		if len(resp.Results) != len(req.Messages) {
-			return fmt.Errorf("inbox of %s answered %d results for %d messages", peer.Name, len(resp.Results), len(req.Messages))
-		}
-	}
-	now := time.Now()
-	var done []int64
+// Record implements federation.Sender: an audit entry for each message
+// the peer accepted (federation.send, for objects) or refused for good
+// (federation.refuse).
+func (s sender) Record(ctx context.Context, peer *federation.Peer, b *federation.Batch, outcomes []federation.Outcome) error {
+	n := s.n
+	sent, _ := b.Note.(sentObjects)
 	var events []audit.Event
-	for _, it := range gone {
-		done = append(done, it.ID)
-	}
-	var retry error
-	for i, r := range resp.Results {
-		m := req.Messages[i]
-		switch r.Status {
-		case InboxAccepted:
-			done = append(done, m.ID)
-			for _, so := range sent {
-				if so.item == m.ID {
-					events = append(events, audit.Event{Actor: "node:" + d.n.cfg.Name, Action: audit.ActionFederationSend, Object: so.ref.Object,
-						Modified: so.ref.Modified, Subject: "party:" + peer.Name, Decision: audit.Allow,
-						Detail: truncate(fmt.Sprintf("outbox=%d ledger=%d agreement=%s", m.ID, so.ref.Ledger, agreementKey(so.ref.Agreement, so.ref.Version)), 300)})
-				}
+	for _, o := range outcomes {
+		m := o.Message
+		ref, isObject := sent[m.ID]
+		switch o.Status {
+		case federation.InboxAccepted:
+			if isObject {
+				events = append(events, audit.Event{Actor: "node:" + n.cfg.Name, Action: audit.ActionFederationSend, Object: ref.Object,
+					Modified: ref.Modified, Subject: "party:" + peer.Name, Decision: audit.Allow,
+					Detail: truncate(fmt.Sprintf("outbox=%d ledger=%d agreement=%s", m.ID, ref.Ledger, agreementKey(ref.Agreement, ref.Version)), 300)})
 			}
-		case InboxRefused:
-			// For good: recorded, audited, not retried.
-			if err := d.n.st.MarkFailed(ctx, now, truncate("refused by "+peer.Name+": "+r.Error, 500), m.ID); err != nil {
-				return err
-			}
-			done = append(done, m.ID)
-			ev := audit.Event{Actor: "node:" + d.n.cfg.Name, Action: audit.ActionFederationRefuse, Subject: "party:" + peer.Name,
-				Decision: audit.Refuse, Reasons: []string{"refused-by-peer"}, Detail: truncate(fmt.Sprintf("outbox=%d kind=%s: %s", m.ID, m.Kind, r.Error), 300)}
-			for _, so := range sent {
-				if so.item == m.ID {
-					ev.Object, ev.Modified = so.ref.Object, so.ref.Modified
-				}
+		default:
+			ev := audit.Event{Actor: "node:" + n.cfg.Name, Action: audit.ActionFederationRefuse, Subject: "party:" + peer.Name,
+				Decision: audit.Refuse, Reasons: []string{"refused-by-peer"}, Detail: truncate(fmt.Sprintf("outbox=%d kind=%s: %s", m.ID, m.Kind, o.Error), 300)}
+			if isObject {
+				ev.Object, ev.Modified = ref.Object, ref.Modified
 			}
 			events = append(events, ev)
-			d.n.log.Warn("outbox: message refused by peer", "peer", peer.Name, "outbox", m.ID, "kind", m.Kind, "err", r.Error)
-		default:
-			// Retry this one and, to keep order, everything after it.
-			retry = fmt.Errorf("peer %s: message %d: %s", peer.Name, m.ID, r.Error)
-		}
-		if retry != nil {
-			break
 		}
 	}
-	if len(events) > 0 {
-		if err := d.n.st.Update(ctx, func(tx store.Tx) error { return d.n.appendAudit(ctx, tx, events...) }); err != nil {
-			return err
-		}
+	if len(events) == 0 {
+		return nil
 	}
-	if err := d.n.st.MarkDelivered(ctx, now, done...); err != nil {
-		return err
-	}
-	if retry != nil {
-		// The messages before the failed one are done; the caller retries
-		// the failed one and the rest.
-		return retry
-	}
-	return nil
-}
-
-type sentObject struct {
-	item int64
-	ref  objectsRef
+	return n.st.Update(ctx, func(tx store.Tx) error { return n.appendAudit(ctx, tx, events...) })
 }
 
 // objectsPayload assembles the wire bundle of one "objects" reference from
 // its stored version v (opened) and the object's provenance (nil: none).
-func (n *Node) objectsPayload(ctx context.Context, ref objectsRef, v *store.ObjectVersion, prov *store.Provenance, labelCache map[string][]byte) ([]byte, sentObject, error) {
-	so := sentObject{ref: ref}
+func (n *Node) objectsPayload(ctx context.Context, ref objectsRef, v *store.ObjectVersion, prov *store.Provenance, labelCache map[string][]byte) ([]byte, error) {
 	raws, err := v.BindingObjects()
 	if err != nil {
-		return nil, so, err
+		return nil, err
 	}
-	bundle := objectsBundle{Type: "bundle", ID: "bundle--" + uuid.NewString(),
-		Release: ReleaseEnvelope{Agreement: ref.Agreement, Version: ref.Version, Originator: v.Originator}}
+	bundle := federation.ObjectsBundle{Type: "bundle", ID: "bundle--" + uuid.NewString(),
+		Release: federation.ReleaseEnvelope{Agreement: ref.Agreement, Version: ref.Version, Originator: v.Originator}}
 	seen := map[string]bool{}
 	for _, raw := range raws {
 		b, err := binding.Parse(raw)
 		if err != nil {
-			return nil, so, fmt.Errorf("object %s: stored binding: %w", v.ID, err)
+			return nil, fmt.Errorf("object %s: stored binding: %w", v.ID, err)
 		}
 		ids := make([]string, 0, len(b.Labels)+len(b.PartLabels))
 		for _, l := range b.Labels {
@@ -575,7 +259,7 @@ func (n *Node) objectsPayload(ctx context.Context, ref objectsRef, v *store.Obje
 			lraw, ok := labelCache[id]
 			if !ok {
 				if lraw, err = n.st.Label(ctx, id); err != nil {
-					return nil, so, fmt.Errorf("object %s: label %s: %w", v.ID, id, err)
+					return nil, fmt.Errorf("object %s: label %s: %w", v.ID, id, err)
 				}
 				labelCache[id] = lraw
 			}
@@ -587,69 +271,5 @@ func (n *Node) objectsPayload(ctx context.Context, ref objectsRef, v *store.Obje
 	if prov != nil {
 		bundle.Release.Originator, bundle.Release.Hops = prov.Originator, prov.Hops
 	}
-	out, err := json.Marshal(bundle)
-	return out, so, err
-}
-
-// postInbox POSTs req to the peer at base and decodes its answer. Any
-// status but 200 is an error: the whole batch is retried.
-func postInbox(ctx context.Context, c *http.Client, base string, req InboxRequest, timeout time.Duration) (InboxResponse, error) {
-	body, err := json.Marshal(req)
-	if err != nil {
-		return InboxResponse{}, err
-	}
-	if len(body) > MaxInboxBody {
-		return InboxResponse{}, fmt.Errorf("inbox batch of %d bytes exceeds %d", len(body), MaxInboxBody)
-	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	hr, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimSuffix(base, "/")+InboxPath, bytes.NewReader(body))
-	if err != nil {
-		return InboxResponse{}, err
-	}
-	hr.Header.Set("Content-Type", "application/json")
-	res, err := c.Do(hr)
-	if err != nil {
-		return InboxResponse{}, err
-	}
-	defer res.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(res.Body, MaxInboxBody))
-	if err != nil {
-		return InboxResponse{}, err
-	}
-	if res.StatusCode != http.StatusOK {
-		return InboxResponse{}, fmt.Errorf("inbox: %s: %s", res.Status, truncate(strings.TrimSpace(string(b)), 300))
-	}
-	var out InboxResponse
-	if err := json.Unmarshal(b, &out); err != nil {
-		return InboxResponse{}, fmt.Errorf("inbox answer: %w", err)
-	}
-	return out, nil
-}
-
-// paused holds back a peer's claimed items while a split view of its audit
-// log is not acknowledged (witness.go): they stay queued, due again after
-// the poll interval, with the reason as their last error.
-func (d *deliverer) paused(ctx context.Context, name string, items []store.OutboxItem) bool {
-	reason, paused, err := d.n.DeliveriesPaused(ctx, name)
-	if err != nil {
-		d.n.log.Warn("outbox: split-view check", "peer", name, "err", err)
-		return false
-	}
-	if !paused {
-		return false
-	}
-	ids := make([]int64, len(items))
-	for i, it := range items {
-		ids[i] = it.ID
-	}
-	wait := d.o.Poll
-	if wait <= 0 {
-		wait = DefaultOutboxPoll
-	}
-	d.n.log.Info("outbox: deliveries paused", "peer", name, "messages", len(items), "reason", reason)
-	if err := d.n.st.MarkFailed(context.WithoutCancel(ctx), time.Now().Add(wait), "paused: "+reason, ids...); err != nil {
-		d.n.log.Warn("outbox: record pause", "peer", name, "err", err)
-	}
-	return true
+	return json.Marshal(bundle)
 }

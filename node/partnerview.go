@@ -13,6 +13,7 @@ import (
 
 	"github.com/tearline/tearline/audit"
 	"github.com/tearline/tearline/binding"
+	"github.com/tearline/tearline/federation"
 	"github.com/tearline/tearline/policy"
 	"github.com/tearline/tearline/store"
 	"github.com/tearline/tearline/taxii"
@@ -40,8 +41,8 @@ type partnerCtxKey struct{}
 // WithPartner returns ctx carrying the partner node a request came from
 // (its client certificate named the peer). The TAXII backend serves such a
 // request, when it has no token, as that partner.
-func WithPartner(ctx context.Context, p *Peer) context.Context {
-	return context.WithValue(ctx, partnerCtxKey{}, p)
+func WithPartner(ctx context.Context, p *federation.Peer) context.Context {
+	return context.WithValue(ctx, partnerCtxKey{}, &Peer{Name: p.Name, Country: p.Country, Org: p.Org, URL: p.URL})
 }
 
 func partnerFrom(ctx context.Context) (*Peer, bool) {

@@ -1,29 +1,24 @@
 package node
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"net/http"
-	"net/url"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/google/uuid"
 
 	"github.com/tearline/tearline/binding"
+	"github.com/tearline/tearline/federation"
 	"github.com/tearline/tearline/store"
-	"github.com/tearline/tearline/taxii"
 	"github.com/tearline/tearline/trust"
 )
 
 // Pull: reading a partner's TAXII collection (its partner view of us,
-// partnerview.go) with this node's federation client, and storing what it
+// partnerview.go) with this node's federation client (federation.Pull), and storing what it
 // releases through the same receive path as pushed objects: bindings
 // verified, DecideInbound, translation, provenance, retention, idempotent by
 // (id, modified). The position is an added_after cursor per peer, saved in
@@ -54,12 +49,10 @@ type PullResult struct {
 // pullCursor names the saved cursor of a peer.
 func pullCursor(peer string) string { return "pull:" + peer }
 
-// maxPullPages bounds one pull, so that a partner that always answers
-// more=true cannot keep a pull going for ever; the next pull continues.
-const maxPullPages = 10000
-
 // PullPeer pulls what peer name releases to this node, from the saved
-// cursor on, following `next` until the partner has no more.
+// cursor on, following `next` until the partner has no more
+// (federation.Pull speaks TAXII; this stores each page and moves the
+// cursor).
 func (n *Node) PullPeer(ctx context.Context, name string, o PullOptions) (PullResult, error) {
 	res := PullResult{Peer: name}
 	if o.Limit <= 0 {
@@ -89,41 +82,24 @@ func (n *Node) PullPeer(ctx context.Context, name string, o PullOptions) (PullRe
 	if err != nil {
 		return res, fmt.Errorf("pull %s: %w", name, err)
 	}
-	base := strings.TrimSuffix(peer.URL, "/") + taxii.Prefix + taxii.DefaultRoot + "/"
-	coll, err := pullCollection(ctx, c, base, o.Timeout)
-	if err != nil {
-		return res, fmt.Errorf("pull %s: %w", name, err)
-	}
 	if res.Cursor, err = n.st.Cursor(ctx, pullCursor(name)); err != nil {
 		return res, fmt.Errorf("pull %s: cursor: %w", name, err)
 	}
-	next := ""
-	for res.Pages < maxPullPages {
-		q := url.Values{"limit": {strconv.Itoa(o.Limit)}}
-		if next != "" {
-			q.Set("next", next)
-		} else if res.Cursor != "" {
-			q.Set("added_after", res.Cursor)
-		}
-		env, last, err := getEnvelope(ctx, c, base+"collections/"+url.PathEscape(coll)+"/objects/?"+q.Encode(), o.Timeout)
-		if err != nil {
-			return res, fmt.Errorf("pull %s: %w", name, err)
-		}
-		res.Pages++
-		if err := n.receivePulled(ctx, peer, env.Objects, &res); err != nil {
-			return res, fmt.Errorf("pull %s: page %d: %w", name, res.Pages, err)
+	res.Pages, err = federation.Pull(ctx, c, peer.URL, res.Cursor, o.Limit, o.Timeout, func(ctx context.Context, pg federation.Page) error {
+		if err := n.receivePulled(ctx, peer, pg.Objects, &res); err != nil {
+			return err
 		}
 		// The page is committed: only now may the cursor pass it.
-		if last != "" && last != res.Cursor {
-			if err := n.st.SetCursor(ctx, pullCursor(name), last); err != nil {
-				return res, fmt.Errorf("pull %s: save cursor: %w", name, err)
+		if pg.Last != "" && pg.Last != res.Cursor {
+			if err := n.st.SetCursor(ctx, pullCursor(name), pg.Last); err != nil {
+				return fmt.Errorf("save cursor: %w", err)
 			}
-			res.Cursor = last
+			res.Cursor = pg.Last
 		}
-		if !env.More || env.Next == "" {
-			break
-		}
-		next = env.Next
+		return nil
+	})
+	if err != nil {
+		return res, fmt.Errorf("pull %s: %w", name, err)
 	}
 	return res, nil
 }
@@ -171,22 +147,22 @@ func (n *Node) receivePulled(ctx context.Context, peer *Peer, objs []json.RawMes
 	if len(contents) == 0 {
 		return nil
 	}
-	msgs := make([]InboxMessage, 0, len(contents))
+	msgs := make([]federation.InboxMessage, 0, len(contents))
 	for i, ct := range contents {
-		b := objectsBundle{Type: "bundle", ID: "bundle--" + uuid.NewString()}
+		b := federation.ObjectsBundle{Type: "bundle", ID: "bundle--" + uuid.NewString()}
 		b.Objects = append(append(slices.Clone(labels), ct.raw), bindings[ct.key]...)
 		payload, err := json.Marshal(b)
 		if err != nil {
 			return err
 		}
-		msgs = append(msgs, InboxMessage{ID: int64(i + 1), Kind: store.OutboxObjects, Payload: payload})
+		msgs = append(msgs, federation.InboxMessage{ID: int64(i + 1), Kind: store.OutboxObjects, Payload: payload})
 	}
-	out := make([]InboxMessageResult, len(msgs))
+	out := make([]federation.InboxMessageResult, len(msgs))
 	n.receiveObjects(ctx, peer, msgs, out)
 	var retry []string
 	for _, r := range out {
 		switch r.Status {
-		case InboxAccepted:
+		case federation.InboxAccepted:
 			m, _ := r.Result.(map[string]any)
 			ros, _ := m["objects"].([]ReceivedObject)
 			for _, ro := range ros {
@@ -196,7 +172,7 @@ func (n *Node) receivePulled(ctx context.Context, peer *Peer, objs []json.RawMes
 					res.Exists++
 				}
 			}
-		case InboxRefused:
+		case federation.InboxRefused:
 			res.Refused++
 			n.log.Warn("pull: object refused", "peer", peer.Name, "err", r.Error)
 		default:
@@ -207,67 +183,6 @@ func (n *Node) receivePulled(ctx context.Context, peer *Peer, objs []json.RawMes
 		return fmt.Errorf("not stored, to retry: %s", truncate(strings.Join(retry, "; "), 500))
 	}
 	return nil
-}
-
-// pullCollection finds the partner's holdings collection (its id is the
-// partner's, derived from its identity).
-func pullCollection(ctx context.Context, c *http.Client, base string, timeout time.Duration) (string, error) {
-	b, _, err := taxiiGet(ctx, c, base+"collections/", timeout)
-	if err != nil {
-		return "", err
-	}
-	var cs struct {
-		Collections []taxii.Collection `json:"collections"`
-	}
-	if err := json.Unmarshal(b, &cs); err != nil {
-		return "", fmt.Errorf("collections: %w", err)
-	}
-	for _, col := range cs.Collections {
-		if col.Alias == HoldingsAlias && col.CanRead {
-			return col.ID, nil
-		}
-	}
-	return "", errors.New("the partner offers no readable holdings collection")
-}
-
-func getEnvelope(ctx context.Context, c *http.Client, u string, timeout time.Duration) (taxii.Envelope, string, error) {
-	b, h, err := taxiiGet(ctx, c, u, timeout)
-	if err != nil {
-		return taxii.Envelope{}, "", err
-	}
-	var env taxii.Envelope
-	if err := json.Unmarshal(b, &env); err != nil {
-		return taxii.Envelope{}, "", fmt.Errorf("envelope: %w", err)
-	}
-	return env, h.Get("X-TAXII-Date-Added-Last"), nil
-}
-
-// taxiiGet GETs a TAXII resource with the node's client certificate and no
-// token: the partner serves its partner view.
-func taxiiGet(ctx context.Context, c *http.Client, u string, timeout time.Duration) ([]byte, http.Header, error) {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-	if err != nil {
-		return nil, nil, err
-	}
-	req.Header.Set("Accept", taxii.MediaTypeTAXII)
-	resp, err := c.Do(req)
-	if err != nil {
-		return nil, nil, err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, MaxInboxBody+1))
-	if err != nil {
-		return nil, nil, err
-	}
-	if len(b) > MaxInboxBody {
-		return nil, nil, fmt.Errorf("GET %s: answer larger than %d bytes", u, MaxInboxBody)
-	}
-	if resp.StatusCode != http.StatusOK {
-		return nil, nil, fmt.Errorf("GET %s: %s: %s", u, resp.Status, truncate(string(bytes.TrimSpace(b)), 300))
-	}
-	return b, resp.Header, nil
 }
 
 // RunPull pulls every peer that has a URL every interval until ctx ends

@@ -20,6 +20,7 @@ import (
 	"github.com/tearline/tearline/audit"
 	"github.com/tearline/tearline/binding"
 	"github.com/tearline/tearline/datadir"
+	"github.com/tearline/tearline/federation"
 	"github.com/tearline/tearline/recall"
 	"github.com/tearline/tearline/store"
 	"github.com/tearline/tearline/store/backend"
@@ -144,7 +145,7 @@ func (f *fedNode) start(t *testing.T) {
 	}
 	ts := trust.NewStore(f.dir)
 	mux := http.NewServeMux()
-	mux.HandleFunc("POST "+InboxPath, func(w http.ResponseWriter, r *http.Request) {
+	mux.HandleFunc("POST "+federation.InboxPath, func(w http.ResponseWriter, r *http.Request) {
 		if r.TLS == nil || len(r.TLS.PeerCertificates) == 0 {
 			http.Error(w, "no client certificate", http.StatusUnauthorized)
 			return
@@ -154,13 +155,13 @@ func (f *fedNode) start(t *testing.T) {
 			http.Error(w, "not a peer", http.StatusForbidden)
 			return
 		}
-		var req InboxRequest
-		if err := json.NewDecoder(io.LimitReader(r.Body, MaxInboxBody)).Decode(&req); err != nil {
+		var req federation.InboxRequest
+		if err := json.NewDecoder(io.LimitReader(r.Body, federation.MaxInboxBody)).Decode(&req); err != nil {
 			http.Error(w, err.Error(), http.StatusBadRequest)
 			return
 		}
 		w.Header().Set("Content-Type", "application/json")
-		json.NewEncoder(w).Encode(InboxResponse{Results: f.n.HandleInboxBatch(r.Context(), peer, req.Messages)})
+		json.NewEncoder(w).Encode(federation.InboxResponse{Results: f.n.HandleInboxBatch(r.Context(), peer, req.Messages)})
 	})
 	var ln net.Listener
 	for range 50 { // the port may linger briefly after a stop

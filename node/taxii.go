@@ -12,6 +12,7 @@ import (
 
 	"github.com/tearline/tearline/audit"
 	"github.com/tearline/tearline/binding"
+	"github.com/tearline/tearline/federation"
 	"github.com/tearline/tearline/stix"
 	"github.com/tearline/tearline/store"
 	"github.com/tearline/tearline/taxii"
@@ -19,7 +20,7 @@ import (
 
 // HoldingsAlias is the alias of the collection every node offers over
 // TAXII: its own holdings, as the reader's clearance allows.
-const HoldingsAlias = "holdings"
+const HoldingsAlias = federation.HoldingsAlias
 
 // TAXII adapts the node to package taxii. Reads go through the same
 // decisions as the JSON API and are audited, durably, before they are
@@ -170,7 +171,7 @@ func (t *TAXII) Add(ctx context.Context, c taxii.Caller, collection string, obje
 	if _, ok := c.(*PartnerCaller); ok {
 		// Partners deliver through the federation inbox, where every
 		// object is checked against the agreements inbound.
-		return taxii.AddResult{}, fmt.Errorf("partners deliver to %s, not over TAXII: %w", InboxPath, taxii.ErrForbidden)
+		return taxii.AddResult{}, fmt.Errorf("partners deliver to %s, not over TAXII: %w", federation.InboxPath, taxii.ErrForbidden)
 	}
 	p, err := principalOf(c)
 	if err != nil {

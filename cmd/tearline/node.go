@@ -16,6 +16,7 @@ import (
 	"github.com/tearline/tearline/admin"
 	"github.com/tearline/tearline/api"
 	"github.com/tearline/tearline/datadir"
+	"github.com/tearline/tearline/federation"
 	"github.com/tearline/tearline/internal/gctune"
 	"github.com/tearline/tearline/node"
 	"github.com/tearline/tearline/store/backend"
@@ -170,7 +171,7 @@ func serveCmd() *cobra.Command {
 	c.Flags().DurationVar(&checkpointEvery, "checkpoint-interval", node.DefaultCheckpointInterval, "how often to sign an audit checkpoint when the log has grown")
 	c.Flags().DurationVar(&witnessEvery, "witness-interval", node.DefaultWitnessInterval, "how often to ask witnesses to cosign and to compare notes with partners (also after each checkpoint)")
 	c.Flags().DurationVar(&pullEvery, "pull-interval", 0, "pull every peer with a url this often (0: never; 'peer pull' pulls once)")
-	c.Flags().DurationVar(&outboxPoll, "outbox-poll", node.DefaultOutboxPoll, "how often the outbox looks for releases committed by other processes (in-process commits wake it at once; negative: never)")
+	c.Flags().DurationVar(&outboxPoll, "outbox-poll", federation.DefaultOutboxPoll, "how often the outbox looks for releases committed by other processes (in-process commits wake it at once; negative: never)")
 	_ = c.MarkFlagRequired("data")
 	return c
 }

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tearline/tearline/federation"
 	"github.com/tearline/tearline/node"
 	"github.com/tearline/tearline/pki"
 	"github.com/tearline/tearline/store"
@@ -227,21 +228,21 @@ func testFederationEndToEnd(t *testing.T, b backend) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		send := func(objRaw, labelRaw []byte) node.InboxMessageResult {
+		send := func(objRaw, labelRaw []byte) federation.InboxMessageResult {
 			t.Helper()
 			payload, _ := json.Marshal(map[string]any{"type": "bundle", "id": "bundle--1f2e3d4c-5b6a-4978-8a9b-0c1d2e3f4a5b",
 				"objects": []json.RawMessage{labelRaw, objRaw, bs[0]}, "x_tearline_release": map[string]any{"agreement": "gbr-usa", "agreement_version": 1, "originator": "gbr"}})
-			body, _ := json.Marshal(node.InboxRequest{Messages: []node.InboxMessage{{ID: 1, Kind: "objects", Payload: payload}}})
+			body, _ := json.Marshal(federation.InboxRequest{Messages: []federation.InboxMessage{{ID: 1, Kind: "objects", Payload: payload}}})
 			cl, err := trust.FederationClient(gbr.Dir, "usa")
 			if err != nil {
 				t.Fatal(err)
 			}
-			res, err := cl.Post(usa.URL+node.InboxPath, "application/json", bytes.NewReader(body))
+			res, err := cl.Post(usa.URL+federation.InboxPath, "application/json", bytes.NewReader(body))
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer res.Body.Close()
-			var out node.InboxResponse
+			var out federation.InboxResponse
 			if err := json.NewDecoder(res.Body).Decode(&out); err != nil || len(out.Results) != 1 {
 				t.Fatalf("inbox answer: %v %+v", err, out)
 			}
@@ -249,11 +250,11 @@ func testFederationEndToEnd(t *testing.T, b backend) {
 		}
 		before := auditActions(t, usa)["federation.refuse"]
 		forged := bytes.Replace(v.Raw, []byte("QUIET HERON"), []byte("LOUD HERON"), 1)
-		if r := send(forged, lraw); r.Status != node.InboxRefused || !strings.Contains(r.Error, "verify") {
+		if r := send(forged, lraw); r.Status != federation.InboxRefused || !strings.Contains(r.Error, "verify") {
 			t.Errorf("forged object: %+v, want refused for the signature", r)
 		}
 		relabelled := bytes.Replace(lraw, []byte("RESTRICTED"), []byte("UNCLASSIFIED"), -1)
-		if r := send(v.Raw, relabelled); r.Status != node.InboxRefused {
+		if r := send(v.Raw, relabelled); r.Status != federation.InboxRefused {
 			t.Errorf("relabelled object: %+v, want refused", r)
 		}
 		if len(versions(t, usa, tid)) != 0 {
@@ -266,7 +267,7 @@ func testFederationEndToEnd(t *testing.T, b backend) {
 			t.Errorf("usa audited %d refusals, want 2", got)
 		}
 		// The genuine object, sent the same way, is accepted.
-		if r := send(v.Raw, lraw); r.Status != node.InboxAccepted {
+		if r := send(v.Raw, lraw); r.Status != federation.InboxAccepted {
 			t.Errorf("genuine object: %+v", r)
 		}
 	})
@@ -290,7 +291,7 @@ func postAs(t testing.TB, ca *pki.CA, name, url string, body []byte) (int, error
 			return &tls.Certificate{Certificate: [][]byte{cert.Raw}, PrivateKey: k, Leaf: cert}, nil
 		}}
 	cl := &http.Client{Transport: &http.Transport{TLSClientConfig: tc}, Timeout: 10 * time.Second}
-	res, err := cl.Post(url+node.InboxPath, "application/json", bytes.NewReader(body))
+	res, err := cl.Post(url+federation.InboxPath, "application/json", bytes.NewReader(body))
 	if err != nil {
 		return 0, err
 	}
