@@ -27,6 +27,7 @@ func (s *Server) agreementRoutes() {
 	s.handle("POST /api/v1/releases/explain", s.explainRelease, true)
 	s.handle("POST /api/v1/releases/{id}/approve", s.approveRelease, true)
 	s.handle("POST /api/v1/releases/{id}/refuse", s.refuseRelease, true)
+	s.handle("POST /api/v1/deliveries/{seq}/retry", s.retryDelivery, true)
 	s.handle("GET /api/v1/consents", s.listConsents, true)
 	s.handle("POST /api/v1/consents", s.recordConsent, true)
 	s.handle("GET /api/v1/ledger", s.ledger, true)
@@ -39,7 +40,7 @@ func (s *Server) agreementFail(w http.ResponseWriter, r *http.Request, err error
 	switch {
 	case errors.Is(err, node.ErrInvalid), errors.Is(err, agreement.ErrUnsigned), errors.Is(err, agreement.ErrTransition):
 		writeError(w, http.StatusBadRequest, err.Error())
-	case errors.Is(err, node.ErrNotReleased):
+	case errors.Is(err, node.ErrNotReleased), errors.Is(err, node.ErrNotFailed):
 		writeError(w, http.StatusConflict, err.Error())
 	default:
 		s.fail(w, r, err)
@@ -330,6 +331,9 @@ type ledgerJSON struct {
 	Recall             string     `json:"recall,omitempty"`
 	RecallState        string     `json:"recall_state,omitempty"`
 	RecallAcknowledged *time.Time `json:"recall_acknowledged_at,omitempty"`
+	// How the delivery to the party goes (docs/FEDERATION.md, "Delivery
+	// states"): present for an entry that was queued for a peer.
+	Delivery *node.Delivery `json:"delivery,omitempty"`
 }
 
 // ledger serves the dissemination ledger: ?object=ID, or
@@ -359,6 +363,11 @@ func (s *Server) ledger(w http.ResponseWriter, r *http.Request) {
 		s.agreementFail(w, r, err)
 		return
 	}
+	deliveries, err := s.n.Deliveries(r.Context(), principal(r), es)
+	if err != nil {
+		s.agreementFail(w, r, err)
+		return
+	}
 	out := make([]ledgerJSON, 0, len(es))
 	for _, e := range es {
 		j := ledgerJSON{Seq: e.Seq, Object: e.ObjectID, Modified: e.Modified, Party: e.Party, Agreement: e.Agreement,
@@ -367,7 +376,28 @@ func (s *Server) ledger(w http.ResponseWriter, r *http.Request) {
 		if rc, ok := recalls[node.LedgerRecallKey(e.ObjectID, e.Party)]; ok && e.Outcome != store.LedgerRefuse {
 			j.Recall, j.RecallState, j.RecallAcknowledged = rc.Recall, rc.State, rc.AckedAt
 		}
+		if d, ok := deliveries[e.Seq]; ok {
+			j.Delivery = &d
+		}
 		out = append(out, j)
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"entries": out})
+}
+
+// retryDelivery makes a failed delivery due again: POST
+// /api/v1/deliveries/{seq}/retry, seq the ledger entry's. A caller who may
+// not read the object delivered gets 404, as for an entry that does not
+// exist; a delivery that has not failed is 409.
+func (s *Server) retryDelivery(w http.ResponseWriter, r *http.Request) {
+	seq, err := strconv.ParseInt(r.PathValue("seq"), 10, 64)
+	if err != nil || seq < 1 {
+		writeError(w, http.StatusNotFound, "not found")
+		return
+	}
+	d, err := s.n.RetryDelivery(r.Context(), principal(r), seq)
+	if err != nil {
+		s.agreementFail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, d)
 }

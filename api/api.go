@@ -56,6 +56,7 @@ func New(n *node.Node, log *slog.Logger, reg *prometheus.Registry) *Server {
 	}
 	reg.MustRegister(s.reqs, s.dur, s.objects, prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
 	reg.MustRegister(n.WitnessCollector()) // split views, rollbacks, cosignatures (node/witnessmetrics.go)
+	reg.MustRegister(n.DeliveryMetrics())  // delivery states (package federation)
 	// A backend with metrics of its own (SQLite's id index) adds them.
 	st := n.Store()
 	if u, ok := st.(interface{ Unwrap() store.Store }); ok {

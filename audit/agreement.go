@@ -14,4 +14,5 @@ const (
 	ActionConsentRecord       = "consent.record"
 	ActionProvenanceRecord    = "provenance.record"
 	ActionLedgerRead          = "ledger.read"
+	ActionDeliveryRetry       = "delivery.retry" // a releaser made a failed delivery to a partner due again
 )

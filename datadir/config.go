@@ -36,6 +36,11 @@ type Config struct {
 	// partner whose agreement releases automatically.
 	// Unset means on; `auto_release: false` leaves releases to people.
 	AutoRelease *bool `yaml:"auto_release,omitempty"`
+	// DeliveryMaxAge is how long a message to a partner is retried after
+	// transient failures (network, 5xx, a key the partner has not loaded
+	// yet) before it fails for good (docs/FEDERATION.md, "Delivery
+	// states"). Unset: 24h.
+	DeliveryMaxAge time.Duration `yaml:"delivery_max_age,omitempty"`
 }
 
 // AutoReleaseOn reports whether automatic release on ingest is on (the
@@ -87,6 +92,9 @@ func (c *Config) Validate() error {
 	}
 	if c.TokenTTL <= 0 || c.TokenTTL > c.TokenMaxTTL {
 		return fmt.Errorf("config: token_ttl %s: want a positive duration up to token_max_ttl (%s)", c.TokenTTL, c.TokenMaxTTL)
+	}
+	if c.DeliveryMaxAge < 0 {
+		return fmt.Errorf("config: delivery_max_age %s: want a positive duration such as 24h", c.DeliveryMaxAge)
 	}
 	return nil
 }

@@ -31,16 +31,16 @@ type Sender interface {
 	// whose content is gone (purged since) go to Batch.Gone: done, nothing
 	// to send.
 	BuildBatch(ctx context.Context, peer *Peer, items []store.OutboxItem) (*Batch, error)
-	// Record records what peer answered for the messages of b that it
-	// accepted or refused for good (audit entries), before their rows are
-	// marked.
+	// Record records the messages of b that are settled: accepted by the
+	// peer, or failed for good (refused, or transient failures past the
+	// maximum age): audit entries, before their rows are marked.
 	Record(ctx context.Context, peer *Peer, b *Batch, outcomes []Outcome) error
 }
 
 // Pauser is a Sender that can hold back everything to a peer (a split view
 // of its audit log, until an administrator acknowledges it). While paused,
-// the peer's messages stay due again after the poll interval, with the
-// reason as their last error.
+// the peer's messages stay retrying with ReasonPaused, due again after the
+// poll interval, and do not age towards failure.
 type Pauser interface {
 	DeliveriesPaused(ctx context.Context, peer string) (reason string, paused bool, err error)
 }
@@ -55,12 +55,12 @@ type Batch struct {
 	Note any
 }
 
-// Outcome is the partner's answer to one message that is settled:
-// accepted, or refused for good.
+// Outcome is one message that is settled: accepted by the partner, or
+// failed for good.
 type Outcome struct {
 	Message InboxMessage
-	Status  string // InboxAccepted or InboxRefused
-	Reason  Reason
+	Status  string // store.DeliveryDelivered or store.DeliveryFailed
+	Reason  Reason // why it failed
 	Error   string
 }
 
@@ -76,6 +76,10 @@ type OutboxOptions struct {
 	BaseBackoff time.Duration // first retry delay (default 500ms)
 	MaxBackoff  time.Duration // retry delay cap (default 5 minutes)
 	Timeout     time.Duration // per POST (default 10s)
+	// MaxAge is how long a message is retried after transient failures,
+	// from when it was queued, before it fails for good with ReasonExpired
+	// (default DefaultMaxAge).
+	MaxAge time.Duration
 	// Poll is the fallback wake-up: the loop also looks at the outbox this
 	// often (default 5s; negative: never), for rows committed by another
 	// process (the CLI, another replica on the same database), whose commits
@@ -84,7 +88,12 @@ type OutboxOptions struct {
 	// Client, when set, returns the HTTP client for a peer (tests); by
 	// default the Sender's.
 	Client func(peer string) (*http.Client, error)
+	// Metrics, when set, counts each delivery's state changes.
+	Metrics *Metrics
 }
+
+// DefaultMaxAge is how long a message is retried by default.
+const DefaultMaxAge = 24 * time.Hour
 
 func (o *OutboxOptions) defaults() {
 	if o.Batch <= 0 {
@@ -102,6 +111,9 @@ func (o *OutboxOptions) defaults() {
 	}
 	if o.Timeout <= 0 {
 		o.Timeout = 10 * time.Second
+	}
+	if o.MaxAge <= 0 {
+		o.MaxAge = DefaultMaxAge
 	}
 	o.Lease = max(o.Lease, o.Timeout+time.Second)
 	if o.Poll == 0 {
@@ -139,9 +151,11 @@ func NewOutbox(st store.Outbox, s Sender, wake <-chan struct{}, log *slog.Logger
 // (what an earlier run left included), then sleeps until wake fires, the
 // earliest retry is due, or Poll passes (the fallback for rows another
 // process committed). Each peer's messages go in outbox order, several per
-// POST; peers are served in parallel. A failed POST leaves its messages due
-// again after an exponential backoff with jitter; a message the peer
-// refuses for good is recorded as done with the refusal, and not retried.
+// POST; peers are served in parallel. Each message ends delivered or
+// failed: a transient failure (Reasons) leaves it and the peer's messages
+// after it due again after an exponential backoff with jitter, until
+// MaxAge; a permanent one fails it at once, and the peer's later messages
+// go on.
 func (d *Outbox) Run(ctx context.Context) error {
 	for {
 		more, err := d.round(ctx)
@@ -232,7 +246,7 @@ func (d *Outbox) deliverPeer(ctx context.Context, name string, peer *Peer, items
 		b     *Batch
 		err   error
 	}
-	if d.paused(ctx, name, items) {
+	if d.paused(ctx, peer, name, items) {
 		return
 	}
 	ctx, cancel := context.WithCancel(ctx)
@@ -261,18 +275,7 @@ func (d *Outbox) deliverPeer(ctx context.Context, name string, peer *Peer, items
 			continue
 		}
 		cancel()
-		rest := items[p.start:]
-		ids := make([]int64, len(rest))
-		for i, it := range rest {
-			ids[i] = it.ID
-		}
-		next := time.Now().Add(store.OutboxBackoff(rest[0].Attempts+1, d.o.BaseBackoff, d.o.MaxBackoff, rand.Float64()))
-		d.log.Info("outbox: delivery failed; will retry", "peer", name, "messages", len(rest), "retry_at", next, "err", err)
-		// MarkFailed only touches rows not yet delivered, so the part of
-		// a batch the peer accepted stays done.
-		if merr := d.st.MarkFailed(context.WithoutCancel(ctx), next, truncate(err.Error(), 500), ids...); merr != nil {
-			d.log.Warn("outbox: record failure", "peer", name, "err", merr)
-		}
+		d.retry(context.WithoutCancel(ctx), peer, name, items[p.start:], err)
 		for range ready { // let the builder finish
 		}
 		return
@@ -280,8 +283,8 @@ func (d *Outbox) deliverPeer(ctx context.Context, name string, peer *Peer, items
 }
 
 // paused holds back a peer's claimed items while the Sender says
-// deliveries to it are paused.
-func (d *Outbox) paused(ctx context.Context, name string, items []store.OutboxItem) bool {
+// deliveries to it are paused: they stay retrying with ReasonPaused.
+func (d *Outbox) paused(ctx context.Context, peer *Peer, name string, items []store.OutboxItem) bool {
 	p, ok := d.s.(Pauser)
 	if !ok {
 		return false
@@ -294,29 +297,74 @@ func (d *Outbox) paused(ctx context.Context, name string, items []store.OutboxIt
 	if !paused {
 		return false
 	}
-	ids := make([]int64, len(items))
-	for i, it := range items {
-		ids[i] = it.ID
-	}
-	wait := d.o.Poll
-	if wait <= 0 {
-		wait = DefaultOutboxPoll
-	}
-	d.log.Info("outbox: deliveries paused", "peer", name, "messages", len(items), "reason", reason)
-	if err := d.st.MarkFailed(context.WithoutCancel(ctx), time.Now().Add(wait), "paused: "+reason, ids...); err != nil {
-		d.log.Warn("outbox: record pause", "peer", name, "err", err)
-	}
+	d.retry(context.WithoutCancel(ctx), peer, name, items, &Error{ReasonPaused, fmt.Errorf("deliveries to %s are paused: %s", name, reason)})
 	return true
+}
+
+// retry records a failed attempt on rest, a peer's messages in order from
+// the one that failed: each is due again after the backoff, or fails for
+// good when it is older than MaxAge (transient failures only: the caller
+// fails permanent ones itself).
+func (d *Outbox) retry(ctx context.Context, peer *Peer, name string, rest []store.OutboxItem, err error) {
+	code := ReasonOf(err, ReasonNetwork)
+	now := time.Now()
+	next := now.Add(store.OutboxBackoff(rest[0].Attempts+1, d.o.BaseBackoff, d.o.MaxBackoff, rand.Float64()))
+	var due, expired []int64
+	var outcomes []Outcome
+	for _, it := range rest {
+		if code != ReasonPaused && now.Sub(it.Queued) > d.o.MaxAge {
+			expired = append(expired, it.ID)
+			outcomes = append(outcomes, Outcome{Message: InboxMessage{ID: it.ID, Kind: it.Kind}, Status: store.DeliveryFailed, Reason: ReasonExpired,
+				Error: fmt.Sprintf("retried for more than %s; last: %s", d.o.MaxAge, err)})
+			continue
+		}
+		due = append(due, it.ID)
+	}
+	if code == ReasonPaused {
+		next = now.Add(max(d.o.Poll, d.o.BaseBackoff))
+		d.log.Info("outbox: deliveries paused", "peer", name, "messages", len(due), "err", err)
+	} else {
+		d.log.Info("outbox: delivery failed; will retry", "peer", name, "messages", len(due), "reason", code, "retry_at", next, "err", err)
+	}
+	msg := truncate(err.Error(), 500)
+	if merr := d.st.MarkRetry(ctx, next, string(code), msg, due...); merr != nil {
+		d.log.Warn("outbox: record failure", "peer", name, "err", merr)
+	}
+	d.o.Metrics.count(store.DeliveryRetrying, len(due))
+	if len(expired) > 0 {
+		d.log.Warn("outbox: messages failed after the maximum age", "peer", name, "messages", len(expired), "max_age", d.o.MaxAge, "err", err)
+		d.fail(ctx, peer, &Batch{Items: rest}, outcomes)
+	}
+}
+
+// fail records outcomes (all failed for good) and marks their rows.
+func (d *Outbox) fail(ctx context.Context, peer *Peer, b *Batch, outcomes []Outcome) {
+	if peer != nil {
+		if err := d.s.Record(ctx, peer, b, outcomes); err != nil {
+			d.log.Warn("outbox: record failure", "peer", peer.Name, "err", err)
+		}
+	}
+	now := time.Now()
+	for _, o := range outcomes {
+		if err := d.st.MarkFailed(ctx, now, string(o.Reason), truncate(o.Error, 500), o.Message.ID); err != nil {
+			d.log.Warn("outbox: record failure", "outbox", o.Message.ID, "err", err)
+		}
+	}
+	d.o.Metrics.count(store.DeliveryFailed, len(outcomes))
 }
 
 func (d *Outbox) build(ctx context.Context, peer *Peer, items []store.OutboxItem) (*Batch, error) {
 	if peer == nil {
-		return nil, fmt.Errorf("%s: not a peer", items[0].Peer)
+		return nil, &Error{ReasonNoPeer, fmt.Errorf("%s: not a peer", items[0].Peer)}
 	}
 	if peer.URL == "" {
-		return nil, fmt.Errorf("peer %s has no url", peer.Name)
+		return nil, &Error{ReasonNoPeer, fmt.Errorf("peer %s has no url", peer.Name)}
 	}
-	return d.s.BuildBatch(ctx, peer, items)
+	b, err := d.s.BuildBatch(ctx, peer, items)
+	if err != nil {
+		return nil, &Error{ReasonBuild, err}
+	}
+	return b, nil
 }
 
 func (d *Outbox) client(name string) (*http.Client, error) {
@@ -339,12 +387,14 @@ func (d *Outbox) client(name string) (*http.Client, error) {
 	return c, nil
 }
 
-// send POSTs a built batch and records the outcome of each message.
-// An error means the messages not recorded as done are to be retried.
+// send POSTs a built batch and records the outcome of each message:
+// accepted ones are delivered, permanent refusals (and transient ones past
+// MaxAge) failed. An error means the messages not settled, from the first
+// transient failure on, are to be retried; it carries the reason code.
 func (d *Outbox) send(ctx context.Context, peer *Peer, b *Batch) error {
 	c, err := d.client(peer.Name)
 	if err != nil {
-		return err
+		return &Error{ReasonNetwork, err}
 	}
 	var resp InboxResponse
 	if len(b.Messages) > 0 {
@@ -352,50 +402,65 @@ func (d *Outbox) send(ctx context.Context, peer *Peer, b *Batch) error {
 			return err
 		}
 		if len(resp.Results) != len(b.Messages) {
-			return fmt.Errorf("inbox of %s answered %d results for %d messages", peer.Name, len(resp.Results), len(b.Messages))
+			return &Error{ReasonServerError, fmt.Errorf("inbox of %s answered %d results for %d messages", peer.Name, len(resp.Results), len(b.Messages))}
 		}
+	}
+	queued := make(map[int64]time.Time, len(b.Items))
+	for _, it := range b.Items {
+		queued[it.ID] = it.Queued
 	}
 	now := time.Now()
 	done := append([]int64(nil), b.Gone...)
-	var outcomes []Outcome
+	var accepted, failed []Outcome
 	var retry error
 	for i, r := range resp.Results {
 		m := b.Messages[i]
-		switch r.Status {
-		case InboxAccepted:
+		if r.Status == InboxAccepted {
 			done = append(done, m.ID)
-			outcomes = append(outcomes, Outcome{Message: m, Status: InboxAccepted})
-		case InboxRefused:
-			// For good: recorded, audited, not retried.
-			if err := d.st.MarkFailed(ctx, now, truncate("refused by "+peer.Name+": "+r.Error, 500), m.ID); err != nil {
-				return err
-			}
-			done = append(done, m.ID)
-			outcomes = append(outcomes, Outcome{Message: m, Status: InboxRefused, Reason: Classify(r.Status, r.Reason, r.Error), Error: r.Error})
-			d.log.Warn("outbox: message refused by peer", "peer", peer.Name, "outbox", m.ID, "kind", m.Kind, "err", r.Error)
+			accepted = append(accepted, Outcome{Message: m, Status: store.DeliveryDelivered})
+			continue
+		}
+		code := Classify(r.Status, r.Reason, r.Error)
+		msg := "refused by " + peer.Name + ": " + r.Error
+		if r.Status == InboxRetry {
+			msg = peer.Name + " answered retry: " + r.Error
+		}
+		switch {
+		case !code.Transient():
+			d.log.Warn("outbox: message refused by peer", "peer", peer.Name, "outbox", m.ID, "kind", m.Kind, "reason", code, "err", r.Error)
+			failed = append(failed, Outcome{Message: m, Status: store.DeliveryFailed, Reason: code, Error: msg})
+		case now.Sub(queued[m.ID]) > d.o.MaxAge:
+			d.log.Warn("outbox: message failed after the maximum age", "peer", peer.Name, "outbox", m.ID, "reason", code, "err", r.Error)
+			failed = append(failed, Outcome{Message: m, Status: store.DeliveryFailed, Reason: ReasonExpired,
+				Error: fmt.Sprintf("retried for more than %s; last: %s", d.o.MaxAge, msg)})
 		default:
 			// Retry this one and, to keep order, everything after it.
-			retry = fmt.Errorf("peer %s: message %d: %s", peer.Name, m.ID, r.Error)
+			retry = &Error{code, fmt.Errorf("peer %s: message %d: %s", peer.Name, m.ID, msg)}
 		}
 		if retry != nil {
 			break
 		}
 	}
-	if len(outcomes) > 0 {
-		if err := d.s.Record(ctx, peer, b, outcomes); err != nil {
-			return err
+	if len(accepted) > 0 {
+		if err := d.s.Record(ctx, peer, b, accepted); err != nil {
+			return &Error{ReasonBuild, err}
 		}
 	}
 	if err := d.st.MarkDelivered(ctx, now, done...); err != nil {
-		return err
+		return &Error{ReasonBuild, err}
 	}
-	// The messages before a failed one are done; the caller retries the
+	d.o.Metrics.count(store.DeliveryDelivered, len(accepted))
+	if len(failed) > 0 {
+		d.fail(ctx, peer, b, failed)
+	}
+	// The messages before a failed one are settled; the caller retries the
 	// failed one and the rest.
 	return retry
 }
 
 // PostInbox POSTs req to the peer at base and decodes its answer. Any
-// status but 200 is an error: the whole batch is retried.
+// status but 200 is an error (ReasonServerError; no answer at all is
+// ReasonNetwork): the whole batch is retried.
 func PostInbox(ctx context.Context, c *http.Client, base string, req InboxRequest, timeout time.Duration) (InboxResponse, error) {
 	body, err := json.Marshal(req)
 	if err != nil {
@@ -413,19 +478,19 @@ func PostInbox(ctx context.Context, c *http.Client, base string, req InboxReques
 	hr.Header.Set("Content-Type", "application/json")
 	res, err := c.Do(hr)
 	if err != nil {
-		return InboxResponse{}, err
+		return InboxResponse{}, &Error{ReasonNetwork, err}
 	}
 	defer res.Body.Close()
 	b, err := io.ReadAll(io.LimitReader(res.Body, MaxInboxBody))
 	if err != nil {
-		return InboxResponse{}, err
+		return InboxResponse{}, &Error{ReasonNetwork, err}
 	}
 	if res.StatusCode != http.StatusOK {
-		return InboxResponse{}, fmt.Errorf("inbox: %s: %s", res.Status, truncate(strings.TrimSpace(string(b)), 300))
+		return InboxResponse{}, &Error{ReasonServerError, fmt.Errorf("inbox: %s: %s", res.Status, truncate(strings.TrimSpace(string(b)), 300))}
 	}
 	var out InboxResponse
 	if err := json.Unmarshal(b, &out); err != nil {
-		return InboxResponse{}, fmt.Errorf("inbox answer: %w", err)
+		return InboxResponse{}, &Error{ReasonServerError, fmt.Errorf("inbox answer: %w", err)}
 	}
 	return out, nil
 }

@@ -26,23 +26,24 @@ type Action string
 const (
 	ActUserAdmin Action = "user administration" // users and tokens: list, add, update, issue, revoke
 
-	ActPublish      Action = "publishing"                 // Ingest, TAXII add
-	ActTAXIIContent Action = "reading content over TAXII" // the holdings collection
-	ActPurge        Action = "purging an object"          // crypto-shred: the console's (the CLI, the admin socket); no read
-	ActProvenanceIn Action = "recording provenance"       // by hand, for material that came otherwise
-	ActConsent      Action = "recording a consent"        // ORCON, third-party rule
-	ActConsentRead  Action = "reading consents"           // metadata
-	ActLedgerRead   Action = "reading the ledger"         // metadata
-	ActAuditRead    Action = "reading the audit log"      // metadata: checkpoints, entries, proofs
-	ActRecall       Action = "recalling an object"        // from every partner it went to
-	ActRecallRead   Action = "reading recalls"            // metadata, with signed notices and acks
-	ActAgreementAdm Action = "managing agreements"        // import, sign, transition
-	ActAgreementRd  Action = "reading agreements"         // list, show
-	ActRelease      Action = "requesting a release"       // release, explain (a dry run)
-	ActReleaseQueue Action = "reading the release queue"  // requests: ids, parties, decisions
-	ActApprove      Action = "approving or refusing a release request"
-	ActSplitViewRd  Action = "reading split views"        // of partners' logs this node witnesses
-	ActSplitViewAck Action = "acknowledging a split view" // deliveries to that partner resume
+	ActPublish       Action = "publishing"                 // Ingest, TAXII add
+	ActTAXIIContent  Action = "reading content over TAXII" // the holdings collection
+	ActPurge         Action = "purging an object"          // crypto-shred: the console's (the CLI, the admin socket); no read
+	ActProvenanceIn  Action = "recording provenance"       // by hand, for material that came otherwise
+	ActConsent       Action = "recording a consent"        // ORCON, third-party rule
+	ActConsentRead   Action = "reading consents"           // metadata
+	ActLedgerRead    Action = "reading the ledger"         // metadata
+	ActAuditRead     Action = "reading the audit log"      // metadata: checkpoints, entries, proofs
+	ActRecall        Action = "recalling an object"        // from every partner it went to
+	ActRecallRead    Action = "reading recalls"            // metadata, with signed notices and acks
+	ActAgreementAdm  Action = "managing agreements"        // import, sign, transition
+	ActAgreementRd   Action = "reading agreements"         // list, show
+	ActRelease       Action = "requesting a release"       // release, explain (a dry run)
+	ActReleaseQueue  Action = "reading the release queue"  // requests: ids, parties, decisions
+	ActApprove       Action = "approving or refusing a release request"
+	ActSplitViewRd   Action = "reading split views"        // of partners' logs this node witnesses
+	ActSplitViewAck  Action = "acknowledging a split view" // deliveries to that partner resume
+	ActDeliveryRetry Action = "retrying a failed delivery" // to a partner; an action on the object delivered
 )
 
 // rule is who may take an action: roles, and which of them act on every
@@ -65,7 +66,7 @@ func authority(act Action) rule {
 		return rule{roles: []string{RoleAdmin}}
 	case ActPublish, ActTAXIIContent, ActRelease:
 		return rule{roles: content}
-	case ActConsent, ActRecall:
+	case ActConsent, ActRecall, ActDeliveryRetry:
 		return rule{roles: []string{RoleAdmin, RoleReleaser}}
 	case ActConsentRead, ActRecallRead:
 		return rule{roles: []string{RoleAdmin, RoleReleaser, RoleAuditor}, everyLevel: auditors}

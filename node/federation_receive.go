@@ -71,16 +71,36 @@ type inbound struct {
 	version   int
 }
 
-// receiveError is a refusal with reason codes for the audit record.
+// receiveError is a refusal with reason codes for the audit record and
+// the code of the federation reason table the sender is told.
 type receiveError struct {
 	reasons []string
+	code    federation.Reason
 	msg     string
 }
 
 func (e *receiveError) Error() string { return e.msg }
 
 func refuseIn(code, format string, args ...any) error {
-	return &receiveError{reasons: []string{code}, msg: fmt.Sprintf(format, args...)}
+	fc := federation.ReasonInvalid
+	if code == "version" {
+		fc = federation.ReasonConflict
+	}
+	return &receiveError{reasons: []string{code}, code: fc, msg: fmt.Sprintf(format, args...)}
+}
+
+// signatureReason classes a binding that does not verify: a key this node
+// does not hold yet is transient (the partner's key is added to the
+// keyring later, and the sender retries); a key that may not sign it
+// (revoked, expired, another node's) and a bad signature are permanent.
+func signatureReason(err error) federation.Reason {
+	switch {
+	case errors.Is(err, binding.ErrUnknownKey):
+		return federation.ReasonUnknownKey
+	case errors.Is(err, binding.ErrKeyNotValid):
+		return federation.ReasonRevokedKey
+	}
+	return federation.ReasonBadSignature
 }
 
 // ReceiveBatch implements federation.Receiver: the inbox route's peer,
@@ -109,10 +129,13 @@ func (n *Node) HandleInboxBatch(ctx context.Context, peer *Peer, msgs []federati
 		res, err := n.HandleInbox(ctx, peer, m.Kind, m.Payload)
 		out[i] = federation.InboxMessageResult{ID: m.ID, Status: federation.InboxAccepted, Result: res}
 		switch {
+		case errors.Is(err, ErrUnknownKind):
+			out[i].Status, out[i].Reason, out[i].Error = federation.InboxRefused, federation.ReasonUnknownKind, err.Error()
 		case errors.Is(err, ErrRefused):
-			out[i].Status, out[i].Error = federation.InboxRefused, err.Error()
+			code := federation.ReasonOf(err, federation.ReasonRefused)
+			out[i].Status, out[i].Reason, out[i].Error = code.Status(), code, err.Error()
 		case err != nil:
-			out[i].Status, out[i].Error = federation.InboxRetry, err.Error()
+			out[i].Status, out[i].Reason, out[i].Error = federation.InboxRetry, federation.ReasonBusy, err.Error()
 		}
 		i++
 	}
@@ -134,21 +157,22 @@ func (n *Node) receiveObjects(ctx context.Context, peer *Peer, msgs []federation
 	compiled, _, err := n.compiledAgreements(ctx, n.st)
 	if err != nil {
 		for i := range out {
-			out[i] = federation.InboxMessageResult{ID: msgs[i].ID, Status: federation.InboxRetry, Error: "agreements: " + err.Error()}
+			out[i] = federation.InboxMessageResult{ID: msgs[i].ID, Status: federation.InboxRetry, Reason: federation.ReasonBusy, Error: "agreements: " + err.Error()}
 		}
 		return
 	}
 	prepared := make([][]*inbound, len(msgs))
 	var refusals []audit.Event
 	refuse := func(i int, err error, objs []string) {
-		reasons := []string{"invalid"}
+		reasons, code := []string{"invalid"}, federation.ReasonInvalid
 		var re *receiveError
 		if errors.As(err, &re) {
-			reasons = re.reasons
+			reasons, code = re.reasons, re.code
 		}
 		// The refusal as a TAXII error resource, as a TAXII server would
-		// answer a POST it refuses.
-		out[i] = federation.InboxMessageResult{ID: msgs[i].ID, Status: federation.InboxRefused, Error: err.Error(),
+		// answer a POST it refuses. A transient one (a key not loaded yet)
+		// answers retry: the sender tries again.
+		out[i] = federation.InboxMessageResult{ID: msgs[i].ID, Status: code.Status(), Reason: code, Error: err.Error(),
 			Result: taxii.Error{Title: "Unprocessable Entity", Description: truncate(err.Error(), 1000),
 				ErrorCode: strings.Join(reasons, ","), HTTPStatus: "422"}}
 		obj := ""
@@ -229,7 +253,7 @@ func (n *Node) receiveObjects(ctx context.Context, peer *Peer, msgs []federation
 		if failed < 0 {
 			for i := range prepared {
 				if prepared[i] != nil {
-					out[i] = federation.InboxMessageResult{ID: msgs[i].ID, Status: federation.InboxRetry, Error: "store: " + err.Error()}
+					out[i] = federation.InboxMessageResult{ID: msgs[i].ID, Status: federation.InboxRetry, Reason: federation.ReasonBusy, Error: "store: " + err.Error()}
 				}
 			}
 			break
@@ -238,7 +262,7 @@ func (n *Node) receiveObjects(ctx context.Context, peer *Peer, msgs []federation
 		for _, in := range prepared[failed] {
 			ids = append(ids, in.v.ID)
 		}
-		refuse(failed, &receiveError{reasons: []string{"version"}, msg: "not stored: " + failErr.Error()}, ids)
+		refuse(failed, &receiveError{reasons: []string{"version"}, code: federation.ReasonConflict, msg: "not stored: " + failErr.Error()}, ids)
 		prepared[failed] = nil
 	}
 	if len(refusals) > 0 {
@@ -353,7 +377,8 @@ func (n *Node) checkOne(peer *Peer, obj stix.Object, bs []*binding.Binding, labe
 			return nil, err
 		}
 		if err := ring.Verify(b, canon, supplied); err != nil {
-			return nil, refuseIn("signature", "binding %s does not verify: %v", b.ID, err)
+			return nil, &receiveError{reasons: []string{"signature"}, code: signatureReason(err),
+				msg: fmt.Sprintf("binding %s does not verify: %v", b.ID, err)}
 		}
 		if primary == nil || (b.Kind == binding.KindOriginator && primary.Kind != binding.KindOriginator) {
 			primary = b
@@ -422,7 +447,8 @@ func (n *Node) checkOne(peer *Peer, obj stix.Object, bs []*binding.Binding, labe
 		if len(keys) == 0 {
 			codes, why = []string{string(policy.ReasonNoTerms)}, []string{"no agreement with " + peer.Name + " covers this"}
 		}
-		return nil, &receiveError{reasons: codes, msg: "refused under every agreement with " + peer.Name + ": " + strings.Join(why, " | ")}
+		return nil, &receiveError{reasons: codes, code: federation.ReasonPolicy,
+			msg: "refused under every agreement with " + peer.Name + ": " + strings.Join(why, " | ")}
 	}
 
 	// Bindings as received, then ours for translated labels.

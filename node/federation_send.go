@@ -33,16 +33,16 @@ type objectsRef struct {
 // the party is a peer of this node. It runs in the transaction that writes
 // the entry. A party that is not (yet) a peer gets nothing queued: the
 // ledger still records the release, and `peer add` does not replay it.
-func (n *Node) outboxRelease(ctx context.Context, tx store.Tx, e store.LedgerEntry, seq int64) error {
+func (n *Node) outboxRelease(ctx context.Context, tx store.Tx, e store.LedgerEntry, seq int64) (queued bool, err error) {
 	if e.State != store.LedgerReady {
-		return nil
+		return false, nil
 	}
 	peers, err := n.peers()
 	if err != nil {
-		return err
+		return false, err
 	}
 	if !slices.ContainsFunc(peers, func(p Peer) bool { return p.Name == e.Party }) {
-		return nil
+		return false, nil
 	}
 	ref := objectsRef{Ledger: seq, Object: e.ObjectID, Modified: e.Modified, Agreement: e.Agreement, Version: e.AgreementVersion}
 	if e.TearlineID != "" {
@@ -50,9 +50,13 @@ func (n *Node) outboxRelease(ctx context.Context, tx store.Tx, e store.LedgerEnt
 	}
 	payload, err := json.Marshal(ref)
 	if err != nil {
-		return err
+		return false, err
 	}
-	return n.enqueueOutbox(ctx, tx, e.Party, store.OutboxObjects, payload)
+	it := &store.OutboxItem{Peer: e.Party, Kind: store.OutboxObjects, Payload: payload, Created: n.now(), Ledger: seq}
+	if err := tx.EnqueueOutbox(ctx, it); err != nil {
+		return false, fmt.Errorf("outbox: enqueue release %d for %s: %w", seq, e.Party, err)
+	}
+	return true, nil
 }
 
 // OutboxOptions tune the delivery loop (federation.OutboxOptions).
@@ -60,9 +64,23 @@ type OutboxOptions = federation.OutboxOptions
 
 // RunOutbox delivers the outbox until ctx ends (federation.Outbox.Run),
 // with this node as the Sender: it builds each batch from the store and
-// audits what partners answer.
+// audits what partners answer. o.MaxAge defaults to the configuration's
+// delivery_max_age; the loop counts into DeliveryMetrics.
 func (n *Node) RunOutbox(ctx context.Context, o OutboxOptions) error {
+	if o.MaxAge == 0 {
+		o.MaxAge = n.cfg.DeliveryMaxAge
+	}
+	if o.Metrics == nil {
+		o.Metrics = n.DeliveryMetrics()
+	}
 	return federation.NewOutbox(n.st, n.sender(), n.fed.wakeChan(), n.log, o).Run(ctx)
+}
+
+// DeliveryMetrics returns the node's delivery metrics (one per node, for
+// the API's /metrics and the delivery loop).
+func (n *Node) DeliveryMetrics() *federation.Metrics {
+	n.fed.metricsOnce.Do(func() { n.fed.metrics = federation.NewMetrics(n.st) })
+	return n.fed.metrics
 }
 
 // sender is the node as federation.Sender.
@@ -96,6 +114,15 @@ func (s sender) Client(name string) (*http.Client, error) { return trust.Federat
 // wirePeer is the peer as the federation protocol knows it.
 func wirePeer(p *Peer) *federation.Peer {
 	return &federation.Peer{Name: p.Name, Country: p.Country, Org: p.Org, URL: p.URL}
+}
+
+// failReasons are the audit reasons of a delivery that failed for good:
+// the peer refused it, or transient failures outlasted the maximum age.
+func failReasons(code federation.Reason) []string {
+	if code == federation.ReasonExpired {
+		return []string{"delivery-expired"}
+	}
+	return []string{"refused-by-peer", string(code)}
 }
 
 // sentObjects is the sender's note on a built batch: the released object
@@ -198,8 +225,8 @@ func (n *Node) releasedVersions(ctx context.Context, refs []objectsRef, ids []st
 }
 
 // Record implements federation.Sender: an audit entry for each message
-// the peer accepted (federation.send, for objects) or refused for good
-// (federation.refuse).
+// the peer accepted (federation.send, for objects) or that failed for good
+// (federation.refuse, with "refused-by-peer" and the reason code).
 func (s sender) Record(ctx context.Context, peer *federation.Peer, b *federation.Batch, outcomes []federation.Outcome) error {
 	n := s.n
 	sent, _ := b.Note.(sentObjects)
@@ -208,7 +235,7 @@ func (s sender) Record(ctx context.Context, peer *federation.Peer, b *federation
 		m := o.Message
 		ref, isObject := sent[m.ID]
 		switch o.Status {
-		case federation.InboxAccepted:
+		case store.DeliveryDelivered:
 			if isObject {
 				events = append(events, audit.Event{Actor: "node:" + n.cfg.Name, Action: audit.ActionFederationSend, Object: ref.Object,
 					Modified: ref.Modified, Subject: "party:" + peer.Name, Decision: audit.Allow,
@@ -216,7 +243,7 @@ func (s sender) Record(ctx context.Context, peer *federation.Peer, b *federation
 			}
 		default:
 			ev := audit.Event{Actor: "node:" + n.cfg.Name, Action: audit.ActionFederationRefuse, Subject: "party:" + peer.Name,
-				Decision: audit.Refuse, Reasons: []string{"refused-by-peer"}, Detail: truncate(fmt.Sprintf("outbox=%d kind=%s: %s", m.ID, m.Kind, o.Error), 300)}
+				Decision: audit.Refuse, Reasons: failReasons(o.Reason), Detail: truncate(fmt.Sprintf("outbox=%d kind=%s: %s", m.ID, m.Kind, o.Error), 300)}
 			if isObject {
 				ev.Object, ev.Modified = ref.Object, ref.Modified
 			}

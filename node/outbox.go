@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sync"
 
+	"github.com/tearline/tearline/federation"
 	"github.com/tearline/tearline/store"
 )
 
@@ -132,6 +133,9 @@ type fedState struct {
 
 	once sync.Once
 	wake chan struct{}
+
+	metricsOnce sync.Once
+	metrics     *federation.Metrics
 }
 
 func (f *fedState) wakeChan() chan struct{} {

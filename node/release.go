@@ -16,22 +16,25 @@ import (
 // ReleaseResult is what a release request, an approval or a dry run
 // decided, in ids, codes and words: never the object's content.
 type ReleaseResult struct {
-	Object     string          `json:"object"`
-	Modified   string          `json:"modified"`
-	Party      string          `json:"party"`
-	Purpose    string          `json:"purpose"`
-	Outcome    string          `json:"outcome"` // release, tearline, hold, refuse
-	Agreement  string          `json:"agreement,omitempty"`
-	Version    int             `json:"agreement_version,omitempty"`
-	Term       int             `json:"term"`
-	Reasons    []string        `json:"reasons"`
-	Words      []string        `json:"words"`
-	Approvals  int             `json:"approvals,omitempty"`
-	Cut        []string        `json:"cut,omitempty"` // selectors removed by a tearline
-	Retention  string          `json:"retention,omitempty"`
-	Request    string          `json:"request,omitempty"`  // the approval request, for a hold
-	Tearline   string          `json:"tearline,omitempty"` // the sanitised object's id
-	Ledger     int64           `json:"ledger,omitempty"`
+	Object    string   `json:"object"`
+	Modified  string   `json:"modified"`
+	Party     string   `json:"party"`
+	Purpose   string   `json:"purpose"`
+	Outcome   string   `json:"outcome"` // release, tearline, hold, refuse
+	Agreement string   `json:"agreement,omitempty"`
+	Version   int      `json:"agreement_version,omitempty"`
+	Term      int      `json:"term"`
+	Reasons   []string `json:"reasons"`
+	Words     []string `json:"words"`
+	Approvals int      `json:"approvals,omitempty"`
+	Cut       []string `json:"cut,omitempty"` // selectors removed by a tearline
+	Retention string   `json:"retention,omitempty"`
+	Request   string   `json:"request,omitempty"`  // the approval request, for a hold
+	Tearline  string   `json:"tearline,omitempty"` // the sanitised object's id
+	Ledger    int64    `json:"ledger,omitempty"`
+	// Delivery is "queued" when the release went to the party's outbox
+	// (the party is a peer); the ledger shows how it goes on.
+	Delivery   string          `json:"delivery,omitempty"`
 	Candidates []CandidateInfo `json:"candidates,omitempty"` // every agreement considered (explain)
 }
 
@@ -240,8 +243,12 @@ func (n *Node) carryOut(ctx context.Context, tx store.Tx, p *Principal, f *facts
 	}
 	// What is ready goes to the party's outbox in this same transaction
 	// (federation_send.go); the caller wakes the delivery loop on commit.
-	if err := n.outboxRelease(ctx, tx, e, seq); err != nil {
+	queued, err := n.outboxRelease(ctx, tx, e, seq)
+	if err != nil {
 		return err
+	}
+	if queued {
+		res.Delivery = store.DeliveryQueued
 	}
 	res.Ledger, res.Request = seq, request
 	return n.appendAudit(ctx, tx, n.releaseEvent(p, audit.ActionReleaseDecide, f, *res))

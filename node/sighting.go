@@ -98,7 +98,7 @@ func (n *Node) sightingBack(ctx context.Context, tx store.Tx, p *Principal, v *s
 	// originator what it sights. A peer's messages arrive in order.
 	e := store.LedgerEntry{ObjectID: v.ID, Modified: v.Modified, Party: to, Agreement: best.Agreement, AgreementVersion: best.Version,
 		State: store.LedgerReady}
-	if err := n.outboxRelease(ctx, tx, e, seq); err != nil {
+	if _, err := n.outboxRelease(ctx, tx, e, seq); err != nil {
 		return false, err
 	}
 	note, err := json.Marshal(sightingNote{Sighting: v.ID, Modified: v.Modified, SightingOf: s.Ref})

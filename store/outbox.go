@@ -29,18 +29,43 @@ type OutboxItem struct {
 	Kind        string    // OutboxObjects, OutboxRecall, ...
 	Payload     []byte    // kind-specific, opaque to the store
 	Created     time.Time //
+	Ledger      int64     // the ledger entry it delivers (0: none)
+	Queued      time.Time // when it was queued: Created, or a retry by hand; the maximum age runs from here
 	Attempts    int       // failed deliveries so far
 	NextAttempt time.Time // not due before this (zero: at once)
-	Delivered   time.Time // zero until delivered
+	Delivered   time.Time // zero until the partner accepted it
+	Failed      time.Time // zero unless it failed for good
+	Reason      string    // the reason code of the last failure (federation's table)
 	LastError   string    // why the last attempt failed
+}
+
+// Delivery states of an outbox item (docs/FEDERATION.md, "Delivery
+// states").
+const (
+	DeliveryQueued    = "queued"    // waiting for its first attempt
+	DeliveryRetrying  = "retrying"  // an attempt failed for a transient reason; due again at NextAttempt
+	DeliveryDelivered = "delivered" // the partner accepted it (it holds it)
+	DeliveryFailed    = "failed"    // failed for good (Reason); later messages to the peer go on
+)
+
+// State is the item's delivery state.
+func (it OutboxItem) State() string {
+	switch {
+	case !it.Delivered.IsZero():
+		return DeliveryDelivered
+	case !it.Failed.IsZero():
+		return DeliveryFailed
+	case it.Attempts > 0:
+		return DeliveryRetrying
+	}
+	return DeliveryQueued
 }
 
 // OutboxWriter enqueues. Tx embeds it, so an item commits with the action
 // that caused it or not at all.
 type OutboxWriter interface {
-	// EnqueueOutbox appends items (ID, Attempts, NextAttempt and Delivered
-	// are ignored; a zero Created is the commit time's caller's now) and
-	// sets their IDs.
+	// EnqueueOutbox appends items (ID, Attempts, NextAttempt, Delivered,
+	// Failed and Reason are ignored; Queued is Created) and sets their IDs.
 	EnqueueOutbox(ctx context.Context, items ...*OutboxItem) error
 }
 
@@ -48,7 +73,7 @@ type OutboxWriter interface {
 // short transactions: delivery happens outside any store transaction, since
 // a network call must never hold the writer.
 type Outbox interface {
-	// ClaimOutbox returns up to limit undelivered items that are due at now
+	// ClaimOutbox returns up to limit undelivered items, not failed, that are due at now
 	// (NextAttempt <= now) and not leased by another claimer, oldest first,
 	// for peer (every peer when ""), and leases them until now+lease: a
 	// second claimer (another replica on the same PostgreSQL database) skips
@@ -57,14 +82,28 @@ type Outbox interface {
 	// claiming stops at the first item of that peer that is not due, so a
 	// peer's messages are delivered in order.
 	ClaimOutbox(ctx context.Context, peer string, now time.Time, limit int, lease time.Duration) ([]OutboxItem, error)
-	// MarkDelivered records the delivery of items ids at at: they are done.
-	// LastError is kept, so a message the peer refused for good (MarkFailed,
-	// then MarkDelivered) keeps why.
+	// MarkDelivered records the delivery of items ids at at: the partner
+	// holds them. LastError is kept (the last failed attempt's).
 	MarkDelivered(ctx context.Context, at time.Time, ids ...int64) error
-	// MarkFailed records a failed attempt on items ids: Attempts+1, the
-	// error, and NextAttempt = next (the caller computes the backoff with
-	// OutboxBackoff), releasing the lease.
-	MarkFailed(ctx context.Context, next time.Time, reason string, ids ...int64) error
+	// MarkRetry records a failed attempt on items ids not yet delivered or
+	// failed: Attempts+1, the reason code and error, and NextAttempt = next
+	// (the caller computes the backoff with OutboxBackoff), releasing the
+	// lease.
+	MarkRetry(ctx context.Context, next time.Time, code, reason string, ids ...int64) error
+	// MarkFailed records that items ids (not yet delivered) failed for good
+	// at at, with the reason code and error: they are no longer claimed, so
+	// they hold nothing of their peer back.
+	MarkFailed(ctx context.Context, at time.Time, code, reason string, ids ...int64) error
+	// RetryOutbox makes failed item id due again at now, as if queued then
+	// (Queued = now, Attempts 0, no failure). ErrNotFound when there is no
+	// such item or it has not failed.
+	RetryOutbox(ctx context.Context, id int64, now time.Time) error
+	// OutboxOfLedger returns the items that deliver ledger entries seqs,
+	// by ledger sequence number (an entry with no item is absent).
+	OutboxOfLedger(ctx context.Context, seqs []int64) (map[int64]OutboxItem, error)
+	// OutboxCounts returns how many items are queued, retrying and failed
+	// (keys DeliveryQueued, DeliveryRetrying, DeliveryFailed).
+	OutboxCounts(ctx context.Context) (map[string]int, error)
 	// OutboxItems returns the items for peer ("" every peer) with ID > after,
 	// delivered or not, up to limit, in ID order: for status and tests.
 	OutboxItems(ctx context.Context, peer string, after int64, limit int) ([]OutboxItem, error)

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -18,7 +19,7 @@ func releaseCmd() *cobra.Command {
 	c := &cobra.Command{Use: "release", Short: "Request, explain and approve releases to partners under agreements"}
 	c.AddCommand(releaseDecideCmd("request", "Request the release of an object to a party: released, cut to a tearline, queued for approval or refused"),
 		releaseDecideCmd("explain", "Show what a release would decide and why, without releasing anything"),
-		releaseQueueCmd(), releaseApproveCmd(), releaseRefuseCmd(), consentCmd())
+		releaseQueueCmd(), releaseApproveCmd(), releaseRefuseCmd(), releaseRetryCmd(), consentCmd())
 	return c
 }
 
@@ -50,6 +51,9 @@ func printResult(w io.Writer, r node.ReleaseResult) {
 	}
 	if r.Ledger != 0 {
 		fmt.Fprintf(w, "  ledger entry: %d\n", r.Ledger)
+	}
+	if r.Delivery != "" {
+		fmt.Fprintf(w, "  delivery: %s\n", r.Delivery)
 	}
 	for _, c := range r.Candidates {
 		fmt.Fprintf(w, "  considered %s v%d (%s): %s %s\n", c.Agreement, c.Version, c.State, c.Outcome, strings.Join(c.Reasons, ","))
@@ -239,15 +243,26 @@ func auditLedgerCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			deliveries, err := n.Deliveries(cmd.Context(), p, es)
+			if err != nil {
+				return err
+			}
 			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "AT\tOBJECT\tVERSION\tTO\tAGREEMENT\tTERM\tOUTCOME\tTEARLINE\tREASONS\tBY\tRECALL")
+			fmt.Fprintln(tw, "AT\tOBJECT\tVERSION\tTO\tAGREEMENT\tTERM\tOUTCOME\tTEARLINE\tREASONS\tBY\tRECALL\tSEQ\tDELIVERY")
 			for _, e := range es {
 				rc := "-"
 				if r, ok := recalls[node.LedgerRecallKey(e.ObjectID, e.Party)]; ok && e.Outcome != store.LedgerRefuse {
 					rc = r.State // pending or acknowledged
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s@%d\t%d\t%s\t%s\t%s\t%s\t%s\n", e.At.Format(time.RFC3339), e.ObjectID, e.Modified, e.Party,
-					e.Agreement, e.AgreementVersion, e.Term, e.Outcome, e.TearlineID, strings.Join(e.Reasons, ","), e.By, rc)
+				dl := "-"
+				if d, ok := deliveries[e.Seq]; ok {
+					dl = d.State
+					if d.Reason != "" {
+						dl += " (" + d.Reason + ")" // retrying or failed: why; `release retry SEQ` retries a failed one
+					}
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s@%d\t%d\t%s\t%s\t%s\t%s\t%s\t%d\t%s\n", e.At.Format(time.RFC3339), e.ObjectID, e.Modified, e.Party,
+					e.Agreement, e.AgreementVersion, e.Term, e.Outcome, e.TearlineID, strings.Join(e.Reasons, ","), e.By, rc, e.Seq, dl)
 			}
 			return tw.Flush()
 		},
@@ -257,5 +272,39 @@ func auditLedgerCmd() *cobra.Command {
 	c.Flags().StringVar(&agr, "agreement", "", "what went under this agreement")
 	c.Flags().StringVar(&from, "from", "", "from this time (RFC 3339)")
 	c.Flags().StringVar(&to, "to", "", "until this time (RFC 3339)")
+	return c
+}
+
+// releaseRetryCmd makes a failed delivery due again. It writes to the store,
+// so it works while serve runs: the delivery loop finds the row at its next
+// fallback wake-up (serve --outbox-poll, 5 s by default).
+func releaseRetryCmd() *cobra.Command {
+	var f nodeFlags
+	c := &cobra.Command{
+		Use:   "retry LEDGER-SEQ --data DIR --as RELEASER",
+		Short: "Retry a delivery to a partner that failed (the ledger entry's seq; the ledger's delivery shows why it failed)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if f.as == "" {
+				return errors.New("--as RELEASER is required")
+			}
+			seq, err := strconv.ParseInt(args[0], 10, 64)
+			if err != nil || seq < 1 {
+				return fmt.Errorf("ledger entry %q: want its seq, a positive number", args[0])
+			}
+			n, p, err := f.open(cmd)
+			if err != nil {
+				return err
+			}
+			defer n.Close()
+			d, err := n.RetryDelivery(cmd.Context(), p, seq)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "ledger entry %d: delivery %s again (outbox %d)\n", seq, d.State, d.Outbox)
+			return nil
+		},
+	}
+	f.add(c, true)
 	return c
 }

@@ -148,3 +148,26 @@ func TestAuditStatistics(t *testing.T) {
 		t.Fatalf("audit statistics after ANALYZE = %+v, want idx alone with 2–11 histogram bounds", got)
 	}
 }
+
+// Migration 11 gives each outbox row a delivery state: a message refused
+// for good before it (marked delivered, the refusal kept) is failed.
+func TestMigrateDeliveryStates(t *testing.T) {
+	ctx := t.Context()
+	dsn := pgtest.DSN(t)
+	pool, err := pgxpool.New(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := migrateTo(ctx, pool, 10); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range storetest.DeliveryMigrationRows() {
+		if _, err := pool.Exec(ctx, `INSERT INTO outbox (peer, kind, payload, created_us, delivered_us, last_error) VALUES ('usa', $1, $2, $3, $4, $5)`,
+			r.Kind, r.Payload, r.CreatedUS, r.DeliveredUS, r.LastError); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pool.Close()
+	s := openDSN(t, dsn)
+	storetest.CheckDeliveryMigration(t, s)
+}

@@ -44,7 +44,28 @@ CREATE TABLE cursors (
 );
 `
 
-const outboxCols = `id, peer, kind, payload, created_us, attempts, next_attempt_us, delivered_us, last_error`
+// deliveryStatesSchema (migration 11) gives each message a delivery state
+// of its own (docs/FEDERATION.md, "Delivery states"): the ledger entry it
+// delivers, when it was queued (the maximum age runs from there), when it
+// failed for good and the reason code. A message refused for good used to
+// be marked delivered with the refusal as its last error: it is failed now.
+// Failed rows keep delivered_us = 0, so outbox_pending still finds them;
+// a claim passes over them.
+const deliveryStatesSchema = `
+ALTER TABLE outbox
+	ADD COLUMN ledger    bigint NOT NULL DEFAULT 0,
+	ADD COLUMN queued_us bigint NOT NULL DEFAULT 0,
+	ADD COLUMN failed_us bigint NOT NULL DEFAULT 0,
+	ADD COLUMN reason    text   NOT NULL DEFAULT '';
+UPDATE outbox SET queued_us = created_us;
+UPDATE outbox SET failed_us = delivered_us, delivered_us = 0, reason = 'refused'
+	WHERE delivered_us > 0 AND last_error LIKE 'refused by %';
+UPDATE outbox SET ledger = COALESCE((convert_from(payload, 'UTF8')::jsonb ->> 'ledger')::bigint, 0)
+	WHERE kind = 'objects';
+CREATE INDEX outbox_ledger ON outbox (ledger) WHERE ledger > 0;
+`
+
+const outboxCols = `id, peer, kind, payload, created_us, attempts, next_attempt_us, delivered_us, last_error, ledger, queued_us, failed_us, reason`
 
 func (t *tx) EnqueueOutbox(ctx context.Context, items ...*store.OutboxItem) error {
 	// Under the writer lock, ids become visible in the order they are
@@ -56,8 +77,8 @@ func (t *tx) EnqueueOutbox(ctx context.Context, items ...*store.OutboxItem) erro
 		if it.Payload == nil {
 			it.Payload = []byte{}
 		}
-		err := t.t.QueryRow(ctx, `INSERT INTO outbox (peer, kind, payload, created_us) VALUES ($1, $2, $3, $4) RETURNING id`,
-			it.Peer, it.Kind, it.Payload, it.Created.UnixMicro()).Scan(&it.ID)
+		err := t.t.QueryRow(ctx, `INSERT INTO outbox (peer, kind, payload, created_us, queued_us, ledger) VALUES ($1, $2, $3, $4, $4, $5) RETURNING id`,
+			it.Peer, it.Kind, it.Payload, it.Created.UnixMicro(), it.Ledger).Scan(&it.ID)
 		if err != nil {
 			return fmt.Errorf("outbox: %w", err)
 		}
@@ -114,7 +135,7 @@ func (s *Store) ClaimOutbox(ctx context.Context, peer string, now time.Time, lim
 }
 
 func pendingPeers(ctx context.Context, q querier) ([]string, error) {
-	rows, err := q.Query(ctx, `SELECT DISTINCT peer FROM outbox WHERE delivered_us = 0 ORDER BY peer`)
+	rows, err := q.Query(ctx, `SELECT DISTINCT peer FROM outbox WHERE delivered_us = 0 AND failed_us = 0 ORDER BY peer`)
 	if err != nil {
 		return nil, err
 	}
@@ -128,14 +149,14 @@ func pendingPeers(ctx context.Context, q querier) ([]string, error) {
 // row, the other replica has the peer and this claim takes nothing of it.
 func claimPeer(ctx context.Context, q querier, peer string, nowUS int64, limit int) ([]store.OutboxItem, error) {
 	var first int64
-	err := q.QueryRow(ctx, `SELECT id FROM outbox WHERE peer = $1 AND delivered_us = 0 ORDER BY id LIMIT 1`, peer).Scan(&first)
+	err := q.QueryRow(ctx, `SELECT id FROM outbox WHERE peer = $1 AND delivered_us = 0 AND failed_us = 0 ORDER BY id LIMIT 1`, peer).Scan(&first)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, nil
 	}
 	if err != nil {
 		return nil, err
 	}
-	rows, err := q.Query(ctx, `SELECT `+outboxCols+`, lease_us FROM outbox WHERE peer = $1 AND delivered_us = 0 ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED`, peer, limit)
+	rows, err := q.Query(ctx, `SELECT `+outboxCols+`, lease_us FROM outbox WHERE peer = $1 AND delivered_us = 0 AND failed_us = 0 ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED`, peer, limit)
 	if err != nil {
 		return nil, err
 	}
@@ -166,16 +187,73 @@ func (s *Store) MarkDelivered(ctx context.Context, at time.Time, ids ...int64) e
 	return nil
 }
 
-func (s *Store) MarkFailed(ctx context.Context, next time.Time, reason string, ids ...int64) error {
+func (s *Store) MarkRetry(ctx context.Context, next time.Time, code, reason string, ids ...int64) error {
 	if len(ids) == 0 {
 		return nil
 	}
-	_, err := s.w.Exec(ctx, `UPDATE outbox SET attempts = attempts + 1, next_attempt_us = $1, lease_us = 0, last_error = $2 WHERE id = ANY($3) AND delivered_us = 0`,
-		next.UnixMicro(), reason, ids)
+	_, err := s.w.Exec(ctx, `UPDATE outbox SET attempts = attempts + 1, next_attempt_us = $1, lease_us = 0, reason = $2, last_error = $3
+		WHERE id = ANY($4) AND delivered_us = 0 AND failed_us = 0`, next.UnixMicro(), code, reason, ids)
+	if err != nil {
+		return fmt.Errorf("outbox retry: %w", err)
+	}
+	return nil
+}
+
+func (s *Store) MarkFailed(ctx context.Context, at time.Time, code, reason string, ids ...int64) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	_, err := s.w.Exec(ctx, `UPDATE outbox SET failed_us = $1, lease_us = 0, reason = $2, last_error = $3 WHERE id = ANY($4) AND delivered_us = 0`,
+		max(at.UnixMicro(), 1), code, reason, ids)
 	if err != nil {
 		return fmt.Errorf("outbox failed: %w", err)
 	}
 	return nil
+}
+
+func (s *Store) RetryOutbox(ctx context.Context, id int64, now time.Time) error {
+	tag, err := s.w.Exec(ctx, `UPDATE outbox SET failed_us = 0, attempts = 0, next_attempt_us = 0, lease_us = 0, queued_us = $1, reason = ''
+		WHERE id = $2 AND failed_us > 0 AND delivered_us = 0`, now.UnixMicro(), id)
+	if err != nil {
+		return fmt.Errorf("outbox retry %d: %w", id, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("outbox retry %d: %w", id, store.ErrNotFound)
+	}
+	return nil
+}
+
+func (r reader) OutboxOfLedger(ctx context.Context, seqs []int64) (map[int64]store.OutboxItem, error) {
+	out := make(map[int64]store.OutboxItem, len(seqs))
+	if len(seqs) == 0 {
+		return out, nil
+	}
+	rows, err := r.q.Query(ctx, `SELECT `+outboxCols+` FROM outbox WHERE ledger = ANY($1) ORDER BY id`, seqs)
+	if err != nil {
+		return nil, fmt.Errorf("outbox of ledger: %w", err)
+	}
+	defer rows.Close()
+	its, err := scan.Collect(rows, scan.WrapErrors("outbox", scan.OutboxItem))
+	if err != nil {
+		return nil, err
+	}
+	for _, it := range its { // by id: the latest item of an entry wins
+		if it.Ledger > 0 {
+			out[it.Ledger] = it
+		}
+	}
+	return out, nil
+}
+
+func (r reader) OutboxCounts(ctx context.Context) (map[string]int, error) {
+	var queued, retrying, failed int
+	err := r.q.QueryRow(ctx, `SELECT
+		count(*) FILTER (WHERE failed_us = 0 AND attempts = 0), count(*) FILTER (WHERE failed_us = 0 AND attempts > 0), count(*) FILTER (WHERE failed_us > 0)
+		FROM outbox WHERE delivered_us = 0`).Scan(&queued, &retrying, &failed)
+	if err != nil {
+		return nil, fmt.Errorf("outbox counts: %w", err)
+	}
+	return map[string]int{store.DeliveryQueued: queued, store.DeliveryRetrying: retrying, store.DeliveryFailed: failed}, nil
 }
 
 func (r reader) OutboxItems(ctx context.Context, peer string, after int64, limit int) ([]store.OutboxItem, error) {
@@ -192,7 +270,7 @@ func (r reader) OutboxItems(ctx context.Context, peer string, after int64, limit
 
 func (r reader) NextOutboxDue(ctx context.Context) (time.Time, bool, error) {
 	var due *int64
-	err := r.q.QueryRow(ctx, `SELECT MIN(GREATEST(next_attempt_us, lease_us)) FROM outbox WHERE delivered_us = 0`).Scan(&due)
+	err := r.q.QueryRow(ctx, `SELECT MIN(GREATEST(next_attempt_us, lease_us)) FROM outbox WHERE delivered_us = 0 AND failed_us = 0`).Scan(&due)
 	if err != nil {
 		return time.Time{}, false, fmt.Errorf("outbox due: %w", err)
 	}

@@ -137,8 +137,9 @@ ALTER TABLE audit
 	ALTER COLUMN data SET STATISTICS 0,
 	ALTER COLUMN tree SET STATISTICS 0;
 `,
-	9:                witnessSchema, // witness.go
-	serversMigration: serversSchema, // servers.go
+	9:                witnessSchema,        // witness.go
+	serversMigration: serversSchema,        // servers.go
+	11:               deliveryStatesSchema, // outbox.go
 }
 
 // treeMigration moves the audit tree's hashes into the leaves' rows

@@ -166,3 +166,30 @@ func TestBackfillTree(t *testing.T) {
 	s := openAt(t, path)
 	storetest.CheckTreeMigration(t, s)
 }
+
+// Migration 11 gives each outbox row a delivery state: a message refused
+// for good before it (marked delivered, the refusal kept) is failed.
+func TestMigrateDeliveryStates(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "tearline.db")
+	db, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := migrateTo(ctx, db, 10); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range storetest.DeliveryMigrationRows() {
+		if _, err := db.ExecContext(ctx, `INSERT INTO outbox (peer, kind, payload, created_us, delivered_us, last_error) VALUES ('usa', ?, ?, ?, ?, ?)`,
+			r.Kind, r.Payload, r.CreatedUS, r.DeliveredUS, r.LastError); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db.Close()
+	s, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	storetest.CheckDeliveryMigration(t, s)
+}

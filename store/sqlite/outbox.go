@@ -39,15 +39,35 @@ CREATE TABLE cursors (
 ) WITHOUT ROWID;
 `
 
-const outboxCols = `id, peer, kind, payload, created_us, attempts, next_attempt_us, delivered_us, last_error`
+// deliveryStatesSchema (migration 11) gives each message a delivery state
+// of its own (docs/FEDERATION.md, "Delivery states"): the ledger entry it
+// delivers, when it was queued (the maximum age runs from there), when it
+// failed for good and the reason code. A message refused for good used to
+// be marked delivered with the refusal as its last error: it is failed now.
+// Failed rows keep delivered_us = 0, so outbox_pending still finds them;
+// a claim passes over them.
+const deliveryStatesSchema = `
+ALTER TABLE outbox ADD COLUMN ledger    INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE outbox ADD COLUMN queued_us INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE outbox ADD COLUMN failed_us INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE outbox ADD COLUMN reason    TEXT    NOT NULL DEFAULT '';
+UPDATE outbox SET queued_us = created_us;
+UPDATE outbox SET failed_us = delivered_us, delivered_us = 0, reason = 'refused'
+	WHERE delivered_us > 0 AND last_error LIKE 'refused by %';
+UPDATE outbox SET ledger = COALESCE(json_extract(CAST(payload AS TEXT), '$.ledger'), 0)
+	WHERE kind = 'objects' AND json_valid(CAST(payload AS TEXT));
+CREATE INDEX outbox_ledger ON outbox (ledger) WHERE ledger > 0;
+`
+
+const outboxCols = `id, peer, kind, payload, created_us, attempts, next_attempt_us, delivered_us, last_error, ledger, queued_us, failed_us, reason`
 
 func (t *tx) EnqueueOutbox(ctx context.Context, items ...*store.OutboxItem) error {
 	for _, it := range items {
 		if it.Payload == nil {
 			it.Payload = []byte{}
 		}
-		res, err := t.t.ExecContext(ctx, `INSERT INTO outbox (peer, kind, payload, created_us) VALUES (?, ?, ?, ?)`,
-			it.Peer, it.Kind, it.Payload, it.Created.UnixMicro())
+		res, err := t.t.ExecContext(ctx, `INSERT INTO outbox (peer, kind, payload, created_us, queued_us, ledger) VALUES (?, ?, ?, ?, ?, ?)`,
+			it.Peer, it.Kind, it.Payload, it.Created.UnixMicro(), it.Created.UnixMicro(), it.Ledger)
 		if err != nil {
 			return fmt.Errorf("outbox: %w", err)
 		}
@@ -106,7 +126,7 @@ func (s *Store) ClaimOutbox(ctx context.Context, peer string, now time.Time, lim
 }
 
 func pendingPeers(ctx context.Context, q querier) ([]string, error) {
-	rows, err := q.QueryContext(ctx, `SELECT DISTINCT peer FROM outbox WHERE delivered_us = 0 ORDER BY peer`)
+	rows, err := q.QueryContext(ctx, `SELECT DISTINCT peer FROM outbox WHERE delivered_us = 0 AND failed_us = 0 ORDER BY peer`)
 	if err != nil {
 		return nil, err
 	}
@@ -116,9 +136,9 @@ func pendingPeers(ctx context.Context, q querier) ([]string, error) {
 
 // claimPeer returns the due prefix of peer's undelivered items: it stops at
 // the first that is waiting for a retry or leased, so that nothing of one
-// peer overtakes an earlier item.
+// peer overtakes an earlier item. Failed items are passed over.
 func claimPeer(ctx context.Context, q querier, peer string, nowUS int64, limit int) ([]store.OutboxItem, error) {
-	rows, err := q.QueryContext(ctx, `SELECT `+outboxCols+`, lease_us FROM outbox WHERE peer = ? AND delivered_us = 0 ORDER BY id LIMIT ?`, peer, limit)
+	rows, err := q.QueryContext(ctx, `SELECT `+outboxCols+`, lease_us FROM outbox WHERE peer = ? AND delivered_us = 0 AND failed_us = 0 ORDER BY id LIMIT ?`, peer, limit)
 	if err != nil {
 		return nil, err
 	}
@@ -152,11 +172,27 @@ func (s *Store) MarkDelivered(ctx context.Context, at time.Time, ids ...int64) e
 	return nil
 }
 
-func (s *Store) MarkFailed(ctx context.Context, next time.Time, reason string, ids ...int64) error {
+func (s *Store) MarkRetry(ctx context.Context, next time.Time, code, reason string, ids ...int64) error {
 	err := s.write(ctx, func(t *sql.Tx) error {
 		for _, id := range ids {
-			if _, err := t.ExecContext(ctx, `UPDATE outbox SET attempts = attempts + 1, next_attempt_us = ?, lease_us = 0, last_error = ? WHERE id = ? AND delivered_us = 0`,
-				next.UnixMicro(), reason, id); err != nil {
+			if _, err := t.ExecContext(ctx, `UPDATE outbox SET attempts = attempts + 1, next_attempt_us = ?, lease_us = 0, reason = ?, last_error = ?
+				WHERE id = ? AND delivered_us = 0 AND failed_us = 0`, next.UnixMicro(), code, reason, id); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("outbox retry: %w", err)
+	}
+	return nil
+}
+
+func (s *Store) MarkFailed(ctx context.Context, at time.Time, code, reason string, ids ...int64) error {
+	err := s.write(ctx, func(t *sql.Tx) error {
+		for _, id := range ids {
+			if _, err := t.ExecContext(ctx, `UPDATE outbox SET failed_us = ?, lease_us = 0, reason = ?, last_error = ? WHERE id = ? AND delivered_us = 0`,
+				max(at.UnixMicro(), 1), code, reason, id); err != nil {
 				return err
 			}
 		}
@@ -166,6 +202,59 @@ func (s *Store) MarkFailed(ctx context.Context, next time.Time, reason string, i
 		return fmt.Errorf("outbox failed: %w", err)
 	}
 	return nil
+}
+
+func (s *Store) RetryOutbox(ctx context.Context, id int64, now time.Time) error {
+	err := s.write(ctx, func(t *sql.Tx) error {
+		res, err := t.ExecContext(ctx, `UPDATE outbox SET failed_us = 0, attempts = 0, next_attempt_us = 0, lease_us = 0, queued_us = ?, reason = ''
+			WHERE id = ? AND failed_us > 0 AND delivered_us = 0`, now.UnixMicro(), id)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
+			return store.ErrNotFound
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("outbox retry %d: %w", id, err)
+	}
+	return nil
+}
+
+func (r reader) OutboxOfLedger(ctx context.Context, seqs []int64) (map[int64]store.OutboxItem, error) {
+	out := make(map[int64]store.OutboxItem, len(seqs))
+	for _, seq := range seqs {
+		if seq <= 0 {
+			continue
+		}
+		rows, err := r.q.QueryContext(ctx, `SELECT `+outboxCols+` FROM outbox WHERE ledger = ? ORDER BY id DESC LIMIT 1`, seq)
+		if err != nil {
+			return nil, fmt.Errorf("outbox of ledger: %w", err)
+		}
+		its, err := scan.Collect(rows, scan.WrapErrors("outbox", scan.OutboxItem))
+		rows.Close()
+		if err != nil {
+			return nil, err
+		}
+		if len(its) > 0 {
+			out[seq] = its[0]
+		}
+	}
+	return out, nil
+}
+
+func (r reader) OutboxCounts(ctx context.Context) (map[string]int, error) {
+	var queued, retrying, failed int
+	err := r.q.QueryRowContext(ctx, `SELECT
+		COALESCE(SUM(failed_us = 0 AND attempts = 0), 0), COALESCE(SUM(failed_us = 0 AND attempts > 0), 0), COALESCE(SUM(failed_us > 0), 0)
+		FROM outbox WHERE delivered_us = 0`).Scan(&queued, &retrying, &failed)
+	if err != nil {
+		return nil, fmt.Errorf("outbox counts: %w", err)
+	}
+	return map[string]int{store.DeliveryQueued: queued, store.DeliveryRetrying: retrying, store.DeliveryFailed: failed}, nil
 }
 
 func (r reader) OutboxItems(ctx context.Context, peer string, after int64, limit int) ([]store.OutboxItem, error) {
@@ -182,7 +271,7 @@ func (r reader) OutboxItems(ctx context.Context, peer string, after int64, limit
 
 func (r reader) NextOutboxDue(ctx context.Context) (time.Time, bool, error) {
 	var due sql.NullInt64
-	err := r.q.QueryRowContext(ctx, `SELECT MIN(MAX(next_attempt_us, lease_us)) FROM outbox WHERE delivered_us = 0`).Scan(&due)
+	err := r.q.QueryRowContext(ctx, `SELECT MIN(MAX(next_attempt_us, lease_us)) FROM outbox WHERE delivered_us = 0 AND failed_us = 0`).Scan(&due)
 	if err != nil {
 		return time.Time{}, false, fmt.Errorf("outbox due: %w", err)
 	}

@@ -123,6 +123,7 @@ CREATE INDEX retention_until ON retention (until_us);
 	8:  idsMigration,
 	9:  `ALTER TABLE audit ADD COLUMN tree BLOB;`, // then moveAuditTree
 	10: witnessSchema,                             // witness.go
+	11: deliveryStatesSchema,                      // outbox.go
 }
 
 // steps are the migrations' parts written in Go, run after their SQL in the

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -15,6 +16,7 @@ var outboxTests = []struct {
 	{"Outbox", testOutbox},
 	{"OutboxOrderAndBackoff", testOutboxOrder},
 	{"OutboxRollback", testOutboxRollback},
+	{"OutboxStates", testOutboxStates},
 	{"Cursors", testCursors},
 }
 
@@ -78,7 +80,7 @@ func testOutboxOrder(t *testing.T, s store.Store) {
 	}
 	// The first fails: it waits for its retry, and nothing of usa after it
 	// may overtake it; fra is not held up.
-	if err := s.MarkFailed(ctx, now.Add(time.Minute), "connection refused", items[0].ID); err != nil {
+	if err := s.MarkRetry(ctx, now.Add(time.Minute), "network", "connection refused", items[0].ID); err != nil {
 		t.Fatal(err)
 	}
 	got, err = s.ClaimOutbox(ctx, "", now.Add(time.Second), 10, time.Minute)
@@ -124,5 +126,154 @@ func testCursors(t *testing.T, s store.Store) {
 		if got, err := s.Cursor(ctx, "pull:usa"); err != nil || got != v {
 			t.Fatalf("cursor = %q %v, want %q", got, err, v)
 		}
+	}
+}
+
+// Each item has a delivery state: queued, retrying (attempts, next attempt,
+// reason), delivered, failed (reason). A failed item holds nothing of its
+// peer back, is found by its ledger entry, and can be made due again.
+func testOutboxStates(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	now := time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
+	a := &store.OutboxItem{Peer: "usa", Kind: store.OutboxObjects, Payload: []byte("a"), Created: now, Ledger: 7}
+	b := &store.OutboxItem{Peer: "usa", Kind: store.OutboxObjects, Payload: []byte("b"), Created: now, Ledger: 8}
+	c := &store.OutboxItem{Peer: "usa", Kind: store.OutboxRecall, Payload: []byte("c"), Created: now}
+	enqueue(t, s, a, b, c)
+	state := func(id int64) store.OutboxItem {
+		t.Helper()
+		all, err := s.OutboxItems(ctx, "usa", id-1, 1)
+		if err != nil || len(all) != 1 || all[0].ID != id {
+			t.Fatalf("item %d: %v %+v", id, err, all)
+		}
+		return all[0]
+	}
+	counts := func(want map[string]int) {
+		t.Helper()
+		got, err := s.OutboxCounts(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for k, v := range want {
+			if got[k] != v {
+				t.Errorf("counts = %v, want %v", got, want)
+				return
+			}
+		}
+	}
+	if it := state(a.ID); it.State() != store.DeliveryQueued || it.Ledger != 7 || !it.Queued.Equal(now) {
+		t.Fatalf("new item: %+v", it)
+	}
+	counts(map[string]int{store.DeliveryQueued: 3, store.DeliveryRetrying: 0, store.DeliveryFailed: 0})
+	// a: a transient failure, then a permanent one.
+	if err := s.MarkRetry(ctx, now.Add(time.Minute), "unknown-key", "refused by usa: unknown key", a.ID); err != nil {
+		t.Fatal(err)
+	}
+	if it := state(a.ID); it.State() != store.DeliveryRetrying || it.Attempts != 1 || it.Reason != "unknown-key" || !it.NextAttempt.Equal(now.Add(time.Minute)) {
+		t.Fatalf("retrying: %+v", it)
+	}
+	counts(map[string]int{store.DeliveryQueued: 2, store.DeliveryRetrying: 1})
+	if err := s.MarkFailed(ctx, now.Add(2*time.Minute), "policy", "refused by usa: no agreement", a.ID); err != nil {
+		t.Fatal(err)
+	}
+	it := state(a.ID)
+	if it.State() != store.DeliveryFailed || it.Reason != "policy" || it.LastError != "refused by usa: no agreement" || !it.Delivered.IsZero() {
+		t.Fatalf("failed: %+v", it)
+	}
+	counts(map[string]int{store.DeliveryQueued: 2, store.DeliveryRetrying: 0, store.DeliveryFailed: 1})
+	// A failed item does not hold later ones back, and is never claimed.
+	got, err := s.ClaimOutbox(ctx, "", now.Add(time.Hour), 10, time.Minute)
+	if err != nil || len(got) != 2 || got[0].ID != b.ID || got[1].ID != c.ID {
+		t.Fatalf("claim past a failed item: %v %+v", err, got)
+	}
+	if err := s.MarkDelivered(ctx, now.Add(time.Hour), b.ID, c.ID); err != nil {
+		t.Fatal(err)
+	}
+	// A failed item cannot be delivered late, nor marked for retry by the loop.
+	if err := s.MarkRetry(ctx, now, "network", "x", a.ID); err != nil {
+		t.Fatal(err)
+	}
+	if it := state(a.ID); it.State() != store.DeliveryFailed || it.Attempts != 1 {
+		t.Fatalf("MarkRetry changed a failed item: %+v", it)
+	}
+	if _, ok, err := s.NextOutboxDue(ctx); err != nil || ok {
+		t.Errorf("next due with only a failed item: %v %v", ok, err)
+	}
+	byLedger, err := s.OutboxOfLedger(ctx, []int64{7, 8, 9})
+	if err != nil || len(byLedger) != 2 || byLedger[7].ID != a.ID || byLedger[8].State() != store.DeliveryDelivered {
+		t.Fatalf("by ledger: %v %+v", err, byLedger)
+	}
+	// Retry by hand: queued again from now, and claimed again.
+	later := now.Add(48 * time.Hour)
+	if err := s.RetryOutbox(ctx, b.ID, later); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("retry of a delivered item = %v, want ErrNotFound", err)
+	}
+	if err := s.RetryOutbox(ctx, 1<<40, later); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("retry of no item = %v, want ErrNotFound", err)
+	}
+	if err := s.RetryOutbox(ctx, a.ID, later); err != nil {
+		t.Fatal(err)
+	}
+	if it := state(a.ID); it.State() != store.DeliveryQueued || it.Attempts != 0 || it.Reason != "" || !it.Queued.Equal(later) {
+		t.Fatalf("after retry: %+v", it)
+	}
+	got, err = s.ClaimOutbox(ctx, "", later, 10, time.Minute)
+	if err != nil || len(got) != 1 || got[0].ID != a.ID {
+		t.Fatalf("claim after retry: %v %+v", err, got)
+	}
+}
+
+// DeliveryMigrationRow is one outbox row as the schema before delivery
+// states held it (peer "usa"); a backend's migration test inserts them in
+// order, then opens the store with the current schema.
+type DeliveryMigrationRow struct {
+	Kind        string
+	Payload     []byte
+	CreatedUS   int64
+	DeliveredUS int64
+	LastError   string
+}
+
+// DeliveryMigrationRows returns the rows: an object delivered, one refused
+// for good (then marked delivered, with the refusal kept), a recall
+// waiting.
+func DeliveryMigrationRows() []DeliveryMigrationRow {
+	return []DeliveryMigrationRow{
+		{store.OutboxObjects, []byte(`{"ledger":5,"object":"indicator--a","modified":"m"}`), 100, 150, ""},
+		{store.OutboxObjects, []byte(`{"ledger":6,"object":"indicator--b","modified":"m"}`), 200, 250, "refused by usa: binding x does not verify"},
+		{store.OutboxRecall, []byte(`{"x":1}`), 300, 0, ""},
+	}
+}
+
+// CheckDeliveryMigration checks a store opened on DeliveryMigrationRows:
+// the delivered row is delivered, the refused one failed (not delivered),
+// the waiting one queued; each objects row is found by its ledger entry.
+func CheckDeliveryMigration(t *testing.T, s store.Store) {
+	t.Helper()
+	ctx := context.Background()
+	all, err := s.OutboxItems(ctx, "", 0, 10)
+	if err != nil || len(all) != 3 {
+		t.Fatalf("items: %v %+v", err, all)
+	}
+	want := []struct {
+		state  string
+		ledger int64
+	}{{store.DeliveryDelivered, 5}, {store.DeliveryFailed, 6}, {store.DeliveryQueued, 0}}
+	for i, w := range want {
+		it := all[i]
+		if it.State() != w.state || it.Ledger != w.ledger || !it.Queued.Equal(it.Created) {
+			t.Errorf("row %d: state %s ledger %d queued %v; want %s %d %v", i, it.State(), it.Ledger, it.Queued, w.state, w.ledger, it.Created)
+		}
+	}
+	if all[1].Reason != "refused" || all[1].LastError == "" || !all[1].Delivered.IsZero() {
+		t.Errorf("refused row: %+v", all[1])
+	}
+	byLedger, err := s.OutboxOfLedger(ctx, []int64{5, 6})
+	if err != nil || byLedger[5].ID != all[0].ID || byLedger[6].ID != all[1].ID {
+		t.Errorf("by ledger: %v %+v", err, byLedger)
+	}
+	// The waiting row is still claimed; the failed one is not.
+	got, err := s.ClaimOutbox(ctx, "", time.Now(), 10, time.Minute)
+	if err != nil || len(got) != 1 || got[0].ID != all[2].ID {
+		t.Errorf("claim: %v %+v", err, got)
 	}
 }

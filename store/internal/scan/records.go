@@ -158,20 +158,39 @@ func Token(sc Scanner) (store.Token, error) {
 }
 
 // OutboxItem reads id, peer, kind, payload, created_us, attempts,
-// next_attempt_us, delivered_us, last_error; a next_attempt_us or
-// delivered_us of 0 leaves the time zero.
+// next_attempt_us, delivered_us, last_error, ledger, queued_us, failed_us,
+// reason (the backends' outboxCols).
 func OutboxItem(sc Scanner) (store.OutboxItem, error) {
+	it, _, err := outboxItem(sc, false)
+	return it, err
+}
+
+func outboxItem(sc Scanner, withLease bool) (store.OutboxItem, int64, error) {
 	var it store.OutboxItem
-	var created, next, delivered int64
-	err := sc.Scan(&it.ID, &it.Peer, &it.Kind, &it.Payload, &created, &it.Attempts, &next, &delivered, &it.LastError)
+	var created, next, delivered, queued, failed, lease int64
+	dest := []any{&it.ID, &it.Peer, &it.Kind, &it.Payload, &created, &it.Attempts, &next, &delivered, &it.LastError,
+		&it.Ledger, &queued, &failed, &it.Reason}
+	if withLease {
+		dest = append(dest, &lease)
+	}
+	if err := sc.Scan(dest...); err != nil {
+		return it, 0, err
+	}
 	it.Created = FromUS(created)
+	it.Queued = FromUS(queued)
+	if queued == 0 {
+		it.Queued = it.Created
+	}
 	if next > 0 {
 		it.NextAttempt = FromUS(next)
 	}
 	if delivered > 0 {
 		it.Delivered = FromUS(delivered)
 	}
-	return it, err
+	if failed > 0 {
+		it.Failed = FromUS(failed)
+	}
+	return it, max(next, lease), nil
 }
 
 // Tombstone reads id, versions, purged_us, reason. Its errors carry
@@ -236,18 +255,8 @@ func AccessClass(sc Scanner) (store.AccessClass, error) {
 }
 
 // ClaimableOutboxItem reads what OutboxItem reads and then lease_us, of an
-// undelivered item (delivered_us is read and left out). Besides the item
-// it returns when the item is due: the later of next_attempt_us and
-// lease_us.
+// undelivered item, and returns when it is due: the later of its next
+// attempt and its lease's end.
 func ClaimableOutboxItem(sc Scanner) (store.OutboxItem, int64, error) {
-	var it store.OutboxItem
-	var created, next, delivered, lease int64
-	if err := sc.Scan(&it.ID, &it.Peer, &it.Kind, &it.Payload, &created, &it.Attempts, &next, &delivered, &it.LastError, &lease); err != nil {
-		return it, 0, err
-	}
-	it.Created = FromUS(created)
-	if next > 0 {
-		it.NextAttempt = FromUS(next)
-	}
-	return it, max(next, lease), nil
+	return outboxItem(sc, true)
 }
