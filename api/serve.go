@@ -24,12 +24,14 @@ func Serve(ctx context.Context, n *node.Node, ln net.Listener, log *slog.Logger,
 	}
 	cert, err := trust.LoadTLSCertificate(n.Dir())
 	if err != nil {
+		ln.Close() // the caller handed it over: a failed start must not keep the port
 		return fmt.Errorf("serve: %w", err)
 	}
 	// One listener for people and partners: TLS 1.3, client certificates
 	// verified in the handshake when given (package federation, package trust).
 	ts := trust.NewStore(n.Dir())
 	if _, err := ts.Current(); err != nil {
+		ln.Close()
 		return fmt.Errorf("serve: %w", err)
 	}
 	srv := &http.Server{

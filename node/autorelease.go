@@ -24,11 +24,11 @@ import (
 // nothing, since it is no dissemination and one row per object and partner
 // would drown the ledger.
 //
-// It runs in its own transaction after the ingest committed: a crash in
-// between leaves the object stored but not released automatically, which an
-// explicit release (`tearline release request`) repairs. Resends ("exists")
-// are never decided again, and an object is never sent back to the partner
-// it came from or to its originator.
+// It runs after the ingest committed, from a follow-up row the ingest wrote
+// in its own transaction (followup.go): a crash in between loses nothing,
+// and the next run (serve) resumes it. Resends ("exists") are never
+// decided again, and an object is never sent back to the partner it came
+// from or to its originator.
 
 // AutoReleasePurpose is the purpose automatic releases and partner pulls
 // are decided for: the agreement's terms must list it. It is the default
@@ -36,7 +36,8 @@ import (
 const AutoReleasePurpose = "analysis"
 
 // autoReleaseBatch is how many objects one automatic-release transaction
-// decides: bounded, so a large ingest does not hold one long write.
+// (one follow-up row) decides: bounded, so a large ingest does not hold
+// one long write.
 const autoReleaseBatch = 256
 
 // createdRef names one object version an ingest or receipt created.
@@ -49,16 +50,19 @@ func autoReleaser() *Principal {
 	return &Principal{User: store.User{Name: "auto-release", Role: RoleReleaser}}
 }
 
-// autoRelease decides and carries out the automatic releases of refs,
-// created by p (an ingest) or received from peer from (from != ""). It
-// wakes the delivery loop when it wrote anything.
-func (n *Node) autoRelease(ctx context.Context, p *Principal, from string, refs []createdRef) error {
-	if !n.cfg.AutoReleaseOn() || len(refs) == 0 {
-		return nil
+// autoReleaseTargets reports whether anything created by an ingest (from
+// "") or a receipt from peer from may be released automatically: the
+// setting is on, some peer other than from has a URL, and an active
+// agreement releases to it automatically. A cheap look with no
+// transaction: most ingests on a node with no automatic agreement write no
+// follow-up row.
+func (n *Node) autoReleaseTargets(ctx context.Context, from string) (map[string]bool, error) {
+	if !n.cfg.AutoReleaseOn() {
+		return nil, nil
 	}
 	peers, err := n.peers()
 	if err != nil {
-		return fmt.Errorf("auto-release: %w", err)
+		return nil, fmt.Errorf("auto-release: %w", err)
 	}
 	reachable := map[string]bool{}
 	for _, pe := range peers {
@@ -67,35 +71,48 @@ func (n *Node) autoRelease(ctx context.Context, p *Principal, from string, refs 
 		}
 	}
 	if len(reachable) == 0 {
-		return nil
+		return nil, nil
 	}
-	// A cheap look before any transaction: most ingests on a node with no
-	// automatic agreement stop here.
 	compiled, _, err := n.compiledAgreements(ctx, n.st)
 	if err != nil {
-		return fmt.Errorf("auto-release: %w", err)
+		return nil, fmt.Errorf("auto-release: %w", err)
 	}
 	if len(n.automaticParties(compiled, reachable)) == 0 {
-		return nil
+		return nil, nil
 	}
-	for start := 0; start < len(refs); start += autoReleaseBatch {
-		batch := refs[start:min(start+autoReleaseBatch, len(refs))]
-		err := n.updateOutbox(ctx, func(tx store.Tx) error {
-			compiled, _, err := n.compiledAgreements(ctx, tx)
-			if err != nil {
-				return err
-			}
-			parties := n.automaticParties(compiled, reachable)
-			for _, r := range batch {
-				if err := n.autoReleaseOne(ctx, tx, p, compiled, parties, r); err != nil {
-					return fmt.Errorf("%s: %w", r.id, err)
-				}
-			}
-			return nil
-		})
-		if err != nil {
-			return fmt.Errorf("auto-release: %w", err)
+	return reachable, nil
+}
+
+// autoRelease carries out follow-up row id: it decides and carries out the
+// automatic releases of refs, created by p (an ingest) or received from
+// peer from (from != ""), in one transaction that takes the row. It wakes
+// the delivery loop when it wrote anything.
+func (n *Node) autoRelease(ctx context.Context, id int64, p *Principal, from string, refs []createdRef) error {
+	reachable, err := n.autoReleaseTargets(ctx, from)
+	if err != nil {
+		return err
+	}
+	err = n.updateOutbox(ctx, func(tx store.Tx) error {
+		if ok, err := tx.TakeFollowup(ctx, id); err != nil || !ok {
+			return err
 		}
+		if len(reachable) == 0 {
+			return nil // nothing goes automatically any more
+		}
+		compiled, _, err := n.compiledAgreements(ctx, tx)
+		if err != nil {
+			return err
+		}
+		parties := n.automaticParties(compiled, reachable)
+		for _, r := range refs {
+			if err := n.autoReleaseOne(ctx, tx, p, compiled, parties, r); err != nil {
+				return fmt.Errorf("%s: %w", r.id, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("auto-release: %w", err)
 	}
 	return nil
 }

@@ -207,12 +207,20 @@ func (n *Node) receiveObjects(ctx context.Context, peer *Peer, msgs []federation
 			refuse(i, err, ids[i])
 		}
 	}
+	// Onward automatic releases, never back to the sender (autorelease.go),
+	// follow the commit from rows the receipt writes (followup.go).
+	targets, terr := n.autoReleaseTargets(ctx, peer.Name)
+	if terr != nil {
+		n.log.Warn("federation: automatic release", "peer", peer.Name, "err", terr)
+	}
+	auto := terr != nil || len(targets) > 0
 	for {
 		var results [][]ReceivedObject
+		var follow []store.Followup
 		failed := -1
 		var failErr error
 		err := n.st.Update(ctx, func(tx store.Tx) error {
-			results = make([][]ReceivedObject, len(msgs))
+			results, follow = make([][]ReceivedObject, len(msgs)), nil
 			wc := &writeCache{labels: map[string]bool{}, classes: map[string]int64{}}
 			for i, ins := range prepared {
 				if ins == nil {
@@ -227,27 +235,32 @@ func (n *Node) receiveObjects(ctx context.Context, peer *Peer, msgs []federation
 				}
 				results[i] = r
 			}
-			// One append for the whole delivery: the audit tree's hashes
-			// are computed once, not per message.
-			return n.appendAudit(ctx, tx, wc.events...)
-		})
-		if err == nil {
-			var created []createdRef
-			for i, r := range results {
-				if prepared[i] != nil {
-					out[i] = federation.InboxMessageResult{ID: msgs[i].ID, Status: federation.InboxAccepted, Result: map[string]any{"objects": r}}
+			if auto {
+				var created []createdRef
+				for _, r := range results {
 					for _, o := range r {
 						if o.Status == "created" {
 							created = append(created, createdRef{id: o.ID, modified: o.Modified})
 						}
 					}
 				}
+				var err error
+				if follow, err = n.addAutoReleaseFollowups(ctx, tx, autoReleaser(), peer.Name, created); err != nil {
+					return err
+				}
 			}
-			// Onward automatic releases, never back to the sender
-			// (autorelease.go); the receipt stands whatever happens here.
-			if err := n.autoRelease(ctx, autoReleaser(), peer.Name, created); err != nil {
-				n.log.Warn("federation: automatic release", "peer", peer.Name, "err", err)
+			// One append for the whole delivery: the audit tree's hashes
+			// are computed once, not per message.
+			return n.appendAudit(ctx, tx, wc.events...)
+		})
+		if err == nil {
+			for i, r := range results {
+				if prepared[i] != nil {
+					out[i] = federation.InboxMessageResult{ID: msgs[i].ID, Status: federation.InboxAccepted, Result: map[string]any{"objects": r}}
+				}
 			}
+			// The receipt stands whatever happens here.
+			n.runFollowups(ctx, follow)
 			break
 		}
 		if failed < 0 {

@@ -246,10 +246,19 @@ func (n *Node) Ingest(ctx context.Context, p *Principal, data []byte, o IngestOp
 			}
 		}
 	}()
+	// Automatic releases follow the commit, from rows each chunk writes
+	// (followup.go). When the look before fails, the rows are written
+	// anyway: whoever carries them out looks again.
+	targets, terr := n.autoReleaseTargets(ctx, "")
+	if terr != nil {
+		n.log.Warn("ingest: automatic release", "err", terr)
+	}
+	auto := terr != nil || len(targets) > 0
+	var follow []store.Followup
 	var writeErr error
 	for chunk := range chunks {
 		if writeErr == nil {
-			writeErr = n.writeChunk(ctx, p, chunk, labels, o, res)
+			writeErr = n.writeChunk(ctx, p, chunk, labels, o, auto, res, &follow)
 		}
 		if writeErr != nil {
 			for _, it := range chunk {
@@ -262,11 +271,10 @@ func (n *Node) Ingest(ctx context.Context, p *Principal, data []byte, o IngestOp
 	if err := ctx.Err(); err != nil && writeErr == nil {
 		return nil, fmt.Errorf("ingest: %w", err)
 	}
-	// What landed is committed; automatic releases follow in their own
-	// transactions (autorelease.go). Their failure does not undo the ingest.
-	if err := n.autoRelease(ctx, p, "", createdOf(res.Landed)); err != nil {
-		n.log.Warn("ingest: automatic release", "err", err)
-	}
+	// What landed is committed with its follow-up rows: automatic releases
+	// and sightings back are carried out now, each in its own transaction.
+	// Their failure does not undo the ingest; the rows stay for serve.
+	n.runFollowups(ctx, follow)
 	// Refusals are security events too.
 	if len(res.Refused) > 0 {
 		slices.SortFunc(res.Refused, func(a, b Refusal) int { return a.Index - b.Index })
@@ -402,12 +410,13 @@ func ingestEvent(actor string, it *item, status string) audit.Event {
 // writeChunk stores one chunk in one transaction, with an audit entry per
 // object. An object the store refuses (a conflicting or post-revocation
 // version) is reported and the rest of the chunk still lands.
-func (n *Node) writeChunk(ctx context.Context, p *Principal, chunk []*item, labels map[string]*labelRef, o IngestOptions, res *IngestResult) error {
+func (n *Node) writeChunk(ctx context.Context, p *Principal, chunk []*item, labels map[string]*labelRef, o IngestOptions, auto bool,
+	res *IngestResult, follow *[]store.Followup) error {
 	var landed []Landed
 	var refused []Refusal
-	queued := false
+	var fs []store.Followup
 	err := n.st.Update(ctx, func(tx store.Tx) error {
-		landed, refused, queued = landed[:0], refused[:0], false
+		landed, refused, fs = landed[:0], refused[:0], fs[:0]
 		classes := map[string]int64{}
 		putLabels := map[string]bool{}
 		entries := make([][]byte, 0, len(chunk))
@@ -464,12 +473,12 @@ func (n *Node) writeChunk(ctx context.Context, p *Principal, chunk []*item, labe
 				}
 			}
 			landed = append(landed, Landed{ID: v.ID, Modified: v.Modified, Status: status})
-			if created[i] && v.Type == "sighting" { // sightings back to the originator (sighting.go)
-				sent, err := n.sightingBack(ctx, tx, p, v, it.obj.Raw, it.class)
+			if created[i] && v.Type == "sighting" { // sightings back to the originator (sighting.go), after the commit
+				f, err := n.addFollowup(ctx, tx, store.FollowupSighting, p, "", followupRef{ID: v.ID, Modified: v.Modified})
 				if err != nil {
 					return err
 				}
-				queued = queued || sent
+				fs = append(fs, f)
 			}
 			entry := it.entry
 			if !created[i] {
@@ -478,6 +487,13 @@ func (n *Node) writeChunk(ctx context.Context, p *Principal, chunk []*item, labe
 				}
 			}
 			entries = append(entries, entry)
+		}
+		if auto {
+			rows, err := n.addAutoReleaseFollowups(ctx, tx, p, "", createdOf(landed))
+			if err != nil {
+				return err
+			}
+			fs = append(fs, rows...)
 		}
 		if len(entries) == 0 {
 			return nil
@@ -488,9 +504,7 @@ func (n *Node) writeChunk(ctx context.Context, p *Principal, chunk []*item, labe
 	if err != nil {
 		return err
 	}
-	if queued {
-		n.wakeOutbox()
-	}
+	*follow = append(*follow, fs...)
 	res.Landed = append(res.Landed, landed...)
 	res.Refused = append(res.Refused, refused...)
 	return nil

@@ -20,17 +20,18 @@ import (
 // originator allows releasing it for the purpose PurposeSighting: the same
 // decision as any release (labels, levels, topics, conditions), so an
 // agreement opts in by listing the purpose "sighting" in the terms from
-// this node to the originator. The sighting is recorded in the
-// dissemination ledger and queued in the outbox in the ingest's own
-// transaction; a refusal is audited.
+// this node to the originator. The ingest writes a follow-up row
+// (followup.go); after it commits, the row's transaction decides, records
+// the sighting in the dissemination ledger and queues it in the outbox; a
+// refusal is audited.
 
 // PurposeSighting is the purpose a sighting is sent back under.
 const PurposeSighting = "sighting"
 
 // sightingBack decides and queues the return of sighting v (raw is its
-// plain content) to the originator of what it sights. It runs inside the
-// ingest transaction; only a store failure is an error, a decision not to
-// send is audited.
+// plain content) to the originator of what it sights. It runs in the
+// transaction of the sighting's follow-up row, after the ingest committed;
+// only a store failure is an error, a decision not to send is audited.
 func (n *Node) sightingBack(ctx context.Context, tx store.Tx, p *Principal, v *store.ObjectVersion, raw []byte, classLabels []string) (bool, error) {
 	var s struct {
 		Ref string `json:"sighting_of_ref"`

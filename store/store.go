@@ -32,7 +32,8 @@ type Store interface {
 	// commit fails, nothing fn wrote is kept.
 	Update(ctx context.Context, fn func(Tx) error) error
 	Reader
-	Outbox // outbox.go: delivery runs outside Update
+	Outbox    // outbox.go: delivery runs outside Update
+	Followups // followups.go: follow-up work runs after the commit
 	// Scrub makes rows deleted by committed transactions (a purge's data
 	// keys) unrecoverable from the live database files as far as the
 	// backend can: SQLite folds and truncates its WAL (deleted cells are
@@ -106,6 +107,7 @@ type Tx interface {
 	Reader
 	AgreementWriter // agreements.go
 	OutboxWriter    // outbox.go
+	FollowupWriter  // followups.go
 	RecallWriter    // recalls.go
 	WitnessWriter   // witness.go
 	PutLabel(ctx context.Context, id string, raw []byte) error

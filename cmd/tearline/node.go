@@ -144,6 +144,7 @@ func serveCmd() *cobra.Command {
 			go n.RunOutbox(ctx, node.OutboxOptions{Poll: outboxPoll}) // delivers releases to partners (federation_send.go)
 			go n.RunPull(ctx, pullEvery, node.PullOptions{})          // pulls partners' collections, when asked (pull.go)
 			go n.RunWitnessing(ctx, witnessEvery)                     // asks witnesses to cosign, compares notes (witness.go)
+			go n.RunFollowups(ctx, node.DefaultFollowupPoll)          // resumes follow-up work a crash left (followup.go)
 			if !cmd.Flags().Changed("metrics-listen") {
 				metricsListen = n.Config().MetricsListen
 			}

@@ -28,7 +28,10 @@ type Cluster struct {
 	Members []*Member
 	Log     *slog.Logger
 	Outbox  node.OutboxOptions
-	CA      *pki.CA // the alliance CA that issued every member's certificate
+	// FollowupPoll is how often a started member looks for follow-up rows
+	// left behind (0: node.DefaultFollowupPoll).
+	FollowupPoll time.Duration
+	CA           *pki.CA // the alliance CA that issued every member's certificate
 }
 
 // MemberSpec names one node of a cluster.
@@ -281,6 +284,11 @@ func (c *Cluster) start(m *Member, outbox bool) error {
 		if err := api.Serve(ctx, m.Node, ln, c.Log); err != nil && !errors.Is(err, context.Canceled) {
 			c.Log.Warn("serve", "node", m.Name, "err", err)
 		}
+	}()
+	m.wg.Add(1)
+	go func() {
+		defer m.wg.Done()
+		m.Node.RunFollowups(ctx, c.FollowupPoll) // what a stop between a commit and its follow-up work left
 	}()
 	if outbox {
 		m.wg.Add(1)

@@ -140,6 +140,7 @@ ALTER TABLE audit
 	9:                witnessSchema,        // witness.go
 	serversMigration: serversSchema,        // servers.go
 	11:               deliveryStatesSchema, // outbox.go
+	12:               followupsSchema,      // followups.go
 }
 
 // treeMigration moves the audit tree's hashes into the leaves' rows

@@ -124,6 +124,7 @@ CREATE INDEX retention_until ON retention (until_us);
 	9:  `ALTER TABLE audit ADD COLUMN tree BLOB;`, // then moveAuditTree
 	10: witnessSchema,                             // witness.go
 	11: deliveryStatesSchema,                      // outbox.go
+	12: followupsSchema,                           // followups.go
 }
 
 // steps are the migrations' parts written in Go, run after their SQL in the

@@ -66,6 +66,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	tests = append(tests, sealTests...)      // seal.go
 	tests = append(tests, recallTests...)    // recalls.go
 	tests = append(tests, outboxTests...)    // outbox.go
+	tests = append(tests, followupTests...)  // followups.go
 	tests = append(tests, manyTests...)      // many.go
 	tests = append(tests, witnessTests...)   // witness.go
 	for _, tt := range tests {

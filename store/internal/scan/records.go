@@ -260,3 +260,13 @@ func AccessClass(sc Scanner) (store.AccessClass, error) {
 func ClaimableOutboxItem(sc Scanner) (store.OutboxItem, int64, error) {
 	return outboxItem(sc, true)
 }
+
+// Followup reads id, kind, actor, source, payload, created_us, attempts,
+// last_error.
+func Followup(sc Scanner) (store.Followup, error) {
+	var f store.Followup
+	var created int64
+	err := sc.Scan(&f.ID, &f.Kind, &f.Actor, &f.Source, &f.Payload, &created, &f.Attempts, &f.LastError)
+	f.Created = FromUS(created)
+	return f, err
+}

@@ -1,0 +1,74 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+
+	"github.com/tearline/tearline/store"
+	"github.com/tearline/tearline/store/internal/scan"
+)
+
+// followupsSchema (migration 12): follow-up work written in the transaction
+// of the ingest or receipt that causes it, deleted by the transaction that
+// carries it out (store/followups.go).
+const followupsSchema = `
+CREATE TABLE followups (
+	id         INTEGER PRIMARY KEY,
+	kind       TEXT    NOT NULL,
+	actor      TEXT    NOT NULL,
+	source     TEXT    NOT NULL DEFAULT '',
+	payload    BLOB    NOT NULL,
+	created_us INTEGER NOT NULL,
+	attempts   INTEGER NOT NULL DEFAULT 0,
+	last_error TEXT    NOT NULL DEFAULT ''
+);
+`
+
+func (t *tx) AddFollowup(ctx context.Context, f *store.Followup) error {
+	if f.Payload == nil {
+		f.Payload = []byte{}
+	}
+	res, err := t.t.ExecContext(ctx, `INSERT INTO followups (kind, actor, source, payload, created_us) VALUES (?, ?, ?, ?, ?)`,
+		f.Kind, f.Actor, f.Source, f.Payload, f.Created.UnixMicro())
+	if err != nil {
+		return fmt.Errorf("followup: %w", err)
+	}
+	if f.ID, err = res.LastInsertId(); err != nil {
+		return fmt.Errorf("followup: %w", err)
+	}
+	return nil
+}
+
+func (t *tx) TakeFollowup(ctx context.Context, id int64) (bool, error) {
+	res, err := t.t.ExecContext(ctx, `DELETE FROM followups WHERE id = ?`, id)
+	if err != nil {
+		return false, fmt.Errorf("followup %d: %w", id, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("followup %d: %w", id, err)
+	}
+	return n > 0, nil
+}
+
+func (r reader) PendingFollowups(ctx context.Context, after int64, limit int) ([]store.Followup, error) {
+	if limit <= 0 {
+		limit = 100
+	}
+	rows, err := r.q.QueryContext(ctx, `SELECT id, kind, actor, source, payload, created_us, attempts, last_error FROM followups WHERE id > ? ORDER BY id LIMIT ?`, after, limit)
+	if err != nil {
+		return nil, fmt.Errorf("followups: %w", err)
+	}
+	defer rows.Close()
+	return scan.Collect(rows, scan.WrapErrors("followups", scan.Followup))
+}
+
+func (s *Store) FollowupFailed(ctx context.Context, id int64, reason string) error {
+	return s.write(ctx, func(t *sql.Tx) error {
+		if _, err := t.ExecContext(ctx, `UPDATE followups SET attempts = attempts + 1, last_error = ? WHERE id = ?`, reason, id); err != nil {
+			return fmt.Errorf("followup %d: %w", id, err)
+		}
+		return nil
+	})
+}
