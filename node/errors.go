@@ -5,7 +5,7 @@ import "errors"
 // The node's sentinel errors, in one place. Callers test them with
 // errors.Is; package api maps them to HTTP statuses (ErrNotFound 404,
 // ErrForbidden 403, ErrInvalid and ErrBadCursor 400, ErrUnauthenticated
-// 401, ErrNotReleased 409) and does nothing else about them. Each is
+// 401, ErrNotReleased and ErrNotFailed 409) and does nothing else about them. Each is
 // wrapped with what was being done.
 //
 // Sentinels of concerns that are moving into packages of their own stay
@@ -38,6 +38,10 @@ var (
 	// ErrExists is returned by Init when the directory already holds a
 	// node.
 	ErrExists = errors.New("directory already holds a Tearline node")
+
+	// ErrNotFailed reports a retry of a delivery to a partner that has not
+	// failed (it is queued, retrying or delivered).
+	ErrNotFailed = errors.New("the delivery has not failed")
 
 	// ErrNoBackup is returned by Backup for a store that cannot copy
 	// itself. Both backends can (SQLite: VACUUM INTO; PostgreSQL: pg_dump).

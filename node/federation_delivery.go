@@ -29,9 +29,6 @@ type Delivery struct {
 	FailedAt    *time.Time `json:"failed_at,omitempty"`
 }
 
-// ErrNotFailed is returned for a retry of a delivery that has not failed.
-var ErrNotFailed = errors.New("the delivery has not failed")
-
 func deliveryOf(it store.OutboxItem) Delivery {
 	d := Delivery{Outbox: it.ID, State: it.State(), Attempts: it.Attempts, Reason: it.Reason, LastError: it.LastError, Queued: it.Queued}
 	switch d.State {
