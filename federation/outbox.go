@@ -297,7 +297,7 @@ func (d *Outbox) paused(ctx context.Context, peer *Peer, name string, items []st
 	if !paused {
 		return false
 	}
-	d.retry(context.WithoutCancel(ctx), peer, name, items, &Error{ReasonPaused, fmt.Errorf("deliveries to %s are paused: %s", name, reason)})
+	d.retry(context.WithoutCancel(ctx), peer, name, items, &Error{ReasonPaused, fmt.Errorf("paused: %s", reason)})
 	return true
 }
 
