@@ -109,7 +109,9 @@ func (s sender) DeliveriesPaused(ctx context.Context, peer string) (string, bool
 }
 
 // Client implements federation.Sender.
-func (s sender) Client(name string) (*http.Client, error) { return trust.FederationClient(s.n.dir, name) }
+func (s sender) Client(name string) (*http.Client, error) {
+	return trust.FederationClient(s.n.dir, name)
+}
 
 // wirePeer is the peer as the federation protocol knows it.
 func wirePeer(p *Peer) *federation.Peer {

@@ -212,7 +212,7 @@ func testDeliveryPermanentRefusalAndRetry(t *testing.T, b backend) {
 		_ = json.NewDecoder(resp.Body).Decode(&body)
 		return resp.StatusCode, body.Error + body.State
 	}
-	_, lowTok, err := gbr.Node.AddUser(ctx, "test", node.UserSpec{Name: "lowrel", Role: node.RoleReleaser, Nationality: "GBR",
+	_, lowTok, err := gbr.Node.AddUser(ctx, gbr.Admin, node.UserSpec{Name: "lowrel", Role: node.RoleReleaser, Nationality: "GBR",
 		Clearances: map[string]string{"NATO": "UNCLASSIFIED"}})
 	if err != nil {
 		t.Fatal(err)
