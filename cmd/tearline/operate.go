@@ -141,7 +141,7 @@ func servingBehaviour() map[string]string {
 		m["tearline agreement "+c] = onStore + " The next release decision uses the agreement as it is then."
 	}
 	m["tearline agreement list"], m["tearline agreement show"] = onRead, onRead
-	for _, c := range []string{"request", "approve", "refuse", "consent"} {
+	for _, c := range []string{"request", "approve", "refuse", "consent", "retry"} {
 		m["tearline release "+c] = onOutbox
 	}
 	m["tearline release explain"], m["tearline release queue"] = onRead, onRead
