@@ -49,6 +49,7 @@ type Reader interface {
 	AgreementReader // agreements.go
 	RecallReader    // recalls.go
 	WitnessReader   // witness.go
+	NodeKeyReader   // nodekeys.go
 	// Versions returns every version of id, oldest first.
 	Versions(ctx context.Context, id string) ([]ObjectVersion, error)
 	// VersionsOf returns every version of each of ids in one read, as
@@ -110,6 +111,7 @@ type Tx interface {
 	FollowupWriter  // followups.go
 	RecallWriter    // recalls.go
 	WitnessWriter   // witness.go
+	NodeKeyWriter   // nodekeys.go
 	PutLabel(ctx context.Context, id string, raw []byte) error
 	// AccessClass returns the id of the class for exactly this set of label
 	// ids (sorted, unique), creating it if needed.

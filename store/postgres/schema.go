@@ -141,6 +141,7 @@ ALTER TABLE audit
 	serversMigration: serversSchema,        // servers.go
 	11:               deliveryStatesSchema, // outbox.go
 	12:               followupsSchema,      // followups.go
+	13:               nodeKeysSchema,       // nodekeys.go
 }
 
 // treeMigration moves the audit tree's hashes into the leaves' rows

@@ -125,6 +125,7 @@ CREATE INDEX retention_until ON retention (until_us);
 	10: witnessSchema,                             // witness.go
 	11: deliveryStatesSchema,                      // outbox.go
 	12: followupsSchema,                           // followups.go
+	13: nodeKeysSchema,                            // nodekeys.go
 }
 
 // steps are the migrations' parts written in Go, run after their SQL in the

@@ -69,6 +69,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	tests = append(tests, followupTests...)  // followups.go
 	tests = append(tests, manyTests...)      // many.go
 	tests = append(tests, witnessTests...)   // witness.go
+	tests = append(tests, nodeKeyTests...)   // nodekeys.go
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			tt.fn(t, open(t))
