@@ -302,6 +302,26 @@ func (r *Keyring) Rewrap(w Where, wrapped []byte) ([]byte, error) {
 	return out, nil
 }
 
+// WrapKey wraps a key of the node's own (a node secret such as the cursor
+// key, store.NodeKey) under the current KEK, exactly as a data key is
+// wrapped: w names what it is for, so a wrapped key moved to another name
+// does not open. Rewrap re-wraps it on a KEK rotation.
+func (r *Keyring) WrapKey(w Where, key []byte) ([]byte, error) {
+	if len(key) != KeySize {
+		return nil, fmt.Errorf("wrap key %s: %d bytes, want %d", w.ID, len(key), KeySize)
+	}
+	out, err := r.current.wrap(w, key)
+	if err != nil {
+		return nil, fmt.Errorf("wrap key %s: %w", w.ID, err)
+	}
+	return out, nil
+}
+
+// UnwrapKey returns the key wrapped by WrapKey for w.
+func (r *Keyring) UnwrapKey(w Where, wrapped []byte) ([]byte, error) {
+	return r.unwrap(w, wrapped)
+}
+
 // WrappedBy returns the id of the KEK wrapped was made under.
 func WrappedBy(wrapped []byte) (string, error) {
 	if len(wrapped) != wrappedLen || wrapped[0] != formatV1 {
