@@ -114,9 +114,11 @@ func (s *Server) bindings(w http.ResponseWriter, r *http.Request) {
 	w.Write(o.Bindings)
 }
 
-func listOptions(r *http.Request) (node.ListOptions, error) {
+// listOptions reads a listing's filters; route names the listing, so that
+// its cursors are not accepted by another.
+func listOptions(r *http.Request, route string) (node.ListOptions, error) {
 	q := r.URL.Query()
-	o := node.ListOptions{Next: q.Get("next"), IncludeRevoked: q.Get("include_revoked") == "true"}
+	o := node.ListOptions{Route: route, Next: q.Get("next"), IncludeRevoked: q.Get("include_revoked") == "true"}
 	if t := q.Get("type"); t != "" {
 		for _, typ := range strings.Split(t, ",") {
 			if typ = strings.TrimSpace(typ); typ != "" {
@@ -135,7 +137,7 @@ func listOptions(r *http.Request) (node.ListOptions, error) {
 }
 
 func (s *Server) list(w http.ResponseWriter, r *http.Request) {
-	o, err := listOptions(r)
+	o, err := listOptions(r, "objects")
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
@@ -169,7 +171,7 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request) {
 // bindings and the labels those bindings name: what `tearline verify`
 // checks offline and what a partner ingests with the bindings intact.
 func (s *Server) export(w http.ResponseWriter, r *http.Request) {
-	o, err := listOptions(r)
+	o, err := listOptions(r, "export")
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
@@ -224,7 +226,7 @@ func (s *Server) export(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) count(w http.ResponseWriter, r *http.Request) {
-	o, err := listOptions(r)
+	o, err := listOptions(r, "count")
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return

@@ -55,6 +55,8 @@ type Node struct {
 	fed fedState // federation: inbox handlers, outbox wake-up (outbox.go); zero value ready
 
 	wit witnessState // the witness and the checkpoint-signed signal (witness.go); zero value ready
+
+	cur cursorState // the page-cursor codec (cursors.go); zero value ready
 }
 
 // StoreOpener opens the store of the node in a data directory. Package

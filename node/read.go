@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/tearline/tearline/audit"
+	// Aliased: the partner view still has a cursor type of its own (taxii_read.go).
+	pagecursor "github.com/tearline/tearline/cursor"
 	"github.com/tearline/tearline/policy"
 	"github.com/tearline/tearline/store"
 )
@@ -108,10 +110,25 @@ func (n *Node) Versions(ctx context.Context, p *Principal, id string) ([]Object,
 
 // ListOptions select a page of objects.
 type ListOptions struct {
+	// Route names the listing a reader asked for ("objects", "export"):
+	// a cursor is valid only for the route, user and filters it was
+	// issued for.
+	Route          string
 	Types          []string
 	Limit          int    // default 100, at most 1000
-	Next           string // cursor from a previous page
+	Next           string // cursor from a previous page of the same listing
 	IncludeRevoked bool
+	// After starts the listing after this store position when Next is
+	// empty: for in-process callers only (benchmarks sampling a large
+	// store), never from a reader's input.
+	After int64
+}
+
+// cursorParams is the query a List cursor is bound to, canonical: the
+// types sorted and without repeats, the effective limit, include_revoked.
+func (o ListOptions) cursorParams(limit int) []string {
+	types := slices.Compact(slices.Sorted(slices.Values(o.Types)))
+	return []string{"type=" + strings.Join(types, ","), "limit=" + strconv.Itoa(limit), "include_revoked=" + strconv.FormatBool(o.IncludeRevoked)}
 }
 
 // Page is one page of a listing.
@@ -134,13 +151,14 @@ func (n *Node) List(ctx context.Context, p *Principal, o ListOptions) (Page, err
 		limit = 100
 	}
 	limit = min(limit, MaxPage)
-	var after int64
+	route, params := "api/"+o.Route, o.cursorParams(limit)
+	after := o.After
 	if o.Next != "" {
-		v, err := strconv.ParseInt(o.Next, 36, 64)
-		if err != nil || v < 0 {
-			return page, ErrBadCursor
+		pos, err := n.openCursor(ctx, p, route, params, o.Next)
+		if err != nil {
+			return page, fmt.Errorf("list: %w", err)
 		}
-		after = v
+		after = pos.After
 	}
 	// The page is read from a snapshot outside the write transaction, and
 	// only its audit entries are written in one: the single writer (SQLite)
@@ -157,7 +175,9 @@ func (n *Node) List(ctx context.Context, p *Principal, o ListOptions) (Page, err
 	}
 	if len(vs) > limit {
 		vs, page.More = vs[:limit], true
-		page.Next = strconv.FormatInt(vs[len(vs)-1].Seq, 36)
+		if page.Next, err = n.sealCursor(ctx, p, route, params, pagecursor.Position{After: vs[len(vs)-1].Seq}); err != nil {
+			return Page{}, fmt.Errorf("list: %w", err)
+		}
 	}
 	events := make([]audit.Event, 0, len(vs)+1)
 	events = append(events, audit.Event{Actor: p.Actor(), Action: audit.ActionList, Decision: audit.Allow, Count: len(vs),

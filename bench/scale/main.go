@@ -286,7 +286,7 @@ func reuse(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 	r := rand.New(rand.NewPCG(cfg.seed, 13))
 	var ids []string
 	for range 50 {
-		pg, err := n.List(ctx, ps[0], node.ListOptions{Limit: node.MaxPage, Next: strconv.FormatInt(r.Int64N(int64(cfg.n)), 36)})
+		pg, err := n.List(ctx, ps[0], node.ListOptions{Limit: node.MaxPage, After: r.Int64N(int64(cfg.n))})
 		if err != nil {
 			return fmt.Errorf("sample ids: %w", err)
 		}
@@ -620,13 +620,13 @@ func measure(c int, samples []sample, start, now time.Time) checkpoint {
 	return checkpoint{objects: c, elapsed: now.Sub(start), windowFrom: first.n, windowRate: rate, written: written}
 }
 
-// timePages times filtered pages of 1,000 at random places in the log. The
-// cursor is the store's insertion sequence, which node.List encodes in
-// base 36.
+// timePages times filtered pages of 1,000 at random places in the log,
+// started at a store position (ListOptions.After): a reader's cursor is
+// sealed and cannot name one.
 func timePages(ctx context.Context, n *node.Node, p *node.Principal, typ string, cfg config, rng *rand.Rand) ([]time.Duration, int, error) {
 	return timeEach(cfg, func() (bool, error) {
 		after := rng.Int64N(cursorSpan(cfg))
-		pg, err := n.List(ctx, p, node.ListOptions{Types: []string{typ}, Limit: node.MaxPage, Next: strconv.FormatInt(after, 36)})
+		pg, err := n.List(ctx, p, node.ListOptions{Types: []string{typ}, Limit: node.MaxPage, After: after})
 		if err != nil {
 			return false, fmt.Errorf("page: %w", err)
 		}
