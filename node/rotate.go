@@ -12,8 +12,9 @@ import (
 	"github.com/tearline/tearline/store"
 )
 
-// RotateKEK moves every data key to a new KEK and returns the new KEK's id
-// and how many keys it re-wrapped. Content is not re-encrypted.
+// RotateKEK moves every data key, and every node key (cursors.go), to a
+// new KEK and returns the new KEK's id and how many keys it re-wrapped.
+// Content is not re-encrypted.
 //
 // With the KEK in KEKFile: the new KEK is written to KEKNextFile first, all
 // data keys are re-wrapped in one transaction (audited), and only then does
@@ -82,6 +83,12 @@ func (n *Node) RotateKEK(ctx context.Context, actor string) (string, int, error)
 			count += len(keys)
 			after = keys[len(keys)-1]
 		}
+		// The node's own keys (the cursor key) are wrapped like data keys.
+		nk, err := rewrapNodeKeys(ctx, tx, ring)
+		if err != nil {
+			return err
+		}
+		count += nk
 		return n.appendAudit(ctx, tx, audit.Event{Actor: actor, Action: audit.ActionKeyRotate, Decision: audit.Accept, Count: count,
 			Subject: "kek:" + next.ID(), Detail: "from=kek:" + old.Current().ID()})
 	})

@@ -130,11 +130,15 @@ func (t *TAXII) Versions(ctx context.Context, c taxii.Caller, collection string,
 	if err != nil {
 		return taxii.Page{}, err
 	}
+	limit := pageLimit(q.Limit)
 	skip := 0
 	if q.Next != "" {
-		cur, err := decodeCursor(q.Next)
-		if err != nil || cur.after != 0 {
-			return taxii.Page{}, fmt.Errorf("next: not a cursor this server issued: %w", taxii.ErrBadRequest)
+		cur, err := t.n.taxiiOpenCursor(ctx, p, q, true, limit)
+		if err != nil {
+			return taxii.Page{}, err
+		}
+		if cur.after != 0 {
+			return taxii.Page{}, fmt.Errorf("next: not a versions cursor: %w", taxii.ErrBadRequest)
 		}
 		skip = cur.skip
 	}
@@ -145,7 +149,6 @@ func (t *TAXII) Versions(ctx context.Context, c taxii.Caller, collection string,
 	if err != nil {
 		return taxii.Page{}, err
 	}
-	limit := pageLimit(q.Limit)
 	var page taxii.Page
 	seen := 0
 	for _, v := range vs {
@@ -156,7 +159,10 @@ func (t *TAXII) Versions(ctx context.Context, c taxii.Caller, collection string,
 			continue
 		}
 		if len(page.Items) == limit {
-			page.More, page.Next = true, encodeCursor(cursor{skip: seen - 1})
+			page.More = true
+			if page.Next, err = t.n.taxiiSealCursor(ctx, p, q, true, limit, cursor{skip: seen - 1}); err != nil {
+				return taxii.Page{}, err
+			}
 			break
 		}
 		page.Items = append(page.Items, taxiiItem(v.ObjectVersion, nil, nil))

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -14,6 +15,7 @@ import (
 	"github.com/go-json-experiment/json/jsontext"
 
 	"github.com/tearline/tearline/audit"
+	pagecursor "github.com/tearline/tearline/cursor" // aliased: cursor is the partner view's type here
 	"github.com/tearline/tearline/policy"
 	"github.com/tearline/tearline/store"
 	"github.com/tearline/tearline/taxii"
@@ -40,16 +42,18 @@ func served(what string, raw []byte, authenticated bool) (json.RawMessage, error
 // many the page ends early with more=true, as TAXII allows.
 const taxiiMaxScan = 10 * MaxPage
 
-// cursor is a position in a TAXII listing: after the object listed at Seq
-// after, skipping the first skip items of the next object listed (an object
-// whose versions did not all fit on the previous page).
+// cursor is a position in the partner view's TAXII listing (partnerview.go):
+// after the object listed at Seq after, skipping the first skip items of
+// the next object listed (an object whose versions did not all fit on the
+// previous page). The cursors of the views users read with a token are
+// sealed instead (taxiiCursor, cursors.go); the partner view keeps this
+// format until it moves with the federation code.
 type cursor struct {
 	after int64
 	skip  int
 }
 
-// encodeCursor makes the opaque `next` value. It carries no secret: a
-// client that forges one only moves its own position in what it may see.
+// encodeCursor makes the partner view's `next` value.
 func encodeCursor(c cursor) string {
 	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(c.after, 36) + "." + strconv.Itoa(c.skip)))
 }
@@ -66,6 +70,63 @@ func decodeCursor(s string) (cursor, error) {
 		return cursor{}, ErrBadCursor
 	}
 	return cursor{after: after, skip: skip}, nil
+}
+
+// taxiiRoute names the TAXII listing q asks for, for its cursors.
+func taxiiRoute(q taxii.Query, versions bool) string {
+	switch {
+	case versions:
+		return "taxii/versions"
+	case q.Object != "" && q.Manifest:
+		return "taxii/object-manifest"
+	case q.Object != "":
+		return "taxii/object"
+	case q.Manifest:
+		return "taxii/manifest"
+	}
+	return "taxii/objects"
+}
+
+// taxiiCursorParams is the query a TAXII cursor is bound to, canonical:
+// every filter, sorted where order does not matter, and the effective
+// limit.
+func taxiiCursorParams(q taxii.Query, limit int) []string {
+	sorted := func(vs []string) string { return strings.Join(slices.Compact(slices.Sorted(slices.Values(vs))), ",") }
+	var at []string
+	for _, t := range q.Version.At {
+		at = append(at, strconv.FormatInt(t.UnixNano(), 10))
+	}
+	added := ""
+	if !q.AddedAfter.IsZero() {
+		added = strconv.FormatInt(q.AddedAfter.UnixNano(), 10)
+	}
+	return []string{
+		"object=" + q.Object,
+		"match[id]=" + sorted(q.IDs),
+		"match[type]=" + sorted(q.Types),
+		"match[spec_version]=" + sorted(q.SpecVersions),
+		fmt.Sprintf("match[version]=first:%t,last:%t,all:%t,at:%s", q.Version.First, q.Version.Last, q.Version.All, sorted(at)),
+		"added_after=" + added,
+		"limit=" + strconv.Itoa(limit),
+	}
+}
+
+// taxiiSealCursor seals pos for p's listing q.
+func (n *Node) taxiiSealCursor(ctx context.Context, p *Principal, q taxii.Query, versions bool, limit int, pos cursor) (string, error) {
+	return n.sealCursor(ctx, p, taxiiRoute(q, versions), taxiiCursorParams(q, limit), pagecursor.Position{After: pos.after, Skip: pos.skip})
+}
+
+// taxiiOpenCursor opens q.Next for p's listing q: any cursor this node did
+// not issue for exactly this user and query, or that expired, is a 400.
+func (n *Node) taxiiOpenCursor(ctx context.Context, p *Principal, q taxii.Query, versions bool, limit int) (cursor, error) {
+	pos, err := n.openCursor(ctx, p, taxiiRoute(q, versions), taxiiCursorParams(q, limit), q.Next)
+	if errors.Is(err, ErrBadCursor) {
+		return cursor{}, fmt.Errorf("next: %v: %w", err, taxii.ErrBadRequest)
+	}
+	if err != nil {
+		return cursor{}, err
+	}
+	return cursor{after: pos.After, skip: pos.Skip}, nil
 }
 
 func pageLimit(l int) int {
@@ -216,9 +277,9 @@ func (n *Node) taxiiRead(ctx context.Context, p *Principal, q taxii.Query) (taxi
 	limit := pageLimit(q.Limit)
 	var start cursor
 	if q.Next != "" {
-		c, err := decodeCursor(q.Next)
+		c, err := n.taxiiOpenCursor(ctx, p, q, false, limit)
 		if err != nil {
-			return taxii.Page{}, fmt.Errorf("next: not a cursor this server issued: %w", taxii.ErrBadRequest)
+			return taxii.Page{}, err
 		}
 		start = c
 	}
@@ -306,7 +367,10 @@ func (n *Node) taxiiRead(ctx context.Context, p *Principal, q taxii.Query) (taxi
 	rows:
 		for {
 			if scanned == taxiiMaxScan {
-				page.More, page.Next = true, encodeCursor(cursor{after: prev})
+				page.More = true
+				if page.Next, err = n.taxiiSealCursor(ctx, p, q, false, limit, cursor{after: prev}); err != nil {
+					return err
+				}
 				break
 			}
 			v, ok, err := src.next()
@@ -327,7 +391,10 @@ func (n *Node) taxiiRead(ctx context.Context, p *Principal, q taxii.Query) (taxi
 			}
 			for ; k < len(sel); k++ {
 				if len(page.Items) == limit {
-					page.More, page.Next = true, encodeCursor(cursor{after: prev, skip: k})
+					page.More = true
+					if page.Next, err = n.taxiiSealCursor(ctx, p, q, false, limit, cursor{after: prev, skip: k}); err != nil {
+						return err
+					}
 					break rows
 				}
 				s := sel[k]
