@@ -125,10 +125,12 @@ type ListOptions struct {
 }
 
 // cursorParams is the query a List cursor is bound to, canonical: the
-// types sorted and without repeats, the effective limit, include_revoked.
-func (o ListOptions) cursorParams(limit int) []string {
+// types sorted and without repeats, and include_revoked. Not the limit: a
+// position means the same whatever the page size, and clients change it
+// between pages (see taxiiCursorParams).
+func (o ListOptions) cursorParams() []string {
 	types := slices.Compact(slices.Sorted(slices.Values(o.Types)))
-	return []string{"type=" + strings.Join(types, ","), "limit=" + strconv.Itoa(limit), "include_revoked=" + strconv.FormatBool(o.IncludeRevoked)}
+	return []string{"type=" + strings.Join(types, ","), "include_revoked=" + strconv.FormatBool(o.IncludeRevoked)}
 }
 
 // Page is one page of a listing.
@@ -151,7 +153,7 @@ func (n *Node) List(ctx context.Context, p *Principal, o ListOptions) (Page, err
 		limit = 100
 	}
 	limit = min(limit, MaxPage)
-	route, params := "api/"+o.Route, o.cursorParams(limit)
+	route, params := "api/"+o.Route, o.cursorParams()
 	after := o.After
 	if o.Next != "" {
 		pos, err := n.openCursor(ctx, p, route, params, o.Next)

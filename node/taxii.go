@@ -133,7 +133,7 @@ func (t *TAXII) Versions(ctx context.Context, c taxii.Caller, collection string,
 	limit := pageLimit(q.Limit)
 	skip := 0
 	if q.Next != "" {
-		cur, err := t.n.taxiiOpenCursor(ctx, p, q, true, limit)
+		cur, err := t.n.taxiiOpenCursor(ctx, p, q, true)
 		if err != nil {
 			return taxii.Page{}, err
 		}
@@ -160,7 +160,7 @@ func (t *TAXII) Versions(ctx context.Context, c taxii.Caller, collection string,
 		}
 		if len(page.Items) == limit {
 			page.More = true
-			if page.Next, err = t.n.taxiiSealCursor(ctx, p, q, true, limit, cursor{skip: seen - 1}); err != nil {
+			if page.Next, err = t.n.taxiiSealCursor(ctx, p, q, true, cursor{skip: seen - 1}); err != nil {
 				return taxii.Page{}, err
 			}
 			break

@@ -88,9 +88,11 @@ func taxiiRoute(q taxii.Query, versions bool) string {
 }
 
 // taxiiCursorParams is the query a TAXII cursor is bound to, canonical:
-// every filter, sorted where order does not matter, and the effective
-// limit.
-func taxiiCursorParams(q taxii.Query, limit int) []string {
+// every filter, sorted where order does not matter. Not the limit: a
+// position means the same whatever the page size, and the stock client
+// (taxii2-client's as_pages) sets its page size to what the first page
+// held and sends that with the cursor.
+func taxiiCursorParams(q taxii.Query) []string {
 	sorted := func(vs []string) string { return strings.Join(slices.Compact(slices.Sorted(slices.Values(vs))), ",") }
 	var at []string
 	for _, t := range q.Version.At {
@@ -107,19 +109,18 @@ func taxiiCursorParams(q taxii.Query, limit int) []string {
 		"match[spec_version]=" + sorted(q.SpecVersions),
 		fmt.Sprintf("match[version]=first:%t,last:%t,all:%t,at:%s", q.Version.First, q.Version.Last, q.Version.All, sorted(at)),
 		"added_after=" + added,
-		"limit=" + strconv.Itoa(limit),
 	}
 }
 
 // taxiiSealCursor seals pos for p's listing q.
-func (n *Node) taxiiSealCursor(ctx context.Context, p *Principal, q taxii.Query, versions bool, limit int, pos cursor) (string, error) {
-	return n.sealCursor(ctx, p, taxiiRoute(q, versions), taxiiCursorParams(q, limit), pagecursor.Position{After: pos.after, Skip: pos.skip})
+func (n *Node) taxiiSealCursor(ctx context.Context, p *Principal, q taxii.Query, versions bool, pos cursor) (string, error) {
+	return n.sealCursor(ctx, p, taxiiRoute(q, versions), taxiiCursorParams(q), pagecursor.Position{After: pos.after, Skip: pos.skip})
 }
 
 // taxiiOpenCursor opens q.Next for p's listing q: any cursor this node did
 // not issue for exactly this user and query, or that expired, is a 400.
-func (n *Node) taxiiOpenCursor(ctx context.Context, p *Principal, q taxii.Query, versions bool, limit int) (cursor, error) {
-	pos, err := n.openCursor(ctx, p, taxiiRoute(q, versions), taxiiCursorParams(q, limit), q.Next)
+func (n *Node) taxiiOpenCursor(ctx context.Context, p *Principal, q taxii.Query, versions bool) (cursor, error) {
+	pos, err := n.openCursor(ctx, p, taxiiRoute(q, versions), taxiiCursorParams(q), q.Next)
 	if errors.Is(err, ErrBadCursor) {
 		return cursor{}, fmt.Errorf("next: %v: %w", err, taxii.ErrBadRequest)
 	}
@@ -277,7 +278,7 @@ func (n *Node) taxiiRead(ctx context.Context, p *Principal, q taxii.Query) (taxi
 	limit := pageLimit(q.Limit)
 	var start cursor
 	if q.Next != "" {
-		c, err := n.taxiiOpenCursor(ctx, p, q, false, limit)
+		c, err := n.taxiiOpenCursor(ctx, p, q, false)
 		if err != nil {
 			return taxii.Page{}, err
 		}
@@ -368,7 +369,7 @@ func (n *Node) taxiiRead(ctx context.Context, p *Principal, q taxii.Query) (taxi
 		for {
 			if scanned == taxiiMaxScan {
 				page.More = true
-				if page.Next, err = n.taxiiSealCursor(ctx, p, q, false, limit, cursor{after: prev}); err != nil {
+				if page.Next, err = n.taxiiSealCursor(ctx, p, q, false, cursor{after: prev}); err != nil {
 					return err
 				}
 				break
@@ -392,7 +393,7 @@ func (n *Node) taxiiRead(ctx context.Context, p *Principal, q taxii.Query) (taxi
 			for ; k < len(sel); k++ {
 				if len(page.Items) == limit {
 					page.More = true
-					if page.Next, err = n.taxiiSealCursor(ctx, p, q, false, limit, cursor{after: prev, skip: k}); err != nil {
+					if page.Next, err = n.taxiiSealCursor(ctx, p, q, false, cursor{after: prev, skip: k}); err != nil {
 						return err
 					}
 					break rows
