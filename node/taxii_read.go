@@ -117,6 +117,16 @@ func (n *Node) taxiiSealCursor(ctx context.Context, p *Principal, q taxii.Query,
 	return n.sealCursor(ctx, p, taxiiRoute(q, versions), taxiiCursorParams(q), pagecursor.Position{After: pos.after, Skip: pos.skip})
 }
 
+// TAXIICursorAt issues the cursor of q's listing (objects or manifest) for
+// p that starts after store position after. For in-process callers that
+// start pages at chosen places (bench/scale); no reader reaches it.
+func (n *Node) TAXIICursorAt(ctx context.Context, p *Principal, q taxii.Query, after int64) (string, error) {
+	if after < 0 {
+		return "", fmt.Errorf("taxii cursor at %d: a store position is not negative", after)
+	}
+	return n.taxiiSealCursor(ctx, p, q, false, cursor{after: after})
+}
+
 // taxiiOpenCursor opens q.Next for p's listing q: any cursor this node did
 // not issue for exactly this user and query, or that expired, is a 400.
 func (n *Node) taxiiOpenCursor(ctx context.Context, p *Principal, q taxii.Query, versions bool) (cursor, error) {

@@ -17,7 +17,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"encoding/base64"
 	"errors"
 	"flag"
 	"fmt"
@@ -357,7 +356,7 @@ func timeReads(ctx context.Context, cfg config, n *node.Node, loader, reader *no
 			return timeTAXIIPages(ctx, n, reader, typ, cfg.named("TAXII backend "+typ), rng)
 		}},
 		{"TAXII GET of 1,000 (HTTPS on loopback, whole body read)", func(typ string) ([]time.Duration, int, error) {
-			return timeHTTPPages(ctx, srv, n.HoldingsID(), readerToken, typ, cfg.named("HTTPS "+typ), rng)
+			return timeHTTPPages(ctx, srv, n, reader, readerToken, typ, cfg.named("HTTPS "+typ), rng)
 		}},
 	}
 	var all []time.Duration
@@ -395,12 +394,16 @@ func timeReads(ctx context.Context, cfg config, n *node.Node, loader, reader *no
 // as a TAXII client sees it: the handler, TLS over loopback, and the
 // response body read to the end (not parsed). A page that says "more":
 // false ran off the end.
-func timeHTTPPages(ctx context.Context, srv *httptest.Server, collection, token, typ string, cfg config, rng *rand.Rand) ([]time.Duration, int, error) {
+func timeHTTPPages(ctx context.Context, srv *httptest.Server, n *node.Node, p *node.Principal, token, typ string, cfg config, rng *rand.Rand) ([]time.Duration, int, error) {
 	c := srv.Client()
 	var buf bytes.Buffer
 	return timeEach(cfg, func() (bool, error) {
-		u := srv.URL + taxii.Prefix + taxii.DefaultRoot + "/collections/" + collection + "/objects/?" +
-			url.Values{"match[type]": {typ}, "limit": {strconv.Itoa(taxii.MaxLimit)}, "next": {taxiiCursor(rng, cfg)}}.Encode()
+		next, err := taxiiCursor(ctx, n, p, typ, rng, cfg)
+		if err != nil {
+			return false, err
+		}
+		u := srv.URL + taxii.Prefix + taxii.DefaultRoot + "/collections/" + n.HoldingsID() + "/objects/?" +
+			url.Values{"match[type]": {typ}, "limit": {strconv.Itoa(taxii.MaxLimit)}, "next": {next}}.Encode()
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 		if err != nil {
 			return false, err
@@ -430,7 +433,11 @@ func timeHTTPPages(ctx context.Context, srv *httptest.Server, collection, token,
 func timeTAXIIPages(ctx context.Context, n *node.Node, p *node.Principal, typ string, cfg config, rng *rand.Rand) ([]time.Duration, int, error) {
 	t := n.TAXII()
 	return timeEach(cfg, func() (bool, error) {
-		pg, err := t.Objects(ctx, p, n.HoldingsID(), taxii.Query{Types: []string{typ}, Limit: taxii.MaxLimit, Next: taxiiCursor(rng, cfg)})
+		next, err := taxiiCursor(ctx, n, p, typ, rng, cfg)
+		if err != nil {
+			return false, err
+		}
+		pg, err := t.Objects(ctx, p, n.HoldingsID(), taxii.Query{Types: []string{typ}, Limit: taxii.MaxLimit, Next: next})
 		if err != nil {
 			return false, fmt.Errorf("taxii page: %w", err)
 		}
@@ -443,10 +450,11 @@ func timeTAXIIPages(ctx context.Context, n *node.Node, p *node.Principal, typ st
 // visible, so ~25,000 objects a page).
 func cursorSpan(cfg config) int64 { return max(int64(cfg.n)-40_000, int64(cfg.n)/10) }
 
-// taxiiCursor is a random TAXII `next`: base64 of the base-36 insertion
-// sequence, a dot and a skip count (node/taxii_read.go).
-func taxiiCursor(rng *rand.Rand, cfg config) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(rng.Int64N(cursorSpan(cfg)), 36) + ".0"))
+// taxiiCursor is a TAXII `next` for p's match[type]=typ listing at a
+// random insertion sequence. Cursors are sealed, so the node issues it
+// (node.TAXIICursorAt); timed pages open it as any page does.
+func taxiiCursor(ctx context.Context, n *node.Node, p *node.Principal, typ string, rng *rand.Rand, cfg config) (string, error) {
+	return n.TAXIICursorAt(ctx, p, taxii.Query{Types: []string{typ}}, rng.Int64N(cursorSpan(cfg)))
 }
 
 // named is cfg with what set, the name -slowlog gives the operations timed.
