@@ -73,6 +73,20 @@ func (r Refusal) String() string {
 // overlaps writing this one.
 const ingestChunk = 2048
 
+// chunkSize is the chunk for a bundle of n objects. A bundle of fewer than
+// two full chunks would be one chunk with nothing to overlap (all of it
+// signed and sealed, then all of it written): such a bundle, a TAXII
+// envelope or an API publish of a thousand objects say, is cut in four so
+// that preparing one part overlaps writing the one before, for the price of
+// four commits instead of one. Small bundles stay whole.
+func chunkSize(n int) int {
+	const minChunk = 128
+	if n >= 2*ingestChunk {
+		return ingestChunk
+	}
+	return max(minChunk, (n+3)/4)
+}
+
 // labelRef is a label known to this ingest: parsed, with the exact bytes its
 // digest covers.
 type labelRef struct {
@@ -236,8 +250,9 @@ func (n *Node) Ingest(ctx context.Context, p *Principal, data []byte, o IngestOp
 	chunks := make(chan []*item, 4)
 	go func() {
 		defer close(chunks)
-		for start := 0; start < len(items); start += ingestChunk {
-			chunk := items[start:min(start+ingestChunk, len(items))]
+		size := chunkSize(len(items))
+		for start := 0; start < len(items); start += size {
+			chunk := items[start:min(start+size, len(items))]
 			n.prepare(chunk, labels, p.Actor())
 			select {
 			case chunks <- chunk:

@@ -5,8 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"time"
+
+	"github.com/go-json-experiment/json/jsontext"
 )
 
 func (h *Handler) baseURL(r *http.Request) string {
@@ -253,25 +256,69 @@ func newStatus(start time.Time, total int, res AddResult) Status {
 // parseEnvelope returns the objects of a TAXII envelope. A STIX bundle is
 // taken too (same objects array), since clients send either.
 func parseEnvelope(body []byte) ([]json.RawMessage, error) {
-	var env struct {
-		Objects []json.RawMessage `json:"objects"`
-	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	if err := dec.Decode(&env); err != nil {
+	// One pass of jsontext over the body, which validates each object as it
+	// splits it: encoding/json took two (validate, then decode) and was a
+	// fifth of a large POST's CPU.
+	dec := jsontext.NewDecoder(bytes.NewReader(body))
+	tok, err := dec.ReadToken()
+	if err != nil {
 		return nil, fmt.Errorf("envelope: %w", err)
 	}
-	if dec.More() {
-		return nil, fmt.Errorf("envelope: more than one JSON value")
+	if tok.Kind() != '{' {
+		return nil, errors.New("envelope: not a JSON object")
 	}
-	if len(env.Objects) > maxEnvelopeObjects {
-		return nil, fmt.Errorf("envelope: more than %d objects", maxEnvelopeObjects)
-	}
-	for i, o := range env.Objects {
-		if len(o) == 0 || o[0] != '{' {
-			return nil, fmt.Errorf("envelope: objects[%d] is not a JSON object", i)
+	var objects []json.RawMessage
+	for dec.PeekKind() != '}' {
+		name, err := dec.ReadToken()
+		if err != nil {
+			return nil, fmt.Errorf("envelope: %w", err)
+		}
+		if name.String() != "objects" {
+			if err := dec.SkipValue(); err != nil {
+				return nil, fmt.Errorf("envelope: %w", err)
+			}
+			continue
+		}
+		switch dec.PeekKind() {
+		case 'n':
+			if _, err := dec.ReadToken(); err != nil {
+				return nil, fmt.Errorf("envelope: %w", err)
+			}
+			continue
+		case '[':
+		default:
+			if err := dec.SkipValue(); err != nil {
+				return nil, fmt.Errorf("envelope: %w", err)
+			}
+			return nil, errors.New("envelope: objects is not an array")
+		}
+		if _, err := dec.ReadToken(); err != nil {
+			return nil, fmt.Errorf("envelope: %w", err)
+		}
+		for dec.PeekKind() != ']' {
+			v, err := dec.ReadValue()
+			if err != nil {
+				return nil, fmt.Errorf("envelope: objects[%d]: %w", len(objects), err)
+			}
+			if v.Kind() != '{' {
+				return nil, fmt.Errorf("envelope: objects[%d] is not a JSON object", len(objects))
+			}
+			if len(objects) == maxEnvelopeObjects {
+				return nil, fmt.Errorf("envelope: more than %d objects", maxEnvelopeObjects)
+			}
+			objects = append(objects, json.RawMessage(bytes.Clone(v)))
+		}
+		if _, err := dec.ReadToken(); err != nil {
+			return nil, fmt.Errorf("envelope: %w", err)
 		}
 	}
-	return env.Objects, nil
+	if _, err := dec.ReadToken(); err != nil {
+		return nil, fmt.Errorf("envelope: %w", err)
+	}
+	if _, err := dec.ReadToken(); !errors.Is(err, io.EOF) {
+		return nil, errors.New("envelope: more than one JSON value")
+	}
+	return objects, nil
 }
 
 // deleteObject: see Backend.Delete. The collection must exist and be
