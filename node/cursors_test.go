@@ -133,7 +133,7 @@ func TestCursorsRevealNothing(t *testing.T) {
 		"a flipped bit":            {f.low, ListOptions{Route: "objects", Limit: 1, Next: base64.RawURLEncoding.EncodeToString(flipped)}},
 		"old format, base 36":      {f.low, ListOptions{Route: "objects", Limit: 1, Next: strconv.FormatInt(3, 36)}},
 		"old format, list":         {f.low, ListOptions{Route: "objects", Limit: 1, Next: "1,3,6,7"}},
-		"old TAXII format":         {f.low, ListOptions{Route: "objects", Limit: 1, Next: encodeCursor(cursor{after: 3})}},
+		"old TAXII format":         {f.low, ListOptions{Route: "objects", Limit: 1, Next: oldCursor(cursor{after: 3})}},
 		"truncated":                {f.low, ListOptions{Route: "objects", Limit: 1, Next: c[:len(c)-4]}},
 	}
 	for name, b := range bad {
@@ -231,8 +231,8 @@ func TestTAXIICursorsRevealNothing(t *testing.T) {
 		"objects cursor on versions":        {versions(f.low), taxii.Query{Object: vid, Limit: 1, Next: c}},
 		"versions cursor of another object": {versions(f.low), taxii.Query{Object: f.open[0], Limit: 1, Next: verCur[0]}},
 		"a flipped bit":                     {objects(f.low), taxii.Query{Limit: 1, Next: base64.RawURLEncoding.EncodeToString(raw)}},
-		"old format":                        {objects(f.low), taxii.Query{Limit: 1, Next: encodeCursor(cursor{after: 3})}},
-		"old versions format":               {versions(f.low), taxii.Query{Object: vid, Limit: 1, Next: encodeCursor(cursor{skip: 1})}},
+		"old format":                        {objects(f.low), taxii.Query{Limit: 1, Next: oldCursor(cursor{after: 3})}},
+		"old versions format":               {versions(f.low), taxii.Query{Object: vid, Limit: 1, Next: oldCursor(cursor{skip: 1})}},
 	}
 	for name, b := range bad {
 		page, err := b.get(b.q)
@@ -289,5 +289,66 @@ func TestCursorKeyKept(t *testing.T) {
 	got, err := n2.List(ctx, f.low, ListOptions{Route: "objects", Limit: 1, Next: page.Next})
 	if err != nil || len(got.Objects) != 1 || got.Objects[0].ID != f.open[1] {
 		t.Fatalf("cursor from before the restart and rotation: %+v, %v", got.Objects, err)
+	}
+}
+
+// oldCursor is the format cursors had before they were sealed: base64 of
+// the store position in clear.
+func oldCursor(c cursor) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(c.after, 36) + "." + strconv.Itoa(c.skip)))
+}
+
+// The partner view's cursors are sealed too, bound to the peer and the
+// query: a partner learns no store position (whose gaps would count what
+// was not released to it), and a cursor one partner was given is a 400 for
+// another, for another query, flipped, or in the old format.
+func TestPartnerCursorsRevealNothing(t *testing.T) {
+	ctx := t.Context()
+	f := newRelFixture(t)
+	for range 3 {
+		f.ingestLabelled(t, actor(newID("threat-actor"), nil), okBanner, nil)
+	}
+	usa, can := &Peer{Name: "usa"}, &Peer{Name: "can"}
+	first, err := f.n.partnerRead(ctx, usa, taxii.Query{Limit: 1})
+	if err != nil || len(first.Items) != 1 || !first.More || first.Next == "" {
+		t.Fatalf("first partner page: %d items, more %t, %v", len(first.Items), first.More, err)
+	}
+	c := first.Next
+	second, err := f.n.partnerRead(ctx, usa, taxii.Query{Limit: 1, Next: c})
+	if err != nil || len(second.Items) != 1 || second.Items[0].ID == first.Items[0].ID {
+		t.Fatalf("second partner page: %+v, %v", second.Items, err)
+	}
+	if len(second.Next) != len(c) {
+		t.Errorf("cursor lengths differ: %d and %d", len(c), len(second.Next))
+	}
+	// A pull sends added_after on its first page and next alone after it
+	// (federation.Pull, and the release before): that continues.
+	pulled, err := f.n.partnerRead(ctx, usa, taxii.Query{Limit: 1, AddedAfter: time.Unix(1, 0)})
+	if err != nil || pulled.Next == "" {
+		t.Fatalf("pull's first page: %v", err)
+	}
+	if pg, err := f.n.partnerRead(ctx, usa, taxii.Query{Limit: 1, Next: pulled.Next}); err != nil || len(pg.Items) != 1 {
+		t.Fatalf("pull's next page without added_after: %d items, %v", len(pg.Items), err)
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw[len(raw)/2] ^= 1
+	bad := map[string]struct {
+		peer *Peer
+		q    taxii.Query
+	}{
+		"another partner":     {can, taxii.Query{Limit: 1, Next: c}},
+		"another query":       {usa, taxii.Query{Limit: 1, Manifest: true, Next: c}},
+		"another type filter": {usa, taxii.Query{Limit: 1, Types: []string{"malware"}, Next: c}},
+		"a flipped bit":       {usa, taxii.Query{Limit: 1, Next: base64.RawURLEncoding.EncodeToString(raw)}},
+		"the old format":      {usa, taxii.Query{Limit: 1, Next: oldCursor(cursor{after: 1})}},
+	}
+	for name, b := range bad {
+		page, err := f.n.partnerRead(ctx, b.peer, b.q)
+		if !errors.Is(err, taxii.ErrBadRequest) || len(page.Items) != 0 {
+			t.Errorf("%s: %d items, %v; want a bad request and nothing", name, len(page.Items), err)
+		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	pagecursor "github.com/tearline/tearline/cursor"
 	"slices"
 	"strings"
 
@@ -105,13 +106,25 @@ type partnerItem struct {
 // partnerRead serves one page of the partner view for peer.
 func (n *Node) partnerRead(ctx context.Context, peer *Peer, q taxii.Query) (taxii.Page, error) {
 	limit := pageLimit(q.Limit)
+	// Partners' cursors are sealed like users' (cursors.go), bound to the
+	// peer and the query: a store position would count, in its gaps, the
+	// objects not released to this partner.
+	codec, err := n.cursors(ctx)
+	if err != nil {
+		return taxii.Page{}, err
+	}
+	// Not bound to added_after: the pull client of every release, ours and
+	// the previous one, sends added_after on a pull's first page and only
+	// next after it, and the position already lies past that time.
+	params := slices.DeleteFunc(taxiiCursorParams(q), func(p string) bool { return strings.HasPrefix(p, "added_after=") })
+	scope := pagecursor.Scope{User: "peer:" + peer.Name, Route: "partner " + taxiiRoute(q, false), Params: params}
 	var start cursor
 	if q.Next != "" {
-		c, err := decodeCursor(q.Next)
+		pos, err := codec.Open(scope, q.Next)
 		if err != nil {
-			return taxii.Page{}, fmt.Errorf("next: not a cursor this server issued: %w", taxii.ErrBadRequest)
+			return taxii.Page{}, fmt.Errorf("next: not a cursor this server issued for this partner and query (%v): %w", err, taxii.ErrBadRequest)
 		}
-		start = c
+		start = cursor{after: pos.After, skip: pos.Skip}
 	}
 	actor := "peer:" + peer.Name
 	detail := "taxii-partner"
@@ -120,7 +133,7 @@ func (n *Node) partnerRead(ctx context.Context, peer *Peer, q taxii.Query) (taxi
 	}
 	var page taxii.Page
 	var missing bool
-	err := n.updateOutbox(ctx, func(tx store.Tx) error {
+	err = n.updateOutbox(ctx, func(tx store.Tx) error {
 		page, missing = taxii.Page{}, false
 		compiled, _, err := n.compiledAgreements(ctx, tx)
 		if err != nil {
@@ -182,7 +195,11 @@ func (n *Node) partnerRead(ctx context.Context, peer *Peer, q taxii.Query) (taxi
 			if scanned == taxiiMaxScan || len(page.Items) == limit && want == "" {
 				// Checked before deciding the next row, so that nothing is
 				// made or recorded for a row this page does not serve.
-				page.More, page.Next = true, encodeCursor(cursor{after: prev})
+				next, err := codec.Seal(scope, pagecursor.Position{After: prev})
+				if err != nil {
+					return err
+				}
+				page.More, page.Next = true, next
 				break
 			}
 			v, ok, err := src.next()

@@ -3,7 +3,6 @@ package node
 import (
 	"cmp"
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -42,34 +41,14 @@ func served(what string, raw []byte, authenticated bool) (json.RawMessage, error
 // many the page ends early with more=true, as TAXII allows.
 const taxiiMaxScan = 10 * MaxPage
 
-// cursor is a position in the partner view's TAXII listing (partnerview.go):
-// after the object listed at Seq after, skipping the first skip items of
-// the next object listed (an object whose versions did not all fit on the
-// previous page). The cursors of the views users read with a token are
-// sealed instead (taxiiCursor, cursors.go); the partner view keeps this
-// format until it moves with the federation code.
+// cursor is a position in a TAXII listing: after the object listed at Seq
+// after, skipping the first skip items of the next object listed (an
+// object whose versions did not all fit on the previous page). It never
+// leaves the node in clear: every view, the users' and the partners',
+// seals it (cursors.go, pagecursor).
 type cursor struct {
 	after int64
 	skip  int
-}
-
-// encodeCursor makes the partner view's `next` value.
-func encodeCursor(c cursor) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(c.after, 36) + "." + strconv.Itoa(c.skip)))
-}
-
-func decodeCursor(s string) (cursor, error) {
-	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil {
-		return cursor{}, ErrBadCursor
-	}
-	a, k, ok := strings.Cut(string(b), ".")
-	after, err1 := strconv.ParseInt(a, 36, 64)
-	skip, err2 := strconv.Atoi(k)
-	if !ok || err1 != nil || err2 != nil || after < 0 || skip < 0 || skip > 1<<20 {
-		return cursor{}, ErrBadCursor
-	}
-	return cursor{after: after, skip: skip}, nil
 }
 
 // taxiiRoute names the TAXII listing q asks for, for its cursors.
