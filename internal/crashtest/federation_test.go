@@ -183,6 +183,29 @@ func runFederationCrash(t *testing.T, bin string, storeURL func(*testing.T) stri
 		t.Errorf("usa holds %d objects after the recall (err %v), want %d", n, err, len(want)-1)
 	}
 
+	// usa's acknowledgement can reach gbr before gbr has read usa's answer
+	// to the recall itself (usa answers after its commit, and its outbox
+	// sends the ack at once), so gbr may still be recording that delivery:
+	// wait for it before stopping gbr, which would cut it short (and leave
+	// the recall to be resent, idempotently, at gbr's next start).
+	waitUntil(t, fedDeliverLimit, "gbr records every delivery to usa", func() (bool, string) {
+		st, err := backend.Open(context.Background(), gbr.dir, gbr.store)
+		if err != nil {
+			return false, err.Error()
+		}
+		defer st.Close()
+		items, err := st.OutboxItems(context.Background(), "usa", 0, 1_000_000)
+		if err != nil {
+			return false, err.Error()
+		}
+		for _, it := range items {
+			if it.Delivered.IsZero() {
+				return false, fmt.Sprintf("outbox %d (%s) not yet delivered: %s", it.ID, it.Kind, it.LastError)
+			}
+		}
+		return true, ""
+	})
+
 	// Both stop cleanly, and both audit logs verify.
 	gbr.stop()
 	usa.stop()
