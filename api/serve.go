@@ -43,14 +43,20 @@ func Serve(ctx context.Context, n *node.Node, ln net.Listener, log *slog.Logger,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
 	}
+	return serveUntil(ctx, srv, tls.NewListener(ln, srv.TLSConfig), 10*time.Second)
+}
+
+// serveUntil serves srv on ln until ctx ends, then shuts it down, giving
+// requests in flight grace to finish.
+func serveUntil(ctx context.Context, srv *http.Server, ln net.Listener, grace time.Duration) error {
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(tls.NewListener(ln, srv.TLSConfig)) }()
+	go func() { errc <- srv.Serve(ln) }()
 	select {
 	case err := <-errc:
 		return err
 	case <-ctx.Done():
 	}
-	shut, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	shut, cancel := context.WithTimeout(context.Background(), grace)
 	defer cancel()
 	if err := srv.Shutdown(shut); err != nil {
 		return err

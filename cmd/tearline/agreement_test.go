@@ -21,39 +21,7 @@ import (
 // releasers and reads the ledger, all from the console.
 func TestAgreementAndReleaseCLI(t *testing.T) {
 	ctx := context.Background()
-	tmp := t.TempDir()
-	dir := filepath.Join(tmp, "gbr")
-	if err := node.Init(ctx, dir, node.InitOptions{Name: "gbr", Country: "GBR", CreateStore: backend.Creator("")}); err != nil {
-		t.Fatal(err)
-	}
-	pem, err := os.ReadFile(filepath.Join(dir, node.SigningKey))
-	if err != nil {
-		t.Fatal(err)
-	}
-	key, err := binding.ParsePrivateKey(pem)
-	if err != nil {
-		t.Fatal(err)
-	}
-	seed := sha256.Sum256([]byte("cli test key usa"))
-	usaKey := ed25519.NewKeyFromSeed(seed[:])
-	now := time.Now().UTC()
-	lv := func(p, o, l string) agreement.Level { return agreement.Level{Policy: p, Owner: o, Level: l} }
-	var table []agreement.Equivalence
-	for _, p := range [][2]string{{"UNCLASSIFIED", "OFFICIAL"}, {"RESTRICTED", "RESTRICTED"}, {"CONFIDENTIAL", "CONFIDENTIAL"}, {"SECRET", "SECRET"}, {"TOP-SECRET", "TOP-SECRET"}} {
-		table = append(table, agreement.Equivalence{Levels: []agreement.Level{lv("NATO", "", p[0]), lv("NATIONAL", "GBR", p[1]), lv("NATIONAL", "USA", p[1])}})
-	}
-	above := lv("NATO", "", "RESTRICTED")
-	doc := &agreement.Document{ID: "gbr-usa", Title: "cli test", Version: 1,
-		Effective: now.Add(-24 * time.Hour).Format(time.RFC3339), Expires: now.Add(365 * 24 * time.Hour).Format(time.RFC3339),
-		Parties: []agreement.Party{
-			{Name: "gbr", PublicKey: binding.MarshalPublicKey(key.Public().(ed25519.PublicKey)), Country: "GBR", Organisation: "gbr"},
-			{Name: "usa", PublicKey: binding.MarshalPublicKey(usaKey.Public().(ed25519.PublicKey)), Country: "USA", Organisation: "usa"},
-		},
-		Equivalence: table,
-		Terms: []agreement.Terms{{From: []string{"gbr", "usa"}, To: []string{"gbr", "usa"}, Topics: []string{"CYBER"}, Disciplines: []string{"SIGINT"},
-			MaxClassification: lv("NATO", "", "SECRET"), Purposes: []string{"analysis"}, RetentionDays: 30, Onward: agreement.OnwardParties,
-			Release: agreement.Release{Mode: agreement.ModeTwo, Above: &above}}},
-	}
+	tmp, dir, usaKey, doc := gbrUSAAgreement(t)
 	write := func(name string, d *agreement.Document) string {
 		b, err := d.JSON()
 		if err != nil {
@@ -130,4 +98,46 @@ func TestAgreementAndReleaseCLI(t *testing.T) {
 	}
 	must("suspended", "agreement", "suspend", "gbr-usa", "--data", dir, "--note", "dispute")
 	must("agreement-suspended", "release", "explain", id, "--to", "usa", "--data", dir, "--as", "ann")
+}
+
+// gbrUSAAgreement makes a node gbr in a temporary directory and a draft
+// agreement gbr-usa between it (under its signing key) and a usa whose key
+// the test holds: what the agreement CLI tests import, sign and move on.
+func gbrUSAAgreement(t *testing.T) (tmp, dir string, usaKey ed25519.PrivateKey, doc *agreement.Document) {
+	t.Helper()
+	ctx := context.Background()
+	tmp = t.TempDir()
+	dir = filepath.Join(tmp, "gbr")
+	if err := node.Init(ctx, dir, node.InitOptions{Name: "gbr", Country: "GBR", CreateStore: backend.Creator("")}); err != nil {
+		t.Fatal(err)
+	}
+	pem, err := os.ReadFile(filepath.Join(dir, node.SigningKey))
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := binding.ParsePrivateKey(pem)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seed := sha256.Sum256([]byte("cli test key usa"))
+	usaKey = ed25519.NewKeyFromSeed(seed[:])
+	now := time.Now().UTC()
+	lv := func(p, o, l string) agreement.Level { return agreement.Level{Policy: p, Owner: o, Level: l} }
+	var table []agreement.Equivalence
+	for _, p := range [][2]string{{"UNCLASSIFIED", "OFFICIAL"}, {"RESTRICTED", "RESTRICTED"}, {"CONFIDENTIAL", "CONFIDENTIAL"}, {"SECRET", "SECRET"}, {"TOP-SECRET", "TOP-SECRET"}} {
+		table = append(table, agreement.Equivalence{Levels: []agreement.Level{lv("NATO", "", p[0]), lv("NATIONAL", "GBR", p[1]), lv("NATIONAL", "USA", p[1])}})
+	}
+	above := lv("NATO", "", "RESTRICTED")
+	doc = &agreement.Document{ID: "gbr-usa", Title: "cli test", Version: 1,
+		Effective: now.Add(-24 * time.Hour).Format(time.RFC3339), Expires: now.Add(365 * 24 * time.Hour).Format(time.RFC3339),
+		Parties: []agreement.Party{
+			{Name: "gbr", PublicKey: binding.MarshalPublicKey(key.Public().(ed25519.PublicKey)), Country: "GBR", Organisation: "gbr"},
+			{Name: "usa", PublicKey: binding.MarshalPublicKey(usaKey.Public().(ed25519.PublicKey)), Country: "USA", Organisation: "usa"},
+		},
+		Equivalence: table,
+		Terms: []agreement.Terms{{From: []string{"gbr", "usa"}, To: []string{"gbr", "usa"}, Topics: []string{"CYBER"}, Disciplines: []string{"SIGINT"},
+			MaxClassification: lv("NATO", "", "SECRET"), Purposes: []string{"analysis"}, RetentionDays: 30, Onward: agreement.OnwardParties,
+			Release: agreement.Release{Mode: agreement.ModeTwo, Above: &above}}},
+	}
+	return tmp, dir, usaKey, doc
 }

@@ -1,58 +1,19 @@
 package main
 
 import (
-	"context"
-	"crypto/ed25519"
-	"crypto/sha256"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/tearline/tearline/agreement"
-	"github.com/tearline/tearline/binding"
-	"github.com/tearline/tearline/node"
-	"github.com/tearline/tearline/store/backend"
 )
 
 // A partner signs what `agreement show --format yaml` prints, and
 // `agreement add-signature` reads the signed copy back; each lifecycle
 // refusal names the command that moves the agreement on.
 func TestAgreementYAMLRoundTripAndNextSteps(t *testing.T) {
-	ctx := context.Background()
-	tmp := t.TempDir()
-	dir := filepath.Join(tmp, "gbr")
-	if err := node.Init(ctx, dir, node.InitOptions{Name: "gbr", Country: "GBR", CreateStore: backend.Creator("")}); err != nil {
-		t.Fatal(err)
-	}
-	pem, err := os.ReadFile(filepath.Join(dir, node.SigningKey))
-	if err != nil {
-		t.Fatal(err)
-	}
-	key, err := binding.ParsePrivateKey(pem)
-	if err != nil {
-		t.Fatal(err)
-	}
-	seed := sha256.Sum256([]byte("cli yaml test key usa"))
-	usaKey := ed25519.NewKeyFromSeed(seed[:])
-	now := time.Now().UTC()
-	lv := func(p, o, l string) agreement.Level { return agreement.Level{Policy: p, Owner: o, Level: l} }
-	var table []agreement.Equivalence
-	for _, p := range [][2]string{{"UNCLASSIFIED", "OFFICIAL"}, {"RESTRICTED", "RESTRICTED"}, {"CONFIDENTIAL", "CONFIDENTIAL"}, {"SECRET", "SECRET"}, {"TOP-SECRET", "TOP-SECRET"}} {
-		table = append(table, agreement.Equivalence{Levels: []agreement.Level{lv("NATO", "", p[0]), lv("NATIONAL", "GBR", p[1]), lv("NATIONAL", "USA", p[1])}})
-	}
-	doc := &agreement.Document{ID: "gbr-usa", Title: "yaml round trip", Version: 1,
-		Effective: now.Add(-24 * time.Hour).Format(time.RFC3339), Expires: now.Add(365 * 24 * time.Hour).Format(time.RFC3339),
-		Parties: []agreement.Party{
-			{Name: "gbr", PublicKey: binding.MarshalPublicKey(key.Public().(ed25519.PublicKey)), Country: "GBR", Organisation: "gbr"},
-			{Name: "usa", PublicKey: binding.MarshalPublicKey(usaKey.Public().(ed25519.PublicKey)), Country: "USA", Organisation: "usa"},
-		},
-		Equivalence: table,
-		Terms: []agreement.Terms{{From: []string{"gbr", "usa"}, To: []string{"gbr", "usa"}, Topics: []string{"CYBER"}, Disciplines: []string{"SIGINT"},
-			MaxClassification: lv("NATO", "", "SECRET"), Purposes: []string{"analysis"}, RetentionDays: 30, Onward: agreement.OnwardParties,
-			Release: agreement.Release{Mode: agreement.ModeOne}}},
-	}
+	tmp, dir, usaKey, doc := gbrUSAAgreement(t)
 	y, err := doc.YAML()
 	if err != nil {
 		t.Fatal(err)

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"compress/gzip"
-	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"fmt"
@@ -92,11 +91,10 @@ func checkServerURL(s string) error {
 // command line; other errors pass unchanged.
 func explain(err error) error {
 	var unknown x509.UnknownAuthorityError
-	var verify *tls.CertificateVerificationError
 	var host x509.HostnameError
 	var apiErr *api.APIError
 	switch {
-	case errors.As(err, &unknown), errors.As(err, &verify) && errors.As(verify.Err, &unknown):
+	case errors.As(err, &unknown): // also inside tls.CertificateVerificationError
 		return fmt.Errorf("%w\nthe server's certificate is not signed by a CA this client trusts: pass --ca FILE (the node's tls/cert.pem, or the alliance CA), or --insecure for a test node", err)
 	case errors.As(err, &host):
 		return fmt.Errorf("%w\nthe server's certificate does not name the host in --server: use a name or address the certificate lists, or --insecure for a test node", err)
