@@ -8,9 +8,9 @@ import (
 	"github.com/tearline/tearline/store"
 )
 
-// appendAudit stamps and appends events in tx: the one place the node writes
+// AppendAudit stamps and appends events in tx: the one place the node writes
 // its audit log.
-func (n *Node) appendAudit(ctx context.Context, tx store.Tx, events ...audit.Event) error {
+func (n *Node) AppendAudit(ctx context.Context, tx store.Tx, events ...audit.Event) error {
 	if len(events) == 0 {
 		return nil
 	}
@@ -33,9 +33,9 @@ func (n *Node) stamp(e audit.Event) ([]byte, error) {
 	return e.Marshal()
 }
 
-// completeLabel fills in what a label made on this node implies: NOFORN
+// CompleteLabel fills in what a label made on this node implies: NOFORN
 // means "nationals of the originator's country", so the originator is us.
-func (n *Node) completeLabel(l label.Label) label.Label {
+func (n *Node) CompleteLabel(l label.Label) label.Label {
 	if l.Originator == "" && l.HasCaveat(label.CaveatNOFORN) {
 		l.Originator = n.cfg.Country
 	}

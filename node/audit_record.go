@@ -19,7 +19,7 @@ const ConsoleActor = "console"
 // changed. Audit events are built here, in node, and nowhere above it.
 func (n *Node) RecordOperatorChange(ctx context.Context, action, subject, detail string) error {
 	e := audit.Event{Actor: ConsoleActor, Action: action, Subject: subject, Detail: detail}
-	if err := n.st.Update(ctx, func(tx store.Tx) error { return n.appendAudit(ctx, tx, e) }); err != nil {
+	if err := n.st.Update(ctx, func(tx store.Tx) error { return n.AppendAudit(ctx, tx, e) }); err != nil {
 		return fmt.Errorf("record %s: %w", action, err)
 	}
 	return nil

@@ -105,7 +105,7 @@ func ReadLogVerifierKey(dir string) (string, error) {
 func (n *Node) AuditLogKey() string { return n.logKeys.vkey }
 
 func canAudit(p *Principal) error {
-	if err := authorize(p, ActAuditRead); err != nil {
+	if err := Authorize(p, ActAuditRead); err != nil {
 		return fmt.Errorf("audit log: %w", err)
 	}
 	return nil

@@ -52,7 +52,7 @@ const (
 // else acts only on objects they may read.
 type rule struct {
 	roles      []string
-	everyLevel []string
+	EveryLevel []string
 }
 
 // authority is the one table of who may do what. (A function rather than
@@ -69,21 +69,21 @@ func authority(act Action) rule {
 	case ActConsent, ActRecall, ActDeliveryRetry:
 		return rule{roles: []string{RoleAdmin, RoleReleaser}}
 	case ActConsentRead, ActRecallRead:
-		return rule{roles: []string{RoleAdmin, RoleReleaser, RoleAuditor}, everyLevel: auditors}
+		return rule{roles: []string{RoleAdmin, RoleReleaser, RoleAuditor}, EveryLevel: auditors}
 	case ActLedgerRead, ActAuditRead, ActSplitViewRd:
-		return rule{roles: auditors, everyLevel: auditors}
+		return rule{roles: auditors, EveryLevel: auditors}
 	case ActAgreementRd:
 		return rule{roles: all}
 	case ActReleaseQueue:
-		return rule{roles: all, everyLevel: auditors}
+		return rule{roles: all, EveryLevel: auditors}
 	case ActApprove:
 		return rule{roles: []string{RoleReleaser}}
 	}
 	return rule{} // an action not in the table is nobody's
 }
 
-// authorize checks that p's role may take act.
-func authorize(p *Principal, act Action) error {
+// Authorize checks that p's role may take act.
+func Authorize(p *Principal, act Action) error {
 	r := authority(act)
 	if p == nil || !slices.Contains(r.roles, p.User.Role) {
 		return fmt.Errorf("%w: %s needs the role %s", ErrForbidden, act, strings.Join(r.roles, " or "))
@@ -91,11 +91,11 @@ func authorize(p *Principal, act Action) error {
 	return nil
 }
 
-// everyLevel reports whether p takes act on objects of every level (the
+// EveryLevel reports whether p takes act on objects of every level (the
 // metadata of objects above its clearance), rather than only on objects it
 // may read.
-func everyLevel(p *Principal, act Action) bool {
-	return p != nil && slices.Contains(authority(act).everyLevel, p.User.Role)
+func EveryLevel(p *Principal, act Action) bool {
+	return p != nil && slices.Contains(authority(act).EveryLevel, p.User.Role)
 }
 
 // authorizeObject is authorize for act on version modified of object id
@@ -105,10 +105,10 @@ func everyLevel(p *Principal, act Action) bool {
 // notFound, the error the caller gives for a missing id, so the two cannot
 // be told apart.
 func (n *Node) authorizeObject(ctx context.Context, r store.Reader, p *Principal, act Action, id, modified string, notFound error) error {
-	if err := authorize(p, act); err != nil {
+	if err := Authorize(p, act); err != nil {
 		return err
 	}
-	if everyLevel(p, act) {
+	if EveryLevel(p, act) {
 		return nil
 	}
 	ok, err := n.mayRead(ctx, r, p, id, modified)

@@ -173,12 +173,12 @@ func TestAuthorityTable(t *testing.T) {
 		if len(r.roles) == 0 {
 			t.Errorf("%s: no role may take it", act)
 		}
-		for _, role := range append(slices.Clone(r.roles), r.everyLevel...) {
+		for _, role := range append(slices.Clone(r.roles), r.EveryLevel...) {
 			if !slices.Contains(Roles, role) {
 				t.Errorf("%s: unknown role %s", act, role)
 			}
 		}
-		for _, role := range r.everyLevel {
+		for _, role := range r.EveryLevel {
 			if !slices.Contains(r.roles, role) {
 				t.Errorf("%s: %s acts on every level but may not act", act, role)
 			}

@@ -73,7 +73,7 @@ func (n *Node) autoReleaseTargets(ctx context.Context, from string) (map[string]
 	if len(reachable) == 0 {
 		return nil, nil
 	}
-	compiled, _, err := n.compiledAgreements(ctx, n.st)
+	compiled, _, err := n.CompiledAgreements(ctx, n.st)
 	if err != nil {
 		return nil, fmt.Errorf("auto-release: %w", err)
 	}
@@ -99,7 +99,7 @@ func (n *Node) autoRelease(ctx context.Context, id int64, p *Principal, from str
 		if len(reachable) == 0 {
 			return nil // nothing goes automatically any more
 		}
-		compiled, _, err := n.compiledAgreements(ctx, tx)
+		compiled, _, err := n.CompiledAgreements(ctx, tx)
 		if err != nil {
 			return err
 		}
@@ -179,7 +179,7 @@ func (n *Node) autoReleaseOne(ctx context.Context, tx store.Tx, p *Principal, co
 			if err := n.enqueue(ctx, tx, p, f, best, &res); err != nil {
 				return err
 			}
-			if err := n.appendAudit(ctx, tx, n.releaseEvent(p, audit.ActionReleaseRequest, f, res)); err != nil {
+			if err := n.AppendAudit(ctx, tx, n.releaseEvent(p, audit.ActionReleaseRequest, f, res)); err != nil {
 				return err
 			}
 		}

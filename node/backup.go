@@ -29,7 +29,7 @@ func (n *Node) Backup(ctx context.Context, actor, out string) error {
 	}
 	// Audited first, so the backup records that it was taken.
 	if err := n.st.Update(ctx, func(tx store.Tx) error {
-		return n.appendAudit(ctx, tx, audit.Event{Actor: actor, Action: audit.ActionBackup, Decision: audit.Accept,
+		return n.AppendAudit(ctx, tx, audit.Event{Actor: actor, Action: audit.ActionBackup, Decision: audit.Accept,
 			Subject: "kek:" + n.sealed.Keys().Current().ID(), Detail: "to=" + filepath.Base(out)})
 	}); err != nil {
 		return fmt.Errorf("backup: %w", err)
@@ -201,13 +201,13 @@ func (n *Node) reapplyJournal(ctx context.Context, from string, journal []store.
 			}
 			if len(versions) > 0 {
 				res.Purged++
-				if err := n.appendAudit(ctx, tx, audit.Event{Actor: actor, Action: audit.ActionObjectPurge, Object: ts.ID, Decision: audit.Accept,
+				if err := n.AppendAudit(ctx, tx, audit.Event{Actor: actor, Action: audit.ActionObjectPurge, Object: ts.ID, Decision: audit.Accept,
 					Reasons: []string{PurgeRestore, ts.Reason}, Count: len(versions), Detail: "purged again on restore"}); err != nil {
 					return err
 				}
 			}
 		}
-		return n.appendAudit(ctx, tx, audit.Event{Actor: actor, Action: audit.ActionRestore, Decision: audit.Accept, Count: res.Purged,
+		return n.AppendAudit(ctx, tx, audit.Event{Actor: actor, Action: audit.ActionRestore, Decision: audit.Accept, Count: res.Purged,
 			Detail: fmt.Sprintf("from=%s journal=%d", filepath.Base(from), len(journal))})
 	})
 	if err != nil {

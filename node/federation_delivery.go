@@ -53,7 +53,7 @@ func deliveryOf(it store.OutboxItem) Delivery {
 // was queued for a peer, by ledger sequence number. Like the ledger, it is
 // for auditors and administrators.
 func (n *Node) Deliveries(ctx context.Context, p *Principal, es []store.LedgerEntry) (map[int64]Delivery, error) {
-	if err := authorize(p, ActLedgerRead); err != nil {
+	if err := Authorize(p, ActLedgerRead); err != nil {
 		return nil, fmt.Errorf("deliveries: %w", err)
 	}
 	seqs := make([]int64, 0, len(es))
@@ -81,7 +81,7 @@ func (n *Node) Deliveries(ctx context.Context, p *Principal, es []store.LedgerEn
 // (ActDeliveryRetry: releasers and administrators); a delivery that has
 // not failed is ErrNotFailed.
 func (n *Node) RetryDelivery(ctx context.Context, p *Principal, seq int64) (Delivery, error) {
-	if err := authorize(p, ActDeliveryRetry); err != nil {
+	if err := Authorize(p, ActDeliveryRetry); err != nil {
 		return Delivery{}, fmt.Errorf("retry delivery %d: %w", seq, err)
 	}
 	items, err := n.st.OutboxOfLedger(ctx, []int64{seq})
@@ -102,21 +102,21 @@ func (n *Node) RetryDelivery(ctx context.Context, p *Principal, seq int64) (Deli
 			Subject: "party:" + it.Peer, Detail: fmt.Sprintf("ledger=%d outbox=%d", seq, it.ID)}
 		if !found {
 			ev.Decision, ev.Reasons, ev.Subject, ev.Detail = audit.Deny, []string{"not-found-or-not-readable"}, "", fmt.Sprintf("ledger=%d", seq)
-			return n.appendAudit(ctx, tx, ev)
+			return n.AppendAudit(ctx, tx, ev)
 		}
 		if err := n.authorizeObject(ctx, tx, p, ActDeliveryRetry, ref.Object, ref.Modified, ErrNotFound); errors.Is(err, ErrNotFound) {
 			ev.Decision, ev.Reasons, ev.Modified = audit.Deny, []string{"not-found-or-not-readable"}, ""
-			return n.appendAudit(ctx, tx, ev)
+			return n.AppendAudit(ctx, tx, ev)
 		} else if err != nil {
 			return err
 		}
 		readable = true
 		if it.State() != store.DeliveryFailed {
 			ev.Decision, ev.Reasons = audit.Deny, []string{"not-failed"}
-			return n.appendAudit(ctx, tx, ev)
+			return n.AppendAudit(ctx, tx, ev)
 		}
 		ev.Decision, ev.Reasons = audit.Allow, []string{it.Reason}
-		return n.appendAudit(ctx, tx, ev)
+		return n.AppendAudit(ctx, tx, ev)
 	})
 	if err != nil {
 		return Delivery{}, fmt.Errorf("retry delivery %d: %w", seq, err)

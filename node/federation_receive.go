@@ -17,6 +17,7 @@ import (
 	"github.com/tearline/tearline/audit"
 	"github.com/tearline/tearline/binding"
 	"github.com/tearline/tearline/federation"
+	"github.com/tearline/tearline/internal/clip"
 	"github.com/tearline/tearline/jcs"
 	"github.com/tearline/tearline/label"
 	"github.com/tearline/tearline/policy"
@@ -154,7 +155,7 @@ func (n *Node) hasHandler(kind string) bool {
 // purged object) is refused and the transaction is made again without it.
 func (n *Node) receiveObjects(ctx context.Context, peer *Peer, msgs []federation.InboxMessage, out []federation.InboxMessageResult) {
 	now := n.now()
-	compiled, _, err := n.compiledAgreements(ctx, n.st)
+	compiled, _, err := n.CompiledAgreements(ctx, n.st)
 	if err != nil {
 		for i := range out {
 			out[i] = federation.InboxMessageResult{ID: msgs[i].ID, Status: federation.InboxRetry, Reason: federation.ReasonBusy, Error: "agreements: " + err.Error()}
@@ -173,14 +174,14 @@ func (n *Node) receiveObjects(ctx context.Context, peer *Peer, msgs []federation
 		// answer a POST it refuses. A transient one (a key not loaded yet)
 		// answers retry: the sender tries again.
 		out[i] = federation.InboxMessageResult{ID: msgs[i].ID, Status: code.Status(), Reason: code, Error: err.Error(),
-			Result: taxii.Error{Title: "Unprocessable Entity", Description: truncate(err.Error(), 1000),
+			Result: taxii.Error{Title: "Unprocessable Entity", Description: clip.String(err.Error(), 1000),
 				ErrorCode: strings.Join(reasons, ","), HTTPStatus: "422"}}
 		obj := ""
 		if len(objs) > 0 {
 			obj = objs[0]
 		}
 		refusals = append(refusals, audit.Event{Actor: "peer:" + peer.Name, Action: audit.ActionFederationRefuse, Object: obj,
-			Subject: "party:" + peer.Name, Decision: audit.Refuse, Reasons: reasons, Detail: truncate(err.Error(), 300)})
+			Subject: "party:" + peer.Name, Decision: audit.Refuse, Reasons: reasons, Detail: clip.String(err.Error(), 300)})
 	}
 	// Checking is CPU work (parsing, canonical JSON, Ed25519): in parallel.
 	errs := make([]error, len(msgs))
@@ -251,7 +252,7 @@ func (n *Node) receiveObjects(ctx context.Context, peer *Peer, msgs []federation
 			}
 			// One append for the whole delivery: the audit tree's hashes
 			// are computed once, not per message.
-			return n.appendAudit(ctx, tx, wc.events...)
+			return n.AppendAudit(ctx, tx, wc.events...)
 		})
 		if err == nil {
 			for i, r := range results {
@@ -279,7 +280,7 @@ func (n *Node) receiveObjects(ctx context.Context, peer *Peer, msgs []federation
 		prepared[failed] = nil
 	}
 	if len(refusals) > 0 {
-		if err := n.st.Update(ctx, func(tx store.Tx) error { return n.appendAudit(ctx, tx, refusals...) }); err != nil {
+		if err := n.st.Update(ctx, func(tx store.Tx) error { return n.AppendAudit(ctx, tx, refusals...) }); err != nil {
 			n.log.Warn("federation: audit refusals", "peer", peer.Name, "err", err)
 		}
 	}
@@ -385,7 +386,7 @@ func (n *Node) checkOne(peer *Peer, obj stix.Object, bs []*binding.Binding, labe
 				supplied[r.Ref] = raw
 			}
 		}
-		ring, err := n.keyring()
+		ring, err := n.Keyring()
 		if err != nil {
 			return nil, err
 		}
@@ -450,7 +451,7 @@ func (n *Node) checkOne(peer *Peer, obj stix.Object, bs []*binding.Binding, labe
 			chosen, d = a, dd
 			break
 		}
-		why = append(why, fmt.Sprintf("%s: %s", agreementKey(a.ID(), a.Version()), strings.Join(Words(reasonCodes(dd.Reasons)), "; ")))
+		why = append(why, fmt.Sprintf("%s: %s", AgreementKey(a.ID(), a.Version()), strings.Join(Words(reasonCodes(dd.Reasons)), "; ")))
 		if len(why) == 1 {
 			d = dd
 		}
@@ -498,7 +499,7 @@ func (n *Node) checkOne(peer *Peer, obj stix.Object, bs []*binding.Binding, labe
 				in.Parts = append(in.Parts, binding.PartInput{Selectors: partSel[i], Label: binding.LabelInput{ID: id, Canonical: labels[id]}})
 			}
 		}
-		signer, err := n.signer()
+		signer, err := n.Signer()
 		if err != nil {
 			return nil, err
 		}
@@ -594,10 +595,10 @@ func (n *Node) storeInbound(ctx context.Context, tx store.Tx, wc *writeCache, pe
 		if !created[i] {
 			status = "exists"
 		}
-		out = append(out, ReceivedObject{ID: v.ID, Modified: v.Modified, Status: status, Agreement: agreementKey(in.agreement, in.version), Labels: in.class})
+		out = append(out, ReceivedObject{ID: v.ID, Modified: v.Modified, Status: status, Agreement: AgreementKey(in.agreement, in.version), Labels: in.class})
 		wc.events = append(wc.events, audit.Event{Actor: "peer:" + peer.Name, Action: audit.ActionFederationReceive, Object: v.ID, Modified: v.Modified,
 			Labels: in.class, Decision: audit.Accept, Subject: "party:" + peer.Name,
-			Detail: truncate(fmt.Sprintf("%s agreement=%s originator=%s retention=%s", status, agreementKey(in.agreement, in.version), in.prov.Originator, in.retention), 300)})
+			Detail: clip.String(fmt.Sprintf("%s agreement=%s originator=%s retention=%s", status, AgreementKey(in.agreement, in.version), in.prov.Originator, in.retention), 300)})
 	}
 	return out, nil
 }

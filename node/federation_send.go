@@ -12,6 +12,7 @@ import (
 	"github.com/tearline/tearline/audit"
 	"github.com/tearline/tearline/binding"
 	"github.com/tearline/tearline/federation"
+	"github.com/tearline/tearline/internal/clip"
 	"github.com/tearline/tearline/store"
 	"github.com/tearline/tearline/trust"
 )
@@ -241,11 +242,11 @@ func (s sender) Record(ctx context.Context, peer *federation.Peer, b *federation
 			if isObject {
 				events = append(events, audit.Event{Actor: "node:" + n.cfg.Name, Action: audit.ActionFederationSend, Object: ref.Object,
 					Modified: ref.Modified, Subject: "party:" + peer.Name, Decision: audit.Allow,
-					Detail: truncate(fmt.Sprintf("outbox=%d ledger=%d agreement=%s", m.ID, ref.Ledger, agreementKey(ref.Agreement, ref.Version)), 300)})
+					Detail: clip.String(fmt.Sprintf("outbox=%d ledger=%d agreement=%s", m.ID, ref.Ledger, AgreementKey(ref.Agreement, ref.Version)), 300)})
 			}
 		default:
 			ev := audit.Event{Actor: "node:" + n.cfg.Name, Action: audit.ActionFederationRefuse, Subject: "party:" + peer.Name,
-				Decision: audit.Refuse, Reasons: failReasons(o.Reason), Detail: truncate(fmt.Sprintf("outbox=%d kind=%s: %s", m.ID, m.Kind, o.Error), 300)}
+				Decision: audit.Refuse, Reasons: failReasons(o.Reason), Detail: clip.String(fmt.Sprintf("outbox=%d kind=%s: %s", m.ID, m.Kind, o.Error), 300)}
 			if isObject {
 				ev.Object, ev.Modified = ref.Object, ref.Modified
 			}
@@ -255,7 +256,7 @@ func (s sender) Record(ctx context.Context, peer *federation.Peer, b *federation
 	if len(events) == 0 {
 		return nil
 	}
-	return n.st.Update(ctx, func(tx store.Tx) error { return n.appendAudit(ctx, tx, events...) })
+	return n.st.Update(ctx, func(tx store.Tx) error { return n.AppendAudit(ctx, tx, events...) })
 }
 
 // objectsPayload assembles the wire bundle of one "objects" reference from

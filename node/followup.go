@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/tearline/tearline/internal/clip"
 	"github.com/tearline/tearline/store"
 )
 
@@ -73,7 +74,7 @@ func (n *Node) runFollowups(ctx context.Context, fs []store.Followup) {
 	for _, f := range fs {
 		if err := n.doFollowup(ctx, f); err != nil {
 			n.log.Warn("follow-up work failed; it will be retried", "followup", f.ID, "kind", f.Kind, "err", err)
-			if merr := n.st.FollowupFailed(context.WithoutCancel(ctx), f.ID, truncate(err.Error(), 500)); merr != nil {
+			if merr := n.st.FollowupFailed(context.WithoutCancel(ctx), f.ID, clip.String(err.Error(), 500)); merr != nil {
 				n.log.Warn("follow-up: record failure", "followup", f.ID, "err", merr)
 			}
 		}

@@ -62,7 +62,7 @@ func mustLabel(t testing.TB, n *Node, banner string) label.Label {
 	if err != nil {
 		t.Fatalf("banner %q: %v", banner, err)
 	}
-	l = n.completeLabel(l)
+	l = n.CompleteLabel(l)
 	if err := n.reg.Validate(l); err != nil {
 		t.Fatalf("banner %q: %v", banner, err)
 	}
@@ -183,7 +183,7 @@ type auditEvent = audit.Event
 // testSigner returns n's signer as its key files are now.
 func testSigner(t testing.TB, n *Node) *binding.Signer {
 	t.Helper()
-	s, err := n.signer()
+	s, err := n.Signer()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -193,7 +193,7 @@ func testSigner(t testing.TB, n *Node) *binding.Signer {
 // testKeyring returns n's keyring as keyring.yaml is now.
 func testKeyring(t testing.TB, n *Node) *binding.Keyring {
 	t.Helper()
-	r, err := n.keyring()
+	r, err := n.Keyring()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/tearline/tearline/audit"
 	"github.com/tearline/tearline/binding"
 	"github.com/tearline/tearline/datadir"
+	"github.com/tearline/tearline/internal/clip"
 	"github.com/tearline/tearline/jcs"
 	"github.com/tearline/tearline/label"
 	"github.com/tearline/tearline/stix"
@@ -111,7 +112,7 @@ type item struct {
 // Objects are independent: a bad one is refused with a reason and the rest
 // land. Each stored object, its binding and its audit entry commit together.
 func (n *Node) Ingest(ctx context.Context, p *Principal, data []byte, o IngestOptions) (*IngestResult, error) {
-	if err := authorize(p, ActPublish); err != nil {
+	if err := Authorize(p, ActPublish); err != nil {
 		return nil, fmt.Errorf("ingest: %w", err)
 	}
 	objs, bad, err := stix.Parse(data, o.Limits)
@@ -131,7 +132,7 @@ func (n *Node) Ingest(ctx context.Context, p *Principal, data []byte, o IngestOp
 	if banner != "" {
 		l, err := n.reg.ParseBanner(banner)
 		if err == nil {
-			l = n.completeLabel(l)
+			l = n.CompleteLabel(l)
 			err = n.reg.Validate(l)
 		}
 		if err != nil {
@@ -296,9 +297,9 @@ func (n *Node) Ingest(ctx context.Context, p *Principal, data []byte, o IngestOp
 		events := make([]audit.Event, 0, len(res.Refused))
 		for _, r := range res.Refused {
 			events = append(events, audit.Event{Actor: p.Actor(), Action: audit.ActionIngestRefuse, Object: r.ID,
-				Decision: audit.Refuse, Reasons: []string{r.Property}, Detail: truncate(r.Reason, 200)})
+				Decision: audit.Refuse, Reasons: []string{r.Property}, Detail: clip.String(r.Reason, 200)})
 		}
-		if err := n.st.Update(ctx, func(tx store.Tx) error { return n.appendAudit(ctx, tx, events...) }); err != nil {
+		if err := n.st.Update(ctx, func(tx store.Tx) error { return n.AppendAudit(ctx, tx, events...) }); err != nil {
 			return res, fmt.Errorf("ingest: audit refusals: %w", err)
 		}
 	}
@@ -523,13 +524,6 @@ func (n *Node) writeChunk(ctx context.Context, p *Principal, chunk []*item, labe
 	res.Landed = append(res.Landed, landed...)
 	res.Refused = append(res.Refused, refused...)
 	return nil
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "…"
 }
 
 // batchPutter is a store transaction that writes many versions at once.

@@ -11,10 +11,10 @@ import (
 // database: its own public key and keyring.yaml. Offline verification uses it.
 func LoadKeyring(dir string) (*binding.Keyring, error) { return datadir.LoadKeyring(dir) }
 
-// signer returns the signer of the node's signing key as keys/signing.pem
+// Signer returns the signer of the node's signing key as keys/signing.pem
 // says now: after `tearline key rotate` the next binding is made with the
 // new key, in every process serving the data directory.
-func (n *Node) signer() (*binding.Signer, error) {
+func (n *Node) Signer() (*binding.Signer, error) {
 	ks, err := n.keys.Current()
 	if err != nil {
 		return nil, fmt.Errorf("node keys: %w", err)
@@ -22,25 +22,14 @@ func (n *Node) signer() (*binding.Signer, error) {
 	return ks.Signer, nil
 }
 
-// keyring returns the keys this node verifies bindings with as
+// Keyring returns the keys this node verifies bindings with as
 // keyring.yaml says now: a key revoked or a peer added by a command is
 // refused or known from the next verification on. An unreadable keyring is
 // an error: verification fails closed.
-func (n *Node) keyring() (*binding.Keyring, error) {
+func (n *Node) Keyring() (*binding.Keyring, error) {
 	ks, err := n.keys.Current()
 	if err != nil {
 		return nil, fmt.Errorf("node keys: %w", err)
 	}
 	return ks.Keyring, nil
-}
-
-// Keyring returns the public keys this node verifies bindings with, as they
-// are now (nil if keyring.yaml cannot be read).
-func (n *Node) Keyring() *binding.Keyring {
-	ring, err := n.keyring()
-	if err != nil {
-		n.log.Error("keyring", "err", err)
-		return nil
-	}
-	return ring
 }

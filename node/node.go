@@ -156,3 +156,9 @@ func (n *Node) Store() store.Store { return n.st }
 
 // Dir returns the node's data directory.
 func (n *Node) Dir() string { return n.dir }
+
+// Now is the node's clock (UTC), the one every service stamps with.
+func (n *Node) Now() time.Time { return n.now() }
+
+// Logger is the node's logger.
+func (n *Node) Logger() *slog.Logger { return n.log }

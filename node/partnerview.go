@@ -6,9 +6,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	pagecursor "github.com/tearline/tearline/cursor"
 	"slices"
 	"strings"
+
+	pagecursor "github.com/tearline/tearline/cursor"
+	"github.com/tearline/tearline/internal/clip"
 
 	"github.com/google/uuid"
 
@@ -135,7 +137,7 @@ func (n *Node) partnerRead(ctx context.Context, peer *Peer, q taxii.Query) (taxi
 	var missing bool
 	err = n.updateOutbox(ctx, func(tx store.Tx) error {
 		page, missing = taxii.Page{}, false
-		compiled, _, err := n.compiledAgreements(ctx, tx)
+		compiled, _, err := n.CompiledAgreements(ctx, tx)
 		if err != nil {
 			return err
 		}
@@ -150,7 +152,7 @@ func (n *Node) partnerRead(ctx context.Context, peer *Peer, q taxii.Query) (taxi
 			}
 			if !ok {
 				missing = true
-				return n.appendAudit(ctx, tx, partnerDenial(actor, peer.Name, q.Object, detail))
+				return n.AppendAudit(ctx, tx, partnerDenial(actor, peer.Name, q.Object, detail))
 			}
 			src = &sliceSource{rows: []store.ObjectVersion{v}}
 		case len(q.IDs) > 0:
@@ -227,7 +229,7 @@ func (n *Node) partnerRead(ctx context.Context, peer *Peer, q taxii.Query) (taxi
 				}
 			}
 			page.Items = append(page.Items, pi.item)
-			pi.event.Detail = truncate(detail+" "+pi.event.Detail, 300)
+			pi.event.Detail = clip.String(detail+" "+pi.event.Detail, 300)
 			events = append(events, pi.event)
 			for _, id := range pi.labels {
 				if !slices.Contains(labels, id) {
@@ -237,7 +239,7 @@ func (n *Node) partnerRead(ctx context.Context, peer *Peer, q taxii.Query) (taxi
 		}
 		if want != "" && len(page.Items) == 0 {
 			missing = true
-			return n.appendAudit(ctx, tx, partnerDenial(actor, peer.Name, want, detail))
+			return n.AppendAudit(ctx, tx, partnerDenial(actor, peer.Name, want, detail))
 		}
 		for _, id := range labels {
 			raw, err := tx.Label(ctx, id)
@@ -254,7 +256,7 @@ func (n *Node) partnerRead(ctx context.Context, peer *Peer, q taxii.Query) (taxi
 			events[0] = audit.Event{Actor: actor, Action: audit.ActionList, Decision: audit.Allow, Subject: "party:" + peer.Name,
 				Count: len(page.Items), Detail: describeQuery(detail, q)}
 		}
-		return n.appendAudit(ctx, tx, events...)
+		return n.AppendAudit(ctx, tx, events...)
 	})
 	if err != nil {
 		return taxii.Page{}, fmt.Errorf("taxii partner read: %w", err)
@@ -269,7 +271,7 @@ func (n *Node) partnerRead(ctx context.Context, peer *Peer, q taxii.Query) (taxi
 // reason does not say whether the object exists: the log is read by people
 // who may see that, the partner is not.
 func partnerDenial(actor, party, id, detail string) audit.Event {
-	return audit.Event{Actor: actor, Action: audit.ActionRead, Object: truncate(id, 200), Subject: "party:" + party,
+	return audit.Event{Actor: actor, Action: audit.ActionRead, Object: clip.String(id, 200), Subject: "party:" + party,
 		Decision: audit.Deny, Reasons: []string{"not-released-to-party"}, Detail: detail}
 }
 
@@ -375,7 +377,7 @@ func (n *Node) partnerDecide(ctx context.Context, tx store.Tx, compiled map[stri
 	pi.item.DateAdded = v.DateAdded
 	pi.event = audit.Event{Actor: "peer:" + party, Action: audit.ActionRead, Object: out.ID, Modified: out.Modified, Labels: labels,
 		Decision: audit.Allow, Subject: "party:" + party,
-		Detail: fmt.Sprintf("outcome=%s agreement=%s", e.Outcome, agreementKey(best.Agreement, best.Version))}
+		Detail: fmt.Sprintf("outcome=%s agreement=%s", e.Outcome, AgreementKey(best.Agreement, best.Version))}
 	if e.TearlineID != "" {
 		pi.event.Detail += " tearline-of=" + v.ID
 	}

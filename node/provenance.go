@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/tearline/tearline/audit"
+	"github.com/tearline/tearline/internal/clip"
 	"github.com/tearline/tearline/store"
 )
 
@@ -16,7 +17,7 @@ import (
 // Federation calls it on receipt; an admin may record it for material that
 // arrived by other means. It is written once and never changed.
 func (n *Node) RecordProvenance(ctx context.Context, p *Principal, prov store.Provenance) error {
-	if err := authorize(p, ActProvenanceIn); err != nil {
+	if err := Authorize(p, ActProvenanceIn); err != nil {
 		return fmt.Errorf("provenance: %w", err)
 	}
 	if prov.ObjectID == "" || prov.Originator == "" {
@@ -30,7 +31,7 @@ func (n *Node) RecordProvenance(ctx context.Context, p *Principal, prov store.Pr
 	}
 	var hops []string
 	for _, h := range prov.Hops {
-		hops = append(hops, fmt.Sprintf("%s>%s@%s", h.From, h.To, agreementKey(h.Agreement, h.Version)))
+		hops = append(hops, fmt.Sprintf("%s>%s@%s", h.From, h.To, AgreementKey(h.Agreement, h.Version)))
 	}
 	err := n.st.Update(ctx, func(tx store.Tx) error {
 		if err := n.authorizeObject(ctx, tx, p, ActProvenanceIn, prov.ObjectID, "", fmt.Errorf("object %s: %w", prov.ObjectID, ErrNotFound)); err != nil {
@@ -39,8 +40,8 @@ func (n *Node) RecordProvenance(ctx context.Context, p *Principal, prov store.Pr
 		if err := tx.PutProvenance(ctx, prov); err != nil {
 			return err
 		}
-		return n.appendAudit(ctx, tx, audit.Event{Actor: p.Actor(), Action: audit.ActionProvenanceRecord, Object: prov.ObjectID,
-			Subject: "node:" + prov.Originator, Decision: audit.Accept, Detail: truncate("hops="+strings.Join(hops, ","), 300)})
+		return n.AppendAudit(ctx, tx, audit.Event{Actor: p.Actor(), Action: audit.ActionProvenanceRecord, Object: prov.ObjectID,
+			Subject: "node:" + prov.Originator, Decision: audit.Accept, Detail: clip.String("hops="+strings.Join(hops, ","), 300)})
 	})
 	if err != nil {
 		return fmt.Errorf("provenance of %s: %w", prov.ObjectID, err)
@@ -52,7 +53,7 @@ func (n *Node) RecordProvenance(ctx context.Context, p *Principal, prov store.Pr
 // party (ORCON, third-party rule). The originator must be the object's
 // recorded originator: a consent by anyone else means nothing.
 func (n *Node) RecordConsent(ctx context.Context, p *Principal, objectID, originator, party string) (store.Consent, error) {
-	if err := authorize(p, ActConsent); err != nil {
+	if err := Authorize(p, ActConsent); err != nil {
 		return store.Consent{}, fmt.Errorf("consent: %w", err)
 	}
 	c := store.Consent{ObjectID: objectID, Originator: originator, To: party, By: p.Actor(), At: n.now()}
@@ -73,7 +74,7 @@ func (n *Node) RecordConsent(ctx context.Context, p *Principal, objectID, origin
 		if err := tx.PutConsent(ctx, c); err != nil {
 			return err
 		}
-		return n.appendAudit(ctx, tx, audit.Event{Actor: p.Actor(), Action: audit.ActionConsentRecord, Object: objectID,
+		return n.AppendAudit(ctx, tx, audit.Event{Actor: p.Actor(), Action: audit.ActionConsentRecord, Object: objectID,
 			Subject: "party:" + party, Decision: audit.Accept, Detail: "originator=" + originator})
 	})
 	if err != nil {
@@ -84,10 +85,10 @@ func (n *Node) RecordConsent(ctx context.Context, p *Principal, objectID, origin
 
 // Consents lists the consents recorded for objectID.
 func (n *Node) Consents(ctx context.Context, p *Principal, objectID string) ([]store.Consent, error) {
-	if err := authorize(p, ActConsentRead); err != nil {
+	if err := Authorize(p, ActConsentRead); err != nil {
 		return nil, fmt.Errorf("consents: %w", err)
 	}
-	if !everyLevel(p, ActConsentRead) {
+	if !EveryLevel(p, ActConsentRead) {
 		// An object p may not read has no consents p can see, as one
 		// that does not exist has none.
 		if ok, err := n.mayRead(ctx, n.st, p, objectID, ""); err != nil || !ok {
@@ -103,7 +104,7 @@ func (n *Node) Consents(ctx context.Context, p *Principal, objectID string) ([]s
 // Only auditors and admins read it; it holds ids, labels, parties and
 // decisions, never content, so no clearance is needed. The read is audited.
 func (n *Node) Ledger(ctx context.Context, p *Principal, q store.LedgerQuery) ([]store.LedgerEntry, error) {
-	if err := authorize(p, ActLedgerRead); err != nil {
+	if err := Authorize(p, ActLedgerRead); err != nil {
 		return nil, fmt.Errorf("ledger: %w", err)
 	}
 	if q.ObjectID == "" && q.Agreement == "" {
@@ -116,7 +117,7 @@ func (n *Node) Ledger(ctx context.Context, p *Principal, q store.LedgerQuery) ([
 			return err
 		}
 		detail := "agreement=" + q.Agreement + " from=" + timeOrEmpty(q.From) + " to=" + timeOrEmpty(q.To)
-		return n.appendAudit(ctx, tx, audit.Event{Actor: p.Actor(), Action: audit.ActionLedgerRead, Object: q.ObjectID,
+		return n.AppendAudit(ctx, tx, audit.Event{Actor: p.Actor(), Action: audit.ActionLedgerRead, Object: q.ObjectID,
 			Decision: audit.Allow, Count: len(out), Detail: detail})
 	})
 	if err != nil {

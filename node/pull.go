@@ -13,6 +13,7 @@ import (
 
 	"github.com/tearline/tearline/binding"
 	"github.com/tearline/tearline/federation"
+	"github.com/tearline/tearline/internal/clip"
 	"github.com/tearline/tearline/store"
 	"github.com/tearline/tearline/trust"
 )
@@ -180,7 +181,7 @@ func (n *Node) receivePulled(ctx context.Context, peer *Peer, objs []json.RawMes
 		}
 	}
 	if len(retry) > 0 {
-		return fmt.Errorf("not stored, to retry: %s", truncate(strings.Join(retry, "; "), 500))
+		return fmt.Errorf("not stored, to retry: %s", clip.String(strings.Join(retry, "; "), 500))
 	}
 	return nil
 }

@@ -25,7 +25,7 @@ const (
 // backup (see docs/STORAGE.md for why backups too), and the id can never be
 // stored again. It returns ErrNotFound when nothing of id is stored.
 func (n *Node) Purge(ctx context.Context, p *Principal, id, reason string) ([]string, error) {
-	if err := authorize(p, ActPurge); err != nil {
+	if err := Authorize(p, ActPurge); err != nil {
 		return nil, fmt.Errorf("purge %s: %w", id, err)
 	}
 	actor := p.Actor()
@@ -60,7 +60,7 @@ func (n *Node) purgeIn(ctx context.Context, tx store.Tx, actor string, ts store.
 	if len(versions) == 0 && ts.Reason != PurgeRestore {
 		return nil, nil
 	}
-	return versions, n.appendAudit(ctx, tx, audit.Event{Actor: actor, Action: audit.ActionObjectPurge, Object: ts.ID,
+	return versions, n.AppendAudit(ctx, tx, audit.Event{Actor: actor, Action: audit.ActionObjectPurge, Object: ts.ID,
 		Decision: audit.Accept, Reasons: []string{ts.Reason}, Count: len(versions), Detail: "versions=" + strings.Join(versions, ",")})
 }
 

@@ -34,7 +34,7 @@ func (n *Node) Get(ctx context.Context, p *Principal, id string) (Object, error)
 		ev := audit.Event{Actor: p.Actor(), Action: audit.ActionRead, Object: id}
 		if len(versions) == 0 {
 			ev.Decision, ev.Reasons = audit.Deny, []string{"no-such-object"}
-			return n.appendAudit(ctx, tx, ev)
+			return n.AppendAudit(ctx, tx, ev)
 		}
 		var denied []string
 		for i := len(versions) - 1; i >= 0; i-- {
@@ -47,7 +47,7 @@ func (n *Node) Get(ctx context.Context, p *Principal, id string) (Object, error)
 			if d.Allow {
 				out, found = Object{ObjectVersion: v, Labels: classIDs(c)}, true
 				ev.Modified, ev.Labels, ev.Decision = v.Modified, out.Labels, audit.Allow
-				return n.appendAudit(ctx, tx, ev)
+				return n.AppendAudit(ctx, tx, ev)
 			}
 			if i == len(versions)-1 {
 				ev.Modified, ev.Labels = v.Modified, classIDs(c)
@@ -59,7 +59,7 @@ func (n *Node) Get(ctx context.Context, p *Principal, id string) (Object, error)
 			}
 		}
 		ev.Decision, ev.Reasons = audit.Deny, denied
-		return n.appendAudit(ctx, tx, ev)
+		return n.AppendAudit(ctx, tx, ev)
 	})
 	if err != nil {
 		return out, fmt.Errorf("get %s: %w", id, err)
@@ -90,14 +90,14 @@ func (n *Node) Versions(ctx context.Context, p *Principal, id string) ([]Object,
 			if d.Allow {
 				out = append(out, Object{ObjectVersion: v, Labels: classIDs(c)})
 			} else {
-				ev.Decision, ev.Reasons = audit.Deny, reasonStrings(d.Reasons)
+				ev.Decision, ev.Reasons = audit.Deny, policy.ReasonStrings(d.Reasons)
 			}
 			events = append(events, ev)
 		}
 		if len(versions) == 0 {
 			events = append(events, audit.Event{Actor: p.Actor(), Action: audit.ActionRead, Object: id, Decision: audit.Deny, Reasons: []string{"no-such-object"}, Detail: "versions"})
 		}
-		return n.appendAudit(ctx, tx, events...)
+		return n.AppendAudit(ctx, tx, events...)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("versions of %s: %w", id, err)
@@ -194,7 +194,7 @@ func (n *Node) List(ctx context.Context, p *Principal, o ListOptions) (Page, err
 		page.Objects = append(page.Objects, Object{ObjectVersion: v, Labels: ids})
 		events = append(events, audit.Event{Actor: p.Actor(), Action: audit.ActionRead, Object: v.ID, Modified: v.Modified, Labels: ids, Decision: audit.Allow, Detail: "list"})
 	}
-	if err := n.st.Update(ctx, func(tx store.Tx) error { return n.appendAudit(ctx, tx, events...) }); err != nil {
+	if err := n.st.Update(ctx, func(tx store.Tx) error { return n.AppendAudit(ctx, tx, events...) }); err != nil {
 		return Page{}, fmt.Errorf("list: %w", err)
 	}
 	return page, nil
@@ -239,7 +239,7 @@ func (n *Node) Label(ctx context.Context, p *Principal, id string) ([]byte, erro
 				ev.Decision = audit.Allow
 			}
 		}
-		return n.appendAudit(ctx, tx, ev)
+		return n.AppendAudit(ctx, tx, ev)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("label %s: %w", id, err)
@@ -251,11 +251,3 @@ func (n *Node) Label(ctx context.Context, p *Principal, id string) ([]byte, erro
 }
 
 func classIDs(c policy.Class) []string { return c.LabelIDs }
-
-func reasonStrings(rs []policy.Reason) []string {
-	out := make([]string, len(rs))
-	for i, r := range rs {
-		out[i] = string(r)
-	}
-	return out
-}

@@ -12,6 +12,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/tearline/tearline/audit"
+	"github.com/tearline/tearline/internal/clip"
 	"github.com/tearline/tearline/recall"
 	"github.com/tearline/tearline/store"
 )
@@ -74,7 +75,7 @@ func recallStatus(r store.Recall) RecallStatus {
 // in the same transaction as the recall's rows and audit entries. Admins and
 // releasers may recall.
 func (n *Node) Recall(ctx context.Context, p *Principal, objectID, reason string) ([]RecallStatus, error) {
-	if err := authorize(p, ActRecall); err != nil {
+	if err := Authorize(p, ActRecall); err != nil {
 		return nil, fmt.Errorf("recall: %w", err)
 	}
 	reason = strings.TrimSpace(reason)
@@ -116,7 +117,7 @@ func (n *Node) Recall(ctx context.Context, p *Principal, objectID, reason string
 		now := n.now()
 		for _, r := range parties {
 			notice := &recall.Notice{ID: id, ObjectRef: objectID, Versions: r.versions, Objects: r.objects, To: r.party, Reason: reason}
-			signer, err := n.signer()
+			signer, err := n.Signer()
 			if err != nil {
 				return err
 			}
@@ -134,9 +135,9 @@ func (n *Node) Recall(ctx context.Context, p *Principal, objectID, reason string
 			}
 			// The reason is the originator's free text: it stays in the
 			// recall row and the notice, not in the content-free log.
-			if err := n.appendAudit(ctx, tx, audit.Event{Actor: p.Actor(), Action: audit.ActionRecallIssue, Object: objectID,
+			if err := n.AppendAudit(ctx, tx, audit.Event{Actor: p.Actor(), Action: audit.ActionRecallIssue, Object: objectID,
 				Subject: "party:" + r.party, Decision: audit.Accept, Count: len(r.objects),
-				Detail: truncate("recall="+id+" objects="+strings.Join(r.objects, ","), 300)}); err != nil {
+				Detail: clip.String("recall="+id+" objects="+strings.Join(r.objects, ","), 300)}); err != nil {
 				return err
 			}
 			out = append(out, recallStatus(row))
@@ -216,7 +217,7 @@ func originatorOf(ctx context.Context, r store.Reader, id string, versions []sto
 // id), one entry per party: who has acknowledged and who has not. Admins,
 // releasers and auditors read it; it holds no content. The read is audited.
 func (n *Node) RecallStatus(ctx context.Context, p *Principal, q store.RecallQuery) ([]RecallStatus, error) {
-	if err := authorize(p, ActRecallRead); err != nil {
+	if err := Authorize(p, ActRecallRead); err != nil {
 		return nil, fmt.Errorf("recall status: %w", err)
 	}
 	if q.ID == "" && q.ObjectID == "" {
@@ -232,7 +233,7 @@ func (n *Node) RecallStatus(ctx context.Context, p *Principal, q store.RecallQue
 		for _, r := range rows {
 			// Recalls of objects p may not read are not there for p
 			// (auditors and admins see every level's metadata).
-			if !everyLevel(p, ActRecallRead) {
+			if !EveryLevel(p, ActRecallRead) {
 				ok, err := n.mayRead(ctx, tx, p, r.ObjectID, "")
 				if err != nil {
 					return err
@@ -243,7 +244,7 @@ func (n *Node) RecallStatus(ctx context.Context, p *Principal, q store.RecallQue
 			}
 			out = append(out, recallStatus(r))
 		}
-		return n.appendAudit(ctx, tx, audit.Event{Actor: p.Actor(), Action: audit.ActionRecallRead, Object: q.ObjectID,
+		return n.AppendAudit(ctx, tx, audit.Event{Actor: p.Actor(), Action: audit.ActionRecallRead, Object: q.ObjectID,
 			Decision: audit.Allow, Count: len(out), Detail: "recall=" + q.ID})
 	})
 	if err != nil {
@@ -268,7 +269,7 @@ func (n *Node) registerRecall() {
 // the same transaction. A repeated notice is answered with the same
 // acknowledgement.
 func (n *Node) receiveRecall(ctx context.Context, peer *Peer, payload []byte) error {
-	ring, err := n.keyring()
+	ring, err := n.Keyring()
 	if err != nil {
 		return err
 	}
@@ -295,7 +296,7 @@ func (n *Node) receiveRecall(ctx context.Context, peer *Peer, payload []byte) er
 				if err := n.enqueueOutbox(ctx, tx, peer.Name, store.OutboxAck, r.Ack); err != nil {
 					return err
 				}
-				return n.appendAudit(ctx, tx, audit.Event{Actor: actor, Action: audit.ActionRecallReceive, Object: notice.ObjectRef,
+				return n.AppendAudit(ctx, tx, audit.Event{Actor: actor, Action: audit.ActionRecallReceive, Object: notice.ObjectRef,
 					Subject: "party:" + peer.Name, Decision: audit.Accept, Detail: "recall=" + notice.ID + " repeated: acknowledged again"})
 			}
 		}
@@ -372,7 +373,7 @@ func (n *Node) receiveRecall(ctx context.Context, peer *Peer, payload []byte) er
 		}
 
 		ack := &recall.Ack{RecallRef: notice.ID, ObjectRef: notice.ObjectRef, Purged: purged, NotHeld: never}
-		signer, err := n.signer()
+		signer, err := n.Signer()
 		if err != nil {
 			return err
 		}
@@ -390,9 +391,9 @@ func (n *Node) receiveRecall(ctx context.Context, peer *Peer, payload []byte) er
 		if err := n.enqueueOutbox(ctx, tx, peer.Name, store.OutboxAck, raw); err != nil {
 			return err
 		}
-		return n.appendAudit(ctx, tx, audit.Event{Actor: actor, Action: audit.ActionRecallReceive, Object: notice.ObjectRef,
+		return n.AppendAudit(ctx, tx, audit.Event{Actor: actor, Action: audit.ActionRecallReceive, Object: notice.ObjectRef,
 			Subject: "party:" + peer.Name, Decision: audit.Accept, Reasons: []string{PurgeRecall}, Count: len(purged),
-			Detail: truncate("recall="+notice.ID+" purged="+strings.Join(purged, ",")+" not_held="+strings.Join(never, ","), 300)})
+			Detail: clip.String("recall="+notice.ID+" purged="+strings.Join(purged, ",")+" not_held="+strings.Join(never, ","), 300)})
 	})
 	if errors.Is(err, errRecallRefused) {
 		return n.refuseRecall(ctx, peer, notice.ObjectRef, err)
@@ -429,8 +430,8 @@ func derivedHere(ctx context.Context, r store.Reader, id string) ([]string, erro
 // error the sender sees: ErrRefused, so it is not retried.
 func (n *Node) refuseRecall(ctx context.Context, peer *Peer, object string, why error) error {
 	ev := audit.Event{Actor: "peer:" + peer.Name, Action: audit.ActionRecallRefuse, Object: object, Subject: "party:" + peer.Name,
-		Decision: audit.Refuse, Detail: truncate(why.Error(), 300)}
-	if err := n.st.Update(ctx, func(tx store.Tx) error { return n.appendAudit(ctx, tx, ev) }); err != nil {
+		Decision: audit.Refuse, Detail: clip.String(why.Error(), 300)}
+	if err := n.st.Update(ctx, func(tx store.Tx) error { return n.AppendAudit(ctx, tx, ev) }); err != nil {
 		// Not audited, so not answered either way: the sender retries.
 		return fmt.Errorf("recall from %s: audit refusal: %w", peer.Name, err)
 	}
@@ -440,7 +441,7 @@ func (n *Node) refuseRecall(ctx context.Context, peer *Peer, object string, why 
 // receiveRecallAck records peer's signed acknowledgement of a recall this
 // node sent it. A repeated acknowledgement changes nothing.
 func (n *Node) receiveRecallAck(ctx context.Context, peer *Peer, payload []byte) error {
-	ring, err := n.keyring()
+	ring, err := n.Keyring()
 	if err != nil {
 		return err
 	}
@@ -466,9 +467,9 @@ func (n *Node) receiveRecallAck(ctx context.Context, peer *Peer, payload []byte)
 		if err := tx.AckRecall(ctx, a.RecallRef, peer.Name, n.now(), payload); err != nil {
 			return err
 		}
-		return n.appendAudit(ctx, tx, audit.Event{Actor: "peer:" + peer.Name, Action: audit.ActionRecallAck, Object: rows[i].ObjectID,
+		return n.AppendAudit(ctx, tx, audit.Event{Actor: "peer:" + peer.Name, Action: audit.ActionRecallAck, Object: rows[i].ObjectID,
 			Subject: "party:" + peer.Name, Decision: audit.Accept, Count: len(a.Purged),
-			Detail: truncate("recall="+a.RecallRef+" purged="+strings.Join(a.Purged, ",")+" not_held="+strings.Join(a.NotHeld, ","), 300)})
+			Detail: clip.String("recall="+a.RecallRef+" purged="+strings.Join(a.Purged, ",")+" not_held="+strings.Join(a.NotHeld, ","), 300)})
 	})
 	if errors.Is(err, errRecallRefused) {
 		return n.refuseRecall(ctx, peer, a.ObjectRef, err)
@@ -484,7 +485,7 @@ func (n *Node) receiveRecallAck(ctx context.Context, peer *Peer, payload []byte)
 // each entry's party, keyed by LedgerRecallKey: so the ledger shows whether
 // each recipient acknowledged a recall. Auditors and admins read it.
 func (n *Node) LedgerRecalls(ctx context.Context, p *Principal, entries []store.LedgerEntry) (map[string]RecallStatus, error) {
-	if err := authorize(p, ActLedgerRead); err != nil {
+	if err := Authorize(p, ActLedgerRead); err != nil {
 		return nil, fmt.Errorf("ledger recalls: %w", err)
 	}
 	out := map[string]RecallStatus{}

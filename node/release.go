@@ -9,6 +9,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/tearline/tearline/audit"
+	"github.com/tearline/tearline/internal/clip"
 	"github.com/tearline/tearline/policy"
 	"github.com/tearline/tearline/store"
 )
@@ -88,7 +89,7 @@ func (n *Node) result(f *facts, party, purpose string, best decision, all []deci
 }
 
 func (n *Node) canRequest(p *Principal) error {
-	return authorize(p, ActRelease)
+	return Authorize(p, ActRelease)
 }
 
 // Explain decides the release of the latest version of objectID that p may
@@ -108,7 +109,7 @@ func (n *Node) Explain(ctx context.Context, p *Principal, objectID, party, purpo
 			return err
 		}
 		res = n.result(f, party, purpose, best, all)
-		return n.appendAudit(ctx, tx, n.releaseEvent(p, audit.ActionReleaseExplain, f, res))
+		return n.AppendAudit(ctx, tx, n.releaseEvent(p, audit.ActionReleaseExplain, f, res))
 	})
 	if err == nil && res.Object == "" {
 		err = fmt.Errorf("object %s: %w", objectID, ErrNotFound)
@@ -122,7 +123,7 @@ func (n *Node) Explain(ctx context.Context, p *Principal, objectID, party, purpo
 // deniedRead audits a release or explanation of an object p may not read;
 // the caller then reports it as not found.
 func (n *Node) deniedRead(ctx context.Context, tx store.Tx, p *Principal, objectID, action, party string) error {
-	return n.appendAudit(ctx, tx, audit.Event{Actor: p.Actor(), Action: action, Object: objectID, Subject: "party:" + party,
+	return n.AppendAudit(ctx, tx, audit.Event{Actor: p.Actor(), Action: action, Object: objectID, Subject: "party:" + party,
 		Decision: audit.Deny, Reasons: []string{"not-found-or-not-readable"}})
 }
 
@@ -131,7 +132,7 @@ func (n *Node) decideObject(ctx context.Context, tx store.Tx, p *Principal, obje
 	if err != nil {
 		return nil, decision{}, nil, err
 	}
-	compiled, _, err := n.compiledAgreements(ctx, tx)
+	compiled, _, err := n.CompiledAgreements(ctx, tx)
 	if err != nil {
 		return nil, decision{}, nil, err
 	}
@@ -153,14 +154,14 @@ func (n *Node) releaseEvent(p *Principal, action string, f *facts, res ReleaseRe
 	}
 	ev := audit.Event{Actor: p.Actor(), Action: action, Object: f.v.ID, Modified: f.v.Modified, Labels: f.labels,
 		Decision: dec, Reasons: res.Reasons, Subject: "party:" + res.Party,
-		Detail: fmt.Sprintf("outcome=%s agreement=%s term=%d purpose=%s", res.Outcome, agreementKey(res.Agreement, res.Version), res.Term, res.Purpose)}
+		Detail: fmt.Sprintf("outcome=%s agreement=%s term=%d purpose=%s", res.Outcome, AgreementKey(res.Agreement, res.Version), res.Term, res.Purpose)}
 	if res.Tearline != "" {
 		ev.Detail += " tearline=" + res.Tearline
 	}
 	if res.Request != "" {
 		ev.Detail += " request=" + res.Request
 	}
-	ev.Detail = truncate(ev.Detail, 300)
+	ev.Detail = clip.String(ev.Detail, 300)
 	return ev
 }
 
@@ -190,7 +191,7 @@ func (n *Node) Release(ctx context.Context, p *Principal, objectID, party, purpo
 			if err := n.enqueue(ctx, tx, p, f, best, &res); err != nil {
 				return err
 			}
-			return n.appendAudit(ctx, tx, n.releaseEvent(p, audit.ActionReleaseRequest, f, res))
+			return n.AppendAudit(ctx, tx, n.releaseEvent(p, audit.ActionReleaseRequest, f, res))
 		}
 		return n.carryOut(ctx, tx, p, f, best, &res, "")
 	})
@@ -251,7 +252,7 @@ func (n *Node) carryOut(ctx context.Context, tx store.Tx, p *Principal, f *facts
 		res.Delivery = store.DeliveryQueued
 	}
 	res.Ledger, res.Request = seq, request
-	return n.appendAudit(ctx, tx, n.releaseEvent(p, audit.ActionReleaseDecide, f, *res))
+	return n.AppendAudit(ctx, tx, n.releaseEvent(p, audit.ActionReleaseDecide, f, *res))
 }
 
 // decisionSnapshot is the stored form of a decision that held a release.

@@ -7,6 +7,7 @@ import (
 	"slices"
 
 	"github.com/tearline/tearline/audit"
+	"github.com/tearline/tearline/internal/clip"
 	"github.com/tearline/tearline/policy"
 	"github.com/tearline/tearline/store"
 )
@@ -16,14 +17,14 @@ import (
 // admins see every request, everyone else only those for objects they may
 // read (authority.go).
 func (n *Node) ReleaseQueue(ctx context.Context, p *Principal, state string) ([]store.ReleaseRequest, error) {
-	if err := authorize(p, ActReleaseQueue); err != nil {
+	if err := Authorize(p, ActReleaseQueue); err != nil {
 		return nil, fmt.Errorf("release queue: %w", err)
 	}
 	qs, err := n.st.ReleaseRequests(ctx, state)
 	if err != nil {
 		return nil, fmt.Errorf("release queue: %w", err)
 	}
-	if everyLevel(p, ActReleaseQueue) {
+	if EveryLevel(p, ActReleaseQueue) {
 		return qs, nil
 	}
 	// A request for an object p may not read is not there for p.
@@ -46,7 +47,7 @@ func (n *Node) ReleaseQueue(ctx context.Context, p *Principal, state string) ([]
 // release. When enough distinct releasers (never the requester) have
 // approved, the release is carried out.
 func (n *Node) ApproveRelease(ctx context.Context, p *Principal, requestID string) (ReleaseResult, error) {
-	if err := authorize(p, ActApprove); err != nil {
+	if err := Authorize(p, ActApprove); err != nil {
 		return ReleaseResult{}, fmt.Errorf("approve %s: %w", requestID, err)
 	}
 	var res ReleaseResult
@@ -82,9 +83,9 @@ func (n *Node) ApproveRelease(ctx context.Context, p *Principal, requestID strin
 		q.Updated = now
 		res.Request = q.ID
 		ev := n.releaseEvent(p, audit.ActionReleaseApprove, f, res)
-		ev.Detail = truncate(fmt.Sprintf("request=%s approvals=%d/%d", q.ID, len(q.Approvals), q.Required), 300)
+		ev.Detail = clip.String(fmt.Sprintf("request=%s approvals=%d/%d", q.ID, len(q.Approvals), q.Required), 300)
 		ev.Decision = audit.Allow
-		if err := n.appendAudit(ctx, tx, ev); err != nil {
+		if err := n.AppendAudit(ctx, tx, ev); err != nil {
 			return err
 		}
 		if len(q.Approvals) < q.Required {
@@ -108,7 +109,7 @@ func (n *Node) ApproveRelease(ctx context.Context, p *Principal, requestID strin
 
 // RefuseRelease refuses a pending request with a reason.
 func (n *Node) RefuseRelease(ctx context.Context, p *Principal, requestID, reason string) (ReleaseResult, error) {
-	if err := authorize(p, ActApprove); err != nil {
+	if err := Authorize(p, ActApprove); err != nil {
 		return ReleaseResult{}, fmt.Errorf("refuse %s: %w", requestID, err)
 	}
 	if reason == "" {
@@ -133,8 +134,8 @@ func (n *Node) RefuseRelease(ctx context.Context, p *Principal, requestID, reaso
 			return err
 		}
 		res.Ledger = seq
-		return n.appendAudit(ctx, tx, audit.Event{Actor: p.Actor(), Action: audit.ActionReleaseRefuse, Object: q.ObjectID, Modified: q.Modified,
-			Subject: "party:" + q.Party, Decision: audit.Deny, Reasons: res.Reasons, Detail: truncate("request="+q.ID+" reason="+reason, 300)})
+		return n.AppendAudit(ctx, tx, audit.Event{Actor: p.Actor(), Action: audit.ActionReleaseRefuse, Object: q.ObjectID, Modified: q.Modified,
+			Subject: "party:" + q.Party, Decision: audit.Deny, Reasons: res.Reasons, Detail: clip.String("request="+q.ID+" reason="+reason, 300)})
 	})
 	if err != nil {
 		return ReleaseResult{}, fmt.Errorf("refuse %s: %w", requestID, err)
@@ -175,7 +176,7 @@ func (n *Node) redecide(ctx context.Context, tx store.Tx, q store.ReleaseRequest
 	if err != nil {
 		return nil, decision{}, err
 	}
-	compiled, _, err := n.compiledAgreements(ctx, tx)
+	compiled, _, err := n.CompiledAgreements(ctx, tx)
 	if err != nil {
 		return nil, decision{}, err
 	}
@@ -184,7 +185,7 @@ func (n *Node) redecide(ctx context.Context, tx store.Tx, q store.ReleaseRequest
 		return nil, decision{}, err
 	}
 	best := decision{Agreement: q.Agreement, Version: q.AgreementVersion, d: policy.ReleaseDecision{Reasons: policy.SetNotActive, Terms: -1}}
-	if a := compiled[agreementKey(q.Agreement, q.AgreementVersion)]; a != nil {
+	if a := compiled[AgreementKey(q.Agreement, q.AgreementVersion)]; a != nil {
 		best.State = string(a.Status().State)
 		best.d = policy.Decide(a, f.obj, policy.Recipient{Party: q.Party}, q.Purpose, n.now())
 	}

@@ -125,7 +125,7 @@ func (n *Node) buildFacts(ctx context.Context, r store.Reader, v store.ObjectVer
 			f.obj.ReceivedAt = prov.ReceivedAt
 		}
 		for _, h := range prov.Hops {
-			f.obj.Provenance = append(f.obj.Provenance, policy.Hop{Agreement: compiled[agreementKey(h.Agreement, h.Version)], From: h.From, To: h.To})
+			f.obj.Provenance = append(f.obj.Provenance, policy.Hop{Agreement: compiled[AgreementKey(h.Agreement, h.Version)], From: h.From, To: h.To})
 		}
 	}
 	consents, err := r.Consents(ctx, v.ID)

@@ -287,7 +287,7 @@ func relValidate(t *testing.T, s *jsonschema.Schema, what string, raw []byte) {
 // mustSignerKey returns n's current public signing key; it panics on a
 // broken keyring, which only a test that broke it would see.
 func mustSignerKey(n *Node) ed25519.PublicKey {
-	s, err := n.signer()
+	s, err := n.Signer()
 	if err != nil {
 		panic(err)
 	}

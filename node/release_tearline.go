@@ -13,6 +13,7 @@ import (
 
 	"github.com/tearline/tearline/audit"
 	"github.com/tearline/tearline/binding"
+	"github.com/tearline/tearline/internal/clip"
 	"github.com/tearline/tearline/jcs"
 	"github.com/tearline/tearline/label"
 	"github.com/tearline/tearline/policy"
@@ -46,11 +47,11 @@ func (n *Node) makeTearline(ctx context.Context, tx store.Tx, p *Principal, f *f
 	if err := dec.Decode(&m); err != nil {
 		return "", nil, fmt.Errorf("tearline of %s: %w", f.v.ID, err)
 	}
-	compiled, _, err := n.compiledAgreements(ctx, tx)
+	compiled, _, err := n.CompiledAgreements(ctx, tx)
 	if err != nil {
 		return "", nil, err
 	}
-	under := compiled[agreementKey(best.Agreement, best.Version)]
+	under := compiled[AgreementKey(best.Agreement, best.Version)]
 	if err := n.dropRefs(ctx, tx, m, under, party, purpose); err != nil {
 		return "", nil, err
 	}
@@ -109,7 +110,7 @@ func (n *Node) makeTearline(ctx context.Context, tx store.Tx, p *Principal, f *f
 		// A required property was cut or dropped: no valid object remains.
 		return "", nil, errNothingRemains
 	}
-	signer, err := n.signer()
+	signer, err := n.Signer()
 	if err != nil {
 		return "", nil, err
 	}
@@ -178,8 +179,8 @@ func (n *Node) putDerived(ctx context.Context, tx store.Tx, p *Principal, obj st
 	if !created {
 		status = "exists"
 	}
-	return n.appendAudit(ctx, tx, audit.Event{Actor: p.Actor(), Action: audit.ActionIngest, Object: v.ID, Modified: v.Modified,
-		Labels: []string{lid}, Decision: audit.Accept, Detail: truncate(status+": "+detail, 300)})
+	return n.AppendAudit(ctx, tx, audit.Event{Actor: p.Actor(), Action: audit.ActionIngest, Object: v.ID, Modified: v.Modified,
+		Labels: []string{lid}, Decision: audit.Accept, Detail: clip.String(status+": "+detail, 300)})
 }
 
 func canonicalObject(m map[string]any) (stix.Object, []byte, error) {
@@ -218,7 +219,7 @@ func (n *Node) dropRefs(ctx context.Context, tx store.Tx, m map[string]any, a *p
 		if err != nil {
 			return false, err
 		}
-		compiled, _, err := n.compiledAgreements(ctx, tx)
+		compiled, _, err := n.CompiledAgreements(ctx, tx)
 		if err != nil {
 			return false, err
 		}

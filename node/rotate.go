@@ -89,7 +89,7 @@ func (n *Node) RotateKEK(ctx context.Context, actor string) (string, int, error)
 			return err
 		}
 		count += nk
-		return n.appendAudit(ctx, tx, audit.Event{Actor: actor, Action: audit.ActionKeyRotate, Decision: audit.Accept, Count: count,
+		return n.AppendAudit(ctx, tx, audit.Event{Actor: actor, Action: audit.ActionKeyRotate, Decision: audit.Accept, Count: count,
 			Subject: "kek:" + next.ID(), Detail: "from=kek:" + old.Current().ID()})
 	})
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/tearline/tearline/audit"
+	"github.com/tearline/tearline/internal/clip"
 	"github.com/tearline/tearline/label"
 	"github.com/tearline/tearline/policy"
 	"github.com/tearline/tearline/store"
@@ -51,7 +52,7 @@ func (n *Node) sightingBack(ctx context.Context, tx store.Tx, p *Principal, v *s
 		return false, nil
 	}
 	deny := func(reasons ...string) (bool, error) {
-		return false, n.appendAudit(ctx, tx, audit.Event{Actor: p.Actor(), Action: audit.ActionSightingSend, Object: v.ID, Modified: v.Modified,
+		return false, n.AppendAudit(ctx, tx, audit.Event{Actor: p.Actor(), Action: audit.ActionSightingSend, Object: v.ID, Modified: v.Modified,
 			Subject: "party:" + to, Decision: audit.Deny, Reasons: reasons, Detail: "sighting_of=" + s.Ref})
 	}
 	peers, err := n.peers()
@@ -67,7 +68,7 @@ func (n *Node) sightingBack(ctx context.Context, tx store.Tx, p *Principal, v *s
 	if err != nil {
 		return false, err
 	}
-	compiled, _, err := n.compiledAgreements(ctx, tx)
+	compiled, _, err := n.CompiledAgreements(ctx, tx)
 	if err != nil {
 		return false, err
 	}
@@ -109,9 +110,9 @@ func (n *Node) sightingBack(ctx context.Context, tx store.Tx, p *Principal, v *s
 	if err := n.enqueueOutbox(ctx, tx, to, store.OutboxSighting, note); err != nil {
 		return false, err
 	}
-	return true, n.appendAudit(ctx, tx, audit.Event{Actor: p.Actor(), Action: audit.ActionSightingSend, Object: v.ID, Modified: v.Modified,
+	return true, n.AppendAudit(ctx, tx, audit.Event{Actor: p.Actor(), Action: audit.ActionSightingSend, Object: v.ID, Modified: v.Modified,
 		Labels: f.labels, Subject: "party:" + to, Decision: audit.Allow,
-		Detail: truncate("sighting_of="+s.Ref+" agreement="+agreementKey(best.Agreement, best.Version), 300)})
+		Detail: clip.String("sighting_of="+s.Ref+" agreement="+AgreementKey(best.Agreement, best.Version), 300)})
 }
 
 // sightingNote is the payload of a "sighting" message: ids only. The
@@ -129,8 +130,8 @@ type sightingNote struct {
 func (n *Node) receiveSighting(ctx context.Context, peer *Peer, payload []byte) error {
 	refuse := func(object, why string) error {
 		ev := audit.Event{Actor: "peer:" + peer.Name, Action: audit.ActionSightingRecv, Object: object, Subject: "party:" + peer.Name,
-			Decision: audit.Refuse, Detail: truncate(why, 300)}
-		if err := n.st.Update(ctx, func(tx store.Tx) error { return n.appendAudit(ctx, tx, ev) }); err != nil {
+			Decision: audit.Refuse, Detail: clip.String(why, 300)}
+		if err := n.st.Update(ctx, func(tx store.Tx) error { return n.AppendAudit(ctx, tx, ev) }); err != nil {
 			return fmt.Errorf("sighting from %s: audit refusal: %w", peer.Name, err)
 		}
 		return fmt.Errorf("sighting from %s: %w: %s", peer.Name, ErrRefused, why)
@@ -161,7 +162,7 @@ func (n *Node) receiveSighting(ctx context.Context, peer *Peer, payload []byte) 
 		return refuse(note.Sighting, why)
 	}
 	err = n.st.Update(ctx, func(tx store.Tx) error {
-		return n.appendAudit(ctx, tx, audit.Event{Actor: "peer:" + peer.Name, Action: audit.ActionSightingRecv, Object: note.Sighting,
+		return n.AppendAudit(ctx, tx, audit.Event{Actor: "peer:" + peer.Name, Action: audit.ActionSightingRecv, Object: note.Sighting,
 			Modified: note.Modified, Subject: "party:" + peer.Name, Decision: audit.Accept, Detail: "sighting_of=" + s.Ref})
 	})
 	if err != nil {

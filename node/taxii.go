@@ -14,6 +14,7 @@ import (
 	"github.com/tearline/tearline/audit"
 	"github.com/tearline/tearline/binding"
 	"github.com/tearline/tearline/federation"
+	"github.com/tearline/tearline/internal/clip"
 	"github.com/tearline/tearline/stix"
 	"github.com/tearline/tearline/store"
 	"github.com/tearline/tearline/taxii"
@@ -52,7 +53,7 @@ func (t *TAXII) Authenticate(ctx context.Context, user, token string) (taxii.Cal
 	}
 	if user != "" && user != p.User.Name {
 		err := t.n.st.Update(ctx, func(tx store.Tx) error {
-			return t.n.appendAudit(ctx, tx, audit.Event{Actor: "token:" + p.TokenID, Action: audit.ActionAuthRefuse,
+			return t.n.AppendAudit(ctx, tx, audit.Event{Actor: "token:" + p.TokenID, Action: audit.ActionAuthRefuse,
 				Decision: audit.Deny, Reasons: []string{"user-mismatch"}})
 		})
 		if err != nil {
@@ -83,7 +84,7 @@ func (t *TAXII) Collections(ctx context.Context, c taxii.Caller) ([]taxii.Collec
 	if err != nil {
 		return nil, err
 	}
-	rw := authorize(p, ActTAXIIContent) == nil
+	rw := Authorize(p, ActTAXIIContent) == nil
 	return []taxii.Collection{{
 		ID:    t.n.HoldingsID(),
 		Title: t.n.cfg.Name + " holdings",
@@ -103,7 +104,7 @@ func (t *TAXII) reader(c taxii.Caller, collection string) (*Principal, error) {
 	if collection != t.n.HoldingsID() {
 		return nil, fmt.Errorf("collection %s: %w", collection, taxii.ErrNotFound)
 	}
-	if err := authorize(p, ActTAXIIContent); err != nil {
+	if err := Authorize(p, ActTAXIIContent); err != nil {
 		return nil, fmt.Errorf("collection %s: %v: %w", collection, err, taxii.ErrForbidden)
 	}
 	return p, nil
@@ -377,7 +378,7 @@ func (t *TAXII) Delete(ctx context.Context, c taxii.Caller, collection, id strin
 		return fmt.Errorf("collection %s: %w", collection, taxii.ErrNotFound)
 	}
 	err = t.n.st.Update(ctx, func(tx store.Tx) error {
-		return t.n.appendAudit(ctx, tx, audit.Event{Actor: p.Actor(), Action: audit.ActionDelete, Object: truncate(id, 200),
+		return t.n.AppendAudit(ctx, tx, audit.Event{Actor: p.Actor(), Action: audit.ActionDelete, Object: clip.String(id, 200),
 			Decision: audit.Refuse, Reasons: []string{"not-supported"}, Detail: "taxii"})
 	})
 	if err != nil {

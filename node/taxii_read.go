@@ -15,6 +15,7 @@ import (
 
 	"github.com/tearline/tearline/audit"
 	pagecursor "github.com/tearline/tearline/cursor" // aliased: cursor is the partner view's type here
+	"github.com/tearline/tearline/internal/clip"
 	"github.com/tearline/tearline/policy"
 	"github.com/tearline/tearline/store"
 	"github.com/tearline/tearline/taxii"
@@ -431,7 +432,7 @@ func (n *Node) taxiiRead(ctx context.Context, p *Principal, q taxii.Query) (taxi
 		return nil
 	}()
 	if err == nil {
-		err = n.st.Update(ctx, func(tx store.Tx) error { return n.appendAudit(ctx, tx, events...) })
+		err = n.st.Update(ctx, func(tx store.Tx) error { return n.AppendAudit(ctx, tx, events...) })
 	}
 	if err != nil {
 		return taxii.Page{}, fmt.Errorf("taxii read: %w", err)
@@ -537,7 +538,7 @@ func describeQuery(detail string, q taxii.Query) string {
 		}
 		b.WriteString(strings.Join(vs, ","))
 	}
-	return truncate(b.String(), 200)
+	return clip.String(b.String(), 200)
 }
 
 func afterSeq(rows []store.ObjectVersion, after int64) []store.ObjectVersion {

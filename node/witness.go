@@ -180,7 +180,7 @@ type witnessEvents struct{ n *Node }
 func (e witnessEvents) SplitView(ctx context.Context, tx store.Tx, s store.SplitView) error {
 	e.n.log.ErrorContext(ctx, "SPLIT VIEW: a partner's audit log showed two different trees; deliveries to it are paused until an admin runs `tearline peer ack-split`",
 		"peer", s.Peer, "origin", s.Origin, "size", s.Size, "reporter", s.Reporter)
-	return e.n.appendAudit(ctx, tx, audit.Event{Actor: "node:" + e.n.cfg.Name, Action: audit.ActionSplitView, Decision: audit.Refuse,
+	return e.n.AppendAudit(ctx, tx, audit.Event{Actor: "node:" + e.n.cfg.Name, Action: audit.ActionSplitView, Decision: audit.Refuse,
 		Subject: "peer:" + s.Peer, Count: int(s.Size),
 		Detail: fmt.Sprintf("origin=%s size=%d reporter=%s deliveries paused", s.Origin, s.Size, s.Reporter)})
 }
@@ -188,7 +188,7 @@ func (e witnessEvents) SplitView(ctx context.Context, tx store.Tx, s store.Split
 func (e witnessEvents) Rollback(ctx context.Context, tx store.Tx, r store.WitnessRollback, node string) error {
 	e.n.log.WarnContext(ctx, "a partner's audit log rolled back, by a signed statement: following it from the restored tree",
 		"peer", node, "origin", r.Origin, "old_size", r.OldSize, "new_size", r.NewSize)
-	return e.n.appendAudit(ctx, tx, audit.Event{Actor: "node:" + e.n.cfg.Name, Action: audit.ActionRollbackAck, Decision: audit.Accept,
+	return e.n.AppendAudit(ctx, tx, audit.Event{Actor: "node:" + e.n.cfg.Name, Action: audit.ActionRollbackAck, Decision: audit.Accept,
 		Subject: "peer:" + node, Count: int(r.OldSize - r.NewSize),
 		Detail: fmt.Sprintf("origin=%s old=%d new=%d", r.Origin, r.OldSize, r.NewSize)})
 }
@@ -242,7 +242,7 @@ func (n *Node) peer(name string) (*Peer, error) {
 // SplitViews returns the split views recorded for peer's log ("" for every
 // log); open only those not acknowledged. Admins and auditors.
 func (n *Node) SplitViews(ctx context.Context, p *Principal, peer string, open bool) ([]store.SplitView, error) {
-	if err := authorize(p, ActSplitViewRd); err != nil {
+	if err := Authorize(p, ActSplitViewRd); err != nil {
 		return nil, fmt.Errorf("split views: %w", err)
 	}
 	origin := ""
@@ -262,7 +262,7 @@ func (n *Node) SplitViews(ctx context.Context, p *Principal, peer string, open b
 // to it resume with the next round. Admin only. The state is in the store,
 // so the CLI acknowledges on a serving node too, and every replica sees it.
 func (n *Node) AckSplitView(ctx context.Context, p *Principal, peer string) (int, error) {
-	if err := authorize(p, ActSplitViewAck); err != nil {
+	if err := Authorize(p, ActSplitViewAck); err != nil {
 		return 0, fmt.Errorf("ack-split %s: %w", peer, err)
 	}
 	pp, err := n.peer(peer)
@@ -279,7 +279,7 @@ func (n *Node) AckSplitView(ctx context.Context, p *Principal, peer string) (int
 		if count, err = tx.AckSplitViews(ctx, origin, p.Actor(), n.now()); err != nil || count == 0 {
 			return err
 		}
-		return n.appendAudit(ctx, tx, audit.Event{Actor: p.Actor(), Action: audit.ActionSplitAck, Decision: audit.Accept,
+		return n.AppendAudit(ctx, tx, audit.Event{Actor: p.Actor(), Action: audit.ActionSplitAck, Decision: audit.Accept,
 			Subject: "peer:" + peer, Count: count, Detail: "origin=" + origin + " deliveries resume"})
 	})
 	if err != nil {

@@ -66,6 +66,6 @@ func (n *Node) declareRollback(ctx context.Context, tx store.Tx, prev *LogState,
 		return err
 	}
 	n.log.WarnContext(ctx, "audit log rolled back by a restore; witnesses will be sent the signed statement", "old_size", prev.Size, "new_size", cur.Size)
-	return n.appendAudit(ctx, tx, audit.Event{Actor: "node:" + n.cfg.Name, Action: audit.ActionRollback, Decision: audit.Accept,
+	return n.AppendAudit(ctx, tx, audit.Event{Actor: "node:" + n.cfg.Name, Action: audit.ActionRollback, Decision: audit.Accept,
 		Count: int(prev.Size - cur.Size), Detail: string(st)})
 }

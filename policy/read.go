@@ -133,3 +133,12 @@ func Classes(reg *label.Registry, s Subject, classes []Class) []int64 {
 	}
 	return ids
 }
+
+// ReasonStrings is rs as strings, for audit events and messages.
+func ReasonStrings(rs []Reason) []string {
+	out := make([]string, len(rs))
+	for i, r := range rs {
+		out[i] = string(r)
+	}
+	return out
+}

@@ -1,10 +1,13 @@
-package node
+// Package users administers a node's users and their API tokens: adding,
+// changing, listing, issuing and revoking. Who may do it is node's to say
+// (node.Authorize, ActUserAdmin); authenticating a token is node's too
+// (node.Authenticate), since every request needs it.
+package users
 
 import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/base64"
 	"encoding/hex"
 	"fmt"
@@ -17,39 +20,18 @@ import (
 	"github.com/tearline/tearline/audit"
 	"github.com/tearline/tearline/datadir"
 	"github.com/tearline/tearline/label"
+	"github.com/tearline/tearline/node"
 	"github.com/tearline/tearline/policy"
 	"github.com/tearline/tearline/store"
 )
 
-// Roles a user may hold.
-const (
-	RoleAnalyst  = "analyst"
-	RoleReleaser = "releaser"
-	RoleAdmin    = "admin"
-	RoleAuditor  = "auditor"
-)
-
-// Roles lists the known roles.
-var Roles = []string{RoleAnalyst, RoleReleaser, RoleAdmin, RoleAuditor}
-
-// Principal is an authenticated caller.
-type Principal struct {
-	User    store.User
-	TokenID string
-	Subject policy.Subject
-	actor   string // the audit actor, when not user:NAME (ConsoleAdmin)
+// Service administers the users of one node.
+type Service struct {
+	n *node.Node
 }
 
-// Actor names the principal in the audit log.
-func (p *Principal) Actor() string {
-	switch {
-	case p == nil:
-		return "anonymous"
-	case p.actor != "":
-		return p.actor
-	}
-	return "user:" + p.User.Name
-}
+// New returns the user administration of n.
+func New(n *node.Node) *Service { return &Service{n: n} }
 
 // UserSpec describes a new user.
 type UserSpec struct {
@@ -65,12 +47,12 @@ type UserSpec struct {
 
 var userName = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9._@-]{0,127}$`)
 
-func (n *Node) checkUserSpec(s *UserSpec) error {
+func (us *Service) checkUserSpec(s *UserSpec) error {
 	if !userName.MatchString(s.Name) {
 		return fmt.Errorf("name %q: want letters, digits, '.', '_', '@' or '-'", s.Name)
 	}
-	if !slices.Contains(Roles, s.Role) {
-		return fmt.Errorf("role %q: want one of %s", s.Role, strings.Join(Roles, ", "))
+	if !slices.Contains(node.Roles, s.Role) {
+		return fmt.Errorf("role %q: want one of %s", s.Role, strings.Join(node.Roles, ", "))
 	}
 	s.Nationality = strings.ToUpper(s.Nationality)
 	if !datadir.ValidCountry(s.Nationality) {
@@ -79,7 +61,7 @@ func (n *Node) checkUserSpec(s *UserSpec) error {
 	clr := map[string]string{}
 	for p, l := range s.Clearances {
 		p, l = strings.ToUpper(p), strings.ToUpper(l)
-		if _, ok := n.reg.Rank(p, l); !ok {
+		if _, ok := us.n.Registry().Rank(p, l); !ok {
 			return fmt.Errorf("clearance %s:%s: no such policy and level", p, l)
 		}
 		clr[p] = l
@@ -94,50 +76,50 @@ func (n *Node) checkUserSpec(s *UserSpec) error {
 	slices.Sort(comp)
 	s.Compartments = slices.Compact(comp)
 	if s.DefaultLabel != "" {
-		l, err := n.reg.ParseBanner(s.DefaultLabel)
+		l, err := us.n.Registry().ParseBanner(s.DefaultLabel)
 		if err != nil {
 			return fmt.Errorf("default label: %w", err)
 		}
-		l = n.completeLabel(l)
-		if err := n.reg.Validate(l); err != nil {
+		l = us.n.CompleteLabel(l)
+		if err := us.n.Registry().Validate(l); err != nil {
 			return fmt.Errorf("default label: %w", err)
 		}
 		// A default label the user could not read would make everything
 		// they publish without a label vanish from their own view.
 		subj := policy.Subject{Nationality: s.Nationality, Clearances: s.Clearances, Compartments: s.Compartments}
-		if d := policy.CanRead(n.reg, subj, []label.Label{l}); !d.Allow {
-			return fmt.Errorf("default label %q: the user could not read what they publish under it (%s)", n.reg.Banner(l), strings.Join(reasonStrings(d.Reasons), ", "))
+		if d := policy.CanRead(us.n.Registry(), subj, []label.Label{l}); !d.Allow {
+			return fmt.Errorf("default label %q: the user could not read what they publish under it (%s)", us.n.Registry().Banner(l), strings.Join(policy.ReasonStrings(d.Reasons), ", "))
 		}
-		s.DefaultLabel = n.reg.Banner(l)
+		s.DefaultLabel = us.n.Registry().Banner(l)
 	}
 	return nil
 }
 
 // AddUser creates a user and a first API token, returned in clear once.
-func (n *Node) AddUser(ctx context.Context, p *Principal, s UserSpec) (store.User, string, error) {
-	if err := authorize(p, ActUserAdmin); err != nil {
+func (us *Service) AddUser(ctx context.Context, p *node.Principal, s UserSpec) (store.User, string, error) {
+	if err := node.Authorize(p, node.ActUserAdmin); err != nil {
 		return store.User{}, "", fmt.Errorf("add user: %w", err)
 	}
 	actor := p.Actor()
-	if err := n.checkUserSpec(&s); err != nil {
-		return store.User{}, "", fmt.Errorf("add user: %w: %w", ErrInvalid, err)
+	if err := us.checkUserSpec(&s); err != nil {
+		return store.User{}, "", fmt.Errorf("add user: %w: %w", node.ErrInvalid, err)
 	}
 	u := store.User{
 		ID: "user--" + randHex(16), Name: s.Name, Role: s.Role, Nationality: s.Nationality, Org: s.Org,
-		Clearances: s.Clearances, Compartments: s.Compartments, DefaultLabel: s.DefaultLabel, Created: n.now(),
+		Clearances: s.Clearances, Compartments: s.Compartments, DefaultLabel: s.DefaultLabel, Created: us.n.Now(),
 	}
-	tok, secret, err := n.newToken(u.ID, s.TokenTTL)
+	tok, secret, err := us.newToken(u.ID, s.TokenTTL)
 	if err != nil {
 		return u, "", err
 	}
-	err = n.st.Update(ctx, func(tx store.Tx) error {
+	err = us.n.Store().Update(ctx, func(tx store.Tx) error {
 		if err := tx.PutUser(ctx, u); err != nil {
 			return err
 		}
 		if err := tx.PutToken(ctx, tok); err != nil {
 			return err
 		}
-		return n.appendAudit(ctx, tx,
+		return us.n.AppendAudit(ctx, tx,
 			audit.Event{Actor: actor, Action: audit.ActionUserAdd, Subject: u.Name,
 				Detail: fmt.Sprintf("role=%s nationality=%s clearances=%s compartments=%s", u.Role, u.Nationality, clearanceString(u.Clearances), strings.Join(u.Compartments, ","))},
 			audit.Event{Actor: actor, Action: audit.ActionTokenIssue, Subject: u.Name + "/" + tok.ID})
@@ -164,13 +146,13 @@ type UserChange struct {
 }
 
 // UpdateUser changes a user. It takes effect at the user's next request.
-func (n *Node) UpdateUser(ctx context.Context, p *Principal, name string, c UserChange) (store.User, error) {
-	if err := authorize(p, ActUserAdmin); err != nil {
+func (us *Service) UpdateUser(ctx context.Context, p *node.Principal, name string, c UserChange) (store.User, error) {
+	if err := node.Authorize(p, node.ActUserAdmin); err != nil {
 		return store.User{}, fmt.Errorf("update user %s: %w", name, err)
 	}
 	actor := p.Actor()
 	var out store.User
-	err := n.st.Update(ctx, func(tx store.Tx) error {
+	err := us.n.Store().Update(ctx, func(tx store.Tx) error {
 		u, err := tx.UserByName(ctx, name)
 		if err != nil {
 			return err
@@ -194,7 +176,7 @@ func (n *Node) UpdateUser(ctx context.Context, p *Principal, name string, c User
 			for _, p := range c.RemoveClearances {
 				p = strings.ToUpper(p)
 				if _, ok := clr[p]; !ok {
-					return fmt.Errorf("%w: remove clearance %s: the user holds none under that policy", ErrInvalid, p)
+					return fmt.Errorf("%w: remove clearance %s: the user holds none under that policy", node.ErrInvalid, p)
 				}
 				delete(clr, p)
 			}
@@ -209,7 +191,7 @@ func (n *Node) UpdateUser(ctx context.Context, p *Principal, name string, c User
 				rm = strings.ToUpper(strings.TrimSpace(rm))
 				i := slices.Index(comp, rm)
 				if i < 0 {
-					return fmt.Errorf("%w: remove compartment %s: the user is not in it", ErrInvalid, rm)
+					return fmt.Errorf("%w: remove compartment %s: the user is not in it", node.ErrInvalid, rm)
 				}
 				comp = slices.Delete(comp, i, i+1)
 			}
@@ -218,8 +200,8 @@ func (n *Node) UpdateUser(ctx context.Context, p *Principal, name string, c User
 		if c.DefaultLabel != nil {
 			s.DefaultLabel = *c.DefaultLabel
 		}
-		if err := n.checkUserSpec(&s); err != nil {
-			return fmt.Errorf("%w: %w", ErrInvalid, err)
+		if err := us.checkUserSpec(&s); err != nil {
+			return fmt.Errorf("%w: %w", node.ErrInvalid, err)
 		}
 		u.Role, u.Clearances, u.Compartments, u.DefaultLabel = s.Role, s.Clearances, s.Compartments, s.DefaultLabel
 		if c.Disabled != nil {
@@ -229,7 +211,7 @@ func (n *Node) UpdateUser(ctx context.Context, p *Principal, name string, c User
 			return err
 		}
 		out = u
-		return n.appendAudit(ctx, tx, audit.Event{Actor: actor, Action: audit.ActionUserUpdate, Subject: u.Name,
+		return us.n.AppendAudit(ctx, tx, audit.Event{Actor: actor, Action: audit.ActionUserUpdate, Subject: u.Name,
 			Detail: fmt.Sprintf("role=%s clearances=%s compartments=%s disabled=%t", u.Role, clearanceString(u.Clearances), strings.Join(u.Compartments, ","), u.Disabled)})
 	})
 	if err != nil {
@@ -239,38 +221,38 @@ func (n *Node) UpdateUser(ctx context.Context, p *Principal, name string, c User
 }
 
 // Users lists every user.
-func (n *Node) Users(ctx context.Context, p *Principal) ([]store.User, error) {
-	if err := authorize(p, ActUserAdmin); err != nil {
+func (us *Service) Users(ctx context.Context, p *node.Principal) ([]store.User, error) {
+	if err := node.Authorize(p, node.ActUserAdmin); err != nil {
 		return nil, fmt.Errorf("users: %w", err)
 	}
-	return n.st.Users(ctx)
+	return us.n.Store().Users(ctx)
 }
 
 // Tokens lists a user's tokens (never their secrets).
-func (n *Node) Tokens(ctx context.Context, p *Principal, name string) ([]store.Token, error) {
-	if err := authorize(p, ActUserAdmin); err != nil {
+func (us *Service) Tokens(ctx context.Context, p *node.Principal, name string) ([]store.Token, error) {
+	if err := node.Authorize(p, node.ActUserAdmin); err != nil {
 		return nil, fmt.Errorf("tokens of %s: %w", name, err)
 	}
-	u, err := n.st.UserByName(ctx, name)
+	u, err := us.n.Store().UserByName(ctx, name)
 	if err != nil {
 		return nil, err
 	}
-	return n.st.Tokens(ctx, u.ID)
+	return us.n.Store().Tokens(ctx, u.ID)
 }
 
 // IssueToken makes a new token for a user.
-func (n *Node) IssueToken(ctx context.Context, p *Principal, name string, ttl time.Duration) (string, error) {
-	if err := authorize(p, ActUserAdmin); err != nil {
+func (us *Service) IssueToken(ctx context.Context, p *node.Principal, name string, ttl time.Duration) (string, error) {
+	if err := node.Authorize(p, node.ActUserAdmin); err != nil {
 		return "", fmt.Errorf("issue token for %s: %w", name, err)
 	}
 	actor := p.Actor()
 	var secret string
-	err := n.st.Update(ctx, func(tx store.Tx) error {
+	err := us.n.Store().Update(ctx, func(tx store.Tx) error {
 		u, err := tx.UserByName(ctx, name)
 		if err != nil {
 			return err
 		}
-		tok, s, err := n.newToken(u.ID, ttl)
+		tok, s, err := us.newToken(u.ID, ttl)
 		if err != nil {
 			return err
 		}
@@ -278,7 +260,7 @@ func (n *Node) IssueToken(ctx context.Context, p *Principal, name string, ttl ti
 		if err := tx.PutToken(ctx, tok); err != nil {
 			return err
 		}
-		return n.appendAudit(ctx, tx, audit.Event{Actor: actor, Action: audit.ActionTokenIssue, Subject: u.Name + "/" + tok.ID})
+		return us.n.AppendAudit(ctx, tx, audit.Event{Actor: actor, Action: audit.ActionTokenIssue, Subject: u.Name + "/" + tok.ID})
 	})
 	if err != nil {
 		return "", fmt.Errorf("issue token for %s: %w", name, err)
@@ -288,13 +270,13 @@ func (n *Node) IssueToken(ctx context.Context, p *Principal, name string, ttl ti
 
 // RevokeToken revokes one token by id, or every live token of a user when
 // target is a user name. Revocation takes effect at the next request.
-func (n *Node) RevokeToken(ctx context.Context, p *Principal, target string) (int, error) {
-	if err := authorize(p, ActUserAdmin); err != nil {
+func (us *Service) RevokeToken(ctx context.Context, p *node.Principal, target string) (int, error) {
+	if err := node.Authorize(p, node.ActUserAdmin); err != nil {
 		return 0, fmt.Errorf("revoke %s: %w", target, err)
 	}
 	actor := p.Actor()
 	count := 0
-	err := n.st.Update(ctx, func(tx store.Tx) error {
+	err := us.n.Store().Update(ctx, func(tx store.Tx) error {
 		var ids []string
 		if _, err := tx.Token(ctx, target); err == nil {
 			ids = []string{target}
@@ -312,10 +294,10 @@ func (n *Node) RevokeToken(ctx context.Context, p *Principal, target string) (in
 			return fmt.Errorf("%q is neither a token id nor a user: %w", target, store.ErrNotFound)
 		}
 		for _, id := range ids {
-			if err := tx.RevokeToken(ctx, id, n.now()); err != nil {
+			if err := tx.RevokeToken(ctx, id, us.n.Now()); err != nil {
 				return err
 			}
-			if err := n.appendAudit(ctx, tx, audit.Event{Actor: actor, Action: audit.ActionTokenRevoke, Subject: id}); err != nil {
+			if err := us.n.AppendAudit(ctx, tx, audit.Event{Actor: actor, Action: audit.ActionTokenRevoke, Subject: id}); err != nil {
 				return err
 			}
 		}
@@ -328,15 +310,11 @@ func (n *Node) RevokeToken(ctx context.Context, p *Principal, target string) (in
 	return count, nil
 }
 
-// Tokens look like tl_<id>_<secret>: the id finds the row, the secret is
-// checked against its SHA-256. A long random secret needs no slow hash.
-const tokenPrefix = "tl_"
-
-func (n *Node) newToken(userID string, ttl time.Duration) (store.Token, string, error) {
+func (us *Service) newToken(userID string, ttl time.Duration) (store.Token, string, error) {
 	if ttl == 0 {
-		ttl = n.cfg.TokenTTL
+		ttl = us.n.Config().TokenTTL
 	}
-	if err := n.checkTokenTTL(ttl); err != nil {
+	if err := us.checkTokenTTL(ttl); err != nil {
 		return store.Token{}, "", err
 	}
 	id := randHex(8)
@@ -346,100 +324,19 @@ func (n *Node) newToken(userID string, ttl time.Duration) (store.Token, string, 
 	}
 	s := base64.RawURLEncoding.EncodeToString(secret)
 	h := sha256.Sum256([]byte(s))
-	now := n.now()
+	now := us.n.Now()
 	t := store.Token{ID: id, UserID: userID, Hash: h[:], Created: now, Expires: now.Add(ttl)}
-	return t, tokenPrefix + id + "_" + s, nil
+	return t, node.TokenPrefix + id + "_" + s, nil
 }
 
 // checkTokenTTL refuses a token lifetime that is not positive or is longer
 // than the node allows: a token that never expires, or expires before it
 // is made, is a mistake on every route that makes one.
-func (n *Node) checkTokenTTL(ttl time.Duration) error {
-	if ttl <= 0 || ttl > n.cfg.TokenMaxTTL {
-		return fmt.Errorf("%w: token lifetime %s: want a positive duration up to %s (token_max_ttl in tearline.yaml)", ErrInvalid, ttl, n.cfg.TokenMaxTTL)
+func (us *Service) checkTokenTTL(ttl time.Duration) error {
+	if ttl <= 0 || ttl > us.n.Config().TokenMaxTTL {
+		return fmt.Errorf("%w: token lifetime %s: want a positive duration up to %s (token_max_ttl in tearline.yaml)", node.ErrInvalid, ttl, us.n.Config().TokenMaxTTL)
 	}
 	return nil
-}
-
-// CapTokens gives every unrevoked token that never expires, or expires
-// later than the longest lifetime allowed from now, that lifetime from
-// now, and audits how many it changed. Open runs it, so tokens made before
-// lifetimes were bounded (or before token_max_ttl was lowered) are bounded
-// from the upgrade on; it changes nothing the second time.
-func (n *Node) CapTokens(ctx context.Context) (int64, error) {
-	limit := n.now().Add(n.cfg.TokenMaxTTL)
-	var capped int64
-	err := n.st.Update(ctx, func(tx store.Tx) error {
-		var err error
-		if capped, err = tx.CapTokenExpiry(ctx, limit); err != nil || capped == 0 {
-			return err
-		}
-		return n.appendAudit(ctx, tx, audit.Event{Actor: "node", Action: audit.ActionTokenCap, Subject: "tokens",
-			Detail: fmt.Sprintf("%d token(s) now expire at %s (token_max_ttl %s)", capped, limit.Format(time.RFC3339), n.cfg.TokenMaxTTL)})
-	})
-	if err != nil {
-		return 0, fmt.Errorf("cap token lifetimes: %w", err)
-	}
-	return capped, nil
-}
-
-// Authenticate resolves a bearer token to a principal. It reads the user
-// afresh every time, so a revoked token or a changed clearance takes effect
-// on the next request. Failures are audited.
-func (n *Node) Authenticate(ctx context.Context, token string) (*Principal, error) {
-	p, why := n.authenticate(ctx, token)
-	if why == "" {
-		return p, nil
-	}
-	id := "?"
-	if rest, ok := strings.CutPrefix(token, tokenPrefix); ok {
-		if i := strings.IndexByte(rest, '_'); i > 0 && i <= 16 {
-			id = rest[:i]
-		}
-	}
-	err := n.st.Update(ctx, func(tx store.Tx) error {
-		return n.appendAudit(ctx, tx, audit.Event{Actor: "token:" + id, Action: audit.ActionAuthRefuse, Decision: audit.Deny, Reasons: []string{why}})
-	})
-	if err != nil {
-		return nil, fmt.Errorf("authenticate: %w", err)
-	}
-	return nil, ErrUnauthenticated
-}
-
-func (n *Node) authenticate(ctx context.Context, token string) (*Principal, string) {
-	rest, ok := strings.CutPrefix(token, tokenPrefix)
-	if !ok {
-		return nil, "malformed"
-	}
-	id, secret, ok := strings.Cut(rest, "_")
-	if !ok || id == "" || secret == "" {
-		return nil, "malformed"
-	}
-	t, err := n.st.Token(ctx, id)
-	if err != nil {
-		return nil, "unknown"
-	}
-	h := sha256.Sum256([]byte(secret))
-	if subtle.ConstantTimeCompare(h[:], t.Hash) != 1 {
-		return nil, "bad-secret"
-	}
-	now := n.now()
-	if !t.RevokedAt.IsZero() {
-		return nil, "revoked"
-	}
-	if !t.Expires.IsZero() && !now.Before(t.Expires) {
-		return nil, "expired"
-	}
-	u, err := n.st.User(ctx, t.UserID)
-	if err != nil {
-		return nil, "unknown-user"
-	}
-	if u.Disabled {
-		return nil, "user-disabled"
-	}
-	return &Principal{User: u, TokenID: t.ID, Subject: policy.Subject{
-		Nationality: u.Nationality, Clearances: u.Clearances, Compartments: u.Compartments,
-	}}, ""
 }
 
 func randHex(n int) string {

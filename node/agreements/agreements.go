@@ -1,4 +1,9 @@
-package node
+// Package agreements keeps a node's sharing agreements: importing a
+// version as a draft, signing it, adding partners' signatures, moving it
+// through its lifecycle, listing and showing them. The compiled form every
+// decision uses is node's (Node.CompiledAgreements), rebuilt when what is
+// stored here changes.
+package agreements
 
 import (
 	"context"
@@ -7,17 +12,25 @@ import (
 	"fmt"
 	"os"
 	"slices"
-	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/tearline/tearline/agreement"
 	"github.com/tearline/tearline/audit"
 	"github.com/tearline/tearline/binding"
-	"github.com/tearline/tearline/policy"
+	"github.com/tearline/tearline/datadir"
+	"github.com/tearline/tearline/internal/clip"
+	"github.com/tearline/tearline/node"
 	"github.com/tearline/tearline/store"
 )
+
+// Service keeps the agreements of one node.
+type Service struct {
+	n *node.Node
+}
+
+// New returns the agreements of n.
+func New(n *node.Node) *Service { return &Service{n: n} }
 
 // AgreementInfo is one stored agreement version as operators see it.
 type AgreementInfo struct {
@@ -32,58 +45,6 @@ type AgreementInfo struct {
 	Effective string              `json:"effective"`
 	Expires   string              `json:"expires"`
 	Document  *agreement.Document `json:"document,omitempty"`
-}
-
-// agreementCache holds the compiled form of every fully signed agreement
-// version. It is rebuilt when the stored agreements change, checked on
-// every decision by a cheap fingerprint, so a suspension made by another
-// process (the CLI beside a server) takes effect at the next decision.
-type agreementCache struct {
-	mu       sync.Mutex
-	key      string
-	compiled map[string]*policy.Agreement // "id@version"
-	stored   []store.Agreement
-}
-
-func agreementKey(id string, version int) string { return id + "@" + strconv.Itoa(version) }
-
-func fingerprint(as []store.Agreement) string {
-	var b strings.Builder
-	for _, a := range as {
-		fmt.Fprintf(&b, "%s@%d:%s:%d;", a.ID, a.Version, a.State, a.Updated.UnixMicro())
-	}
-	return b.String()
-}
-
-// compiledAgreements returns the compiled agreements, refreshed from r.
-// Versions not signed by every party are absent: they decide nothing.
-func (n *Node) compiledAgreements(ctx context.Context, r store.Reader) (map[string]*policy.Agreement, []store.Agreement, error) {
-	as, err := r.Agreements(ctx)
-	if err != nil {
-		return nil, nil, err
-	}
-	c := &n.agreements
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	key := fingerprint(as)
-	if c.compiled != nil && key == c.key {
-		return c.compiled, c.stored, nil
-	}
-	out := make(map[string]*policy.Agreement, len(as))
-	for _, a := range as {
-		doc, err := agreement.Parse(a.Document)
-		if err != nil {
-			n.log.Warn("stored agreement does not parse", "agreement", a.ID, "version", a.Version, "err", err)
-			continue
-		}
-		pa, err := policy.CompileAgreement(doc, n.reg, n.cfg.Name, agreement.Status{State: agreement.State(a.State), Since: a.Since})
-		if err != nil {
-			continue // unsigned or invalid: decides nothing
-		}
-		out[agreementKey(a.ID, a.Version)] = pa
-	}
-	c.key, c.compiled, c.stored = key, out, as
-	return out, as, nil
 }
 
 func info(a store.Agreement, doc *agreement.Document) AgreementInfo {
@@ -109,38 +70,38 @@ func info(a store.Agreement, doc *agreement.Document) AgreementInfo {
 // ImportAgreement stores a new agreement version as a draft. It must be
 // valid for this node's labels and name this node as a party under its own
 // signing key. Signatures it carries must verify.
-func (n *Node) ImportAgreement(ctx context.Context, p *Principal, data []byte) (AgreementInfo, error) {
-	if err := authorize(p, ActAgreementAdm); err != nil {
+func (s *Service) ImportAgreement(ctx context.Context, p *node.Principal, data []byte) (AgreementInfo, error) {
+	if err := node.Authorize(p, node.ActAgreementAdm); err != nil {
 		return AgreementInfo{}, fmt.Errorf("import agreement: %w", err)
 	}
 	doc, err := agreement.Parse(data)
 	if err == nil {
-		err = doc.Validate(n.reg)
+		err = doc.Validate(s.n.Registry())
 	}
 	if err == nil {
 		_, err = doc.VerifySignatures()
 	}
 	if err != nil {
-		return AgreementInfo{}, fmt.Errorf("import agreement: %w: %w", ErrInvalid, err)
+		return AgreementInfo{}, fmt.Errorf("import agreement: %w: %w", node.ErrInvalid, err)
 	}
-	self, ok := doc.Party(n.cfg.Name)
+	self, ok := doc.Party(s.n.Config().Name)
 	if !ok {
-		return AgreementInfo{}, fmt.Errorf("import agreement %s: %w: this node (%s) is not a party", doc.ID, ErrInvalid, n.cfg.Name)
+		return AgreementInfo{}, fmt.Errorf("import agreement %s: %w: this node (%s) is not a party", doc.ID, node.ErrInvalid, s.n.Config().Name)
 	}
-	signer, err := n.signer()
+	signer, err := s.n.Signer()
 	if err != nil {
 		return AgreementInfo{}, fmt.Errorf("import agreement %s: %w", doc.ID, err)
 	}
 	if self.PublicKey != binding.MarshalPublicKey(signer.PublicKey()) {
-		return AgreementInfo{}, fmt.Errorf("import agreement %s: %w: party %s's public key is not this node's signing key", doc.ID, ErrInvalid, n.cfg.Name)
+		return AgreementInfo{}, fmt.Errorf("import agreement %s: %w: party %s's public key is not this node's signing key", doc.ID, node.ErrInvalid, s.n.Config().Name)
 	}
 	raw, err := doc.JSON()
 	if err != nil {
 		return AgreementInfo{}, fmt.Errorf("import agreement %s: %w", doc.ID, err)
 	}
-	now := n.now()
+	now := s.n.Now()
 	rec := store.Agreement{ID: doc.ID, Version: doc.Version, State: string(agreement.StateDraft), Since: now, Document: raw, Updated: now}
-	err = n.st.Update(ctx, func(tx store.Tx) error {
+	err = s.n.Store().Update(ctx, func(tx store.Tx) error {
 		if _, err := tx.Agreement(ctx, doc.ID, doc.Version); err == nil {
 			return fmt.Errorf("agreement %s v%d: %w", doc.ID, doc.Version, store.ErrExists)
 		} else if !errors.Is(err, store.ErrNotFound) {
@@ -149,7 +110,7 @@ func (n *Node) ImportAgreement(ctx context.Context, p *Principal, data []byte) (
 		if err := tx.PutAgreement(ctx, rec); err != nil {
 			return err
 		}
-		return n.appendAudit(ctx, tx, audit.Event{Actor: p.Actor(), Action: audit.ActionAgreementImport, Subject: agreementKey(doc.ID, doc.Version),
+		return s.n.AppendAudit(ctx, tx, audit.Event{Actor: p.Actor(), Action: audit.ActionAgreementImport, Subject: node.AgreementKey(doc.ID, doc.Version),
 			Decision: audit.Accept, Detail: "parties=" + strings.Join(info(rec, doc).Parties, ",")})
 	})
 	if err != nil {
@@ -159,11 +120,11 @@ func (n *Node) ImportAgreement(ctx context.Context, p *Principal, data []byte) (
 }
 
 // Agreements lists every stored agreement version.
-func (n *Node) Agreements(ctx context.Context, p *Principal) ([]AgreementInfo, error) {
-	if err := authorize(p, ActAgreementRd); err != nil {
+func (s *Service) Agreements(ctx context.Context, p *node.Principal) ([]AgreementInfo, error) {
+	if err := node.Authorize(p, node.ActAgreementRd); err != nil {
 		return nil, err
 	}
-	as, err := n.st.Agreements(ctx)
+	as, err := s.n.Store().Agreements(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("agreements: %w", err)
 	}
@@ -179,15 +140,15 @@ func (n *Node) Agreements(ctx context.Context, p *Principal) ([]AgreementInfo, e
 
 // Agreement returns one version (the latest when version is 0) with its
 // document and history.
-func (n *Node) Agreement(ctx context.Context, p *Principal, id string, version int) (AgreementInfo, []store.AgreementTransition, error) {
-	if err := authorize(p, ActAgreementRd); err != nil {
+func (s *Service) Agreement(ctx context.Context, p *node.Principal, id string, version int) (AgreementInfo, []store.AgreementTransition, error) {
+	if err := node.Authorize(p, node.ActAgreementRd); err != nil {
 		return AgreementInfo{}, nil, err
 	}
-	a, doc, err := n.loadAgreement(ctx, n.st, id, version)
+	a, doc, err := s.loadAgreement(ctx, s.n.Store(), id, version)
 	if err != nil {
 		return AgreementInfo{}, nil, err
 	}
-	h, err := n.st.AgreementHistory(ctx, id)
+	h, err := s.n.Store().AgreementHistory(ctx, id)
 	if err != nil {
 		return AgreementInfo{}, nil, err
 	}
@@ -195,7 +156,7 @@ func (n *Node) Agreement(ctx context.Context, p *Principal, id string, version i
 }
 
 // loadAgreement reads version of id (the latest when 0) and parses it.
-func (n *Node) loadAgreement(ctx context.Context, r store.Reader, id string, version int) (store.Agreement, *agreement.Document, error) {
+func (s *Service) loadAgreement(ctx context.Context, r store.Reader, id string, version int) (store.Agreement, *agreement.Document, error) {
 	if version == 0 {
 		as, err := r.Agreements(ctx)
 		if err != nil {
@@ -207,12 +168,12 @@ func (n *Node) loadAgreement(ctx context.Context, r store.Reader, id string, ver
 			}
 		}
 		if version == 0 {
-			return store.Agreement{}, nil, fmt.Errorf("agreement %s: %w", id, ErrNotFound)
+			return store.Agreement{}, nil, fmt.Errorf("agreement %s: %w", id, node.ErrNotFound)
 		}
 	}
 	a, err := r.Agreement(ctx, id, version)
 	if errors.Is(err, store.ErrNotFound) {
-		return a, nil, fmt.Errorf("agreement %s v%d: %w", id, version, ErrNotFound)
+		return a, nil, fmt.Errorf("agreement %s v%d: %w", id, version, node.ErrNotFound)
 	}
 	if err != nil {
 		return a, nil, err
@@ -226,8 +187,8 @@ func (n *Node) loadAgreement(ctx context.Context, r store.Reader, id string, ver
 
 // signingKey reads the node's private key from its data directory: it is
 // needed only to sign agreements, so it is not kept in memory.
-func (n *Node) signingKey() (ed25519.PrivateKey, error) {
-	b, err := os.ReadFile(path(n.dir, SigningKey))
+func (s *Service) signingKey() (ed25519.PrivateKey, error) {
+	b, err := os.ReadFile(datadir.Path(s.n.Dir(), node.SigningKey))
 	if err != nil {
 		return nil, err
 	}
@@ -235,13 +196,13 @@ func (n *Node) signingKey() (ed25519.PrivateKey, error) {
 }
 
 // SignAgreement signs version of id with this node's key.
-func (n *Node) SignAgreement(ctx context.Context, p *Principal, id string, version int) (AgreementInfo, error) {
-	key, err := n.signingKey()
+func (s *Service) SignAgreement(ctx context.Context, p *node.Principal, id string, version int) (AgreementInfo, error) {
+	key, err := s.signingKey()
 	if err != nil {
 		return AgreementInfo{}, fmt.Errorf("sign agreement %s: %w", id, err)
 	}
-	return n.changeDocument(ctx, p, id, version, "sign", func(doc *agreement.Document) error {
-		s, err := doc.Sign(n.cfg.Name, key)
+	return s.changeDocument(ctx, p, id, version, "sign", func(doc *agreement.Document) error {
+		s, err := doc.Sign(s.n.Config().Name, key)
 		if err != nil {
 			return err
 		}
@@ -251,12 +212,12 @@ func (n *Node) SignAgreement(ctx context.Context, p *Principal, id string, versi
 
 // AddAgreementSignatures adds the partners' signatures found in data, a copy
 // of the same agreement version (JSON or YAML) that they signed.
-func (n *Node) AddAgreementSignatures(ctx context.Context, p *Principal, id string, version int, data []byte) (AgreementInfo, error) {
+func (s *Service) AddAgreementSignatures(ctx context.Context, p *node.Principal, id string, version int, data []byte) (AgreementInfo, error) {
 	signed, err := agreement.Parse(data)
 	if err != nil {
-		return AgreementInfo{}, fmt.Errorf("add signatures to %s: %w: %w", id, ErrInvalid, err)
+		return AgreementInfo{}, fmt.Errorf("add signatures to %s: %w: %w", id, node.ErrInvalid, err)
 	}
-	return n.changeDocument(ctx, p, id, version, "add-signature", func(doc *agreement.Document) error {
+	return s.changeDocument(ctx, p, id, version, "add-signature", func(doc *agreement.Document) error {
 		if signed.ID != doc.ID || signed.Version != doc.Version {
 			return fmt.Errorf("the signed document is %s v%d, not %s v%d", signed.ID, signed.Version, doc.ID, doc.Version)
 		}
@@ -275,31 +236,31 @@ func (n *Node) AddAgreementSignatures(ctx context.Context, p *Principal, id stri
 }
 
 // changeDocument changes the signatures of a draft or proposed version.
-func (n *Node) changeDocument(ctx context.Context, p *Principal, id string, version int, what string, fn func(*agreement.Document) error) (AgreementInfo, error) {
-	if err := authorize(p, ActAgreementAdm); err != nil {
+func (s *Service) changeDocument(ctx context.Context, p *node.Principal, id string, version int, what string, fn func(*agreement.Document) error) (AgreementInfo, error) {
+	if err := node.Authorize(p, node.ActAgreementAdm); err != nil {
 		return AgreementInfo{}, fmt.Errorf("%s %s: %w", what, id, err)
 	}
 	var out AgreementInfo
-	err := n.st.Update(ctx, func(tx store.Tx) error {
-		a, doc, err := n.loadAgreement(ctx, tx, id, version)
+	err := s.n.Store().Update(ctx, func(tx store.Tx) error {
+		a, doc, err := s.loadAgreement(ctx, tx, id, version)
 		if err != nil {
 			return err
 		}
 		if st := agreement.State(a.State); st != agreement.StateDraft && st != agreement.StateProposed {
-			return fmt.Errorf("%w: %s v%d is %s: only a draft or proposed version is signed", ErrInvalid, a.ID, a.Version, st)
+			return fmt.Errorf("%w: %s v%d is %s: only a draft or proposed version is signed", node.ErrInvalid, a.ID, a.Version, st)
 		}
 		if err := fn(doc); err != nil {
-			return fmt.Errorf("%w: %w", ErrInvalid, err)
+			return fmt.Errorf("%w: %w", node.ErrInvalid, err)
 		}
 		if a.Document, err = doc.JSON(); err != nil {
 			return err
 		}
-		a.Updated = n.now()
+		a.Updated = s.n.Now()
 		if err := tx.PutAgreement(ctx, a); err != nil {
 			return err
 		}
 		out = info(a, doc)
-		return n.appendAudit(ctx, tx, audit.Event{Actor: p.Actor(), Action: audit.ActionAgreementSign, Subject: agreementKey(a.ID, a.Version),
+		return s.n.AppendAudit(ctx, tx, audit.Event{Actor: p.Actor(), Action: audit.ActionAgreementSign, Subject: node.AgreementKey(a.ID, a.Version),
 			Decision: audit.Accept, Detail: what + " signed=" + strings.Join(out.Signed, ",")})
 	})
 	if err != nil {
@@ -313,17 +274,17 @@ func (n *Node) changeDocument(ctx context.Context, p *Principal, id string, vers
 // force supersedes it (amendment): the old one becomes amended at the same
 // instant. Every move is written with its audit entry and takes effect at
 // the next decision.
-func (n *Node) TransitionAgreement(ctx context.Context, p *Principal, id string, version int, to agreement.State, note string) (AgreementInfo, error) {
-	if err := authorize(p, ActAgreementAdm); err != nil {
+func (s *Service) TransitionAgreement(ctx context.Context, p *node.Principal, id string, version int, to agreement.State, note string) (AgreementInfo, error) {
+	if err := node.Authorize(p, node.ActAgreementAdm); err != nil {
 		return AgreementInfo{}, fmt.Errorf("transition %s: %w", id, err)
 	}
 	var out AgreementInfo
-	err := n.st.Update(ctx, func(tx store.Tx) error {
-		a, doc, err := n.loadAgreement(ctx, tx, id, version)
+	err := s.n.Store().Update(ctx, func(tx store.Tx) error {
+		a, doc, err := s.loadAgreement(ctx, tx, id, version)
 		if err != nil {
 			return err
 		}
-		now := n.now()
+		now := s.n.Now()
 		type change struct {
 			rec store.Agreement
 			ev  agreement.Event
@@ -350,7 +311,7 @@ func (n *Node) TransitionAgreement(ctx context.Context, p *Principal, id string,
 			}
 			ps, ns, evs, err := agreement.Supersede(pdoc, agreement.Status{State: agreement.State(prev.State), Since: prev.Since}, doc, now, p.Actor())
 			if err != nil {
-				return fmt.Errorf("%w: %w", ErrInvalid, err)
+				return fmt.Errorf("%w: %w", node.ErrInvalid, err)
 			}
 			prev.State, prev.Since, prev.Updated = string(ps.State), ps.Since, now
 			a.State, a.Since, a.Updated = string(ns.State), ns.Since, now
@@ -358,7 +319,7 @@ func (n *Node) TransitionAgreement(ctx context.Context, p *Principal, id string,
 		} else {
 			ns, ev, err := agreement.Advance(doc, cur, to, now, p.Actor(), note)
 			if err != nil {
-				return fmt.Errorf("%w: %w", ErrInvalid, err)
+				return fmt.Errorf("%w: %w", node.ErrInvalid, err)
 			}
 			a.State, a.Since, a.Updated = string(ns.State), ns.Since, now
 			changes = append(changes, change{a, ev})
@@ -371,9 +332,9 @@ func (n *Node) TransitionAgreement(ctx context.Context, p *Principal, id string,
 				From: string(c.ev.From), To: string(c.ev.To), At: c.ev.At, By: c.ev.By, Note: c.ev.Note}); err != nil {
 				return err
 			}
-			if err := n.appendAudit(ctx, tx, audit.Event{Actor: p.Actor(), Action: audit.ActionAgreementTransition,
-				Subject: agreementKey(c.ev.Agreement, c.ev.Version), Decision: audit.Accept,
-				Detail: truncate(string(c.ev.From)+"->"+string(c.ev.To)+" "+c.ev.Note, 200)}); err != nil {
+			if err := s.n.AppendAudit(ctx, tx, audit.Event{Actor: p.Actor(), Action: audit.ActionAgreementTransition,
+				Subject: node.AgreementKey(c.ev.Agreement, c.ev.Version), Decision: audit.Accept,
+				Detail: clip.String(string(c.ev.From)+"->"+string(c.ev.To)+" "+c.ev.Note, 200)}); err != nil {
 				return err
 			}
 		}
