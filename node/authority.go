@@ -98,20 +98,20 @@ func EveryLevel(p *Principal, act Action) bool {
 	return p != nil && slices.Contains(authority(act).EveryLevel, p.User.Role)
 }
 
-// authorizeObject is authorize for act on version modified of object id
+// AuthorizeObject is authorize for act on version modified of object id
 // (any version when modified is ""): p must also be cleared to read it, by
 // the rule of a read (policy.CanRead), unless act lets p's role act on every
 // level. When p may not read it, or it does not exist, the answer is
 // notFound, the error the caller gives for a missing id, so the two cannot
 // be told apart.
-func (n *Node) authorizeObject(ctx context.Context, r store.Reader, p *Principal, act Action, id, modified string, notFound error) error {
+func (n *Node) AuthorizeObject(ctx context.Context, r store.Reader, p *Principal, act Action, id, modified string, notFound error) error {
 	if err := Authorize(p, act); err != nil {
 		return err
 	}
 	if EveryLevel(p, act) {
 		return nil
 	}
-	ok, err := n.mayRead(ctx, r, p, id, modified)
+	ok, err := n.MayRead(ctx, r, p, id, modified)
 	if err != nil {
 		return err
 	}
@@ -121,9 +121,9 @@ func (n *Node) authorizeObject(ctx context.Context, r store.Reader, p *Principal
 	return nil
 }
 
-// mayRead reports whether p may read version modified of id (any version
+// MayRead reports whether p may read version modified of id (any version
 // when modified is ""); false when there is no such version.
-func (n *Node) mayRead(ctx context.Context, r store.Reader, p *Principal, id, modified string) (bool, error) {
+func (n *Node) MayRead(ctx context.Context, r store.Reader, p *Principal, id, modified string) (bool, error) {
 	versions, err := r.Versions(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
 		return false, nil
@@ -135,7 +135,7 @@ func (n *Node) mayRead(ctx context.Context, r store.Reader, p *Principal, id, mo
 		if modified != "" && v.Modified != modified {
 			continue
 		}
-		c, err := n.class(ctx, r, v.Class)
+		c, err := n.Class(ctx, r, v.Class)
 		if err != nil {
 			return false, err
 		}

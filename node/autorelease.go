@@ -2,12 +2,9 @@ package node
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"slices"
 
 	"github.com/tearline/tearline/agreement"
-	"github.com/tearline/tearline/audit"
 	"github.com/tearline/tearline/datadir"
 	"github.com/tearline/tearline/policy"
 	"github.com/tearline/tearline/store"
@@ -40,27 +37,24 @@ const AutoReleasePurpose = "analysis"
 // one long write.
 const autoReleaseBatch = 256
 
-// createdRef names one object version an ingest or receipt created.
-type createdRef struct{ id, modified string }
-
-// autoReleaser is the principal of automatic releases of received objects:
+// AutoReleaser is the principal of automatic releases of received objects:
 // no person asked for them. Its name is not a valid user name, so no token
 // can ever authenticate as it.
-func autoReleaser() *Principal {
+func AutoReleaser() *Principal {
 	return &Principal{User: store.User{Name: "auto-release", Role: RoleReleaser}}
 }
 
-// autoReleaseTargets reports whether anything created by an ingest (from
+// AutoReleaseTargets reports whether anything created by an ingest (from
 // "") or a receipt from peer from may be released automatically: the
 // setting is on, some peer other than from has a URL, and an active
 // agreement releases to it automatically. A cheap look with no
 // transaction: most ingests on a node with no automatic agreement write no
 // follow-up row.
-func (n *Node) autoReleaseTargets(ctx context.Context, from string) (map[string]bool, error) {
+func (n *Node) AutoReleaseTargets(ctx context.Context, from string) (map[string]bool, error) {
 	if !n.cfg.AutoReleaseOn() {
 		return nil, nil
 	}
-	peers, err := n.peers()
+	peers, err := n.Peers()
 	if err != nil {
 		return nil, fmt.Errorf("auto-release: %w", err)
 	}
@@ -77,49 +71,15 @@ func (n *Node) autoReleaseTargets(ctx context.Context, from string) (map[string]
 	if err != nil {
 		return nil, fmt.Errorf("auto-release: %w", err)
 	}
-	if len(n.automaticParties(compiled, reachable)) == 0 {
+	if len(n.AutomaticParties(compiled, reachable)) == 0 {
 		return nil, nil
 	}
 	return reachable, nil
 }
 
-// autoRelease carries out follow-up row id: it decides and carries out the
-// automatic releases of refs, created by p (an ingest) or received from
-// peer from (from != ""), in one transaction that takes the row. It wakes
-// the delivery loop when it wrote anything.
-func (n *Node) autoRelease(ctx context.Context, id int64, p *Principal, from string, refs []createdRef) error {
-	reachable, err := n.autoReleaseTargets(ctx, from)
-	if err != nil {
-		return err
-	}
-	err = n.updateOutbox(ctx, func(tx store.Tx) error {
-		if ok, err := tx.TakeFollowup(ctx, id); err != nil || !ok {
-			return err
-		}
-		if len(reachable) == 0 {
-			return nil // nothing goes automatically any more
-		}
-		compiled, _, err := n.CompiledAgreements(ctx, tx)
-		if err != nil {
-			return err
-		}
-		parties := n.automaticParties(compiled, reachable)
-		for _, r := range refs {
-			if err := n.autoReleaseOne(ctx, tx, p, compiled, parties, r); err != nil {
-				return fmt.Errorf("%s: %w", r.id, err)
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("auto-release: %w", err)
-	}
-	return nil
-}
-
-// automaticParties maps each reachable partner to the active agreements
+// AutomaticParties maps each reachable partner to the active agreements
 // whose terms to it release automatically.
-func (n *Node) automaticParties(compiled map[string]*policy.Agreement, reachable map[string]bool) map[string]map[string]*policy.Agreement {
+func (n *Node) AutomaticParties(compiled map[string]*policy.Agreement, reachable map[string]bool) map[string]map[string]*policy.Agreement {
 	out := map[string]map[string]*policy.Agreement{}
 	for k, a := range compiled {
 		if a.Self() != n.cfg.Name || a.Status().State != agreement.StateActive {
@@ -138,61 +98,12 @@ func (n *Node) automaticParties(compiled map[string]*policy.Agreement, reachable
 	return out
 }
 
-func (n *Node) autoReleaseOne(ctx context.Context, tx store.Tx, p *Principal, compiled map[string]*policy.Agreement,
-	parties map[string]map[string]*policy.Agreement, r createdRef) error {
-	v, err := versionOf(ctx, tx, r.id, r.modified)
-	if errors.Is(err, ErrNotFound) || errors.Is(err, store.ErrNotFound) {
-		return nil // purged since: nothing to send
-	}
-	if err != nil {
-		return err
-	}
-	// Sightings have their own way back to the originator (sighting.go).
-	if v.Type == "sighting" {
-		return nil
-	}
-	c, err := n.class(ctx, tx, v.Class)
-	if err != nil {
-		return err
-	}
-	f, err := n.buildFacts(ctx, tx, v, c, compiled)
-	if err != nil {
-		return err
-	}
-	names := make([]string, 0, len(parties))
-	for party := range parties {
-		names = append(names, party)
-	}
-	slices.Sort(names)
-	for _, party := range names {
-		if party == f.obj.Originator {
-			continue // never echo an object to the node it came from
-		}
-		best, _ := n.decideAll(f, parties[party], party, AutoReleasePurpose)
-		res := n.result(f, party, AutoReleasePurpose, best, nil)
-		switch best.d.Outcome {
-		case policy.Release, policy.Tearline:
-			if err := n.carryOut(ctx, tx, p, f, best, &res, ""); err != nil {
-				return err
-			}
-		case policy.Hold:
-			if err := n.enqueue(ctx, tx, p, f, best, &res); err != nil {
-				return err
-			}
-			if err := n.AppendAudit(ctx, tx, n.releaseEvent(p, audit.ActionReleaseRequest, f, res)); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
-}
-
-// createdOf returns the versions of landed that were created (not resends).
-func createdOf(landed []Landed) []createdRef {
-	var out []createdRef
+// CreatedOf returns the versions of landed that were created (not resends).
+func CreatedOf(landed []Landed) []VersionRef {
+	var out []VersionRef
 	for _, l := range landed {
 		if l.Status == "created" {
-			out = append(out, createdRef{id: l.ID, modified: l.Modified})
+			out = append(out, VersionRef{ID: l.ID, Modified: l.Modified})
 		}
 	}
 	return out

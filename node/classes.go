@@ -49,8 +49,8 @@ func (n *Node) classesFrom(ctx context.Context, r store.Reader) ([]policy.Class,
 	return n.classes.ordered, nil
 }
 
-// class returns one class, refreshing if it is not known yet.
-func (n *Node) class(ctx context.Context, r store.Reader, id int64) (policy.Class, error) {
+// Class returns one class, refreshing if it is not known yet.
+func (n *Node) Class(ctx context.Context, r store.Reader, id int64) (policy.Class, error) {
 	n.classMu.Lock()
 	c, ok := n.classes.byID[id]
 	n.classMu.Unlock()
@@ -69,8 +69,8 @@ func (n *Node) class(ctx context.Context, r store.Reader, id int64) (policy.Clas
 	return c, nil
 }
 
-// visibleClasses is the pushed-down read rule for s.
-func (n *Node) visibleClasses(ctx context.Context, r store.Reader, s policy.Subject) ([]int64, error) {
+// VisibleClasses is the pushed-down read rule for s.
+func (n *Node) VisibleClasses(ctx context.Context, r store.Reader, s policy.Subject) ([]int64, error) {
 	all, err := n.classesFrom(ctx, r)
 	if err != nil {
 		return nil, err

@@ -106,9 +106,9 @@ func (n *Node) cursors(ctx context.Context) (*pagecursor.Codec, error) {
 	return c, nil
 }
 
-// sealCursor returns the cursor for pos in a listing p asked for with
+// SealCursor returns the cursor for pos in a listing p asked for with
 // scope (route and parameters; the user is added here).
-func (n *Node) sealCursor(ctx context.Context, p *Principal, route string, params []string, pos pagecursor.Position) (string, error) {
+func (n *Node) SealCursor(ctx context.Context, p *Principal, route string, params []string, pos pagecursor.Position) (string, error) {
 	c, err := n.cursors(ctx)
 	if err != nil {
 		return "", err
@@ -116,10 +116,10 @@ func (n *Node) sealCursor(ctx context.Context, p *Principal, route string, param
 	return c.Seal(pagecursor.Scope{User: cursorUser(p), Route: route, Params: params}, pos)
 }
 
-// openCursor returns the position of a cursor p sent with the same
+// OpenCursor returns the position of a cursor p sent with the same
 // listing; an error wraps ErrBadCursor unless the key itself could not be
 // had.
-func (n *Node) openCursor(ctx context.Context, p *Principal, route string, params []string, s string) (pagecursor.Position, error) {
+func (n *Node) OpenCursor(ctx context.Context, p *Principal, route string, params []string, s string) (pagecursor.Position, error) {
 	c, err := n.cursors(ctx)
 	if err != nil {
 		return pagecursor.Position{}, err

@@ -8,10 +8,14 @@ import "errors"
 // 401, ErrNotReleased and ErrNotFailed 409) and does nothing else about them. Each is
 // wrapped with what was being done.
 //
-// Sentinels of concerns that are moving into packages of their own stay
-// with them: ErrRefused and ErrUnknownKind (the outbox and inbox),
-// ErrNoPeer and ErrCert* (package trust), ErrExists (init).
+// Sentinels of the services stay with them: ErrUnknownKind
+// (node/inbox), ErrNothingRemains (node/release), ErrNoPeer and ErrCert*
+// (package trust).
 var (
+	// ErrRefused marks a message the receiver will never accept (a forged
+	// binding, no agreement, bad content): retrying cannot help. Wrap it.
+	ErrRefused = errors.New("refused")
+
 	// ErrNotFound is what a caller gets for an object that does not exist
 	// and for one it may not see: the two are indistinguishable by design.
 	ErrNotFound = errors.New("not found")
@@ -46,12 +50,4 @@ var (
 	// ErrNoBackup is returned by Backup for a store that cannot copy
 	// itself. Both backends can (SQLite: VACUUM INTO; PostgreSQL: pg_dump).
 	ErrNoBackup = errors.New("this store makes no backups itself")
-
-	// errRecallRefused marks a recall refused for what it says rather than
-	// for a store failure: it is audited and never retried.
-	errRecallRefused = errors.New("recall refused")
-
-	// errNothingRemains: a tearline would leave only common properties (or
-	// not even a valid object), so the release is refused instead.
-	errNothingRemains = errors.New("nothing meaningful remains after the tearline")
 )

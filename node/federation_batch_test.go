@@ -16,7 +16,7 @@ import (
 
 // referencePayload assembles the bundle of one reference the way the
 // sender did before batch reads: one Versions read, one Provenance read.
-func referencePayload(t *testing.T, n *Node, ref objectsRef) federation.ObjectsBundle {
+func referencePayload(t *testing.T, n *Node, ref ObjectsRef) federation.ObjectsBundle {
 	t.Helper()
 	ctx := context.Background()
 	v, err := versionOf(ctx, n.st, ref.Object, ref.Modified)
@@ -76,13 +76,13 @@ func normalised(t *testing.T, b federation.ObjectsBundle) []byte {
 
 // objectsItems makes outbox items of kind objects for the latest version
 // of each id.
-func objectsItems(t *testing.T, n *Node, ids ...string) ([]store.OutboxItem, []objectsRef) {
+func objectsItems(t *testing.T, n *Node, ids ...string) ([]store.OutboxItem, []ObjectsRef) {
 	t.Helper()
 	var items []store.OutboxItem
-	var refs []objectsRef
+	var refs []ObjectsRef
 	for i, id := range ids {
 		vs, err := n.st.Versions(context.Background(), id)
-		ref := objectsRef{Ledger: int64(i + 1), Object: id, Agreement: "gbr-fra", Version: 1}
+		ref := ObjectsRef{Ledger: int64(i + 1), Object: id, Agreement: "gbr-fra", Version: 1}
 		if err == nil && len(vs) > 0 {
 			ref.Modified = vs[len(vs)-1].Modified
 		} else {
@@ -149,7 +149,7 @@ func TestBuildBatchMatchesPerObjectReads(t *testing.T) {
 			}
 			continue
 		}
-		var ref objectsRef
+		var ref ObjectsRef
 		if err := json.Unmarshal(items[i].Payload, &ref); err != nil {
 			t.Fatal(err)
 		}

@@ -3,8 +3,8 @@ package node
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/tearline/tearline/internal/clip"
@@ -25,24 +25,14 @@ import (
 // crash or by another process.
 const DefaultFollowupPoll = 5 * time.Second
 
-// followupRef is one object version in a follow-up payload.
-type followupRef struct {
-	ID       string `json:"id"`
-	Modified string `json:"modified"`
-}
-
-// addAutoReleaseFollowups writes the automatic releases of refs, created
+// AddAutoReleaseFollowups writes the automatic releases of refs, created
 // by p (source "") or received from peer source, in tx: a row per
 // autoReleaseBatch versions.
-func (n *Node) addAutoReleaseFollowups(ctx context.Context, tx store.Tx, p *Principal, source string, refs []createdRef) ([]store.Followup, error) {
+func (n *Node) AddAutoReleaseFollowups(ctx context.Context, tx store.Tx, p *Principal, source string, refs []VersionRef) ([]store.Followup, error) {
 	var out []store.Followup
 	for start := 0; start < len(refs); start += autoReleaseBatch {
 		batch := refs[start:min(start+autoReleaseBatch, len(refs))]
-		payload := make([]followupRef, len(batch))
-		for i, r := range batch {
-			payload[i] = followupRef{ID: r.id, Modified: r.modified}
-		}
-		f, err := n.addFollowup(ctx, tx, store.FollowupAutoRelease, p, source, payload)
+		f, err := n.AddFollowup(ctx, tx, store.FollowupAutoRelease, p, source, batch)
 		if err != nil {
 			return nil, err
 		}
@@ -51,7 +41,7 @@ func (n *Node) addAutoReleaseFollowups(ctx context.Context, tx store.Tx, p *Prin
 	return out, nil
 }
 
-func (n *Node) addFollowup(ctx context.Context, tx store.Tx, kind string, p *Principal, source string, payload any) (store.Followup, error) {
+func (n *Node) AddFollowup(ctx context.Context, tx store.Tx, kind string, p *Principal, source string, payload any) (store.Followup, error) {
 	b, err := json.Marshal(payload)
 	if err != nil {
 		return store.Followup{}, err
@@ -67,10 +57,10 @@ func (n *Node) addFollowup(ctx context.Context, tx store.Tx, kind string, p *Pri
 	return f, nil
 }
 
-// runFollowups carries out fs, committed rows, in order. A failure is
+// DoFollowups carries out fs, committed rows, in order. A failure is
 // logged and recorded on the row, which stays for RunFollowups to retry;
 // what caused it stands.
-func (n *Node) runFollowups(ctx context.Context, fs []store.Followup) {
+func (n *Node) DoFollowups(ctx context.Context, fs []store.Followup) {
 	for _, f := range fs {
 		if err := n.doFollowup(ctx, f); err != nil {
 			n.log.Warn("follow-up work failed; it will be retried", "followup", f.ID, "kind", f.Kind, "err", err)
@@ -81,48 +71,64 @@ func (n *Node) runFollowups(ctx context.Context, fs []store.Followup) {
 	}
 }
 
-// doFollowup carries out row f in one transaction that also takes it: if
-// another process took it first, nothing is done.
+// FollowupHandler carries out one follow-up row: the versions refs,
+// created by p (an ingest) or received from peer source. It must take the
+// row (store.Tx.TakeFollowup) in the transaction that does the work, so a
+// row is carried out once whichever process takes it first; when another
+// took it, it does nothing.
+type FollowupHandler func(ctx context.Context, row int64, p *Principal, source string, refs []VersionRef) error
+
+// VersionRef names one object version in a follow-up row.
+type VersionRef struct {
+	ID       string `json:"id"`
+	Modified string `json:"modified"`
+}
+
+// followupHandlers maps a row's kind to the service that carries it out.
+type followupHandlers struct {
+	mu sync.RWMutex
+	m  map[string]FollowupHandler
+}
+
+// HandleFollowups sets who carries out rows of kind: node/release the
+// automatic releases, node/inbox the sightings back. Set them before
+// serving; a row of a kind nobody handles stays for a process that does.
+func (n *Node) HandleFollowups(kind string, h FollowupHandler) {
+	n.followups.mu.Lock()
+	defer n.followups.mu.Unlock()
+	if n.followups.m == nil {
+		n.followups.m = map[string]FollowupHandler{}
+	}
+	n.followups.m[kind] = h
+}
+
+// doFollowup carries out row f through the handler of its kind.
 func (n *Node) doFollowup(ctx context.Context, f store.Followup) error {
 	// The principal the work runs as: only its name is recorded (the
 	// ledger's by, the audit actor); the decision is the agreements'.
 	p := &Principal{User: store.User{Name: f.Actor, Role: RoleReleaser}}
+	var refs []VersionRef
 	switch f.Kind {
 	case store.FollowupAutoRelease:
-		var refs []followupRef
 		if err := json.Unmarshal(f.Payload, &refs); err != nil {
 			return n.dropFollowup(ctx, f, err)
 		}
-		created := make([]createdRef, len(refs))
-		for i, r := range refs {
-			created[i] = createdRef{id: r.ID, modified: r.Modified}
-		}
-		return n.autoRelease(ctx, f.ID, p, f.Source, created)
 	case store.FollowupSighting:
-		var r followupRef
+		var r VersionRef
 		if err := json.Unmarshal(f.Payload, &r); err != nil {
 			return n.dropFollowup(ctx, f, err)
 		}
-		return n.updateOutbox(ctx, func(tx store.Tx) error {
-			if ok, err := tx.TakeFollowup(ctx, f.ID); err != nil || !ok {
-				return err
-			}
-			v, err := versionOf(ctx, tx, r.ID, r.Modified)
-			if errors.Is(err, ErrNotFound) {
-				return nil // purged since: nothing to send back
-			}
-			if err != nil {
-				return err
-			}
-			c, err := n.class(ctx, tx, v.Class)
-			if err != nil {
-				return err
-			}
-			_, err = n.sightingBack(ctx, tx, p, &v, v.Raw, c.LabelIDs)
-			return err
-		})
+		refs = []VersionRef{r}
+	default:
+		return n.dropFollowup(ctx, f, fmt.Errorf("unknown kind %q", f.Kind))
 	}
-	return n.dropFollowup(ctx, f, fmt.Errorf("unknown kind %q", f.Kind))
+	n.followups.mu.RLock()
+	h := n.followups.m[f.Kind]
+	n.followups.mu.RUnlock()
+	if h == nil {
+		return fmt.Errorf("follow-up %d: no handler for %q in this process", f.ID, f.Kind)
+	}
+	return h(ctx, f.ID, p, f.Source, refs)
 }
 
 // dropFollowup takes a row that can never be carried out (written by a
@@ -153,7 +159,7 @@ func (n *Node) RunFollowups(ctx context.Context, poll time.Duration) {
 			if len(fs) == 0 {
 				break
 			}
-			n.runFollowups(ctx, fs)
+			n.DoFollowups(ctx, fs)
 			after = fs[len(fs)-1].ID
 		}
 		select {

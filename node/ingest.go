@@ -265,7 +265,7 @@ func (n *Node) Ingest(ctx context.Context, p *Principal, data []byte, o IngestOp
 	// Automatic releases follow the commit, from rows each chunk writes
 	// (followup.go). When the look before fails, the rows are written
 	// anyway: whoever carries them out looks again.
-	targets, terr := n.autoReleaseTargets(ctx, "")
+	targets, terr := n.AutoReleaseTargets(ctx, "")
 	if terr != nil {
 		n.log.Warn("ingest: automatic release", "err", terr)
 	}
@@ -290,7 +290,7 @@ func (n *Node) Ingest(ctx context.Context, p *Principal, data []byte, o IngestOp
 	// What landed is committed with its follow-up rows: automatic releases
 	// and sightings back are carried out now, each in its own transaction.
 	// Their failure does not undo the ingest; the rows stay for serve.
-	n.runFollowups(ctx, follow)
+	n.DoFollowups(ctx, follow)
 	// Refusals are security events too.
 	if len(res.Refused) > 0 {
 		slices.SortFunc(res.Refused, func(a, b Refusal) int { return a.Index - b.Index })
@@ -469,7 +469,7 @@ func (n *Node) writeChunk(ctx context.Context, p *Principal, chunk []*item, labe
 			batch = append(batch, &v)
 			batchItems = append(batchItems, it)
 		}
-		created, errs, err := putObjects(ctx, tx, batch)
+		created, errs, err := PutObjects(ctx, tx, batch)
 		if err != nil {
 			return err
 		}
@@ -490,7 +490,7 @@ func (n *Node) writeChunk(ctx context.Context, p *Principal, chunk []*item, labe
 			}
 			landed = append(landed, Landed{ID: v.ID, Modified: v.Modified, Status: status})
 			if created[i] && v.Type == "sighting" { // sightings back to the originator (sighting.go), after the commit
-				f, err := n.addFollowup(ctx, tx, store.FollowupSighting, p, "", followupRef{ID: v.ID, Modified: v.Modified})
+				f, err := n.AddFollowup(ctx, tx, store.FollowupSighting, p, "", VersionRef{ID: v.ID, Modified: v.Modified})
 				if err != nil {
 					return err
 				}
@@ -505,7 +505,7 @@ func (n *Node) writeChunk(ctx context.Context, p *Principal, chunk []*item, labe
 			entries = append(entries, entry)
 		}
 		if auto {
-			rows, err := n.addAutoReleaseFollowups(ctx, tx, p, "", createdOf(landed))
+			rows, err := n.AddAutoReleaseFollowups(ctx, tx, p, "", CreatedOf(landed))
 			if err != nil {
 				return err
 			}
@@ -531,11 +531,11 @@ type batchPutter interface {
 	PutObjects(ctx context.Context, vs []*store.ObjectVersion) (created []bool, errs []error, err error)
 }
 
-// putObjects stores vs, in one call where the store can, grouped by type
+// PutObjects stores vs, in one call where the store can, grouped by type
 // and access class (see clusterOrder). Per-object refusals (a conflicting
 // or post-revocation version) come back in errs, by vs's index; err means
 // the transaction must be abandoned.
-func putObjects(ctx context.Context, tx store.Tx, vs []*store.ObjectVersion) ([]bool, []error, error) {
+func PutObjects(ctx context.Context, tx store.Tx, vs []*store.ObjectVersion) ([]bool, []error, error) {
 	order := clusterOrder(vs)
 	sorted := make([]*store.ObjectVersion, len(vs))
 	for i, j := range order {

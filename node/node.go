@@ -52,9 +52,9 @@ type Node struct {
 
 	agreements agreementCache // compiled agreements (agreements.go); zero value ready
 
-	fed fedState // federation: inbox handlers, outbox wake-up (outbox.go); zero value ready
+	out outboxState // the delivery loop's wake-up (outbox.go); zero value ready
 
-	wit witnessState // the witness and the checkpoint-signed signal (witness.go); zero value ready
+	followups followupHandlers // who carries out each kind of follow-up row (followup.go); zero value ready
 
 	cur cursorState // the page-cursor codec (cursors.go); zero value ready
 }
@@ -134,7 +134,6 @@ func Open(ctx context.Context, dir string, o Options) (*Node, error) {
 		now:       func() time.Time { return time.Now().UTC() },
 		classes:   newClassCache(),
 	}
-	n.registerRecall()                          // recall.go
 	if _, err := n.CapTokens(ctx); err != nil { // users.go: lifetimes bounded from the upgrade on
 		n.Close()
 		return nil, fmt.Errorf("open node %s: %w", dir, err)

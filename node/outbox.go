@@ -2,96 +2,33 @@ package node
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 
-	"github.com/tearline/tearline/federation"
 	"github.com/tearline/tearline/store"
 )
 
-// Federation messages: what one node sends another. A node writes a
-// message to its outbox (enqueueOutbox) inside the transaction of the action
-// that causes it; the delivery loop (RunOutbox) POSTs each peer's due
-// messages, in order and batched, to the peer's inbox route
-// (POST /federation/v1/inbox, mutual TLS), retrying with backoff until the
-// peer answers. The receiving node dispatches each message on its kind to
-// the handler registered for it (RegisterInboxHandler).
+// Federation messages: what one node sends another. A service writes a
+// message to the outbox (EnqueueOutbox, QueueRelease) inside the
+// transaction of the action that causes it, and wakes the delivery loop
+// once it commits (UpdateOutbox does both). The loop itself (package
+// node/delivery) POSTs each peer's due messages, in order and batched, to
+// the peer's inbox route, which dispatches each on its kind (package
+// node/inbox).
 //
 // Kinds are the store's: store.OutboxObjects, OutboxRecall, OutboxAck,
-// OutboxSighting. "objects" is handled here (federation_receive.go); the
-// others are registered by their features.
+// OutboxSighting.
 
-// InboxHandler handles one message of one kind from peer. It runs once per
-// delivery attempt, so it must be idempotent: the sender delivers at least
-// once. A returned error refuses the message: the sender is told why and,
-// for an ErrRefused error, does not retry (the message is marked failed for
-// good); any other error is retried with backoff. A handler does its own
-// store transaction and audit.
-type InboxHandler func(ctx context.Context, peer *Peer, payload []byte) error
-
-// InboxResult is a handler's answer to one message: what the receiver
-// reports back to the sender (for "objects", per-object results). Handlers
-// that have nothing to say return nil.
-type InboxResult = any
-
-// InboxHandlerResult is an InboxHandler that also answers the sender with a
-// JSON-encodable result. RegisterInboxHandlerResult registers one.
-type InboxHandlerResult func(ctx context.Context, peer *Peer, payload []byte) (InboxResult, error)
-
-// ErrRefused marks a message the receiver will never accept (a forged
-// binding, no agreement, bad content): retrying cannot help. Wrap it.
-var ErrRefused = errors.New("refused")
-
-// inbox maps a message kind to its handler.
-type inbox struct {
-	mu       sync.RWMutex
-	handlers map[string]InboxHandlerResult
-}
-
-// RegisterInboxHandler sets the handler of messages of kind, replacing any
-// before. Register before serving.
-func (n *Node) RegisterInboxHandler(kind string, h InboxHandler) {
-	n.RegisterInboxHandlerResult(kind, func(ctx context.Context, peer *Peer, payload []byte) (InboxResult, error) {
-		return nil, h(ctx, peer, payload)
-	})
-}
-
-// RegisterInboxHandlerResult is RegisterInboxHandler for a handler that
-// answers with a result.
-func (n *Node) RegisterInboxHandlerResult(kind string, h InboxHandlerResult) {
-	ib := n.inboxState()
-	ib.mu.Lock()
-	defer ib.mu.Unlock()
-	if ib.handlers == nil {
-		ib.handlers = map[string]InboxHandlerResult{}
-	}
-	ib.handlers[kind] = h
-}
-
-// ErrUnknownKind is returned for a message whose kind has no handler.
-var ErrUnknownKind = errors.New("unknown message kind")
-
-// HandleInbox dispatches one message from peer to the handler of its kind.
-// The API's inbox route calls it once per message of a delivery.
-func (n *Node) HandleInbox(ctx context.Context, peer *Peer, kind string, payload []byte) (InboxResult, error) {
-	ib := n.inboxState()
-	ib.mu.RLock()
-	h := ib.handlers[kind]
-	ib.mu.RUnlock()
-	if h == nil {
-		return nil, fmt.Errorf("%w %q: %w", ErrUnknownKind, kind, ErrRefused)
-	}
-	return h(ctx, peer, payload)
-}
-
-// enqueueOutbox queues a message of kind for peer in tx. The delivery loop
+// EnqueueOutbox queues a message of kind for peer in tx. The delivery loop
 // must be woken after tx commits: call wakeOutbox after Update returns (it is
 // fine: a wake-up for nothing costs one empty claim; updateOutbox does
 // both). Use it inside the
 // store transaction of the action that causes the message, so the message
 // exists exactly when the action does.
-func (n *Node) enqueueOutbox(ctx context.Context, tx store.Tx, peer, kind string, payload []byte) error {
+func (n *Node) EnqueueOutbox(ctx context.Context, tx store.Tx, peer, kind string, payload []byte) error {
 	if peer == "" || kind == "" {
 		return errors.New("outbox: peer and kind are required")
 	}
@@ -101,46 +38,80 @@ func (n *Node) enqueueOutbox(ctx context.Context, tx store.Tx, peer, kind string
 	return nil
 }
 
-// updateOutbox runs fn in one store transaction, like n.st.Update, and
+// UpdateOutbox runs fn in one store transaction, like n.st.Update, and
 // wakes the delivery loop once it commits: use it for any transaction that
 // may call enqueueOutbox. (A wake-up for a transaction that enqueued nothing
 // costs one empty claim.)
-func (n *Node) updateOutbox(ctx context.Context, fn func(tx store.Tx) error) error {
+func (n *Node) UpdateOutbox(ctx context.Context, fn func(tx store.Tx) error) error {
 	if err := n.st.Update(ctx, fn); err != nil {
 		return err
 	}
-	n.wakeOutbox()
+	n.WakeOutbox()
 	return nil
 }
 
-// wakeOutbox signals the delivery loop that something was committed to the
+// WakeOutbox signals the delivery loop that something was committed to the
 // outbox. It never blocks: one pending signal is enough. The loop is woken,
 // not polling; its only timer is for a retry's backoff.
-func (n *Node) wakeOutbox() {
+func (n *Node) WakeOutbox() {
 	select {
-	case n.fed.wakeChan() <- struct{}{}:
+	case n.WakeChan() <- struct{}{}:
 	default:
 	}
 }
 
-// fedState is the node's federation runtime state: the inbox handlers and
-// the outbox wake-up. Its zero value is ready.
-type fedState struct {
-	inbox inbox
-	// labels caches the label marking-definitions partners send, parsed
-	// (federation_receive.go).
-	labels labelParseCache
-
+// outboxState is the delivery loop's wake-up: one pending signal. Its zero
+// value is ready.
+type outboxState struct {
 	once sync.Once
 	wake chan struct{}
-
-	metricsOnce sync.Once
-	metrics     *federation.Metrics
 }
 
-func (f *fedState) wakeChan() chan struct{} {
-	f.once.Do(func() { f.wake = make(chan struct{}, 1) })
-	return f.wake
+// WakeChan is the channel the delivery loop (federation.Outbox) waits on.
+func (n *Node) WakeChan() chan struct{} {
+	n.out.once.Do(func() { n.out.wake = make(chan struct{}, 1) })
+	return n.out.wake
 }
 
-func (n *Node) inboxState() *inbox { return &n.fed.inbox }
+// ObjectsRef is the outbox payload of kind "objects": a reference to one
+// released object version, not its content. Content stays sealed in the
+// object store; it is read and assembled into a bundle when the message is
+// sent, so the outbox never holds plaintext and a version purged before
+// delivery is not sent.
+type ObjectsRef struct {
+	Ledger    int64  `json:"ledger"`
+	Object    string `json:"object"` // the released object, or the tearline made for the party
+	Modified  string `json:"modified"`
+	Agreement string `json:"agreement"`
+	Version   int    `json:"agreement_version"`
+}
+
+// QueueRelease queues the delivery of a ledger entry that is ready, when
+// the party is a peer of this node. It runs in the transaction that writes
+// the entry. A party that is not (yet) a peer gets nothing queued: the
+// ledger still records the release, and `peer add` does not replay it.
+func (n *Node) QueueRelease(ctx context.Context, tx store.Tx, e store.LedgerEntry, seq int64) (queued bool, err error) {
+	if e.State != store.LedgerReady {
+		return false, nil
+	}
+	peers, err := n.Peers()
+	if err != nil {
+		return false, err
+	}
+	if !slices.ContainsFunc(peers, func(p Peer) bool { return p.Name == e.Party }) {
+		return false, nil
+	}
+	ref := ObjectsRef{Ledger: seq, Object: e.ObjectID, Modified: e.Modified, Agreement: e.Agreement, Version: e.AgreementVersion}
+	if e.TearlineID != "" {
+		ref.Object = e.TearlineID
+	}
+	payload, err := json.Marshal(ref)
+	if err != nil {
+		return false, err
+	}
+	it := &store.OutboxItem{Peer: e.Party, Kind: store.OutboxObjects, Payload: payload, Created: n.now(), Ledger: seq}
+	if err := tx.EnqueueOutbox(ctx, it); err != nil {
+		return false, fmt.Errorf("outbox: enqueue release %d for %s: %w", seq, e.Party, err)
+	}
+	return true, nil
+}

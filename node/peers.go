@@ -17,9 +17,9 @@ const (
 	RevokedFile = datadir.RevokedFile
 )
 
-// peers returns the node's peers as peers.yaml is now: the file is edited
+// Peers returns the node's peers as peers.yaml is now: the file is edited
 // by `tearline peer` in another process, so every use takes a stat of it
 // and only a changed file is parsed again (releases and deliveries ask for
 // the peers once per object). Callers must not modify the slice: it is
 // shared until the file changes.
-func (n *Node) peers() ([]Peer, error) { return n.peerCache.Get() }
+func (n *Node) Peers() ([]Peer, error) { return n.peerCache.Get() }

@@ -35,7 +35,7 @@ func (n *Node) Purge(ctx context.Context, p *Principal, id, reason string) ([]st
 	var versions []string
 	err := n.st.Update(ctx, func(tx store.Tx) error {
 		var err error
-		versions, err = n.purgeIn(ctx, tx, actor, store.Tombstone{ID: id, PurgedAt: n.now(), Reason: reason})
+		versions, err = n.PurgeIn(ctx, tx, actor, store.Tombstone{ID: id, PurgedAt: n.now(), Reason: reason})
 		if err != nil {
 			return err
 		}
@@ -47,12 +47,12 @@ func (n *Node) Purge(ctx context.Context, p *Principal, id, reason string) ([]st
 	if err != nil {
 		return nil, fmt.Errorf("purge %s: %w", id, err)
 	}
-	n.scrub(ctx)
+	n.Scrub(ctx)
 	return versions, nil
 }
 
-// purgeIn purges in tx and appends the audit entry.
-func (n *Node) purgeIn(ctx context.Context, tx store.Tx, actor string, ts store.Tombstone) ([]string, error) {
+// PurgeIn purges in tx and appends the audit entry.
+func (n *Node) PurgeIn(ctx context.Context, tx store.Tx, actor string, ts store.Tombstone) ([]string, error) {
 	versions, err := tx.PurgeObject(ctx, ts)
 	if err != nil {
 		return nil, err
@@ -64,10 +64,10 @@ func (n *Node) purgeIn(ctx context.Context, tx store.Tx, actor string, ts store.
 		Decision: audit.Accept, Reasons: []string{ts.Reason}, Count: len(versions), Detail: "versions=" + strings.Join(versions, ",")})
 }
 
-// scrub asks the store to drop deleted keys from its files. The purge has
+// Scrub asks the store to drop deleted keys from its files. The purge has
 // committed whatever happens here: a failure is logged, and the next
 // checkpoint (SQLite) or autovacuum (PostgreSQL) finishes the job.
-func (n *Node) scrub(ctx context.Context) {
+func (n *Node) Scrub(ctx context.Context) {
 	if err := n.st.Scrub(ctx); err != nil {
 		n.log.Warn("scrub after purge", "err", err)
 	}
@@ -88,7 +88,7 @@ func (n *Node) PurgeExpired(ctx context.Context) (int, error) {
 		err = n.st.Update(ctx, func(tx store.Tx) error {
 			for _, id := range ids {
 				// An id with no versions left still loses its retention row.
-				if _, err := n.purgeIn(ctx, tx, "node:"+n.cfg.Name, store.Tombstone{ID: id, PurgedAt: n.now(), Reason: PurgeRetention}); err != nil {
+				if _, err := n.PurgeIn(ctx, tx, "node:"+n.cfg.Name, store.Tombstone{ID: id, PurgedAt: n.now(), Reason: PurgeRetention}); err != nil {
 					return err
 				}
 			}
@@ -100,7 +100,7 @@ func (n *Node) PurgeExpired(ctx context.Context) (int, error) {
 		purged += len(ids)
 	}
 	if purged > 0 {
-		n.scrub(ctx)
+		n.Scrub(ctx)
 	}
 	return purged, nil
 }

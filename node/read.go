@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -39,7 +40,7 @@ func (n *Node) Get(ctx context.Context, p *Principal, id string) (Object, error)
 		var denied []string
 		for i := len(versions) - 1; i >= 0; i-- {
 			v := versions[i]
-			c, err := n.class(ctx, tx, v.Class)
+			c, err := n.Class(ctx, tx, v.Class)
 			if err != nil {
 				return err
 			}
@@ -81,7 +82,7 @@ func (n *Node) Versions(ctx context.Context, p *Principal, id string) ([]Object,
 		}
 		var events []audit.Event
 		for _, v := range versions {
-			c, err := n.class(ctx, tx, v.Class)
+			c, err := n.Class(ctx, tx, v.Class)
 			if err != nil {
 				return err
 			}
@@ -156,7 +157,7 @@ func (n *Node) List(ctx context.Context, p *Principal, o ListOptions) (Page, err
 	route, params := "api/"+o.Route, o.cursorParams()
 	after := o.After
 	if o.Next != "" {
-		pos, err := n.openCursor(ctx, p, route, params, o.Next)
+		pos, err := n.OpenCursor(ctx, p, route, params, o.Next)
 		if err != nil {
 			return page, fmt.Errorf("list: %w", err)
 		}
@@ -167,7 +168,7 @@ func (n *Node) List(ctx context.Context, p *Principal, o ListOptions) (Page, err
 	// or the audit sequencer lock (PostgreSQL) is then held for the append,
 	// not for the query, so pages and ingests do not queue behind each
 	// other. Nothing is returned before the entries are durable.
-	classes, err := n.visibleClasses(ctx, n.st, p.Subject)
+	classes, err := n.VisibleClasses(ctx, n.st, p.Subject)
 	if err != nil {
 		return Page{}, fmt.Errorf("list: %w", err)
 	}
@@ -177,7 +178,7 @@ func (n *Node) List(ctx context.Context, p *Principal, o ListOptions) (Page, err
 	}
 	if len(vs) > limit {
 		vs, page.More = vs[:limit], true
-		if page.Next, err = n.sealCursor(ctx, p, route, params, pagecursor.Position{After: vs[len(vs)-1].Seq}); err != nil {
+		if page.Next, err = n.SealCursor(ctx, p, route, params, pagecursor.Position{After: vs[len(vs)-1].Seq}); err != nil {
 			return Page{}, fmt.Errorf("list: %w", err)
 		}
 	}
@@ -186,7 +187,7 @@ func (n *Node) List(ctx context.Context, p *Principal, o ListOptions) (Page, err
 		Detail: "type=" + strings.Join(o.Types, ",")})
 	page.Objects = make([]Object, 0, len(vs))
 	for _, v := range vs {
-		c, err := n.class(ctx, n.st, v.Class)
+		c, err := n.Class(ctx, n.st, v.Class)
 		if err != nil {
 			return Page{}, fmt.Errorf("list: %w", err)
 		}
@@ -202,7 +203,7 @@ func (n *Node) List(ctx context.Context, p *Principal, o ListOptions) (Page, err
 
 // Count counts the objects p may read, as List would list them.
 func (n *Node) Count(ctx context.Context, p *Principal, types []string, includeRevoked bool) (int64, error) {
-	classes, err := n.visibleClasses(ctx, n.st, p.Subject)
+	classes, err := n.VisibleClasses(ctx, n.st, p.Subject)
 	if err != nil {
 		return 0, err
 	}
@@ -251,3 +252,19 @@ func (n *Node) Label(ctx context.Context, p *Principal, id string) ([]byte, erro
 }
 
 func classIDs(c policy.Class) []string { return c.LabelIDs }
+
+// OriginatorOf returns the node that originated id: its recorded provenance
+// if it came from elsewhere (or is a tearline of something that did), else
+// the node that signed its latest version's binding.
+func OriginatorOf(ctx context.Context, r store.Reader, id string, versions []store.ObjectVersion) (string, error) {
+	prov, err := r.Provenance(ctx, id)
+	switch {
+	case err == nil:
+		return prov.Originator, nil
+	case !errors.Is(err, store.ErrNotFound):
+		return "", err
+	case len(versions) == 0:
+		return "", fmt.Errorf("object %s: %w", id, ErrNotFound)
+	}
+	return versions[len(versions)-1].Originator, nil
+}

@@ -107,7 +107,7 @@ func (n *Node) RotateKEK(ctx context.Context, actor string) (string, int, error)
 	// This node now uses the new KEK alone.
 	n.sealed = seal.Wrap(n.sealed.Unwrap(), seal.NewKeyring(next))
 	n.st = n.sealed
-	n.scrub(ctx)
+	n.Scrub(ctx)
 	return next.ID(), count, nil
 }
 

@@ -1,4 +1,4 @@
-package node
+package inbox
 
 import (
 	"bytes"
@@ -20,6 +20,7 @@ import (
 	"github.com/tearline/tearline/internal/clip"
 	"github.com/tearline/tearline/jcs"
 	"github.com/tearline/tearline/label"
+	"github.com/tearline/tearline/node"
 	"github.com/tearline/tearline/policy"
 	"github.com/tearline/tearline/stix"
 	"github.com/tearline/tearline/store"
@@ -106,33 +107,33 @@ func signatureReason(err error) federation.Reason {
 
 // ReceiveBatch implements federation.Receiver: the inbox route's peer,
 // authenticated by its client certificate, delivers msgs.
-func (n *Node) ReceiveBatch(ctx context.Context, from *federation.Peer, msgs []federation.InboxMessage) []federation.InboxMessageResult {
-	return n.HandleInboxBatch(ctx, &Peer{Name: from.Name, Country: from.Country, Org: from.Org, URL: from.URL}, msgs)
+func (ib *Service) ReceiveBatch(ctx context.Context, from *federation.Peer, msgs []federation.InboxMessage) []federation.InboxMessageResult {
+	return ib.HandleInboxBatch(ctx, &node.Peer{Name: from.Name, Country: from.Country, Org: from.Org, URL: from.URL}, msgs)
 }
 
 // HandleInboxBatch handles the messages of one delivery from peer, in
 // order, and returns one result per message. Consecutive "objects"
 // messages are stored in one transaction (each still all-or-nothing); other
 // kinds go to their registered handlers one by one.
-func (n *Node) HandleInboxBatch(ctx context.Context, peer *Peer, msgs []federation.InboxMessage) []federation.InboxMessageResult {
+func (ib *Service) HandleInboxBatch(ctx context.Context, peer *node.Peer, msgs []federation.InboxMessage) []federation.InboxMessageResult {
 	out := make([]federation.InboxMessageResult, len(msgs))
 	for i := 0; i < len(msgs); {
-		if msgs[i].Kind == store.OutboxObjects && !n.hasHandler(store.OutboxObjects) {
+		if msgs[i].Kind == store.OutboxObjects && !ib.hasHandler(store.OutboxObjects) {
 			j := i
 			for j < len(msgs) && msgs[j].Kind == store.OutboxObjects {
 				j++
 			}
-			n.receiveObjects(ctx, peer, msgs[i:j], out[i:j])
+			ib.receiveObjects(ctx, peer, msgs[i:j], out[i:j])
 			i = j
 			continue
 		}
 		m := msgs[i]
-		res, err := n.HandleInbox(ctx, peer, m.Kind, m.Payload)
+		res, err := ib.HandleInbox(ctx, peer, m.Kind, m.Payload)
 		out[i] = federation.InboxMessageResult{ID: m.ID, Status: federation.InboxAccepted, Result: res}
 		switch {
 		case errors.Is(err, ErrUnknownKind):
 			out[i].Status, out[i].Reason, out[i].Error = federation.InboxRefused, federation.ReasonUnknownKind, err.Error()
-		case errors.Is(err, ErrRefused):
+		case errors.Is(err, node.ErrRefused):
 			code := federation.ReasonOf(err, federation.ReasonRefused)
 			out[i].Status, out[i].Reason, out[i].Error = code.Status(), code, err.Error()
 		case err != nil:
@@ -143,8 +144,8 @@ func (n *Node) HandleInboxBatch(ctx context.Context, peer *Peer, msgs []federati
 	return out
 }
 
-func (n *Node) hasHandler(kind string) bool {
-	ib := n.inboxState()
+func (ib *Service) hasHandler(kind string) bool {
+	ib := ib.n.inboxState()
 	ib.mu.RLock()
 	defer ib.mu.RUnlock()
 	return ib.handlers[kind] != nil
@@ -153,9 +154,9 @@ func (n *Node) hasHandler(kind string) bool {
 // receiveObjects checks every message, then stores the accepted ones in
 // one transaction; a message whose write fails (a conflicting version, a
 // purged object) is refused and the transaction is made again without it.
-func (n *Node) receiveObjects(ctx context.Context, peer *Peer, msgs []federation.InboxMessage, out []federation.InboxMessageResult) {
-	now := n.now()
-	compiled, _, err := n.CompiledAgreements(ctx, n.st)
+func (ib *Service) receiveObjects(ctx context.Context, peer *node.Peer, msgs []federation.InboxMessage, out []federation.InboxMessageResult) {
+	now := ib.n.Now()
+	compiled, _, err := ib.n.CompiledAgreements(ctx, ib.n.Store())
 	if err != nil {
 		for i := range out {
 			out[i] = federation.InboxMessageResult{ID: msgs[i].ID, Status: federation.InboxRetry, Reason: federation.ReasonBusy, Error: "agreements: " + err.Error()}
@@ -197,7 +198,7 @@ func (n *Node) receiveObjects(ctx context.Context, peer *Peer, msgs []federation
 				if i >= len(msgs) {
 					return
 				}
-				prepared[i], ids[i], errs[i] = n.checkInbound(peer, msgs[i].Payload, compiled, now)
+				prepared[i], ids[i], errs[i] = ib.checkInbound(peer, msgs[i].Payload, compiled, now)
 			}
 		}()
 	}
@@ -210,9 +211,9 @@ func (n *Node) receiveObjects(ctx context.Context, peer *Peer, msgs []federation
 	}
 	// Onward automatic releases, never back to the sender (autorelease.go),
 	// follow the commit from rows the receipt writes (followup.go).
-	targets, terr := n.autoReleaseTargets(ctx, peer.Name)
+	targets, terr := ib.n.AutoReleaseTargets(ctx, peer.Name)
 	if terr != nil {
-		n.log.Warn("federation: automatic release", "peer", peer.Name, "err", terr)
+		ib.n.Logger().Warn("federation: automatic release", "peer", peer.Name, "err", terr)
 	}
 	auto := terr != nil || len(targets) > 0
 	for {
@@ -220,14 +221,14 @@ func (n *Node) receiveObjects(ctx context.Context, peer *Peer, msgs []federation
 		var follow []store.Followup
 		failed := -1
 		var failErr error
-		err := n.st.Update(ctx, func(tx store.Tx) error {
+		err := ib.n.Store().Update(ctx, func(tx store.Tx) error {
 			results, follow = make([][]ReceivedObject, len(msgs)), nil
 			wc := &writeCache{labels: map[string]bool{}, classes: map[string]int64{}}
 			for i, ins := range prepared {
 				if ins == nil {
 					continue
 				}
-				r, err := n.storeInbound(ctx, tx, wc, peer, ins)
+				r, err := ib.storeInbound(ctx, tx, wc, peer, ins)
 				if err != nil {
 					if errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrRevoked) || errors.Is(err, store.ErrPurged) || errors.Is(err, store.ErrExists) {
 						failed, failErr = i, err
@@ -237,22 +238,22 @@ func (n *Node) receiveObjects(ctx context.Context, peer *Peer, msgs []federation
 				results[i] = r
 			}
 			if auto {
-				var created []createdRef
+				var created []node.VersionRef
 				for _, r := range results {
 					for _, o := range r {
 						if o.Status == "created" {
-							created = append(created, createdRef{id: o.ID, modified: o.Modified})
+							created = append(created, node.VersionRef{id: o.ID, modified: o.Modified})
 						}
 					}
 				}
 				var err error
-				if follow, err = n.addAutoReleaseFollowups(ctx, tx, autoReleaser(), peer.Name, created); err != nil {
+				if follow, err = ib.n.AddAutoReleaseFollowups(ctx, tx, node.AutoReleaser(), peer.Name, created); err != nil {
 					return err
 				}
 			}
 			// One append for the whole delivery: the audit tree's hashes
 			// are computed once, not per message.
-			return n.AppendAudit(ctx, tx, wc.events...)
+			return ib.n.AppendAudit(ctx, tx, wc.events...)
 		})
 		if err == nil {
 			for i, r := range results {
@@ -261,7 +262,7 @@ func (n *Node) receiveObjects(ctx context.Context, peer *Peer, msgs []federation
 				}
 			}
 			// The receipt stands whatever happens here.
-			n.runFollowups(ctx, follow)
+			ib.n.DoFollowups(ctx, follow)
 			break
 		}
 		if failed < 0 {
@@ -280,15 +281,15 @@ func (n *Node) receiveObjects(ctx context.Context, peer *Peer, msgs []federation
 		prepared[failed] = nil
 	}
 	if len(refusals) > 0 {
-		if err := n.st.Update(ctx, func(tx store.Tx) error { return n.AppendAudit(ctx, tx, refusals...) }); err != nil {
-			n.log.Warn("federation: audit refusals", "peer", peer.Name, "err", err)
+		if err := ib.n.Store().Update(ctx, func(tx store.Tx) error { return ib.n.AppendAudit(ctx, tx, refusals...) }); err != nil {
+			ib.n.Logger().Warn("federation: audit refusals", "peer", peer.Name, "err", err)
 		}
 	}
 }
 
 // checkInbound parses, verifies and decides one "objects" message. It
 // returns the ids of the content objects for the refusal record.
-func (n *Node) checkInbound(peer *Peer, payload []byte, compiled map[string]*policy.Agreement, now time.Time) ([]*inbound, []string, error) {
+func (ib *Service) checkInbound(peer *node.Peer, payload []byte, compiled map[string]*policy.Agreement, now time.Time) ([]*inbound, []string, error) {
 	var bundle federation.ObjectsBundle
 	dec := json.NewDecoder(bytes.NewReader(payload))
 	if err := dec.Decode(&bundle); err != nil {
@@ -314,7 +315,7 @@ func (n *Node) checkInbound(peer *Peer, payload []byte, compiled map[string]*pol
 		// generic STIX validation.
 		switch head.Type {
 		case "marking-definition":
-			l, canon, err := n.fed.labels.parse(raw)
+			l, canon, err := ib.n.fed.labels.parse(raw)
 			if err != nil {
 				if err.canonical {
 					return nil, ids, refuseIn("label", "label %s: %v", head.ID, err.err)
@@ -352,7 +353,7 @@ func (n *Node) checkInbound(peer *Peer, payload []byte, compiled map[string]*pol
 		k := obj.ID + "\x00" + obj.Version()
 		bs := bindings[k]
 		delete(bindings, k)
-		in, err := n.checkOne(peer, obj, bs, labels, parsedLabels, bundle.Release, compiled, now)
+		in, err := ib.checkOne(peer, obj, bs, labels, parsedLabels, bundle.Release, compiled, now)
 		if err != nil {
 			return nil, ids, fmt.Errorf("%s: %w", obj.ID, err)
 		}
@@ -364,7 +365,7 @@ func (n *Node) checkInbound(peer *Peer, payload []byte, compiled map[string]*pol
 	return out, ids, nil
 }
 
-func (n *Node) checkOne(peer *Peer, obj stix.Object, bs []*binding.Binding, labels map[string][]byte, parsed map[string]label.Label,
+func (ib *Service) checkOne(peer *node.Peer, obj stix.Object, bs []*binding.Binding, labels map[string][]byte, parsed map[string]label.Label,
 	env federation.ReleaseEnvelope, compiled map[string]*policy.Agreement, now time.Time) (*inbound, error) {
 	if len(bs) == 0 {
 		return nil, refuseIn("unbound", "no binding: the originator's label binding must come with the object")
@@ -386,7 +387,7 @@ func (n *Node) checkOne(peer *Peer, obj stix.Object, bs []*binding.Binding, labe
 				supplied[r.Ref] = raw
 			}
 		}
-		ring, err := n.Keyring()
+		ring, err := ib.n.Keyring()
 		if err != nil {
 			return nil, err
 		}
@@ -407,7 +408,7 @@ func (n *Node) checkOne(peer *Peer, obj stix.Object, bs []*binding.Binding, labe
 	if primary.Kind != binding.KindOriginator && env.Originator != "" {
 		originator = env.Originator // a tearline the peer made of material it holds
 	}
-	if originator == n.cfg.Name {
+	if originator == ib.n.Config().Name {
 		return nil, refuseIn("provenance", "object originated here")
 	}
 	facts := policy.ObjectFacts{Type: obj.Type, Originator: originator, ReceivedAt: now, Raw: canon}
@@ -428,7 +429,7 @@ func (n *Node) checkOne(peer *Peer, obj stix.Object, bs []*binding.Binding, labe
 	// version of each id first, ids in order) governs.
 	var keys []string
 	for k, a := range compiled {
-		if a.HasParty(peer.Name) && a.Self() == n.cfg.Name {
+		if a.HasParty(peer.Name) && a.Self() == ib.n.Config().Name {
 			keys = append(keys, k)
 		}
 	}
@@ -445,13 +446,13 @@ func (n *Node) checkOne(peer *Peer, obj stix.Object, bs []*binding.Binding, labe
 	for _, k := range keys {
 		a := compiled[k]
 		f := facts
-		f.Provenance = []policy.Hop{{Agreement: a, From: peer.Name, To: n.cfg.Name}}
+		f.Provenance = []policy.Hop{{Agreement: a, From: peer.Name, To: ib.n.Config().Name}}
 		dd := policy.DecideInbound(a, f, peer.Name, now)
 		if dd.Outcome == policy.Release {
 			chosen, d = a, dd
 			break
 		}
-		why = append(why, fmt.Sprintf("%s: %s", AgreementKey(a.ID(), a.Version()), strings.Join(Words(reasonCodes(dd.Reasons)), "; ")))
+		why = append(why, fmt.Sprintf("%s: %s", node.AgreementKey(a.ID(), a.Version()), strings.Join(Words(reasonCodes(dd.Reasons)), "; ")))
 		if len(why) == 1 {
 			d = dd
 		}
@@ -481,7 +482,7 @@ func (n *Node) checkOne(peer *Peer, obj stix.Object, bs []*binding.Binding, labe
 			Kind: binding.KindAlternative, DerivedFromRef: primary.ID}
 		classWhole = nil
 		for _, l := range tr {
-			id, raw := l.ID(), n.reg.MarkingDefinition(l)
+			id, raw := l.ID(), ib.n.Registry().MarkingDefinition(l)
 			in.Labels = append(in.Labels, binding.LabelInput{ID: id, Canonical: raw})
 			keep[id] = raw
 			classWhole = append(classWhole, id)
@@ -489,7 +490,7 @@ func (n *Node) checkOne(peer *Peer, obj stix.Object, bs []*binding.Binding, labe
 		if d.TranslatedParts != nil {
 			classParts = nil
 			for i, l := range d.TranslatedParts {
-				id, raw := l.ID(), n.reg.MarkingDefinition(l)
+				id, raw := l.ID(), ib.n.Registry().MarkingDefinition(l)
 				in.Parts = append(in.Parts, binding.PartInput{Selectors: partSel[i], Label: binding.LabelInput{ID: id, Canonical: raw}})
 				keep[id] = raw
 				classParts = append(classParts, id)
@@ -499,7 +500,7 @@ func (n *Node) checkOne(peer *Peer, obj stix.Object, bs []*binding.Binding, labe
 				in.Parts = append(in.Parts, binding.PartInput{Selectors: partSel[i], Label: binding.LabelInput{ID: id, Canonical: labels[id]}})
 			}
 		}
-		signer, err := n.Signer()
+		signer, err := ib.n.Signer()
 		if err != nil {
 			return nil, err
 		}
@@ -523,7 +524,7 @@ func (n *Node) checkOne(peer *Peer, obj stix.Object, bs []*binding.Binding, labe
 	class = slices.Compact(class)
 
 	hops := slices.Clone(env.Hops)
-	hops = append(hops, store.Hop{Agreement: chosen.ID(), Version: chosen.Version(), From: peer.Name, To: n.cfg.Name})
+	hops = append(hops, store.Hop{Agreement: chosen.ID(), Version: chosen.Version(), From: peer.Name, To: ib.n.Config().Name})
 	in := &inbound{
 		v: store.ObjectVersion{ID: obj.ID, Type: obj.Type, Modified: obj.Version(), ModifiedAt: obj.ModifiedAt, Created: obj.Created,
 			Revoked: obj.Revoked, Digest: primary.ObjectDigest, Raw: obj.Raw, Bindings: bb.Bytes(), Originator: originator},
@@ -548,7 +549,7 @@ type writeCache struct {
 // storeInbound writes one checked message in tx: its objects in one batch
 // (putObjects), then each one's provenance and retention. A refused version
 // (a conflict, after a revocation, a purged object) fails the message.
-func (n *Node) storeInbound(ctx context.Context, tx store.Tx, wc *writeCache, peer *Peer, ins []*inbound) ([]ReceivedObject, error) {
+func (ib *Service) storeInbound(ctx context.Context, tx store.Tx, wc *writeCache, peer *node.Peer, ins []*inbound) ([]ReceivedObject, error) {
 	vs := make([]*store.ObjectVersion, len(ins))
 	for i, in := range ins {
 		for id, raw := range in.labels {
@@ -573,7 +574,7 @@ func (n *Node) storeInbound(ctx context.Context, tx store.Tx, wc *writeCache, pe
 		v.Class = cid
 		vs[i] = &v
 	}
-	created, errs, err := putObjects(ctx, tx, vs)
+	created, errs, err := node.PutObjects(ctx, tx, vs)
 	if err != nil {
 		return nil, err
 	}
@@ -595,10 +596,10 @@ func (n *Node) storeInbound(ctx context.Context, tx store.Tx, wc *writeCache, pe
 		if !created[i] {
 			status = "exists"
 		}
-		out = append(out, ReceivedObject{ID: v.ID, Modified: v.Modified, Status: status, Agreement: AgreementKey(in.agreement, in.version), Labels: in.class})
+		out = append(out, ReceivedObject{ID: v.ID, Modified: v.Modified, Status: status, Agreement: node.AgreementKey(in.agreement, in.version), Labels: in.class})
 		wc.events = append(wc.events, audit.Event{Actor: "peer:" + peer.Name, Action: audit.ActionFederationReceive, Object: v.ID, Modified: v.Modified,
 			Labels: in.class, Decision: audit.Accept, Subject: "party:" + peer.Name,
-			Detail: clip.String(fmt.Sprintf("%s agreement=%s originator=%s retention=%s", status, AgreementKey(in.agreement, in.version), in.prov.Originator, in.retention), 300)})
+			Detail: clip.String(fmt.Sprintf("%s agreement=%s originator=%s retention=%s", status, node.AgreementKey(in.agreement, in.version), in.prov.Originator, in.retention), 300)})
 	}
 	return out, nil
 }

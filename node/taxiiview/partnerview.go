@@ -1,4 +1,4 @@
-package node
+package taxiiview
 
 import (
 	"cmp"
@@ -17,6 +17,7 @@ import (
 	"github.com/tearline/tearline/audit"
 	"github.com/tearline/tearline/binding"
 	"github.com/tearline/tearline/federation"
+	"github.com/tearline/tearline/node"
 	"github.com/tearline/tearline/policy"
 	"github.com/tearline/tearline/store"
 	"github.com/tearline/tearline/taxii"
@@ -45,16 +46,16 @@ type partnerCtxKey struct{}
 // (its client certificate named the peer). The TAXII backend serves such a
 // request, when it has no token, as that partner.
 func WithPartner(ctx context.Context, p *federation.Peer) context.Context {
-	return context.WithValue(ctx, partnerCtxKey{}, &Peer{Name: p.Name, Country: p.Country, Org: p.Org, URL: p.URL})
+	return context.WithValue(ctx, partnerCtxKey{}, &node.Peer{Name: p.Name, Country: p.Country, Org: p.Org, URL: p.URL})
 }
 
-func partnerFrom(ctx context.Context) (*Peer, bool) {
-	p, ok := ctx.Value(partnerCtxKey{}).(*Peer)
+func partnerFrom(ctx context.Context) (*node.Peer, bool) {
+	p, ok := ctx.Value(partnerCtxKey{}).(*node.Peer)
 	return p, ok && p != nil
 }
 
 // PartnerCaller is a partner node reading the TAXII collections.
-type PartnerCaller struct{ Peer Peer }
+type PartnerCaller struct{ Peer node.Peer }
 
 // Actor implements taxii.Caller.
 func (c *PartnerCaller) Actor() string { return "peer:" + c.Peer.Name }
@@ -106,12 +107,12 @@ type partnerItem struct {
 }
 
 // partnerRead serves one page of the partner view for peer.
-func (n *Node) partnerRead(ctx context.Context, peer *Peer, q taxii.Query) (taxii.Page, error) {
+func (tv *View) partnerRead(ctx context.Context, peer *node.Peer, q taxii.Query) (taxii.Page, error) {
 	limit := pageLimit(q.Limit)
 	// Partners' cursors are sealed like users' (cursors.go), bound to the
 	// peer and the query: a store position would count, in its gaps, the
 	// objects not released to this partner.
-	codec, err := n.cursors(ctx)
+	codec, err := tv.n.Cursors(ctx)
 	if err != nil {
 		return taxii.Page{}, err
 	}
@@ -135,9 +136,9 @@ func (n *Node) partnerRead(ctx context.Context, peer *Peer, q taxii.Query) (taxi
 	}
 	var page taxii.Page
 	var missing bool
-	err = n.updateOutbox(ctx, func(tx store.Tx) error {
+	err = tv.n.UpdateOutbox(ctx, func(tx store.Tx) error {
 		page, missing = taxii.Page{}, false
-		compiled, _, err := n.CompiledAgreements(ctx, tx)
+		compiled, _, err := tv.n.CompiledAgreements(ctx, tx)
 		if err != nil {
 			return err
 		}
@@ -146,13 +147,13 @@ func (n *Node) partnerRead(ctx context.Context, peer *Peer, q taxii.Query) (taxi
 		switch {
 		case q.Object != "":
 			want = q.Object
-			v, ok, err := n.partnerRow(ctx, tx, peer.Name, q.Object)
+			v, ok, err := tv.partnerRow(ctx, tx, peer.Name, q.Object)
 			if err != nil {
 				return err
 			}
 			if !ok {
 				missing = true
-				return n.AppendAudit(ctx, tx, partnerDenial(actor, peer.Name, q.Object, detail))
+				return tv.n.AppendAudit(ctx, tx, partnerDenial(actor, peer.Name, q.Object, detail))
 			}
 			src = &sliceSource{rows: []store.ObjectVersion{v}}
 		case len(q.IDs) > 0:
@@ -216,7 +217,7 @@ func (n *Node) partnerRead(ctx context.Context, peer *Peer, q taxii.Query) (taxi
 			if !specMatch(q.SpecVersions) || !q.AddedAfter.IsZero() && !v.DateAdded.After(q.AddedAfter) {
 				continue
 			}
-			pi, ok, err := n.partnerDecide(ctx, tx, compiled, peer.Name, v, q.Manifest)
+			pi, ok, err := tv.partnerDecide(ctx, tx, compiled, peer.Name, v, q.Manifest)
 			if err != nil {
 				return err
 			}
@@ -239,7 +240,7 @@ func (n *Node) partnerRead(ctx context.Context, peer *Peer, q taxii.Query) (taxi
 		}
 		if want != "" && len(page.Items) == 0 {
 			missing = true
-			return n.AppendAudit(ctx, tx, partnerDenial(actor, peer.Name, want, detail))
+			return tv.n.AppendAudit(ctx, tx, partnerDenial(actor, peer.Name, want, detail))
 		}
 		for _, id := range labels {
 			raw, err := tx.Label(ctx, id)
@@ -256,7 +257,7 @@ func (n *Node) partnerRead(ctx context.Context, peer *Peer, q taxii.Query) (taxi
 			events[0] = audit.Event{Actor: actor, Action: audit.ActionList, Decision: audit.Allow, Subject: "party:" + peer.Name,
 				Count: len(page.Items), Detail: describeQuery(detail, q)}
 		}
-		return n.AppendAudit(ctx, tx, events...)
+		return tv.n.AppendAudit(ctx, tx, events...)
 	})
 	if err != nil {
 		return taxii.Page{}, fmt.Errorf("taxii partner read: %w", err)
@@ -279,7 +280,7 @@ func partnerDenial(actor, party, id, detail string) audit.Event {
 // version of id, or, when id is a tearline made for party, the original it
 // was made from (the tearline is served only if the original's decision
 // still makes it).
-func (n *Node) partnerRow(ctx context.Context, tx store.Tx, party, id string) (store.ObjectVersion, bool, error) {
+func (tv *View) partnerRow(ctx context.Context, tx store.Tx, party, id string) (store.ObjectVersion, bool, error) {
 	vs, err := tx.Versions(ctx, id)
 	if errors.Is(err, store.ErrNotFound) || err == nil && len(vs) == 0 {
 		return store.ObjectVersion{}, false, nil
@@ -299,7 +300,7 @@ func (n *Node) partnerRow(ctx context.Context, tx store.Tx, party, id string) (s
 	}
 	oid, omod, _ := strings.Cut(prov.DerivedFrom, "@")
 	ov, err := versionOf(ctx, tx, oid, omod)
-	if errors.Is(err, ErrNotFound) {
+	if errors.Is(err, node.ErrNotFound) {
 		return store.ObjectVersion{}, false, nil
 	}
 	if err != nil {
@@ -319,24 +320,24 @@ func tearlineID(typ, id, modified, party string) string {
 
 // partnerDecide decides whether and how row v is served to party. ok false:
 // the row is not in the partner's view.
-func (n *Node) partnerDecide(ctx context.Context, tx store.Tx, compiled map[string]*policy.Agreement, party string,
+func (tv *View) partnerDecide(ctx context.Context, tx store.Tx, compiled map[string]*policy.Agreement, party string,
 	v store.ObjectVersion, manifest bool) (partnerItem, bool, error) {
-	skip, err := n.partnerHidden(ctx, tx, party, v)
+	skip, err := tv.partnerHidden(ctx, tx, party, v)
 	if err != nil || skip {
 		return partnerItem{}, false, err
 	}
-	c, err := n.class(ctx, tx, v.Class)
+	c, err := tv.n.Class(ctx, tx, v.Class)
 	if err != nil {
 		return partnerItem{}, false, err
 	}
-	f, err := n.buildFacts(ctx, tx, v, c, compiled)
+	f, err := tv.n.buildFacts(ctx, tx, v, c, compiled)
 	if err != nil {
 		return partnerItem{}, false, err
 	}
-	best, _ := n.decideAll(f, compiled, party, AutoReleasePurpose)
+	best, _ := tv.n.decideAll(f, compiled, party, node.AutoReleasePurpose)
 	out, labels := v, c.LabelIDs
 	e := &store.LedgerEntry{ObjectID: v.ID, Modified: v.Modified, Party: party, Agreement: best.Agreement, AgreementVersion: best.Version,
-		Term: best.d.Terms, Labels: f.labels, State: LedgerPulled, By: "peer:" + party, At: n.now()}
+		Term: best.d.Terms, Labels: f.labels, State: LedgerPulled, By: "peer:" + party, At: tv.n.Now()}
 	switch best.d.Outcome {
 	case policy.Release:
 		e.Outcome = store.LedgerRelease
@@ -347,8 +348,8 @@ func (n *Node) partnerDecide(ctx context.Context, tx store.Tx, compiled map[stri
 			return partnerItem{}, false, err
 		}
 		if len(vs) == 0 {
-			_, _, err := n.makeTearline(ctx, tx, autoReleaser(), f, best, party, AutoReleasePurpose)
-			if errors.Is(err, errNothingRemains) {
+			_, _, err := tv.n.makeTearline(ctx, tx, node.AutoReleaser(), f, best, party, node.AutoReleasePurpose)
+			if errors.Is(err, node.ErrNothingRemains) {
 				return partnerItem{}, false, nil
 			}
 			if err != nil {
@@ -362,7 +363,7 @@ func (n *Node) partnerDecide(ctx context.Context, tx store.Tx, compiled map[stri
 			}
 		}
 		out = vs[len(vs)-1]
-		tc, err := n.class(ctx, tx, out.Class)
+		tc, err := tv.n.Class(ctx, tx, out.Class)
 		if err != nil {
 			return partnerItem{}, false, err
 		}
@@ -377,7 +378,7 @@ func (n *Node) partnerDecide(ctx context.Context, tx store.Tx, compiled map[stri
 	pi.item.DateAdded = v.DateAdded
 	pi.event = audit.Event{Actor: "peer:" + party, Action: audit.ActionRead, Object: out.ID, Modified: out.Modified, Labels: labels,
 		Decision: audit.Allow, Subject: "party:" + party,
-		Detail: fmt.Sprintf("outcome=%s agreement=%s", e.Outcome, AgreementKey(best.Agreement, best.Version))}
+		Detail: fmt.Sprintf("outcome=%s agreement=%s", e.Outcome, node.AgreementKey(best.Agreement, best.Version))}
 	if e.TearlineID != "" {
 		pi.event.Detail += " tearline-of=" + v.ID
 	}
@@ -411,7 +412,7 @@ func (n *Node) partnerDecide(ctx context.Context, tx store.Tx, compiled map[stri
 // the agreements say: tearlines and their derived-from relationships (a
 // tearline is served in place of its original, to its party only), and
 // what came from or was originated by the partner itself.
-func (n *Node) partnerHidden(ctx context.Context, tx store.Tx, party string, v store.ObjectVersion) (bool, error) {
+func (tv *View) partnerHidden(ctx context.Context, tx store.Tx, party string, v store.ObjectVersion) (bool, error) {
 	if v.Originator == party {
 		return true, nil
 	}
@@ -423,7 +424,7 @@ func (n *Node) partnerHidden(ctx context.Context, tx store.Tx, party string, v s
 	case prov.DerivedFrom != "" || prov.Originator == party || prov.ReceivedFrom == party:
 		return true, nil
 	}
-	if v.Type != "relationship" || v.Originator != n.cfg.Name {
+	if v.Type != "relationship" || v.Originator != tv.n.Config().Name {
 		return false, nil
 	}
 	var rel struct {

@@ -1,4 +1,11 @@
-package node
+// Package release decides and carries out what leaves this node for a
+// partner: release requests and their dry run (explain), the approval
+// queue, tearlines (the sanitised version a partner cleared for part of an
+// object receives), automatic releases after an ingest or a receipt, and
+// the record of it all: the dissemination ledger, provenance and consents.
+// Every decision is policy's (over node's compiled agreements); every role
+// and clearance check is node's (node.Authorize, Node.AuthorizeObject).
+package release
 
 import (
 	"context"
@@ -10,9 +17,23 @@ import (
 
 	"github.com/tearline/tearline/audit"
 	"github.com/tearline/tearline/internal/clip"
+	"github.com/tearline/tearline/node"
 	"github.com/tearline/tearline/policy"
 	"github.com/tearline/tearline/store"
 )
+
+// Service releases the objects of one node.
+type Service struct {
+	n *node.Node
+}
+
+// New returns the releases of n. It carries out the node's automatic
+// releases (follow-up rows of kind store.FollowupAutoRelease).
+func New(n *node.Node) *Service {
+	rs := &Service{n: n}
+	n.HandleFollowups(store.FollowupAutoRelease, rs.autoRelease)
+	return rs
+}
 
 // ReleaseResult is what a release request, an approval or a dry run
 // decided, in ids, codes and words: never the object's content.
@@ -72,7 +93,7 @@ func Words(codes []string) []string {
 	return out
 }
 
-func (n *Node) result(f *facts, party, purpose string, best decision, all []decision) ReleaseResult {
+func (rs *Service) result(f *facts, party, purpose string, best decision, all []decision) ReleaseResult {
 	d := best.d
 	res := ReleaseResult{Object: f.v.ID, Modified: f.v.Modified, Party: party, Purpose: purpose, Outcome: d.Outcome.String(),
 		Agreement: best.Agreement, Version: best.Version, Term: d.Terms, Reasons: reasonCodes(d.Reasons), Approvals: d.Approvals,
@@ -88,31 +109,31 @@ func (n *Node) result(f *facts, party, purpose string, best decision, all []deci
 	return res
 }
 
-func (n *Node) canRequest(p *Principal) error {
-	return Authorize(p, ActRelease)
+func (rs *Service) canRequest(p *node.Principal) error {
+	return node.Authorize(p, node.ActRelease)
 }
 
 // Explain decides the release of the latest version of objectID that p may
 // read to party, for purpose, without releasing anything: only the dry run
 // is audited.
-func (n *Node) Explain(ctx context.Context, p *Principal, objectID, party, purpose string) (ReleaseResult, error) {
-	if err := n.canRequest(p); err != nil {
+func (rs *Service) Explain(ctx context.Context, p *node.Principal, objectID, party, purpose string) (ReleaseResult, error) {
+	if err := rs.canRequest(p); err != nil {
 		return ReleaseResult{}, fmt.Errorf("explain: %w", err)
 	}
 	var res ReleaseResult
-	err := n.st.Update(ctx, func(tx store.Tx) error {
-		f, best, all, err := n.decideObject(ctx, tx, p, objectID, party, purpose)
+	err := rs.n.Store().Update(ctx, func(tx store.Tx) error {
+		f, best, all, err := rs.decideObject(ctx, tx, p, objectID, party, purpose)
 		if err != nil {
-			if errors.Is(err, ErrNotFound) {
-				return n.deniedRead(ctx, tx, p, objectID, audit.ActionReleaseExplain, party)
+			if errors.Is(err, node.ErrNotFound) {
+				return rs.deniedRead(ctx, tx, p, objectID, audit.ActionReleaseExplain, party)
 			}
 			return err
 		}
-		res = n.result(f, party, purpose, best, all)
-		return n.AppendAudit(ctx, tx, n.releaseEvent(p, audit.ActionReleaseExplain, f, res))
+		res = rs.result(f, party, purpose, best, all)
+		return rs.n.AppendAudit(ctx, tx, rs.releaseEvent(p, audit.ActionReleaseExplain, f, res))
 	})
 	if err == nil && res.Object == "" {
-		err = fmt.Errorf("object %s: %w", objectID, ErrNotFound)
+		err = fmt.Errorf("object %s: %w", objectID, node.ErrNotFound)
 	}
 	if err != nil {
 		return ReleaseResult{}, fmt.Errorf("explain %s to %s: %w", objectID, party, err)
@@ -122,29 +143,29 @@ func (n *Node) Explain(ctx context.Context, p *Principal, objectID, party, purpo
 
 // deniedRead audits a release or explanation of an object p may not read;
 // the caller then reports it as not found.
-func (n *Node) deniedRead(ctx context.Context, tx store.Tx, p *Principal, objectID, action, party string) error {
-	return n.AppendAudit(ctx, tx, audit.Event{Actor: p.Actor(), Action: action, Object: objectID, Subject: "party:" + party,
+func (rs *Service) deniedRead(ctx context.Context, tx store.Tx, p *node.Principal, objectID, action, party string) error {
+	return rs.n.AppendAudit(ctx, tx, audit.Event{Actor: p.Actor(), Action: action, Object: objectID, Subject: "party:" + party,
 		Decision: audit.Deny, Reasons: []string{"not-found-or-not-readable"}})
 }
 
-func (n *Node) decideObject(ctx context.Context, tx store.Tx, p *Principal, objectID, party, purpose string) (*facts, decision, []decision, error) {
-	v, c, err := n.latestReadable(ctx, tx, p, objectID)
+func (rs *Service) decideObject(ctx context.Context, tx store.Tx, p *node.Principal, objectID, party, purpose string) (*facts, decision, []decision, error) {
+	v, c, err := rs.latestReadable(ctx, tx, p, objectID)
 	if err != nil {
 		return nil, decision{}, nil, err
 	}
-	compiled, _, err := n.CompiledAgreements(ctx, tx)
+	compiled, _, err := rs.n.CompiledAgreements(ctx, tx)
 	if err != nil {
 		return nil, decision{}, nil, err
 	}
-	f, err := n.buildFacts(ctx, tx, v, c, compiled)
+	f, err := rs.buildFacts(ctx, tx, v, c, compiled)
 	if err != nil {
 		return nil, decision{}, nil, err
 	}
-	best, all := n.decideAll(f, compiled, party, purpose)
+	best, all := rs.decideAll(f, compiled, party, purpose)
 	return f, best, all, nil
 }
 
-func (n *Node) releaseEvent(p *Principal, action string, f *facts, res ReleaseResult) audit.Event {
+func (rs *Service) releaseEvent(p *node.Principal, action string, f *facts, res ReleaseResult) audit.Event {
 	dec := audit.Allow
 	switch res.Outcome {
 	case "refuse":
@@ -154,7 +175,7 @@ func (n *Node) releaseEvent(p *Principal, action string, f *facts, res ReleaseRe
 	}
 	ev := audit.Event{Actor: p.Actor(), Action: action, Object: f.v.ID, Modified: f.v.Modified, Labels: f.labels,
 		Decision: dec, Reasons: res.Reasons, Subject: "party:" + res.Party,
-		Detail: fmt.Sprintf("outcome=%s agreement=%s term=%d purpose=%s", res.Outcome, AgreementKey(res.Agreement, res.Version), res.Term, res.Purpose)}
+		Detail: fmt.Sprintf("outcome=%s agreement=%s term=%d purpose=%s", res.Outcome, node.AgreementKey(res.Agreement, res.Version), res.Term, res.Purpose)}
 	if res.Tearline != "" {
 		ev.Detail += " tearline=" + res.Tearline
 	}
@@ -171,32 +192,32 @@ func (n *Node) releaseEvent(p *Principal, action string, f *facts, res ReleaseRe
 // records it; a hold goes to the approval queue; a refusal is recorded with
 // its reasons. Everything is written in one transaction with its audit
 // entries.
-func (n *Node) Release(ctx context.Context, p *Principal, objectID, party, purpose string) (ReleaseResult, error) {
-	if err := n.canRequest(p); err != nil {
+func (rs *Service) Release(ctx context.Context, p *node.Principal, objectID, party, purpose string) (ReleaseResult, error) {
+	if err := rs.canRequest(p); err != nil {
 		return ReleaseResult{}, fmt.Errorf("release: %w", err)
 	}
 	var res ReleaseResult
-	err := n.updateOutbox(ctx, func(tx store.Tx) error {
+	err := rs.n.UpdateOutbox(ctx, func(tx store.Tx) error {
 		res = ReleaseResult{}
-		f, best, all, err := n.decideObject(ctx, tx, p, objectID, party, purpose)
+		f, best, all, err := rs.decideObject(ctx, tx, p, objectID, party, purpose)
 		if err != nil {
-			if errors.Is(err, ErrNotFound) {
-				return n.deniedRead(ctx, tx, p, objectID, audit.ActionReleaseDecide, party)
+			if errors.Is(err, node.ErrNotFound) {
+				return rs.deniedRead(ctx, tx, p, objectID, audit.ActionReleaseDecide, party)
 			}
 			return err
 		}
-		res = n.result(f, party, purpose, best, all)
+		res = rs.result(f, party, purpose, best, all)
 		res.Candidates = nil
 		if best.d.Outcome == policy.Hold {
-			if err := n.enqueue(ctx, tx, p, f, best, &res); err != nil {
+			if err := rs.enqueue(ctx, tx, p, f, best, &res); err != nil {
 				return err
 			}
-			return n.AppendAudit(ctx, tx, n.releaseEvent(p, audit.ActionReleaseRequest, f, res))
+			return rs.n.AppendAudit(ctx, tx, rs.releaseEvent(p, audit.ActionReleaseRequest, f, res))
 		}
-		return n.carryOut(ctx, tx, p, f, best, &res, "")
+		return rs.carryOut(ctx, tx, p, f, best, &res, "")
 	})
 	if err == nil && res.Object == "" {
-		err = fmt.Errorf("object %s: %w", objectID, ErrNotFound)
+		err = fmt.Errorf("object %s: %w", objectID, node.ErrNotFound)
 	}
 	if err != nil {
 		return ReleaseResult{}, fmt.Errorf("release %s to %s: %w", objectID, party, err)
@@ -207,9 +228,9 @@ func (n *Node) Release(ctx context.Context, p *Principal, objectID, party, purpo
 // carryOut writes a release, tearline or refusal to the ledger (making the
 // tearline first) with its audit entry. request names the approval request
 // that led here, if any.
-func (n *Node) carryOut(ctx context.Context, tx store.Tx, p *Principal, f *facts, best decision, res *ReleaseResult, request string) error {
+func (rs *Service) carryOut(ctx context.Context, tx store.Tx, p *node.Principal, f *facts, best decision, res *ReleaseResult, request string) error {
 	e := store.LedgerEntry{ObjectID: f.v.ID, Modified: f.v.Modified, Party: res.Party, Agreement: best.Agreement, AgreementVersion: best.Version,
-		Term: best.d.Terms, Labels: f.labels, Request: request, By: p.Actor(), At: n.now()}
+		Term: best.d.Terms, Labels: f.labels, Request: request, By: p.Actor(), At: rs.n.Now()}
 	out := best.d.Outcome
 	if out == policy.Hold { // approved: what was held goes
 		out = policy.Release
@@ -222,8 +243,8 @@ func (n *Node) carryOut(ctx context.Context, tx store.Tx, p *Principal, f *facts
 		e.Outcome, e.State = store.LedgerRelease, store.LedgerReady
 		res.Outcome = "release"
 	case policy.Tearline:
-		id, labels, err := n.makeTearline(ctx, tx, p, f, best, res.Party, res.Purpose)
-		if errors.Is(err, errNothingRemains) {
+		id, labels, err := rs.makeTearline(ctx, tx, p, f, best, res.Party, res.Purpose)
+		if errors.Is(err, ErrNothingRemains) {
 			res.Outcome, res.Reasons = "refuse", append(res.Reasons, reasonNothingRemains)
 			res.Words = Words(res.Reasons)
 			e.Outcome, e.Reasons = store.LedgerRefuse, res.Reasons
@@ -244,7 +265,7 @@ func (n *Node) carryOut(ctx context.Context, tx store.Tx, p *Principal, f *facts
 	}
 	// What is ready goes to the party's outbox in this same transaction
 	// (federation_send.go); the caller wakes the delivery loop on commit.
-	queued, err := n.outboxRelease(ctx, tx, e, seq)
+	queued, err := rs.n.QueueRelease(ctx, tx, e, seq)
 	if err != nil {
 		return err
 	}
@@ -252,7 +273,7 @@ func (n *Node) carryOut(ctx context.Context, tx store.Tx, p *Principal, f *facts
 		res.Delivery = store.DeliveryQueued
 	}
 	res.Ledger, res.Request = seq, request
-	return n.AppendAudit(ctx, tx, n.releaseEvent(p, audit.ActionReleaseDecide, f, *res))
+	return rs.n.AppendAudit(ctx, tx, rs.releaseEvent(p, audit.ActionReleaseDecide, f, *res))
 }
 
 // decisionSnapshot is the stored form of a decision that held a release.
@@ -265,12 +286,12 @@ type decisionSnapshot struct {
 	Retention string   `json:"retention,omitempty"`
 }
 
-func (n *Node) enqueue(ctx context.Context, tx store.Tx, p *Principal, f *facts, best decision, res *ReleaseResult) error {
+func (rs *Service) enqueue(ctx context.Context, tx store.Tx, p *node.Principal, f *facts, best decision, res *ReleaseResult) error {
 	snap, err := json.Marshal(decisionSnapshot{Outcome: res.Outcome, Reasons: res.Reasons, Approvals: res.Approvals, Cut: res.Cut, Term: res.Term, Retention: res.Retention})
 	if err != nil {
 		return err
 	}
-	now := n.now()
+	now := rs.n.Now()
 	q := store.ReleaseRequest{ID: "release--" + uuid.NewString(), ObjectID: f.v.ID, Modified: f.v.Modified, Party: res.Party,
 		Agreement: best.Agreement, AgreementVersion: best.Version, Purpose: res.Purpose, Requester: p.Actor(),
 		Decision: snap, Required: best.d.Approvals, State: store.RequestPending, Created: now, Updated: now}

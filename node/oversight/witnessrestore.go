@@ -1,4 +1,4 @@
-package node
+package oversight
 
 import (
 	"context"
@@ -43,7 +43,7 @@ func ReadLogState(ctx context.Context, r store.Reader) (LogState, error) {
 // declareRollback appends the signed rollback statement when the restored
 // log in tx is shorter than prev. It must be the first entry the restore
 // appends.
-func (n *Node) declareRollback(ctx context.Context, tx store.Tx, prev *LogState, reason, from string) error {
+func (ov *Service) declareRollback(ctx context.Context, tx store.Tx, prev *LogState, reason, from string) error {
 	if prev == nil {
 		return nil
 	}
@@ -57,15 +57,15 @@ func (n *Node) declareRollback(ctx context.Context, tx store.Tx, prev *LogState,
 	if reason == "" {
 		reason = "restore from " + filepath.Base(from)
 	}
-	st, err := witness.SignRollback(n.logKeys.signer, witness.Rollback{Origin: n.logKeys.signer.Name(),
-		OldSize: prev.Size, OldRoot: prev.Root, NewSize: cur.Size, NewRoot: cur.Root, Time: n.now(), Reason: reason})
+	st, err := witness.SignRollback(ov.n.LogSigner(), witness.Rollback{Origin: ov.n.LogSigner().Name(),
+		OldSize: prev.Size, OldRoot: prev.Root, NewSize: cur.Size, NewRoot: cur.Root, Time: ov.n.Now(), Reason: reason})
 	if err != nil {
 		return err
 	}
-	if err := tx.PutAuditRollback(ctx, store.AuditRollback{OldSize: prev.Size, NewSize: cur.Size, Statement: st, Created: n.now()}); err != nil {
+	if err := tx.PutAuditRollback(ctx, store.AuditRollback{OldSize: prev.Size, NewSize: cur.Size, Statement: st, Created: ov.n.Now()}); err != nil {
 		return err
 	}
-	n.log.WarnContext(ctx, "audit log rolled back by a restore; witnesses will be sent the signed statement", "old_size", prev.Size, "new_size", cur.Size)
-	return n.AppendAudit(ctx, tx, audit.Event{Actor: "node:" + n.cfg.Name, Action: audit.ActionRollback, Decision: audit.Accept,
+	ov.n.Logger().WarnContext(ctx, "audit log rolled back by a restore; witnesses will be sent the signed statement", "old_size", prev.Size, "new_size", cur.Size)
+	return ov.n.AppendAudit(ctx, tx, audit.Event{Actor: "node:" + ov.n.Config().Name, Action: audit.ActionRollback, Decision: audit.Accept,
 		Count: int(prev.Size - cur.Size), Detail: string(st)})
 }

@@ -1,4 +1,4 @@
-package node
+package oversight
 
 import (
 	"context"
@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 
 	"github.com/tearline/tearline/audit"
+	"github.com/tearline/tearline/datadir"
+	"github.com/tearline/tearline/node"
 	"github.com/tearline/tearline/seal"
 	"github.com/tearline/tearline/store"
 )
@@ -22,15 +24,15 @@ type backuper interface {
 // not exist, and audits it. The copy holds sealed content and wrapped data
 // keys, never the KEK: keep the KEK (KEKFile or $TEARLINE_KEK) apart from
 // backups, as docs/STORAGE.md explains.
-func (n *Node) Backup(ctx context.Context, actor, out string) error {
-	b, ok := n.sealed.Unwrap().(backuper)
+func (ov *Service) Backup(ctx context.Context, actor, out string) error {
+	b, ok := ov.n.sealed.Unwrap().(backuper)
 	if !ok {
-		return fmt.Errorf("backup: %w", ErrNoBackup)
+		return fmt.Errorf("backup: %w", node.ErrNoBackup)
 	}
 	// Audited first, so the backup records that it was taken.
-	if err := n.st.Update(ctx, func(tx store.Tx) error {
-		return n.AppendAudit(ctx, tx, audit.Event{Actor: actor, Action: audit.ActionBackup, Decision: audit.Accept,
-			Subject: "kek:" + n.sealed.Keys().Current().ID(), Detail: "to=" + filepath.Base(out)})
+	if err := ov.n.Store().Update(ctx, func(tx store.Tx) error {
+		return ov.n.AppendAudit(ctx, tx, audit.Event{Actor: actor, Action: audit.ActionBackup, Decision: audit.Accept,
+			Subject: "kek:" + ov.n.sealed.Keys().Current().ID(), Detail: "to=" + filepath.Base(out)})
 	}); err != nil {
 		return fmt.Errorf("backup: %w", err)
 	}
@@ -94,7 +96,7 @@ type Restorer interface {
 // does r swap it in; the replaced database is kept beside it, renamed.
 func Restore(ctx context.Context, dir, from string, r Restorer, o RestoreOptions) (RestoreResult, error) {
 	fail := func(err error) (RestoreResult, error) { return RestoreResult{}, fmt.Errorf("restore %s: %w", dir, err) }
-	if _, err := os.Stat(path(dir, ConfigFile)); err != nil {
+	if _, err := os.Stat(datadir.Path(dir, node.ConfigFile)); err != nil {
 		return fail(fmt.Errorf("no node here: %w", err))
 	}
 	if o.Previous == nil {
@@ -132,7 +134,7 @@ func Restore(ctx context.Context, dir, from string, r Restorer, o RestoreOptions
 			r.Discard()
 		}
 	}()
-	n, err := Open(ctx, dir, Options{Store: raw})
+	n, err := node.Open(ctx, dir, node.Options{Store: raw})
 	if err != nil {
 		return fail(err)
 	}
@@ -154,22 +156,22 @@ func Restore(ctx context.Context, dir, from string, r Restorer, o RestoreOptions
 // PostgreSQL node whose database was just restored with pg_restore, with
 // the journal and the audit log (prev, nil if unknown) read from the
 // database it replaced.
-func (n *Node) RestoreJournal(ctx context.Context, from string, journal []store.Tombstone, prev *LogState, reason string) (RestoreResult, error) {
-	return n.reapplyJournal(ctx, from, journal, prev, reason)
+func (ov *Service) RestoreJournal(ctx context.Context, from string, journal []store.Tombstone, prev *LogState, reason string) (RestoreResult, error) {
+	return ov.reapplyJournal(ctx, from, journal, prev, reason)
 }
 
 // reapplyJournal checks that every data key in the restored store opens
 // under a KEK this node holds, then purges again every id in journal, in
 // one transaction with the audit entries.
-func (n *Node) reapplyJournal(ctx context.Context, from string, journal []store.Tombstone, prev *LogState, reason string) (RestoreResult, error) {
+func (ov *Service) reapplyJournal(ctx context.Context, from string, journal []store.Tombstone, prev *LogState, reason string) (RestoreResult, error) {
 	var res RestoreResult
 	held := map[string]bool{}
-	for _, id := range n.sealed.Keys().IDs() {
+	for _, id := range ov.n.sealed.Keys().IDs() {
 		held[id] = true
 	}
 	var after store.DataKey
 	for {
-		keys, err := n.st.DataKeys(ctx, after, 1000)
+		keys, err := ov.n.Store().DataKeys(ctx, after, 1000)
 		if err != nil {
 			return res, err
 		}
@@ -187,10 +189,10 @@ func (n *Node) reapplyJournal(ctx context.Context, from string, journal []store.
 		}
 		after = keys[len(keys)-1]
 	}
-	actor := "node:" + n.cfg.Name
-	err := n.st.Update(ctx, func(tx store.Tx) error {
+	actor := "node:" + ov.n.Config().Name
+	err := ov.n.Store().Update(ctx, func(tx store.Tx) error {
 		// First: the log says it went back, before any entry of its own.
-		if err := n.declareRollback(ctx, tx, prev, reason, from); err != nil {
+		if err := ov.declareRollback(ctx, tx, prev, reason, from); err != nil {
 			return err
 		}
 		res.Journal, res.Purged = len(journal), 0
@@ -201,18 +203,18 @@ func (n *Node) reapplyJournal(ctx context.Context, from string, journal []store.
 			}
 			if len(versions) > 0 {
 				res.Purged++
-				if err := n.AppendAudit(ctx, tx, audit.Event{Actor: actor, Action: audit.ActionObjectPurge, Object: ts.ID, Decision: audit.Accept,
-					Reasons: []string{PurgeRestore, ts.Reason}, Count: len(versions), Detail: "purged again on restore"}); err != nil {
+				if err := ov.n.AppendAudit(ctx, tx, audit.Event{Actor: actor, Action: audit.ActionObjectPurge, Object: ts.ID, Decision: audit.Accept,
+					Reasons: []string{node.PurgeRestore, ts.Reason}, Count: len(versions), Detail: "purged again on restore"}); err != nil {
 					return err
 				}
 			}
 		}
-		return n.AppendAudit(ctx, tx, audit.Event{Actor: actor, Action: audit.ActionRestore, Decision: audit.Accept, Count: res.Purged,
+		return ov.n.AppendAudit(ctx, tx, audit.Event{Actor: actor, Action: audit.ActionRestore, Decision: audit.Accept, Count: res.Purged,
 			Detail: fmt.Sprintf("from=%s journal=%d", filepath.Base(from), len(journal))})
 	})
 	if err != nil {
 		return res, err
 	}
-	n.scrub(ctx)
+	ov.n.Scrub(ctx)
 	return res, nil
 }

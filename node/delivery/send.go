@@ -1,4 +1,4 @@
-package node
+package delivery
 
 import (
 	"context"
@@ -13,52 +13,10 @@ import (
 	"github.com/tearline/tearline/binding"
 	"github.com/tearline/tearline/federation"
 	"github.com/tearline/tearline/internal/clip"
+	"github.com/tearline/tearline/node"
 	"github.com/tearline/tearline/store"
 	"github.com/tearline/tearline/trust"
 )
-
-// objectsRef is the outbox payload of kind "objects": a reference to one
-// released object version, not its content. Content stays sealed in the
-// object store; it is read and assembled into a bundle when the message is
-// sent, so the outbox never holds plaintext and a version purged before
-// delivery is not sent.
-type objectsRef struct {
-	Ledger    int64  `json:"ledger"`
-	Object    string `json:"object"` // the released object, or the tearline made for the party
-	Modified  string `json:"modified"`
-	Agreement string `json:"agreement"`
-	Version   int    `json:"agreement_version"`
-}
-
-// outboxRelease queues the delivery of a ledger entry that is ready, when
-// the party is a peer of this node. It runs in the transaction that writes
-// the entry. A party that is not (yet) a peer gets nothing queued: the
-// ledger still records the release, and `peer add` does not replay it.
-func (n *Node) outboxRelease(ctx context.Context, tx store.Tx, e store.LedgerEntry, seq int64) (queued bool, err error) {
-	if e.State != store.LedgerReady {
-		return false, nil
-	}
-	peers, err := n.peers()
-	if err != nil {
-		return false, err
-	}
-	if !slices.ContainsFunc(peers, func(p Peer) bool { return p.Name == e.Party }) {
-		return false, nil
-	}
-	ref := objectsRef{Ledger: seq, Object: e.ObjectID, Modified: e.Modified, Agreement: e.Agreement, Version: e.AgreementVersion}
-	if e.TearlineID != "" {
-		ref.Object = e.TearlineID
-	}
-	payload, err := json.Marshal(ref)
-	if err != nil {
-		return false, err
-	}
-	it := &store.OutboxItem{Peer: e.Party, Kind: store.OutboxObjects, Payload: payload, Created: n.now(), Ledger: seq}
-	if err := tx.EnqueueOutbox(ctx, it); err != nil {
-		return false, fmt.Errorf("outbox: enqueue release %d for %s: %w", seq, e.Party, err)
-	}
-	return true, nil
-}
 
 // OutboxOptions tune the delivery loop (federation.OutboxOptions).
 type OutboxOptions = federation.OutboxOptions
@@ -67,35 +25,35 @@ type OutboxOptions = federation.OutboxOptions
 // with this node as the Sender: it builds each batch from the store and
 // audits what partners answer. o.MaxAge defaults to the configuration's
 // delivery_max_age; the loop counts into DeliveryMetrics.
-func (n *Node) RunOutbox(ctx context.Context, o OutboxOptions) error {
+func (d *Service) RunOutbox(ctx context.Context, o OutboxOptions) error {
 	if o.MaxAge == 0 {
-		o.MaxAge = n.cfg.DeliveryMaxAge
+		o.MaxAge = d.n.Config().DeliveryMaxAge
 	}
 	if o.Metrics == nil {
-		o.Metrics = n.DeliveryMetrics()
+		o.Metrics = d.DeliveryMetrics()
 	}
-	return federation.NewOutbox(n.st, n.sender(), n.fed.wakeChan(), n.log, o).Run(ctx)
+	return federation.NewOutbox(d.n.Store(), d.sender(), d.n.fed.wakeChan(), d.n.Logger(), o).Run(ctx)
 }
 
 // DeliveryMetrics returns the node's delivery metrics (one per node, for
 // the API's /metrics and the delivery loop).
-func (n *Node) DeliveryMetrics() *federation.Metrics {
-	n.fed.metricsOnce.Do(func() { n.fed.metrics = federation.NewMetrics(n.st) })
-	return n.fed.metrics
+func (d *Service) DeliveryMetrics() *federation.Metrics {
+	d.n.fed.metricsOnce.Do(func() { d.n.fed.metrics = federation.NewMetrics(d.n.Store()) })
+	return d.n.fed.metrics
 }
 
 // sender is the node as federation.Sender.
-type sender struct{ n *Node }
+type sender struct{ n *node.Node }
 
-func (n *Node) sender() sender { return sender{n} }
+func (d *Service) sender() sender { return sender{n} }
 
 // Peer implements federation.Sender.
 func (s sender) Peer(name string) (*federation.Peer, error) {
-	peers, err := s.n.peers()
+	peers, err := s.n.Peers()
 	if err != nil {
 		return nil, err
 	}
-	i := slices.IndexFunc(peers, func(p Peer) bool { return p.Name == name })
+	i := slices.IndexFunc(peers, func(p node.Peer) bool { return p.Name == name })
 	if i < 0 {
 		return nil, nil
 	}
@@ -115,7 +73,7 @@ func (s sender) Client(name string) (*http.Client, error) {
 }
 
 // wirePeer is the peer as the federation protocol knows it.
-func wirePeer(p *Peer) *federation.Peer {
+func wirePeer(p *node.Peer) *federation.Peer {
 	return &federation.Peer{Name: p.Name, Country: p.Country, Org: p.Org, URL: p.URL}
 }
 
@@ -130,7 +88,7 @@ func failReasons(code federation.Reason) []string {
 
 // sentObjects is the sender's note on a built batch: the released object
 // each "objects" message carries, by outbox id, for the audit record.
-type sentObjects map[int64]objectsRef
+type sentObjects map[int64]node.ObjectsRef
 
 // BuildBatch implements federation.Sender: it assembles the POST of
 // batch. The versions and provenance of its objects are read in one query
@@ -138,7 +96,7 @@ type sentObjects map[int64]objectsRef
 func (s sender) BuildBatch(ctx context.Context, peer *federation.Peer, batch []store.OutboxItem) (*federation.Batch, error) {
 	sent := sentObjects{}
 	bb := &federation.Batch{Items: batch, Messages: make([]federation.InboxMessage, 0, len(batch)), Note: sent}
-	refs := make([]objectsRef, len(batch))
+	refs := make([]node.ObjectsRef, len(batch))
 	var ids []string
 	for i, it := range batch {
 		if it.Kind != store.OutboxObjects {
@@ -185,11 +143,11 @@ func versionKey(id, modified string) string { return id + "\x00" + modified }
 // objects, in one query each: the versions found by versionKey, opened
 // (only those named: other versions of the objects stay sealed), and the
 // provenance by object id.
-func (n *Node) releasedVersions(ctx context.Context, refs []objectsRef, ids []string) (map[string]*store.ObjectVersion, map[string]store.Provenance, error) {
+func (d *Service) releasedVersions(ctx context.Context, refs []node.ObjectsRef, ids []string) (map[string]*store.ObjectVersion, map[string]store.Provenance, error) {
 	if len(ids) == 0 {
 		return nil, nil, nil
 	}
-	sealed := n.sealed
+	sealed := d.n.sealed
 	// Read from the backend, content still sealed, and open only the
 	// versions the batch sends: an object's other versions come along in
 	// the same read and would be opened for nothing. (Through the sealing
@@ -242,7 +200,7 @@ func (s sender) Record(ctx context.Context, peer *federation.Peer, b *federation
 			if isObject {
 				events = append(events, audit.Event{Actor: "node:" + n.cfg.Name, Action: audit.ActionFederationSend, Object: ref.Object,
 					Modified: ref.Modified, Subject: "party:" + peer.Name, Decision: audit.Allow,
-					Detail: clip.String(fmt.Sprintf("outbox=%d ledger=%d agreement=%s", m.ID, ref.Ledger, AgreementKey(ref.Agreement, ref.Version)), 300)})
+					Detail: clip.String(fmt.Sprintf("outbox=%d ledger=%d agreement=%s", m.ID, ref.Ledger, node.AgreementKey(ref.Agreement, ref.Version)), 300)})
 			}
 		default:
 			ev := audit.Event{Actor: "node:" + n.cfg.Name, Action: audit.ActionFederationRefuse, Subject: "party:" + peer.Name,
@@ -261,7 +219,7 @@ func (s sender) Record(ctx context.Context, peer *federation.Peer, b *federation
 
 // objectsPayload assembles the wire bundle of one "objects" reference from
 // its stored version v (opened) and the object's provenance (nil: none).
-func (n *Node) objectsPayload(ctx context.Context, ref objectsRef, v *store.ObjectVersion, prov *store.Provenance, labelCache map[string][]byte) ([]byte, error) {
+func (d *Service) objectsPayload(ctx context.Context, ref node.ObjectsRef, v *store.ObjectVersion, prov *store.Provenance, labelCache map[string][]byte) ([]byte, error) {
 	raws, err := v.BindingObjects()
 	if err != nil {
 		return nil, err
@@ -288,7 +246,7 @@ func (n *Node) objectsPayload(ctx context.Context, ref objectsRef, v *store.Obje
 			seen[id] = true
 			lraw, ok := labelCache[id]
 			if !ok {
-				if lraw, err = n.st.Label(ctx, id); err != nil {
+				if lraw, err = d.n.Store().Label(ctx, id); err != nil {
 					return nil, fmt.Errorf("object %s: label %s: %w", v.ID, id, err)
 				}
 				labelCache[id] = lraw

@@ -1,7 +1,6 @@
 package node
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -11,7 +10,6 @@ import (
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/tearline/tearline/audit"
-	"github.com/tearline/tearline/store"
 )
 
 // The audit log's own note key: checkpoints are signed with it, not with
@@ -104,83 +102,5 @@ func ReadLogVerifierKey(dir string) (string, error) {
 // AuditLogKey returns the verifier key of this node's audit log.
 func (n *Node) AuditLogKey() string { return n.logKeys.vkey }
 
-func canAudit(p *Principal) error {
-	if err := Authorize(p, ActAuditRead); err != nil {
-		return fmt.Errorf("audit log: %w", err)
-	}
-	return nil
-}
-
-// SignAuditCheckpoint signs a checkpoint if the log grew since the last
-// and returns the latest.
-func (n *Node) SignAuditCheckpoint(ctx context.Context) (store.AuditCheckpoint, error) {
-	c, err := audit.Checkpoint(ctx, n.st, n.logKeys.signer, n.now())
-	if err == nil {
-		n.checkpointSigned() // witnesses are asked to cosign it (witness.go)
-	}
-	return c, err
-}
-
-// AuditCheckpoint returns the latest signed checkpoint, signing one first
-// if the log has grown: an auditor always sees the whole log. Its note
-// carries the cosignatures witnesses returned for it so far (witness.go).
-func (n *Node) AuditCheckpoint(ctx context.Context, p *Principal) (store.AuditCheckpoint, error) {
-	if err := canAudit(p); err != nil {
-		return store.AuditCheckpoint{}, err
-	}
-	c, err := n.SignAuditCheckpoint(ctx)
-	if err != nil {
-		return c, err
-	}
-	c.Note, err = n.cosignedNote(ctx, c)
-	return c, err
-}
-
-// AuditEntries returns entries [start, end), at most MaxAuditEntries.
-func (n *Node) AuditEntries(ctx context.Context, p *Principal, start, end int64) ([]store.AuditEntry, error) {
-	if err := canAudit(p); err != nil {
-		return nil, err
-	}
-	if start < 0 || end < start {
-		return nil, fmt.Errorf("audit entries [%d, %d): %w", start, end, audit.ErrRange)
-	}
-	end = min(end, start+MaxAuditEntries)
-	return n.st.AuditEntries(ctx, start, end)
-}
-
-// AuditInclusionProof proves entry index is in the tree of size.
-func (n *Node) AuditInclusionProof(ctx context.Context, p *Principal, index, size int64) ([][]byte, error) {
-	if err := canAudit(p); err != nil {
-		return nil, err
-	}
-	return audit.InclusionProof(ctx, n.st, index, size)
-}
-
-// AuditConsistencyProof proves the tree of size from is a prefix of the
-// tree of size to.
-func (n *Node) AuditConsistencyProof(ctx context.Context, p *Principal, from, to int64) ([][]byte, error) {
-	if err := canAudit(p); err != nil {
-		return nil, err
-	}
-	return audit.ConsistencyProof(ctx, n.st, from, to)
-}
-
-// RunAuditCheckpoints signs a checkpoint every interval while the log
-// grows, until ctx ends. serve runs it beside the API.
-func (n *Node) RunAuditCheckpoints(ctx context.Context, interval time.Duration) {
-	if interval <= 0 {
-		interval = DefaultCheckpointInterval
-	}
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		if _, err := n.SignAuditCheckpoint(ctx); err != nil && ctx.Err() == nil {
-			n.log.Error("audit checkpoint", "err", err)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
-}
+// LogSigner signs the audit log's checkpoints and rollback statements.
+func (n *Node) LogSigner() note.Signer { return n.logKeys.signer }

@@ -1,4 +1,10 @@
-package node
+// Package recalls takes back what this node released: a recall notice,
+// signed by the originator, goes to every partner an object went to; each
+// purges it (and every tearline made from it) and answers with a signed
+// acknowledgement, tracked per party. The inbox handlers of notices and
+// acknowledgements (ReceiveRecall, ReceiveRecallAck) are registered by
+// whoever composes the node (node/stack).
+package recalls
 
 import (
 	"context"
@@ -9,13 +15,17 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/uuid"
-
 	"github.com/tearline/tearline/audit"
 	"github.com/tearline/tearline/internal/clip"
+	"github.com/tearline/tearline/node"
+	"github.com/tearline/tearline/node/release"
 	"github.com/tearline/tearline/recall"
 	"github.com/tearline/tearline/store"
 )
+
+// errRecallRefused marks a recall refused for what it says rather than for
+// a store failure: it is audited and never retried.
+var errRecallRefused = errors.New("recall refused")
 
 // Recall (docs/FEDERATION.md, "Recall"). The originator of an object sends a
 // signed notice to every partner the dissemination ledger says received it
@@ -28,6 +38,14 @@ import (
 // A recall does not purge the originator's own copy: the originator still
 // answers for the object (its ledger, its audit trail) and may withdraw it in
 // STIX terms with a revoked version, or purge it with `tearline purge`.
+
+// Service recalls the objects of one node and honours partners' recalls.
+type Service struct {
+	n *node.Node
+}
+
+// New returns the recalls of n.
+func New(n *node.Node) *Service { return &Service{n: n} }
 
 // RecallStatus is one recall as it concerns one party: ids, parties, times
 // and the signed documents, never content.
@@ -74,23 +92,23 @@ func recallStatus(r store.Recall) RecallStatus {
 // it was released to: one signed notice per partner is queued in the outbox
 // in the same transaction as the recall's rows and audit entries. Admins and
 // releasers may recall.
-func (n *Node) Recall(ctx context.Context, p *Principal, objectID, reason string) ([]RecallStatus, error) {
-	if err := Authorize(p, ActRecall); err != nil {
+func (rc *Service) Recall(ctx context.Context, p *node.Principal, objectID, reason string) ([]RecallStatus, error) {
+	if err := node.Authorize(p, node.ActRecall); err != nil {
 		return nil, fmt.Errorf("recall: %w", err)
 	}
 	reason = strings.TrimSpace(reason)
 	if reason == "" || len(reason) > recall.MaxReason {
-		return nil, fmt.Errorf("recall %s: %w: a reason of 1 to %d bytes is required", objectID, ErrInvalid, recall.MaxReason)
+		return nil, fmt.Errorf("recall %s: %w: a reason of 1 to %d bytes is required", objectID, node.ErrInvalid, recall.MaxReason)
 	}
 	id := recall.NewID()
 	var out []RecallStatus
-	err := n.updateOutbox(ctx, func(tx store.Tx) error {
+	err := rc.n.UpdateOutbox(ctx, func(tx store.Tx) error {
 		out = out[:0]
 		// Recalling is acting on the object: one p may not read is answered
 		// as one that does not exist, before its origin or its releases are
 		// told.
-		notFound := fmt.Errorf("object %s: %w", objectID, ErrNotFound)
-		if err := n.authorizeObject(ctx, tx, p, ActRecall, objectID, "", notFound); err != nil {
+		notFound := fmt.Errorf("object %s: %w", objectID, node.ErrNotFound)
+		if err := rc.n.AuthorizeObject(ctx, tx, p, node.ActRecall, objectID, "", notFound); err != nil {
 			return err
 		}
 		versions, err := tx.Versions(ctx, objectID)
@@ -100,24 +118,24 @@ func (n *Node) Recall(ctx context.Context, p *Principal, objectID, reason string
 		if len(versions) == 0 {
 			return notFound
 		}
-		orig, err := originatorOf(ctx, tx, objectID, versions)
+		orig, err := node.OriginatorOf(ctx, tx, objectID, versions)
 		if err != nil {
 			return err
 		}
-		if orig != n.cfg.Name {
-			return fmt.Errorf("%w: %s was originated by %s: only its originator can recall it", ErrForbidden, objectID, orig)
+		if orig != rc.n.Config().Name {
+			return fmt.Errorf("%w: %s was originated by %s: only its originator can recall it", node.ErrForbidden, objectID, orig)
 		}
 		parties, err := recipients(ctx, tx, objectID)
 		if err != nil {
 			return err
 		}
 		if len(parties) == 0 {
-			return fmt.Errorf("%w: %s was never released to a partner: nothing to recall", ErrInvalid, objectID)
+			return fmt.Errorf("%w: %s was never released to a partner: nothing to recall", node.ErrInvalid, objectID)
 		}
-		now := n.now()
+		now := rc.n.Now()
 		for _, r := range parties {
 			notice := &recall.Notice{ID: id, ObjectRef: objectID, Versions: r.versions, Objects: r.objects, To: r.party, Reason: reason}
-			signer, err := n.Signer()
+			signer, err := rc.n.Signer()
 			if err != nil {
 				return err
 			}
@@ -125,17 +143,17 @@ func (n *Node) Recall(ctx context.Context, p *Principal, objectID, reason string
 			if err != nil {
 				return err
 			}
-			row := store.Recall{ID: id, Party: r.party, ObjectID: objectID, Originator: n.cfg.Name, Objects: r.objects, Reason: reason,
+			row := store.Recall{ID: id, Party: r.party, ObjectID: objectID, Originator: rc.n.Config().Name, Objects: r.objects, Reason: reason,
 				Notice: raw, State: store.RecallPending, Issued: now, By: p.Actor()}
 			if err := tx.PutRecall(ctx, row); err != nil {
 				return err
 			}
-			if err := n.enqueueOutbox(ctx, tx, r.party, store.OutboxRecall, raw); err != nil {
+			if err := rc.n.EnqueueOutbox(ctx, tx, r.party, store.OutboxRecall, raw); err != nil {
 				return err
 			}
 			// The reason is the originator's free text: it stays in the
 			// recall row and the notice, not in the content-free log.
-			if err := n.AppendAudit(ctx, tx, audit.Event{Actor: p.Actor(), Action: audit.ActionRecallIssue, Object: objectID,
+			if err := rc.n.AppendAudit(ctx, tx, audit.Event{Actor: p.Actor(), Action: audit.ActionRecallIssue, Object: objectID,
 				Subject: "party:" + r.party, Decision: audit.Accept, Count: len(r.objects),
 				Detail: clip.String("recall="+id+" objects="+strings.Join(r.objects, ","), 300)}); err != nil {
 				return err
@@ -197,34 +215,18 @@ func recipients(ctx context.Context, r store.Reader, objectID string) ([]partyRe
 	return out, nil
 }
 
-// originatorOf returns the node that originated id: its recorded provenance
-// if it came from elsewhere (or is a tearline of something that did), else
-// the node that signed its latest version's binding.
-func originatorOf(ctx context.Context, r store.Reader, id string, versions []store.ObjectVersion) (string, error) {
-	prov, err := r.Provenance(ctx, id)
-	switch {
-	case err == nil:
-		return prov.Originator, nil
-	case !errors.Is(err, store.ErrNotFound):
-		return "", err
-	case len(versions) == 0:
-		return "", fmt.Errorf("object %s: %w", id, ErrNotFound)
-	}
-	return versions[len(versions)-1].Originator, nil
-}
-
 // RecallStatus returns the recalls selected by q (a recall id or an object
 // id), one entry per party: who has acknowledged and who has not. Admins,
 // releasers and auditors read it; it holds no content. The read is audited.
-func (n *Node) RecallStatus(ctx context.Context, p *Principal, q store.RecallQuery) ([]RecallStatus, error) {
-	if err := Authorize(p, ActRecallRead); err != nil {
+func (rc *Service) RecallStatus(ctx context.Context, p *node.Principal, q store.RecallQuery) ([]RecallStatus, error) {
+	if err := node.Authorize(p, node.ActRecallRead); err != nil {
 		return nil, fmt.Errorf("recall status: %w", err)
 	}
 	if q.ID == "" && q.ObjectID == "" {
-		return nil, fmt.Errorf("recall status: %w: name a recall or an object", ErrInvalid)
+		return nil, fmt.Errorf("recall status: %w: name a recall or an object", node.ErrInvalid)
 	}
 	var out []RecallStatus
-	err := n.st.Update(ctx, func(tx store.Tx) error {
+	err := rc.n.Store().Update(ctx, func(tx store.Tx) error {
 		rows, err := tx.Recalls(ctx, q)
 		if err != nil {
 			return err
@@ -233,8 +235,8 @@ func (n *Node) RecallStatus(ctx context.Context, p *Principal, q store.RecallQue
 		for _, r := range rows {
 			// Recalls of objects p may not read are not there for p
 			// (auditors and admins see every level's metadata).
-			if !EveryLevel(p, ActRecallRead) {
-				ok, err := n.mayRead(ctx, tx, p, r.ObjectID, "")
+			if !node.EveryLevel(p, node.ActRecallRead) {
+				ok, err := rc.n.MayRead(ctx, tx, p, r.ObjectID, "")
 				if err != nil {
 					return err
 				}
@@ -244,7 +246,7 @@ func (n *Node) RecallStatus(ctx context.Context, p *Principal, q store.RecallQue
 			}
 			out = append(out, recallStatus(r))
 		}
-		return n.AppendAudit(ctx, tx, audit.Event{Actor: p.Actor(), Action: audit.ActionRecallRead, Object: q.ObjectID,
+		return rc.n.AppendAudit(ctx, tx, audit.Event{Actor: p.Actor(), Action: audit.ActionRecallRead, Object: q.ObjectID,
 			Decision: audit.Allow, Count: len(out), Detail: "recall=" + q.ID})
 	})
 	if err != nil {
@@ -253,14 +255,7 @@ func (n *Node) RecallStatus(ctx context.Context, p *Principal, q store.RecallQue
 	return out, nil
 }
 
-// registerRecall registers the inbox handlers of recalls and sightings.
-func (n *Node) registerRecall() {
-	n.RegisterInboxHandler(store.OutboxRecall, n.receiveRecall)
-	n.RegisterInboxHandler(store.OutboxAck, n.receiveRecallAck)
-	n.RegisterInboxHandler(store.OutboxSighting, n.receiveSighting)
-}
-
-// receiveRecall honours a recall notice from peer: it must verify under the
+// ReceiveRecall honours a recall notice from peer: it must verify under the
 // keyring, come from its originator, be addressed to this node, and every
 // object of it this node holds must have that originator. Everything named
 // is purged (an id not held is tombstoned, so a late delivery cannot bring
@@ -268,24 +263,24 @@ func (n *Node) registerRecall() {
 // its derived-from relationship. A signed acknowledgement is queued back in
 // the same transaction. A repeated notice is answered with the same
 // acknowledgement.
-func (n *Node) receiveRecall(ctx context.Context, peer *Peer, payload []byte) error {
-	ring, err := n.Keyring()
+func (rc *Service) ReceiveRecall(ctx context.Context, peer *node.Peer, payload []byte) error {
+	ring, err := rc.n.Keyring()
 	if err != nil {
 		return err
 	}
 	notice, err := recall.VerifyNotice(ring, payload)
 	if err != nil {
-		return n.refuseRecall(ctx, peer, "", err)
+		return rc.refuseRecall(ctx, peer, "", err)
 	}
 	switch {
 	case notice.Originator != peer.Name:
-		return n.refuseRecall(ctx, peer, notice.ObjectRef, fmt.Errorf("notice %s is signed by %s but was sent by %s", notice.ID, notice.Originator, peer.Name))
-	case notice.To != n.cfg.Name:
-		return n.refuseRecall(ctx, peer, notice.ObjectRef, fmt.Errorf("notice %s is addressed to %s, not this node", notice.ID, notice.To))
+		return rc.refuseRecall(ctx, peer, notice.ObjectRef, fmt.Errorf("notice %s is signed by %s but was sent by %s", notice.ID, notice.Originator, peer.Name))
+	case notice.To != rc.n.Config().Name:
+		return rc.refuseRecall(ctx, peer, notice.ObjectRef, fmt.Errorf("notice %s is addressed to %s, not this node", notice.ID, notice.To))
 	}
 	actor := "peer:" + peer.Name
 	purgedAny := false
-	err = n.updateOutbox(ctx, func(tx store.Tx) error {
+	err = rc.n.UpdateOutbox(ctx, func(tx store.Tx) error {
 		purgedAny = false
 		rows, err := tx.Recalls(ctx, store.RecallQuery{ID: notice.ID})
 		if err != nil {
@@ -293,10 +288,10 @@ func (n *Node) receiveRecall(ctx context.Context, peer *Peer, payload []byte) er
 		}
 		for _, r := range rows {
 			if r.Inbound && r.Party == peer.Name && len(r.Ack) > 0 {
-				if err := n.enqueueOutbox(ctx, tx, peer.Name, store.OutboxAck, r.Ack); err != nil {
+				if err := rc.n.EnqueueOutbox(ctx, tx, peer.Name, store.OutboxAck, r.Ack); err != nil {
 					return err
 				}
-				return n.AppendAudit(ctx, tx, audit.Event{Actor: actor, Action: audit.ActionRecallReceive, Object: notice.ObjectRef,
+				return rc.n.AppendAudit(ctx, tx, audit.Event{Actor: actor, Action: audit.ActionRecallReceive, Object: notice.ObjectRef,
 					Subject: "party:" + peer.Name, Decision: audit.Accept, Detail: "recall=" + notice.ID + " repeated: acknowledged again"})
 			}
 		}
@@ -313,7 +308,7 @@ func (n *Node) receiveRecall(ctx context.Context, peer *Peer, payload []byte) er
 				notHeld = append(notHeld, id)
 				continue
 			}
-			orig, err := originatorOf(ctx, tx, id, versions)
+			orig, err := node.OriginatorOf(ctx, tx, id, versions)
 			if err != nil {
 				return err
 			}
@@ -335,10 +330,10 @@ func (n *Node) receiveRecall(ctx context.Context, peer *Peer, payload []byte) er
 			}
 		}
 
-		now := n.now()
+		now := rc.n.Now()
 		purged := []string{}
 		for _, id := range targets {
-			versions, err := n.purgeIn(ctx, tx, actor, store.Tombstone{ID: id, PurgedAt: now, Reason: PurgeRecall})
+			versions, err := rc.n.PurgeIn(ctx, tx, actor, store.Tombstone{ID: id, PurgedAt: now, Reason: node.PurgeRecall})
 			if err != nil {
 				return err
 			}
@@ -366,14 +361,14 @@ func (n *Node) receiveRecall(ctx context.Context, peer *Peer, payload []byte) er
 				purged = append(purged, id)
 				continue
 			}
-			if _, err := tx.PurgeObject(ctx, store.Tombstone{ID: id, PurgedAt: now, Reason: PurgeRecall}); err != nil {
+			if _, err := tx.PurgeObject(ctx, store.Tombstone{ID: id, PurgedAt: now, Reason: node.PurgeRecall}); err != nil {
 				return err
 			}
 			never = append(never, id)
 		}
 
 		ack := &recall.Ack{RecallRef: notice.ID, ObjectRef: notice.ObjectRef, Purged: purged, NotHeld: never}
-		signer, err := n.Signer()
+		signer, err := rc.n.Signer()
 		if err != nil {
 			return err
 		}
@@ -388,21 +383,21 @@ func (n *Node) receiveRecall(ctx context.Context, peer *Peer, payload []byte) er
 		if err := tx.PutRecall(ctx, row); err != nil {
 			return err
 		}
-		if err := n.enqueueOutbox(ctx, tx, peer.Name, store.OutboxAck, raw); err != nil {
+		if err := rc.n.EnqueueOutbox(ctx, tx, peer.Name, store.OutboxAck, raw); err != nil {
 			return err
 		}
-		return n.AppendAudit(ctx, tx, audit.Event{Actor: actor, Action: audit.ActionRecallReceive, Object: notice.ObjectRef,
-			Subject: "party:" + peer.Name, Decision: audit.Accept, Reasons: []string{PurgeRecall}, Count: len(purged),
+		return rc.n.AppendAudit(ctx, tx, audit.Event{Actor: actor, Action: audit.ActionRecallReceive, Object: notice.ObjectRef,
+			Subject: "party:" + peer.Name, Decision: audit.Accept, Reasons: []string{node.PurgeRecall}, Count: len(purged),
 			Detail: clip.String("recall="+notice.ID+" purged="+strings.Join(purged, ",")+" not_held="+strings.Join(never, ","), 300)})
 	})
 	if errors.Is(err, errRecallRefused) {
-		return n.refuseRecall(ctx, peer, notice.ObjectRef, err)
+		return rc.refuseRecall(ctx, peer, notice.ObjectRef, err)
 	}
 	if err != nil {
 		return fmt.Errorf("recall %s from %s: %w", notice.ID, peer.Name, err)
 	}
 	if purgedAny {
-		n.scrub(ctx)
+		rc.n.Scrub(ctx)
 	}
 	return nil
 }
@@ -421,38 +416,38 @@ func derivedHere(ctx context.Context, r store.Reader, id string) ([]string, erro
 			continue
 		}
 		out = append(out, e.TearlineID,
-			"relationship--"+uuid.NewSHA1(tearlineNS, []byte(e.TearlineID+"\x00derived-from")).String())
+			release.DerivedFromID(e.TearlineID))
 	}
 	return out, nil
 }
 
 // refuseRecall audits a refused recall message from peer and returns the
-// error the sender sees: ErrRefused, so it is not retried.
-func (n *Node) refuseRecall(ctx context.Context, peer *Peer, object string, why error) error {
+// error the sender sees: node.ErrRefused, so it is not retried.
+func (rc *Service) refuseRecall(ctx context.Context, peer *node.Peer, object string, why error) error {
 	ev := audit.Event{Actor: "peer:" + peer.Name, Action: audit.ActionRecallRefuse, Object: object, Subject: "party:" + peer.Name,
 		Decision: audit.Refuse, Detail: clip.String(why.Error(), 300)}
-	if err := n.st.Update(ctx, func(tx store.Tx) error { return n.AppendAudit(ctx, tx, ev) }); err != nil {
+	if err := rc.n.Store().Update(ctx, func(tx store.Tx) error { return rc.n.AppendAudit(ctx, tx, ev) }); err != nil {
 		// Not audited, so not answered either way: the sender retries.
 		return fmt.Errorf("recall from %s: audit refusal: %w", peer.Name, err)
 	}
-	return fmt.Errorf("recall from %s: %w: %v", peer.Name, ErrRefused, why)
+	return fmt.Errorf("recall from %s: %w: %v", peer.Name, node.ErrRefused, why)
 }
 
-// receiveRecallAck records peer's signed acknowledgement of a recall this
+// ReceiveRecallAck records peer's signed acknowledgement of a recall this
 // node sent it. A repeated acknowledgement changes nothing.
-func (n *Node) receiveRecallAck(ctx context.Context, peer *Peer, payload []byte) error {
-	ring, err := n.Keyring()
+func (rc *Service) ReceiveRecallAck(ctx context.Context, peer *node.Peer, payload []byte) error {
+	ring, err := rc.n.Keyring()
 	if err != nil {
 		return err
 	}
 	a, err := recall.VerifyAck(ring, payload)
 	if err != nil {
-		return n.refuseRecall(ctx, peer, "", err)
+		return rc.refuseRecall(ctx, peer, "", err)
 	}
 	if a.Node != peer.Name {
-		return n.refuseRecall(ctx, peer, a.ObjectRef, fmt.Errorf("acknowledgement %s is signed by %s but was sent by %s", a.ID, a.Node, peer.Name))
+		return rc.refuseRecall(ctx, peer, a.ObjectRef, fmt.Errorf("acknowledgement %s is signed by %s but was sent by %s", a.ID, a.Node, peer.Name))
 	}
-	err = n.st.Update(ctx, func(tx store.Tx) error {
+	err = rc.n.Store().Update(ctx, func(tx store.Tx) error {
 		rows, err := tx.Recalls(ctx, store.RecallQuery{ID: a.RecallRef})
 		if err != nil {
 			return err
@@ -464,15 +459,15 @@ func (n *Node) receiveRecallAck(ctx context.Context, peer *Peer, payload []byte)
 		if rows[i].State == store.RecallAcknowledged {
 			return nil
 		}
-		if err := tx.AckRecall(ctx, a.RecallRef, peer.Name, n.now(), payload); err != nil {
+		if err := tx.AckRecall(ctx, a.RecallRef, peer.Name, rc.n.Now(), payload); err != nil {
 			return err
 		}
-		return n.AppendAudit(ctx, tx, audit.Event{Actor: "peer:" + peer.Name, Action: audit.ActionRecallAck, Object: rows[i].ObjectID,
+		return rc.n.AppendAudit(ctx, tx, audit.Event{Actor: "peer:" + peer.Name, Action: audit.ActionRecallAck, Object: rows[i].ObjectID,
 			Subject: "party:" + peer.Name, Decision: audit.Accept, Count: len(a.Purged),
 			Detail: clip.String("recall="+a.RecallRef+" purged="+strings.Join(a.Purged, ",")+" not_held="+strings.Join(a.NotHeld, ","), 300)})
 	})
 	if errors.Is(err, errRecallRefused) {
-		return n.refuseRecall(ctx, peer, a.ObjectRef, err)
+		return rc.refuseRecall(ctx, peer, a.ObjectRef, err)
 	}
 	if err != nil {
 		return fmt.Errorf("recall acknowledgement from %s: %w", peer.Name, err)
@@ -484,8 +479,8 @@ func (n *Node) receiveRecallAck(ctx context.Context, peer *Peer, payload []byte)
 // (and audited) with Ledger, the latest recall of each entry's object from
 // each entry's party, keyed by LedgerRecallKey: so the ledger shows whether
 // each recipient acknowledged a recall. Auditors and admins read it.
-func (n *Node) LedgerRecalls(ctx context.Context, p *Principal, entries []store.LedgerEntry) (map[string]RecallStatus, error) {
-	if err := Authorize(p, ActLedgerRead); err != nil {
+func (rc *Service) LedgerRecalls(ctx context.Context, p *node.Principal, entries []store.LedgerEntry) (map[string]RecallStatus, error) {
+	if err := node.Authorize(p, node.ActLedgerRead); err != nil {
 		return nil, fmt.Errorf("ledger recalls: %w", err)
 	}
 	out := map[string]RecallStatus{}
@@ -495,7 +490,7 @@ func (n *Node) LedgerRecalls(ctx context.Context, p *Principal, entries []store.
 			continue
 		}
 		seen[e.ObjectID] = true
-		rows, err := n.st.Recalls(ctx, store.RecallQuery{ObjectID: e.ObjectID})
+		rows, err := rc.n.Store().Recalls(ctx, store.RecallQuery{ObjectID: e.ObjectID})
 		if err != nil {
 			return nil, fmt.Errorf("ledger recalls: %w", err)
 		}

@@ -1,4 +1,4 @@
-package node
+package inbox
 
 import (
 	"context"
@@ -14,6 +14,7 @@ import (
 	"github.com/tearline/tearline/binding"
 	"github.com/tearline/tearline/federation"
 	"github.com/tearline/tearline/internal/clip"
+	"github.com/tearline/tearline/node"
 	"github.com/tearline/tearline/store"
 	"github.com/tearline/tearline/trust"
 )
@@ -54,7 +55,7 @@ func pullCursor(peer string) string { return "pull:" + peer }
 // cursor on, following `next` until the partner has no more
 // (federation.Pull speaks TAXII; this stores each page and moves the
 // cursor).
-func (n *Node) PullPeer(ctx context.Context, name string, o PullOptions) (PullResult, error) {
+func (ib *Service) PullPeer(ctx context.Context, name string, o PullOptions) (PullResult, error) {
 	res := PullResult{Peer: name}
 	if o.Limit <= 0 {
 		o.Limit = 100
@@ -62,37 +63,37 @@ func (n *Node) PullPeer(ctx context.Context, name string, o PullOptions) (PullRe
 	if o.Timeout <= 0 {
 		o.Timeout = 30 * time.Second
 	}
-	peers, err := n.peers()
+	peers, err := ib.n.Peers()
 	if err != nil {
 		return res, fmt.Errorf("pull %s: %w", name, err)
 	}
-	i := slices.IndexFunc(peers, func(p Peer) bool { return p.Name == name })
+	i := slices.IndexFunc(peers, func(p node.Peer) bool { return p.Name == name })
 	if i < 0 {
 		return res, fmt.Errorf("pull %s: %w", name, trust.ErrNoPeer)
 	}
 	peer := &peers[i]
 	if peer.URL == "" {
-		return res, fmt.Errorf("pull %s: the peer has no url in %s (peer add --url)", name, PeersFile)
+		return res, fmt.Errorf("pull %s: the peer has no url in %s (peer add --url)", name, node.PeersFile)
 	}
 	var c *http.Client
 	if o.Client != nil {
 		c, err = o.Client(name)
 	} else {
-		c, err = trust.FederationClient(n.dir, name)
+		c, err = trust.FederationClient(ib.n.Dir(), name)
 	}
 	if err != nil {
 		return res, fmt.Errorf("pull %s: %w", name, err)
 	}
-	if res.Cursor, err = n.st.Cursor(ctx, pullCursor(name)); err != nil {
+	if res.Cursor, err = ib.n.Store().Cursor(ctx, pullCursor(name)); err != nil {
 		return res, fmt.Errorf("pull %s: cursor: %w", name, err)
 	}
 	res.Pages, err = federation.Pull(ctx, c, peer.URL, res.Cursor, o.Limit, o.Timeout, func(ctx context.Context, pg federation.Page) error {
-		if err := n.receivePulled(ctx, peer, pg.Objects, &res); err != nil {
+		if err := ib.receivePulled(ctx, peer, pg.Objects, &res); err != nil {
 			return err
 		}
 		// The page is committed: only now may the cursor pass it.
 		if pg.Last != "" && pg.Last != res.Cursor {
-			if err := n.st.SetCursor(ctx, pullCursor(name), pg.Last); err != nil {
+			if err := ib.n.Store().SetCursor(ctx, pullCursor(name), pg.Last); err != nil {
 				return fmt.Errorf("save cursor: %w", err)
 			}
 			res.Cursor = pg.Last
@@ -110,7 +111,7 @@ func (n *Node) PullPeer(ctx context.Context, name string, o PullOptions) (PullRe
 // are stored. A message refused for good is audited and counted, and does
 // not hold the cursor back (it would be refused again); anything to retry
 // fails the page.
-func (n *Node) receivePulled(ctx context.Context, peer *Peer, objs []json.RawMessage, res *PullResult) error {
+func (ib *Service) receivePulled(ctx context.Context, peer *node.Peer, objs []json.RawMessage, res *PullResult) error {
 	var labels []json.RawMessage
 	bindings := map[string][]json.RawMessage{} // object id + "\x00" + modified
 	type content struct {
@@ -159,7 +160,7 @@ func (n *Node) receivePulled(ctx context.Context, peer *Peer, objs []json.RawMes
 		msgs = append(msgs, federation.InboxMessage{ID: int64(i + 1), Kind: store.OutboxObjects, Payload: payload})
 	}
 	out := make([]federation.InboxMessageResult, len(msgs))
-	n.receiveObjects(ctx, peer, msgs, out)
+	ib.receiveObjects(ctx, peer, msgs, out)
 	var retry []string
 	for _, r := range out {
 		switch r.Status {
@@ -175,7 +176,7 @@ func (n *Node) receivePulled(ctx context.Context, peer *Peer, objs []json.RawMes
 			}
 		case federation.InboxRefused:
 			res.Refused++
-			n.log.Warn("pull: object refused", "peer", peer.Name, "err", r.Error)
+			ib.n.Logger().Warn("pull: object refused", "peer", peer.Name, "err", r.Error)
 		default:
 			retry = append(retry, r.Error)
 		}
@@ -189,28 +190,28 @@ func (n *Node) receivePulled(ctx context.Context, peer *Peer, objs []json.RawMes
 // RunPull pulls every peer that has a URL every interval until ctx ends
 // (serve --pull-interval). A failing peer is logged and tried again at the
 // next tick; its cursor stays where its last committed page left it.
-func (n *Node) RunPull(ctx context.Context, interval time.Duration, o PullOptions) {
+func (ib *Service) RunPull(ctx context.Context, interval time.Duration, o PullOptions) {
 	if interval <= 0 {
 		return
 	}
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
-		peers, err := n.peers()
+		peers, err := ib.n.Peers()
 		if err != nil {
-			n.log.Warn("pull", "err", err)
+			ib.n.Logger().Warn("pull", "err", err)
 		}
 		for _, p := range peers {
 			if p.URL == "" || ctx.Err() != nil {
 				continue
 			}
-			res, err := n.PullPeer(ctx, p.Name, o)
+			res, err := ib.PullPeer(ctx, p.Name, o)
 			if err != nil {
-				n.log.Warn("pull", "peer", p.Name, "err", err)
+				ib.n.Logger().Warn("pull", "peer", p.Name, "err", err)
 				continue
 			}
 			if res.Objects > 0 {
-				n.log.Info("pull", "peer", p.Name, "objects", res.Objects, "created", res.Created, "refused", res.Refused)
+				ib.n.Logger().Info("pull", "peer", p.Name, "objects", res.Objects, "created", res.Created, "refused", res.Refused)
 			}
 		}
 		select {

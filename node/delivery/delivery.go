@@ -1,4 +1,4 @@
-package node
+package delivery
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/tearline/tearline/audit"
+	"github.com/tearline/tearline/node"
 	"github.com/tearline/tearline/store"
 )
 
@@ -52,8 +53,8 @@ func deliveryOf(it store.OutboxItem) Delivery {
 // Deliveries returns the delivery state of each ledger entry of es that
 // was queued for a peer, by ledger sequence number. Like the ledger, it is
 // for auditors and administrators.
-func (n *Node) Deliveries(ctx context.Context, p *Principal, es []store.LedgerEntry) (map[int64]Delivery, error) {
-	if err := Authorize(p, ActLedgerRead); err != nil {
+func (d *Service) Deliveries(ctx context.Context, p *node.Principal, es []store.LedgerEntry) (map[int64]Delivery, error) {
+	if err := node.Authorize(p, node.ActLedgerRead); err != nil {
 		return nil, fmt.Errorf("deliveries: %w", err)
 	}
 	seqs := make([]int64, 0, len(es))
@@ -62,7 +63,7 @@ func (n *Node) Deliveries(ctx context.Context, p *Principal, es []store.LedgerEn
 			seqs = append(seqs, e.Seq)
 		}
 	}
-	items, err := n.st.OutboxOfLedger(ctx, seqs)
+	items, err := d.n.Store().OutboxOfLedger(ctx, seqs)
 	if err != nil {
 		return nil, fmt.Errorf("deliveries: %w", err)
 	}
@@ -80,60 +81,79 @@ func (n *Node) Deliveries(ctx context.Context, p *Principal, es []store.LedgerEn
 // (ErrNotFound), and the denial is audited. Who may retry is authority's
 // (ActDeliveryRetry: releasers and administrators); a delivery that has
 // not failed is ErrNotFailed.
-func (n *Node) RetryDelivery(ctx context.Context, p *Principal, seq int64) (Delivery, error) {
-	if err := Authorize(p, ActDeliveryRetry); err != nil {
+func (d *Service) RetryDelivery(ctx context.Context, p *node.Principal, seq int64) (Delivery, error) {
+	if err := node.Authorize(p, node.ActDeliveryRetry); err != nil {
 		return Delivery{}, fmt.Errorf("retry delivery %d: %w", seq, err)
 	}
-	items, err := n.st.OutboxOfLedger(ctx, []int64{seq})
+	items, err := d.n.Store().OutboxOfLedger(ctx, []int64{seq})
 	if err != nil {
 		return Delivery{}, fmt.Errorf("retry delivery %d: %w", seq, err)
 	}
 	it, found := items[seq]
-	var ref objectsRef
+	var ref node.ObjectsRef
 	if found {
 		if err := json.Unmarshal(it.Payload, &ref); err != nil {
 			return Delivery{}, fmt.Errorf("retry delivery %d: outbox %d: %w", seq, it.ID, err)
 		}
 	}
 	readable := false
-	err = n.st.Update(ctx, func(tx store.Tx) error {
+	err = d.n.Store().Update(ctx, func(tx store.Tx) error {
 		readable = false
 		ev := audit.Event{Actor: p.Actor(), Action: audit.ActionDeliveryRetry, Object: ref.Object, Modified: ref.Modified,
 			Subject: "party:" + it.Peer, Detail: fmt.Sprintf("ledger=%d outbox=%d", seq, it.ID)}
 		if !found {
 			ev.Decision, ev.Reasons, ev.Subject, ev.Detail = audit.Deny, []string{"not-found-or-not-readable"}, "", fmt.Sprintf("ledger=%d", seq)
-			return n.AppendAudit(ctx, tx, ev)
+			return d.n.AppendAudit(ctx, tx, ev)
 		}
-		if err := n.authorizeObject(ctx, tx, p, ActDeliveryRetry, ref.Object, ref.Modified, ErrNotFound); errors.Is(err, ErrNotFound) {
+		if err := d.n.AuthorizeObject(ctx, tx, p, node.ActDeliveryRetry, ref.Object, ref.Modified, node.ErrNotFound); errors.Is(err, node.ErrNotFound) {
 			ev.Decision, ev.Reasons, ev.Modified = audit.Deny, []string{"not-found-or-not-readable"}, ""
-			return n.AppendAudit(ctx, tx, ev)
+			return d.n.AppendAudit(ctx, tx, ev)
 		} else if err != nil {
 			return err
 		}
 		readable = true
 		if it.State() != store.DeliveryFailed {
 			ev.Decision, ev.Reasons = audit.Deny, []string{"not-failed"}
-			return n.AppendAudit(ctx, tx, ev)
+			return d.n.AppendAudit(ctx, tx, ev)
 		}
 		ev.Decision, ev.Reasons = audit.Allow, []string{it.Reason}
-		return n.AppendAudit(ctx, tx, ev)
+		return d.n.AppendAudit(ctx, tx, ev)
 	})
 	if err != nil {
 		return Delivery{}, fmt.Errorf("retry delivery %d: %w", seq, err)
 	}
 	if !readable {
-		return Delivery{}, fmt.Errorf("retry delivery %d: %w", seq, ErrNotFound)
+		return Delivery{}, fmt.Errorf("retry delivery %d: %w", seq, node.ErrNotFound)
 	}
 	if it.State() != store.DeliveryFailed {
-		return deliveryOf(it), fmt.Errorf("retry delivery %d: %w (it is %s)", seq, ErrNotFailed, it.State())
+		return deliveryOf(it), fmt.Errorf("retry delivery %d: %w (it is %s)", seq, node.ErrNotFailed, it.State())
 	}
-	if err := n.st.RetryOutbox(ctx, it.ID, n.now()); err != nil {
+	if err := d.n.Store().RetryOutbox(ctx, it.ID, d.n.Now()); err != nil {
 		return Delivery{}, fmt.Errorf("retry delivery %d: %w", seq, err)
 	}
-	n.wakeOutbox()
-	items, err = n.st.OutboxOfLedger(ctx, []int64{seq})
+	d.n.WakeOutbox()
+	items, err = d.n.Store().OutboxOfLedger(ctx, []int64{seq})
 	if err != nil {
 		return Delivery{}, fmt.Errorf("retry delivery %d: %w", seq, err)
 	}
 	return deliveryOf(items[seq]), nil
+}
+
+// DeliveriesPaused says whether deliveries to peer are paused by a split
+// view of its log that no admin has acknowledged yet, and why.
+func (d *Service) DeliveriesPaused(ctx context.Context, peer string) (string, bool, error) {
+	p, err := d.n.Peer(peer)
+	if err != nil || p == nil {
+		return "", false, err
+	}
+	origin := node.PeerOrigin(p)
+	if origin == "" {
+		return "", false, nil
+	}
+	open, err := d.n.Store().SplitViews(ctx, origin, true)
+	if err != nil || len(open) == 0 {
+		return "", false, err
+	}
+	return fmt.Sprintf("split view of %s's audit log at size %d (reported by %s); an admin must run `tearline peer ack-split %s`",
+		peer, open[0].Size, open[0].Reporter, peer), true, nil
 }

@@ -1,4 +1,4 @@
-package node
+package oversight
 
 import (
 	"bytes"
@@ -16,6 +16,8 @@ import (
 
 	"github.com/tearline/tearline/audit"
 	"github.com/tearline/tearline/audit/witness"
+	"github.com/tearline/tearline/datadir"
+	"github.com/tearline/tearline/node"
 	"github.com/tearline/tearline/store"
 	"github.com/tearline/tearline/trust"
 )
@@ -25,14 +27,6 @@ import (
 // and peers), asks the partners it trusts as witnesses to cosign its own
 // log, and compares notes with every partner to catch a log showing
 // different trees to different partners.
-
-// The witness's own note key: its cosignatures (C2SP cosignature/v1) are
-// signed with it, apart from the log key, so that a node's word as a
-// witness and as a log are told apart.
-const (
-	WitnessKey    = "keys/witness.key" // note signer key (secret)
-	WitnessPubKey = "keys/witness.pub" // cosignature/v1 verifier key, for partners and auditors
-)
 
 // DefaultWitnessInterval is how often serve asks witnesses to cosign and
 // compares notes, besides after each checkpoint it signs.
@@ -59,93 +53,39 @@ func (s *witnessState) signedChan() chan struct{} {
 }
 
 // checkpointSigned wakes the witnessing loop (RunWitnessing).
-func (n *Node) checkpointSigned() {
+func (ov *Service) checkpointSigned() {
 	select {
-	case n.wit.signedChan() <- struct{}{}:
+	case ov.n.wit.signedChan() <- struct{}{}:
 	default:
 	}
 }
 
-// ensureWitnessKey creates the witness key pair in dir if it is missing,
-// named "<node name>/witness".
-func ensureWitnessKey(dir, name string) error {
-	if _, err := os.Stat(path(dir, WitnessKey)); err == nil {
-		return nil
-	} else if !errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf("witness key: %w", err)
-	}
-	skey, vkey, err := audit.GenerateWitnessKey(name + "/witness")
-	if err != nil {
-		return err
-	}
-	if err := os.MkdirAll(path(dir, "keys"), 0o700); err != nil {
-		return fmt.Errorf("witness key: %w", err)
-	}
-	// O_EXCL: two processes opening the node at once keep one key; the
-	// public key is written after the secret one, by its writer only.
-	f, err := os.OpenFile(path(dir, WitnessKey), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if errors.Is(err, os.ErrExist) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("witness key: %w", err)
-	}
-	if _, err := f.WriteString(skey + "\n"); err != nil {
-		f.Close()
-		return fmt.Errorf("witness key: %w", err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("witness key: %w", err)
-	}
-	if err := os.WriteFile(path(dir, WitnessPubKey), []byte(vkey+"\n"), 0o644); err != nil {
-		return fmt.Errorf("witness key: %w", err)
-	}
-	return nil
-}
-
-// ReadWitnessVerifierKey returns the cosignature verifier key of the node
-// in dir, creating the key pair if the node has none yet.
-func ReadWitnessVerifierKey(dir string) (string, error) {
-	cfg, err := LoadConfig(path(dir, ConfigFile))
-	if err != nil {
-		return "", err
-	}
-	if err := ensureWitnessKey(dir, cfg.Name); err != nil {
-		return "", err
-	}
-	b, err := os.ReadFile(path(dir, WitnessPubKey))
-	if err != nil {
-		return "", fmt.Errorf("witness verifier key: %w", err)
-	}
-	return strings.TrimSpace(string(b)), nil
-}
-
 // Witness returns the node's witness server.
-func (n *Node) Witness() (*witness.Witness, error) {
-	n.wit.mu.Lock()
-	defer n.wit.mu.Unlock()
-	if n.wit.w != nil {
-		return n.wit.w, nil
+func (ov *Service) Witness() (*witness.Witness, error) {
+	ov.n.wit.mu.Lock()
+	defer ov.n.wit.mu.Unlock()
+	if ov.n.wit.w != nil {
+		return ov.n.wit.w, nil
 	}
-	if err := ensureWitnessKey(n.dir, n.cfg.Name); err != nil {
+	if err := node.EnsureWitnessKey(ov.n.Dir(), ov.n.Config().Name); err != nil {
 		return nil, err
 	}
-	skey, err := os.ReadFile(path(n.dir, WitnessKey))
+	skey, err := os.ReadFile(datadir.Path(ov.n.Dir(), node.WitnessKey))
 	if err != nil {
 		return nil, fmt.Errorf("witness key: %w", err)
 	}
-	w, err := witness.New(n.st, strings.TrimSpace(string(skey)), peerLogs{n}, witnessEvents{n}, n.log)
+	w, err := witness.New(ov.n.Store(), strings.TrimSpace(string(skey)), peerLogs{n}, witnessEvents{n}, ov.n.Logger())
 	if err != nil {
 		return nil, err
 	}
-	n.wit.w = w
+	ov.n.wit.w = w
 	return w, nil
 }
 
 // WitnessHandler serves the witness routes (mount behind partner
 // authentication).
-func (n *Node) WitnessHandler() (http.Handler, error) {
-	w, err := n.Witness()
+func (ov *Service) WitnessHandler() (http.Handler, error) {
+	w, err := ov.Witness()
 	if err != nil {
 		return nil, err
 	}
@@ -155,10 +95,10 @@ func (n *Node) WitnessHandler() (http.Handler, error) {
 // peerLogs: the logs this node witnesses are its peers', known by the log
 // key each peer's identity carries. peers.yaml is read as it is now, so a
 // peer added or removed is followed or dropped at once.
-type peerLogs struct{ n *Node }
+type peerLogs struct{ n *node.Node }
 
 func (l peerLogs) Log(_ context.Context, origin string) (witness.Log, error) {
-	peers, err := l.n.peers()
+	peers, err := l.n.Peers()
 	if err != nil {
 		return witness.Log{}, err
 	}
@@ -175,7 +115,7 @@ func (l peerLogs) Log(_ context.Context, origin string) (witness.Log, error) {
 }
 
 // witnessEvents audits what the witness finds, in its transaction.
-type witnessEvents struct{ n *Node }
+type witnessEvents struct{ n *node.Node }
 
 func (e witnessEvents) SplitView(ctx context.Context, tx store.Tx, s store.SplitView) error {
 	e.n.log.ErrorContext(ctx, "SPLIT VIEW: a partner's audit log showed two different trees; deliveries to it are paused until an admin runs `tearline peer ack-split`",
@@ -195,7 +135,7 @@ func (e witnessEvents) Rollback(ctx context.Context, tx store.Tx, r store.Witnes
 
 // peerOrigin returns the origin of peer's log, "" when its log key is not
 // known.
-func peerOrigin(p *Peer) string {
+func peerOrigin(p *node.Peer) string {
 	if p == nil || p.LogKey == "" {
 		return ""
 	}
@@ -206,28 +146,9 @@ func peerOrigin(p *Peer) string {
 	return v.Name()
 }
 
-// DeliveriesPaused says whether deliveries to peer are paused by a split
-// view of its log that no admin has acknowledged yet, and why.
-func (n *Node) DeliveriesPaused(ctx context.Context, peer string) (string, bool, error) {
-	p, err := n.peer(peer)
-	if err != nil || p == nil {
-		return "", false, err
-	}
-	origin := peerOrigin(p)
-	if origin == "" {
-		return "", false, nil
-	}
-	open, err := n.st.SplitViews(ctx, origin, true)
-	if err != nil || len(open) == 0 {
-		return "", false, err
-	}
-	return fmt.Sprintf("split view of %s's audit log at size %d (reported by %s); an admin must run `tearline peer ack-split %s`",
-		peer, open[0].Size, open[0].Reporter, peer), true, nil
-}
-
 // peer returns the peer called name, nil if there is none.
-func (n *Node) peer(name string) (*Peer, error) {
-	peers, err := n.peers()
+func (ov *Service) peer(name string) (*node.Peer, error) {
+	peers, err := ov.n.Peers()
 	if err != nil {
 		return nil, err
 	}
@@ -241,59 +162,59 @@ func (n *Node) peer(name string) (*Peer, error) {
 
 // SplitViews returns the split views recorded for peer's log ("" for every
 // log); open only those not acknowledged. Admins and auditors.
-func (n *Node) SplitViews(ctx context.Context, p *Principal, peer string, open bool) ([]store.SplitView, error) {
-	if err := Authorize(p, ActSplitViewRd); err != nil {
+func (ov *Service) SplitViews(ctx context.Context, p *node.Principal, peer string, open bool) ([]store.SplitView, error) {
+	if err := node.Authorize(p, node.ActSplitViewRd); err != nil {
 		return nil, fmt.Errorf("split views: %w", err)
 	}
 	origin := ""
 	if peer != "" {
-		pp, err := n.peer(peer)
+		pp, err := ov.peer(peer)
 		if err != nil {
 			return nil, err
 		}
 		if origin = peerOrigin(pp); origin == "" {
-			return nil, fmt.Errorf("split views of %s: %w: %w", peer, trust.ErrNoPeer, ErrNotFound)
+			return nil, fmt.Errorf("split views of %s: %w: %w", peer, trust.ErrNoPeer, node.ErrNotFound)
 		}
 	}
-	return n.st.SplitViews(ctx, origin, open)
+	return ov.n.Store().SplitViews(ctx, origin, open)
 }
 
 // AckSplitView acknowledges the open split views of peer's log: deliveries
 // to it resume with the next round. Admin only. The state is in the store,
 // so the CLI acknowledges on a serving node too, and every replica sees it.
-func (n *Node) AckSplitView(ctx context.Context, p *Principal, peer string) (int, error) {
-	if err := Authorize(p, ActSplitViewAck); err != nil {
+func (ov *Service) AckSplitView(ctx context.Context, p *node.Principal, peer string) (int, error) {
+	if err := node.Authorize(p, node.ActSplitViewAck); err != nil {
 		return 0, fmt.Errorf("ack-split %s: %w", peer, err)
 	}
-	pp, err := n.peer(peer)
+	pp, err := ov.peer(peer)
 	if err != nil {
 		return 0, err
 	}
 	origin := peerOrigin(pp)
 	if origin == "" {
-		return 0, fmt.Errorf("ack-split %s: %w (or its log key is not known): %w", peer, trust.ErrNoPeer, ErrNotFound)
+		return 0, fmt.Errorf("ack-split %s: %w (or its log key is not known): %w", peer, trust.ErrNoPeer, node.ErrNotFound)
 	}
 	var count int
-	err = n.st.Update(ctx, func(tx store.Tx) error {
+	err = ov.n.Store().Update(ctx, func(tx store.Tx) error {
 		var err error
-		if count, err = tx.AckSplitViews(ctx, origin, p.Actor(), n.now()); err != nil || count == 0 {
+		if count, err = tx.AckSplitViews(ctx, origin, p.Actor(), ov.n.Now()); err != nil || count == 0 {
 			return err
 		}
-		return n.AppendAudit(ctx, tx, audit.Event{Actor: p.Actor(), Action: audit.ActionSplitAck, Decision: audit.Accept,
+		return ov.n.AppendAudit(ctx, tx, audit.Event{Actor: p.Actor(), Action: audit.ActionSplitAck, Decision: audit.Accept,
 			Subject: "peer:" + peer, Count: count, Detail: "origin=" + origin + " deliveries resume"})
 	})
 	if err != nil {
 		return 0, fmt.Errorf("ack-split %s: %w", peer, err)
 	}
 	if count > 0 {
-		n.wakeOutbox()
+		ov.n.WakeOutbox()
 	}
 	return count, nil
 }
 
 // witnessClient returns the mutual-TLS client for peer.
-func (n *Node) witnessClient(peer string) (*http.Client, error) {
-	return trust.FederationClient(n.dir, peer)
+func (ov *Service) witnessClient(peer string) (*http.Client, error) {
+	return trust.FederationClient(ov.n.Dir(), peer)
 }
 
 // CosignRound asks every peer trusted as a witness (witness: true in
@@ -301,16 +222,16 @@ func (n *Node) witnessClient(peer string) (*http.Client, error) {
 // first if the log grew, and stores the cosignatures that verify with the
 // peer's witness key. A peer without the witness routes is skipped (logged
 // at Info).
-func (n *Node) CosignRound(ctx context.Context) error {
+func (ov *Service) CosignRound(ctx context.Context) error {
 	// Not SignAuditCheckpoint: its signal would start another round.
-	cp, err := audit.Checkpoint(ctx, n.st, n.logKeys.signer, n.now())
+	cp, err := audit.Checkpoint(ctx, ov.n.Store(), ov.n.LogSigner(), ov.n.Now())
 	if errors.Is(err, store.ErrNotFound) {
 		return nil // an empty log
 	}
 	if err != nil {
 		return err
 	}
-	peers, err := n.peers()
+	peers, err := ov.n.Peers()
 	if err != nil {
 		return err
 	}
@@ -320,16 +241,16 @@ func (n *Node) CosignRound(ctx context.Context) error {
 		if !p.Witness || p.URL == "" {
 			continue
 		}
-		if err := n.cosignWith(ctx, p, cp); err != nil {
+		if err := ov.cosignWith(ctx, p, cp); err != nil {
 			errs = append(errs, fmt.Errorf("witness %s: %w", p.Name, err))
 		}
 	}
 	return errors.Join(errs...)
 }
 
-func (n *Node) cosignWith(ctx context.Context, p *Peer, cp store.AuditCheckpoint) error {
+func (ov *Service) cosignWith(ctx context.Context, p *node.Peer, cp store.AuditCheckpoint) error {
 	known := int64(0)
-	last, err := n.st.LatestAuditCosignature(ctx, p.Name)
+	last, err := ov.n.Store().LatestAuditCosignature(ctx, p.Name)
 	switch {
 	case err == nil && last.Size == cp.Size:
 		return nil // cosigned already
@@ -345,21 +266,21 @@ func (n *Node) cosignWith(ctx context.Context, p *Peer, cp store.AuditCheckpoint
 	if err != nil {
 		return fmt.Errorf("its witness key: %w", err)
 	}
-	rbs, err := n.st.AuditRollbacks(ctx)
+	rbs, err := ov.n.Store().AuditRollbacks(ctx)
 	if err != nil {
 		return err
 	}
-	c, err := n.witnessClient(p.Name)
+	c, err := ov.witnessClient(p.Name)
 	if err != nil {
 		return err
 	}
 	cosig, err := witness.Cosign(ctx, witness.Submission{Client: c, Base: p.URL, Timeout: witnessTimeout,
 		Size: cp.Size, Checkpoint: cp.Note, Known: known, Rollbacks: rbs,
 		Proof: func(ctx context.Context, from int64) ([][]byte, error) {
-			return audit.ConsistencyProof(ctx, n.st, from, cp.Size)
+			return audit.ConsistencyProof(ctx, ov.n.Store(), from, cp.Size)
 		}})
 	if errors.Is(err, witness.ErrNotSupported) {
-		n.log.InfoContext(ctx, "witness: partner does not witness this log (no witness route, or our log key unknown to it); skipped", "peer", p.Name, "err", err)
+		ov.n.Logger().InfoContext(ctx, "witness: partner does not witness this log (no witness route, or our log key unknown to it); skipped", "peer", p.Name, "err", err)
 		return nil
 	}
 	if err != nil {
@@ -369,8 +290,8 @@ func (n *Node) cosignWith(ctx context.Context, p *Peer, cp store.AuditCheckpoint
 	if err != nil {
 		return err
 	}
-	return n.st.Update(ctx, func(tx store.Tx) error {
-		return tx.PutAuditCosignature(ctx, store.AuditCosignature{Size: cp.Size, Witness: p.Name, Line: line, Created: n.now()})
+	return ov.n.Store().Update(ctx, func(tx store.Tx) error {
+		return tx.PutAuditCosignature(ctx, store.AuditCosignature{Size: cp.Size, Witness: p.Name, Line: line, Created: ov.n.Now()})
 	})
 }
 
@@ -392,12 +313,12 @@ func verifiedCosignature(msg, cosig []byte, cv note.Verifier) ([]byte, error) {
 // CompareNotes fetches from every peer with a URL the checkpoints it
 // cosigned and compares them with this node's (witness.Witness.Compare).
 // A peer without the witness routes is skipped (logged at Info).
-func (n *Node) CompareNotes(ctx context.Context) error {
-	w, err := n.Witness()
+func (ov *Service) CompareNotes(ctx context.Context) error {
+	w, err := ov.Witness()
 	if err != nil {
 		return err
 	}
-	peers, err := n.peers()
+	peers, err := ov.n.Peers()
 	if err != nil {
 		return err
 	}
@@ -407,16 +328,16 @@ func (n *Node) CompareNotes(ctx context.Context) error {
 		if p.URL == "" {
 			continue
 		}
-		c, err := n.witnessClient(p.Name)
+		c, err := ov.witnessClient(p.Name)
 		if err == nil {
 			var got witness.Cosigned
 			got, err = witness.Fetch(ctx, c, p.URL, witnessTimeout)
 			if errors.Is(err, witness.ErrNotSupported) {
-				n.log.InfoContext(ctx, "witness: partner serves no witness routes; notes not compared", "peer", p.Name)
+				ov.n.Logger().InfoContext(ctx, "witness: partner serves no witness routes; notes not compared", "peer", p.Name)
 				continue
 			}
 			for _, l := range got.Logs {
-				if _, cerr := w.Compare(ctx, p.Name, l, n.proveFrom); cerr != nil {
+				if _, cerr := w.Compare(ctx, p.Name, l, ov.proveFrom); cerr != nil {
 					errs = append(errs, cerr)
 				}
 			}
@@ -431,16 +352,16 @@ func (n *Node) CompareNotes(ctx context.Context) error {
 // RunWitnessing asks witnesses to cosign after each checkpoint this node
 // signs and every interval, and compares notes with partners every
 // interval, until ctx ends. serve runs it beside the API.
-func (n *Node) RunWitnessing(ctx context.Context, interval time.Duration) {
+func (ov *Service) RunWitnessing(ctx context.Context, interval time.Duration) {
 	if interval <= 0 {
 		interval = DefaultWitnessInterval
 	}
 	t := time.NewTicker(interval)
 	defer t.Stop()
-	signed := n.wit.signedChan()
+	signed := ov.n.wit.signedChan()
 	for {
-		if err := n.CosignRound(ctx); err != nil && ctx.Err() == nil {
-			n.log.Warn("witness: cosigning", "err", err)
+		if err := ov.CosignRound(ctx); err != nil && ctx.Err() == nil {
+			ov.n.Logger().Warn("witness: cosigning", "err", err)
 		}
 		compare := false
 		select {
@@ -451,8 +372,8 @@ func (n *Node) RunWitnessing(ctx context.Context, interval time.Duration) {
 			compare = true
 		}
 		if compare {
-			if err := n.CompareNotes(ctx); err != nil && ctx.Err() == nil {
-				n.log.Warn("witness: comparing notes", "err", err)
+			if err := ov.CompareNotes(ctx); err != nil && ctx.Err() == nil {
+				ov.n.Logger().Warn("witness: comparing notes", "err", err)
 			}
 		}
 	}
@@ -460,8 +381,8 @@ func (n *Node) RunWitnessing(ctx context.Context, interval time.Duration) {
 
 // cosignedNote returns c's note with the stored cosignatures of its size
 // appended, as C2SP notes carry them.
-func (n *Node) cosignedNote(ctx context.Context, c store.AuditCheckpoint) ([]byte, error) {
-	cs, err := n.st.AuditCosignatures(ctx, c.Size)
+func (ov *Service) cosignedNote(ctx context.Context, c store.AuditCheckpoint) ([]byte, error) {
+	cs, err := ov.n.Store().AuditCosignatures(ctx, c.Size)
 	if err != nil || len(cs) == 0 {
 		return c.Note, err
 	}
@@ -475,15 +396,15 @@ func (n *Node) cosignedNote(ctx context.Context, c store.AuditCheckpoint) ([]byt
 // proveFrom fetches a consistency proof of peer's log from the peer itself
 // (witness.ConsistencyPath), for comparing notes on checkpoints of two
 // sizes.
-func (n *Node) proveFrom(ctx context.Context, peer string, old, new int64) ([][]byte, error) {
-	p, err := n.peer(peer)
+func (ov *Service) proveFrom(ctx context.Context, peer string, old, new int64) ([][]byte, error) {
+	p, err := ov.peer(peer)
 	if err != nil {
 		return nil, err
 	}
 	if p == nil || p.URL == "" {
 		return nil, fmt.Errorf("peer %s: no URL to ask for a proof", peer)
 	}
-	c, err := n.witnessClient(peer)
+	c, err := ov.witnessClient(peer)
 	if err != nil {
 		return nil, err
 	}
@@ -492,6 +413,6 @@ func (n *Node) proveFrom(ctx context.Context, peer string, old, new int64) ([][]
 
 // LogConsistencyProof is this node's log's consistency proof from old to
 // new, for partners comparing notes (witness.ConsistencyPath).
-func (n *Node) LogConsistencyProof(ctx context.Context, old, new int64) ([][]byte, error) {
-	return audit.ConsistencyProof(ctx, n.st, old, new)
+func (ov *Service) LogConsistencyProof(ctx context.Context, old, new int64) ([][]byte, error) {
+	return audit.ConsistencyProof(ctx, ov.n.Store(), old, new)
 }

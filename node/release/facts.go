@@ -1,4 +1,4 @@
-package node
+package release
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 
 	"github.com/tearline/tearline/binding"
 	"github.com/tearline/tearline/label"
+	"github.com/tearline/tearline/node"
 	"github.com/tearline/tearline/policy"
 	"github.com/tearline/tearline/store"
 )
@@ -25,21 +26,21 @@ type facts struct {
 
 // latestReadable returns the newest version of id that p may read, or
 // ErrNotFound.
-func (n *Node) latestReadable(ctx context.Context, r store.Reader, p *Principal, id string) (store.ObjectVersion, policy.Class, error) {
+func (rs *Service) latestReadable(ctx context.Context, r store.Reader, p *node.Principal, id string) (store.ObjectVersion, policy.Class, error) {
 	versions, err := r.Versions(ctx, id)
 	if err != nil {
 		return store.ObjectVersion{}, policy.Class{}, err
 	}
 	for i := len(versions) - 1; i >= 0; i-- {
-		c, err := n.class(ctx, r, versions[i].Class)
+		c, err := rs.n.Class(ctx, r, versions[i].Class)
 		if err != nil {
 			return store.ObjectVersion{}, policy.Class{}, err
 		}
-		if policy.CanRead(n.reg, p.Subject, c.Labels).Allow {
+		if policy.CanRead(rs.n.Registry(), p.Subject, c.Labels).Allow {
 			return versions[i], c, nil
 		}
 	}
-	return store.ObjectVersion{}, policy.Class{}, fmt.Errorf("object %s: %w", id, ErrNotFound)
+	return store.ObjectVersion{}, policy.Class{}, fmt.Errorf("object %s: %w", id, node.ErrNotFound)
 }
 
 // versionOf returns version modified of id.
@@ -53,12 +54,12 @@ func versionOf(ctx context.Context, r store.Reader, id, modified string) (store.
 			return v, nil
 		}
 	}
-	return store.ObjectVersion{}, fmt.Errorf("object %s version %s: %w", id, modified, ErrNotFound)
+	return store.ObjectVersion{}, fmt.Errorf("object %s version %s: %w", id, modified, node.ErrNotFound)
 }
 
 // buildFacts gathers labels (from the originator's binding), provenance
 // and consents of v. compiled supplies the agreements provenance hops name.
-func (n *Node) buildFacts(ctx context.Context, r store.Reader, v store.ObjectVersion, c policy.Class, compiled map[string]*policy.Agreement) (*facts, error) {
+func (rs *Service) buildFacts(ctx context.Context, r store.Reader, v store.ObjectVersion, c policy.Class, compiled map[string]*policy.Agreement) (*facts, error) {
 	f := &facts{v: v, labels: c.LabelIDs}
 	raws, err := v.BindingObjects()
 	if err == nil && len(raws) == 0 {
@@ -110,7 +111,7 @@ func (n *Node) buildFacts(ctx context.Context, r store.Reader, v store.ObjectVer
 	prov, err := r.Provenance(ctx, v.ID)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		if v.Originator != n.cfg.Name {
+		if v.Originator != rs.n.Config().Name {
 			// A foreign object nobody recorded the arrival of: Decide
 			// refuses it (provenance) rather than guessing.
 			f.obj.Originator = v.Originator
@@ -118,14 +119,14 @@ func (n *Node) buildFacts(ctx context.Context, r store.Reader, v store.ObjectVer
 	case err != nil:
 		return nil, err
 	default:
-		if prov.Originator != n.cfg.Name {
+		if prov.Originator != rs.n.Config().Name {
 			f.obj.Originator = prov.Originator
 		}
 		if !prov.ReceivedAt.IsZero() {
 			f.obj.ReceivedAt = prov.ReceivedAt
 		}
 		for _, h := range prov.Hops {
-			f.obj.Provenance = append(f.obj.Provenance, policy.Hop{Agreement: compiled[AgreementKey(h.Agreement, h.Version)], From: h.From, To: h.To})
+			f.obj.Provenance = append(f.obj.Provenance, policy.Hop{Agreement: compiled[node.AgreementKey(h.Agreement, h.Version)], From: h.From, To: h.To})
 		}
 	}
 	consents, err := r.Consents(ctx, v.ID)
@@ -151,13 +152,13 @@ type decision struct {
 // that party that is signed by every party (latest version of each id
 // first), and returns the one that allows the most, then all of them.
 // With no agreement at all the result refuses with no-terms.
-func (n *Node) decideAll(f *facts, compiled map[string]*policy.Agreement, party, purpose string) (decision, []decision) {
+func (rs *Service) decideAll(f *facts, compiled map[string]*policy.Agreement, party, purpose string) (decision, []decision) {
 	var all []decision
 	for _, a := range compiled {
-		if !a.HasParty(party) || party == n.cfg.Name {
+		if !a.HasParty(party) || party == rs.n.Config().Name {
 			continue
 		}
-		d := policy.Decide(a, f.obj, policy.Recipient{Party: party}, purpose, n.now())
+		d := policy.Decide(a, f.obj, policy.Recipient{Party: party}, purpose, rs.n.Now())
 		all = append(all, decision{Agreement: a.ID(), Version: a.Version(), State: string(a.Status().State), d: d})
 	}
 	// Amended versions only explain history: keep the newest version of

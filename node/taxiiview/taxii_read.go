@@ -1,4 +1,4 @@
-package node
+package taxiiview
 
 import (
 	"cmp"
@@ -16,6 +16,7 @@ import (
 	"github.com/tearline/tearline/audit"
 	pagecursor "github.com/tearline/tearline/cursor" // aliased: cursor is the partner view's type here
 	"github.com/tearline/tearline/internal/clip"
+	"github.com/tearline/tearline/node"
 	"github.com/tearline/tearline/policy"
 	"github.com/tearline/tearline/store"
 	"github.com/tearline/tearline/taxii"
@@ -40,7 +41,7 @@ func served(what string, raw []byte, authenticated bool) (json.RawMessage, error
 // taxiiMaxScan bounds the object rows one TAXII page may look at. Filters
 // the store cannot apply (version, spec_version) may drop rows; past this
 // many the page ends early with more=true, as TAXII allows.
-const taxiiMaxScan = 10 * MaxPage
+const taxiiMaxScan = 10 * node.MaxPage
 
 // cursor is a position in a TAXII listing: after the object listed at Seq
 // after, skipping the first skip items of the next object listed (an
@@ -93,25 +94,25 @@ func taxiiCursorParams(q taxii.Query) []string {
 }
 
 // taxiiSealCursor seals pos for p's listing q.
-func (n *Node) taxiiSealCursor(ctx context.Context, p *Principal, q taxii.Query, versions bool, pos cursor) (string, error) {
-	return n.sealCursor(ctx, p, taxiiRoute(q, versions), taxiiCursorParams(q), pagecursor.Position{After: pos.after, Skip: pos.skip})
+func (tv *View) taxiiSealCursor(ctx context.Context, p *node.Principal, q taxii.Query, versions bool, pos cursor) (string, error) {
+	return tv.n.SealCursor(ctx, p, taxiiRoute(q, versions), taxiiCursorParams(q), pagecursor.Position{After: pos.after, Skip: pos.skip})
 }
 
 // TAXIICursorAt issues the cursor of q's listing (objects or manifest) for
 // p that starts after store position after. For in-process callers that
 // start pages at chosen places (bench/scale); no reader reaches it.
-func (n *Node) TAXIICursorAt(ctx context.Context, p *Principal, q taxii.Query, after int64) (string, error) {
+func (tv *View) TAXIICursorAt(ctx context.Context, p *node.Principal, q taxii.Query, after int64) (string, error) {
 	if after < 0 {
 		return "", fmt.Errorf("taxii cursor at %d: a store position is not negative", after)
 	}
-	return n.taxiiSealCursor(ctx, p, q, false, cursor{after: after})
+	return tv.taxiiSealCursor(ctx, p, q, false, cursor{after: after})
 }
 
 // taxiiOpenCursor opens q.Next for p's listing q: any cursor this node did
 // not issue for exactly this user and query, or that expired, is a 400.
-func (n *Node) taxiiOpenCursor(ctx context.Context, p *Principal, q taxii.Query, versions bool) (cursor, error) {
-	pos, err := n.openCursor(ctx, p, taxiiRoute(q, versions), taxiiCursorParams(q), q.Next)
-	if errors.Is(err, ErrBadCursor) {
+func (tv *View) taxiiOpenCursor(ctx context.Context, p *node.Principal, q taxii.Query, versions bool) (cursor, error) {
+	pos, err := tv.n.OpenCursor(ctx, p, taxiiRoute(q, versions), taxiiCursorParams(q), q.Next)
+	if errors.Is(err, node.ErrBadCursor) {
 		return cursor{}, fmt.Errorf("next: %v: %w", err, taxii.ErrBadRequest)
 	}
 	if err != nil {
@@ -124,7 +125,7 @@ func pageLimit(l int) int {
 	if l <= 0 {
 		return 100
 	}
-	return min(l, MaxPage)
+	return min(l, node.MaxPage)
 }
 
 // specMatch applies match[spec_version]: every object Tearline holds is
@@ -264,11 +265,11 @@ func seekAdded(ctx context.Context, tx store.Reader, lq store.ListQuery, t time.
 // name. Everything returned is audited before it is returned, as List and
 // Get do; an object-by-id request for something p cannot see is audited as
 // a denial, exactly like Get, and reported as not found.
-func (n *Node) taxiiRead(ctx context.Context, p *Principal, q taxii.Query) (taxii.Page, error) {
+func (tv *View) taxiiRead(ctx context.Context, p *node.Principal, q taxii.Query) (taxii.Page, error) {
 	limit := pageLimit(q.Limit)
 	var start cursor
 	if q.Next != "" {
-		c, err := n.taxiiOpenCursor(ctx, p, q, false)
+		c, err := tv.taxiiOpenCursor(ctx, p, q, false)
 		if err != nil {
 			return taxii.Page{}, err
 		}
@@ -290,9 +291,9 @@ func (n *Node) taxiiRead(ctx context.Context, p *Principal, q taxii.Query) (taxi
 		events = make([]audit.Event, 1, 1+limit+16)
 		page.Items = make([]taxii.Item, 0, limit)
 	}
-	tx := store.Reader(n.st)
+	tx := store.Reader(tv.n.Store())
 	err := func() error {
-		classes, err := n.visibleClasses(ctx, tx, p.Subject)
+		classes, err := tv.n.VisibleClasses(ctx, tx, p.Subject)
 		if err != nil {
 			return err
 		}
@@ -326,7 +327,7 @@ func (n *Node) taxiiRead(ctx context.Context, p *Principal, q taxii.Query) (taxi
 			}
 			if len(vis) == 0 {
 				missing = true
-				events = append(events, n.denial(ctx, tx, p, q.Object, all, detail))
+				events = append(events, tv.denial(ctx, tx, p, q.Object, all, detail))
 				return nil
 			}
 			src = &sliceSource{rows: afterSeq(vis[len(vis)-1:], start.after)}
@@ -359,7 +360,7 @@ func (n *Node) taxiiRead(ctx context.Context, p *Principal, q taxii.Query) (taxi
 		for {
 			if scanned == taxiiMaxScan {
 				page.More = true
-				if page.Next, err = n.taxiiSealCursor(ctx, p, q, false, cursor{after: prev}); err != nil {
+				if page.Next, err = tv.taxiiSealCursor(ctx, p, q, false, cursor{after: prev}); err != nil {
 					return err
 				}
 				break
@@ -372,7 +373,7 @@ func (n *Node) taxiiRead(ctx context.Context, p *Principal, q taxii.Query) (taxi
 				break
 			}
 			scanned++
-			sel, err := n.selectVersions(v, q, versions, readable)
+			sel, err := tv.selectVersions(v, q, versions, readable)
 			if err != nil {
 				return err
 			}
@@ -383,17 +384,17 @@ func (n *Node) taxiiRead(ctx context.Context, p *Principal, q taxii.Query) (taxi
 			for ; k < len(sel); k++ {
 				if len(page.Items) == limit {
 					page.More = true
-					if page.Next, err = n.taxiiSealCursor(ctx, p, q, false, cursor{after: prev, skip: k}); err != nil {
+					if page.Next, err = tv.taxiiSealCursor(ctx, p, q, false, cursor{after: prev, skip: k}); err != nil {
 						return err
 					}
 					break rows
 				}
 				s := sel[k]
-				c, err := n.class(ctx, tx, s.Class)
+				c, err := tv.n.Class(ctx, tx, s.Class)
 				if err != nil {
 					return err
 				}
-				ids := classIDs(c)
+				ids := node.ClassIDs(c)
 				it := taxiiItem(s, nil, nil)
 				if !q.Manifest {
 					if it.Object, err = served("object "+s.ID, s.Raw, s.Opened); err != nil {
@@ -432,7 +433,7 @@ func (n *Node) taxiiRead(ctx context.Context, p *Principal, q taxii.Query) (taxi
 		return nil
 	}()
 	if err == nil {
-		err = n.st.Update(ctx, func(tx store.Tx) error { return n.AppendAudit(ctx, tx, events...) })
+		err = tv.n.Store().Update(ctx, func(tx store.Tx) error { return tv.n.AppendAudit(ctx, tx, events...) })
 	}
 	if err != nil {
 		return taxii.Page{}, fmt.Errorf("taxii read: %w", err)
@@ -445,7 +446,7 @@ func (n *Node) taxiiRead(ctx context.Context, p *Principal, q taxii.Query) (taxi
 
 // selectVersions applies match[version], added_after and match[spec_version]
 // to one object whose latest readable version is v.
-func (n *Node) selectVersions(v store.ObjectVersion, q taxii.Query, versions map[string][]store.ObjectVersion,
+func (tv *View) selectVersions(v store.ObjectVersion, q taxii.Query, versions map[string][]store.ObjectVersion,
 	readable func(string) ([]store.ObjectVersion, []store.ObjectVersion, error)) ([]store.ObjectVersion, error) {
 	if !specMatch(q.SpecVersions) {
 		return nil, nil
@@ -487,22 +488,22 @@ func atMatch(at []time.Time, v store.ObjectVersion) bool {
 
 // denial is the audit entry for an object-by-id read of an object p cannot
 // see, with Get's reasons.
-func (n *Node) denial(ctx context.Context, tx store.Reader, p *Principal, id string, all []store.ObjectVersion, detail string) audit.Event {
+func (tv *View) denial(ctx context.Context, tx store.Reader, p *node.Principal, id string, all []store.ObjectVersion, detail string) audit.Event {
 	ev := audit.Event{Actor: p.Actor(), Action: audit.ActionRead, Object: id, Decision: audit.Deny, Detail: detail}
 	if len(all) == 0 {
 		ev.Reasons = []string{"no-such-object"}
 		return ev
 	}
 	for i, v := range all {
-		c, err := n.class(ctx, tx, v.Class)
+		c, err := tv.n.Class(ctx, tx, v.Class)
 		if err != nil {
 			ev.Reasons = append(ev.Reasons, "class-unknown")
 			continue
 		}
 		if i == len(all)-1 {
-			ev.Modified, ev.Labels = v.Modified, classIDs(c)
+			ev.Modified, ev.Labels = v.Modified, node.ClassIDs(c)
 		}
-		for _, r := range policy.CanRead(n.reg, p.Subject, c.Labels).Reasons {
+		for _, r := range policy.CanRead(tv.n.Registry(), p.Subject, c.Labels).Reasons {
 			if !slices.Contains(ev.Reasons, string(r)) {
 				ev.Reasons = append(ev.Reasons, string(r))
 			}

@@ -1,4 +1,4 @@
-package node
+package release
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 
 	"github.com/tearline/tearline/audit"
 	"github.com/tearline/tearline/internal/clip"
+	"github.com/tearline/tearline/node"
 	"github.com/tearline/tearline/store"
 )
 
@@ -16,31 +17,31 @@ import (
 // and the hops it travelled under agreement versions, ending at this node.
 // Federation calls it on receipt; an admin may record it for material that
 // arrived by other means. It is written once and never changed.
-func (n *Node) RecordProvenance(ctx context.Context, p *Principal, prov store.Provenance) error {
-	if err := Authorize(p, ActProvenanceIn); err != nil {
+func (rs *Service) RecordProvenance(ctx context.Context, p *node.Principal, prov store.Provenance) error {
+	if err := node.Authorize(p, node.ActProvenanceIn); err != nil {
 		return fmt.Errorf("provenance: %w", err)
 	}
 	if prov.ObjectID == "" || prov.Originator == "" {
-		return fmt.Errorf("provenance: %w: object and originator are required", ErrInvalid)
+		return fmt.Errorf("provenance: %w: object and originator are required", node.ErrInvalid)
 	}
 	if len(prov.Hops) > 0 && prov.ReceivedFrom == "" {
 		prov.ReceivedFrom = prov.Hops[len(prov.Hops)-1].From
 	}
 	if prov.ReceivedAt.IsZero() {
-		prov.ReceivedAt = n.now()
+		prov.ReceivedAt = rs.n.Now()
 	}
 	var hops []string
 	for _, h := range prov.Hops {
-		hops = append(hops, fmt.Sprintf("%s>%s@%s", h.From, h.To, AgreementKey(h.Agreement, h.Version)))
+		hops = append(hops, fmt.Sprintf("%s>%s@%s", h.From, h.To, node.AgreementKey(h.Agreement, h.Version)))
 	}
-	err := n.st.Update(ctx, func(tx store.Tx) error {
-		if err := n.authorizeObject(ctx, tx, p, ActProvenanceIn, prov.ObjectID, "", fmt.Errorf("object %s: %w", prov.ObjectID, ErrNotFound)); err != nil {
+	err := rs.n.Store().Update(ctx, func(tx store.Tx) error {
+		if err := rs.n.AuthorizeObject(ctx, tx, p, node.ActProvenanceIn, prov.ObjectID, "", fmt.Errorf("object %s: %w", prov.ObjectID, node.ErrNotFound)); err != nil {
 			return err
 		}
 		if err := tx.PutProvenance(ctx, prov); err != nil {
 			return err
 		}
-		return n.AppendAudit(ctx, tx, audit.Event{Actor: p.Actor(), Action: audit.ActionProvenanceRecord, Object: prov.ObjectID,
+		return rs.n.AppendAudit(ctx, tx, audit.Event{Actor: p.Actor(), Action: audit.ActionProvenanceRecord, Object: prov.ObjectID,
 			Subject: "node:" + prov.Originator, Decision: audit.Accept, Detail: clip.String("hops="+strings.Join(hops, ","), 300)})
 	})
 	if err != nil {
@@ -52,29 +53,29 @@ func (n *Node) RecordProvenance(ctx context.Context, p *Principal, prov store.Pr
 // RecordConsent records the originator's consent to release objectID to
 // party (ORCON, third-party rule). The originator must be the object's
 // recorded originator: a consent by anyone else means nothing.
-func (n *Node) RecordConsent(ctx context.Context, p *Principal, objectID, originator, party string) (store.Consent, error) {
-	if err := Authorize(p, ActConsent); err != nil {
+func (rs *Service) RecordConsent(ctx context.Context, p *node.Principal, objectID, originator, party string) (store.Consent, error) {
+	if err := node.Authorize(p, node.ActConsent); err != nil {
 		return store.Consent{}, fmt.Errorf("consent: %w", err)
 	}
-	c := store.Consent{ObjectID: objectID, Originator: originator, To: party, By: p.Actor(), At: n.now()}
-	err := n.st.Update(ctx, func(tx store.Tx) error {
-		if err := n.authorizeObject(ctx, tx, p, ActConsent, objectID, "", fmt.Errorf("object %s: %w", objectID, ErrNotFound)); err != nil {
+	c := store.Consent{ObjectID: objectID, Originator: originator, To: party, By: p.Actor(), At: rs.n.Now()}
+	err := rs.n.Store().Update(ctx, func(tx store.Tx) error {
+		if err := rs.n.AuthorizeObject(ctx, tx, p, node.ActConsent, objectID, "", fmt.Errorf("object %s: %w", objectID, node.ErrNotFound)); err != nil {
 			return err
 		}
 		prov, err := tx.Provenance(ctx, objectID)
 		if errors.Is(err, store.ErrNotFound) {
-			return fmt.Errorf("%w: %s has no recorded provenance: consent applies to material from another originator", ErrInvalid, objectID)
+			return fmt.Errorf("%w: %s has no recorded provenance: consent applies to material from another originator", node.ErrInvalid, objectID)
 		}
 		if err != nil {
 			return err
 		}
 		if prov.Originator != originator {
-			return fmt.Errorf("%w: %s was originated by %s, not %s", ErrInvalid, objectID, prov.Originator, originator)
+			return fmt.Errorf("%w: %s was originated by %s, not %s", node.ErrInvalid, objectID, prov.Originator, originator)
 		}
 		if err := tx.PutConsent(ctx, c); err != nil {
 			return err
 		}
-		return n.AppendAudit(ctx, tx, audit.Event{Actor: p.Actor(), Action: audit.ActionConsentRecord, Object: objectID,
+		return rs.n.AppendAudit(ctx, tx, audit.Event{Actor: p.Actor(), Action: audit.ActionConsentRecord, Object: objectID,
 			Subject: "party:" + party, Decision: audit.Accept, Detail: "originator=" + originator})
 	})
 	if err != nil {
@@ -84,18 +85,18 @@ func (n *Node) RecordConsent(ctx context.Context, p *Principal, objectID, origin
 }
 
 // Consents lists the consents recorded for objectID.
-func (n *Node) Consents(ctx context.Context, p *Principal, objectID string) ([]store.Consent, error) {
-	if err := Authorize(p, ActConsentRead); err != nil {
+func (rs *Service) Consents(ctx context.Context, p *node.Principal, objectID string) ([]store.Consent, error) {
+	if err := node.Authorize(p, node.ActConsentRead); err != nil {
 		return nil, fmt.Errorf("consents: %w", err)
 	}
-	if !EveryLevel(p, ActConsentRead) {
+	if !node.EveryLevel(p, node.ActConsentRead) {
 		// An object p may not read has no consents p can see, as one
 		// that does not exist has none.
-		if ok, err := n.mayRead(ctx, n.st, p, objectID, ""); err != nil || !ok {
+		if ok, err := rs.n.MayRead(ctx, rs.n.Store(), p, objectID, ""); err != nil || !ok {
 			return nil, err
 		}
 	}
-	return n.st.Consents(ctx, objectID)
+	return rs.n.Store().Consents(ctx, objectID)
 }
 
 // Ledger returns the dissemination ledger: for an object, every party it
@@ -103,21 +104,21 @@ func (n *Node) Consents(ctx context.Context, p *Principal, objectID string) ([]s
 // for an agreement, what was released, refused and approved in [from, to).
 // Only auditors and admins read it; it holds ids, labels, parties and
 // decisions, never content, so no clearance is needed. The read is audited.
-func (n *Node) Ledger(ctx context.Context, p *Principal, q store.LedgerQuery) ([]store.LedgerEntry, error) {
-	if err := Authorize(p, ActLedgerRead); err != nil {
+func (rs *Service) Ledger(ctx context.Context, p *node.Principal, q store.LedgerQuery) ([]store.LedgerEntry, error) {
+	if err := node.Authorize(p, node.ActLedgerRead); err != nil {
 		return nil, fmt.Errorf("ledger: %w", err)
 	}
 	if q.ObjectID == "" && q.Agreement == "" {
-		return nil, fmt.Errorf("ledger: %w: name an object or an agreement", ErrInvalid)
+		return nil, fmt.Errorf("ledger: %w: name an object or an agreement", node.ErrInvalid)
 	}
 	var out []store.LedgerEntry
-	err := n.st.Update(ctx, func(tx store.Tx) error {
+	err := rs.n.Store().Update(ctx, func(tx store.Tx) error {
 		var err error
 		if out, err = tx.Ledger(ctx, q); err != nil {
 			return err
 		}
 		detail := "agreement=" + q.Agreement + " from=" + timeOrEmpty(q.From) + " to=" + timeOrEmpty(q.To)
-		return n.AppendAudit(ctx, tx, audit.Event{Actor: p.Actor(), Action: audit.ActionLedgerRead, Object: q.ObjectID,
+		return rs.n.AppendAudit(ctx, tx, audit.Event{Actor: p.Actor(), Action: audit.ActionLedgerRead, Object: q.ObjectID,
 			Decision: audit.Allow, Count: len(out), Detail: detail})
 	})
 	if err != nil {

@@ -1,4 +1,4 @@
-package node
+package release
 
 import (
 	"bytes"
@@ -16,6 +16,7 @@ import (
 	"github.com/tearline/tearline/internal/clip"
 	"github.com/tearline/tearline/jcs"
 	"github.com/tearline/tearline/label"
+	"github.com/tearline/tearline/node"
 	"github.com/tearline/tearline/policy"
 	"github.com/tearline/tearline/stix"
 	"github.com/tearline/tearline/store"
@@ -36,7 +37,7 @@ var commonProps = []string{"type", "spec_version", "id", "created", "modified", 
 // dropped, a new id, labelled at the dominant level of what remains, with a
 // derived-from relationship to the original. It returns the new id and its
 // label ids.
-func (n *Node) makeTearline(ctx context.Context, tx store.Tx, p *Principal, f *facts, best decision, party, purpose string) (string, []string, error) {
+func (rs *Service) makeTearline(ctx context.Context, tx store.Tx, p *node.Principal, f *facts, best decision, party, purpose string) (string, []string, error) {
 	red, err := stix.Redact(f.v.Raw, best.d.Cut.Selectors(f.obj.Parts))
 	if err != nil {
 		return "", nil, fmt.Errorf("tearline of %s: %w", f.v.ID, err)
@@ -47,12 +48,12 @@ func (n *Node) makeTearline(ctx context.Context, tx store.Tx, p *Principal, f *f
 	if err := dec.Decode(&m); err != nil {
 		return "", nil, fmt.Errorf("tearline of %s: %w", f.v.ID, err)
 	}
-	compiled, _, err := n.CompiledAgreements(ctx, tx)
+	compiled, _, err := rs.n.CompiledAgreements(ctx, tx)
 	if err != nil {
 		return "", nil, err
 	}
-	under := compiled[AgreementKey(best.Agreement, best.Version)]
-	if err := n.dropRefs(ctx, tx, m, under, party, purpose); err != nil {
+	under := compiled[node.AgreementKey(best.Agreement, best.Version)]
+	if err := rs.dropRefs(ctx, tx, m, under, party, purpose); err != nil {
 		return "", nil, err
 	}
 	meaningful := false
@@ -62,7 +63,7 @@ func (n *Node) makeTearline(ctx context.Context, tx store.Tx, p *Principal, f *f
 		}
 	}
 	if !meaningful {
-		return "", nil, errNothingRemains
+		return "", nil, ErrNothingRemains
 	}
 
 	// The label: the dominant level of the whole and the parts that stay.
@@ -72,11 +73,11 @@ func (n *Node) makeTearline(ctx context.Context, tx store.Tx, p *Principal, f *f
 			remaining = append(remaining, pt.Label)
 		}
 	}
-	l, err := label.Dominate(n.reg, remaining...)
+	l, err := label.Dominate(rs.n.Registry(), remaining...)
 	if err != nil {
 		return "", nil, fmt.Errorf("tearline of %s: label: %w", f.v.ID, err)
 	}
-	lid, lraw := l.ID(), n.reg.MarkingDefinition(l)
+	lid, lraw := l.ID(), rs.n.Registry().MarkingDefinition(l)
 
 	// Our labels travel in the binding, not as markings: drop every
 	// reference to one (the cut parts' included) and name the new label.
@@ -108,14 +109,14 @@ func (n *Node) makeTearline(ctx context.Context, tx store.Tx, p *Principal, f *f
 	obj, canon, err := canonicalObject(m)
 	if err != nil {
 		// A required property was cut or dropped: no valid object remains.
-		return "", nil, errNothingRemains
+		return "", nil, ErrNothingRemains
 	}
-	signer, err := n.Signer()
+	signer, err := rs.n.Signer()
 	if err != nil {
 		return "", nil, err
 	}
 	b, err := signer.Bind(binding.BindInput{ObjectID: obj.ID, ObjectModified: obj.Version(), CanonicalObject: canon,
-		Labels: []binding.LabelInput{{ID: lid, Canonical: lraw}}, Kind: binding.KindAlternative, DerivedFromRef: f.primary.ID}, n.now())
+		Labels: []binding.LabelInput{{ID: lid, Canonical: lraw}}, Kind: binding.KindAlternative, DerivedFromRef: f.primary.ID}, rs.n.Now())
 	if err != nil {
 		return "", nil, fmt.Errorf("tearline of %s: %w", f.v.ID, err)
 	}
@@ -127,17 +128,17 @@ func (n *Node) makeTearline(ctx context.Context, tx store.Tx, p *Principal, f *f
 		return "", nil, err
 	}
 	detail := "tearline of " + f.v.ID + "@" + f.v.Modified + " for " + party
-	if err := n.putDerived(ctx, tx, p, obj, canon, b, class, lid, detail); err != nil {
+	if err := rs.putDerived(ctx, tx, p, obj, canon, b, class, lid, detail); err != nil {
 		return "", nil, err
 	}
 
 	// The derived-from relationship, labelled and bound like the tearline.
 	created := obj.Modified
 	if created == "" {
-		created = n.now().Format(binding.TimeLayout)
+		created = rs.n.Now().Format(binding.TimeLayout)
 	}
 	rel := map[string]any{"type": "relationship", "spec_version": "2.1",
-		"id":      "relationship--" + uuid.NewSHA1(tearlineNS, []byte(id+"\x00derived-from")).String(),
+		"id":      DerivedFromID(id),
 		"created": created, "modified": created, "relationship_type": "derived-from",
 		"source_ref": id, "target_ref": f.v.ID, "object_marking_refs": []any{lid}}
 	robj, rcanon, err := canonicalObject(rel)
@@ -145,16 +146,16 @@ func (n *Node) makeTearline(ctx context.Context, tx store.Tx, p *Principal, f *f
 		return "", nil, fmt.Errorf("tearline of %s: relationship: %w", f.v.ID, err)
 	}
 	rb, err := signer.Bind(binding.BindInput{ObjectID: robj.ID, ObjectModified: robj.Version(), CanonicalObject: rcanon,
-		Labels: []binding.LabelInput{{ID: lid, Canonical: lraw}}}, n.now())
+		Labels: []binding.LabelInput{{ID: lid, Canonical: lraw}}}, rs.n.Now())
 	if err != nil {
 		return "", nil, fmt.Errorf("tearline of %s: relationship: %w", f.v.ID, err)
 	}
-	if err := n.putDerived(ctx, tx, p, robj, rcanon, rb, class, lid, "derived-from of "+id); err != nil {
+	if err := rs.putDerived(ctx, tx, p, robj, rcanon, rb, class, lid, "derived-from of "+id); err != nil {
 		return "", nil, err
 	}
 
 	// Provenance: the tearline carries the original's obligations.
-	prov := store.Provenance{ObjectID: id, Originator: n.cfg.Name, ReceivedAt: n.now(), DerivedFrom: f.v.ID + "@" + f.v.Modified}
+	prov := store.Provenance{ObjectID: id, Originator: rs.n.Config().Name, ReceivedAt: rs.n.Now(), DerivedFrom: f.v.ID + "@" + f.v.Modified}
 	if op, err := tx.Provenance(ctx, f.v.ID); err == nil {
 		prov.Originator, prov.ReceivedFrom, prov.Hops, prov.ReceivedAt = op.Originator, op.ReceivedFrom, op.Hops, op.ReceivedAt
 	} else if !errors.Is(err, store.ErrNotFound) {
@@ -167,10 +168,10 @@ func (n *Node) makeTearline(ctx context.Context, tx store.Tx, p *Principal, f *f
 }
 
 // putDerived stores an object this node made, with its audit entry.
-func (n *Node) putDerived(ctx context.Context, tx store.Tx, p *Principal, obj stix.Object, canon []byte, b *binding.Binding, class int64, lid, detail string) error {
+func (rs *Service) putDerived(ctx context.Context, tx store.Tx, p *node.Principal, obj stix.Object, canon []byte, b *binding.Binding, class int64, lid, detail string) error {
 	v := store.ObjectVersion{ID: obj.ID, Type: obj.Type, Modified: obj.Version(), ModifiedAt: obj.ModifiedAt, Created: obj.Created,
 		Revoked: obj.Revoked, Digest: b.ObjectDigest, Raw: canon, Bindings: append(append([]byte("["), b.Raw...), ']'),
-		Class: class, Originator: n.cfg.Name, DateAdded: n.now()}
+		Class: class, Originator: rs.n.Config().Name, DateAdded: rs.n.Now()}
 	created, err := tx.PutObject(ctx, &v)
 	if err != nil {
 		return fmt.Errorf("store %s: %w", obj.ID, err)
@@ -179,7 +180,7 @@ func (n *Node) putDerived(ctx context.Context, tx store.Tx, p *Principal, obj st
 	if !created {
 		status = "exists"
 	}
-	return n.AppendAudit(ctx, tx, audit.Event{Actor: p.Actor(), Action: audit.ActionIngest, Object: v.ID, Modified: v.Modified,
+	return rs.n.AppendAudit(ctx, tx, audit.Event{Actor: p.Actor(), Action: audit.ActionIngest, Object: v.ID, Modified: v.Modified,
 		Labels: []string{lid}, Decision: audit.Accept, Detail: clip.String(status+": "+detail, 300)})
 }
 
@@ -203,7 +204,7 @@ func canonicalObject(m map[string]any) (stix.Object, []byte, error) {
 // the top or nested in an extension or a list of parts) to an object party
 // may not receive under a: one this node does not hold, or one whose own
 // release would not go whole. Markings and the creator's identity stay.
-func (n *Node) dropRefs(ctx context.Context, tx store.Tx, m map[string]any, a *policy.Agreement, party, purpose string) error {
+func (rs *Service) dropRefs(ctx context.Context, tx store.Tx, m map[string]any, a *policy.Agreement, party, purpose string) error {
 	ok := map[string]bool{}
 	allowed := func(id string) (bool, error) {
 		if v, seen := ok[id]; seen {
@@ -215,19 +216,19 @@ func (n *Node) dropRefs(ctx context.Context, tx store.Tx, m map[string]any, a *p
 			return false, err
 		}
 		v := versions[len(versions)-1]
-		c, err := n.class(ctx, tx, v.Class)
+		c, err := rs.n.Class(ctx, tx, v.Class)
 		if err != nil {
 			return false, err
 		}
-		compiled, _, err := n.CompiledAgreements(ctx, tx)
+		compiled, _, err := rs.n.CompiledAgreements(ctx, tx)
 		if err != nil {
 			return false, err
 		}
-		rf, err := n.buildFacts(ctx, tx, v, c, compiled)
+		rf, err := rs.buildFacts(ctx, tx, v, c, compiled)
 		if err != nil {
 			return false, err
 		}
-		d := policy.Decide(a, rf.obj, policy.Recipient{Party: party}, purpose, n.now())
+		d := policy.Decide(a, rf.obj, policy.Recipient{Party: party}, purpose, rs.n.Now())
 		ok[id] = d.Outcome == policy.Release
 		return ok[id], nil
 	}
@@ -291,4 +292,14 @@ func filterNested(v any, allowed func(id string) (bool, error)) error {
 		}
 	}
 	return nil
+}
+
+// ErrNothingRemains refuses a tearline that would leave only common
+// properties (or not even a valid object): nothing is released instead.
+var ErrNothingRemains = errors.New("nothing meaningful remains after the tearline")
+
+// DerivedFromID is the id of the derived-from relationship that ties
+// tearline to what it was cut from: recalls purge it with the tearline.
+func DerivedFromID(tearline string) string {
+	return "relationship--" + uuid.NewSHA1(tearlineNS, []byte(tearline+"\x00derived-from")).String()
 }

@@ -1,4 +1,4 @@
-package node
+package taxiiview
 
 import (
 	"bytes"
@@ -15,6 +15,7 @@ import (
 	"github.com/tearline/tearline/binding"
 	"github.com/tearline/tearline/federation"
 	"github.com/tearline/tearline/internal/clip"
+	"github.com/tearline/tearline/node"
 	"github.com/tearline/tearline/stix"
 	"github.com/tearline/tearline/store"
 	"github.com/tearline/tearline/taxii"
@@ -27,17 +28,17 @@ const HoldingsAlias = federation.HoldingsAlias
 // TAXII adapts the node to package taxii. Reads go through the same
 // decisions as the JSON API and are audited, durably, before they are
 // answered; writes go through Ingest.
-type TAXII struct{ n *Node }
+type TAXII struct{ n *node.Node }
 
 // TAXII returns the node's TAXII backend.
-func (n *Node) TAXII() *TAXII { return &TAXII{n: n} }
+func (tv *View) TAXII() *TAXII { return &TAXII{n: n} }
 
 var _ taxii.Backend = (*TAXII)(nil)
 
 // HoldingsID is the holdings collection's id: a UUIDv5 of the node's STIX
 // identity, so it is stable across restarts and distinct across nodes.
-func (n *Node) HoldingsID() string {
-	return uuid.NewSHA1(uuid.NameSpaceURL, []byte("urn:tearline:taxii:collection:holdings:"+n.cfg.Identity)).String()
+func (tv *View) HoldingsID() string {
+	return uuid.NewSHA1(uuid.NameSpaceURL, []byte("urn:tearline:taxii:collection:holdings:"+tv.n.Config().Identity)).String()
 }
 
 // Authenticate implements taxii.Backend. A Basic user name, when given,
@@ -45,7 +46,7 @@ func (n *Node) HoldingsID() string {
 // rather than silently read as someone else.
 func (t *TAXII) Authenticate(ctx context.Context, user, token string) (taxii.Caller, error) {
 	p, err := t.n.Authenticate(ctx, token)
-	if errors.Is(err, ErrUnauthenticated) {
+	if errors.Is(err, node.ErrUnauthenticated) {
 		return nil, taxii.ErrUnauthenticated
 	}
 	if err != nil {
@@ -64,8 +65,8 @@ func (t *TAXII) Authenticate(ctx context.Context, user, token string) (taxii.Cal
 	return p, nil
 }
 
-func principalOf(c taxii.Caller) (*Principal, error) {
-	p, ok := c.(*Principal)
+func principalOf(c taxii.Caller) (*node.Principal, error) {
+	p, ok := c.(*node.Principal)
 	if !ok || p == nil {
 		return nil, fmt.Errorf("taxii caller %T: %w", c, taxii.ErrUnauthenticated)
 	}
@@ -84,7 +85,7 @@ func (t *TAXII) Collections(ctx context.Context, c taxii.Caller) ([]taxii.Collec
 	if err != nil {
 		return nil, err
 	}
-	rw := Authorize(p, ActTAXIIContent) == nil
+	rw := node.Authorize(p, node.ActTAXIIContent) == nil
 	return []taxii.Collection{{
 		ID:    t.n.HoldingsID(),
 		Title: t.n.cfg.Name + " holdings",
@@ -96,7 +97,7 @@ func (t *TAXII) Collections(ctx context.Context, c taxii.Caller) ([]taxii.Collec
 }
 
 // reader checks the collection and that p may read it.
-func (t *TAXII) reader(c taxii.Caller, collection string) (*Principal, error) {
+func (t *TAXII) reader(c taxii.Caller, collection string) (*node.Principal, error) {
 	p, err := principalOf(c)
 	if err != nil {
 		return nil, err
@@ -104,7 +105,7 @@ func (t *TAXII) reader(c taxii.Caller, collection string) (*Principal, error) {
 	if collection != t.n.HoldingsID() {
 		return nil, fmt.Errorf("collection %s: %w", collection, taxii.ErrNotFound)
 	}
-	if err := Authorize(p, ActTAXIIContent); err != nil {
+	if err := node.Authorize(p, node.ActTAXIIContent); err != nil {
 		return nil, fmt.Errorf("collection %s: %v: %w", collection, err, taxii.ErrForbidden)
 	}
 	return p, nil
@@ -145,7 +146,7 @@ func (t *TAXII) Versions(ctx context.Context, c taxii.Caller, collection string,
 		skip = cur.skip
 	}
 	vs, err := t.n.Versions(ctx, p, q.Object)
-	if errors.Is(err, ErrNotFound) {
+	if errors.Is(err, node.ErrNotFound) {
 		return taxii.Page{}, fmt.Errorf("taxii versions: %w", taxii.ErrNotFound)
 	}
 	if err != nil {
@@ -201,9 +202,9 @@ func (t *TAXII) Add(ctx context.Context, c taxii.Caller, collection string, obje
 	}
 	b.WriteString("]}")
 	lim := stix.Limits{MaxBytes: int(t.n.cfg.MaxBodyBytes) + 1024}
-	res, err := t.n.Ingest(ctx, p, b.Bytes(), IngestOptions{Limits: lim})
+	res, err := t.n.Ingest(ctx, p, b.Bytes(), node.IngestOptions{Limits: lim})
 	switch {
-	case errors.Is(err, ErrForbidden):
+	case errors.Is(err, node.ErrForbidden):
 		return taxii.AddResult{}, fmt.Errorf("role %s may not publish: %w", p.User.Role, taxii.ErrForbidden)
 	case err != nil && ctx.Err() != nil:
 		return taxii.AddResult{}, err
@@ -279,7 +280,7 @@ func (o envelopeObject) version() string {
 // object. Refusals carry the object's index; landed objects are matched by
 // id and version; labels and bindings, which Ingest absorbs, succeed with
 // the object they belong to.
-func addResult(p *Principal, objects []json.RawMessage, res *IngestResult) taxii.AddResult {
+func addResult(p *node.Principal, objects []json.RawMessage, res *node.IngestResult) taxii.AddResult {
 	meta := make([]envelopeObject, len(objects))
 	byID := make(map[string][]int, len(objects))
 	for i, o := range objects {
@@ -350,7 +351,7 @@ func addResult(p *Principal, objects []json.RawMessage, res *IngestResult) taxii
 // refusalMessage words a refusal for a TAXII client. The one a stock client
 // meets first, an object with no label of ours from a user with no default
 // label, says what the user or an administrator can do about it.
-func refusalMessage(p *Principal, r Refusal) string {
+func refusalMessage(p *node.Principal, r node.Refusal) string {
 	if r.Property == "object_marking_refs" && strings.HasPrefix(r.Reason, "no classification label") {
 		return fmt.Sprintf("no classification label: the object references no Tearline label marking-definition, "+
 			"and user %q has no default label to apply (a TAXII client cannot attach one); "+

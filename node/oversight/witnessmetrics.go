@@ -1,10 +1,11 @@
-package node
+package oversight
 
 import (
 	"context"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/tearline/tearline/node"
 )
 
 // Witnessing metrics are read from the store at each scrape: split views
@@ -22,9 +23,9 @@ var (
 )
 
 // WitnessCollector returns the witnessing metrics of n.
-func (n *Node) WitnessCollector() prometheus.Collector { return witnessCollector{n} }
+func (ov *Service) WitnessCollector() prometheus.Collector { return witnessCollector{n} }
 
-type witnessCollector struct{ n *Node }
+type witnessCollector struct{ n *node.Node }
 
 func (c witnessCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- splitOpenDesc
@@ -67,7 +68,7 @@ func (c witnessCollector) Collect(ch chan<- prometheus.Metric) {
 		rbs += len(rs)
 	}
 	ch <- prometheus.MustNewConstMetric(rollbackDesc, prometheus.CounterValue, float64(rbs))
-	peers, err := c.n.peers()
+	peers, err := c.n.Peers()
 	if err != nil {
 		return
 	}

@@ -1,4 +1,4 @@
-package node
+package inbox
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 	"github.com/tearline/tearline/audit"
 	"github.com/tearline/tearline/internal/clip"
 	"github.com/tearline/tearline/label"
+	"github.com/tearline/tearline/node"
 	"github.com/tearline/tearline/policy"
 	"github.com/tearline/tearline/store"
 )
@@ -33,7 +34,7 @@ const PurposeSighting = "sighting"
 // plain content) to the originator of what it sights. It runs in the
 // transaction of the sighting's follow-up row, after the ingest committed;
 // only a store failure is an error, a decision not to send is audited.
-func (n *Node) sightingBack(ctx context.Context, tx store.Tx, p *Principal, v *store.ObjectVersion, raw []byte, classLabels []string) (bool, error) {
+func (ib *Service) sightingBack(ctx context.Context, tx store.Tx, p *node.Principal, v *store.ObjectVersion, raw []byte, classLabels []string) (bool, error) {
 	var s struct {
 		Ref string `json:"sighting_of_ref"`
 	}
@@ -48,37 +49,37 @@ func (n *Node) sightingBack(ctx context.Context, tx store.Tx, p *Principal, v *s
 		return false, err
 	}
 	to := prov.Originator
-	if to == "" || to == n.cfg.Name {
+	if to == "" || to == ib.n.Config().Name {
 		return false, nil
 	}
 	deny := func(reasons ...string) (bool, error) {
-		return false, n.AppendAudit(ctx, tx, audit.Event{Actor: p.Actor(), Action: audit.ActionSightingSend, Object: v.ID, Modified: v.Modified,
+		return false, ib.n.AppendAudit(ctx, tx, audit.Event{Actor: p.Actor(), Action: audit.ActionSightingSend, Object: v.ID, Modified: v.Modified,
 			Subject: "party:" + to, Decision: audit.Deny, Reasons: reasons, Detail: "sighting_of=" + s.Ref})
 	}
-	peers, err := n.peers()
+	peers, err := ib.n.Peers()
 	if err != nil {
 		// A broken peers file must not stop ingest: the sighting stays here.
-		n.log.Warn("sighting back: peers", "err", err)
+		ib.n.Logger().Warn("sighting back: peers", "err", err)
 		return deny("peers-unreadable")
 	}
-	if !slices.ContainsFunc(peers, func(pe Peer) bool { return pe.Name == to }) {
+	if !slices.ContainsFunc(peers, func(pe node.Peer) bool { return pe.Name == to }) {
 		return deny("not-a-peer")
 	}
-	c, err := n.uncachedClass(ctx, tx, v.Class, classLabels)
+	c, err := ib.uncachedClass(ctx, tx, v.Class, classLabels)
 	if err != nil {
 		return false, err
 	}
-	compiled, _, err := n.CompiledAgreements(ctx, tx)
+	compiled, _, err := ib.n.CompiledAgreements(ctx, tx)
 	if err != nil {
 		return false, err
 	}
 	plain := *v
 	plain.Raw, plain.Key = raw, nil
-	f, err := n.buildFacts(ctx, tx, plain, c, compiled)
+	f, err := ib.n.buildFacts(ctx, tx, plain, c, compiled)
 	if err != nil {
 		return false, err
 	}
-	best, _ := n.decideAll(f, compiled, to, PurposeSighting)
+	best, _ := ib.n.decideAll(f, compiled, to, PurposeSighting)
 	if best.d.Outcome != policy.Release {
 		reasons := reasonCodes(best.d.Reasons)
 		if best.d.Outcome != policy.Refuse {
@@ -90,7 +91,7 @@ func (n *Node) sightingBack(ctx context.Context, tx store.Tx, p *Principal, v *s
 	}
 	seq, err := tx.AppendLedger(ctx, store.LedgerEntry{ObjectID: v.ID, Modified: v.Modified, Party: to, Agreement: best.Agreement,
 		AgreementVersion: best.Version, Term: best.d.Terms, Outcome: store.LedgerRelease, State: store.LedgerReady, Labels: f.labels,
-		By: p.Actor(), At: n.now()})
+		By: p.Actor(), At: ib.n.Now()})
 	if err != nil {
 		return false, err
 	}
@@ -100,19 +101,19 @@ func (n *Node) sightingBack(ctx context.Context, tx store.Tx, p *Principal, v *s
 	// originator what it sights. A peer's messages arrive in order.
 	e := store.LedgerEntry{ObjectID: v.ID, Modified: v.Modified, Party: to, Agreement: best.Agreement, AgreementVersion: best.Version,
 		State: store.LedgerReady}
-	if _, err := n.outboxRelease(ctx, tx, e, seq); err != nil {
+	if _, err := ib.n.QueueRelease(ctx, tx, e, seq); err != nil {
 		return false, err
 	}
 	note, err := json.Marshal(sightingNote{Sighting: v.ID, Modified: v.Modified, SightingOf: s.Ref})
 	if err != nil {
 		return false, err
 	}
-	if err := n.enqueueOutbox(ctx, tx, to, store.OutboxSighting, note); err != nil {
+	if err := ib.n.EnqueueOutbox(ctx, tx, to, store.OutboxSighting, note); err != nil {
 		return false, err
 	}
-	return true, n.AppendAudit(ctx, tx, audit.Event{Actor: p.Actor(), Action: audit.ActionSightingSend, Object: v.ID, Modified: v.Modified,
+	return true, ib.n.AppendAudit(ctx, tx, audit.Event{Actor: p.Actor(), Action: audit.ActionSightingSend, Object: v.ID, Modified: v.Modified,
 		Labels: f.labels, Subject: "party:" + to, Decision: audit.Allow,
-		Detail: clip.String("sighting_of="+s.Ref+" agreement="+AgreementKey(best.Agreement, best.Version), 300)})
+		Detail: clip.String("sighting_of="+s.Ref+" agreement="+node.AgreementKey(best.Agreement, best.Version), 300)})
 }
 
 // sightingNote is the payload of a "sighting" message: ids only. The
@@ -127,21 +128,21 @@ type sightingNote struct {
 // this node originated and released to it. The sighting must have arrived
 // (the "objects" message before this one, verified and accepted under the
 // agreement), be bound by that partner, and sight what it says it sights.
-func (n *Node) receiveSighting(ctx context.Context, peer *Peer, payload []byte) error {
+func (ib *Service) receiveSighting(ctx context.Context, peer *node.Peer, payload []byte) error {
 	refuse := func(object, why string) error {
 		ev := audit.Event{Actor: "peer:" + peer.Name, Action: audit.ActionSightingRecv, Object: object, Subject: "party:" + peer.Name,
 			Decision: audit.Refuse, Detail: clip.String(why, 300)}
-		if err := n.st.Update(ctx, func(tx store.Tx) error { return n.AppendAudit(ctx, tx, ev) }); err != nil {
+		if err := ib.n.Store().Update(ctx, func(tx store.Tx) error { return ib.n.AppendAudit(ctx, tx, ev) }); err != nil {
 			return fmt.Errorf("sighting from %s: audit refusal: %w", peer.Name, err)
 		}
-		return fmt.Errorf("sighting from %s: %w: %s", peer.Name, ErrRefused, why)
+		return fmt.Errorf("sighting from %s: %w: %s", peer.Name, node.ErrRefused, why)
 	}
 	var note sightingNote
 	if err := json.Unmarshal(payload, &note); err != nil || note.Sighting == "" || note.SightingOf == "" {
 		return refuse("", "not a sighting message")
 	}
-	v, err := versionOf(ctx, n.st, note.Sighting, note.Modified)
-	if errors.Is(err, ErrNotFound) {
+	v, err := versionOf(ctx, ib.n.Store(), note.Sighting, note.Modified)
+	if errors.Is(err, node.ErrNotFound) {
 		return refuse(note.Sighting, "the sighting was not received (refused, or never sent)")
 	}
 	if err != nil {
@@ -156,13 +157,13 @@ func (n *Node) receiveSighting(ctx context.Context, peer *Peer, payload []byte) 
 	if err := json.Unmarshal(v.Raw, &s); err != nil || s.Ref != note.SightingOf {
 		return refuse(note.Sighting, "the sighting does not sight "+note.SightingOf)
 	}
-	if ok, why, err := n.sentTo(ctx, s.Ref, peer.Name); err != nil {
+	if ok, why, err := ib.sentTo(ctx, s.Ref, peer.Name); err != nil {
 		return fmt.Errorf("sighting from %s: %w", peer.Name, err)
 	} else if !ok {
 		return refuse(note.Sighting, why)
 	}
-	err = n.st.Update(ctx, func(tx store.Tx) error {
-		return n.AppendAudit(ctx, tx, audit.Event{Actor: "peer:" + peer.Name, Action: audit.ActionSightingRecv, Object: note.Sighting,
+	err = ib.n.Store().Update(ctx, func(tx store.Tx) error {
+		return ib.n.AppendAudit(ctx, tx, audit.Event{Actor: "peer:" + peer.Name, Action: audit.ActionSightingRecv, Object: note.Sighting,
 			Modified: note.Modified, Subject: "party:" + peer.Name, Decision: audit.Accept, Detail: "sighting_of=" + s.Ref})
 	})
 	if err != nil {
@@ -173,29 +174,29 @@ func (n *Node) receiveSighting(ctx context.Context, peer *Peer, payload []byte) 
 
 // sentTo reports whether object id is this node's and went to party, whole
 // or as a tearline; if not, why.
-func (n *Node) sentTo(ctx context.Context, id, party string) (bool, string, error) {
-	versions, err := n.st.Versions(ctx, id)
+func (ib *Service) sentTo(ctx context.Context, id, party string) (bool, string, error) {
+	versions, err := ib.n.Store().Versions(ctx, id)
 	if err != nil {
 		return false, "", err
 	}
 	if len(versions) == 0 {
 		return false, "sighting of " + id + ", which this node does not hold", nil
 	}
-	orig, err := originatorOf(ctx, n.st, id, versions)
+	orig, err := node.OriginatorOf(ctx, ib.n.Store(), id, versions)
 	if err != nil {
 		return false, "", err
 	}
-	if orig != n.cfg.Name {
+	if orig != ib.n.Config().Name {
 		return false, "sighting of " + id + ", which " + orig + " originated, not this node", nil
 	}
 	// A tearline is in the ledger under the object it was made from.
 	ledgerID := id
-	if prov, err := n.st.Provenance(ctx, id); err == nil && prov.DerivedFrom != "" {
+	if prov, err := ib.n.Store().Provenance(ctx, id); err == nil && prov.DerivedFrom != "" {
 		ledgerID, _, _ = strings.Cut(prov.DerivedFrom, "@")
 	} else if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return false, "", err
 	}
-	entries, err := n.st.Ledger(ctx, store.LedgerQuery{ObjectID: ledgerID})
+	entries, err := ib.n.Store().Ledger(ctx, store.LedgerQuery{ObjectID: ledgerID})
 	if err != nil {
 		return false, "", err
 	}
@@ -214,10 +215,10 @@ func (n *Node) sentTo(ctx context.Context, id, party string) (bool, string, erro
 // there, else built from the labels in r without caching it: the class may
 // have been made in this very transaction, which may yet roll back, and the
 // cache must only ever hold committed classes (an id can be reused).
-func (n *Node) uncachedClass(ctx context.Context, r store.Reader, id int64, labelIDs []string) (policy.Class, error) {
-	n.classMu.Lock()
-	c, ok := n.classes.byID[id]
-	n.classMu.Unlock()
+func (ib *Service) uncachedClass(ctx context.Context, r store.Reader, id int64, labelIDs []string) (policy.Class, error) {
+	ib.n.classMu.Lock()
+	c, ok := ib.n.classes.byID[id]
+	ib.n.classMu.Unlock()
 	if ok {
 		return c, nil
 	}

@@ -1,0 +1,92 @@
+package oversight
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/tearline/tearline/audit"
+	"github.com/tearline/tearline/node"
+	"github.com/tearline/tearline/store"
+)
+
+func canAudit(p *node.Principal) error {
+	if err := node.Authorize(p, node.ActAuditRead); err != nil {
+		return fmt.Errorf("audit log: %w", err)
+	}
+	return nil
+}
+
+// SignAuditCheckpoint signs a checkpoint if the log grew since the last
+// and returns the latest.
+func (ov *Service) SignAuditCheckpoint(ctx context.Context) (store.AuditCheckpoint, error) {
+	c, err := audit.Checkpoint(ctx, ov.n.Store(), ov.n.LogSigner(), ov.n.Now())
+	if err == nil {
+		ov.checkpointSigned() // witnesses are asked to cosign it (witness.go)
+	}
+	return c, err
+}
+
+// AuditCheckpoint returns the latest signed checkpoint, signing one first
+// if the log has grown: an auditor always sees the whole log. Its note
+// carries the cosignatures witnesses returned for it so far (witness.go).
+func (ov *Service) AuditCheckpoint(ctx context.Context, p *node.Principal) (store.AuditCheckpoint, error) {
+	if err := canAudit(p); err != nil {
+		return store.AuditCheckpoint{}, err
+	}
+	c, err := ov.SignAuditCheckpoint(ctx)
+	if err != nil {
+		return c, err
+	}
+	c.Note, err = ov.cosignedNote(ctx, c)
+	return c, err
+}
+
+// AuditEntries returns entries [start, end), at most MaxAuditEntries.
+func (ov *Service) AuditEntries(ctx context.Context, p *node.Principal, start, end int64) ([]store.AuditEntry, error) {
+	if err := canAudit(p); err != nil {
+		return nil, err
+	}
+	if start < 0 || end < start {
+		return nil, fmt.Errorf("audit entries [%d, %d): %w", start, end, audit.ErrRange)
+	}
+	end = min(end, start+node.MaxAuditEntries)
+	return ov.n.Store().AuditEntries(ctx, start, end)
+}
+
+// AuditInclusionProof proves entry index is in the tree of size.
+func (ov *Service) AuditInclusionProof(ctx context.Context, p *node.Principal, index, size int64) ([][]byte, error) {
+	if err := canAudit(p); err != nil {
+		return nil, err
+	}
+	return audit.InclusionProof(ctx, ov.n.Store(), index, size)
+}
+
+// AuditConsistencyProof proves the tree of size from is a prefix of the
+// tree of size to.
+func (ov *Service) AuditConsistencyProof(ctx context.Context, p *node.Principal, from, to int64) ([][]byte, error) {
+	if err := canAudit(p); err != nil {
+		return nil, err
+	}
+	return audit.ConsistencyProof(ctx, ov.n.Store(), from, to)
+}
+
+// RunAuditCheckpoints signs a checkpoint every interval while the log
+// grows, until ctx ends. serve runs it beside the API.
+func (ov *Service) RunAuditCheckpoints(ctx context.Context, interval time.Duration) {
+	if interval <= 0 {
+		interval = node.DefaultCheckpointInterval
+	}
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		if _, err := ov.SignAuditCheckpoint(ctx); err != nil && ctx.Err() == nil {
+			ov.n.Logger().Error("audit checkpoint", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
