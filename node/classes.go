@@ -77,3 +77,29 @@ func (n *Node) VisibleClasses(ctx context.Context, r store.Reader, s policy.Subj
 	}
 	return policy.Classes(n.reg, s, all), nil
 }
+
+// UncachedClass returns class id (of labelIDs) from the cache if it is
+// there, else built from the labels in r without caching it: the class may
+// have been made in this very transaction, which may yet roll back, and the
+// cache must only ever hold committed classes (an id can be reused).
+func (n *Node) UncachedClass(ctx context.Context, r store.Reader, id int64, labelIDs []string) (policy.Class, error) {
+	n.classMu.Lock()
+	c, ok := n.classes.byID[id]
+	n.classMu.Unlock()
+	if ok {
+		return c, nil
+	}
+	c = policy.Class{ID: id, LabelIDs: labelIDs}
+	for _, lid := range labelIDs {
+		raw, err := r.Label(ctx, lid)
+		if err != nil {
+			return policy.Class{}, fmt.Errorf("access class %d: %w", id, err)
+		}
+		l, ours, err := label.ParseMarkingDefinition(raw)
+		if err != nil || !ours {
+			return policy.Class{}, fmt.Errorf("access class %d: label %s does not parse (%v)", id, lid, err)
+		}
+		c.Labels = append(c.Labels, l)
+	}
+	return c, nil
+}

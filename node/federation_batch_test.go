@@ -19,7 +19,7 @@ import (
 func referencePayload(t *testing.T, n *Node, ref ObjectsRef) federation.ObjectsBundle {
 	t.Helper()
 	ctx := context.Background()
-	v, err := versionOf(ctx, n.st, ref.Object, ref.Modified)
+	v, err := node.VersionOf(ctx, n.st, ref.Object, ref.Modified)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -268,3 +268,17 @@ func OriginatorOf(ctx context.Context, r store.Reader, id string, versions []sto
 	}
 	return versions[len(versions)-1].Originator, nil
 }
+
+// VersionOf returns version modified of id.
+func VersionOf(ctx context.Context, r store.Reader, id, modified string) (store.ObjectVersion, error) {
+	versions, err := r.Versions(ctx, id)
+	if err != nil {
+		return store.ObjectVersion{}, err
+	}
+	for _, v := range versions {
+		if v.Modified == modified {
+			return v, nil
+		}
+	}
+	return store.ObjectVersion{}, fmt.Errorf("object %s version %s: %w", id, modified, ErrNotFound)
+}

@@ -1,3 +1,9 @@
+// Package inbox is the receiving side of federation on this node: the
+// handlers of each kind of message a partner delivers (objects, recalls and
+// their acknowledgements, sightings back), the checks every received object
+// passes (binding, keyring, inbound agreement, label translation), and
+// pulling from partners over TAXII. It implements federation.Receiver; the
+// wire protocol itself is package federation's.
 package inbox
 
 import (
@@ -7,6 +13,7 @@ import (
 	"sync"
 
 	"github.com/tearline/tearline/node"
+	"github.com/tearline/tearline/store"
 )
 
 // InboxHandler handles one message of one kind from peer. It runs once per
@@ -26,10 +33,25 @@ type InboxResult = any
 // JSON-encodable result. RegisterInboxHandlerResult registers one.
 type InboxHandlerResult func(ctx context.Context, peer *node.Peer, payload []byte) (InboxResult, error)
 
-// inbox maps a message kind to its handler.
-type inbox struct {
+// Service receives what partners send this node.
+type Service struct {
+	n *node.Node
+
 	mu       sync.RWMutex
 	handlers map[string]InboxHandlerResult
+
+	// labels caches the label marking-definitions partners send, parsed
+	// (receive.go).
+	labels labelParseCache
+}
+
+// New returns the inbox of n. It handles objects and sightings itself;
+// other kinds (recalls, acknowledgements) are registered by their services
+// through RegisterInboxHandler.
+func New(n *node.Node) *Service {
+	ib := &Service{n: n}
+	ib.RegisterInboxHandler(store.OutboxSighting, ib.receiveSighting)
+	return ib
 }
 
 // RegisterInboxHandler sets the handler of messages of kind, replacing any
@@ -43,7 +65,6 @@ func (ib *Service) RegisterInboxHandler(kind string, h InboxHandler) {
 // RegisterInboxHandlerResult is RegisterInboxHandler for a handler that
 // answers with a result.
 func (ib *Service) RegisterInboxHandlerResult(kind string, h InboxHandlerResult) {
-	ib := ib.n.inboxState()
 	ib.mu.Lock()
 	defer ib.mu.Unlock()
 	if ib.handlers == nil {
@@ -58,7 +79,6 @@ var ErrUnknownKind = errors.New("unknown message kind")
 // HandleInbox dispatches one message from peer to the handler of its kind.
 // The API's inbox route calls it once per message of a delivery.
 func (ib *Service) HandleInbox(ctx context.Context, peer *node.Peer, kind string, payload []byte) (InboxResult, error) {
-	ib := ib.n.inboxState()
 	ib.mu.RLock()
 	h := ib.handlers[kind]
 	ib.mu.RUnlock()

@@ -21,6 +21,7 @@ import (
 	"github.com/tearline/tearline/jcs"
 	"github.com/tearline/tearline/label"
 	"github.com/tearline/tearline/node"
+	"github.com/tearline/tearline/node/release"
 	"github.com/tearline/tearline/policy"
 	"github.com/tearline/tearline/stix"
 	"github.com/tearline/tearline/store"
@@ -145,7 +146,6 @@ func (ib *Service) HandleInboxBatch(ctx context.Context, peer *node.Peer, msgs [
 }
 
 func (ib *Service) hasHandler(kind string) bool {
-	ib := ib.n.inboxState()
 	ib.mu.RLock()
 	defer ib.mu.RUnlock()
 	return ib.handlers[kind] != nil
@@ -242,7 +242,7 @@ func (ib *Service) receiveObjects(ctx context.Context, peer *node.Peer, msgs []f
 				for _, r := range results {
 					for _, o := range r {
 						if o.Status == "created" {
-							created = append(created, node.VersionRef{id: o.ID, modified: o.Modified})
+							created = append(created, node.VersionRef{ID: o.ID, Modified: o.Modified})
 						}
 					}
 				}
@@ -315,7 +315,7 @@ func (ib *Service) checkInbound(peer *node.Peer, payload []byte, compiled map[st
 		// generic STIX validation.
 		switch head.Type {
 		case "marking-definition":
-			l, canon, err := ib.n.fed.labels.parse(raw)
+			l, canon, err := ib.labels.parse(raw)
 			if err != nil {
 				if err.canonical {
 					return nil, ids, refuseIn("label", "label %s: %v", head.ID, err.err)
@@ -452,13 +452,13 @@ func (ib *Service) checkOne(peer *node.Peer, obj stix.Object, bs []*binding.Bind
 			chosen, d = a, dd
 			break
 		}
-		why = append(why, fmt.Sprintf("%s: %s", node.AgreementKey(a.ID(), a.Version()), strings.Join(Words(reasonCodes(dd.Reasons)), "; ")))
+		why = append(why, fmt.Sprintf("%s: %s", node.AgreementKey(a.ID(), a.Version()), strings.Join(release.Words(release.ReasonCodes(dd.Reasons)), "; ")))
 		if len(why) == 1 {
 			d = dd
 		}
 	}
 	if chosen == nil {
-		codes := reasonCodes(d.Reasons)
+		codes := release.ReasonCodes(d.Reasons)
 		if len(keys) == 0 {
 			codes, why = []string{string(policy.ReasonNoTerms)}, []string{"no agreement with " + peer.Name + " covers this"}
 		}

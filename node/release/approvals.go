@@ -169,7 +169,7 @@ func (rs *Service) pendingRequest(ctx context.Context, tx store.Tx, p *node.Prin
 // version it was made under. A version that is no longer compiled (it can
 // no longer decide) refuses.
 func (rs *Service) redecide(ctx context.Context, tx store.Tx, q store.ReleaseRequest) (*facts, decision, error) {
-	v, err := versionOf(ctx, tx, q.ObjectID, q.Modified)
+	v, err := node.VersionOf(ctx, tx, q.ObjectID, q.Modified)
 	if err != nil {
 		return nil, decision{}, err
 	}

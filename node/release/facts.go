@@ -43,20 +43,6 @@ func (rs *Service) latestReadable(ctx context.Context, r store.Reader, p *node.P
 	return store.ObjectVersion{}, policy.Class{}, fmt.Errorf("object %s: %w", id, node.ErrNotFound)
 }
 
-// versionOf returns version modified of id.
-func versionOf(ctx context.Context, r store.Reader, id, modified string) (store.ObjectVersion, error) {
-	versions, err := r.Versions(ctx, id)
-	if err != nil {
-		return store.ObjectVersion{}, err
-	}
-	for _, v := range versions {
-		if v.Modified == modified {
-			return v, nil
-		}
-	}
-	return store.ObjectVersion{}, fmt.Errorf("object %s version %s: %w", id, modified, node.ErrNotFound)
-}
-
 // buildFacts gathers labels (from the originator's binding), provenance
 // and consents of v. compiled supplies the agreements provenance hops name.
 func (rs *Service) buildFacts(ctx context.Context, r store.Reader, v store.ObjectVersion, c policy.Class, compiled map[string]*policy.Agreement) (*facts, error) {
@@ -202,7 +188,7 @@ func sortDecisions(ds []decision) {
 	}
 }
 
-func reasonCodes(rs policy.ReasonSet) []string {
+func ReasonCodes(rs policy.ReasonSet) []string {
 	out := []string{}
 	for _, r := range rs.Reasons() {
 		out = append(out, string(r))

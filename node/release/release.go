@@ -28,10 +28,12 @@ type Service struct {
 }
 
 // New returns the releases of n. It carries out the node's automatic
-// releases (follow-up rows of kind store.FollowupAutoRelease).
+// releases and sightings back (follow-up rows of kinds
+// store.FollowupAutoRelease and store.FollowupSighting).
 func New(n *node.Node) *Service {
 	rs := &Service{n: n}
 	n.HandleFollowups(store.FollowupAutoRelease, rs.autoRelease)
+	n.HandleFollowups(store.FollowupSighting, rs.sightingsBack)
 	return rs
 }
 
@@ -96,7 +98,7 @@ func Words(codes []string) []string {
 func (rs *Service) result(f *facts, party, purpose string, best decision, all []decision) ReleaseResult {
 	d := best.d
 	res := ReleaseResult{Object: f.v.ID, Modified: f.v.Modified, Party: party, Purpose: purpose, Outcome: d.Outcome.String(),
-		Agreement: best.Agreement, Version: best.Version, Term: d.Terms, Reasons: reasonCodes(d.Reasons), Approvals: d.Approvals,
+		Agreement: best.Agreement, Version: best.Version, Term: d.Terms, Reasons: ReasonCodes(d.Reasons), Approvals: d.Approvals,
 		Cut: d.Cut.Selectors(f.obj.Parts)}
 	if d.Retention > 0 {
 		res.Retention = d.Retention.String()
@@ -104,7 +106,7 @@ func (rs *Service) result(f *facts, party, purpose string, best decision, all []
 	res.Words = Words(res.Reasons)
 	for _, c := range all {
 		res.Candidates = append(res.Candidates, CandidateInfo{Agreement: c.Agreement, Version: c.Version, State: c.State,
-			Outcome: c.d.Outcome.String(), Reasons: reasonCodes(c.d.Reasons)})
+			Outcome: c.d.Outcome.String(), Reasons: ReasonCodes(c.d.Reasons)})
 	}
 	return res
 }

@@ -299,7 +299,7 @@ func (tv *View) partnerRow(ctx context.Context, tx store.Tx, party, id string) (
 		return v, true, nil
 	}
 	oid, omod, _ := strings.Cut(prov.DerivedFrom, "@")
-	ov, err := versionOf(ctx, tx, oid, omod)
+	ov, err := node.VersionOf(ctx, tx, oid, omod)
 	if errors.Is(err, node.ErrNotFound) {
 		return store.ObjectVersion{}, false, nil
 	}
