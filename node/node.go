@@ -161,3 +161,8 @@ func (n *Node) Now() time.Time { return n.now() }
 
 // Logger is the node's logger.
 func (n *Node) Logger() *slog.Logger { return n.log }
+
+// Sealed is the node's store as the sealing layer: Store is the same store
+// as a store.Store. Services that read content still sealed (to open only
+// what they send) or name the KEK use it.
+func (n *Node) Sealed() *seal.Store { return n.sealed }

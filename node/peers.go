@@ -3,6 +3,7 @@ package node
 import (
 	"github.com/tearline/tearline/datadir"
 	"github.com/tearline/tearline/trust"
+	"golang.org/x/mod/sumdb/note"
 )
 
 // Partners and TLS trust are package trust's; node uses them.
@@ -23,3 +24,30 @@ const (
 // the peers once per object). Callers must not modify the slice: it is
 // shared until the file changes.
 func (n *Node) Peers() ([]Peer, error) { return n.peerCache.Get() }
+
+// Peer returns the peer called name, nil if there is none.
+func (n *Node) Peer(name string) (*Peer, error) {
+	peers, err := n.Peers()
+	if err != nil {
+		return nil, err
+	}
+	for i := range peers {
+		if peers[i].Name == name {
+			return &peers[i], nil
+		}
+	}
+	return nil, nil
+}
+
+// PeerOrigin returns the origin of peer's log, "" when its log key is not
+// known.
+func PeerOrigin(p *Peer) string {
+	if p == nil || p.LogKey == "" {
+		return ""
+	}
+	v, err := note.NewVerifier(p.LogKey)
+	if err != nil {
+		return ""
+	}
+	return v.Name()
+}

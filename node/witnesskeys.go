@@ -17,9 +17,9 @@ const (
 	WitnessPubKey = "keys/witness.pub" // cosignature/v1 verifier key, for partners and auditors
 )
 
-// ensureWitnessKey creates the witness key pair in dir if it is missing,
+// EnsureWitnessKey creates the witness key pair in dir if it is missing,
 // named "<node name>/witness".
-func ensureWitnessKey(dir, name string) error {
+func EnsureWitnessKey(dir, name string) error {
 	if _, err := os.Stat(path(dir, WitnessKey)); err == nil {
 		return nil
 	} else if !errors.Is(err, os.ErrNotExist) {
@@ -61,7 +61,7 @@ func ReadWitnessVerifierKey(dir string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if err := ensureWitnessKey(dir, cfg.Name); err != nil {
+	if err := EnsureWitnessKey(dir, cfg.Name); err != nil {
 		return "", err
 	}
 	b, err := os.ReadFile(path(dir, WitnessPubKey))

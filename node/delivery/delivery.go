@@ -1,3 +1,10 @@
+// Package delivery is the sending side of federation on this node: the
+// delivery loop over the outbox (package federation's Outbox, with this
+// node as its Sender: batches built from the store, outcomes audited), the
+// delivery state of each release (queued, retrying, delivered, failed),
+// retrying a failed one, and holding deliveries to a partner whose log
+// showed a split view. Services queue messages with node's
+// Node.EnqueueOutbox and Node.QueueRelease.
 package delivery
 
 import (
@@ -5,9 +12,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/tearline/tearline/audit"
+	"github.com/tearline/tearline/federation"
 	"github.com/tearline/tearline/node"
 	"github.com/tearline/tearline/store"
 )
@@ -16,6 +25,17 @@ import (
 // tearline to a peer is one outbox message; its state is the message's:
 // queued, retrying (attempts, next attempt, last error), delivered (the
 // partner holds it) or failed (the reason code of federation's table).
+
+// Service delivers what this node queued for its partners.
+type Service struct {
+	n *node.Node
+
+	metricsOnce sync.Once
+	metrics     *federation.Metrics
+}
+
+// New returns the deliveries of n.
+func New(n *node.Node) *Service { return &Service{n: n} }
 
 // Delivery is the state of one ledger entry's delivery to its party.
 type Delivery struct {

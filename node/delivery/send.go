@@ -32,20 +32,23 @@ func (d *Service) RunOutbox(ctx context.Context, o OutboxOptions) error {
 	if o.Metrics == nil {
 		o.Metrics = d.DeliveryMetrics()
 	}
-	return federation.NewOutbox(d.n.Store(), d.sender(), d.n.fed.wakeChan(), d.n.Logger(), o).Run(ctx)
+	return federation.NewOutbox(d.n.Store(), d.sender(), d.n.WakeChan(), d.n.Logger(), o).Run(ctx)
 }
 
 // DeliveryMetrics returns the node's delivery metrics (one per node, for
 // the API's /metrics and the delivery loop).
 func (d *Service) DeliveryMetrics() *federation.Metrics {
-	d.n.fed.metricsOnce.Do(func() { d.n.fed.metrics = federation.NewMetrics(d.n.Store()) })
-	return d.n.fed.metrics
+	d.metricsOnce.Do(func() { d.metrics = federation.NewMetrics(d.n.Store()) })
+	return d.metrics
 }
 
 // sender is the node as federation.Sender.
-type sender struct{ n *node.Node }
+type sender struct {
+	d *Service
+	n *node.Node
+}
 
-func (d *Service) sender() sender { return sender{n} }
+func (d *Service) sender() sender { return sender{d: d, n: d.n} }
 
 // Peer implements federation.Sender.
 func (s sender) Peer(name string) (*federation.Peer, error) {
@@ -64,12 +67,12 @@ func (s sender) Peer(name string) (*federation.Peer, error) {
 // held back while a split view of its audit log is not acknowledged
 // (witness.go).
 func (s sender) DeliveriesPaused(ctx context.Context, peer string) (string, bool, error) {
-	return s.n.DeliveriesPaused(ctx, peer)
+	return s.d.DeliveriesPaused(ctx, peer)
 }
 
 // Client implements federation.Sender.
 func (s sender) Client(name string) (*http.Client, error) {
-	return trust.FederationClient(s.n.dir, name)
+	return trust.FederationClient(s.n.Dir(), name)
 }
 
 // wirePeer is the peer as the federation protocol knows it.
@@ -107,7 +110,7 @@ func (s sender) BuildBatch(ctx context.Context, peer *federation.Peer, batch []s
 		}
 		ids = append(ids, refs[i].Object)
 	}
-	found, provs, err := s.n.releasedVersions(ctx, refs, ids)
+	found, provs, err := s.d.releasedVersions(ctx, refs, ids)
 	if err != nil {
 		return nil, err
 	}
@@ -125,7 +128,7 @@ func (s sender) BuildBatch(ctx context.Context, peer *federation.Peer, batch []s
 			if p, ok := provs[v.ID]; ok {
 				prov = &p
 			}
-			b, err := s.n.objectsPayload(ctx, refs[i], v, prov, labelCache)
+			b, err := s.d.objectsPayload(ctx, refs[i], v, prov, labelCache)
 			if err != nil {
 				return nil, fmt.Errorf("outbox %d: %w", it.ID, err)
 			}
@@ -147,7 +150,7 @@ func (d *Service) releasedVersions(ctx context.Context, refs []node.ObjectsRef, 
 	if len(ids) == 0 {
 		return nil, nil, nil
 	}
-	sealed := d.n.sealed
+	sealed := d.n.Sealed()
 	// Read from the backend, content still sealed, and open only the
 	// versions the batch sends: an object's other versions come along in
 	// the same read and would be opened for nothing. (Through the sealing
@@ -198,12 +201,12 @@ func (s sender) Record(ctx context.Context, peer *federation.Peer, b *federation
 		switch o.Status {
 		case store.DeliveryDelivered:
 			if isObject {
-				events = append(events, audit.Event{Actor: "node:" + n.cfg.Name, Action: audit.ActionFederationSend, Object: ref.Object,
+				events = append(events, audit.Event{Actor: "node:" + n.Config().Name, Action: audit.ActionFederationSend, Object: ref.Object,
 					Modified: ref.Modified, Subject: "party:" + peer.Name, Decision: audit.Allow,
 					Detail: clip.String(fmt.Sprintf("outbox=%d ledger=%d agreement=%s", m.ID, ref.Ledger, node.AgreementKey(ref.Agreement, ref.Version)), 300)})
 			}
 		default:
-			ev := audit.Event{Actor: "node:" + n.cfg.Name, Action: audit.ActionFederationRefuse, Subject: "party:" + peer.Name,
+			ev := audit.Event{Actor: "node:" + n.Config().Name, Action: audit.ActionFederationRefuse, Subject: "party:" + peer.Name,
 				Decision: audit.Refuse, Reasons: failReasons(o.Reason), Detail: clip.String(fmt.Sprintf("outbox=%d kind=%s: %s", m.ID, m.Kind, o.Error), 300)}
 			if isObject {
 				ev.Object, ev.Modified = ref.Object, ref.Modified
@@ -214,7 +217,7 @@ func (s sender) Record(ctx context.Context, peer *federation.Peer, b *federation
 	if len(events) == 0 {
 		return nil
 	}
-	return n.st.Update(ctx, func(tx store.Tx) error { return n.AppendAudit(ctx, tx, events...) })
+	return n.Store().Update(ctx, func(tx store.Tx) error { return n.AppendAudit(ctx, tx, events...) })
 }
 
 // objectsPayload assembles the wire bundle of one "objects" reference from

@@ -1,3 +1,9 @@
+// Package oversight is this node's audit log as others check it: signed
+// checkpoints, entries and proofs for auditors; witnessing partners' logs
+// and being witnessed by them over the network (C2SP tlog-witness), with
+// split views detected and deliveries to the partner paused; and backup and
+// restore, which the witnesses must see as a declared rollback rather than
+// a split view. Who may read the log is node's to say (ActAuditRead).
 package oversight
 
 import (
@@ -9,6 +15,15 @@ import (
 	"github.com/tearline/tearline/node"
 	"github.com/tearline/tearline/store"
 )
+
+// Service is the oversight of one node's log.
+type Service struct {
+	n   *node.Node
+	wit witnessState // the witness and the checkpoint-signed signal (witness.go); zero value ready
+}
+
+// New returns the oversight of n.
+func New(n *node.Node) *Service { return &Service{n: n} }
 
 func canAudit(p *node.Principal) error {
 	if err := node.Authorize(p, node.ActAuditRead); err != nil {

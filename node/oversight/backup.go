@@ -25,14 +25,14 @@ type backuper interface {
 // keys, never the KEK: keep the KEK (KEKFile or $TEARLINE_KEK) apart from
 // backups, as docs/STORAGE.md explains.
 func (ov *Service) Backup(ctx context.Context, actor, out string) error {
-	b, ok := ov.n.sealed.Unwrap().(backuper)
+	b, ok := ov.n.Sealed().Unwrap().(backuper)
 	if !ok {
 		return fmt.Errorf("backup: %w", node.ErrNoBackup)
 	}
 	// Audited first, so the backup records that it was taken.
 	if err := ov.n.Store().Update(ctx, func(tx store.Tx) error {
 		return ov.n.AppendAudit(ctx, tx, audit.Event{Actor: actor, Action: audit.ActionBackup, Decision: audit.Accept,
-			Subject: "kek:" + ov.n.sealed.Keys().Current().ID(), Detail: "to=" + filepath.Base(out)})
+			Subject: "kek:" + ov.n.Sealed().Keys().Current().ID(), Detail: "to=" + filepath.Base(out)})
 	}); err != nil {
 		return fmt.Errorf("backup: %w", err)
 	}
@@ -138,7 +138,7 @@ func Restore(ctx context.Context, dir, from string, r Restorer, o RestoreOptions
 	if err != nil {
 		return fail(err)
 	}
-	res, err := n.reapplyJournal(ctx, from, o.Journal, o.Previous, o.Reason)
+	res, err := New(n).reapplyJournal(ctx, from, o.Journal, o.Previous, o.Reason)
 	if cerr := n.Close(); err == nil {
 		err = cerr
 	}
@@ -166,7 +166,7 @@ func (ov *Service) RestoreJournal(ctx context.Context, from string, journal []st
 func (ov *Service) reapplyJournal(ctx context.Context, from string, journal []store.Tombstone, prev *LogState, reason string) (RestoreResult, error) {
 	var res RestoreResult
 	held := map[string]bool{}
-	for _, id := range ov.n.sealed.Keys().IDs() {
+	for _, id := range ov.n.Sealed().Keys().IDs() {
 		held[id] = true
 	}
 	var after store.DataKey

@@ -55,17 +55,17 @@ func (s *witnessState) signedChan() chan struct{} {
 // checkpointSigned wakes the witnessing loop (RunWitnessing).
 func (ov *Service) checkpointSigned() {
 	select {
-	case ov.n.wit.signedChan() <- struct{}{}:
+	case ov.wit.signedChan() <- struct{}{}:
 	default:
 	}
 }
 
 // Witness returns the node's witness server.
 func (ov *Service) Witness() (*witness.Witness, error) {
-	ov.n.wit.mu.Lock()
-	defer ov.n.wit.mu.Unlock()
-	if ov.n.wit.w != nil {
-		return ov.n.wit.w, nil
+	ov.wit.mu.Lock()
+	defer ov.wit.mu.Unlock()
+	if ov.wit.w != nil {
+		return ov.wit.w, nil
 	}
 	if err := node.EnsureWitnessKey(ov.n.Dir(), ov.n.Config().Name); err != nil {
 		return nil, err
@@ -74,11 +74,11 @@ func (ov *Service) Witness() (*witness.Witness, error) {
 	if err != nil {
 		return nil, fmt.Errorf("witness key: %w", err)
 	}
-	w, err := witness.New(ov.n.Store(), strings.TrimSpace(string(skey)), peerLogs{n}, witnessEvents{n}, ov.n.Logger())
+	w, err := witness.New(ov.n.Store(), strings.TrimSpace(string(skey)), peerLogs{ov.n}, witnessEvents{ov.n}, ov.n.Logger())
 	if err != nil {
 		return nil, err
 	}
-	ov.n.wit.w = w
+	ov.wit.w = w
 	return w, nil
 }
 
@@ -118,46 +118,19 @@ func (l peerLogs) Log(_ context.Context, origin string) (witness.Log, error) {
 type witnessEvents struct{ n *node.Node }
 
 func (e witnessEvents) SplitView(ctx context.Context, tx store.Tx, s store.SplitView) error {
-	e.n.log.ErrorContext(ctx, "SPLIT VIEW: a partner's audit log showed two different trees; deliveries to it are paused until an admin runs `tearline peer ack-split`",
+	e.n.Logger().ErrorContext(ctx, "SPLIT VIEW: a partner's audit log showed two different trees; deliveries to it are paused until an admin runs `tearline peer ack-split`",
 		"peer", s.Peer, "origin", s.Origin, "size", s.Size, "reporter", s.Reporter)
-	return e.n.AppendAudit(ctx, tx, audit.Event{Actor: "node:" + e.n.cfg.Name, Action: audit.ActionSplitView, Decision: audit.Refuse,
+	return e.n.AppendAudit(ctx, tx, audit.Event{Actor: "node:" + e.n.Config().Name, Action: audit.ActionSplitView, Decision: audit.Refuse,
 		Subject: "peer:" + s.Peer, Count: int(s.Size),
 		Detail: fmt.Sprintf("origin=%s size=%d reporter=%s deliveries paused", s.Origin, s.Size, s.Reporter)})
 }
 
 func (e witnessEvents) Rollback(ctx context.Context, tx store.Tx, r store.WitnessRollback, node string) error {
-	e.n.log.WarnContext(ctx, "a partner's audit log rolled back, by a signed statement: following it from the restored tree",
+	e.n.Logger().WarnContext(ctx, "a partner's audit log rolled back, by a signed statement: following it from the restored tree",
 		"peer", node, "origin", r.Origin, "old_size", r.OldSize, "new_size", r.NewSize)
-	return e.n.AppendAudit(ctx, tx, audit.Event{Actor: "node:" + e.n.cfg.Name, Action: audit.ActionRollbackAck, Decision: audit.Accept,
+	return e.n.AppendAudit(ctx, tx, audit.Event{Actor: "node:" + e.n.Config().Name, Action: audit.ActionRollbackAck, Decision: audit.Accept,
 		Subject: "peer:" + node, Count: int(r.OldSize - r.NewSize),
 		Detail: fmt.Sprintf("origin=%s old=%d new=%d", r.Origin, r.OldSize, r.NewSize)})
-}
-
-// peerOrigin returns the origin of peer's log, "" when its log key is not
-// known.
-func peerOrigin(p *node.Peer) string {
-	if p == nil || p.LogKey == "" {
-		return ""
-	}
-	v, err := note.NewVerifier(p.LogKey)
-	if err != nil {
-		return ""
-	}
-	return v.Name()
-}
-
-// peer returns the peer called name, nil if there is none.
-func (ov *Service) peer(name string) (*node.Peer, error) {
-	peers, err := ov.n.Peers()
-	if err != nil {
-		return nil, err
-	}
-	for i := range peers {
-		if peers[i].Name == name {
-			return &peers[i], nil
-		}
-	}
-	return nil, nil
 }
 
 // SplitViews returns the split views recorded for peer's log ("" for every
@@ -168,11 +141,11 @@ func (ov *Service) SplitViews(ctx context.Context, p *node.Principal, peer strin
 	}
 	origin := ""
 	if peer != "" {
-		pp, err := ov.peer(peer)
+		pp, err := ov.n.Peer(peer)
 		if err != nil {
 			return nil, err
 		}
-		if origin = peerOrigin(pp); origin == "" {
+		if origin = node.PeerOrigin(pp); origin == "" {
 			return nil, fmt.Errorf("split views of %s: %w: %w", peer, trust.ErrNoPeer, node.ErrNotFound)
 		}
 	}
@@ -186,11 +159,11 @@ func (ov *Service) AckSplitView(ctx context.Context, p *node.Principal, peer str
 	if err := node.Authorize(p, node.ActSplitViewAck); err != nil {
 		return 0, fmt.Errorf("ack-split %s: %w", peer, err)
 	}
-	pp, err := ov.peer(peer)
+	pp, err := ov.n.Peer(peer)
 	if err != nil {
 		return 0, err
 	}
-	origin := peerOrigin(pp)
+	origin := node.PeerOrigin(pp)
 	if origin == "" {
 		return 0, fmt.Errorf("ack-split %s: %w (or its log key is not known): %w", peer, trust.ErrNoPeer, node.ErrNotFound)
 	}
@@ -358,7 +331,7 @@ func (ov *Service) RunWitnessing(ctx context.Context, interval time.Duration) {
 	}
 	t := time.NewTicker(interval)
 	defer t.Stop()
-	signed := ov.n.wit.signedChan()
+	signed := ov.wit.signedChan()
 	for {
 		if err := ov.CosignRound(ctx); err != nil && ctx.Err() == nil {
 			ov.n.Logger().Warn("witness: cosigning", "err", err)
@@ -397,7 +370,7 @@ func (ov *Service) cosignedNote(ctx context.Context, c store.AuditCheckpoint) ([
 // (witness.ConsistencyPath), for comparing notes on checkpoints of two
 // sizes.
 func (ov *Service) proveFrom(ctx context.Context, peer string, old, new int64) ([][]byte, error) {
-	p, err := ov.peer(peer)
+	p, err := ov.n.Peer(peer)
 	if err != nil {
 		return nil, err
 	}

@@ -23,7 +23,7 @@ var (
 )
 
 // WitnessCollector returns the witnessing metrics of n.
-func (ov *Service) WitnessCollector() prometheus.Collector { return witnessCollector{n} }
+func (ov *Service) WitnessCollector() prometheus.Collector { return witnessCollector{ov.n} }
 
 type witnessCollector struct{ n *node.Node }
 
@@ -37,10 +37,10 @@ func (c witnessCollector) Describe(ch chan<- *prometheus.Desc) {
 func (c witnessCollector) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	st := c.n.st
+	st := c.n.Store()
 	svs, err := st.SplitViews(ctx, "", false)
 	if err != nil {
-		c.n.log.Warn("witness metrics", "err", err)
+		c.n.Logger().Warn("witness metrics", "err", err)
 		return
 	}
 	open := map[string]int{}
@@ -55,14 +55,14 @@ func (c witnessCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(splitTotalDesc, prometheus.CounterValue, float64(len(svs)))
 	logs, err := st.WitnessedLogs(ctx)
 	if err != nil {
-		c.n.log.Warn("witness metrics", "err", err)
+		c.n.Logger().Warn("witness metrics", "err", err)
 		return
 	}
 	rbs := 0
 	for _, l := range logs {
 		rs, err := st.WitnessRollbacks(ctx, l.Origin)
 		if err != nil {
-			c.n.log.Warn("witness metrics", "err", err)
+			c.n.Logger().Warn("witness metrics", "err", err)
 			return
 		}
 		rbs += len(rs)

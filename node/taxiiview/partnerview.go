@@ -75,8 +75,8 @@ func (t *TAXII) AuthenticateContext(ctx context.Context) (taxii.Caller, bool, er
 func (t *TAXII) partnerCollections(pc *PartnerCaller) []taxii.Collection {
 	return []taxii.Collection{{
 		ID:    t.n.HoldingsID(),
-		Title: t.n.cfg.Name + " holdings",
-		Description: "What node " + t.n.cfg.Name + " releases to " + pc.Peer.Name + " under their active agreements: " +
+		Title: t.n.Config().Name + " holdings",
+		Description: "What node " + t.n.Config().Name + " releases to " + pc.Peer.Name + " under their active agreements: " +
 			"whole objects, or tearlines where only part may go.",
 		Alias: HoldingsAlias, CanRead: true, CanWrite: false,
 		MediaTypes: []string{taxii.MediaTypeSTIX},

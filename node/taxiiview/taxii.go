@@ -53,7 +53,7 @@ func (t *TAXII) Authenticate(ctx context.Context, user, token string) (taxii.Cal
 		return nil, err
 	}
 	if user != "" && user != p.User.Name {
-		err := t.n.st.Update(ctx, func(tx store.Tx) error {
+		err := t.n.Store().Update(ctx, func(tx store.Tx) error {
 			return t.n.AppendAudit(ctx, tx, audit.Event{Actor: "token:" + p.TokenID, Action: audit.ActionAuthRefuse,
 				Decision: audit.Deny, Reasons: []string{"user-mismatch"}})
 		})
@@ -88,8 +88,8 @@ func (t *TAXII) Collections(ctx context.Context, c taxii.Caller) ([]taxii.Collec
 	rw := node.Authorize(p, node.ActTAXIIContent) == nil
 	return []taxii.Collection{{
 		ID:    t.n.HoldingsID(),
-		Title: t.n.cfg.Name + " holdings",
-		Description: "Everything node " + t.n.cfg.Name + " holds, as the reader's clearance allows. " +
+		Title: t.n.Config().Name + " holdings",
+		Description: "Everything node " + t.n.Config().Name + " holds, as the reader's clearance allows. " +
 			"Objects posted without a Tearline label take the poster's default label.",
 		Alias: HoldingsAlias, CanRead: rw, CanWrite: rw,
 		MediaTypes: []string{taxii.MediaTypeSTIX},
@@ -201,7 +201,7 @@ func (t *TAXII) Add(ctx context.Context, c taxii.Caller, collection string, obje
 		b.Write(o)
 	}
 	b.WriteString("]}")
-	lim := stix.Limits{MaxBytes: int(t.n.cfg.MaxBodyBytes) + 1024}
+	lim := stix.Limits{MaxBytes: int(t.n.Config().MaxBodyBytes) + 1024}
 	res, err := t.n.Ingest(ctx, p, b.Bytes(), node.IngestOptions{Limits: lim})
 	switch {
 	case errors.Is(err, node.ErrForbidden):
@@ -378,7 +378,7 @@ func (t *TAXII) Delete(ctx context.Context, c taxii.Caller, collection, id strin
 	if collection != t.n.HoldingsID() {
 		return fmt.Errorf("collection %s: %w", collection, taxii.ErrNotFound)
 	}
-	err = t.n.st.Update(ctx, func(tx store.Tx) error {
+	err = t.n.Store().Update(ctx, func(tx store.Tx) error {
 		return t.n.AppendAudit(ctx, tx, audit.Event{Actor: p.Actor(), Action: audit.ActionDelete, Object: clip.String(id, 200),
 			Decision: audit.Refuse, Reasons: []string{"not-supported"}, Detail: "taxii"})
 	})
