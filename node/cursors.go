@@ -83,9 +83,9 @@ func rewrapNodeKeys(ctx context.Context, tx store.Tx, ring *seal.Keyring) (int, 
 	return len(keys), nil
 }
 
-// cursors returns the cursor codec, loading (or making) its key on first
+// Cursors returns the cursor codec, loading (or making) its key on first
 // use. A failure is not kept: the next call tries again.
-func (n *Node) cursors(ctx context.Context) (*pagecursor.Codec, error) {
+func (n *Node) Cursors(ctx context.Context) (*pagecursor.Codec, error) {
 	n.cur.mu.Lock()
 	defer n.cur.mu.Unlock()
 	if n.cur.codec != nil {
@@ -109,7 +109,7 @@ func (n *Node) cursors(ctx context.Context) (*pagecursor.Codec, error) {
 // SealCursor returns the cursor for pos in a listing p asked for with
 // scope (route and parameters; the user is added here).
 func (n *Node) SealCursor(ctx context.Context, p *Principal, route string, params []string, pos pagecursor.Position) (string, error) {
-	c, err := n.cursors(ctx)
+	c, err := n.Cursors(ctx)
 	if err != nil {
 		return "", err
 	}
@@ -120,7 +120,7 @@ func (n *Node) SealCursor(ctx context.Context, p *Principal, route string, param
 // listing; an error wraps ErrBadCursor unless the key itself could not be
 // had.
 func (n *Node) OpenCursor(ctx context.Context, p *Principal, route string, params []string, s string) (pagecursor.Position, error) {
-	c, err := n.cursors(ctx)
+	c, err := n.Cursors(ctx)
 	if err != nil {
 		return pagecursor.Position{}, err
 	}

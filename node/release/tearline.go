@@ -103,7 +103,7 @@ func (rs *Service) makeTearline(ctx context.Context, tx store.Tx, p *node.Princi
 		}
 	}
 	typ, _ := m["type"].(string)
-	id := typ + "--" + uuid.NewSHA1(tearlineNS, []byte(f.v.ID+"\x00"+f.v.Modified+"\x00"+party)).String()
+	id := TearlineID(typ, f.v.ID, f.v.Modified, party)
 	m["id"] = id
 
 	obj, canon, err := canonicalObject(m)
@@ -302,4 +302,11 @@ var ErrNothingRemains = errors.New("nothing meaningful remains after the tearlin
 // tearline to what it was cut from: recalls purge it with the tearline.
 func DerivedFromID(tearline string) string {
 	return "relationship--" + uuid.NewSHA1(tearlineNS, []byte(tearline+"\x00derived-from")).String()
+}
+
+// TearlineID is the id of the tearline of version modified of object id
+// (of STIX type typ) for party: the same on every call, so a tearline is
+// made once per version and party.
+func TearlineID(typ, id, modified, party string) string {
+	return typ + "--" + uuid.NewSHA1(tearlineNS, []byte(id+"\x00"+modified+"\x00"+party)).String()
 }

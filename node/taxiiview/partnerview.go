@@ -11,8 +11,7 @@ import (
 
 	pagecursor "github.com/tearline/tearline/cursor"
 	"github.com/tearline/tearline/internal/clip"
-
-	"github.com/google/uuid"
+	"github.com/tearline/tearline/node/release"
 
 	"github.com/tearline/tearline/audit"
 	"github.com/tearline/tearline/binding"
@@ -74,7 +73,7 @@ func (t *TAXII) AuthenticateContext(ctx context.Context) (taxii.Caller, bool, er
 
 func (t *TAXII) partnerCollections(pc *PartnerCaller) []taxii.Collection {
 	return []taxii.Collection{{
-		ID:    t.n.HoldingsID(),
+		ID:    t.HoldingsID(),
 		Title: t.n.Config().Name + " holdings",
 		Description: "What node " + t.n.Config().Name + " releases to " + pc.Peer.Name + " under their active agreements: " +
 			"whole objects, or tearlines where only part may go.",
@@ -84,10 +83,10 @@ func (t *TAXII) partnerCollections(pc *PartnerCaller) []taxii.Collection {
 }
 
 func (t *TAXII) partnerObjects(ctx context.Context, pc *PartnerCaller, collection string, q taxii.Query) (taxii.Page, error) {
-	if collection != t.n.HoldingsID() {
+	if collection != t.HoldingsID() {
 		return taxii.Page{}, fmt.Errorf("collection %s: %w", collection, taxii.ErrNotFound)
 	}
-	return t.n.partnerRead(ctx, &pc.Peer, q)
+	return t.partnerRead(ctx, &pc.Peer, q)
 }
 
 // partnerVersions serves the versions endpoint: a partner sees one version
@@ -107,12 +106,12 @@ type partnerItem struct {
 }
 
 // partnerRead serves one page of the partner view for peer.
-func (tv *View) partnerRead(ctx context.Context, peer *node.Peer, q taxii.Query) (taxii.Page, error) {
+func (t *TAXII) partnerRead(ctx context.Context, peer *node.Peer, q taxii.Query) (taxii.Page, error) {
 	limit := pageLimit(q.Limit)
 	// Partners' cursors are sealed like users' (cursors.go), bound to the
 	// peer and the query: a store position would count, in its gaps, the
 	// objects not released to this partner.
-	codec, err := tv.n.Cursors(ctx)
+	codec, err := t.n.Cursors(ctx)
 	if err != nil {
 		return taxii.Page{}, err
 	}
@@ -136,9 +135,9 @@ func (tv *View) partnerRead(ctx context.Context, peer *node.Peer, q taxii.Query)
 	}
 	var page taxii.Page
 	var missing bool
-	err = tv.n.UpdateOutbox(ctx, func(tx store.Tx) error {
+	err = t.n.UpdateOutbox(ctx, func(tx store.Tx) error {
 		page, missing = taxii.Page{}, false
-		compiled, _, err := tv.n.CompiledAgreements(ctx, tx)
+		compiled, _, err := t.n.CompiledAgreements(ctx, tx)
 		if err != nil {
 			return err
 		}
@@ -147,13 +146,13 @@ func (tv *View) partnerRead(ctx context.Context, peer *node.Peer, q taxii.Query)
 		switch {
 		case q.Object != "":
 			want = q.Object
-			v, ok, err := tv.partnerRow(ctx, tx, peer.Name, q.Object)
+			v, ok, err := t.partnerRow(ctx, tx, peer.Name, q.Object)
 			if err != nil {
 				return err
 			}
 			if !ok {
 				missing = true
-				return tv.n.AppendAudit(ctx, tx, partnerDenial(actor, peer.Name, q.Object, detail))
+				return t.n.AppendAudit(ctx, tx, partnerDenial(actor, peer.Name, q.Object, detail))
 			}
 			src = &sliceSource{rows: []store.ObjectVersion{v}}
 		case len(q.IDs) > 0:
@@ -217,7 +216,7 @@ func (tv *View) partnerRead(ctx context.Context, peer *node.Peer, q taxii.Query)
 			if !specMatch(q.SpecVersions) || !q.AddedAfter.IsZero() && !v.DateAdded.After(q.AddedAfter) {
 				continue
 			}
-			pi, ok, err := tv.partnerDecide(ctx, tx, compiled, peer.Name, v, q.Manifest)
+			pi, ok, err := t.partnerDecide(ctx, tx, compiled, peer.Name, v, q.Manifest)
 			if err != nil {
 				return err
 			}
@@ -240,7 +239,7 @@ func (tv *View) partnerRead(ctx context.Context, peer *node.Peer, q taxii.Query)
 		}
 		if want != "" && len(page.Items) == 0 {
 			missing = true
-			return tv.n.AppendAudit(ctx, tx, partnerDenial(actor, peer.Name, want, detail))
+			return t.n.AppendAudit(ctx, tx, partnerDenial(actor, peer.Name, want, detail))
 		}
 		for _, id := range labels {
 			raw, err := tx.Label(ctx, id)
@@ -257,7 +256,7 @@ func (tv *View) partnerRead(ctx context.Context, peer *node.Peer, q taxii.Query)
 			events[0] = audit.Event{Actor: actor, Action: audit.ActionList, Decision: audit.Allow, Subject: "party:" + peer.Name,
 				Count: len(page.Items), Detail: describeQuery(detail, q)}
 		}
-		return tv.n.AppendAudit(ctx, tx, events...)
+		return t.n.AppendAudit(ctx, tx, events...)
 	})
 	if err != nil {
 		return taxii.Page{}, fmt.Errorf("taxii partner read: %w", err)
@@ -280,7 +279,7 @@ func partnerDenial(actor, party, id, detail string) audit.Event {
 // version of id, or, when id is a tearline made for party, the original it
 // was made from (the tearline is served only if the original's decision
 // still makes it).
-func (tv *View) partnerRow(ctx context.Context, tx store.Tx, party, id string) (store.ObjectVersion, bool, error) {
+func (t *TAXII) partnerRow(ctx context.Context, tx store.Tx, party, id string) (store.ObjectVersion, bool, error) {
 	vs, err := tx.Versions(ctx, id)
 	if errors.Is(err, store.ErrNotFound) || err == nil && len(vs) == 0 {
 		return store.ObjectVersion{}, false, nil
@@ -306,71 +305,46 @@ func (tv *View) partnerRow(ctx context.Context, tx store.Tx, party, id string) (
 	if err != nil {
 		return store.ObjectVersion{}, false, err
 	}
-	if tearlineID(ov.Type, ov.ID, ov.Modified, party) != id {
+	if release.TearlineID(ov.Type, ov.ID, ov.Modified, party) != id {
 		return store.ObjectVersion{}, false, nil
 	}
 	return ov, true, nil
 }
 
-// tearlineID is the id makeTearline gives the tearline of one version for
-// one party.
-func tearlineID(typ, id, modified, party string) string {
-	return typ + "--" + uuid.NewSHA1(tearlineNS, []byte(id+"\x00"+modified+"\x00"+party)).String()
-}
-
 // partnerDecide decides whether and how row v is served to party. ok false:
 // the row is not in the partner's view.
-func (tv *View) partnerDecide(ctx context.Context, tx store.Tx, compiled map[string]*policy.Agreement, party string,
+func (t *TAXII) partnerDecide(ctx context.Context, tx store.Tx, compiled map[string]*policy.Agreement, party string,
 	v store.ObjectVersion, manifest bool) (partnerItem, bool, error) {
-	skip, err := tv.partnerHidden(ctx, tx, party, v)
+	skip, err := t.partnerHidden(ctx, tx, party, v)
 	if err != nil || skip {
 		return partnerItem{}, false, err
 	}
-	c, err := tv.n.Class(ctx, tx, v.Class)
+	c, err := t.n.Class(ctx, tx, v.Class)
 	if err != nil {
 		return partnerItem{}, false, err
 	}
-	f, err := tv.n.buildFacts(ctx, tx, v, c, compiled)
-	if err != nil {
+	pd, ok, err := t.rel.DecidePull(ctx, tx, compiled, party, v, c)
+	if err != nil || !ok {
 		return partnerItem{}, false, err
 	}
-	best, _ := tv.n.decideAll(f, compiled, party, node.AutoReleasePurpose)
 	out, labels := v, c.LabelIDs
-	e := &store.LedgerEntry{ObjectID: v.ID, Modified: v.Modified, Party: party, Agreement: best.Agreement, AgreementVersion: best.Version,
-		Term: best.d.Terms, Labels: f.labels, State: LedgerPulled, By: "peer:" + party, At: tv.n.Now()}
-	switch best.d.Outcome {
-	case policy.Release:
-		e.Outcome = store.LedgerRelease
-	case policy.Tearline:
-		tid := tearlineID(v.Type, v.ID, v.Modified, party)
-		vs, err := tx.Versions(ctx, tid)
-		if err != nil && !errors.Is(err, store.ErrNotFound) {
+	e := &store.LedgerEntry{ObjectID: v.ID, Modified: v.Modified, Party: party, Agreement: pd.Agreement, AgreementVersion: pd.Version,
+		Term: pd.Terms, Labels: pd.Labels, State: LedgerPulled, By: "peer:" + party, At: t.n.Now(), Outcome: pd.Outcome}
+	if pd.Outcome == store.LedgerTearline {
+		vs, err := tx.Versions(ctx, pd.Tearline)
+		if err != nil {
 			return partnerItem{}, false, err
 		}
 		if len(vs) == 0 {
-			_, _, err := tv.n.makeTearline(ctx, tx, node.AutoReleaser(), f, best, party, node.AutoReleasePurpose)
-			if errors.Is(err, node.ErrNothingRemains) {
-				return partnerItem{}, false, nil
-			}
-			if err != nil {
-				return partnerItem{}, false, err
-			}
-			if vs, err = tx.Versions(ctx, tid); err != nil {
-				return partnerItem{}, false, err
-			}
-			if len(vs) == 0 {
-				return partnerItem{}, false, fmt.Errorf("tearline %s of %s: not stored", tid, v.ID)
-			}
+			return partnerItem{}, false, fmt.Errorf("tearline %s of %s: not stored", pd.Tearline, v.ID)
 		}
 		out = vs[len(vs)-1]
-		tc, err := tv.n.Class(ctx, tx, out.Class)
+		tc, err := t.n.Class(ctx, tx, out.Class)
 		if err != nil {
 			return partnerItem{}, false, err
 		}
 		labels = tc.LabelIDs
-		e.Outcome, e.TearlineID, e.Labels = store.LedgerTearline, tid, labels
-	default:
-		return partnerItem{}, false, nil
+		e.TearlineID, e.Labels = pd.Tearline, labels
 	}
 	pi := partnerItem{item: taxiiItem(out, nil, nil), original: v.ID}
 	// The listing position, so that a partner's added_after cursor follows
@@ -378,7 +352,7 @@ func (tv *View) partnerDecide(ctx context.Context, tx store.Tx, compiled map[str
 	pi.item.DateAdded = v.DateAdded
 	pi.event = audit.Event{Actor: "peer:" + party, Action: audit.ActionRead, Object: out.ID, Modified: out.Modified, Labels: labels,
 		Decision: audit.Allow, Subject: "party:" + party,
-		Detail: fmt.Sprintf("outcome=%s agreement=%s", e.Outcome, node.AgreementKey(best.Agreement, best.Version))}
+		Detail: fmt.Sprintf("outcome=%s agreement=%s", e.Outcome, node.AgreementKey(pd.Agreement, pd.Version))}
 	if e.TearlineID != "" {
 		pi.event.Detail += " tearline-of=" + v.ID
 	}
@@ -412,7 +386,7 @@ func (tv *View) partnerDecide(ctx context.Context, tx store.Tx, compiled map[str
 // the agreements say: tearlines and their derived-from relationships (a
 // tearline is served in place of its original, to its party only), and
 // what came from or was originated by the partner itself.
-func (tv *View) partnerHidden(ctx context.Context, tx store.Tx, party string, v store.ObjectVersion) (bool, error) {
+func (t *TAXII) partnerHidden(ctx context.Context, tx store.Tx, party string, v store.ObjectVersion) (bool, error) {
 	if v.Originator == party {
 		return true, nil
 	}
@@ -424,7 +398,7 @@ func (tv *View) partnerHidden(ctx context.Context, tx store.Tx, party string, v 
 	case prov.DerivedFrom != "" || prov.Originator == party || prov.ReceivedFrom == party:
 		return true, nil
 	}
-	if v.Type != "relationship" || v.Originator != tv.n.Config().Name {
+	if v.Type != "relationship" || v.Originator != t.n.Config().Name {
 		return false, nil
 	}
 	var rel struct {

@@ -1,3 +1,8 @@
+// Package taxiiview is what this node serves over TAXII 2.1 (package taxii
+// is the protocol): the holdings collection users read and write with a
+// token, decided and audited like the JSON API, and the partner view a
+// partner pulls with its certificate, decided per object as a release
+// (node/release) and recorded in the ledger.
 package taxiiview
 
 import (
@@ -16,6 +21,7 @@ import (
 	"github.com/tearline/tearline/federation"
 	"github.com/tearline/tearline/internal/clip"
 	"github.com/tearline/tearline/node"
+	"github.com/tearline/tearline/node/release"
 	"github.com/tearline/tearline/stix"
 	"github.com/tearline/tearline/store"
 	"github.com/tearline/tearline/taxii"
@@ -28,17 +34,20 @@ const HoldingsAlias = federation.HoldingsAlias
 // TAXII adapts the node to package taxii. Reads go through the same
 // decisions as the JSON API and are audited, durably, before they are
 // answered; writes go through Ingest.
-type TAXII struct{ n *node.Node }
+type TAXII struct {
+	n   *node.Node
+	rel *release.Service // partners' pulls are decided as releases
+}
 
-// TAXII returns the node's TAXII backend.
-func (tv *View) TAXII() *TAXII { return &TAXII{n: n} }
+// New returns the TAXII backend of n.
+func New(n *node.Node, rel *release.Service) *TAXII { return &TAXII{n: n, rel: rel} }
 
 var _ taxii.Backend = (*TAXII)(nil)
 
 // HoldingsID is the holdings collection's id: a UUIDv5 of the node's STIX
 // identity, so it is stable across restarts and distinct across nodes.
-func (tv *View) HoldingsID() string {
-	return uuid.NewSHA1(uuid.NameSpaceURL, []byte("urn:tearline:taxii:collection:holdings:"+tv.n.Config().Identity)).String()
+func (t *TAXII) HoldingsID() string {
+	return uuid.NewSHA1(uuid.NameSpaceURL, []byte("urn:tearline:taxii:collection:holdings:"+t.n.Config().Identity)).String()
 }
 
 // Authenticate implements taxii.Backend. A Basic user name, when given,
@@ -87,7 +96,7 @@ func (t *TAXII) Collections(ctx context.Context, c taxii.Caller) ([]taxii.Collec
 	}
 	rw := node.Authorize(p, node.ActTAXIIContent) == nil
 	return []taxii.Collection{{
-		ID:    t.n.HoldingsID(),
+		ID:    t.HoldingsID(),
 		Title: t.n.Config().Name + " holdings",
 		Description: "Everything node " + t.n.Config().Name + " holds, as the reader's clearance allows. " +
 			"Objects posted without a Tearline label take the poster's default label.",
@@ -102,7 +111,7 @@ func (t *TAXII) reader(c taxii.Caller, collection string) (*node.Principal, erro
 	if err != nil {
 		return nil, err
 	}
-	if collection != t.n.HoldingsID() {
+	if collection != t.HoldingsID() {
 		return nil, fmt.Errorf("collection %s: %w", collection, taxii.ErrNotFound)
 	}
 	if err := node.Authorize(p, node.ActTAXIIContent); err != nil {
@@ -120,7 +129,7 @@ func (t *TAXII) Objects(ctx context.Context, c taxii.Caller, collection string, 
 	if err != nil {
 		return taxii.Page{}, err
 	}
-	return t.n.taxiiRead(ctx, p, q)
+	return t.taxiiRead(ctx, p, q)
 }
 
 // Versions implements taxii.Backend: the versions p may read, oldest first,
@@ -136,7 +145,7 @@ func (t *TAXII) Versions(ctx context.Context, c taxii.Caller, collection string,
 	limit := pageLimit(q.Limit)
 	skip := 0
 	if q.Next != "" {
-		cur, err := t.n.taxiiOpenCursor(ctx, p, q, true)
+		cur, err := t.taxiiOpenCursor(ctx, p, q, true)
 		if err != nil {
 			return taxii.Page{}, err
 		}
@@ -163,7 +172,7 @@ func (t *TAXII) Versions(ctx context.Context, c taxii.Caller, collection string,
 		}
 		if len(page.Items) == limit {
 			page.More = true
-			if page.Next, err = t.n.taxiiSealCursor(ctx, p, q, true, cursor{skip: seen - 1}); err != nil {
+			if page.Next, err = t.taxiiSealCursor(ctx, p, q, true, cursor{skip: seen - 1}); err != nil {
 				return taxii.Page{}, err
 			}
 			break
@@ -186,7 +195,7 @@ func (t *TAXII) Add(ctx context.Context, c taxii.Caller, collection string, obje
 	if err != nil {
 		return taxii.AddResult{}, err
 	}
-	if collection != t.n.HoldingsID() {
+	if collection != t.HoldingsID() {
 		return taxii.AddResult{}, fmt.Errorf("collection %s: %w", collection, taxii.ErrNotFound)
 	}
 	if len(objects) == 0 {
@@ -375,7 +384,7 @@ func (t *TAXII) Delete(ctx context.Context, c taxii.Caller, collection, id strin
 	if err != nil {
 		return err
 	}
-	if collection != t.n.HoldingsID() {
+	if collection != t.HoldingsID() {
 		return fmt.Errorf("collection %s: %w", collection, taxii.ErrNotFound)
 	}
 	err = t.n.Store().Update(ctx, func(tx store.Tx) error {

@@ -94,24 +94,24 @@ func taxiiCursorParams(q taxii.Query) []string {
 }
 
 // taxiiSealCursor seals pos for p's listing q.
-func (tv *View) taxiiSealCursor(ctx context.Context, p *node.Principal, q taxii.Query, versions bool, pos cursor) (string, error) {
-	return tv.n.SealCursor(ctx, p, taxiiRoute(q, versions), taxiiCursorParams(q), pagecursor.Position{After: pos.after, Skip: pos.skip})
+func (t *TAXII) taxiiSealCursor(ctx context.Context, p *node.Principal, q taxii.Query, versions bool, pos cursor) (string, error) {
+	return t.n.SealCursor(ctx, p, taxiiRoute(q, versions), taxiiCursorParams(q), pagecursor.Position{After: pos.after, Skip: pos.skip})
 }
 
 // TAXIICursorAt issues the cursor of q's listing (objects or manifest) for
 // p that starts after store position after. For in-process callers that
 // start pages at chosen places (bench/scale); no reader reaches it.
-func (tv *View) TAXIICursorAt(ctx context.Context, p *node.Principal, q taxii.Query, after int64) (string, error) {
+func (t *TAXII) TAXIICursorAt(ctx context.Context, p *node.Principal, q taxii.Query, after int64) (string, error) {
 	if after < 0 {
 		return "", fmt.Errorf("taxii cursor at %d: a store position is not negative", after)
 	}
-	return tv.taxiiSealCursor(ctx, p, q, false, cursor{after: after})
+	return t.taxiiSealCursor(ctx, p, q, false, cursor{after: after})
 }
 
 // taxiiOpenCursor opens q.Next for p's listing q: any cursor this node did
 // not issue for exactly this user and query, or that expired, is a 400.
-func (tv *View) taxiiOpenCursor(ctx context.Context, p *node.Principal, q taxii.Query, versions bool) (cursor, error) {
-	pos, err := tv.n.OpenCursor(ctx, p, taxiiRoute(q, versions), taxiiCursorParams(q), q.Next)
+func (t *TAXII) taxiiOpenCursor(ctx context.Context, p *node.Principal, q taxii.Query, versions bool) (cursor, error) {
+	pos, err := t.n.OpenCursor(ctx, p, taxiiRoute(q, versions), taxiiCursorParams(q), q.Next)
 	if errors.Is(err, node.ErrBadCursor) {
 		return cursor{}, fmt.Errorf("next: %v: %w", err, taxii.ErrBadRequest)
 	}
@@ -265,11 +265,11 @@ func seekAdded(ctx context.Context, tx store.Reader, lq store.ListQuery, t time.
 // name. Everything returned is audited before it is returned, as List and
 // Get do; an object-by-id request for something p cannot see is audited as
 // a denial, exactly like Get, and reported as not found.
-func (tv *View) taxiiRead(ctx context.Context, p *node.Principal, q taxii.Query) (taxii.Page, error) {
+func (t *TAXII) taxiiRead(ctx context.Context, p *node.Principal, q taxii.Query) (taxii.Page, error) {
 	limit := pageLimit(q.Limit)
 	var start cursor
 	if q.Next != "" {
-		c, err := tv.taxiiOpenCursor(ctx, p, q, false)
+		c, err := t.taxiiOpenCursor(ctx, p, q, false)
 		if err != nil {
 			return taxii.Page{}, err
 		}
@@ -291,9 +291,9 @@ func (tv *View) taxiiRead(ctx context.Context, p *node.Principal, q taxii.Query)
 		events = make([]audit.Event, 1, 1+limit+16)
 		page.Items = make([]taxii.Item, 0, limit)
 	}
-	tx := store.Reader(tv.n.Store())
+	tx := store.Reader(t.n.Store())
 	err := func() error {
-		classes, err := tv.n.VisibleClasses(ctx, tx, p.Subject)
+		classes, err := t.n.VisibleClasses(ctx, tx, p.Subject)
 		if err != nil {
 			return err
 		}
@@ -327,7 +327,7 @@ func (tv *View) taxiiRead(ctx context.Context, p *node.Principal, q taxii.Query)
 			}
 			if len(vis) == 0 {
 				missing = true
-				events = append(events, tv.denial(ctx, tx, p, q.Object, all, detail))
+				events = append(events, t.denial(ctx, tx, p, q.Object, all, detail))
 				return nil
 			}
 			src = &sliceSource{rows: afterSeq(vis[len(vis)-1:], start.after)}
@@ -360,7 +360,7 @@ func (tv *View) taxiiRead(ctx context.Context, p *node.Principal, q taxii.Query)
 		for {
 			if scanned == taxiiMaxScan {
 				page.More = true
-				if page.Next, err = tv.taxiiSealCursor(ctx, p, q, false, cursor{after: prev}); err != nil {
+				if page.Next, err = t.taxiiSealCursor(ctx, p, q, false, cursor{after: prev}); err != nil {
 					return err
 				}
 				break
@@ -373,7 +373,7 @@ func (tv *View) taxiiRead(ctx context.Context, p *node.Principal, q taxii.Query)
 				break
 			}
 			scanned++
-			sel, err := tv.selectVersions(v, q, versions, readable)
+			sel, err := t.selectVersions(v, q, versions, readable)
 			if err != nil {
 				return err
 			}
@@ -384,17 +384,17 @@ func (tv *View) taxiiRead(ctx context.Context, p *node.Principal, q taxii.Query)
 			for ; k < len(sel); k++ {
 				if len(page.Items) == limit {
 					page.More = true
-					if page.Next, err = tv.taxiiSealCursor(ctx, p, q, false, cursor{after: prev, skip: k}); err != nil {
+					if page.Next, err = t.taxiiSealCursor(ctx, p, q, false, cursor{after: prev, skip: k}); err != nil {
 						return err
 					}
 					break rows
 				}
 				s := sel[k]
-				c, err := tv.n.Class(ctx, tx, s.Class)
+				c, err := t.n.Class(ctx, tx, s.Class)
 				if err != nil {
 					return err
 				}
-				ids := node.ClassIDs(c)
+				ids := c.LabelIDs
 				it := taxiiItem(s, nil, nil)
 				if !q.Manifest {
 					if it.Object, err = served("object "+s.ID, s.Raw, s.Opened); err != nil {
@@ -433,7 +433,7 @@ func (tv *View) taxiiRead(ctx context.Context, p *node.Principal, q taxii.Query)
 		return nil
 	}()
 	if err == nil {
-		err = tv.n.Store().Update(ctx, func(tx store.Tx) error { return tv.n.AppendAudit(ctx, tx, events...) })
+		err = t.n.Store().Update(ctx, func(tx store.Tx) error { return t.n.AppendAudit(ctx, tx, events...) })
 	}
 	if err != nil {
 		return taxii.Page{}, fmt.Errorf("taxii read: %w", err)
@@ -446,7 +446,7 @@ func (tv *View) taxiiRead(ctx context.Context, p *node.Principal, q taxii.Query)
 
 // selectVersions applies match[version], added_after and match[spec_version]
 // to one object whose latest readable version is v.
-func (tv *View) selectVersions(v store.ObjectVersion, q taxii.Query, versions map[string][]store.ObjectVersion,
+func (t *TAXII) selectVersions(v store.ObjectVersion, q taxii.Query, versions map[string][]store.ObjectVersion,
 	readable func(string) ([]store.ObjectVersion, []store.ObjectVersion, error)) ([]store.ObjectVersion, error) {
 	if !specMatch(q.SpecVersions) {
 		return nil, nil
@@ -488,22 +488,22 @@ func atMatch(at []time.Time, v store.ObjectVersion) bool {
 
 // denial is the audit entry for an object-by-id read of an object p cannot
 // see, with Get's reasons.
-func (tv *View) denial(ctx context.Context, tx store.Reader, p *node.Principal, id string, all []store.ObjectVersion, detail string) audit.Event {
+func (t *TAXII) denial(ctx context.Context, tx store.Reader, p *node.Principal, id string, all []store.ObjectVersion, detail string) audit.Event {
 	ev := audit.Event{Actor: p.Actor(), Action: audit.ActionRead, Object: id, Decision: audit.Deny, Detail: detail}
 	if len(all) == 0 {
 		ev.Reasons = []string{"no-such-object"}
 		return ev
 	}
 	for i, v := range all {
-		c, err := tv.n.Class(ctx, tx, v.Class)
+		c, err := t.n.Class(ctx, tx, v.Class)
 		if err != nil {
 			ev.Reasons = append(ev.Reasons, "class-unknown")
 			continue
 		}
 		if i == len(all)-1 {
-			ev.Modified, ev.Labels = v.Modified, node.ClassIDs(c)
+			ev.Modified, ev.Labels = v.Modified, c.LabelIDs
 		}
-		for _, r := range policy.CanRead(tv.n.Registry(), p.Subject, c.Labels).Reasons {
+		for _, r := range policy.CanRead(t.n.Registry(), p.Subject, c.Labels).Reasons {
 			if !slices.Contains(ev.Reasons, string(r)) {
 				ev.Reasons = append(ev.Reasons, string(r))
 			}
