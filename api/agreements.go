@@ -9,6 +9,8 @@ import (
 
 	"github.com/tearline/tearline/agreement"
 	"github.com/tearline/tearline/node"
+	"github.com/tearline/tearline/node/delivery"
+	"github.com/tearline/tearline/node/recalls"
 	"github.com/tearline/tearline/store"
 )
 
@@ -60,7 +62,7 @@ func versionParam(r *http.Request) (int, error) {
 }
 
 func (s *Server) listAgreements(w http.ResponseWriter, r *http.Request) {
-	as, err := s.n.Agreements(r.Context(), principal(r))
+	as, err := s.n.Agreements.Agreements(r.Context(), principal(r))
 	if err != nil {
 		s.agreementFail(w, r, err)
 		return
@@ -74,7 +76,7 @@ func (s *Server) importAgreement(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	a, err := s.n.ImportAgreement(r.Context(), principal(r), body)
+	a, err := s.n.Agreements.ImportAgreement(r.Context(), principal(r), body)
 	if err != nil {
 		s.agreementFail(w, r, err)
 		return
@@ -88,7 +90,7 @@ func (s *Server) showAgreement(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	a, hist, err := s.n.Agreement(r.Context(), principal(r), r.PathValue("id"), v)
+	a, hist, err := s.n.Agreements.Agreement(r.Context(), principal(r), r.PathValue("id"), v)
 	if err != nil {
 		s.agreementFail(w, r, err)
 		return
@@ -105,7 +107,7 @@ func (s *Server) signAgreement(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	a, err := s.n.SignAgreement(r.Context(), principal(r), r.PathValue("id"), v)
+	a, err := s.n.Agreements.SignAgreement(r.Context(), principal(r), r.PathValue("id"), v)
 	if err != nil {
 		s.agreementFail(w, r, err)
 		return
@@ -124,7 +126,7 @@ func (s *Server) addSignatures(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	a, err := s.n.AddAgreementSignatures(r.Context(), principal(r), r.PathValue("id"), v, body)
+	a, err := s.n.Agreements.AddAgreementSignatures(r.Context(), principal(r), r.PathValue("id"), v, body)
 	if err != nil {
 		s.agreementFail(w, r, err)
 		return
@@ -143,7 +145,7 @@ func (s *Server) transitionAgreement(w http.ResponseWriter, r *http.Request) {
 	if !decodeBody(w, r, &b) {
 		return
 	}
-	a, err := s.n.TransitionAgreement(r.Context(), principal(r), r.PathValue("id"), b.Version, agreement.State(b.To), b.Note)
+	a, err := s.n.Agreements.TransitionAgreement(r.Context(), principal(r), r.PathValue("id"), b.Version, agreement.State(b.To), b.Note)
 	if err != nil {
 		s.agreementFail(w, r, err)
 		return
@@ -183,7 +185,7 @@ func (s *Server) requestRelease(w http.ResponseWriter, r *http.Request) {
 	if !decodeBody(w, r, &b) || !b.check(w) {
 		return
 	}
-	res, err := s.n.Release(r.Context(), principal(r), b.Object, b.To, b.Purpose)
+	res, err := s.n.Releases.Release(r.Context(), principal(r), b.Object, b.To, b.Purpose)
 	if err != nil {
 		s.agreementFail(w, r, err)
 		return
@@ -196,7 +198,7 @@ func (s *Server) explainRelease(w http.ResponseWriter, r *http.Request) {
 	if !decodeBody(w, r, &b) || !b.check(w) {
 		return
 	}
-	res, err := s.n.Explain(r.Context(), principal(r), b.Object, b.To, b.Purpose)
+	res, err := s.n.Releases.Explain(r.Context(), principal(r), b.Object, b.To, b.Purpose)
 	if err != nil {
 		s.agreementFail(w, r, err)
 		return
@@ -229,7 +231,7 @@ func (s *Server) releaseQueue(w http.ResponseWriter, r *http.Request) {
 	} else if state == "all" {
 		state = ""
 	}
-	qs, err := s.n.ReleaseQueue(r.Context(), principal(r), state)
+	qs, err := s.n.Releases.ReleaseQueue(r.Context(), principal(r), state)
 	if err != nil {
 		s.agreementFail(w, r, err)
 		return
@@ -248,7 +250,7 @@ func (s *Server) releaseQueue(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) approveRelease(w http.ResponseWriter, r *http.Request) {
-	res, err := s.n.ApproveRelease(r.Context(), principal(r), r.PathValue("id"))
+	res, err := s.n.Releases.ApproveRelease(r.Context(), principal(r), r.PathValue("id"))
 	if err != nil {
 		s.agreementFail(w, r, err)
 		return
@@ -263,7 +265,7 @@ func (s *Server) refuseRelease(w http.ResponseWriter, r *http.Request) {
 	if !decodeBody(w, r, &b) {
 		return
 	}
-	res, err := s.n.RefuseRelease(r.Context(), principal(r), r.PathValue("id"), b.Reason)
+	res, err := s.n.Releases.RefuseRelease(r.Context(), principal(r), r.PathValue("id"), b.Reason)
 	if err != nil {
 		s.agreementFail(w, r, err)
 		return
@@ -285,7 +287,7 @@ func (s *Server) listConsents(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "object is required")
 		return
 	}
-	cs, err := s.n.Consents(r.Context(), principal(r), id)
+	cs, err := s.n.Releases.Consents(r.Context(), principal(r), id)
 	if err != nil {
 		s.agreementFail(w, r, err)
 		return
@@ -302,7 +304,7 @@ func (s *Server) recordConsent(w http.ResponseWriter, r *http.Request) {
 	if !decodeBody(w, r, &b) {
 		return
 	}
-	c, err := s.n.RecordConsent(r.Context(), principal(r), b.Object, b.Originator, b.To)
+	c, err := s.n.Releases.RecordConsent(r.Context(), principal(r), b.Object, b.Originator, b.To)
 	if err != nil {
 		s.agreementFail(w, r, err)
 		return
@@ -333,7 +335,7 @@ type ledgerJSON struct {
 	RecallAcknowledged *time.Time `json:"recall_acknowledged_at,omitempty"`
 	// How the delivery to the party goes (docs/FEDERATION.md, "Delivery
 	// states"): present for an entry that was queued for a peer.
-	Delivery *node.Delivery `json:"delivery,omitempty"`
+	Delivery *delivery.Delivery `json:"delivery,omitempty"`
 }
 
 // ledger serves the dissemination ledger: ?object=ID, or
@@ -353,17 +355,17 @@ func (s *Server) ledger(w http.ResponseWriter, r *http.Request) {
 			*p.into = t
 		}
 	}
-	es, err := s.n.Ledger(r.Context(), principal(r), q)
+	es, err := s.n.Releases.Ledger(r.Context(), principal(r), q)
 	if err != nil {
 		s.agreementFail(w, r, err)
 		return
 	}
-	recalls, err := s.n.LedgerRecalls(r.Context(), principal(r), es)
+	recallsOf, err := s.n.Recalls.LedgerRecalls(r.Context(), principal(r), es)
 	if err != nil {
 		s.agreementFail(w, r, err)
 		return
 	}
-	deliveries, err := s.n.Deliveries(r.Context(), principal(r), es)
+	deliveries, err := s.n.Deliveries.Deliveries(r.Context(), principal(r), es)
 	if err != nil {
 		s.agreementFail(w, r, err)
 		return
@@ -373,7 +375,7 @@ func (s *Server) ledger(w http.ResponseWriter, r *http.Request) {
 		j := ledgerJSON{Seq: e.Seq, Object: e.ObjectID, Modified: e.Modified, Party: e.Party, Agreement: e.Agreement,
 			AgreementVersion: e.AgreementVersion, Term: e.Term, Outcome: e.Outcome, Tearline: e.TearlineID, Labels: nonNil(e.Labels),
 			Reasons: nonNil(e.Reasons), State: e.State, Request: e.Request, By: e.By, At: e.At}
-		if rc, ok := recalls[node.LedgerRecallKey(e.ObjectID, e.Party)]; ok && e.Outcome != store.LedgerRefuse {
+		if rc, ok := recallsOf[recalls.LedgerRecallKey(e.ObjectID, e.Party)]; ok && e.Outcome != store.LedgerRefuse {
 			j.Recall, j.RecallState, j.RecallAcknowledged = rc.Recall, rc.State, rc.AckedAt
 		}
 		if d, ok := deliveries[e.Seq]; ok {
@@ -394,7 +396,7 @@ func (s *Server) retryDelivery(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not found")
 		return
 	}
-	d, err := s.n.RetryDelivery(r.Context(), principal(r), seq)
+	d, err := s.n.Deliveries.RetryDelivery(r.Context(), principal(r), seq)
 	if err != nil {
 		s.agreementFail(w, r, err)
 		return

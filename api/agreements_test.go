@@ -15,6 +15,9 @@ import (
 	"github.com/tearline/tearline/agreement"
 	"github.com/tearline/tearline/binding"
 	"github.com/tearline/tearline/node"
+	"github.com/tearline/tearline/node/agreements"
+	"github.com/tearline/tearline/node/release"
+	"github.com/tearline/tearline/node/users"
 )
 
 func apiPartnerKey(name string) ed25519.PrivateKey {
@@ -28,8 +31,8 @@ func TestAgreementAndReleaseAPI(t *testing.T) {
 	tn := newNode(t, "gbr", "GBR")
 	admin := tn.user(t, adminSpec())
 	clr := map[string]string{"NATO": "TOP-SECRET", "NATIONAL": "TOP-SECRET"}
-	analyst := tn.user(t, node.UserSpec{Name: "ann", Role: node.RoleAnalyst, Nationality: "GBR", Clearances: clr})
-	auditor := tn.user(t, node.UserSpec{Name: "audrey", Role: node.RoleAuditor, Nationality: "GBR"})
+	analyst := tn.user(t, users.UserSpec{Name: "ann", Role: node.RoleAnalyst, Nationality: "GBR", Clearances: clr})
+	auditor := tn.user(t, users.UserSpec{Name: "audrey", Role: node.RoleAuditor, Nationality: "GBR"})
 
 	pem, err := os.ReadFile(filepath.Join(tn.dir, node.SigningKey))
 	if err != nil {
@@ -96,8 +99,8 @@ func TestAgreementAndReleaseAPI(t *testing.T) {
 	}
 	r := tn.get(t, "/api/v1/agreements/gbr-usa", analyst)
 	var shown struct {
-		Agreement node.AgreementInfo `json:"agreement"`
-		History   []map[string]any   `json:"history"`
+		Agreement agreements.AgreementInfo `json:"agreement"`
+		History   []map[string]any         `json:"history"`
 	}
 	if r.Status != 200 || json.Unmarshal(r.Body, &shown) != nil || shown.Agreement.State != "active" || len(shown.History) != 2 {
 		t.Fatalf("show: %d %s", r.Status, r.Body)
@@ -110,7 +113,7 @@ func TestAgreementAndReleaseAPI(t *testing.T) {
 	}
 	body := []byte(`{"object":"` + id + `","to":"usa","purpose":"analysis"}`)
 	r = tn.do(t, "POST", "/api/v1/releases/explain", analyst, body)
-	var res node.ReleaseResult
+	var res release.ReleaseResult
 	if r.Status != 200 || json.Unmarshal(r.Body, &res) != nil || res.Outcome != "release" || res.Ledger != 0 {
 		t.Fatalf("explain: %d %s", r.Status, r.Body)
 	}

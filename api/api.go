@@ -25,13 +25,14 @@ import (
 
 	"github.com/tearline/tearline/federation"
 	"github.com/tearline/tearline/node"
+	"github.com/tearline/tearline/node/stack"
 	"github.com/tearline/tearline/store"
 	"github.com/tearline/tearline/taxii"
 )
 
 // Server serves the API for one node.
 type Server struct {
-	n       *node.Node
+	n       *stack.Node
 	log     *slog.Logger
 	mux     *http.ServeMux
 	reqs    *prometheus.CounterVec
@@ -41,7 +42,7 @@ type Server struct {
 
 // New returns the API handler for n. Metrics go to reg (a fresh registry
 // when nil); ServeMetrics serves them, on a listener of their own.
-func New(n *node.Node, log *slog.Logger, reg *prometheus.Registry) *Server {
+func New(n *stack.Node, log *slog.Logger, reg *prometheus.Registry) *Server {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -55,8 +56,8 @@ func New(n *node.Node, log *slog.Logger, reg *prometheus.Registry) *Server {
 		objects: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "tearline_ingest_objects_total", Help: "Objects submitted, by outcome (created, exists, refused)."}, []string{"outcome"}),
 	}
 	reg.MustRegister(s.reqs, s.dur, s.objects, prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
-	reg.MustRegister(n.WitnessCollector()) // split views, rollbacks, cosignatures (node/witnessmetrics.go)
-	reg.MustRegister(n.DeliveryMetrics())  // delivery states (package federation)
+	reg.MustRegister(n.Oversight.WitnessCollector()) // split views, rollbacks, cosignatures (node/witnessmetrics.go)
+	reg.MustRegister(n.Deliveries.DeliveryMetrics()) // delivery states (package federation)
 	// A backend with metrics of its own (SQLite's id index) adds them.
 	st := n.Store()
 	if u, ok := st.(interface{ Unwrap() store.Store }); ok {
@@ -83,16 +84,16 @@ func New(n *node.Node, log *slog.Logger, reg *prometheus.Registry) *Server {
 	s.handle("POST /api/v1/users/{name}/tokens", s.issueToken, true)
 	s.handle("DELETE /api/v1/tokens/{id}", s.revokeToken, true)
 	s.auditRoutes()
-	s.agreementRoutes()                                        // agreements.go
-	s.recallRoutes()                                           // recalls.go
-	federation.NewServer(n.Config().Name, n, log).Mount(s.mux) // partner routes, behind RequirePeer
-	s.witnessRoutes()                                          // witness.go
+	s.agreementRoutes()                                              // agreements.go
+	s.recallRoutes()                                                 // recalls.go
+	federation.NewServer(n.Config().Name, n.Inbox, log).Mount(s.mux) // partner routes, behind RequirePeer
+	s.witnessRoutes()                                                // witness.go
 	// TAXII 2.1 (docs/TAXII.md): discovery at /taxii2/, the API root below
 	// it. The taxii handler authenticates and answers in TAXII's own media
 	// type and error format, so it is mounted without the JSON API's auth.
 	// A partner's certificate without a token reads the partner view
 	// (taxii_partner.go, node/partnerview.go).
-	s.handle(taxii.Prefix, partnerTAXII(taxii.New(n.TAXII(), taxii.Options{Title: "Tearline node " + n.Config().Name,
+	s.handle(taxii.Prefix, partnerTAXII(taxii.New(n.TAXII, taxii.Options{Title: "Tearline node " + n.Config().Name,
 		Description: "TAXII 2.1 for Tearline node " + n.Config().Name, MaxContentLength: n.Config().MaxBodyBytes, Logger: log})).ServeHTTP, false)
 	return s
 }

@@ -19,7 +19,7 @@ func (s *Server) auditRoutes() {
 
 // auditCheckpoint returns the latest signed checkpoint as note text.
 func (s *Server) auditCheckpoint(w http.ResponseWriter, r *http.Request) {
-	c, err := s.n.AuditCheckpoint(r.Context(), principal(r))
+	c, err := s.n.Oversight.AuditCheckpoint(r.Context(), principal(r))
 	if err != nil {
 		s.auditFail(w, r, err)
 		return
@@ -45,7 +45,7 @@ func (s *Server) auditEntries(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	es, err := s.n.AuditEntries(r.Context(), principal(r), start, end)
+	es, err := s.n.Oversight.AuditEntries(r.Context(), principal(r), start, end)
 	if err != nil {
 		s.auditFail(w, r, err)
 		return
@@ -73,7 +73,7 @@ func (s *Server) auditInclusion(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	p, err := s.n.AuditInclusionProof(r.Context(), principal(r), index, size)
+	p, err := s.n.Oversight.AuditInclusionProof(r.Context(), principal(r), index, size)
 	if err != nil {
 		s.auditFail(w, r, err)
 		return
@@ -88,7 +88,7 @@ func (s *Server) auditConsistency(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	p, err := s.n.AuditConsistencyProof(r.Context(), principal(r), from, to)
+	p, err := s.n.Oversight.AuditConsistencyProof(r.Context(), principal(r), from, to)
 	if err != nil {
 		s.auditFail(w, r, err)
 		return

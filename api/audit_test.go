@@ -18,6 +18,8 @@ import (
 	"github.com/tearline/tearline/api"
 	"github.com/tearline/tearline/audit"
 	"github.com/tearline/tearline/node"
+	"github.com/tearline/tearline/node/stack"
+	"github.com/tearline/tearline/node/users"
 	"github.com/tearline/tearline/store/backend"
 )
 
@@ -67,19 +69,19 @@ func TestAuditAPI(t *testing.T) {
 	if err := node.Init(ctx, dir, node.InitOptions{Name: "alpha", CreateStore: backend.Creator("")}); err != nil {
 		t.Fatal(err)
 	}
-	n, err := node.Open(ctx, dir, node.Options{OpenStore: backend.Opener("")})
+	n, err := stack.Open(ctx, dir, node.Options{OpenStore: backend.Opener("")})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer n.Close()
-	spec := func(name, role string) node.UserSpec {
-		return node.UserSpec{Name: name, Role: role, Nationality: "GBR", Clearances: map[string]string{"NATIONAL": "SECRET"}}
+	spec := func(name, role string) users.UserSpec {
+		return users.UserSpec{Name: name, Role: role, Nationality: "GBR", Clearances: map[string]string{"NATIONAL": "SECRET"}}
 	}
-	_, audTok, err := n.AddUser(ctx, node.ConsoleAdmin(), spec("oversight", node.RoleAuditor))
+	_, audTok, err := n.Users.AddUser(ctx, node.ConsoleAdmin(), spec("oversight", node.RoleAuditor))
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, anaTok, err := n.AddUser(ctx, node.ConsoleAdmin(), spec("ana", node.RoleAnalyst))
+	_, anaTok, err := n.Users.AddUser(ctx, node.ConsoleAdmin(), spec("ana", node.RoleAnalyst))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,7 +104,7 @@ func TestAuditAPI(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := range 5 {
-		if _, _, err := n.AddUser(ctx, node.ConsoleAdmin(), spec(fmt.Sprintf("u%d", i), node.RoleAnalyst)); err != nil {
+		if _, _, err := n.Users.AddUser(ctx, node.ConsoleAdmin(), spec(fmt.Sprintf("u%d", i), node.RoleAnalyst)); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -15,6 +15,8 @@ import (
 	"github.com/tearline/tearline/agreement"
 	"github.com/tearline/tearline/binding"
 	"github.com/tearline/tearline/node"
+	"github.com/tearline/tearline/node/release"
+	"github.com/tearline/tearline/node/users"
 )
 
 // twoPersonAgreement makes agreement gbr-usa active on tn, with every
@@ -80,10 +82,10 @@ func TestAuthorityHiddenIsMissingAPI(t *testing.T) {
 	tn := newNode(t, "gbr", "GBR")
 	admin := tn.user(t, adminSpec())
 	clr := map[string]string{"NATO": "TOP-SECRET", "NATIONAL": "TOP-SECRET"}
-	rob := tn.user(t, node.UserSpec{Name: "rob", Role: node.RoleReleaser, Nationality: "GBR", Clearances: clr})
+	rob := tn.user(t, users.UserSpec{Name: "rob", Role: node.RoleReleaser, Nationality: "GBR", Clearances: clr})
 	low := map[string]string{"NATO": "UNCLASSIFIED"}
-	lou := tn.user(t, node.UserSpec{Name: "lou", Role: node.RoleReleaser, Nationality: "GBR", Clearances: low})
-	lee := tn.user(t, node.UserSpec{Name: "lee", Role: node.RoleAnalyst, Nationality: "GBR", Clearances: low})
+	lou := tn.user(t, users.UserSpec{Name: "lou", Role: node.RoleReleaser, Nationality: "GBR", Clearances: low})
+	lee := tn.user(t, users.UserSpec{Name: "lee", Role: node.RoleAnalyst, Nationality: "GBR", Clearances: low})
 	twoPersonAgreement(t, tn, admin)
 
 	secret := "threat-actor--" + uuid.NewString()
@@ -92,7 +94,7 @@ func TestAuthorityHiddenIsMissingAPI(t *testing.T) {
 		t.Fatalf("publish: %d %+v", st, res)
 	}
 	r := tn.do(t, "POST", "/api/v1/releases", rob, []byte(`{"object":"`+secret+`","to":"usa","purpose":"analysis"}`))
-	var res node.ReleaseResult
+	var res release.ReleaseResult
 	if r.Status != 200 || json.Unmarshal(r.Body, &res) != nil || res.Outcome != "hold" || res.Request == "" {
 		t.Fatalf("request: %d %s", r.Status, r.Body)
 	}
@@ -142,7 +144,7 @@ func TestAuthorityHiddenIsMissingAPI(t *testing.T) {
 func TestUserAdministrationByNode(t *testing.T) {
 	tn := newNode(t, "gbr", "GBR")
 	tn.user(t, adminSpec())
-	ann := tn.user(t, node.UserSpec{Name: "ann", Role: node.RoleAnalyst, Nationality: "GBR", Clearances: map[string]string{"NATO": "SECRET"}})
+	ann := tn.user(t, users.UserSpec{Name: "ann", Role: node.RoleAnalyst, Nationality: "GBR", Clearances: map[string]string{"NATO": "SECRET"}})
 	for _, c := range []struct{ method, path, body string }{
 		{"GET", "/api/v1/users", ""},
 		{"POST", "/api/v1/users", `{"name":"mallory","role":"admin","nationality":"GBR","clearances":{}}`},

@@ -10,6 +10,7 @@ import (
 
 	"github.com/tearline/tearline/cursor"
 	"github.com/tearline/tearline/node"
+	"github.com/tearline/tearline/node/users"
 )
 
 // TestCursorsOverHTTP, from the attacker's side: a low and a high reader
@@ -20,8 +21,8 @@ import (
 func TestCursorsOverHTTP(t *testing.T) {
 	tn := newNode(t, "gbr", "GBR")
 	admin := tn.user(t, adminSpec())
-	low := tn.user(t, node.UserSpec{Name: "low", Role: node.RoleAnalyst, Nationality: "GBR", Clearances: map[string]string{"NATO": "RESTRICTED"}})
-	high := tn.user(t, node.UserSpec{Name: "high", Role: node.RoleAnalyst, Nationality: "GBR", Clearances: map[string]string{"NATO": "SECRET"}})
+	low := tn.user(t, users.UserSpec{Name: "low", Role: node.RoleAnalyst, Nationality: "GBR", Clearances: map[string]string{"NATO": "RESTRICTED"}})
+	high := tn.user(t, users.UserSpec{Name: "high", Role: node.RoleAnalyst, Nationality: "GBR", Clearances: map[string]string{"NATO": "SECRET"}})
 	for i := range 5 {
 		if st, _ := tn.publish(t, admin, sdo(newID("threat-actor"), t0, t0, "open "+strconv.Itoa(i)), "NATO UNCLASSIFIED"); st != 200 {
 			t.Fatalf("publish: %d", st)
@@ -88,7 +89,7 @@ func TestCursorsOverHTTP(t *testing.T) {
 	}
 
 	// TAXII: the 400 is TAXII's error message.
-	coll := "/taxii2/tearline/collections/" + tn.n.HoldingsID() + "/objects/"
+	coll := "/taxii2/tearline/collections/" + tn.n.TAXII.HoldingsID() + "/objects/"
 	taxiiGet := func(tok, query string) (int, map[string]any) {
 		t.Helper()
 		req, _ := http.NewRequest(http.MethodGet, tn.srv.URL+coll+"?"+query, nil)

@@ -19,6 +19,7 @@ import (
 
 	"github.com/tearline/tearline/api"
 	"github.com/tearline/tearline/node"
+	"github.com/tearline/tearline/node/stack"
 	"github.com/tearline/tearline/pki"
 	"github.com/tearline/tearline/store/backend"
 	"github.com/tearline/tearline/trust"
@@ -68,9 +69,9 @@ func addPeer(t *testing.T, dir, peerDir string) {
 // serveNode opens the node in dir and serves it with api.Serve on a loopback
 // port until the test ends. The listener is open on return, so connections
 // need no waiting.
-func serveNode(t *testing.T, dir string) (*node.Node, string) {
+func serveNode(t *testing.T, dir string) (*stack.Node, string) {
 	t.Helper()
-	n, err := node.Open(context.Background(), dir, node.Options{OpenStore: backend.Opener("")})
+	n, err := stack.Open(context.Background(), dir, node.Options{OpenStore: backend.Opener("")})
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
@@ -182,7 +183,7 @@ func TestFederationHandshake(t *testing.T) {
 	addPeer(t, gbr, fra)
 	addPeer(t, fra, gbr)
 	n, base := serveNode(t, gbr)
-	_, tok, err := n.AddUser(context.Background(), node.ConsoleAdmin(), adminSpec())
+	_, tok, err := n.Users.AddUser(context.Background(), node.ConsoleAdmin(), adminSpec())
 	if err != nil {
 		t.Fatal(err)
 	}

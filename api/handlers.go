@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/tearline/tearline/node"
+	"github.com/tearline/tearline/node/users"
 )
 
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
@@ -265,7 +266,7 @@ type UserBody struct {
 }
 
 func (s *Server) users(w http.ResponseWriter, r *http.Request) {
-	us, err := s.n.Users(r.Context(), principal(r))
+	us, err := s.n.Users.Users(r.Context(), principal(r))
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -314,7 +315,7 @@ func (s *Server) addUser(w http.ResponseWriter, r *http.Request) {
 		}
 		ttl = d
 	}
-	u, tok, err := s.n.AddUser(r.Context(), principal(r), node.UserSpec{Name: in.Name, Role: in.Role, Nationality: in.Nationality,
+	u, tok, err := s.n.Users.AddUser(r.Context(), principal(r), users.UserSpec{Name: in.Name, Role: in.Role, Nationality: in.Nationality,
 		Org: in.Org, Clearances: in.Clearances, Compartments: in.Compartments, DefaultLabel: in.DefaultLabel, TokenTTL: ttl})
 	if err != nil {
 		if errors.Is(err, node.ErrInvalid) {
@@ -342,7 +343,7 @@ func (s *Server) updateUser(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "user: "+err.Error())
 		return
 	}
-	u, err := s.n.UpdateUser(r.Context(), principal(r), r.PathValue("name"), node.UserChange{Role: in.Role, Clearances: in.Clearances,
+	u, err := s.n.Users.UpdateUser(r.Context(), principal(r), r.PathValue("name"), users.UserChange{Role: in.Role, Clearances: in.Clearances,
 		Compartments: in.Compartments, DefaultLabel: in.DefaultLabel, Disabled: in.Disabled})
 	if err != nil {
 		if errors.Is(err, node.ErrInvalid) {
@@ -364,7 +365,7 @@ type tokenBody struct {
 }
 
 func (s *Server) tokens(w http.ResponseWriter, r *http.Request) {
-	ts, err := s.n.Tokens(r.Context(), principal(r), r.PathValue("name"))
+	ts, err := s.n.Users.Tokens(r.Context(), principal(r), r.PathValue("name"))
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -393,7 +394,7 @@ func (s *Server) issueToken(w http.ResponseWriter, r *http.Request) {
 		}
 		ttl = d
 	}
-	tok, err := s.n.IssueToken(r.Context(), principal(r), r.PathValue("name"), ttl)
+	tok, err := s.n.Users.IssueToken(r.Context(), principal(r), r.PathValue("name"), ttl)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -402,7 +403,7 @@ func (s *Server) issueToken(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) revokeToken(w http.ResponseWriter, r *http.Request) {
-	if _, err := s.n.RevokeToken(r.Context(), principal(r), r.PathValue("id")); err != nil {
+	if _, err := s.n.Users.RevokeToken(r.Context(), principal(r), r.PathValue("id")); err != nil {
 		s.fail(w, r, err)
 		return
 	}

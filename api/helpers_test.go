@@ -16,6 +16,8 @@ import (
 	"github.com/tearline/tearline/api"
 	"github.com/tearline/tearline/audit"
 	"github.com/tearline/tearline/node"
+	"github.com/tearline/tearline/node/stack"
+	"github.com/tearline/tearline/node/users"
 	"github.com/tearline/tearline/store"
 	"github.com/tearline/tearline/store/backend"
 )
@@ -23,7 +25,7 @@ import (
 // testNode is a real node (files in a temporary directory) served over real
 // HTTPS by httptest.
 type testNode struct {
-	n   *node.Node
+	n   *stack.Node
 	dir string
 	srv *httptest.Server
 }
@@ -41,7 +43,7 @@ func initNode(t testing.TB, name, country string) string {
 
 func openNode(t testing.TB, dir string) *testNode {
 	t.Helper()
-	n, err := node.Open(context.Background(), dir, node.Options{OpenStore: backend.Opener("")})
+	n, err := stack.Open(context.Background(), dir, node.Options{OpenStore: backend.Opener("")})
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
@@ -58,17 +60,17 @@ func newNode(t testing.TB, name, country string) *testNode {
 	return openNode(t, initNode(t, name, country))
 }
 
-func (tn *testNode) user(t testing.TB, s node.UserSpec) string {
+func (tn *testNode) user(t testing.TB, s users.UserSpec) string {
 	t.Helper()
-	_, tok, err := tn.n.AddUser(context.Background(), node.ConsoleAdmin(), s)
+	_, tok, err := tn.n.Users.AddUser(context.Background(), node.ConsoleAdmin(), s)
 	if err != nil {
 		t.Fatalf("AddUser %s: %v", s.Name, err)
 	}
 	return tok
 }
 
-func adminSpec() node.UserSpec {
-	return node.UserSpec{Name: "admin", Role: node.RoleAdmin, Nationality: "GBR",
+func adminSpec() users.UserSpec {
+	return users.UserSpec{Name: "admin", Role: node.RoleAdmin, Nationality: "GBR",
 		Clearances: map[string]string{"NATO": "TOP-SECRET", "NATIONAL": "TOP-SECRET"}, Compartments: []string{"HERON"}}
 }
 

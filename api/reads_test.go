@@ -23,6 +23,8 @@ import (
 
 	"github.com/tearline/tearline/api"
 	"github.com/tearline/tearline/node"
+	"github.com/tearline/tearline/node/stack"
+	"github.com/tearline/tearline/node/users"
 	"github.com/tearline/tearline/store"
 	"github.com/tearline/tearline/store/backend"
 )
@@ -61,7 +63,7 @@ func TestHTTPRestrictedLooksNonexistent(t *testing.T) {
 		json.Unmarshal(tn.get(t, objPath(heron, "/bindings"), admin).Body, &bs)
 		heronLabel = bs[0]["object_labels"].([]any)[0].(map[string]any)["marking_ref"].(string)
 	}
-	readers := map[string]node.UserSpec{
+	readers := map[string]users.UserSpec{
 		"clearance":   {Name: "low", Role: node.RoleAnalyst, Nationality: "GBR", Clearances: map[string]string{"NATO": "CONFIDENTIAL"}, Compartments: []string{"HERON"}},
 		"compartment": {Name: "nocomp", Role: node.RoleAnalyst, Nationality: "GBR", Clearances: map[string]string{"NATO": "SECRET"}},
 		"nationality": {Name: "fra", Role: node.RoleAnalyst, Nationality: "FRA", Clearances: map[string]string{"NATO": "TOP-SECRET"}, Compartments: []string{"HERON"}},
@@ -136,7 +138,7 @@ func TestHTTPRestrictedLooksNonexistent(t *testing.T) {
 func TestHTTPVersionsAndClearanceChange(t *testing.T) {
 	tn := newNode(t, "gbr", "GBR")
 	admin := tn.user(t, adminSpec())
-	tok := tn.user(t, node.UserSpec{Name: "ann", Role: node.RoleAnalyst, Nationality: "GBR", Clearances: map[string]string{"NATO": "RESTRICTED"}})
+	tok := tn.user(t, users.UserSpec{Name: "ann", Role: node.RoleAnalyst, Nationality: "GBR", Clearances: map[string]string{"NATO": "RESTRICTED"}})
 	id := newID("threat-actor")
 	v1, v2 := sdo(id, t0, t0, "v1"), sdo(id, t0, t1, "v2")
 	tn.publish(t, admin, v1, "NATO RESTRICTED")
@@ -172,7 +174,7 @@ func TestHTTPTokenRefusals(t *testing.T) {
 	ctx := context.Background()
 	tn := newNode(t, "gbr", "GBR")
 	admin := tn.user(t, adminSpec())
-	tok := tn.user(t, node.UserSpec{Name: "bea", Role: node.RoleAnalyst, Nationality: "GBR"})
+	tok := tn.user(t, users.UserSpec{Name: "bea", Role: node.RoleAnalyst, Nationality: "GBR"})
 	unauthorized := func(what, tok string) {
 		t.Helper()
 		r := tn.get(t, "/api/v1/whoami", tok)
@@ -250,8 +252,8 @@ func TestHTTPTokenRefusals(t *testing.T) {
 func TestHTTPRoles(t *testing.T) {
 	tn := newNode(t, "gbr", "GBR")
 	admin := tn.user(t, adminSpec())
-	spec := func(name, role string) node.UserSpec {
-		return node.UserSpec{Name: name, Role: role, Nationality: "GBR", Clearances: map[string]string{"NATO": "SECRET"}}
+	spec := func(name, role string) users.UserSpec {
+		return users.UserSpec{Name: name, Role: role, Nationality: "GBR", Clearances: map[string]string{"NATO": "SECRET"}}
 	}
 	auditor := tn.user(t, spec("aud", node.RoleAuditor))
 	analyst := tn.user(t, spec("ana", node.RoleAnalyst))
@@ -381,7 +383,7 @@ func TestHTTPLimits(t *testing.T) {
 // metrics an operator watches.
 func TestMetrics(t *testing.T) {
 	dir := initNode(t, "gbr", "GBR")
-	n, err := node.Open(context.Background(), dir, node.Options{OpenStore: backend.Opener("")})
+	n, err := stack.Open(context.Background(), dir, node.Options{OpenStore: backend.Opener("")})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -30,7 +30,7 @@ func (s *Server) recall(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "object and reason are required")
 		return
 	}
-	rs, err := s.n.Recall(r.Context(), principal(r), b.Object, b.Reason)
+	rs, err := s.n.Recalls.Recall(r.Context(), principal(r), b.Object, b.Reason)
 	if err != nil {
 		s.agreementFail(w, r, err)
 		return
@@ -49,7 +49,7 @@ func (s *Server) recalls(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "name a recall (/api/v1/recalls/{id}) or an object (?object=ID)")
 		return
 	}
-	rs, err := s.n.RecallStatus(r.Context(), principal(r), q)
+	rs, err := s.n.Recalls.RecallStatus(r.Context(), principal(r), q)
 	if err != nil {
 		s.agreementFail(w, r, err)
 		return

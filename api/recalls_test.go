@@ -14,6 +14,8 @@ import (
 	"github.com/tearline/tearline/agreement"
 	"github.com/tearline/tearline/binding"
 	"github.com/tearline/tearline/node"
+	"github.com/tearline/tearline/node/recalls"
+	"github.com/tearline/tearline/node/users"
 	"github.com/tearline/tearline/store"
 )
 
@@ -24,8 +26,8 @@ func TestRecallAPI(t *testing.T) {
 	tn := newNode(t, "gbr", "GBR")
 	admin := tn.user(t, adminSpec())
 	clr := map[string]string{"NATO": "TOP-SECRET", "NATIONAL": "TOP-SECRET"}
-	analyst := tn.user(t, node.UserSpec{Name: "ann", Role: node.RoleAnalyst, Nationality: "GBR", Clearances: clr})
-	auditor := tn.user(t, node.UserSpec{Name: "audrey", Role: node.RoleAuditor, Nationality: "GBR"})
+	analyst := tn.user(t, users.UserSpec{Name: "ann", Role: node.RoleAnalyst, Nationality: "GBR", Clearances: clr})
+	auditor := tn.user(t, users.UserSpec{Name: "audrey", Role: node.RoleAuditor, Nationality: "GBR"})
 
 	pem, err := os.ReadFile(filepath.Join(tn.dir, node.SigningKey))
 	if err != nil {
@@ -86,8 +88,8 @@ func TestRecallAPI(t *testing.T) {
 	}
 	r := tn.do(t, "POST", "/api/v1/recalls", admin, body)
 	var made struct {
-		Recall  string              `json:"recall"`
-		Parties []node.RecallStatus `json:"parties"`
+		Recall  string                 `json:"recall"`
+		Parties []recalls.RecallStatus `json:"parties"`
 	}
 	if r.Status != 201 || json.Unmarshal(r.Body, &made) != nil || made.Recall == "" || len(made.Parties) != 1 ||
 		made.Parties[0].Party != "usa" || made.Parties[0].State != store.RecallPending {
@@ -95,7 +97,7 @@ func TestRecallAPI(t *testing.T) {
 	}
 
 	var got struct {
-		Recalls []node.RecallStatus `json:"recalls"`
+		Recalls []recalls.RecallStatus `json:"recalls"`
 	}
 	for _, path := range []string{"/api/v1/recalls?object=" + id, "/api/v1/recalls/" + made.Recall} {
 		r = tn.get(t, path, auditor)

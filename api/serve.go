@@ -11,13 +11,13 @@ import (
 	"time"
 
 	"github.com/tearline/tearline/federation"
-	"github.com/tearline/tearline/node"
+	"github.com/tearline/tearline/node/stack"
 	"github.com/tearline/tearline/trust"
 )
 
 // Serve serves the API for n over HTTPS with the node's certificate on ln
 // until ctx ends, then shuts down gracefully.
-func Serve(ctx context.Context, n *node.Node, ln net.Listener, log *slog.Logger, opts ...Option) error {
+func Serve(ctx context.Context, n *stack.Node, ln net.Listener, log *slog.Logger, opts ...Option) error {
 	var o serveOptions
 	for _, f := range opts {
 		f(&o)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/tearline/tearline/binding"
 	"github.com/tearline/tearline/node"
+	"github.com/tearline/tearline/node/users"
 	"github.com/tearline/tearline/stix"
 )
 
@@ -48,7 +49,7 @@ func receiver(t testing.TB, trusts map[string]string) (*testNode, string) {
 		t.Fatal(err)
 	}
 	tn := openNode(t, dir)
-	tok := tn.user(t, node.UserSpec{Name: "admin", Role: node.RoleAdmin, Nationality: "USA",
+	tok := tn.user(t, users.UserSpec{Name: "admin", Role: node.RoleAdmin, Nationality: "USA",
 		Clearances: map[string]string{"NATO": "TOP-SECRET"}, DefaultLabel: "NATO RESTRICTED"})
 	return tn, tok
 }

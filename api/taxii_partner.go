@@ -4,7 +4,7 @@ import (
 	"net/http"
 
 	"github.com/tearline/tearline/federation"
-	"github.com/tearline/tearline/node"
+	"github.com/tearline/tearline/node/taxiiview"
 )
 
 // partnerTAXII lets a partner node read the TAXII collections with its
@@ -15,7 +15,7 @@ import (
 func partnerTAXII(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if p, ok := federation.PeerFrom(r.Context()); ok && r.Header.Get("Authorization") == "" {
-			r = r.WithContext(node.WithPartner(r.Context(), p))
+			r = r.WithContext(taxiiview.WithPartner(r.Context(), p))
 		}
 		h.ServeHTTP(w, r)
 	})

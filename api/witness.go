@@ -12,12 +12,12 @@ import (
 // protocol and ours beside it, for partners (mutual TLS, like the other
 // partner routes), and the split-view routes for admins and auditors.
 func (s *Server) witnessRoutes() {
-	if h, err := s.n.WitnessHandler(); err != nil {
+	if h, err := s.n.Oversight.WitnessHandler(); err != nil {
 		s.log.Error("witness routes not served", "err", err)
 	} else {
 		s.mux.Handle(witness.Prefix+"/", federation.RequirePeer(h))
 	}
-	s.mux.Handle("GET "+witness.ConsistencyPath, federation.RequirePeer(witness.ConsistencyHandler(s.n.LogConsistencyProof)))
+	s.mux.Handle("GET "+witness.ConsistencyPath, federation.RequirePeer(witness.ConsistencyHandler(s.n.Oversight.LogConsistencyProof)))
 	s.handle("GET /api/v1/audit/split-views", s.splitViews, true)
 	s.handle("POST /api/v1/peers/{name}/ack-split", s.ackSplit, true)
 }
@@ -39,7 +39,7 @@ type splitViewBody struct {
 // for those not acknowledged.
 func (s *Server) splitViews(w http.ResponseWriter, r *http.Request) {
 	open := r.URL.Query().Get("open") == "true"
-	svs, err := s.n.SplitViews(r.Context(), principal(r), r.URL.Query().Get("peer"), open)
+	svs, err := s.n.Oversight.SplitViews(r.Context(), principal(r), r.URL.Query().Get("peer"), open)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -56,7 +56,7 @@ func (s *Server) splitViews(w http.ResponseWriter, r *http.Request) {
 
 // ackSplit acknowledges the open split views of a partner's log (admin).
 func (s *Server) ackSplit(w http.ResponseWriter, r *http.Request) {
-	n, err := s.n.AckSplitView(r.Context(), principal(r), r.PathValue("name"))
+	n, err := s.n.Oversight.AckSplitView(r.Context(), principal(r), r.PathValue("name"))
 	if err != nil {
 		s.fail(w, r, err)
 		return

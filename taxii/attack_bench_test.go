@@ -17,6 +17,8 @@ import (
 
 	"github.com/tearline/tearline/api"
 	"github.com/tearline/tearline/node"
+	"github.com/tearline/tearline/node/stack"
+	"github.com/tearline/tearline/node/users"
 	"github.com/tearline/tearline/store/backend"
 	"github.com/tearline/tearline/taxii"
 )
@@ -75,14 +77,14 @@ func BenchmarkTAXIIPostATTACK(b *testing.B) {
 		n.Close()
 
 		n, _ = attackNode(b, "taxii")
-		_, tok, err := n.AddUser(ctx, node.ConsoleAdmin(), node.UserSpec{Name: "poster", Role: node.RoleAnalyst, Nationality: "GBR",
+		_, tok, err := n.Users.AddUser(ctx, node.ConsoleAdmin(), users.UserSpec{Name: "poster", Role: node.RoleAnalyst, Nationality: "GBR",
 			Clearances: map[string]string{"NATO": "TOP-SECRET"}, DefaultLabel: benchLabel})
 		if err != nil {
 			b.Fatal(err)
 		}
 		srv := httptest.NewTLSServer(api.New(n, nil, nil))
 		client := srv.Client()
-		url := srv.URL + "/taxii2/tearline/collections/" + n.HoldingsID() + "/objects/"
+		url := srv.URL + "/taxii2/tearline/collections/" + n.TAXII.HoldingsID() + "/objects/"
 		b.StartTimer()
 		start = time.Now()
 		landed := 0
@@ -138,18 +140,18 @@ func postEnvelope(b *testing.B, c *http.Client, url, token string, env []byte) i
 	return st.SuccessCount
 }
 
-func attackNode(b *testing.B, name string) (*node.Node, *node.Principal) {
+func attackNode(b *testing.B, name string) (*stack.Node, *node.Principal) {
 	b.Helper()
 	ctx := context.Background()
 	dir := filepath.Join(b.TempDir(), name)
 	if err := node.Init(ctx, dir, node.InitOptions{Name: name, Country: "GBR", CreateStore: backend.Creator("")}); err != nil {
 		b.Fatal(err)
 	}
-	n, err := node.Open(ctx, dir, node.Options{OpenStore: backend.Opener("")})
+	n, err := stack.Open(ctx, dir, node.Options{OpenStore: backend.Opener("")})
 	if err != nil {
 		b.Fatal(err)
 	}
-	_, tok, err := n.AddUser(ctx, node.ConsoleAdmin(), node.UserSpec{Name: "loader", Role: node.RoleAnalyst, Nationality: "GBR",
+	_, tok, err := n.Users.AddUser(ctx, node.ConsoleAdmin(), users.UserSpec{Name: "loader", Role: node.RoleAnalyst, Nationality: "GBR",
 		Clearances: map[string]string{"NATO": "TOP-SECRET"}})
 	if err != nil {
 		b.Fatal(err)

@@ -15,6 +15,8 @@ import (
 
 	"github.com/tearline/tearline/api"
 	"github.com/tearline/tearline/node"
+	"github.com/tearline/tearline/node/stack"
+	"github.com/tearline/tearline/node/users"
 	"github.com/tearline/tearline/store/backend"
 	"github.com/tearline/tearline/taxii"
 )
@@ -66,18 +68,18 @@ func TestAttackRoundTripICS(t *testing.T) {
 	if err := node.Init(ctx, dir, node.InitOptions{Name: "gbr", Country: "GBR", CreateStore: backend.Creator("")}); err != nil {
 		t.Fatal(err)
 	}
-	n, err := node.Open(ctx, dir, node.Options{OpenStore: backend.Opener("")})
+	n, err := stack.Open(ctx, dir, node.Options{OpenStore: backend.Opener("")})
 	if err != nil {
 		t.Fatal(err)
 	}
 	srv := newTLS(t, api.New(n, nil, nil))
 	t.Cleanup(func() { n.Close() })
-	_, tok, err := n.AddUser(ctx, node.ConsoleAdmin(), node.UserSpec{Name: "analyst", Role: node.RoleAnalyst, Nationality: "GBR",
+	_, tok, err := n.Users.AddUser(ctx, node.ConsoleAdmin(), users.UserSpec{Name: "analyst", Role: node.RoleAnalyst, Nationality: "GBR",
 		Clearances: map[string]string{"NATO": "SECRET"}, DefaultLabel: "NATO UNCLASSIFIED // TLP:CLEAR // DISC OSINT // TOPIC CYBER"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{n: n, srv: srv, tokens: map[string]string{"analyst": tok}, coll: "/taxii2/tearline/collections/" + n.HoldingsID() + "/"}
+	e := &env{n: n, srv: srv, tokens: map[string]string{"analyst": tok}, coll: "/taxii2/tearline/collections/" + n.TAXII.HoldingsID() + "/"}
 
 	// Built by hand: json.Marshal would HTML-escape the objects' bytes.
 	parts := make([][]byte, len(bundle.Objects))

@@ -15,6 +15,7 @@ import (
 	"github.com/tearline/tearline/api"
 	"github.com/tearline/tearline/internal/demo"
 	"github.com/tearline/tearline/node"
+	"github.com/tearline/tearline/node/stack"
 	"github.com/tearline/tearline/store/backend"
 	"github.com/tearline/tearline/taxii"
 )
@@ -23,7 +24,7 @@ import (
 // and their labelled samples) served over real HTTPS by the API server,
 // which mounts TAXII at /taxii2/.
 type env struct {
-	n      *node.Node
+	n      *stack.Node
 	srv    *httptest.Server
 	tokens map[string]string // user name -> API token
 	coll   string            // the holdings collection's path
@@ -37,7 +38,7 @@ func newEnv(t testing.TB) *env {
 	if err != nil {
 		t.Fatalf("demo.Setup: %v", err)
 	}
-	n, err := node.Open(ctx, dir, node.Options{OpenStore: backend.Opener("")})
+	n, err := stack.Open(ctx, dir, node.Options{OpenStore: backend.Opener("")})
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
@@ -50,12 +51,12 @@ func newEnv(t testing.TB) *env {
 	for _, u := range users {
 		e.tokens[u.Spec.Name] = u.Token
 	}
-	_, tok, err := n.AddUser(ctx, node.ConsoleAdmin(), node.UserSpec{Name: "audrey", Role: node.RoleAuditor, Nationality: "GBR"})
+	_, tok, err := n.Users.AddUser(ctx, node.ConsoleAdmin(), users.UserSpec{Name: "audrey", Role: node.RoleAuditor, Nationality: "GBR"})
 	if err != nil {
 		t.Fatalf("AddUser: %v", err)
 	}
 	e.tokens["audrey"] = tok
-	e.coll = "/taxii2/tearline/collections/" + n.HoldingsID() + "/"
+	e.coll = "/taxii2/tearline/collections/" + n.TAXII.HoldingsID() + "/"
 	return e
 }
 

@@ -109,7 +109,7 @@ func TestMediaTypes(t *testing.T) {
 	}
 
 	// max_content_length: a handler over the same node with a small limit.
-	small := taxii.New(e.n.TAXII(), taxii.Options{MaxContentLength: 256})
+	small := taxii.New(e.n.TAXII, taxii.Options{MaxContentLength: 256})
 	e2 := &env{n: e.n, tokens: e.tokens, coll: e.coll}
 	e2.srv = newTLS(t, small)
 	big := []byte(`{"objects":[` + strings.Repeat(" ", 300) + `]}`)
@@ -129,7 +129,7 @@ func TestCollections(t *testing.T) {
 		t.Fatalf("collections %+v", cs)
 	}
 	c := cs[0]
-	if c.ID != e.n.HoldingsID() || c.Alias != "holdings" || !c.CanRead || !c.CanWrite || c.Title == "" ||
+	if c.ID != e.n.TAXII.HoldingsID() || c.Alias != "holdings" || !c.CanRead || !c.CanWrite || c.Title == "" ||
 		!slices.Equal(c.MediaTypes, []string{taxii.MediaTypeSTIX}) {
 		t.Fatalf("holdings %+v", c)
 	}

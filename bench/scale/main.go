@@ -44,6 +44,8 @@ import (
 	"github.com/tearline/tearline/internal/gctune"
 	"github.com/tearline/tearline/internal/stixgen"
 	"github.com/tearline/tearline/node"
+	"github.com/tearline/tearline/node/stack"
+	"github.com/tearline/tearline/node/users"
 	"github.com/tearline/tearline/store"
 	"github.com/tearline/tearline/store/backend"
 	"github.com/tearline/tearline/taxii"
@@ -217,7 +219,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err := node.Init(ctx, dir, node.InitOptions{Name: "scale", Country: "GBR", CreateStore: backend.Creator(cfg.dsn)}); err != nil {
 		return fmt.Errorf("init: %w", err)
 	}
-	n, err := node.Open(ctx, dir, node.Options{OpenStore: backend.Opener(cfg.dsn)})
+	n, err := stack.Open(ctx, dir, node.Options{OpenStore: backend.Opener(cfg.dsn)})
 	if err != nil {
 		return fmt.Errorf("open: %w", err)
 	}
@@ -258,24 +260,24 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 }
 
 var (
-	loaderSpec = node.UserSpec{Name: "loader", Role: node.RoleAnalyst, Nationality: "GBR",
+	loaderSpec = users.UserSpec{Name: "loader", Role: node.RoleAnalyst, Nationality: "GBR",
 		Clearances:   map[string]string{"NATO": "TOP-SECRET", "NATIONAL": "TOP-SECRET"},
 		Compartments: []string{"HERON"}}
-	readerSpec = node.UserSpec{Name: "reader", Role: node.RoleAnalyst, Nationality: "GBR",
+	readerSpec = users.UserSpec{Name: "reader", Role: node.RoleAnalyst, Nationality: "GBR",
 		Clearances: map[string]string{"NATO": "CONFIDENTIAL"}}
 )
 
 // reuse times the reads again on a node an earlier -keep run loaded: the
 // way to compare read-path changes at a size that takes minutes to load.
 func reuse(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
-	n, err := node.Open(ctx, cfg.reuse, node.Options{OpenStore: backend.Opener(cfg.dsn)})
+	n, err := stack.Open(ctx, cfg.reuse, node.Options{OpenStore: backend.Opener(cfg.dsn)})
 	if err != nil {
 		return fmt.Errorf("open: %w", err)
 	}
 	defer n.Close()
 	var ps [2]*node.Principal
 	var readerToken string
-	for i, s := range []node.UserSpec{loaderSpec, readerSpec} {
+	for i, s := range []users.UserSpec{loaderSpec, readerSpec} {
 		s.Name += "-" + strconv.FormatInt(time.Now().UnixNano(), 36)
 		if ps[i], readerToken, err = principal(ctx, n, s); err != nil {
 			return err
@@ -305,7 +307,7 @@ func reuse(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 }
 
 // timeReads times point reads of random ids and filtered pages.
-func timeReads(ctx context.Context, cfg config, n *node.Node, loader, reader *node.Principal, readerToken string, ids []string, stderr io.Writer) (_ []latencies, err error) {
+func timeReads(ctx context.Context, cfg config, n *stack.Node, loader, reader *node.Principal, readerToken string, ids []string, stderr io.Writer) (_ []latencies, err error) {
 	fmt.Fprintf(stderr, "timing %d point reads and %d filtered pages per filter\n", cfg.reads, cfg.pages)
 	if cfg.cpuprofile != "" {
 		f, err := os.Create(cfg.cpuprofile)
@@ -342,7 +344,7 @@ func timeReads(ctx context.Context, cfg config, n *node.Node, loader, reader *no
 		get = append(get, cfg.took("point read", len(get), t0))
 	}
 	lats = append(lats, summarise("point read (node.Get, audited)", get, "random id among all"))
-	srv := httptest.NewTLSServer(taxii.New(n.TAXII(), taxii.Options{}))
+	srv := httptest.NewTLSServer(taxii.New(n.TAXII, taxii.Options{}))
 	defer srv.Close()
 	// Filtered pages, one kind after the other, each for both filters.
 	kinds := []struct {
@@ -394,7 +396,7 @@ func timeReads(ctx context.Context, cfg config, n *node.Node, loader, reader *no
 // as a TAXII client sees it: the handler, TLS over loopback, and the
 // response body read to the end (not parsed). A page that says "more":
 // false ran off the end.
-func timeHTTPPages(ctx context.Context, srv *httptest.Server, n *node.Node, p *node.Principal, token, typ string, cfg config, rng *rand.Rand) ([]time.Duration, int, error) {
+func timeHTTPPages(ctx context.Context, srv *httptest.Server, n *stack.Node, p *node.Principal, token, typ string, cfg config, rng *rand.Rand) ([]time.Duration, int, error) {
 	c := srv.Client()
 	var buf bytes.Buffer
 	return timeEach(cfg, func() (bool, error) {
@@ -402,7 +404,7 @@ func timeHTTPPages(ctx context.Context, srv *httptest.Server, n *node.Node, p *n
 		if err != nil {
 			return false, err
 		}
-		u := srv.URL + taxii.Prefix + taxii.DefaultRoot + "/collections/" + n.HoldingsID() + "/objects/?" +
+		u := srv.URL + taxii.Prefix + taxii.DefaultRoot + "/collections/" + n.TAXII.HoldingsID() + "/objects/?" +
 			url.Values{"match[type]": {typ}, "limit": {strconv.Itoa(taxii.MaxLimit)}, "next": {next}}.Encode()
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 		if err != nil {
@@ -430,14 +432,14 @@ func timeHTTPPages(ctx context.Context, srv *httptest.Server, n *node.Node, p *n
 // costs the node behind the HTTP handler: the same filtered read as
 // timePages plus each object's bindings and the labels the page names, as
 // the envelope carries them.
-func timeTAXIIPages(ctx context.Context, n *node.Node, p *node.Principal, typ string, cfg config, rng *rand.Rand) ([]time.Duration, int, error) {
-	t := n.TAXII()
+func timeTAXIIPages(ctx context.Context, n *stack.Node, p *node.Principal, typ string, cfg config, rng *rand.Rand) ([]time.Duration, int, error) {
+	t := n.TAXII
 	return timeEach(cfg, func() (bool, error) {
 		next, err := taxiiCursor(ctx, n, p, typ, rng, cfg)
 		if err != nil {
 			return false, err
 		}
-		pg, err := t.Objects(ctx, p, n.HoldingsID(), taxii.Query{Types: []string{typ}, Limit: taxii.MaxLimit, Next: next})
+		pg, err := t.Objects(ctx, p, n.TAXII.HoldingsID(), taxii.Query{Types: []string{typ}, Limit: taxii.MaxLimit, Next: next})
 		if err != nil {
 			return false, fmt.Errorf("taxii page: %w", err)
 		}
@@ -453,8 +455,8 @@ func cursorSpan(cfg config) int64 { return max(int64(cfg.n)-40_000, int64(cfg.n)
 // taxiiCursor is a TAXII `next` for p's match[type]=typ listing at a
 // random insertion sequence. Cursors are sealed, so the node issues it
 // (node.TAXIICursorAt); timed pages open it as any page does.
-func taxiiCursor(ctx context.Context, n *node.Node, p *node.Principal, typ string, rng *rand.Rand, cfg config) (string, error) {
-	return n.TAXIICursorAt(ctx, p, taxii.Query{Types: []string{typ}}, rng.Int64N(cursorSpan(cfg)))
+func taxiiCursor(ctx context.Context, n *stack.Node, p *node.Principal, typ string, rng *rand.Rand, cfg config) (string, error) {
+	return n.TAXII.TAXIICursorAt(ctx, p, taxii.Query{Types: []string{typ}}, rng.Int64N(cursorSpan(cfg)))
 }
 
 // named is cfg with what set, the name -slowlog gives the operations timed.
@@ -493,8 +495,8 @@ func timeEach(cfg config, page func() (full bool, err error)) (ds []time.Duratio
 }
 
 // principal adds a user and authenticates as it; the token is for HTTP.
-func principal(ctx context.Context, n *node.Node, s node.UserSpec) (*node.Principal, string, error) {
-	_, tok, err := n.AddUser(ctx, node.ConsoleAdmin(), s)
+func principal(ctx context.Context, n *stack.Node, s users.UserSpec) (*node.Principal, string, error) {
+	_, tok, err := n.Users.AddUser(ctx, node.ConsoleAdmin(), s)
 	if err != nil {
 		return nil, "", err
 	}
@@ -511,7 +513,7 @@ type job struct {
 
 // load ingests cfg.n objects and returns the checkpoints and a sample of
 // ingested ids (for point reads).
-func load(ctx context.Context, cfg config, dir string, n *node.Node, p *node.Principal, disk func() (int64, error), stderr io.Writer) ([]checkpoint, []string, error) {
+func load(ctx context.Context, cfg config, dir string, n *stack.Node, p *node.Principal, disk func() (int64, error), stderr io.Writer) ([]checkpoint, []string, error) {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	jobs := make(chan job, cfg.workers*2)
@@ -631,7 +633,7 @@ func measure(c int, samples []sample, start, now time.Time) checkpoint {
 // timePages times filtered pages of 1,000 at random places in the log,
 // started at a store position (ListOptions.After): a reader's cursor is
 // sealed and cannot name one.
-func timePages(ctx context.Context, n *node.Node, p *node.Principal, typ string, cfg config, rng *rand.Rand) ([]time.Duration, int, error) {
+func timePages(ctx context.Context, n *stack.Node, p *node.Principal, typ string, cfg config, rng *rand.Rand) ([]time.Duration, int, error) {
 	return timeEach(cfg, func() (bool, error) {
 		after := rng.Int64N(cursorSpan(cfg))
 		pg, err := n.List(ctx, p, node.ListOptions{Types: []string{typ}, Limit: node.MaxPage, After: after})
@@ -806,7 +808,7 @@ func procField(path, key string) int64 {
 
 // storeMetrics prints the backend's own metrics (SQLite: the id index's
 // tail and merges), to see what ran beside the timed reads.
-func storeMetrics(n *node.Node, when string, w io.Writer) {
+func storeMetrics(n *stack.Node, when string, w io.Writer) {
 	st := n.Store()
 	if u, ok := st.(interface{ Unwrap() store.Store }); ok {
 		st = u.Unwrap()

@@ -11,6 +11,8 @@ import (
 
 	"github.com/tearline/tearline/agreement"
 	"github.com/tearline/tearline/node"
+	"github.com/tearline/tearline/node/agreements"
+	"github.com/tearline/tearline/node/stack"
 )
 
 // nodeFlags are the flags every console command on a data directory takes.
@@ -29,7 +31,7 @@ func (f *nodeFlags) add(c *cobra.Command, withAs bool) {
 
 // open opens the node and returns it with the principal to act as: the
 // named user, or the console admin.
-func (f *nodeFlags) open(cmd *cobra.Command) (*node.Node, *node.Principal, error) {
+func (f *nodeFlags) open(cmd *cobra.Command) (*stack.Node, *node.Principal, error) {
 	n, err := openNode(cmd, f.dir, f.storeURL)
 	if err != nil {
 		return nil, nil, err
@@ -67,7 +69,7 @@ func agreementCmd() *cobra.Command {
 	return c
 }
 
-func printAgreement(w io.Writer, a node.AgreementInfo) {
+func printAgreement(w io.Writer, a agreements.AgreementInfo) {
 	fmt.Fprintf(w, "%s version %d: %s (%s since %s)\n", a.ID, a.Version, a.Title, a.State, a.Since.Format("2006-01-02T15:04:05Z"))
 	fmt.Fprintf(w, "  in effect %s to %s\n", a.Effective, a.Expires)
 	fmt.Fprintf(w, "  parties %s; signed by %s; missing %s\n", strings.Join(a.Parties, ", "), orNone(a.Signed), orNone(a.Missing))
@@ -94,7 +96,7 @@ func agreementImportCmd(use, short string) *cobra.Command {
 				return err
 			}
 			defer n.Close()
-			a, err := n.ImportAgreement(cmd.Context(), p, data)
+			a, err := n.Agreements.ImportAgreement(cmd.Context(), p, data)
 			if err != nil {
 				return err
 			}
@@ -117,7 +119,7 @@ func agreementSignCmd() *cobra.Command {
 				return err
 			}
 			defer n.Close()
-			a, err := n.SignAgreement(cmd.Context(), p, args[0], version)
+			a, err := n.Agreements.SignAgreement(cmd.Context(), p, args[0], version)
 			if err != nil {
 				return err
 			}
@@ -145,7 +147,7 @@ func agreementAddSignatureCmd() *cobra.Command {
 				return err
 			}
 			defer n.Close()
-			a, err := n.AddAgreementSignatures(cmd.Context(), p, args[0], version, data)
+			a, err := n.Agreements.AddAgreementSignatures(cmd.Context(), p, args[0], version, data)
 			if err != nil {
 				return err
 			}
@@ -170,7 +172,7 @@ func agreementMoveCmd(use string, to agreement.State, short string) *cobra.Comma
 				return err
 			}
 			defer n.Close()
-			a, err := n.TransitionAgreement(cmd.Context(), p, args[0], version, to, note)
+			a, err := n.Agreements.TransitionAgreement(cmd.Context(), p, args[0], version, to, note)
 			if err != nil {
 				return nextStep(err, args[0])
 			}
@@ -194,7 +196,7 @@ func agreementListCmd() *cobra.Command {
 				return err
 			}
 			defer n.Close()
-			as, err := n.Agreements(cmd.Context(), p)
+			as, err := n.Agreements.Agreements(cmd.Context(), p)
 			if err != nil {
 				return err
 			}
@@ -227,7 +229,7 @@ func agreementShowCmd() *cobra.Command {
 				return err
 			}
 			defer n.Close()
-			a, hist, err := n.Agreement(cmd.Context(), p, args[0], version)
+			a, hist, err := n.Agreements.Agreement(cmd.Context(), p, args[0], version)
 			if err != nil {
 				return err
 			}

@@ -13,6 +13,7 @@ import (
 	"github.com/tearline/tearline/agreement"
 	"github.com/tearline/tearline/binding"
 	"github.com/tearline/tearline/node"
+	"github.com/tearline/tearline/node/stack"
 	"github.com/tearline/tearline/store/backend"
 )
 
@@ -67,7 +68,7 @@ func TestAgreementAndReleaseCLI(t *testing.T) {
 	for _, u := range [][2]string{{"ann", "analyst"}, {"rob", "releaser"}, {"rita", "releaser"}} {
 		must("added user", "user", "add", "--data", dir, "--name", u[0], "--role", u[1], "--nationality", "GBR", "--clearance", "NATO:SECRET")
 	}
-	n, err := node.Open(ctx, dir, node.Options{OpenStore: backend.Opener("")})
+	n, err := stack.Open(ctx, dir, node.Options{OpenStore: backend.Opener("")})
 	if err != nil {
 		t.Fatal(err)
 	}

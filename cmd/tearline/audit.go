@@ -12,6 +12,7 @@ import (
 
 	"github.com/tearline/tearline/audit"
 	"github.com/tearline/tearline/node"
+	"github.com/tearline/tearline/node/stack"
 	"github.com/tearline/tearline/store"
 	"github.com/tearline/tearline/store/backend"
 	"github.com/tearline/tearline/trust"
@@ -229,12 +230,12 @@ func auditCheckpointCmd() *cobra.Command {
 		Short: "Print the latest signed checkpoint, signing one if the log has grown",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			n, err := node.Open(cmd.Context(), dir, node.Options{OpenStore: backend.Opener(resolveStore(storeURL))})
+			n, err := stack.Open(cmd.Context(), dir, node.Options{OpenStore: backend.Opener(resolveStore(storeURL))})
 			if err != nil {
 				return err
 			}
 			defer n.Close()
-			cp, err := n.SignAuditCheckpoint(cmd.Context())
+			cp, err := n.Oversight.SignAuditCheckpoint(cmd.Context())
 			if err != nil {
 				return err
 			}

@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/tearline/tearline/node"
+	"github.com/tearline/tearline/node/stack"
+	"github.com/tearline/tearline/node/users"
 	"github.com/tearline/tearline/store/backend"
 )
 
@@ -29,12 +31,12 @@ func TestAuditVerifyCLI(t *testing.T) {
 	if err := node.Init(t.Context(), dir, node.InitOptions{Name: "alpha", CreateStore: backend.Creator("")}); err != nil {
 		t.Fatal(err)
 	}
-	n, err := node.Open(t.Context(), dir, node.Options{OpenStore: backend.Opener("")})
+	n, err := stack.Open(t.Context(), dir, node.Options{OpenStore: backend.Opener("")})
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, name := range []string{"a", "b", "c"} {
-		if _, _, err := n.AddUser(t.Context(), node.ConsoleAdmin(), node.UserSpec{Name: name, Role: node.RoleAnalyst, Nationality: "GBR"}); err != nil {
+		if _, _, err := n.Users.AddUser(t.Context(), node.ConsoleAdmin(), users.UserSpec{Name: name, Role: node.RoleAnalyst, Nationality: "GBR"}); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/tearline/tearline/internal/demo"
 	"github.com/tearline/tearline/internal/gctune"
 	"github.com/tearline/tearline/node"
+	"github.com/tearline/tearline/node/stack"
 	"github.com/tearline/tearline/store/backend"
 )
 
@@ -43,7 +44,7 @@ func demoCmd() *cobra.Command {
 					return err
 				}
 			}
-			n, err := node.Open(ctx, dir, node.Options{OpenStore: backend.Opener("")})
+			n, err := stack.Open(ctx, dir, node.Options{OpenStore: backend.Opener("")})
 			if err != nil {
 				return err
 			}

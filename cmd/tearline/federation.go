@@ -406,7 +406,7 @@ and the delivery loop of every replica picks it up at its next round.`,
 				return err
 			}
 			defer n.Close()
-			count, err := n.AckSplitView(cmd.Context(), node.ConsoleAdmin(), args[0])
+			count, err := n.Oversight.AckSplitView(cmd.Context(), node.ConsoleAdmin(), args[0])
 			if err != nil {
 				return err
 			}

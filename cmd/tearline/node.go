@@ -19,6 +19,10 @@ import (
 	"github.com/tearline/tearline/federation"
 	"github.com/tearline/tearline/internal/gctune"
 	"github.com/tearline/tearline/node"
+	"github.com/tearline/tearline/node/delivery"
+	"github.com/tearline/tearline/node/inbox"
+	"github.com/tearline/tearline/node/oversight"
+	"github.com/tearline/tearline/node/stack"
 	"github.com/tearline/tearline/store/backend"
 )
 
@@ -99,7 +103,7 @@ func serveCmd() *cobra.Command {
 					return fmt.Errorf("serve: %w", err)
 				}
 			}
-			n, err := node.Open(ctx, dir, node.Options{ConfigPath: config, Logger: log, OpenStore: backend.Opener(storeURL)})
+			n, err := stack.Open(ctx, dir, node.Options{ConfigPath: config, Logger: log, OpenStore: backend.Opener(storeURL)})
 			if err != nil {
 				if reg != nil {
 					reg.Close()
@@ -139,12 +143,12 @@ func serveCmd() *cobra.Command {
 				ln.Close()
 				return fmt.Errorf("serve: %w", err)
 			}
-			go n.RunAuditCheckpoints(ctx, checkpointEvery)
-			go n.RunRetention(ctx, node.DefaultRetentionInterval)     // purges objects whose retention passed
-			go n.RunOutbox(ctx, node.OutboxOptions{Poll: outboxPoll}) // delivers releases to partners (federation_send.go)
-			go n.RunPull(ctx, pullEvery, node.PullOptions{})          // pulls partners' collections, when asked (pull.go)
-			go n.RunWitnessing(ctx, witnessEvery)                     // asks witnesses to cosign, compares notes (witness.go)
-			go n.RunFollowups(ctx, node.DefaultFollowupPoll)          // resumes follow-up work a crash left (followup.go)
+			go n.Oversight.RunAuditCheckpoints(ctx, checkpointEvery)
+			go n.RunRetention(ctx, node.DefaultRetentionInterval)                    // purges objects whose retention passed
+			go n.Deliveries.RunOutbox(ctx, delivery.OutboxOptions{Poll: outboxPoll}) // delivers releases to partners (federation_send.go)
+			go n.Inbox.RunPull(ctx, pullEvery, inbox.PullOptions{})                  // pulls partners' collections, when asked (pull.go)
+			go n.Oversight.RunWitnessing(ctx, witnessEvery)                          // asks witnesses to cosign, compares notes (witness.go)
+			go n.RunFollowups(ctx, node.DefaultFollowupPoll)                         // resumes follow-up work a crash left (followup.go)
 			if !cmd.Flags().Changed("metrics-listen") {
 				metricsListen = n.Config().MetricsListen
 			}
@@ -170,7 +174,7 @@ func serveCmd() *cobra.Command {
 	c.Flags().StringVar(&config, "config", "", "configuration file overriding DIR/tearline.yaml")
 	addStoreFlag(c, &storeURL)
 	c.Flags().DurationVar(&checkpointEvery, "checkpoint-interval", node.DefaultCheckpointInterval, "how often to sign an audit checkpoint when the log has grown")
-	c.Flags().DurationVar(&witnessEvery, "witness-interval", node.DefaultWitnessInterval, "how often to ask witnesses to cosign and to compare notes with partners (also after each checkpoint)")
+	c.Flags().DurationVar(&witnessEvery, "witness-interval", oversight.DefaultWitnessInterval, "how often to ask witnesses to cosign and to compare notes with partners (also after each checkpoint)")
 	c.Flags().DurationVar(&pullEvery, "pull-interval", 0, "pull every peer with a url this often (0: never; 'peer pull' pulls once)")
 	c.Flags().DurationVar(&outboxPoll, "outbox-poll", federation.DefaultOutboxPoll, "how often the outbox looks for releases committed by other processes (in-process commits wake it at once; negative: never)")
 	_ = c.MarkFlagRequired("data")
@@ -199,7 +203,7 @@ func resolveStore(flag string) string {
 // the console (node.ConsoleAdmin), since only the node's owner can reach
 // the socket (mode 0600 in DIR). Every request on it comes from the CLI,
 // which names the console as its actor.
-type consoleNode struct{ n *node.Node }
+type consoleNode struct{ n *stack.Node }
 
 func (c consoleNode) Purge(ctx context.Context, _ string, id, reason string) ([]string, error) {
 	return c.n.Purge(ctx, node.ConsoleAdmin(), id, reason)

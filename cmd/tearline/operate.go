@@ -11,7 +11,7 @@ import (
 
 	"github.com/tearline/tearline/admin"
 	"github.com/tearline/tearline/datadir"
-	"github.com/tearline/tearline/node"
+	"github.com/tearline/tearline/node/stack"
 	"github.com/tearline/tearline/store"
 )
 
@@ -24,7 +24,7 @@ import (
 // (`key rotate-kek`, `restore`): registered in the serving registry, so no
 // serve starts while it runs, and refused, changing nothing, while anything
 // serves. release closes the node and gives the registration up.
-func holdNode(cmd *cobra.Command, dir, storeURL, command string) (n *node.Node, release func(), err error) {
+func holdNode(cmd *cobra.Command, dir, storeURL, command string) (n *stack.Node, release func(), err error) {
 	ctx := cmd.Context()
 	storeURL = resolveStore(storeURL)
 	var reg *datadir.Registration
@@ -61,7 +61,7 @@ func refused(command string, err error) error {
 
 // servingProcesses returns what serves the node in dir: read from DIR's
 // lock for SQLite, from the store's registry for PostgreSQL (n open).
-func servingProcesses(ctx context.Context, dir string, n *node.Node) ([]store.Server, error) {
+func servingProcesses(ctx context.Context, dir string, n *stack.Node) ([]store.Server, error) {
 	if n != nil {
 		return n.Serving(ctx)
 	}

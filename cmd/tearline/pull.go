@@ -7,6 +7,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tearline/tearline/node"
+	"github.com/tearline/tearline/node/inbox"
+	"github.com/tearline/tearline/node/stack"
 	"github.com/tearline/tearline/store/backend"
 )
 
@@ -20,12 +22,12 @@ func peerPullCmd() *cobra.Command {
 		Short: "Pull what a partner releases to this node from its TAXII collection, from the saved added_after cursor",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			n, err := node.Open(cmd.Context(), dir, node.Options{OpenStore: backend.Opener(resolveStore(storeURL))})
+			n, err := stack.Open(cmd.Context(), dir, node.Options{OpenStore: backend.Opener(resolveStore(storeURL))})
 			if err != nil {
 				return err
 			}
 			defer n.Close()
-			res, err := n.PullPeer(cmd.Context(), name, node.PullOptions{Limit: limit})
+			res, err := n.Inbox.PullPeer(cmd.Context(), name, inbox.PullOptions{Limit: limit})
 			// Report what was stored even when a later page failed: the
 			// cursor was saved up to the last committed page.
 			b, merr := json.MarshalIndent(res, "", "  ")

@@ -10,7 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/tearline/tearline/node"
+	"github.com/tearline/tearline/node/recalls"
 	"github.com/tearline/tearline/store"
 )
 
@@ -33,7 +33,7 @@ func recallCmd() *cobra.Command {
 				return err
 			}
 			defer n.Close()
-			rs, err := n.Recall(cmd.Context(), p, args[0], reason)
+			rs, err := n.Recalls.Recall(cmd.Context(), p, args[0], reason)
 			if err != nil {
 				return err
 			}
@@ -67,7 +67,7 @@ func recallStatusCmd() *cobra.Command {
 			if strings.HasPrefix(args[0], "recall--") {
 				q = store.RecallQuery{ID: args[0]}
 			}
-			rs, err := n.RecallStatus(cmd.Context(), p, q)
+			rs, err := n.Recalls.RecallStatus(cmd.Context(), p, q)
 			if err != nil {
 				return err
 			}
@@ -83,7 +83,7 @@ func recallStatusCmd() *cobra.Command {
 	return c
 }
 
-func printRecalls(out io.Writer, rs []node.RecallStatus) {
+func printRecalls(out io.Writer, rs []recalls.RecallStatus) {
 	w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(w, "RECALL\tOBJECT\tPARTY\tDIRECTION\tSTATE\tACKNOWLEDGED\tPURGED")
 	for _, r := range rs {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/tearline/tearline/audit"
 	"github.com/tearline/tearline/node"
+	"github.com/tearline/tearline/node/stack"
 	"github.com/tearline/tearline/store"
 	"github.com/tearline/tearline/store/backend"
 )
@@ -29,7 +30,7 @@ func TestKeyRotationIsAudited(t *testing.T) {
 	if err := c.ExecuteContext(ctx); err != nil {
 		t.Fatalf("key rotate: %v\n%s", err, out.String())
 	}
-	n, err := node.Open(ctx, dir, node.Options{OpenStore: backend.Opener("")})
+	n, err := stack.Open(ctx, dir, node.Options{OpenStore: backend.Opener("")})
 	if err != nil {
 		t.Fatal(err)
 	}

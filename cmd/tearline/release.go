@@ -11,7 +11,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/tearline/tearline/node"
+	"github.com/tearline/tearline/node/recalls"
+	"github.com/tearline/tearline/node/release"
 	"github.com/tearline/tearline/store"
 )
 
@@ -24,7 +25,7 @@ func releaseCmd() *cobra.Command {
 }
 
 // printResult prints a decision and each reason in words.
-func printResult(w io.Writer, r node.ReleaseResult) {
+func printResult(w io.Writer, r release.ReleaseResult) {
 	fmt.Fprintf(w, "%s (version %s) to %s for %s: %s\n", r.Object, r.Modified, r.Party, r.Purpose, strings.ToUpper(r.Outcome))
 	if r.Agreement != "" {
 		fmt.Fprintf(w, "  under agreement %s version %d, terms[%d]\n", r.Agreement, r.Version, r.Term)
@@ -74,9 +75,9 @@ func releaseDecideCmd(use, short string) *cobra.Command {
 				return err
 			}
 			defer n.Close()
-			decide := n.Release
+			decide := n.Releases.Release
 			if use == "explain" {
-				decide = n.Explain
+				decide = n.Releases.Explain
 			}
 			r, err := decide(cmd.Context(), p, args[0], to, purpose)
 			if err != nil {
@@ -107,7 +108,7 @@ func releaseQueueCmd() *cobra.Command {
 			if state == "all" {
 				state = ""
 			}
-			qs, err := n.ReleaseQueue(cmd.Context(), p, state)
+			qs, err := n.Releases.ReleaseQueue(cmd.Context(), p, state)
 			if err != nil {
 				return err
 			}
@@ -142,7 +143,7 @@ func releaseApproveCmd() *cobra.Command {
 				return err
 			}
 			defer n.Close()
-			r, err := n.ApproveRelease(cmd.Context(), p, args[0])
+			r, err := n.Releases.ApproveRelease(cmd.Context(), p, args[0])
 			if r.Object != "" {
 				printResult(cmd.OutOrStdout(), r)
 			}
@@ -167,7 +168,7 @@ func releaseRefuseCmd() *cobra.Command {
 				return err
 			}
 			defer n.Close()
-			r, err := n.RefuseRelease(cmd.Context(), p, args[0], reason)
+			r, err := n.Releases.RefuseRelease(cmd.Context(), p, args[0], reason)
 			if err != nil {
 				return err
 			}
@@ -192,7 +193,7 @@ func consentCmd() *cobra.Command {
 				return err
 			}
 			defer n.Close()
-			cs, err := n.RecordConsent(cmd.Context(), p, args[0], originator, to)
+			cs, err := n.Releases.RecordConsent(cmd.Context(), p, args[0], originator, to)
 			if err != nil {
 				return err
 			}
@@ -235,15 +236,15 @@ func auditLedgerCmd() *cobra.Command {
 				return err
 			}
 			defer n.Close()
-			es, err := n.Ledger(cmd.Context(), p, q)
+			es, err := n.Releases.Ledger(cmd.Context(), p, q)
 			if err != nil {
 				return err
 			}
-			recalls, err := n.LedgerRecalls(cmd.Context(), p, es)
+			recallsOf, err := n.Recalls.LedgerRecalls(cmd.Context(), p, es)
 			if err != nil {
 				return err
 			}
-			deliveries, err := n.Deliveries(cmd.Context(), p, es)
+			deliveries, err := n.Deliveries.Deliveries(cmd.Context(), p, es)
 			if err != nil {
 				return err
 			}
@@ -251,7 +252,7 @@ func auditLedgerCmd() *cobra.Command {
 			fmt.Fprintln(tw, "AT\tOBJECT\tVERSION\tTO\tAGREEMENT\tTERM\tOUTCOME\tTEARLINE\tREASONS\tBY\tRECALL\tSEQ\tDELIVERY")
 			for _, e := range es {
 				rc := "-"
-				if r, ok := recalls[node.LedgerRecallKey(e.ObjectID, e.Party)]; ok && e.Outcome != store.LedgerRefuse {
+				if r, ok := recallsOf[recalls.LedgerRecallKey(e.ObjectID, e.Party)]; ok && e.Outcome != store.LedgerRefuse {
 					rc = r.State // pending or acknowledged
 				}
 				dl := "-"
@@ -297,7 +298,7 @@ func releaseRetryCmd() *cobra.Command {
 				return err
 			}
 			defer n.Close()
-			d, err := n.RetryDelivery(cmd.Context(), p, seq)
+			d, err := n.Deliveries.RetryDelivery(cmd.Context(), p, seq)
 			if err != nil {
 				return err
 			}

@@ -10,6 +10,8 @@ import (
 	"github.com/tearline/tearline/admin"
 	"github.com/tearline/tearline/datadir"
 	"github.com/tearline/tearline/node"
+	"github.com/tearline/tearline/node/oversight"
+	"github.com/tearline/tearline/node/stack"
 	"github.com/tearline/tearline/store"
 	"github.com/tearline/tearline/store/backend"
 )
@@ -41,7 +43,7 @@ as key rotate-kek does, and changes nothing.`,
 				defer release()
 				return purgeHere(cmd, n, args[0], reason, true)
 			}
-			var n *node.Node
+			var n *stack.Node
 			if storeURL != "" {
 				var err error
 				if n, err = openNode(cmd, dir, storeURL); err != nil {
@@ -88,7 +90,7 @@ as key rotate-kek does, and changes nothing.`,
 }
 
 // purgeHere purges with the node opened by this command (nothing serves).
-func purgeHere(cmd *cobra.Command, n *node.Node, id, reason string, rotate bool) error {
+func purgeHere(cmd *cobra.Command, n *stack.Node, id, reason string, rotate bool) error {
 	versions, err := n.Purge(cmd.Context(), node.ConsoleAdmin(), id, reason)
 	if err != nil {
 		return err
@@ -155,7 +157,7 @@ func backupCmd() *cobra.Command {
 				return err
 			}
 			defer n.Close()
-			if err := n.Backup(cmd.Context(), cliActor, out); err != nil {
+			if err := n.Oversight.Backup(cmd.Context(), cliActor, out); err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "backup written to %s (sealed content and wrapped keys; the KEK is not in it)\n", out)
@@ -207,7 +209,7 @@ rather than a split view (docs/AUDIT.md).`,
 					return refused("restore", err)
 				}
 				defer reg.Close()
-				res, err := node.Restore(ctx, dir, from, backend.NewSQLiteRestore(dir, from), node.RestoreOptions{NoJournal: noJournal, Reason: reason})
+				res, err := oversight.Restore(ctx, dir, from, backend.NewSQLiteRestore(dir, from), oversight.RestoreOptions{NoJournal: noJournal, Reason: reason})
 				if err != nil {
 					return err
 				}
@@ -221,7 +223,7 @@ rather than a split view (docs/AUDIT.md).`,
 				return errors.New("restore: a PostgreSQL restore needs --journal-store URL (the database replaced), or --no-journal")
 			}
 			var journal []store.Tombstone
-			var prev *node.LogState
+			var prev *oversight.LogState
 			if journalStore != "" {
 				old, err := backend.Open(ctx, dir, journalStore)
 				if err != nil {
@@ -237,8 +239,8 @@ rather than a split view (docs/AUDIT.md).`,
 					journal, err = old.Tombstones(ctx)
 				}
 				if err == nil {
-					var ls node.LogState
-					ls, err = node.ReadLogState(ctx, old)
+					var ls oversight.LogState
+					ls, err = oversight.ReadLogState(ctx, old)
 					prev = &ls
 				}
 				old.Close()
@@ -251,7 +253,7 @@ rather than a split view (docs/AUDIT.md).`,
 				return err
 			}
 			defer release()
-			res, err := n.RestoreJournal(ctx, "pg_restore", journal, prev, reason)
+			res, err := n.Oversight.RestoreJournal(ctx, "pg_restore", journal, prev, reason)
 			if err != nil {
 				return err
 			}

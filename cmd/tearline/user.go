@@ -10,6 +10,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tearline/tearline/node"
+	"github.com/tearline/tearline/node/stack"
+	"github.com/tearline/tearline/node/users"
 	"github.com/tearline/tearline/store/backend"
 )
 
@@ -17,8 +19,8 @@ import (
 const cliActor = node.ConsoleActor
 
 // openNode opens the node in dir on the store --store names.
-func openNode(cmd *cobra.Command, dir, storeURL string) (*node.Node, error) {
-	return node.Open(cmd.Context(), dir, node.Options{OpenStore: backend.Opener(resolveStore(storeURL))})
+func openNode(cmd *cobra.Command, dir, storeURL string) (*stack.Node, error) {
+	return stack.Open(cmd.Context(), dir, node.Options{OpenStore: backend.Opener(resolveStore(storeURL))})
 }
 
 func userCmd() *cobra.Command {
@@ -41,7 +43,7 @@ func parseClearances(in []string) (map[string]string, error) {
 
 func userAddCmd() *cobra.Command {
 	var dir, storeURL string
-	var s node.UserSpec
+	var s users.UserSpec
 	var clearances []string
 	c := &cobra.Command{
 		Use:   "add --data DIR --name NAME --role ROLE --clearance POLICY:LEVEL --nationality CCC",
@@ -57,7 +59,7 @@ func userAddCmd() *cobra.Command {
 				return err
 			}
 			defer n.Close()
-			u, tok, err := n.AddUser(cmd.Context(), node.ConsoleAdmin(), s)
+			u, tok, err := n.Users.AddUser(cmd.Context(), node.ConsoleAdmin(), s)
 			if err != nil {
 				return err
 			}
@@ -109,7 +111,7 @@ func userListCmd() *cobra.Command {
 				return err
 			}
 			defer n.Close()
-			us, err := n.Users(cmd.Context(), node.ConsoleAdmin())
+			us, err := n.Users.Users(cmd.Context(), node.ConsoleAdmin())
 			if err != nil {
 				return err
 			}
@@ -117,7 +119,7 @@ func userListCmd() *cobra.Command {
 			fmt.Fprintln(tw, "NAME\tROLE\tNATIONALITY\tCLEARANCES\tCOMPARTMENTS\tDEFAULT LABEL\tTOKENS")
 			now := time.Now()
 			for _, u := range us {
-				toks, err := n.Tokens(cmd.Context(), node.ConsoleAdmin(), u.Name)
+				toks, err := n.Users.Tokens(cmd.Context(), node.ConsoleAdmin(), u.Name)
 				if err != nil {
 					return err
 				}
@@ -162,7 +164,7 @@ func userRevokeCmd() *cobra.Command {
 				return err
 			}
 			defer n.Close()
-			k, err := n.RevokeToken(cmd.Context(), node.ConsoleAdmin(), args[0])
+			k, err := n.Users.RevokeToken(cmd.Context(), node.ConsoleAdmin(), args[0])
 			if err != nil {
 				return err
 			}
@@ -189,7 +191,7 @@ func userTokenCmd() *cobra.Command {
 				return err
 			}
 			defer n.Close()
-			tok, err := n.IssueToken(cmd.Context(), node.ConsoleAdmin(), args[0], ttl)
+			tok, err := n.Users.IssueToken(cmd.Context(), node.ConsoleAdmin(), args[0], ttl)
 			if err != nil {
 				return err
 			}
@@ -221,7 +223,7 @@ A default label the user could not read (above their clearance, outside
 their compartments, or not releasable to their nationality) is refused.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			var ch node.UserChange
+			var ch users.UserChange
 			f := cmd.Flags()
 			if f.Changed("role") {
 				ch.Role = &role
@@ -258,7 +260,7 @@ their compartments, or not releasable to their nationality) is refused.`,
 				return err
 			}
 			defer n.Close()
-			u, err := n.UpdateUser(cmd.Context(), node.ConsoleAdmin(), args[0], ch)
+			u, err := n.Users.UpdateUser(cmd.Context(), node.ConsoleAdmin(), args[0], ch)
 			if err != nil {
 				return err
 			}

@@ -31,7 +31,7 @@ The two signed checkpoints are in GET /api/v1/audit/split-views.`,
 				return err
 			}
 			defer n.Close()
-			svs, err := n.SplitViews(cmd.Context(), node.ConsoleAdmin(), peer, open)
+			svs, err := n.Oversight.SplitViews(cmd.Context(), node.ConsoleAdmin(), peer, open)
 			if err != nil {
 				return err
 			}

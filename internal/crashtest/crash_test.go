@@ -26,6 +26,7 @@ import (
 	"github.com/tearline/tearline/internal/pgtest"
 	"github.com/tearline/tearline/internal/stixgen"
 	"github.com/tearline/tearline/node"
+	"github.com/tearline/tearline/node/stack"
 	"github.com/tearline/tearline/store"
 	"github.com/tearline/tearline/store/backend"
 )
@@ -362,7 +363,7 @@ type vkey struct{ id, modified string }
 func (h *harness) view() *view {
 	h.t.Helper()
 	ctx := context.Background()
-	n, err := node.Open(ctx, h.dir, node.Options{OpenStore: backend.Opener(h.storeURL)})
+	n, err := stack.Open(ctx, h.dir, node.Options{OpenStore: backend.Opener(h.storeURL)})
 	if err != nil {
 		h.t.Fatal(err)
 	}

@@ -26,6 +26,9 @@ import (
 	"github.com/tearline/tearline/internal/demo"
 	"github.com/tearline/tearline/internal/pgtest"
 	"github.com/tearline/tearline/node"
+	"github.com/tearline/tearline/node/recalls"
+	"github.com/tearline/tearline/node/release"
+	"github.com/tearline/tearline/node/stack"
 	"github.com/tearline/tearline/store/backend"
 )
 
@@ -41,7 +44,7 @@ const envFedCycles = "TEARLINE_FED_CYCLES" // usa kill cycles (default 4; 3 with
 // long we wait for something that should happen much sooner.
 const (
 	fedDeliverLimit = 30 * time.Second // the outbox drains after the last restart
-	// outboxLease is serve's outbox lease (node.OutboxOptions.Lease's
+	// outboxLease is serve's outbox lease (delivery.OutboxOptions.Lease's
 	// default; serve has no flag for it). Rows the killed gbr had claimed
 	// and was sending stay leased to the dead process for that long, and
 	// nothing to usa overtakes them: after gbr's kill, delivery may stall
@@ -148,8 +151,8 @@ func runFederationCrash(t *testing.T, bin string, storeURL func(*testing.T) stri
 	recalled := want[rng.IntN(len(want))]
 	usa.kill()
 	var rc struct {
-		Recall  string              `json:"recall"`
-		Parties []node.RecallStatus `json:"parties"`
+		Recall  string                 `json:"recall"`
+		Parties []recalls.RecallStatus `json:"parties"`
 	}
 	if err := gbr.admin.call(http.MethodPost, "/api/v1/recalls", map[string]string{"object": recalled, "reason": "crash test: source compromised"}, http.StatusCreated, &rc); err != nil {
 		t.Fatalf("recall %s at gbr: %v", recalled, err)
@@ -161,7 +164,7 @@ func runFederationCrash(t *testing.T, bin string, storeURL func(*testing.T) stri
 	usa.start()
 	waitUntil(t, fedDeliverLimit, "usa acknowledges the recall", func() (bool, string) {
 		var st struct {
-			Recalls []node.RecallStatus `json:"recalls"`
+			Recalls []recalls.RecallStatus `json:"recalls"`
 		}
 		if err := gbr.admin.call(http.MethodGet, "/api/v1/recalls?object="+url.QueryEscape(recalled), nil, http.StatusOK, &st); err != nil {
 			return false, err.Error()
@@ -627,7 +630,7 @@ func (p *publisher) once(c *caller) error {
 	}
 	for i, id := range ids {
 		p.started()
-		var rr node.ReleaseResult
+		var rr release.ReleaseResult
 		err := c.call(http.MethodPost, "/api/v1/releases", map[string]string{"object": id, "to": "usa", "purpose": "analysis"}, http.StatusOK, &rr)
 		if err != nil {
 			if ae := (*api.APIError)(nil); errors.As(err, &ae) {
@@ -730,7 +733,7 @@ func checkExactlyOnce(t *testing.T, usa *fedNode, want []string) {
 func checkOutboxDelivered(t *testing.T, gbr *fedNode, released int) {
 	t.Helper()
 	ctx := context.Background()
-	n, err := node.Open(ctx, gbr.dir, node.Options{OpenStore: backend.Opener(gbr.store)})
+	n, err := stack.Open(ctx, gbr.dir, node.Options{OpenStore: backend.Opener(gbr.store)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -34,7 +34,7 @@ func BenchmarkPublishToPartnerLatency(b *testing.B) {
 			b.Fatal(err)
 		}
 		b.StartTimer()
-		res, err := gbr.Node.Release(ctx, gbr.Analyst, id, "usa", "analysis")
+		res, err := gbr.Node.Releases.Release(ctx, gbr.Analyst, id, "usa", "analysis")
 		if err != nil || res.Outcome != "release" {
 			b.Fatalf("release: %+v %v", res, err)
 		}
@@ -82,7 +82,7 @@ func BenchmarkReplication(b *testing.B) {
 		}
 		ids := publishMany(b, gbr, perRound)
 		for _, id := range ids {
-			if res, err := gbr.Node.Release(ctx, gbr.Analyst, id, "usa", "analysis"); err != nil || res.Outcome != "release" {
+			if res, err := gbr.Node.Releases.Release(ctx, gbr.Analyst, id, "usa", "analysis"); err != nil || res.Outcome != "release" {
 				b.Fatalf("release: %+v %v", res, err)
 			}
 		}

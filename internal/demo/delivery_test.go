@@ -16,6 +16,7 @@ import (
 	"github.com/tearline/tearline/datadir"
 	"github.com/tearline/tearline/federation"
 	"github.com/tearline/tearline/node"
+	"github.com/tearline/tearline/node/users"
 	"github.com/tearline/tearline/store"
 )
 
@@ -37,7 +38,7 @@ func releaseToUSA(t *testing.T, gbr *Member, o Labelled) (string, int64) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := gbr.Node.Release(ctx, gbr.Analyst, id, "usa", "analysis")
+	res, err := gbr.Node.Releases.Release(ctx, gbr.Analyst, id, "usa", "analysis")
 	if err != nil || res.Outcome != "release" || res.Ledger == 0 {
 		t.Fatalf("release to usa: %+v %v", res, err)
 	}
@@ -212,7 +213,7 @@ func testDeliveryPermanentRefusalAndRetry(t *testing.T, b backend) {
 		_ = json.NewDecoder(resp.Body).Decode(&body)
 		return resp.StatusCode, body.Error + body.State
 	}
-	_, lowTok, err := gbr.Node.AddUser(ctx, gbr.Admin, node.UserSpec{Name: "lowrel", Role: node.RoleReleaser, Nationality: "GBR",
+	_, lowTok, err := gbr.Node.Users.AddUser(ctx, gbr.Admin, users.UserSpec{Name: "lowrel", Role: node.RoleReleaser, Nationality: "GBR",
 		Clearances: map[string]string{"NATO": "UNCLASSIFIED"}})
 	if err != nil {
 		t.Fatal(err)
@@ -232,13 +233,13 @@ func testDeliveryPermanentRefusalAndRetry(t *testing.T, b backend) {
 		t.Fatalf("refused retries changed the delivery: %s", st)
 	}
 	// As a releaser through node (what `tearline release retry` calls).
-	d, err := gbr.Node.RetryDelivery(ctx, gbr.Releaser1, seq1)
+	d, err := gbr.Node.Deliveries.RetryDelivery(ctx, gbr.Releaser1, seq1)
 	if err != nil || d.State != store.DeliveryQueued {
 		t.Fatalf("retry: %+v %v", d, err)
 	}
 	waitFor(t, "usa to receive the first object after the retry", func() bool { return len(versions(t, usa, first)) == 1 })
 	waitFor(t, "the retried delivery to show delivered", func() bool { return delivery(t, gbr, seq1).State() == store.DeliveryDelivered })
-	if _, err := gbr.Node.RetryDelivery(ctx, gbr.Releaser1, seq1); !errors.Is(err, node.ErrNotFailed) {
+	if _, err := gbr.Node.Deliveries.RetryDelivery(ctx, gbr.Releaser1, seq1); !errors.Is(err, node.ErrNotFailed) {
 		t.Fatalf("retry of a delivered one = %v, want ErrNotFailed", err)
 	}
 }

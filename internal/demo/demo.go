@@ -9,6 +9,8 @@ import (
 	"fmt"
 
 	"github.com/tearline/tearline/node"
+	"github.com/tearline/tearline/node/stack"
+	"github.com/tearline/tearline/node/users"
 	storebackend "github.com/tearline/tearline/store/backend"
 )
 
@@ -33,7 +35,7 @@ func Sets() []Set {
 
 // User is a demo user with its token.
 type User struct {
-	Spec  node.UserSpec
+	Spec  users.UserSpec
 	Token string
 	Sees  string // what the user can read, in words
 }
@@ -41,14 +43,14 @@ type User struct {
 // Users returns the demo users (tokens empty until Setup).
 func Users() []User {
 	return []User{
-		{Spec: node.UserSpec{Name: "admin", Role: node.RoleAdmin, Nationality: "GBR", Org: "GBR demo",
+		{Spec: users.UserSpec{Name: "admin", Role: node.RoleAdmin, Nationality: "GBR", Org: "GBR demo",
 			Clearances: map[string]string{"NATO": "TOP-SECRET", "NATIONAL": "TOP-SECRET"}, Compartments: []string{"HERON"},
 			DefaultLabel: "NATO RESTRICTED // REL TO GBR"}, Sees: "everything"},
-		{Spec: node.UserSpec{Name: "alice", Role: node.RoleAnalyst, Nationality: "GBR", Org: "GBR defence intelligence",
+		{Spec: users.UserSpec{Name: "alice", Role: node.RoleAnalyst, Nationality: "GBR", Org: "GBR defence intelligence",
 			Clearances: map[string]string{"NATO": "SECRET", "NATIONAL": "SECRET"}}, Sees: "open, NATO SECRET and national objects; not the HERON compartment"},
-		{Spec: node.UserSpec{Name: "bob", Role: node.RoleAnalyst, Nationality: "FRA", Org: "FRA liaison",
+		{Spec: users.UserSpec{Name: "bob", Role: node.RoleAnalyst, Nationality: "FRA", Org: "FRA liaison",
 			Clearances: map[string]string{"NATO": "RESTRICTED"}}, Sees: "only the open objects"},
-		{Spec: node.UserSpec{Name: "carol", Role: node.RoleAnalyst, Nationality: "USA", Org: "USA liaison",
+		{Spec: users.UserSpec{Name: "carol", Role: node.RoleAnalyst, Nationality: "USA", Org: "USA liaison",
 			Clearances: map[string]string{"NATO": "SECRET"}, Compartments: []string{"HERON"}}, Sees: "open, NATO SECRET and HERON objects; not GBR national ones"},
 	}
 }
@@ -59,14 +61,14 @@ func Setup(ctx context.Context, dir string) ([]User, error) {
 	if err := node.Init(ctx, dir, node.InitOptions{Name: "demo-gbr", Country: "GBR", Org: "GBR demo node", CreateStore: storebackend.Creator("")}); err != nil {
 		return nil, err
 	}
-	n, err := node.Open(ctx, dir, node.Options{OpenStore: storebackend.Opener("")})
+	n, err := stack.Open(ctx, dir, node.Options{OpenStore: storebackend.Opener("")})
 	if err != nil {
 		return nil, err
 	}
 	defer n.Close()
 	users := Users()
 	for i := range users {
-		if _, users[i].Token, err = n.AddUser(ctx, node.ConsoleAdmin(), users[i].Spec); err != nil {
+		if _, users[i].Token, err = n.Users.AddUser(ctx, node.ConsoleAdmin(), users[i].Spec); err != nil {
 			return nil, err
 		}
 	}

@@ -46,7 +46,7 @@ func testFederationPartnerDown(t *testing.T, b backend) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		res, err := gbr.Node.Release(ctx, gbr.Analyst, id, "usa", "analysis")
+		res, err := gbr.Node.Releases.Release(ctx, gbr.Analyst, id, "usa", "analysis")
 		if err != nil || res.Outcome != "release" {
 			t.Fatalf("release %d: %+v %v", i, res, err)
 		}

@@ -55,7 +55,7 @@ func Federate(ctx context.Context, base string, out io.Writer) (*Cluster, error)
 	}
 	fmt.Fprintf(out, "\ngbr publishes %s %q: %s, its description %s.\n", id, rep.Object["name"], rep.Banner, rep.Parts["description"])
 	for _, to := range []string{"usa", "fra", "agency"} {
-		res, err := gbr.Node.Release(ctx, gbr.Analyst, id, to, "analysis")
+		res, err := gbr.Node.Releases.Release(ctx, gbr.Analyst, id, to, "analysis")
 		if err != nil {
 			return fail(err)
 		}

@@ -14,6 +14,9 @@ import (
 	"github.com/tearline/tearline/agreement"
 	"github.com/tearline/tearline/api"
 	"github.com/tearline/tearline/node"
+	"github.com/tearline/tearline/node/delivery"
+	"github.com/tearline/tearline/node/stack"
+	"github.com/tearline/tearline/node/users"
 	"github.com/tearline/tearline/pki"
 	storebackend "github.com/tearline/tearline/store/backend"
 	"github.com/tearline/tearline/trust"
@@ -27,7 +30,7 @@ type Cluster struct {
 	Dir     string
 	Members []*Member
 	Log     *slog.Logger
-	Outbox  node.OutboxOptions
+	Outbox  delivery.OutboxOptions
 	// FollowupPoll is how often a started member looks for follow-up rows
 	// left behind (0: node.DefaultFollowupPoll).
 	FollowupPoll time.Duration
@@ -57,7 +60,7 @@ type Member struct {
 	Addr string // 127.0.0.1:port, fixed for the member's life
 	URL  string
 
-	Node                     *node.Node
+	Node                     *stack.Node
 	Admin, Analyst           *node.Principal
 	Releaser1, Releaser2     *node.Principal
 	AdminToken, AnalystToken string
@@ -129,7 +132,7 @@ func NewCluster(ctx context.Context, base string, specs []MemberSpec, log *slog.
 }
 
 func (m *Member) open(ctx context.Context) error {
-	n, err := node.Open(ctx, m.Dir, node.Options{OpenStore: storebackend.Opener(m.StoreURL)})
+	n, err := stack.Open(ctx, m.Dir, node.Options{OpenStore: storebackend.Opener(m.StoreURL)})
 	if err != nil {
 		return err
 	}
@@ -140,16 +143,16 @@ func (m *Member) open(ctx context.Context) error {
 func (m *Member) addPeople(ctx context.Context) error {
 	clr := map[string]string{"NATO": "TOP-SECRET", "NATIONAL": "TOP-SECRET"}
 	for _, u := range []struct {
-		spec  node.UserSpec
+		spec  users.UserSpec
 		p     **node.Principal
 		token *string
 	}{
-		{node.UserSpec{Name: "admin", Role: node.RoleAdmin, Nationality: m.Country, Clearances: clr}, &m.Admin, &m.AdminToken},
-		{node.UserSpec{Name: "analyst", Role: node.RoleAnalyst, Nationality: m.Country, Clearances: clr}, &m.Analyst, &m.AnalystToken},
-		{node.UserSpec{Name: "releaser1", Role: node.RoleReleaser, Nationality: m.Country, Clearances: clr}, &m.Releaser1, nil},
-		{node.UserSpec{Name: "releaser2", Role: node.RoleReleaser, Nationality: m.Country, Clearances: clr}, &m.Releaser2, nil},
+		{users.UserSpec{Name: "admin", Role: node.RoleAdmin, Nationality: m.Country, Clearances: clr}, &m.Admin, &m.AdminToken},
+		{users.UserSpec{Name: "analyst", Role: node.RoleAnalyst, Nationality: m.Country, Clearances: clr}, &m.Analyst, &m.AnalystToken},
+		{users.UserSpec{Name: "releaser1", Role: node.RoleReleaser, Nationality: m.Country, Clearances: clr}, &m.Releaser1, nil},
+		{users.UserSpec{Name: "releaser2", Role: node.RoleReleaser, Nationality: m.Country, Clearances: clr}, &m.Releaser2, nil},
 	} {
-		_, tok, err := m.Node.AddUser(ctx, node.ConsoleAdmin(), u.spec)
+		_, tok, err := m.Node.Users.AddUser(ctx, node.ConsoleAdmin(), u.spec)
 		if err != nil {
 			return fmt.Errorf("%s: user %s: %w", m.Name, u.spec.Name, err)
 		}
@@ -192,10 +195,10 @@ func (c *Cluster) Agree(ctx context.Context, d *agreement.Document) error {
 	}
 	var signed [][]byte
 	for _, m := range ms {
-		if _, err := m.Node.ImportAgreement(ctx, m.Admin, raw); err != nil {
+		if _, err := m.Node.Agreements.ImportAgreement(ctx, m.Admin, raw); err != nil {
 			return fmt.Errorf("%s imports %s: %w", m.Name, d.ID, err)
 		}
-		ai, err := m.Node.SignAgreement(ctx, m.Admin, d.ID, d.Version)
+		ai, err := m.Node.Agreements.SignAgreement(ctx, m.Admin, d.ID, d.Version)
 		if err != nil {
 			return fmt.Errorf("%s signs %s: %w", m.Name, d.ID, err)
 		}
@@ -210,12 +213,12 @@ func (c *Cluster) Agree(ctx context.Context, d *agreement.Document) error {
 			if i == j {
 				continue
 			}
-			if _, err := m.Node.AddAgreementSignatures(ctx, m.Admin, d.ID, d.Version, b); err != nil {
+			if _, err := m.Node.Agreements.AddAgreementSignatures(ctx, m.Admin, d.ID, d.Version, b); err != nil {
 				return fmt.Errorf("%s adds signatures to %s: %w", m.Name, d.ID, err)
 			}
 		}
 		for _, st := range []agreement.State{agreement.StateProposed, agreement.StateActive} {
-			if _, err := m.Node.TransitionAgreement(ctx, m.Admin, d.ID, d.Version, st, "cluster"); err != nil {
+			if _, err := m.Node.Agreements.TransitionAgreement(ctx, m.Admin, d.ID, d.Version, st, "cluster"); err != nil {
 				return fmt.Errorf("%s: %s %s: %w", m.Name, st, d.ID, err)
 			}
 		}
@@ -250,7 +253,7 @@ func (c *Cluster) StartOutbox(m *Member) {
 	m.wg.Add(1)
 	go func() {
 		defer m.wg.Done()
-		_ = m.Node.RunOutbox(m.ctx, c.Outbox)
+		_ = m.Node.Deliveries.RunOutbox(m.ctx, c.Outbox)
 	}()
 }
 
@@ -294,7 +297,7 @@ func (c *Cluster) start(m *Member, outbox bool) error {
 		m.wg.Add(1)
 		go func() {
 			defer m.wg.Done()
-			_ = m.Node.RunOutbox(ctx, c.Outbox)
+			_ = m.Node.Deliveries.RunOutbox(ctx, c.Outbox)
 		}()
 	}
 	return nil

@@ -13,7 +13,8 @@ import (
 	"time"
 
 	"github.com/tearline/tearline/federation"
-	"github.com/tearline/tearline/node"
+	"github.com/tearline/tearline/node/delivery"
+	"github.com/tearline/tearline/node/release"
 	"github.com/tearline/tearline/pki"
 	"github.com/tearline/tearline/store"
 	"github.com/tearline/tearline/trust"
@@ -42,7 +43,7 @@ func newScenario(t testing.TB, b backend, names ...string) *Cluster {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.Close() })
-	c.Outbox = node.OutboxOptions{BaseBackoff: 20 * time.Millisecond, MaxBackoff: 300 * time.Millisecond}
+	c.Outbox = delivery.OutboxOptions{BaseBackoff: 20 * time.Millisecond, MaxBackoff: 300 * time.Millisecond}
 	docs, err := ScenarioAgreements(c)
 	if err != nil {
 		t.Fatal(err)
@@ -115,9 +116,9 @@ func testFederationEndToEnd(t *testing.T, b backend) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	outcome := map[string]node.ReleaseResult{}
+	outcome := map[string]release.ReleaseResult{}
 	for _, to := range []string{"usa", "fra", "agency"} {
-		res, err := gbr.Node.Release(ctx, gbr.Analyst, id, to, "analysis")
+		res, err := gbr.Node.Releases.Release(ctx, gbr.Analyst, id, to, "analysis")
 		if err != nil {
 			t.Fatalf("release to %s: %v", to, err)
 		}
@@ -170,18 +171,18 @@ func testFederationEndToEnd(t *testing.T, b backend) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	held, err := gbr.Node.Release(ctx, gbr.Analyst, sid, "fra", "analysis")
+	held, err := gbr.Node.Releases.Release(ctx, gbr.Analyst, sid, "fra", "analysis")
 	if err != nil || held.Outcome != "hold" {
 		t.Fatalf("release secret to fra: %+v %v, want hold", held, err)
 	}
-	if r, err := gbr.Node.ApproveRelease(ctx, gbr.Releaser1, held.Request); err != nil || r.Outcome != "hold" {
+	if r, err := gbr.Node.Releases.ApproveRelease(ctx, gbr.Releaser1, held.Request); err != nil || r.Outcome != "hold" {
 		t.Fatalf("first approval: %+v %v", r, err)
 	}
 	time.Sleep(50 * time.Millisecond)
 	if len(versions(t, fra, sid)) != 0 {
 		t.Fatal("fra received a release with one approval of two")
 	}
-	if r, err := gbr.Node.ApproveRelease(ctx, gbr.Releaser2, held.Request); err != nil || r.Outcome != "release" {
+	if r, err := gbr.Node.Releases.ApproveRelease(ctx, gbr.Releaser2, held.Request); err != nil || r.Outcome != "release" {
 		t.Fatalf("second approval: %+v %v", r, err)
 	}
 	waitFor(t, "fra to receive the approved release", func() bool { return len(versions(t, fra, sid)) == 1 })

@@ -9,7 +9,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tearline/tearline/node"
+	"github.com/tearline/tearline/node/delivery"
+	"github.com/tearline/tearline/node/inbox"
+	"github.com/tearline/tearline/node/taxiiview"
 	"github.com/tearline/tearline/store"
 	"github.com/tearline/tearline/taxii"
 	"github.com/tearline/tearline/trust"
@@ -35,7 +37,7 @@ func newCluster(t *testing.T, b backend, outbox bool, auto ...string) *Cluster {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.Close() })
-	c.Outbox = node.OutboxOptions{BaseBackoff: 20 * time.Millisecond, MaxBackoff: 300 * time.Millisecond}
+	c.Outbox = delivery.OutboxOptions{BaseBackoff: 20 * time.Millisecond, MaxBackoff: 300 * time.Millisecond}
 	docs, err := ScenarioAgreements(c)
 	if err != nil {
 		t.Fatal(err)
@@ -57,9 +59,9 @@ func newCluster(t *testing.T, b backend, outbox bool, auto ...string) *Cluster {
 	return c
 }
 
-func pull(t *testing.T, m *Member, from string) node.PullResult {
+func pull(t *testing.T, m *Member, from string) inbox.PullResult {
 	t.Helper()
-	res, err := m.Node.PullPeer(context.Background(), from, node.PullOptions{Limit: 2})
+	res, err := m.Node.Inbox.PullPeer(context.Background(), from, inbox.PullOptions{Limit: 2})
 	if err != nil {
 		t.Fatalf("%s pulls %s: %v", m.Name, from, err)
 	}
@@ -157,7 +159,7 @@ func testFederationPull(t *testing.T, b backend) {
 	}
 	// Every pulled object is in gbr's dissemination ledger.
 	es, err := gbr.Node.Store().Ledger(ctx, store.LedgerQuery{ObjectID: fresh[0]})
-	if err != nil || len(es) != 1 || es[0].Party != "usa" || es[0].State != node.LedgerPulled {
+	if err != nil || len(es) != 1 || es[0].Party != "usa" || es[0].State != taxiiview.LedgerPulled {
 		t.Errorf("gbr's ledger for %s: %+v %v", fresh[0], es, err)
 	}
 	if got := auditActions(t, gbr)["object.read"]; got < 5 {
@@ -183,7 +185,7 @@ func testPartnerTAXIIView(t *testing.T, b backend) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		req, _ := http.NewRequest(http.MethodGet, gbr.URL+taxii.Prefix+taxii.DefaultRoot+"/collections/"+gbr.Node.HoldingsID()+path, nil)
+		req, _ := http.NewRequest(http.MethodGet, gbr.URL+taxii.Prefix+taxii.DefaultRoot+"/collections/"+gbr.Node.TAXII.HoldingsID()+path, nil)
 		req.Header.Set("Accept", taxii.MediaTypeTAXII)
 		res, err := cl.Do(req)
 		if err != nil {
@@ -207,7 +209,7 @@ func testPartnerTAXIIView(t *testing.T, b backend) {
 	}
 	// A partner cannot write over TAXII.
 	cl, _ := trust.FederationClient(usa.Dir, "gbr")
-	req, _ := http.NewRequest(http.MethodPost, gbr.URL+taxii.Prefix+taxii.DefaultRoot+"/collections/"+gbr.Node.HoldingsID()+"/objects/",
+	req, _ := http.NewRequest(http.MethodPost, gbr.URL+taxii.Prefix+taxii.DefaultRoot+"/collections/"+gbr.Node.TAXII.HoldingsID()+"/objects/",
 		strings.NewReader(`{"objects":[]}`))
 	req.Header.Set("Accept", taxii.MediaTypeTAXII)
 	req.Header.Set("Content-Type", taxii.MediaTypeTAXII)
@@ -237,7 +239,7 @@ func testAutoReleaseOnIngest(t *testing.T, b backend) {
 	waitFor(t, "usa to receive the report without a release call", func() bool { return len(versions(t, usa, id)) == 1 })
 	// gbr-fra needs releasers: not automatic, so fra gets nothing; the
 	// agency's agreement is automatic but refuses CYBER.
-	if q, err := gbr.Node.ReleaseQueue(ctx, gbr.Admin, store.RequestPending); err != nil || len(q) != 0 {
+	if q, err := gbr.Node.Releases.ReleaseQueue(ctx, gbr.Admin, store.RequestPending); err != nil || len(q) != 0 {
 		t.Errorf("queue after the report: %+v %v", q, err)
 	}
 	if len(versions(t, fra, id)) != 0 || len(versions(t, agency, id)) != 0 {
@@ -274,11 +276,11 @@ func testAutoReleaseOnIngest(t *testing.T, b backend) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	q, err := gbr.Node.ReleaseQueue(ctx, gbr.Admin, store.RequestPending)
+	q, err := gbr.Node.Releases.ReleaseQueue(ctx, gbr.Admin, store.RequestPending)
 	if err != nil || len(q) != 1 || q[0].ObjectID != oid || q[0].Party != "usa" {
 		t.Fatalf("queue after ORCON: %+v %v, want one request for usa", q, err)
 	}
-	if r, err := gbr.Node.ApproveRelease(ctx, gbr.Releaser1, q[0].ID); err != nil || r.Outcome != "release" {
+	if r, err := gbr.Node.Releases.ApproveRelease(ctx, gbr.Releaser1, q[0].ID); err != nil || r.Outcome != "release" {
 		t.Fatalf("approval: %+v %v", r, err)
 	}
 	waitFor(t, "usa to receive the approved ORCON object", func() bool { return len(versions(t, usa, oid)) == 1 })

@@ -10,6 +10,7 @@ import (
 	"github.com/tearline/tearline/agreement"
 	"github.com/tearline/tearline/label"
 	"github.com/tearline/tearline/node"
+	"github.com/tearline/tearline/node/stack"
 )
 
 // The federation scenario: GBR shares with the USA, France and a GBR
@@ -113,7 +114,7 @@ type Labelled struct {
 
 // Bundle returns the object as a STIX bundle carrying its labels as
 // marking-definitions, as node n's ingest takes it.
-func (o Labelled) Bundle(n *node.Node) ([]byte, error) {
+func (o Labelled) Bundle(n *stack.Node) ([]byte, error) {
 	reg := n.Registry()
 	parse := func(b string) (label.Label, error) {
 		l, err := reg.ParseBanner(b)

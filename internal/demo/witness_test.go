@@ -17,6 +17,7 @@ import (
 	"github.com/tearline/tearline/audit"
 	"github.com/tearline/tearline/audit/witness"
 	"github.com/tearline/tearline/node"
+	"github.com/tearline/tearline/node/oversight"
 	"github.com/tearline/tearline/store"
 	storebackend "github.com/tearline/tearline/store/backend"
 	"github.com/tearline/tearline/store/sqlite"
@@ -67,10 +68,10 @@ func testWitnessesCosign(t *testing.T, b backend) {
 	if _, err := Publish(ctx, gbr, ScenarioReport()); err != nil {
 		t.Fatal(err)
 	}
-	if err := gbr.Node.CosignRound(ctx); err != nil {
+	if err := gbr.Node.Oversight.CosignRound(ctx); err != nil {
 		t.Fatalf("cosign round: %v", err)
 	}
-	cp, err := gbr.Node.AuditCheckpoint(ctx, node.ConsoleAdmin())
+	cp, err := gbr.Node.Oversight.AuditCheckpoint(ctx, node.ConsoleAdmin())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,7 +107,7 @@ func testWitnessesCosign(t *testing.T, b backend) {
 	// Only usa cosigns the grown log at first: fra and usa now hold two
 	// sizes, and fra compares them with gbr's own consistency proof,
 	// fetched from gbr over mutual TLS.
-	cp2, err := gbr.Node.AuditCheckpoint(ctx, node.ConsoleAdmin())
+	cp2, err := gbr.Node.Oversight.AuditCheckpoint(ctx, node.ConsoleAdmin())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,7 +117,7 @@ func testWitnessesCosign(t *testing.T, b backend) {
 	}
 	if _, err := witness.Cosign(ctx, witness.Submission{Client: cl, Base: usa.URL, Timeout: 10 * time.Second,
 		Size: cp2.Size, Checkpoint: cp2.Note, Known: cp.Size, Proof: func(ctx context.Context, from int64) ([][]byte, error) {
-			return gbr.Node.AuditConsistencyProof(ctx, node.ConsoleAdmin(), from, cp2.Size)
+			return gbr.Node.Oversight.AuditConsistencyProof(ctx, node.ConsoleAdmin(), from, cp2.Size)
 		}}); err != nil {
 		t.Fatalf("usa cosigns the grown log: %v", err)
 	}
@@ -128,13 +129,13 @@ func testWitnessesCosign(t *testing.T, b backend) {
 	if err != nil || len(pf) == 0 {
 		t.Fatalf("fra fetches gbr's consistency proof: %d hashes, %v", len(pf), err)
 	}
-	if err := fra.Node.CompareNotes(ctx); err != nil {
+	if err := fra.Node.Oversight.CompareNotes(ctx); err != nil {
 		t.Fatalf("fra compares notes on two sizes: %v", err)
 	}
 	if svs, _ := fra.Node.Store().SplitViews(ctx, "", false); len(svs) != 0 {
 		t.Fatalf("an honest log's two sizes made a split view: %+v", svs)
 	}
-	if err := gbr.Node.CosignRound(ctx); err != nil {
+	if err := gbr.Node.Oversight.CosignRound(ctx); err != nil {
 		t.Fatalf("second cosign round: %v", err)
 	}
 	got2, _, err := audit.CosignedCheckpoint(ctx, gbr.Node.Store(), logVerifier(t, gbr), ws, 2)
@@ -143,7 +144,7 @@ func testWitnessesCosign(t *testing.T, b backend) {
 	}
 	// Comparing notes between honest witnesses finds nothing.
 	for _, m := range []*Member{gbr, usa, fra} {
-		if err := m.Node.CompareNotes(ctx); err != nil {
+		if err := m.Node.Oversight.CompareNotes(ctx); err != nil {
 			t.Fatalf("%s compares notes: %v", m.Name, err)
 		}
 		if svs, _ := m.Node.Store().SplitViews(ctx, "", false); len(svs) != 0 {
@@ -190,7 +191,7 @@ func forkedTree(t *testing.T, dir, tag string, size int) []byte {
 func gather(t *testing.T, m *Member, name string) float64 {
 	t.Helper()
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(m.Node.WitnessCollector())
+	reg.MustRegister(m.Node.Oversight.WitnessCollector())
 	mfs, err := reg.Gather()
 	if err != nil {
 		t.Fatal(err)
@@ -231,13 +232,13 @@ func testSplitViewPausesDeliveries(t *testing.T, b backend) {
 			t.Fatalf("%s cosigns usa's checkpoint: %v", to.m.Name, err)
 		}
 	}
-	if _, paused, _ := gbr.Node.DeliveriesPaused(ctx, "usa"); paused {
+	if _, paused, _ := gbr.Node.Deliveries.DeliveriesPaused(ctx, "usa"); paused {
 		t.Fatal("deliveries paused before any split view")
 	}
-	if err := gbr.Node.CompareNotes(ctx); err != nil {
+	if err := gbr.Node.Oversight.CompareNotes(ctx); err != nil {
 		t.Fatalf("compare notes: %v", err)
 	}
-	svs, err := gbr.Node.SplitViews(ctx, node.ConsoleAdmin(), "usa", true)
+	svs, err := gbr.Node.Oversight.SplitViews(ctx, node.ConsoleAdmin(), "usa", true)
 	if err != nil || len(svs) != 1 || svs[0].Reporter != "fra" || svs[0].Size != 7 {
 		t.Fatalf("gbr's open split views of usa: %+v, %v", svs, err)
 	}
@@ -248,7 +249,7 @@ func testSplitViewPausesDeliveries(t *testing.T, b backend) {
 		t.Fatalf("tearline_witness_split_views_open = %v, want 1", v)
 	}
 	// Comparing again raises nothing new.
-	if err := gbr.Node.CompareNotes(ctx); err != nil {
+	if err := gbr.Node.Oversight.CompareNotes(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if n := auditActions(t, gbr)[audit.ActionSplitView]; n != 1 {
@@ -260,7 +261,7 @@ func testSplitViewPausesDeliveries(t *testing.T, b backend) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res, err := gbr.Node.Release(ctx, gbr.Analyst, id, "usa", "analysis"); err != nil || res.Outcome != "release" {
+	if res, err := gbr.Node.Releases.Release(ctx, gbr.Analyst, id, "usa", "analysis"); err != nil || res.Outcome != "release" {
 		t.Fatalf("release: %+v, %v", res, err)
 	}
 	waitFor(t, "the delivery to usa to be held back as paused", func() bool {
@@ -274,10 +275,10 @@ func testSplitViewPausesDeliveries(t *testing.T, b backend) {
 		t.Fatal("usa received a release while deliveries to it were paused")
 	}
 	// A non-admin may not acknowledge; the admin does, and it arrives.
-	if _, err := gbr.Node.AckSplitView(ctx, gbr.Analyst, "usa"); err == nil {
+	if _, err := gbr.Node.Oversight.AckSplitView(ctx, gbr.Analyst, "usa"); err == nil {
 		t.Fatal("an analyst acknowledged a split view")
 	}
-	if n, err := gbr.Node.AckSplitView(ctx, node.ConsoleAdmin(), "usa"); err != nil || n != 1 {
+	if n, err := gbr.Node.Oversight.AckSplitView(ctx, node.ConsoleAdmin(), "usa"); err != nil || n != 1 {
 		t.Fatalf("ack-split: %d, %v", n, err)
 	}
 	waitFor(t, "usa to receive the release after ack-split", func() bool { return len(versions(t, usa, id)) == 1 })
@@ -301,7 +302,7 @@ func TestRestoreSeenAsRollback(t *testing.T) {
 		t.Fatal(err)
 	}
 	backup := filepath.Join(t.TempDir(), "gbr.backup")
-	if err := gbr.Node.Backup(ctx, "user:console", backup); err != nil {
+	if err := gbr.Node.Oversight.Backup(ctx, "user:console", backup); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := Publish(ctx, gbr, Labelled{Object: map[string]any{"type": "indicator", "spec_version": "2.1",
@@ -310,7 +311,7 @@ func TestRestoreSeenAsRollback(t *testing.T) {
 		Banner: "NATO UNCLASSIFIED"}); err != nil {
 		t.Fatal(err)
 	}
-	if err := gbr.Node.CosignRound(ctx); err != nil {
+	if err := gbr.Node.Oversight.CosignRound(ctx); err != nil {
 		t.Fatal(err)
 	}
 	before, err := usa.Node.Store().WitnessedLog(ctx, "gbr/audit")
@@ -321,7 +322,7 @@ func TestRestoreSeenAsRollback(t *testing.T) {
 	if err := c.Stop(gbr); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := node.Restore(ctx, gbr.Dir, backup, storebackend.NewSQLiteRestore(gbr.Dir, backup), node.RestoreOptions{Reason: "test restore"}); err != nil {
+	if _, err := oversight.Restore(ctx, gbr.Dir, backup, storebackend.NewSQLiteRestore(gbr.Dir, backup), oversight.RestoreOptions{Reason: "test restore"}); err != nil {
 		t.Fatal(err)
 	}
 	if err := c.Start(gbr); err != nil {
@@ -344,10 +345,10 @@ func TestRestoreSeenAsRollback(t *testing.T) {
 		t.Fatalf("the statement does not verify with the log key: %v", err)
 	}
 
-	if err := gbr.Node.CosignRound(ctx); err != nil {
+	if err := gbr.Node.Oversight.CosignRound(ctx); err != nil {
 		t.Fatalf("cosign round after the restore: %v", err)
 	}
-	cp, err := gbr.Node.AuditCheckpoint(ctx, node.ConsoleAdmin())
+	cp, err := gbr.Node.Oversight.AuditCheckpoint(ctx, node.ConsoleAdmin())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -364,13 +365,13 @@ func TestRestoreSeenAsRollback(t *testing.T) {
 		}
 	}
 	for _, m := range []*Member{usa, fra} {
-		if err := m.Node.CompareNotes(ctx); err != nil {
+		if err := m.Node.Oversight.CompareNotes(ctx); err != nil {
 			t.Fatal(err)
 		}
 		if svs, _ := m.Node.Store().SplitViews(ctx, "", false); len(svs) != 0 {
 			t.Fatalf("%s saw the restore as a split view: %+v", m.Name, svs)
 		}
-		if _, paused, _ := m.Node.DeliveriesPaused(ctx, "gbr"); paused {
+		if _, paused, _ := m.Node.Deliveries.DeliveriesPaused(ctx, "gbr"); paused {
 			t.Fatalf("%s paused deliveries to the restored node", m.Name)
 		}
 	}
