@@ -14,6 +14,7 @@ import (
 
 	"github.com/tearline/tearline/binding"
 	"github.com/tearline/tearline/node"
+	"github.com/tearline/tearline/node/stack"
 	"github.com/tearline/tearline/node/users"
 	"github.com/tearline/tearline/stix"
 )
@@ -127,7 +128,7 @@ func TestExportIngestAndTamperRefused(t *testing.T) {
 
 	// The untouched export verifies offline and lands, bindings kept.
 	usa, tok := receiver(t, map[string]string{"gbr": gbr.dir})
-	verdicts, err := node.VerifyBundle(export, usa.n.Keyring(), stix.Limits{})
+	verdicts, err := node.VerifyBundle(export, mustKeyring(t, usa.n), stix.Limits{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -162,7 +163,7 @@ func TestExportIngestAndTamperRefused(t *testing.T) {
 	}
 	// The receiver's own export still carries the originator's binding.
 	re := usa.get(t, "/api/v1/export", tok)
-	if v, err := node.VerifyBundle(re.Body, usa.n.Keyring(), stix.Limits{}); err != nil || len(v) != 3 {
+	if v, err := node.VerifyBundle(re.Body, mustKeyring(t, usa.n), stix.Limits{}); err != nil || len(v) != 3 {
 		t.Errorf("re-export: %v %v", v, err)
 	} else {
 		for _, vv := range v {
@@ -253,7 +254,7 @@ func TestExportIngestAndTamperRefused(t *testing.T) {
 				t.Fatal("tampering changed nothing")
 			}
 			// Offline verification catches it.
-			verdicts, err := node.VerifyBundle(data, usa.n.Keyring(), stix.Limits{})
+			verdicts, err := node.VerifyBundle(data, mustKeyring(t, usa.n), stix.Limits{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -311,4 +312,13 @@ func targetBindingReplaced(t testing.TB, export, raw []byte, change func(map[str
 		t.Fatal(err)
 	}
 	return bytes.Replace(export, raw, nb, 1)
+}
+
+func mustKeyring(t *testing.T, n *stack.Node) *binding.Keyring {
+	t.Helper()
+	ring, err := n.Keyring()
+	if err != nil {
+		t.Fatalf("keyring: %v", err)
+	}
+	return ring
 }

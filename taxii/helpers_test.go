@@ -16,6 +16,7 @@ import (
 	"github.com/tearline/tearline/internal/demo"
 	"github.com/tearline/tearline/node"
 	"github.com/tearline/tearline/node/stack"
+	"github.com/tearline/tearline/node/users"
 	"github.com/tearline/tearline/store/backend"
 	"github.com/tearline/tearline/taxii"
 )
@@ -34,7 +35,7 @@ func newEnv(t testing.TB) *env {
 	t.Helper()
 	ctx := context.Background()
 	dir := filepath.Join(t.TempDir(), "demo")
-	users, err := demo.Setup(ctx, dir)
+	demoUsers, err := demo.Setup(ctx, dir)
 	if err != nil {
 		t.Fatalf("demo.Setup: %v", err)
 	}
@@ -48,7 +49,7 @@ func newEnv(t testing.TB) *env {
 		n.Close()
 	})
 	e := &env{n: n, srv: srv, tokens: map[string]string{}}
-	for _, u := range users {
+	for _, u := range demoUsers {
 		e.tokens[u.Spec.Name] = u.Token
 	}
 	_, tok, err := n.Users.AddUser(ctx, node.ConsoleAdmin(), users.UserSpec{Name: "audrey", Role: node.RoleAuditor, Nationality: "GBR"})

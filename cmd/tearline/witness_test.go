@@ -38,7 +38,7 @@ func TestAuditVerifyMinCosignatures(t *testing.T) {
 	if _, err := demo.Publish(ctx, gbr, demo.ScenarioReport()); err != nil {
 		t.Fatal(err)
 	}
-	if err := gbr.Node.CosignRound(ctx); err != nil {
+	if err := gbr.Node.Oversight.CosignRound(ctx); err != nil {
 		t.Fatal(err)
 	}
 	out, err := runCLI(t, "audit", "verify", "--data", gbr.Dir, "--witness", "usa", "--witness", "fra", "--min-cosignatures", "2")
@@ -57,7 +57,7 @@ func TestAuditVerifyMinCosignatures(t *testing.T) {
 	}
 	// Offline: the checkpoint as the API serves it carries the cosignature
 	// lines, and --log verification counts them.
-	cp, err := gbr.Node.AuditCheckpoint(ctx, node.ConsoleAdmin())
+	cp, err := gbr.Node.Oversight.AuditCheckpoint(ctx, node.ConsoleAdmin())
 	if err != nil {
 		t.Fatal(err)
 	}

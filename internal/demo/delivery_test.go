@@ -48,9 +48,9 @@ func releaseToUSA(t *testing.T, gbr *Member, o Labelled) (string, int64) {
 	return id, res.Ledger
 }
 
-// delivery is the state of ledger entry seq's delivery at m, as the store
+// deliveryOf is the state of ledger entry seq's delivery at m, as the store
 // holds it (polled without auditing a ledger read each time).
-func delivery(t *testing.T, m *Member, seq int64) store.OutboxItem {
+func deliveryOf(t *testing.T, m *Member, seq int64) store.OutboxItem {
 	t.Helper()
 	its, err := m.Node.Store().OutboxOfLedger(context.Background(), []int64{seq})
 	if err != nil {
@@ -102,10 +102,10 @@ func testDeliveryTransientRefusalRetried(t *testing.T, b backend) {
 
 	id, seq := releaseToUSA(t, gbr, ScenarioReport())
 	waitFor(t, "a retry after unknown-key", func() bool {
-		it := delivery(t, gbr, seq)
+		it := deliveryOf(t, gbr, seq)
 		return it.State() == store.DeliveryRetrying && it.Attempts >= 2
 	})
-	it := delivery(t, gbr, seq)
+	it := deliveryOf(t, gbr, seq)
 	if it.Reason != string(federation.ReasonUnknownKey) || !strings.Contains(it.LastError, "unknown key") || it.NextAttempt.IsZero() {
 		t.Fatalf("retrying delivery: %+v", it)
 	}
@@ -118,7 +118,7 @@ func testDeliveryTransientRefusalRetried(t *testing.T, b backend) {
 		t.Fatal(err)
 	}
 	waitFor(t, "usa to receive the report", func() bool { return len(versions(t, usa, id)) == 1 })
-	waitFor(t, "the delivery to show delivered", func() bool { return delivery(t, gbr, seq).State() == store.DeliveryDelivered })
+	waitFor(t, "the delivery to show delivered", func() bool { return deliveryOf(t, gbr, seq).State() == store.DeliveryDelivered })
 }
 
 // A permanent refusal (the receiver revoked the sender's key) fails the
@@ -144,8 +144,8 @@ func testDeliveryPermanentRefusalAndRetry(t *testing.T, b backend) {
 	})
 
 	first, seq1 := releaseToUSA(t, gbr, reportCopy(1))
-	waitFor(t, "the first delivery to fail", func() bool { return delivery(t, gbr, seq1).State() == store.DeliveryFailed })
-	it := delivery(t, gbr, seq1)
+	waitFor(t, "the first delivery to fail", func() bool { return deliveryOf(t, gbr, seq1).State() == store.DeliveryFailed })
+	it := deliveryOf(t, gbr, seq1)
 	if it.Reason != string(federation.ReasonRevokedKey) || !strings.Contains(it.LastError, "refused by usa") || !it.Delivered.IsZero() {
 		t.Fatalf("failed delivery: %+v", it)
 	}
@@ -160,8 +160,8 @@ func testDeliveryPermanentRefusalAndRetry(t *testing.T, b backend) {
 	}
 	second, seq2 := releaseToUSA(t, gbr, reportCopy(2))
 	waitFor(t, "usa to receive the second object", func() bool { return len(versions(t, usa, second)) == 1 })
-	waitFor(t, "the second delivery to show delivered", func() bool { return delivery(t, gbr, seq2).State() == store.DeliveryDelivered })
-	if st := delivery(t, gbr, seq1).State(); st != store.DeliveryFailed {
+	waitFor(t, "the second delivery to show delivered", func() bool { return deliveryOf(t, gbr, seq2).State() == store.DeliveryDelivered })
+	if st := deliveryOf(t, gbr, seq1).State(); st != store.DeliveryFailed {
 		t.Fatalf("first delivery after the second landed: %s, want still failed", st)
 	}
 
@@ -229,7 +229,7 @@ func testDeliveryPermanentRefusalAndRetry(t *testing.T, b backend) {
 	if code, _ := post(gbr.AdminToken, seq2); code != http.StatusConflict {
 		t.Fatalf("retry of a delivered one: %d, want 409", code)
 	}
-	if st := delivery(t, gbr, seq1).State(); st != store.DeliveryFailed {
+	if st := deliveryOf(t, gbr, seq1).State(); st != store.DeliveryFailed {
 		t.Fatalf("refused retries changed the delivery: %s", st)
 	}
 	// As a releaser through node (what `tearline release retry` calls).
@@ -238,7 +238,7 @@ func testDeliveryPermanentRefusalAndRetry(t *testing.T, b backend) {
 		t.Fatalf("retry: %+v %v", d, err)
 	}
 	waitFor(t, "usa to receive the first object after the retry", func() bool { return len(versions(t, usa, first)) == 1 })
-	waitFor(t, "the retried delivery to show delivered", func() bool { return delivery(t, gbr, seq1).State() == store.DeliveryDelivered })
+	waitFor(t, "the retried delivery to show delivered", func() bool { return deliveryOf(t, gbr, seq1).State() == store.DeliveryDelivered })
 	if _, err := gbr.Node.Deliveries.RetryDelivery(ctx, gbr.Releaser1, seq1); !errors.Is(err, node.ErrNotFailed) {
 		t.Fatalf("retry of a delivered one = %v, want ErrNotFailed", err)
 	}
