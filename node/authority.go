@@ -135,7 +135,7 @@ func (n *Node) MayRead(ctx context.Context, r store.Reader, p *Principal, id, mo
 		if modified != "" && v.Modified != modified {
 			continue
 		}
-		c, err := n.Class(ctx, r, v.Class)
+		c, err := n.Classes().Of(ctx, r, v.Class)
 		if err != nil {
 			return false, err
 		}

@@ -3,28 +3,37 @@ package node
 import (
 	"context"
 	"fmt"
+	"sync"
 
 	"github.com/tearline/tearline/label"
 	"github.com/tearline/tearline/policy"
 	"github.com/tearline/tearline/store"
 )
 
-// classCache mirrors the store's access classes with their labels parsed.
+// Classes mirrors the store's access classes with their labels parsed.
 // Classes are immutable once made, so the cache only ever grows; another
-// process (user add, a replica) may add classes, which refresh picks up.
-type classCache struct {
+// process (user add, a replica) may add classes, which a refresh picks up.
+type Classes struct {
+	reg *label.Registry
+
+	mu      sync.Mutex
 	last    int64
 	byID    map[int64]policy.Class
 	ordered []policy.Class
 }
 
-func newClassCache() *classCache { return &classCache{byID: map[int64]policy.Class{}} }
+func newClasses(reg *label.Registry) *Classes {
+	return &Classes{reg: reg, byID: map[int64]policy.Class{}}
+}
 
-// classes returns every access class, refreshed from r.
-func (n *Node) classesFrom(ctx context.Context, r store.Reader) ([]policy.Class, error) {
-	n.classMu.Lock()
-	defer n.classMu.Unlock()
-	fresh, err := r.AccessClasses(ctx, n.classes.last)
+// Classes returns the node's access classes.
+func (n *Node) Classes() *Classes { return n.classes }
+
+// all returns every access class, refreshed from r.
+func (cs *Classes) all(ctx context.Context, r store.Reader) ([]policy.Class, error) {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	fresh, err := r.AccessClasses(ctx, cs.last)
 	if err != nil {
 		return nil, err
 	}
@@ -42,50 +51,50 @@ func (n *Node) classesFrom(ctx context.Context, r store.Reader) ([]policy.Class,
 			labels = append(labels, l)
 		}
 		pc := policy.Class{ID: c.ID, LabelIDs: c.LabelIDs, Labels: labels}
-		n.classes.byID[c.ID] = pc
-		n.classes.ordered = append(n.classes.ordered, pc)
-		n.classes.last = c.ID
+		cs.byID[c.ID] = pc
+		cs.ordered = append(cs.ordered, pc)
+		cs.last = c.ID
 	}
-	return n.classes.ordered, nil
+	return cs.ordered, nil
 }
 
-// Class returns one class, refreshing if it is not known yet.
-func (n *Node) Class(ctx context.Context, r store.Reader, id int64) (policy.Class, error) {
-	n.classMu.Lock()
-	c, ok := n.classes.byID[id]
-	n.classMu.Unlock()
+// Of returns one class, refreshing if it is not known yet.
+func (cs *Classes) Of(ctx context.Context, r store.Reader, id int64) (policy.Class, error) {
+	cs.mu.Lock()
+	c, ok := cs.byID[id]
+	cs.mu.Unlock()
 	if ok {
 		return c, nil
 	}
-	if _, err := n.classesFrom(ctx, r); err != nil {
+	if _, err := cs.all(ctx, r); err != nil {
 		return policy.Class{}, err
 	}
-	n.classMu.Lock()
-	defer n.classMu.Unlock()
-	c, ok = n.classes.byID[id]
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	c, ok = cs.byID[id]
 	if !ok {
 		return c, fmt.Errorf("access class %d: %w", id, store.ErrNotFound)
 	}
 	return c, nil
 }
 
-// VisibleClasses is the pushed-down read rule for s.
-func (n *Node) VisibleClasses(ctx context.Context, r store.Reader, s policy.Subject) ([]int64, error) {
-	all, err := n.classesFrom(ctx, r)
+// Visible is the pushed-down read rule for s.
+func (cs *Classes) Visible(ctx context.Context, r store.Reader, s policy.Subject) ([]int64, error) {
+	all, err := cs.all(ctx, r)
 	if err != nil {
 		return nil, err
 	}
-	return policy.Classes(n.reg, s, all), nil
+	return policy.Classes(cs.reg, s, all), nil
 }
 
-// UncachedClass returns class id (of labelIDs) from the cache if it is
+// Uncached returns class id (of labelIDs) from the cache if it is
 // there, else built from the labels in r without caching it: the class may
 // have been made in this very transaction, which may yet roll back, and the
 // cache must only ever hold committed classes (an id can be reused).
-func (n *Node) UncachedClass(ctx context.Context, r store.Reader, id int64, labelIDs []string) (policy.Class, error) {
-	n.classMu.Lock()
-	c, ok := n.classes.byID[id]
-	n.classMu.Unlock()
+func (cs *Classes) Uncached(ctx context.Context, r store.Reader, id int64, labelIDs []string) (policy.Class, error) {
+	cs.mu.Lock()
+	c, ok := cs.byID[id]
+	cs.mu.Unlock()
 	if ok {
 		return c, nil
 	}

@@ -29,13 +29,12 @@ type cursorState struct {
 // form (STIX ids are TYPE--UUID).
 func nodeKeyWhere(name string) seal.Where { return seal.Where{ID: "tearline node key " + name} }
 
-// nodeKey returns the node secret named name, making it on first use. Two
-// replicas that make it at once agree on the one stored first
-// (store.NodeKeyWriter.AddNodeKey); a restart reads it back. The key is
-// stored only wrapped under the KEK.
-func (n *Node) nodeKey(ctx context.Context, name string) ([]byte, error) {
-	ring := n.sealed.Keys()
-	k, err := n.st.NodeKey(ctx, name)
+// nodeKey returns the node secret named name from st, making it on first
+// use (wrapped under ring's current KEK, dated now). Two replicas that make
+// it at once agree on the one stored first (store.NodeKeyWriter.AddNodeKey);
+// a restart reads it back. The key is stored only wrapped under the KEK.
+func nodeKey(ctx context.Context, st store.Store, ring *seal.Keyring, now time.Time, name string) ([]byte, error) {
+	k, err := st.NodeKey(ctx, name)
 	if errors.Is(err, store.ErrNotFound) {
 		fresh := make([]byte, seal.KeySize)
 		if _, err := rand.Read(fresh); err != nil {
@@ -46,9 +45,9 @@ func (n *Node) nodeKey(ctx context.Context, name string) ([]byte, error) {
 		if err != nil {
 			return nil, fmt.Errorf("node key %s: %w", name, err)
 		}
-		err = n.st.Update(ctx, func(tx store.Tx) error {
+		err = st.Update(ctx, func(tx store.Tx) error {
 			var err error
-			k, err = tx.AddNodeKey(ctx, store.NodeKey{Name: name, Wrapped: wrapped, Created: n.now()})
+			k, err = tx.AddNodeKey(ctx, store.NodeKey{Name: name, Wrapped: wrapped, Created: now})
 			return err
 		})
 		if err != nil {
@@ -83,15 +82,19 @@ func rewrapNodeKeys(ctx context.Context, tx store.Tx, ring *seal.Keyring) (int, 
 	return len(keys), nil
 }
 
-// Cursors returns the cursor codec, loading (or making) its key on first
-// use. A failure is not kept: the next call tries again.
-func (n *Node) Cursors(ctx context.Context) (*pagecursor.Codec, error) {
+// Cursors seals and opens the page cursors (`next`) of every listing: a
+// position bound to the user and the listing (route and parameters).
+type Cursors struct{ codec *pagecursor.Codec }
+
+// Cursors returns the node's cursors, loading (or making) their key on
+// first use. A failure is not kept: the next call tries again.
+func (n *Node) Cursors(ctx context.Context) (*Cursors, error) {
 	n.cur.mu.Lock()
 	defer n.cur.mu.Unlock()
 	if n.cur.codec != nil {
-		return n.cur.codec, nil
+		return &Cursors{n.cur.codec}, nil
 	}
-	key, err := n.nodeKey(ctx, cursorKeyName)
+	key, err := nodeKey(ctx, n.st, n.sealed.Keys(), n.now(), cursorKeyName)
 	if err != nil {
 		return nil, fmt.Errorf("cursor key: %w", err)
 	}
@@ -103,33 +106,28 @@ func (n *Node) Cursors(ctx context.Context) (*pagecursor.Codec, error) {
 		return nil, err
 	}
 	n.cur.codec = c
-	return c, nil
+	return &Cursors{c}, nil
 }
 
-// SealCursor returns the cursor for pos in a listing p asked for with
-// scope (route and parameters; the user is added here).
-func (n *Node) SealCursor(ctx context.Context, p *Principal, route string, params []string, pos pagecursor.Position) (string, error) {
-	c, err := n.Cursors(ctx)
-	if err != nil {
-		return "", err
-	}
-	return c.Seal(pagecursor.Scope{User: cursorUser(p), Route: route, Params: params}, pos)
+// Seal returns the cursor for pos in a listing p asked for with route and
+// params (the user is added here).
+func (c *Cursors) Seal(p *Principal, route string, params []string, pos pagecursor.Position) (string, error) {
+	return c.codec.Seal(pagecursor.Scope{User: cursorUser(p), Route: route, Params: params}, pos)
 }
 
-// OpenCursor returns the position of a cursor p sent with the same
-// listing; an error wraps ErrBadCursor unless the key itself could not be
-// had.
-func (n *Node) OpenCursor(ctx context.Context, p *Principal, route string, params []string, s string) (pagecursor.Position, error) {
-	c, err := n.Cursors(ctx)
-	if err != nil {
-		return pagecursor.Position{}, err
-	}
-	pos, err := c.Open(pagecursor.Scope{User: cursorUser(p), Route: route, Params: params}, s)
+// Open returns the position of a cursor p sent with the same listing; an
+// error wraps ErrBadCursor.
+func (c *Cursors) Open(p *Principal, route string, params []string, s string) (pagecursor.Position, error) {
+	pos, err := c.codec.Open(pagecursor.Scope{User: cursorUser(p), Route: route, Params: params}, s)
 	if err != nil {
 		return pagecursor.Position{}, fmt.Errorf("%w: %w", ErrBadCursor, err)
 	}
 	return pos, nil
 }
+
+// Codec is the codec itself, for listings bound to something other than a
+// user (a partner's pulls).
+func (c *Cursors) Codec() *pagecursor.Codec { return c.codec }
 
 // cursorUser is who a cursor is bound to: the user's id (a user deleted and
 // made again under the same name is another user), else the actor (the

@@ -25,14 +25,14 @@ import (
 // crash or by another process.
 const DefaultFollowupPoll = 5 * time.Second
 
-// AddAutoReleaseFollowups writes the automatic releases of refs, created
+// AddAutoReleases writes the automatic releases of refs, created
 // by p (source "") or received from peer source, in tx: a row per
 // autoReleaseBatch versions.
-func (n *Node) AddAutoReleaseFollowups(ctx context.Context, tx store.Tx, p *Principal, source string, refs []VersionRef) ([]store.Followup, error) {
+func (fu *Followups) AddAutoReleases(ctx context.Context, tx store.Tx, p *Principal, source string, refs []VersionRef) ([]store.Followup, error) {
 	var out []store.Followup
 	for start := 0; start < len(refs); start += autoReleaseBatch {
 		batch := refs[start:min(start+autoReleaseBatch, len(refs))]
-		f, err := n.AddFollowup(ctx, tx, store.FollowupAutoRelease, p, source, batch)
+		f, err := fu.Add(ctx, tx, store.FollowupAutoRelease, p, source, batch)
 		if err != nil {
 			return nil, err
 		}
@@ -41,7 +41,8 @@ func (n *Node) AddAutoReleaseFollowups(ctx context.Context, tx store.Tx, p *Prin
 	return out, nil
 }
 
-func (n *Node) AddFollowup(ctx context.Context, tx store.Tx, kind string, p *Principal, source string, payload any) (store.Followup, error) {
+func (fu *Followups) Add(ctx context.Context, tx store.Tx, kind string, p *Principal, source string, payload any) (store.Followup, error) {
+	n := fu.n
 	b, err := json.Marshal(payload)
 	if err != nil {
 		return store.Followup{}, err
@@ -57,12 +58,13 @@ func (n *Node) AddFollowup(ctx context.Context, tx store.Tx, kind string, p *Pri
 	return f, nil
 }
 
-// DoFollowups carries out fs, committed rows, in order. A failure is
+// Do carries out fs, committed rows, in order. A failure is
 // logged and recorded on the row, which stays for RunFollowups to retry;
 // what caused it stands.
-func (n *Node) DoFollowups(ctx context.Context, fs []store.Followup) {
+func (fu *Followups) Do(ctx context.Context, fs []store.Followup) {
+	n := fu.n
 	for _, f := range fs {
-		if err := n.doFollowup(ctx, f); err != nil {
+		if err := fu.do(ctx, f); err != nil {
 			n.log.Warn("follow-up work failed; it will be retried", "followup", f.ID, "kind", f.Kind, "err", err)
 			if merr := n.st.FollowupFailed(context.WithoutCancel(ctx), f.ID, clip.String(err.Error(), 500)); merr != nil {
 				n.log.Warn("follow-up: record failure", "followup", f.ID, "err", merr)
@@ -84,26 +86,31 @@ type VersionRef struct {
 	Modified string `json:"modified"`
 }
 
-// followupHandlers maps a row's kind to the service that carries it out.
-type followupHandlers struct {
+// Followups writes follow-up rows and carries them out through the
+// handler each kind has (Handle).
+type Followups struct {
+	n  *Node
 	mu sync.RWMutex
-	m  map[string]FollowupHandler
+	m  map[string]FollowupHandler // by kind
 }
 
-// HandleFollowups sets who carries out rows of kind: node/release the
-// automatic releases, node/inbox the sightings back. Set them before
+// Followups returns the node's follow-up work.
+func (n *Node) Followups() *Followups { return &n.followups }
+
+// Handle sets who carries out rows of kind: node/release the
+// automatic releases and the sightings back. Set them before
 // serving; a row of a kind nobody handles stays for a process that does.
-func (n *Node) HandleFollowups(kind string, h FollowupHandler) {
-	n.followups.mu.Lock()
-	defer n.followups.mu.Unlock()
-	if n.followups.m == nil {
-		n.followups.m = map[string]FollowupHandler{}
+func (fu *Followups) Handle(kind string, h FollowupHandler) {
+	fu.mu.Lock()
+	defer fu.mu.Unlock()
+	if fu.m == nil {
+		fu.m = map[string]FollowupHandler{}
 	}
-	n.followups.m[kind] = h
+	fu.m[kind] = h
 }
 
-// doFollowup carries out row f through the handler of its kind.
-func (n *Node) doFollowup(ctx context.Context, f store.Followup) error {
+// do carries out row f through the handler of its kind.
+func (fu *Followups) do(ctx context.Context, f store.Followup) error {
 	// The principal the work runs as: only its name is recorded (the
 	// ledger's by, the audit actor); the decision is the agreements'.
 	p := &Principal{User: store.User{Name: f.Actor, Role: RoleReleaser}}
@@ -111,29 +118,30 @@ func (n *Node) doFollowup(ctx context.Context, f store.Followup) error {
 	switch f.Kind {
 	case store.FollowupAutoRelease:
 		if err := json.Unmarshal(f.Payload, &refs); err != nil {
-			return n.dropFollowup(ctx, f, err)
+			return fu.drop(ctx, f, err)
 		}
 	case store.FollowupSighting:
 		var r VersionRef
 		if err := json.Unmarshal(f.Payload, &r); err != nil {
-			return n.dropFollowup(ctx, f, err)
+			return fu.drop(ctx, f, err)
 		}
 		refs = []VersionRef{r}
 	default:
-		return n.dropFollowup(ctx, f, fmt.Errorf("unknown kind %q", f.Kind))
+		return fu.drop(ctx, f, fmt.Errorf("unknown kind %q", f.Kind))
 	}
-	n.followups.mu.RLock()
-	h := n.followups.m[f.Kind]
-	n.followups.mu.RUnlock()
+	fu.mu.RLock()
+	h := fu.m[f.Kind]
+	fu.mu.RUnlock()
 	if h == nil {
 		return fmt.Errorf("follow-up %d: no handler for %q in this process", f.ID, f.Kind)
 	}
 	return h(ctx, f.ID, p, f.Source, refs)
 }
 
-// dropFollowup takes a row that can never be carried out (written by a
+// drop takes a row that can never be carried out (written by a
 // later version, or damaged), logging it.
-func (n *Node) dropFollowup(ctx context.Context, f store.Followup, why error) error {
+func (fu *Followups) drop(ctx context.Context, f store.Followup, why error) error {
+	n := fu.n
 	n.log.Error("follow-up row dropped", "followup", f.ID, "kind", f.Kind, "err", why)
 	return n.st.Update(ctx, func(tx store.Tx) error {
 		_, err := tx.TakeFollowup(ctx, f.ID)
@@ -141,10 +149,11 @@ func (n *Node) dropFollowup(ctx context.Context, f store.Followup, why error) er
 	})
 }
 
-// RunFollowups carries out follow-up rows left by a crash (or written by
+// Run carries out follow-up rows left by a crash (or written by
 // another process that has not carried them out yet) at once and then every
 // poll (default DefaultFollowupPoll), until ctx ends. serve runs it.
-func (n *Node) RunFollowups(ctx context.Context, poll time.Duration) {
+func (fu *Followups) Run(ctx context.Context, poll time.Duration) {
+	n := fu.n
 	if poll <= 0 {
 		poll = DefaultFollowupPoll
 	}
@@ -159,7 +168,7 @@ func (n *Node) RunFollowups(ctx context.Context, poll time.Duration) {
 			if len(fs) == 0 {
 				break
 			}
-			n.DoFollowups(ctx, fs)
+			fu.Do(ctx, fs)
 			after = fs[len(fs)-1].ID
 		}
 		select {

@@ -290,7 +290,7 @@ func (n *Node) Ingest(ctx context.Context, p *Principal, data []byte, o IngestOp
 	// What landed is committed with its follow-up rows: automatic releases
 	// and sightings back are carried out now, each in its own transaction.
 	// Their failure does not undo the ingest; the rows stay for serve.
-	n.DoFollowups(ctx, follow)
+	n.Followups().Do(ctx, follow)
 	// Refusals are security events too.
 	if len(res.Refused) > 0 {
 		slices.SortFunc(res.Refused, func(a, b Refusal) int { return a.Index - b.Index })
@@ -490,7 +490,7 @@ func (n *Node) writeChunk(ctx context.Context, p *Principal, chunk []*item, labe
 			}
 			landed = append(landed, Landed{ID: v.ID, Modified: v.Modified, Status: status})
 			if created[i] && v.Type == "sighting" { // sightings back to the originator (sighting.go), after the commit
-				f, err := n.AddFollowup(ctx, tx, store.FollowupSighting, p, "", VersionRef{ID: v.ID, Modified: v.Modified})
+				f, err := n.Followups().Add(ctx, tx, store.FollowupSighting, p, "", VersionRef{ID: v.ID, Modified: v.Modified})
 				if err != nil {
 					return err
 				}
@@ -505,7 +505,7 @@ func (n *Node) writeChunk(ctx context.Context, p *Principal, chunk []*item, labe
 			entries = append(entries, entry)
 		}
 		if auto {
-			rows, err := n.AddAutoReleaseFollowups(ctx, tx, p, "", CreatedOf(landed))
+			rows, err := n.Followups().AddAutoReleases(ctx, tx, p, "", CreatedOf(landed))
 			if err != nil {
 				return err
 			}

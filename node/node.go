@@ -24,7 +24,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"sync"
 	"time"
 
 	"github.com/tearline/tearline/datadir"
@@ -47,14 +46,13 @@ type Node struct {
 	logKeys   logKeys     // audit checkpoints' note key (auditlog.go)
 	sealed    *seal.Store // st: the store, sealing object content (kek.go)
 
-	classMu sync.Mutex
-	classes *classCache
+	classes *Classes // access classes, parsed (classes.go)
 
 	agreements agreementCache // compiled agreements (agreements.go); zero value ready
 
-	out outboxState // the delivery loop's wake-up (outbox.go); zero value ready
+	out Outbox // what goes to partners, and the delivery loop's wake-up (outbox.go)
 
-	followups followupHandlers // who carries out each kind of follow-up row (followup.go); zero value ready
+	followups Followups // follow-up rows and who carries out each kind (followup.go)
 
 	cur cursorState // the page-cursor codec (cursors.go); zero value ready
 }
@@ -132,8 +130,9 @@ func Open(ctx context.Context, dir string, o Options) (*Node, error) {
 		logKeys:   lk,
 		log:       lg,
 		now:       func() time.Time { return time.Now().UTC() },
-		classes:   newClassCache(),
+		classes:   newClasses(reg),
 	}
+	n.followups.n, n.out.n = n, n
 	if _, err := n.CapTokens(ctx); err != nil { // users.go: lifetimes bounded from the upgrade on
 		n.Close()
 		return nil, fmt.Errorf("open node %s: %w", dir, err)

@@ -22,13 +22,14 @@ import (
 // Kinds are the store's: store.OutboxObjects, OutboxRecall, OutboxAck,
 // OutboxSighting.
 
-// EnqueueOutbox queues a message of kind for peer in tx. The delivery loop
+// Enqueue queues a message of kind for peer in tx. The delivery loop
 // must be woken after tx commits: call wakeOutbox after Update returns (it is
 // fine: a wake-up for nothing costs one empty claim; updateOutbox does
 // both). Use it inside the
 // store transaction of the action that causes the message, so the message
 // exists exactly when the action does.
-func (n *Node) EnqueueOutbox(ctx context.Context, tx store.Tx, peer, kind string, payload []byte) error {
+func (ob *Outbox) Enqueue(ctx context.Context, tx store.Tx, peer, kind string, payload []byte) error {
+	n := ob.n
 	if peer == "" || kind == "" {
 		return errors.New("outbox: peer and kind are required")
 	}
@@ -38,39 +39,44 @@ func (n *Node) EnqueueOutbox(ctx context.Context, tx store.Tx, peer, kind string
 	return nil
 }
 
-// UpdateOutbox runs fn in one store transaction, like n.st.Update, and
+// Update runs fn in one store transaction, like n.st.Update, and
 // wakes the delivery loop once it commits: use it for any transaction that
 // may call enqueueOutbox. (A wake-up for a transaction that enqueued nothing
 // costs one empty claim.)
-func (n *Node) UpdateOutbox(ctx context.Context, fn func(tx store.Tx) error) error {
+func (ob *Outbox) Update(ctx context.Context, fn func(tx store.Tx) error) error {
+	n := ob.n
 	if err := n.st.Update(ctx, fn); err != nil {
 		return err
 	}
-	n.WakeOutbox()
+	ob.Wake()
 	return nil
 }
 
-// WakeOutbox signals the delivery loop that something was committed to the
+// Wake signals the delivery loop that something was committed to the
 // outbox. It never blocks: one pending signal is enough. The loop is woken,
 // not polling; its only timer is for a retry's backoff.
-func (n *Node) WakeOutbox() {
+func (ob *Outbox) Wake() {
 	select {
-	case n.WakeChan() <- struct{}{}:
+	case ob.WakeChan() <- struct{}{}:
 	default:
 	}
 }
 
-// outboxState is the delivery loop's wake-up: one pending signal. Its zero
-// value is ready.
-type outboxState struct {
+// Outbox is where services queue what goes to partners, and the delivery
+// loop's wake-up (one pending signal).
+type Outbox struct {
+	n    *Node
 	once sync.Once
 	wake chan struct{}
 }
 
+// Outbox returns the node's outbox.
+func (n *Node) Outbox() *Outbox { return &n.out }
+
 // WakeChan is the channel the delivery loop (federation.Outbox) waits on.
-func (n *Node) WakeChan() chan struct{} {
-	n.out.once.Do(func() { n.out.wake = make(chan struct{}, 1) })
-	return n.out.wake
+func (ob *Outbox) WakeChan() chan struct{} {
+	ob.once.Do(func() { ob.wake = make(chan struct{}, 1) })
+	return ob.wake
 }
 
 // ObjectsRef is the outbox payload of kind "objects": a reference to one
@@ -90,7 +96,8 @@ type ObjectsRef struct {
 // the party is a peer of this node. It runs in the transaction that writes
 // the entry. A party that is not (yet) a peer gets nothing queued: the
 // ledger still records the release, and `peer add` does not replay it.
-func (n *Node) QueueRelease(ctx context.Context, tx store.Tx, e store.LedgerEntry, seq int64) (queued bool, err error) {
+func (ob *Outbox) QueueRelease(ctx context.Context, tx store.Tx, e store.LedgerEntry, seq int64) (queued bool, err error) {
+	n := ob.n
 	if e.State != store.LedgerReady {
 		return false, nil
 	}

@@ -40,7 +40,7 @@ func (n *Node) Get(ctx context.Context, p *Principal, id string) (Object, error)
 		var denied []string
 		for i := len(versions) - 1; i >= 0; i-- {
 			v := versions[i]
-			c, err := n.Class(ctx, tx, v.Class)
+			c, err := n.Classes().Of(ctx, tx, v.Class)
 			if err != nil {
 				return err
 			}
@@ -82,7 +82,7 @@ func (n *Node) Versions(ctx context.Context, p *Principal, id string) ([]Object,
 		}
 		var events []audit.Event
 		for _, v := range versions {
-			c, err := n.Class(ctx, tx, v.Class)
+			c, err := n.Classes().Of(ctx, tx, v.Class)
 			if err != nil {
 				return err
 			}
@@ -155,9 +155,13 @@ func (n *Node) List(ctx context.Context, p *Principal, o ListOptions) (Page, err
 	}
 	limit = min(limit, MaxPage)
 	route, params := "api/"+o.Route, o.cursorParams()
+	cur, err := n.Cursors(ctx)
+	if err != nil {
+		return page, fmt.Errorf("list: %w", err)
+	}
 	after := o.After
 	if o.Next != "" {
-		pos, err := n.OpenCursor(ctx, p, route, params, o.Next)
+		pos, err := cur.Open(p, route, params, o.Next)
 		if err != nil {
 			return page, fmt.Errorf("list: %w", err)
 		}
@@ -168,7 +172,7 @@ func (n *Node) List(ctx context.Context, p *Principal, o ListOptions) (Page, err
 	// or the audit sequencer lock (PostgreSQL) is then held for the append,
 	// not for the query, so pages and ingests do not queue behind each
 	// other. Nothing is returned before the entries are durable.
-	classes, err := n.VisibleClasses(ctx, n.st, p.Subject)
+	classes, err := n.Classes().Visible(ctx, n.st, p.Subject)
 	if err != nil {
 		return Page{}, fmt.Errorf("list: %w", err)
 	}
@@ -178,7 +182,7 @@ func (n *Node) List(ctx context.Context, p *Principal, o ListOptions) (Page, err
 	}
 	if len(vs) > limit {
 		vs, page.More = vs[:limit], true
-		if page.Next, err = n.SealCursor(ctx, p, route, params, pagecursor.Position{After: vs[len(vs)-1].Seq}); err != nil {
+		if page.Next, err = cur.Seal(p, route, params, pagecursor.Position{After: vs[len(vs)-1].Seq}); err != nil {
 			return Page{}, fmt.Errorf("list: %w", err)
 		}
 	}
@@ -187,7 +191,7 @@ func (n *Node) List(ctx context.Context, p *Principal, o ListOptions) (Page, err
 		Detail: "type=" + strings.Join(o.Types, ",")})
 	page.Objects = make([]Object, 0, len(vs))
 	for _, v := range vs {
-		c, err := n.Class(ctx, n.st, v.Class)
+		c, err := n.Classes().Of(ctx, n.st, v.Class)
 		if err != nil {
 			return Page{}, fmt.Errorf("list: %w", err)
 		}
@@ -203,7 +207,7 @@ func (n *Node) List(ctx context.Context, p *Principal, o ListOptions) (Page, err
 
 // Count counts the objects p may read, as List would list them.
 func (n *Node) Count(ctx context.Context, p *Principal, types []string, includeRevoked bool) (int64, error) {
-	classes, err := n.VisibleClasses(ctx, n.st, p.Subject)
+	classes, err := n.Classes().Visible(ctx, n.st, p.Subject)
 	if err != nil {
 		return 0, err
 	}
@@ -216,7 +220,7 @@ func (n *Node) Label(ctx context.Context, p *Principal, id string) ([]byte, erro
 	var raw []byte
 	err := n.st.Update(ctx, func(tx store.Tx) error {
 		raw = nil
-		all, err := n.classesFrom(ctx, tx)
+		all, err := n.classes.all(ctx, tx)
 		if err != nil {
 			return err
 		}

@@ -148,7 +148,7 @@ func serveCmd() *cobra.Command {
 			go n.Deliveries.RunOutbox(ctx, delivery.OutboxOptions{Poll: outboxPoll}) // delivers releases to partners (federation_send.go)
 			go n.Inbox.RunPull(ctx, pullEvery, inbox.PullOptions{})                  // pulls partners' collections, when asked (pull.go)
 			go n.Oversight.RunWitnessing(ctx, witnessEvery)                          // asks witnesses to cosign, compares notes (witness.go)
-			go n.RunFollowups(ctx, node.DefaultFollowupPoll)                         // resumes follow-up work a crash left (followup.go)
+			go n.Followups().Run(ctx, node.DefaultFollowupPoll)                         // resumes follow-up work a crash left (followup.go)
 			if !cmd.Flags().Changed("metrics-listen") {
 				metricsListen = n.Config().MetricsListen
 			}

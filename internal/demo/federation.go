@@ -291,7 +291,7 @@ func (c *Cluster) start(m *Member, outbox bool) error {
 	m.wg.Add(1)
 	go func() {
 		defer m.wg.Done()
-		m.Node.RunFollowups(ctx, c.FollowupPoll) // what a stop between a commit and its follow-up work left
+		m.Node.Followups().Run(ctx, c.FollowupPoll) // what a stop between a commit and its follow-up work left
 	}()
 	if outbox {
 		m.wg.Add(1)

@@ -151,7 +151,7 @@ func (d *Service) RetryDelivery(ctx context.Context, p *node.Principal, seq int6
 	if err := d.n.Store().RetryOutbox(ctx, it.ID, d.n.Now()); err != nil {
 		return Delivery{}, fmt.Errorf("retry delivery %d: %w", seq, err)
 	}
-	d.n.WakeOutbox()
+	d.n.Outbox().Wake()
 	items, err = d.n.Store().OutboxOfLedger(ctx, []int64{seq})
 	if err != nil {
 		return Delivery{}, fmt.Errorf("retry delivery %d: %w", seq, err)

@@ -32,7 +32,7 @@ func (d *Service) RunOutbox(ctx context.Context, o OutboxOptions) error {
 	if o.Metrics == nil {
 		o.Metrics = d.DeliveryMetrics()
 	}
-	return federation.NewOutbox(d.n.Store(), d.sender(), d.n.WakeChan(), d.n.Logger(), o).Run(ctx)
+	return federation.NewOutbox(d.n.Store(), d.sender(), d.n.Outbox().WakeChan(), d.n.Logger(), o).Run(ctx)
 }
 
 // DeliveryMetrics returns the node's delivery metrics (one per node, for

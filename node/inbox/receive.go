@@ -247,7 +247,7 @@ func (ib *Service) receiveObjects(ctx context.Context, peer *node.Peer, msgs []f
 					}
 				}
 				var err error
-				if follow, err = ib.n.AddAutoReleaseFollowups(ctx, tx, node.AutoReleaser(), peer.Name, created); err != nil {
+				if follow, err = ib.n.Followups().AddAutoReleases(ctx, tx, node.AutoReleaser(), peer.Name, created); err != nil {
 					return err
 				}
 			}
@@ -262,7 +262,7 @@ func (ib *Service) receiveObjects(ctx context.Context, peer *node.Peer, msgs []f
 				}
 			}
 			// The receipt stands whatever happens here.
-			ib.n.DoFollowups(ctx, follow)
+			ib.n.Followups().Do(ctx, follow)
 			break
 		}
 		if failed < 0 {

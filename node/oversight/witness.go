@@ -180,7 +180,7 @@ func (ov *Service) AckSplitView(ctx context.Context, p *node.Principal, peer str
 		return 0, fmt.Errorf("ack-split %s: %w", peer, err)
 	}
 	if count > 0 {
-		ov.n.WakeOutbox()
+		ov.n.Outbox().Wake()
 	}
 	return count, nil
 }

@@ -102,7 +102,7 @@ func (rc *Service) Recall(ctx context.Context, p *node.Principal, objectID, reas
 	}
 	id := recall.NewID()
 	var out []RecallStatus
-	err := rc.n.UpdateOutbox(ctx, func(tx store.Tx) error {
+	err := rc.n.Outbox().Update(ctx, func(tx store.Tx) error {
 		out = out[:0]
 		// Recalling is acting on the object: one p may not read is answered
 		// as one that does not exist, before its origin or its releases are
@@ -148,7 +148,7 @@ func (rc *Service) Recall(ctx context.Context, p *node.Principal, objectID, reas
 			if err := tx.PutRecall(ctx, row); err != nil {
 				return err
 			}
-			if err := rc.n.EnqueueOutbox(ctx, tx, r.party, store.OutboxRecall, raw); err != nil {
+			if err := rc.n.Outbox().Enqueue(ctx, tx, r.party, store.OutboxRecall, raw); err != nil {
 				return err
 			}
 			// The reason is the originator's free text: it stays in the
@@ -280,7 +280,7 @@ func (rc *Service) ReceiveRecall(ctx context.Context, peer *node.Peer, payload [
 	}
 	actor := "peer:" + peer.Name
 	purgedAny := false
-	err = rc.n.UpdateOutbox(ctx, func(tx store.Tx) error {
+	err = rc.n.Outbox().Update(ctx, func(tx store.Tx) error {
 		purgedAny = false
 		rows, err := tx.Recalls(ctx, store.RecallQuery{ID: notice.ID})
 		if err != nil {
@@ -288,7 +288,7 @@ func (rc *Service) ReceiveRecall(ctx context.Context, peer *node.Peer, payload [
 		}
 		for _, r := range rows {
 			if r.Inbound && r.Party == peer.Name && len(r.Ack) > 0 {
-				if err := rc.n.EnqueueOutbox(ctx, tx, peer.Name, store.OutboxAck, r.Ack); err != nil {
+				if err := rc.n.Outbox().Enqueue(ctx, tx, peer.Name, store.OutboxAck, r.Ack); err != nil {
 					return err
 				}
 				return rc.n.AppendAudit(ctx, tx, audit.Event{Actor: actor, Action: audit.ActionRecallReceive, Object: notice.ObjectRef,
@@ -383,7 +383,7 @@ func (rc *Service) ReceiveRecall(ctx context.Context, peer *node.Peer, payload [
 		if err := tx.PutRecall(ctx, row); err != nil {
 			return err
 		}
-		if err := rc.n.EnqueueOutbox(ctx, tx, peer.Name, store.OutboxAck, raw); err != nil {
+		if err := rc.n.Outbox().Enqueue(ctx, tx, peer.Name, store.OutboxAck, raw); err != nil {
 			return err
 		}
 		return rc.n.AppendAudit(ctx, tx, audit.Event{Actor: actor, Action: audit.ActionRecallReceive, Object: notice.ObjectRef,

@@ -53,7 +53,7 @@ func (rs *Service) ApproveRelease(ctx context.Context, p *node.Principal, reques
 	}
 	var res ReleaseResult
 	var refused bool
-	err := rs.n.UpdateOutbox(ctx, func(tx store.Tx) error {
+	err := rs.n.Outbox().Update(ctx, func(tx store.Tx) error {
 		res, refused = ReleaseResult{}, false
 		q, err := rs.pendingRequest(ctx, tx, p, requestID)
 		if err != nil {
@@ -173,7 +173,7 @@ func (rs *Service) redecide(ctx context.Context, tx store.Tx, q store.ReleaseReq
 	if err != nil {
 		return nil, decision{}, err
 	}
-	c, err := rs.n.Class(ctx, tx, v.Class)
+	c, err := rs.n.Classes().Of(ctx, tx, v.Class)
 	if err != nil {
 		return nil, decision{}, err
 	}

@@ -21,7 +21,7 @@ func (rs *Service) autoRelease(ctx context.Context, id int64, p *node.Principal,
 	if err != nil {
 		return err
 	}
-	err = rs.n.UpdateOutbox(ctx, func(tx store.Tx) error {
+	err = rs.n.Outbox().Update(ctx, func(tx store.Tx) error {
 		if ok, err := tx.TakeFollowup(ctx, id); err != nil || !ok {
 			return err
 		}
@@ -59,7 +59,7 @@ func (rs *Service) autoReleaseOne(ctx context.Context, tx store.Tx, p *node.Prin
 	if v.Type == "sighting" {
 		return nil
 	}
-	c, err := rs.n.Class(ctx, tx, v.Class)
+	c, err := rs.n.Classes().Of(ctx, tx, v.Class)
 	if err != nil {
 		return err
 	}

@@ -32,7 +32,7 @@ func (rs *Service) latestReadable(ctx context.Context, r store.Reader, p *node.P
 		return store.ObjectVersion{}, policy.Class{}, err
 	}
 	for i := len(versions) - 1; i >= 0; i-- {
-		c, err := rs.n.Class(ctx, r, versions[i].Class)
+		c, err := rs.n.Classes().Of(ctx, r, versions[i].Class)
 		if err != nil {
 			return store.ObjectVersion{}, policy.Class{}, err
 		}

@@ -32,8 +32,8 @@ type Service struct {
 // store.FollowupAutoRelease and store.FollowupSighting).
 func New(n *node.Node) *Service {
 	rs := &Service{n: n}
-	n.HandleFollowups(store.FollowupAutoRelease, rs.autoRelease)
-	n.HandleFollowups(store.FollowupSighting, rs.sightingsBack)
+	n.Followups().Handle(store.FollowupAutoRelease, rs.autoRelease)
+	n.Followups().Handle(store.FollowupSighting, rs.sightingsBack)
 	return rs
 }
 
@@ -199,7 +199,7 @@ func (rs *Service) Release(ctx context.Context, p *node.Principal, objectID, par
 		return ReleaseResult{}, fmt.Errorf("release: %w", err)
 	}
 	var res ReleaseResult
-	err := rs.n.UpdateOutbox(ctx, func(tx store.Tx) error {
+	err := rs.n.Outbox().Update(ctx, func(tx store.Tx) error {
 		res = ReleaseResult{}
 		f, best, all, err := rs.decideObject(ctx, tx, p, objectID, party, purpose)
 		if err != nil {
@@ -267,7 +267,7 @@ func (rs *Service) carryOut(ctx context.Context, tx store.Tx, p *node.Principal,
 	}
 	// What is ready goes to the party's outbox in this same transaction
 	// (federation_send.go); the caller wakes the delivery loop on commit.
-	queued, err := rs.n.QueueRelease(ctx, tx, e, seq)
+	queued, err := rs.n.Outbox().QueueRelease(ctx, tx, e, seq)
 	if err != nil {
 		return err
 	}

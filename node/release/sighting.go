@@ -31,7 +31,7 @@ const PurposeSighting = "sighting"
 // the sighting refs[0], ingested here, goes back to the originator of what
 // it sights when the agreements let it (sightingBack).
 func (rs *Service) sightingsBack(ctx context.Context, row int64, p *node.Principal, _ string, refs []node.VersionRef) error {
-	return rs.n.UpdateOutbox(ctx, func(tx store.Tx) error {
+	return rs.n.Outbox().Update(ctx, func(tx store.Tx) error {
 		if ok, err := tx.TakeFollowup(ctx, row); err != nil || !ok {
 			return err
 		}
@@ -43,7 +43,7 @@ func (rs *Service) sightingsBack(ctx context.Context, row int64, p *node.Princip
 			if err != nil {
 				return err
 			}
-			c, err := rs.n.Class(ctx, tx, v.Class)
+			c, err := rs.n.Classes().Of(ctx, tx, v.Class)
 			if err != nil {
 				return err
 			}
@@ -90,7 +90,7 @@ func (rs *Service) sightingBack(ctx context.Context, tx store.Tx, p *node.Princi
 	if !slices.ContainsFunc(peers, func(pe node.Peer) bool { return pe.Name == to }) {
 		return deny("not-a-peer")
 	}
-	c, err := rs.n.UncachedClass(ctx, tx, v.Class, classLabels)
+	c, err := rs.n.Classes().Uncached(ctx, tx, v.Class, classLabels)
 	if err != nil {
 		return false, err
 	}
@@ -126,14 +126,14 @@ func (rs *Service) sightingBack(ctx context.Context, tx store.Tx, p *node.Princi
 	// originator what it sights. A peer's messages arrive in order.
 	e := store.LedgerEntry{ObjectID: v.ID, Modified: v.Modified, Party: to, Agreement: best.Agreement, AgreementVersion: best.Version,
 		State: store.LedgerReady}
-	if _, err := rs.n.QueueRelease(ctx, tx, e, seq); err != nil {
+	if _, err := rs.n.Outbox().QueueRelease(ctx, tx, e, seq); err != nil {
 		return false, err
 	}
 	note, err := json.Marshal(SightingNote{Sighting: v.ID, Modified: v.Modified, SightingOf: s.Ref})
 	if err != nil {
 		return false, err
 	}
-	if err := rs.n.EnqueueOutbox(ctx, tx, to, store.OutboxSighting, note); err != nil {
+	if err := rs.n.Outbox().Enqueue(ctx, tx, to, store.OutboxSighting, note); err != nil {
 		return false, err
 	}
 	return true, rs.n.AppendAudit(ctx, tx, audit.Event{Actor: p.Actor(), Action: audit.ActionSightingSend, Object: v.ID, Modified: v.Modified,

@@ -216,7 +216,7 @@ func (rs *Service) dropRefs(ctx context.Context, tx store.Tx, m map[string]any, 
 			return false, err
 		}
 		v := versions[len(versions)-1]
-		c, err := rs.n.Class(ctx, tx, v.Class)
+		c, err := rs.n.Classes().Of(ctx, tx, v.Class)
 		if err != nil {
 			return false, err
 		}

@@ -111,10 +111,11 @@ func (t *TAXII) partnerRead(ctx context.Context, peer *node.Peer, q taxii.Query)
 	// Partners' cursors are sealed like users' (cursors.go), bound to the
 	// peer and the query: a store position would count, in its gaps, the
 	// objects not released to this partner.
-	codec, err := t.n.Cursors(ctx)
+	cur, err := t.n.Cursors(ctx)
 	if err != nil {
 		return taxii.Page{}, err
 	}
+	codec := cur.Codec()
 	// Not bound to added_after: the pull client of every release, ours and
 	// the previous one, sends added_after on a pull's first page and only
 	// next after it, and the position already lies past that time.
@@ -135,7 +136,7 @@ func (t *TAXII) partnerRead(ctx context.Context, peer *node.Peer, q taxii.Query)
 	}
 	var page taxii.Page
 	var missing bool
-	err = t.n.UpdateOutbox(ctx, func(tx store.Tx) error {
+	err = t.n.Outbox().Update(ctx, func(tx store.Tx) error {
 		page, missing = taxii.Page{}, false
 		compiled, _, err := t.n.CompiledAgreements(ctx, tx)
 		if err != nil {
@@ -319,7 +320,7 @@ func (t *TAXII) partnerDecide(ctx context.Context, tx store.Tx, compiled map[str
 	if err != nil || skip {
 		return partnerItem{}, false, err
 	}
-	c, err := t.n.Class(ctx, tx, v.Class)
+	c, err := t.n.Classes().Of(ctx, tx, v.Class)
 	if err != nil {
 		return partnerItem{}, false, err
 	}
@@ -339,7 +340,7 @@ func (t *TAXII) partnerDecide(ctx context.Context, tx store.Tx, compiled map[str
 			return partnerItem{}, false, fmt.Errorf("tearline %s of %s: not stored", pd.Tearline, v.ID)
 		}
 		out = vs[len(vs)-1]
-		tc, err := t.n.Class(ctx, tx, out.Class)
+		tc, err := t.n.Classes().Of(ctx, tx, out.Class)
 		if err != nil {
 			return partnerItem{}, false, err
 		}

@@ -95,7 +95,11 @@ func taxiiCursorParams(q taxii.Query) []string {
 
 // taxiiSealCursor seals pos for p's listing q.
 func (t *TAXII) taxiiSealCursor(ctx context.Context, p *node.Principal, q taxii.Query, versions bool, pos cursor) (string, error) {
-	return t.n.SealCursor(ctx, p, taxiiRoute(q, versions), taxiiCursorParams(q), pagecursor.Position{After: pos.after, Skip: pos.skip})
+	cur, err := t.n.Cursors(ctx)
+	if err != nil {
+		return "", err
+	}
+	return cur.Seal(p, taxiiRoute(q, versions), taxiiCursorParams(q), pagecursor.Position{After: pos.after, Skip: pos.skip})
 }
 
 // TAXIICursorAt issues the cursor of q's listing (objects or manifest) for
@@ -111,7 +115,11 @@ func (t *TAXII) TAXIICursorAt(ctx context.Context, p *node.Principal, q taxii.Qu
 // taxiiOpenCursor opens q.Next for p's listing q: any cursor this node did
 // not issue for exactly this user and query, or that expired, is a 400.
 func (t *TAXII) taxiiOpenCursor(ctx context.Context, p *node.Principal, q taxii.Query, versions bool) (cursor, error) {
-	pos, err := t.n.OpenCursor(ctx, p, taxiiRoute(q, versions), taxiiCursorParams(q), q.Next)
+	cur, err := t.n.Cursors(ctx)
+	if err != nil {
+		return cursor{}, err
+	}
+	pos, err := cur.Open(p, taxiiRoute(q, versions), taxiiCursorParams(q), q.Next)
 	if errors.Is(err, node.ErrBadCursor) {
 		return cursor{}, fmt.Errorf("next: %v: %w", err, taxii.ErrBadRequest)
 	}
@@ -293,7 +301,7 @@ func (t *TAXII) taxiiRead(ctx context.Context, p *node.Principal, q taxii.Query)
 	}
 	tx := store.Reader(t.n.Store())
 	err := func() error {
-		classes, err := t.n.VisibleClasses(ctx, tx, p.Subject)
+		classes, err := t.n.Classes().Visible(ctx, tx, p.Subject)
 		if err != nil {
 			return err
 		}
@@ -390,7 +398,7 @@ func (t *TAXII) taxiiRead(ctx context.Context, p *node.Principal, q taxii.Query)
 					break rows
 				}
 				s := sel[k]
-				c, err := t.n.Class(ctx, tx, s.Class)
+				c, err := t.n.Classes().Of(ctx, tx, s.Class)
 				if err != nil {
 					return err
 				}
@@ -495,7 +503,7 @@ func (t *TAXII) denial(ctx context.Context, tx store.Reader, p *node.Principal, 
 		return ev
 	}
 	for i, v := range all {
-		c, err := t.n.Class(ctx, tx, v.Class)
+		c, err := t.n.Classes().Of(ctx, tx, v.Class)
 		if err != nil {
 			ev.Reasons = append(ev.Reasons, "class-unknown")
 			continue
