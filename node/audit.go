@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"time"
 
 	"github.com/tearline/tearline/audit"
 	"github.com/tearline/tearline/label"
@@ -16,7 +17,7 @@ func (n *Node) AppendAudit(ctx context.Context, tx store.Tx, events ...audit.Eve
 	}
 	entries := make([][]byte, len(events))
 	for i, e := range events {
-		b, err := n.stamp(e)
+		b, err := stamp(e, n.now(), n.cfg.Name)
 		if err != nil {
 			return err
 		}
@@ -26,10 +27,11 @@ func (n *Node) AppendAudit(ctx context.Context, tx store.Tx, events ...audit.Eve
 	return err
 }
 
-// stamp dates an event, names this node and returns its leaf bytes. Ingest
-// stamps in its parallel workers so the single writer only appends.
-func (n *Node) stamp(e audit.Event) ([]byte, error) {
-	e.Time, e.Node = n.now(), n.cfg.Name
+// stamp dates an event at, names the node that records it and returns its
+// leaf bytes. Ingest stamps in its parallel workers so the single writer
+// only appends.
+func stamp(e audit.Event, at time.Time, node string) ([]byte, error) {
+	e.Time, e.Node = at, node
 	return e.Marshal()
 }
 

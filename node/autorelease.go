@@ -71,18 +71,18 @@ func (n *Node) AutoReleaseTargets(ctx context.Context, from string) (map[string]
 	if err != nil {
 		return nil, fmt.Errorf("auto-release: %w", err)
 	}
-	if len(n.AutomaticParties(compiled, reachable)) == 0 {
+	if len(AutomaticParties(n.cfg.Name, compiled, reachable)) == 0 {
 		return nil, nil
 	}
 	return reachable, nil
 }
 
-// AutomaticParties maps each reachable partner to the active agreements
-// whose terms to it release automatically.
-func (n *Node) AutomaticParties(compiled map[string]*policy.Agreement, reachable map[string]bool) map[string]map[string]*policy.Agreement {
+// AutomaticParties maps each reachable partner to the active agreements of
+// node self whose terms to it release automatically.
+func AutomaticParties(self string, compiled map[string]*policy.Agreement, reachable map[string]bool) map[string]map[string]*policy.Agreement {
 	out := map[string]map[string]*policy.Agreement{}
 	for k, a := range compiled {
-		if a.Self() != n.cfg.Name || a.Status().State != agreement.StateActive {
+		if a.Self() != self || a.Status().State != agreement.StateActive {
 			continue
 		}
 		for _, party := range a.Partners() {

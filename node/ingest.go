@@ -254,7 +254,7 @@ func (n *Node) Ingest(ctx context.Context, p *Principal, data []byte, o IngestOp
 		size := chunkSize(len(items))
 		for start := 0; start < len(items); start += size {
 			chunk := items[start:min(start+size, len(items))]
-			n.prepare(chunk, labels, p.Actor())
+			prepare(n, chunk, labels, p.Actor())
 			select {
 			case chunks <- chunk:
 			case <-ctx.Done():
@@ -274,7 +274,7 @@ func (n *Node) Ingest(ctx context.Context, p *Principal, data []byte, o IngestOp
 	var writeErr error
 	for chunk := range chunks {
 		if writeErr == nil {
-			writeErr = n.writeChunk(ctx, p, chunk, labels, o, auto, res, &follow)
+			writeErr = writeChunk(n, ctx, p, chunk, labels, o, auto, res, &follow)
 		}
 		if writeErr != nil {
 			for _, it := range chunk {
@@ -309,7 +309,7 @@ func (n *Node) Ingest(ctx context.Context, p *Principal, data []byte, o IngestOp
 // prepare canonicalises, digests and binds each item of chunk, in parallel,
 // with the node's keys as they are when the chunk starts (one look at the
 // key files per chunk, not per object).
-func (n *Node) prepare(chunk []*item, labels map[string]*labelRef, actor string) {
+func prepare(n *Node, chunk []*item, labels map[string]*labelRef, actor string) {
 	ks, kerr := n.keys.Current()
 	var next atomic.Int64
 	var wg sync.WaitGroup
@@ -328,7 +328,7 @@ func (n *Node) prepare(chunk []*item, labels map[string]*labelRef, actor string)
 						it.refusal = &Refusal{Index: it.index, ID: it.obj.ID, Reason: "node keys: " + kerr.Error()}
 						continue
 					}
-					n.prepareOne(it, ks, labels, actor)
+					prepareOne(n, it, ks, labels, actor)
 				}
 			}
 		}()
@@ -336,7 +336,7 @@ func (n *Node) prepare(chunk []*item, labels map[string]*labelRef, actor string)
 	wg.Wait()
 }
 
-func (n *Node) prepareOne(it *item, ks datadir.KeySet, labels map[string]*labelRef, actor string) {
+func prepareOne(n *Node, it *item, ks datadir.KeySet, labels map[string]*labelRef, actor string) {
 	refuse := func(prop, reason string) {
 		it.refusal = &Refusal{Index: it.index, ID: it.obj.ID, Property: prop, Reason: reason}
 	}
@@ -410,7 +410,7 @@ func (n *Node) prepareOne(it *item, ks datadir.KeySet, labels map[string]*labelR
 		return
 	}
 	// The audit entry for the usual outcome; a resend is re-stamped by the writer.
-	entry, err := n.stamp(ingestEvent(actor, it, "created"))
+	entry, err := stamp(ingestEvent(actor, it, "created"), n.now(), n.cfg.Name)
 	if err != nil {
 		refuse("", "audit: "+err.Error())
 		return
@@ -426,7 +426,7 @@ func ingestEvent(actor string, it *item, status string) audit.Event {
 // writeChunk stores one chunk in one transaction, with an audit entry per
 // object. An object the store refuses (a conflicting or post-revocation
 // version) is reported and the rest of the chunk still lands.
-func (n *Node) writeChunk(ctx context.Context, p *Principal, chunk []*item, labels map[string]*labelRef, o IngestOptions, auto bool,
+func writeChunk(n *Node, ctx context.Context, p *Principal, chunk []*item, labels map[string]*labelRef, o IngestOptions, auto bool,
 	res *IngestResult, follow *[]store.Followup) error {
 	var landed []Landed
 	var refused []Refusal
@@ -498,7 +498,7 @@ func (n *Node) writeChunk(ctx context.Context, p *Principal, chunk []*item, labe
 			}
 			entry := it.entry
 			if !created[i] {
-				if entry, err = n.stamp(ingestEvent(p.Actor(), it, status)); err != nil {
+				if entry, err = stamp(ingestEvent(p.Actor(), it, status), n.now(), n.cfg.Name); err != nil {
 					return err
 				}
 			}

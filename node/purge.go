@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/tearline/tearline/audit"
 	"github.com/tearline/tearline/store"
@@ -12,7 +11,7 @@ import (
 
 // Purge reasons, as recorded in the tombstone and the audit entry.
 const (
-	PurgeRetention = "retention" // its retention time passed (RunRetention)
+	PurgeRetention = "retention" // its retention time passed (node/retention)
 	PurgeRecall    = "recall"    // the originator recalled it
 	PurgeAdmin     = "admin"     // an operator purged it
 	PurgeRestore   = "restore"   // a restore re-applied an earlier purge
@@ -70,62 +69,5 @@ func (n *Node) PurgeIn(ctx context.Context, tx store.Tx, actor string, ts store.
 func (n *Node) Scrub(ctx context.Context) {
 	if err := n.st.Scrub(ctx); err != nil {
 		n.log.Warn("scrub after purge", "err", err)
-	}
-}
-
-// PurgeExpired purges every object whose retention has passed and returns
-// how many it purged.
-func (n *Node) PurgeExpired(ctx context.Context) (int, error) {
-	purged := 0
-	for {
-		ids, err := n.st.Expired(ctx, n.now(), 100)
-		if err != nil {
-			return purged, fmt.Errorf("retention: %w", err)
-		}
-		if len(ids) == 0 {
-			break
-		}
-		err = n.st.Update(ctx, func(tx store.Tx) error {
-			for _, id := range ids {
-				// An id with no versions left still loses its retention row.
-				if _, err := n.PurgeIn(ctx, tx, "node:"+n.cfg.Name, store.Tombstone{ID: id, PurgedAt: n.now(), Reason: PurgeRetention}); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
-		if err != nil {
-			return purged, fmt.Errorf("retention: %w", err)
-		}
-		purged += len(ids)
-	}
-	if purged > 0 {
-		n.Scrub(ctx)
-	}
-	return purged, nil
-}
-
-// DefaultRetentionInterval is how often serve sweeps for expired objects.
-const DefaultRetentionInterval = time.Minute
-
-// RunRetention purges expired objects every interval until ctx ends. serve
-// runs it beside the API.
-func (n *Node) RunRetention(ctx context.Context, interval time.Duration) {
-	if interval <= 0 {
-		interval = DefaultRetentionInterval
-	}
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		if c, err := n.PurgeExpired(ctx); err != nil && ctx.Err() == nil {
-			n.log.Error("retention sweep", "err", err)
-		} else if c > 0 {
-			n.log.Info("retention sweep", "purged", c)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
 	}
 }

@@ -110,6 +110,3 @@ func (n *Node) RotateKEK(ctx context.Context, actor string) (string, int, error)
 	n.Scrub(ctx)
 	return next.ID(), count, nil
 }
-
-// KEKIDs returns the ids of the KEKs the node holds, current first.
-func (n *Node) KEKIDs() []string { return n.sealed.Keys().IDs() }

@@ -22,6 +22,7 @@ import (
 	"github.com/tearline/tearline/node/delivery"
 	"github.com/tearline/tearline/node/inbox"
 	"github.com/tearline/tearline/node/oversight"
+	"github.com/tearline/tearline/node/retention"
 	"github.com/tearline/tearline/node/stack"
 	"github.com/tearline/tearline/store/backend"
 )
@@ -144,11 +145,11 @@ func serveCmd() *cobra.Command {
 				return fmt.Errorf("serve: %w", err)
 			}
 			go n.Oversight.RunAuditCheckpoints(ctx, checkpointEvery)
-			go n.RunRetention(ctx, node.DefaultRetentionInterval)                    // purges objects whose retention passed
+			go n.Retention.Run(ctx, retention.DefaultRetentionInterval)              // purges objects whose retention passed
 			go n.Deliveries.RunOutbox(ctx, delivery.OutboxOptions{Poll: outboxPoll}) // delivers releases to partners (federation_send.go)
 			go n.Inbox.RunPull(ctx, pullEvery, inbox.PullOptions{})                  // pulls partners' collections, when asked (pull.go)
 			go n.Oversight.RunWitnessing(ctx, witnessEvery)                          // asks witnesses to cosign, compares notes (witness.go)
-			go n.Followups().Run(ctx, node.DefaultFollowupPoll)                         // resumes follow-up work a crash left (followup.go)
+			go n.Followups().Run(ctx, node.DefaultFollowupPoll)                      // resumes follow-up work a crash left (followup.go)
 			if !cmd.Flags().Changed("metrics-listen") {
 				metricsListen = n.Config().MetricsListen
 			}

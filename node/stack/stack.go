@@ -16,6 +16,7 @@ import (
 	"github.com/tearline/tearline/node/oversight"
 	"github.com/tearline/tearline/node/recalls"
 	"github.com/tearline/tearline/node/release"
+	"github.com/tearline/tearline/node/retention"
 	"github.com/tearline/tearline/node/taxiiview"
 	"github.com/tearline/tearline/node/users"
 	"github.com/tearline/tearline/store"
@@ -33,6 +34,7 @@ type Node struct {
 	Inbox      *inbox.Service      // what partners deliver, and pulls from them
 	Oversight  *oversight.Service  // checkpoints, proofs, witnesses, backup and restore
 	TAXII      *taxiiview.TAXII    // the TAXII collections of users and partners
+	Retention  *retention.Service  // purging what outlived its retention
 }
 
 // Open opens the node in dir with every service (node.Open, then New).
@@ -58,6 +60,7 @@ func New(n *node.Node) *Node {
 		Deliveries: delivery.New(n),
 		Inbox:      inbox.New(n),
 		Oversight:  oversight.New(n),
+		Retention:  retention.New(n),
 	}
 	s.TAXII = taxiiview.New(n, s.Releases)
 	s.Inbox.RegisterInboxHandler(store.OutboxRecall, s.Recalls.ReceiveRecall)
