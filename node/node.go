@@ -1,22 +1,28 @@
-// Package node composes a Tearline node from its parts: store, labels,
-// bindings, policy and audit. One Node serves one data directory. Every
-// security-relevant action is decided through package policy and recorded
-// through package audit here, in the same store transaction as the action.
+// Package node is the core of a Tearline node, the floor every service
+// stands on: opening a data directory (config, keys, store, KEK), ingest,
+// reads and listings, access classes, sealed page cursors, the audit log's
+// one writer, follow-up rows, the outbox, compiled agreements, purge, KEK
+// rotation and the serving registry. One Node serves one data directory.
 //
-// Authority is checked here and only here: every action goes through
-// authorize (authority.go), with one table of which roles may do what, and
-// an action on an object id (approving, refusing, recalling, explaining,
-// recording a consent) first requires that the caller may read it, by the
-// rule of a read; when not, the answer is exactly a missing id's. Package
-// api maps the errors (errors.go) to statuses and checks no role itself.
-// Audit events are built here only: operator changes to the node's files
+// The services are packages of their own under node/ (release, recalls,
+// inbox, delivery, oversight, taxiiview, agreements, users, retention),
+// each holding a *Node; node/stack composes them into a whole node. They
+// decide only through package policy and this core, and record only
+// through AppendAudit, in the same store transaction as the action.
+//
+// Authority is checked here and only here: every action of every service
+// goes through Authorize (authority.go), with one table of which roles may
+// do what, and an action on an object id (approving, refusing, recalling,
+// explaining, recording a consent) first requires that the caller may read
+// it, by the rule of a read (Node.AuthorizeObject); when not, the answer is
+// exactly a missing id's. Package api maps the errors (errors.go) to
+// statuses and checks no role itself. Operator changes to the node's files
 // are recorded with RecordOperatorChange.
 //
 // Files are named by one scheme: one file per concern, named for it
-// (release.go, recall.go, users.go), and a second file of a concern named
-// concern_aspect.go (release_approvals.go, release_tearline.go,
-// taxii_read.go, users_console.go, audit_record.go). Tests sit beside the
-// file they test (release_test.go). Sentinel errors are in errors.go.
+// (ingest.go, read.go, classes.go), a second file of a concern named
+// concern_aspect.go (audit_record.go, agreements_compiled.go). Tests sit
+// beside the file they test. Sentinel errors are in errors.go.
 package node
 
 import (
