@@ -104,7 +104,7 @@ func build(ctx context.Context, dir string, cfg Config, createStore StoreOpener)
 	if err != nil {
 		return err
 	}
-	if err := ensureLogKey(dir, cfg.Name); err != nil {
+	if err := datadir.EnsureLogKey(dir, cfg.Name); err != nil {
 		return err
 	}
 	if err := trust.MakeSelfSigned(dir, cfg); err != nil {

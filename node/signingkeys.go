@@ -47,14 +47,14 @@ func ReadIdentity(dir string) (Identity, error) {
 		return Identity{}, err
 	}
 	pub := key.Public().(ed25519.PublicKey)
-	if err := ensureLogKey(dir, cfg.Name); err != nil {
+	if err := datadir.EnsureLogKey(dir, cfg.Name); err != nil {
 		return Identity{}, err
 	}
-	lk, err := ReadLogVerifierKey(dir)
+	lk, err := datadir.ReadLogVerifierKey(dir)
 	if err != nil {
 		return Identity{}, err
 	}
-	wk, err := ReadWitnessVerifierKey(dir)
+	wk, err := datadir.ReadWitnessVerifierKey(dir, cfg.Name)
 	if err != nil {
 		return Identity{}, err
 	}

@@ -11,6 +11,7 @@ import (
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/tearline/tearline/audit"
+	"github.com/tearline/tearline/datadir"
 	"github.com/tearline/tearline/node"
 	"github.com/tearline/tearline/node/stack"
 	"github.com/tearline/tearline/store"
@@ -44,7 +45,7 @@ func openAuditStore(cmd *cobra.Command, dir, storeURL string) (store.Store, erro
 // loadVerifier reads a verifier key given inline or as a file name.
 func loadVerifier(key, dir string) (note.Verifier, error) {
 	if key == "" {
-		k, err := node.ReadLogVerifierKey(dir)
+		k, err := datadir.ReadLogVerifierKey(dir)
 		if err != nil {
 			return nil, err
 		}
@@ -156,7 +157,7 @@ DIR/peers.yaml.`,
 	c.Flags().StringVar(&dir, "data", "", "node data directory")
 	c.Flags().StringVar(&logFile, "log", "", "exported log (from 'tearline audit export')")
 	c.Flags().StringArrayVar(&checkpoints, "checkpoint", nil, "signed checkpoint file (repeatable)")
-	c.Flags().StringVar(&key, "key", "", "log verifier key, or a file holding it (default DIR/"+node.LogPubKey+")")
+	c.Flags().StringVar(&key, "key", "", "log verifier key, or a file holding it (default DIR/"+datadir.LogPubKey+")")
 	c.Flags().StringArrayVar(&witnessFlags, "witness", nil, "a witness whose cosignatures count: NAME=VERIFIERKEY, or a peer's NAME (its witness_key in DIR/peers.yaml); repeatable")
 	c.Flags().IntVar(&minCosig, "min-cosignatures", 0, "require a checkpoint cosigned by at least N of the --witness witnesses")
 	addStoreFlag(c, &storeURL)
@@ -256,7 +257,7 @@ func auditKeyCmd() *cobra.Command {
 		Short: "Print the audit log's verifier key, for oversight bodies and witnesses",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			k, err := node.ReadLogVerifierKey(dir)
+			k, err := datadir.ReadLogVerifierKey(dir)
 			if err != nil {
 				return err
 			}

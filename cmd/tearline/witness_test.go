@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/tearline/tearline/audit"
+	"github.com/tearline/tearline/datadir"
 	"github.com/tearline/tearline/internal/demo"
 	"github.com/tearline/tearline/node"
 )
@@ -73,7 +74,7 @@ func TestAuditVerifyMinCosignatures(t *testing.T) {
 	if err := os.WriteFile(logFile, []byte(export), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	key, err := node.ReadLogVerifierKey(gbr.Dir)
+	key, err := datadir.ReadLogVerifierKey(gbr.Dir)
 	if err != nil {
 		t.Fatal(err)
 	}

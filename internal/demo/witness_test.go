@@ -16,6 +16,7 @@ import (
 
 	"github.com/tearline/tearline/audit"
 	"github.com/tearline/tearline/audit/witness"
+	"github.com/tearline/tearline/datadir"
 	"github.com/tearline/tearline/node"
 	"github.com/tearline/tearline/node/oversight"
 	"github.com/tearline/tearline/store"
@@ -45,7 +46,7 @@ func witnessesOf(t testing.TB, m *Member) []audit.NamedWitness {
 
 func logVerifier(t testing.TB, m *Member) note.Verifier {
 	t.Helper()
-	k, err := node.ReadLogVerifierKey(m.Dir)
+	k, err := datadir.ReadLogVerifierKey(m.Dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -158,7 +159,7 @@ func testWitnessesCosign(t *testing.T, b backend) {
 func forkedTree(t *testing.T, dir, tag string, size int) []byte {
 	t.Helper()
 	ctx := context.Background()
-	skey, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(node.LogKey)))
+	skey, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(datadir.LogKey)))
 	if err != nil {
 		t.Fatal(err)
 	}

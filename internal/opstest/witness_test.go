@@ -17,7 +17,6 @@ import (
 	"github.com/tearline/tearline/audit/witness"
 	"github.com/tearline/tearline/datadir"
 	"github.com/tearline/tearline/internal/pgtest"
-	tlnode "github.com/tearline/tearline/node"
 	"github.com/tearline/tearline/store"
 	"github.com/tearline/tearline/store/backend"
 	"github.com/tearline/tearline/trust"
@@ -225,7 +224,7 @@ func forkLog(t *testing.T, n *node, extra int) [2]fork {
 		}
 	}
 	st.Close()
-	skey, err := os.ReadFile(datadir.Path(n.dir, tlnode.LogKey))
+	skey, err := os.ReadFile(datadir.Path(n.dir, tldatadir.LogKey))
 	if err != nil {
 		t.Fatal(err)
 	}

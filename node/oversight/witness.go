@@ -67,10 +67,10 @@ func (ov *Service) Witness() (*witness.Witness, error) {
 	if ov.wit.w != nil {
 		return ov.wit.w, nil
 	}
-	if err := node.EnsureWitnessKey(ov.n.Dir(), ov.n.Config().Name); err != nil {
+	if err := datadir.EnsureWitnessKey(ov.n.Dir(), ov.n.Config().Name); err != nil {
 		return nil, err
 	}
-	skey, err := os.ReadFile(datadir.Path(ov.n.Dir(), node.WitnessKey))
+	skey, err := os.ReadFile(datadir.Path(ov.n.Dir(), datadir.WitnessKey))
 	if err != nil {
 		return nil, fmt.Errorf("witness key: %w", err)
 	}
