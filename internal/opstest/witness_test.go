@@ -224,7 +224,7 @@ func forkLog(t *testing.T, n *node, extra int) [2]fork {
 		}
 	}
 	st.Close()
-	skey, err := os.ReadFile(datadir.Path(n.dir, tldatadir.LogKey))
+	skey, err := os.ReadFile(datadir.Path(n.dir, datadir.LogKey))
 	if err != nil {
 		t.Fatal(err)
 	}
