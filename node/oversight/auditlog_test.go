@@ -1,4 +1,4 @@
-package node
+package oversight_test
 
 import (
 	"bytes"
@@ -15,24 +15,27 @@ import (
 
 	"github.com/tearline/tearline/audit"
 	"github.com/tearline/tearline/audit/witness"
+	"github.com/tearline/tearline/node"
+	"github.com/tearline/tearline/node/nodetest"
+	"github.com/tearline/tearline/node/stack"
 	"github.com/tearline/tearline/store"
 	"github.com/tearline/tearline/store/backend"
 )
 
 // addAuditable records n audit entries on node nd by adding users.
-func addAuditable(t *testing.T, nd *Node, prefix string, n int) {
+func addAuditable(t *testing.T, nd *stack.Node, prefix string, n int) {
 	t.Helper()
 	for i := range n {
-		s := adminSpec()
+		s := nodetest.AdminSpec()
 		s.Name = prefix + string(rune('a'+i))
-		if _, _, err := nd.AddUser(t.Context(), ConsoleAdmin(), s); err != nil {
+		if _, _, err := nd.Users.AddUser(t.Context(), node.ConsoleAdmin(), s); err != nil {
 			t.Fatal(err)
 		}
 	}
 }
 
 // followLog is the log a test witness follows: nd's.
-type followLog struct{ nd *Node }
+type followLog struct{ nd *stack.Node }
 
 func (f followLog) Log(_ context.Context, origin string) (witness.Log, error) {
 	v, err := note.NewVerifier(f.nd.AuditLogKey())
@@ -52,10 +55,10 @@ func (s *splits) Rollback(context.Context, store.Tx, store.WitnessRollback, stri
 
 // cosign hands nd's latest checkpoint to w with a consistency proof from
 // the size the witness last cosigned (its store says).
-func cosign(t *testing.T, nd *Node, w *witness.Witness, st store.Store) ([]byte, []byte, error) {
+func cosign(t *testing.T, nd *stack.Node, w *witness.Witness, st store.Store) ([]byte, []byte, error) {
 	t.Helper()
 	ctx := t.Context()
-	c, err := nd.SignAuditCheckpoint(ctx)
+	c, err := nd.Oversight.SignAuditCheckpoint(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,8 +78,8 @@ func cosign(t *testing.T, nd *Node, w *witness.Witness, st store.Store) ([]byte,
 }
 
 func TestAuditWitnessBetweenNodes(t *testing.T) {
-	a := newTestNode(t, "alpha", "GBR")
-	b := newTestNode(t, "bravo", "USA") // the witness's node
+	a := nodetest.New(t, "alpha", "GBR")
+	b := nodetest.New(t, "bravo", "USA") // the witness's node
 	var logs bytes.Buffer
 	wkey, wvkey, err := audit.GenerateWitnessKey(b.Config().Name + "/witness")
 	if err != nil {
@@ -124,7 +127,7 @@ func TestAuditWitnessSplitView(t *testing.T) {
 	ctx := context.Background()
 	root := t.TempDir()
 	dirA := filepath.Join(root, "alpha")
-	if err := Init(ctx, dirA, InitOptions{Name: "alpha", CreateStore: backend.Creator("")}); err != nil {
+	if err := node.Init(ctx, dirA, node.InitOptions{Name: "alpha", CreateStore: backend.Creator("")}); err != nil {
 		t.Fatal(err)
 	}
 	// A second copy of the same node, keys and all: a log operator
@@ -133,8 +136,8 @@ func TestAuditWitnessSplitView(t *testing.T) {
 	if err := os.CopyFS(dirFork, os.DirFS(dirA)); err != nil {
 		t.Fatal(err)
 	}
-	open := func(dir string) *Node {
-		n, err := Open(ctx, dir, Options{OpenStore: backend.Opener("")})
+	open := func(dir string) *stack.Node {
+		n, err := stack.Open(ctx, dir, node.Options{OpenStore: backend.Opener("")})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -145,7 +148,7 @@ func TestAuditWitnessSplitView(t *testing.T) {
 	if a.AuditLogKey() != fork.AuditLogKey() {
 		t.Fatal("fork has another log key")
 	}
-	b := newTestNode(t, "bravo", "USA")
+	b := nodetest.New(t, "bravo", "USA")
 	var logs bytes.Buffer
 	wkey, _, _ := audit.GenerateWitnessKey("bravo/witness")
 	sv := &splits{}
@@ -173,7 +176,7 @@ func TestAuditWitnessSplitView(t *testing.T) {
 		t.Errorf("resubmitting the cosigned view: %v (%d split views)", err, sv.n)
 	}
 	// Both copies still verify on their own: only a witness sees the fork.
-	for _, n := range []*Node{a, fork} {
+	for _, n := range []*stack.Node{a, fork} {
 		v, _ := note.NewVerifier(n.AuditLogKey())
 		if _, err := audit.Verify(ctx, n.Store(), v); err != nil {
 			t.Errorf("Verify %s: %v", n.Dir(), err)
@@ -182,18 +185,18 @@ func TestAuditWitnessSplitView(t *testing.T) {
 }
 
 func TestAuditLogKeyCreatedOnOpen(t *testing.T) {
-	n := newTestNode(t, "charlie", "GBR")
+	n := nodetest.New(t, "charlie", "GBR")
 	dir := n.Dir()
 	n.Close()
 	before := n.AuditLogKey()
 	// A node made before the log was signed has no log key.
-	if err := os.Remove(filepath.Join(dir, LogKey)); err != nil {
+	if err := os.Remove(filepath.Join(dir, node.LogKey)); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.Remove(filepath.Join(dir, LogPubKey)); err != nil {
+	if err := os.Remove(filepath.Join(dir, node.LogPubKey)); err != nil {
 		t.Fatal(err)
 	}
-	n2, err := Open(t.Context(), dir, Options{OpenStore: backend.Opener("")})
+	n2, err := stack.Open(t.Context(), dir, node.Options{OpenStore: backend.Opener("")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -204,7 +207,7 @@ func TestAuditLogKeyCreatedOnOpen(t *testing.T) {
 	if !strings.HasPrefix(n2.AuditLogKey(), "charlie/audit+") {
 		t.Errorf("log key name: %q", n2.AuditLogKey())
 	}
-	if _, err := n2.SignAuditCheckpoint(t.Context()); err != nil {
+	if _, err := n2.Oversight.SignAuditCheckpoint(t.Context()); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -1,4 +1,4 @@
-package node
+package oversight_test
 
 import (
 	"bytes"
@@ -9,6 +9,8 @@ import (
 
 	"github.com/tearline/tearline/audit"
 	"github.com/tearline/tearline/audit/witness"
+	"github.com/tearline/tearline/node/nodetest"
+	"github.com/tearline/tearline/node/oversight"
 )
 
 // TestRestoreJournalDeclaresRollback: the PostgreSQL restore path
@@ -17,32 +19,32 @@ import (
 // longer, and none when it was not.
 func TestRestoreJournalDeclaresRollback(t *testing.T) {
 	ctx := context.Background()
-	n := newTestNode(t, "gbr", "GBR")
-	addUser(t, n, adminSpec())
-	cur, err := ReadLogState(ctx, n.st)
+	n := nodetest.New(t, "gbr", "GBR")
+	nodetest.AddUser(t, n, nodetest.AdminSpec())
+	cur, err := oversight.ReadLogState(ctx, n.Store())
 	if err != nil || cur.Size == 0 {
 		t.Fatalf("log state: %+v, %v", cur, err)
 	}
 	// Not longer: no statement.
-	if _, err := n.RestoreJournal(ctx, "pg_restore", nil, &LogState{Size: cur.Size, Root: cur.Root}, ""); err != nil {
+	if _, err := n.Oversight.RestoreJournal(ctx, "pg_restore", nil, &oversight.LogState{Size: cur.Size, Root: cur.Root}, ""); err != nil {
 		t.Fatal(err)
 	}
-	if rbs, err := n.st.AuditRollbacks(ctx); err != nil || len(rbs) != 0 {
+	if rbs, err := n.Store().AuditRollbacks(ctx); err != nil || len(rbs) != 0 {
 		t.Fatalf("rollbacks after a restore of an equal log: %+v, %v", rbs, err)
 	}
-	cur, err = ReadLogState(ctx, n.st)
+	cur, err = oversight.ReadLogState(ctx, n.Store())
 	if err != nil {
 		t.Fatal(err)
 	}
-	prev := &LogState{Size: cur.Size + 40, Root: bytes.Repeat([]byte{7}, 32)}
-	if _, err := n.RestoreJournal(ctx, "pg_restore", nil, prev, "disk lost"); err != nil {
+	prev := &oversight.LogState{Size: cur.Size + 40, Root: bytes.Repeat([]byte{7}, 32)}
+	if _, err := n.Oversight.RestoreJournal(ctx, "pg_restore", nil, prev, "disk lost"); err != nil {
 		t.Fatal(err)
 	}
-	rbs, err := n.st.AuditRollbacks(ctx)
+	rbs, err := n.Store().AuditRollbacks(ctx)
 	if err != nil || len(rbs) != 1 || rbs[0].OldSize != prev.Size || rbs[0].NewSize != cur.Size {
 		t.Fatalf("rollbacks: %+v, %v; want %d to %d", rbs, err, prev.Size, cur.Size)
 	}
-	es, err := n.st.AuditEntries(ctx, cur.Size, cur.Size+2)
+	es, err := n.Store().AuditEntries(ctx, cur.Size, cur.Size+2)
 	if err != nil || len(es) != 2 {
 		t.Fatalf("entries after the restore: %d, %v", len(es), err)
 	}

@@ -1,4 +1,4 @@
-package node
+package delivery_test
 
 import (
 	"bytes"
@@ -11,15 +11,19 @@ import (
 	"github.com/tearline/tearline/audit"
 	"github.com/tearline/tearline/binding"
 	"github.com/tearline/tearline/federation"
+	"github.com/tearline/tearline/node"
+	"github.com/tearline/tearline/node/delivery"
+	"github.com/tearline/tearline/node/nodetest"
+	"github.com/tearline/tearline/node/stack"
 	"github.com/tearline/tearline/store"
 )
 
 // referencePayload assembles the bundle of one reference the way the
 // sender did before batch reads: one Versions read, one Provenance read.
-func referencePayload(t *testing.T, n *Node, ref ObjectsRef) federation.ObjectsBundle {
+func referencePayload(t *testing.T, n *stack.Node, ref node.ObjectsRef) federation.ObjectsBundle {
 	t.Helper()
 	ctx := context.Background()
-	v, err := node.VersionOf(ctx, n.st, ref.Object, ref.Modified)
+	v, err := node.VersionOf(ctx, n.Store(), ref.Object, ref.Modified)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,7 +48,7 @@ func referencePayload(t *testing.T, n *Node, ref ObjectsRef) federation.ObjectsB
 		for _, id := range ids {
 			if !seen[id] {
 				seen[id] = true
-				lraw, err := n.st.Label(ctx, id)
+				lraw, err := n.Store().Label(ctx, id)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -54,7 +58,7 @@ func referencePayload(t *testing.T, n *Node, ref ObjectsRef) federation.ObjectsB
 	}
 	b.Objects = append(b.Objects, v.Raw)
 	b.Objects = append(b.Objects, raws...)
-	p, err := n.st.Provenance(ctx, v.ID)
+	p, err := n.Store().Provenance(ctx, v.ID)
 	switch {
 	case err == nil:
 		b.Release.Originator, b.Release.Hops = p.Originator, p.Hops
@@ -76,17 +80,17 @@ func normalised(t *testing.T, b federation.ObjectsBundle) []byte {
 
 // objectsItems makes outbox items of kind objects for the latest version
 // of each id.
-func objectsItems(t *testing.T, n *Node, ids ...string) ([]store.OutboxItem, []ObjectsRef) {
+func objectsItems(t *testing.T, n *stack.Node, ids ...string) ([]store.OutboxItem, []node.ObjectsRef) {
 	t.Helper()
 	var items []store.OutboxItem
-	var refs []ObjectsRef
+	var refs []node.ObjectsRef
 	for i, id := range ids {
-		vs, err := n.st.Versions(context.Background(), id)
-		ref := ObjectsRef{Ledger: int64(i + 1), Object: id, Agreement: "gbr-fra", Version: 1}
+		vs, err := n.Store().Versions(context.Background(), id)
+		ref := node.ObjectsRef{Ledger: int64(i + 1), Object: id, Agreement: "gbr-fra", Version: 1}
 		if err == nil && len(vs) > 0 {
 			ref.Modified = vs[len(vs)-1].Modified
 		} else {
-			ref.Modified = t0
+			ref.Modified = nodetest.T0
 		}
 		p, _ := json.Marshal(ref)
 		items = append(items, store.OutboxItem{ID: int64(100 + i), Peer: "fra", Kind: store.OutboxObjects, Payload: p})
@@ -100,42 +104,42 @@ func objectsItems(t *testing.T, n *Node, ids ...string) ([]store.OutboxItem, []O
 // stored is gone, not sent; a received object keeps its provenance.
 func TestBuildBatchMatchesPerObjectReads(t *testing.T) {
 	ctx := context.Background()
-	gbr, fra := newFedPair(t, "analysis")
+	gbr, fra := nodetest.NewFedPair(t, "analysis")
 	var ids []string
 	for range 5 {
-		ids = append(ids, gbr.ingestAs(t, actor(newID("threat-actor"), nil), okBanner))
+		ids = append(ids, gbr.IngestAs(t, nodetest.Actor(nodetest.NewID("threat-actor"), nil), nodetest.OKBanner))
 	}
 	// One object with a second version: the first is sent.
 	two := ids[1]
-	vs, err := gbr.n.st.Versions(ctx, two)
+	vs, err := gbr.N.Store().Versions(ctx, two)
 	if err != nil {
 		t.Fatal(err)
 	}
-	second := actor(two, nil)
+	second := nodetest.Actor(two, nil)
 	second["modified"] = "2026-03-01T00:00:00.000Z"
-	gbr.ingestAs(t, second, okBanner)
+	gbr.IngestAs(t, second, nodetest.OKBanner)
 	// One received from fra: it has provenance with a hop.
-	got := fra.ingestAs(t, actor(newID("threat-actor"), nil), okBanner)
-	if res := mustRelease(t, fra.n, fra.admin, got, "gbr"); res.Outcome != "release" {
+	got := fra.IngestAs(t, nodetest.Actor(nodetest.NewID("threat-actor"), nil), nodetest.OKBanner)
+	if res := nodetest.MustRelease(t, fra.N, fra.Admin, got, "gbr"); res.Outcome != "release" {
 		t.Fatalf("release: %+v", res)
 	}
-	eventually(t, "gbr holds fra's object", func() bool { return held(gbr.n, got) })
-	ids = append(ids, got, newID("threat-actor")) // and one never stored
+	nodetest.Eventually(t, "gbr holds fra's object", func() bool { return nodetest.Held(gbr.N, got) })
+	ids = append(ids, got, nodetest.NewID("threat-actor")) // and one never stored
 
-	items, refs := objectsItems(t, gbr.n, ids...)
+	items, refs := objectsItems(t, gbr.N, ids...)
 	refs[1].Modified = vs[0].Modified
 	items[1].Payload, _ = json.Marshal(refs[1])
 	// Other kinds pass through as they are.
 	items = append(items[:3], append([]store.OutboxItem{{ID: 99, Peer: "fra", Kind: "ack", Payload: []byte(`{"x":1}`)}}, items[3:]...)...)
 
-	bb, err := gbr.n.sender().BuildBatch(ctx, wirePeer(gbr.peer(t, "fra")), items)
+	bb, err := gbr.N.Deliveries.Sender().BuildBatch(ctx, delivery.WirePeer(gbr.Peer(t, "fra")), items)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(bb.Gone) != 1 || bb.Gone[0] != items[len(items)-1].ID {
 		t.Fatalf("gone = %+v, want the unstored one", bb.Gone)
 	}
-	if sent := bb.Note.(sentObjects); len(bb.Messages) != len(items)-1 || len(sent) != len(ids)-1 {
+	if sent := bb.Note.(delivery.SentObjects); len(bb.Messages) != len(items)-1 || len(sent) != len(ids)-1 {
 		t.Fatalf("%d messages, %d sent", len(bb.Messages), len(sent))
 	}
 	hops := 0
@@ -149,7 +153,7 @@ func TestBuildBatchMatchesPerObjectReads(t *testing.T) {
 			}
 			continue
 		}
-		var ref ObjectsRef
+		var ref node.ObjectsRef
 		if err := json.Unmarshal(items[i].Payload, &ref); err != nil {
 			t.Fatal(err)
 		}
@@ -157,7 +161,7 @@ func TestBuildBatchMatchesPerObjectReads(t *testing.T) {
 		if err := json.Unmarshal(m.Payload, &b); err != nil {
 			t.Fatal(err)
 		}
-		if want := normalised(t, referencePayload(t, gbr.n, ref)); !bytes.Equal(normalised(t, b), want) {
+		if want := normalised(t, referencePayload(t, gbr.N, ref)); !bytes.Equal(normalised(t, b), want) {
 			t.Fatalf("message %d:\n got %s\nwant %s", i, normalised(t, b), want)
 		}
 		hops += len(b.Release.Hops)
@@ -172,19 +176,19 @@ func TestBuildBatchMatchesPerObjectReads(t *testing.T) {
 // and a resend of the whole delivery answers exists.
 func TestReceiveMixedBatch(t *testing.T) {
 	ctx := context.Background()
-	gbr, fra := newFedPair(t, "analysis")
+	gbr, fra := nodetest.NewFedPair(t, "analysis")
 	// fra's inbox is down, so gbr's automatic releases do not reach it:
 	// the delivery below is handed to fra directly.
-	fra.stop()
+	fra.Stop()
 	var ids []string
 	for range 9 {
-		ids = append(ids, gbr.ingestAs(t, actor(newID("threat-actor"), nil), okBanner))
+		ids = append(ids, gbr.IngestAs(t, nodetest.Actor(nodetest.NewID("threat-actor"), nil), nodetest.OKBanner))
 	}
 	// fra holds other content under the version of ids[2]: storing it
 	// conflicts, after every check passed.
-	fra.ingestAs(t, actor(ids[2], map[string]any{"name": "fra's own"}), okBanner)
-	items, _ := objectsItems(t, gbr.n, ids...)
-	bb, err := gbr.n.sender().BuildBatch(ctx, wirePeer(gbr.peer(t, "fra")), items)
+	fra.IngestAs(t, nodetest.Actor(ids[2], map[string]any{"name": "fra's own"}), nodetest.OKBanner)
+	items, _ := objectsItems(t, gbr.N, ids...)
+	bb, err := gbr.N.Deliveries.Sender().BuildBatch(ctx, delivery.WirePeer(gbr.Peer(t, "fra")), items)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -199,9 +203,9 @@ func TestReceiveMixedBatch(t *testing.T) {
 	msgs[6].Payload = []byte(`{"type":"bundle","objects":[]}`)
 	bad[6] = true
 
-	peer := fra.peer(t, "gbr")
-	before := len(auditLog(t, fra.n.st))
-	res := fra.n.HandleInboxBatch(ctx, peer, msgs)
+	peer := fra.Peer(t, "gbr")
+	before := len(nodetest.AuditLog(t, fra.N.Store()))
+	res := fra.N.Inbox.HandleInboxBatch(ctx, peer, msgs)
 	if len(res) != len(msgs) {
 		t.Fatalf("%d results", len(res))
 	}
@@ -213,11 +217,11 @@ func TestReceiveMixedBatch(t *testing.T) {
 		if r.ID != msgs[i].ID || r.Status != want {
 			t.Fatalf("result %d = %+v, want %s", i, r, want)
 		}
-		if i != 2 && held(fra.n, ids[i]) == bad[i] {
-			t.Fatalf("object %d held = %t", i, held(fra.n, ids[i]))
+		if i != 2 && nodetest.Held(fra.N, ids[i]) == bad[i] {
+			t.Fatalf("object %d held = %t", i, nodetest.Held(fra.N, ids[i]))
 		}
 	}
-	evs := auditLog(t, fra.n.st)[before:]
+	evs := nodetest.AuditLog(t, fra.N.Store())[before:]
 	var received, refused []string
 	for _, e := range evs {
 		if e.Actor != "peer:gbr" {
@@ -243,14 +247,14 @@ func TestReceiveMixedBatch(t *testing.T) {
 		}
 	}
 	wantRefused = append(wantRefused, ids[2])
-	if vs, err := fra.n.st.Versions(ctx, ids[2]); err != nil || len(vs) != 1 || !bytes.Contains(vs[0].Raw, []byte("fra's own")) {
+	if vs, err := fra.N.Store().Versions(ctx, ids[2]); err != nil || len(vs) != 1 || !bytes.Contains(vs[0].Raw, []byte("fra's own")) {
 		t.Fatalf("fra's own version: %v %v", vs, err)
 	}
 	if fmt.Sprint(received) != fmt.Sprint(wantReceived) || fmt.Sprint(refused) != fmt.Sprint(wantRefused) {
 		t.Fatalf("audit: received %v refused %v; want %v and %v", received, refused, wantReceived, wantRefused)
 	}
 	// A resend stores nothing new.
-	res = fra.n.HandleInboxBatch(ctx, peer, msgs)
+	res = fra.N.Inbox.HandleInboxBatch(ctx, peer, msgs)
 	for i, r := range res {
 		if bad[i] {
 			continue
