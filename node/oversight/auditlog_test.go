@@ -15,6 +15,7 @@ import (
 
 	"github.com/tearline/tearline/audit"
 	"github.com/tearline/tearline/audit/witness"
+	"github.com/tearline/tearline/datadir"
 	"github.com/tearline/tearline/node"
 	"github.com/tearline/tearline/node/nodetest"
 	"github.com/tearline/tearline/node/stack"
@@ -190,10 +191,10 @@ func TestAuditLogKeyCreatedOnOpen(t *testing.T) {
 	n.Close()
 	before := n.AuditLogKey()
 	// A node made before the log was signed has no log key.
-	if err := os.Remove(filepath.Join(dir, node.LogKey)); err != nil {
+	if err := os.Remove(filepath.Join(dir, datadir.LogKey)); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.Remove(filepath.Join(dir, node.LogPubKey)); err != nil {
+	if err := os.Remove(filepath.Join(dir, datadir.LogPubKey)); err != nil {
 		t.Fatal(err)
 	}
 	n2, err := stack.Open(t.Context(), dir, node.Options{OpenStore: backend.Opener("")})
