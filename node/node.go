@@ -74,6 +74,9 @@ type Options struct {
 	// OpenStore, when Store is nil, opens the store once Open has checked
 	// that dir holds a node (backend.Opener(url)). One of the two is needed.
 	OpenStore StoreOpener
+	// Now, when set, is the node's clock in place of the system's (UTC):
+	// tests of the services fix it, and move it (an agreement expiring).
+	Now func() time.Time
 }
 
 // Open opens the node in dir.
@@ -133,6 +136,9 @@ func Open(ctx context.Context, dir string, o Options) (*Node, error) {
 		log:       lg,
 		now:       func() time.Time { return time.Now().UTC() },
 		classes:   newClassCache(),
+	}
+	if o.Now != nil {
+		n.now = o.Now
 	}
 	if _, err := n.CapTokens(ctx); err != nil { // users.go: lifetimes bounded from the upgrade on
 		n.Close()

@@ -29,12 +29,22 @@ import (
 // directory and opens it; it is closed when the test ends.
 func New(t testing.TB, name, country string) *stack.Node {
 	t.Helper()
+	return NewWith(t, name, country, node.Options{})
+}
+
+// NewWith is New opened with o (its clock, say); the store is the default
+// one unless o names another.
+func NewWith(t testing.TB, name, country string, o node.Options) *stack.Node {
+	t.Helper()
 	ctx := context.Background()
 	dir := filepath.Join(t.TempDir(), name)
 	if err := node.Init(ctx, dir, node.InitOptions{Name: name, Country: country, CreateStore: backend.Creator("")}); err != nil {
 		t.Fatalf("Init: %v", err)
 	}
-	n, err := stack.Open(ctx, dir, node.Options{OpenStore: backend.Opener("")})
+	if o.Store == nil && o.OpenStore == nil {
+		o.OpenStore = backend.Opener("")
+	}
+	n, err := stack.Open(ctx, dir, o)
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
@@ -110,7 +120,7 @@ const (
 // Bundle wraps objs in a STIX bundle.
 func Bundle(objs ...[]byte) []byte {
 	var b strings.Builder
-	b.WriteString(`{"type":"Bundle","id":"Bundle--` + uuid.NewString() + `","objects":[`)
+	b.WriteString(`{"type":"bundle","id":"bundle--` + uuid.NewString() + `","objects":[`)
 	for i, o := range objs {
 		if i > 0 {
 			b.WriteByte(',')
