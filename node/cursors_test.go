@@ -10,7 +10,6 @@ import (
 	pagecursor "github.com/tearline/tearline/cursor"
 	"github.com/tearline/tearline/seal"
 	"github.com/tearline/tearline/store/backend"
-	"github.com/tearline/tearline/taxii"
 )
 
 // cursorFixture: a node whose listing interleaves objects a low reader may
@@ -133,7 +132,7 @@ func TestCursorsRevealNothing(t *testing.T) {
 		"a flipped bit":            {f.low, ListOptions{Route: "objects", Limit: 1, Next: base64.RawURLEncoding.EncodeToString(flipped)}},
 		"old format, base 36":      {f.low, ListOptions{Route: "objects", Limit: 1, Next: strconv.FormatInt(3, 36)}},
 		"old format, list":         {f.low, ListOptions{Route: "objects", Limit: 1, Next: "1,3,6,7"}},
-		"old TAXII format":         {f.low, ListOptions{Route: "objects", Limit: 1, Next: oldCursor(cursor{after: 3})}},
+		"old TAXII format":         {f.low, ListOptions{Route: "objects", Limit: 1, Next: oldCursor(3, 0)}},
 		"truncated":                {f.low, ListOptions{Route: "objects", Limit: 1, Next: c[:len(c)-4]}},
 	}
 	for name, b := range bad {
@@ -156,98 +155,6 @@ func TestCursorsRevealNothing(t *testing.T) {
 	defer func() { n.now = real }()
 	if _, err := n.List(ctx, f.low, ListOptions{Route: "objects", Limit: 1, Next: c}); !errors.Is(err, ErrBadCursor) {
 		t.Errorf("expired cursor: %v, want ErrBadCursor", err)
-	}
-}
-
-// TestTAXIICursorsRevealNothing: the same for the TAXII routes users read
-// with a token: objects, manifest and versions.
-func TestTAXIICursorsRevealNothing(t *testing.T) {
-	ctx := t.Context()
-	f := newCursorFixture(t)
-	n, tx := f.n, f.n.TAXII()
-	coll := n.HoldingsID()
-	walk := func(p *Principal, q taxii.Query, get func(taxii.Query) (taxii.Page, error)) (items int, cursors []string) {
-		t.Helper()
-		for range 1000 {
-			page, err := get(q)
-			if err != nil {
-				t.Fatalf("page: %v", err)
-			}
-			items += len(page.Items)
-			if !page.More {
-				return items, cursors
-			}
-			cursors = append(cursors, page.Next)
-			q.Next = page.Next
-		}
-		t.Fatal("listing does not end")
-		return 0, nil
-	}
-	objects := func(p *Principal) func(taxii.Query) (taxii.Page, error) {
-		return func(q taxii.Query) (taxii.Page, error) { return tx.Objects(ctx, p, coll, q) }
-	}
-	versions := func(p *Principal) func(taxii.Query) (taxii.Page, error) {
-		return func(q taxii.Query) (taxii.Page, error) { return tx.Versions(ctx, p, coll, q) }
-	}
-	lowN, lowCur := walk(f.low, taxii.Query{Limit: 1}, objects(f.low))
-	highN, highCur := walk(f.high, taxii.Query{Limit: 1}, objects(f.high))
-	if lowN != len(f.open) || highN != f.all {
-		t.Fatalf("low read %d (want %d), high %d (want %d)", lowN, len(f.open), highN, f.all)
-	}
-	manN, manCur := walk(f.low, taxii.Query{Limit: 1, Manifest: true}, objects(f.low))
-	if manN != len(f.open) {
-		t.Fatalf("low's manifest: %d, want %d", manN, len(f.open))
-	}
-	// An object with three versions, paged one version at a time.
-	admin, _ := addUser(t, n, UserSpec{Name: "admin2", Role: RoleAdmin, Nationality: "GBR", Clearances: map[string]string{"NATO": "SECRET"}})
-	vid := newID("threat-actor")
-	for _, m := range []string{t0, t1, t2} {
-		mustLand(t, n, admin, sdo(vid, t0, m, nil), "NATO UNCLASSIFIED")
-	}
-	verN, verCur := walk(f.low, taxii.Query{Object: vid, Limit: 1}, versions(f.low))
-	if verN != 3 || len(verCur) != 2 {
-		t.Fatalf("versions: %d items, %d cursors; want 3 and 2", verN, len(verCur))
-	}
-	for _, c := range append(append(append(append([]string(nil), lowCur...), highCur...), manCur...), verCur...) {
-		if len(c) != pagecursor.EncodedLen {
-			t.Errorf("TAXII cursor %q has %d characters, want %d", c, len(c), pagecursor.EncodedLen)
-		}
-	}
-	if lowCur[0] == highCur[0] {
-		t.Error("low and high got the same TAXII cursor for page 1")
-	}
-	c := lowCur[1]
-	raw, _ := base64.RawURLEncoding.DecodeString(c)
-	raw[3] ^= 1
-	bad := map[string]struct {
-		get func(taxii.Query) (taxii.Page, error)
-		q   taxii.Query
-	}{
-		"replayed by another user":          {objects(f.high), taxii.Query{Limit: 1, Next: c}},
-		"another match[type]":               {objects(f.low), taxii.Query{Limit: 1, Types: []string{"malware"}, Next: c}},
-		"another added_after":               {objects(f.low), taxii.Query{Limit: 1, AddedAfter: time.Unix(1, 0), Next: c}},
-		"objects cursor on manifest":        {objects(f.low), taxii.Query{Limit: 1, Manifest: true, Next: c}},
-		"manifest cursor on objects":        {objects(f.low), taxii.Query{Limit: 1, Next: manCur[0]}},
-		"objects cursor on versions":        {versions(f.low), taxii.Query{Object: vid, Limit: 1, Next: c}},
-		"versions cursor of another object": {versions(f.low), taxii.Query{Object: f.open[0], Limit: 1, Next: verCur[0]}},
-		"a flipped bit":                     {objects(f.low), taxii.Query{Limit: 1, Next: base64.RawURLEncoding.EncodeToString(raw)}},
-		"old format":                        {objects(f.low), taxii.Query{Limit: 1, Next: oldCursor(cursor{after: 3})}},
-		"old versions format":               {versions(f.low), taxii.Query{Object: vid, Limit: 1, Next: oldCursor(cursor{skip: 1})}},
-	}
-	for name, b := range bad {
-		page, err := b.get(b.q)
-		if !errors.Is(err, taxii.ErrBadRequest) || len(page.Items) != 0 {
-			t.Errorf("%s: %d items, %v; want ErrBadRequest and nothing", name, len(page.Items), err)
-		}
-	}
-	real := n.now
-	n.now = func() time.Time { return real().Add(pagecursor.Lifetime + time.Second) }
-	defer func() { n.now = real }()
-	if _, err := tx.Objects(ctx, f.low, coll, taxii.Query{Limit: 1, Next: c}); !errors.Is(err, taxii.ErrBadRequest) {
-		t.Errorf("expired TAXII cursor: %v, want ErrBadRequest", err)
-	}
-	if _, err := tx.Versions(ctx, f.low, coll, taxii.Query{Object: vid, Limit: 1, Next: verCur[0]}); !errors.Is(err, taxii.ErrBadRequest) {
-		t.Errorf("expired versions cursor: %v, want ErrBadRequest", err)
 	}
 }
 
@@ -294,61 +201,6 @@ func TestCursorKeyKept(t *testing.T) {
 
 // oldCursor is the format cursors had before they were sealed: base64 of
 // the store position in clear.
-func oldCursor(c cursor) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(c.after, 36) + "." + strconv.Itoa(c.skip)))
-}
-
-// The partner view's cursors are sealed too, bound to the peer and the
-// query: a partner learns no store position (whose gaps would count what
-// was not released to it), and a cursor one partner was given is a 400 for
-// another, for another query, flipped, or in the old format.
-func TestPartnerCursorsRevealNothing(t *testing.T) {
-	ctx := t.Context()
-	f := newRelFixture(t)
-	for range 3 {
-		f.ingestLabelled(t, actor(newID("threat-actor"), nil), okBanner, nil)
-	}
-	usa, can := &Peer{Name: "usa"}, &Peer{Name: "can"}
-	first, err := f.n.partnerRead(ctx, usa, taxii.Query{Limit: 1})
-	if err != nil || len(first.Items) != 1 || !first.More || first.Next == "" {
-		t.Fatalf("first partner page: %d items, more %t, %v", len(first.Items), first.More, err)
-	}
-	c := first.Next
-	second, err := f.n.partnerRead(ctx, usa, taxii.Query{Limit: 1, Next: c})
-	if err != nil || len(second.Items) != 1 || second.Items[0].ID == first.Items[0].ID {
-		t.Fatalf("second partner page: %+v, %v", second.Items, err)
-	}
-	if len(second.Next) != len(c) {
-		t.Errorf("cursor lengths differ: %d and %d", len(c), len(second.Next))
-	}
-	// A pull sends added_after on its first page and next alone after it
-	// (federation.Pull, and the release before): that continues.
-	pulled, err := f.n.partnerRead(ctx, usa, taxii.Query{Limit: 1, AddedAfter: time.Unix(1, 0)})
-	if err != nil || pulled.Next == "" {
-		t.Fatalf("pull's first page: %v", err)
-	}
-	if pg, err := f.n.partnerRead(ctx, usa, taxii.Query{Limit: 1, Next: pulled.Next}); err != nil || len(pg.Items) != 1 {
-		t.Fatalf("pull's next page without added_after: %d items, %v", len(pg.Items), err)
-	}
-	raw, err := base64.RawURLEncoding.DecodeString(c)
-	if err != nil {
-		t.Fatal(err)
-	}
-	raw[len(raw)/2] ^= 1
-	bad := map[string]struct {
-		peer *Peer
-		q    taxii.Query
-	}{
-		"another partner":     {can, taxii.Query{Limit: 1, Next: c}},
-		"another query":       {usa, taxii.Query{Limit: 1, Manifest: true, Next: c}},
-		"another type filter": {usa, taxii.Query{Limit: 1, Types: []string{"malware"}, Next: c}},
-		"a flipped bit":       {usa, taxii.Query{Limit: 1, Next: base64.RawURLEncoding.EncodeToString(raw)}},
-		"the old format":      {usa, taxii.Query{Limit: 1, Next: oldCursor(cursor{after: 1})}},
-	}
-	for name, b := range bad {
-		page, err := f.n.partnerRead(ctx, b.peer, b.q)
-		if !errors.Is(err, taxii.ErrBadRequest) || len(page.Items) != 0 {
-			t.Errorf("%s: %d items, %v; want a bad request and nothing", name, len(page.Items), err)
-		}
-	}
+func oldCursor(after int64, skip int) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(after, 36) + "." + strconv.Itoa(skip)))
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/ulikunitz/xz"
 
 	"github.com/tearline/tearline/node"
+	"github.com/tearline/tearline/node/users"
 	"github.com/tearline/tearline/store/backend"
 )
 
@@ -63,7 +64,7 @@ func benchNode(b *testing.B) (*node.Node, *node.Principal) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	_, tok, err := n.AddUser(ctx, node.ConsoleAdmin(), node.UserSpec{Name: "loader", Role: node.RoleAnalyst, Nationality: "GBR",
+	_, tok, err := users.New(n).AddUser(ctx, node.ConsoleAdmin(), users.UserSpec{Name: "loader", Role: node.RoleAnalyst, Nationality: "GBR",
 		Clearances: map[string]string{"NATO": "TOP-SECRET"}})
 	if err != nil {
 		b.Fatal(err)

@@ -115,8 +115,8 @@ func TestPostgresStore(t *testing.T) {
 func verifyAudit(t *testing.T, n *Node) {
 	t.Helper()
 	ctx := t.Context()
-	if _, err := n.SignAuditCheckpoint(ctx); err != nil {
-		t.Fatalf("SignAuditCheckpoint: %v", err)
+	if _, err := audit.Checkpoint(ctx, n.Store(), n.LogSigner(), n.Now()); err != nil {
+		t.Fatalf("audit.Checkpoint: %v", err)
 	}
 	key, err := ReadLogVerifierKey(n.Dir())
 	if err != nil {

@@ -4,11 +4,9 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -22,7 +20,6 @@ import (
 	"github.com/tearline/tearline/seal"
 	"github.com/tearline/tearline/store"
 	"github.com/tearline/tearline/store/backend"
-	"github.com/tearline/tearline/taxii"
 )
 
 // sealedObject ingests one object whose content carries a unique marker and
@@ -63,8 +60,8 @@ func stored(t *testing.T, n *Node, id string) []store.ObjectVersion {
 // verifyLog signs a checkpoint and verifies the whole audit log against it.
 func verifyLog(t *testing.T, n *Node) {
 	t.Helper()
-	if _, err := n.SignAuditCheckpoint(t.Context()); err != nil {
-		t.Fatalf("SignAuditCheckpoint: %v", err)
+	if _, err := audit.Checkpoint(t.Context(), n.Store(), n.LogSigner(), n.Now()); err != nil {
+		t.Fatalf("audit.Checkpoint: %v", err)
 	}
 	v, err := note.NewVerifier(n.AuditLogKey())
 	if err != nil {
@@ -240,60 +237,6 @@ func TestSealTamperDetected(t *testing.T) {
 	}
 }
 
-func TestBackupRestoreKeepsPurged(t *testing.T) {
-	ctx := t.Context()
-	n := newTestNode(t, "gbr", "GBR")
-	p, tok := addUser(t, n, adminSpec())
-	gone, _, marker := sealedObject(t, n, p)
-	kept, keptRaw, _ := sealedObject(t, n, p)
-	backup := filepath.Join(t.TempDir(), "backup.db")
-	if err := n.Backup(ctx, "test", backup); err != nil {
-		t.Fatalf("Backup: %v", err)
-	}
-	b, err := os.ReadFile(backup)
-	if err != nil || bytes.Contains(b, marker) {
-		t.Fatalf("backup readable %v; holds plaintext %v", err, bytes.Contains(b, marker))
-	}
-	if _, err := n.Purge(ctx, ConsoleAdmin(), gone, PurgeRecall); err != nil {
-		t.Fatal(err)
-	}
-	dir := n.Dir()
-	n.Close()
-
-	res, err := Restore(ctx, dir, backup, backend.NewSQLiteRestore(dir, backup), RestoreOptions{})
-	if err != nil {
-		t.Fatalf("Restore: %v", err)
-	}
-	if res.Journal != 1 || res.Purged != 1 || res.Replaced == "" {
-		t.Errorf("Restore = %+v", res)
-	}
-	n, err = Open(ctx, dir, Options{OpenStore: backend.Opener("")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer n.Close()
-	p, err = n.Authenticate(ctx, tok)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := n.Get(ctx, p, gone); !isNotFound(err) {
-		t.Fatalf("purged object after restore: %v, want not found", err)
-	}
-	if got, err := n.Get(ctx, p, kept); err != nil || !bytes.Equal(got.Raw, keptRaw) {
-		t.Fatalf("kept object after restore: %v", err)
-	}
-	if bytes.Contains(dbBytes(t, n), marker) {
-		t.Error("restored database holds plaintext")
-	}
-	verifyLog(t, n)
-
-	// Without the journal a restore is refused unless asked for.
-	os.Rename(filepath.Join(dir, backend.SQLiteFile), filepath.Join(dir, "moved.db"))
-	if _, err := Restore(ctx, dir, backup, backend.NewSQLiteRestore(dir, backup), RestoreOptions{}); err == nil {
-		t.Error("restore without a journal source succeeded")
-	}
-}
-
 func TestRotateKEK(t *testing.T) {
 	ctx := t.Context()
 	n := newTestNode(t, "gbr", "GBR")
@@ -466,88 +409,6 @@ func TestSealedReadsOpen(t *testing.T) {
 	raw, err := n.sealed.Unwrap().VersionsOf(ctx, []string{a})
 	if err != nil || len(raw) != 1 || bytes.Contains(raw[0].Raw, markerA) {
 		t.Fatalf("backend VersionsOf = %+v, %v; want one sealed version", raw, err)
-	}
-}
-
-// TestTAXIIServesOnlyJSON: the TAXII handler writes what the node returns
-// into the envelope unchecked (taxii.Backend), so whatever the database
-// holds that nothing authenticates must be one JSON value before it is
-// served: a row older than sealing (no data key) and a label. Either,
-// changed in the database to break out of its place in the envelope, fails
-// the read instead of adding an object to the page.
-func TestTAXIIServesOnlyJSON(t *testing.T) {
-	ctx := t.Context()
-	n, p, a, b := twoSealed(t)
-	db, exec := rawDB(t, n)
-	var leading []json.RawMessage
-	page := func() ([]json.RawMessage, error) {
-		pg, err := n.TAXII().Objects(ctx, p, n.HoldingsID(), taxii.Query{Types: []string{"threat-actor"}})
-		var vals []json.RawMessage
-		for _, it := range pg.Items {
-			vals = append(vals, it.Object)
-		}
-		leading = pg.Leading
-		return vals, err
-	}
-	if vals, err := page(); err != nil || len(vals) != 2 || len(leading) == 0 {
-		t.Fatalf("page before tampering: %d objects, %d labels, %v", len(vals), len(leading), err)
-	}
-	var named struct{ ID string }
-	if err := json.Unmarshal(leading[0], &named); err != nil {
-		t.Fatal(err)
-	}
-
-	// b as a row older than sealing: plain content, no data key. Valid
-	// JSON is served as stored; anything else fails the page.
-	exec(`DELETE FROM data_keys WHERE seq = (SELECT seq FROM objects WHERE id = ?)`, b)
-	exec(`UPDATE objects SET raw = ? WHERE id = ?`, `{"type":"threat-actor","id":"`+b+`"}`, b)
-	if vals, err := page(); err != nil || len(vals) != 2 || !bytes.Contains(vals[1], []byte(b)) {
-		t.Fatalf("page with a plain row: %q, %v", vals, err)
-	}
-	injected := `{"type":"threat-actor","id":"` + b + `"},{"type":"indicator","id":"indicator--00000000-0000-4000-8000-000000000000"}`
-	exec(`UPDATE objects SET raw = ? WHERE id = ?`, injected, b)
-	if vals, err := page(); err == nil || !strings.Contains(err.Error(), "object "+b) {
-		t.Fatalf("page with a plain row that is two values: %q, %v; want an error naming %s", vals, err, b)
-	}
-	exec(`UPDATE objects SET raw = ? WHERE id = ?`, `{"type":"threat-actor","id":"`+b+`"}`, b)
-
-	// A label the page names, changed to two values.
-	label := named.ID
-	var raw []byte
-	if err := db.QueryRowContext(ctx, `SELECT raw FROM labels WHERE id = ?`, label).Scan(&raw); err != nil {
-		t.Fatal(err)
-	}
-	exec(`UPDATE labels SET raw = ? WHERE id = ?`, append(bytes.Clone(raw), []byte(`,{"type":"indicator"}`)...), label)
-	if vals, err := page(); err == nil || !strings.Contains(err.Error(), "label "+label) {
-		t.Fatalf("page naming a label that is two values: %q, %v; want an error naming %s", vals, err, label)
-	}
-	exec(`UPDATE labels SET raw = ? WHERE id = ?`, raw, label)
-	if vals, err := page(); err != nil || len(vals) != 2 || !bytes.Contains(vals[0], []byte(a)) {
-		t.Fatalf("page after the label is restored: %q, %v", vals, err)
-	}
-}
-
-// TestPartnerTAXIIServesOnlyJSON is TestTAXIIServesOnlyJSON for what a
-// partner pulls: a label the page names, changed in the database to two
-// values, fails the read. (This path also parses each label it serves, to
-// translate it, which refuses it first.)
-func TestPartnerTAXIIServesOnlyJSON(t *testing.T) {
-	ctx := t.Context()
-	f := newRelFixture(t)
-	f.ingestLabelled(t, actor(newID("threat-actor"), nil), okBanner, nil)
-	usa := &Peer{Name: "usa"}
-	pg, err := f.n.partnerRead(ctx, usa, taxii.Query{})
-	if err != nil || len(pg.Items) != 1 || len(pg.Leading) == 0 {
-		t.Fatalf("partner page before tampering: %d items, %d labels, %v", len(pg.Items), len(pg.Leading), err)
-	}
-	var named struct{ ID string }
-	if err := json.Unmarshal(pg.Leading[0], &named); err != nil {
-		t.Fatal(err)
-	}
-	_, exec := rawDB(t, f.n)
-	exec(`UPDATE labels SET raw = raw || ',{"type":"indicator"}' WHERE id = ?`, named.ID)
-	if pg, err := f.n.partnerRead(ctx, usa, taxii.Query{}); err == nil || !strings.Contains(err.Error(), "label "+named.ID) {
-		t.Fatalf("partner page naming a label that is two values: %d items, %v; want an error naming %s", len(pg.Items), err, named.ID)
 	}
 }
 

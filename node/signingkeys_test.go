@@ -112,7 +112,7 @@ func TestRotateSigningKey(t *testing.T) {
 	if testSigner(t, n).KeyID() != r.New {
 		t.Fatalf("opened node signs with %s, want %s", testSigner(t, n).KeyID(), r.New)
 	}
-	if k, ok := n.Keyring().Lookup(r.Old); !ok || !k.NotAfter.Equal(r.At) {
+	if k, ok := testKeyring(t, n).Lookup(r.Old); !ok || !k.NotAfter.Equal(r.At) {
 		t.Fatalf("old key in the node's keyring: %+v %v", k, ok)
 	}
 	// The retired key cannot be revoked out of existence, only from a time;

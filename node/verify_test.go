@@ -51,7 +51,7 @@ func TestUpperCaseUUIDFromIngestToVerify(t *testing.T) {
 		parts = append(parts, raw)
 	}
 	parts = append(parts, []byte(tlp))
-	ring, err := binding.NewKeyring(n.Keyring().Keys()...)
+	ring, err := binding.NewKeyring(testKeyring(t, n).Keys()...)
 	if err != nil {
 		t.Fatal(err)
 	}
