@@ -173,8 +173,8 @@ func TestCursorKeyKept(t *testing.T) {
 	if err != nil {
 		t.Fatalf("no cursor key stored after a page: %v", err)
 	}
-	if by, err := seal.WrappedBy(k.Wrapped); err != nil || by != n.KEKIDs()[0] {
-		t.Fatalf("cursor key wrapped by %s (%v), want the KEK %s", by, err, n.KEKIDs()[0])
+	if by, err := seal.WrappedBy(k.Wrapped); err != nil || by != n.Sealed().Keys().IDs()[0] {
+		t.Fatalf("cursor key wrapped by %s (%v), want the KEK %s", by, err, n.Sealed().Keys().IDs()[0])
 	}
 	newKEK, count, err := n.RotateKEK(ctx, "test")
 	if err != nil || count < 1 {

@@ -11,6 +11,7 @@ import (
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/tearline/tearline/audit"
+	"github.com/tearline/tearline/datadir"
 	"github.com/tearline/tearline/internal/pgtest"
 	"github.com/tearline/tearline/store/backend"
 )
@@ -118,7 +119,7 @@ func verifyAudit(t *testing.T, n *Node) {
 	if _, err := audit.Checkpoint(ctx, n.Store(), n.LogSigner(), n.Now()); err != nil {
 		t.Fatalf("audit.Checkpoint: %v", err)
 	}
-	key, err := ReadLogVerifierKey(n.Dir())
+	key, err := datadir.ReadLogVerifierKey(n.Dir())
 	if err != nil {
 		t.Fatal(err)
 	}

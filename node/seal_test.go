@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
-	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -284,7 +283,7 @@ func TestRotateKEK(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer n2.Close()
-	if ids := n2.KEKIDs(); len(ids) != 1 || ids[0] != newID {
+	if ids := n2.Sealed().Keys().IDs(); len(ids) != 1 || ids[0] != newID {
 		t.Errorf("KEKIDs after reopen = %v, want [%s]", ids, newID)
 	}
 	check(n2)
@@ -292,32 +291,6 @@ func TestRotateKEK(t *testing.T) {
 	if len(evs) != 1 || evs[0].Count != 3 {
 		t.Errorf("rotation audit = %+v", evs)
 	}
-}
-
-func TestRetentionPurges(t *testing.T) {
-	ctx := t.Context()
-	n := newTestNode(t, "gbr", "GBR")
-	p, _ := addUser(t, n, adminSpec())
-	id := newID("threat-actor")
-	res, err := n.Ingest(ctx, p, bundle(sdo(id, t0, t1, nil)), IngestOptions{Label: "NATO UNCLASSIFIED", RetainUntil: time.Now().Add(time.Hour)})
-	if err != nil || len(res.Landed) != 1 {
-		t.Fatalf("Ingest = %+v, %v", res, err)
-	}
-	if c, err := n.PurgeExpired(ctx); err != nil || c != 0 {
-		t.Fatalf("PurgeExpired before expiry = %d, %v", c, err)
-	}
-	n.now = func() time.Time { return time.Now().Add(2 * time.Hour).UTC() }
-	if c, err := n.PurgeExpired(ctx); err != nil || c != 1 {
-		t.Fatalf("PurgeExpired = %d, %v", c, err)
-	}
-	if _, err := n.Get(ctx, p, id); !isNotFound(err) {
-		t.Fatalf("Get after retention = %v", err)
-	}
-	evs := findEvents(auditLog(t, n.Store()), func(e audit.Event) bool { return e.Action == audit.ActionObjectPurge })
-	if len(evs) != 1 || evs[0].Reasons[0] != PurgeRetention {
-		t.Errorf("retention audit = %+v", evs)
-	}
-	verifyLog(t, n)
 }
 
 func TestSealAtRestPostgres(t *testing.T) {

@@ -1,0 +1,52 @@
+package retention_test
+
+import (
+	"testing"
+	"time"
+
+	"golang.org/x/mod/sumdb/note"
+
+	"github.com/tearline/tearline/audit"
+	"github.com/tearline/tearline/node"
+	"github.com/tearline/tearline/node/nodetest"
+)
+
+// An object ingested with a retention time is purged by the sweep once the
+// time has passed, not before, and the purge is audited with the reason
+// "retention" in a log that still verifies.
+func TestRetentionPurges(t *testing.T) {
+	ctx := t.Context()
+	clock := nodetest.NewClock(time.Now())
+	n := nodetest.NewWith(t, "gbr", "GBR", node.Options{Now: clock.Now})
+	p, _ := nodetest.AddUser(t, n, nodetest.AdminSpec())
+	id := nodetest.NewID("threat-actor")
+	res, err := n.Ingest(ctx, p, nodetest.Bundle(nodetest.SDO(id, nodetest.T0, nodetest.T1, nil)),
+		node.IngestOptions{Label: "NATO UNCLASSIFIED", RetainUntil: clock.Now().Add(time.Hour)})
+	if err != nil || len(res.Landed) != 1 {
+		t.Fatalf("Ingest = %+v, %v", res, err)
+	}
+	if c, err := n.Retention.PurgeExpired(ctx); err != nil || c != 0 {
+		t.Fatalf("PurgeExpired before expiry = %d, %v", c, err)
+	}
+	clock.Set(clock.Now().Add(2 * time.Hour))
+	if c, err := n.Retention.PurgeExpired(ctx); err != nil || c != 1 {
+		t.Fatalf("PurgeExpired = %d, %v", c, err)
+	}
+	if _, err := n.Get(ctx, p, id); !nodetest.IsNotFound(err) {
+		t.Fatalf("Get after retention = %v", err)
+	}
+	evs := nodetest.FindEvents(nodetest.AuditLog(t, n.Store()), func(e audit.Event) bool { return e.Action == audit.ActionObjectPurge })
+	if len(evs) != 1 || evs[0].Reasons[0] != node.PurgeRetention {
+		t.Errorf("retention audit = %+v", evs)
+	}
+	if _, err := audit.Checkpoint(ctx, n.Store(), n.LogSigner(), n.Now()); err != nil {
+		t.Fatalf("audit.Checkpoint: %v", err)
+	}
+	v, err := note.NewVerifier(n.AuditLogKey())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := audit.Verify(ctx, n.Store(), v); err != nil {
+		t.Fatalf("audit.Verify: %v", err)
+	}
+}
