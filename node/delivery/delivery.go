@@ -151,8 +151,10 @@ func (d *Service) RetryDelivery(ctx context.Context, p *node.Principal, seq int6
 	if err := d.n.Store().RetryOutbox(ctx, it.ID, d.n.Now()); err != nil {
 		return Delivery{}, fmt.Errorf("retry delivery %d: %w", seq, err)
 	}
-	d.n.Outbox().Wake()
+	// The answer is the state the retry made (queued), read before the
+	// delivery loop is woken: once woken it may deliver before we read.
 	items, err = d.n.Store().OutboxOfLedger(ctx, []int64{seq})
+	d.n.Outbox().Wake()
 	if err != nil {
 		return Delivery{}, fmt.Errorf("retry delivery %d: %w", seq, err)
 	}
