@@ -431,7 +431,7 @@ func (n *Node) taxiiRead(ctx context.Context, p *Principal, q taxii.Query) (taxi
 		return nil
 	}()
 	if err == nil {
-		err = n.st.Update(ctx, func(tx store.Tx) error { return n.appendAudit(ctx, tx, events...) })
+		err = n.recordReads(ctx, events...)
 	}
 	if err != nil {
 		return taxii.Page{}, fmt.Errorf("taxii read: %w", err)
