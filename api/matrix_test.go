@@ -60,6 +60,11 @@ type matrixIDs struct {
 	Rec   string // the recall of Obj
 	Label string // the SECRET label's marking-definition id
 	Seq   string // the ledger entry (and delivery) of Obj's release to usa
+	// Multi has two versions: the first NATO UNCLASSIFIED, readable by
+	// every caller, the second SECRET, released to usa and recalled.
+	// Twin is an object like Multi's first version alone (a caller who may
+	// read only that version must not tell Multi from Twin).
+	Multi, Twin string
 }
 
 func (x matrixIDs) list() []string { return []string{x.Obj, x.Pend, x.Cons, x.Req, x.Rec, x.Label} }
@@ -78,6 +83,9 @@ type matrixCall struct {
 	// shows, on a metadata row, is what auditors and admins, whatever
 	// their clearance, must see in the answer (docs/AUDIT.md).
 	shows func(x matrixIDs) string
+	// twin: the call names Multi; a caller who may read only its first
+	// version must get what it gets for Twin.
+	twin bool
 }
 
 type matrixRow struct {
@@ -92,6 +100,7 @@ type matrixRow struct {
 }
 
 const (
+	multiV2     = "2026-02-03T04:05:06.789Z" // Multi's SECRET version
 	secretLabel = "NATO SECRET // DISC SIGINT // TOPIC CYBER"
 	lowLabel    = "NATO UNCLASSIFIED"
 )
@@ -151,6 +160,11 @@ func TestAuthorizationMatrix(t *testing.T) {
 	var x matrixIDs
 	x.Obj, x.Pend, x.Cons = publish("Released Bear", secretLabel), publish("Pending Bear", secretLabel), publish("Consented Bear", secretLabel)
 	publish("Open Fox", lowLabel)
+	x.Twin = publish("Layered Fox", lowLabel)
+	x.Multi = publish("Layered Fox", lowLabel)
+	if st, res := tn.publish(t, admin, sdo(x.Multi, t0, multiV2, "Upgraded Bear"), secretLabel); st != 200 {
+		t.Fatalf("publish Multi's second version: %d %+v", st, res)
+	}
 	releaser := tokenOf("releaser-hi")
 	request := func(id string) node.ReleaseResult {
 		t.Helper()
@@ -161,33 +175,38 @@ func TestAuthorizationMatrix(t *testing.T) {
 		}
 		return res
 	}
-	held := request(x.Obj)
-	for i, tok := range approvers { // releasers other than the requester
-		r := tn.do(t, "POST", "/api/v1/releases/"+held.Request+"/approve", tok, nil)
-		var res node.ReleaseResult
-		if r.Status != 200 || json.Unmarshal(r.Body, &res) != nil {
-			t.Fatalf("approve: %d %s", r.Status, r.Body)
-		}
-		if res.Outcome == "release" {
-			if res.Ledger == 0 {
-				t.Fatalf("release without a ledger entry: %s", r.Body)
+	release := func(id string) int64 {
+		t.Helper()
+		held := request(id)
+		for _, tok := range approvers { // releasers other than the requester
+			r := tn.do(t, "POST", "/api/v1/releases/"+held.Request+"/approve", tok, nil)
+			var res node.ReleaseResult
+			if r.Status != 200 || json.Unmarshal(r.Body, &res) != nil {
+				t.Fatalf("approve: %d %s", r.Status, r.Body)
 			}
-			x.Seq = fmt.Sprint(res.Ledger)
-			break
+			if res.Outcome == "release" && res.Ledger != 0 {
+				return res.Ledger
+			}
 		}
-		if i == 1 {
-			t.Fatalf("not released after two approvals: %s", r.Body)
-		}
+		t.Fatalf("%s not released after two approvals", id)
+		return 0
 	}
+	recall := func(id string) string {
+		t.Helper()
+		r := tn.do(t, "POST", "/api/v1/recalls", releaser, []byte(`{"object":"`+id+`","reason":"source compromised"}`))
+		var rec struct {
+			Recall string `json:"recall"`
+		}
+		if r.Status != 201 || json.Unmarshal(r.Body, &rec) != nil || rec.Recall == "" {
+			t.Fatalf("recall: %d %s", r.Status, r.Body)
+		}
+		return rec.Recall
+	}
+	x.Seq = fmt.Sprint(release(x.Obj))
+	x.Rec = recall(x.Obj)
 	x.Req = request(x.Pend).Request
-	r := tn.do(t, "POST", "/api/v1/recalls", releaser, []byte(`{"object":"`+x.Obj+`","reason":"source compromised"}`))
-	var rec struct {
-		Recall string `json:"recall"`
-	}
-	if r.Status != 201 || json.Unmarshal(r.Body, &rec) != nil || rec.Recall == "" {
-		t.Fatalf("recall: %d %s", r.Status, r.Body)
-	}
-	x.Rec = rec.Recall
+	release(x.Multi)
+	recall(x.Multi)
 	ap, err := n.Authenticate(ctx, admin)
 	if err != nil {
 		t.Fatal(err)
@@ -198,7 +217,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 	if r := tn.do(t, "POST", "/api/v1/consents", releaser, []byte(`{"object":"`+x.Cons+`","originator":"fra","to":"usa"}`)); r.Status != 201 {
 		t.Fatalf("consent: %d %s", r.Status, r.Body)
 	}
-	r = tn.get(t, "/api/v1/objects/"+x.Obj+"/bindings", admin)
+	r := tn.get(t, "/api/v1/objects/"+x.Obj+"/bindings", admin)
 	x.Label = regexp.MustCompile(`marking-definition--[0-9a-f-]{36}`).FindString(string(r.Body))
 	if r.Status != 200 || x.Label == "" {
 		t.Fatalf("bindings: %d %s", r.Status, r.Body)
@@ -207,7 +226,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 		Req: "release--" + uuid.NewString(), Rec: "recall--" + uuid.NewString(), Label: "marking-definition--" + uuid.NewString(), Seq: "987654"}
 	// What each caller may not learn: for the partner, what was not
 	// released to it (Obj and its label were).
-	secrets := append(x.list(), "Released Bear", "Pending Bear", "Consented Bear")
+	secrets := append(x.list(), "Released Bear", "Pending Bear", "Consented Bear", multiV2, "Upgraded Bear")
 	partnerSecrets := []string{x.Pend, x.Cons, x.Req, "Pending Bear", "Consented Bear"}
 
 	rows := matrixRows(n.HoldingsID())
@@ -266,6 +285,19 @@ func TestAuthorizationMatrix(t *testing.T) {
 				if row.check != nil {
 					row.check(t, c, x, got)
 				}
+				if call.twin && !c.partner {
+					x2 := x
+					x2.Multi = x.Twin
+					tw := matrixDo(t, c, call.f(x2))
+					same := sameAnswer(normalizeTwin(normalize(got, x), x.Multi), normalizeTwin(normalize(tw, x), x.Twin))
+					switch {
+					case !entitled && !same:
+						t.Errorf("%s as %s: an object whose later version it may not read answers otherwise than one without it:\n  multi %d %v %s\n  twin  %d %v %s",
+							what, c.name, got.Status, got.Header, got.Body, tw.Status, tw.Header, tw.Body)
+					case entitled && !same:
+						told = true
+					}
+				}
 				if !call.byID {
 					continue
 				}
@@ -279,7 +311,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 					told = true
 				}
 			}
-			if call.byID && !told && row.same == "" {
+			if (call.byID || call.twin) && !told && row.same == "" {
 				t.Errorf("%s: no caller, cleared or not, tells the fixture's id from a missing one: the row proves nothing", what)
 			}
 		}
@@ -326,6 +358,12 @@ func normalize(r response, x matrixIDs) response {
 		}
 	}
 	return out
+}
+
+// normalizeTwin writes Multi's or Twin's id as MULTI.
+func normalizeTwin(r response, id string) response {
+	r.Body = bytes.ReplaceAll(r.Body, []byte(id), []byte("MULTI"))
+	return r
 }
 
 func sameAnswer(a, b response) bool {
@@ -388,7 +426,7 @@ func matrixRows(holdings string) map[string]matrixRow {
 	coll := taxii.Prefix + taxii.DefaultRoot + "/collections/" + holdings + "/"
 	obody := func(id string) []byte { return []byte(`{"object":"` + id + `","to":"usa","purpose":"analysis"}`) }
 
-	return map[string]matrixRow{
+	rows := map[string]matrixRow{
 		"GET /healthz":       {calls: one(get("/healthz"))},
 		"GET /api/v1/whoami": {calls: one(get("/api/v1/whoami"))},
 		// Publishing a fresh object; publishing over an existing id is
@@ -512,4 +550,46 @@ func matrixRows(holdings string) map[string]matrixRow {
 			return matrixReq{method: "GET", path: coll + "objects/" + x.Pend + "/versions/"}
 		})},
 	}
+
+	// Multi, whose later version only the cleared may read. multi names it
+	// (in the path or body, at %s); twin also compares the answer with
+	// Twin's.
+	multi := func(method, path, body string) matrixCall {
+		return matrixCall{name: "multi", f: func(x matrixIDs) matrixReq {
+			r := matrixReq{method: method, path: strings.Replace(path, "%s", x.Multi, 1)}
+			if body != "" {
+				r.body = []byte(strings.Replace(body, "%s", x.Multi, 1))
+			}
+			return r
+		}}
+	}
+	twin := func(method, path, body string) matrixCall {
+		c := multi(method, path, body)
+		c.name, c.twin = "multi as twin", true
+		return c
+	}
+	add := func(route string, cs ...matrixCall) {
+		r := rows[route]
+		r.calls = append(r.calls, cs...)
+		rows[route] = r
+	}
+	add("GET /api/v1/objects/{id}", twin("GET", "/api/v1/objects/%s", ""))
+	add("GET /api/v1/objects/{id}/versions", twin("GET", "/api/v1/objects/%s/versions", ""))
+	add("GET /api/v1/objects/{id}/bindings", multi("GET", "/api/v1/objects/%s/bindings", ""))
+	add("POST /api/v1/releases", multi("POST", "/api/v1/releases", `{"object":"%s","to":"usa","purpose":"analysis"}`))
+	add("POST /api/v1/releases/explain", twin("POST", "/api/v1/releases/explain", `{"object":"%s","to":"usa","purpose":"analysis"}`))
+	add("GET /api/v1/consents", multi("GET", "/api/v1/consents?object=%s", ""))
+	add("POST /api/v1/consents", multi("POST", "/api/v1/consents", `{"object":"%s","originator":"fra","to":"usa"}`))
+	ledger := multi("GET", "/api/v1/ledger?object=%s", "")
+	ledger.shows = func(matrixIDs) string { return multiV2 }
+	add("GET /api/v1/ledger", ledger)
+	add("POST /api/v1/recalls", twin("POST", "/api/v1/recalls", `{"object":"%s","reason":"compromised"}`))
+	add("GET /api/v1/recalls", twin("GET", "/api/v1/recalls?object=%s", ""))
+	add("GET /taxii2/{root}/collections/{collection}/manifest/{$}", multi("GET", coll+"manifest/?match[id]=%s&match[version]=all", ""))
+	add("GET /taxii2/{root}/collections/{collection}/objects/{$}", multi("GET", coll+"objects/?match[id]=%s&match[version]=all", ""),
+		twin("GET", coll+"objects/?match[id]=%s&match[version]="+multiV2, ""))
+	add("GET /taxii2/{root}/collections/{collection}/objects/{object}/{$}", multi("GET", coll+"objects/%s/?match[version]=all", ""),
+		twin("GET", coll+"objects/%s/?match[version]="+multiV2, ""))
+	add("GET /taxii2/{root}/collections/{collection}/objects/{object}/versions/{$}", multi("GET", coll+"objects/%s/versions/", ""))
+	return rows
 }

@@ -121,6 +121,29 @@ func (n *Node) authorizeObject(ctx context.Context, r store.Reader, p *Principal
 	return nil
 }
 
+// actsOn reports whether p may take act on every one of versions of id
+// (on any version when versions is empty), without an error for the
+// versions it may not read: for filtering lists (the release queue,
+// recalls, consents) and for narrowing an action to what p may read (a
+// recall recalls only the releases of versions p may read). A role that
+// acts on every level acts on all of them; the role itself is checked by
+// authorize first.
+func (n *Node) actsOn(ctx context.Context, r store.Reader, p *Principal, act Action, id string, versions []string) (bool, error) {
+	if everyLevel(p, act) {
+		return true, nil
+	}
+	if len(versions) == 0 {
+		return n.mayRead(ctx, r, p, id, "")
+	}
+	for _, v := range versions {
+		ok, err := n.mayRead(ctx, r, p, id, v)
+		if err != nil || !ok {
+			return false, err
+		}
+	}
+	return true, nil
+}
+
 // mayRead reports whether p may read version modified of id (any version
 // when modified is ""); false when there is no such version.
 func (n *Node) mayRead(ctx context.Context, r store.Reader, p *Principal, id, modified string) (bool, error) {

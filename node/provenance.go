@@ -87,12 +87,10 @@ func (n *Node) Consents(ctx context.Context, p *Principal, objectID string) ([]s
 	if err := authorize(p, ActConsentRead); err != nil {
 		return nil, fmt.Errorf("consents: %w", err)
 	}
-	if !everyLevel(p, ActConsentRead) {
-		// An object p may not read has no consents p can see, as one
-		// that does not exist has none.
-		if ok, err := n.mayRead(ctx, n.st, p, objectID, ""); err != nil || !ok {
-			return nil, err
-		}
+	// An object p may not read has no consents p can see, as one that
+	// does not exist has none.
+	if ok, err := n.actsOn(ctx, n.st, p, ActConsentRead, objectID, nil); err != nil || !ok {
+		return nil, err
 	}
 	return n.st.Consents(ctx, objectID)
 }

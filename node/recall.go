@@ -106,7 +106,12 @@ func (n *Node) Recall(ctx context.Context, p *Principal, objectID, reason string
 		if orig != n.cfg.Name {
 			return fmt.Errorf("%w: %s was originated by %s: only its originator can recall it", ErrForbidden, objectID, orig)
 		}
-		parties, err := recipients(ctx, tx, objectID)
+		// Only the releases of versions p may read: a release of a later
+		// version p may not read is not p's to know of, so the answer (and
+		// the notice) is what it would be without it.
+		parties, err := recipients(ctx, tx, objectID, func(modified string) (bool, error) {
+			return n.actsOn(ctx, tx, p, ActRecall, objectID, []string{modified})
+		})
 		if err != nil {
 			return err
 		}
@@ -157,8 +162,9 @@ type partyRecall struct {
 }
 
 // recipients reads the ledger for every party objectID went to, whole or as
-// a tearline, in party order.
-func recipients(ctx context.Context, r store.Reader, objectID string) ([]partyRecall, error) {
+// a tearline, in party order, counting the releases of the versions keep
+// keeps.
+func recipients(ctx context.Context, r store.Reader, objectID string, keep func(modified string) (bool, error)) ([]partyRecall, error) {
 	entries, err := r.Ledger(ctx, store.LedgerQuery{ObjectID: objectID})
 	if err != nil {
 		return nil, err
@@ -172,6 +178,11 @@ func recipients(ctx context.Context, r store.Reader, objectID string) ([]partyRe
 		case store.LedgerTearline:
 			sent = e.TearlineID
 		default:
+			continue
+		}
+		if ok, err := keep(e.Modified); err != nil {
+			return nil, err
+		} else if !ok {
 			continue
 		}
 		pr := by[e.Party]
@@ -230,18 +241,16 @@ func (n *Node) RecallStatus(ctx context.Context, p *Principal, q store.RecallQue
 		}
 		out = make([]RecallStatus, 0, len(rows))
 		for _, r := range rows {
-			// Recalls of objects p may not read are not there for p
-			// (auditors and admins see every level's metadata).
-			if !everyLevel(p, ActRecallRead) {
-				ok, err := n.mayRead(ctx, tx, p, r.ObjectID, "")
-				if err != nil {
-					return err
-				}
-				if !ok {
-					continue
-				}
+			// A recall is there for p only if p may read every version it
+			// recalls (auditors and admins see every level's metadata).
+			versions, readable := noticeVersions(r.Notice)
+			ok, err := n.actsOn(ctx, tx, p, ActRecallRead, r.ObjectID, versions)
+			if err != nil {
+				return err
 			}
-			out = append(out, recallStatus(r))
+			if ok && (readable || everyLevel(p, ActRecallRead)) {
+				out = append(out, recallStatus(r))
+			}
 		}
 		return n.appendAudit(ctx, tx, audit.Event{Actor: p.Actor(), Action: audit.ActionRecallRead, Object: q.ObjectID,
 			Decision: audit.Allow, Count: len(out), Detail: "recall=" + q.ID})
@@ -250,6 +259,19 @@ func (n *Node) RecallStatus(ctx context.Context, p *Principal, q store.RecallQue
 		return nil, fmt.Errorf("recall status: %w", err)
 	}
 	return out, nil
+}
+
+// noticeVersions reads the versions a stored recall notice names. The
+// notice was verified, or made here, when it was stored; one that does not
+// read is shown to no one who does not see every level (ok false).
+func noticeVersions(notice []byte) (versions []string, ok bool) {
+	var nt struct {
+		Versions []string `json:"versions"`
+	}
+	if json.Unmarshal(notice, &nt) != nil {
+		return nil, false
+	}
+	return nt.Versions, true
 }
 
 // registerRecall registers the inbox handlers of recalls and sightings.

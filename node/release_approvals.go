@@ -23,13 +23,10 @@ func (n *Node) ReleaseQueue(ctx context.Context, p *Principal, state string) ([]
 	if err != nil {
 		return nil, fmt.Errorf("release queue: %w", err)
 	}
-	if everyLevel(p, ActReleaseQueue) {
-		return qs, nil
-	}
-	// A request for an object p may not read is not there for p.
+	// A request for an object version p may not read is not there for p.
 	out := qs[:0]
 	for _, q := range qs {
-		ok, err := n.mayRead(ctx, n.st, p, q.ObjectID, q.Modified)
+		ok, err := n.actsOn(ctx, n.st, p, ActReleaseQueue, q.ObjectID, []string{q.Modified})
 		if err != nil {
 			return nil, fmt.Errorf("release queue: %w", err)
 		}
