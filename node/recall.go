@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -323,8 +324,13 @@ func (n *Node) receiveRecall(ctx context.Context, peer *Peer, payload []byte) er
 		}
 
 		// Check everything before purging anything: a notice naming an
-		// object of another originator is refused whole.
+		// object of another originator that went to the peer is refused
+		// whole. One that never went to the peer is not the peer's to know
+		// of: it is answered exactly as an id not held (listed not held,
+		// neither purged nor tombstoned), so a partner cannot probe what
+		// this node holds from others.
 		var targets, notHeld []string
+		foreign := map[string]bool{}
 		for _, id := range notice.Objects {
 			versions, err := tx.Versions(ctx, id)
 			if err != nil {
@@ -339,6 +345,15 @@ func (n *Node) receiveRecall(ctx context.Context, peer *Peer, payload []byte) er
 				return err
 			}
 			if orig != notice.Originator {
+				went, err := wentTo(ctx, tx, id, peer.Name)
+				if err != nil {
+					return err
+				}
+				if !went {
+					foreign[id] = true
+					notHeld = append(notHeld, id)
+					continue
+				}
 				return fmt.Errorf("%w: %s was originated by %s, not by %s", errRecallRefused, id, orig, notice.Originator)
 			}
 			targets = append(targets, id)
@@ -373,6 +388,10 @@ func (n *Node) receiveRecall(ctx context.Context, peer *Peer, payload []byte) er
 		var tombs map[string]bool
 		var never []string
 		for _, id := range notHeld {
+			if foreign[id] {
+				never = append(never, id)
+				continue
+			}
 			if tombs == nil {
 				ts, err := tx.Tombstones(ctx)
 				if err != nil {
@@ -414,7 +433,8 @@ func (n *Node) receiveRecall(ctx context.Context, peer *Peer, payload []byte) er
 		}
 		return n.appendAudit(ctx, tx, audit.Event{Actor: actor, Action: audit.ActionRecallReceive, Object: notice.ObjectRef,
 			Subject: "party:" + peer.Name, Decision: audit.Accept, Reasons: []string{PurgeRecall}, Count: len(purged),
-			Detail: truncate("recall="+notice.ID+" purged="+strings.Join(purged, ",")+" not_held="+strings.Join(never, ","), 300)})
+			Detail: truncate("recall="+notice.ID+" purged="+strings.Join(purged, ",")+" not_held="+strings.Join(never, ",")+
+				" held_from_others="+strings.Join(slices.Sorted(maps.Keys(foreign)), ","), 300)})
 	})
 	if errors.Is(err, errRecallRefused) {
 		return n.refuseRecall(ctx, peer, notice.ObjectRef, err)
@@ -426,6 +446,27 @@ func (n *Node) receiveRecall(ctx context.Context, peer *Peer, payload []byte) er
 		n.scrub(ctx)
 	}
 	return nil
+}
+
+// wentTo reports whether id went from this node to party, whole or as a
+// tearline (the dissemination ledger says so).
+func wentTo(ctx context.Context, r store.Reader, id, party string) (bool, error) {
+	ledgerID := id
+	if prov, err := r.Provenance(ctx, id); err == nil && prov.DerivedFrom != "" {
+		ledgerID, _, _ = strings.Cut(prov.DerivedFrom, "@") // a tearline is in the ledger under its source
+	} else if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return false, err
+	}
+	entries, err := r.Ledger(ctx, store.LedgerQuery{ObjectID: ledgerID})
+	if err != nil {
+		return false, err
+	}
+	for _, e := range entries {
+		if e.Party == party && (e.Outcome == store.LedgerRelease && e.ObjectID == id || e.Outcome == store.LedgerTearline && e.TearlineID == id) {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 // derivedHere returns the tearlines this node made from id (its ledger

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 
 	"github.com/tearline/tearline/audit"
 	"github.com/tearline/tearline/label"
@@ -127,14 +126,16 @@ type sightingNote struct {
 // (the "objects" message before this one, verified and accepted under the
 // agreement), be bound by that partner, and sight what it says it sights.
 func (n *Node) receiveSighting(ctx context.Context, peer *Peer, payload []byte) error {
-	refuse := func(object, why string) error {
+	// refuseAs audits why and answers the peer told.
+	refuseAs := func(object, why, told string) error {
 		ev := audit.Event{Actor: "peer:" + peer.Name, Action: audit.ActionSightingRecv, Object: object, Subject: "party:" + peer.Name,
 			Decision: audit.Refuse, Detail: truncate(why, 300)}
 		if err := n.st.Update(ctx, func(tx store.Tx) error { return n.appendAudit(ctx, tx, ev) }); err != nil {
 			return fmt.Errorf("sighting from %s: audit refusal: %w", peer.Name, err)
 		}
-		return fmt.Errorf("sighting from %s: %w: %s", peer.Name, ErrRefused, why)
+		return fmt.Errorf("sighting from %s: %w: %s", peer.Name, ErrRefused, told)
 	}
+	refuse := func(object, why string) error { return refuseAs(object, why, why) }
 	var note sightingNote
 	if err := json.Unmarshal(payload, &note); err != nil || note.Sighting == "" || note.SightingOf == "" {
 		return refuse("", "not a sighting message")
@@ -158,7 +159,10 @@ func (n *Node) receiveSighting(ctx context.Context, peer *Peer, payload []byte) 
 	if ok, why, err := n.sentTo(ctx, s.Ref, peer.Name); err != nil {
 		return fmt.Errorf("sighting from %s: %w", peer.Name, err)
 	} else if !ok {
-		return refuse(note.Sighting, why)
+		// Whether this node holds the object, and from whom, is not the
+		// peer's to learn from a sighting it makes up: one answer for all
+		// (the audit entry keeps why).
+		return refuseAs(note.Sighting, why, "sighting of "+s.Ref+": not an object this node originated and sent to "+peer.Name)
 	}
 	err = n.st.Update(ctx, func(tx store.Tx) error {
 		return n.appendAudit(ctx, tx, audit.Event{Actor: "peer:" + peer.Name, Action: audit.ActionSightingRecv, Object: note.Sighting,
@@ -187,24 +191,9 @@ func (n *Node) sentTo(ctx context.Context, id, party string) (bool, string, erro
 	if orig != n.cfg.Name {
 		return false, "sighting of " + id + ", which " + orig + " originated, not this node", nil
 	}
-	// A tearline is in the ledger under the object it was made from.
-	ledgerID := id
-	if prov, err := n.st.Provenance(ctx, id); err == nil && prov.DerivedFrom != "" {
-		ledgerID, _, _ = strings.Cut(prov.DerivedFrom, "@")
-	} else if err != nil && !errors.Is(err, store.ErrNotFound) {
-		return false, "", err
-	}
-	entries, err := n.st.Ledger(ctx, store.LedgerQuery{ObjectID: ledgerID})
-	if err != nil {
-		return false, "", err
-	}
-	for _, e := range entries {
-		if e.Party != party {
-			continue
-		}
-		if (e.Outcome == store.LedgerRelease && e.ObjectID == id) || (e.Outcome == store.LedgerTearline && e.TearlineID == id) {
-			return true, "", nil
-		}
+	went, err := wentTo(ctx, n.st, id, party)
+	if err != nil || went {
+		return went, "", err
 	}
 	return false, "sighting of " + id + ", which never went to " + party, nil
 }
