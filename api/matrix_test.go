@@ -316,6 +316,34 @@ func TestAuthorizationMatrix(t *testing.T) {
 			}
 		}
 	}
+
+	// A count counts what its caller may read, and nothing else: it is the
+	// length of the caller's own listing (which holds nothing hidden, as
+	// checked above), and the cleared count more.
+	counts := map[bool]int{}
+	for _, c := range callers {
+		if c.role == "" || c.role == node.RoleAuditor {
+			continue
+		}
+		var cnt struct {
+			Count int `json:"count"`
+		}
+		var list struct {
+			Objects []json.RawMessage `json:"objects"`
+			More    bool              `json:"more"`
+		}
+		rc, rl := matrixDo(t, c, matrixReq{method: "GET", path: "/api/v1/count"}), matrixDo(t, c, matrixReq{method: "GET", path: "/api/v1/objects?limit=1000"})
+		if rc.Status != 200 || json.Unmarshal(rc.Body, &cnt) != nil || rl.Status != 200 || json.Unmarshal(rl.Body, &list) != nil || list.More {
+			t.Fatalf("count and list as %s: %d %s; %d %.200s", c.name, rc.Status, rc.Body, rl.Status, rl.Body)
+		}
+		if cnt.Count != len(list.Objects) {
+			t.Errorf("count as %s: %d, but it lists %d objects", c.name, cnt.Count, len(list.Objects))
+		}
+		counts[c.cleared] = cnt.Count
+	}
+	if counts[true] <= counts[false] {
+		t.Errorf("the cleared count %d objects, the uncleared %d: the fixture hides nothing", counts[true], counts[false])
+	}
 }
 
 // matrixPartnerReads reports whether the partner may read what the call
