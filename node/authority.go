@@ -27,7 +27,8 @@ const (
 	ActUserAdmin Action = "user administration" // users and tokens: list, add, update, issue, revoke
 
 	ActPublish       Action = "publishing"                 // Ingest, TAXII add
-	ActTAXIIContent  Action = "reading content over TAXII" // the holdings collection
+	ActTAXIIContent  Action = "reading content over TAXII" // the holdings collections
+	ActTAXIIDelete   Action = "deleting over TAXII"        // a purge: its poster, or a releaser or admin if originated here
 	ActPurge         Action = "purging an object"          // crypto-shred: the console's (the CLI, the admin socket); no read
 	ActProvenanceIn  Action = "recording provenance"       // by hand, for material that came otherwise
 	ActConsent       Action = "recording a consent"        // ORCON, third-party rule
@@ -64,7 +65,7 @@ func authority(act Action) rule {
 	switch act {
 	case ActUserAdmin, ActPurge, ActProvenanceIn, ActAgreementAdm, ActSplitViewAck:
 		return rule{roles: []string{RoleAdmin}}
-	case ActPublish, ActTAXIIContent, ActRelease:
+	case ActPublish, ActTAXIIContent, ActRelease, ActTAXIIDelete:
 		return rule{roles: content}
 	case ActConsent, ActRecall, ActDeliveryRetry:
 		return rule{roles: []string{RoleAdmin, RoleReleaser}}

@@ -119,38 +119,47 @@ func (n *Node) Recall(ctx context.Context, p *Principal, objectID, reason string
 		if len(parties) == 0 {
 			return fmt.Errorf("%w: %s was never released to a partner: nothing to recall", ErrInvalid, objectID)
 		}
-		now := n.now()
-		for _, r := range parties {
-			notice := &recall.Notice{ID: id, ObjectRef: objectID, Versions: r.versions, Objects: r.objects, To: r.party, Reason: reason}
-			signer, err := n.signer()
-			if err != nil {
-				return err
-			}
-			raw, err := recall.SignNotice(signer, notice, now)
-			if err != nil {
-				return err
-			}
-			row := store.Recall{ID: id, Party: r.party, ObjectID: objectID, Originator: n.cfg.Name, Objects: r.objects, Reason: reason,
-				Notice: raw, State: store.RecallPending, Issued: now, By: p.Actor()}
-			if err := tx.PutRecall(ctx, row); err != nil {
-				return err
-			}
-			if err := n.enqueueOutbox(ctx, tx, r.party, store.OutboxRecall, raw); err != nil {
-				return err
-			}
-			// The reason is the originator's free text: it stays in the
-			// recall row and the notice, not in the content-free log.
-			if err := n.appendAudit(ctx, tx, audit.Event{Actor: p.Actor(), Action: audit.ActionRecallIssue, Object: objectID,
-				Subject: "party:" + r.party, Decision: audit.Accept, Count: len(r.objects),
-				Detail: truncate("recall="+id+" objects="+strings.Join(r.objects, ","), 300)}); err != nil {
-				return err
-			}
-			out = append(out, recallStatus(row))
-		}
-		return nil
+		out, err = n.recallIn(ctx, tx, p, objectID, id, reason, parties)
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("recall %s: %w", objectID, err)
+	}
+	return out, nil
+}
+
+// recallIn issues recall id of objectID to parties in tx: per party, the
+// signed notice in the outbox, the recall row and the audit entry. Recall
+// and a delete over TAXII (taxii.go) call it.
+func (n *Node) recallIn(ctx context.Context, tx store.Tx, p *Principal, objectID, id, reason string, parties []partyRecall) ([]RecallStatus, error) {
+	var out []RecallStatus
+	now := n.now()
+	for _, r := range parties {
+		notice := &recall.Notice{ID: id, ObjectRef: objectID, Versions: r.versions, Objects: r.objects, To: r.party, Reason: reason}
+		signer, err := n.signer()
+		if err != nil {
+			return nil, err
+		}
+		raw, err := recall.SignNotice(signer, notice, now)
+		if err != nil {
+			return nil, err
+		}
+		row := store.Recall{ID: id, Party: r.party, ObjectID: objectID, Originator: n.cfg.Name, Objects: r.objects, Reason: reason,
+			Notice: raw, State: store.RecallPending, Issued: now, By: p.Actor()}
+		if err := tx.PutRecall(ctx, row); err != nil {
+			return nil, err
+		}
+		if err := n.enqueueOutbox(ctx, tx, r.party, store.OutboxRecall, raw); err != nil {
+			return nil, err
+		}
+		// The reason is the originator's free text: it stays in the
+		// recall row and the notice, not in the content-free log.
+		if err := n.appendAudit(ctx, tx, audit.Event{Actor: p.Actor(), Action: audit.ActionRecallIssue, Object: objectID,
+			Subject: "party:" + r.party, Decision: audit.Accept, Count: len(r.objects),
+			Detail: truncate("recall="+id+" objects="+strings.Join(r.objects, ","), 300)}); err != nil {
+			return nil, err
+		}
+		out = append(out, recallStatus(row))
 	}
 	return out, nil
 }
