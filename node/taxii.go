@@ -427,79 +427,90 @@ func (n *Node) taxiiDelete(ctx context.Context, p *Principal, q taxii.Query) err
 		return fmt.Errorf("taxii delete: %v: %w", err, taxii.ErrForbidden)
 	}
 	var purged []string
-	err := n.updateOutbox(ctx, func(tx store.Tx) error {
-		// Acting on an object is reading it first: one p may not read
-		// answers as one that does not exist.
-		if err := n.authorizeObject(ctx, tx, p, ActTAXIIDelete, id, "", notFound); err != nil {
-			return err
+	var err error
+	if strings.HasPrefix(id, labelPrefix) {
+		// One of our labels, an item p reads: labels are not deleted,
+		// they go with the last object bearing them.
+		var page taxii.Page
+		if page, _, err = n.taxiiLabelVersions(ctx, p, taxii.Query{Object: id}); err == nil && len(page.Items) > 0 {
+			err = errDeleteRefused{"label"}
 		}
-		all, err := tx.Versions(ctx, id)
-		if err != nil {
-			return err
-		}
-		if len(all) == 0 {
-			return notFound
-		}
-		for _, v := range all {
-			c, err := n.class(ctx, tx, v.Class)
+	}
+	if err == nil {
+		err = n.updateOutbox(ctx, func(tx store.Tx) error {
+			// Acting on an object is reading it first: one p may not read
+			// answers as one that does not exist.
+			if err := n.authorizeObject(ctx, tx, p, ActTAXIIDelete, id, "", notFound); err != nil {
+				return err
+			}
+			all, err := tx.Versions(ctx, id)
 			if err != nil {
 				return err
 			}
-			if !policy.CanRead(n.reg, p.Subject, c.Labels).Allow {
-				// A purge would destroy versions p cannot see.
-				return errDeleteRefused{"versions-above-clearance"}
+			if len(all) == 0 {
+				return notFound
 			}
-		}
-		if !specMatch(q.SpecVersions) {
-			return notFound
-		}
-		sel := all
-		if !q.Version.Default() {
-			q.AddedAfter = time.Time{} // not a filter of this endpoint
-			if sel, err = n.selectVersions(all[len(all)-1], q, map[string][]store.ObjectVersion{id: all}, nil); err != nil {
-				return err
+			for _, v := range all {
+				c, err := n.class(ctx, tx, v.Class)
+				if err != nil {
+					return err
+				}
+				if !policy.CanRead(n.reg, p.Subject, c.Labels).Allow {
+					// A purge would destroy versions p cannot see.
+					return errDeleteRefused{"versions-above-clearance"}
+				}
 			}
-		}
-		if len(sel) == 0 {
-			return notFound
-		}
-		if len(sel) != len(all) {
-			return fmt.Errorf("match[version] selects %d of the %d versions of %s: Tearline deletes (purges) whole objects, "+
-				"so name every version or none: %w", len(sel), len(all), id, taxii.ErrBadRequest)
-		}
-		orig, err := originatorOf(ctx, tx, id, all)
-		if err != nil {
-			return err
-		}
-		parties, err := recipients(ctx, tx, id)
-		if err != nil {
-			return err
-		}
-		switch {
-		case (p.User.Role == RoleReleaser || p.User.Role == RoleAdmin) && orig == n.cfg.Name:
-		case len(parties) > 0:
-			return errDeleteRefused{"released"}
-		default:
-			posted, err := n.postedBy(ctx, tx, p.Actor(), id, all)
+			if !specMatch(q.SpecVersions) {
+				return notFound
+			}
+			sel := all
+			if !q.Version.Default() {
+				q.AddedAfter = time.Time{} // not a filter of this endpoint
+				if sel, err = n.selectVersions(all[len(all)-1], q, map[string][]store.ObjectVersion{id: all}, nil); err != nil {
+					return err
+				}
+			}
+			if len(sel) == 0 {
+				return notFound
+			}
+			if len(sel) != len(all) {
+				return fmt.Errorf("match[version] selects %d of the %d versions of %s: Tearline deletes (purges) whole objects, "+
+					"so name every version or none: %w", len(sel), len(all), id, taxii.ErrBadRequest)
+			}
+			orig, err := originatorOf(ctx, tx, id, all)
 			if err != nil {
 				return err
 			}
-			if !posted {
-				return errDeleteRefused{"not-poster"}
-			}
-		}
-		why := "deleted over TAXII by " + p.User.Name
-		if len(parties) > 0 {
-			if _, err := n.recallIn(ctx, tx, p, id, recall.NewID(), why, parties); err != nil {
+			parties, err := recipients(ctx, tx, id)
+			if err != nil {
 				return err
 			}
-		}
-		if purged, err = n.purgeIn(ctx, tx, p.Actor(), store.Tombstone{ID: id, PurgedAt: n.now(), Reason: PurgeDelete}); err != nil {
-			return err
-		}
-		return n.appendAudit(ctx, tx, audit.Event{Actor: p.Actor(), Action: audit.ActionDelete, Object: id, Decision: audit.Accept,
-			Reasons: []string{why}, Count: len(purged), Detail: "taxii"})
-	})
+			switch {
+			case (p.User.Role == RoleReleaser || p.User.Role == RoleAdmin) && orig == n.cfg.Name:
+			case len(parties) > 0:
+				return errDeleteRefused{"released"}
+			default:
+				posted, err := n.postedBy(ctx, tx, p.Actor(), id, all)
+				if err != nil {
+					return err
+				}
+				if !posted {
+					return errDeleteRefused{"not-poster"}
+				}
+			}
+			why := "deleted over TAXII by " + p.User.Name
+			if len(parties) > 0 {
+				if _, err := n.recallIn(ctx, tx, p, id, recall.NewID(), why, parties); err != nil {
+					return err
+				}
+			}
+			if purged, err = n.purgeIn(ctx, tx, p.Actor(), store.Tombstone{ID: id, PurgedAt: n.now(), Reason: PurgeDelete}); err != nil {
+				return err
+			}
+			return n.appendAudit(ctx, tx, audit.Event{Actor: p.Actor(), Action: audit.ActionDelete, Object: id, Decision: audit.Accept,
+				Reasons: []string{why}, Count: len(purged), Detail: "taxii"})
+		})
+	}
 	var refused errDeleteRefused
 	if errors.As(err, &refused) {
 		err = n.st.Update(ctx, func(tx store.Tx) error {
