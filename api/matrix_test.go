@@ -65,6 +65,7 @@ type matrixIDs struct {
 	// Twin is an object like Multi's first version alone (a caller who may
 	// read only that version must not tell Multi from Twin).
 	Multi, Twin string
+	Del         string // SECRET, originated here, for the TAXII DELETE row alone (it deletes it)
 }
 
 func (x matrixIDs) list() []string { return []string{x.Obj, x.Pend, x.Cons, x.Req, x.Rec, x.Label} }
@@ -165,6 +166,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 	if st, res := tn.publish(t, admin, sdo(x.Multi, t0, multiV2, "Upgraded Bear"), secretLabel); st != 200 {
 		t.Fatalf("publish Multi's second version: %d %+v", st, res)
 	}
+	x.Del = publish("Doomed Bear", secretLabel)
 	releaser := tokenOf("releaser-hi")
 	request := func(id string) node.ReleaseResult {
 		t.Helper()
@@ -223,10 +225,11 @@ func TestAuthorizationMatrix(t *testing.T) {
 		t.Fatalf("bindings: %d %s", r.Status, r.Body)
 	}
 	missing := matrixIDs{Obj: newID("threat-actor"), Pend: newID("threat-actor"), Cons: newID("threat-actor"),
-		Req: "release--" + uuid.NewString(), Rec: "recall--" + uuid.NewString(), Label: "marking-definition--" + uuid.NewString(), Seq: "987654"}
+		Req: "release--" + uuid.NewString(), Rec: "recall--" + uuid.NewString(), Label: "marking-definition--" + uuid.NewString(), Seq: "987654",
+		Del: newID("threat-actor")}
 	// What each caller may not learn: for the partner, what was not
 	// released to it (Obj and its label were).
-	secrets := append(x.list(), "Released Bear", "Pending Bear", "Consented Bear", multiV2, "Upgraded Bear")
+	secrets := append(x.list(), x.Del, "Released Bear", "Pending Bear", "Consented Bear", multiV2, "Upgraded Bear", "Doomed Bear")
 	partnerSecrets := []string{x.Pend, x.Cons, x.Req, "Pending Bear", "Consented Bear"}
 
 	rows := matrixRows(n.HoldingsID())
@@ -567,10 +570,11 @@ func matrixRows(holdings string) map[string]matrixRow {
 		"POST /taxii2/{root}/collections/{collection}/objects/{$}": {calls: one(func(matrixIDs) matrixReq {
 			return matrixReq{method: "POST", path: coll + "objects/", body: []byte(`{"objects":[` + string(sdo(newID("indicator"), t0, t0, "fresh "+uuid.NewString())) + `]}`)}
 		})},
-		"DELETE /taxii2/{root}/collections/{collection}/objects/{object}/{$}": {same: "objects are not deleted over TAXII, whatever the id (item 7 changes this)",
-			calls: byID(func(x matrixIDs) matrixReq {
-				return matrixReq{method: "DELETE", path: coll + "objects/" + x.Pend + "/"}
-			})},
+		// The cleared releaser deletes it (this node originated it); the
+		// callers after it see a missing id.
+		"DELETE /taxii2/{root}/collections/{collection}/objects/{object}/{$}": {calls: byID(func(x matrixIDs) matrixReq {
+			return matrixReq{method: "DELETE", path: coll + "objects/" + x.Del + "/"}
+		})},
 		"GET /taxii2/{root}/collections/{collection}/objects/{object}/{$}": {calls: byID(func(x matrixIDs) matrixReq {
 			return matrixReq{method: "GET", path: coll + "objects/" + x.Pend + "/"}
 		})},

@@ -614,10 +614,7 @@ func (n *Node) taxiiLabelVersions(ctx context.Context, p *Principal, q taxii.Que
 	if q.Next == "" && specMatch(q.SpecVersions) && (q.AddedAfter.IsZero() || l.added.After(q.AddedAfter)) {
 		page.Items = append(page.Items, l.item(true))
 	}
-	err = n.st.Update(ctx, func(tx store.Tx) error {
-		return n.appendAudit(ctx, tx, audit.Event{Actor: p.Actor(), Action: audit.ActionLabelRead, Object: l.id, Decision: audit.Allow, Detail: "taxii-versions"})
-	})
-	if err != nil {
+	if err := n.recordReads(ctx, audit.Event{Actor: p.Actor(), Action: audit.ActionLabelRead, Object: l.id, Decision: audit.Allow, Detail: "taxii-versions"}); err != nil {
 		return taxii.Page{}, false, fmt.Errorf("taxii versions: %w", err)
 	}
 	return page, true, nil
