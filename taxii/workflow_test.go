@@ -219,13 +219,13 @@ func TestStockClientWorkflow(t *testing.T) {
 	}
 	// match[version] on the objects and object endpoints.
 	for q, want := range map[string][]string{
-		"":           {v2},
-		"last":       {v2},
-		"first":      {v1},
-		"all":        {v1, v2},
-		"first,last": {v1, v2},
-		v1:           {v1},
-		"2026-02-01T00:00:00Z":    {v2},
+		"":                         {v2},
+		"last":                     {v2},
+		"first":                    {v1},
+		"all":                      {v1, v2},
+		"first,last":               {v1, v2},
+		v1:                         {v1},
+		"2026-02-01T00:00:00Z":     {v2},
 		"2025-06-01T00:00:00.000Z": nil,
 	} {
 		p := url.Values{}
