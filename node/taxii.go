@@ -30,10 +30,13 @@ const HoldingsAlias = federation.HoldingsAlias
 // TAXII adapts the node to package taxii. Reads go through the same
 // decisions as the JSON API and are audited, durably, before they are
 // answered; writes go through Ingest.
-type TAXII struct{ n *Node }
+type TAXII struct {
+	n      *Node
+	places *labelPlaces // where label items go (taxii_read.go)
+}
 
-// TAXII returns the node's TAXII backend.
-func (n *Node) TAXII() *TAXII { return &TAXII{n: n} }
+// TAXII returns a TAXII backend of the node.
+func (n *Node) TAXII() *TAXII { return &TAXII{n: n, places: &labelPlaces{}} }
 
 var _ taxii.Backend = (*TAXII)(nil)
 
@@ -144,7 +147,7 @@ func (t *TAXII) Objects(ctx context.Context, c taxii.Caller, collection string, 
 	if err != nil {
 		return taxii.Page{}, err
 	}
-	return t.n.taxiiRead(ctx, p, q, marked)
+	return t.n.taxiiRead(ctx, p, q, marked, t.places)
 }
 
 // Versions implements taxii.Backend: the versions p may read, oldest first,
@@ -158,7 +161,7 @@ func (t *TAXII) Versions(ctx context.Context, c taxii.Caller, collection string,
 		return taxii.Page{}, err
 	}
 	if strings.HasPrefix(q.Object, labelPrefix) {
-		if page, ok, err := t.n.taxiiLabelVersions(ctx, p, q); ok || err != nil {
+		if page, ok, err := t.n.taxiiLabelVersions(ctx, p, q, t.places); ok || err != nil {
 			return page, err
 		}
 	}
@@ -408,7 +411,7 @@ func (t *TAXII) Delete(ctx context.Context, c taxii.Caller, collection string, q
 	if err != nil {
 		return err
 	}
-	return t.n.taxiiDelete(ctx, p, q)
+	return t.n.taxiiDelete(ctx, p, q, t.places)
 }
 
 // PurgeDelete is the tombstone's reason for an object deleted over TAXII.
@@ -420,7 +423,7 @@ type errDeleteRefused struct{ reason string }
 
 func (e errDeleteRefused) Error() string { return "delete refused: " + e.reason }
 
-func (n *Node) taxiiDelete(ctx context.Context, p *Principal, q taxii.Query) error {
+func (n *Node) taxiiDelete(ctx context.Context, p *Principal, q taxii.Query, places *labelPlaces) error {
 	id := q.Object
 	notFound := fmt.Errorf("taxii delete %s: %w", truncate(id, 200), taxii.ErrNotFound)
 	if err := authorize(p, ActTAXIIDelete); err != nil {
@@ -432,7 +435,7 @@ func (n *Node) taxiiDelete(ctx context.Context, p *Principal, q taxii.Query) err
 		// One of our labels, an item p reads: labels are not deleted,
 		// they go with the last object bearing them.
 		var page taxii.Page
-		if page, _, err = n.taxiiLabelVersions(ctx, p, taxii.Query{Object: id}); err == nil && len(page.Items) > 0 {
+		if page, _, err = n.taxiiLabelVersions(ctx, p, taxii.Query{Object: id}, places); err == nil && len(page.Items) > 0 {
 			err = errDeleteRefused{"label"}
 		}
 	}

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/go-json-experiment/json/jsontext"
@@ -276,7 +277,7 @@ func seekAdded(ctx context.Context, tx store.Reader, lq store.ListQuery, t time.
 // Everything returned is audited before it is returned, as List and Get
 // do; an object-by-id request for something p cannot see is audited as a
 // denial, exactly like Get, and reported as not found.
-func (n *Node) taxiiRead(ctx context.Context, p *Principal, q taxii.Query, marked bool) (taxii.Page, error) {
+func (n *Node) taxiiRead(ctx context.Context, p *Principal, q taxii.Query, marked bool, places *labelPlaces) (taxii.Page, error) {
 	limit := pageLimit(q.Limit)
 	var start cursor
 	if q.Next != "" {
@@ -338,7 +339,7 @@ func (n *Node) taxiiRead(ctx context.Context, p *Principal, q taxii.Query, marke
 			(len(q.Types) == 0 || slices.Contains(q.Types, labelType)) &&
 			(len(q.IDs) == 0 || slices.ContainsFunc(q.IDs, func(id string) bool { return strings.HasPrefix(id, labelPrefix) }))
 		if wantLabels || strings.HasPrefix(q.Object, labelPrefix) {
-			if labels, err = n.readerLabels(ctx, tx, classes); err != nil {
+			if labels, err = n.readerLabels(ctx, tx, classes, places); err != nil {
 				return err
 			}
 		}
@@ -549,8 +550,10 @@ func (l readerLabel) selected(q taxii.Query) bool {
 // row, among those the reader may read, whose class bears it: when the
 // reader may read everything bearing a label, that is when this node first
 // bound it (give or take a purge); a reader never learns of a row it
-// cannot see from it. One single-row listing per label.
-func (n *Node) readerLabels(ctx context.Context, tx store.Reader, classes []int64) ([]readerLabel, error) {
+// cannot see from it. Finding that row is a single-row listing, which on a
+// large node walks far for a label first bound late; places remembers it,
+// and a remembered row is checked with one read of its object's versions.
+func (n *Node) readerLabels(ctx context.Context, tx store.Reader, classes []int64, places *labelPlaces) ([]readerLabel, error) {
 	byLabel := map[string][]int64{}
 	for _, cid := range classes {
 		c, err := n.class(ctx, tx, cid)
@@ -563,11 +566,11 @@ func (n *Node) readerLabels(ctx context.Context, tx store.Reader, classes []int6
 	}
 	out := make([]readerLabel, 0, len(byLabel))
 	for id, cs := range byLabel {
-		first, err := tx.List(ctx, store.ListQuery{Classes: cs, Limit: 1, IncludeRevoked: true})
+		first, ok, err := places.first(ctx, tx, id, cs)
 		if err != nil {
 			return nil, err
 		}
-		if len(first) == 0 {
+		if !ok {
 			continue // its objects are gone
 		}
 		raw, err := tx.Label(ctx, id)
@@ -587,21 +590,89 @@ func (n *Node) readerLabels(ctx context.Context, tx store.Reader, classes []int6
 		if err != nil {
 			return nil, fmt.Errorf("label %s: created %q: %w", id, m.Created, err)
 		}
-		out = append(out, readerLabel{id: id, raw: raw, version: m.Created, at: at.UTC(), pos: first[0].Seq,
-			added: first[0].DateAdded.Add(-time.Microsecond)})
+		out = append(out, readerLabel{id: id, raw: raw, version: m.Created, at: at.UTC(), pos: first.seq,
+			added: first.added.Add(-time.Microsecond)})
 	}
 	slices.SortFunc(out, func(a, b readerLabel) int { return cmp.Or(cmp.Compare(a.pos, b.pos), strings.Compare(a.id, b.id)) })
 	return out, nil
 }
 
+// labelPlaces remembers, per label and set of classes bearing it, the
+// first row a listing of those classes returns. Rows are only ever added
+// after it (a higher Seq), so the row stays first until its object gets a
+// later version in those classes (which moves the object later) or is
+// purged: both show in the object's versions, which are read to check it.
+// A nil *labelPlaces remembers nothing.
+type labelPlaces struct {
+	mu sync.Mutex
+	m  map[string]labelPlace
+}
+
+type labelPlace struct {
+	object string
+	seq    int64
+	added  time.Time
+}
+
+// maxLabelPlaces bounds what labelPlaces keeps; past it, it starts again.
+const maxLabelPlaces = 4096
+
+// first returns the first row of the listing of classes cs (the ones
+// bearing label id), ok false when there is none.
+func (lp *labelPlaces) first(ctx context.Context, tx store.Reader, id string, cs []int64) (labelPlace, bool, error) {
+	var key string
+	if lp != nil {
+		var b strings.Builder
+		b.WriteString(id)
+		for _, c := range cs {
+			b.WriteByte(',')
+			b.WriteString(strconv.FormatInt(c, 10))
+		}
+		key = b.String()
+		lp.mu.Lock()
+		pl, ok := lp.m[key]
+		lp.mu.Unlock()
+		if ok {
+			vs, err := tx.Versions(ctx, pl.object)
+			if err != nil && !errors.Is(err, store.ErrNotFound) {
+				return labelPlace{}, false, err
+			}
+			// The object's listed version is its latest in cs.
+			var latest *store.ObjectVersion
+			for i := range vs {
+				if slices.Contains(cs, vs[i].Class) && (latest == nil || !vs[i].ModifiedAt.Before(latest.ModifiedAt)) {
+					latest = &vs[i]
+				}
+			}
+			if latest != nil && latest.Seq == pl.seq {
+				return pl, true, nil
+			}
+		}
+	}
+	rows, err := tx.List(ctx, store.ListQuery{Classes: cs, Limit: 1, IncludeRevoked: true})
+	if err != nil || len(rows) == 0 {
+		return labelPlace{}, false, err
+	}
+	pl := labelPlace{object: rows[0].ID, seq: rows[0].Seq, added: rows[0].DateAdded}
+	if lp != nil {
+		lp.mu.Lock()
+		if lp.m == nil || len(lp.m) >= maxLabelPlaces {
+			lp.m = map[string]labelPlace{}
+		}
+		lp.m[key] = pl
+		lp.mu.Unlock()
+	}
+	return pl, true, nil
+}
+
 // taxiiLabelVersions serves the versions endpoint for one of our labels:
 // its one version. ok false: q.Object is not a label item for p.
-func (n *Node) taxiiLabelVersions(ctx context.Context, p *Principal, q taxii.Query) (taxii.Page, bool, error) {
+func (n *Node) taxiiLabelVersions(ctx context.Context, p *Principal, q taxii.Query, places *labelPlaces) (taxii.Page, bool, error) {
 	classes, err := n.visibleClasses(ctx, n.st, p.Subject)
 	if err != nil {
 		return taxii.Page{}, false, err
 	}
-	labels, err := n.readerLabels(ctx, n.st, classes)
+	labels, err := n.readerLabels(ctx, n.st, classes, places)
 	if err != nil {
 		return taxii.Page{}, false, err
 	}

@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/tearline/tearline/audit"
 	"github.com/tearline/tearline/store"
@@ -99,5 +100,62 @@ func TestTAXIIDeleteRecalls(t *testing.T) {
 	}
 	if !slices.Equal(accepted, []string{"user:rel: deleted over TAXII by rel"}) || !slices.Equal(refused, []string{"user:poster: released"}) {
 		t.Fatalf("audited deletes: accepted %v, refused %v", accepted, refused)
+	}
+}
+
+// TestLabelPlacesFollowChanges: a label item goes right before the first
+// listed object bearing it, and the backend that remembers where (a
+// serving node's) places it where a fresh one does, after what moves or
+// removes that object: a later version, a purge.
+func TestLabelPlacesFollowChanges(t *testing.T) {
+	ctx := context.Background()
+	n := newTestNode(t, "gbr", "GBR")
+	admin, _ := addUser(t, n, adminSpec())
+	const banner = "NATO RESTRICTED"
+	x, y := newID("threat-actor"), newID("threat-actor")
+	mustLand(t, n, admin, bundle(sdo(x, t0, t0, nil)), banner)
+	mustLand(t, n, admin, bundle(sdo(y, t0, t0, nil)), banner)
+	l := mustLabel(t, n, banner).ID()
+	served := n.TAXII() // remembers places across calls, as api's does
+	place := func(b *TAXII) (label, next taxii.Item) {
+		t.Helper()
+		page, err := b.Objects(ctx, admin, n.HoldingsID(), taxii.Query{Manifest: true, Limit: 1000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, it := range page.Items {
+			if it.ID == l {
+				if i+1 == len(page.Items) {
+					t.Fatalf("label %s is the last item", l)
+				}
+				return it, page.Items[i+1]
+			}
+		}
+		t.Fatalf("label %s is not an item", l)
+		return
+	}
+	for _, step := range []struct {
+		what  string
+		do    func()
+		first string
+	}{
+		{"at first", func() {}, x},
+		{"x has a later version", func() { mustLand(t, n, admin, bundle(sdo(x, t0, t1, nil)), banner) }, y},
+		{"y is purged", func() {
+			if _, err := n.Purge(ctx, admin, y, PurgeAdmin); err != nil {
+				t.Fatal(err)
+			}
+		}, x},
+	} {
+		step.do()
+		lab, next := place(served)
+		freshLab, freshNext := place(n.TAXII())
+		if next.ID != step.first || freshNext.ID != step.first {
+			t.Fatalf("%s: the label precedes %s (fresh backend: %s), want %s", step.what, next.ID, freshNext.ID, step.first)
+		}
+		// Added a microsecond before the object it precedes.
+		if !lab.DateAdded.Equal(freshLab.DateAdded) || !lab.DateAdded.Equal(next.DateAdded.Add(-time.Microsecond)) {
+			t.Fatalf("%s: the label added %v (fresh backend: %v), the object it precedes %v", step.what, lab.DateAdded, freshLab.DateAdded, next.DateAdded)
+		}
 	}
 }
