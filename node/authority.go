@@ -99,6 +99,14 @@ func everyLevel(p *Principal, act Action) bool {
 	return p != nil && slices.Contains(authority(act).everyLevel, p.User.Role)
 }
 
+// mayCount reports whether p sees the node's counters: ledger sequence
+// numbers and outbox ids number every release and message of every level,
+// so a caller who does not read every level's metadata could subtract two
+// of its own and count the releases hidden from it between them (as it
+// could with a store position, docs/SECURITY.md "Cursors"). Those who read
+// the ledger see them; others get answers without them.
+func mayCount(p *Principal) bool { return everyLevel(p, ActLedgerRead) }
+
 // authorizeObject is authorize for act on version modified of object id
 // (any version when modified is ""): p must also be cleared to read it, by
 // the rule of a read (policy.CanRead), unless act lets p's role act on every

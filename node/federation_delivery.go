@@ -18,8 +18,8 @@ import (
 
 // Delivery is the state of one ledger entry's delivery to its party.
 type Delivery struct {
-	Outbox      int64      `json:"outbox"`
-	State       string     `json:"state"` // store.DeliveryQueued, ...Retrying, ...Delivered, ...Failed
+	Outbox      int64      `json:"outbox,omitempty"` // to those who read the ledger (mayCount)
+	State       string     `json:"state"`            // store.DeliveryQueued, ...Retrying, ...Delivered, ...Failed
 	Attempts    int        `json:"attempts"`
 	NextAttempt *time.Time `json:"next_attempt,omitempty"` // retrying: not before
 	Reason      string     `json:"reason,omitempty"`       // retrying or failed: the reason code
@@ -27,6 +27,16 @@ type Delivery struct {
 	Queued      time.Time  `json:"queued_at"`
 	DeliveredAt *time.Time `json:"delivered_at,omitempty"`
 	FailedAt    *time.Time `json:"failed_at,omitempty"`
+}
+
+// deliveryFor is it's delivery as p may see it: without the outbox id
+// unless p reads the ledger (mayCount).
+func deliveryFor(p *Principal, it store.OutboxItem) Delivery {
+	d := deliveryOf(it)
+	if !mayCount(p) {
+		d.Outbox = 0
+	}
+	return d
 }
 
 func deliveryOf(it store.OutboxItem) Delivery {
@@ -125,7 +135,7 @@ func (n *Node) RetryDelivery(ctx context.Context, p *Principal, seq int64) (Deli
 		return Delivery{}, fmt.Errorf("retry delivery %d: %w", seq, ErrNotFound)
 	}
 	if it.State() != store.DeliveryFailed {
-		return deliveryOf(it), fmt.Errorf("retry delivery %d: %w (it is %s)", seq, ErrNotFailed, it.State())
+		return deliveryFor(p, it), fmt.Errorf("retry delivery %d: %w (it is %s)", seq, ErrNotFailed, it.State())
 	}
 	if err := n.st.RetryOutbox(ctx, it.ID, n.now()); err != nil {
 		return Delivery{}, fmt.Errorf("retry delivery %d: %w", seq, err)
@@ -135,5 +145,5 @@ func (n *Node) RetryDelivery(ctx context.Context, p *Principal, seq int64) (Deli
 	if err != nil {
 		return Delivery{}, fmt.Errorf("retry delivery %d: %w", seq, err)
 	}
-	return deliveryOf(items[seq]), nil
+	return deliveryFor(p, items[seq]), nil
 }

@@ -200,7 +200,16 @@ func (n *Node) Release(ctx context.Context, p *Principal, objectID, party, purpo
 	if err != nil {
 		return ReleaseResult{}, fmt.Errorf("release %s to %s: %w", objectID, party, err)
 	}
-	return res, nil
+	return counted(p, res), nil
+}
+
+// counted is res as p may see it: without the ledger's sequence number
+// unless p reads the ledger (mayCount).
+func counted(p *Principal, res ReleaseResult) ReleaseResult {
+	if !mayCount(p) {
+		res.Ledger = 0
+	}
+	return res
 }
 
 // carryOut writes a release, tearline or refusal to the ledger (making the

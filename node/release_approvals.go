@@ -98,9 +98,9 @@ func (n *Node) ApproveRelease(ctx context.Context, p *Principal, requestID strin
 		return ReleaseResult{}, fmt.Errorf("approve %s: %w", requestID, err)
 	}
 	if refused {
-		return res, fmt.Errorf("approve %s: %w: %v", requestID, ErrNotReleased, Words(res.Reasons))
+		return counted(p, res), fmt.Errorf("approve %s: %w: %v", requestID, ErrNotReleased, Words(res.Reasons))
 	}
-	return res, nil
+	return counted(p, res), nil
 }
 
 // RefuseRelease refuses a pending request with a reason.
@@ -136,7 +136,7 @@ func (n *Node) RefuseRelease(ctx context.Context, p *Principal, requestID, reaso
 	if err != nil {
 		return ReleaseResult{}, fmt.Errorf("refuse %s: %w", requestID, err)
 	}
-	return res, nil
+	return counted(p, res), nil
 }
 
 // pendingRequest returns request id for p to approve or refuse. A request
