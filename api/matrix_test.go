@@ -60,6 +60,10 @@ type matrixIDs struct {
 	Rec   string // the recall of Obj
 	Label string // the SECRET label's marking-definition id
 	Seq   string // the ledger entry (and delivery) of Obj's release to usa
+	// ReqV and SeqV are a pending release request for Multi's SECRET
+	// version and the ledger entry of its release: hidden by version, of
+	// an object the uncleared may read.
+	ReqV, SeqV string
 	// Multi has two versions: the first NATO UNCLASSIFIED, readable by
 	// every caller, the second SECRET, released to usa and recalled.
 	// Twin is an object like Multi's first version alone (a caller who may
@@ -68,7 +72,9 @@ type matrixIDs struct {
 	Del         string // SECRET, originated here, for the TAXII DELETE row alone (it deletes it)
 }
 
-func (x matrixIDs) list() []string { return []string{x.Obj, x.Pend, x.Cons, x.Req, x.Rec, x.Label} }
+func (x matrixIDs) list() []string {
+	return []string{x.Obj, x.Pend, x.Cons, x.Req, x.Rec, x.Label, x.ReqV}
+}
 
 type matrixReq struct {
 	method, path string
@@ -221,8 +227,9 @@ func TestAuthorizationMatrix(t *testing.T) {
 	x.Seq = fmt.Sprint(release(x.Obj))
 	x.Rec = recall(x.Obj)
 	x.Req = request(x.Pend).Request
-	release(x.Multi)
+	x.SeqV = fmt.Sprint(release(x.Multi))
 	recall(x.Multi)
+	x.ReqV = request(x.Multi).Request
 	ap, err := n.Authenticate(ctx, admin)
 	if err != nil {
 		t.Fatal(err)
@@ -239,12 +246,12 @@ func TestAuthorizationMatrix(t *testing.T) {
 		t.Fatalf("bindings: %d %s", r.Status, r.Body)
 	}
 	missing := matrixIDs{Obj: newID("threat-actor"), Pend: newID("threat-actor"), Cons: newID("threat-actor"),
-		Req: "release--" + uuid.NewString(), Rec: "recall--" + uuid.NewString(), Label: "marking-definition--" + uuid.NewString(), Seq: "987654",
+		Req: "release--" + uuid.NewString(), Rec: "recall--" + uuid.NewString(), Label: "marking-definition--" + uuid.NewString(), Seq: "987654", ReqV: "release--" + uuid.NewString(), SeqV: "987655",
 		Del: newID("threat-actor")}
 	// What each caller may not learn: for the partner, what was not
 	// released to it (Obj and its label were).
 	secrets := append(x.list(), x.Del, "Released Bear", "Pending Bear", "Consented Bear", multiV2, "Upgraded Bear", "Doomed Bear")
-	partnerSecrets := []string{x.Pend, x.Cons, x.Req, "Pending Bear", "Consented Bear"}
+	partnerSecrets := []string{x.Pend, x.Cons, x.Req, x.ReqV, "Pending Bear", "Consented Bear"}
 
 	rows := matrixRows(n.HoldingsID())
 	routes := api.New(n, nil, nil).Routes()
@@ -407,8 +414,9 @@ func normalize(r response, x matrixIDs) response {
 	out.Header.Del("Date")
 	out.Header.Del("Content-Length")
 	out.Body = bytes.ReplaceAll(out.Body, []byte("delivery "+x.Seq), []byte("delivery SEQ"))
+	out.Body = bytes.ReplaceAll(out.Body, []byte("delivery "+x.SeqV), []byte("delivery SEQ"))
 	for i, id := range x.list() {
-		name := []string{"OBJ", "PEND", "CONS", "REQ", "REC", "LABEL"}[i]
+		name := []string{"OBJ", "PEND", "CONS", "REQ", "REC", "LABEL", "REQV"}[i]
 		out.Body = bytes.ReplaceAll(out.Body, []byte(id), []byte(name))
 		for k, vs := range out.Header {
 			for j := range vs {
@@ -655,6 +663,18 @@ func matrixRows(holdings string) map[string]matrixRow {
 	ledger.shows = func(matrixIDs) string { return multiV2 }
 	add("GET /api/v1/ledger", ledger)
 	add("POST /api/v1/recalls", twin("POST", "/api/v1/recalls", `{"object":"%s","reason":"compromised"}`))
+	add("POST /api/v1/releases/{id}/approve", matrixCall{name: "request for a hidden version", byID: true,
+		f: func(x matrixIDs) matrixReq {
+			return matrixReq{method: "POST", path: "/api/v1/releases/" + x.ReqV + "/approve"}
+		}})
+	add("POST /api/v1/releases/{id}/refuse", matrixCall{name: "request for a hidden version", byID: true,
+		f: func(x matrixIDs) matrixReq {
+			return matrixReq{method: "POST", path: "/api/v1/releases/" + x.ReqV + "/refuse", body: []byte(`{"reason":"no"}`)}
+		}})
+	add("POST /api/v1/deliveries/{seq}/retry", matrixCall{name: "delivery of a hidden version", byID: true,
+		f: func(x matrixIDs) matrixReq {
+			return matrixReq{method: "POST", path: "/api/v1/deliveries/" + x.SeqV + "/retry"}
+		}})
 	add("GET /api/v1/recalls", twin("GET", "/api/v1/recalls?object=%s", ""))
 	add("GET /taxii2/{root}/collections/{collection}/manifest/{$}", multi("GET", coll+"manifest/?match[id]=%s&match[version]=all", ""))
 	add("GET /taxii2/{root}/collections/{collection}/objects/{$}", multi("GET", coll+"objects/?match[id]=%s&match[version]=all", ""),
