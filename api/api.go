@@ -16,6 +16,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -38,6 +39,7 @@ type Server struct {
 	reqs    *prometheus.CounterVec
 	dur     *prometheus.HistogramVec
 	objects *prometheus.CounterVec
+	routes  []string // every pattern served, for Routes
 }
 
 // New returns the API handler for n. Metrics go to reg (a fresh registry
@@ -84,25 +86,36 @@ func New(n *stack.Node, log *slog.Logger, reg *prometheus.Registry) *Server {
 	s.handle("POST /api/v1/users/{name}/tokens", s.issueToken, true)
 	s.handle("DELETE /api/v1/tokens/{id}", s.revokeToken, true)
 	s.auditRoutes()
-	s.agreementRoutes()                                              // agreements.go
-	s.recallRoutes()                                                 // recalls.go
-	federation.NewServer(n.Config().Name, n.Inbox, log).Mount(s.mux) // partner routes, behind RequirePeer
-	s.witnessRoutes()                                                // witness.go
+	s.agreementRoutes()                                          // agreements.go
+	s.recallRoutes()                                             // recalls.go
+	federation.NewServer(n.Config().Name, n.Inbox, log).Mount(s) // partner routes, behind RequirePeer
+	s.witnessRoutes()                                            // witness.go
 	// TAXII 2.1 (docs/TAXII.md): discovery at /taxii2/, the API root below
 	// it. The taxii handler authenticates and answers in TAXII's own media
 	// type and error format, so it is mounted without the JSON API's auth.
 	// A partner's certificate without a token reads the partner view
 	// (taxii_partner.go, node/partnerview.go).
-	s.handle(taxii.Prefix, partnerTAXII(taxii.New(n.TAXII, taxii.Options{Title: "Tearline node " + n.Config().Name,
-		Description: "TAXII 2.1 for Tearline node " + n.Config().Name, MaxContentLength: n.Config().MaxBodyBytes, Logger: log})).ServeHTTP, false)
+	th := taxii.New(n.TAXII, taxii.Options{Title: "Tearline node " + n.Config().Name,
+		Description: "TAXII 2.1 for Tearline node " + n.Config().Name, MaxContentLength: n.Config().MaxBodyBytes, Logger: log})
+	s.handle(taxii.Prefix, partnerTAXII(th).ServeHTTP, false)
+	s.routes = append(s.routes, th.Routes()...)
 	return s
 }
+
+// Routes lists every route the server answers, as registered ("GET
+// /api/v1/objects/{id}"; a pattern without a method answers every method),
+// the TAXII handler's own routes included. The authorization-matrix test
+// (matrix_test.go) walks it, so a route added without a row there fails.
+func (s *Server) Routes() []string { return slices.Clone(s.routes) }
 
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
 
 // Handle mounts another handler (TAXII, the UI) on the same mux.
-func (s *Server) Handle(pattern string, h http.Handler) { s.mux.Handle(pattern, h) }
+func (s *Server) Handle(pattern string, h http.Handler) {
+	s.routes = append(s.routes, pattern)
+	s.mux.Handle(pattern, h)
+}
 
 type principalKey struct{}
 
@@ -120,6 +133,7 @@ func (w *statusWriter) WriteHeader(c int) { w.code = c; w.ResponseWriter.WriteHe
 
 func (s *Server) handle(pattern string, h http.HandlerFunc, auth bool) {
 	route := pattern
+	s.routes = append(s.routes, pattern)
 	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		sw := &statusWriter{ResponseWriter: w, code: 200}

@@ -27,7 +27,9 @@ import (
 type testNode struct {
 	n   *stack.Node
 	dir string
-	srv *httptest.Server
+	srv *httptest.Server // nil for a node served by api.Serve (serveNode)
+	url string           // where it serves
+	hc  *http.Client     // a client that trusts it
 }
 
 // initNode makes a node directory without opening it, so a test can edit
@@ -52,7 +54,7 @@ func openNode(t testing.TB, dir string) *testNode {
 		srv.Close()
 		n.Close()
 	})
-	return &testNode{n: n, dir: dir, srv: srv}
+	return &testNode{n: n, dir: dir, srv: srv, url: srv.URL, hc: srv.Client()}
 }
 
 func newNode(t testing.TB, name, country string) *testNode {
@@ -87,7 +89,7 @@ func (tn *testNode) do(t testing.TB, method, path, token string, body []byte) re
 	if body != nil {
 		rd = bytes.NewReader(body)
 	}
-	req, err := http.NewRequest(method, tn.srv.URL+path, rd)
+	req, err := http.NewRequest(method, tn.url+path, rd)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,7 +99,7 @@ func (tn *testNode) do(t testing.TB, method, path, token string, body []byte) re
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	resp, err := tn.srv.Client().Do(req)
+	resp, err := tn.hc.Do(req)
 	if err != nil {
 		t.Fatalf("%s %s: %v", method, path, err)
 	}
@@ -115,8 +117,8 @@ func (tn *testNode) get(t testing.TB, path, token string) response {
 }
 
 func (tn *testNode) client(token string) *api.Client {
-	c := api.NewClient(tn.srv.URL, token, nil)
-	c.HTTP = tn.srv.Client()
+	c := api.NewClient(tn.url, token, nil)
+	c.HTTP = tn.hc
 	return c
 }
 

@@ -393,7 +393,7 @@ func TestMetrics(t *testing.T) {
 		srv.Close()
 		n.Close()
 	})
-	tn := &testNode{n: n, dir: dir, srv: srv}
+	tn := &testNode{n: n, dir: dir, srv: srv, url: srv.URL, hc: srv.Client()}
 	admin := tn.user(t, adminSpec())
 	if code, _ := tn.publish(t, admin, sdo(newID("threat-actor"), t0, t0, "open"), "NATO UNCLASSIFIED"); code != http.StatusOK {
 		t.Fatalf("publish: %d", code)

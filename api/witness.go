@@ -15,9 +15,9 @@ func (s *Server) witnessRoutes() {
 	if h, err := s.n.Oversight.WitnessHandler(); err != nil {
 		s.log.Error("witness routes not served", "err", err)
 	} else {
-		s.mux.Handle(witness.Prefix+"/", federation.RequirePeer(h))
+		s.Handle(witness.Prefix+"/", federation.RequirePeer(h))
 	}
-	s.mux.Handle("GET "+witness.ConsistencyPath, federation.RequirePeer(witness.ConsistencyHandler(s.n.Oversight.LogConsistencyProof)))
+	s.Handle("GET "+witness.ConsistencyPath, federation.RequirePeer(witness.ConsistencyHandler(s.n.Oversight.LogConsistencyProof)))
 	s.handle("GET /api/v1/audit/split-views", s.splitViews, true)
 	s.handle("POST /api/v1/peers/{name}/ack-split", s.ackSplit, true)
 }

@@ -37,7 +37,7 @@ func NewServer(self string, recv Receiver, log *slog.Logger) *Server {
 
 // Mount adds the partner routes to mux, each behind RequirePeer. The
 // listener must be wrapped in WithPeer.
-func (s *Server) Mount(mux *http.ServeMux) {
+func (s *Server) Mount(mux interface{ Handle(string, http.Handler) }) {
 	mux.Handle("GET "+HelloPath, RequirePeer(http.HandlerFunc(s.hello)))
 	mux.Handle("POST "+InboxPath, RequirePeer(http.HandlerFunc(s.inbox)))
 }

@@ -27,6 +27,27 @@ func (n *Node) AppendAudit(ctx context.Context, tx store.Tx, events ...audit.Eve
 	return err
 }
 
+// RecordReads stamps the events of a read and appends them in a write
+// transaction shared with concurrent reads (group commit,
+// store.Store.CommitAudit); it returns once they are durable, so a read
+// that returns no error may be answered, and one whose shared commit
+// failed fails.
+func (n *Node) RecordReads(ctx context.Context, events ...audit.Event) error {
+	if len(events) == 0 {
+		return nil
+	}
+	entries := make([][]byte, len(events))
+	for i, e := range events {
+		b, err := stamp(e, n.now(), n.cfg.Name)
+		if err != nil {
+			return err
+		}
+		entries[i] = b
+	}
+	_, err := n.st.CommitAudit(ctx, entries...)
+	return err
+}
+
 // stamp dates an event at, names the node that records it and returns its
 // leaf bytes. Ingest stamps in its parallel workers so the single writer
 // only appends.

@@ -27,7 +27,8 @@ const (
 	ActUserAdmin Action = "user administration" // users and tokens: list, add, update, issue, revoke
 
 	ActPublish       Action = "publishing"                 // Ingest, TAXII add
-	ActTAXIIContent  Action = "reading content over TAXII" // the holdings collection
+	ActTAXIIContent  Action = "reading content over TAXII" // the holdings collections
+	ActTAXIIDelete   Action = "deleting over TAXII"        // a purge: its poster, or a releaser or admin if originated here
 	ActPurge         Action = "purging an object"          // crypto-shred: the console's (the CLI, the admin socket); no read
 	ActProvenanceIn  Action = "recording provenance"       // by hand, for material that came otherwise
 	ActConsent       Action = "recording a consent"        // ORCON, third-party rule
@@ -64,7 +65,7 @@ func authority(act Action) rule {
 	switch act {
 	case ActUserAdmin, ActPurge, ActProvenanceIn, ActAgreementAdm, ActSplitViewAck:
 		return rule{roles: []string{RoleAdmin}}
-	case ActPublish, ActTAXIIContent, ActRelease:
+	case ActPublish, ActTAXIIContent, ActRelease, ActTAXIIDelete:
 		return rule{roles: content}
 	case ActConsent, ActRecall, ActDeliveryRetry:
 		return rule{roles: []string{RoleAdmin, RoleReleaser}}
@@ -98,7 +99,15 @@ func EveryLevel(p *Principal, act Action) bool {
 	return p != nil && slices.Contains(authority(act).EveryLevel, p.User.Role)
 }
 
-// AuthorizeObject is authorize for act on version modified of object id
+// MayCount reports whether p sees the node's counters: ledger sequence
+// numbers and outbox ids number every release and message of every level,
+// so a caller who does not read every level's metadata could subtract two
+// of its own and count the releases hidden from it between them (as it
+// could with a store position, docs/SECURITY.md "Cursors"). Those who read
+// the ledger see them; others get answers without them.
+func MayCount(p *Principal) bool { return EveryLevel(p, ActLedgerRead) }
+
+// AuthorizeObject is Authorize for act on version modified of object id
 // (any version when modified is ""): p must also be cleared to read it, by
 // the rule of a read (policy.CanRead), unless act lets p's role act on every
 // level. When p may not read it, or it does not exist, the answer is
@@ -119,6 +128,29 @@ func (n *Node) AuthorizeObject(ctx context.Context, r store.Reader, p *Principal
 		return notFound
 	}
 	return nil
+}
+
+// ActsOn reports whether p may take act on every one of versions of id
+// (on any version when versions is empty), without an error for the
+// versions it may not read: for filtering lists (the release queue,
+// recalls, consents) and for narrowing an action to what p may read (a
+// recall recalls only the releases of versions p may read). A role that
+// acts on every level acts on all of them; the role itself is checked by
+// Authorize first.
+func (n *Node) ActsOn(ctx context.Context, r store.Reader, p *Principal, act Action, id string, versions []string) (bool, error) {
+	if EveryLevel(p, act) {
+		return true, nil
+	}
+	if len(versions) == 0 {
+		return n.MayRead(ctx, r, p, id, "")
+	}
+	for _, v := range versions {
+		ok, err := n.MayRead(ctx, r, p, id, v)
+		if err != nil || !ok {
+			return false, err
+		}
+	}
+	return true, nil
 }
 
 // MayRead reports whether p may read version modified of id (any version

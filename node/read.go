@@ -21,70 +21,75 @@ type Object struct {
 	Labels []string // label ids a reader of it satisfies
 }
 
-// Get returns the latest version of id that p may read. The decision, allow
-// or deny, is audited in the same transaction as the read.
+// Get returns the latest version of id that p may read. The versions are
+// read from a snapshot; the decision, allow or deny, is audited in a write
+// transaction shared with concurrent reads (recordReads), and nothing is
+// returned before its entry is durable.
 func (n *Node) Get(ctx context.Context, p *Principal, id string) (Object, error) {
-	var out Object
-	var found bool
-	err := n.st.Update(ctx, func(tx store.Tx) error {
-		found = false
-		versions, err := tx.Versions(ctx, id)
-		if err != nil {
-			return err
-		}
-		ev := audit.Event{Actor: p.Actor(), Action: audit.ActionRead, Object: id}
-		if len(versions) == 0 {
-			ev.Decision, ev.Reasons = audit.Deny, []string{"no-such-object"}
-			return n.AppendAudit(ctx, tx, ev)
-		}
-		var denied []string
-		for i := len(versions) - 1; i >= 0; i-- {
-			v := versions[i]
-			c, err := n.Classes().Of(ctx, tx, v.Class)
-			if err != nil {
-				return err
-			}
-			d := policy.CanRead(n.reg, p.Subject, c.Labels)
-			if d.Allow {
-				out, found = Object{ObjectVersion: v, Labels: classIDs(c)}, true
-				ev.Modified, ev.Labels, ev.Decision = v.Modified, out.Labels, audit.Allow
-				return n.AppendAudit(ctx, tx, ev)
-			}
-			if i == len(versions)-1 {
-				ev.Modified, ev.Labels = v.Modified, classIDs(c)
-			}
-			for _, r := range d.Reasons {
-				if !slices.Contains(denied, string(r)) {
-					denied = append(denied, string(r))
-				}
-			}
-		}
-		ev.Decision, ev.Reasons = audit.Deny, denied
-		return n.AppendAudit(ctx, tx, ev)
-	})
-	if err != nil {
-		return out, fmt.Errorf("get %s: %w", id, err)
+	out, ev, err := n.get(ctx, p, id)
+	if err == nil {
+		err = n.RecordReads(ctx, ev)
 	}
-	if !found {
-		return out, fmt.Errorf("get %s: %w", id, ErrNotFound)
+	if err != nil {
+		return Object{}, fmt.Errorf("get %s: %w", id, err)
+	}
+	if ev.Decision != audit.Allow {
+		return Object{}, fmt.Errorf("get %s: %w", id, ErrNotFound)
 	}
 	return out, nil
 }
 
-// Versions returns the versions of id that p may read, oldest first.
-func (n *Node) Versions(ctx context.Context, p *Principal, id string) ([]Object, error) {
-	var out []Object
-	err := n.st.Update(ctx, func(tx store.Tx) error {
-		out = out[:0]
-		versions, err := tx.Versions(ctx, id)
+// get decides a read of id by p and returns the event that records it.
+func (n *Node) get(ctx context.Context, p *Principal, id string) (Object, audit.Event, error) {
+	ev := audit.Event{Actor: p.Actor(), Action: audit.ActionRead, Object: id}
+	versions, err := n.st.Versions(ctx, id)
+	if err != nil {
+		return Object{}, ev, err
+	}
+	if len(versions) == 0 {
+		ev.Decision, ev.Reasons = audit.Deny, []string{"no-such-object"}
+		return Object{}, ev, nil
+	}
+	var denied []string
+	for i := len(versions) - 1; i >= 0; i-- {
+		v := versions[i]
+		c, err := n.Classes().Of(ctx, n.st, v.Class)
 		if err != nil {
-			return err
+			return Object{}, ev, err
 		}
+		d := policy.CanRead(n.reg, p.Subject, c.Labels)
+		if d.Allow {
+			out := Object{ObjectVersion: v, Labels: classIDs(c)}
+			ev.Modified, ev.Labels, ev.Decision = v.Modified, out.Labels, audit.Allow
+			return out, ev, nil
+		}
+		if i == len(versions)-1 {
+			ev.Modified, ev.Labels = v.Modified, classIDs(c)
+		}
+		for _, r := range d.Reasons {
+			if !slices.Contains(denied, string(r)) {
+				denied = append(denied, string(r))
+			}
+		}
+	}
+	ev.Decision, ev.Reasons = audit.Deny, denied
+	return Object{}, ev, nil
+}
+
+// Versions returns the versions of id that p may read, oldest first, read
+// from a snapshot and audited as Get is.
+func (n *Node) Versions(ctx context.Context, p *Principal, id string) ([]Object, error) {
+	out, err := func() ([]Object, error) {
+		versions, err := n.st.Versions(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		var out []Object
 		var events []audit.Event
 		for _, v := range versions {
-			c, err := n.Classes().Of(ctx, tx, v.Class)
+			c, err := n.Classes().Of(ctx, n.st, v.Class)
 			if err != nil {
-				return err
+				return nil, err
 			}
 			d := policy.CanRead(n.reg, p.Subject, c.Labels)
 			ev := audit.Event{Actor: p.Actor(), Action: audit.ActionRead, Object: id, Modified: v.Modified, Labels: classIDs(c), Decision: audit.Allow, Detail: "versions"}
@@ -98,8 +103,8 @@ func (n *Node) Versions(ctx context.Context, p *Principal, id string) ([]Object,
 		if len(versions) == 0 {
 			events = append(events, audit.Event{Actor: p.Actor(), Action: audit.ActionRead, Object: id, Decision: audit.Deny, Reasons: []string{"no-such-object"}, Detail: "versions"})
 		}
-		return n.AppendAudit(ctx, tx, events...)
-	})
+		return out, n.RecordReads(ctx, events...)
+	}()
 	if err != nil {
 		return nil, fmt.Errorf("versions of %s: %w", id, err)
 	}
@@ -168,10 +173,11 @@ func (n *Node) List(ctx context.Context, p *Principal, o ListOptions) (Page, err
 		after = pos.After
 	}
 	// The page is read from a snapshot outside the write transaction, and
-	// only its audit entries are written in one: the single writer (SQLite)
-	// or the audit sequencer lock (PostgreSQL) is then held for the append,
-	// not for the query, so pages and ingests do not queue behind each
-	// other. Nothing is returned before the entries are durable.
+	// only its audit entries are written in one, shared with concurrent
+	// reads: the single writer (SQLite) or the audit sequencer lock
+	// (PostgreSQL) is then held for the append, not for the query, so pages
+	// and ingests do not queue behind each other. Nothing is returned
+	// before the entries are durable.
 	classes, err := n.Classes().Visible(ctx, n.st, p.Subject)
 	if err != nil {
 		return Page{}, fmt.Errorf("list: %w", err)
@@ -199,7 +205,7 @@ func (n *Node) List(ctx context.Context, p *Principal, o ListOptions) (Page, err
 		page.Objects = append(page.Objects, Object{ObjectVersion: v, Labels: ids})
 		events = append(events, audit.Event{Actor: p.Actor(), Action: audit.ActionRead, Object: v.ID, Modified: v.Modified, Labels: ids, Decision: audit.Allow, Detail: "list"})
 	}
-	if err := n.st.Update(ctx, func(tx store.Tx) error { return n.AppendAudit(ctx, tx, events...) }); err != nil {
+	if err := n.RecordReads(ctx, events...); err != nil {
 		return Page{}, fmt.Errorf("list: %w", err)
 	}
 	return page, nil
@@ -285,4 +291,25 @@ func VersionOf(ctx context.Context, r store.Reader, id, modified string) (store.
 		}
 	}
 	return store.ObjectVersion{}, fmt.Errorf("object %s version %s: %w", id, modified, ErrNotFound)
+}
+
+// WentTo reports whether id went from this node to party, whole or as a
+// tearline (the dissemination ledger says so).
+func WentTo(ctx context.Context, r store.Reader, id, party string) (bool, error) {
+	ledgerID := id
+	if prov, err := r.Provenance(ctx, id); err == nil && prov.DerivedFrom != "" {
+		ledgerID, _, _ = strings.Cut(prov.DerivedFrom, "@") // a tearline is in the ledger under its source
+	} else if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return false, err
+	}
+	entries, err := r.Ledger(ctx, store.LedgerQuery{ObjectID: ledgerID})
+	if err != nil {
+		return false, err
+	}
+	for _, e := range entries {
+		if e.Party == party && (e.Outcome == store.LedgerRelease && e.ObjectID == id || e.Outcome == store.LedgerTearline && e.TearlineID == id) {
+			return true, nil
+		}
+	}
+	return false, nil
 }

@@ -31,6 +31,14 @@ type Store interface {
 	// Update runs fn in one write transaction. If fn returns an error, or the
 	// commit fails, nothing fn wrote is kept.
 	Update(ctx context.Context, fn func(Tx) error) error
+	// CommitAudit appends entries, in order and contiguously, in a write
+	// transaction shared with concurrent callers (group commit: one durable
+	// sync for the entries of every read that arrived meanwhile), and
+	// returns the index of the first once that transaction has committed.
+	// If the shared transaction fails, every caller in it gets an error
+	// and none of their entries is kept. A caller whose ctx ends first gets
+	// its error, and its entries may still be committed.
+	CommitAudit(ctx context.Context, entries ...[]byte) (int64, error)
 	Reader
 	Outbox    // outbox.go: delivery runs outside Update
 	Followups // followups.go: follow-up work runs after the commit

@@ -55,8 +55,12 @@ type Backend interface {
 	// Add ingests the objects of a POSTed envelope and reports each one,
 	// in envelope order, as a success or a failure.
 	Add(ctx context.Context, c Caller, collection string, objects []json.RawMessage) (AddResult, error)
-	// Delete deletes an object from a collection.
-	Delete(ctx context.Context, c Caller, collection, id string) error
+	// Delete deletes q.Object from a collection: the versions
+	// q.Version selects (all of them when it is the default), subject to
+	// q.SpecVersions. ErrNotFound when the caller may not read the object,
+	// as for one that does not exist; ErrForbidden when it may read it but
+	// not delete it (TAXII 2.1 §5.7).
+	Delete(ctx context.Context, c Caller, collection string, q Query) error
 }
 
 // Query is the filter of a read, parsed and validated from the URL.

@@ -321,23 +321,32 @@ func parseEnvelope(body []byte) ([]json.RawMessage, error) {
 	return objects, nil
 }
 
-// deleteObject: see Backend.Delete. The collection must exist and be
-// writable by the caller before the backend is asked.
+// deleteObject: see Backend.Delete. TAXII 2.1 §5.7 fixes the answers by
+// the caller's rights on the collection: neither read nor write is 404,
+// one of them 403; with both, the backend decides for the object (404 for
+// one the caller may not read, 403 for one it may read but not delete).
+// Success is 200 with the TAXII media type and no body.
 func (h *Handler) deleteObject(q *request) {
 	c, ok := h.lookup(q)
 	if !ok {
 		return
 	}
-	if !c.CanWrite {
-		writeError(q.w, http.StatusForbidden, "this collection does not allow writing for this user")
+	switch {
+	case !c.CanRead && !c.CanWrite:
+		writeError(q.w, http.StatusNotFound, "not found")
+		return
+	case !c.CanRead || !c.CanWrite:
+		writeError(q.w, http.StatusForbidden, "this collection does not allow deleting for this user (it needs can_read and can_write)")
 		return
 	}
-	if err := h.b.Delete(q.ctx, q.caller, c.ID, q.r.PathValue("object")); err != nil {
-		if errors.Is(err, ErrNotSupported) {
-			q.w.Header().Set("Allow", "GET")
-		}
+	qu, ok := h.query(q, deleteFilters)
+	if !ok {
+		return
+	}
+	if err := h.b.Delete(q.ctx, q.caller, c.ID, qu); err != nil {
 		h.fail(q.w, q.r, err)
 		return
 	}
+	q.w.Header().Set("Content-Type", MediaTypeTAXII)
 	q.w.WriteHeader(http.StatusOK)
 }

@@ -45,6 +45,7 @@ type Handler struct {
 	o        Options
 	mux      *http.ServeMux
 	statuses *statusStore
+	routes   []string // "METHOD pattern" of every endpoint, for Routes
 }
 
 // New returns a handler serving b.
@@ -83,6 +84,11 @@ func New(b Backend, o Options) *Handler {
 	return h
 }
 
+// Routes lists the endpoints, one "METHOD pattern" for each method each
+// answers (other methods get 405), so that whoever mounts the handler can
+// check every one (api's authorization-matrix test).
+func (h *Handler) Routes() []string { return slices.Clone(h.routes) }
+
 // ServeHTTP implements http.Handler. TAXII URLs end in '/'; a request
 // without it is served as if it had it, because a redirect would lose a
 // POST body with some clients.
@@ -117,6 +123,9 @@ func (h *Handler) route(pattern string, methods map[string]endpoint) {
 		allow = append(allow, m)
 	}
 	slices.Sort(allow)
+	for _, m := range allow {
+		h.routes = append(h.routes, m+" "+pattern)
+	}
 	h.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		ep, ok := methods[r.Method]
 		if !ok {

@@ -26,6 +26,7 @@ var (
 	objectsFilters = filters{id: true, typ: true, version: true}
 	objectFilters  = filters{version: true}
 	versionFilters = filters{}
+	deleteFilters  = filters{version: true}
 )
 
 // parseQuery validates the URL parameters of a read. Every value that is

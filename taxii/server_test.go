@@ -125,7 +125,7 @@ func TestCollections(t *testing.T) {
 	r := e.get(t, "alice", "/taxii2/tearline/collections/")
 	wantTAXII(t, r, http.StatusOK)
 	cs := decode[taxii.Collections](t, r).Collections
-	if len(cs) != 1 {
+	if len(cs) != 2 || cs[1].ID != e.n.TAXII.MarkedID() || cs[1].Alias != "holdings-marked" || !cs[1].CanRead || !cs[1].CanWrite {
 		t.Fatalf("collections %+v", cs)
 	}
 	c := cs[0]
@@ -172,8 +172,8 @@ func TestClearanceFiltering(t *testing.T) {
 			adminIDs = ids
 		}
 		m := decode[taxii.Manifest](t, e.get(t, u, e.coll+"manifest/"))
-		if len(m.Objects) != len(ids) {
-			t.Fatalf("%s: manifest has %d, objects %d", u, len(m.Objects), len(ids))
+		if len(m.Objects) != len(ids)+labels {
+			t.Fatalf("%s: manifest has %d, objects %d and labels %d", u, len(m.Objects), len(ids), labels)
 		}
 	}
 	if count["admin"] != 10 || count["alice"] != 8 || count["bob"] != 4 || count["carol"] != 9 {
@@ -307,15 +307,15 @@ func TestAddObjectsAndStatus(t *testing.T) {
 		t.Fatalf("no-label status %+v", st)
 	}
 
-	// An envelope as the node serves it (labels, objects, bindings) goes
-	// back in whole: labels and bindings are accounted for too.
-	r = e.get(t, "alice", e.coll+"objects/")
+	// An envelope as the node serves it (objects and labels) goes back in
+	// whole: the objects are resends, the labels are accounted for.
+	r = e.get(t, "admin", e.coll+"objects/")
 	env := decode[taxii.Envelope](t, r)
 	raw := make([]string, len(env.Objects))
 	for i, o := range env.Objects {
 		raw[i] = string(o)
 	}
-	st = e.publish(t, "alice", raw...)
+	st = e.publish(t, "admin", raw...)
 	if st.FailureCount != 0 || st.SuccessCount != len(raw) {
 		t.Fatalf("re-posting a served envelope: %+v", st.Failures)
 	}
@@ -421,8 +421,8 @@ func TestAddedAfter(t *testing.T) {
 		e.publish(t, "admin", indicator("indicator--aaaaaaaa-0000-4000-8000-"+strings.Repeat("0", 10)+itoa(10+i), "2026-01-01T00:00:00.000Z"))
 	}
 	m := decode[taxii.Manifest](t, e.get(t, "admin", e.coll+"manifest/?limit=1000"))
-	if len(m.Objects) != 50 {
-		t.Fatalf("%d objects, want 50", len(m.Objects))
+	if len(m.Objects) != 55 {
+		t.Fatalf("%d items, want 55: 50 objects and the 5 labels they bear", len(m.Objects))
 	}
 	for i := 0; i < len(m.Objects); i += 3 {
 		after := m.Objects[i].DateAdded
@@ -455,23 +455,31 @@ func TestAddedAfter(t *testing.T) {
 	}
 }
 
+// A delete that may not be done answers as TAXII 2.1 §5.7 says, and is
+// audited: 403 for what the caller may read (a label, another poster's
+// object), 404 for a collection the caller may neither read nor write.
+// TestStockClientWorkflow deletes.
 func TestDeleteRefused(t *testing.T) {
 	e := newEnv(t)
-	m := decode[taxii.Manifest](t, e.get(t, "admin", e.coll+"manifest/"))
-	id := m.Objects[0].ID
-	for _, u := range []string{"admin", "alice"} {
-		r := e.do(t, req{method: http.MethodDelete, path: e.coll + "objects/" + id + "/", user: u, token: e.tokens[u]})
-		wantError(t, r, http.StatusMethodNotAllowed, "revoked version")
-		if r.Header.Get("Allow") != "GET" {
-			t.Errorf("Allow %q", r.Header.Get("Allow"))
+	var label, object string
+	for _, rec := range decode[taxii.Manifest](t, e.get(t, "alice", e.coll+"manifest/")).Objects {
+		if strings.HasPrefix(rec.ID, "marking-definition--") && label == "" {
+			label = rec.ID
+		} else if strings.HasPrefix(rec.ID, "indicator--") && object == "" {
+			object = rec.ID
 		}
 	}
-	r := e.do(t, req{method: http.MethodDelete, path: e.coll + "objects/" + id + "/", user: "audrey", token: e.tokens["audrey"]})
-	wantError(t, r, http.StatusForbidden, "writing")
-	// Still there, and the attempts are in the audit log.
-	wantTAXII(t, e.get(t, "admin", e.coll+"objects/"+id+"/"), 200)
+	del := func(u, id string) response {
+		return e.do(t, req{method: http.MethodDelete, path: e.coll + "objects/" + id + "/", user: u, token: e.tokens[u]})
+	}
+	wantError(t, del("admin", label), http.StatusForbidden, "not delete")
+	wantError(t, del("alice", object), http.StatusForbidden, "not delete") // admin posted the demo's objects
+	wantError(t, del("audrey", object), http.StatusNotFound, "not found")
+	// Still there, and the refusals are in the audit log.
+	wantTAXII(t, e.get(t, "admin", e.coll+"objects/"+object+"/"), 200)
+	wantTAXII(t, e.get(t, "admin", e.coll+"objects/"+label+"/"), 200)
 	if n := countAudit(t, e, func(ev audit.Event) bool {
-		return ev.Action == "object.delete" && ev.Object == id && ev.Decision == audit.Refuse
+		return ev.Action == "object.delete" && (ev.Object == object || ev.Object == label) && ev.Decision == audit.Refuse
 	}); n != 2 {
 		t.Fatalf("%d refused deletes audited, want 2", n)
 	}
@@ -494,7 +502,7 @@ func TestReadsAudited(t *testing.T) {
 		switch {
 		case ev.Action == audit.ActionRead && ev.Decision == audit.Allow && ev.Detail == "taxii" && len(ev.Labels) > 0:
 			reads++
-		case ev.Action == audit.ActionList && ev.Count == len(ids):
+		case ev.Action == audit.ActionList && ev.Count == len(ids)+labels:
 			lists++
 		case ev.Action == audit.ActionLabelRead && ev.Decision == audit.Allow:
 			labelReads++

@@ -6,7 +6,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"testing"
 )
@@ -112,107 +111,5 @@ func checkStatus(t *testing.T, s map[string]any) {
 	}
 	if n("success_count")+n("pending_count")+n("failure_count") != n("total_count") {
 		t.Fatalf("counts do not add up: %v", s)
-	}
-}
-
-func TestStockClientSequence(t *testing.T) {
-	e := newEnv(t)
-	c := &stockClient{t: t, http: e.srv.Client(), user: "admin", pass: e.tokens["admin"]}
-
-	// Server(url).refresh(): discovery; ApiRoot(urljoin(url, root)).
-	discoveryURL := e.srv.URL + "/taxii2/"
-	d := c.get(discoveryURL, nil)
-	if d["title"] == nil {
-		t.Fatal("No 'title' in Server Discovery")
-	}
-	roots := d["api_roots"].([]any)
-	root := urljoin(discoveryURL, roots[0].(string))
-	if !strings.HasSuffix(root, "/") {
-		root += "/"
-	}
-	if d["default"] != roots[0] {
-		t.Fatalf("default %v is not an api root", d["default"])
-	}
-	// ApiRoot.refresh_information() and refresh_collections().
-	a := c.get(root, nil)
-	if a["title"] == nil || len(a["versions"].([]any)) == 0 || a["max_content_length"] == nil {
-		t.Fatalf("API root %v", a)
-	}
-	var coll string
-	for _, it := range c.get(root+"collections/", nil)["collections"].([]any) {
-		m := it.(map[string]any)
-		for _, k := range []string{"id", "title", "can_read", "can_write"} {
-			if m[k] == nil {
-				t.Fatalf("No '%s' in Collection", k)
-			}
-		}
-		coll = root + "collections/" + m["id"].(string) + "/"
-		if m["can_read"] != true || m["can_write"] != true {
-			t.Fatalf("collection %v", m)
-		}
-	}
-
-	// as_pages(collection.get_objects, per_request=3).
-	perRequest := 3
-	params := url.Values{"limit": {strconv.Itoa(perRequest)}}
-	env := c.get(coll+"objects/", params)
-	total := len(env["objects"].([]any))
-	if env["more"] == true && total != perRequest {
-		perRequest = total // the library's own adjustment, with a warning
-	}
-	pages := 1
-	for env["more"] == true {
-		env = c.get(coll+"objects/", url.Values{"limit": {strconv.Itoa(perRequest)}, "next": {env["next"].(string)}})
-		total += len(env["objects"].([]any))
-		pages++
-	}
-	if pages < 2 || total < 10 {
-		t.Fatalf("as_pages: %d pages, %d objects", pages, total)
-	}
-	// get_objects with filters as the library spells them.
-	env = c.get(coll+"objects/", url.Values{"added_after": {"2000-01-01T00:00:00Z"}, "match[type]": {"indicator,malware"}, "match[version]": {"last"}})
-	if len(env["objects"].([]any)) == 0 {
-		t.Fatal("filtered get_objects is empty")
-	}
-
-	// add_objects(envelope): POST with Accept and Content-Type (no
-	// User-Agent: the library's post does not merge it), then the status
-	// URL it derives.
-	envelope := `{"objects":[` + indicator("indicator--c0ffee00-0000-4000-8000-000000000001", "2026-01-01T00:00:00.000Z") + `]}`
-	resp := c.send(http.MethodPost, coll+"objects/", nil, map[string]string{
-		"Accept": "application/taxii+json;version=2.1", "Content-Type": "application/taxii+json;version=2.1"}, []byte(envelope))
-	if resp.StatusCode >= 400 {
-		t.Fatalf("add_objects: HTTPError %d", resp.StatusCode)
-	}
-	var status map[string]any
-	if err := json.NewDecoder(resp.Body).Decode(&status); err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	checkStatus(t, status)
-	if status["success_count"].(float64) != 1 {
-		t.Fatalf("status %v", status)
-	}
-	statusURL := urljoin(coll, "../../status/"+status["id"].(string)) // no trailing slash
-	checkStatus(t, c.get(statusURL, nil))
-	checkStatus(t, c.get(root+"status/"+status["id"].(string)+"/", nil)) // ApiRoot.get_status
-
-	// get_object, object_versions, get_manifest.
-	id := "indicator--c0ffee00-0000-4000-8000-000000000001"
-	if objs := c.get(coll+"objects/"+id+"/", nil)["objects"].([]any); len(objs) < 1 || objs[len(objs)-1].(map[string]any)["type"] != "tearline-binding" {
-		t.Fatalf("get_object: %v", objs)
-	}
-	if vs := c.get(coll+"objects/"+id+"/versions/", nil)["versions"].([]any); len(vs) != 1 {
-		t.Fatalf("object_versions: %v", vs)
-	}
-	if m := c.get(coll+"manifest/", url.Values{"limit": {"100"}})["objects"].([]any); len(m) != 11 {
-		t.Fatalf("get_manifest: %d records", len(m))
-	}
-
-	// delete_object: raise_for_status raises on the 405.
-	resp = c.send(http.MethodDelete, coll+"objects/"+id+"/", nil, map[string]string{"Accept": "application/taxii+json;version=2.1"}, nil)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusMethodNotAllowed {
-		t.Fatalf("delete_object: %d", resp.StatusCode)
 	}
 }

@@ -39,13 +39,18 @@ func releaseToUSA(t *testing.T, gbr *Member, o Labelled) (string, int64) {
 		t.Fatal(err)
 	}
 	res, err := gbr.Node.Releases.Release(ctx, gbr.Analyst, id, "usa", "analysis")
-	if err != nil || res.Outcome != "release" || res.Ledger == 0 {
+	if err != nil || res.Outcome != "release" {
 		t.Fatalf("release to usa: %+v %v", res, err)
 	}
 	if res.Delivery != store.DeliveryQueued {
 		t.Fatalf("release result delivery = %q, want queued", res.Delivery)
 	}
-	return id, res.Ledger
+	// The sequence number is the ledger's (an analyst's answer has none).
+	led, err := gbr.Node.Store().Ledger(ctx, store.LedgerQuery{ObjectID: id})
+	if err != nil || len(led) != 1 || led[0].Party != "usa" {
+		t.Fatalf("ledger of %s: %+v %v", id, led, err)
+	}
+	return id, led[0].Seq
 }
 
 // deliveryOf is the state of ledger entry seq's delivery at m, as the store

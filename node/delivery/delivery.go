@@ -39,8 +39,8 @@ func New(n *node.Node) *Service { return &Service{n: n} }
 
 // Delivery is the state of one ledger entry's delivery to its party.
 type Delivery struct {
-	Outbox      int64      `json:"outbox"`
-	State       string     `json:"state"` // store.DeliveryQueued, ...Retrying, ...Delivered, ...Failed
+	Outbox      int64      `json:"outbox,omitempty"` // to those who read the ledger (node.MayCount)
+	State       string     `json:"state"`            // store.DeliveryQueued, ...Retrying, ...Delivered, ...Failed
 	Attempts    int        `json:"attempts"`
 	NextAttempt *time.Time `json:"next_attempt,omitempty"` // retrying: not before
 	Reason      string     `json:"reason,omitempty"`       // retrying or failed: the reason code
@@ -48,6 +48,16 @@ type Delivery struct {
 	Queued      time.Time  `json:"queued_at"`
 	DeliveredAt *time.Time `json:"delivered_at,omitempty"`
 	FailedAt    *time.Time `json:"failed_at,omitempty"`
+}
+
+// deliveryFor is it's delivery as p may see it: without the outbox id
+// unless p reads the ledger (node.MayCount).
+func deliveryFor(p *node.Principal, it store.OutboxItem) Delivery {
+	d := deliveryOf(it)
+	if !node.MayCount(p) {
+		d.Outbox = 0
+	}
+	return d
 }
 
 func deliveryOf(it store.OutboxItem) Delivery {
@@ -146,7 +156,7 @@ func (d *Service) RetryDelivery(ctx context.Context, p *node.Principal, seq int6
 		return Delivery{}, fmt.Errorf("retry delivery %d: %w", seq, node.ErrNotFound)
 	}
 	if it.State() != store.DeliveryFailed {
-		return deliveryOf(it), fmt.Errorf("retry delivery %d: %w (it is %s)", seq, node.ErrNotFailed, it.State())
+		return deliveryFor(p, it), fmt.Errorf("retry delivery %d: %w (it is %s)", seq, node.ErrNotFailed, it.State())
 	}
 	if err := d.n.Store().RetryOutbox(ctx, it.ID, d.n.Now()); err != nil {
 		return Delivery{}, fmt.Errorf("retry delivery %d: %w", seq, err)
@@ -158,7 +168,7 @@ func (d *Service) RetryDelivery(ctx context.Context, p *node.Principal, seq int6
 	if err != nil {
 		return Delivery{}, fmt.Errorf("retry delivery %d: %w", seq, err)
 	}
-	return deliveryOf(items[seq]), nil
+	return deliveryFor(p, items[seq]), nil
 }
 
 // DeliveriesPaused says whether deliveries to peer are paused by a split

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/tearline/tearline/audit"
 	"github.com/tearline/tearline/internal/clip"
@@ -22,14 +21,16 @@ import (
 // (the "objects" message before this one, verified and accepted under the
 // agreement), be bound by that partner, and sight what it says it sights.
 func (ib *Service) receiveSighting(ctx context.Context, peer *node.Peer, payload []byte) error {
-	refuse := func(object, why string) error {
+	// refuseAs audits why and answers the peer told.
+	refuseAs := func(object, why, told string) error {
 		ev := audit.Event{Actor: "peer:" + peer.Name, Action: audit.ActionSightingRecv, Object: object, Subject: "party:" + peer.Name,
 			Decision: audit.Refuse, Detail: clip.String(why, 300)}
 		if err := ib.n.Store().Update(ctx, func(tx store.Tx) error { return ib.n.AppendAudit(ctx, tx, ev) }); err != nil {
 			return fmt.Errorf("sighting from %s: audit refusal: %w", peer.Name, err)
 		}
-		return fmt.Errorf("sighting from %s: %w: %s", peer.Name, node.ErrRefused, why)
+		return fmt.Errorf("sighting from %s: %w: %s", peer.Name, node.ErrRefused, told)
 	}
+	refuse := func(object, why string) error { return refuseAs(object, why, why) }
 	var note release.SightingNote
 	if err := json.Unmarshal(payload, &note); err != nil || note.Sighting == "" || note.SightingOf == "" {
 		return refuse("", "not a sighting message")
@@ -53,7 +54,10 @@ func (ib *Service) receiveSighting(ctx context.Context, peer *node.Peer, payload
 	if ok, why, err := ib.sentTo(ctx, s.Ref, peer.Name); err != nil {
 		return fmt.Errorf("sighting from %s: %w", peer.Name, err)
 	} else if !ok {
-		return refuse(note.Sighting, why)
+		// Whether this node holds the object, and from whom, is not the
+		// peer's to learn from a sighting it makes up: one answer for all
+		// (the audit entry keeps why).
+		return refuseAs(note.Sighting, why, "sighting of "+s.Ref+": not an object this node originated and sent to "+peer.Name)
 	}
 	err = ib.n.Store().Update(ctx, func(tx store.Tx) error {
 		return ib.n.AppendAudit(ctx, tx, audit.Event{Actor: "peer:" + peer.Name, Action: audit.ActionSightingRecv, Object: note.Sighting,
@@ -82,24 +86,9 @@ func (ib *Service) sentTo(ctx context.Context, id, party string) (bool, string, 
 	if orig != ib.n.Config().Name {
 		return false, "sighting of " + id + ", which " + orig + " originated, not this node", nil
 	}
-	// A tearline is in the ledger under the object it was made from.
-	ledgerID := id
-	if prov, err := ib.n.Store().Provenance(ctx, id); err == nil && prov.DerivedFrom != "" {
-		ledgerID, _, _ = strings.Cut(prov.DerivedFrom, "@")
-	} else if err != nil && !errors.Is(err, store.ErrNotFound) {
-		return false, "", err
-	}
-	entries, err := ib.n.Store().Ledger(ctx, store.LedgerQuery{ObjectID: ledgerID})
-	if err != nil {
-		return false, "", err
-	}
-	for _, e := range entries {
-		if e.Party != party {
-			continue
-		}
-		if (e.Outcome == store.LedgerRelease && e.ObjectID == id) || (e.Outcome == store.LedgerTearline && e.TearlineID == id) {
-			return true, "", nil
-		}
+	went, err := node.WentTo(ctx, ib.n.Store(), id, party)
+	if err != nil || went {
+		return went, "", err
 	}
 	return false, "sighting of " + id + ", which never went to " + party, nil
 }

@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -125,45 +126,59 @@ func (rc *Service) Recall(ctx context.Context, p *node.Principal, objectID, reas
 		if orig != rc.n.Config().Name {
 			return fmt.Errorf("%w: %s was originated by %s: only its originator can recall it", node.ErrForbidden, objectID, orig)
 		}
-		parties, err := recipients(ctx, tx, objectID)
+		// Only the releases of versions p may read: a release of a later
+		// version p may not read is not p's to know of, so the answer (and
+		// the notice) is what it would be without it.
+		parties, err := recipients(ctx, tx, objectID, func(modified string) (bool, error) {
+			return rc.n.ActsOn(ctx, tx, p, node.ActRecall, objectID, []string{modified})
+		})
 		if err != nil {
 			return err
 		}
 		if len(parties) == 0 {
 			return fmt.Errorf("%w: %s was never released to a partner: nothing to recall", node.ErrInvalid, objectID)
 		}
-		now := rc.n.Now()
-		for _, r := range parties {
-			notice := &recall.Notice{ID: id, ObjectRef: objectID, Versions: r.versions, Objects: r.objects, To: r.party, Reason: reason}
-			signer, err := rc.n.Signer()
-			if err != nil {
-				return err
-			}
-			raw, err := recall.SignNotice(signer, notice, now)
-			if err != nil {
-				return err
-			}
-			row := store.Recall{ID: id, Party: r.party, ObjectID: objectID, Originator: rc.n.Config().Name, Objects: r.objects, Reason: reason,
-				Notice: raw, State: store.RecallPending, Issued: now, By: p.Actor()}
-			if err := tx.PutRecall(ctx, row); err != nil {
-				return err
-			}
-			if err := rc.n.Outbox().Enqueue(ctx, tx, r.party, store.OutboxRecall, raw); err != nil {
-				return err
-			}
-			// The reason is the originator's free text: it stays in the
-			// recall row and the notice, not in the content-free log.
-			if err := rc.n.AppendAudit(ctx, tx, audit.Event{Actor: p.Actor(), Action: audit.ActionRecallIssue, Object: objectID,
-				Subject: "party:" + r.party, Decision: audit.Accept, Count: len(r.objects),
-				Detail: clip.String("recall="+id+" objects="+strings.Join(r.objects, ","), 300)}); err != nil {
-				return err
-			}
-			out = append(out, recallStatus(row))
-		}
-		return nil
+		out, err = rc.recallIn(ctx, tx, p, objectID, id, reason, parties)
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("recall %s: %w", objectID, err)
+	}
+	return out, nil
+}
+
+// recallIn issues recall id of objectID to parties in tx: per party, the
+// signed notice in the outbox, the recall row and the audit entry. Recall
+// and a delete over TAXII (taxii.go) call it.
+func (rc *Service) recallIn(ctx context.Context, tx store.Tx, p *node.Principal, objectID, id, reason string, parties []partyRecall) ([]RecallStatus, error) {
+	var out []RecallStatus
+	now := rc.n.Now()
+	for _, r := range parties {
+		notice := &recall.Notice{ID: id, ObjectRef: objectID, Versions: r.versions, Objects: r.objects, To: r.party, Reason: reason}
+		signer, err := rc.n.Signer()
+		if err != nil {
+			return nil, err
+		}
+		raw, err := recall.SignNotice(signer, notice, now)
+		if err != nil {
+			return nil, err
+		}
+		row := store.Recall{ID: id, Party: r.party, ObjectID: objectID, Originator: rc.n.Config().Name, Objects: r.objects, Reason: reason,
+			Notice: raw, State: store.RecallPending, Issued: now, By: p.Actor()}
+		if err := tx.PutRecall(ctx, row); err != nil {
+			return nil, err
+		}
+		if err := rc.n.Outbox().Enqueue(ctx, tx, r.party, store.OutboxRecall, raw); err != nil {
+			return nil, err
+		}
+		// The reason is the originator's free text: it stays in the
+		// recall row and the notice, not in the content-free log.
+		if err := rc.n.AppendAudit(ctx, tx, audit.Event{Actor: p.Actor(), Action: audit.ActionRecallIssue, Object: objectID,
+			Subject: "party:" + r.party, Decision: audit.Accept, Count: len(r.objects),
+			Detail: clip.String("recall="+id+" objects="+strings.Join(r.objects, ","), 300)}); err != nil {
+			return nil, err
+		}
+		out = append(out, recallStatus(row))
 	}
 	return out, nil
 }
@@ -176,8 +191,9 @@ type partyRecall struct {
 }
 
 // recipients reads the ledger for every party objectID went to, whole or as
-// a tearline, in party order.
-func recipients(ctx context.Context, r store.Reader, objectID string) ([]partyRecall, error) {
+// a tearline, in party order, counting the releases of the versions keep
+// keeps.
+func recipients(ctx context.Context, r store.Reader, objectID string, keep func(modified string) (bool, error)) ([]partyRecall, error) {
 	entries, err := r.Ledger(ctx, store.LedgerQuery{ObjectID: objectID})
 	if err != nil {
 		return nil, err
@@ -191,6 +207,11 @@ func recipients(ctx context.Context, r store.Reader, objectID string) ([]partyRe
 		case store.LedgerTearline:
 			sent = e.TearlineID
 		default:
+			continue
+		}
+		if ok, err := keep(e.Modified); err != nil {
+			return nil, err
+		} else if !ok {
 			continue
 		}
 		pr := by[e.Party]
@@ -233,18 +254,16 @@ func (rc *Service) RecallStatus(ctx context.Context, p *node.Principal, q store.
 		}
 		out = make([]RecallStatus, 0, len(rows))
 		for _, r := range rows {
-			// Recalls of objects p may not read are not there for p
-			// (auditors and admins see every level's metadata).
-			if !node.EveryLevel(p, node.ActRecallRead) {
-				ok, err := rc.n.MayRead(ctx, tx, p, r.ObjectID, "")
-				if err != nil {
-					return err
-				}
-				if !ok {
-					continue
-				}
+			// A recall is there for p only if p may read every version it
+			// recalls (auditors and admins see every level's metadata).
+			versions, readable := noticeVersions(r.Notice)
+			ok, err := rc.n.ActsOn(ctx, tx, p, node.ActRecallRead, r.ObjectID, versions)
+			if err != nil {
+				return err
 			}
-			out = append(out, recallStatus(r))
+			if ok && (readable || node.EveryLevel(p, node.ActRecallRead)) {
+				out = append(out, recallStatus(r))
+			}
 		}
 		return rc.n.AppendAudit(ctx, tx, audit.Event{Actor: p.Actor(), Action: audit.ActionRecallRead, Object: q.ObjectID,
 			Decision: audit.Allow, Count: len(out), Detail: "recall=" + q.ID})
@@ -253,6 +272,19 @@ func (rc *Service) RecallStatus(ctx context.Context, p *node.Principal, q store.
 		return nil, fmt.Errorf("recall status: %w", err)
 	}
 	return out, nil
+}
+
+// noticeVersions reads the versions a stored recall notice names. The
+// notice was verified, or made here, when it was stored; one that does not
+// read is shown to no one who does not see every level (ok false).
+func noticeVersions(notice []byte) (versions []string, ok bool) {
+	var nt struct {
+		Versions []string `json:"versions"`
+	}
+	if json.Unmarshal(notice, &nt) != nil {
+		return nil, false
+	}
+	return nt.Versions, true
 }
 
 // ReceiveRecall honours a recall notice from peer: it must verify under the
@@ -297,8 +329,13 @@ func (rc *Service) ReceiveRecall(ctx context.Context, peer *node.Peer, payload [
 		}
 
 		// Check everything before purging anything: a notice naming an
-		// object of another originator is refused whole.
+		// object of another originator that went to the peer is refused
+		// whole. One that never went to the peer is not the peer's to know
+		// of: it is answered exactly as an id not held (listed not held,
+		// neither purged nor tombstoned), so a partner cannot probe what
+		// this node holds from others.
 		var targets, notHeld []string
+		foreign := map[string]bool{}
 		for _, id := range notice.Objects {
 			versions, err := tx.Versions(ctx, id)
 			if err != nil {
@@ -313,6 +350,15 @@ func (rc *Service) ReceiveRecall(ctx context.Context, peer *node.Peer, payload [
 				return err
 			}
 			if orig != notice.Originator {
+				went, err := node.WentTo(ctx, tx, id, peer.Name)
+				if err != nil {
+					return err
+				}
+				if !went {
+					foreign[id] = true
+					notHeld = append(notHeld, id)
+					continue
+				}
 				return fmt.Errorf("%w: %s was originated by %s, not by %s", errRecallRefused, id, orig, notice.Originator)
 			}
 			targets = append(targets, id)
@@ -347,6 +393,10 @@ func (rc *Service) ReceiveRecall(ctx context.Context, peer *node.Peer, payload [
 		var tombs map[string]bool
 		var never []string
 		for _, id := range notHeld {
+			if foreign[id] {
+				never = append(never, id)
+				continue
+			}
 			if tombs == nil {
 				ts, err := tx.Tombstones(ctx)
 				if err != nil {
@@ -388,7 +438,8 @@ func (rc *Service) ReceiveRecall(ctx context.Context, peer *node.Peer, payload [
 		}
 		return rc.n.AppendAudit(ctx, tx, audit.Event{Actor: actor, Action: audit.ActionRecallReceive, Object: notice.ObjectRef,
 			Subject: "party:" + peer.Name, Decision: audit.Accept, Reasons: []string{node.PurgeRecall}, Count: len(purged),
-			Detail: clip.String("recall="+notice.ID+" purged="+strings.Join(purged, ",")+" not_held="+strings.Join(never, ","), 300)})
+			Detail: clip.String("recall="+notice.ID+" purged="+strings.Join(purged, ",")+" not_held="+strings.Join(never, ",")+
+				" held_from_others="+strings.Join(slices.Sorted(maps.Keys(foreign)), ","), 300)})
 	})
 	if errors.Is(err, errRecallRefused) {
 		return rc.refuseRecall(ctx, peer, notice.ObjectRef, err)
@@ -505,3 +556,29 @@ func (rc *Service) LedgerRecalls(ctx context.Context, p *node.Principal, entries
 
 // LedgerRecallKey is the key of LedgerRecalls' map.
 func LedgerRecallKey(objectID, party string) string { return objectID + "\x00" + party }
+
+// Recipients names the parties id went to, whole or as a tearline (the
+// ledger says so), for a delete that must recall it first.
+func (rc *Service) Recipients(ctx context.Context, r store.Reader, id string) ([]string, error) {
+	parties, err := recipients(ctx, r, id, func(string) (bool, error) { return true, nil })
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, len(parties))
+	for i, pr := range parties {
+		out[i] = pr.party
+	}
+	return out, nil
+}
+
+// RecallIn recalls every release of id from every party it went to, in tx,
+// as p and for reason (a delete over TAXII, which purges id after it). The
+// caller has checked that p may read every version of id.
+func (rc *Service) RecallIn(ctx context.Context, tx store.Tx, p *node.Principal, id, reason string) error {
+	parties, err := recipients(ctx, tx, id, func(string) (bool, error) { return true, nil })
+	if err != nil || len(parties) == 0 {
+		return err
+	}
+	_, err = rc.recallIn(ctx, tx, p, id, recall.NewID(), reason, parties)
+	return err
+}

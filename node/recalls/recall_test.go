@@ -325,6 +325,58 @@ func TestRecallRefused(t *testing.T) {
 	}
 }
 
+// TestRecallProbeAnsweredAsNotHeld is written from a partner's side: gbr
+// signs a recall notice naming, beside its own object, an object fra holds
+// that never went to gbr and an id fra never held. The acknowledgement
+// lists both alike as not held, and fra keeps what it holds: a notice
+// cannot probe what a node holds from others, nor purge it.
+func TestRecallProbeAnsweredAsNotHeld(t *testing.T) {
+	ctx := context.Background()
+	gbr, fra := nodetest.NewFedPair(t, "analysis")
+	id := gbr.IngestAs(t, nodetest.Actor(nodetest.NewID("threat-actor"), nil), nodetest.OKBanner)
+	nodetest.MustRelease(t, gbr.N, gbr.Admin, id, "fra")
+	nodetest.Eventually(t, "fra holds it", func() bool { return nodetest.Held(fra.N, id) })
+	private := fra.IngestAs(t, nodetest.Actor(nodetest.NewID("threat-actor"), nil), "NATO SECRET // DISC HUMINT // TOPIC CYBER") // outside the terms: never released to gbr
+	for i := range 2 {
+		missing := nodetest.NewID("threat-actor") // each time new: a recalled id not held is tombstoned
+		order := []string{id, private, missing}
+		if i == 1 {
+			order = []string{id, missing, private}
+		}
+		rid := recall.NewID()
+		raw, err := recall.SignNotice(nodetest.Signer(t, gbr.N), &recall.Notice{ID: rid, ObjectRef: id, Objects: order, To: "fra", Reason: "r"}, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := fra.N.Recalls.ReceiveRecall(ctx, fra.Peer(t, "gbr"), raw); err != nil {
+			t.Fatalf("notice naming %v: %v", order, err)
+		}
+		rows, err := fra.N.Store().Recalls(ctx, store.RecallQuery{ID: rid})
+		if err != nil || len(rows) != 1 {
+			t.Fatalf("recall rows: %+v %v", rows, err)
+		}
+		var ack recall.Ack
+		if err := json.Unmarshal(rows[0].Ack, &ack); err != nil {
+			t.Fatal(err)
+		}
+		want := slices.DeleteFunc(slices.Clone(order), func(s string) bool { return s == id })
+		if !slices.Equal(ack.NotHeld, want) || slices.Contains(ack.Purged, private) {
+			t.Fatalf("ack: purged %v, not held %v; want not held %v, in the notice's order", ack.Purged, ack.NotHeld, want)
+		}
+		if !nodetest.Held(fra.N, private) {
+			t.Fatal("a partner's notice purged an object that never went to it")
+		}
+	}
+	// Not tombstoned either: the object keeps its versions and takes new ones.
+	ts, err := fra.N.Store().Tombstones(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if slices.ContainsFunc(ts, func(tb store.Tombstone) bool { return tb.ID == private }) {
+		t.Fatal("the object held from another originator was tombstoned")
+	}
+}
+
 // TestRecallRevokedTAXII: an originator's STIX revocation is served to
 // TAXII clients as the object's latest version, revoked.
 func TestRecallRevokedTAXII(t *testing.T) {

@@ -25,13 +25,10 @@ func (rs *Service) ReleaseQueue(ctx context.Context, p *node.Principal, state st
 	if err != nil {
 		return nil, fmt.Errorf("release queue: %w", err)
 	}
-	if node.EveryLevel(p, node.ActReleaseQueue) {
-		return qs, nil
-	}
-	// A request for an object p may not read is not there for p.
+	// A request for an object version p may not read is not there for p.
 	out := qs[:0]
 	for _, q := range qs {
-		ok, err := rs.n.MayRead(ctx, rs.n.Store(), p, q.ObjectID, q.Modified)
+		ok, err := rs.n.ActsOn(ctx, rs.n.Store(), p, node.ActReleaseQueue, q.ObjectID, []string{q.Modified})
 		if err != nil {
 			return nil, fmt.Errorf("release queue: %w", err)
 		}
@@ -103,9 +100,9 @@ func (rs *Service) ApproveRelease(ctx context.Context, p *node.Principal, reques
 		return ReleaseResult{}, fmt.Errorf("approve %s: %w", requestID, err)
 	}
 	if refused {
-		return res, fmt.Errorf("approve %s: %w: %v", requestID, node.ErrNotReleased, Words(res.Reasons))
+		return counted(p, res), fmt.Errorf("approve %s: %w: %v", requestID, node.ErrNotReleased, Words(res.Reasons))
 	}
-	return res, nil
+	return counted(p, res), nil
 }
 
 // RefuseRelease refuses a pending request with a reason.
@@ -141,7 +138,7 @@ func (rs *Service) RefuseRelease(ctx context.Context, p *node.Principal, request
 	if err != nil {
 		return ReleaseResult{}, fmt.Errorf("refuse %s: %w", requestID, err)
 	}
-	return res, nil
+	return counted(p, res), nil
 }
 
 // pendingRequest returns request id for p to approve or refuse. A request

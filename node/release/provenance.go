@@ -89,12 +89,10 @@ func (rs *Service) Consents(ctx context.Context, p *node.Principal, objectID str
 	if err := node.Authorize(p, node.ActConsentRead); err != nil {
 		return nil, fmt.Errorf("consents: %w", err)
 	}
-	if !node.EveryLevel(p, node.ActConsentRead) {
-		// An object p may not read has no consents p can see, as one
-		// that does not exist has none.
-		if ok, err := rs.n.MayRead(ctx, rs.n.Store(), p, objectID, ""); err != nil || !ok {
-			return nil, err
-		}
+	// An object p may not read has no consents p can see, as one that
+	// does not exist has none.
+	if ok, err := rs.n.ActsOn(ctx, rs.n.Store(), p, node.ActConsentRead, objectID, nil); err != nil || !ok {
+		return nil, err
 	}
 	return rs.n.Store().Consents(ctx, objectID)
 }

@@ -224,7 +224,16 @@ func (rs *Service) Release(ctx context.Context, p *node.Principal, objectID, par
 	if err != nil {
 		return ReleaseResult{}, fmt.Errorf("release %s to %s: %w", objectID, party, err)
 	}
-	return res, nil
+	return counted(p, res), nil
+}
+
+// counted is res as p may see it: without the ledger's sequence number
+// unless p reads the ledger (node.MayCount).
+func counted(p *node.Principal, res ReleaseResult) ReleaseResult {
+	if !node.MayCount(p) {
+		res.Ledger = 0
+	}
+	return res
 }
 
 // carryOut writes a release, tearline or refusal to the ledger (making the

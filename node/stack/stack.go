@@ -62,7 +62,7 @@ func New(n *node.Node) *Node {
 		Oversight:  oversight.New(n),
 		Retention:  retention.New(n),
 	}
-	s.TAXII = taxiiview.New(n, s.Releases)
+	s.TAXII = taxiiview.New(n, s.Releases, s.Recalls)
 	s.Inbox.RegisterInboxHandler(store.OutboxRecall, s.Recalls.ReceiveRecall)
 	s.Inbox.RegisterInboxHandler(store.OutboxAck, s.Recalls.ReceiveRecallAck)
 	return s

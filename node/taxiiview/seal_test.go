@@ -60,12 +60,17 @@ func TestTAXIIServesOnlyJSON(t *testing.T) {
 	db, exec := rawDB(t, n)
 	var leading []json.RawMessage
 	page := func() ([]json.RawMessage, error) {
-		pg, err := n.TAXII.Objects(ctx, p, n.TAXII.HoldingsID(), taxii.Query{Types: []string{"threat-actor"}})
+		// The threat actors, and the labels they bear: items too.
+		pg, err := n.TAXII.Objects(ctx, p, n.TAXII.HoldingsID(), taxii.Query{Types: []string{"threat-actor", "marking-definition"}})
 		var vals []json.RawMessage
+		leading = nil
 		for _, it := range pg.Items {
-			vals = append(vals, it.Object)
+			if strings.HasPrefix(it.ID, "marking-definition--") {
+				leading = append(leading, it.Object)
+			} else {
+				vals = append(vals, it.Object)
+			}
 		}
-		leading = pg.Leading
 		return vals, err
 	}
 	if vals, err := page(); err != nil || len(vals) != 2 || len(leading) == 0 {

@@ -11,7 +11,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/go-json-experiment/json/jsontext"
 	"github.com/google/uuid"
@@ -21,7 +23,9 @@ import (
 	"github.com/tearline/tearline/federation"
 	"github.com/tearline/tearline/internal/clip"
 	"github.com/tearline/tearline/node"
+	"github.com/tearline/tearline/node/recalls"
 	"github.com/tearline/tearline/node/release"
+	"github.com/tearline/tearline/policy"
 	"github.com/tearline/tearline/stix"
 	"github.com/tearline/tearline/store"
 	"github.com/tearline/tearline/taxii"
@@ -35,14 +39,28 @@ const HoldingsAlias = federation.HoldingsAlias
 // decisions as the JSON API and are audited, durably, before they are
 // answered; writes go through Ingest.
 type TAXII struct {
-	n   *node.Node
-	rel *release.Service // partners' pulls are decided as releases
+	n      *node.Node
+	rel    *release.Service // partners' pulls are decided as releases
+	rc     *recalls.Service // a delete recalls what was released
+	places *labelPlaces     // where label items go (taxii_read.go)
 }
 
 // New returns the TAXII backend of n.
-func New(n *node.Node, rel *release.Service) *TAXII { return &TAXII{n: n, rel: rel} }
+func New(n *node.Node, rel *release.Service, rc *recalls.Service) *TAXII {
+	return &TAXII{n: n, rel: rel, rc: rc, places: &labelPlaces{}}
+}
 
 var _ taxii.Backend = (*TAXII)(nil)
+
+// MarkedAlias is the alias of the holdings collection's marked copy: the
+// same objects, each with its labels' marking-definition ids added to its
+// object_marking_refs, for platforms that keep markings but not bindings.
+const MarkedAlias = "holdings-marked"
+
+// MarkedID is the marked collection's id, made as HoldingsID is.
+func (t *TAXII) MarkedID() string {
+	return uuid.NewSHA1(uuid.NameSpaceURL, []byte("urn:tearline:taxii:collection:holdings-marked:"+t.n.Config().Identity)).String()
+}
 
 // HoldingsID is the holdings collection's id: a UUIDv5 of the node's STIX
 // identity, so it is stable across restarts and distinct across nodes.
@@ -98,26 +116,38 @@ func (t *TAXII) Collections(ctx context.Context, c taxii.Caller) ([]taxii.Collec
 	return []taxii.Collection{{
 		ID:    t.HoldingsID(),
 		Title: t.n.Config().Name + " holdings",
-		Description: "Everything node " + t.n.Config().Name + " holds, as the reader's clearance allows. " +
+		Description: "Everything node " + t.n.Config().Name + " holds, as the reader's clearance allows, each object exactly as stored; " +
+			"the Tearline labels of those objects are marking-definitions of the collection. " +
 			"Objects posted without a Tearline label take the poster's default label.",
 		Alias: HoldingsAlias, CanRead: rw, CanWrite: rw,
+		MediaTypes: []string{taxii.MediaTypeSTIX},
+	}, {
+		ID:    t.MarkedID(),
+		Title: t.n.Config().Name + " holdings, marked",
+		Description: "The holdings collection with each object's Tearline label ids added to its object_marking_refs, " +
+			"so that platforms which keep markings keep the classification: a marked copy, not the bytes the originator signed.",
+		Alias: MarkedAlias, CanRead: rw, CanWrite: rw,
 		MediaTypes: []string{taxii.MediaTypeSTIX},
 	}}, nil
 }
 
-// reader checks the collection and that p may read it.
-func (t *TAXII) reader(c taxii.Caller, collection string) (*node.Principal, error) {
-	p, err := principalOf(c)
-	if err != nil {
-		return nil, err
+// reader checks the collection and that p may read it; marked says it is
+// the marked copy.
+func (t *TAXII) reader(c taxii.Caller, collection string) (p *node.Principal, marked bool, err error) {
+	if p, err = principalOf(c); err != nil {
+		return nil, false, err
 	}
-	if collection != t.HoldingsID() {
-		return nil, fmt.Errorf("collection %s: %w", collection, taxii.ErrNotFound)
+	switch collection {
+	case t.HoldingsID():
+	case t.MarkedID():
+		marked = true
+	default:
+		return nil, false, fmt.Errorf("collection %s: %w", collection, taxii.ErrNotFound)
 	}
 	if err := node.Authorize(p, node.ActTAXIIContent); err != nil {
-		return nil, fmt.Errorf("collection %s: %v: %w", collection, err, taxii.ErrForbidden)
+		return nil, false, fmt.Errorf("collection %s: %v: %w", collection, err, taxii.ErrForbidden)
 	}
-	return p, nil
+	return p, marked, nil
 }
 
 // Objects implements taxii.Backend.
@@ -125,11 +155,11 @@ func (t *TAXII) Objects(ctx context.Context, c taxii.Caller, collection string, 
 	if pc, ok := c.(*PartnerCaller); ok {
 		return t.partnerObjects(ctx, pc, collection, q) // partnerview.go
 	}
-	p, err := t.reader(c, collection)
+	p, marked, err := t.reader(c, collection)
 	if err != nil {
 		return taxii.Page{}, err
 	}
-	return t.taxiiRead(ctx, p, q)
+	return t.taxiiRead(ctx, p, q, marked, t.places)
 }
 
 // Versions implements taxii.Backend: the versions p may read, oldest first,
@@ -138,14 +168,19 @@ func (t *TAXII) Versions(ctx context.Context, c taxii.Caller, collection string,
 	if pc, ok := c.(*PartnerCaller); ok {
 		return t.partnerVersions(ctx, pc, collection, q)
 	}
-	p, err := t.reader(c, collection)
+	p, marked, err := t.reader(c, collection)
 	if err != nil {
 		return taxii.Page{}, err
+	}
+	if strings.HasPrefix(q.Object, labelPrefix) {
+		if page, ok, err := t.taxiiLabelVersions(ctx, p, q, t.places); ok || err != nil {
+			return page, err
+		}
 	}
 	limit := pageLimit(q.Limit)
 	skip := 0
 	if q.Next != "" {
-		cur, err := t.taxiiOpenCursor(ctx, p, q, true)
+		cur, err := t.taxiiOpenCursor(ctx, p, q, true, marked)
 		if err != nil {
 			return taxii.Page{}, err
 		}
@@ -172,7 +207,7 @@ func (t *TAXII) Versions(ctx context.Context, c taxii.Caller, collection string,
 		}
 		if len(page.Items) == limit {
 			page.More = true
-			if page.Next, err = t.taxiiSealCursor(ctx, p, q, true, cursor{skip: seen - 1}); err != nil {
+			if page.Next, err = t.taxiiSealCursor(ctx, p, q, true, marked, cursor{skip: seen - 1}); err != nil {
 				return taxii.Page{}, err
 			}
 			break
@@ -195,7 +230,7 @@ func (t *TAXII) Add(ctx context.Context, c taxii.Caller, collection string, obje
 	if err != nil {
 		return taxii.AddResult{}, err
 	}
-	if collection != t.HoldingsID() {
+	if collection != t.HoldingsID() && collection != t.MarkedID() {
 		return taxii.AddResult{}, fmt.Errorf("collection %s: %w", collection, taxii.ErrNotFound)
 	}
 	if len(objects) == 0 {
@@ -372,27 +407,226 @@ func refusalMessage(p *node.Principal, r node.Refusal) string {
 	return r.Reason
 }
 
-// Delete implements taxii.Backend. Tearline does not erase intelligence
-// through TAXII: objects are immutable, and the STIX way to withdraw one is
-// for its originator to publish a revoked version, which this collection
-// then serves. The attempt is audited and refused, for every role.
-func (t *TAXII) Delete(ctx context.Context, c taxii.Caller, collection, id string) error {
+// Delete implements taxii.Backend: a purge (crypto-shredding, as
+// `tearline purge` does) of every version of q.Object, recalled from the
+// partners the ledger says received it, in one transaction with its audit
+// entries. The object must be one p may read, every version of it (else
+// 404, as for a missing id); p must be its poster, if it was never released
+// to a partner, or a releaser or admin, if this node originated it (else
+// 403). Tearline purges whole objects: a match[version] that selects some
+// versions but not all is refused (400).
+func (t *TAXII) Delete(ctx context.Context, c taxii.Caller, collection string, q taxii.Query) error {
 	if _, ok := c.(*PartnerCaller); ok {
 		return fmt.Errorf("partners may not delete: %w", taxii.ErrForbidden)
 	}
-	p, err := principalOf(c)
+	p, _, err := t.reader(c, collection)
 	if err != nil {
 		return err
 	}
-	if collection != t.HoldingsID() {
-		return fmt.Errorf("collection %s: %w", collection, taxii.ErrNotFound)
+	return t.taxiiDelete(ctx, p, q, t.places)
+}
+
+// PurgeDelete is the tombstone's reason for an object deleted over TAXII.
+const PurgeDelete = "delete"
+
+// errDeleteRefused carries a refused delete's reason out of its
+// transaction, which is rolled back; the refusal is audited after it.
+type errDeleteRefused struct{ reason string }
+
+func (e errDeleteRefused) Error() string { return "delete refused: " + e.reason }
+
+func (t *TAXII) taxiiDelete(ctx context.Context, p *node.Principal, q taxii.Query, places *labelPlaces) error {
+	id := q.Object
+	notFound := fmt.Errorf("taxii delete %s: %w", clip.String(id, 200), taxii.ErrNotFound)
+	if err := node.Authorize(p, node.ActTAXIIDelete); err != nil {
+		return fmt.Errorf("taxii delete: %v: %w", err, taxii.ErrForbidden)
 	}
-	err = t.n.Store().Update(ctx, func(tx store.Tx) error {
-		return t.n.AppendAudit(ctx, tx, audit.Event{Actor: p.Actor(), Action: audit.ActionDelete, Object: clip.String(id, 200),
-			Decision: audit.Refuse, Reasons: []string{"not-supported"}, Detail: "taxii"})
-	})
+	var purged []string
+	var err error
+	if strings.HasPrefix(id, labelPrefix) {
+		// One of our labels, an item p reads: labels are not deleted,
+		// they go with the last object bearing them.
+		var page taxii.Page
+		if page, _, err = t.taxiiLabelVersions(ctx, p, taxii.Query{Object: id}, places); err == nil && len(page.Items) > 0 {
+			err = errDeleteRefused{"label"}
+		}
+	}
+	if err == nil {
+		err = t.n.Outbox().Update(ctx, func(tx store.Tx) error {
+			// Acting on an object is reading it first: one p may not read
+			// answers as one that does not exist.
+			if err := t.n.AuthorizeObject(ctx, tx, p, node.ActTAXIIDelete, id, "", notFound); err != nil {
+				return err
+			}
+			all, err := tx.Versions(ctx, id)
+			if err != nil {
+				return err
+			}
+			if len(all) == 0 {
+				return notFound
+			}
+			for _, v := range all {
+				c, err := t.n.Classes().Of(ctx, tx, v.Class)
+				if err != nil {
+					return err
+				}
+				if !policy.CanRead(t.n.Registry(), p.Subject, c.Labels).Allow {
+					// A purge would destroy versions p cannot see.
+					return errDeleteRefused{"versions-above-clearance"}
+				}
+			}
+			if !specMatch(q.SpecVersions) {
+				return notFound
+			}
+			sel := all
+			if !q.Version.Default() {
+				q.AddedAfter = time.Time{} // not a filter of this endpoint
+				if sel, err = t.selectVersions(all[len(all)-1], q, map[string][]store.ObjectVersion{id: all}, nil); err != nil {
+					return err
+				}
+			}
+			if len(sel) == 0 {
+				return notFound
+			}
+			if len(sel) != len(all) {
+				return fmt.Errorf("match[version] selects %d of the %d versions of %s: Tearline deletes (purges) whole objects, "+
+					"so name every version or none: %w", len(sel), len(all), id, taxii.ErrBadRequest)
+			}
+			orig, err := node.OriginatorOf(ctx, tx, id, all)
+			if err != nil {
+				return err
+			}
+			// Every release: p may read every version (checked above).
+			parties, err := t.rc.Recipients(ctx, tx, id)
+			if err != nil {
+				return err
+			}
+			switch {
+			case (p.User.Role == node.RoleReleaser || p.User.Role == node.RoleAdmin) && orig == t.n.Config().Name:
+			case len(parties) > 0:
+				return errDeleteRefused{"released"}
+			default:
+				posted, err := t.postedBy(ctx, tx, p.Actor(), id, all)
+				if err != nil {
+					return err
+				}
+				if !posted {
+					return errDeleteRefused{"not-poster"}
+				}
+			}
+			why := "deleted over TAXII by " + p.User.Name
+			if len(parties) > 0 {
+				if err := t.rc.RecallIn(ctx, tx, p, id, why); err != nil {
+					return err
+				}
+			}
+			if purged, err = t.n.PurgeIn(ctx, tx, p.Actor(), store.Tombstone{ID: id, PurgedAt: t.n.Now(), Reason: PurgeDelete}); err != nil {
+				return err
+			}
+			return t.n.AppendAudit(ctx, tx, audit.Event{Actor: p.Actor(), Action: audit.ActionDelete, Object: id, Decision: audit.Accept,
+				Reasons: []string{why}, Count: len(purged), Detail: "taxii"})
+		})
+	}
+	var refused errDeleteRefused
+	if errors.As(err, &refused) {
+		err = t.n.Store().Update(ctx, func(tx store.Tx) error {
+			return t.n.AppendAudit(ctx, tx, audit.Event{Actor: p.Actor(), Action: audit.ActionDelete, Object: clip.String(id, 200),
+				Decision: audit.Refuse, Reasons: []string{refused.reason}, Detail: "taxii"})
+		})
+		if err != nil {
+			return fmt.Errorf("taxii delete: %w", err)
+		}
+		return fmt.Errorf("%s may read %s but not delete it (the poster of an object never released to a partner may, "+
+			"and releasers and admins may delete what this node originated): %w", p.User.Name, id, taxii.ErrForbidden)
+	}
 	if err != nil {
 		return fmt.Errorf("taxii delete: %w", err)
 	}
-	return fmt.Errorf("objects are not deleted over TAXII; the originator withdraws one by publishing a revoked version (STIX 2.1 §3.6): %w", taxii.ErrNotSupported)
+	t.n.Scrub(ctx)
+	return nil
+}
+
+// postedWindow bounds the audit log postedBy reads around a version's
+// date_added: the ingest entry is stamped while the version is prepared
+// and appended in the transaction that stores it.
+const postedWindow = 10 * time.Minute
+
+// postedBy reports whether actor posted every version of id in vs: the
+// audit log's ingest entry ("created") of each names actor. Only the
+// entries stamped within postedWindow of the versions' date_added are
+// read: a binary search by time finds the first, since entries are
+// appended in time order, give or take the time an ingest takes.
+func (t *TAXII) postedBy(ctx context.Context, r store.Reader, actor, id string, vs []store.ObjectVersion) (bool, error) {
+	need := map[string]bool{}
+	from, to := vs[0].DateAdded, vs[0].DateAdded
+	for _, v := range vs {
+		need[v.Modified] = true
+		if v.DateAdded.Before(from) {
+			from = v.DateAdded
+		}
+		if v.DateAdded.After(to) {
+			to = v.DateAdded
+		}
+	}
+	from, to = from.Add(-postedWindow), to.Add(postedWindow)
+	size, err := r.AuditSize(ctx)
+	if err != nil {
+		return false, err
+	}
+	at := func(i int64) (time.Time, error) {
+		es, err := r.AuditEntries(ctx, i, i+1)
+		if err != nil || len(es) == 0 {
+			return time.Time{}, err
+		}
+		ev, err := audit.Parse(es[0].Data)
+		return ev.Time, err
+	}
+	lo, hi := int64(0), size
+	for lo < hi {
+		mid := lo + (hi-lo)/2
+		t, err := at(mid)
+		if err != nil {
+			return false, err
+		}
+		if t.Before(from) {
+			lo = mid + 1
+		} else {
+			hi = mid
+		}
+	}
+	needle := []byte(`"object":` + strconv.Quote(id))
+	const batch = 1024
+	for i := lo; i < size && len(need) > 0; i += batch {
+		es, err := r.AuditEntries(ctx, i, min(i+batch, size))
+		if err != nil {
+			return false, err
+		}
+		var last time.Time
+		for _, en := range es {
+			if !bytes.Contains(en.Data, needle) {
+				continue
+			}
+			ev, err := audit.Parse(en.Data)
+			if err != nil {
+				return false, err
+			}
+			last = ev.Time
+			if ev.Action != audit.ActionIngest || ev.Object != id || ev.Detail != "created" || !need[ev.Modified] {
+				continue
+			}
+			if ev.Actor != actor {
+				return false, nil
+			}
+			delete(need, ev.Modified)
+		}
+		if len(es) > 0 {
+			if ev, err := audit.Parse(es[len(es)-1].Data); err == nil {
+				last = ev.Time
+			}
+		}
+		if last.After(to) {
+			break
+		}
+	}
+	return len(need) == 0, nil
 }

@@ -1,6 +1,7 @@
 package taxiiview
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"encoding/json"
@@ -9,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/go-json-experiment/json/jsontext"
@@ -93,13 +95,22 @@ func taxiiCursorParams(q taxii.Query) []string {
 	}
 }
 
+// userRoute is taxiiRoute for a user's collection: the marked copy's
+// cursors are not the holdings collection's.
+func userRoute(q taxii.Query, versions, marked bool) string {
+	if marked {
+		return taxiiRoute(q, versions) + "/marked"
+	}
+	return taxiiRoute(q, versions)
+}
+
 // taxiiSealCursor seals pos for p's listing q.
-func (t *TAXII) taxiiSealCursor(ctx context.Context, p *node.Principal, q taxii.Query, versions bool, pos cursor) (string, error) {
+func (t *TAXII) taxiiSealCursor(ctx context.Context, p *node.Principal, q taxii.Query, versions, marked bool, pos cursor) (string, error) {
 	cur, err := t.n.Cursors(ctx)
 	if err != nil {
 		return "", err
 	}
-	return cur.Seal(p, taxiiRoute(q, versions), taxiiCursorParams(q), pagecursor.Position{After: pos.after, Skip: pos.skip})
+	return cur.Seal(p, userRoute(q, versions, marked), taxiiCursorParams(q), pagecursor.Position{After: pos.after, Skip: pos.skip})
 }
 
 // TAXIICursorAt issues the cursor of q's listing (objects or manifest) for
@@ -109,17 +120,17 @@ func (t *TAXII) TAXIICursorAt(ctx context.Context, p *node.Principal, q taxii.Qu
 	if after < 0 {
 		return "", fmt.Errorf("taxii cursor at %d: a store position is not negative", after)
 	}
-	return t.taxiiSealCursor(ctx, p, q, false, cursor{after: after})
+	return t.taxiiSealCursor(ctx, p, q, false, false, cursor{after: after})
 }
 
 // taxiiOpenCursor opens q.Next for p's listing q: any cursor this node did
 // not issue for exactly this user and query, or that expired, is a 400.
-func (t *TAXII) taxiiOpenCursor(ctx context.Context, p *node.Principal, q taxii.Query, versions bool) (cursor, error) {
+func (t *TAXII) taxiiOpenCursor(ctx context.Context, p *node.Principal, q taxii.Query, versions, marked bool) (cursor, error) {
 	cur, err := t.n.Cursors(ctx)
 	if err != nil {
 		return cursor{}, err
 	}
-	pos, err := cur.Open(p, taxiiRoute(q, versions), taxiiCursorParams(q), q.Next)
+	pos, err := cur.Open(p, userRoute(q, versions, marked), taxiiCursorParams(q), q.Next)
 	if errors.Is(err, node.ErrBadCursor) {
 		return cursor{}, fmt.Errorf("next: %v: %w", err, taxii.ErrBadRequest)
 	}
@@ -268,16 +279,19 @@ func seekAdded(ctx context.Context, tx store.Reader, lq store.ListQuery, t time.
 	}
 }
 
-// taxiiRead serves the objects, object-by-id and manifest endpoints: one
-// page of what p may read, with the objects' bindings and the labels they
-// name. Everything returned is audited before it is returned, as List and
-// Get do; an object-by-id request for something p cannot see is audited as
-// a denial, exactly like Get, and reported as not found.
-func (t *TAXII) taxiiRead(ctx context.Context, p *node.Principal, q taxii.Query) (taxii.Page, error) {
+// taxiiRead serves the objects, object-by-id and manifest endpoints of a
+// user's collection (holdings, or its marked copy): one page of what p may
+// read, exactly the items the filters select, each counted in the limit.
+// The items are the objects' selected versions and our labels that apply
+// to them, as marking-definitions (readerLabels); bindings are not items.
+// Everything returned is audited before it is returned, as List and Get
+// do; an object-by-id request for something p cannot see is audited as a
+// denial, exactly like Get, and reported as not found.
+func (t *TAXII) taxiiRead(ctx context.Context, p *node.Principal, q taxii.Query, marked bool, places *labelPlaces) (taxii.Page, error) {
 	limit := pageLimit(q.Limit)
 	var start cursor
 	if q.Next != "" {
-		c, err := t.taxiiOpenCursor(ctx, p, q, false)
+		c, err := t.taxiiOpenCursor(ctx, p, q, false, marked)
 		if err != nil {
 			return taxii.Page{}, err
 		}
@@ -286,6 +300,9 @@ func (t *TAXII) taxiiRead(ctx context.Context, p *node.Principal, q taxii.Query)
 	detail := "taxii"
 	if q.Manifest {
 		detail = "taxii-manifest"
+	}
+	if marked {
+		detail += "-marked"
 	}
 	// As in List: the page is read outside the write transaction and only
 	// its audit entries are appended in one, before anything is returned.
@@ -326,9 +343,31 @@ func (t *TAXII) taxiiRead(ctx context.Context, p *node.Principal, q taxii.Query)
 			return all, vis, nil
 		}
 
+		// labels are the label items the listing may hold, in its order.
+		var labels []readerLabel
+		wantLabels := q.Object == "" && specMatch(q.SpecVersions) &&
+			(len(q.Types) == 0 || slices.Contains(q.Types, labelType)) &&
+			(len(q.IDs) == 0 || slices.ContainsFunc(q.IDs, func(id string) bool { return strings.HasPrefix(id, labelPrefix) }))
+		if wantLabels || strings.HasPrefix(q.Object, labelPrefix) {
+			if labels, err = t.readerLabels(ctx, tx, classes, places); err != nil {
+				return err
+			}
+		}
+
 		var src rowSource
 		switch {
 		case q.Object != "":
+			if i := slices.IndexFunc(labels, func(l readerLabel) bool { return l.id == q.Object }); i >= 0 {
+				// A label of ours: the collection's item of that id.
+				l := labels[i]
+				labels = nil
+				if start.skip == 0 && l.selected(q) {
+					page.Items = append(page.Items, l.item(q.Manifest))
+					events = append(events, audit.Event{Actor: p.Actor(), Action: audit.ActionLabelRead, Object: l.id, Decision: audit.Allow, Detail: detail})
+				}
+				return nil
+			}
+			labels = nil
 			all, vis, err := readable(q.Object)
 			if err != nil {
 				return err
@@ -339,6 +378,9 @@ func (t *TAXII) taxiiRead(ctx context.Context, p *node.Principal, q taxii.Query)
 				return nil
 			}
 			src = &sliceSource{rows: afterSeq(vis[len(vis)-1:], start.after)}
+		case !specMatch(q.SpecVersions):
+			// Every object here is STIX 2.1: nothing to scan.
+			src = &sliceSource{}
 		case len(q.IDs) > 0:
 			var rows []store.ObjectVersion
 			for _, id := range slices.Compact(slices.Sorted(slices.Values(q.IDs))) {
@@ -362,13 +404,22 @@ func (t *TAXII) taxiiRead(ctx context.Context, p *node.Principal, q taxii.Query)
 			src = &listSource{ctx: ctx, tx: tx, q: lq}
 		}
 
-		var labels []string
-		prev, firstRow, scanned := start.after, true, 0
+		// The listing is a sequence of groups, one per row in Seq order:
+		// the labels placed before the row (readerLabels), then the row's
+		// selected versions; after the last row, the labels placed after
+		// it. A cursor is a row and how many items of the next group were
+		// served.
+		li := 0
+		for li < len(labels) && labels[li].pos <= start.after {
+			li++
+		}
+		prev, firstGroup, scanned := start.after, true, 0
+		var group []groupItem
 	rows:
 		for {
 			if scanned == taxiiMaxScan {
 				page.More = true
-				if page.Next, err = t.taxiiSealCursor(ctx, p, q, false, cursor{after: prev}); err != nil {
+				if page.Next, err = t.taxiiSealCursor(ctx, p, q, false, marked, cursor{after: prev}); err != nil {
 					return err
 				}
 				break
@@ -377,27 +428,41 @@ func (t *TAXII) taxiiRead(ctx context.Context, p *node.Principal, q taxii.Query)
 			if err != nil {
 				return err
 			}
-			if !ok {
-				break
+			group = group[:0]
+			for li < len(labels) && (!ok || labels[li].pos <= v.Seq) {
+				if labels[li].selected(q) {
+					group = append(group, groupItem{label: &labels[li]})
+				}
+				li++
 			}
-			scanned++
-			sel, err := t.selectVersions(v, q, versions, readable)
-			if err != nil {
-				return err
+			if ok {
+				scanned++
+				sel, err := t.selectVersions(v, q, versions, readable)
+				if err != nil {
+					return err
+				}
+				for _, s := range sel {
+					group = append(group, groupItem{v: s})
+				}
 			}
 			k := 0
-			if firstRow {
-				k, firstRow = start.skip, false
+			if firstGroup {
+				k, firstGroup = start.skip, false
 			}
-			for ; k < len(sel); k++ {
+			for ; k < len(group); k++ {
 				if len(page.Items) == limit {
 					page.More = true
-					if page.Next, err = t.taxiiSealCursor(ctx, p, q, false, cursor{after: prev, skip: k}); err != nil {
+					if page.Next, err = t.taxiiSealCursor(ctx, p, q, false, marked, cursor{after: prev, skip: k}); err != nil {
 						return err
 					}
 					break rows
 				}
-				s := sel[k]
+				if l := group[k].label; l != nil {
+					page.Items = append(page.Items, l.item(q.Manifest))
+					events = append(events, audit.Event{Actor: p.Actor(), Action: audit.ActionLabelRead, Object: l.id, Decision: audit.Allow, Detail: detail})
+					continue
+				}
+				s := group[k].v
 				c, err := t.n.Classes().Of(ctx, tx, s.Class)
 				if err != nil {
 					return err
@@ -408,12 +473,9 @@ func (t *TAXII) taxiiRead(ctx context.Context, p *node.Principal, q taxii.Query)
 					if it.Object, err = served("object "+s.ID, s.Raw, s.Opened); err != nil {
 						return err
 					}
-					if it.Related, err = s.BindingObjects(); err != nil {
-						return err
-					}
-					for _, id := range ids {
-						if !slices.Contains(labels, id) {
-							labels = append(labels, id)
+					if marked {
+						if it.Object, err = markedCopy(it.Object, ids); err != nil {
+							return fmt.Errorf("object %s: %w", s.ID, err)
 						}
 					}
 				}
@@ -421,18 +483,10 @@ func (t *TAXII) taxiiRead(ctx context.Context, p *node.Principal, q taxii.Query)
 				events = append(events, audit.Event{Actor: p.Actor(), Action: audit.ActionRead, Object: s.ID, Modified: s.Modified,
 					Labels: ids, Decision: audit.Allow, Detail: detail})
 			}
+			if !ok {
+				break
+			}
 			prev = v.Seq
-		}
-		for _, id := range labels {
-			raw, err := tx.Label(ctx, id)
-			if err != nil {
-				return err
-			}
-			if raw, err = served("label "+id, raw, false); err != nil {
-				return err
-			}
-			page.Leading = append(page.Leading, raw)
-			events = append(events, audit.Event{Actor: p.Actor(), Action: audit.ActionLabelRead, Object: id, Decision: audit.Allow, Detail: detail})
 		}
 		if q.Object == "" {
 			events[0] = audit.Event{Actor: p.Actor(), Action: audit.ActionList, Decision: audit.Allow,
@@ -441,7 +495,7 @@ func (t *TAXII) taxiiRead(ctx context.Context, p *node.Principal, q taxii.Query)
 		return nil
 	}()
 	if err == nil {
-		err = t.n.Store().Update(ctx, func(tx store.Tx) error { return t.n.AppendAudit(ctx, tx, events...) })
+		err = t.n.RecordReads(ctx, events...)
 	}
 	if err != nil {
 		return taxii.Page{}, fmt.Errorf("taxii read: %w", err)
@@ -450,6 +504,265 @@ func (t *TAXII) taxiiRead(ctx context.Context, p *node.Principal, q taxii.Query)
 		return taxii.Page{}, fmt.Errorf("taxii read %s: %w", q.Object, taxii.ErrNotFound)
 	}
 	return page, nil
+}
+
+// groupItem is one item of a listing group: a label, or a version.
+type groupItem struct {
+	label *readerLabel
+	v     store.ObjectVersion
+}
+
+const (
+	labelType   = "marking-definition"
+	labelPrefix = labelType + "--"
+)
+
+// readerLabel is one of our labels as an item of a user's collection.
+type readerLabel struct {
+	id      string
+	raw     json.RawMessage
+	version string    // its created: a marking-definition has no modified
+	at      time.Time // created, for match[version]
+	// pos places it in the listing: right before the row at Seq pos, the
+	// first listed row bearing it among those the reader may read. Its
+	// date_added is that row's less a microsecond (the store gives rows
+	// distinct date_added two microseconds apart), so that it sorts
+	// before the row and a poller's added_after never falls between them.
+	pos   int64
+	added time.Time
+}
+
+func (l readerLabel) item(manifest bool) taxii.Item {
+	it := taxii.Item{ID: l.id, Version: l.version, DateAdded: l.added, MediaType: taxii.MediaTypeSTIX}
+	if !manifest {
+		it.Object = l.raw
+	}
+	return it
+}
+
+// selected applies q's filters to a label item.
+func (l readerLabel) selected(q taxii.Query) bool {
+	switch {
+	case !specMatch(q.SpecVersions):
+	case len(q.Types) > 0 && !slices.Contains(q.Types, labelType):
+	case len(q.IDs) > 0 && !slices.Contains(q.IDs, l.id):
+	case !q.AddedAfter.IsZero() && !l.added.After(q.AddedAfter):
+	case !q.Version.Default() && !q.Version.First && !q.Version.Last && !q.Version.All &&
+		!slices.ContainsFunc(q.Version.At, func(t time.Time) bool { return t.Truncate(time.Microsecond).Equal(l.at.Truncate(time.Microsecond)) }):
+	default:
+		return true
+	}
+	return false
+}
+
+// readerLabels returns our labels that apply to objects a reader of
+// classes may read, in listing order. Each is placed by the first listed
+// row, among those the reader may read, whose class bears it: when the
+// reader may read everything bearing a label, that is when this node first
+// bound it (give or take a purge); a reader never learns of a row it
+// cannot see from it. Finding that row is a single-row listing, which on a
+// large node walks far for a label first bound late; places remembers it,
+// and a remembered row is checked with one read of its object's versions.
+func (t *TAXII) readerLabels(ctx context.Context, tx store.Reader, classes []int64, places *labelPlaces) ([]readerLabel, error) {
+	byLabel := map[string][]int64{}
+	for _, cid := range classes {
+		c, err := t.n.Classes().Of(ctx, tx, cid)
+		if err != nil {
+			return nil, err
+		}
+		for _, id := range c.LabelIDs {
+			byLabel[id] = append(byLabel[id], cid)
+		}
+	}
+	out := make([]readerLabel, 0, len(byLabel))
+	for id, cs := range byLabel {
+		first, ok, err := places.first(ctx, tx, id, cs)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			continue // its objects are gone
+		}
+		raw, err := tx.Label(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		if raw, err = served("label "+id, raw, false); err != nil {
+			return nil, err
+		}
+		var m struct {
+			Created string `json:"created"`
+		}
+		if err := json.Unmarshal(raw, &m); err != nil {
+			return nil, fmt.Errorf("label %s: %w", id, err)
+		}
+		at, err := time.Parse(time.RFC3339Nano, m.Created)
+		if err != nil {
+			return nil, fmt.Errorf("label %s: created %q: %w", id, m.Created, err)
+		}
+		out = append(out, readerLabel{id: id, raw: raw, version: m.Created, at: at.UTC(), pos: first.seq,
+			added: first.added.Add(-time.Microsecond)})
+	}
+	slices.SortFunc(out, func(a, b readerLabel) int { return cmp.Or(cmp.Compare(a.pos, b.pos), strings.Compare(a.id, b.id)) })
+	return out, nil
+}
+
+// labelPlaces remembers, per label and set of classes bearing it, the
+// first row a listing of those classes returns. Rows are only ever added
+// after it (a higher Seq), so the row stays first until its object gets a
+// later version in those classes (which moves the object later) or is
+// purged: both show in the object's versions, which are read to check it.
+// A nil *labelPlaces remembers nothing.
+type labelPlaces struct {
+	mu sync.Mutex
+	m  map[string]labelPlace
+}
+
+type labelPlace struct {
+	object string
+	seq    int64
+	added  time.Time
+}
+
+// maxLabelPlaces bounds what labelPlaces keeps; past it, it starts again.
+const maxLabelPlaces = 4096
+
+// first returns the first row of the listing of classes cs (the ones
+// bearing label id), ok false when there is none.
+func (lp *labelPlaces) first(ctx context.Context, tx store.Reader, id string, cs []int64) (labelPlace, bool, error) {
+	var key string
+	if lp != nil {
+		var b strings.Builder
+		b.WriteString(id)
+		for _, c := range cs {
+			b.WriteByte(',')
+			b.WriteString(strconv.FormatInt(c, 10))
+		}
+		key = b.String()
+		lp.mu.Lock()
+		pl, ok := lp.m[key]
+		lp.mu.Unlock()
+		if ok {
+			vs, err := tx.Versions(ctx, pl.object)
+			if err != nil && !errors.Is(err, store.ErrNotFound) {
+				return labelPlace{}, false, err
+			}
+			// The object's listed version is its latest in cs.
+			var latest *store.ObjectVersion
+			for i := range vs {
+				if slices.Contains(cs, vs[i].Class) && (latest == nil || !vs[i].ModifiedAt.Before(latest.ModifiedAt)) {
+					latest = &vs[i]
+				}
+			}
+			if latest != nil && latest.Seq == pl.seq {
+				return pl, true, nil
+			}
+		}
+	}
+	rows, err := tx.List(ctx, store.ListQuery{Classes: cs, Limit: 1, IncludeRevoked: true})
+	if err != nil || len(rows) == 0 {
+		return labelPlace{}, false, err
+	}
+	pl := labelPlace{object: rows[0].ID, seq: rows[0].Seq, added: rows[0].DateAdded}
+	if lp != nil {
+		lp.mu.Lock()
+		if lp.m == nil || len(lp.m) >= maxLabelPlaces {
+			lp.m = map[string]labelPlace{}
+		}
+		lp.m[key] = pl
+		lp.mu.Unlock()
+	}
+	return pl, true, nil
+}
+
+// taxiiLabelVersions serves the versions endpoint for one of our labels:
+// its one version. ok false: q.Object is not a label item for p.
+func (t *TAXII) taxiiLabelVersions(ctx context.Context, p *node.Principal, q taxii.Query, places *labelPlaces) (taxii.Page, bool, error) {
+	classes, err := t.n.Classes().Visible(ctx, t.n.Store(), p.Subject)
+	if err != nil {
+		return taxii.Page{}, false, err
+	}
+	labels, err := t.readerLabels(ctx, t.n.Store(), classes, places)
+	if err != nil {
+		return taxii.Page{}, false, err
+	}
+	i := slices.IndexFunc(labels, func(l readerLabel) bool { return l.id == q.Object })
+	if i < 0 {
+		return taxii.Page{}, false, nil
+	}
+	var page taxii.Page
+	l := labels[i]
+	if q.Next == "" && specMatch(q.SpecVersions) && (q.AddedAfter.IsZero() || l.added.After(q.AddedAfter)) {
+		page.Items = append(page.Items, l.item(true))
+	}
+	if err := t.n.RecordReads(ctx, audit.Event{Actor: p.Actor(), Action: audit.ActionLabelRead, Object: l.id, Decision: audit.Allow, Detail: "taxii-versions"}); err != nil {
+		return taxii.Page{}, false, fmt.Errorf("taxii versions: %w", err)
+	}
+	return page, true, nil
+}
+
+// markedCopy returns raw with labels added to its object_marking_refs
+// (created when absent), members otherwise in their order and as they
+// were: the marked collection's copy of an object.
+func markedCopy(raw []byte, labels []string) (json.RawMessage, error) {
+	dec := jsontext.NewDecoder(bytes.NewReader(raw), jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true))
+	if tok, err := dec.ReadToken(); err != nil || tok.Kind() != '{' {
+		return nil, fmt.Errorf("marked copy: not a JSON object")
+	}
+	out := make([]byte, 0, len(raw)+len(labels)*64+32)
+	out = append(out, '{')
+	refs := func(have []string) ([]byte, error) {
+		for _, l := range labels {
+			if !slices.Contains(have, l) {
+				have = append(have, l)
+			}
+		}
+		return json.Marshal(have)
+	}
+	found := false
+	for dec.PeekKind() != '}' {
+		tok, err := dec.ReadToken()
+		if err != nil {
+			return nil, fmt.Errorf("marked copy: %w", err)
+		}
+		name := tok.String() // before the next read voids tok
+		val, err := dec.ReadValue()
+		if err != nil {
+			return nil, fmt.Errorf("marked copy: %w", err)
+		}
+		if len(out) > 1 {
+			out = append(out, ',')
+		}
+		qn, err := json.Marshal(name)
+		if err != nil {
+			return nil, err
+		}
+		out = append(append(out, qn...), ':')
+		if name == "object_marking_refs" && !found {
+			var have []string
+			if err := json.Unmarshal(val, &have); err != nil {
+				return nil, fmt.Errorf("marked copy: object_marking_refs: %w", err)
+			}
+			b, err := refs(have)
+			if err != nil {
+				return nil, err
+			}
+			out, found = append(out, b...), true
+			continue
+		}
+		out = append(out, val...)
+	}
+	if !found && len(labels) > 0 {
+		b, err := refs(nil)
+		if err != nil {
+			return nil, err
+		}
+		if len(out) > 1 {
+			out = append(out, ',')
+		}
+		out = append(append(out, `"object_marking_refs":`...), b...)
+	}
+	return append(out, '}'), nil
 }
 
 // selectVersions applies match[version], added_after and match[spec_version]

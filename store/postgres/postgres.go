@@ -43,8 +43,10 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgproto3"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/tearline/tearline/store"
+	"github.com/tearline/tearline/store/internal/groupcommit"
 )
 
 // Advisory lock keys (the single-bigint key space), per database: "tearline"
@@ -66,6 +68,8 @@ type Store struct {
 	w, r *pgxpool.Pool // writes (Update), reads
 	reader
 	dsn string // for pg_dump (backup.go); never in errors or logs: it may hold a password
+	// audit commits the entries of concurrent reads together (CommitAudit).
+	audit *groupcommit.Committer
 }
 
 var _ store.Store = (*Store)(nil)
@@ -108,7 +112,9 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		w.Close()
 		return nil, fmt.Errorf("open postgres store %s: %w", name, err)
 	}
-	return &Store{w: w, r: r, reader: reader{q: r}, dsn: dsn}, nil
+	s := &Store{w: w, r: r, reader: reader{q: r}, dsn: dsn}
+	s.audit = groupcommit.New(s.Update)
+	return s, nil
 }
 
 // describe names the database cfg connects to, without its password.
@@ -131,6 +137,17 @@ func (s *Store) Close() error {
 	s.w.Close()
 	return nil
 }
+
+// CommitAudit implements store.Store: concurrent callers share one write
+// transaction (package groupcommit), so one WAL flush and one turn of the
+// writer lock make the entries of every read that arrived meanwhile durable.
+func (s *Store) CommitAudit(ctx context.Context, entries ...[]byte) (int64, error) {
+	return s.audit.Append(ctx, entries...)
+}
+
+// Collector returns the store's metrics for an operator: the group commits
+// of read audit entries (CommitAudit).
+func (s *Store) Collector() prometheus.Collector { return s.audit }
 
 // Update runs fn in one READ COMMITTED transaction. The transaction takes
 // the writer lock (see the package comment) at its first write.

@@ -32,11 +32,27 @@ func (m *mergeCounts) read() (merges, failures int64, seconds float64) {
 }
 
 // Collector returns the store's metrics for an operator: the id index's
-// tail (ids waiting in memory for a merge) and its background merges.
+// tail (ids waiting in memory for a merge) and its background merges, and
+// the group commits of read audit entries (CommitAudit).
 // A tail that keeps growing while merges fail means the next start reads
 // more rows back.
 func (s *Store) Collector() prometheus.Collector {
-	return storeCollector{s}
+	return collectors{storeCollector{s}, s.audit}
+}
+
+// collectors is several collectors as one.
+type collectors []prometheus.Collector
+
+func (cs collectors) Describe(ch chan<- *prometheus.Desc) {
+	for _, c := range cs {
+		c.Describe(ch)
+	}
+}
+
+func (cs collectors) Collect(ch chan<- prometheus.Metric) {
+	for _, c := range cs {
+		c.Collect(ch)
+	}
 }
 
 type storeCollector struct{ s *Store }

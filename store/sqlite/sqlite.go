@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/tearline/tearline/store"
+	"github.com/tearline/tearline/store/internal/groupcommit"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 )
@@ -32,6 +33,8 @@ type Store struct {
 	mu   sync.Mutex
 	reader
 	ids *idIndex // ids.go
+	// audit commits the entries of concurrent reads together (CommitAudit).
+	audit *groupcommit.Committer
 
 	// The id index's merger (see merges): mergeWake is poked when the
 	// tail has grown past mergeAt. merging counts what it did (metrics.go).
@@ -162,6 +165,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	s := &Store{w: w, rows: rows, r: r, reader: reader{q: r, ids: sharedIDs{ids, r}}, ids: ids,
 		mergeWake: make(chan struct{}, 1), mergeStopped: make(chan struct{}),
 		walPath: path + "-wal", ck: ck, wake: make(chan struct{}, 1), stop: make(chan struct{}), stopped: make(chan struct{})}
+	s.audit = groupcommit.New(s.Update)
 	go s.checkpoints()
 	go s.merges()
 	return s, nil
@@ -242,6 +246,13 @@ func (s *Store) Update(ctx context.Context, fn func(store.Tx) error) error {
 		}
 	}
 	return nil
+}
+
+// CommitAudit implements store.Store: concurrent callers share one write
+// transaction (package groupcommit), so one fsync of the WAL makes the
+// entries of every read that arrived meanwhile durable.
+func (s *Store) CommitAudit(ctx context.Context, entries ...[]byte) (int64, error) {
+	return s.audit.Append(ctx, entries...)
 }
 
 // transact runs fn in one transaction on the writer; s.mu is held.

@@ -1,9 +1,11 @@
 package storetest
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -382,4 +384,87 @@ func testAuditCheckpoints(t *testing.T, s store.Store) {
 	if got, err := s.LatestAuditCheckpoint(ctx); err != nil || !sameCheckpoint(got, cps[3]) {
 		t.Errorf("LatestAuditCheckpoint = %+v, %v; want %+v", got, err, cps[3])
 	}
+}
+
+// testCommitAudit: readers' entries committed together (CommitAudit) and
+// writers' entries appended in their own transactions interleave into one
+// dense log; each caller's entries are at the index it was given, together
+// and in order, and the tree hashes match the log.
+func testCommitAudit(t *testing.T, s store.Store) {
+	const (
+		readers = 16
+		reads   = 15
+		writers = 2
+		writes  = 10
+	)
+	ctx := t.Context()
+	type got struct {
+		first   int64
+		entries [][]byte
+	}
+	var (
+		mu   sync.Mutex
+		seen []got
+		wg   sync.WaitGroup
+	)
+	record := func(first int64, entries [][]byte) {
+		mu.Lock()
+		defer mu.Unlock()
+		seen = append(seen, got{first, entries})
+	}
+	for r := range readers {
+		wg.Go(func() {
+			for i := range reads {
+				entries := make([][]byte, 1+(r+i)%3)
+				for k := range entries {
+					entries[k] = fmt.Appendf(nil, "read %d/%d/%d", r, i, k)
+				}
+				first, err := s.CommitAudit(ctx, entries...)
+				if err != nil {
+					t.Errorf("CommitAudit: %v", err)
+					return
+				}
+				record(first, entries)
+			}
+		})
+	}
+	for w := range writers {
+		wg.Go(func() {
+			for i := range writes {
+				entries := [][]byte{fmt.Appendf(nil, "write %d/%d", w, i)}
+				var first int64
+				err := s.Update(ctx, func(tx store.Tx) error {
+					var err error
+					first, err = tx.AppendAudit(ctx, entries...)
+					return err
+				})
+				if err != nil {
+					t.Errorf("Update: %v", err)
+					return
+				}
+				record(first, entries)
+			}
+		})
+	}
+	wg.Wait()
+	if t.Failed() {
+		return
+	}
+	slices.SortFunc(seen, func(a, b got) int { return int(a.first - b.first) })
+	var want [][]byte
+	for _, g := range seen {
+		if g.first != int64(len(want)) {
+			t.Fatalf("entries %q given index %d, want %d (log not dense, or indexes shared)", g.entries, g.first, len(want))
+		}
+		want = append(want, g.entries...)
+	}
+	checkAudit(t, s, want)
+
+	// A caller whose context has ended appends nothing.
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, err := s.CommitAudit(cctx, []byte("never")); !errors.Is(err, context.Canceled) {
+		t.Errorf("CommitAudit with a cancelled context = %v, want context.Canceled", err)
+	}
+	checkAudit(t, s, want)
 }

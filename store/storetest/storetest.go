@@ -53,6 +53,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Tokens", testTokens},
 		{"Audit", testAudit},
 		{"AuditFailedTx", testAuditFailedTx},
+		{"CommitAudit", testCommitAudit},
 		{"AuditHashes", testAuditHashes},
 		{"AuditCheckpoints", testAuditCheckpoints},
 		{"ReadInsideTx", testReadInsideTx},

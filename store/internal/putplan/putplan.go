@@ -75,7 +75,8 @@ type Plan struct {
 
 // Make plans storing vs in order. stored holds the stored versions by id
 // (ids with none may be missing), purged the ids with a tombstone. A
-// version inserted without a DateAdded gets now.
+// version inserted without a DateAdded gets now, the next one now plus
+// two microseconds, and so on.
 func Make(vs []*store.ObjectVersion, stored map[string][]Stored, purged map[string]bool, now time.Time) Plan {
 	p := Plan{
 		Created:  make([]bool, len(vs)),
@@ -118,7 +119,12 @@ func Make(vs []*store.ObjectVersion, stored map[string][]Stored, purged map[stri
 			p.Errs[i] = fmt.Errorf("put %s version %s: %w", v.ID, v.Modified, store.ErrPurged)
 		default:
 			if v.DateAdded.IsZero() {
-				v.DateAdded = now
+				// Distinct for each version, two microseconds apart (the
+				// store's precision is one): a TAXII poller that sends
+				// the last date_added it saw back as added_after then
+				// never skips a version that shared it, and a label item
+				// fits before the version it precedes (node, taxii_read.go).
+				v.DateAdded = now.Truncate(time.Microsecond).Add(time.Duration(2*len(p.Insert)) * time.Microsecond)
 			}
 			p.Created[i] = true
 			p.Insert = append(p.Insert, v)

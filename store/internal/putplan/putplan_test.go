@@ -53,8 +53,14 @@ func TestMake(t *testing.T) {
 	if len(p.MarkOlder) != 1 || p.MarkOlder[0] != vs[3] {
 		t.Errorf("MarkOlder = %v, want version 3", p.MarkOlder)
 	}
-	if !vs[6].DateAdded.Equal(now) || !vs[0].DateAdded.IsZero() {
-		t.Errorf("DateAdded: inserted %v (want now), resend %v (want unset)", vs[6].DateAdded, vs[0].DateAdded)
+	// Each inserted version its own date_added, two microseconds apart.
+	for i, v := range p.Insert {
+		if want := now.Add(time.Duration(2*i) * time.Microsecond); !v.DateAdded.Equal(want) {
+			t.Errorf("DateAdded of insert %d: %v, want %v", i, v.DateAdded, want)
+		}
+	}
+	if !vs[0].DateAdded.IsZero() {
+		t.Errorf("DateAdded: resend %v (want unset)", vs[0].DateAdded)
 	}
 	vs[2].Seq, vs[3].Seq = 7, 8
 	p.Inserted()

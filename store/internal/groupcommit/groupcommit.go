@@ -1,0 +1,174 @@
+// Package groupcommit appends the audit entries of concurrent callers in one
+// shared write transaction (group commit), for every backend alike.
+//
+// A read is answered only once its audit entry is durable, and a durable
+// commit costs a sync to disk (SQLite's fsync of the WAL, PostgreSQL's WAL
+// flush) whatever it holds. One commit per read makes that sync the ceiling
+// on reads per second however many readers there are. Here a caller's
+// entries join the batch that is filling; one goroutine commits batches one
+// after another, and while one commits the next fills, so under load a
+// commit carries the entries of every reader that arrived during the one
+// before it, and with one reader nothing waits for company (no timer).
+package groupcommit
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/tearline/tearline/store"
+)
+
+// commitTimeout bounds one shared commit. The transaction belongs to no
+// single caller, so no caller's context may cancel it; a caller that stops
+// waiting gets its own context's error while the batch goes on.
+const commitTimeout = time.Minute
+
+// Update is a backend's Update.
+type Update func(ctx context.Context, fn func(store.Tx) error) error
+
+// Committer batches appends. The zero value is not usable; use New.
+type Committer struct {
+	update Update
+
+	mu      sync.Mutex
+	filling *batch // the batch new entries join; nil when none
+	running bool   // the committing goroutine is running
+	stats   Stats
+}
+
+// Stats counts what a Committer did, for metrics.
+type Stats struct {
+	Commits int64 // shared transactions committed
+	Entries int64 // entries they held
+	Failed  int64 // shared transactions that failed
+}
+
+type batch struct {
+	entries [][]byte
+	done    chan struct{} // closed once the batch committed or failed
+	first   int64         // index of entries[0], when err is nil
+	err     error
+}
+
+// New returns a Committer that commits through update.
+func New(update Update) *Committer { return &Committer{update: update} }
+
+// Append appends entries, in order and contiguously, in a write transaction
+// shared with concurrent callers, and returns the index of the first once
+// that transaction has committed. If the shared transaction fails, every
+// caller in it gets the error and none of their entries is in the log. A
+// caller whose ctx ends before the commit gets ctx's error; its entries may
+// still be committed (audited, never the reverse: answered without them).
+func (c *Committer) Append(ctx context.Context, entries ...[]byte) (int64, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, fmt.Errorf("append audit: %w", err)
+	}
+	c.mu.Lock()
+	b := c.filling
+	if b == nil {
+		b = &batch{done: make(chan struct{})}
+		c.filling = b
+	}
+	off := int64(len(b.entries))
+	b.entries = append(b.entries, entries...)
+	if !c.running {
+		c.running = true
+		go c.commitAll()
+	}
+	c.mu.Unlock()
+	select {
+	case <-b.done:
+		if b.err != nil {
+			return 0, b.err
+		}
+		return b.first + off, nil
+	case <-ctx.Done():
+		return 0, fmt.Errorf("append audit: waiting for the shared commit: %w", context.Cause(ctx))
+	}
+}
+
+// Waiting returns how many entries are in the batch that is filling: they
+// wait for the commit that runs now to end.
+func (c *Committer) Waiting() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.filling == nil {
+		return 0
+	}
+	return len(c.filling.entries)
+}
+
+// Stats returns the counts so far.
+func (c *Committer) Stats() Stats {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.stats
+}
+
+// commitAll commits batches until none is filling, then stops; the next
+// Append starts it again.
+func (c *Committer) commitAll() {
+	for {
+		c.mu.Lock()
+		b := c.filling
+		c.filling = nil
+		if b == nil {
+			c.running = false
+			c.mu.Unlock()
+			return
+		}
+		c.mu.Unlock()
+		b.err = c.commit(b)
+		c.mu.Lock()
+		if b.err != nil {
+			c.stats.Failed++
+		} else {
+			c.stats.Commits++
+			c.stats.Entries += int64(len(b.entries))
+		}
+		c.mu.Unlock()
+		close(b.done)
+	}
+}
+
+func (c *Committer) commit(b *batch) error {
+	ctx, cancel := context.WithTimeout(context.Background(), commitTimeout)
+	defer cancel()
+	err := c.update(ctx, func(tx store.Tx) error {
+		var err error
+		b.first, err = tx.AppendAudit(ctx, b.entries...)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("append audit: shared commit of %d entries: %w", len(b.entries), err)
+	}
+	return nil
+}
+
+var (
+	commitsDesc = prometheus.NewDesc("tearline_audit_group_commits_total",
+		"Shared transactions that committed the audit entries of concurrent reads (group commit).", nil, nil)
+	entriesDesc = prometheus.NewDesc("tearline_audit_group_commit_entries_total",
+		"Audit entries committed by group commits; divided by the commits, the entries per durable sync.", nil, nil)
+	failedDesc = prometheus.NewDesc("tearline_audit_group_commit_failures_total",
+		"Group commits that failed: every read in them failed too.", nil, nil)
+)
+
+// Describe implements prometheus.Collector.
+func (c *Committer) Describe(ch chan<- *prometheus.Desc) {
+	ch <- commitsDesc
+	ch <- entriesDesc
+	ch <- failedDesc
+}
+
+// Collect implements prometheus.Collector.
+func (c *Committer) Collect(ch chan<- prometheus.Metric) {
+	s := c.Stats()
+	ch <- prometheus.MustNewConstMetric(commitsDesc, prometheus.CounterValue, float64(s.Commits))
+	ch <- prometheus.MustNewConstMetric(entriesDesc, prometheus.CounterValue, float64(s.Entries))
+	ch <- prometheus.MustNewConstMetric(failedDesc, prometheus.CounterValue, float64(s.Failed))
+}

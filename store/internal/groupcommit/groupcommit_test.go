@@ -1,0 +1,209 @@
+package groupcommit_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/tearline/tearline/store"
+	"github.com/tearline/tearline/store/internal/groupcommit"
+	"github.com/tearline/tearline/store/sqlite"
+)
+
+func openStore(t *testing.T) *sqlite.Store {
+	t.Helper()
+	s, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// waitFor polls cond for up to ten seconds.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for range 1000 {
+		if cond() {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("timed out waiting for %s", what)
+}
+
+// result is what one Append returned.
+type result struct {
+	entry []byte
+	first int64
+	err   error
+}
+
+// appendAll starts one Append per entry and returns their results once all
+// have returned.
+func appendAll(c *groupcommit.Committer, entries [][]byte) <-chan []result {
+	out := make(chan []result, 1)
+	go func() {
+		rs := make([]result, len(entries))
+		var wg sync.WaitGroup
+		for i, e := range entries {
+			wg.Go(func() {
+				first, err := c.Append(context.Background(), e)
+				rs[i] = result{e, first, err}
+			})
+		}
+		wg.Wait()
+		out <- rs
+	}()
+	return out
+}
+
+func entries(prefix string, n int) [][]byte {
+	es := make([][]byte, n)
+	for i := range es {
+		es[i] = fmt.Appendf(nil, "%s %d", prefix, i)
+	}
+	return es
+}
+
+// checkAt checks that each result's entry is in the log at its index.
+func checkAt(t *testing.T, s store.Reader, rs []result) {
+	t.Helper()
+	for _, r := range rs {
+		if r.err != nil {
+			t.Errorf("Append(%q): %v", r.entry, r.err)
+			continue
+		}
+		got, err := s.AuditEntries(t.Context(), r.first, r.first+1)
+		if err != nil || len(got) != 1 || string(got[0].Data) != string(r.entry) {
+			t.Errorf("entry at %d = %v, %v; want %q", r.first, got, err, r.entry)
+		}
+	}
+}
+
+// While one commit runs, the entries that arrive wait and then share the
+// next commit: eleven reads, two durable commits.
+func TestArrivalsShareTheNextCommit(t *testing.T) {
+	s := openStore(t)
+	hold := make(chan struct{})
+	var calls atomic.Int32
+	c := groupcommit.New(func(ctx context.Context, fn func(store.Tx) error) error {
+		if calls.Add(1) == 1 {
+			<-hold // the first commit is slow
+		}
+		return s.Update(ctx, fn)
+	})
+	first := appendAll(c, entries("first", 1))
+	waitFor(t, "the first commit to start", func() bool { return calls.Load() == 1 })
+	rest := appendAll(c, entries("joined", 10))
+	waitFor(t, "ten entries to wait", func() bool { return c.Waiting() == 10 })
+	close(hold)
+	rs := append(<-first, <-rest...)
+	checkAt(t, s, rs)
+	if n := calls.Load(); n != 2 {
+		t.Errorf("%d transactions, want 2", n)
+	}
+	if st := c.Stats(); st.Commits != 2 || st.Entries != 11 || st.Failed != 0 {
+		t.Errorf("Stats = %+v, want 2 commits of 11 entries", st)
+	}
+	if size, err := s.AuditSize(t.Context()); err != nil || size != 11 {
+		t.Errorf("AuditSize = %d, %v; want 11", size, err)
+	}
+}
+
+// A shared commit that fails fails every caller in it, keeps none of their
+// entries, and the next batch takes the indexes they would have had.
+func TestFailedCommitFailsEveryCaller(t *testing.T) {
+	s := openStore(t)
+	errBoom := errors.New("disk on fire")
+	hold := make(chan struct{})
+	var calls atomic.Int32
+	c := groupcommit.New(func(ctx context.Context, fn func(store.Tx) error) error {
+		switch calls.Add(1) {
+		case 1:
+			<-hold
+		case 2: // the batch that waited: written, then rolled back
+			return s.Update(ctx, func(tx store.Tx) error {
+				if err := fn(tx); err != nil {
+					return err
+				}
+				return errBoom
+			})
+		}
+		return s.Update(ctx, fn)
+	})
+	first := appendAll(c, entries("kept", 1))
+	waitFor(t, "the first commit to start", func() bool { return calls.Load() == 1 })
+	failing := appendAll(c, entries("lost", 5))
+	waitFor(t, "five entries to wait", func() bool { return c.Waiting() == 5 })
+	close(hold)
+	checkAt(t, s, <-first)
+	for _, r := range <-failing {
+		if !errors.Is(r.err, errBoom) {
+			t.Errorf("Append(%q) in a failed commit = %d, %v; want %v", r.entry, r.first, r.err, errBoom)
+		}
+	}
+	if size, err := s.AuditSize(t.Context()); err != nil || size != 1 {
+		t.Errorf("AuditSize after the failed commit = %d, %v; want 1", size, err)
+	}
+	after := <-appendAll(c, entries("after", 1))
+	checkAt(t, s, after)
+	if after[0].first != 1 {
+		t.Errorf("next Append = %d, want 1 (no gap)", after[0].first)
+	}
+	if st := c.Stats(); st.Failed != 1 || st.Commits != 2 {
+		t.Errorf("Stats = %+v, want 1 failed and 2 committed", st)
+	}
+}
+
+// A caller whose context has ended appends nothing.
+func TestCancelledCallerAppendsNothing(t *testing.T) {
+	s := openStore(t)
+	c := groupcommit.New(s.Update)
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	if _, err := c.Append(ctx, []byte("never")); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Append with a cancelled context: %v, want context.Canceled", err)
+	}
+	if size, err := s.AuditSize(t.Context()); err != nil || size != 0 {
+		t.Errorf("AuditSize = %d, %v; want 0", size, err)
+	}
+}
+
+// Several entries of one caller stay together, in order.
+func TestEntriesOfOneCallerAreContiguous(t *testing.T) {
+	s := openStore(t)
+	c := groupcommit.New(s.Update)
+	var wg sync.WaitGroup
+	errs := make(chan error, 20)
+	for g := range 20 {
+		wg.Go(func() {
+			es := entries(fmt.Sprintf("caller %d", g), 1+g%4)
+			first, err := c.Append(t.Context(), es...)
+			if err != nil {
+				errs <- err
+				return
+			}
+			got, err := s.AuditEntries(t.Context(), first, first+int64(len(es)))
+			if err != nil || len(got) != len(es) {
+				errs <- fmt.Errorf("caller %d: %d entries at %d, %v", g, len(got), first, err)
+				return
+			}
+			for i, e := range got {
+				if string(e.Data) != string(es[i]) {
+					errs <- fmt.Errorf("caller %d: entry %d = %q, want %q", g, first+int64(i), e.Data, es[i])
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+}
