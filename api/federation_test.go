@@ -46,8 +46,15 @@ func newAlliance(t *testing.T, name string) *alliance {
 // with ca nil).
 func initFedNode(t *testing.T, name, country string, ca *pki.CA) string {
 	t.Helper()
+	return initFedNodeOn(t, name, country, ca, "")
+}
+
+// initFedNodeOn is initFedNode with the store at storeURL ("" for SQLite
+// in the directory, else a postgres:// URL).
+func initFedNodeOn(t *testing.T, name, country string, ca *pki.CA, storeURL string) string {
+	t.Helper()
 	dir := filepath.Join(t.TempDir(), name)
-	if err := node.Init(context.Background(), dir, node.InitOptions{Name: name, Country: country, CA: ca, CreateStore: backend.Creator("")}); err != nil {
+	if err := node.Init(context.Background(), dir, node.InitOptions{Name: name, Country: country, CA: ca, CreateStore: backend.Creator(storeURL)}); err != nil {
 		t.Fatalf("Init %s: %v", name, err)
 	}
 	return dir
@@ -71,7 +78,13 @@ func addPeer(t *testing.T, dir, peerDir string) {
 // need no waiting.
 func serveNode(t *testing.T, dir string) (*stack.Node, string) {
 	t.Helper()
-	n, err := stack.Open(context.Background(), dir, node.Options{OpenStore: backend.Opener("")})
+	return serveNodeOn(t, dir, "")
+}
+
+// serveNodeOn is serveNode for a node whose store is at storeURL.
+func serveNodeOn(t *testing.T, dir, storeURL string) (*stack.Node, string) {
+	t.Helper()
+	n, err := stack.Open(context.Background(), dir, node.Options{OpenStore: backend.Opener(storeURL)})
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/tearline/tearline/api"
+	"github.com/tearline/tearline/internal/pgtest"
 	"github.com/tearline/tearline/node"
 	"github.com/tearline/tearline/node/release"
 	"github.com/tearline/tearline/node/users"
@@ -116,13 +117,24 @@ const (
 	lowLabel    = "NATO UNCLASSIFIED"
 )
 
+// TestMain stops the throwaway PostgreSQL server the matrix's PostgreSQL
+// run starts (internal/pgtest).
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+// TestAuthorizationMatrix runs the matrix on each backend: the filters
+// that hide are partly the store's queries.
 func TestAuthorizationMatrix(t *testing.T) {
+	t.Run("sqlite", func(t *testing.T) { testAuthorizationMatrix(t, "") })
+	t.Run("postgres", func(t *testing.T) { testAuthorizationMatrix(t, pgtest.DSN(t)) })
+}
+
+func testAuthorizationMatrix(t *testing.T, storeURL string) {
 	ctx := context.Background()
 	al := newAlliance(t, "Matrix CA")
-	gbrDir := initFedNode(t, "gbr", "GBR", al.ca)
+	gbrDir := initFedNodeOn(t, "gbr", "GBR", al.ca, storeURL)
 	usaDir := initFedNode(t, "usa", "USA", al.ca)
 	addPeer(t, gbrDir, usaDir) // no URL: deliveries to usa wait, queued
-	n, url := serveNode(t, gbrDir)
+	n, url := serveNodeOn(t, gbrDir, storeURL)
 	tn := &testNode{n: n, dir: gbrDir, url: url, hc: client(t, gbrDir)}
 
 	// Callers: every role, cleared and not, then usa and nobody.
@@ -137,7 +149,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 		suffix, nationality string
 		clearances          map[string]string
 	}{{"lo", "GBR", lo}, {"fra", "FRA", hi}, {"hi", "GBR", hi}} {
-		for _, role := range []string{node.RoleAnalyst, node.RoleReleaser, node.RoleAuditor, node.RoleAdmin} {
+		for _, role := range node.Roles { // every role there is
 			name := role + "-" + tier.suffix
 			tok := tn.user(t, users.UserSpec{Name: name, Role: role, Nationality: tier.nationality, Clearances: tier.clearances, DefaultLabel: lowLabel})
 			callers = append(callers, matrixCaller{name: name, role: role, cleared: tier.suffix == "hi", token: tok, url: url, hc: tn.hc})

@@ -98,7 +98,8 @@ func (n *Node) authenticate(ctx context.Context, token string) (*Principal, stri
 	if !ok || id == "" || secret == "" {
 		return nil, "malformed"
 	}
-	t, err := n.st.Token(ctx, id)
+	// The token and its user in one read: this runs on every request.
+	t, u, err := n.st.TokenUser(ctx, id)
 	if err != nil {
 		return nil, "unknown"
 	}
@@ -112,10 +113,6 @@ func (n *Node) authenticate(ctx context.Context, token string) (*Principal, stri
 	}
 	if !t.Expires.IsZero() && !now.Before(t.Expires) {
 		return nil, "expired"
-	}
-	u, err := n.st.User(ctx, t.UserID)
-	if err != nil {
-		return nil, "unknown-user"
 	}
 	if u.Disabled {
 		return nil, "user-disabled"

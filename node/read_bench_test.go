@@ -9,6 +9,9 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/tearline/tearline/node"
+	"github.com/tearline/tearline/node/stack"
+	"github.com/tearline/tearline/node/taxiiview"
+	"github.com/tearline/tearline/taxii"
 )
 
 // readBenchNode holds count indicators under four labels.
@@ -74,4 +77,40 @@ func BenchmarkList(b *testing.B) {
 			b.ReportMetric(float64(objects)/b.Elapsed().Seconds(), "objects/s")
 		})
 	}
+}
+
+// BenchmarkTAXIIPage reads TAXII pages of 1,000 of the holdings collection,
+// labels as items, as a user; "late label" adds one object under a label
+// first bound after the 20,000 others, whose place a backend finds with a
+// listing that walks them all once and then remembers (remembered), or
+// finds again on every page (fresh: a new backend per page).
+func BenchmarkTAXIIPage(b *testing.B) {
+	n, p, _ := readBenchNode(b, 20000)
+	defer n.Close()
+	ctx := context.Background()
+	s := stack.New(n)
+	run := func(b *testing.B, fresh bool) {
+		t := s.TAXII
+		next, objects := "", 0
+		for i := 0; i < b.N; i++ {
+			if fresh {
+				t = taxiiview.New(n, s.Releases, s.Recalls)
+			}
+			page, err := t.Objects(ctx, p, t.HoldingsID(), taxii.Query{Limit: 1000, Next: next})
+			if err != nil {
+				b.Fatal(err)
+			}
+			objects += len(page.Items)
+			next = page.Next
+		}
+		b.ReportMetric(float64(objects)/b.Elapsed().Seconds(), "items/s")
+	}
+	b.Run("remembered", func(b *testing.B) { run(b, false) })
+	late := `{"type":"bundle","id":"bundle--` + uuid.NewString() + `","objects":[{"type":"indicator","spec_version":"2.1","id":"indicator--` + uuid.NewString() +
+		`","created":"2026-01-01T00:00:00.000Z","modified":"2026-01-01T00:00:00.000Z","name":"late","pattern":"[ipv4-addr:value = '10.9.9.9']","pattern_type":"stix","valid_from":"2026-01-01T00:00:00Z"}]}`
+	if res, err := n.Ingest(ctx, p, []byte(late), node.IngestOptions{Label: "NATO CONFIDENTIAL"}); err != nil || len(res.Refused) > 0 {
+		b.Fatalf("ingest: %v %v", err, res.Refused)
+	}
+	b.Run("late label/remembered", func(b *testing.B) { run(b, false) })
+	b.Run("late label/fresh", func(b *testing.B) { run(b, true) })
 }

@@ -81,6 +81,10 @@ type Reader interface {
 	UserByName(ctx context.Context, name string) (User, error)
 	Users(ctx context.Context) ([]User, error)
 	Token(ctx context.Context, id string) (Token, error)
+	// TokenUser returns token id and the user it belongs to, read together
+	// (what authenticating a request needs, on every request);
+	// ErrNotFound when there is no such token.
+	TokenUser(ctx context.Context, id string) (Token, User, error)
 	Tokens(ctx context.Context, userID string) ([]Token, error)
 
 	AuditSize(ctx context.Context) (int64, error)

@@ -3,6 +3,7 @@ package demo
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"strings"
@@ -197,6 +198,82 @@ func testPartnerTAXIIView(t *testing.T, b backend) {
 	}
 	if code, body := get(usa, "/objects/"+id+"/"); code != http.StatusOK || !strings.Contains(body, "ferry operator") || !strings.Contains(body, "tearline-binding") {
 		t.Fatalf("usa reads the report: %d %s", code, body)
+	}
+	// The partner profile of earlier releases, which users no longer get
+	// (docs/TAXII.md, "Two profiles"): labels first, once each, then each
+	// object followed by its bindings; limit counts the objects only.
+	served := 0
+	for next, pages := "", 0; ; pages++ {
+		path := "/objects/?limit=1"
+		if next != "" {
+			path += "&next=" + next
+		}
+		code, body := get(usa, path)
+		var env struct {
+			More    bool   `json:"more"`
+			Next    string `json:"next"`
+			Objects []struct {
+				Type         string `json:"type"`
+				ID           string `json:"id"`
+				ObjectRef    string `json:"object_ref"`
+				ObjectLabels []struct {
+					MarkingRef string `json:"marking_ref"`
+				} `json:"object_labels"`
+			} `json:"objects"`
+		}
+		if code != http.StatusOK || json.Unmarshal([]byte(body), &env) != nil {
+			t.Fatalf("usa's page: %d %s", code, body)
+		}
+		labels, named := map[string]bool{}, map[string]bool{}
+		objects, last := 0, ""
+		for i, o := range env.Objects {
+			switch {
+			case o.Type == "marking-definition" && objects == 0:
+				labels[o.ID] = true
+			case o.Type == "tearline-binding":
+				if o.ObjectRef != last {
+					t.Fatalf("binding %d of %s follows %s", i, o.ObjectRef, last)
+				}
+				for _, l := range o.ObjectLabels {
+					named[l.MarkingRef] = true
+				}
+			default:
+				objects++
+				last = o.ID
+			}
+		}
+		if objects > 1 || objects == 1 && (len(labels) == 0 || len(named) == 0) {
+			t.Fatalf("usa's page of limit 1: %d objects, labels %v, bindings naming %v", objects, labels, named)
+		}
+		for l := range named {
+			if !labels[l] {
+				t.Fatalf("label %s named by a binding is not first in the envelope", l)
+			}
+		}
+		served += objects
+		if !env.More || pages > 100 {
+			break
+		}
+		next = env.Next
+	}
+	if served == 0 {
+		t.Fatalf("usa was served %d objects a page at a time", served)
+	}
+	// Partners see holdings only, not its marked copy.
+	ucl, err := trust.FederationClient(usa.Dir, "gbr")
+	if err != nil {
+		t.Fatal(err)
+	}
+	creq, _ := http.NewRequest(http.MethodGet, gbr.URL+taxii.Prefix+taxii.DefaultRoot+"/collections/", nil)
+	creq.Header.Set("Accept", taxii.MediaTypeTAXII)
+	cres, err := ucl.Do(creq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cbody, _ := io.ReadAll(cres.Body)
+	cres.Body.Close()
+	if cres.StatusCode != http.StatusOK || !strings.Contains(string(cbody), gbr.Node.TAXII.HoldingsID()) || strings.Contains(string(cbody), gbr.Node.TAXII.MarkedID()) {
+		t.Fatalf("usa's collections: %d %s", cres.StatusCode, cbody)
 	}
 	code, body := get(agency, "/objects/"+id+"/")
 	missing := "threat-actor--00000000-0000-4000-8000-000000000000"

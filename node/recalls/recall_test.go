@@ -377,6 +377,45 @@ func TestRecallProbeAnsweredAsNotHeld(t *testing.T) {
 	}
 }
 
+// TestSightingProbeAnsweredAlike is written from a partner's side: fra
+// sends gbr sightings of a gbr object that never went to fra and of an id
+// gbr never held, and reports each as sighted. gbr refuses both with the
+// same answer (the ids aside), so a partner cannot learn what gbr holds;
+// gbr's audit log keeps the reasons apart.
+func TestSightingProbeAnsweredAlike(t *testing.T) {
+	ctx := context.Background()
+	gbr, fra := nodetest.NewFedPair(t, "analysis")
+	hidden := gbr.IngestAs(t, nodetest.Actor(nodetest.NewID("threat-actor"), nil), "NATO SECRET // DISC HUMINT // TOPIC CYBER") // outside the terms: never sent
+	missing := nodetest.NewID("threat-actor")
+	errs := map[string]string{}
+	for _, target := range []string{hidden, missing} {
+		sid := fra.IngestAs(t, map[string]any{"type": "sighting", "spec_version": "2.1", "id": nodetest.NewID("sighting"), "created": nodetest.T0,
+			"modified": nodetest.T0, "sighting_of_ref": target}, nodetest.OKBanner)
+		if res := nodetest.MustRelease(t, fra.N, fra.Admin, sid, "gbr"); res.Outcome != "release" {
+			t.Fatalf("release of the sighting to gbr: %+v", res)
+		}
+		nodetest.Eventually(t, "gbr holds the sighting", func() bool { return nodetest.Held(gbr.N, sid) })
+		raw, _ := json.Marshal(release.SightingNote{Sighting: sid, Modified: nodetest.T0, SightingOf: target})
+		_, err := gbr.N.Inbox.HandleInbox(ctx, gbr.Peer(t, "fra"), store.OutboxSighting, raw)
+		if !errors.Is(err, node.ErrRefused) {
+			t.Fatalf("sighting of %s: %v, want ErrRefused", target, err)
+		}
+		errs[target] = strings.NewReplacer(target, "TARGET", sid, "SIGHTING").Replace(err.Error())
+	}
+	if errs[hidden] != errs[missing] {
+		t.Fatalf("a sighting of a hidden object is answered %q, of a missing one %q", errs[hidden], errs[missing])
+	}
+	reasons := map[string]bool{}
+	for _, e := range nodetest.FindEvents(nodetest.AuditLog(t, gbr.N.Store()), func(e audit.Event) bool {
+		return e.Action == audit.ActionSightingRecv && e.Decision == audit.Refuse
+	}) {
+		reasons[strings.NewReplacer(hidden, "TARGET", missing, "TARGET").Replace(e.Detail)] = true
+	}
+	if len(reasons) != 2 {
+		t.Fatalf("audited refusals: %v, want the two reasons apart", reasons)
+	}
+}
+
 // TestRecallRevokedTAXII: an originator's STIX revocation is served to
 // TAXII clients as the object's latest version, revoked.
 func TestRecallRevokedTAXII(t *testing.T) {

@@ -361,6 +361,9 @@ func (t *TAXII) taxiiRead(ctx context.Context, p *node.Principal, q taxii.Query,
 				// A label of ours: the collection's item of that id.
 				l := labels[i]
 				labels = nil
+				if err := l.load(ctx, tx); err != nil {
+					return err
+				}
 				if start.skip == 0 && l.selected(q) {
 					page.Items = append(page.Items, l.item(q.Manifest))
 					events = append(events, audit.Event{Actor: p.Actor(), Action: audit.ActionLabelRead, Object: l.id, Decision: audit.Allow, Detail: detail})
@@ -430,6 +433,10 @@ func (t *TAXII) taxiiRead(ctx context.Context, p *node.Principal, q taxii.Query,
 			}
 			group = group[:0]
 			for li < len(labels) && (!ok || labels[li].pos <= v.Seq) {
+				// Read only now: a label is read when the page reaches it.
+				if err := labels[li].load(ctx, tx); err != nil {
+					return err
+				}
 				if labels[li].selected(q) {
 					group = append(group, groupItem{label: &labels[li]})
 				}
@@ -532,6 +539,32 @@ type readerLabel struct {
 	added time.Time
 }
 
+// load reads the label, which readerLabels only places.
+func (l *readerLabel) load(ctx context.Context, tx store.Reader) error {
+	if l.raw != nil {
+		return nil
+	}
+	raw, err := tx.Label(ctx, l.id)
+	if err != nil {
+		return err
+	}
+	if raw, err = served("label "+l.id, raw, false); err != nil {
+		return err
+	}
+	var m struct {
+		Created string `json:"created"`
+	}
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return fmt.Errorf("label %s: %w", l.id, err)
+	}
+	at, err := time.Parse(time.RFC3339Nano, m.Created)
+	if err != nil {
+		return fmt.Errorf("label %s: created %q: %w", l.id, m.Created, err)
+	}
+	l.raw, l.version, l.at = raw, m.Created, at.UTC()
+	return nil
+}
+
 func (l readerLabel) item(manifest bool) taxii.Item {
 	it := taxii.Item{ID: l.id, Version: l.version, DateAdded: l.added, MediaType: taxii.MediaTypeSTIX}
 	if !manifest {
@@ -556,7 +589,7 @@ func (l readerLabel) selected(q taxii.Query) bool {
 }
 
 // readerLabels returns our labels that apply to objects a reader of
-// classes may read, in listing order. Each is placed by the first listed
+// classes may read, in listing order, placed but not read (load). Each is placed by the first listed
 // row, among those the reader may read, whose class bears it: when the
 // reader may read everything bearing a label, that is when this node first
 // bound it (give or take a purge); a reader never learns of a row it
@@ -583,25 +616,7 @@ func (t *TAXII) readerLabels(ctx context.Context, tx store.Reader, classes []int
 		if !ok {
 			continue // its objects are gone
 		}
-		raw, err := tx.Label(ctx, id)
-		if err != nil {
-			return nil, err
-		}
-		if raw, err = served("label "+id, raw, false); err != nil {
-			return nil, err
-		}
-		var m struct {
-			Created string `json:"created"`
-		}
-		if err := json.Unmarshal(raw, &m); err != nil {
-			return nil, fmt.Errorf("label %s: %w", id, err)
-		}
-		at, err := time.Parse(time.RFC3339Nano, m.Created)
-		if err != nil {
-			return nil, fmt.Errorf("label %s: created %q: %w", id, m.Created, err)
-		}
-		out = append(out, readerLabel{id: id, raw: raw, version: m.Created, at: at.UTC(), pos: first.seq,
-			added: first.added.Add(-time.Microsecond)})
+		out = append(out, readerLabel{id: id, pos: first.seq, added: first.added.Add(-time.Microsecond)})
 	}
 	slices.SortFunc(out, func(a, b readerLabel) int { return cmp.Or(cmp.Compare(a.pos, b.pos), strings.Compare(a.id, b.id)) })
 	return out, nil
@@ -692,6 +707,9 @@ func (t *TAXII) taxiiLabelVersions(ctx context.Context, p *node.Principal, q tax
 	}
 	var page taxii.Page
 	l := labels[i]
+	if err := l.load(ctx, t.n.Store()); err != nil {
+		return taxii.Page{}, false, err
+	}
 	if q.Next == "" && specMatch(q.SpecVersions) && (q.AddedAfter.IsZero() || l.added.After(q.AddedAfter)) {
 		page.Items = append(page.Items, l.item(true))
 	}

@@ -306,6 +306,21 @@ func (r reader) Token(ctx context.Context, id string) (store.Token, error) {
 	return t, nil
 }
 
+func (r reader) TokenUser(ctx context.Context, id string) (store.Token, store.User, error) {
+	t, u, err := scan.TokenUser(r.q.QueryRow(ctx, `SELECT `+tokenUserCols+` FROM tokens t JOIN users u ON u.id = t.user_id WHERE t.id = $1`, id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return t, u, fmt.Errorf("token %s: %w", id, store.ErrNotFound)
+	}
+	if err != nil {
+		return t, u, fmt.Errorf("token %s: %w", id, err)
+	}
+	return t, u, nil
+}
+
+// tokenUserCols are tokenCols of t, then userCols of u.
+const tokenUserCols = `t.id, t.user_id, t.hash, t.created_us, t.expires_us, t.revoked_us, ` +
+	`u.id, u.name, u.role, u.nationality, u.org, u.clearances, u.compartments, u.default_label, u.created_us, u.disabled`
+
 func (r reader) Tokens(ctx context.Context, userID string) ([]store.Token, error) {
 	rows, err := r.q.Query(ctx, `SELECT `+tokenCols+` FROM tokens WHERE user_id = $1 ORDER BY created_us`, userID)
 	if err != nil {

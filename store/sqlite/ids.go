@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -52,6 +53,8 @@ type idIndex struct {
 	// seen is the highest seq known: every committed row with a seq up to
 	// seen is in the tail or in object_ids.
 	seen int64
+	// caughtAt is when the last catch-up started (UnixNano; 0: never).
+	caughtAt atomic.Int64
 	// merged is the watermark as this process last wrote or read it.
 	merged int64
 	// minMerge is the smallest tail that starts a merge (mergeAt); tests
@@ -98,10 +101,34 @@ func (x *idIndex) load(ctx context.Context, q querier) error {
 	return nil
 }
 
+// catchUpEvery is how often reads by id catch the tail up (pointVersions):
+// another process's rows stored since are found by a range of seqs, which
+// this keeps short.
+const catchUpEvery = time.Second
+
+// catchUpDue reports whether a read by id should catch the tail up first.
+func (x *idIndex) catchUpDue() bool {
+	return time.Since(time.Unix(0, x.caughtAt.Load())) >= catchUpEvery
+}
+
+// lookupOne returns the tail's entries for id and the seq up to which the
+// tail and object_ids hold every committed row, read together.
+func (x *idIndex) lookupOne(id string) ([]idEntry, int64) {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	return slices.Clone(x.tail[id]), x.seen
+}
+
 // catchUp reads the rows stored since seen into the tail.
-func (x *idIndex) catchUp(ctx context.Context, q querier) error {
+func (x *idIndex) catchUp(ctx context.Context, q querier) (err error) {
 	x.catching.Lock()
 	defer x.catching.Unlock()
+	start := time.Now()
+	defer func() {
+		if err == nil {
+			x.caughtAt.Store(start.UnixNano())
+		}
+	}()
 	x.mu.RLock()
 	after := x.seen
 	x.mu.RUnlock()

@@ -8,6 +8,7 @@ import (
 	"math/rand"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -510,4 +511,75 @@ func idNumber(t *testing.T, id string) int {
 
 func idVersion(v store.ObjectVersion) int {
 	return int(v.ModifiedAt.Sub(time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)) / time.Second)
+}
+
+// A read by id sees every version committed before it, whichever process
+// stored it and whether or not its tail has caught up (pointVersions finds
+// rows above what the tail has seen by their seq), and versions already in
+// its tail or merged into object_ids.
+func TestPointReadSeesOtherProcess(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "tearline.db")
+	a := openAt(t, path)
+	b := openAt(t, path)
+	class := benchClass(t, a, "marking-definition--a")
+	id := idObject(1, 1, 0).ID
+
+	put(t, b, idObject(1, 1, class))
+	if vs, err := a.Versions(ctx, id); err != nil || !slices.Equal(digests(vs), []string{"d1.1"}) {
+		t.Fatalf("a: Versions = %q, %v; want [d1.1]", digests(vs), err)
+	}
+	// a has caught up just now, so the next catch-up is not due: b's next
+	// version is found above what a's tail has seen.
+	if a.ids.catchUpDue() {
+		t.Fatal("a: catch-up due right after one")
+	}
+	put(t, b, idObject(1, 2, class))
+	if vs, err := a.Versions(ctx, id); err != nil || !slices.Equal(digests(vs), []string{"d1.1", "d1.2"}) {
+		t.Fatalf("a: Versions after b's new version = %q, %v; want [d1.1 d1.2]", digests(vs), err)
+	}
+	// a's own version is in its tail; after a merge, in object_ids.
+	put(t, a, idObject(1, 3, class))
+	want := []string{"d1.1", "d1.2", "d1.3"}
+	if vs, err := a.Versions(ctx, id); err != nil || !slices.Equal(digests(vs), want) {
+		t.Fatalf("a: Versions with its own version = %q, %v; want %q", digests(vs), err, want)
+	}
+	merge(t, a)
+	for name, s := range map[string]*Store{"a": a, "b": b} {
+		if vs, err := s.Versions(ctx, id); err != nil || !slices.Equal(digests(vs), want) {
+			t.Errorf("%s: Versions after the merge = %q, %v; want %q", name, digests(vs), err, want)
+		}
+	}
+}
+
+// The point read's statement finds rows by seq through indexes: no table is
+// scanned, whatever the tail holds.
+func TestPointReadPlan(t *testing.T) {
+	s := openAt(t, filepath.Join(t.TempDir(), "tearline.db"))
+	for tail := range 3 {
+		args := []any{"indicator--x", int64(0)}
+		for i := range tail {
+			args = append(args, int64(i+1))
+		}
+		rows, err := s.r.QueryContext(t.Context(), `EXPLAIN QUERY PLAN `+pointVersionsSQL(tail), args...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var plan []string
+		for rows.Next() {
+			var id, parent, notused int
+			var detail string
+			if err := rows.Scan(&id, &parent, &notused, &detail); err != nil {
+				t.Fatal(err)
+			}
+			plan = append(plan, detail)
+		}
+		rows.Close()
+		t.Logf("tail %d: %q", tail, plan)
+		for _, step := range plan {
+			if strings.HasPrefix(step, "SCAN ") && !strings.Contains(step, "CONSTANT ROW") {
+				t.Errorf("tail %d: plan scans: %q (whole plan %q)", tail, step, plan)
+			}
+		}
+	}
 }

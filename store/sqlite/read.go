@@ -48,6 +48,44 @@ func (s sharedIDs) versionRows(ctx context.Context, ids []string) ([]idRow, erro
 	return indexedRows(ctx, s.q, ids, s.x.lookup(ids, nil))
 }
 
+// pointVersions reads the versions of one id outside a transaction in one
+// statement, where versions takes three (catching the tail up, object_ids,
+// the rows): a read by id is the request readers make most, and each
+// statement is a read transaction of its own. Rows the tail may not hold
+// yet (stored by another process since the tail last caught up) are found
+// by their seq, above what the tail has seen and so few; the tail catches
+// up at most every catchUpEvery to keep them few.
+func (s sharedIDs) pointVersions(ctx context.Context, id string) ([]store.ObjectVersion, error) {
+	if s.x.catchUpDue() {
+		if err := s.x.catchUp(ctx, s.q); err != nil {
+			return nil, err
+		}
+	}
+	tail, seen := s.x.lookupOne(id)
+	args := []any{id, seen}
+	for _, e := range tail {
+		args = append(args, e.seq)
+	}
+	rows, err := s.q.QueryContext(ctx, pointVersionsSQL(len(tail)), args...)
+	if err != nil {
+		return nil, err
+	}
+	return collectObjects(rows, 0)
+}
+
+// pointVersionsSQL is pointVersions' statement for an id with tail entries
+// in the tail: ?1 the id, ?2 the seq the tail has seen, then their seqs.
+func pointVersionsSQL(tail int) string {
+	var b strings.Builder
+	b.WriteString(`SELECT ` + objectCols + ` FROM ` + objectsKeyed + ` WHERE o.id = ?1 AND o.seq IN (` +
+		`SELECT seq FROM object_ids WHERE id = ?1 UNION ALL SELECT seq FROM objects WHERE seq > ?2 AND id = ?1`)
+	for i := range tail {
+		fmt.Fprintf(&b, ` UNION ALL SELECT ?%d`, i+3)
+	}
+	b.WriteString(`) ORDER BY o.modified_us`)
+	return b.String()
+}
+
 // objectCols are read from objectsKeyed: each version with its data key.
 const objectCols = `o.seq, o.id, o.type, o.modified, o.modified_us, o.created, o.revoked, o.digest, o.raw, o.bindings, o.class, o.date_added_us, o.originator, k.wrapped`
 
@@ -76,7 +114,13 @@ func scanObject(sc scan.Scanner) (store.ObjectVersion, error) {
 }
 
 func (r reader) Versions(ctx context.Context, id string) ([]store.ObjectVersion, error) {
-	vs, err := r.versions(ctx, []string{id})
+	var vs []store.ObjectVersion
+	var err error
+	if s, ok := r.ids.(sharedIDs); ok {
+		vs, err = s.pointVersions(ctx, id)
+	} else {
+		vs, err = r.versions(ctx, []string{id})
+	}
 	if err != nil {
 		return nil, fmt.Errorf("versions of %s: %w", id, err)
 	}
@@ -305,6 +349,18 @@ func (r reader) Token(ctx context.Context, id string) (store.Token, error) {
 	}
 	return t, err
 }
+
+func (r reader) TokenUser(ctx context.Context, id string) (store.Token, store.User, error) {
+	t, u, err := scan.TokenUser(r.q.QueryRowContext(ctx, `SELECT `+tokenUserCols+` FROM tokens t JOIN users u ON u.id = t.user_id WHERE t.id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return t, u, fmt.Errorf("token %s: %w", id, store.ErrNotFound)
+	}
+	return t, u, err
+}
+
+// tokenUserCols are tokenCols of t, then userCols of u.
+const tokenUserCols = `t.id, t.user_id, t.hash, t.created_us, t.expires_us, t.revoked_us, ` +
+	`u.id, u.name, u.role, u.nationality, u.org, u.clearances, u.compartments, u.default_label, u.created_us, u.disabled`
 
 func (r reader) Tokens(ctx context.Context, userID string) ([]store.Token, error) {
 	rows, err := r.q.QueryContext(ctx, `SELECT `+tokenCols+` FROM tokens WHERE user_id = ? ORDER BY created_us`, userID)

@@ -27,9 +27,10 @@ import (
 
 // Store is a store.Store on one SQLite file.
 type Store struct {
-	w    *sql.DB   // one connection: the writer
-	rows *rowStmts // the writer's prepared multi-row inserts
-	r    *sql.DB   // readers
+	w    *sql.DB     // one connection: the writer
+	rows *rowStmts   // the writer's prepared multi-row inserts
+	r    *sql.DB     // readers
+	prep *preparedDB // r, with the point reads' statements prepared
 	mu   sync.Mutex
 	reader
 	ids *idIndex // ids.go
@@ -139,7 +140,12 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		w.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
+	// Every reader stays open: a connection closed for want of an idle
+	// slot (database/sql keeps two by default) takes its prepared
+	// statements with it, and the next read opens, configures and
+	// re-prepares a new one.
 	r.SetMaxOpenConns(max(4, 2*runtime.GOMAXPROCS(0)))
+	r.SetMaxIdleConns(max(4, 2*runtime.GOMAXPROCS(0)))
 	ck, err := sql.Open("sqlite", dsn("", 1))
 	if err != nil {
 		w.Close()
@@ -162,7 +168,8 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		rows.close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
-	s := &Store{w: w, rows: rows, r: r, reader: reader{q: r, ids: sharedIDs{ids, r}}, ids: ids,
+	prep := newPreparedDB(r)
+	s := &Store{w: w, rows: rows, r: r, prep: prep, reader: reader{q: prep, ids: sharedIDs{ids, prep}}, ids: ids,
 		mergeWake: make(chan struct{}, 1), mergeStopped: make(chan struct{}),
 		walPath: path + "-wal", ck: ck, wake: make(chan struct{}, 1), stop: make(chan struct{}), stopped: make(chan struct{})}
 	s.audit = groupcommit.New(s.Update)
@@ -223,7 +230,7 @@ func (s *Store) Close() error {
 			merr = s.mergeIDs(context.Background())
 		}
 		_, cerr := s.w.ExecContext(context.Background(), `PRAGMA wal_checkpoint(TRUNCATE)`)
-		s.closeErr = errors.Join(merr, cerr, s.rows.close(), s.ck.Close(), s.r.Close(), s.w.Close())
+		s.closeErr = errors.Join(merr, cerr, s.rows.close(), s.ck.Close(), s.prep.close(), s.r.Close(), s.w.Close())
 	})
 	return s.closeErr
 }

@@ -237,6 +237,22 @@ func testTokens(t *testing.T, s store.Store) {
 	} else if d := sameToken(got, t1); d != "" {
 		t.Errorf("Token after RevokeToken: %s", d)
 	}
+	for tok, owner := range map[*store.Token]store.User{&t1: alice, &t2: alice, &t3: bob} {
+		gotT, gotU, err := s.TokenUser(ctx, tok.ID)
+		if err != nil {
+			t.Errorf("TokenUser(%s): %v", tok.ID, err)
+			continue
+		}
+		if d := sameToken(gotT, *tok); d != "" {
+			t.Errorf("TokenUser(%s) token: %s", tok.ID, d)
+		}
+		if d := sameUser(gotU, owner); d != "" {
+			t.Errorf("TokenUser(%s) user: %s", tok.ID, d)
+		}
+	}
+	if _, _, err := s.TokenUser(ctx, "tok-9"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("TokenUser(unknown) error = %v, want ErrNotFound", err)
+	}
 	checkTokens(t, s, alice.ID, t1, t2)
 
 	for _, id := range []string{t1.ID, "tok-9"} {

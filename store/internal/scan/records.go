@@ -127,34 +127,72 @@ func Recall(sc Scanner) (store.Recall, error) {
 // INTEGER 0 or 1, which database/sql scans into a bool). Lists that do not
 // decode are an error that starts "user <id> ".
 func User(sc Scanner) (store.User, error) {
-	var u store.User
-	var clr, comp string
-	var created int64
-	if err := sc.Scan(&u.ID, &u.Name, &u.Role, &u.Nationality, &u.Org, &clr, &comp, &u.DefaultLabel, &created, &u.Disabled); err != nil {
-		return u, err
+	var u userRow
+	if err := sc.Scan(u.dest()...); err != nil {
+		return u.User, err
 	}
-	if err := json.Unmarshal([]byte(clr), &u.Clearances); err != nil {
-		return u, fmt.Errorf("user %s clearances: %w", u.ID, err)
+	return u.finish()
+}
+
+// userRow is a user's columns as scanned, before decoding.
+type userRow struct {
+	store.User
+	clr, comp string
+	created   int64
+}
+
+func (u *userRow) dest() []any {
+	return []any{&u.ID, &u.Name, &u.Role, &u.Nationality, &u.Org, &u.clr, &u.comp, &u.DefaultLabel, &u.created, &u.Disabled}
+}
+
+func (u *userRow) finish() (store.User, error) {
+	out := u.User
+	if err := json.Unmarshal([]byte(u.clr), &out.Clearances); err != nil {
+		return out, fmt.Errorf("user %s clearances: %w", out.ID, err)
 	}
-	if err := json.Unmarshal([]byte(comp), &u.Compartments); err != nil {
-		return u, fmt.Errorf("user %s compartments: %w", u.ID, err)
+	if err := json.Unmarshal([]byte(u.comp), &out.Compartments); err != nil {
+		return out, fmt.Errorf("user %s compartments: %w", out.ID, err)
 	}
-	u.Created = FromUS(created)
-	return u, nil
+	out.Created = FromUS(u.created)
+	return out, nil
 }
 
 // Token reads id, user_id, hash, created_us, expires_us, revoked_us; an
 // expires_us or revoked_us of 0 is the zero time.
 func Token(sc Scanner) (store.Token, error) {
-	var t store.Token
-	var c, e, r int64
-	if err := sc.Scan(&t.ID, &t.UserID, &t.Hash, &c, &e, &r); err != nil {
-		return t, err
+	var t tokenRow
+	if err := sc.Scan(t.dest()...); err != nil {
+		return t.Token, err
 	}
-	t.Created = FromUS(c)
-	t.Expires = fromOptionalUS(e)
-	t.RevokedAt = fromOptionalUS(r)
-	return t, nil
+	return t.finish(), nil
+}
+
+// tokenRow is a token's columns as scanned.
+type tokenRow struct {
+	store.Token
+	c, e, r int64
+}
+
+func (t *tokenRow) dest() []any { return []any{&t.ID, &t.UserID, &t.Hash, &t.c, &t.e, &t.r} }
+
+func (t *tokenRow) finish() store.Token {
+	out := t.Token
+	out.Created = FromUS(t.c)
+	out.Expires = fromOptionalUS(t.e)
+	out.RevokedAt = fromOptionalUS(t.r)
+	return out
+}
+
+// TokenUser reads a token's columns (as Token) followed by its user's (as
+// User), from one row.
+func TokenUser(sc Scanner) (store.Token, store.User, error) {
+	var t tokenRow
+	var u userRow
+	if err := sc.Scan(append(t.dest(), u.dest()...)...); err != nil {
+		return t.Token, u.User, err
+	}
+	user, err := u.finish()
+	return t.finish(), user, err
 }
 
 // OutboxItem reads id, peer, kind, payload, created_us, attempts,
