@@ -490,7 +490,7 @@ func (n *Node) taxiiDelete(ctx context.Context, p *Principal, q taxii.Query, pla
 				return err
 			}
 			switch {
-			case (p.User.Role == RoleReleaser || p.User.Role == RoleAdmin) && orig == n.cfg.Name:
+			case orig == n.cfg.Name && authorize(p, ActDeleteOrigin) == nil:
 			case len(parties) > 0:
 				return errDeleteRefused{"released"}
 			default:
