@@ -93,9 +93,19 @@ func (n *Node) Recall(ctx context.Context, p *Principal, objectID, reason string
 		if err := n.authorizeObject(ctx, tx, p, ActRecall, objectID, "", notFound); err != nil {
 			return err
 		}
-		versions, err := tx.Versions(ctx, objectID)
+		all, err := tx.Versions(ctx, objectID)
 		if err != nil {
 			return err
+		}
+		// The originator is told from the versions p may read: the answer
+		// must not depend on one it may not.
+		var versions []store.ObjectVersion
+		for _, v := range all {
+			if ok, err := n.actsOn(ctx, tx, p, ActRecall, objectID, []string{v.Modified}); err != nil {
+				return err
+			} else if ok {
+				versions = append(versions, v)
+			}
 		}
 		if len(versions) == 0 {
 			return notFound
