@@ -504,7 +504,9 @@ func (n *Node) taxiiDelete(ctx context.Context, p *Principal, q taxii.Query, pla
 			}
 			why := "deleted over TAXII by " + p.User.Name
 			if len(parties) > 0 {
-				if _, err := n.recallIn(ctx, tx, p, id, recall.NewID(), why, parties); err != nil {
+				// The notice's reason, which the partners read, names no
+				// one here; the recall row and the audit keep who.
+				if _, err := n.recallIn(ctx, tx, p, id, recall.NewID(), "deleted over TAXII", parties); err != nil {
 					return err
 				}
 			}
