@@ -696,5 +696,16 @@ func matrixRows(holdings string) map[string]matrixRow {
 	add("GET /taxii2/{root}/collections/{collection}/objects/{object}/{$}", multi("GET", coll+"objects/%s/?match[version]=all", ""),
 		twin("GET", coll+"objects/%s/?match[version]="+multiV2, ""))
 	add("GET /taxii2/{root}/collections/{collection}/objects/{object}/versions/{$}", multi("GET", coll+"objects/%s/versions/", ""))
+	// Labels are items of users' collections (docs/TAXII.md): the SECRET
+	// label only to those who may read an object bearing it.
+	label := func(path string) matrixCall {
+		return matrixCall{name: "label", byID: true, f: func(x matrixIDs) matrixReq {
+			return matrixReq{method: "GET", path: strings.Replace(path, "%s", x.Label, 1)}
+		}}
+	}
+	add("GET /taxii2/{root}/collections/{collection}/objects/{object}/{$}", label(coll+"objects/%s/"))
+	add("GET /taxii2/{root}/collections/{collection}/objects/{object}/versions/{$}", label(coll+"objects/%s/versions/"))
+	add("GET /taxii2/{root}/collections/{collection}/objects/{$}", label(coll+"objects/?match[id]=%s"))
+	add("GET /taxii2/{root}/collections/{collection}/manifest/{$}", label(coll+"manifest/?match[id]=%s"))
 	return rows
 }

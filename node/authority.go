@@ -28,7 +28,8 @@ const (
 
 	ActPublish       Action = "publishing"                 // Ingest, TAXII add
 	ActTAXIIContent  Action = "reading content over TAXII" // the holdings collections
-	ActTAXIIDelete   Action = "deleting over TAXII"        // a purge: its poster, or a releaser or admin if originated here
+	ActTAXIIDelete   Action = "deleting over TAXII"        // a purge, of what one posted and never released (taxii.go)
+	ActDeleteOrigin  Action = "deleting our objects"       // over TAXII: anything this node originated
 	ActPurge         Action = "purging an object"          // crypto-shred: the console's (the CLI, the admin socket); no read
 	ActProvenanceIn  Action = "recording provenance"       // by hand, for material that came otherwise
 	ActConsent       Action = "recording a consent"        // ORCON, third-party rule
@@ -67,7 +68,7 @@ func authority(act Action) rule {
 		return rule{roles: []string{RoleAdmin}}
 	case ActPublish, ActTAXIIContent, ActRelease, ActTAXIIDelete:
 		return rule{roles: content}
-	case ActConsent, ActRecall, ActDeliveryRetry:
+	case ActConsent, ActRecall, ActDeliveryRetry, ActDeleteOrigin:
 		return rule{roles: []string{RoleAdmin, RoleReleaser}}
 	case ActConsentRead, ActRecallRead:
 		return rule{roles: []string{RoleAdmin, RoleReleaser, RoleAuditor}, EveryLevel: auditors}

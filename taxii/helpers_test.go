@@ -14,6 +14,7 @@ import (
 
 	"github.com/tearline/tearline/api"
 	"github.com/tearline/tearline/internal/demo"
+	"github.com/tearline/tearline/internal/pgtest"
 	"github.com/tearline/tearline/label"
 	"github.com/tearline/tearline/node"
 	"github.com/tearline/tearline/node/stack"
@@ -25,6 +26,9 @@ import (
 // env is a real demo node (SQLite in a temporary directory, the demo users
 // and their labelled samples) served over real HTTPS by the API server,
 // which mounts TAXII at /taxii2/.
+// TestMain stops the throwaway PostgreSQL server, if a test started one.
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
 type env struct {
 	n      *stack.Node
 	srv    *httptest.Server
@@ -32,15 +36,19 @@ type env struct {
 	coll   string            // the holdings collection's path
 }
 
-func newEnv(t testing.TB) *env {
+func newEnv(t testing.TB) *env { return newEnvOn(t, "") }
+
+// newEnvOn is newEnv with the node's store at storeURL ("" for SQLite, or
+// a postgres:// URL).
+func newEnvOn(t testing.TB, storeURL string) *env {
 	t.Helper()
 	ctx := context.Background()
 	dir := filepath.Join(t.TempDir(), "demo")
-	demoUsers, err := demo.Setup(ctx, dir)
+	demoUsers, err := demo.SetupOn(ctx, dir, storeURL)
 	if err != nil {
 		t.Fatalf("demo.Setup: %v", err)
 	}
-	n, err := stack.Open(ctx, dir, node.Options{OpenStore: backend.Opener("")})
+	n, err := stack.Open(ctx, dir, node.Options{OpenStore: backend.Opener(storeURL)})
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}

@@ -15,6 +15,7 @@ import (
 	"testing"
 
 	"github.com/tearline/tearline/audit"
+	"github.com/tearline/tearline/internal/pgtest"
 	"github.com/tearline/tearline/node"
 	"github.com/tearline/tearline/node/users"
 )
@@ -31,7 +32,11 @@ import (
 // resources, "more" and "next", X-TAXII-Date-Added-First/Last, sorting by
 // date_added, and the filters' semantics (§3.4).
 func TestStockClientWorkflow(t *testing.T) {
-	e := newEnv(t)
+	t.Run("sqlite", func(t *testing.T) { stockClientWorkflow(t, newEnv(t)) })
+	t.Run("postgres", func(t *testing.T) { stockClientWorkflow(t, newEnvOn(t, pgtest.DSN(t))) })
+}
+
+func stockClientWorkflow(t *testing.T, e *env) {
 	ctx := context.Background()
 	// dave and erin are analysts with a default label (a stock client
 	// cannot attach ours): dave posts, erin reads what dave posts but may

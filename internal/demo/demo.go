@@ -57,11 +57,15 @@ func Users() []User {
 
 // Setup initialises a node in dir (absent or empty), adds the demo users and
 // publishes the samples through the node's normal ingest path.
-func Setup(ctx context.Context, dir string) ([]User, error) {
-	if err := node.Init(ctx, dir, node.InitOptions{Name: "demo-gbr", Country: "GBR", Org: "GBR demo node", CreateStore: storebackend.Creator("")}); err != nil {
+func Setup(ctx context.Context, dir string) ([]User, error) { return SetupOn(ctx, dir, "") }
+
+// SetupOn is Setup with the node's store at storeURL ("" for SQLite in dir,
+// or a postgres:// URL).
+func SetupOn(ctx context.Context, dir, storeURL string) ([]User, error) {
+	if err := node.Init(ctx, dir, node.InitOptions{Name: "demo-gbr", Country: "GBR", Org: "GBR demo node", CreateStore: storebackend.Creator(storeURL)}); err != nil {
 		return nil, err
 	}
-	n, err := stack.Open(ctx, dir, node.Options{OpenStore: storebackend.Opener("")})
+	n, err := stack.Open(ctx, dir, node.Options{OpenStore: storebackend.Opener(storeURL)})
 	if err != nil {
 		return nil, err
 	}

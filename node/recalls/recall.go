@@ -112,9 +112,19 @@ func (rc *Service) Recall(ctx context.Context, p *node.Principal, objectID, reas
 		if err := rc.n.AuthorizeObject(ctx, tx, p, node.ActRecall, objectID, "", notFound); err != nil {
 			return err
 		}
-		versions, err := tx.Versions(ctx, objectID)
+		all, err := tx.Versions(ctx, objectID)
 		if err != nil {
 			return err
+		}
+		// The originator is told from the versions p may read: the answer
+		// must not depend on one it may not.
+		var versions []store.ObjectVersion
+		for _, v := range all {
+			if ok, err := rc.n.ActsOn(ctx, tx, p, node.ActRecall, objectID, []string{v.Modified}); err != nil {
+				return err
+			} else if ok {
+				versions = append(versions, v)
+			}
 		}
 		if len(versions) == 0 {
 			return notFound

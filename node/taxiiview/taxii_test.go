@@ -76,7 +76,7 @@ func TestTAXIIDeleteRecalls(t *testing.T) {
 		return len(rs) == 1 && rs[0].Party == "fra" && rs[0].State == store.RecallAcknowledged && !nodetest.Held(fra.N, id)
 	})
 	rs, _ := gbr.N.Recalls.RecallStatus(ctx, gbr.Admin, store.RecallQuery{ObjectID: id})
-	if rs[0].Reason != "deleted over TAXII by rel" || rs[0].By != "user:rel" {
+	if rs[0].Reason != "deleted over TAXII" || rs[0].By != "user:rel" {
 		t.Fatalf("recall %+v", rs[0])
 	}
 	var accepted, refused []string
