@@ -40,7 +40,7 @@ func (t *tx) appendAudit(ctx context.Context, entries [][]byte) (int64, error) {
 	if len(entries) == 0 {
 		return first, nil
 	}
-	trees, err := auditTrees(ctx, t.t, first, entries)
+	trees, err := auditTrees(ctx, t.q, first, entries)
 	if err != nil {
 		t.audit.err = err
 		return 0, err
@@ -84,7 +84,7 @@ func (t *tx) auditStart(ctx context.Context) error {
 	}
 	if n > 0 {
 		var tree []byte
-		if err := t.t.QueryRowContext(ctx, `SELECT tree FROM audit WHERE idx = ?`, n-1).Scan(&tree); err != nil {
+		if err := t.q.QueryRowContext(ctx, auditTreeSQL, n-1).Scan(&tree); err != nil {
 			return fmt.Errorf("append audit: tree of leaf %d: %w", n-1, err)
 		}
 		if want := treehash.Count(n-1) * tlog.HashSize; len(tree) != want {
@@ -181,6 +181,17 @@ func (rs *rowStmts) close() error {
 	return errors.Join(errs...)
 }
 
+// Queries of the audit log the writer prepares (writerQueries).
+const (
+	auditSizeSQL = `SELECT COALESCE(MAX(idx) + 1, 0) FROM audit`
+	auditTreeSQL = `SELECT tree FROM audit WHERE idx = ?`
+)
+
+// readHashesSQL reads the tree column of n leaves.
+func readHashesSQL(n int) string {
+	return `SELECT idx, tree FROM audit WHERE idx IN (?` + strings.Repeat(",?", n-1) + `)`
+}
+
 // readHashes returns the stored hashes with these ids in the order given,
 // each from the tree column of the leaf that added it.
 func readHashes(ctx context.Context, q querier, ids []int64) ([][]byte, error) {
@@ -192,7 +203,7 @@ func readHashes(ctx context.Context, q querier, ids []int64) ([][]byte, error) {
 	for i, l := range leaves {
 		args[i] = l
 	}
-	rows, err := q.QueryContext(ctx, `SELECT idx, tree FROM audit WHERE idx IN (?`+strings.Repeat(",?", len(leaves)-1)+`)`, args...)
+	rows, err := q.QueryContext(ctx, readHashesSQL(len(leaves)), args...)
 	if err != nil {
 		return nil, fmt.Errorf("read audit hashes: %w", err)
 	}
@@ -283,7 +294,7 @@ func backfillAuditHashes(ctx context.Context, db *sql.DB) error {
 		return err
 	}
 	defer sqlTx.Rollback()
-	t := &tx{t: sqlTx, reader: reader{q: sqlTx}}
+	t := &tx{t: sqlTx, q: txQuerier{t: sqlTx}, reader: reader{q: sqlTx}}
 	for start := int64(0); start < n; start += 4096 {
 		es, err := t.AuditEntries(ctx, start, min(start+4096, n))
 		if err != nil {

@@ -3,6 +3,8 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"errors"
+	"fmt"
 	"sync"
 )
 
@@ -87,4 +89,68 @@ func (p *preparedDB) close() error {
 		delete(p.stmts, q)
 	}
 	return nil
+}
+
+// txQuerier runs a write transaction's queries, the audit append's through
+// statements the writer prepared when the store opened (writerQueries):
+// every shared commit of reads' audit entries runs them, and parsing them
+// cost the commit more than running them. A statement cannot be prepared
+// inside the transaction for later ones (the writer's one connection is
+// taken), hence the fixed set.
+type txQuerier struct {
+	t     *sql.Tx
+	stmts map[string]*sql.Stmt
+}
+
+var _ querier = txQuerier{}
+
+func (q txQuerier) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if s := q.stmts[query]; s != nil {
+		return q.t.StmtContext(ctx, s).QueryContext(ctx, args...)
+	}
+	return q.t.QueryContext(ctx, query, args...)
+}
+
+func (q txQuerier) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	if s := q.stmts[query]; s != nil {
+		return q.t.StmtContext(ctx, s).QueryRowContext(ctx, args...)
+	}
+	return q.t.QueryRowContext(ctx, query, args...)
+}
+
+func (q txQuerier) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	return q.t.ExecContext(ctx, query, args...)
+}
+
+// writerQueries are the queries the writer prepares when it opens: what
+// appending to the audit log reads (its size, the last leaf's tree, the
+// leaves holding the frontier's hashes: at most one per level of the tree).
+func writerQueries() []string {
+	qs := []string{auditSizeSQL, auditTreeSQL}
+	for n := 1; n <= 64; n++ {
+		qs = append(qs, readHashesSQL(n))
+	}
+	return qs
+}
+
+// prepareWriterQueries prepares writerQueries on the writer.
+func prepareWriterQueries(ctx context.Context, w *sql.DB) (map[string]*sql.Stmt, error) {
+	m := map[string]*sql.Stmt{}
+	for _, q := range writerQueries() {
+		s, err := w.PrepareContext(ctx, q)
+		if err != nil {
+			closeStmts(m)
+			return nil, fmt.Errorf("prepare %q: %w", q, err)
+		}
+		m[q] = s
+	}
+	return m, nil
+}
+
+func closeStmts(m map[string]*sql.Stmt) error {
+	var errs []error
+	for _, s := range m {
+		errs = append(errs, s.Close())
+	}
+	return errors.Join(errs...)
 }

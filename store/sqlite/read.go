@@ -373,7 +373,7 @@ func (r reader) Tokens(ctx context.Context, userID string) ([]store.Token, error
 
 func (r reader) AuditSize(ctx context.Context) (int64, error) {
 	var n int64
-	err := r.q.QueryRowContext(ctx, `SELECT COALESCE(MAX(idx) + 1, 0) FROM audit`).Scan(&n)
+	err := r.q.QueryRowContext(ctx, auditSizeSQL).Scan(&n)
 	return n, err
 }
 

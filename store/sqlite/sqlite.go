@@ -27,10 +27,11 @@ import (
 
 // Store is a store.Store on one SQLite file.
 type Store struct {
-	w    *sql.DB     // one connection: the writer
-	rows *rowStmts   // the writer's prepared multi-row inserts
-	r    *sql.DB     // readers
-	prep *preparedDB // r, with the point reads' statements prepared
+	w    *sql.DB              // one connection: the writer
+	rows *rowStmts            // the writer's prepared multi-row inserts
+	wq   map[string]*sql.Stmt // the writer's prepared queries (txQuerier)
+	r    *sql.DB              // readers
+	prep *preparedDB          // r, with the point reads' statements prepared
 	mu   sync.Mutex
 	reader
 	ids *idIndex // ids.go
@@ -160,8 +161,17 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		ck.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
+	wq, err := prepareWriterQueries(ctx, w)
+	if err != nil {
+		w.Close()
+		r.Close()
+		ck.Close()
+		rows.close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
 	ids := &idIndex{}
 	if err := ids.load(ctx, w); err != nil {
+		closeStmts(wq)
 		w.Close()
 		r.Close()
 		ck.Close()
@@ -169,7 +179,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	prep := newPreparedDB(r)
-	s := &Store{w: w, rows: rows, r: r, prep: prep, reader: reader{q: prep, ids: sharedIDs{ids, prep}}, ids: ids,
+	s := &Store{w: w, rows: rows, wq: wq, r: r, prep: prep, reader: reader{q: prep, ids: sharedIDs{ids, prep}}, ids: ids,
 		mergeWake: make(chan struct{}, 1), mergeStopped: make(chan struct{}),
 		walPath: path + "-wal", ck: ck, wake: make(chan struct{}, 1), stop: make(chan struct{}), stopped: make(chan struct{})}
 	s.audit = groupcommit.New(s.Update)
@@ -230,7 +240,7 @@ func (s *Store) Close() error {
 			merr = s.mergeIDs(context.Background())
 		}
 		_, cerr := s.w.ExecContext(context.Background(), `PRAGMA wal_checkpoint(TRUNCATE)`)
-		s.closeErr = errors.Join(merr, cerr, s.rows.close(), s.ck.Close(), s.prep.close(), s.r.Close(), s.w.Close())
+		s.closeErr = errors.Join(merr, cerr, s.rows.close(), closeStmts(s.wq), s.ck.Close(), s.prep.close(), s.r.Close(), s.w.Close())
 	})
 	return s.closeErr
 }
@@ -272,8 +282,8 @@ func (s *Store) transact(ctx context.Context, fn func(*tx) error) error {
 	// connection and every later Update would wait for it forever. After a
 	// Commit this is a no-op.
 	defer t.Rollback()
-	tx := &tx{t: t, rows: s.rows, ids: s.ids}
-	tx.reader = reader{q: t, ids: tx}
+	tx := &tx{t: t, q: txQuerier{t, s.wq}, rows: s.rows, ids: s.ids}
+	tx.reader = reader{q: tx.q, ids: tx}
 	if err := fn(tx); err != nil {
 		return err
 	}

@@ -14,6 +14,7 @@ import (
 
 type tx struct {
 	t *sql.Tx
+	q txQuerier // t, with the writer's prepared queries
 	reader
 	audit auditState // see audit.go
 	rows  *rowStmts  // insertRows' prepared statements; nil before the store is open
