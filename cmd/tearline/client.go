@@ -1,9 +1,7 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,16 +9,12 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"time"
-
-	"github.com/google/uuid"
 
 	"github.com/spf13/cobra"
 
 	"github.com/tearline/tearline/api"
-	"github.com/tearline/tearline/binding"
 	"github.com/tearline/tearline/node"
 	"github.com/tearline/tearline/stix"
 )
@@ -135,7 +129,7 @@ func getCmd() *cobra.Command {
 			if quiet {
 				return nil
 			}
-			banners, err := objectBanners(cmd.Context(), cl, args[0])
+			banners, err := cl.ObjectBanners(cmd.Context(), args[0])
 			if err != nil {
 				return fmt.Errorf("the object was printed, but its label was not read: %w", err)
 			}
@@ -148,47 +142,6 @@ func getCmd() *cobra.Command {
 	c.Flags().BoolVar(&bindings, "bindings", false, "print the object's signed label bindings")
 	c.Flags().BoolVarP(&quiet, "quiet", "q", false, "do not print the object's banner on stderr")
 	return c
-}
-
-// objectBanners returns the banners of the labels bound to the latest
-// version of id the caller may read: its bindings name the labels, whose
-// marking-definitions carry the banner as their name.
-func objectBanners(ctx context.Context, cl *api.Client, id string) ([]string, error) {
-	b, err := cl.GetRaw(ctx, "/api/v1/objects/"+url.PathEscape(id)+"/bindings")
-	if err != nil {
-		return nil, err
-	}
-	var raws []json.RawMessage
-	if err := json.Unmarshal(b, &raws); err != nil {
-		return nil, fmt.Errorf("bindings: %w", err)
-	}
-	var banners []string
-	seen := map[string]bool{}
-	for _, raw := range raws {
-		bd, err := binding.Parse(raw)
-		if err != nil {
-			return nil, fmt.Errorf("binding: %w", err)
-		}
-		for _, l := range bd.Labels {
-			if seen[l.Ref] {
-				continue
-			}
-			seen[l.Ref] = true
-			lb, err := cl.GetRaw(ctx, "/api/v1/labels/"+url.PathEscape(l.Ref))
-			if err != nil {
-				return nil, fmt.Errorf("label %s: %w", l.Ref, err)
-			}
-			var m struct{ Name string }
-			if err := json.Unmarshal(lb, &m); err != nil {
-				return nil, fmt.Errorf("label %s: %w", l.Ref, err)
-			}
-			banners = append(banners, m.Name)
-		}
-	}
-	if len(banners) == 0 {
-		return nil, errors.New("no label bound")
-	}
-	return banners, nil
 }
 
 // printJSON indents b without otherwise changing it: json.MarshalIndent
@@ -224,13 +177,13 @@ func listCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			rows, err := listRows(objs)
+			rows, err := api.ListRows(objs)
 			if err != nil {
 				return err
 			}
 			out := cmd.OutOrStdout()
 			for _, r := range rows {
-				fmt.Fprintf(out, "%s\t%s\t%s\t%s\n", r.id, r.when, r.banner, r.name)
+				fmt.Fprintf(out, "%s\t%s\t%s\t%s\n", r.ID, r.When, strings.Join(r.Banners, " + "), r.Name)
 			}
 			if nx != "" {
 				fmt.Fprintf(out, "more: --next %s\n", nx)
@@ -243,54 +196,6 @@ func listCmd() *cobra.Command {
 	c.Flags().IntVar(&limit, "limit", 100, "page size (at most 1000)")
 	c.Flags().StringVar(&next, "next", "", "cursor from a previous page")
 	return c
-}
-
-type listRow struct{ id, when, banner, name string }
-
-// listRows turns an export page (objects, each followed by its bindings,
-// then the labels they name) into one row per object.
-func listRows(objs []json.RawMessage) ([]listRow, error) {
-	type head struct{ Type, ID, Name, Created, Modified string }
-	bound := map[string][]string{} // object id -> label ids
-	names := map[string]string{}   // label id -> banner
-	for _, raw := range objs {
-		var h head
-		if err := json.Unmarshal(raw, &h); err != nil {
-			return nil, fmt.Errorf("list: %w", err)
-		}
-		if h.Type == binding.Type {
-			bd, err := binding.Parse(raw)
-			if err != nil {
-				return nil, fmt.Errorf("list: binding %s: %w", h.ID, err)
-			}
-			for _, l := range bd.Labels {
-				if !slices.Contains(bound[bd.ObjectRef], l.Ref) {
-					bound[bd.ObjectRef] = append(bound[bd.ObjectRef], l.Ref)
-				}
-			}
-		}
-		if h.Type == "marking-definition" {
-			names[h.ID] = h.Name
-		}
-	}
-	var rows []listRow
-	for _, raw := range objs {
-		var h head
-		_ = json.Unmarshal(raw, &h)
-		if h.Type == binding.Type || (h.Type == "marking-definition" && len(bound[h.ID]) == 0) {
-			continue
-		}
-		when := h.Modified
-		if when == "" {
-			when = h.Created
-		}
-		var bs []string
-		for _, l := range bound[h.ID] {
-			bs = append(bs, names[l])
-		}
-		rows = append(rows, listRow{id: h.ID, when: when, banner: strings.Join(bs, " + "), name: h.Name})
-	}
-	return rows, nil
 }
 
 func exportCmd() *cobra.Command {
@@ -325,7 +230,10 @@ it); otherwise to standard output. Progress goes to standard error.`,
 				return err
 			}
 			defer abort()
-			n, err := exportAll(cmd, cl, w, types, limit, after)
+			n, err := cl.ExportBundle(cmd.Context(), w, api.ExportOptions{Types: types, Limit: limit, Since: after,
+				Progress: func(pages, objects int) {
+					fmt.Fprintf(cmd.ErrOrStderr(), "export: page %d, %d object(s) so far\n", pages, objects)
+				}})
 			if err != nil {
 				return err
 			}
@@ -336,7 +244,7 @@ it); otherwise to standard output. Progress goes to standard error.`,
 			if out != "" {
 				where = out
 			}
-			fmt.Fprintf(cmd.ErrOrStderr(), "exported %d object(s), %d binding(s), %d label(s) to %s\n", n.objects, n.bindings, n.labels, where)
+			fmt.Fprintf(cmd.ErrOrStderr(), "exported %d object(s), %d binding(s), %d label(s) to %s\n", n.Objects, n.Bindings, n.Labels, where)
 			return nil
 		},
 	}
@@ -346,111 +254,6 @@ it); otherwise to standard output. Progress goes to standard error.`,
 	c.Flags().StringVar(&out, "out", "", "write the bundle to FILE atomically instead of standard output")
 	c.Flags().IntVar(&limit, "limit", 1000, "objects asked for per page (at most 1000); the bundle holds every page")
 	return c
-}
-
-type exportCounts struct{ objects, bindings, labels int }
-
-// exportAll writes one bundle of every page of GET /api/v1/export to w.
-// Within a page a binding follows its object and labels come last, so an
-// object dropped by --since takes its bindings with it; labels are written
-// once, at the end, and only those a written binding names.
-func exportAll(cmd *cobra.Command, cl *api.Client, w io.Writer, types []string, limit int, after time.Time) (exportCounts, error) {
-	var n exportCounts
-	bw := bufio.NewWriterSize(w, 1<<20)
-	fmt.Fprintf(bw, `{"type":"bundle","id":"bundle--%s","objects":[`, uuid.NewString())
-	first := true
-	put := func(raw []byte) {
-		if !first {
-			bw.WriteByte(',')
-		}
-		first = false
-		bw.Write(bytes.TrimSpace(raw))
-	}
-	labels := map[string]json.RawMessage{}
-	var labelOrder []string
-	named := map[string]bool{}
-	next, pages := "", 0
-	for {
-		objs, nx, err := cl.ExportPage(cmd.Context(), types, limit, next)
-		if err != nil {
-			return n, fmt.Errorf("export page %d: %w", pages+1, err)
-		}
-		pages++
-		// An object the page lists is followed by its bindings; a
-		// marking-definition no binding of the page is about is a label.
-		bound := map[string]bool{}
-		for _, raw := range objs {
-			var b struct {
-				Type      string `json:"type"`
-				ObjectRef string `json:"object_ref"`
-			}
-			if json.Unmarshal(raw, &b) == nil && b.Type == binding.Type {
-				bound[b.ObjectRef] = true
-			}
-		}
-		kept := map[string]bool{}
-		for _, raw := range objs {
-			var o struct{ Type, ID, Created, Modified string }
-			var b struct {
-				ObjectRef string `json:"object_ref"`
-			}
-			if err := json.Unmarshal(raw, &o); err != nil {
-				return n, fmt.Errorf("export page %d: %w", pages, err)
-			}
-			switch {
-			case o.Type == binding.Type:
-				_ = json.Unmarshal(raw, &b)
-				if !kept[b.ObjectRef] {
-					continue
-				}
-				bd, err := binding.Parse(raw)
-				if err != nil {
-					return n, fmt.Errorf("export page %d: binding %s: %w", pages, o.ID, err)
-				}
-				for _, l := range bd.Labels {
-					named[l.Ref] = true
-				}
-				for _, l := range bd.PartLabels {
-					named[l.Ref] = true
-				}
-				put(raw)
-				n.bindings++
-			case o.Type == "marking-definition" && !bound[o.ID]:
-				// A label of the page: held back, written once at the end.
-				if _, ok := labels[o.ID]; !ok {
-					labels[o.ID] = append(json.RawMessage(nil), raw...)
-					labelOrder = append(labelOrder, o.ID)
-				}
-			default:
-				when := o.Modified
-				if when == "" {
-					when = o.Created
-				}
-				if !after.IsZero() && when != "" {
-					t, err := time.Parse(time.RFC3339Nano, when)
-					if err == nil && t.Before(after) {
-						continue
-					}
-				}
-				kept[o.ID] = true
-				put(raw)
-				n.objects++
-			}
-		}
-		fmt.Fprintf(cmd.ErrOrStderr(), "export: page %d, %d object(s) so far\n", pages, n.objects)
-		if nx == "" {
-			break
-		}
-		next = nx
-	}
-	for _, id := range labelOrder {
-		if named[id] {
-			put(labels[id])
-			n.labels++
-		}
-	}
-	bw.WriteString("]}\n")
-	return n, bw.Flush()
 }
 
 // exportTarget returns where export writes: standard output, or a temporary
