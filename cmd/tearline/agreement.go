@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tearline/tearline/agreement"
+	"github.com/tearline/tearline/internal/clientcmd"
 	"github.com/tearline/tearline/node"
 	"github.com/tearline/tearline/node/agreements"
 	"github.com/tearline/tearline/node/stack"
@@ -87,7 +88,7 @@ func agreementImportCmd(use, short string) *cobra.Command {
 	c := &cobra.Command{
 		Use: use + " FILE --data DIR", Short: short, Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			data, err := readInput(args[0])
+			data, err := clientcmd.ReadInput(args[0])
 			if err != nil {
 				return err
 			}
@@ -138,7 +139,7 @@ func agreementAddSignatureCmd() *cobra.Command {
 	c := &cobra.Command{
 		Use: "add-signature ID FILE --data DIR", Short: "Add the partners' signatures from a copy of the agreement they signed", Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			data, err := readInput(args[1])
+			data, err := clientcmd.ReadInput(args[1])
 			if err != nil {
 				return err
 			}
@@ -262,7 +263,7 @@ func agreementShowCmd() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				return printJSON(out, raw)
+				return clientcmd.PrintJSON(out, raw)
 			}
 			return nil
 		},

@@ -10,6 +10,7 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+	"github.com/tearline/tearline/internal/clientcmd"
 )
 
 func main() { os.Exit(run()) }
@@ -21,7 +22,7 @@ func run() int {
 	err := root().ExecuteContext(ctx)
 	stop()
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "tearline:", explain(err))
+		fmt.Fprintln(os.Stderr, "tearline:", clientcmd.Explain(err))
 		return 1
 	}
 	return 0
@@ -37,7 +38,8 @@ func root() *cobra.Command {
 	}
 	c.SetVersionTemplate("tearline {{.Version}}\n")
 	c.AddCommand(versionCmd()) // version.go
-	c.AddCommand(initCmd(), serveCmd(), userCmd(), publishCmd(), getCmd(), listCmd(), exportCmd(), verifyCmd(), demoCmd(), auditCmd())
+	c.AddCommand(initCmd(), serveCmd(), userCmd(), demoCmd(), auditCmd())
+	c.AddCommand(clientcmd.Commands()...)                         // publish, get, list, export, verify (internal/clientcmd)
 	c.AddCommand(purgeCmd(), keyCmd(), backupCmd(), restoreCmd()) // storage.go
 	c.AddCommand(agreementCmd(), releaseCmd())                    // agreement.go, release.go
 	addFederationCmds(c)                                          // federation.go

@@ -1,4 +1,9 @@
-package main
+// Package clientcmd holds the commands of the tearline CLI that talk to a
+// serving node over its JSON API as a user with a token (publish, get,
+// list, export) and the one that checks an export offline (verify), with
+// what they share: reading input files (.gz, .xz), printing JSON, and
+// errors that say what to do. cmd/tearline adds them to its command tree.
+package clientcmd
 
 import (
 	"bytes"
@@ -61,7 +66,7 @@ func publishCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			data, err := readInput(args[0])
+			data, err := ReadInput(args[0])
 			if err != nil {
 				return err
 			}
@@ -118,7 +123,7 @@ func getCmd() *cobra.Command {
 				return err
 			}
 			if versions || bindings {
-				return printJSON(cmd.OutOrStdout(), b)
+				return PrintJSON(cmd.OutOrStdout(), b)
 			}
 			// The object's bytes as the node stores them, nothing added, so
 			// they can be hashed or compared; the banner goes to stderr so
@@ -144,9 +149,9 @@ func getCmd() *cobra.Command {
 	return c
 }
 
-// printJSON indents b without otherwise changing it: json.MarshalIndent
+// PrintJSON indents b without otherwise changing it: json.MarshalIndent
 // would HTML-escape <, > and & in strings.
-func printJSON(w io.Writer, b []byte) error {
+func PrintJSON(w io.Writer, b []byte) error {
 	var out bytes.Buffer
 	if err := json.Indent(&out, bytes.TrimSpace(b), "", "  "); err != nil {
 		_, err = w.Write(b)
@@ -307,7 +312,7 @@ binding (another platform's, a TLP marking-definition) are listed as
 			if err != nil {
 				return fmt.Errorf("keyring from %s: %w", dir, err)
 			}
-			data, err := readInput(args[0])
+			data, err := ReadInput(args[0])
 			if err != nil {
 				return err
 			}
@@ -345,4 +350,9 @@ binding (another platform's, a TLP marking-definition) are listed as
 	c.Flags().BoolVarP(&quiet, "quiet", "q", false, "print only failures, unbound objects with --strict, and the summary")
 	c.Flags().BoolVar(&strict, "strict", false, "fail when any object carries no binding")
 	return c
+}
+
+// Commands returns the client commands, for the root command.
+func Commands() []*cobra.Command {
+	return []*cobra.Command{publishCmd(), getCmd(), listCmd(), exportCmd(), verifyCmd()}
 }

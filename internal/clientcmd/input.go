@@ -1,4 +1,4 @@
-package main
+package clientcmd
 
 import (
 	"bufio"
@@ -29,10 +29,10 @@ var (
 	xzMagic   = []byte{0xfd, '7', 'z', 'X', 'Z', 0x00}
 )
 
-// readInput reads FILE, or standard input for "-", decompressing gzip and
+// ReadInput reads FILE, or standard input for "-", decompressing gzip and
 // xz. It refuses an empty input, and one larger than maxInput, with a
 // message that says so.
-func readInput(name string) ([]byte, error) {
+func ReadInput(name string) ([]byte, error) {
 	what := name
 	var r io.Reader
 	if name == "-" {
@@ -87,9 +87,9 @@ func checkServerURL(s string) error {
 	return nil
 }
 
-// explain adds what to do to the errors a person most often meets at the
+// Explain adds what to do to the errors a person most often meets at the
 // command line; other errors pass unchanged.
-func explain(err error) error {
+func Explain(err error) error {
 	var unknown x509.UnknownAuthorityError
 	var host x509.HostnameError
 	var apiErr *api.APIError
