@@ -13,7 +13,6 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"strings"
 	"sync"
 	"time"
 
@@ -201,7 +200,7 @@ func (c *client) do(ctx context.Context, kind string) error {
 	if resp.StatusCode != http.StatusOK {
 		return fmt.Errorf("%s %s: %s: %.200s", req.Method, req.URL.Path, resp.Status, body)
 	}
-	if !strings.Contains(string(body), want) {
+	if !bytes.Contains(body, []byte(want)) {
 		return fmt.Errorf("%s %s: answer lacks %s: %.200s", req.Method, req.URL.Path, want, body)
 	}
 	return nil
