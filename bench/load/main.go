@@ -33,6 +33,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"runtime/pprof"
 	"slices"
 	"strconv"
@@ -86,6 +87,7 @@ type config struct {
 	keep       bool
 	seed       uint64
 	cpuprofile string
+	memprofile string
 }
 
 // Kinds of request, in the order reports list them.
@@ -146,6 +148,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.BoolVar(&c.keep, "keep", false, "keep the data directory")
 	fs.Uint64Var(&c.seed, "seed", 1, "generator seed")
 	fs.StringVar(&c.cpuprofile, "cpuprofile", "", "write a CPU profile of the node during the timed run to this file")
+	fs.StringVar(&c.memprofile, "memprofile", "", "write what the node allocated during the timed run to this file (go tool pprof -sample_index=alloc_space)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -338,7 +341,7 @@ func drive(ctx context.Context, cfg config, spec clientSpec, stderr io.Writer) (
 		if err := cmd.Start(); err != nil {
 			return nil, usage{}, fmt.Errorf("start client process: %w", err)
 		}
-		p := &proc{cmd: cmd, in: in, out: bufio.NewReaderSize(out, 1<<20), spec: s}
+		p := &proc{cmd: cmd, in: in, out: bufio.NewReader(out), spec: s}
 		procs[i] = p
 		if err := json.NewEncoder(in).Encode(s); err != nil {
 			return nil, usage{}, fmt.Errorf("client process %d: %w", i, err)
@@ -363,6 +366,18 @@ func drive(ctx context.Context, cfg config, spec clientSpec, stderr io.Writer) (
 			return nil, usage{}, err
 		}
 		defer pprof.StopCPUProfile()
+	}
+	if cfg.memprofile != "" {
+		// Every allocation sampled from here on; the profile written after
+		// the run holds what the run allocated (and the load before it,
+		// at the default rate, which -base cannot separate: small).
+		runtime.MemProfileRate = 4096
+		defer func() {
+			if f, err := os.Create(cfg.memprofile); err == nil {
+				pprof.Lookup("allocs").WriteTo(f, 0)
+				f.Close()
+			}
+		}()
 	}
 	var u usage
 	u0, t0 := rusage(), time.Now()
