@@ -135,16 +135,23 @@ func (c *Committer) commitAll() {
 	}
 }
 
-func (c *Committer) commit(b *batch) error {
+func (c *Committer) commit(b *batch) (err error) {
+	// A panic in the backend fails this batch, not the process's audit
+	// log: the committing goroutine carries on with the next batch, and
+	// no waiter is left waiting for a commit that will never end.
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("append audit: shared commit of %d entries panicked: %v", len(b.entries), r)
+		}
+	}()
 	ctx, cancel := context.WithTimeout(context.Background(), commitTimeout)
 	defer cancel()
-	err := c.update(ctx, func(tx store.Tx) error {
+	if uerr := c.update(ctx, func(tx store.Tx) error {
 		var err error
 		b.first, err = tx.AppendAudit(ctx, b.entries...)
 		return err
-	})
-	if err != nil {
-		return fmt.Errorf("append audit: shared commit of %d entries: %w", len(b.entries), err)
+	}); uerr != nil {
+		return fmt.Errorf("append audit: shared commit of %d entries: %w", len(b.entries), uerr)
 	}
 	return nil
 }

@@ -207,3 +207,24 @@ func TestEntriesOfOneCallerAreContiguous(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// A backend that panics fails the batch it was committing; the callers get
+// an error, and the next batch commits.
+func TestPanicFailsTheBatchOnly(t *testing.T) {
+	s := openStore(t)
+	var calls atomic.Int32
+	c := groupcommit.New(func(ctx context.Context, fn func(store.Tx) error) error {
+		if calls.Add(1) == 1 {
+			panic("backend bug")
+		}
+		return s.Update(ctx, fn)
+	})
+	if _, err := c.Append(t.Context(), []byte("lost")); err == nil {
+		t.Fatal("Append in a panicking commit succeeded")
+	}
+	rs := <-appendAll(c, entries("after", 3))
+	checkAt(t, s, rs)
+	if size, err := s.AuditSize(t.Context()); err != nil || size != 3 {
+		t.Errorf("AuditSize = %d, %v; want 3", size, err)
+	}
+}
