@@ -23,7 +23,7 @@ type Object struct {
 
 // Get returns the latest version of id that p may read. The versions are
 // read from a snapshot; the decision, allow or deny, is audited in a write
-// transaction shared with concurrent reads (recordReads), and nothing is
+// transaction shared with concurrent reads (RecordReads), and nothing is
 // returned before its entry is durable.
 func (n *Node) Get(ctx context.Context, p *Principal, id string) (Object, error) {
 	out, ev, err := n.get(ctx, p, id)
