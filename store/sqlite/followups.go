@@ -9,22 +9,6 @@ import (
 	"github.com/tearline/tearline/store/internal/scan"
 )
 
-// followupsSchema (migration 12): follow-up work written in the transaction
-// of the ingest or receipt that causes it, deleted by the transaction that
-// carries it out (store/followups.go).
-const followupsSchema = `
-CREATE TABLE followups (
-	id         INTEGER PRIMARY KEY,
-	kind       TEXT    NOT NULL,
-	actor      TEXT    NOT NULL,
-	source     TEXT    NOT NULL DEFAULT '',
-	payload    BLOB    NOT NULL,
-	created_us INTEGER NOT NULL,
-	attempts   INTEGER NOT NULL DEFAULT 0,
-	last_error TEXT    NOT NULL DEFAULT ''
-);
-`
-
 func (t *tx) AddFollowup(ctx context.Context, f *store.Followup) error {
 	if f.Payload == nil {
 		f.Payload = []byte{}

@@ -77,17 +77,6 @@ type idRow struct {
 	idEntry
 }
 
-const idsSchema = `
-CREATE TABLE object_ids (
-	id          TEXT    NOT NULL,
-	modified_us INTEGER NOT NULL,
-	seq         INTEGER NOT NULL,
-	class       INTEGER NOT NULL,
-	PRIMARY KEY (id, modified_us)
-) WITHOUT ROWID;
-CREATE TABLE object_ids_merged (merged INTEGER NOT NULL);
-`
-
 // load reads the watermark. The first lookup's catchUp rebuilds the tail
 // from the rows above it: a command that opens the store and looks up no
 // id (tearline user add beside a running node) does not read them.

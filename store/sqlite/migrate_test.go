@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tearline/tearline/store/sqlite/internal/schema"
 	"github.com/tearline/tearline/store/storetest"
 )
 
@@ -19,7 +20,7 @@ func TestMigrateListing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := migrateTo(ctx, db, 6); err != nil {
+	if err := schema.MigrateTo(ctx, db, 6); err != nil {
 		t.Fatal(err)
 	}
 	exec := func(q string, args ...any) {
@@ -88,7 +89,7 @@ func TestMigrateTree(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := migrateTo(ctx, db, 8); err != nil {
+		if err := schema.MigrateTo(ctx, db, 8); err != nil {
 			t.Fatal(err)
 		}
 		leaves, hashes := storetest.TreeMigrationLog(t)
@@ -153,7 +154,7 @@ func TestBackfillTree(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := migrateTo(ctx, db, 1); err != nil {
+	if err := schema.MigrateTo(ctx, db, 1); err != nil {
 		t.Fatal(err)
 	}
 	leaves, _ := storetest.TreeMigrationLog(t)
@@ -176,7 +177,7 @@ func TestMigrateDeliveryStates(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := migrateTo(ctx, db, 10); err != nil {
+	if err := schema.MigrateTo(ctx, db, 10); err != nil {
 		t.Fatal(err)
 	}
 	for _, r := range storetest.DeliveryMigrationRows() {

@@ -10,16 +10,6 @@ import (
 	"github.com/tearline/tearline/store"
 )
 
-// nodeKeysSchema (migration 13) keeps node secrets, wrapped under the KEK
-// (store.NodeKey). It only creates an empty table: trivial at any size.
-const nodeKeysSchema = `
-CREATE TABLE node_keys (
-	name       TEXT    PRIMARY KEY,
-	wrapped    BLOB    NOT NULL,
-	created_us INTEGER NOT NULL
-) WITHOUT ROWID;
-`
-
 func scanNodeKey(row interface{ Scan(...any) error }) (store.NodeKey, error) {
 	var k store.NodeKey
 	var us int64

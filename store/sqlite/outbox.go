@@ -13,52 +13,6 @@ import (
 // The outbox and saved cursors (migration 5). SQLite has one writer, so a
 // claim is simply an update under it: no other claimer can interleave.
 
-const outboxSchema = `
--- Messages to partner nodes, written with the action that causes them and
--- kept after delivery (delivered_us > 0) as a record of what went.
--- lease_us: a claimer is sending the row until then.
-CREATE TABLE outbox (
-	id              INTEGER PRIMARY KEY,
-	peer            TEXT    NOT NULL,
-	kind            TEXT    NOT NULL,
-	payload         BLOB    NOT NULL,
-	created_us      INTEGER NOT NULL,
-	attempts        INTEGER NOT NULL DEFAULT 0,
-	next_attempt_us INTEGER NOT NULL DEFAULT 0,
-	lease_us        INTEGER NOT NULL DEFAULT 0,
-	delivered_us    INTEGER NOT NULL DEFAULT 0,
-	last_error      TEXT    NOT NULL DEFAULT ''
-);
-CREATE INDEX outbox_pending ON outbox (peer, id) WHERE delivered_us = 0;
-
--- Named positions, such as a pull's added_after per peer.
-CREATE TABLE cursors (
-	name       TEXT    PRIMARY KEY,
-	value      TEXT    NOT NULL,
-	updated_us INTEGER NOT NULL
-) WITHOUT ROWID;
-`
-
-// deliveryStatesSchema (migration 11) gives each message a delivery state
-// of its own (docs/FEDERATION.md, "Delivery states"): the ledger entry it
-// delivers, when it was queued (the maximum age runs from there), when it
-// failed for good and the reason code. A message refused for good used to
-// be marked delivered with the refusal as its last error: it is failed now.
-// Failed rows keep delivered_us = 0, so outbox_pending still finds them;
-// a claim passes over them.
-const deliveryStatesSchema = `
-ALTER TABLE outbox ADD COLUMN ledger    INTEGER NOT NULL DEFAULT 0;
-ALTER TABLE outbox ADD COLUMN queued_us INTEGER NOT NULL DEFAULT 0;
-ALTER TABLE outbox ADD COLUMN failed_us INTEGER NOT NULL DEFAULT 0;
-ALTER TABLE outbox ADD COLUMN reason    TEXT    NOT NULL DEFAULT '';
-UPDATE outbox SET queued_us = created_us;
-UPDATE outbox SET failed_us = delivered_us, delivered_us = 0, reason = 'refused'
-	WHERE delivered_us > 0 AND last_error LIKE 'refused by %';
-UPDATE outbox SET ledger = COALESCE(json_extract(CAST(payload AS TEXT), '$.ledger'), 0)
-	WHERE kind = 'objects' AND json_valid(CAST(payload AS TEXT));
-CREATE INDEX outbox_ledger ON outbox (ledger) WHERE ledger > 0;
-`
-
 const outboxCols = `id, peer, kind, payload, created_us, attempts, next_attempt_us, delivered_us, last_error, ledger, queued_us, failed_us, reason`
 
 func (t *tx) EnqueueOutbox(ctx context.Context, items ...*store.OutboxItem) error {

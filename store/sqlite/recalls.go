@@ -69,27 +69,3 @@ func (t *tx) AckRecall(ctx context.Context, id, party string, at time.Time, ack 
 	}
 	return nil
 }
-
-// recallsSchema is migration 6.
-const recallsSchema = `
--- Recalls: one row per (recall, party), with the signed notice and, once
--- it came (or for an inbound recall, once it was sent), the signed
--- acknowledgement. Ids and parties only: no content.
-CREATE TABLE recalls (
-	id         TEXT    NOT NULL,
-	party      TEXT    NOT NULL,
-	object_id  TEXT    NOT NULL,
-	originator TEXT    NOT NULL,
-	inbound    INTEGER NOT NULL,
-	objects    TEXT    NOT NULL,
-	reason     TEXT    NOT NULL,
-	notice     BLOB    NOT NULL,
-	state      TEXT    NOT NULL,
-	issued_us  INTEGER NOT NULL,
-	actor      TEXT    NOT NULL,
-	acked_us   INTEGER NOT NULL,
-	ack        BLOB    NOT NULL,
-	PRIMARY KEY (id, party)
-) WITHOUT ROWID;
-CREATE INDEX recalls_object ON recalls (object_id);
-`

@@ -21,6 +21,7 @@ import (
 
 	"github.com/tearline/tearline/store"
 	"github.com/tearline/tearline/store/internal/groupcommit"
+	"github.com/tearline/tearline/store/sqlite/internal/schema"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 )
@@ -128,7 +129,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	}
 	w.SetMaxOpenConns(1)
 	w.SetConnMaxIdleTime(0)
-	if err := migrate(ctx, w); err != nil {
+	if err := schema.Migrate(ctx, w); err != nil {
 		w.Close()
 		return nil, fmt.Errorf("migrate %s: %w", path, err)
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/tearline/tearline/store"
+	"github.com/tearline/tearline/store/sqlite/internal/schema"
 	"github.com/tearline/tearline/store/storetest"
 )
 
@@ -148,8 +149,8 @@ func TestMigrationsRecorded(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "tearline.db")
 	s := openAt(t, path)
 	first := appliedMigrations(t, s)
-	if len(first) != len(migrations)-1 {
-		t.Fatalf("schema_migrations has %d rows, want %d", len(first), len(migrations)-1)
+	if len(first) != schema.Latest() {
+		t.Fatalf("schema_migrations has %d rows, want %d", len(first), schema.Latest())
 	}
 	for i, m := range first {
 		if m.version != i+1 || m.appliedUS == 0 {
@@ -177,7 +178,7 @@ func TestMigrationsRecorded(t *testing.T) {
 func TestNewerSchemaRefused(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "tearline.db")
 	s := openAt(t, path)
-	newer := len(migrations) // one past what this binary knows
+	newer := schema.Latest() + 1 // one past what this binary knows
 	if _, err := s.w.ExecContext(t.Context(), `INSERT INTO schema_migrations (version, applied_us) VALUES (?, 1)`, newer); err != nil {
 		t.Fatal(err)
 	}
@@ -190,7 +191,7 @@ func TestNewerSchemaRefused(t *testing.T) {
 		s2.Close()
 		t.Fatal("Open of a database with a newer schema succeeded")
 	}
-	for _, want := range []string{path, "newer", fmt.Sprint(newer), fmt.Sprint(len(migrations) - 1)} {
+	for _, want := range []string{path, "newer", fmt.Sprint(newer), fmt.Sprint(schema.Latest())} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("Open error %q does not mention %q", err, want)
 		}

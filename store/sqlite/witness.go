@@ -11,63 +11,6 @@ import (
 	"github.com/tearline/tearline/store/internal/scan"
 )
 
-// Witnessing (migration 10, witnessSchema): what this node cosigned for
-// partner logs, and what its own log's witnesses returned.
-const witnessSchema = `
--- As a witness: the latest checkpoint cosigned per partner log (C2SP
--- tlog-witness keeps exactly this), the rollbacks logs declared, and the
--- split views found.
-CREATE TABLE witnessed_logs (
-	origin     TEXT    PRIMARY KEY,
-	size       INTEGER NOT NULL,
-	root       BLOB    NOT NULL,
-	note       BLOB    NOT NULL,
-	updated_us INTEGER NOT NULL
-) WITHOUT ROWID;
-CREATE TABLE witness_rollbacks (
-	origin    TEXT    NOT NULL,
-	old_size  INTEGER NOT NULL,
-	old_root  BLOB    NOT NULL,
-	new_size  INTEGER NOT NULL,
-	new_root  BLOB    NOT NULL,
-	statement BLOB    NOT NULL,
-	at_us     INTEGER NOT NULL,
-	PRIMARY KEY (origin, old_size, new_size, new_root)
-) WITHOUT ROWID;
-CREATE TABLE split_views (
-	id          INTEGER PRIMARY KEY,
-	origin      TEXT    NOT NULL,
-	peer        TEXT    NOT NULL,
-	size        INTEGER NOT NULL,
-	ours        BLOB    NOT NULL,
-	theirs      BLOB    NOT NULL,
-	ours_root   BLOB    NOT NULL,
-	their_root  BLOB    NOT NULL,
-	reporter    TEXT    NOT NULL,
-	detected_us INTEGER NOT NULL,
-	acked_us    INTEGER NOT NULL DEFAULT 0,
-	acked_by    TEXT    NOT NULL DEFAULT '',
-	UNIQUE (origin, size, ours_root, their_root)
-);
--- As a log: the witnesses' cosignatures of its checkpoints, and the
--- rollback statements restores signed.
-CREATE TABLE audit_cosignatures (
-	witness    TEXT    NOT NULL,
-	size       INTEGER NOT NULL,
-	line       BLOB    NOT NULL,
-	created_us INTEGER NOT NULL,
-	PRIMARY KEY (witness, size)
-) WITHOUT ROWID;
-CREATE INDEX audit_cosignatures_size ON audit_cosignatures (size);
-CREATE TABLE audit_rollbacks (
-	seq        INTEGER PRIMARY KEY,
-	old_size   INTEGER NOT NULL,
-	new_size   INTEGER NOT NULL,
-	statement  BLOB    NOT NULL,
-	created_us INTEGER NOT NULL
-);
-`
-
 func (r reader) WitnessedLog(ctx context.Context, origin string) (store.WitnessedLog, error) {
 	l, err := scan.WitnessedLog(r.q.QueryRowContext(ctx, `SELECT `+scan.WitnessedLogCols+` FROM witnessed_logs WHERE origin = ?`, origin))
 	if errors.Is(err, sql.ErrNoRows) {
