@@ -205,7 +205,8 @@ func (d *Outbox) Run(ctx context.Context) error {
 // full, so more may be due.
 func (d *Outbox) round(ctx context.Context) (more bool, err error) {
 	limit := d.o.Batch * 4
-	items, err := d.st.ClaimOutbox(ctx, "", time.Now(), limit, d.o.Lease)
+	claimed := time.Now()
+	items, err := d.st.ClaimOutbox(ctx, "", claimed, limit, d.o.Lease)
 	if err != nil {
 		return false, err
 	}
@@ -229,7 +230,7 @@ func (d *Outbox) round(ctx context.Context) (more bool, err error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			d.deliverPeer(ctx, name, peer, byPeer[name])
+			d.deliverPeer(ctx, name, peer, byPeer[name], claimed)
 		}()
 	}
 	wg.Wait()
@@ -240,7 +241,10 @@ func (d *Outbox) round(ctx context.Context) (more bool, err error) {
 // and stops at the first failure: the rest go back with the same backoff
 // so that nothing overtakes the failed batch. The next batch is assembled
 // while the current one is in flight: POSTs stay in order, one at a time.
-func (d *Outbox) deliverPeer(ctx context.Context, name string, peer *Peer, items []store.OutboxItem) {
+// A POST is started only while the claim (made at claimed) will outlast it:
+// otherwise another replica could claim the same rows mid-POST, and the
+// rest go back as lost to the lease (ReasonLeaseLost, transient).
+func (d *Outbox) deliverPeer(ctx context.Context, name string, peer *Peer, items []store.OutboxItem, claimed time.Time) {
 	type prepared struct {
 		start int
 		b     *Batch
@@ -268,6 +272,9 @@ func (d *Outbox) deliverPeer(ctx context.Context, name string, peer *Peer, items
 	}()
 	for p := range ready {
 		err := p.err
+		if err == nil && time.Since(claimed) > d.o.Lease-d.o.Timeout {
+			err = &Error{ReasonLeaseLost, fmt.Errorf("the claim (%s) could run out during the next POST (up to %s): left for the next claim", d.o.Lease, d.o.Timeout)}
+		}
 		if err == nil {
 			err = d.send(ctx, peer, p.b)
 		}

@@ -42,6 +42,12 @@ type FedNode struct {
 // ends.
 func NewFedPair(t *testing.T, purposes ...string) (*FedNode, *FedNode) {
 	t.Helper()
+	return NewFedPairWith(t, delivery.OutboxOptions{BaseBackoff: 20 * time.Millisecond, MaxBackoff: 200 * time.Millisecond, Timeout: 5 * time.Second}, purposes...)
+}
+
+// NewFedPairWith is NewFedPair with the delivery loops run with o.
+func NewFedPairWith(t *testing.T, o delivery.OutboxOptions, purposes ...string) (*FedNode, *FedNode) {
+	t.Helper()
 	ctx := context.Background()
 	root := t.TempDir()
 	nodes := []*FedNode{{Dir: filepath.Join(root, "gbr")}, {Dir: filepath.Join(root, "fra")}}
@@ -124,7 +130,7 @@ func NewFedPair(t *testing.T, purposes ...string) (*FedNode, *FedNode) {
 		done := make(chan struct{})
 		go func() {
 			defer close(done)
-			f.N.Deliveries.RunOutbox(octx, delivery.OutboxOptions{BaseBackoff: 20 * time.Millisecond, MaxBackoff: 200 * time.Millisecond, Timeout: 5 * time.Second})
+			f.N.Deliveries.RunOutbox(octx, o)
 		}()
 		t.Cleanup(func() { cancel(); <-done; f.Stop() })
 	}
