@@ -14,25 +14,29 @@ import (
 	"github.com/tearline/tearline/store"
 )
 
+// sharingAPI serves agreements, releases, the approval queue, consents,
+// the ledger and delivery retries: the routes of sharing with partners.
+type sharingAPI struct{ s *Server }
+
 // Agreement, release, consent and ledger routes (docs/API.md). Who may
 // call which is decided in node (node/authority.go); here its errors
 // become statuses and nothing else.
-func (s *Server) agreementRoutes() {
-	s.handle("GET /api/v1/agreements", s.listAgreements, true)
-	s.handle("POST /api/v1/agreements", s.importAgreement, true)
-	s.handle("GET /api/v1/agreements/{id}", s.showAgreement, true)
-	s.handle("POST /api/v1/agreements/{id}/sign", s.signAgreement, true)
-	s.handle("POST /api/v1/agreements/{id}/signatures", s.addSignatures, true)
-	s.handle("POST /api/v1/agreements/{id}/transition", s.transitionAgreement, true)
-	s.handle("POST /api/v1/releases", s.requestRelease, true)
-	s.handle("GET /api/v1/releases", s.releaseQueue, true)
-	s.handle("POST /api/v1/releases/explain", s.explainRelease, true)
-	s.handle("POST /api/v1/releases/{id}/approve", s.approveRelease, true)
-	s.handle("POST /api/v1/releases/{id}/refuse", s.refuseRelease, true)
-	s.handle("POST /api/v1/deliveries/{seq}/retry", s.retryDelivery, true)
-	s.handle("GET /api/v1/consents", s.listConsents, true)
-	s.handle("POST /api/v1/consents", s.recordConsent, true)
-	s.handle("GET /api/v1/ledger", s.ledger, true)
+func (sh *sharingAPI) agreementRoutes() {
+	sh.s.handle("GET /api/v1/agreements", sh.listAgreements, true)
+	sh.s.handle("POST /api/v1/agreements", sh.importAgreement, true)
+	sh.s.handle("GET /api/v1/agreements/{id}", sh.showAgreement, true)
+	sh.s.handle("POST /api/v1/agreements/{id}/sign", sh.signAgreement, true)
+	sh.s.handle("POST /api/v1/agreements/{id}/signatures", sh.addSignatures, true)
+	sh.s.handle("POST /api/v1/agreements/{id}/transition", sh.transitionAgreement, true)
+	sh.s.handle("POST /api/v1/releases", sh.requestRelease, true)
+	sh.s.handle("GET /api/v1/releases", sh.releaseQueue, true)
+	sh.s.handle("POST /api/v1/releases/explain", sh.explainRelease, true)
+	sh.s.handle("POST /api/v1/releases/{id}/approve", sh.approveRelease, true)
+	sh.s.handle("POST /api/v1/releases/{id}/refuse", sh.refuseRelease, true)
+	sh.s.handle("POST /api/v1/deliveries/{seq}/retry", sh.retryDelivery, true)
+	sh.s.handle("GET /api/v1/consents", sh.listConsents, true)
+	sh.s.handle("POST /api/v1/consents", sh.recordConsent, true)
+	sh.s.handle("GET /api/v1/ledger", sh.ledger, true)
 }
 
 // agreementFail maps the errors of this file's node calls: a bad document
@@ -61,38 +65,38 @@ func versionParam(r *http.Request) (int, error) {
 	return n, nil
 }
 
-func (s *Server) listAgreements(w http.ResponseWriter, r *http.Request) {
-	as, err := s.n.Agreements.Agreements(r.Context(), principal(r))
+func (sh *sharingAPI) listAgreements(w http.ResponseWriter, r *http.Request) {
+	as, err := sh.s.n.Agreements.Agreements(r.Context(), principal(r))
 	if err != nil {
-		s.agreementFail(w, r, err)
+		sh.s.agreementFail(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"agreements": as})
 }
 
-func (s *Server) importAgreement(w http.ResponseWriter, r *http.Request) {
+func (sh *sharingAPI) importAgreement(w http.ResponseWriter, r *http.Request) {
 	body, err := readBody(w, r, agreement.MaxDocumentBytes)
 	if err != nil {
-		s.fail(w, r, err)
+		sh.s.fail(w, r, err)
 		return
 	}
-	a, err := s.n.Agreements.ImportAgreement(r.Context(), principal(r), body)
+	a, err := sh.s.n.Agreements.ImportAgreement(r.Context(), principal(r), body)
 	if err != nil {
-		s.agreementFail(w, r, err)
+		sh.s.agreementFail(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusCreated, a)
 }
 
-func (s *Server) showAgreement(w http.ResponseWriter, r *http.Request) {
+func (sh *sharingAPI) showAgreement(w http.ResponseWriter, r *http.Request) {
 	v, err := versionParam(r)
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	a, hist, err := s.n.Agreements.Agreement(r.Context(), principal(r), r.PathValue("id"), v)
+	a, hist, err := sh.s.n.Agreements.Agreement(r.Context(), principal(r), r.PathValue("id"), v)
 	if err != nil {
-		s.agreementFail(w, r, err)
+		sh.s.agreementFail(w, r, err)
 		return
 	}
 	if hist == nil {
@@ -101,21 +105,21 @@ func (s *Server) showAgreement(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"agreement": a, "history": hist})
 }
 
-func (s *Server) signAgreement(w http.ResponseWriter, r *http.Request) {
+func (sh *sharingAPI) signAgreement(w http.ResponseWriter, r *http.Request) {
 	v, err := versionParam(r)
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	a, err := s.n.Agreements.SignAgreement(r.Context(), principal(r), r.PathValue("id"), v)
+	a, err := sh.s.n.Agreements.SignAgreement(r.Context(), principal(r), r.PathValue("id"), v)
 	if err != nil {
-		s.agreementFail(w, r, err)
+		sh.s.agreementFail(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, a)
 }
 
-func (s *Server) addSignatures(w http.ResponseWriter, r *http.Request) {
+func (sh *sharingAPI) addSignatures(w http.ResponseWriter, r *http.Request) {
 	v, err := versionParam(r)
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())
@@ -123,12 +127,12 @@ func (s *Server) addSignatures(w http.ResponseWriter, r *http.Request) {
 	}
 	body, err := readBody(w, r, agreement.MaxDocumentBytes)
 	if err != nil {
-		s.fail(w, r, err)
+		sh.s.fail(w, r, err)
 		return
 	}
-	a, err := s.n.Agreements.AddAgreementSignatures(r.Context(), principal(r), r.PathValue("id"), v, body)
+	a, err := sh.s.n.Agreements.AddAgreementSignatures(r.Context(), principal(r), r.PathValue("id"), v, body)
 	if err != nil {
-		s.agreementFail(w, r, err)
+		sh.s.agreementFail(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, a)
@@ -140,14 +144,14 @@ type transitionBody struct {
 	Note    string `json:"note"`
 }
 
-func (s *Server) transitionAgreement(w http.ResponseWriter, r *http.Request) {
+func (sh *sharingAPI) transitionAgreement(w http.ResponseWriter, r *http.Request) {
 	var b transitionBody
 	if !decodeBody(w, r, &b) {
 		return
 	}
-	a, err := s.n.Agreements.TransitionAgreement(r.Context(), principal(r), r.PathValue("id"), b.Version, agreement.State(b.To), b.Note)
+	a, err := sh.s.n.Agreements.TransitionAgreement(r.Context(), principal(r), r.PathValue("id"), b.Version, agreement.State(b.To), b.Note)
 	if err != nil {
-		s.agreementFail(w, r, err)
+		sh.s.agreementFail(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, a)
@@ -180,27 +184,27 @@ func (b *releaseBody) check(w http.ResponseWriter) bool {
 	return true
 }
 
-func (s *Server) requestRelease(w http.ResponseWriter, r *http.Request) {
+func (sh *sharingAPI) requestRelease(w http.ResponseWriter, r *http.Request) {
 	var b releaseBody
 	if !decodeBody(w, r, &b) || !b.check(w) {
 		return
 	}
-	res, err := s.n.Releases.Release(r.Context(), principal(r), b.Object, b.To, b.Purpose)
+	res, err := sh.s.n.Releases.Release(r.Context(), principal(r), b.Object, b.To, b.Purpose)
 	if err != nil {
-		s.agreementFail(w, r, err)
+		sh.s.agreementFail(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, res)
 }
 
-func (s *Server) explainRelease(w http.ResponseWriter, r *http.Request) {
+func (sh *sharingAPI) explainRelease(w http.ResponseWriter, r *http.Request) {
 	var b releaseBody
 	if !decodeBody(w, r, &b) || !b.check(w) {
 		return
 	}
-	res, err := s.n.Releases.Explain(r.Context(), principal(r), b.Object, b.To, b.Purpose)
+	res, err := sh.s.n.Releases.Explain(r.Context(), principal(r), b.Object, b.To, b.Purpose)
 	if err != nil {
-		s.agreementFail(w, r, err)
+		sh.s.agreementFail(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, res)
@@ -224,16 +228,16 @@ type requestJSON struct {
 	Updated          time.Time        `json:"updated"`
 }
 
-func (s *Server) releaseQueue(w http.ResponseWriter, r *http.Request) {
+func (sh *sharingAPI) releaseQueue(w http.ResponseWriter, r *http.Request) {
 	state := r.URL.Query().Get("state")
 	if state == "" {
 		state = store.RequestPending
 	} else if state == "all" {
 		state = ""
 	}
-	qs, err := s.n.Releases.ReleaseQueue(r.Context(), principal(r), state)
+	qs, err := sh.s.n.Releases.ReleaseQueue(r.Context(), principal(r), state)
 	if err != nil {
-		s.agreementFail(w, r, err)
+		sh.s.agreementFail(w, r, err)
 		return
 	}
 	out := make([]requestJSON, 0, len(qs))
@@ -249,25 +253,25 @@ func (s *Server) releaseQueue(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"requests": out})
 }
 
-func (s *Server) approveRelease(w http.ResponseWriter, r *http.Request) {
-	res, err := s.n.Releases.ApproveRelease(r.Context(), principal(r), r.PathValue("id"))
+func (sh *sharingAPI) approveRelease(w http.ResponseWriter, r *http.Request) {
+	res, err := sh.s.n.Releases.ApproveRelease(r.Context(), principal(r), r.PathValue("id"))
 	if err != nil {
-		s.agreementFail(w, r, err)
+		sh.s.agreementFail(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, res)
 }
 
-func (s *Server) refuseRelease(w http.ResponseWriter, r *http.Request) {
+func (sh *sharingAPI) refuseRelease(w http.ResponseWriter, r *http.Request) {
 	var b struct {
 		Reason string `json:"reason"`
 	}
 	if !decodeBody(w, r, &b) {
 		return
 	}
-	res, err := s.n.Releases.RefuseRelease(r.Context(), principal(r), r.PathValue("id"), b.Reason)
+	res, err := sh.s.n.Releases.RefuseRelease(r.Context(), principal(r), r.PathValue("id"), b.Reason)
 	if err != nil {
-		s.agreementFail(w, r, err)
+		sh.s.agreementFail(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, res)
@@ -281,15 +285,15 @@ type consentJSON struct {
 	At         time.Time `json:"at,omitzero"`
 }
 
-func (s *Server) listConsents(w http.ResponseWriter, r *http.Request) {
+func (sh *sharingAPI) listConsents(w http.ResponseWriter, r *http.Request) {
 	id := r.URL.Query().Get("object")
 	if id == "" {
 		writeError(w, http.StatusBadRequest, "object is required")
 		return
 	}
-	cs, err := s.n.Releases.Consents(r.Context(), principal(r), id)
+	cs, err := sh.s.n.Releases.Consents(r.Context(), principal(r), id)
 	if err != nil {
-		s.agreementFail(w, r, err)
+		sh.s.agreementFail(w, r, err)
 		return
 	}
 	out := make([]consentJSON, 0, len(cs))
@@ -299,14 +303,14 @@ func (s *Server) listConsents(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"consents": out})
 }
 
-func (s *Server) recordConsent(w http.ResponseWriter, r *http.Request) {
+func (sh *sharingAPI) recordConsent(w http.ResponseWriter, r *http.Request) {
 	var b consentJSON
 	if !decodeBody(w, r, &b) {
 		return
 	}
-	c, err := s.n.Releases.RecordConsent(r.Context(), principal(r), b.Object, b.Originator, b.To)
+	c, err := sh.s.n.Releases.RecordConsent(r.Context(), principal(r), b.Object, b.Originator, b.To)
 	if err != nil {
-		s.agreementFail(w, r, err)
+		sh.s.agreementFail(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusCreated, consentJSON{Object: c.ObjectID, Originator: c.Originator, To: c.To, By: c.By, At: c.At})
@@ -340,7 +344,7 @@ type ledgerJSON struct {
 
 // ledger serves the dissemination ledger: ?object=ID, or
 // ?agreement=ID&from=RFC3339&to=RFC3339. Metadata only.
-func (s *Server) ledger(w http.ResponseWriter, r *http.Request) {
+func (sh *sharingAPI) ledger(w http.ResponseWriter, r *http.Request) {
 	q := store.LedgerQuery{ObjectID: r.URL.Query().Get("object"), Agreement: r.URL.Query().Get("agreement")}
 	for _, p := range []struct {
 		name string
@@ -355,19 +359,19 @@ func (s *Server) ledger(w http.ResponseWriter, r *http.Request) {
 			*p.into = t
 		}
 	}
-	es, err := s.n.Releases.Ledger(r.Context(), principal(r), q)
+	es, err := sh.s.n.Releases.Ledger(r.Context(), principal(r), q)
 	if err != nil {
-		s.agreementFail(w, r, err)
+		sh.s.agreementFail(w, r, err)
 		return
 	}
-	recallsOf, err := s.n.Recalls.LedgerRecalls(r.Context(), principal(r), es)
+	recallsOf, err := sh.s.n.Recalls.LedgerRecalls(r.Context(), principal(r), es)
 	if err != nil {
-		s.agreementFail(w, r, err)
+		sh.s.agreementFail(w, r, err)
 		return
 	}
-	deliveries, err := s.n.Deliveries.Deliveries(r.Context(), principal(r), es)
+	deliveries, err := sh.s.n.Deliveries.Deliveries(r.Context(), principal(r), es)
 	if err != nil {
-		s.agreementFail(w, r, err)
+		sh.s.agreementFail(w, r, err)
 		return
 	}
 	out := make([]ledgerJSON, 0, len(es))
@@ -387,18 +391,18 @@ func (s *Server) ledger(w http.ResponseWriter, r *http.Request) {
 }
 
 // retryDelivery makes a failed delivery due again: POST
-// /api/v1/deliveries/{seq}/retry, seq the ledger entry's. A caller who may
+// /api/v1/deliveries/{seq}/retry, seq the ledger entry'sh.s. A caller who may
 // not read the object delivered gets 404, as for an entry that does not
 // exist; a delivery that has not failed is 409.
-func (s *Server) retryDelivery(w http.ResponseWriter, r *http.Request) {
+func (sh *sharingAPI) retryDelivery(w http.ResponseWriter, r *http.Request) {
 	seq, err := strconv.ParseInt(r.PathValue("seq"), 10, 64)
 	if err != nil || seq < 1 {
 		writeError(w, http.StatusNotFound, "not found")
 		return
 	}
-	d, err := s.n.Deliveries.RetryDelivery(r.Context(), principal(r), seq)
+	d, err := sh.s.n.Deliveries.RetryDelivery(r.Context(), principal(r), seq)
 	if err != nil {
-		s.agreementFail(w, r, err)
+		sh.s.agreementFail(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, d)

@@ -85,11 +85,11 @@ func New(n *stack.Node, log *slog.Logger, reg *prometheus.Registry) *Server {
 	s.handle("GET /api/v1/users/{name}/tokens", s.tokens, true)
 	s.handle("POST /api/v1/users/{name}/tokens", s.issueToken, true)
 	s.handle("DELETE /api/v1/tokens/{id}", s.revokeToken, true)
-	s.auditRoutes()
-	s.agreementRoutes()                                          // agreements.go
-	s.recallRoutes()                                             // recalls.go
+	(&auditAPI{s}).auditRoutes()
+	(&sharingAPI{s}).agreementRoutes()                           // agreements.go
+	(&recallAPI{s}).recallRoutes()                               // recalls.go
 	federation.NewServer(n.Config().Name, n.Inbox, log).Mount(s) // partner routes, behind RequirePeer
-	s.witnessRoutes()                                            // witness.go
+	(&witnessAPI{s}).witnessRoutes()                             // witness.go
 	// TAXII 2.1 (docs/TAXII.md): discovery at /taxii2/, the API root below
 	// it. The taxii handler authenticates and answers in TAXII's own media
 	// type and error format, so it is mounted without the JSON API's auth.

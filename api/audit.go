@@ -9,19 +9,22 @@ import (
 	"github.com/tearline/tearline/audit"
 )
 
+// auditAPI serves the audit log to auditors: checkpoints, entries, proofs.
+type auditAPI struct{ s *Server }
+
 // Audit log routes, for the auditor and admin roles (docs/AUDIT.md).
-func (s *Server) auditRoutes() {
-	s.handle("GET /api/v1/audit/checkpoint", s.auditCheckpoint, true)
-	s.handle("GET /api/v1/audit/entries", s.auditEntries, true)
-	s.handle("GET /api/v1/audit/proof/inclusion", s.auditInclusion, true)
-	s.handle("GET /api/v1/audit/proof/consistency", s.auditConsistency, true)
+func (au *auditAPI) auditRoutes() {
+	au.s.handle("GET /api/v1/audit/checkpoint", au.auditCheckpoint, true)
+	au.s.handle("GET /api/v1/audit/entries", au.auditEntries, true)
+	au.s.handle("GET /api/v1/audit/proof/inclusion", au.auditInclusion, true)
+	au.s.handle("GET /api/v1/audit/proof/consistency", au.auditConsistency, true)
 }
 
 // auditCheckpoint returns the latest signed checkpoint as note text.
-func (s *Server) auditCheckpoint(w http.ResponseWriter, r *http.Request) {
-	c, err := s.n.Oversight.AuditCheckpoint(r.Context(), principal(r))
+func (au *auditAPI) auditCheckpoint(w http.ResponseWriter, r *http.Request) {
+	c, err := au.s.n.Oversight.AuditCheckpoint(r.Context(), principal(r))
 	if err != nil {
-		s.auditFail(w, r, err)
+		au.auditFail(w, r, err)
 		return
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -38,16 +41,16 @@ type auditEntriesBody struct {
 }
 
 // auditEntries returns leaves [start, end), at most node.MaxAuditEntries.
-func (s *Server) auditEntries(w http.ResponseWriter, r *http.Request) {
+func (au *auditAPI) auditEntries(w http.ResponseWriter, r *http.Request) {
 	start, err1 := intParam(r, "start")
 	end, err2 := intParam(r, "end")
 	if err := errors.Join(err1, err2); err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	es, err := s.n.Oversight.AuditEntries(r.Context(), principal(r), start, end)
+	es, err := au.s.n.Oversight.AuditEntries(r.Context(), principal(r), start, end)
 	if err != nil {
-		s.auditFail(w, r, err)
+		au.auditFail(w, r, err)
 		return
 	}
 	out := auditEntriesBody{Entries: make([]auditEntry, len(es))}
@@ -66,42 +69,42 @@ type proofBody struct {
 	Hashes []string `json:"hashes"`
 }
 
-func (s *Server) auditInclusion(w http.ResponseWriter, r *http.Request) {
+func (au *auditAPI) auditInclusion(w http.ResponseWriter, r *http.Request) {
 	index, err1 := intParam(r, "index")
 	size, err2 := intParam(r, "size")
 	if err := errors.Join(err1, err2); err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	p, err := s.n.Oversight.AuditInclusionProof(r.Context(), principal(r), index, size)
+	p, err := au.s.n.Oversight.AuditInclusionProof(r.Context(), principal(r), index, size)
 	if err != nil {
-		s.auditFail(w, r, err)
+		au.auditFail(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, proofBody{Index: &index, Size: size, Hashes: b64(p)})
 }
 
-func (s *Server) auditConsistency(w http.ResponseWriter, r *http.Request) {
+func (au *auditAPI) auditConsistency(w http.ResponseWriter, r *http.Request) {
 	from, err1 := intParam(r, "from")
 	to, err2 := intParam(r, "to")
 	if err := errors.Join(err1, err2); err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	p, err := s.n.Oversight.AuditConsistencyProof(r.Context(), principal(r), from, to)
+	p, err := au.s.n.Oversight.AuditConsistencyProof(r.Context(), principal(r), from, to)
 	if err != nil {
-		s.auditFail(w, r, err)
+		au.auditFail(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, proofBody{From: from, To: to, Hashes: b64(p)})
 }
 
-func (s *Server) auditFail(w http.ResponseWriter, r *http.Request, err error) {
+func (au *auditAPI) auditFail(w http.ResponseWriter, r *http.Request, err error) {
 	if errors.Is(err, audit.ErrRange) {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	s.fail(w, r, err)
+	au.s.fail(w, r, err)
 }
 
 func intParam(r *http.Request, name string) (int64, error) {

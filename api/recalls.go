@@ -6,14 +6,17 @@ import (
 	"github.com/tearline/tearline/store"
 )
 
+// recallAPI serves recalls.
+type recallAPI struct{ s *Server }
+
 // Recall routes (docs/API.md, docs/FEDERATION.md "Recall"): admins and
 // releasers recall an object this node originated; admins, releasers and
 // auditors read, per partner, who has acknowledged. Ids, parties, times and
 // signed documents only: no content.
-func (s *Server) recallRoutes() {
-	s.handle("POST /api/v1/recalls", s.recall, true)
-	s.handle("GET /api/v1/recalls", s.recalls, true)
-	s.handle("GET /api/v1/recalls/{id}", s.recalls, true)
+func (rc *recallAPI) recallRoutes() {
+	rc.s.handle("POST /api/v1/recalls", rc.recall, true)
+	rc.s.handle("GET /api/v1/recalls", rc.recalls, true)
+	rc.s.handle("GET /api/v1/recalls/{id}", rc.recalls, true)
 }
 
 type recallBody struct {
@@ -21,7 +24,7 @@ type recallBody struct {
 	Reason string `json:"reason"`
 }
 
-func (s *Server) recall(w http.ResponseWriter, r *http.Request) {
+func (rc *recallAPI) recall(w http.ResponseWriter, r *http.Request) {
 	var b recallBody
 	if !decodeBody(w, r, &b) {
 		return
@@ -30,9 +33,9 @@ func (s *Server) recall(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "object and reason are required")
 		return
 	}
-	rs, err := s.n.Recalls.Recall(r.Context(), principal(r), b.Object, b.Reason)
+	rs, err := rc.s.n.Recalls.Recall(r.Context(), principal(r), b.Object, b.Reason)
 	if err != nil {
-		s.agreementFail(w, r, err)
+		rc.s.agreementFail(w, r, err)
 		return
 	}
 	id := ""
@@ -43,15 +46,15 @@ func (s *Server) recall(w http.ResponseWriter, r *http.Request) {
 }
 
 // recalls serves GET /api/v1/recalls?object=ID and /api/v1/recalls/{id}.
-func (s *Server) recalls(w http.ResponseWriter, r *http.Request) {
+func (rc *recallAPI) recalls(w http.ResponseWriter, r *http.Request) {
 	q := store.RecallQuery{ID: r.PathValue("id"), ObjectID: r.URL.Query().Get("object")}
 	if q.ID == "" && q.ObjectID == "" {
 		writeError(w, http.StatusBadRequest, "name a recall (/api/v1/recalls/{id}) or an object (?object=ID)")
 		return
 	}
-	rs, err := s.n.Recalls.RecallStatus(r.Context(), principal(r), q)
+	rs, err := rc.s.n.Recalls.RecallStatus(r.Context(), principal(r), q)
 	if err != nil {
-		s.agreementFail(w, r, err)
+		rc.s.agreementFail(w, r, err)
 		return
 	}
 	if q.ID != "" && len(rs) == 0 {

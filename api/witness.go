@@ -8,18 +8,22 @@ import (
 	"github.com/tearline/tearline/federation"
 )
 
+// witnessAPI serves the witness protocol to partners and split views to
+// administrators.
+type witnessAPI struct{ s *Server }
+
 // Witness routes (docs/AUDIT.md, "Witnesses"): the C2SP tlog-witness
 // protocol and ours beside it, for partners (mutual TLS, like the other
 // partner routes), and the split-view routes for admins and auditors.
-func (s *Server) witnessRoutes() {
-	if h, err := s.n.Oversight.WitnessHandler(); err != nil {
-		s.log.Error("witness routes not served", "err", err)
+func (wi *witnessAPI) witnessRoutes() {
+	if h, err := wi.s.n.Oversight.WitnessHandler(); err != nil {
+		wi.s.log.Error("witness routes not served", "err", err)
 	} else {
-		s.Handle(witness.Prefix+"/", federation.RequirePeer(h))
+		wi.s.Handle(witness.Prefix+"/", federation.RequirePeer(h))
 	}
-	s.Handle("GET "+witness.ConsistencyPath, federation.RequirePeer(witness.ConsistencyHandler(s.n.Oversight.LogConsistencyProof)))
-	s.handle("GET /api/v1/audit/split-views", s.splitViews, true)
-	s.handle("POST /api/v1/peers/{name}/ack-split", s.ackSplit, true)
+	wi.s.Handle("GET "+witness.ConsistencyPath, federation.RequirePeer(witness.ConsistencyHandler(wi.s.n.Oversight.LogConsistencyProof)))
+	wi.s.handle("GET /api/v1/audit/split-views", wi.splitViews, true)
+	wi.s.handle("POST /api/v1/peers/{name}/ack-split", wi.ackSplit, true)
 }
 
 type splitViewBody struct {
@@ -37,11 +41,11 @@ type splitViewBody struct {
 
 // splitViews lists split views; ?peer=NAME for one partner's log, ?open=true
 // for those not acknowledged.
-func (s *Server) splitViews(w http.ResponseWriter, r *http.Request) {
+func (wi *witnessAPI) splitViews(w http.ResponseWriter, r *http.Request) {
 	open := r.URL.Query().Get("open") == "true"
-	svs, err := s.n.Oversight.SplitViews(r.Context(), principal(r), r.URL.Query().Get("peer"), open)
+	svs, err := wi.s.n.Oversight.SplitViews(r.Context(), principal(r), r.URL.Query().Get("peer"), open)
 	if err != nil {
-		s.fail(w, r, err)
+		wi.s.fail(w, r, err)
 		return
 	}
 	out := struct {
@@ -55,10 +59,10 @@ func (s *Server) splitViews(w http.ResponseWriter, r *http.Request) {
 }
 
 // ackSplit acknowledges the open split views of a partner's log (admin).
-func (s *Server) ackSplit(w http.ResponseWriter, r *http.Request) {
-	n, err := s.n.Oversight.AckSplitView(r.Context(), principal(r), r.PathValue("name"))
+func (wi *witnessAPI) ackSplit(w http.ResponseWriter, r *http.Request) {
+	n, err := wi.s.n.Oversight.AckSplitView(r.Context(), principal(r), r.PathValue("name"))
 	if err != nil {
-		s.fail(w, r, err)
+		wi.s.fail(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]int{"acknowledged": n})
