@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/tearline/tearline/store"
 	"github.com/tearline/tearline/store/internal/groupcommit"
 	"github.com/tearline/tearline/store/sqlite"
@@ -226,5 +228,43 @@ func TestPanicFailsTheBatchOnly(t *testing.T) {
 	checkAt(t, s, rs)
 	if size, err := s.AuditSize(t.Context()); err != nil || size != 3 {
 		t.Errorf("AuditSize = %d, %v; want 3", size, err)
+	}
+}
+
+// The metrics are the counts: commits, the entries they held, failures.
+func TestMetrics(t *testing.T) {
+	s := openStore(t)
+	fail := true
+	c := groupcommit.New(func(ctx context.Context, fn func(store.Tx) error) error {
+		if fail {
+			fail = false
+			return errors.New("refused")
+		}
+		return s.Update(ctx, fn)
+	})
+	if _, err := c.Append(t.Context(), []byte("lost")); err == nil {
+		t.Fatal("first Append succeeded")
+	}
+	for range 2 {
+		if _, err := c.Append(t.Context(), []byte("a"), []byte("b")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(c)
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]float64{}
+	for _, mf := range mfs {
+		got[mf.GetName()] = mf.GetMetric()[0].GetCounter().GetValue()
+	}
+	want := map[string]float64{"tearline_audit_group_commits_total": 2, "tearline_audit_group_commit_entries_total": 4,
+		"tearline_audit_group_commit_failures_total": 1}
+	for name, v := range want {
+		if got[name] != v {
+			t.Errorf("%s = %v, want %v (all: %v)", name, got[name], v, got)
+		}
 	}
 }
