@@ -11,6 +11,10 @@ import (
 	"github.com/tearline/tearline/store/internal/scan"
 )
 
+// sharingReader reads the tables of sharing with partners: agreements,
+// provenance, consents, release requests and the ledger.
+type sharingReader struct{ q querier }
+
 // Agreements, provenance, consents, the release queue and the
 // dissemination ledger (migration 3). Lists are kept as JSON text. Rows
 // are read by package scan, which expects the columns in the order these
@@ -18,7 +22,7 @@ import (
 
 const agreementCols = `id, version, state, since_us, document, updated_us`
 
-func (r reader) Agreement(ctx context.Context, id string, version int) (store.Agreement, error) {
+func (r sharingReader) Agreement(ctx context.Context, id string, version int) (store.Agreement, error) {
 	a, err := scan.Agreement(r.q.QueryRow(ctx, `SELECT `+agreementCols+` FROM agreements WHERE id = $1 AND version = $2`, id, version))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return a, fmt.Errorf("agreement %s v%d: %w", id, version, store.ErrNotFound)
@@ -29,7 +33,7 @@ func (r reader) Agreement(ctx context.Context, id string, version int) (store.Ag
 	return a, nil
 }
 
-func (r reader) Agreements(ctx context.Context) ([]store.Agreement, error) {
+func (r sharingReader) Agreements(ctx context.Context) ([]store.Agreement, error) {
 	rows, err := r.q.Query(ctx, `SELECT `+agreementCols+` FROM agreements ORDER BY id, version`)
 	if err != nil {
 		return nil, fmt.Errorf("agreements: %w", err)
@@ -38,7 +42,7 @@ func (r reader) Agreements(ctx context.Context) ([]store.Agreement, error) {
 	return scan.Collect(rows, scan.WrapErrors("agreements", scan.Agreement))
 }
 
-func (r reader) AgreementHistory(ctx context.Context, id string) ([]store.AgreementTransition, error) {
+func (r sharingReader) AgreementHistory(ctx context.Context, id string) ([]store.AgreementTransition, error) {
 	rows, err := r.q.Query(ctx, `SELECT id, version, from_state, to_state, at_us, actor, note FROM agreement_history WHERE id = $1 ORDER BY seq`, id)
 	if err != nil {
 		return nil, fmt.Errorf("agreement history %s: %w", id, err)
@@ -47,7 +51,7 @@ func (r reader) AgreementHistory(ctx context.Context, id string) ([]store.Agreem
 	return scan.Collect(rows, scan.WrapErrors("agreement history "+id, scan.AgreementTransition))
 }
 
-func (r reader) Provenance(ctx context.Context, objectID string) (store.Provenance, error) {
+func (r sharingReader) Provenance(ctx context.Context, objectID string) (store.Provenance, error) {
 	p, err := scan.Provenance(r.q.QueryRow(ctx, `SELECT object_id, originator, received_from, hops, received_us, derived_from FROM provenance WHERE object_id = $1`, objectID))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return p, fmt.Errorf("provenance of %s: %w", objectID, store.ErrNotFound)
@@ -58,7 +62,7 @@ func (r reader) Provenance(ctx context.Context, objectID string) (store.Provenan
 	return p, nil
 }
 
-func (r reader) Consents(ctx context.Context, objectID string) ([]store.Consent, error) {
+func (r sharingReader) Consents(ctx context.Context, objectID string) ([]store.Consent, error) {
 	rows, err := r.q.Query(ctx, `SELECT object_id, originator, to_party, actor, at_us FROM consents WHERE object_id = $1 ORDER BY seq`, objectID)
 	if err != nil {
 		return nil, fmt.Errorf("consents of %s: %w", objectID, err)
@@ -69,7 +73,7 @@ func (r reader) Consents(ctx context.Context, objectID string) ([]store.Consent,
 
 const requestCols = `id, object_id, modified, party, agreement, agreement_version, purpose, requester, decision, required, approvals, state, reason, created_us, updated_us`
 
-func (r reader) ReleaseRequest(ctx context.Context, id string) (store.ReleaseRequest, error) {
+func (r sharingReader) ReleaseRequest(ctx context.Context, id string) (store.ReleaseRequest, error) {
 	q, err := scan.ReleaseRequest(r.q.QueryRow(ctx, `SELECT `+requestCols+` FROM release_requests WHERE id = $1`, id))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return q, fmt.Errorf("release request %s: %w", id, store.ErrNotFound)
@@ -80,7 +84,7 @@ func (r reader) ReleaseRequest(ctx context.Context, id string) (store.ReleaseReq
 	return q, nil
 }
 
-func (r reader) ReleaseRequests(ctx context.Context, state string) ([]store.ReleaseRequest, error) {
+func (r sharingReader) ReleaseRequests(ctx context.Context, state string) ([]store.ReleaseRequest, error) {
 	rows, err := r.q.Query(ctx, `SELECT `+requestCols+` FROM release_requests WHERE $1::text = '' OR state = $2 ORDER BY created_us, id`, state, state)
 	if err != nil {
 		return nil, fmt.Errorf("release requests: %w", err)
@@ -91,7 +95,7 @@ func (r reader) ReleaseRequests(ctx context.Context, state string) ([]store.Rele
 
 const ledgerCols = `seq, object_id, modified, party, agreement, agreement_version, term, outcome, tearline_id, labels, reasons, state, request, actor, at_us`
 
-func (r reader) Ledger(ctx context.Context, q store.LedgerQuery) ([]store.LedgerEntry, error) {
+func (r sharingReader) Ledger(ctx context.Context, q store.LedgerQuery) ([]store.LedgerEntry, error) {
 	from, to := int64(0), int64(1<<62)
 	if !q.From.IsZero() {
 		from = q.From.UnixMicro()

@@ -112,7 +112,7 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		w.Close()
 		return nil, fmt.Errorf("open postgres store %s: %w", name, err)
 	}
-	s := &Store{w: w, r: r, reader: reader{q: r}, dsn: dsn}
+	s := &Store{w: w, r: r, reader: newReader(r), dsn: dsn}
 	s.audit = groupcommit.New(s.Update)
 	return s, nil
 }
@@ -164,7 +164,7 @@ func (s *Store) Update(ctx context.Context, fn func(store.Tx) error) error {
 		defer cancel()
 		_ = pt.Rollback(rctx)
 	}()
-	if err := fn(&tx{t: pt, reader: reader{q: pt}}); err != nil {
+	if err := fn(&tx{t: pt, reader: newReader(pt)}); err != nil {
 		return err
 	}
 	// fn may have ignored a cancellation; a cancelled Update must not

@@ -25,7 +25,16 @@ type querier interface {
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
 }
 
-type reader struct{ q querier }
+type reader struct {
+	q             querier
+	sharingReader // agreements.go
+	witnessReader // witness.go
+}
+
+// newReader returns the reader over q.
+func newReader(q querier) reader {
+	return reader{q: q, sharingReader: sharingReader{q}, witnessReader: witnessReader{q}}
+}
 
 // objectCols are read from objectsKeyed: each version with its data key.
 const objectCols = `o.seq, o.id, o.type, o.modified, o.modified_us, o.created, o.revoked, o.digest, o.raw, o.bindings, o.class, o.date_added_us, o.originator, k.wrapped`

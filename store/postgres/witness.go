@@ -12,6 +12,10 @@ import (
 	"github.com/tearline/tearline/store/internal/scan"
 )
 
+// witnessReader reads what this node witnesses of its partners' logs and
+// the cosignatures and rollbacks of its own.
+type witnessReader struct{ q querier }
+
 // Witnessing (migration 9, witnessSchema): the SQLite store's migration 10
 // says what each table is for.
 const witnessSchema = `
@@ -64,7 +68,7 @@ CREATE TABLE audit_rollbacks (
 );
 `
 
-func (r reader) WitnessedLog(ctx context.Context, origin string) (store.WitnessedLog, error) {
+func (r witnessReader) WitnessedLog(ctx context.Context, origin string) (store.WitnessedLog, error) {
 	l, err := scan.WitnessedLog(r.q.QueryRow(ctx, `SELECT `+scan.WitnessedLogCols+` FROM witnessed_logs WHERE origin = $1`, origin))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return l, fmt.Errorf("witnessed log %q: %w", origin, store.ErrNotFound)
@@ -75,7 +79,7 @@ func (r reader) WitnessedLog(ctx context.Context, origin string) (store.Witnesse
 	return l, nil
 }
 
-func (r reader) WitnessedLogs(ctx context.Context) ([]store.WitnessedLog, error) {
+func (r witnessReader) WitnessedLogs(ctx context.Context) ([]store.WitnessedLog, error) {
 	rows, err := r.q.Query(ctx, `SELECT `+scan.WitnessedLogCols+` FROM witnessed_logs ORDER BY origin`)
 	if err != nil {
 		return nil, fmt.Errorf("witnessed logs: %w", err)
@@ -84,7 +88,7 @@ func (r reader) WitnessedLogs(ctx context.Context) ([]store.WitnessedLog, error)
 	return scan.Collect(rows, scan.WitnessedLog)
 }
 
-func (r reader) WitnessRollbacks(ctx context.Context, origin string) ([]store.WitnessRollback, error) {
+func (r witnessReader) WitnessRollbacks(ctx context.Context, origin string) ([]store.WitnessRollback, error) {
 	rows, err := r.q.Query(ctx, `SELECT `+scan.WitnessRollbackCols+` FROM witness_rollbacks WHERE origin = $1 ORDER BY at_us, old_size`, origin)
 	if err != nil {
 		return nil, fmt.Errorf("witness rollbacks of %q: %w", origin, err)
@@ -93,7 +97,7 @@ func (r reader) WitnessRollbacks(ctx context.Context, origin string) ([]store.Wi
 	return scan.Collect(rows, scan.WitnessRollback)
 }
 
-func (r reader) SplitViews(ctx context.Context, origin string, open bool) ([]store.SplitView, error) {
+func (r witnessReader) SplitViews(ctx context.Context, origin string, open bool) ([]store.SplitView, error) {
 	rows, err := r.q.Query(ctx, `SELECT `+scan.SplitViewCols+` FROM split_views
 		WHERE ($1 = '' OR origin = $1) AND (NOT $2 OR acked_us = 0) ORDER BY id`, origin, open)
 	if err != nil {
@@ -103,7 +107,7 @@ func (r reader) SplitViews(ctx context.Context, origin string, open bool) ([]sto
 	return scan.Collect(rows, scan.SplitView)
 }
 
-func (r reader) AuditCosignatures(ctx context.Context, size int64) ([]store.AuditCosignature, error) {
+func (r witnessReader) AuditCosignatures(ctx context.Context, size int64) ([]store.AuditCosignature, error) {
 	rows, err := r.q.Query(ctx, `SELECT `+scan.AuditCosignatureCols+` FROM audit_cosignatures WHERE size = $1 ORDER BY witness`, size)
 	if err != nil {
 		return nil, fmt.Errorf("cosignatures at %d: %w", size, err)
@@ -112,7 +116,7 @@ func (r reader) AuditCosignatures(ctx context.Context, size int64) ([]store.Audi
 	return scan.Collect(rows, scan.AuditCosignature)
 }
 
-func (r reader) LatestAuditCosignature(ctx context.Context, witness string) (store.AuditCosignature, error) {
+func (r witnessReader) LatestAuditCosignature(ctx context.Context, witness string) (store.AuditCosignature, error) {
 	c, err := scan.AuditCosignature(r.q.QueryRow(ctx, `SELECT `+scan.AuditCosignatureCols+` FROM audit_cosignatures
 		WHERE witness = $1 ORDER BY size DESC LIMIT 1`, witness))
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -124,7 +128,7 @@ func (r reader) LatestAuditCosignature(ctx context.Context, witness string) (sto
 	return c, nil
 }
 
-func (r reader) AuditRollbacks(ctx context.Context) ([]store.AuditRollback, error) {
+func (r witnessReader) AuditRollbacks(ctx context.Context) ([]store.AuditRollback, error) {
 	rows, err := r.q.Query(ctx, `SELECT `+scan.AuditRollbackCols+` FROM audit_rollbacks ORDER BY seq`)
 	if err != nil {
 		return nil, fmt.Errorf("audit rollbacks: %w", err)

@@ -24,8 +24,15 @@ type querier interface {
 // reader reads through q; ids finds the rows of an object's versions
 // (ids.go).
 type reader struct {
-	q   querier
-	ids versionFinder
+	q             querier
+	ids           versionFinder
+	sharingReader // agreements.go
+	witnessReader // witness.go
+}
+
+// newReader returns the reader over q, finding versions with ids.
+func newReader(q querier, ids versionFinder) reader {
+	return reader{q: q, ids: ids, sharingReader: sharingReader{q}, witnessReader: witnessReader{q}}
 }
 
 // versionFinder returns where the versions of ids are stored. Rows may be

@@ -180,7 +180,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	prep := newPreparedDB(r)
-	s := &Store{w: w, rows: rows, wq: wq, r: r, prep: prep, reader: reader{q: prep, ids: sharedIDs{ids, prep}}, ids: ids,
+	s := &Store{w: w, rows: rows, wq: wq, r: r, prep: prep, reader: newReader(prep, sharedIDs{ids, prep}), ids: ids,
 		mergeWake: make(chan struct{}, 1), mergeStopped: make(chan struct{}),
 		walPath: path + "-wal", ck: ck, wake: make(chan struct{}, 1), stop: make(chan struct{}), stopped: make(chan struct{})}
 	s.audit = groupcommit.New(s.Update)
@@ -284,7 +284,7 @@ func (s *Store) transact(ctx context.Context, fn func(*tx) error) error {
 	// Commit this is a no-op.
 	defer t.Rollback()
 	tx := &tx{t: t, q: txQuerier{t, s.wq}, rows: s.rows, ids: s.ids}
-	tx.reader = reader{q: tx.q, ids: tx}
+	tx.reader = newReader(tx.q, tx)
 	if err := fn(tx); err != nil {
 		return err
 	}

@@ -11,7 +11,11 @@ import (
 	"github.com/tearline/tearline/store/internal/scan"
 )
 
-func (r reader) WitnessedLog(ctx context.Context, origin string) (store.WitnessedLog, error) {
+// witnessReader reads what this node witnesses of its partners' logs and
+// the cosignatures and rollbacks of its own.
+type witnessReader struct{ q querier }
+
+func (r witnessReader) WitnessedLog(ctx context.Context, origin string) (store.WitnessedLog, error) {
 	l, err := scan.WitnessedLog(r.q.QueryRowContext(ctx, `SELECT `+scan.WitnessedLogCols+` FROM witnessed_logs WHERE origin = ?`, origin))
 	if errors.Is(err, sql.ErrNoRows) {
 		return l, fmt.Errorf("witnessed log %q: %w", origin, store.ErrNotFound)
@@ -22,7 +26,7 @@ func (r reader) WitnessedLog(ctx context.Context, origin string) (store.Witnesse
 	return l, nil
 }
 
-func (r reader) WitnessedLogs(ctx context.Context) ([]store.WitnessedLog, error) {
+func (r witnessReader) WitnessedLogs(ctx context.Context) ([]store.WitnessedLog, error) {
 	rows, err := r.q.QueryContext(ctx, `SELECT `+scan.WitnessedLogCols+` FROM witnessed_logs ORDER BY origin`)
 	if err != nil {
 		return nil, fmt.Errorf("witnessed logs: %w", err)
@@ -31,7 +35,7 @@ func (r reader) WitnessedLogs(ctx context.Context) ([]store.WitnessedLog, error)
 	return scan.Collect(rows, scan.WitnessedLog)
 }
 
-func (r reader) WitnessRollbacks(ctx context.Context, origin string) ([]store.WitnessRollback, error) {
+func (r witnessReader) WitnessRollbacks(ctx context.Context, origin string) ([]store.WitnessRollback, error) {
 	rows, err := r.q.QueryContext(ctx, `SELECT `+scan.WitnessRollbackCols+` FROM witness_rollbacks WHERE origin = ? ORDER BY at_us, old_size`, origin)
 	if err != nil {
 		return nil, fmt.Errorf("witness rollbacks of %q: %w", origin, err)
@@ -40,7 +44,7 @@ func (r reader) WitnessRollbacks(ctx context.Context, origin string) ([]store.Wi
 	return scan.Collect(rows, scan.WitnessRollback)
 }
 
-func (r reader) SplitViews(ctx context.Context, origin string, open bool) ([]store.SplitView, error) {
+func (r witnessReader) SplitViews(ctx context.Context, origin string, open bool) ([]store.SplitView, error) {
 	rows, err := r.q.QueryContext(ctx, `SELECT `+scan.SplitViewCols+` FROM split_views
 		WHERE (? = '' OR origin = ?) AND (? = 0 OR acked_us = 0) ORDER BY id`, origin, origin, open)
 	if err != nil {
@@ -50,7 +54,7 @@ func (r reader) SplitViews(ctx context.Context, origin string, open bool) ([]sto
 	return scan.Collect(rows, scan.SplitView)
 }
 
-func (r reader) AuditCosignatures(ctx context.Context, size int64) ([]store.AuditCosignature, error) {
+func (r witnessReader) AuditCosignatures(ctx context.Context, size int64) ([]store.AuditCosignature, error) {
 	rows, err := r.q.QueryContext(ctx, `SELECT `+scan.AuditCosignatureCols+` FROM audit_cosignatures WHERE size = ? ORDER BY witness`, size)
 	if err != nil {
 		return nil, fmt.Errorf("cosignatures at %d: %w", size, err)
@@ -59,7 +63,7 @@ func (r reader) AuditCosignatures(ctx context.Context, size int64) ([]store.Audi
 	return scan.Collect(rows, scan.AuditCosignature)
 }
 
-func (r reader) LatestAuditCosignature(ctx context.Context, witness string) (store.AuditCosignature, error) {
+func (r witnessReader) LatestAuditCosignature(ctx context.Context, witness string) (store.AuditCosignature, error) {
 	c, err := scan.AuditCosignature(r.q.QueryRowContext(ctx, `SELECT `+scan.AuditCosignatureCols+` FROM audit_cosignatures
 		WHERE witness = ? ORDER BY size DESC LIMIT 1`, witness))
 	if errors.Is(err, sql.ErrNoRows) {
@@ -71,7 +75,7 @@ func (r reader) LatestAuditCosignature(ctx context.Context, witness string) (sto
 	return c, nil
 }
 
-func (r reader) AuditRollbacks(ctx context.Context) ([]store.AuditRollback, error) {
+func (r witnessReader) AuditRollbacks(ctx context.Context) ([]store.AuditRollback, error) {
 	rows, err := r.q.QueryContext(ctx, `SELECT `+scan.AuditRollbackCols+` FROM audit_rollbacks ORDER BY seq`)
 	if err != nil {
 		return nil, fmt.Errorf("audit rollbacks: %w", err)
