@@ -12,6 +12,7 @@ import (
 	"github.com/tearline/tearline/internal/pgtest"
 	"github.com/tearline/tearline/store"
 	"github.com/tearline/tearline/store/storetest"
+	"github.com/tearline/tearline/store/storetest/recordstest"
 )
 
 // TestMigrateListing opens a database as the binaries before the listing
@@ -161,7 +162,7 @@ func TestMigrateDeliveryStates(t *testing.T) {
 	if err := migrateTo(ctx, pool, 10); err != nil {
 		t.Fatal(err)
 	}
-	for _, r := range storetest.DeliveryMigrationRows() {
+	for _, r := range recordstest.DeliveryMigrationRows() {
 		if _, err := pool.Exec(ctx, `INSERT INTO outbox (peer, kind, payload, created_us, delivered_us, last_error) VALUES ('usa', $1, $2, $3, $4, $5)`,
 			r.Kind, r.Payload, r.CreatedUS, r.DeliveredUS, r.LastError); err != nil {
 			t.Fatal(err)
@@ -169,5 +170,5 @@ func TestMigrateDeliveryStates(t *testing.T) {
 	}
 	pool.Close()
 	s := openDSN(t, dsn)
-	storetest.CheckDeliveryMigration(t, s)
+	recordstest.CheckDeliveryMigration(t, s)
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/tearline/tearline/store/sqlite/internal/schema"
 	"github.com/tearline/tearline/store/storetest"
+	"github.com/tearline/tearline/store/storetest/recordstest"
 )
 
 // TestMigrateListing opens a database as the binaries before the listing
@@ -180,7 +181,7 @@ func TestMigrateDeliveryStates(t *testing.T) {
 	if err := schema.MigrateTo(ctx, db, 10); err != nil {
 		t.Fatal(err)
 	}
-	for _, r := range storetest.DeliveryMigrationRows() {
+	for _, r := range recordstest.DeliveryMigrationRows() {
 		if _, err := db.ExecContext(ctx, `INSERT INTO outbox (peer, kind, payload, created_us, delivered_us, last_error) VALUES ('usa', ?, ?, ?, ?, ?)`,
 			r.Kind, r.Payload, r.CreatedUS, r.DeliveredUS, r.LastError); err != nil {
 			t.Fatal(err)
@@ -192,5 +193,5 @@ func TestMigrateDeliveryStates(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	storetest.CheckDeliveryMigration(t, s)
+	recordstest.CheckDeliveryMigration(t, s)
 }

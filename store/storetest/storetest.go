@@ -29,6 +29,8 @@ import (
 	"time"
 
 	"github.com/tearline/tearline/store"
+	"github.com/tearline/tearline/store/storetest/internal/suite"
+	"github.com/tearline/tearline/store/storetest/recordstest"
 )
 
 // Run runs the conformance suite against the stores open returns.
@@ -63,14 +65,16 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"RollbackOnPanic", testRollbackOnPanic},
 		{"Concurrent", testConcurrent},
 	}
-	tests = append(tests, agreementTests...) // agreements.go
-	tests = append(tests, sealTests...)      // seal.go
-	tests = append(tests, recallTests...)    // recalls.go
-	tests = append(tests, outboxTests...)    // outbox.go
-	tests = append(tests, followupTests...)  // followups.go
-	tests = append(tests, manyTests...)      // many.go
-	tests = append(tests, witnessTests...)   // witness.go
-	tests = append(tests, nodeKeyTests...)   // nodekeys.go
+	tests = append(tests, sealTests...) // seal.go
+	tests = append(tests, manyTests...) // many.go
+	// The node's record tables: agreements, the ledger, consents, recalls,
+	// the outbox, follow-ups, witnessed logs, node keys.
+	for _, r := range recordstest.Tests {
+		tests = append(tests, struct {
+			name string
+			fn   func(t *testing.T, s store.Store)
+		}{r.Name, r.Fn})
+	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			tt.fn(t, open(t))
@@ -81,17 +85,12 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	})
 }
 
-// base is the time every test object's versions are counted from. Times in
-// the suite are whole microseconds: every backend must keep that much.
-var base = time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
+// base, at and objectID are the suite's clock and ids (package suite).
+var base = suite.Base
 
-// at returns base plus n milliseconds.
-func at(n int) time.Time { return base.Add(time.Duration(n) * time.Millisecond) }
+func at(n int) time.Time { return suite.At(n) }
 
-// objectID returns a STIX id for object number n.
-func objectID(typ string, n int) string {
-	return fmt.Sprintf("%s--00000000-0000-4000-8000-%012d", typ, n)
-}
+func objectID(typ string, n int) string { return suite.ObjectID(typ, n) }
 
 // version builds a version of object id at time base+ms milliseconds, with a
 // raw body that includes note (so two versions can differ in content only).
@@ -120,9 +119,7 @@ func version(id, typ string, ms int, class int64, revoked bool, note string) sto
 // update runs fn in s.Update and fails the test on error.
 func update(t *testing.T, s store.Store, fn func(tx store.Tx) error) {
 	t.Helper()
-	if err := s.Update(t.Context(), fn); err != nil {
-		t.Fatalf("Update: %v", err)
-	}
+	suite.Update(t, s, fn)
 }
 
 // put stores v in a transaction of its own and returns what PutObject

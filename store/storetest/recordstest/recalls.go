@@ -1,4 +1,4 @@
-package storetest
+package recordstest
 
 import (
 	"errors"
@@ -6,30 +6,28 @@ import (
 	"testing"
 
 	"github.com/tearline/tearline/store"
+	"github.com/tearline/tearline/store/storetest/internal/suite"
 )
 
 // recallTests cover recalls and their acknowledgements.
-var recallTests = []struct {
-	name string
-	fn   func(t *testing.T, s store.Store)
-}{
-	{"Recalls", testRecalls},
+var recallTests = []suite.Test{
+	{Name: "Recalls", Fn: testRecalls},
 }
 
 func testRecalls(t *testing.T, s store.Store) {
 	ctx := t.Context()
-	obj := objectID("indicator", 1)
+	obj := suite.ObjectID("indicator", 1)
 	if got, err := s.Recalls(ctx, store.RecallQuery{ObjectID: obj}); err != nil || len(got) != 0 {
 		t.Fatalf("Recalls of nothing = %v, %v", got, err)
 	}
 	usa := store.Recall{ID: "recall--1", Party: "usa", ObjectID: obj, Originator: "gbr", Objects: []string{obj},
-		Reason: "wrong", Notice: []byte(`{"n":1}`), State: store.RecallPending, Issued: at(1), By: "user:a"}
+		Reason: "wrong", Notice: []byte(`{"n":1}`), State: store.RecallPending, Issued: suite.At(1), By: "user:a"}
 	fra := usa
-	fra.Party, fra.Objects, fra.Notice = "fra", []string{objectID("indicator", 2)}, []byte(`{"n":2}`)
-	other := store.Recall{ID: "recall--2", Party: "gbr", ObjectID: objectID("report", 3), Originator: "gbr", Inbound: true,
-		Objects: []string{objectID("report", 3)}, Reason: "r", Notice: []byte(`{}`), State: store.RecallAcknowledged,
-		Issued: at(2), AckedAt: at(3), Ack: []byte(`{"ack":1}`)}
-	update(t, s, func(tx store.Tx) error {
+	fra.Party, fra.Objects, fra.Notice = "fra", []string{suite.ObjectID("indicator", 2)}, []byte(`{"n":2}`)
+	other := store.Recall{ID: "recall--2", Party: "gbr", ObjectID: suite.ObjectID("report", 3), Originator: "gbr", Inbound: true,
+		Objects: []string{suite.ObjectID("report", 3)}, Reason: "r", Notice: []byte(`{}`), State: store.RecallAcknowledged,
+		Issued: suite.At(2), AckedAt: suite.At(3), Ack: []byte(`{"ack":1}`)}
+	suite.Update(t, s, func(tx store.Tx) error {
 		return errors.Join(tx.PutRecall(ctx, usa), tx.PutRecall(ctx, fra), tx.PutRecall(ctx, other))
 	})
 	if err := s.Update(ctx, func(tx store.Tx) error { return tx.PutRecall(ctx, usa) }); !errors.Is(err, store.ErrExists) {
@@ -44,19 +42,21 @@ func testRecalls(t *testing.T, s store.Store) {
 		t.Fatalf("Recalls(object) = %+v, %v; want %+v", got, err, other)
 	}
 
-	update(t, s, func(tx store.Tx) error { return tx.AckRecall(ctx, "recall--1", "usa", at(9), []byte(`{"ack":"usa"}`)) })
-	// A second acknowledgement keeps the first.
-	update(t, s, func(tx store.Tx) error {
-		return tx.AckRecall(ctx, "recall--1", "usa", at(10), []byte(`{"ack":"again"}`))
+	suite.Update(t, s, func(tx store.Tx) error {
+		return tx.AckRecall(ctx, "recall--1", "usa", suite.At(9), []byte(`{"ack":"usa"}`))
 	})
-	if err := s.Update(ctx, func(tx store.Tx) error { return tx.AckRecall(ctx, "recall--1", "deu", at(9), nil) }); !errors.Is(err, store.ErrNotFound) {
+	// A second acknowledgement keeps the first.
+	suite.Update(t, s, func(tx store.Tx) error {
+		return tx.AckRecall(ctx, "recall--1", "usa", suite.At(10), []byte(`{"ack":"again"}`))
+	})
+	if err := s.Update(ctx, func(tx store.Tx) error { return tx.AckRecall(ctx, "recall--1", "deu", suite.At(9), nil) }); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("AckRecall of an unknown party: %v, want ErrNotFound", err)
 	}
 	got, err = s.Recalls(ctx, store.RecallQuery{ID: "recall--1"})
 	if err != nil || len(got) != 2 {
 		t.Fatalf("Recalls = %+v, %v", got, err)
 	}
-	if g := got[1]; g.State != store.RecallAcknowledged || !g.AckedAt.Equal(at(9)) || string(g.Ack) != `{"ack":"usa"}` {
+	if g := got[1]; g.State != store.RecallAcknowledged || !g.AckedAt.Equal(suite.At(9)) || string(g.Ack) != `{"ack":"usa"}` {
 		t.Errorf("acknowledged row = %+v", g)
 	}
 	if g := got[0]; g.State != store.RecallPending || !g.AckedAt.IsZero() || g.Ack != nil {

@@ -1,4 +1,4 @@
-package storetest
+package recordstest
 
 import (
 	"bytes"
@@ -9,14 +9,12 @@ import (
 	"testing"
 
 	"github.com/tearline/tearline/store"
+	"github.com/tearline/tearline/store/storetest/internal/suite"
 )
 
-var nodeKeyTests = []struct {
-	name string
-	fn   func(t *testing.T, s store.Store)
-}{
-	{"NodeKeys", testNodeKeys},
-	{"NodeKeyFirstWins", testNodeKeyFirstWins},
+var nodeKeyTests = []suite.Test{
+	{Name: "NodeKeys", Fn: testNodeKeys},
+	{Name: "NodeKeyFirstWins", Fn: testNodeKeyFirstWins},
 }
 
 // testNodeKeys: a key is absent until added, kept as given, listed, and
@@ -26,7 +24,7 @@ func testNodeKeys(t *testing.T, s store.Store) {
 	if _, err := s.NodeKey(ctx, "cursor"); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("NodeKey before any add: %v, want ErrNotFound", err)
 	}
-	first := store.NodeKey{Name: "cursor", Wrapped: []byte("wrapped-one"), Created: at(1)}
+	first := store.NodeKey{Name: "cursor", Wrapped: []byte("wrapped-one"), Created: suite.At(1)}
 	var got store.NodeKey
 	err := s.Update(ctx, func(tx store.Tx) error {
 		var err error
@@ -41,7 +39,7 @@ func testNodeKeys(t *testing.T, s store.Store) {
 	}
 	err = s.Update(ctx, func(tx store.Tx) error {
 		var err error
-		got, err = tx.AddNodeKey(ctx, store.NodeKey{Name: "cursor", Wrapped: []byte("wrapped-two"), Created: at(2)})
+		got, err = tx.AddNodeKey(ctx, store.NodeKey{Name: "cursor", Wrapped: []byte("wrapped-two"), Created: suite.At(2)})
 		return err
 	})
 	if err != nil {
@@ -51,7 +49,7 @@ func testNodeKeys(t *testing.T, s store.Store) {
 		t.Fatalf("second AddNodeKey returned %q, want the first key %q kept", got.Wrapped, first.Wrapped)
 	}
 	if err := s.Update(ctx, func(tx store.Tx) error {
-		_, err := tx.AddNodeKey(ctx, store.NodeKey{Name: "access-mac", Wrapped: []byte("mac"), Created: at(3)})
+		_, err := tx.AddNodeKey(ctx, store.NodeKey{Name: "access-mac", Wrapped: []byte("mac"), Created: suite.At(3)})
 		return err
 	}); err != nil {
 		t.Fatal(err)
@@ -102,7 +100,7 @@ func testNodeKeyFirstWins(t *testing.T, s store.Store) {
 		go func() {
 			defer wg.Done()
 			errs[i] = s.Update(ctx, func(tx store.Tx) error {
-				k, err := tx.AddNodeKey(ctx, store.NodeKey{Name: "cursor", Wrapped: fmt.Appendf(nil, "key-%d", i), Created: at(i)})
+				k, err := tx.AddNodeKey(ctx, store.NodeKey{Name: "cursor", Wrapped: fmt.Appendf(nil, "key-%d", i), Created: suite.At(i)})
 				got[i] = k.Wrapped
 				return err
 			})

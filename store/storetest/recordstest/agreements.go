@@ -1,4 +1,4 @@
-package storetest
+package recordstest
 
 import (
 	"context"
@@ -7,19 +7,17 @@ import (
 	"testing"
 
 	"github.com/tearline/tearline/store"
+	"github.com/tearline/tearline/store/storetest/internal/suite"
 )
 
 // agreementTests cover agreements, provenance, consents, the release queue
 // and the dissemination ledger.
-var agreementTests = []struct {
-	name string
-	fn   func(t *testing.T, s store.Store)
-}{
-	{"Agreements", testAgreements},
-	{"Provenance", testProvenance},
-	{"Consents", testConsents},
-	{"ReleaseRequests", testReleaseRequests},
-	{"Ledger", testLedger},
+var agreementTests = []suite.Test{
+	{Name: "Agreements", Fn: testAgreements},
+	{Name: "Provenance", Fn: testProvenance},
+	{Name: "Consents", Fn: testConsents},
+	{Name: "ReleaseRequests", Fn: testReleaseRequests},
+	{Name: "Ledger", Fn: testLedger},
 }
 
 func testAgreements(t *testing.T, s store.Store) {
@@ -27,15 +25,15 @@ func testAgreements(t *testing.T, s store.Store) {
 	if _, err := s.Agreement(ctx, "a", 1); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("Agreement of nothing: %v, want ErrNotFound", err)
 	}
-	a1 := store.Agreement{ID: "gbr-usa", Version: 1, State: "draft", Since: at(1), Document: []byte(`{"id":"gbr-usa"}`), Updated: at(1)}
-	a2 := store.Agreement{ID: "gbr-usa", Version: 2, State: "draft", Since: at(2), Document: []byte(`{"id":"gbr-usa","version":2}`), Updated: at(2)}
-	update(t, s, func(tx store.Tx) error {
+	a1 := store.Agreement{ID: "gbr-usa", Version: 1, State: "draft", Since: suite.At(1), Document: []byte(`{"id":"gbr-usa"}`), Updated: suite.At(1)}
+	a2 := store.Agreement{ID: "gbr-usa", Version: 2, State: "draft", Since: suite.At(2), Document: []byte(`{"id":"gbr-usa","version":2}`), Updated: suite.At(2)}
+	suite.Update(t, s, func(tx store.Tx) error {
 		return errors.Join(tx.PutAgreement(ctx, a2), tx.PutAgreement(ctx, a1),
-			tx.AppendAgreementTransition(ctx, store.AgreementTransition{ID: "gbr-usa", Version: 1, From: "draft", To: "proposed", At: at(3), By: "user:a", Note: "n"}),
-			tx.AppendAgreementTransition(ctx, store.AgreementTransition{ID: "gbr-usa", Version: 1, From: "proposed", To: "active", At: at(4), By: "user:b"}))
+			tx.AppendAgreementTransition(ctx, store.AgreementTransition{ID: "gbr-usa", Version: 1, From: "draft", To: "proposed", At: suite.At(3), By: "user:a", Note: "n"}),
+			tx.AppendAgreementTransition(ctx, store.AgreementTransition{ID: "gbr-usa", Version: 1, From: "proposed", To: "active", At: suite.At(4), By: "user:b"}))
 	})
-	a1.State, a1.Since, a1.Updated = "active", at(4), at(4)
-	update(t, s, func(tx store.Tx) error { return tx.PutAgreement(ctx, a1) })
+	a1.State, a1.Since, a1.Updated = "active", suite.At(4), suite.At(4)
+	suite.Update(t, s, func(tx store.Tx) error { return tx.PutAgreement(ctx, a1) })
 	got, err := s.Agreement(ctx, "gbr-usa", 1)
 	if err != nil || !reflect.DeepEqual(got, a1) {
 		t.Fatalf("Agreement = %+v, %v; want %+v", got, err, a1)
@@ -45,20 +43,20 @@ func testAgreements(t *testing.T, s store.Store) {
 		t.Fatalf("Agreements = %+v, %v", all, err)
 	}
 	h, err := s.AgreementHistory(ctx, "gbr-usa")
-	if err != nil || len(h) != 2 || h[0].To != "proposed" || h[1].To != "active" || h[0].Note != "n" || !h[1].At.Equal(at(4)) || h[1].By != "user:b" {
+	if err != nil || len(h) != 2 || h[0].To != "proposed" || h[1].To != "active" || h[0].Note != "n" || !h[1].At.Equal(suite.At(4)) || h[1].By != "user:b" {
 		t.Fatalf("AgreementHistory = %+v, %v", h, err)
 	}
 }
 
 func testProvenance(t *testing.T, s store.Store) {
 	ctx := t.Context()
-	id := objectID("indicator", 1)
+	id := suite.ObjectID("indicator", 1)
 	if _, err := s.Provenance(ctx, id); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("Provenance of nothing: %v", err)
 	}
-	p := store.Provenance{ObjectID: id, Originator: "fra", ReceivedFrom: "usa", ReceivedAt: at(5),
+	p := store.Provenance{ObjectID: id, Originator: "fra", ReceivedFrom: "usa", ReceivedAt: suite.At(5),
 		Hops: []store.Hop{{Agreement: "fra-usa", Version: 1, From: "fra", To: "usa"}, {Agreement: "gbr-usa", Version: 2, From: "usa", To: "gbr"}}}
-	update(t, s, func(tx store.Tx) error { return tx.PutProvenance(ctx, p) })
+	suite.Update(t, s, func(tx store.Tx) error { return tx.PutProvenance(ctx, p) })
 	got, err := s.Provenance(ctx, id)
 	if err != nil || !reflect.DeepEqual(got, p) {
 		t.Fatalf("Provenance = %+v, %v; want %+v", got, err, p)
@@ -67,8 +65,8 @@ func testProvenance(t *testing.T, s store.Store) {
 	if !errors.Is(err, store.ErrExists) {
 		t.Fatalf("second PutProvenance: %v, want ErrExists", err)
 	}
-	local := store.Provenance{ObjectID: objectID("indicator", 2), Originator: "gbr", DerivedFrom: id + "@x", ReceivedAt: at(6)}
-	update(t, s, func(tx store.Tx) error { return tx.PutProvenance(ctx, local) })
+	local := store.Provenance{ObjectID: suite.ObjectID("indicator", 2), Originator: "gbr", DerivedFrom: id + "@x", ReceivedAt: suite.At(6)}
+	suite.Update(t, s, func(tx store.Tx) error { return tx.PutProvenance(ctx, local) })
 	got, err = s.Provenance(ctx, local.ObjectID)
 	if err != nil || got.DerivedFrom != local.DerivedFrom || len(got.Hops) != 0 {
 		t.Fatalf("Provenance = %+v, %v", got, err)
@@ -77,35 +75,35 @@ func testProvenance(t *testing.T, s store.Store) {
 
 func testConsents(t *testing.T, s store.Store) {
 	ctx := t.Context()
-	id := objectID("report", 1)
-	c1 := store.Consent{ObjectID: id, Originator: "fra", To: "usa", By: "user:a", At: at(1)}
-	c2 := store.Consent{ObjectID: id, Originator: "fra", To: "deu", By: "user:b", At: at(2)}
-	update(t, s, func(tx store.Tx) error { return errors.Join(tx.PutConsent(ctx, c1), tx.PutConsent(ctx, c2)) })
+	id := suite.ObjectID("report", 1)
+	c1 := store.Consent{ObjectID: id, Originator: "fra", To: "usa", By: "user:a", At: suite.At(1)}
+	c2 := store.Consent{ObjectID: id, Originator: "fra", To: "deu", By: "user:b", At: suite.At(2)}
+	suite.Update(t, s, func(tx store.Tx) error { return errors.Join(tx.PutConsent(ctx, c1), tx.PutConsent(ctx, c2)) })
 	got, err := s.Consents(ctx, id)
 	if err != nil || !reflect.DeepEqual(got, []store.Consent{c1, c2}) {
 		t.Fatalf("Consents = %+v, %v", got, err)
 	}
-	if got, err := s.Consents(ctx, objectID("report", 2)); err != nil || len(got) != 0 {
+	if got, err := s.Consents(ctx, suite.ObjectID("report", 2)); err != nil || len(got) != 0 {
 		t.Fatalf("Consents of another = %+v, %v", got, err)
 	}
 }
 
 func testReleaseRequests(t *testing.T, s store.Store) {
 	ctx := t.Context()
-	q := store.ReleaseRequest{ID: "req-1", ObjectID: objectID("indicator", 1), Modified: "m", Party: "usa", Agreement: "gbr-usa",
+	q := store.ReleaseRequest{ID: "req-1", ObjectID: suite.ObjectID("indicator", 1), Modified: "m", Party: "usa", Agreement: "gbr-usa",
 		AgreementVersion: 2, Purpose: "analysis", Requester: "user:ann", Decision: []byte(`{"outcome":"hold"}`), Required: 2,
-		State: store.RequestPending, Created: at(1), Updated: at(1)}
+		State: store.RequestPending, Created: suite.At(1), Updated: suite.At(1)}
 	q2 := q
-	q2.ID, q2.Created, q2.Updated = "req-2", at(2), at(2)
-	update(t, s, func(tx store.Tx) error {
+	q2.ID, q2.Created, q2.Updated = "req-2", suite.At(2), suite.At(2)
+	suite.Update(t, s, func(tx store.Tx) error {
 		return errors.Join(tx.PutReleaseRequest(ctx, q), tx.PutReleaseRequest(ctx, q2))
 	})
 	if err := s.Update(ctx, func(tx store.Tx) error { return tx.PutReleaseRequest(ctx, q) }); !errors.Is(err, store.ErrExists) {
 		t.Fatalf("duplicate PutReleaseRequest: %v", err)
 	}
-	q.Approvals = []store.Approval{{By: "user:bob", At: at(3)}}
-	q.State, q.Reason, q.Updated = store.RequestApproved, "ok", at(3)
-	update(t, s, func(tx store.Tx) error { return tx.UpdateReleaseRequest(ctx, q) })
+	q.Approvals = []store.Approval{{By: "user:bob", At: suite.At(3)}}
+	q.State, q.Reason, q.Updated = store.RequestApproved, "ok", suite.At(3)
+	suite.Update(t, s, func(tx store.Tx) error { return tx.UpdateReleaseRequest(ctx, q) })
 	got, err := s.ReleaseRequest(ctx, "req-1")
 	q.Approvals[0].At = q.Approvals[0].At.UTC()
 	if err != nil || !reflect.DeepEqual(got, q) {
@@ -130,14 +128,14 @@ func testReleaseRequests(t *testing.T, s store.Store) {
 
 func testLedger(t *testing.T, s store.Store) {
 	ctx := t.Context()
-	a, b := objectID("indicator", 1), objectID("indicator", 2)
+	a, b := suite.ObjectID("indicator", 1), suite.ObjectID("indicator", 2)
 	entries := []store.LedgerEntry{
-		{ObjectID: a, Modified: "m1", Party: "usa", Agreement: "gbr-usa", AgreementVersion: 1, Term: 0, Outcome: store.LedgerRelease, Labels: []string{"l1"}, State: store.LedgerReady, By: "user:x", At: at(1)},
-		{ObjectID: a, Modified: "m1", Party: "fra", Agreement: "gbr-fra", AgreementVersion: 3, Term: -1, Outcome: store.LedgerRefuse, Reasons: []string{"tlp", "orcon"}, By: "user:x", At: at(2)},
-		{ObjectID: b, Modified: "m2", Party: "usa", Agreement: "gbr-usa", AgreementVersion: 1, Term: 0, Outcome: store.LedgerTearline, TearlineID: objectID("indicator", 3), Request: "req-1", By: "user:y", At: at(3)},
+		{ObjectID: a, Modified: "m1", Party: "usa", Agreement: "gbr-usa", AgreementVersion: 1, Term: 0, Outcome: store.LedgerRelease, Labels: []string{"l1"}, State: store.LedgerReady, By: "user:x", At: suite.At(1)},
+		{ObjectID: a, Modified: "m1", Party: "fra", Agreement: "gbr-fra", AgreementVersion: 3, Term: -1, Outcome: store.LedgerRefuse, Reasons: []string{"tlp", "orcon"}, By: "user:x", At: suite.At(2)},
+		{ObjectID: b, Modified: "m2", Party: "usa", Agreement: "gbr-usa", AgreementVersion: 1, Term: 0, Outcome: store.LedgerTearline, TearlineID: suite.ObjectID("indicator", 3), Request: "req-1", By: "user:y", At: suite.At(3)},
 	}
 	var seqs []int64
-	update(t, s, func(tx store.Tx) error {
+	suite.Update(t, s, func(tx store.Tx) error {
 		for _, e := range entries {
 			n, err := tx.AppendLedger(ctx, e)
 			if err != nil {
@@ -175,7 +173,7 @@ func testLedger(t *testing.T, s store.Store) {
 	}
 	check(store.LedgerQuery{ObjectID: a}, 0, 1)
 	check(store.LedgerQuery{Agreement: "gbr-usa"}, 0, 2)
-	check(store.LedgerQuery{Agreement: "gbr-usa", From: at(2), To: at(3)})
-	check(store.LedgerQuery{Agreement: "gbr-usa", From: at(1), To: at(2)}, 0)
+	check(store.LedgerQuery{Agreement: "gbr-usa", From: suite.At(2), To: suite.At(3)})
+	check(store.LedgerQuery{Agreement: "gbr-usa", From: suite.At(1), To: suite.At(2)}, 0)
 	check(store.LedgerQuery{}, 0, 1, 2)
 }

@@ -1,4 +1,4 @@
-package storetest
+package recordstest
 
 import (
 	"context"
@@ -7,13 +7,11 @@ import (
 	"time"
 
 	"github.com/tearline/tearline/store"
+	"github.com/tearline/tearline/store/storetest/internal/suite"
 )
 
-var followupTests = []struct {
-	name string
-	fn   func(t *testing.T, s store.Store)
-}{
-	{"Followups", testFollowups},
+var followupTests = []suite.Test{
+	{Name: "Followups", Fn: testFollowups},
 }
 
 // A follow-up row commits with its transaction or not at all, is listed

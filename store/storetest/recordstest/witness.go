@@ -1,4 +1,4 @@
-package storetest
+package recordstest
 
 import (
 	"errors"
@@ -6,16 +6,14 @@ import (
 	"testing"
 
 	"github.com/tearline/tearline/store"
+	"github.com/tearline/tearline/store/storetest/internal/suite"
 )
 
 // witnessTests cover the witnessing tables (store/witness.go).
-var witnessTests = []struct {
-	name string
-	fn   func(t *testing.T, s store.Store)
-}{
-	{"WitnessedLogs", testWitnessedLogs},
-	{"SplitViews", testSplitViews},
-	{"AuditCosignatures", testAuditCosignatures},
+var witnessTests = []suite.Test{
+	{Name: "WitnessedLogs", Fn: testWitnessedLogs},
+	{Name: "SplitViews", Fn: testSplitViews},
+	{Name: "AuditCosignatures", Fn: testAuditCosignatures},
 }
 
 func testWitnessedLogs(t *testing.T, s store.Store) {
@@ -23,11 +21,11 @@ func testWitnessedLogs(t *testing.T, s store.Store) {
 	if _, err := s.WitnessedLog(ctx, "usa/audit"); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("WitnessedLog of a log never cosigned: %v, want ErrNotFound", err)
 	}
-	a := store.WitnessedLog{Origin: "usa/audit", Size: 3, Root: []byte{1, 2}, Note: []byte("n3"), Updated: at(1)}
-	b := store.WitnessedLog{Origin: "fra/audit", Size: 1, Root: []byte{9}, Note: []byte("f1"), Updated: at(2)}
-	update(t, s, func(tx store.Tx) error { return errors.Join(tx.PutWitnessedLog(ctx, a), tx.PutWitnessedLog(ctx, b)) })
-	a.Size, a.Root, a.Note, a.Updated = 7, []byte{3}, []byte("n7"), at(3)
-	update(t, s, func(tx store.Tx) error { return tx.PutWitnessedLog(ctx, a) })
+	a := store.WitnessedLog{Origin: "usa/audit", Size: 3, Root: []byte{1, 2}, Note: []byte("n3"), Updated: suite.At(1)}
+	b := store.WitnessedLog{Origin: "fra/audit", Size: 1, Root: []byte{9}, Note: []byte("f1"), Updated: suite.At(2)}
+	suite.Update(t, s, func(tx store.Tx) error { return errors.Join(tx.PutWitnessedLog(ctx, a), tx.PutWitnessedLog(ctx, b)) })
+	a.Size, a.Root, a.Note, a.Updated = 7, []byte{3}, []byte("n7"), suite.At(3)
+	suite.Update(t, s, func(tx store.Tx) error { return tx.PutWitnessedLog(ctx, a) })
 	got, err := s.WitnessedLog(ctx, "usa/audit")
 	if err != nil || !reflect.DeepEqual(got, a) {
 		t.Fatalf("WitnessedLog = %+v, %v; want the replacement %+v", got, err, a)
@@ -37,9 +35,9 @@ func testWitnessedLogs(t *testing.T, s store.Store) {
 		t.Fatalf("WitnessedLogs = %+v, %v", all, err)
 	}
 
-	r := store.WitnessRollback{Origin: "usa/audit", OldSize: 7, OldRoot: []byte{3}, NewSize: 4, NewRoot: []byte{4}, Statement: []byte("st"), At: at(4)}
+	r := store.WitnessRollback{Origin: "usa/audit", OldSize: 7, OldRoot: []byte{3}, NewSize: 4, NewRoot: []byte{4}, Statement: []byte("st"), At: suite.At(4)}
 	var first, again bool
-	update(t, s, func(tx store.Tx) error {
+	suite.Update(t, s, func(tx store.Tx) error {
 		var err1, err2 error
 		first, err1 = tx.PutWitnessRollback(ctx, r)
 		again, err2 = tx.PutWitnessRollback(ctx, r)
@@ -60,9 +58,9 @@ func testWitnessedLogs(t *testing.T, s store.Store) {
 func testSplitViews(t *testing.T, s store.Store) {
 	ctx := t.Context()
 	sv := store.SplitView{Origin: "usa/audit", Peer: "usa", Size: 5, Ours: []byte("a"), Theirs: []byte("b"),
-		OursRoot: []byte{1}, TheirRoot: []byte{2}, Reporter: "fra", Detected: at(1)}
+		OursRoot: []byte{1}, TheirRoot: []byte{2}, Reporter: "fra", Detected: suite.At(1)}
 	var first, again bool
-	update(t, s, func(tx store.Tx) error {
+	suite.Update(t, s, func(tx store.Tx) error {
 		var err1, err2 error
 		first, err1 = tx.PutSplitView(ctx, sv)
 		again, err2 = tx.PutSplitView(ctx, sv)
@@ -76,9 +74,9 @@ func testSplitViews(t *testing.T, s store.Store) {
 		t.Fatalf("open SplitViews = %+v, %v", open, err)
 	}
 	var n int
-	update(t, s, func(tx store.Tx) error {
+	suite.Update(t, s, func(tx store.Tx) error {
 		var err error
-		n, err = tx.AckSplitViews(ctx, "usa/audit", "user:admin", at(2))
+		n, err = tx.AckSplitViews(ctx, "usa/audit", "user:admin", suite.At(2))
 		return err
 	})
 	if n != 1 {
@@ -88,11 +86,11 @@ func testSplitViews(t *testing.T, s store.Store) {
 		t.Fatalf("open SplitViews after ack = %+v, %v", open, err)
 	}
 	all, err := s.SplitViews(ctx, "", false)
-	if err != nil || len(all) != 1 || !all[0].AckedAt.Equal(at(2)) || all[0].AckedBy != "user:admin" {
+	if err != nil || len(all) != 1 || !all[0].AckedAt.Equal(suite.At(2)) || all[0].AckedBy != "user:admin" {
 		t.Fatalf("SplitViews after ack = %+v, %v", all, err)
 	}
 	// The same fork seen again after the acknowledgement raises nothing.
-	update(t, s, func(tx store.Tx) error {
+	suite.Update(t, s, func(tx store.Tx) error {
 		var err error
 		again, err = tx.PutSplitView(ctx, sv)
 		return err
@@ -107,10 +105,10 @@ func testAuditCosignatures(t *testing.T, s store.Store) {
 	if _, err := s.LatestAuditCosignature(ctx, "fra"); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("LatestAuditCosignature of none: %v, want ErrNotFound", err)
 	}
-	c3 := store.AuditCosignature{Size: 3, Witness: "fra", Line: []byte("— fra x\n"), Created: at(1)}
-	c5 := store.AuditCosignature{Size: 5, Witness: "fra", Line: []byte("— fra y\n"), Created: at(2)}
-	d5 := store.AuditCosignature{Size: 5, Witness: "deu", Line: []byte("— deu z\n"), Created: at(3)}
-	update(t, s, func(tx store.Tx) error {
+	c3 := store.AuditCosignature{Size: 3, Witness: "fra", Line: []byte("— fra x\n"), Created: suite.At(1)}
+	c5 := store.AuditCosignature{Size: 5, Witness: "fra", Line: []byte("— fra y\n"), Created: suite.At(2)}
+	d5 := store.AuditCosignature{Size: 5, Witness: "deu", Line: []byte("— deu z\n"), Created: suite.At(3)}
+	suite.Update(t, s, func(tx store.Tx) error {
 		return errors.Join(tx.PutAuditCosignature(ctx, c3), tx.PutAuditCosignature(ctx, c5), tx.PutAuditCosignature(ctx, d5))
 	})
 	got, err := s.AuditCosignatures(ctx, 5)
@@ -120,8 +118,8 @@ func testAuditCosignatures(t *testing.T, s store.Store) {
 	if l, err := s.LatestAuditCosignature(ctx, "fra"); err != nil || l.Size != 5 {
 		t.Fatalf("LatestAuditCosignature = %+v, %v", l, err)
 	}
-	r := store.AuditRollback{OldSize: 9, NewSize: 4, Statement: []byte("s"), Created: at(4)}
-	update(t, s, func(tx store.Tx) error { return errors.Join(tx.PutAuditRollback(ctx, r), tx.PutAuditRollback(ctx, r)) })
+	r := store.AuditRollback{OldSize: 9, NewSize: 4, Statement: []byte("s"), Created: suite.At(4)}
+	suite.Update(t, s, func(tx store.Tx) error { return errors.Join(tx.PutAuditRollback(ctx, r), tx.PutAuditRollback(ctx, r)) })
 	rs, err := s.AuditRollbacks(ctx)
 	if err != nil || len(rs) != 2 || rs[0].Seq >= rs[1].Seq || rs[0].OldSize != 9 || string(rs[1].Statement) != "s" {
 		t.Fatalf("AuditRollbacks = %+v, %v", rs, err)

@@ -1,4 +1,4 @@
-package storetest
+package recordstest
 
 import (
 	"context"
@@ -7,17 +7,15 @@ import (
 	"time"
 
 	"github.com/tearline/tearline/store"
+	"github.com/tearline/tearline/store/storetest/internal/suite"
 )
 
-var outboxTests = []struct {
-	name string
-	fn   func(t *testing.T, s store.Store)
-}{
-	{"Outbox", testOutbox},
-	{"OutboxOrderAndBackoff", testOutboxOrder},
-	{"OutboxRollback", testOutboxRollback},
-	{"OutboxStates", testOutboxStates},
-	{"Cursors", testCursors},
+var outboxTests = []suite.Test{
+	{Name: "Outbox", Fn: testOutbox},
+	{Name: "OutboxOrderAndBackoff", Fn: testOutboxOrder},
+	{Name: "OutboxRollback", Fn: testOutboxRollback},
+	{Name: "OutboxStates", Fn: testOutboxStates},
+	{Name: "Cursors", Fn: testCursors},
 }
 
 func enqueue(t *testing.T, s store.Store, items ...*store.OutboxItem) {
