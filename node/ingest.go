@@ -469,6 +469,11 @@ func writeChunk(n *Node, ctx context.Context, p *Principal, chunk []*item, label
 			batch = append(batch, &v)
 			batchItems = append(batchItems, it)
 		}
+		// Which instance each version joins is decided in the transaction
+		// that stores it, against what is stored now (instances.go).
+		if err := AssignInstances(ctx, tx, batch, n.SubjectReads(tx, p)); err != nil {
+			return err
+		}
 		created, errs, err := PutObjects(ctx, tx, batch)
 		if err != nil {
 			return err

@@ -19,6 +19,10 @@ import (
 type Object struct {
 	store.ObjectVersion
 	Labels []string // label ids a reader of it satisfies
+	// Instances is how many instances of the id this reader may read
+	// (instances.go), set by Get and Versions: 0 or 1 is an ordinary
+	// object, and only a reader of several learns that there are several.
+	Instances int
 }
 
 // Get returns the latest version of id that p may read. The versions are
@@ -50,18 +54,29 @@ func (n *Node) get(ctx context.Context, p *Principal, id string) (Object, audit.
 		ev.Decision, ev.Reasons = audit.Deny, []string{"no-such-object"}
 		return Object{}, ev, nil
 	}
+	// The latest version p may read of each instance; of several, the
+	// instance of p's highest level (the lowest-numbered of those that
+	// cannot be compared).
 	var denied []string
+	var best Object
+	var bestClass policy.Class
+	var found []int64 // instances with a readable version; almost always none or one
 	for i := len(versions) - 1; i >= 0; i-- {
 		v := versions[i]
+		if slices.Contains(found, v.Instance) {
+			continue
+		}
 		c, err := n.Classes().Of(ctx, n.st, v.Class)
 		if err != nil {
 			return Object{}, ev, err
 		}
 		d := policy.CanRead(n.reg, p.Subject, c.Labels)
 		if d.Allow {
-			out := Object{ObjectVersion: v, Labels: classIDs(c)}
-			ev.Modified, ev.Labels, ev.Decision = v.Modified, out.Labels, audit.Allow
-			return out, ev, nil
+			found = append(found, v.Instance)
+			if len(found) == 1 || higher(n.reg, c, bestClass) || !higher(n.reg, bestClass, c) && v.Instance < best.Instance {
+				best, bestClass = Object{ObjectVersion: v, Labels: classIDs(c)}, c
+			}
+			continue
 		}
 		if i == len(versions)-1 {
 			ev.Modified, ev.Labels = v.Modified, classIDs(c)
@@ -71,6 +86,11 @@ func (n *Node) get(ctx context.Context, p *Principal, id string) (Object, audit.
 				denied = append(denied, string(r))
 			}
 		}
+	}
+	if len(found) > 0 {
+		best.Instances = len(found)
+		ev.Modified, ev.Labels, ev.Decision, ev.Reasons = best.Modified, best.Labels, audit.Allow, nil
+		return best, ev, nil
 	}
 	ev.Decision, ev.Reasons = audit.Deny, denied
 	return Object{}, ev, nil
@@ -86,6 +106,7 @@ func (n *Node) Versions(ctx context.Context, p *Principal, id string) ([]Object,
 		}
 		var out []Object
 		var events []audit.Event
+		readable := map[int64]bool{}
 		for _, v := range versions {
 			c, err := n.Classes().Of(ctx, n.st, v.Class)
 			if err != nil {
@@ -95,6 +116,7 @@ func (n *Node) Versions(ctx context.Context, p *Principal, id string) ([]Object,
 			ev := audit.Event{Actor: p.Actor(), Action: audit.ActionRead, Object: id, Modified: v.Modified, Labels: classIDs(c), Decision: audit.Allow, Detail: "versions"}
 			if d.Allow {
 				out = append(out, Object{ObjectVersion: v, Labels: classIDs(c)})
+				readable[v.Instance] = true
 			} else {
 				ev.Decision, ev.Reasons = audit.Deny, policy.ReasonStrings(d.Reasons)
 			}
@@ -102,6 +124,9 @@ func (n *Node) Versions(ctx context.Context, p *Principal, id string) ([]Object,
 		}
 		if len(versions) == 0 {
 			events = append(events, audit.Event{Actor: p.Actor(), Action: audit.ActionRead, Object: id, Decision: audit.Deny, Reasons: []string{"no-such-object"}, Detail: "versions"})
+		}
+		for i := range out {
+			out[i].Instances = len(readable)
 		}
 		return out, n.RecordReads(ctx, events...)
 	}()

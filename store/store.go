@@ -110,6 +110,9 @@ type Reader interface {
 	DataKeys(ctx context.Context, after DataKey, limit int) ([]DataKey, error)
 	// Tombstones returns the tombstones of every purged object, by id.
 	Tombstones(ctx context.Context) ([]Tombstone, error)
+	// TombstonesOf returns the tombstones of those of ids that have one,
+	// by id, in one read.
+	TombstonesOf(ctx context.Context, ids []string) (map[string]Tombstone, error)
 	// Expired returns up to limit ids whose retention ended at or before
 	// now, earliest first.
 	Expired(ctx context.Context, now time.Time, limit int) ([]string, error)
@@ -128,10 +131,12 @@ type Tx interface {
 	// AccessClass returns the id of the class for exactly this set of label
 	// ids (sorted, unique), creating it if needed.
 	AccessClass(ctx context.Context, labelIDs []string) (int64, error)
-	// PutObject stores one version. It returns false, nil when the same
-	// version with the same digest is already stored (an idempotent resend),
-	// ErrConflict when the digest differs, ErrRevoked when an earlier
-	// version revoked the object and ErrPurged when the object was purged.
+	// PutObject stores one version of (v.ID, v.Instance). It returns false,
+	// nil when the same version with the same digest is already stored in
+	// that instance (an idempotent resend), ErrConflict when the digest
+	// differs, ErrRevoked when an earlier version revoked the instance and
+	// ErrPurged when the instance was purged (v.Instance is below the
+	// id's tombstone's Instances). Other instances of the id do not matter.
 	// A version with a Key has its data key stored with it.
 	PutObject(ctx context.Context, v *ObjectVersion) (bool, error)
 
@@ -152,10 +157,12 @@ type Tx interface {
 	// stored for that size already.
 	PutAuditCheckpoint(ctx context.Context, c AuditCheckpoint) error
 
-	// PurgeObject deletes every version of t.ID and its data keys, and keeps
-	// t as the object's tombstone for good, with Versions set to the
-	// versions deleted now (oldest first, also returned). An object purged
-	// before keeps its first tombstone. Purging an id that has no versions
+	// PurgeObject deletes every version of t.ID, of every instance, and
+	// their data keys, and keeps t as the object's tombstone for good, with
+	// Versions set to the versions deleted now (oldest first, also
+	// returned), Classes to their access classes and Instances above the
+	// highest instance deleted. An object purged before keeps its first
+	// tombstone, whose Classes and Instances grow to cover the new purge. Purging an id that has no versions
 	// only records the tombstone: restore uses that to carry a shred
 	// journal into a database that predates it.
 	PurgeObject(ctx context.Context, t Tombstone) ([]string, error)
@@ -169,8 +176,16 @@ type Tx interface {
 
 // ObjectVersion is one version of one STIX object as stored.
 type ObjectVersion struct {
-	Seq        int64 // insertion order; assigned by the store
-	ID         string
+	Seq int64 // insertion order; assigned by the store
+	ID  string
+	// Instance is which of the id's instances the version belongs to
+	// (polyinstantiation: docs/SECURITY.md). An object's key is (ID,
+	// Instance, Modified): a version is a version of its own instance
+	// only, which it supersedes, revokes or conflicts with alone. 0 is the
+	// default instance, every version stored before instances existed; a
+	// submitter who may not read every version of the existing instances
+	// starts another, numbered above them.
+	Instance   int64
 	Type       string
 	Modified   string // version key: modified, else created, else ""
 	ModifiedAt time.Time
@@ -250,6 +265,14 @@ type Tombstone struct {
 	Versions []string // Modified of each version destroyed
 	PurgedAt time.Time
 	Reason   string // "retention", "recall", "admin", ...
+	// Classes are the access classes of the versions destroyed, sorted;
+	// nil for a tombstone older than instances (schema 14), which is taken
+	// as readable by everyone: a purge stays forever for every submitter.
+	Classes []int64
+	// Instances: every instance numbered below it was purged, and a
+	// version submitted into one of them is refused (ErrPurged). At least
+	// 1 for every tombstone.
+	Instances int64
 }
 
 // AuditEntry is one leaf of the audit log.

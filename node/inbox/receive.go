@@ -574,6 +574,11 @@ func (ib *Service) storeInbound(ctx context.Context, tx store.Tx, wc *writeCache
 		v.Class = cid
 		vs[i] = &v
 	}
+	// A partner's version joins the instance its originator started; one
+	// from another originator is an instance of its own (node/instances.go).
+	if err := node.AssignInstances(ctx, tx, vs, nil); err != nil {
+		return nil, err
+	}
 	created, errs, err := node.PutObjects(ctx, tx, vs)
 	if err != nil {
 		return nil, err

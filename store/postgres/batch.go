@@ -39,18 +39,19 @@ func (t *tx) PutObjects(ctx context.Context, vs []*store.ObjectVersion) (created
 	if err != nil {
 		return nil, nil, fmt.Errorf("put objects: %w", err)
 	}
-	purged := map[string]bool{}
-	rows, err = t.t.Query(ctx, `SELECT id FROM tombstones WHERE id = ANY($1::text[])`, ids)
+	purged := map[string]int64{}
+	rows, err = t.t.Query(ctx, `SELECT id, instances FROM tombstones WHERE id = ANY($1::text[])`, ids)
 	if err != nil {
 		return nil, nil, fmt.Errorf("put objects: %w", err)
 	}
 	for rows.Next() {
 		var id string
-		if err := rows.Scan(&id); err != nil {
+		var n int64
+		if err := rows.Scan(&id, &n); err != nil {
 			rows.Close()
 			return nil, nil, fmt.Errorf("put objects: %w", err)
 		}
-		purged[id] = true
+		purged[id] = n
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
@@ -63,14 +64,14 @@ func (t *tx) PutObjects(ctx context.Context, vs []*store.ObjectVersion) (created
 	}
 	if len(plan.MarkOlder) > 0 {
 		mids := make([]string, len(plan.MarkOlder))
-		mods := make([]int64, len(plan.MarkOlder))
+		mods, minst := make([]int64, len(plan.MarkOlder)), make([]int64, len(plan.MarkOlder))
 		for i, v := range plan.MarkOlder {
-			mids[i], mods[i] = v.ID, v.ModifiedAt.UnixMicro()
+			mids[i], mods[i], minst[i] = v.ID, v.ModifiedAt.UnixMicro(), v.Instance
 		}
 		// After the inserts, so that a version inserted earlier in this
 		// batch is marked as well as one stored before it.
-		if _, err := t.t.Exec(ctx, `UPDATE objects o SET newer = true FROM unnest($1::text[], $2::bigint[]) AS m(id, modified_us)
-			WHERE o.id = m.id AND o.modified_us < m.modified_us AND NOT o.newer`, mids, mods); err != nil {
+		if _, err := t.t.Exec(ctx, `UPDATE objects o SET newer = true FROM unnest($1::text[], $2::bigint[], $3::bigint[]) AS m(id, modified_us, instance)
+			WHERE o.id = m.id AND o.instance = m.instance AND o.modified_us < m.modified_us AND NOT o.newer`, mids, mods, minst); err != nil {
 			return nil, nil, fmt.Errorf("put objects: mark older versions: %w", err)
 		}
 	}
@@ -99,35 +100,35 @@ func (t *tx) insertObjects(ctx context.Context, plan putplan.Plan) error {
 	}
 	var (
 		ids, types, modified, created, digests, originators = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-		modUS, classes, added                               = make([]int64, n), make([]int64, n), make([]int64, n)
+		modUS, classes, added, insts                        = make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
 		revoked, newer                                      = make([]bool, n), make([]bool, n)
 		raw, bindings                                       = make([][]byte, n), make([][]byte, n)
 	)
 	for i, v := range plan.Insert {
 		ids[i], types[i], modified[i], created[i], digests[i], originators[i] = v.ID, v.Type, v.Modified, v.Created, v.Digest, v.Originator
-		modUS[i], classes[i], added[i] = v.ModifiedAt.UnixMicro(), v.Class, v.DateAdded.UnixMicro()
+		modUS[i], classes[i], added[i], insts[i] = v.ModifiedAt.UnixMicro(), v.Class, v.DateAdded.UnixMicro(), v.Instance
 		revoked[i], newer[i] = v.Revoked, plan.Newer[i]
 		raw[i], bindings[i] = nz(v.Raw), nz(bindpack.Pack(v.Bindings))
 	}
-	rows, err := t.t.Query(ctx, `INSERT INTO objects (id, type, modified, modified_us, created, revoked, digest, raw, bindings, class, date_added_us, originator, newer)
-		SELECT id, type, modified, modified_us, created, revoked, digest, raw, bindings, class, date_added_us, originator, newer
-		FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::boolean[], $7::text[], $8::bytea[], $9::bytea[], $10::bigint[], $11::bigint[], $12::text[], $13::boolean[])
-			WITH ORDINALITY AS u(id, type, modified, modified_us, created, revoked, digest, raw, bindings, class, date_added_us, originator, newer, ord)
+	rows, err := t.t.Query(ctx, `INSERT INTO objects (id, type, modified, modified_us, created, revoked, digest, raw, bindings, class, date_added_us, originator, newer, instance)
+		SELECT id, type, modified, modified_us, created, revoked, digest, raw, bindings, class, date_added_us, originator, newer, instance
+		FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::boolean[], $7::text[], $8::bytea[], $9::bytea[], $10::bigint[], $11::bigint[], $12::text[], $13::boolean[], $14::bigint[])
+			WITH ORDINALITY AS u(id, type, modified, modified_us, created, revoked, digest, raw, bindings, class, date_added_us, originator, newer, instance, ord)
 		ORDER BY ord
-		RETURNING seq, id, modified_us`,
-		ids, types, modified, modUS, created, revoked, digests, raw, bindings, classes, added, originators, newer)
+		RETURNING seq, id, modified_us, instance`,
+		ids, types, modified, modUS, created, revoked, digests, raw, bindings, classes, added, originators, newer, insts)
 	if err != nil {
 		return err
 	}
 	type key struct {
-		id    string
-		modUS int64
+		id          string
+		modUS, inst int64
 	}
 	seqs := make(map[key]int64, n)
 	for rows.Next() {
 		var k key
 		var seq int64
-		if err := rows.Scan(&seq, &k.id, &k.modUS); err != nil {
+		if err := rows.Scan(&seq, &k.id, &k.modUS, &k.inst); err != nil {
 			rows.Close()
 			return err
 		}
@@ -138,7 +139,7 @@ func (t *tx) insertObjects(ctx context.Context, plan putplan.Plan) error {
 		return err
 	}
 	for _, v := range plan.Insert {
-		seq, ok := seqs[key{v.ID, v.ModifiedAt.UnixMicro()}]
+		seq, ok := seqs[key{v.ID, v.ModifiedAt.UnixMicro(), v.Instance}]
 		if !ok {
 			return fmt.Errorf("insert %s version %s: no seq returned", v.ID, v.Modified)
 		}

@@ -16,16 +16,27 @@ func (t *tx) PurgeObject(ctx context.Context, ts store.Tombstone) ([]string, err
 	if err := t.lock(ctx); err != nil {
 		return nil, fmt.Errorf("purge %s: %w", ts.ID, err)
 	}
-	rows, err := t.t.Query(ctx, `SELECT modified FROM objects WHERE id = $1 ORDER BY modified_us`, ts.ID)
+	rows, err := t.t.Query(ctx, `SELECT modified, class, instance FROM objects WHERE id = $1 ORDER BY modified_us, instance`, ts.ID)
 	if err != nil {
 		return nil, fmt.Errorf("purge %s: %w", ts.ID, err)
 	}
-	versions, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		return nil, fmt.Errorf("purge %s: %w", ts.ID, err)
+	versions := []string{}
+	var classes []int64
+	var top int64 = -1
+	for rows.Next() {
+		var m string
+		var c, inst int64
+		if err := rows.Scan(&m, &c, &inst); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("purge %s: %w", ts.ID, err)
+		}
+		versions = append(versions, m)
+		classes = scan.MergeClasses(classes, []int64{c})
+		top = max(top, inst)
 	}
-	if versions == nil {
-		versions = []string{}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("purge %s: %w", ts.ID, err)
 	}
 	// Keys first: they are what makes the content unrecoverable.
 	for _, q := range []string{`DELETE FROM data_keys WHERE seq IN (SELECT seq FROM objects WHERE id = $1)`, `DELETE FROM objects WHERE id = $1`, `DELETE FROM retention WHERE id = $1`} {
@@ -37,8 +48,13 @@ func (t *tx) PurgeObject(ctx context.Context, ts store.Tombstone) ([]string, err
 	if err != nil {
 		return nil, fmt.Errorf("purge %s: %w", ts.ID, err)
 	}
-	if _, err := t.t.Exec(ctx, `INSERT INTO tombstones (id, versions, purged_us, reason) VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO NOTHING`,
-		ts.ID, string(vj), ts.PurgedAt.UnixMicro(), ts.Reason); err != nil {
+	// A second purge keeps the first tombstone and widens it: no classes
+	// known on either side ('') stays unknown, and unknown is the
+	// stricter (everyone is refused).
+	if _, err := t.t.Exec(ctx, `INSERT INTO tombstones (id, versions, purged_us, reason, classes, instances) VALUES ($1, $2, $3, $4, $5, $6)
+		ON CONFLICT (id) DO UPDATE SET instances = greatest(tombstones.instances, excluded.instances),
+			classes = CASE WHEN tombstones.classes = '' OR excluded.classes = '' THEN '' ELSE tombstones.classes || ',' || excluded.classes END`,
+		ts.ID, string(vj), ts.PurgedAt.UnixMicro(), ts.Reason, scan.FormatClasses(classes), max(top+1, 1)); err != nil {
 		return nil, fmt.Errorf("purge %s: tombstone: %w", ts.ID, err)
 	}
 	return versions, nil
@@ -48,7 +64,9 @@ func (t *tx) UpdateDataKey(ctx context.Context, k store.DataKey) error {
 	if err := t.lock(ctx); err != nil {
 		return fmt.Errorf("update data key of %s: %w", k.ID, err)
 	}
-	tag, err := t.t.Exec(ctx, `UPDATE data_keys SET wrapped = $1 WHERE seq = (SELECT seq FROM objects WHERE id = $2 AND modified_us = $3)`, nz(k.Wrapped), k.ID, k.ModifiedAt.UnixMicro())
+	// By seq when the key names one: two instances may share (id, modified).
+	tag, err := t.t.Exec(ctx, `UPDATE data_keys SET wrapped = $1 WHERE seq = (SELECT seq FROM objects WHERE id = $2 AND modified_us = $3 AND ($4 = 0 OR seq = $4) ORDER BY instance LIMIT 1)`,
+		nz(k.Wrapped), k.ID, k.ModifiedAt.UnixMicro(), k.Seq)
 	if err != nil {
 		return fmt.Errorf("update data key of %s: %w", k.ID, err)
 	}
@@ -72,12 +90,29 @@ func (r reader) DataKeys(ctx context.Context, after store.DataKey, limit int) ([
 }
 
 func (r reader) Tombstones(ctx context.Context) ([]store.Tombstone, error) {
-	rows, err := r.q.Query(ctx, `SELECT id, versions, purged_us, reason FROM tombstones ORDER BY id`)
+	rows, err := r.q.Query(ctx, `SELECT `+scan.TombstoneColumns+` FROM tombstones ORDER BY id`)
 	if err != nil {
 		return nil, fmt.Errorf("tombstones: %w", err)
 	}
 	defer rows.Close()
 	return scan.Collect(rows, scan.Tombstone)
+}
+
+func (r reader) TombstonesOf(ctx context.Context, ids []string) (map[string]store.Tombstone, error) {
+	rows, err := r.q.Query(ctx, `SELECT `+scan.TombstoneColumns+` FROM tombstones WHERE id = ANY($1::text[])`, ids)
+	if err != nil {
+		return nil, fmt.Errorf("tombstones: %w", err)
+	}
+	defer rows.Close()
+	ts, err := scan.Collect(rows, scan.Tombstone)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]store.Tombstone, len(ts))
+	for _, t := range ts {
+		out[t.ID] = t
+	}
+	return out, nil
 }
 
 // Scrub vacuums the tables a purge deletes from. A deleted tuple stays in

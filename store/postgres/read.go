@@ -37,7 +37,7 @@ func newReader(q querier) reader {
 }
 
 // objectCols are read from objectsKeyed: each version with its data key.
-const objectCols = `o.seq, o.id, o.type, o.modified, o.modified_us, o.created, o.revoked, o.digest, o.raw, o.bindings, o.class, o.date_added_us, o.originator, k.wrapped`
+const objectCols = `o.seq, o.id, o.type, o.modified, o.modified_us, o.created, o.revoked, o.digest, o.raw, o.bindings, o.class, o.date_added_us, o.originator, o.instance, k.wrapped`
 
 // keyJoin joins each version row o with its data key k.
 const keyJoin = ` LEFT JOIN data_keys k ON k.seq = o.seq`
@@ -49,7 +49,7 @@ func scanObject(sc scan.Scanner) (store.ObjectVersion, error) {
 	var modUS, addedUS int64
 	// The stored bindings are read where pgx received them: Unpack copies.
 	var bindings pgtype.DriverBytes
-	err := sc.Scan(&v.Seq, &v.ID, &v.Type, &v.Modified, &modUS, &v.Created, &v.Revoked, &v.Digest, &v.Raw, &bindings, &v.Class, &addedUS, &v.Originator, &v.Key)
+	err := sc.Scan(&v.Seq, &v.ID, &v.Type, &v.Modified, &modUS, &v.Created, &v.Revoked, &v.Digest, &v.Raw, &bindings, &v.Class, &addedUS, &v.Originator, &v.Instance, &v.Key)
 	v.ModifiedAt = time.UnixMicro(modUS).UTC()
 	v.DateAdded = time.UnixMicro(addedUS).UTC()
 	if err == nil {
@@ -61,7 +61,7 @@ func scanObject(sc scan.Scanner) (store.ObjectVersion, error) {
 }
 
 func (r reader) Versions(ctx context.Context, id string) ([]store.ObjectVersion, error) {
-	rows, err := r.q.Query(ctx, `SELECT `+objectCols+` FROM `+objectsKeyed+` WHERE o.id = $1 ORDER BY o.modified_us`, id)
+	rows, err := r.q.Query(ctx, `SELECT `+objectCols+` FROM `+objectsKeyed+` WHERE o.id = $1 ORDER BY o.modified_us, o.instance`, id)
 	if err != nil {
 		return nil, fmt.Errorf("versions of %s: %w", id, err)
 	}
@@ -90,7 +90,7 @@ func (r reader) VersionsOf(ctx context.Context, ids []string) ([]store.ObjectVer
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	rows, err := r.q.Query(ctx, `SELECT `+objectCols+` FROM `+objectsKeyed+` WHERE o.id = ANY($1) ORDER BY o.id, o.modified_us`, ids)
+	rows, err := r.q.Query(ctx, `SELECT `+objectCols+` FROM `+objectsKeyed+` WHERE o.id = ANY($1) ORDER BY o.id, o.modified_us, o.instance`, ids)
 	if err != nil {
 		return nil, fmt.Errorf("versions of %d objects: %w", len(ids), err)
 	}
@@ -143,7 +143,7 @@ func listWhere(q store.ListQuery) (string, []any) {
 	}
 	// The latest version the caller may see: no visible version is newer.
 	// Only versions marked newer need the look: the rest are the latest.
-	b.WriteString(` AND (NOT o.newer OR NOT EXISTS (SELECT 1 FROM objects n WHERE n.id = o.id AND n.modified_us > o.modified_us AND n.class = ANY($1)))`)
+	b.WriteString(` AND (NOT o.newer OR NOT EXISTS (SELECT 1 FROM objects n WHERE n.id = o.id AND n.instance = o.instance AND n.modified_us > o.modified_us AND n.class = ANY($1)))`)
 	return b.String(), args
 }
 
@@ -186,7 +186,7 @@ func (r reader) List(ctx context.Context, q store.ListQuery) ([]store.ObjectVers
 			b.WriteString(` UNION ALL `)
 		}
 		b.WriteString(`(SELECT seq FROM objects WHERE seq > $2` + typ + live + ` AND NOT newer ORDER BY seq LIMIT $3)`)
-		b.WriteString(` UNION ALL (SELECT seq FROM objects o WHERE seq > $2` + typ + live + ` AND newer AND NOT EXISTS (SELECT 1 FROM objects n WHERE n.id = o.id AND n.modified_us > o.modified_us AND n.class = ANY($1)) ORDER BY seq LIMIT $3)`)
+		b.WriteString(` UNION ALL (SELECT seq FROM objects o WHERE seq > $2` + typ + live + ` AND newer AND NOT EXISTS (SELECT 1 FROM objects n WHERE n.id = o.id AND n.instance = o.instance AND n.modified_us > o.modified_us AND n.class = ANY($1)) ORDER BY seq LIMIT $3)`)
 	}
 	// An unnamed statement, planned for these values each time: a cached
 	// generic plan knows neither the classes nor the limit, and the one

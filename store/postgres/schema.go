@@ -142,6 +142,7 @@ ALTER TABLE audit
 	11:               deliveryStatesSchema, // outbox.go
 	12:               followupsSchema,      // followups.go
 	13:               nodeKeysSchema,       // nodekeys.go
+	14:               instancesSchema,
 }
 
 // treeMigration moves the audit tree's hashes into the leaves' rows
@@ -187,6 +188,22 @@ INSERT INTO object_keys (seq, wrapped)
 DROP TABLE data_keys;
 ALTER TABLE object_keys RENAME TO data_keys;
 ALTER INDEX object_keys_pkey RENAME TO data_keys_pkey;
+`
+
+// instancesSchema makes an object's key (id, instance, modified): a version
+// joins its instance only (polyinstantiation, docs/SECURITY.md). Every row
+// stored before is of the default instance 0: the column's constant default
+// rewrites no row; the unique index on the key is built once (at 2M
+// objects: docs/STORAGE.md) and replaces the one on (id, modified_us).
+// Tombstones learn the classes of what they destroyed and how many
+// instances; an older tombstone knows no classes, and is taken as known to
+// every submitter.
+const instancesSchema = `
+ALTER TABLE objects ADD COLUMN instance bigint NOT NULL DEFAULT 0;
+CREATE UNIQUE INDEX objects_key ON objects (id, instance, modified_us);
+ALTER TABLE objects DROP CONSTRAINT objects_id_modified_us_key;
+ALTER TABLE tombstones ADD COLUMN classes text NOT NULL DEFAULT '';
+ALTER TABLE tombstones ADD COLUMN instances bigint NOT NULL DEFAULT 1;
 `
 
 // migrate brings the schema up to date in one transaction that first takes

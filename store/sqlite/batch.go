@@ -67,15 +67,15 @@ func (t *tx) PutObjects(ctx context.Context, vs []*store.ObjectVersion) (created
 	for start := 0; start < len(plan.Insert); start += rowsPerInsert {
 		part := plan.Insert[start:min(start+rowsPerInsert, len(plan.Insert))]
 		var q strings.Builder
-		q.WriteString(`INSERT INTO objects (id, type, modified, modified_us, created, revoked, digest, class, date_added_us, originator, newer, raw, bindings) VALUES `)
-		args := make([]any, 0, 13*len(part))
+		q.WriteString(`INSERT INTO objects (id, type, modified, modified_us, created, revoked, digest, class, date_added_us, originator, newer, instance, raw, bindings) VALUES `)
+		args := make([]any, 0, 14*len(part))
 		for j, v := range part {
 			if j > 0 {
 				q.WriteByte(',')
 			}
-			q.WriteString(`(?,?,?,?,?,?,?,?,?,?,?,?,?)`)
+			q.WriteString(`(?,?,?,?,?,?,?,?,?,?,?,?,?,?)`)
 			args = append(args, v.ID, v.Type, v.Modified, v.ModifiedAt.UnixMicro(), v.Created, boolInt(v.Revoked), v.Digest,
-				v.Class, v.DateAdded.UnixMicro(), v.Originator, boolInt(plan.Newer[start+j]), v.Raw, bindpack.Pack(v.Bindings))
+				v.Class, v.DateAdded.UnixMicro(), v.Originator, boolInt(plan.Newer[start+j]), v.Instance, v.Raw, bindpack.Pack(v.Bindings))
 		}
 		res, err := t.t.ExecContext(ctx, q.String(), args...)
 		if err != nil {
@@ -96,13 +96,13 @@ func (t *tx) PutObjects(ctx context.Context, vs []*store.ObjectVersion) (created
 	// object that now has several versions has all of them in object_ids
 	// at once: the listing's newer-version test reads only that.
 	var several []idRow
-	indexed := map[string]bool{}
+	indexed := map[putplan.Key]bool{}
 	for _, v := range plan.Insert {
-		t.stored(idRow{v.ID, idEntry{seq: v.Seq, modUS: v.ModifiedAt.UnixMicro(), class: v.Class}})
-		if ks := plan.Versions[v.ID]; len(ks) > 1 && !indexed[v.ID] {
-			indexed[v.ID] = true
+		t.stored(idRow{v.ID, idEntry{seq: v.Seq, modUS: v.ModifiedAt.UnixMicro(), class: v.Class, inst: v.Instance}})
+		if ks := plan.Versions[putplan.KeyOf(v)]; len(ks) > 1 && !indexed[putplan.KeyOf(v)] {
+			indexed[putplan.KeyOf(v)] = true
 			for _, k := range ks {
-				several = append(several, idRow{v.ID, idEntry{seq: k.Seq, modUS: k.ModUS, class: k.Class}})
+				several = append(several, idRow{v.ID, idEntry{seq: k.Seq, modUS: k.ModUS, class: k.Class, inst: k.Instance}})
 			}
 		}
 	}

@@ -23,7 +23,7 @@ import (
 // objects that was two thirds of the bytes an ingest wrote, and the ingest
 // rate halved (docs/SCALE.md). So the index has two parts:
 //
-//   - object_ids, on disk: (id, modified_us) → seq and class, for every row
+//   - object_ids, on disk: (id, instance, modified_us) → seq and class, for every row
 //     with seq ≤ the watermark in object_ids_merged;
 //   - the tail, in memory: the rows with a higher seq, rebuilt from the
 //     table by the first lookup after the store opens.
@@ -68,7 +68,7 @@ type idIndex struct {
 
 // idEntry is one version in the tail.
 type idEntry struct {
-	seq, modUS, class int64
+	seq, modUS, class, inst int64
 }
 
 // idRow is one version with its id: a row of object_ids.
@@ -121,7 +121,7 @@ func (x *idIndex) catchUp(ctx context.Context, q querier) (err error) {
 	x.mu.RLock()
 	after := x.seen
 	x.mu.RUnlock()
-	rows, err := q.QueryContext(ctx, `SELECT seq, id, modified_us, class FROM objects WHERE seq > ? ORDER BY seq`, after)
+	rows, err := q.QueryContext(ctx, `SELECT seq, id, modified_us, class, instance FROM objects WHERE seq > ? ORDER BY seq`, after)
 	if err != nil {
 		return fmt.Errorf("id index: rows after %d: %w", after, err)
 	}
@@ -129,7 +129,7 @@ func (x *idIndex) catchUp(ctx context.Context, q querier) (err error) {
 	var add []idRow
 	for rows.Next() {
 		var r idRow
-		if err := rows.Scan(&r.seq, &r.id, &r.modUS, &r.class); err != nil {
+		if err := rows.Scan(&r.seq, &r.id, &r.modUS, &r.class, &r.inst); err != nil {
 			return fmt.Errorf("id index: rows after %d: %w", after, err)
 		}
 		add = append(add, r)
@@ -224,7 +224,7 @@ func (x *idIndex) snapshot() ([]idRow, int64) {
 		}
 	}
 	slices.SortFunc(out, func(a, b idRow) int {
-		return cmp.Or(strings.Compare(a.id, b.id), cmp.Compare(a.modUS, b.modUS))
+		return cmp.Or(strings.Compare(a.id, b.id), cmp.Compare(a.inst, b.inst), cmp.Compare(a.modUS, b.modUS))
 	})
 	return out, x.seen
 }
@@ -262,13 +262,13 @@ func indexedRows(ctx context.Context, q querier, ids []string, out []idRow) ([]i
 	for start := 0; start < len(ids); start += manyIDs {
 		part := ids[start:min(start+manyIDs, len(ids))]
 		in, args := placeholders(part)
-		rows, err := q.QueryContext(ctx, `SELECT id, seq, modified_us, class FROM object_ids WHERE id IN (`+in+`)`, args...)
+		rows, err := q.QueryContext(ctx, `SELECT id, seq, modified_us, class, instance FROM object_ids WHERE id IN (`+in+`)`, args...)
 		if err != nil {
 			return nil, err
 		}
 		for rows.Next() {
 			var r idRow
-			if err := rows.Scan(&r.id, &r.seq, &r.modUS, &r.class); err != nil {
+			if err := rows.Scan(&r.id, &r.seq, &r.modUS, &r.class, &r.inst); err != nil {
 				rows.Close()
 				return nil, err
 			}
@@ -301,7 +301,7 @@ func seqList(rs []idRow) (string, bool) {
 	return b.String(), len(seqs) > 0
 }
 
-// idRowsPerInsert bounds the rows of one INSERT into object_ids (4 values
+// idRowsPerInsert bounds the rows of one INSERT into object_ids (5 values
 // each, under SQLite's limit on host parameters).
 const idRowsPerInsert = 256
 
@@ -309,12 +309,12 @@ const idRowsPerInsert = 256
 func insertIDRows(ctx context.Context, q querier, rs []idRow) error {
 	for start := 0; start < len(rs); start += idRowsPerInsert {
 		part := rs[start:min(start+idRowsPerInsert, len(rs))]
-		args := make([]any, 0, 4*len(part))
+		args := make([]any, 0, 5*len(part))
 		for _, r := range part {
-			args = append(args, r.id, r.modUS, r.seq, r.class)
+			args = append(args, r.id, r.inst, r.modUS, r.seq, r.class)
 		}
-		if _, err := q.ExecContext(ctx, `INSERT OR IGNORE INTO object_ids (id, modified_us, seq, class) VALUES (?,?,?,?)`+
-			strings.Repeat(",(?,?,?,?)", len(part)-1), args...); err != nil {
+		if _, err := q.ExecContext(ctx, `INSERT OR IGNORE INTO object_ids (id, instance, modified_us, seq, class) VALUES (?,?,?,?,?)`+
+			strings.Repeat(",(?,?,?,?,?)", len(part)-1), args...); err != nil {
 			return fmt.Errorf("index %d ids: %w", len(part), err)
 		}
 	}

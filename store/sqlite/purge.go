@@ -13,22 +13,24 @@ import (
 	"github.com/tearline/tearline/store/internal/scan"
 )
 
-// purgedAmong returns which of ids have tombstones.
-func (t *tx) purgedAmong(ctx context.Context, ids []string) (map[string]bool, error) {
-	out := map[string]bool{}
+// purgedAmong returns the tombstones' Instances of those of ids that have
+// one.
+func (t *tx) purgedAmong(ctx context.Context, ids []string) (map[string]int64, error) {
+	out := map[string]int64{}
 	for start := 0; start < len(ids); start += manyIDs {
 		in, args := placeholders(ids[start:min(start+manyIDs, len(ids))])
-		rows, err := t.t.QueryContext(ctx, `SELECT id FROM tombstones WHERE id IN (`+in+`)`, args...)
+		rows, err := t.t.QueryContext(ctx, `SELECT id, instances FROM tombstones WHERE id IN (`+in+`)`, args...)
 		if err != nil {
 			return nil, err
 		}
 		for rows.Next() {
 			var id string
-			if err := rows.Scan(&id); err != nil {
+			var n int64
+			if err := rows.Scan(&id, &n); err != nil {
 				rows.Close()
 				return nil, err
 			}
-			out[id] = true
+			out[id] = n
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
@@ -77,18 +79,23 @@ func (t *tx) PurgeObject(ctx context.Context, ts store.Tombstone) ([]string, err
 		return nil, fmt.Errorf("purge %s: %w", ts.ID, err)
 	}
 	versions := []string{}
+	var classes []int64
+	var top int64 = -1
 	if list, ok := seqList(at); ok {
-		rows, err := t.t.QueryContext(ctx, `SELECT modified FROM objects WHERE seq IN (`+list+`) AND id = ? ORDER BY modified_us`, ts.ID)
+		rows, err := t.t.QueryContext(ctx, `SELECT modified, class, instance FROM objects WHERE seq IN (`+list+`) AND id = ? ORDER BY modified_us, instance`, ts.ID)
 		if err != nil {
 			return nil, fmt.Errorf("purge %s: %w", ts.ID, err)
 		}
 		for rows.Next() {
 			var m string
-			if err := rows.Scan(&m); err != nil {
+			var c, inst int64
+			if err := rows.Scan(&m, &c, &inst); err != nil {
 				rows.Close()
 				return nil, fmt.Errorf("purge %s: %w", ts.ID, err)
 			}
 			versions = append(versions, m)
+			classes = scan.MergeClasses(classes, []int64{c})
+			top = max(top, inst)
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
@@ -115,8 +122,13 @@ func (t *tx) PurgeObject(ctx context.Context, ts store.Tombstone) ([]string, err
 	if err != nil {
 		return nil, fmt.Errorf("purge %s: %w", ts.ID, err)
 	}
-	if _, err := t.t.ExecContext(ctx, `INSERT INTO tombstones (id, versions, purged_us, reason) VALUES (?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
-		ts.ID, string(vj), ts.PurgedAt.UnixMicro(), ts.Reason); err != nil {
+	// A second purge keeps the first tombstone and widens it: no classes
+	// known on either side ('') stays unknown, and unknown is the
+	// stricter (everyone is refused).
+	if _, err := t.t.ExecContext(ctx, `INSERT INTO tombstones (id, versions, purged_us, reason, classes, instances) VALUES (?, ?, ?, ?, ?, ?)
+		ON CONFLICT (id) DO UPDATE SET instances = max(instances, excluded.instances),
+			classes = CASE WHEN classes = '' OR excluded.classes = '' THEN '' ELSE classes || ',' || excluded.classes END`,
+		ts.ID, string(vj), ts.PurgedAt.UnixMicro(), ts.Reason, scan.FormatClasses(classes), max(top+1, 1)); err != nil {
 		return nil, fmt.Errorf("purge %s: tombstone: %w", ts.ID, err)
 	}
 	return versions, nil
@@ -131,8 +143,9 @@ func (t *tx) UpdateDataKey(ctx context.Context, k store.DataKey) error {
 	if !ok {
 		return fmt.Errorf("update data key of %s: %w", k.ID, store.ErrNotFound)
 	}
-	res, err := t.t.ExecContext(ctx, `UPDATE data_keys SET wrapped = ? WHERE seq = (SELECT seq FROM objects WHERE seq IN (`+list+`) AND id = ? AND modified_us = ?)`,
-		k.Wrapped, k.ID, k.ModifiedAt.UnixMicro())
+	// By seq when the key names one: two instances may share (id, modified).
+	res, err := t.t.ExecContext(ctx, `UPDATE data_keys SET wrapped = ? WHERE seq = (SELECT seq FROM objects WHERE seq IN (`+list+`) AND id = ? AND modified_us = ? AND (?4 = 0 OR seq = ?4) ORDER BY instance LIMIT 1)`,
+		k.Wrapped, k.ID, k.ModifiedAt.UnixMicro(), k.Seq)
 	if err != nil {
 		return fmt.Errorf("update data key of %s: %w", k.ID, err)
 	}
@@ -157,12 +170,32 @@ func (r reader) DataKeys(ctx context.Context, after store.DataKey, limit int) ([
 }
 
 func (r reader) Tombstones(ctx context.Context) ([]store.Tombstone, error) {
-	rows, err := r.q.QueryContext(ctx, `SELECT id, versions, purged_us, reason FROM tombstones ORDER BY id`)
+	rows, err := r.q.QueryContext(ctx, `SELECT `+scan.TombstoneColumns+` FROM tombstones ORDER BY id`)
 	if err != nil {
 		return nil, fmt.Errorf("tombstones: %w", err)
 	}
 	defer rows.Close()
 	return scan.Collect(rows, scan.Tombstone)
+}
+
+func (r reader) TombstonesOf(ctx context.Context, ids []string) (map[string]store.Tombstone, error) {
+	out := map[string]store.Tombstone{}
+	for start := 0; start < len(ids); start += manyIDs {
+		in, args := placeholders(ids[start:min(start+manyIDs, len(ids))])
+		rows, err := r.q.QueryContext(ctx, `SELECT `+scan.TombstoneColumns+` FROM tombstones WHERE id IN (`+in+`)`, args...)
+		if err != nil {
+			return nil, fmt.Errorf("tombstones: %w", err)
+		}
+		ts, err := scan.Collect(rows, scan.Tombstone)
+		rows.Close()
+		if err != nil {
+			return nil, err
+		}
+		for _, t := range ts {
+			out[t.ID] = t
+		}
+	}
+	return out, nil
 }
 
 // Scrub folds the WAL into the database file and truncates it to nothing.

@@ -89,12 +89,12 @@ func pointVersionsSQL(tail int) string {
 	for i := range tail {
 		fmt.Fprintf(&b, ` UNION ALL SELECT ?%d`, i+3)
 	}
-	b.WriteString(`) ORDER BY o.modified_us`)
+	b.WriteString(`) ORDER BY o.modified_us, o.instance`)
 	return b.String()
 }
 
 // objectCols are read from objectsKeyed: each version with its data key.
-const objectCols = `o.seq, o.id, o.type, o.modified, o.modified_us, o.created, o.revoked, o.digest, o.raw, o.bindings, o.class, o.date_added_us, o.originator, k.wrapped`
+const objectCols = `o.seq, o.id, o.type, o.modified, o.modified_us, o.created, o.revoked, o.digest, o.raw, o.bindings, o.class, o.date_added_us, o.originator, o.instance, k.wrapped`
 
 // keyJoin joins each version row o with its data key k.
 const keyJoin = ` LEFT JOIN data_keys k ON k.seq = o.seq`
@@ -108,7 +108,7 @@ func scanObject(sc scan.Scanner) (store.ObjectVersion, error) {
 	// The stored bindings are read where the driver holds them: Unpack
 	// copies.
 	var bindings sql.RawBytes
-	err := sc.Scan(&v.Seq, &v.ID, &v.Type, &v.Modified, &modUS, &v.Created, &revoked, &v.Digest, &v.Raw, &bindings, &v.Class, &addedUS, &v.Originator, &v.Key)
+	err := sc.Scan(&v.Seq, &v.ID, &v.Type, &v.Modified, &modUS, &v.Created, &revoked, &v.Digest, &v.Raw, &bindings, &v.Class, &addedUS, &v.Originator, &v.Instance, &v.Key)
 	v.ModifiedAt = time.UnixMicro(modUS).UTC()
 	v.DateAdded = time.UnixMicro(addedUS).UTC()
 	v.Revoked = revoked != 0
@@ -145,7 +145,7 @@ func (r reader) versions(ctx context.Context, ids []string) ([]store.ObjectVersi
 		return nil, nil
 	}
 	in, args := placeholders(ids)
-	rows, err := r.q.QueryContext(ctx, `SELECT `+objectCols+` FROM `+objectsKeyed+` WHERE o.seq IN (`+list+`) AND o.id IN (`+in+`) ORDER BY o.id, o.modified_us`, args...)
+	rows, err := r.q.QueryContext(ctx, `SELECT `+objectCols+` FROM `+objectsKeyed+` WHERE o.seq IN (`+list+`) AND o.id IN (`+in+`) ORDER BY o.id, o.modified_us, o.instance`, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -244,11 +244,14 @@ func listWhere(q store.ListQuery) (string, []any) {
 	if !q.IncludeRevoked {
 		b.WriteString(` AND o.revoked = 0`)
 	}
-	// The latest version the caller may see: no visible version is newer.
-	// Only versions marked newer need the look: the rest are the latest.
-	// Such an object has several versions, so all of them are in object_ids
-	// (ids.go).
-	b.WriteString(` AND (o.newer = 0 OR NOT EXISTS (SELECT 1 FROM object_ids n WHERE n.id = o.id AND n.modified_us > o.modified_us AND n.class IN (` + in + `)))`)
+	// The latest version of its instance the caller may see: no visible
+	// version of the instance is newer. Only versions marked newer need the
+	// look: the rest are the latest. Such an instance has several
+	// versions, so all of them are in object_ids (ids.go).
+	// The row's own entry (s) names its instance: o.instance sits after the
+	// large columns, and reading it would reach a large row's overflow pages.
+	b.WriteString(` AND (o.newer = 0 OR NOT EXISTS (SELECT 1 FROM object_ids s, object_ids n WHERE s.id = o.id AND s.modified_us = o.modified_us AND s.seq = o.seq` +
+		` AND n.id = s.id AND n.instance = s.instance AND n.modified_us > s.modified_us AND n.class IN (` + in + `)))`)
 	return b.String(), args
 }
 

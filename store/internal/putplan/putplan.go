@@ -3,7 +3,8 @@
 // place. An identical resend stores nothing; the same version with other
 // content is a conflict; nothing is stored after a revoked version or for
 // a purged object; the rest is inserted, and the versions it supersedes
-// are marked as having a newer one.
+// are marked as having a newer one. Each rule applies within one instance
+// of an id (store.ObjectVersion.Instance): instances never meet.
 package putplan
 
 import (
@@ -17,13 +18,23 @@ import (
 // Stored is a version already stored.
 type Stored struct {
 	Seq, ModUS, Class int64
+	Instance          int64
 	Digest            string
 	Revoked           bool
 }
 
 // StoredColumns are the columns of the objects table ScanStored reads, in
 // its order.
-const StoredColumns = `seq, id, modified_us, class, digest, revoked`
+const StoredColumns = `seq, id, instance, modified_us, class, digest, revoked`
+
+// Key is an instance of an object: what a version is a version of.
+type Key struct {
+	ID       string
+	Instance int64
+}
+
+// KeyOf is v's instance.
+func KeyOf(v *store.ObjectVersion) Key { return Key{v.ID, v.Instance} }
 
 // storedRow is one row of StoredColumns.
 type storedRow struct {
@@ -36,7 +47,7 @@ type storedRow struct {
 func CollectStored(rows scan.Rows, stored map[string][]Stored) error {
 	rs, err := scan.Collect(rows, func(sc scan.Scanner) (storedRow, error) {
 		var r storedRow
-		err := sc.Scan(&r.Seq, &r.id, &r.ModUS, &r.Class, &r.Digest, &r.Revoked)
+		err := sc.Scan(&r.Seq, &r.id, &r.Instance, &r.ModUS, &r.Class, &r.Digest, &r.Revoked)
 		return r, err
 	})
 	if err != nil {
@@ -69,33 +80,38 @@ type Plan struct {
 	// MarkOlder lists inserted versions whose older versions (stored or
 	// inserted) must be marked newer, once all are inserted.
 	MarkOlder []*store.ObjectVersion
-	// Versions holds every version of each id of the batch after it.
-	Versions map[string][]Version
+	// Versions holds every version of each instance of the batch after it.
+	Versions map[Key][]Version
 }
 
 // Make plans storing vs in order. stored holds the stored versions by id
-// (ids with none may be missing), purged the ids with a tombstone. A
+// (ids with none may be missing; every instance together), purged the
+// tombstones' Instances by id (the instances numbered below it are
+// purged; ids without a tombstone may be missing). A
 // version inserted without a DateAdded gets now, the next one now plus
 // two microseconds, and so on.
-func Make(vs []*store.ObjectVersion, stored map[string][]Stored, purged map[string]bool, now time.Time) Plan {
+func Make(vs []*store.ObjectVersion, stored map[string][]Stored, purged map[string]int64, now time.Time) Plan {
 	p := Plan{
 		Created:  make([]bool, len(vs)),
 		Errs:     make([]error, len(vs)),
-		Versions: make(map[string][]Version, len(vs)),
+		Versions: make(map[Key][]Version, len(vs)),
 	}
 	for _, v := range vs {
-		if _, ok := p.Versions[v.ID]; ok {
+		k := KeyOf(v)
+		if _, ok := p.Versions[k]; ok {
 			continue
 		}
 		var known []Version
 		for _, s := range stored[v.ID] {
-			known = append(known, Version{Stored: s})
+			if s.Instance == v.Instance {
+				known = append(known, Version{Stored: s})
+			}
 		}
-		p.Versions[v.ID] = known
+		p.Versions[k] = known
 	}
 	for i, v := range vs {
 		modUS := v.ModifiedAt.UnixMicro()
-		known := p.Versions[v.ID]
+		known := p.Versions[KeyOf(v)]
 		var same, conflict, revokedBefore, newer, older bool
 		for _, k := range known {
 			switch {
@@ -115,7 +131,7 @@ func Make(vs []*store.ObjectVersion, stored map[string][]Stored, purged map[stri
 			p.Errs[i] = fmt.Errorf("put %s version %s: %w", v.ID, v.Modified, store.ErrConflict)
 		case revokedBefore:
 			p.Errs[i] = fmt.Errorf("put %s version %s: %w", v.ID, v.Modified, store.ErrRevoked)
-		case purged[v.ID]:
+		case v.Instance < purged[v.ID]:
 			p.Errs[i] = fmt.Errorf("put %s version %s: %w", v.ID, v.Modified, store.ErrPurged)
 		default:
 			if v.DateAdded.IsZero() {
@@ -132,7 +148,7 @@ func Make(vs []*store.ObjectVersion, stored map[string][]Stored, purged map[stri
 			if older {
 				p.MarkOlder = append(p.MarkOlder, v)
 			}
-			p.Versions[v.ID] = append(known, Version{Stored: Stored{ModUS: modUS, Class: v.Class, Digest: v.Digest, Revoked: v.Revoked}, V: v})
+			p.Versions[KeyOf(v)] = append(known, Version{Stored: Stored{ModUS: modUS, Class: v.Class, Instance: v.Instance, Digest: v.Digest, Revoked: v.Revoked}, V: v})
 		}
 	}
 	return p
@@ -150,11 +166,11 @@ func (p *Plan) Inserted() {
 	}
 }
 
-// Older returns the versions of v's object older than v (after Inserted:
-// with their seqs).
+// Older returns the versions of v's instance older than v (after
+// Inserted: with their seqs).
 func (p *Plan) Older(v *store.ObjectVersion) []Version {
 	var out []Version
-	for _, k := range p.Versions[v.ID] {
+	for _, k := range p.Versions[KeyOf(v)] {
 		if k.ModUS < v.ModifiedAt.UnixMicro() {
 			out = append(out, k)
 		}

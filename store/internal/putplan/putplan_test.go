@@ -21,7 +21,7 @@ func TestMake(t *testing.T) {
 		"a": {{Seq: 1, ModUS: us(10), Digest: "a10"}},
 		"r": {{Seq: 2, ModUS: us(10), Digest: "r10", Revoked: true}},
 	}
-	purged := map[string]bool{"p": true}
+	purged := map[string]int64{"p": 1}
 	now := time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC)
 	vs := []*store.ObjectVersion{
 		version("a", 10, "a10", false),   // 0: identical resend
@@ -72,7 +72,53 @@ func TestMake(t *testing.T) {
 	if !slices.Equal(older, []int64{1, 7}) {
 		t.Errorf("Older(a@20) seqs = %v, want [1 7]", older)
 	}
-	if n := len(p.Versions["a"]); n != 3 {
+	if n := len(p.Versions[Key{"a", 0}]); n != 3 {
 		t.Errorf("Versions[a]: %d, want 3", n)
+	}
+}
+
+// Instances never meet: a version of another instance of a stored id is
+// not a resend, a conflict, after a revocation or purged, and supersedes
+// nothing of the other instance.
+func TestMakeInstances(t *testing.T) {
+	stored := map[string][]Stored{
+		"a": {{Seq: 1, ModUS: us(10), Digest: "a10"}},
+		"r": {{Seq: 2, ModUS: us(10), Digest: "r10", Revoked: true}},
+	}
+	purged := map[string]int64{"p": 1}
+	in := func(v *store.ObjectVersion, inst int64) *store.ObjectVersion { v.Instance = inst; return v }
+	vs := []*store.ObjectVersion{
+		in(version("a", 10, "other", false), 1), // 0: same version, other content, other instance
+		in(version("a", 20, "a20", false), 1),   // 1: newer, other instance: marks nothing of instance 0
+		in(version("r", 20, "r20", false), 1),   // 2: after a revocation of instance 0
+		in(version("p", 1, "p1", false), 1),     // 3: an instance above the purged ones
+		in(version("p", 2, "p2", false), 0),     // 4: the purged instance
+	}
+	p := Make(vs, stored, purged, time.Now())
+	if want := []bool{true, true, true, true, false}; !slices.Equal(p.Created, want) {
+		t.Errorf("Created = %v, want %v", p.Created, want)
+	}
+	for i := 0; i < 4; i++ {
+		if p.Errs[i] != nil {
+			t.Errorf("Errs[%d] = %v, want nil", i, p.Errs[i])
+		}
+	}
+	if !errors.Is(p.Errs[4], store.ErrPurged) {
+		t.Errorf("Errs[4] = %v, want ErrPurged", p.Errs[4])
+	}
+	if !slices.Equal(p.Newer, []bool{false, false, false, false}) {
+		t.Errorf("Newer = %v, want none (a@20 of instance 0 is not newer than a@10 of instance 1)", p.Newer)
+	}
+	if len(p.MarkOlder) != 1 || p.MarkOlder[0] != vs[1] {
+		t.Errorf("MarkOlder = %v, want a@20 (instance 1 only)", p.MarkOlder)
+	}
+	p.Inserted()
+	for _, k := range p.Older(vs[1]) {
+		if k.Instance != 1 {
+			t.Errorf("Older(a@20 instance 1) holds a version of instance %d", k.Instance)
+		}
+	}
+	if n := len(p.Versions[Key{"a", 1}]); n != 2 {
+		t.Errorf("Versions[a instance 1]: %d, want 2 (its own two, none of instance 0)", n)
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/tearline/tearline/store"
@@ -231,15 +233,22 @@ func outboxItem(sc Scanner, withLease bool) (store.OutboxItem, int64, error) {
 	return it, max(next, lease), nil
 }
 
-// Tombstone reads id, versions, purged_us, reason. Its errors carry
+// TombstoneColumns are the columns Tombstone reads, in its order.
+const TombstoneColumns = `id, versions, purged_us, reason, classes, instances`
+
+// Tombstone reads TombstoneColumns. Its errors carry
 // Tombstones' context: "tombstones: " for a row that does not scan,
 // "tombstone <id>: " for versions that do not decode.
 func Tombstone(sc Scanner) (store.Tombstone, error) {
 	var ts store.Tombstone
-	var vj string
+	var vj, classes string
 	var us int64
-	if err := sc.Scan(&ts.ID, &vj, &us, &ts.Reason); err != nil {
+	if err := sc.Scan(&ts.ID, &vj, &us, &ts.Reason, &classes, &ts.Instances); err != nil {
 		return ts, fmt.Errorf("tombstones: %w", err)
+	}
+	var err error
+	if ts.Classes, err = ParseClasses(classes); err != nil {
+		return ts, fmt.Errorf("tombstone %s: %w", ts.ID, err)
 	}
 	if err := json.Unmarshal([]byte(vj), &ts.Versions); err != nil {
 		return ts, fmt.Errorf("tombstone %s: %w", ts.ID, err)
@@ -307,4 +316,38 @@ func Followup(sc Scanner) (store.Followup, error) {
 	err := sc.Scan(&f.ID, &f.Kind, &f.Actor, &f.Source, &f.Payload, &created, &f.Attempts, &f.LastError)
 	f.Created = FromUS(created)
 	return f, err
+}
+
+// FormatClasses is how a tombstone's classes are kept: the ids, comma
+// separated; "" for none known (a tombstone older than instances).
+func FormatClasses(cs []int64) string {
+	parts := make([]string, len(cs))
+	for i, c := range cs {
+		parts[i] = strconv.FormatInt(c, 10)
+	}
+	return strings.Join(parts, ",")
+}
+
+// ParseClasses reads what FormatClasses wrote; "" is nil.
+func ParseClasses(s string) ([]int64, error) {
+	if s == "" {
+		return nil, nil
+	}
+	var out []int64
+	for _, p := range strings.Split(s, ",") {
+		c, err := strconv.ParseInt(p, 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("classes %q: %w", s, err)
+		}
+		out = append(out, c)
+	}
+	slices.Sort(out)
+	return slices.Compact(out), nil
+}
+
+// MergeClasses is the sorted union of a and b.
+func MergeClasses(a, b []int64) []int64 {
+	out := append(slices.Clone(a), b...)
+	slices.Sort(out)
+	return slices.Compact(out)
 }

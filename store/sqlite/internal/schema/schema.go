@@ -134,6 +134,7 @@ CREATE INDEX retention_until ON retention (until_us);
 	11: deliveryStatesSchema,                      // outbox.go
 	12: followupsSchema,                           // followups.go
 	13: nodeKeysSchema,                            // nodekeys.go
+	14: instancesSchema,
 }
 
 // steps are the migrations' parts written in Go, run after their SQL in the
@@ -462,6 +463,32 @@ CREATE TABLE followups (
 
 // nodeKeysSchema (migration 13) keeps node secrets, wrapped under the KEK
 // (store.NodeKey). It only creates an empty table: trivial at any size.
+// instancesSchema (migration 14) makes an object's key (id, instance,
+// modified): a version joins its instance only (polyinstantiation,
+// docs/SECURITY.md). Every row stored before is of the default instance 0,
+// so the objects table gains a column with a constant default (no row is
+// rewritten); object_ids, whose primary key is the key, is copied once into
+// a table keyed by it (timed at 2M objects: docs/STORAGE.md). Tombstones
+// learn the classes of what they destroyed and how many instances; an older
+// tombstone knows no classes, and is taken as known to every submitter.
+const instancesSchema = `
+ALTER TABLE objects ADD COLUMN instance INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE object_ids_keyed (
+	id          TEXT    NOT NULL,
+	instance    INTEGER NOT NULL,
+	modified_us INTEGER NOT NULL,
+	seq         INTEGER NOT NULL,
+	class       INTEGER NOT NULL,
+	PRIMARY KEY (id, instance, modified_us)
+) WITHOUT ROWID;
+INSERT INTO object_ids_keyed (id, instance, modified_us, seq, class)
+	SELECT id, 0, modified_us, seq, class FROM object_ids ORDER BY id, modified_us;
+DROP TABLE object_ids;
+ALTER TABLE object_ids_keyed RENAME TO object_ids;
+ALTER TABLE tombstones ADD COLUMN classes TEXT NOT NULL DEFAULT '';
+ALTER TABLE tombstones ADD COLUMN instances INTEGER NOT NULL DEFAULT 1;
+`
+
 const nodeKeysSchema = `
 CREATE TABLE node_keys (
 	name       TEXT    PRIMARY KEY,
