@@ -65,8 +65,9 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"RollbackOnPanic", testRollbackOnPanic},
 		{"Concurrent", testConcurrent},
 	}
-	tests = append(tests, sealTests...) // seal.go
-	tests = append(tests, manyTests...) // many.go
+	tests = append(tests, sealTests...)     // seal.go
+	tests = append(tests, manyTests...)     // many.go
+	tests = append(tests, instanceTests...) // instances.go
 	// The node's record tables: agreements, the ledger, consents, recalls,
 	// the outbox, follow-ups, witnessed logs, node keys.
 	for _, r := range recordstest.Tests {
