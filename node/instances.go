@@ -46,10 +46,10 @@ type instanceState struct {
 // are stored (PutObjects): the lowest-numbered instance of its id that it
 // may join, else a new one numbered above every instance the id has had,
 // purged ones included. A tombstone the submitter may read (its classes
-// all readable, or unknown: a purge older than instances) keeps refusing
-// the id as purged when nothing live is joinable; one it may not read is
-// as if the id were fresh. Versions of one id later in vs see the
-// instances earlier ones joined or started.
+// all readable, or unknown: a purge older than instances) refuses the id
+// as purged, as before instances; one it may not read is as if the id
+// were fresh. Versions of one id later in vs see the instances earlier
+// ones joined or started.
 func AssignInstances(ctx context.Context, tx store.Tx, vs []*store.ObjectVersion, reads ReadCheck) error {
 	ids := make([]string, 0, len(vs))
 	seen := make(map[string]bool, len(vs))
@@ -105,6 +105,21 @@ func AssignInstances(ctx context.Context, tx store.Tx, vs []*store.ObjectVersion
 			nums = append(nums, k)
 		}
 		slices.Sort(nums)
+		// A purge is forever for whoever could read what it destroyed:
+		// the store refuses the version as purged (instance 0 is below
+		// the tombstone's Instances), whatever instances came since.
+		if t, ok := tombs[v.ID]; ok {
+			known := t.Classes == nil
+			if !known {
+				if known, err = readsAll(t.Classes); err != nil {
+					return fmt.Errorf("instances of %s: %w", v.ID, err)
+				}
+			}
+			if known {
+				v.Instance = 0
+				continue
+			}
+		}
 		joined := false
 		for _, k := range nums {
 			st := insts[k]
@@ -129,18 +144,6 @@ func AssignInstances(ctx context.Context, tx store.Tx, vs []*store.ObjectVersion
 			next = nums[len(nums)-1] + 1
 		}
 		if t, ok := tombs[v.ID]; ok {
-			known := t.Classes == nil
-			if !known {
-				if known, err = readsAll(t.Classes); err != nil {
-					return fmt.Errorf("instances of %s: %w", v.ID, err)
-				}
-			}
-			if known {
-				// The store refuses it as purged (its instance is below
-				// the tombstone's Instances).
-				v.Instance = 0
-				continue
-			}
 			next = max(next, t.Instances)
 		}
 		v.Instance = next
