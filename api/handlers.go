@@ -85,8 +85,19 @@ func (s *Server) get(w http.ResponseWriter, r *http.Request) {
 	// sent as it is, in one TLS record with the header, not chunked and
 	// flushed twice.
 	w.Header().Set("Content-Length", strconv.Itoa(len(o.Raw)))
+	// Only a reader of several instances of the id learns there are
+	// several (docs/SECURITY.md); everyone else gets an ordinary object.
+	if o.Instances > 1 {
+		w.Header().Set(InstancesHeader, strconv.Itoa(o.Instances))
+	}
 	w.Write(o.Raw)
 }
+
+// InstancesHeader, on a read by id, says how many instances of the id the
+// caller may read when that is more than one; the one returned is that of
+// the caller's highest level.
+const InstancesHeader = "Tearline-Instances"
+
 
 func (s *Server) versions(w http.ResponseWriter, r *http.Request) {
 	vs, err := s.n.Versions(r.Context(), principal(r), r.PathValue("id"))
@@ -102,7 +113,20 @@ func (s *Server) versions(w http.ResponseWriter, r *http.Request) {
 		}
 		b.Write(v.Raw)
 	}
-	b.WriteString("]}\n")
+	b.WriteByte(']')
+	// A reader of several instances gets each version's instance beside
+	// it; a reader of one gets today's answer, with no sign of the others.
+	if vs[0].Instances > 1 {
+		b.WriteString(`,"instances":[`)
+		for i, v := range vs {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			b.WriteString(strconv.FormatInt(v.Instance, 10))
+		}
+		b.WriteByte(']')
+	}
+	b.WriteString("}\n")
 	w.Header().Set("Content-Type", "application/json")
 	w.Write(b.Bytes())
 }

@@ -2,11 +2,17 @@ package sqlite
 
 import (
 	"database/sql"
+	"errors"
+	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+
+	"github.com/tearline/tearline/store"
 	"github.com/tearline/tearline/store/sqlite/internal/schema"
 	"github.com/tearline/tearline/store/storetest"
 	"github.com/tearline/tearline/store/storetest/recordstest"
@@ -194,4 +200,86 @@ func TestMigrateDeliveryStates(t *testing.T) {
 	}
 	defer s.Close()
 	recordstest.CheckDeliveryMigration(t, s)
+}
+
+// TestMigrateInstances opens a database as the binaries before instances
+// (migration 14) left it: every version becomes one of the default
+// instance, still found, listed and superseded as before, and an older
+// tombstone, whose classes are unknown, keeps refusing its id.
+// TEARLINE_MIGRATE_ROWS=2000000 times the migration over that many rows of
+// object_ids, the only table it copies (docs/STORAGE.md).
+func TestMigrateInstances(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "tearline.db")
+	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=foreign_keys(1)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := schema.MigrateTo(ctx, db, 13); err != nil {
+		t.Fatal(err)
+	}
+	exec := func(q string, args ...any) {
+		t.Helper()
+		if _, err := db.ExecContext(ctx, q, args...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	exec(`INSERT INTO access_classes (id, key) VALUES (1, 'marking-definition--a')`)
+	id := "threat-actor--00000000-0000-4000-8000-000000000001"
+	for i, mod := range []int64{1000, 2000} {
+		exec(`INSERT INTO objects (seq, id, type, modified, modified_us, created, revoked, digest, class, date_added_us, originator, newer, raw, bindings)
+			VALUES (?, ?, 'threat-actor', ?, ?, '2026-01-01T00:00:00Z', 0, ?, 1, 1, 'gbr', ?, '{}', '[]')`,
+			i+1, id, time.UnixMicro(mod).UTC().Format(time.RFC3339Nano), mod, "d"+strconv.Itoa(i), 1-i)
+		exec(`INSERT INTO object_ids (id, modified_us, seq, class) VALUES (?, ?, ?, 1)`, id, mod, i+1)
+	}
+	exec(`INSERT INTO object_ids_merged (merged) VALUES (2)`)
+	purged := "threat-actor--00000000-0000-4000-8000-000000000002"
+	exec(`INSERT INTO tombstones (id, versions, purged_us, reason) VALUES (?, '["x"]', 1, 'admin')`, purged)
+	rows, _ := strconv.Atoi(os.Getenv("TEARLINE_MIGRATE_ROWS"))
+	if rows > 0 {
+		const batch = 500
+		for start := 0; start < rows; start += batch {
+			var b strings.Builder
+			var args []any
+			for i := start; i < min(start+batch, rows); i++ {
+				if b.Len() > 0 {
+					b.WriteByte(',')
+				}
+				b.WriteString("(?,?,?,1)")
+				args = append(args, "indicator--"+uuid.NewString(), int64(i)*1000, int64(i)+10)
+			}
+			exec(`INSERT INTO object_ids (id, modified_us, seq, class) VALUES `+b.String(), args...)
+		}
+	}
+	start := time.Now()
+	if err := schema.MigrateTo(ctx, db, 14); err != nil {
+		t.Fatal(err)
+	}
+	if rows > 0 {
+		t.Logf("migration 14 over %d rows of object_ids: %v", rows, time.Since(start))
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	s := openAt(t, path)
+	vs, err := s.Versions(ctx, id)
+	if err != nil || len(vs) != 2 || vs[0].Instance != 0 || vs[1].Instance != 0 {
+		t.Fatalf("Versions after the migration: %+v, %v", vs, err)
+	}
+	page, err := s.List(ctx, store.ListQuery{Classes: []int64{1}, Limit: 10})
+	if err != nil || len(page) != 1 || page[0].Seq != 2 {
+		t.Fatalf("List after the migration: %+v, %v; want the latest version only", page, err)
+	}
+	ts, err := s.TombstonesOf(ctx, []string{purged})
+	if err != nil || ts[purged].Classes != nil || ts[purged].Instances != 1 {
+		t.Fatalf("old tombstone after the migration: %+v, %v; want no classes, 1 instance", ts, err)
+	}
+	err = s.Update(ctx, func(tx store.Tx) error {
+		_, err := tx.PutObject(ctx, &store.ObjectVersion{ID: purged, Type: "threat-actor", Modified: "m", ModifiedAt: time.UnixMicro(5), Digest: "x", Raw: []byte("{}"), Bindings: []byte("[]"), Class: 1})
+		return err
+	})
+	if !errors.Is(err, store.ErrPurged) {
+		t.Fatalf("put into the purged id after the migration: %v, want ErrPurged", err)
+	}
 }
