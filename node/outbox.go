@@ -90,13 +90,17 @@ type ObjectsRef struct {
 	Modified  string `json:"modified"`
 	Agreement string `json:"agreement"`
 	Version   int    `json:"agreement_version"`
+	// Instance is the released version's instance (docs/SECURITY.md):
+	// another instance may share its id and modified, and must not be
+	// sent in its place. Absent (0) in payloads older than instances.
+	Instance int64 `json:"instance,omitempty"`
 }
 
 // QueueRelease queues the delivery of a ledger entry that is ready, when
 // the party is a peer of this node. It runs in the transaction that writes
 // the entry. A party that is not (yet) a peer gets nothing queued: the
 // ledger still records the release, and `peer add` does not replay it.
-func (ob *Outbox) QueueRelease(ctx context.Context, tx store.Tx, e store.LedgerEntry, seq int64) (queued bool, err error) {
+func (ob *Outbox) QueueRelease(ctx context.Context, tx store.Tx, e store.LedgerEntry, seq, instance int64) (queued bool, err error) {
 	n := ob.n
 	if e.State != store.LedgerReady {
 		return false, nil
@@ -108,9 +112,9 @@ func (ob *Outbox) QueueRelease(ctx context.Context, tx store.Tx, e store.LedgerE
 	if !slices.ContainsFunc(peers, func(p Peer) bool { return p.Name == e.Party }) {
 		return false, nil
 	}
-	ref := ObjectsRef{Ledger: seq, Object: e.ObjectID, Modified: e.Modified, Agreement: e.Agreement, Version: e.AgreementVersion}
+	ref := ObjectsRef{Ledger: seq, Object: e.ObjectID, Modified: e.Modified, Agreement: e.Agreement, Version: e.AgreementVersion, Instance: instance}
 	if e.TearlineID != "" {
-		ref.Object = e.TearlineID
+		ref.Object, ref.Instance = e.TearlineID, 0
 	}
 	payload, err := json.Marshal(ref)
 	if err != nil {

@@ -54,46 +54,70 @@ func (n *Node) get(ctx context.Context, p *Principal, id string) (Object, audit.
 		ev.Decision, ev.Reasons = audit.Deny, []string{"no-such-object"}
 		return Object{}, ev, nil
 	}
-	// The latest version p may read of each instance; of several, the
-	// instance of p's highest level (the lowest-numbered of those that
-	// cannot be compared).
-	var denied []string
-	var best Object
-	var bestClass policy.Class
+	r, err := n.Readable(ctx, n.st, p.Subject, versions)
+	if err != nil {
+		return Object{}, ev, err
+	}
+	if r.Instances > 0 {
+		best := Object{ObjectVersion: r.Version, Labels: classIDs(r.Class), Instances: r.Instances}
+		ev.Modified, ev.Labels, ev.Decision = best.Modified, best.Labels, audit.Allow
+		return best, ev, nil
+	}
+	last := versions[len(versions)-1]
+	c, err := n.Classes().Of(ctx, n.st, last.Class)
+	if err != nil {
+		return Object{}, ev, err
+	}
+	ev.Modified, ev.Labels = last.Modified, classIDs(c)
+	ev.Decision, ev.Reasons = audit.Deny, r.Denied
+	return Object{}, ev, nil
+}
+
+// ReadableVersion is what a reader gets of an id by a read: Version, the
+// latest version it may read of the instance of its highest level.
+type ReadableVersion struct {
+	Version store.ObjectVersion
+	Class   policy.Class
+	// Instances is how many instances the reader may read some version
+	// of; 0: none, and Denied holds why.
+	Instances int
+	Denied    []string
+}
+
+// Readable picks, among versions (an id's, oldest first), the version a
+// read by s returns: the latest version s may read of each instance; of
+// several, the instance of s's highest level (its label dominates the
+// other's, label.Dominate), and of labels that cannot be compared, the
+// lowest-numbered. A read, and a release, which decides the version a read
+// returns, both use it (instances.go).
+func (n *Node) Readable(ctx context.Context, r store.Reader, s policy.Subject, versions []store.ObjectVersion) (ReadableVersion, error) {
+	var out ReadableVersion
 	var found []int64 // instances with a readable version; almost always none or one
 	for i := len(versions) - 1; i >= 0; i-- {
 		v := versions[i]
 		if slices.Contains(found, v.Instance) {
 			continue
 		}
-		c, err := n.Classes().Of(ctx, n.st, v.Class)
+		c, err := n.Classes().Of(ctx, r, v.Class)
 		if err != nil {
-			return Object{}, ev, err
+			return ReadableVersion{}, err
 		}
-		d := policy.CanRead(n.reg, p.Subject, c.Labels)
+		d := policy.CanRead(n.reg, s, c.Labels)
 		if d.Allow {
 			found = append(found, v.Instance)
-			if len(found) == 1 || higher(n.reg, c, bestClass) || !higher(n.reg, bestClass, c) && v.Instance < best.Instance {
-				best, bestClass = Object{ObjectVersion: v, Labels: classIDs(c)}, c
+			if len(found) == 1 || higher(n.reg, c, out.Class) || !higher(n.reg, out.Class, c) && v.Instance < out.Version.Instance {
+				out.Version, out.Class = v, c
 			}
 			continue
 		}
-		if i == len(versions)-1 {
-			ev.Modified, ev.Labels = v.Modified, classIDs(c)
-		}
 		for _, r := range d.Reasons {
-			if !slices.Contains(denied, string(r)) {
-				denied = append(denied, string(r))
+			if !slices.Contains(out.Denied, string(r)) {
+				out.Denied = append(out.Denied, string(r))
 			}
 		}
 	}
-	if len(found) > 0 {
-		best.Instances = len(found)
-		ev.Modified, ev.Labels, ev.Decision, ev.Reasons = best.Modified, best.Labels, audit.Allow, nil
-		return best, ev, nil
-	}
-	ev.Decision, ev.Reasons = audit.Deny, denied
-	return Object{}, ev, nil
+	out.Instances = len(found)
+	return out, nil
 }
 
 // Versions returns the versions of id that p may read, oldest first, read

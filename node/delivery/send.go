@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strconv"
 
 	"github.com/google/uuid"
 
@@ -118,7 +119,7 @@ func (s sender) BuildBatch(ctx context.Context, peer *federation.Peer, batch []s
 	for i, it := range batch {
 		payload := it.Payload
 		if it.Kind == store.OutboxObjects {
-			v, ok := found[versionKey(refs[i].Object, refs[i].Modified)]
+			v, ok := found[versionKey(refs[i].Object, refs[i].Modified, refs[i].Instance)]
 			if !ok {
 				// Purged or no longer stored: done, nothing to send.
 				bb.Gone = append(bb.Gone, it.ID)
@@ -140,7 +141,11 @@ func (s sender) BuildBatch(ctx context.Context, peer *federation.Peer, batch []s
 	return bb, nil
 }
 
-func versionKey(id, modified string) string { return id + "\x00" + modified }
+// versionKey names a version by its key: two instances may share an id and
+// a modified (docs/SECURITY.md).
+func versionKey(id, modified string, instance int64) string {
+	return id + "\x00" + modified + "\x00" + strconv.FormatInt(instance, 10)
+}
 
 // releasedVersions reads the versions refs name and the provenance of their
 // objects, in one query each: the versions found by versionKey, opened
@@ -162,13 +167,13 @@ func (d *Service) releasedVersions(ctx context.Context, refs []node.ObjectsRef, 
 	want := make(map[string]bool, len(refs))
 	for _, r := range refs {
 		if r.Object != "" {
-			want[versionKey(r.Object, r.Modified)] = true
+			want[versionKey(r.Object, r.Modified, r.Instance)] = true
 		}
 	}
 	found := make(map[string]*store.ObjectVersion, len(want))
 	var open []*store.ObjectVersion
 	for i := range vs {
-		k := versionKey(vs[i].ID, vs[i].Modified)
+		k := versionKey(vs[i].ID, vs[i].Modified, vs[i].Instance)
 		if want[k] && found[k] == nil {
 			found[k] = &vs[i]
 			open = append(open, &vs[i])

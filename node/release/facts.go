@@ -31,14 +31,15 @@ func (rs *Service) latestReadable(ctx context.Context, r store.Reader, p *node.P
 	if err != nil {
 		return store.ObjectVersion{}, policy.Class{}, err
 	}
-	for i := len(versions) - 1; i >= 0; i-- {
-		c, err := rs.n.Classes().Of(ctx, r, versions[i].Class)
-		if err != nil {
-			return store.ObjectVersion{}, policy.Class{}, err
-		}
-		if policy.CanRead(rs.n.Registry(), p.Subject, c.Labels).Allow {
-			return versions[i], c, nil
-		}
+	// The version a read by p returns: of several instances, that of p's
+	// highest level, so a low instance is never released as the latest
+	// version of a high object (docs/SECURITY.md).
+	rv, err := rs.n.Readable(ctx, r, p.Subject, versions)
+	if err != nil {
+		return store.ObjectVersion{}, policy.Class{}, err
+	}
+	if rv.Instances > 0 {
+		return rv.Version, rv.Class, nil
 	}
 	return store.ObjectVersion{}, policy.Class{}, fmt.Errorf("object %s: %w", id, node.ErrNotFound)
 }

@@ -276,7 +276,7 @@ func (rs *Service) carryOut(ctx context.Context, tx store.Tx, p *node.Principal,
 	}
 	// What is ready goes to the party's outbox in this same transaction
 	// (federation_send.go); the caller wakes the delivery loop on commit.
-	queued, err := rs.n.Outbox().QueueRelease(ctx, tx, e, seq)
+	queued, err := rs.n.Outbox().QueueRelease(ctx, tx, e, seq, f.v.Instance)
 	if err != nil {
 		return err
 	}

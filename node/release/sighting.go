@@ -126,7 +126,7 @@ func (rs *Service) sightingBack(ctx context.Context, tx store.Tx, p *node.Princi
 	// originator what it sights. A peer's messages arrive in order.
 	e := store.LedgerEntry{ObjectID: v.ID, Modified: v.Modified, Party: to, Agreement: best.Agreement, AgreementVersion: best.Version,
 		State: store.LedgerReady}
-	if _, err := rs.n.Outbox().QueueRelease(ctx, tx, e, seq); err != nil {
+	if _, err := rs.n.Outbox().QueueRelease(ctx, tx, e, seq, v.Instance); err != nil {
 		return false, err
 	}
 	note, err := json.Marshal(SightingNote{Sighting: v.ID, Modified: v.Modified, SightingOf: s.Ref})
