@@ -98,7 +98,6 @@ func (s *Server) get(w http.ResponseWriter, r *http.Request) {
 // the caller's highest level.
 const InstancesHeader = "Tearline-Instances"
 
-
 func (s *Server) versions(w http.ResponseWriter, r *http.Request) {
 	vs, err := s.n.Versions(r.Context(), principal(r), r.PathValue("id"))
 	if err != nil {
