@@ -1,13 +1,16 @@
 package api_test
 
 import (
+	"bytes"
 	"encoding/json"
+	"net/http"
 	"strings"
 	"testing"
 
 	"github.com/tearline/tearline/api"
 	"github.com/tearline/tearline/node"
 	"github.com/tearline/tearline/node/users"
+	"github.com/tearline/tearline/taxii"
 )
 
 // Polyinstantiation over the API, from the attacker's side: a NATO
@@ -17,7 +20,7 @@ import (
 func TestInstancesPublishAnswersAsFresh(t *testing.T) {
 	tn := newNode(t, "gbr", "GBR")
 	high := tn.user(t, users.UserSpec{Name: "sam", Role: node.RoleAnalyst, Nationality: "GBR", Clearances: map[string]string{"NATO": "SECRET"}})
-	low := tn.user(t, users.UserSpec{Name: "rita", Role: node.RoleAnalyst, Nationality: "GBR", Clearances: map[string]string{"NATO": "RESTRICTED"}})
+	low := tn.user(t, users.UserSpec{Name: "rita", Role: node.RoleAnalyst, Nationality: "GBR", Clearances: map[string]string{"NATO": "RESTRICTED"}, DefaultLabel: "NATO RESTRICTED"})
 	const secret, restricted = "NATO SECRET", "NATO RESTRICTED"
 	const t2 = "2026-01-12T10:00:00.000Z"
 
@@ -52,8 +55,44 @@ func TestInstancesPublishAnswersAsFresh(t *testing.T) {
 		}
 	}
 
+	// Over TAXII: the status resource, with its own id and timestamp
+	// written alike.
+	coll := "/taxii2/tearline/collections/" + tn.n.TAXII.HoldingsID() + "/objects/"
+	taxiiPost := func(id string, data []byte) (int, string) {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodPost, tn.url+coll, bytes.NewReader(data))
+		req.Header.Set("Accept", "application/taxii+json;version=2.1")
+		req.Header.Set("Content-Type", "application/taxii+json;version=2.1")
+		req.Header.Set("Authorization", "Bearer "+low)
+		resp, err := tn.hc.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var st taxii.Status
+		if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
+			t.Fatalf("TAXII status: %v", err)
+		}
+		st.ID, st.RequestTimestamp = "STATUS", "TIME"
+		b, _ := json.Marshal(st)
+		return resp.StatusCode, strings.ReplaceAll(string(b), id, "ID")
+	}
+	overTAXII := func(what, id string, obj func(id string) []byte) {
+		t.Helper()
+		fresh := newID("threat-actor")
+		gs, g := taxiiPost(id, bundle(obj(id)))
+		ws, w := taxiiPost(fresh, bundle(obj(fresh)))
+		if gs != ws || g != w {
+			t.Errorf("TAXII %s: an existing id answers %d %s, a fresh one %d %s", what, gs, g, ws, w)
+		}
+	}
+
 	same := newID("threat-actor")
 	landHigh(same, t1, "")
+	viaTAXII := newID("threat-actor")
+	landHigh(viaTAXII, t1, "")
+	// rita's default label is her level: TAXII takes no label parameter.
+	overTAXII("same modified", viaTAXII, func(id string) []byte { return sdo(id, t0, t1, "rita's") })
 	asFresh("same modified, other content", same, func(id string) []byte { return sdo(id, t0, t1, "rita's") })
 	asFresh("newer modified", same, func(id string) []byte { return sdo(id, t0, t2, "rita's newer") })
 
