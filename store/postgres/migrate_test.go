@@ -1,6 +1,8 @@
 package postgres
 
 import (
+	"errors"
+	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -171,4 +173,72 @@ func TestMigrateDeliveryStates(t *testing.T) {
 	pool.Close()
 	s := openDSN(t, dsn)
 	recordstest.CheckDeliveryMigration(t, s)
+}
+
+// TestMigrateInstances opens a database as the binaries before instances
+// (migration 14) left it: its versions are of the default instance, an
+// older tombstone keeps refusing its id. TEARLINE_MIGRATE_ROWS=2000000
+// times the migration over that many object rows of about 1.5 KB (a
+// scale-bench object's size), made in the server (docs/STORAGE.md).
+func TestMigrateInstances(t *testing.T) {
+	ctx := t.Context()
+	dsn := pgtest.DSN(t)
+	pool, err := pgxpool.New(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := migrateTo(ctx, pool, 13); err != nil {
+		t.Fatal(err)
+	}
+	exec := func(q string, args ...any) {
+		t.Helper()
+		if _, err := pool.Exec(ctx, q, args...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	exec(`INSERT INTO access_classes (key) VALUES ('marking-definition--a')`)
+	id := "threat-actor--00000000-0000-4000-8000-000000000001"
+	for i, mod := range []int64{1000, 2000} {
+		exec(`INSERT INTO objects (id, type, modified, modified_us, created, revoked, digest, class, date_added_us, originator, newer, raw, bindings)
+			VALUES ($1, 'threat-actor', $2, $3, '2026-01-01T00:00:00Z', false, $4, 1, 1, 'gbr', $5, '\x7b7d', '\x5b5d')`,
+			id, time.UnixMicro(mod).UTC().Format(time.RFC3339Nano), mod, "d"+strconv.Itoa(i), i == 0)
+	}
+	purged := "threat-actor--00000000-0000-4000-8000-000000000002"
+	exec(`INSERT INTO tombstones (id, versions, purged_us, reason) VALUES ($1, '["x"]', 1, 'admin')`, purged)
+	rows, _ := strconv.Atoi(os.Getenv("TEARLINE_MIGRATE_ROWS"))
+	if rows > 0 {
+		const batch = 100000
+		for start := 0; start < rows; start += batch {
+			exec(`INSERT INTO objects (id, type, modified, modified_us, created, revoked, digest, class, date_added_us, originator, newer, raw, bindings)
+				SELECT 'indicator--' || gen_random_uuid(), 'indicator', '2026-01-01T00:00:00Z', g, '2026-01-01T00:00:00Z', false, md5(g::text), 1, g, 'gbr', false,
+					decode(repeat(md5(g::text), 96), 'hex'), decode(repeat(md5((g+1)::text), 24), 'hex')
+				FROM generate_series($1::bigint, $2::bigint) g`, start, min(start+batch, rows)-1)
+		}
+		exec(`VACUUM ANALYZE objects`)
+	}
+	start := time.Now()
+	if err := migrateTo(ctx, pool, 14); err != nil {
+		t.Fatal(err)
+	}
+	if rows > 0 {
+		t.Logf("migration 14 over %d object rows: %v", rows, time.Since(start))
+	}
+	pool.Close()
+
+	s := openDSN(t, dsn)
+	vs, err := s.Versions(ctx, id)
+	if err != nil || len(vs) != 2 || vs[0].Instance != 0 || vs[1].Instance != 0 {
+		t.Fatalf("Versions after the migration: %+v, %v", vs, err)
+	}
+	ts, err := s.TombstonesOf(ctx, []string{purged})
+	if err != nil || ts[purged].Classes != nil || ts[purged].Instances != 1 {
+		t.Fatalf("old tombstone after the migration: %+v, %v; want no classes, 1 instance", ts, err)
+	}
+	err = s.Update(ctx, func(tx store.Tx) error {
+		_, err := tx.PutObject(ctx, &store.ObjectVersion{ID: purged, Type: "threat-actor", Modified: "m", ModifiedAt: time.UnixMicro(5), Digest: "x", Raw: []byte("{}"), Bindings: []byte("[]"), Class: 1})
+		return err
+	})
+	if !errors.Is(err, store.ErrPurged) {
+		t.Fatalf("put into the purged id after the migration: %v, want ErrPurged", err)
+	}
 }
