@@ -10,8 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/uuid"
-
 	"github.com/tearline/tearline/store"
 	"github.com/tearline/tearline/store/sqlite/internal/schema"
 	"github.com/tearline/tearline/store/storetest"
@@ -237,19 +235,13 @@ func TestMigrateInstances(t *testing.T) {
 	exec(`INSERT INTO tombstones (id, versions, purged_us, reason) VALUES (?, '["x"]', 1, 'admin')`, purged)
 	rows, _ := strconv.Atoi(os.Getenv("TEARLINE_MIGRATE_ROWS"))
 	if rows > 0 {
-		const batch = 500
-		for start := 0; start < rows; start += batch {
-			var b strings.Builder
-			var args []any
-			for i := start; i < min(start+batch, rows); i++ {
-				if b.Len() > 0 {
-					b.WriteByte(',')
-				}
-				b.WriteString("(?,?,?,1)")
-				args = append(args, "indicator--"+uuid.NewString(), int64(i)*1000, int64(i)+10)
-			}
-			exec(`INSERT INTO object_ids (id, modified_us, seq, class) VALUES `+b.String(), args...)
-		}
+		// Random UUID-shaped ids, made in SQL and inserted in key order.
+		exec(`INSERT INTO object_ids (id, modified_us, seq, class)
+			SELECT id, x * 1000, x + 10, 1 FROM (
+				WITH RECURSIVE c(x) AS (SELECT 0 UNION ALL SELECT x + 1 FROM c WHERE x < ? - 1)
+				SELECT x, 'indicator--' || lower(hex(randomblob(4))) || '-' || lower(hex(randomblob(2))) || '-4' ||
+					substr(lower(hex(randomblob(2))), 2) || '-8' || substr(lower(hex(randomblob(2))), 2) || '-' || lower(hex(randomblob(6))) AS id
+				FROM c) ORDER BY id`, rows)
 	}
 	start := time.Now()
 	if err := schema.MigrateTo(ctx, db, 14); err != nil {
