@@ -17,6 +17,7 @@ import (
 	"github.com/tearline/tearline/node/stack"
 	"github.com/tearline/tearline/node/users"
 	"github.com/tearline/tearline/stix"
+	"github.com/tearline/tearline/verify"
 )
 
 const relUSA = "NATO SECRET // REL TO GBR, USA // DISC SIGINT"
@@ -128,7 +129,7 @@ func TestExportIngestAndTamperRefused(t *testing.T) {
 
 	// The untouched export verifies offline and lands, bindings kept.
 	usa, tok := receiver(t, map[string]string{"gbr": gbr.dir})
-	verdicts, err := node.VerifyBundle(export, mustKeyring(t, usa.n), stix.Limits{})
+	verdicts, err := verify.Bundle(export, mustKeyring(t, usa.n), stix.Limits{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -163,7 +164,7 @@ func TestExportIngestAndTamperRefused(t *testing.T) {
 	}
 	// The receiver's own export still carries the originator's binding.
 	re := usa.get(t, "/api/v1/export", tok)
-	if v, err := node.VerifyBundle(re.Body, mustKeyring(t, usa.n), stix.Limits{}); err != nil || len(v) != 3 {
+	if v, err := verify.Bundle(re.Body, mustKeyring(t, usa.n), stix.Limits{}); err != nil || len(v) != 3 {
 		t.Errorf("re-export: %v %v", v, err)
 	} else {
 		for _, vv := range v {
@@ -254,7 +255,7 @@ func TestExportIngestAndTamperRefused(t *testing.T) {
 				t.Fatal("tampering changed nothing")
 			}
 			// Offline verification catches it.
-			verdicts, err := node.VerifyBundle(data, mustKeyring(t, usa.n), stix.Limits{})
+			verdicts, err := verify.Bundle(data, mustKeyring(t, usa.n), stix.Limits{})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -22,6 +22,7 @@ import (
 	"github.com/tearline/tearline/api"
 	"github.com/tearline/tearline/node"
 	"github.com/tearline/tearline/stix"
+	"github.com/tearline/tearline/verify"
 )
 
 // clientFlags are shared by every command that talks to a running node.
@@ -316,7 +317,7 @@ binding (another platform's, a TLP marking-definition) are listed as
 			if err != nil {
 				return err
 			}
-			verdicts, err := node.VerifyBundle(data, ring, stix.Limits{MaxBytes: maxInput})
+			verdicts, err := verify.Bundle(data, ring, stix.Limits{MaxBytes: maxInput})
 			if err != nil {
 				return err
 			}

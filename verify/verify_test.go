@@ -1,4 +1,4 @@
-package node
+package verify_test
 
 import (
 	"context"
@@ -6,7 +6,10 @@ import (
 	"testing"
 
 	"github.com/tearline/tearline/binding"
+	"github.com/tearline/tearline/node"
+	"github.com/tearline/tearline/node/nodetest"
 	"github.com/tearline/tearline/stix"
+	"github.com/tearline/tearline/verify"
 )
 
 // An id whose UUID has upper-case hex is a valid STIX identifier (RFC 4122
@@ -14,11 +17,11 @@ import (
 // under exactly the bytes it was published with.
 func TestUpperCaseUUIDFromIngestToVerify(t *testing.T) {
 	ctx := context.Background()
-	n := newTestNode(t, "gbr", "GBR")
-	admin, _ := addUser(t, n, adminSpec())
+	n := nodetest.New(t, "gbr", "GBR")
+	admin, _ := nodetest.AddUser(t, n, nodetest.AdminSpec())
 	id := "threat-actor--6C1B0A0E-2F1D-4D8E-9D3C-1B4C7A8E9F0A"
 	tlp := `{"type":"marking-definition","spec_version":"2.1","id":"marking-definition--94868c89-83c2-464b-929b-a1a8aa3c8487","created":"2022-10-01T00:00:00.000Z","definition_type":"statement","definition":{"statement":"another producer's marking"},"name":"statement"}`
-	res, err := n.Ingest(ctx, admin, bundle(sdo(id, t0, t0, nil)), IngestOptions{Label: "NATO SECRET // REL TO GBR"})
+	res, err := n.Ingest(ctx, admin, nodetest.Bundle(nodetest.SDO(id, nodetest.T0, nodetest.T0, nil)), node.IngestOptions{Label: "NATO SECRET // REL TO GBR"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,11 +54,11 @@ func TestUpperCaseUUIDFromIngestToVerify(t *testing.T) {
 		parts = append(parts, raw)
 	}
 	parts = append(parts, []byte(tlp))
-	ring, err := binding.NewKeyring(testKeyring(t, n).Keys()...)
+	ring, err := binding.NewKeyring(nodetest.Keyring(t, n).Keys()...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	vs, err := VerifyBundle(bundle(parts...), ring, stix.Limits{})
+	vs, err := verify.Bundle(nodetest.Bundle(parts...), ring, stix.Limits{})
 	if err != nil {
 		t.Fatal(err)
 	}

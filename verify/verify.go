@@ -1,4 +1,9 @@
-package node
+// Package verify checks an exported bundle offline, with no node and no
+// network: every object that carries a tearline binding is verified against
+// the keyring (the originator's signature over the object and the labels it
+// names), and objects from other producers, which carry none, are listed
+// (tearline verify, which fails on them only with --strict).
+package verify
 
 import (
 	"fmt"
@@ -21,13 +26,13 @@ type Verdict struct {
 	Problem  string `json:"problem,omitempty"`
 }
 
-// VerifyBundle checks, without a database, every binding in a bundle under
+// Bundle checks, without a database, every binding in a bundle under
 // ring against its object and the label marking-definitions in the same
 // bundle. Bundles may mix producers: an object that carries no binding is
 // reported Unbound (not OK, no Problem), so a caller can list it apart from
 // failures. Labels named by a binding, bindings and the extension
 // definitions are not objects to verify.
-func VerifyBundle(data []byte, ring *binding.Keyring, lim stix.Limits) ([]Verdict, error) {
+func Bundle(data []byte, ring *binding.Keyring, lim stix.Limits) ([]Verdict, error) {
 	objs, bad, err := stix.Parse(data, lim)
 	if err != nil {
 		return nil, fmt.Errorf("verify: %w", err)
