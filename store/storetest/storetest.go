@@ -51,8 +51,6 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"ListNoClasses", testListNoClasses},
 		{"ListPages", testListPages},
 		{"ListMatchesReference", testListMatchesReference},
-		{"Users", testUsers},
-		{"Tokens", testTokens},
 		{"Audit", testAudit},
 		{"AuditFailedTx", testAuditFailedTx},
 		{"CommitAudit", testCommitAudit},
@@ -68,8 +66,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	tests = append(tests, sealTests...)     // seal.go
 	tests = append(tests, manyTests...)     // many.go
 	tests = append(tests, instanceTests...) // instances.go
-	// The node's record tables: agreements, the ledger, consents, recalls,
-	// the outbox, follow-ups, witnessed logs, node keys.
+	// The node's record tables: users and tokens, agreements, the ledger,
+	// consents, recalls, the outbox, follow-ups, witnessed logs, node keys.
 	for _, r := range recordstest.Tests {
 		tests = append(tests, struct {
 			name string

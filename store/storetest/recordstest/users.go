@@ -1,4 +1,4 @@
-package storetest
+package recordstest
 
 import (
 	"cmp"
@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/tearline/tearline/store"
+	"github.com/tearline/tearline/store/storetest/internal/suite"
 )
 
 // sameUser reports how got differs from want, or "". A nil and an empty
@@ -53,15 +54,15 @@ func testUsers(t *testing.T, s store.Store) {
 		Clearances:   map[string]string{"nato": "NATO SECRET", "fra": "SECRET DEFENSE"},
 		Compartments: []string{"SI", "TK"},
 		DefaultLabel: "NATO SECRET",
-		Created:      base.Add(1500 * time.Microsecond),
+		Created:      suite.Base.Add(1500 * time.Microsecond),
 	}
-	bob := store.User{ID: "user-2", Name: "bob", Role: "admin", Nationality: "USA", Created: base, Disabled: true}
-	carol := store.User{ID: "user-3", Name: "carol", Role: "system", Nationality: "DEU", Created: base}
+	bob := store.User{ID: "user-2", Name: "bob", Role: "admin", Nationality: "USA", Created: suite.Base, Disabled: true}
+	carol := store.User{ID: "user-3", Name: "carol", Role: "system", Nationality: "DEU", Created: suite.Base}
 
 	if _, err := s.User(ctx, alice.ID); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("User before PutUser: error = %v, want ErrNotFound", err)
 	}
-	update(t, s, func(tx store.Tx) error {
+	suite.Update(t, s, func(tx store.Tx) error {
 		for _, u := range []store.User{alice, bob} {
 			if err := tx.PutUser(ctx, u); err != nil {
 				return err
@@ -87,7 +88,7 @@ func testUsers(t *testing.T, s store.Store) {
 			t.Errorf("PutUser(%s) error = %v, want ErrExists", name, err)
 		}
 	}
-	update(t, s, func(tx store.Tx) error { return tx.PutUser(ctx, carol) })
+	suite.Update(t, s, func(tx store.Tx) error { return tx.PutUser(ctx, carol) })
 
 	for _, want := range []store.User{alice, bob, carol} {
 		got, err := s.User(ctx, want.ID)
@@ -112,7 +113,7 @@ func testUsers(t *testing.T, s store.Store) {
 	alice2.Compartments = []string{"SI"}
 	alice2.Role = "admin"
 	alice2.Disabled = true
-	update(t, s, func(tx store.Tx) error {
+	suite.Update(t, s, func(tx store.Tx) error {
 		if err := tx.UpdateUser(ctx, alice2); err != nil {
 			return err
 		}
@@ -139,9 +140,9 @@ func testUsers(t *testing.T, s store.Store) {
 	// Clearances can be removed altogether.
 	bob2 := bob
 	bob2.Clearances = map[string]string{"usa": "TOP SECRET"}
-	update(t, s, func(tx store.Tx) error { return tx.UpdateUser(ctx, bob2) })
+	suite.Update(t, s, func(tx store.Tx) error { return tx.UpdateUser(ctx, bob2) })
 	bob3 := bob
-	update(t, s, func(tx store.Tx) error { return tx.UpdateUser(ctx, bob3) })
+	suite.Update(t, s, func(tx store.Tx) error { return tx.UpdateUser(ctx, bob3) })
 	if got, err := s.User(ctx, bob.ID); err != nil || len(got.Clearances) != 0 {
 		t.Errorf("User after clearing clearances = %v, %v; want none", got.Clearances, err)
 	}
@@ -183,12 +184,12 @@ func checkUsers(t *testing.T, r store.Reader, want ...store.User) {
 
 func testTokens(t *testing.T, s store.Store) {
 	ctx := t.Context()
-	alice := store.User{ID: "user-1", Name: "alice", Role: "analyst", Created: base}
-	bob := store.User{ID: "user-2", Name: "bob", Role: "analyst", Created: base}
-	t1 := store.Token{ID: "tok-1", UserID: alice.ID, Hash: []byte{0, 1, 2, 0xff, 0}, Created: base.Add(time.Second)}
-	t2 := store.Token{ID: "tok-2", UserID: alice.ID, Hash: []byte("hash-2"), Created: base.Add(2 * time.Second), Expires: base.Add(90 * 24 * time.Hour)}
-	t3 := store.Token{ID: "tok-3", UserID: bob.ID, Hash: []byte("hash-3"), Created: base.Add(3 * time.Second)}
-	update(t, s, func(tx store.Tx) error {
+	alice := store.User{ID: "user-1", Name: "alice", Role: "analyst", Created: suite.Base}
+	bob := store.User{ID: "user-2", Name: "bob", Role: "analyst", Created: suite.Base}
+	t1 := store.Token{ID: "tok-1", UserID: alice.ID, Hash: []byte{0, 1, 2, 0xff, 0}, Created: suite.Base.Add(time.Second)}
+	t2 := store.Token{ID: "tok-2", UserID: alice.ID, Hash: []byte("hash-2"), Created: suite.Base.Add(2 * time.Second), Expires: suite.Base.Add(90 * 24 * time.Hour)}
+	t3 := store.Token{ID: "tok-3", UserID: bob.ID, Hash: []byte("hash-3"), Created: suite.Base.Add(3 * time.Second)}
+	suite.Update(t, s, func(tx store.Tx) error {
 		for _, u := range []store.User{alice, bob} {
 			if err := tx.PutUser(ctx, u); err != nil {
 				return err
@@ -217,8 +218,8 @@ func testTokens(t *testing.T, s store.Store) {
 		t.Errorf("Token(unknown) error = %v, want ErrNotFound", err)
 	}
 
-	revokedAt := base.Add(time.Hour + 7*time.Microsecond)
-	update(t, s, func(tx store.Tx) error {
+	revokedAt := suite.Base.Add(time.Hour + 7*time.Microsecond)
+	suite.Update(t, s, func(tx store.Tx) error {
 		if err := tx.RevokeToken(ctx, t1.ID, revokedAt); err != nil {
 			return err
 		}
@@ -269,10 +270,10 @@ func testTokens(t *testing.T, s store.Store) {
 
 	// Capping: tokens without an expiry or expiring after the limit get
 	// the limit; earlier expiries and revoked tokens keep theirs.
-	limit := base.Add(30 * 24 * time.Hour)
-	t4 := store.Token{ID: "tok-4", UserID: bob.ID, Hash: []byte("hash-4"), Created: base, Expires: base.Add(24 * time.Hour)}
+	limit := suite.Base.Add(30 * 24 * time.Hour)
+	t4 := store.Token{ID: "tok-4", UserID: bob.ID, Hash: []byte("hash-4"), Created: suite.Base, Expires: suite.Base.Add(24 * time.Hour)}
 	var capped int64
-	update(t, s, func(tx store.Tx) error {
+	suite.Update(t, s, func(tx store.Tx) error {
 		if err := tx.PutToken(ctx, t4); err != nil {
 			return err
 		}
@@ -286,7 +287,7 @@ func testTokens(t *testing.T, s store.Store) {
 	t2.Expires, t3.Expires = limit, limit
 	checkTokens(t, s, alice.ID, t1, t2)
 	checkTokens(t, s, bob.ID, t3, t4)
-	update(t, s, func(tx store.Tx) error {
+	suite.Update(t, s, func(tx store.Tx) error {
 		var err error
 		capped, err = tx.CapTokenExpiry(ctx, limit)
 		return err
@@ -314,4 +315,9 @@ func checkTokens(t *testing.T, r store.Reader, userID string, want ...store.Toke
 			t.Errorf("Tokens(%s)[%s]: %s", userID, want[i].ID, d)
 		}
 	}
+}
+
+var userTests = []suite.Test{
+	{Name: "Users", Fn: testUsers},
+	{Name: "Tokens", Fn: testTokens},
 }
