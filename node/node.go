@@ -145,7 +145,7 @@ func Open(ctx context.Context, dir string, o Options) (*Node, error) {
 	if o.Now != nil {
 		n.now = o.Now
 	}
-	if _, err := n.CapTokens(ctx); err != nil { // principal.go: lifetimes bounded from the upgrade on
+	if _, err := capTokens(ctx, n); err != nil { // principal.go: lifetimes bounded from the upgrade on
 		n.Close()
 		return nil, fmt.Errorf("open node %s: %w", dir, err)
 	}

@@ -44,12 +44,12 @@ func (p *Principal) Actor() string {
 	return "user:" + p.User.Name
 }
 
-// CapTokens gives every unrevoked token that never expires, or expires
+// capTokens gives every unrevoked token that never expires, or expires
 // later than the longest lifetime allowed from now, that lifetime from
 // now, and audits how many it changed. Open runs it, so tokens made before
 // lifetimes were bounded (or before token_max_ttl was lowered) are bounded
 // from the upgrade on; it changes nothing the second time.
-func (n *Node) CapTokens(ctx context.Context) (int64, error) {
+func capTokens(ctx context.Context, n *Node) (int64, error) {
 	limit := n.now().Add(n.cfg.TokenMaxTTL)
 	var capped int64
 	err := n.st.Update(ctx, func(tx store.Tx) error {
@@ -70,7 +70,7 @@ func (n *Node) CapTokens(ctx context.Context) (int64, error) {
 // afresh every time, so a revoked token or a changed clearance takes effect
 // on the next request. Failures are audited.
 func (n *Node) Authenticate(ctx context.Context, token string) (*Principal, error) {
-	p, why := n.authenticate(ctx, token)
+	p, why := authenticate(ctx, n, token)
 	if why == "" {
 		return p, nil
 	}
@@ -89,7 +89,7 @@ func (n *Node) Authenticate(ctx context.Context, token string) (*Principal, erro
 	return nil, ErrUnauthenticated
 }
 
-func (n *Node) authenticate(ctx context.Context, token string) (*Principal, string) {
+func authenticate(ctx context.Context, n *Node, token string) (*Principal, string) {
 	rest, ok := strings.CutPrefix(token, TokenPrefix)
 	if !ok {
 		return nil, "malformed"

@@ -30,7 +30,7 @@ type Object struct {
 // transaction shared with concurrent reads (RecordReads), and nothing is
 // returned before its entry is durable.
 func (n *Node) Get(ctx context.Context, p *Principal, id string) (Object, error) {
-	out, ev, err := n.get(ctx, p, id)
+	out, ev, err := get(ctx, n, p, id)
 	if err == nil {
 		err = n.RecordReads(ctx, ev)
 	}
@@ -44,7 +44,7 @@ func (n *Node) Get(ctx context.Context, p *Principal, id string) (Object, error)
 }
 
 // get decides a read of id by p and returns the event that records it.
-func (n *Node) get(ctx context.Context, p *Principal, id string) (Object, audit.Event, error) {
+func get(ctx context.Context, n *Node, p *Principal, id string) (Object, audit.Event, error) {
 	ev := audit.Event{Actor: p.Actor(), Action: audit.ActionRead, Object: id}
 	versions, err := n.st.Versions(ctx, id)
 	if err != nil {

@@ -31,7 +31,7 @@ func TestCapTokensFromTheUpgradeOn(t *testing.T) {
 		t.Fatal(err)
 	}
 	before := n.now().Truncate(time.Microsecond) // the store keeps microseconds
-	capped, err := n.CapTokens(ctx)
+	capped, err := capTokens(ctx, n)
 	if err != nil || capped != 2 {
 		t.Fatalf("CapTokens = %d, %v; want 2", capped, err)
 	}
@@ -45,7 +45,7 @@ func TestCapTokensFromTheUpgradeOn(t *testing.T) {
 			t.Errorf("token %s expires %v, want the upgrade time plus %s", tok.ID, got.Expires, n.cfg.TokenMaxTTL)
 		}
 	}
-	if capped, err := n.CapTokens(ctx); err != nil || capped != 0 {
+	if capped, err := capTokens(ctx, n); err != nil || capped != 0 {
 		t.Fatalf("CapTokens again = %d, %v; want 0", capped, err)
 	}
 	caps := 0
