@@ -76,7 +76,11 @@ func demoCmd() *cobra.Command {
 			defer cl.Close()
 			fmt.Fprintln(out, "\nalice sees the report; bob gets 404 for it, exactly as for an id that does not exist. Ctrl-C stops the demo.")
 			log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelWarn}))
-			return api.Serve(ctx, n, ln, log)
+			opts, err := uiOptions(n, log)
+			if err != nil {
+				return err
+			}
+			return api.Serve(ctx, n, ln, log, opts...)
 		},
 	}
 	c.Flags().StringVar(&dir, "data", "", "data directory for the demo node (default: a temporary directory removed on exit)")

@@ -288,6 +288,10 @@ func (us *Service) RevokeToken(ctx context.Context, p *node.Principal, target st
 		if _, err := tx.Token(ctx, target); err == nil {
 			ids = []string{target}
 		} else if u, err := tx.UserByName(ctx, target); err == nil {
+			// Revoking a user revokes their web sessions too.
+			if _, err := tx.DeleteUserSessions(ctx, u.ID); err != nil {
+				return err
+			}
 			toks, err := tx.Tokens(ctx, u.ID)
 			if err != nil {
 				return err
