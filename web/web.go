@@ -103,7 +103,9 @@ func (s *Server) handle(pattern string, h http.HandlerFunc) {
 		hd.Set("Content-Security-Policy", csp)
 		hd.Set("X-Frame-Options", "DENY")
 		hd.Set("X-Content-Type-Options", "nosniff")
-		hd.Set("Referrer-Policy", "no-referrer")
+		// same-origin, not no-referrer: with no-referrer a browser sends
+		// "Origin: null" on form posts, and sameOrigin could not check them.
+		hd.Set("Referrer-Policy", "same-origin")
 		hd.Set("Cross-Origin-Opener-Policy", "same-origin")
 		if !strings.HasPrefix(r.URL.Path, Prefix+"static/") {
 			// Pages show intelligence: never kept by the browser or a proxy.
