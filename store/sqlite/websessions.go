@@ -12,7 +12,6 @@ import (
 
 // The web interface's tables are migration 15 (internal/schema).
 
-
 func usOrZero(t time.Time) int64 {
 	if t.IsZero() {
 		return 0
