@@ -177,3 +177,7 @@ func nodeAdmin(t *testing.T, f *fixture) *node.Principal {
 	}
 	return p
 }
+
+func usersSpec(name, role string) users.UserSpec {
+	return users.UserSpec{Name: name, Role: role, Nationality: "GBR", Clearances: map[string]string{"NATO": "RESTRICTED"}}
+}

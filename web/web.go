@@ -85,6 +85,8 @@ func New(n *stack.Node, log *slog.Logger) (*Server, error) {
 	s.handle("GET "+Prefix+"objects/{id}", s.signedIn(s.object))
 	s.handle("GET "+Prefix+"publish", s.signedIn(s.publishForm))
 	s.handle("POST "+Prefix+"publish", s.signedIn(s.publish))
+	s.handle("GET "+Prefix+"audit", s.signedIn(s.auditLog))
+	s.handle("GET "+Prefix+"admin/users", s.signedIn(s.users))
 	s.handle(Prefix, s.signedIn(s.notFound))
 	return s, nil
 }

@@ -322,3 +322,36 @@ func TestPublish(t *testing.T) {
 		t.Fatalf("published object not stored: %v", err)
 	}
 }
+
+// TestAuditAndUsersPages: the audit log is for auditors and admins, marked
+// system-high; the users page for admins; node refuses everyone else.
+func TestAuditAndUsersPages(t *testing.T) {
+	f := newFixture(t)
+	f.addUser(t, usersSpec("otto", node.RoleAuditor))
+	f.addUser(t, usersSpec("adam", node.RoleAdmin))
+	ana, otto, adam := f.client(t), f.client(t), f.client(t)
+	ana.mustLogin("ana")
+	otto.mustLogin("otto")
+	adam.mustLogin("adam")
+	for _, path := range []string{"/ui/audit", "/ui/admin/users"} {
+		if p := ana.get(path); p.code != http.StatusForbidden {
+			t.Errorf("analyst GET %s = %d, want 403", path, p.code)
+		}
+	}
+	if p := otto.get("/ui/admin/users"); p.code != http.StatusForbidden {
+		t.Errorf("auditor GET /ui/admin/users = %d", p.code)
+	}
+	for _, c := range []*client{otto, adam} {
+		p := c.get("/ui/audit")
+		if p.code != http.StatusOK || !strings.Contains(p.body, audit.ActionLogin) {
+			t.Fatalf("audit page: %d", p.code)
+		}
+		if b := banners(t, p.body); b != f.n.Registry().SystemHigh() {
+			t.Errorf("audit page banner %q, want system-high", b)
+		}
+	}
+	p := adam.get("/ui/admin/users")
+	if p.code != http.StatusOK || !strings.Contains(p.body, `data-user-row="ana"`) || banners(t, p.body) != f.n.Registry().SystemLow() {
+		t.Fatalf("users page: %d", p.code)
+	}
+}
