@@ -127,7 +127,7 @@ func screenshot(t *testing.T, ctx context.Context, name string) {
 	if dir == "" {
 		return
 	}
-	png := run(t, ctx, chromedp.FullScreenshot(90))
+	png := run(t, ctx, chromedp.FullScreenshot(100)) // 100: PNG
 	if err := os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644); err != nil {
 		t.Fatal(err)
 	}
