@@ -33,7 +33,7 @@ type userView struct {
 }
 
 // pageFiles are the page templates, each parsed with the layout.
-var pageFiles = []string{"login", "error", "objects", "object", "publish", "audit", "users"}
+var pageFiles = []string{"login", "error", "objects", "object", "publish", "audit", "users", "releases"}
 
 func (s *Server) parseTemplates() error {
 	for _, name := range pageFiles {

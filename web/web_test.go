@@ -355,3 +355,25 @@ func TestAuditAndUsersPages(t *testing.T) {
 		t.Fatalf("users page: %d", p.code)
 	}
 }
+
+// TestReleasesPage: every role gets the release queue node gives it; a
+// decision posted without the CSRF token is refused and changes nothing.
+func TestReleasesPage(t *testing.T) {
+	f := newFixture(t)
+	f.addUser(t, usersSpec("otto", node.RoleAuditor))
+	f.addUser(t, usersSpec("rel", node.RoleReleaser))
+	for _, name := range []string{"ana", "otto", "rel"} {
+		c := f.client(t)
+		c.mustLogin(name)
+		p := c.get("/ui/releases")
+		if p.code != http.StatusOK {
+			t.Fatalf("%s GET /ui/releases = %d", name, p.code)
+		}
+		if b := banners(t, p.body); b != f.n.Registry().SystemLow() {
+			t.Errorf("%s: empty queue banner %q, want system-low", name, b)
+		}
+		if p := c.post("/ui/releases/nosuch/approve", nil); p.code != http.StatusForbidden {
+			t.Errorf("%s: approve without csrf = %d, want 403", name, p.code)
+		}
+	}
+}
