@@ -181,3 +181,7 @@ func nodeAdmin(t *testing.T, f *fixture) *node.Principal {
 func usersSpec(name, role string) users.UserSpec {
 	return users.UserSpec{Name: name, Role: role, Nationality: "GBR", Clearances: map[string]string{"NATO": "RESTRICTED"}}
 }
+
+func usersSpecNATO(name string) users.UserSpec {
+	return users.UserSpec{Name: name, Role: node.RoleReleaser, Nationality: "GBR", Clearances: map[string]string{"NATO": "SECRET"}}
+}
