@@ -21,7 +21,19 @@ import (
 type Option func(*serveOptions)
 
 type serveOptions struct {
-	reg *prometheus.Registry
+	reg    *prometheus.Registry
+	mounts []mount
+}
+
+type mount struct {
+	pattern string
+	h       http.Handler
+}
+
+// WithHandler mounts h at pattern on the same listener, beside the API
+// (the web interface under /ui/); Routes lists it.
+func WithHandler(pattern string, h http.Handler) Option {
+	return func(o *serveOptions) { o.mounts = append(o.mounts, mount{pattern, h}) }
 }
 
 // WithRegistry makes Serve register the API's metrics in reg, to be served

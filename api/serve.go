@@ -34,8 +34,12 @@ func Serve(ctx context.Context, n *stack.Node, ln net.Listener, log *slog.Logger
 		ln.Close()
 		return fmt.Errorf("serve: %w", err)
 	}
+	a := New(n, log, o.reg)
+	for _, m := range o.mounts {
+		a.Handle(m.pattern, m.h)
+	}
 	srv := &http.Server{
-		Handler:           federation.WithPeer(identifyPeer(ts), log, New(n, log, o.reg)),
+		Handler:           federation.WithPeer(identifyPeer(ts), log, a),
 		TLSConfig:         ts.ServerConfig(cert),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       5 * time.Minute,

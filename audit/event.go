@@ -28,7 +28,17 @@ const (
 	ActionTokenRevoke  = "token.revoke"
 	ActionTokenCap     = "token.cap" // tokens given the longest lifetime allowed (token_max_ttl)
 	ActionAuthRefuse   = "auth.refuse"
-	ActionNodeInit     = "node.init"
+	// The web interface (docs/UI.md): a password set, a login, a refused
+	// one (Reasons say why), an account locked by repeated failures, a
+	// logout, and a session ended by the node (idle, lifetime, user
+	// disabled or changed).
+	ActionPasswordSet = "user.password"
+	ActionLogin       = "ui.login"
+	ActionLoginRefuse = "ui.login.refuse"
+	ActionLockout     = "ui.lockout"
+	ActionLogout      = "ui.logout"
+	ActionSessionEnd  = "ui.session.end"
+	ActionNodeInit    = "node.init"
 	// Encryption at rest (package seal): a crypto-shred, with the reason
 	// (retention, recall, admin, restore) in Reasons; a key-encryption key
 	// rotation; a database restored from a backup.

@@ -41,6 +41,22 @@ type Config struct {
 	// yet) before it fails for good (docs/FEDERATION.md, "Delivery
 	// states"). Unset: 24h.
 	DeliveryMaxAge time.Duration `yaml:"delivery_max_age,omitempty"`
+	// UI is the web interface's session policy (docs/UI.md).
+	UI UIConfig `yaml:"ui,omitempty"`
+}
+
+// UIConfig bounds web sessions and password guessing. Zero fields take
+// the defaults Defaults fills in.
+type UIConfig struct {
+	// IdleTimeout ends a session unused this long (default 15m).
+	IdleTimeout time.Duration `yaml:"idle_timeout,omitempty"`
+	// SessionLifetime ends a session this long after login, however
+	// busy (default 12h).
+	SessionLifetime time.Duration `yaml:"session_lifetime,omitempty"`
+	// LockoutFailures consecutive failed logins lock the account (default 5)
+	// for LockoutDuration (default 15m).
+	LockoutFailures int           `yaml:"lockout_failures,omitempty"`
+	LockoutDuration time.Duration `yaml:"lockout_duration,omitempty"`
 }
 
 // AutoReleaseOn reports whether automatic release on ingest is on (the
@@ -71,6 +87,18 @@ func (c *Config) Defaults() {
 	if c.MaxBodyBytes == 0 {
 		c.MaxBodyBytes = 64 << 20
 	}
+	if c.UI.IdleTimeout == 0 {
+		c.UI.IdleTimeout = 15 * time.Minute
+	}
+	if c.UI.SessionLifetime == 0 {
+		c.UI.SessionLifetime = 12 * time.Hour
+	}
+	if c.UI.LockoutFailures == 0 {
+		c.UI.LockoutFailures = 5
+	}
+	if c.UI.LockoutDuration == 0 {
+		c.UI.LockoutDuration = 15 * time.Minute
+	}
 	if len(c.Labels.Policies) == 0 {
 		c.Labels = label.DefaultConfig(c.Country)
 	}
@@ -92,6 +120,9 @@ func (c *Config) Validate() error {
 	}
 	if c.TokenTTL <= 0 || c.TokenTTL > c.TokenMaxTTL {
 		return fmt.Errorf("config: token_ttl %s: want a positive duration up to token_max_ttl (%s)", c.TokenTTL, c.TokenMaxTTL)
+	}
+	if c.UI.IdleTimeout < 0 || c.UI.SessionLifetime < 0 || c.UI.LockoutFailures < 0 || c.UI.LockoutDuration < 0 {
+		return fmt.Errorf("config: ui: idle_timeout, session_lifetime, lockout_failures and lockout_duration must not be negative")
 	}
 	if c.DeliveryMaxAge < 0 {
 		return fmt.Errorf("config: delivery_max_age %s: want a positive duration such as 24h", c.DeliveryMaxAge)

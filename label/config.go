@@ -9,6 +9,13 @@ type Config struct {
 	Caveats     []string            `yaml:"caveats" json:"caveats"`         // known caveats
 	Disciplines []string            `yaml:"disciplines" json:"disciplines"` // known intelligence disciplines
 	Topics      []string            `yaml:"topics" json:"topics"`           // known topics
+	// SystemHigh is the banner of a page whose contents no single label
+	// dominates (labels of different policies, releasability sets that do
+	// not intersect); SystemLow the banner of a page that shows no
+	// intelligence (docs/UI.md). Unset: the highest and the lowest level
+	// of the first policy.
+	SystemHigh string `yaml:"system_high,omitempty" json:"system_high,omitempty"`
+	SystemLow  string `yaml:"system_low,omitempty" json:"system_low,omitempty"`
 }
 
 // PolicyConfig describes one classification policy (the 4774 PolicyIdentifier
@@ -28,6 +35,12 @@ type PolicyConfig struct {
 type LevelConfig struct {
 	Name   string `yaml:"name" json:"name"`     // e.g. "SECRET"
 	Banner string `yaml:"banner" json:"banner"` // e.g. "NATO SECRET"; unique across the registry
+	// Portion is the level's abbreviation in portion marks, e.g. "NS"
+	// (Registry.Portion); unset: the initials of Banner.
+	Portion string `yaml:"portion,omitempty" json:"portion,omitempty"`
+	// Colour is the banner's background, "#rrggbb"; unset: by rank
+	// (Registry.Colour).
+	Colour string `yaml:"colour,omitempty" json:"colour,omitempty"`
 }
 
 // Names of the policies DefaultConfig ships.
@@ -58,22 +71,22 @@ func DefaultConfig(country string) Config {
 			{
 				Name: PolicyNATO,
 				Levels: []LevelConfig{
-					{Name: "UNCLASSIFIED", Banner: "NATO UNCLASSIFIED"},
-					{Name: "RESTRICTED", Banner: "NATO RESTRICTED"},
-					{Name: "CONFIDENTIAL", Banner: "NATO CONFIDENTIAL"},
-					{Name: "SECRET", Banner: "NATO SECRET"},
-					{Name: "TOP-SECRET", Banner: "COSMIC TOP SECRET"},
+					{Name: "UNCLASSIFIED", Banner: "NATO UNCLASSIFIED", Portion: "NU"},
+					{Name: "RESTRICTED", Banner: "NATO RESTRICTED", Portion: "NR"},
+					{Name: "CONFIDENTIAL", Banner: "NATO CONFIDENTIAL", Portion: "NC"},
+					{Name: "SECRET", Banner: "NATO SECRET", Portion: "NS"},
+					{Name: "TOP-SECRET", Banner: "COSMIC TOP SECRET", Portion: "CTS"},
 				},
 				Audience: []string{"NATO"},
 			},
 			{
 				Name: PolicyNational,
 				Levels: []LevelConfig{
-					{Name: "OFFICIAL", Banner: c + " OFFICIAL"},
-					{Name: "RESTRICTED", Banner: c + " RESTRICTED"},
-					{Name: "CONFIDENTIAL", Banner: c + " CONFIDENTIAL"},
-					{Name: "SECRET", Banner: c + " SECRET"},
-					{Name: "TOP-SECRET", Banner: c + " TOP SECRET"},
+					{Name: "OFFICIAL", Banner: c + " OFFICIAL", Portion: c + " O"},
+					{Name: "RESTRICTED", Banner: c + " RESTRICTED", Portion: c + " R"},
+					{Name: "CONFIDENTIAL", Banner: c + " CONFIDENTIAL", Portion: c + " C"},
+					{Name: "SECRET", Banner: c + " SECRET", Portion: c + " S"},
+					{Name: "TOP-SECRET", Banner: c + " TOP SECRET", Portion: c + " TS"},
 				},
 				Audience: []string{c},
 				Owner:    c,

@@ -20,6 +20,8 @@ type Registry struct {
 	caveats     map[string]struct{}
 	disciplines map[string]struct{}
 	topics      map[string]struct{}
+	systemHigh  string // marking.go
+	systemLow   string
 }
 
 type policyInfo struct {
@@ -131,7 +133,11 @@ func NewRegistry(cfg Config) (*Registry, error) {
 			}
 			r.banners[b] = levelRef{policy: name, level: ln}
 			info.rank[ln] = j
-			info.cfg.Levels = append(info.cfg.Levels, LevelConfig{Name: ln, Banner: b})
+			lc, err := markingOf(name, ln, b, lv)
+			if err != nil {
+				return nil, err
+			}
+			info.cfg.Levels = append(info.cfg.Levels, lc)
 		}
 		aud := normList(p.Audience)
 		if len(aud) == 0 {
@@ -145,6 +151,9 @@ func NewRegistry(cfg Config) (*Registry, error) {
 		info.cfg.Audience = aud
 		info.audience = r.Expand(aud)
 		r.policies[name] = info
+	}
+	if err := r.systemMarkings(cfg); err != nil {
+		return nil, err
 	}
 	return r, nil
 }

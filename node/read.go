@@ -177,6 +177,12 @@ type ListOptions struct {
 	// empty: for in-process callers only (benchmarks sampling a large
 	// store), never from a reader's input.
 	After int64
+	// Where, when set, narrows the listing to the access classes it
+	// accepts (the web interface's classification filter); WhereKey names
+	// the filter in the page cursor, so a cursor is valid only for it. It
+	// only narrows what the reader may read anyway.
+	Where    func(policy.Class) bool
+	WhereKey string
 }
 
 // cursorParams is the query a List cursor is bound to, canonical: the
@@ -185,7 +191,11 @@ type ListOptions struct {
 // between pages (see taxiiCursorParams).
 func (o ListOptions) cursorParams() []string {
 	types := slices.Compact(slices.Sorted(slices.Values(o.Types)))
-	return []string{"type=" + strings.Join(types, ","), "include_revoked=" + strconv.FormatBool(o.IncludeRevoked)}
+	params := []string{"type=" + strings.Join(types, ","), "include_revoked=" + strconv.FormatBool(o.IncludeRevoked)}
+	if o.WhereKey != "" {
+		params = append(params, "where="+o.WhereKey)
+	}
+	return params
 }
 
 // Page is one page of a listing.
@@ -230,6 +240,22 @@ func (n *Node) List(ctx context.Context, p *Principal, o ListOptions) (Page, err
 	classes, err := n.Classes().Visible(ctx, n.st, p.Subject)
 	if err != nil {
 		return Page{}, fmt.Errorf("list: %w", err)
+	}
+	if o.Where != nil {
+		kept := classes[:0:0]
+		for _, id := range classes {
+			c, err := n.Classes().Of(ctx, n.st, id)
+			if err != nil {
+				return Page{}, fmt.Errorf("list: %w", err)
+			}
+			if o.Where(c) {
+				kept = append(kept, id)
+			}
+		}
+		if classes = kept; len(classes) == 0 {
+			return page, n.RecordReads(ctx, audit.Event{Actor: p.Actor(), Action: audit.ActionList, Decision: audit.Allow,
+				Detail: "type=" + strings.Join(o.Types, ",") + " where=" + o.WhereKey})
+		}
 	}
 	vs, err := n.st.List(ctx, store.ListQuery{Types: o.Types, Classes: classes, After: after, Limit: limit + 1, IncludeRevoked: o.IncludeRevoked})
 	if err != nil {

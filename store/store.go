@@ -58,6 +58,7 @@ type Reader interface {
 	RecallReader    // recalls.go
 	WitnessReader   // witness.go
 	NodeKeyReader   // nodekeys.go
+	SessionReader   // websessions.go
 	// Versions returns every version of id, oldest first.
 	Versions(ctx context.Context, id string) ([]ObjectVersion, error)
 	// VersionsOf returns every version of each of ids in one read, as
@@ -127,6 +128,7 @@ type Tx interface {
 	RecallWriter    // recalls.go
 	WitnessWriter   // witness.go
 	NodeKeyWriter   // nodekeys.go
+	SessionWriter   // websessions.go
 	PutLabel(ctx context.Context, id string, raw []byte) error
 	// AccessClass returns the id of the class for exactly this set of label
 	// ids (sorted, unique), creating it if needed.

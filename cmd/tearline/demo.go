@@ -56,6 +56,10 @@ func demoCmd() *cobra.Command {
 			for _, u := range users {
 				fmt.Fprintf(out, "  %-6s %-8s %s  sees %s\n         token %s\n", u.Spec.Name, u.Spec.Role, u.Spec.Nationality, u.Sees, u.Token)
 			}
+			fmt.Fprintf(out, "\nWeb interface: %s/ui/ (the certificate is the node's own; accept it in the browser). Sign in as:\n", url)
+			for _, u := range users {
+				fmt.Fprintf(out, "  %-6s password %s\n", u.Spec.Name, u.Password)
+			}
 			fmt.Fprintf(out, "\nTry (the certificate is the node's own: --ca %s/%s, or -k):\n", dir, node.TLSCert)
 			fmt.Fprintf(out, "  curl -sk -H 'Authorization: Bearer %s' %s/api/v1/objects\n", users[1].Token, url)
 			fmt.Fprintf(out, "  curl -sk -H 'Authorization: Bearer %s' %s/api/v1/objects/report--84e4d88f-44ea-4bcd-bbf3-b2c1c320bcb3\n", users[2].Token, url)
@@ -76,7 +80,11 @@ func demoCmd() *cobra.Command {
 			defer cl.Close()
 			fmt.Fprintln(out, "\nalice sees the report; bob gets 404 for it, exactly as for an id that does not exist. Ctrl-C stops the demo.")
 			log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelWarn}))
-			return api.Serve(ctx, n, ln, log)
+			opts, err := uiOptions(n, log)
+			if err != nil {
+				return err
+			}
+			return api.Serve(ctx, n, ln, log, opts...)
 		},
 	}
 	c.Flags().StringVar(&dir, "data", "", "data directory for the demo node (default: a temporary directory removed on exit)")

@@ -166,7 +166,12 @@ func serveCmd() *cobra.Command {
 				}()
 			}
 			log.Info("serving", "node", n.Config().Name, "url", "https://"+ln.Addr().String())
-			return api.Serve(ctx, n, ln, log, api.WithRegistry(metrics))
+			opts, err := uiOptions(n, log)
+			if err != nil {
+				return err
+			}
+			log.Info("web interface", "url", "https://"+ln.Addr().String()+"/ui/")
+			return api.Serve(ctx, n, ln, log, append(opts, api.WithRegistry(metrics))...)
 		},
 	}
 	c.Flags().StringVar(&metricsListen, "metrics-listen", "", "HOST:PORT for Prometheus metrics over plain HTTP, or off (default metrics_listen from config, else "+datadir.DefaultMetricsListen+" when free)")

@@ -133,7 +133,7 @@ func servingBehaviour() map[string]string {
 		"tearline audit checkpoint": onOnline, "tearline audit ledger": onRead, "tearline audit split-views": onRead,
 		"tearline ca init": onNone, "tearline ca issue": onNone, "tearline ca sign": onNone,
 	}
-	for _, c := range []string{"add", "update", "revoke", "token"} {
+	for _, c := range []string{"add", "update", "revoke", "token", "passwd"} {
 		m["tearline user "+c] = onStore
 	}
 	m["tearline user list"] = onRead

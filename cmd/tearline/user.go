@@ -1,7 +1,10 @@
 package main
 
 import (
+	"bufio"
+	"errors"
 	"fmt"
+	"io"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -25,7 +28,7 @@ func openNode(cmd *cobra.Command, dir, storeURL string) (*stack.Node, error) {
 
 func userCmd() *cobra.Command {
 	c := &cobra.Command{Use: "user", Short: "Manage users and their API tokens"}
-	c.AddCommand(userAddCmd(), userListCmd(), userRevokeCmd(), userTokenCmd(), userUpdateCmd())
+	c.AddCommand(userAddCmd(), userListCmd(), userRevokeCmd(), userTokenCmd(), userUpdateCmd(), userPasswdCmd())
 	return c
 }
 
@@ -45,14 +48,21 @@ func userAddCmd() *cobra.Command {
 	var dir, storeURL string
 	var s users.UserSpec
 	var clearances []string
+	var passwordStdin bool
 	c := &cobra.Command{
-		Use:   "add --data DIR --name NAME --role ROLE --clearance POLICY:LEVEL --nationality CCC",
+		Use:   "add --data DIR --name NAME --role ROLE --clearance POLICY:LEVEL --nationality CCC [--password-stdin]",
 		Short: "Add a user; prints the new API token alone on the last line",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var err error
 			if s.Clearances, err = parseClearances(clearances); err != nil {
 				return err
+			}
+			var password string
+			if passwordStdin {
+				if password, err = readPasswordLine(cmd.InOrStdin()); err != nil {
+					return err
+				}
 			}
 			n, err := openNode(cmd, dir, storeURL)
 			if err != nil {
@@ -63,8 +73,16 @@ func userAddCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if passwordStdin {
+				if err := n.Users.SetPassword(cmd.Context(), node.ConsoleAdmin(), u.Name, password); err != nil {
+					return fmt.Errorf("user %s was added without a web password: %w", u.Name, err)
+				}
+			}
 			out := cmd.OutOrStdout()
 			fmt.Fprintf(out, "added user %s (%s, %s, clearances %s)\n", u.Name, u.Role, u.Nationality, formatClearances(u.Clearances))
+			if passwordStdin {
+				fmt.Fprintln(out, "web password set")
+			}
 			fmt.Fprintln(out, "API token (shown once; keep it secret):")
 			fmt.Fprintln(out, tok)
 			return nil
@@ -81,6 +99,7 @@ func userAddCmd() *cobra.Command {
 	f.StringVar(&s.Org, "org", "", "organisation")
 	f.StringVar(&s.DefaultLabel, "default-label", "", "label banner applied to objects the user submits without one")
 	f.DurationVar(&s.TokenTTL, "token-ttl", 0, "token lifetime (default from config, 90 days)")
+	f.BoolVar(&passwordStdin, "password-stdin", false, "read the user's web interface password from standard input (one line)")
 	for _, r := range []string{"data", "name", "nationality"} {
 		_ = c.MarkFlagRequired(r)
 	}
@@ -284,4 +303,46 @@ their compartments, or not releasable to their nationality) is refused.`,
 	f.BoolVar(&enable, "enable", false, "enable the user")
 	_ = c.MarkFlagRequired("data")
 	return c
+}
+
+func userPasswdCmd() *cobra.Command {
+	var dir, storeURL string
+	c := &cobra.Command{
+		Use:   "passwd --data DIR NAME",
+		Short: "Set a user's web interface password, read from standard input (one line); ends the user's open sessions",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			password, err := readPasswordLine(cmd.InOrStdin())
+			if err != nil {
+				return err
+			}
+			n, err := openNode(cmd, dir, storeURL)
+			if err != nil {
+				return err
+			}
+			defer n.Close()
+			if err := n.Users.SetPassword(cmd.Context(), node.ConsoleAdmin(), args[0], password); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "web password of %s set; their open sessions ended\n", args[0])
+			return nil
+		},
+	}
+	c.Flags().StringVar(&dir, "data", "", "data directory (required)")
+	addStoreFlag(c, &storeURL)
+	_ = c.MarkFlagRequired("data")
+	return c
+}
+
+// readPasswordLine reads one line from r, without its line ending.
+func readPasswordLine(r io.Reader) (string, error) {
+	line, err := bufio.NewReader(io.LimitReader(r, users.MaxPasswordLength+2)).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return "", fmt.Errorf("read password from standard input: %w", err)
+	}
+	line = strings.TrimRight(line, "\r\n")
+	if line == "" {
+		return "", errors.New("read password from standard input: empty")
+	}
+	return line, nil
 }

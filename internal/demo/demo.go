@@ -5,7 +5,9 @@ package demo
 
 import (
 	"context"
+	"crypto/rand"
 	"embed"
+	"encoding/hex"
 	"fmt"
 
 	"github.com/tearline/tearline/node"
@@ -35,9 +37,10 @@ func Sets() []Set {
 
 // User is a demo user with its token.
 type User struct {
-	Spec  users.UserSpec
-	Token string
-	Sees  string // what the user can read, in words
+	Spec     users.UserSpec
+	Token    string
+	Password string // the web interface's password, random per demo
+	Sees     string // what the user can read, in words
 }
 
 // Users returns the demo users (tokens empty until Setup).
@@ -75,6 +78,10 @@ func SetupOn(ctx context.Context, dir, storeURL string) ([]User, error) {
 		if _, users[i].Token, err = n.Users.AddUser(ctx, node.ConsoleAdmin(), users[i].Spec); err != nil {
 			return nil, err
 		}
+		users[i].Password = demoPassword(users[i].Spec.Name)
+		if err := n.Users.SetPassword(ctx, node.ConsoleAdmin(), users[i].Spec.Name, users[i].Password); err != nil {
+			return nil, err
+		}
 	}
 	admin, err := n.Authenticate(ctx, users[0].Token)
 	if err != nil {
@@ -94,4 +101,14 @@ func SetupOn(ctx context.Context, dir, storeURL string) ([]User, error) {
 		}
 	}
 	return users, nil
+}
+
+// demoPassword is a fresh random web password: a demo node listens on a
+// port anyone on the machine can reach.
+func demoPassword(name string) string {
+	b := make([]byte, 6)
+	if _, err := rand.Read(b); err != nil {
+		panic(err) // crypto/rand never fails on supported platforms
+	}
+	return name + "-demo-" + hex.EncodeToString(b)
 }

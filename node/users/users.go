@@ -27,11 +27,12 @@ import (
 
 // Service administers the users of one node.
 type Service struct {
-	n *node.Node
+	n       *node.Node
+	hashing chan struct{} // password hashes in progress (sessions.go)
 }
 
 // New returns the user administration of n.
-func New(n *node.Node) *Service { return &Service{n: n} }
+func New(n *node.Node) *Service { return &Service{n: n, hashing: make(chan struct{}, 4)} }
 
 // UserSpec describes a new user.
 type UserSpec struct {
@@ -210,6 +211,12 @@ func (us *Service) UpdateUser(ctx context.Context, p *node.Principal, name strin
 		if err := tx.UpdateUser(ctx, u); err != nil {
 			return err
 		}
+		if u.Disabled {
+			// A disabled user's web sessions end now, not at their next use.
+			if _, err := tx.DeleteUserSessions(ctx, u.ID); err != nil {
+				return err
+			}
+		}
 		out = u
 		return us.n.AppendAudit(ctx, tx, audit.Event{Actor: actor, Action: audit.ActionUserUpdate, Subject: u.Name,
 			Detail: fmt.Sprintf("role=%s clearances=%s compartments=%s disabled=%t", u.Role, clearanceString(u.Clearances), strings.Join(u.Compartments, ","), u.Disabled)})
@@ -281,6 +288,10 @@ func (us *Service) RevokeToken(ctx context.Context, p *node.Principal, target st
 		if _, err := tx.Token(ctx, target); err == nil {
 			ids = []string{target}
 		} else if u, err := tx.UserByName(ctx, target); err == nil {
+			// Revoking a user revokes their web sessions too.
+			if _, err := tx.DeleteUserSessions(ctx, u.ID); err != nil {
+				return err
+			}
 			toks, err := tx.Tokens(ctx, u.ID)
 			if err != nil {
 				return err
@@ -337,6 +348,15 @@ func (us *Service) checkTokenTTL(ttl time.Duration) error {
 		return fmt.Errorf("%w: token lifetime %s: want a positive duration up to %s (token_max_ttl in tearline.yaml)", node.ErrInvalid, ttl, us.n.Config().TokenMaxTTL)
 	}
 	return nil
+}
+
+// randToken returns 32 random bytes, base64url.
+func randToken() string {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		panic(err) // crypto/rand never fails on supported platforms
+	}
+	return base64.RawURLEncoding.EncodeToString(b)
 }
 
 func randHex(n int) string {

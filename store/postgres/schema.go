@@ -143,6 +143,7 @@ ALTER TABLE audit
 	12:               followupsSchema,      // followups.go
 	13:               nodeKeysSchema,       // nodekeys.go
 	14:               instancesSchema,
+	15:               webSessionsSchema, // websessions.go
 }
 
 // treeMigration moves the audit tree's hashes into the leaves' rows

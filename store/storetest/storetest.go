@@ -63,9 +63,10 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"RollbackOnPanic", testRollbackOnPanic},
 		{"Concurrent", testConcurrent},
 	}
-	tests = append(tests, sealTests...)     // seal.go
-	tests = append(tests, manyTests...)     // many.go
-	tests = append(tests, instanceTests...) // instances.go
+	tests = append(tests, sealTests...)       // seal.go
+	tests = append(tests, manyTests...)       // many.go
+	tests = append(tests, instanceTests...)   // instances.go
+	tests = append(tests, webSessionTests...) // websessions.go
 	// The node's record tables: users and tokens, agreements, the ledger,
 	// consents, recalls, the outbox, follow-ups, witnessed logs, node keys.
 	for _, r := range recordstest.Tests {

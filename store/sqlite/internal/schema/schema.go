@@ -135,6 +135,7 @@ CREATE INDEX retention_until ON retention (until_us);
 	12: followupsSchema,                           // followups.go
 	13: nodeKeysSchema,                            // nodekeys.go
 	14: instancesSchema,
+	15: webSessionsSchema, // websessions.go
 }
 
 // steps are the migrations' parts written in Go, run after their SQL in the
@@ -495,6 +496,27 @@ CREATE TABLE node_keys (
 	wrapped    BLOB    NOT NULL,
 	created_us INTEGER NOT NULL
 ) WITHOUT ROWID;
+`
+
+// webSessionsSchema (migration 15) keeps the web interface's passwords and
+// sessions (store.Password, store.Session; store/sqlite/websessions.go). It only creates empty tables:
+// trivial at any size.
+const webSessionsSchema = `
+CREATE TABLE web_passwords (
+	user_id         TEXT    PRIMARY KEY REFERENCES users(id),
+	hash            TEXT    NOT NULL,
+	changed_us      INTEGER NOT NULL,
+	failures        INTEGER NOT NULL,
+	locked_until_us INTEGER NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE web_sessions (
+	id           TEXT    PRIMARY KEY,
+	user_id      TEXT    NOT NULL REFERENCES users(id),
+	created_us   INTEGER NOT NULL,
+	last_seen_us INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX web_sessions_user ON web_sessions (user_id);
 `
 
 const idsSchema = `

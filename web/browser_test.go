@@ -1,0 +1,240 @@
+package web_test
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/tearline/tearline/node/nodetest"
+)
+
+// Browser tests drive Debian's chromium with chromedp (.ci/run installs
+// it). Without a chromium they skip, except under CI=true, where they fail:
+// CI must never pass by not running them.
+
+func chromium(t *testing.T) string {
+	t.Helper()
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatal("no chromium binary on PATH: .ci/run must install Debian's chromium (apt-get install chromium)")
+	}
+	t.Skip("no chromium binary on PATH (apt-get install chromium): browser tests skipped")
+	return ""
+}
+
+// browser starts a headless chromium for the test and returns its tab.
+func browser(t *testing.T) context.Context {
+	t.Helper()
+	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(chromium(t)),
+		chromedp.NoSandbox, chromedp.IgnoreCertErrors, chromedp.Flag("disable-gpu", true), chromedp.WindowSize(1280, 900))
+	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
+	t.Cleanup(cancel)
+	ctx, cancel2 := chromedp.NewContext(actx)
+	t.Cleanup(cancel2)
+	if err := chromedp.Do(ctx); err != nil { // starts the browser; no timeout on this first run
+		t.Fatalf("start chromium: %v", err)
+	}
+	return ctx
+}
+
+// run runs steps with a bound, so a broken page fails instead of hanging.
+func run[T any](t *testing.T, ctx context.Context, a chromedp.Action[T]) T {
+	t.Helper()
+	c, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	v, err := chromedp.Run(c, a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+func do(t *testing.T, ctx context.Context, steps ...chromedp.Action[chromedp.Void]) {
+	t.Helper()
+	run(t, ctx, chromedp.Steps(steps...))
+}
+
+// pageBanners reads the page's data-banner elements as "top|TEXT".
+func pageBanners(t *testing.T, ctx context.Context) []string {
+	t.Helper()
+	return run(t, ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll('[data-banner]')].map(e => e.dataset.banner + '|' + e.textContent.trim())`))
+}
+
+func wantBanners(t *testing.T, ctx context.Context, want string) {
+	t.Helper()
+	got := pageBanners(t, ctx)
+	if len(got) != 2 || got[0] != "top|"+want || got[1] != "bottom|"+want {
+		t.Fatalf("banners = %q, want top and bottom %q", got, want)
+	}
+}
+
+func browserLogin(t *testing.T, ctx context.Context, base, name, pw string) {
+	t.Helper()
+	do(t, ctx,
+		chromedp.Navigate(base+"/ui/login"),
+		chromedp.SendKeys(`input[name="name"]`, name),
+		chromedp.SendKeys(`input[name="password"]`, pw),
+		evalVoid(`document.body.dataset.before = 'submit'`),
+		chromedp.Submit(`input[name="password"]`),
+	)
+	// The answer is a new document: wait until the old one is gone.
+	waitFor(t, ctx, `document.readyState === 'complete' && !!document.body && document.body.dataset.before !== 'submit'`)
+}
+
+// waitFor polls a condition until it holds, across navigations (which
+// make single evaluations fail while the new document loads), for at most
+// 30 seconds.
+func waitFor(t *testing.T, ctx context.Context, cond string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		c, cancel := context.WithTimeout(ctx, 5*time.Second)
+		ok, err := chromedp.Run(c, chromedp.Evaluate[bool](cond))
+		cancel()
+		if err == nil && ok {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("condition never held: %s", cond)
+}
+
+func evalVoid(js string) chromedp.Action[chromedp.Void] {
+	return func(ctx context.Context, tg *chromedp.Target) (chromedp.Void, error) {
+		_, err := chromedp.Evaluate[any](js)(ctx, tg)
+		return chromedp.Void{}, err
+	}
+}
+
+func location(t *testing.T, ctx context.Context) string {
+	t.Helper()
+	return run(t, ctx, chromedp.Location())
+}
+
+func screenshot(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	dir := os.Getenv("TEARLINE_UI_SCREENSHOTS")
+	if dir == "" {
+		return
+	}
+	png := run(t, ctx, chromedp.FullScreenshot(100)) // 100: PNG
+	if err := os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestBrowser signs in, reads and pages through objects with htmx, and
+// checks the marking of every page, in a real browser.
+func TestBrowser(t *testing.T) {
+	f := newFixture(t)
+	admin := nodeAdmin(t, f)
+	var objs [][]byte
+	for range 60 {
+		objs = append(objs, nodetest.SDO(nodetest.NewID("campaign"), nodetest.T0, nodetest.T0, nil))
+	}
+	nodetest.MustLand(t, f.n, admin, nodetest.Bundle(objs...), "NATO RESTRICTED")
+	later := nodetest.NewID("campaign")
+	nodetest.MustLand(t, f.n, admin, nodetest.SDO(later, nodetest.T0, nodetest.T0, map[string]any{"name": "later secret"}), "NATO SECRET")
+	ctx := browser(t)
+	base := f.srv.URL
+
+	// Signed out, every page leads to the sign-in form, marked system-low.
+	do(t, ctx, chromedp.Navigate(base+"/"), chromedp.WaitVisible(`input[name="password"]`))
+	if loc := location(t, ctx); loc != base+"/ui/login" {
+		t.Fatalf("/ led to %s", loc)
+	}
+	wantBanners(t, ctx, f.n.Registry().SystemLow())
+	screenshot(t, ctx, "login")
+
+	browserLogin(t, ctx, base, "ana", "wrong password here")
+	if loc := location(t, ctx); loc != base+"/ui/login" {
+		t.Fatalf("a wrong password led to %s", loc)
+	}
+	browserLogin(t, ctx, base, "ana", password)
+	if loc := location(t, ctx); loc != base+"/ui/" {
+		t.Fatalf("login led to %s:\n%s", loc, run(t, ctx, chromedp.OuterHTML(`html`)))
+	}
+	do(t, ctx, chromedp.WaitVisible(`[data-user="ana"]`))
+	if loc := location(t, ctx); loc != base+"/ui/" {
+		t.Fatalf("login led to %s", loc)
+	}
+	header := run(t, ctx, chromedp.Text(`.who`))
+	for _, want := range []string{"ana", "analyst", "NATO SECRET", "GBR"} {
+		if !strings.Contains(header, want) {
+			t.Errorf("header %q lacks %q", header, want)
+		}
+	}
+	wantBanners(t, ctx, f.n.Registry().SystemHigh()) // NATO and GBR labels on one page
+	screenshot(t, ctx, "objects")
+
+	// Sticky: scrolled to the end, the top banner is still at the top.
+	top := run(t, ctx, chromedp.Evaluate[float64](`window.scrollTo(0, document.body.scrollHeight); document.getElementById('banner-top').getBoundingClientRect().top`))
+	if top != 0 {
+		t.Errorf("top banner at %v after scrolling, want 0 (sticky)", top)
+	}
+
+	// htmx: "More" appends the next rows and raises both banners out of band.
+	do(t, ctx, chromedp.Navigate(base+"/ui/objects?type=campaign"), chromedp.WaitVisible(`#more a`))
+	wantBanners(t, ctx, "NATO RESTRICTED")
+	if n := run(t, ctx, chromedp.Evaluate[int](`document.querySelectorAll('#rows [data-object-id]').length`)); n != 50 {
+		t.Fatalf("page 1 has %d rows", n)
+	}
+	do(t, ctx, chromedp.Click(`#more a`), chromedp.WaitVisible(`[data-object-id="`+later+`"]`))
+	if n := run(t, ctx, chromedp.Evaluate[int](`document.querySelectorAll('#rows [data-object-id]').length`)); n != 61 {
+		t.Fatalf("after More: %d rows, want 61 (appended by htmx, not a new page)", n)
+	}
+	if loc := location(t, ctx); loc != base+"/ui/objects?type=campaign" {
+		t.Errorf("More navigated to %s", loc)
+	}
+	wantBanners(t, ctx, "NATO SECRET")
+	portion := run(t, ctx, chromedp.Evaluate[string](`document.querySelector('[data-object-id="`+later+`"] [data-portion]').getAttribute('title')`))
+	if portion != "NATO SECRET" {
+		t.Errorf("secret row's portion title = %q", portion)
+	}
+
+	// The object page carries its label.
+	resp := run(t, ctx, chromedp.NavigateResponse(base+"/ui/objects/"+f.secret))
+	if resp.Status != 200 {
+		t.Fatalf("object page: %d", resp.Status)
+	}
+	wantBanners(t, ctx, "NATO SECRET // REL TO GBR, USA")
+	screenshot(t, ctx, "object")
+
+	// A post without the CSRF token is refused, in the browser too.
+	status := run(t, ctx, chromedp.Evaluate[int](`(async () => (await fetch('/ui/publish', {method: 'POST', body: new URLSearchParams({bundle: '{}'})})).status)()`, chromedp.EvalAwaitPromise))
+	if status != 403 {
+		t.Errorf("CSRF-less publish from the page answered %d", status)
+	}
+
+	do(t, ctx, chromedp.Navigate(base+"/ui/publish"), chromedp.WaitVisible(`textarea[name="bundle"]`))
+	wantBanners(t, ctx, f.n.Registry().SystemLow())
+	screenshot(t, ctx, "publish")
+
+	// Sign out; rita, cleared lower, sees the secret object nowhere.
+	do(t, ctx, chromedp.Click(`.who button`), chromedp.WaitVisible(`input[name="password"]`))
+	browserLogin(t, ctx, base, "rita", password)
+	do(t, ctx, chromedp.WaitVisible(`[data-user="rita"]`))
+	html := run(t, ctx, chromedp.OuterHTML(`html`))
+	if strings.Contains(html, f.secret) || strings.Contains(html, "secret actor") {
+		t.Errorf("rita's list shows the secret object")
+	}
+	wantBanners(t, ctx, "NATO RESTRICTED") // the open object and the restricted campaigns
+	resp = run(t, ctx, chromedp.NavigateResponse(base+"/ui/objects/"+f.secret))
+	if resp.Status != 404 {
+		t.Errorf("rita's view of the secret object: %d, want 404", resp.Status)
+	}
+	wantBanners(t, ctx, f.n.Registry().SystemLow())
+	if html := run(t, ctx, chromedp.OuterHTML(`html`)); strings.Contains(html, f.secret) {
+		t.Errorf("the not-found page names the id asked for")
+	}
+}

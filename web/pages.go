@@ -1,0 +1,503 @@
+package web
+
+import (
+	"bytes"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"html/template"
+	"io"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+
+	"github.com/tearline/tearline/binding"
+	"github.com/tearline/tearline/node"
+	"github.com/tearline/tearline/policy"
+)
+
+// view is what every page template gets.
+type view struct {
+	Title  string
+	Node   string
+	Banner marking
+	User   *userView
+	CSRF   string
+	Data   any
+}
+
+type userView struct {
+	Name, Role, Clearance, Nationality string
+}
+
+// pageFiles are the page templates, each parsed with the layout.
+var pageFiles = []string{"login", "error", "objects", "object", "publish", "audit", "users", "releases"}
+
+func (s *Server) parseTemplates() error {
+	for _, name := range pageFiles {
+		t, err := template.New(name).ParseFS(assets, "templates/layout.html", "templates/"+name+".html")
+		if err != nil {
+			return fmt.Errorf("web: template %s: %w", name, err)
+		}
+		s.pages[name] = t
+	}
+	return nil
+}
+
+func (s *Server) viewFor(r *http.Request, title string, banner marking, data any) view {
+	v := view{Title: title, Node: s.n.Config().Name, Banner: banner, Data: data}
+	if p := principal(r); p != nil {
+		clr := make([]string, 0, len(p.User.Clearances))
+		for pol, lvl := range p.User.Clearances {
+			clr = append(clr, pol+" "+lvl)
+		}
+		slices.Sort(clr)
+		c := strings.Join(clr, ", ")
+		if c == "" {
+			c = "no clearance"
+		}
+		if len(p.User.Compartments) > 0 {
+			c += " + " + strings.Join(p.User.Compartments, ", ")
+		}
+		v.User = &userView{Name: p.User.Name, Role: p.User.Role, Clearance: c, Nationality: p.User.Nationality}
+		if tok, ok := r.Context().Value(tokenKey{}).(string); ok {
+			v.CSRF = csrfToken(tok)
+		}
+	}
+	return v
+}
+
+// render writes a page (or, with tmpl set, one named template of it)
+// into a buffer first, so a template error never leaves half a page.
+func (s *Server) render(w http.ResponseWriter, code int, page, tmpl string, v view) {
+	if tmpl == "" {
+		tmpl = "layout"
+	}
+	var b bytes.Buffer
+	if err := s.pages[page].ExecuteTemplate(&b, tmpl, v); err != nil {
+		s.log.Error("web: render", "page", page, "err", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(code)
+	w.Write(b.Bytes())
+}
+
+// errorPage shows a message that names nothing asked for (never the id in
+// the URL), under the system-low marking: it shows no intelligence.
+func (s *Server) errorPage(w http.ResponseWriter, r *http.Request, p *node.Principal, code int, msg string) {
+	title := http.StatusText(code)
+	_ = p // the header shows whoever the request's context says is signed in
+	s.render(w, code, "error", "", s.viewFor(r, title, s.newMarks().banner(), msg))
+}
+
+// fail maps a node error to a page, as the API maps it to a status: what
+// the user may not read is not found, exactly as what does not exist.
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	switch {
+	case errors.Is(err, node.ErrNotFound):
+		s.errorPage(w, r, principal(r), http.StatusNotFound, "Nothing is here, or nothing you may see.")
+	case errors.Is(err, node.ErrForbidden):
+		s.errorPage(w, r, principal(r), http.StatusForbidden, "Your role may not do this.")
+	case errors.Is(err, node.ErrInvalid):
+		s.errorPage(w, r, principal(r), http.StatusBadRequest, "The request was not valid.")
+	default:
+		s.log.Error("web", "path", r.URL.Path, "err", err)
+		s.errorPage(w, r, principal(r), http.StatusInternalServerError, "The node could not answer.")
+	}
+}
+
+func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
+	s.fail(w, r, node.ErrNotFound)
+}
+
+// levelsCSS gives each level of each policy its banner colour (from the
+// policy configuration); colours are checked as #rrggbb by package label.
+func (s *Server) levelsCSS(w http.ResponseWriter, r *http.Request) {
+	reg := s.n.Registry()
+	var b strings.Builder
+	b.WriteString(".lvl-unknown{background:#555555;color:#fff}\n")
+	for _, pol := range reg.Policies() {
+		pc, _ := reg.Policy(pol)
+		for _, lv := range pc.Levels {
+			fmt.Fprintf(&b, ".%s{background:%s;color:#fff}\n", levelClass(pol, lv.Name), reg.Colour(pol, lv.Name))
+		}
+	}
+	w.Header().Set("Content-Type", "text/css; charset=utf-8")
+	io.WriteString(w, b.String())
+}
+
+// --- sign in and out
+
+type loginData struct {
+	LoginCSRF string
+	Message   string
+}
+
+// loginForm sets a fresh login token in a cookie and the form (a
+// double-submitted token: a page of another site cannot read the cookie,
+// so it cannot sign a victim into the attacker's account).
+func (s *Server) loginForm(w http.ResponseWriter, r *http.Request) {
+	s.showLogin(w, r, http.StatusOK, "")
+}
+
+func (s *Server) showLogin(w http.ResponseWriter, r *http.Request, code int, msg string) {
+	tok := randomToken()
+	http.SetCookie(w, &http.Cookie{Name: loginCookie, Value: tok, Path: "/", HttpOnly: true, Secure: true, SameSite: http.SameSiteStrictMode, MaxAge: 3600})
+	s.render(w, code, "login", "", s.viewFor(r, "Sign in", s.newMarks().banner(), loginData{LoginCSRF: tok, Message: msg}))
+}
+
+func (s *Server) login(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
+	c, err := r.Cookie(loginCookie)
+	form := r.PostFormValue("csrf")
+	if err != nil || form == "" || !sameOrigin(r) || subtle.ConstantTimeCompare([]byte(c.Value), []byte(form)) != 1 {
+		s.errorPage(w, r, nil, http.StatusForbidden, "The sign-in form was not accepted (CSRF check). Load the sign-in page again.")
+		return
+	}
+	tok, _, err := s.n.Users.Login(r.Context(), r.PostFormValue("name"), r.PostFormValue("password"))
+	if err != nil {
+		if errors.Is(err, node.ErrUnauthenticated) {
+			s.showLogin(w, r, http.StatusUnauthorized, "Sign-in failed: name or password not accepted.")
+			return
+		}
+		s.fail(w, r, err)
+		return
+	}
+	http.SetCookie(w, &http.Cookie{Name: loginCookie, Value: "", Path: "/", HttpOnly: true, Secure: true, SameSite: http.SameSiteStrictMode, MaxAge: -1})
+	// No Max-Age: the cookie ends with the browser; the node ends the
+	// session itself (idle timeout, lifetime).
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: tok, Path: "/", HttpOnly: true, Secure: true, SameSite: http.SameSiteStrictMode})
+	http.Redirect(w, r, Prefix, http.StatusSeeOther)
+}
+
+func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
+	tok, _ := r.Context().Value(tokenKey{}).(string)
+	if err := s.n.Users.Logout(r.Context(), tok); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", HttpOnly: true, Secure: true, SameSite: http.SameSiteStrictMode, MaxAge: -1})
+	http.Redirect(w, r, Prefix+"login", http.StatusSeeOther)
+}
+
+// --- objects
+
+// pageSize is the rows per page: small enough that a page never freezes a
+// browser, however large the node.
+const pageSize = 50
+
+// stixTypes offered in the type filter; any other type can be typed into
+// the URL.
+var stixTypes = []string{"attack-pattern", "campaign", "course-of-action", "grouping", "identity", "indicator",
+	"infrastructure", "intrusion-set", "location", "malware", "malware-analysis", "note", "observed-data",
+	"opinion", "report", "threat-actor", "tool", "vulnerability", "relationship", "sighting",
+	"domain-name", "email-addr", "file", "ipv4-addr", "ipv6-addr", "url"}
+
+type row struct {
+	ID, Name, Type, Modified string
+	Mark                     objectMark
+}
+
+type levelOption struct{ Value, Text string }
+
+type objectsData struct {
+	Types       []string
+	Levels      []levelOption
+	Type, Class string
+	Rows        []row
+	NextURL     string
+	FragmentURL string
+}
+
+func (s *Server) levelOptions() []levelOption {
+	reg := s.n.Registry()
+	var out []levelOption
+	for _, pol := range reg.Policies() {
+		pc, _ := reg.Policy(pol)
+		for _, lv := range pc.Levels {
+			out = append(out, levelOption{Value: pol + ":" + lv.Name, Text: lv.Banner})
+		}
+	}
+	return out
+}
+
+// objects lists the objects the user may read, newest last, a page at a
+// time (keyset: the sealed cursor of node.List). With fragment=1 (htmx's
+// "More") it answers only the next rows, and both banners again, out of
+// band, marked with the dominant label of the page so far (m) and the new
+// rows: a row is never shown under a lower banner.
+func (s *Server) objects(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	d := objectsData{Types: stixTypes, Levels: s.levelOptions(), Type: q.Get("type"), Class: q.Get("class")}
+	o := node.ListOptions{Route: "ui/objects", Limit: pageSize, Next: q.Get("next")}
+	if d.Type != "" {
+		o.Types = []string{d.Type}
+	}
+	if d.Class != "" {
+		pol, lvl, ok := strings.Cut(d.Class, ":")
+		if _, known := s.n.Registry().Rank(pol, lvl); !ok || !known {
+			s.fail(w, r, node.ErrInvalid)
+			return
+		}
+		o.WhereKey = d.Class
+		o.Where = func(c policy.Class) bool {
+			for _, l := range c.Labels {
+				if l.Policy == pol && l.Classification == lvl {
+					return true
+				}
+			}
+			return false
+		}
+	}
+	page, err := s.n.List(r.Context(), principal(r), o)
+	if err != nil {
+		if errors.Is(err, node.ErrInvalid) || strings.Contains(err.Error(), "cursor") {
+			s.errorPage(w, r, principal(r), http.StatusBadRequest, "That page of the listing is no longer valid. Start again from the first page.")
+			return
+		}
+		s.fail(w, r, err)
+		return
+	}
+	fragment := q.Get("fragment") == "1" && r.Header.Get("HX-Request") == "true"
+	m := s.newMarks()
+	if fragment {
+		m.floor(q.Get("m"))
+	}
+	for _, obj := range page.Objects {
+		rw, err := s.row(r, m, obj)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		d.Rows = append(d.Rows, rw)
+	}
+	banner := m.banner()
+	if page.More {
+		base := url.Values{}
+		if d.Type != "" {
+			base.Set("type", d.Type)
+		}
+		if d.Class != "" {
+			base.Set("class", d.Class)
+		}
+		base.Set("next", page.Next)
+		d.NextURL = Prefix + "objects?" + base.Encode()
+		base.Set("fragment", "1")
+		base.Set("m", banner.Text)
+		d.FragmentURL = Prefix + "objects?" + base.Encode()
+	}
+	v := s.viewFor(r, "Objects", banner, d)
+	if fragment {
+		s.render(w, http.StatusOK, "objects", "fragment", v)
+		return
+	}
+	s.render(w, http.StatusOK, "objects", "", v)
+}
+
+func (s *Server) row(r *http.Request, m *marks, o node.Object) (row, error) {
+	mk, err := m.object(r.Context(), s.n.Node, o)
+	if err != nil {
+		return row{}, err
+	}
+	return row{ID: o.ID, Name: objectName(o.Raw, o.ID), Type: o.Type, Modified: o.Modified, Mark: mk}, nil
+}
+
+// objectName is what a row calls an object: its name, else its value (an
+// observable), else its id.
+func objectName(raw []byte, id string) string {
+	var f struct {
+		Name  string `json:"name"`
+		Value string `json:"value"`
+	}
+	if json.Unmarshal(raw, &f) == nil {
+		if f.Name != "" {
+			return f.Name
+		}
+		if f.Value != "" {
+			return f.Value
+		}
+	}
+	return id
+}
+
+type prop struct{ Key, Value string }
+
+type bindingView struct {
+	Kind, Node, KeyID, Created, ObjectModified string
+}
+
+type versionView struct {
+	ID, Modified string
+	Revoked      bool
+	Mark         objectMark
+}
+
+type objectData struct {
+	row
+	Originator string
+	Revoked    bool
+	Props      []prop
+	Bindings   []bindingView
+	Versions   []versionView
+}
+
+// object shows one object: its label, properties, bindings and the
+// versions the user may read. An object the user may not read answers 404
+// exactly as one that does not exist (node.Get decides, and audits).
+func (s *Server) object(w http.ResponseWriter, r *http.Request) {
+	ctx, p := r.Context(), principal(r)
+	o, err := s.n.Get(ctx, p, r.PathValue("id"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	m := s.newMarks()
+	rw, err := s.row(r, m, o)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	d := objectData{row: rw, Originator: o.Originator, Revoked: o.Revoked, Props: props(o.Raw)}
+	var raws []json.RawMessage
+	if len(o.Bindings) > 0 {
+		if err := json.Unmarshal(o.Bindings, &raws); err != nil {
+			s.fail(w, r, fmt.Errorf("bindings of %s: %w", o.ID, err))
+			return
+		}
+	}
+	for _, raw := range raws {
+		b, err := binding.Parse(raw)
+		if err != nil {
+			continue // shown as missing rather than failing the page
+		}
+		d.Bindings = append(d.Bindings, bindingView{Kind: b.Kind, Node: b.Node, KeyID: b.KeyID, Created: b.Created, ObjectModified: b.ObjectModified})
+	}
+	versions, err := s.n.Versions(ctx, p, o.ID)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	for _, v := range versions {
+		mk, err := m.object(ctx, s.n.Node, v)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		d.Versions = append(d.Versions, versionView{ID: v.ID, Modified: v.Modified, Revoked: v.Revoked, Mark: mk})
+	}
+	s.render(w, http.StatusOK, "object", "", s.viewFor(r, rw.Name, m.banner(), d))
+}
+
+// props lays out an object's top-level properties as a readable table:
+// strings as they are, everything else as indented JSON.
+func props(raw []byte) []prop {
+	var f map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &f); err != nil {
+		return []prop{{Key: "(raw)", Value: string(raw)}}
+	}
+	keys := make([]string, 0, len(f))
+	for k := range f {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	out := make([]prop, 0, len(keys))
+	for _, k := range keys {
+		var str string
+		if json.Unmarshal(f[k], &str) == nil {
+			out = append(out, prop{Key: k, Value: str})
+			continue
+		}
+		var b bytes.Buffer
+		if json.Indent(&b, f[k], "", "  ") != nil {
+			b.Reset()
+			b.Write(f[k])
+		}
+		out = append(out, prop{Key: k, Value: b.String()})
+	}
+	return out
+}
+
+// --- publish
+
+type publishResult struct {
+	Landed  []row
+	Refused []string
+	Error   string
+}
+
+type publishData struct {
+	DefaultLabel string
+	Result       *publishResult
+}
+
+func (s *Server) publishForm(w http.ResponseWriter, r *http.Request) {
+	s.render(w, http.StatusOK, "publish", "", s.viewFor(r, "Publish", s.newMarks().banner(),
+		publishData{DefaultLabel: principal(r).User.DefaultLabel}))
+}
+
+// maxShownLanded caps the rows a publish result shows (each is a read).
+const maxShownLanded = 100
+
+// publish ingests an uploaded or pasted bundle as the user, through the
+// same node.Ingest as the API, and shows what landed and what was refused.
+func (s *Server) publish(w http.ResponseWriter, r *http.Request) {
+	ctx, p := r.Context(), principal(r)
+	r.Body = http.MaxBytesReader(w, r.Body, s.n.Config().MaxBodyBytes)
+	data := []byte(r.FormValue("bundle"))
+	if f, _, err := r.FormFile("file"); err == nil {
+		b, err := io.ReadAll(f)
+		f.Close()
+		if err != nil {
+			s.fail(w, r, fmt.Errorf("%w: upload: %w", node.ErrInvalid, err))
+			return
+		}
+		if len(bytes.TrimSpace(b)) > 0 {
+			data = b
+		}
+	}
+	lbl := strings.TrimSpace(r.FormValue("label"))
+	d := publishData{DefaultLabel: lbl, Result: &publishResult{}}
+	m := s.newMarks()
+	if len(bytes.TrimSpace(data)) == 0 {
+		d.Result.Error = "Nothing to publish: choose a file or paste a bundle."
+		s.render(w, http.StatusBadRequest, "publish", "", s.viewFor(r, "Publish", m.banner(), d))
+		return
+	}
+	res, err := s.n.Ingest(ctx, p, data, node.IngestOptions{Label: lbl})
+	if err != nil {
+		if errors.Is(err, node.ErrForbidden) {
+			s.fail(w, r, err)
+			return
+		}
+		d.Result.Error = "Not published: " + err.Error()
+		s.render(w, http.StatusBadRequest, "publish", "", s.viewFor(r, "Publish", m.banner(), d))
+		return
+	}
+	for _, ref := range res.Refused {
+		d.Result.Refused = append(d.Result.Refused, ref.String())
+	}
+	for i, l := range res.Landed {
+		if i == maxShownLanded {
+			break
+		}
+		o, err := s.n.Get(ctx, p, l.ID)
+		if err != nil {
+			continue // landed but not readable by its publisher: not shown
+		}
+		rw, err := s.row(r, m, o)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		d.Result.Landed = append(d.Result.Landed, rw)
+	}
+	code := http.StatusOK
+	if len(res.Refused) > 0 {
+		code = http.StatusUnprocessableEntity
+	}
+	s.render(w, code, "publish", "", s.viewFor(r, "Publish", m.banner(), d))
+}

@@ -1,0 +1,72 @@
+package web_test
+
+import (
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/tearline/tearline/label"
+	"github.com/tearline/tearline/node"
+)
+
+var portionTitle = regexp.MustCompile(`data-portion title="([^"]*)"`)
+
+// TestWalkEveryPageAsEveryRole walks the interface's pages as users of each
+// role and clearance: nothing a user may not read appears on any page (the
+// audit log, metadata for auditors and admins, excepted), and no page's
+// banner is lower than any portion on it.
+func TestWalkEveryPageAsEveryRole(t *testing.T) {
+	f := newFixture(t)
+	f.addUser(t, usersSpec("otto", node.RoleAuditor))
+	f.addUser(t, usersSpec("adam", node.RoleAdmin))
+	f.addUser(t, usersSpec("rel", node.RoleReleaser))
+	reg := f.n.Registry()
+	readable := map[string]map[string]bool{ // user -> object ids they may read
+		"ana":  {f.open: true, f.secret: true, f.national: true},
+		"rita": {f.open: true}, "otto": {f.open: true}, "adam": {f.open: true}, "rel": {f.open: true},
+	}
+	paths := []string{"/ui/", "/ui/objects", "/ui/objects?class=NATO:SECRET", "/ui/objects?type=threat-actor",
+		"/ui/publish", "/ui/releases", "/ui/releases?state=", "/ui/audit", "/ui/admin/users", "/ui/nowhere"}
+	for _, id := range []string{f.open, f.secret, f.national} {
+		paths = append(paths, "/ui/objects/"+id)
+	}
+	for user, may := range readable {
+		c := f.client(t)
+		c.mustLogin(user)
+		for _, path := range paths {
+			p := c.get(path)
+			if p.code >= 500 {
+				t.Fatalf("%s %s: %d", user, path, p.code)
+			}
+			b := banners(t, p.body)
+			if path != "/ui/audit" {
+				for _, id := range []string{f.open, f.secret, f.national} {
+					if !may[id] && strings.Contains(p.body, id) {
+						t.Errorf("%s %s shows %s, which they may not read", user, path, id)
+					}
+				}
+				for _, name := range []string{"secret actor", "national actor"} {
+					if strings.Contains(p.body, name) && user != "ana" {
+						t.Errorf("%s %s shows %q", user, path, name)
+					}
+				}
+			}
+			if b == reg.SystemHigh() {
+				continue
+			}
+			bl, err := reg.ParseBanner(b)
+			if err != nil {
+				t.Fatalf("%s %s: banner %q does not parse: %v", user, path, b, err)
+			}
+			for _, m := range portionTitle.FindAllStringSubmatch(p.body, -1) {
+				pl, err := reg.ParseBanner(unescape(m[1]))
+				if err != nil {
+					t.Fatalf("%s %s: portion title %q: %v", user, path, m[1], err)
+				}
+				if d, err := label.Dominate(reg, bl, pl); err != nil || !d.Equal(reg.Normalize(bl)) {
+					t.Errorf("%s %s: banner %q is lower than a portion %q", user, path, b, m[1])
+				}
+			}
+		}
+	}
+}
