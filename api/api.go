@@ -60,9 +60,15 @@ func New(n *stack.Node, log *slog.Logger, reg *prometheus.Registry) *Server {
 	reg.MustRegister(s.reqs, s.dur, s.objects, prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
 	reg.MustRegister(n.Oversight.WitnessCollector()) // split views, rollbacks, cosignatures (node/witnessmetrics.go)
 	reg.MustRegister(n.Deliveries.DeliveryMetrics()) // delivery states (package federation)
-	// A backend with metrics of its own (SQLite's id index) adds them.
+	reg.MustRegister(n.AccessMACCollector())         // stored access rules that fail their MAC (node/accessmacs.go)
+	// A backend with metrics of its own (SQLite's id index) adds them; the
+	// node's store wraps it (access MACs, sealing).
 	st := n.Store()
-	if u, ok := st.(interface{ Unwrap() store.Store }); ok {
+	for {
+		u, ok := st.(interface{ Unwrap() store.Store })
+		if !ok {
+			break
+		}
 		st = u.Unwrap()
 	}
 	if c, ok := st.(interface{ Collector() prometheus.Collector }); ok {

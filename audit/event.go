@@ -46,6 +46,12 @@ const (
 	ActionKeyRotate   = "key.rotate"
 	ActionRestore     = "store.restore"
 	ActionBackup      = "store.backup"
+	// Stored access rules (package accessmac): a version whose access MAC
+	// does not match its row (rewritten class, label or binding; Reasons
+	// says which check failed), which then reads as absent; the one-time
+	// computation of the MACs of rows stored before MACs existed (Count).
+	ActionAccessMismatch = "object.access-mismatch"
+	ActionAccessBackfill = "object.access-backfill"
 )
 
 // Decisions.

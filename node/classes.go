@@ -2,9 +2,11 @@ package node
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 
+	"github.com/tearline/tearline/accessmac"
 	"github.com/tearline/tearline/label"
 	"github.com/tearline/tearline/policy"
 	"github.com/tearline/tearline/store"
@@ -13,23 +15,30 @@ import (
 // Classes mirrors the store's access classes with their labels parsed.
 // Classes are immutable once made, so the cache only ever grows; another
 // process (user add, a replica) may add classes, which a refresh picks up.
+//
+// A class one of whose stored labels does not parse, or is not the label
+// its id names (a label row rewritten in place), is untrusted: no one may
+// read it (Visible leaves it out, Of and LabelIDs fail with
+// accessmac.ErrUntrusted, so the store wrapper drops and reports its
+// versions), and every other class keeps working.
 type Classes struct {
 	reg *label.Registry
 
-	mu      sync.Mutex
-	last    int64
-	byID    map[int64]policy.Class
-	ordered []policy.Class
+	mu        sync.Mutex
+	last      int64
+	byID      map[int64]policy.Class
+	untrusted map[int64]error // classes bearing a label that does not check, and why
+	ordered   []policy.Class  // trusted classes only
 }
 
 func newClasses(reg *label.Registry) *Classes {
-	return &Classes{reg: reg, byID: map[int64]policy.Class{}}
+	return &Classes{reg: reg, byID: map[int64]policy.Class{}, untrusted: map[int64]error{}}
 }
 
 // Classes returns the node's access classes.
 func (n *Node) Classes() *Classes { return n.classes }
 
-// all returns every access class, refreshed from r.
+// all returns every trusted access class, refreshed from r.
 func (cs *Classes) all(ctx context.Context, r store.Reader) ([]policy.Class, error) {
 	cs.mu.Lock()
 	defer cs.mu.Unlock()
@@ -38,47 +47,87 @@ func (cs *Classes) all(ctx context.Context, r store.Reader) ([]policy.Class, err
 		return nil, err
 	}
 	for _, c := range fresh {
-		labels := make([]label.Label, 0, len(c.LabelIDs))
-		for _, id := range c.LabelIDs {
-			raw, err := r.Label(ctx, id)
-			if err != nil {
-				return nil, fmt.Errorf("access class %d: %w", c.ID, err)
-			}
-			l, ours, err := label.ParseMarkingDefinition(raw)
-			if err != nil || !ours {
-				return nil, fmt.Errorf("access class %d: label %s: stored label does not parse (%v)", c.ID, id, err)
-			}
-			labels = append(labels, l)
+		pc, err := classOf(ctx, r, c.ID, c.LabelIDs)
+		if errors.Is(err, accessmac.ErrUntrusted) {
+			cs.untrusted[c.ID], cs.last = err, c.ID
+			continue
 		}
-		pc := policy.Class{ID: c.ID, LabelIDs: c.LabelIDs, Labels: labels}
+		if err != nil {
+			return nil, err
+		}
+		cs.last = c.ID
 		cs.byID[c.ID] = pc
 		cs.ordered = append(cs.ordered, pc)
-		cs.last = c.ID
 	}
 	return cs.ordered, nil
 }
 
-// Of returns one class, refreshing if it is not known yet.
-func (cs *Classes) Of(ctx context.Context, r store.Reader, id int64) (policy.Class, error) {
-	cs.mu.Lock()
-	c, ok := cs.byID[id]
-	cs.mu.Unlock()
-	if ok {
-		return c, nil
-	}
-	if _, err := cs.all(ctx, r); err != nil {
-		return policy.Class{}, err
-	}
-	cs.mu.Lock()
-	defer cs.mu.Unlock()
-	c, ok = cs.byID[id]
-	if !ok {
-		return c, fmt.Errorf("access class %d: %w", id, store.ErrNotFound)
+// classOf builds class id of labelIDs from the labels stored in r. A label
+// that is missing, does not parse or is not the label its id names makes
+// the class untrusted (accessmac.ErrUntrusted).
+func classOf(ctx context.Context, r store.Reader, id int64, labelIDs []string) (policy.Class, error) {
+	c := policy.Class{ID: id, LabelIDs: labelIDs, Labels: make([]label.Label, 0, len(labelIDs))}
+	for _, lid := range labelIDs {
+		raw, err := r.Label(ctx, lid)
+		if errors.Is(err, store.ErrNotFound) {
+			return policy.Class{}, fmt.Errorf("access class %d: label %s: %w: %w", id, lid, accessmac.ErrUntrusted, err)
+		}
+		if err != nil {
+			return policy.Class{}, fmt.Errorf("access class %d: %w", id, err)
+		}
+		l, ours, err := label.ParseMarkingDefinition(raw)
+		switch {
+		case err != nil:
+			return policy.Class{}, fmt.Errorf("access class %d: label %s: %w: %w", id, lid, accessmac.ErrUntrusted, err)
+		case !ours:
+			return policy.Class{}, fmt.Errorf("access class %d: label %s: %w: not a Tearline label", id, lid, accessmac.ErrUntrusted)
+		case l.ID() != lid:
+			// Content-addressed: a valid label of other content stored
+			// under this id is a substitution.
+			return policy.Class{}, fmt.Errorf("access class %d: label %s: %w: stored label is %s", id, lid, accessmac.ErrUntrusted, l.ID())
+		}
+		c.Labels = append(c.Labels, l)
 	}
 	return c, nil
 }
 
-// Visible is the pushed-down read rule for s.
+// Of returns one class, refreshing if it is not known yet; an untrusted
+// class is an error wrapping accessmac.ErrUntrusted.
+func (cs *Classes) Of(ctx context.Context, r store.Reader, id int64) (policy.Class, error) {
+	if c, ok, err := cs.cached(id); ok || err != nil {
+		return c, err
+	}
+	if _, err := cs.all(ctx, r); err != nil {
+		return policy.Class{}, err
+	}
+	if c, ok, err := cs.cached(id); ok || err != nil {
+		return c, err
+	}
+	return policy.Class{}, fmt.Errorf("access class %d: %w", id, store.ErrNotFound)
+}
+
+func (cs *Classes) cached(id int64) (policy.Class, bool, error) {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	if err := cs.untrusted[id]; err != nil {
+		return policy.Class{}, false, err
+	}
+	c, ok := cs.byID[id]
+	return c, ok, nil
+}
+
+// LabelIDs returns the label ids of class id, as reads decide with them
+// (accessmac.Classes).
+func (cs *Classes) LabelIDs(ctx context.Context, r store.Reader, id int64) ([]string, error) {
+	c, err := cs.Of(ctx, r, id)
+	if err != nil {
+		return nil, err
+	}
+	return c.LabelIDs, nil
+}
+
+// Visible is the pushed-down read rule for s: the trusted classes s may
+// read.
 func (cs *Classes) Visible(ctx context.Context, r store.Reader, s policy.Subject) ([]int64, error) {
 	all, err := cs.all(ctx, r)
 	if err != nil {
@@ -92,23 +141,8 @@ func (cs *Classes) Visible(ctx context.Context, r store.Reader, s policy.Subject
 // have been made in this very transaction, which may yet roll back, and the
 // cache must only ever hold committed classes (an id can be reused).
 func (cs *Classes) Uncached(ctx context.Context, r store.Reader, id int64, labelIDs []string) (policy.Class, error) {
-	cs.mu.Lock()
-	c, ok := cs.byID[id]
-	cs.mu.Unlock()
-	if ok {
-		return c, nil
+	if c, ok, err := cs.cached(id); ok || err != nil {
+		return c, err
 	}
-	c = policy.Class{ID: id, LabelIDs: labelIDs}
-	for _, lid := range labelIDs {
-		raw, err := r.Label(ctx, lid)
-		if err != nil {
-			return policy.Class{}, fmt.Errorf("access class %d: %w", id, err)
-		}
-		l, ours, err := label.ParseMarkingDefinition(raw)
-		if err != nil || !ours {
-			return policy.Class{}, fmt.Errorf("access class %d: label %s does not parse (%v)", id, lid, err)
-		}
-		c.Labels = append(c.Labels, l)
-	}
-	return c, nil
+	return classOf(ctx, r, id, labelIDs)
 }

@@ -32,6 +32,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/tearline/tearline/accessmac"
 	"github.com/tearline/tearline/datadir"
 	"github.com/tearline/tearline/label"
 	"github.com/tearline/tearline/seal"
@@ -50,7 +51,10 @@ type Node struct {
 	log       *slog.Logger
 	now       func() time.Time
 	logKeys   logKeys     // audit checkpoints' note key (auditlog.go)
-	sealed    *seal.Store // st: the store, sealing object content (kek.go)
+	sealed    *seal.Store // the store, sealing object content (kek.go)
+	// st is sealed wrapped in the access MAC checks (accessmacs.go).
+	macs   *accessmac.Store
+	checks *accessChecks
 
 	classes *Classes // access classes, parsed (classes.go)
 
@@ -145,6 +149,12 @@ func Open(ctx context.Context, dir string, o Options) (*Node, error) {
 	if o.Now != nil {
 		n.now = o.Now
 	}
+	n.checks = newAccessChecks(n)
+	if n.macs, err = n.openAccessMACs(ctx, sealed); err != nil {
+		n.Close()
+		return nil, fmt.Errorf("open node %s: %w", dir, err)
+	}
+	n.st = n.macs
 	if _, err := capTokens(ctx, n); err != nil { // principal.go: lifetimes bounded from the upgrade on
 		n.Close()
 		return nil, fmt.Errorf("open node %s: %w", dir, err)
@@ -152,8 +162,12 @@ func Open(ctx context.Context, dir string, o Options) (*Node, error) {
 	return n, nil
 }
 
-// Close closes the node's store.
-func (n *Node) Close() error { return n.st.Close() }
+// Close closes the node's store, once the audit entries of access MAC
+// mismatches met so far are written.
+func (n *Node) Close() error {
+	n.checks.wg.Wait()
+	return n.st.Close()
+}
 
 // Config returns the node's configuration.
 func (n *Node) Config() Config { return n.cfg }

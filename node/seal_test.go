@@ -255,7 +255,7 @@ func TestRotateKEK(t *testing.T) {
 		t.Fatal(err)
 	}
 	newID, count, err := n.RotateKEK(ctx, "test")
-	if err != nil || count != 3 || newID == oldKEK.ID() {
+	if err != nil || count != 4 || newID == oldKEK.ID() { // three data keys and the access MAC key
 		t.Fatalf("RotateKEK = %s, %d, %v", newID, count, err)
 	}
 	if _, err := os.Stat(filepath.Join(n.Dir(), KEKNextFile)); !errors.Is(err, os.ErrNotExist) {

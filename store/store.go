@@ -59,6 +59,7 @@ type Reader interface {
 	WitnessReader   // witness.go
 	NodeKeyReader   // nodekeys.go
 	SessionReader   // websessions.go
+	AccessMACReader // accessmacs.go
 	// Versions returns every version of id, oldest first.
 	Versions(ctx context.Context, id string) ([]ObjectVersion, error)
 	// VersionsOf returns every version of each of ids in one read, as
@@ -129,6 +130,7 @@ type Tx interface {
 	WitnessWriter   // witness.go
 	NodeKeyWriter   // nodekeys.go
 	SessionWriter   // websessions.go
+	AccessMACWriter // accessmacs.go
 	PutLabel(ctx context.Context, id string, raw []byte) error
 	// AccessClass returns the id of the class for exactly this set of label
 	// ids (sorted, unique), creating it if needed.
@@ -208,6 +210,10 @@ type ObjectVersion struct {
 	Class      int64  // access class: the set of labels a reader must satisfy
 	DateAdded  time.Time
 	Originator string // node that originated the object
+	// MAC is the version's access MAC (accessmacs.go), stored by the node
+	// after the row, in the same transaction; nil when the row has none.
+	// Reads return it; PutObject ignores it.
+	MAC []byte
 }
 
 // ListQuery selects object versions. Classes is the pushed-down read rule:

@@ -458,7 +458,11 @@ func procField(path, key string) int64 {
 // groupCommits reads the store's group-commit counters, if it has them:
 // commits and the entries they held.
 func groupCommits(st store.Store) (commits, entries float64, ok bool) {
-	if u, is := st.(interface{ Unwrap() store.Store }); is {
+	for { // the node's store wraps the backend (access MACs, sealing)
+		u, is := st.(interface{ Unwrap() store.Store })
+		if !is {
+			break
+		}
 		st = u.Unwrap()
 	}
 	c, is := st.(interface{ Collector() prometheus.Collector })

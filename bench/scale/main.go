@@ -810,7 +810,11 @@ func procField(path, key string) int64 {
 // tail and merges), to see what ran beside the timed reads.
 func storeMetrics(n *stack.Node, when string, w io.Writer) {
 	st := n.Store()
-	if u, ok := st.(interface{ Unwrap() store.Store }); ok {
+	for { // the node's store wraps the backend (access MACs, sealing)
+		u, is := st.(interface{ Unwrap() store.Store })
+		if !is {
+			break
+		}
 		st = u.Unwrap()
 	}
 	c, ok := st.(interface{ Collector() prometheus.Collector })

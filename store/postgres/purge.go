@@ -39,7 +39,7 @@ func (t *tx) PurgeObject(ctx context.Context, ts store.Tombstone) ([]string, err
 		return nil, fmt.Errorf("purge %s: %w", ts.ID, err)
 	}
 	// Keys first: they are what makes the content unrecoverable.
-	for _, q := range []string{`DELETE FROM data_keys WHERE seq IN (SELECT seq FROM objects WHERE id = $1)`, `DELETE FROM objects WHERE id = $1`, `DELETE FROM retention WHERE id = $1`} {
+	for _, q := range []string{`DELETE FROM data_keys WHERE seq IN (SELECT seq FROM objects WHERE id = $1)`, `DELETE FROM access_macs WHERE seq IN (SELECT seq FROM objects WHERE id = $1)`, `DELETE FROM objects WHERE id = $1`, `DELETE FROM retention WHERE id = $1`} {
 		if _, err := t.t.Exec(ctx, q, ts.ID); err != nil {
 			return nil, fmt.Errorf("purge %s: %w", ts.ID, err)
 		}

@@ -36,20 +36,36 @@ func newReader(q querier) reader {
 	return reader{q: q, sharingReader: sharingReader{q}, witnessReader: witnessReader{q}}
 }
 
-// objectCols are read from objectsKeyed: each version with its data key.
-const objectCols = `o.seq, o.id, o.type, o.modified, o.modified_us, o.created, o.revoked, o.digest, o.raw, o.bindings, o.class, o.date_added_us, o.originator, o.instance, k.wrapped`
+// objectCols are read from objectsKeyed: each version with its data key
+// and its access MAC.
+const objectCols = `o.seq, o.id, o.type, o.modified, o.modified_us, o.created, o.revoked, o.digest, o.raw, o.bindings, o.class, o.date_added_us, o.originator, o.instance, k.wrapped, m.mac`
 
-// keyJoin joins each version row o with its data key k.
-const keyJoin = ` LEFT JOIN data_keys k ON k.seq = o.seq`
+// keyJoin joins each version row o with its data key k and its access MAC
+// m (accessmacs.go).
+const keyJoin = ` LEFT JOIN data_keys k ON k.seq = o.seq LEFT JOIN access_macs m ON m.seq = o.seq`
 
 const objectsKeyed = `objects o` + keyJoin
 
-func scanObject(sc scan.Scanner) (store.ObjectVersion, error) {
+func scanObject(sc scan.Scanner) (store.ObjectVersion, error) { return scanVersion(sc, true) }
+
+// collectPending reads about n rows of pendingCols (accessmacs.go).
+func collectPending(rows pgx.Rows, n int) ([]store.ObjectVersion, error) {
+	defer rows.Close()
+	return scan.CollectN(rows, n, func(sc scan.Scanner) (store.ObjectVersion, error) { return scanVersion(sc, false) })
+}
+
+// scanVersion reads a row of objectCols, or of pendingCols without content.
+func scanVersion(sc scan.Scanner, content bool) (store.ObjectVersion, error) {
 	var v store.ObjectVersion
 	var modUS, addedUS int64
 	// The stored bindings are read where pgx received them: Unpack copies.
 	var bindings pgtype.DriverBytes
-	err := sc.Scan(&v.Seq, &v.ID, &v.Type, &v.Modified, &modUS, &v.Created, &v.Revoked, &v.Digest, &v.Raw, &bindings, &v.Class, &addedUS, &v.Originator, &v.Instance, &v.Key)
+	var err error
+	if content {
+		err = sc.Scan(&v.Seq, &v.ID, &v.Type, &v.Modified, &modUS, &v.Created, &v.Revoked, &v.Digest, &v.Raw, &bindings, &v.Class, &addedUS, &v.Originator, &v.Instance, &v.Key, &v.MAC)
+	} else {
+		err = sc.Scan(&v.Seq, &v.ID, &v.Type, &v.Modified, &modUS, &v.Created, &v.Revoked, &v.Digest, &bindings, &v.Class, &addedUS, &v.Originator, &v.Instance)
+	}
 	v.ModifiedAt = time.UnixMicro(modUS).UTC()
 	v.DateAdded = time.UnixMicro(addedUS).UTC()
 	if err == nil {

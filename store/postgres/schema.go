@@ -144,6 +144,7 @@ ALTER TABLE audit
 	13:               nodeKeysSchema,       // nodekeys.go
 	14:               instancesSchema,
 	15:               webSessionsSchema, // websessions.go
+	16:               accessMACsSchema,  // accessmacs.go
 }
 
 // treeMigration moves the audit tree's hashes into the leaves' rows

@@ -104,6 +104,7 @@ func (t *tx) PurgeObject(ctx context.Context, ts store.Tombstone) ([]string, err
 		// Keys first: they are what makes the content unrecoverable.
 		for _, q := range []string{
 			`DELETE FROM data_keys WHERE seq IN (SELECT seq FROM objects WHERE seq IN (` + list + `) AND id = ?)`,
+			`DELETE FROM access_macs WHERE seq IN (SELECT seq FROM objects WHERE seq IN (` + list + `) AND id = ?)`,
 			`DELETE FROM objects WHERE seq IN (` + list + `) AND id = ?`,
 		} {
 			if _, err := t.t.ExecContext(ctx, q, ts.ID); err != nil {

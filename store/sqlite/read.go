@@ -93,22 +93,39 @@ func pointVersionsSQL(tail int) string {
 	return b.String()
 }
 
-// objectCols are read from objectsKeyed: each version with its data key.
-const objectCols = `o.seq, o.id, o.type, o.modified, o.modified_us, o.created, o.revoked, o.digest, o.raw, o.bindings, o.class, o.date_added_us, o.originator, o.instance, k.wrapped`
+// objectCols are read from objectsKeyed: each version with its data key
+// and its access MAC.
+const objectCols = `o.seq, o.id, o.type, o.modified, o.modified_us, o.created, o.revoked, o.digest, o.raw, o.bindings, o.class, o.date_added_us, o.originator, o.instance, k.wrapped, m.mac`
 
-// keyJoin joins each version row o with its data key k.
-const keyJoin = ` LEFT JOIN data_keys k ON k.seq = o.seq`
+// keyJoin joins each version row o with its data key k and its access MAC
+// m (accessmacs.go).
+const keyJoin = ` LEFT JOIN data_keys k ON k.seq = o.seq LEFT JOIN access_macs m ON m.seq = o.seq`
 
 const objectsKeyed = `objects o` + keyJoin
 
 func scanObject(sc scan.Scanner) (store.ObjectVersion, error) {
+	return scanVersion(sc, true)
+}
+
+// scanPending reads a row of pendingCols (accessmacs.go).
+func scanPending(sc scan.Scanner) (store.ObjectVersion, error) {
+	return scanVersion(sc, false)
+}
+
+// scanVersion reads a row of objectCols, or of pendingCols without content.
+func scanVersion(sc scan.Scanner, content bool) (store.ObjectVersion, error) {
 	var v store.ObjectVersion
 	var modUS, addedUS int64
 	var revoked int
 	// The stored bindings are read where the driver holds them: Unpack
 	// copies.
 	var bindings sql.RawBytes
-	err := sc.Scan(&v.Seq, &v.ID, &v.Type, &v.Modified, &modUS, &v.Created, &revoked, &v.Digest, &v.Raw, &bindings, &v.Class, &addedUS, &v.Originator, &v.Instance, &v.Key)
+	var err error
+	if content {
+		err = sc.Scan(&v.Seq, &v.ID, &v.Type, &v.Modified, &modUS, &v.Created, &revoked, &v.Digest, &v.Raw, &bindings, &v.Class, &addedUS, &v.Originator, &v.Instance, &v.Key, &v.MAC)
+	} else {
+		err = sc.Scan(&v.Seq, &v.ID, &v.Type, &v.Modified, &modUS, &v.Created, &revoked, &v.Digest, &bindings, &v.Class, &addedUS, &v.Originator, &v.Instance)
+	}
 	v.ModifiedAt = time.UnixMicro(modUS).UTC()
 	v.DateAdded = time.UnixMicro(addedUS).UTC()
 	v.Revoked = revoked != 0

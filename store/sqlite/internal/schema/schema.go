@@ -136,6 +136,7 @@ CREATE INDEX retention_until ON retention (until_us);
 	13: nodeKeysSchema,                            // nodekeys.go
 	14: instancesSchema,
 	15: webSessionsSchema, // websessions.go
+	16: accessMACsSchema,
 }
 
 // steps are the migrations' parts written in Go, run after their SQL in the
@@ -517,6 +518,28 @@ CREATE TABLE web_sessions (
 	last_seen_us INTEGER NOT NULL
 ) WITHOUT ROWID;
 CREATE INDEX web_sessions_user ON web_sessions (user_id);
+`
+
+// accessMACsSchema (migration 16) keeps each version's access MAC
+// (store.AccessMAC) in a table of its own keyed by seq, as data keys are:
+// adding a column to objects and filling it would rewrite every row (its
+// raw and bindings with it), and a column after the large ones is read
+// only through their overflow pages. access_mac_backfill records which
+// rows predate the MACs (seq at most upto) and whether the node has
+// computed theirs (done_us); the migration itself reads no row of objects
+// but one index entry (MAX(seq)), so it is instant at any size, and the
+// node's backfill does the work (docs/STORAGE.md).
+const accessMACsSchema = `
+CREATE TABLE access_macs (
+	seq INTEGER PRIMARY KEY,
+	mac BLOB    NOT NULL
+);
+CREATE TABLE access_mac_backfill (
+	one     INTEGER PRIMARY KEY CHECK (one = 1),
+	upto    INTEGER NOT NULL,
+	done_us INTEGER NOT NULL
+);
+INSERT INTO access_mac_backfill (one, upto, done_us) SELECT 1, COALESCE(MAX(seq), 0), 0 FROM objects;
 `
 
 const idsSchema = `

@@ -1,0 +1,257 @@
+package accessmac
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/tearline/tearline/store"
+)
+
+// ErrUntrusted is the error of an access class one of whose labels no
+// longer matches its id (a label row rewritten in place): Classes returns
+// it, and every version in that class is a mismatch.
+var ErrUntrusted = errors.New("access class bears a stored label that does not match its id")
+
+// Classes gives the label ids of an access class as the node decides reads
+// with them.
+type Classes interface {
+	// LabelIDs returns the label ids of class. An error wrapping
+	// ErrUntrusted or store.ErrNotFound makes the versions of that class
+	// mismatches; any other error fails the read.
+	LabelIDs(ctx context.Context, r store.Reader, class int64) ([]string, error)
+}
+
+// Reasons a version is a mismatch.
+const (
+	ReasonMissing = "access-mac-missing" // the row has no MAC
+	ReasonChanged = "access-mac-changed" // the row's facts are not those the MAC was made over
+	ReasonClass   = "access-class-unknown"
+	ReasonLabel   = "access-class-label-altered"
+)
+
+// Mismatch is a stored version that failed its check and was left out of a
+// read.
+type Mismatch struct {
+	Seq      int64
+	ID       string
+	Modified string
+	Class    int64
+	Reason   string
+}
+
+// Reporter is told of every mismatch a read meets. It must not block on
+// the store: it may be called inside a write transaction.
+type Reporter interface {
+	Mismatch(m Mismatch)
+}
+
+// Store wraps a store.Store: versions written through it get their MACs in
+// the same transaction, and versions read through it (Versions, VersionsOf,
+// List, in or out of a transaction) are checked, a mismatch left out and
+// reported. Everything else passes through. Counts (Count) are not checked:
+// they read no row.
+type Store struct {
+	store.Store
+	c *checker
+}
+
+type checker struct {
+	s   *Sealer
+	cs  Classes
+	rep Reporter
+}
+
+// Wrap returns st with access MACs made by s, classes read through cs and
+// mismatches reported to rep.
+func Wrap(st store.Store, s *Sealer, cs Classes, rep Reporter) *Store {
+	return &Store{Store: st, c: &checker{s: s, cs: cs, rep: rep}}
+}
+
+// With returns the same checks over another store (the node's store
+// re-wrapped after a KEK rotation).
+func (s *Store) With(st store.Store) *Store { return &Store{Store: st, c: s.c} }
+
+// Unwrap returns the store underneath.
+func (s *Store) Unwrap() store.Store { return s.Store }
+
+// Sealer returns the sealer MACs are made with.
+func (s *Store) Sealer() *Sealer { return s.c.s }
+
+func (s *Store) Update(ctx context.Context, fn func(store.Tx) error) error {
+	return s.Store.Update(ctx, func(t store.Tx) error { return fn(&tx{Tx: t, c: s.c}) })
+}
+
+func (s *Store) Versions(ctx context.Context, id string) ([]store.ObjectVersion, error) {
+	vs, err := s.Store.Versions(ctx, id)
+	return s.c.filter(ctx, s.Store, vs, err)
+}
+
+func (s *Store) VersionsOf(ctx context.Context, ids []string) ([]store.ObjectVersion, error) {
+	vs, err := s.Store.VersionsOf(ctx, ids)
+	return s.c.filter(ctx, s.Store, vs, err)
+}
+
+func (s *Store) List(ctx context.Context, q store.ListQuery) ([]store.ObjectVersion, error) {
+	vs, err := s.Store.List(ctx, q)
+	return s.c.filter(ctx, s.Store, vs, err)
+}
+
+type tx struct {
+	store.Tx
+	c *checker
+}
+
+func (t *tx) Versions(ctx context.Context, id string) ([]store.ObjectVersion, error) {
+	vs, err := t.Tx.Versions(ctx, id)
+	return t.c.filter(ctx, t.Tx, vs, err)
+}
+
+func (t *tx) VersionsOf(ctx context.Context, ids []string) ([]store.ObjectVersion, error) {
+	vs, err := t.Tx.VersionsOf(ctx, ids)
+	return t.c.filter(ctx, t.Tx, vs, err)
+}
+
+func (t *tx) List(ctx context.Context, q store.ListQuery) ([]store.ObjectVersion, error) {
+	vs, err := t.Tx.List(ctx, q)
+	return t.c.filter(ctx, t.Tx, vs, err)
+}
+
+// PutObject stores v and its MAC.
+func (t *tx) PutObject(ctx context.Context, v *store.ObjectVersion) (bool, error) {
+	created, err := t.Tx.PutObject(ctx, v)
+	if err != nil || !created {
+		return created, err
+	}
+	return true, t.seal(ctx, []*store.ObjectVersion{v})
+}
+
+// batchPutter is the optional batch write of the transaction underneath.
+type batchPutter interface {
+	PutObjects(ctx context.Context, vs []*store.ObjectVersion) (created []bool, errs []error, err error)
+}
+
+// PutObjects stores vs, in one call where the store underneath can, and
+// the MACs of those it created.
+func (t *tx) PutObjects(ctx context.Context, vs []*store.ObjectVersion) ([]bool, []error, error) {
+	var created []bool
+	var errs []error
+	if bp, ok := t.Tx.(batchPutter); ok {
+		var err error
+		if created, errs, err = bp.PutObjects(ctx, vs); err != nil {
+			return nil, nil, err
+		}
+	} else {
+		created, errs = make([]bool, len(vs)), make([]error, len(vs))
+		for i, v := range vs {
+			c, err := t.Tx.PutObject(ctx, v)
+			switch {
+			case errors.Is(err, store.ErrConflict), errors.Is(err, store.ErrRevoked), errors.Is(err, store.ErrPurged):
+				errs[i] = err
+			case err != nil:
+				return nil, nil, err
+			}
+			created[i] = c
+		}
+	}
+	var made []*store.ObjectVersion
+	for i, v := range vs {
+		if created[i] && errs[i] == nil {
+			made = append(made, v)
+		}
+	}
+	return created, errs, t.seal(ctx, made)
+}
+
+// seal stores the MACs of vs, just inserted (their seqs assigned). The
+// label ids of their classes are read in this transaction (a class may be
+// new in it), by class, once each.
+func (t *tx) seal(ctx context.Context, vs []*store.ObjectVersion) error {
+	if len(vs) == 0 {
+		return nil
+	}
+	labels := map[int64][]string{}
+	macs := make([]store.AccessMAC, 0, len(vs))
+	for _, v := range vs {
+		ids, ok := labels[v.Class]
+		if !ok {
+			var err error
+			if ids, err = classLabels(ctx, t.Tx, v.Class); err != nil {
+				return fmt.Errorf("access MAC of %s: %w", v.ID, err)
+			}
+			labels[v.Class] = ids
+		}
+		mac := t.c.s.Sum(FactsOf(v, ids))
+		v.MAC = mac
+		macs = append(macs, store.AccessMAC{Seq: v.Seq, MAC: mac})
+	}
+	return t.Tx.PutAccessMACs(ctx, macs)
+}
+
+// classLabels reads the label ids of class from r, uncached.
+func classLabels(ctx context.Context, r store.Reader, class int64) ([]string, error) {
+	cs, err := r.AccessClasses(ctx, class-1)
+	if err != nil {
+		return nil, err
+	}
+	if len(cs) == 0 || cs[0].ID != class {
+		return nil, fmt.Errorf("access class %d: %w", class, store.ErrNotFound)
+	}
+	return cs[0].LabelIDs, nil
+}
+
+// filter returns vs without the versions that fail their check, reporting
+// each of those.
+func (c *checker) filter(ctx context.Context, r store.Reader, vs []store.ObjectVersion, err error) ([]store.ObjectVersion, error) {
+	if err != nil {
+		return nil, err
+	}
+	bad := -1
+	for i := range vs {
+		ok, err := c.check(ctx, r, &vs[i])
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			bad = i
+			break
+		}
+	}
+	if bad < 0 {
+		return vs, nil
+	}
+	out := slices.Clone(vs[:bad])
+	for i := bad + 1; i < len(vs); i++ {
+		ok, err := c.check(ctx, r, &vs[i])
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			out = append(out, vs[i])
+		}
+	}
+	return out, nil
+}
+
+// check reports whether v matches its MAC; a mismatch is reported.
+func (c *checker) check(ctx context.Context, r store.Reader, v *store.ObjectVersion) (bool, error) {
+	reason := ""
+	ids, err := c.cs.LabelIDs(ctx, r, v.Class)
+	switch {
+	case errors.Is(err, ErrUntrusted):
+		reason = ReasonLabel
+	case errors.Is(err, store.ErrNotFound):
+		reason = ReasonClass
+	case err != nil:
+		return false, err
+	case v.MAC == nil:
+		reason = ReasonMissing
+	case !c.s.Check(FactsOf(v, ids), v.MAC):
+		reason = ReasonChanged
+	default:
+		return true, nil
+	}
+	c.rep.Mismatch(Mismatch{Seq: v.Seq, ID: v.ID, Modified: v.Modified, Class: v.Class, Reason: reason})
+	return false, nil
+}
