@@ -288,7 +288,7 @@ func TestRotateKEK(t *testing.T) {
 	}
 	check(n2)
 	evs := findEvents(auditLog(t, n2.Store()), func(e audit.Event) bool { return e.Action == audit.ActionKeyRotate })
-	if len(evs) != 1 || evs[0].Count != 3 {
+	if len(evs) != 1 || evs[0].Count != 4 {
 		t.Errorf("rotation audit = %+v", evs)
 	}
 }

@@ -67,6 +67,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	tests = append(tests, manyTests...)       // many.go
 	tests = append(tests, instanceTests...)   // instances.go
 	tests = append(tests, webSessionTests...) // websessions.go
+	tests = append(tests, accessMACTests...)  // accessmacs.go
 	// The node's record tables: users and tokens, agreements, the ledger,
 	// consents, recalls, the outbox, follow-ups, witnessed logs, node keys.
 	for _, r := range recordstest.Tests {

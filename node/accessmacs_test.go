@@ -1,0 +1,382 @@
+package node
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/tearline/tearline/accessmac"
+	"github.com/tearline/tearline/audit"
+	"github.com/tearline/tearline/store/backend"
+)
+
+// These tests are written from the side of someone who can write the
+// database (SQLite file, PostgreSQL role) but holds no node key: they
+// rewrite the stored access rule and check that what they touched reads
+// as absent to everyone, and only that.
+
+const (
+	bannerSecret = "NATO SECRET // REL TO GBR, USA"
+	bannerUnclas = "NATO UNCLASSIFIED"
+)
+
+// accessFixture is a node with a top-cleared reader, an UNCLASSIFIED
+// reader, and objects at SECRET and UNCLASSIFIED.
+type accessFixture struct {
+	n          *Node
+	top, low   *Principal
+	secret     []string
+	unclas     []string
+	secretLbl  string // label id
+	unclasLbl  string
+	classOf    map[string]int64 // object id -> class
+	rawExec    func(q string, args ...any)
+	dir        string
+	reopenedAt int
+}
+
+func newAccessFixture(t *testing.T, perLabel int) *accessFixture {
+	t.Helper()
+	n := newTestNode(t, "gbr", "GBR")
+	f := &accessFixture{n: n, classOf: map[string]int64{}, dir: n.Dir()}
+	f.top, _ = addUser(t, n, adminSpec())
+	f.low, _ = addUser(t, n, UserSpec{Name: "low", Role: RoleAnalyst, Nationality: "GBR", Clearances: map[string]string{"NATO": "UNCLASSIFIED"}})
+	for range perLabel {
+		f.secret = append(f.secret, f.land(t, bannerSecret))
+		f.unclas = append(f.unclas, f.land(t, bannerUnclas))
+	}
+	f.secretLbl, f.unclasLbl = mustLabel(t, n, bannerSecret).ID(), mustLabel(t, n, bannerUnclas).ID()
+	for _, id := range append(slices.Clone(f.secret), f.unclas...) {
+		f.classOf[id] = stored(t, n, id)[0].Class
+	}
+	_, f.rawExec = rawDB(t, n)
+	return f
+}
+
+func (f *accessFixture) land(t *testing.T, banner string) string {
+	t.Helper()
+	id := newID("threat-actor")
+	mustLand(t, f.n, f.top, bundle(sdo(id, "2026-01-01T00:00:00.000Z", "2026-01-01T00:00:00.000Z", nil)), banner)
+	return id
+}
+
+// reopen opens the node again, as a restart would: nothing cached from
+// before the tampering.
+func (f *accessFixture) reopen(t *testing.T) {
+	t.Helper()
+	f.n.Close()
+	n, err := Open(context.Background(), f.dir, Options{OpenStore: backend.Opener("")})
+	if err != nil {
+		t.Fatalf("Open after tampering: %v", err)
+	}
+	t.Cleanup(func() { n.Close() })
+	f.n = n
+	f.top = reauth(t, n, f.top)
+	f.low = reauth(t, n, f.low)
+}
+
+// reauth is p on node n (its user row, read again).
+func reauth(t *testing.T, n *Node, p *Principal) *Principal {
+	t.Helper()
+	u, err := n.Store().User(context.Background(), p.User.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := *p
+	q.User = u
+	return &q
+}
+
+// readable reports whether p reads id by Get and finds it in a listing.
+func (f *accessFixture) readable(t *testing.T, p *Principal, id string) (get, listed bool) {
+	t.Helper()
+	_, err := f.n.Get(t.Context(), p, id)
+	if err != nil && !isNotFound(err) {
+		t.Fatalf("Get %s: %v (want an answer, not an error)", id, err)
+	}
+	pg, lerr := f.n.List(t.Context(), p, ListOptions{Route: "objects", Limit: MaxPage})
+	if lerr != nil {
+		t.Fatalf("List: %v", lerr)
+	}
+	for _, o := range pg.Objects {
+		if o.ID == id {
+			listed = true
+		}
+	}
+	return err == nil, listed
+}
+
+// waitMismatchAudit waits (bounded) for an audit entry reporting id.
+func waitMismatchAudit(t *testing.T, n *Node, id string) audit.Event {
+	t.Helper()
+	for range 200 {
+		evs := findEvents(auditLog(t, n.Store()), func(e audit.Event) bool {
+			return e.Action == audit.ActionAccessMismatch && e.Object == id
+		})
+		if len(evs) > 0 {
+			return evs[0]
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+	t.Fatalf("no %s audit entry for %s", audit.ActionAccessMismatch, id)
+	return audit.Event{}
+}
+
+// The issue's reproduction: a SECRET version's class column rewritten to
+// the UNCLASSIFIED class. Before access MACs it was readable and listable
+// at UNCLASSIFIED; now it reads as absent to everyone, and is reported.
+func TestAccessMACRewrittenClassColumn(t *testing.T) {
+	f := newAccessFixture(t, 2)
+	victim := f.secret[0]
+	f.rawExec(`UPDATE objects SET class = ? WHERE id = ?`, f.classOf[f.unclas[0]], victim)
+	f.rawExec(`UPDATE object_ids SET class = ? WHERE id = ?`, f.classOf[f.unclas[0]], victim)
+	for _, p := range []*Principal{f.low, f.top} {
+		if get, listed := f.readable(t, p, victim); get || listed {
+			t.Errorf("%s: rewritten version readable (get %v, listed %v)", p.Actor(), get, listed)
+		}
+	}
+	// Nothing else is touched.
+	if get, listed := f.readable(t, f.top, f.secret[1]); !get || !listed {
+		t.Errorf("untouched SECRET object: get %v, listed %v", get, listed)
+	}
+	if get, listed := f.readable(t, f.low, f.unclas[0]); !get || !listed {
+		t.Errorf("untouched UNCLASSIFIED object: get %v, listed %v", get, listed)
+	}
+	ev := waitMismatchAudit(t, f.n, victim)
+	if ev.Decision != audit.Deny || !slices.Equal(ev.Reasons, []string{accessmac.ReasonChanged}) {
+		t.Errorf("audit entry = %+v", ev)
+	}
+	if got := mismatchMetric(t, f.n, accessmac.ReasonChanged); got < 1 {
+		t.Errorf("mismatch metric = %v", got)
+	}
+	// Versions too.
+	if _, err := f.n.Versions(t.Context(), f.top, victim); !isNotFound(err) {
+		t.Errorf("Versions of the rewritten object = %v, want not found", err)
+	}
+}
+
+// A label row rewritten in place (the SECRET label's row made to hold the
+// UNCLASSIFIED marking-definition, or garbage): the objects bearing it read
+// as absent, every other object keeps reading (before: every read touching
+// the label failed with an internal error).
+func TestAccessMACRewrittenLabelRow(t *testing.T) {
+	for _, tc := range []struct{ name, raw string }{
+		{"other label", ""}, // filled with the UNCLASSIFIED marking-definition
+		{"garbage", `{"type":"marking-definition"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newAccessFixture(t, 2)
+			raw := tc.raw
+			if raw == "" {
+				b, err := f.n.Store().Label(t.Context(), f.unclasLbl)
+				if err != nil {
+					t.Fatal(err)
+				}
+				raw = string(b)
+			}
+			f.rawExec(`UPDATE labels SET raw = ? WHERE id = ?`, []byte(raw), f.secretLbl)
+			f.reopen(t)
+			for _, id := range f.secret {
+				for _, p := range []*Principal{f.low, f.top} {
+					if get, listed := f.readable(t, p, id); get || listed {
+						t.Errorf("%s: object under the altered label readable (get %v, listed %v)", p.Actor(), get, listed)
+					}
+				}
+			}
+			for _, id := range f.unclas {
+				if get, listed := f.readable(t, f.low, id); !get || !listed {
+					t.Errorf("object without the altered label: get %v, listed %v", get, listed)
+				}
+			}
+			ev := waitMismatchAudit(t, f.n, f.secret[0])
+			if !slices.Equal(ev.Reasons, []string{accessmac.ReasonLabel}) {
+				t.Errorf("audit entry = %+v", ev)
+			}
+		})
+	}
+}
+
+// The other ways into a row's access rule: its class's label list, its
+// bindings, its MAC itself, the row's version key.
+func TestAccessMACOtherRewrites(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		tamper func(f *accessFixture, victim string)
+		reason string
+	}{
+		{"class label list", func(f *accessFixture, victim string) {
+			// The UNCLASSIFIED label (twice: the key is unique).
+			f.rawExec(`UPDATE access_classes SET key = ? WHERE id = ?`, f.unclasLbl+","+f.unclasLbl, f.classOf[victim])
+		}, accessmac.ReasonChanged},
+		{"bindings swapped", func(f *accessFixture, victim string) {
+			f.rawExec(`UPDATE objects SET bindings = (SELECT bindings FROM objects WHERE id = ?) WHERE id = ?`, f.unclas[0], victim)
+		}, accessmac.ReasonChanged},
+		{"MAC deleted", func(f *accessFixture, victim string) {
+			f.rawExec(`DELETE FROM access_macs WHERE seq = (SELECT seq FROM objects WHERE id = ?)`, victim)
+		}, accessmac.ReasonMissing},
+		{"MAC copied from another row", func(f *accessFixture, victim string) {
+			f.rawExec(`UPDATE access_macs SET mac = (SELECT m.mac FROM access_macs m JOIN objects o ON o.seq = m.seq WHERE o.id = ?)
+				WHERE seq = (SELECT seq FROM objects WHERE id = ?)`, f.unclas[0], victim)
+		}, accessmac.ReasonChanged},
+		{"class made unknown", func(f *accessFixture, victim string) {
+			f.rawExec(`PRAGMA foreign_keys = OFF`)
+			f.rawExec(`UPDATE objects SET class = 999999 WHERE id = ?`, victim)
+		}, accessmac.ReasonClass},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newAccessFixture(t, 2)
+			victim := f.secret[0]
+			tc.tamper(f, victim)
+			f.reopen(t)
+			if get, listed := f.readable(t, f.top, victim); get || listed {
+				t.Errorf("tampered object readable (get %v, listed %v)", get, listed)
+			}
+			if get, listed := f.readable(t, f.low, f.unclas[0]); !get || !listed {
+				t.Errorf("untouched object: get %v, listed %v", get, listed)
+			}
+			if ev := waitMismatchAudit(t, f.n, victim); !slices.Equal(ev.Reasons, []string{tc.reason}) {
+				t.Errorf("audit entry = %+v, want reason %s", ev, tc.reason)
+			}
+		})
+	}
+}
+
+// A property over random corruptions of the stored access rule: after
+// any set of them, an object reads (by Get and in a listing, to a reader
+// cleared for all) exactly when no corruption touched it, reads never
+// fail, and the UNCLASSIFIED reader never sees a SECRET object.
+func TestAccessMACRandomCorruptions(t *testing.T) {
+	seed := uint64(time.Now().UnixNano())
+	t.Logf("seed %d", seed)
+	rng := rand.New(rand.NewPCG(seed, 7))
+	rounds := 6
+	if testing.Short() {
+		rounds = 2
+	}
+	for round := range rounds {
+		f := newAccessFixture(t, 3)
+		all := append(slices.Clone(f.secret), f.unclas...)
+		touched := map[string]bool{}
+		pick := func() string { return all[rng.IntN(len(all))] }
+		for range 1 + rng.IntN(3) {
+			victim := pick()
+			switch k := rng.IntN(7); k {
+			case 0: // class column moved to another class
+				other := f.classOf[pick()]
+				if other == f.classOf[victim] {
+					continue
+				}
+				f.rawExec(`UPDATE objects SET class = ? WHERE id = ?`, other, victim)
+				f.rawExec(`UPDATE object_ids SET class = ? WHERE id = ?`, other, victim)
+				touched[victim] = true
+			case 1: // a label row replaced by the other label's
+				from, to := f.unclasLbl, f.secretLbl
+				if rng.IntN(2) == 0 {
+					from, to = to, from
+				}
+				raw, err := f.n.Store().Label(t.Context(), from)
+				if err != nil {
+					t.Fatal(err)
+				}
+				f.rawExec(`UPDATE labels SET raw = ? WHERE id = ?`, raw, to)
+				for _, id := range all {
+					if (to == f.secretLbl) == slices.Contains(f.secret, id) {
+						touched[id] = true
+					}
+				}
+			case 2: // a class's label list rewritten
+				c := f.classOf[victim]
+				f.rawExec(`UPDATE access_classes SET key = ? WHERE id = ?`, fmt.Sprintf("marking-definition--%08d", rng.IntN(1e8)), c)
+				for _, id := range all {
+					if f.classOf[id] == c {
+						touched[id] = true
+					}
+				}
+			case 3: // bindings of another row
+				other := pick()
+				if other == victim {
+					continue
+				}
+				f.rawExec(`UPDATE objects SET bindings = (SELECT bindings FROM objects WHERE id = ?) WHERE id = ?`, other, victim)
+				touched[victim] = true
+			case 4: // one bit of the MAC
+				f.rawExec(`UPDATE access_macs SET mac = CAST(zeroblob(32) AS BLOB) WHERE seq = (SELECT seq FROM objects WHERE id = ?)`, victim)
+				touched[victim] = true
+			case 5: // MAC removed
+				f.rawExec(`DELETE FROM access_macs WHERE seq = (SELECT seq FROM objects WHERE id = ?)`, victim)
+				touched[victim] = true
+			case 6: // originator rewritten (id, version and digest are the
+				// sealed content's too: package seal refuses those)
+				f.rawExec(`UPDATE objects SET originator = ? WHERE id = ?`, fmt.Sprintf("node-%d", rng.IntN(1000)), victim)
+				touched[victim] = true
+			}
+		}
+		f.reopen(t)
+		for _, id := range all {
+			get, listed := f.readable(t, f.top, id)
+			if get == touched[id] || listed == touched[id] {
+				t.Errorf("round %d: %s touched=%v: get %v, listed %v", round, id, touched[id], get, listed)
+			}
+			if slices.Contains(f.secret, id) {
+				if get, listed := f.readable(t, f.low, id); get || listed {
+					t.Errorf("round %d: SECRET %s readable at UNCLASSIFIED", round, id)
+				}
+			}
+		}
+	}
+}
+
+// mismatchMetric is the mismatch counter of n for reason, as scraped.
+func mismatchMetric(t *testing.T, n *Node, reason string) float64 {
+	t.Helper()
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(n.AccessMACCollector())
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "reason" && l.GetValue() == reason {
+					return m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	return 0
+}
+
+// The backfill: rows stored before access MACs existed get theirs at the
+// next open, once (audited with their count); a MAC removed afterwards is
+// never made again, so its row reads as absent.
+func TestAccessMACBackfill(t *testing.T) {
+	f := newAccessFixture(t, 2)
+	// As the migration leaves a node upgraded from a release without MACs.
+	f.rawExec(`DELETE FROM access_macs`)
+	f.rawExec(`UPDATE access_mac_backfill SET upto = (SELECT MAX(seq) FROM objects), done_us = 0`)
+	f.reopen(t)
+	all := append(slices.Clone(f.secret), f.unclas...)
+	for _, id := range all {
+		if get, listed := f.readable(t, f.top, id); !get || !listed {
+			t.Errorf("%s after the backfill: get %v, listed %v", id, get, listed)
+		}
+	}
+	evs := findEvents(auditLog(t, f.n.Store()), func(e audit.Event) bool { return e.Action == audit.ActionAccessBackfill })
+	if len(evs) != 1 || evs[0].Count != len(all) {
+		t.Fatalf("backfill audit = %+v, want one entry counting %d", evs, len(all))
+	}
+	f.rawExec(`DELETE FROM access_macs WHERE seq = (SELECT seq FROM objects WHERE id = ?)`, f.secret[0])
+	f.reopen(t)
+	if get, listed := f.readable(t, f.top, f.secret[0]); get || listed {
+		t.Errorf("row whose MAC was removed after the backfill: get %v, listed %v", get, listed)
+	}
+	if evs := findEvents(auditLog(t, f.n.Store()), func(e audit.Event) bool { return e.Action == audit.ActionAccessBackfill }); len(evs) != 1 {
+		t.Errorf("backfill ran again: %+v", evs)
+	}
+}
