@@ -45,7 +45,9 @@ type Facts struct {
 	Seq        int64
 	ID         string
 	ModifiedUS int64 // the version key: modified, in microseconds
-	Instance   string
+	// Instance is the object's instance (polyinstantiation); 0, the
+	// default instance, for every version until instances exist.
+	Instance   int64
 	Class      int64
 	LabelIDs   []string // the class's labels, as the node decides with them
 	Digest     string
@@ -114,7 +116,7 @@ func encode(b []byte, f Facts) []byte {
 	b = binary.BigEndian.AppendUint64(b, uint64(f.Seq))
 	b = appendBytes(b, f.ID)
 	b = binary.BigEndian.AppendUint64(b, uint64(f.ModifiedUS))
-	b = appendBytes(b, f.Instance)
+	b = binary.BigEndian.AppendUint64(b, uint64(f.Instance))
 	b = binary.BigEndian.AppendUint64(b, uint64(f.Class))
 	b = binary.BigEndian.AppendUint32(b, uint32(len(f.LabelIDs)))
 	for _, l := range f.LabelIDs {

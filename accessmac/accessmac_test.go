@@ -26,7 +26,7 @@ func TestEveryFactCovered(t *testing.T) {
 		"seq":            func(f *Facts) { f.Seq++ },
 		"id":             func(f *Facts) { f.ID += "x" },
 		"modified":       func(f *Facts) { f.ModifiedUS++ },
-		"instance":       func(f *Facts) { f.Instance = "i" },
+		"instance":       func(f *Facts) { f.Instance = 1 },
 		"class":          func(f *Facts) { f.Class++ },
 		"label dropped":  func(f *Facts) { f.LabelIDs = f.LabelIDs[:1] },
 		"labels joined":  func(f *Facts) { f.LabelIDs = []string{"marking-definition--amarking-definition--b"} },
