@@ -29,9 +29,17 @@ INSERT INTO access_mac_backfill (one, upto, done_us) SELECT 1, COALESCE(MAX(seq)
 const pendingCols = `o.seq, o.id, o.type, o.modified, o.modified_us, o.created, o.revoked, o.digest, o.bindings, o.class, o.date_added_us, o.originator, o.instance`
 
 func (r reader) PendingAccessMACs(ctx context.Context, after int64, limit int) ([]store.ObjectVersion, error) {
-	rows, err := r.q.Query(ctx, `SELECT `+pendingCols+` FROM objects o, access_mac_backfill b
-		WHERE b.done_us = 0 AND o.seq > $1 AND o.seq <= b.upto AND NOT EXISTS (SELECT 1 FROM access_macs m WHERE m.seq = o.seq)
-		ORDER BY o.seq LIMIT $2`, after, limit)
+	// The state first, on its own, so the row query is a plain range scan.
+	var upto, done int64
+	if err := r.q.QueryRow(ctx, `SELECT upto, done_us FROM access_mac_backfill`).Scan(&upto, &done); err != nil {
+		return nil, fmt.Errorf("pending access MACs: %w", err)
+	}
+	if done != 0 || after >= upto {
+		return nil, nil
+	}
+	rows, err := r.q.Query(ctx, `SELECT `+pendingCols+` FROM objects o
+		WHERE o.seq > $1 AND o.seq <= $2 AND NOT EXISTS (SELECT 1 FROM access_macs m WHERE m.seq = o.seq)
+		ORDER BY o.seq LIMIT $3`, after, upto, limit)
 	if err != nil {
 		return nil, fmt.Errorf("pending access MACs: %w", err)
 	}

@@ -19,9 +19,18 @@ import (
 const pendingCols = `o.seq, o.id, o.type, o.modified, o.modified_us, o.created, o.revoked, o.digest, o.bindings, o.class, o.date_added_us, o.originator, o.instance`
 
 func (r reader) PendingAccessMACs(ctx context.Context, after int64, limit int) ([]store.ObjectVersion, error) {
-	rows, err := r.q.QueryContext(ctx, `SELECT `+pendingCols+` FROM objects o, access_mac_backfill b
-		WHERE b.done_us = 0 AND o.seq > ? AND o.seq <= b.upto AND NOT EXISTS (SELECT 1 FROM access_macs m WHERE m.seq = o.seq)
-		ORDER BY o.seq LIMIT ?`, after, limit)
+	// The state first, on its own: joined into the row query, the planner
+	// may walk objects and test it on every row.
+	var upto, done int64
+	if err := r.q.QueryRowContext(ctx, `SELECT upto, done_us FROM access_mac_backfill`).Scan(&upto, &done); err != nil {
+		return nil, fmt.Errorf("pending access MACs: %w", err)
+	}
+	if done != 0 || after >= upto {
+		return nil, nil
+	}
+	rows, err := r.q.QueryContext(ctx, `SELECT `+pendingCols+` FROM objects o
+		WHERE o.seq > ? AND o.seq <= ? AND NOT EXISTS (SELECT 1 FROM access_macs m WHERE m.seq = o.seq)
+		ORDER BY o.seq LIMIT ?`, after, upto, limit)
 	if err != nil {
 		return nil, fmt.Errorf("pending access MACs: %w", err)
 	}
