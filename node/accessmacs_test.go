@@ -262,6 +262,16 @@ func TestAccessMACRandomCorruptions(t *testing.T) {
 		f := newAccessFixture(t, 3)
 		all := append(slices.Clone(f.secret), f.unclas...)
 		touched := map[string]bool{}
+		// The labels as stored before any corruption: a round may replace
+		// both rows, each with the other's original.
+		original := map[string][]byte{}
+		for _, l := range []string{f.secretLbl, f.unclasLbl} {
+			raw, err := f.n.Store().Label(t.Context(), l)
+			if err != nil {
+				t.Fatal(err)
+			}
+			original[l] = raw
+		}
 		pick := func() string { return all[rng.IntN(len(all))] }
 		for range 1 + rng.IntN(3) {
 			victim := pick()
@@ -279,11 +289,7 @@ func TestAccessMACRandomCorruptions(t *testing.T) {
 				if rng.IntN(2) == 0 {
 					from, to = to, from
 				}
-				raw, err := f.n.Store().Label(t.Context(), from)
-				if err != nil {
-					t.Fatal(err)
-				}
-				f.rawExec(`UPDATE labels SET raw = ? WHERE id = ?`, raw, to)
+				f.rawExec(`UPDATE labels SET raw = ? WHERE id = ?`, original[from], to)
 				for _, id := range all {
 					if (to == f.secretLbl) == slices.Contains(f.secret, id) {
 						touched[id] = true
