@@ -45,8 +45,8 @@ type Facts struct {
 	Seq        int64
 	ID         string
 	ModifiedUS int64 // the version key: modified, in microseconds
-	// Instance is the object's instance (polyinstantiation); 0, the
-	// default instance, for every version until instances exist.
+	// Instance is the object's instance (polyinstantiation); 0 is the
+	// default instance, every version stored before instances existed.
 	Instance   int64
 	Class      int64
 	LabelIDs   []string // the class's labels, as the node decides with them
@@ -58,7 +58,7 @@ type Facts struct {
 
 // FactsOf returns the facts of v, stored in a class of labelIDs.
 func FactsOf(v *store.ObjectVersion, labelIDs []string) Facts {
-	return Facts{Seq: v.Seq, ID: v.ID, ModifiedUS: v.ModifiedAt.UnixMicro(), Class: v.Class, LabelIDs: labelIDs,
+	return Facts{Seq: v.Seq, ID: v.ID, ModifiedUS: v.ModifiedAt.UnixMicro(), Instance: v.Instance, Class: v.Class, LabelIDs: labelIDs,
 		Digest: v.Digest, Revoked: v.Revoked, Originator: v.Originator, Bindings: v.Bindings}
 }
 

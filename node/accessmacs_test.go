@@ -275,7 +275,7 @@ func TestAccessMACRandomCorruptions(t *testing.T) {
 		pick := func() string { return all[rng.IntN(len(all))] }
 		for range 1 + rng.IntN(3) {
 			victim := pick()
-			switch k := rng.IntN(7); k {
+			switch k := rng.IntN(8); k {
 			case 0: // class column moved to another class
 				other := f.classOf[pick()]
 				if other == f.classOf[victim] {
@@ -319,6 +319,9 @@ func TestAccessMACRandomCorruptions(t *testing.T) {
 			case 6: // originator rewritten (id, version and digest are the
 				// sealed content's too: package seal refuses those)
 				f.rawExec(`UPDATE objects SET originator = ? WHERE id = ?`, fmt.Sprintf("node-%d", rng.IntN(1000)), victim)
+				touched[victim] = true
+			case 7: // moved to another instance of its id
+				f.rawExec(`UPDATE objects SET instance = instance + 1 WHERE id = ?`, victim)
 				touched[victim] = true
 			}
 		}
