@@ -14,7 +14,6 @@ import (
 
 const goodPassword = "correct horse battery"
 
-
 // TestLoginSessionLogout: a password set by an admin lets its user sign in;
 // the session resolves to the user as stored now (a clearance change shows
 // at once), and ends at logout. Each step is audited.

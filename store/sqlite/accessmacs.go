@@ -10,7 +10,6 @@ import (
 	"github.com/tearline/tearline/store/internal/scan"
 )
 
-
 // The access_macs and access_mac_backfill tables are made by migration
 // 16 (internal/schema).
 
