@@ -127,33 +127,12 @@ func (t *tx) PutObject(ctx context.Context, v *store.ObjectVersion) (bool, error
 	return true, t.seal(ctx, []*store.ObjectVersion{v})
 }
 
-// batchPutter is the optional batch write of the transaction underneath.
-type batchPutter interface {
-	PutObjects(ctx context.Context, vs []*store.ObjectVersion) (created []bool, errs []error, err error)
-}
-
 // PutObjects stores vs, in one call where the store underneath can, and
 // the MACs of those it created.
 func (t *tx) PutObjects(ctx context.Context, vs []*store.ObjectVersion) ([]bool, []error, error) {
-	var created []bool
-	var errs []error
-	if bp, ok := t.Tx.(batchPutter); ok {
-		var err error
-		if created, errs, err = bp.PutObjects(ctx, vs); err != nil {
-			return nil, nil, err
-		}
-	} else {
-		created, errs = make([]bool, len(vs)), make([]error, len(vs))
-		for i, v := range vs {
-			c, err := t.Tx.PutObject(ctx, v)
-			switch {
-			case errors.Is(err, store.ErrConflict), errors.Is(err, store.ErrRevoked), errors.Is(err, store.ErrPurged):
-				errs[i] = err
-			case err != nil:
-				return nil, nil, err
-			}
-			created[i] = c
-		}
+	created, errs, err := store.PutBatch(ctx, t.Tx, vs)
+	if err != nil {
+		return nil, nil, err
 	}
 	var made []*store.ObjectVersion
 	for i, v := range vs {

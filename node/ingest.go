@@ -5,7 +5,6 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"runtime"
 	"slices"
@@ -531,11 +530,6 @@ func writeChunk(n *Node, ctx context.Context, p *Principal, chunk []*item, label
 	return nil
 }
 
-// batchPutter is a store transaction that writes many versions at once.
-type batchPutter interface {
-	PutObjects(ctx context.Context, vs []*store.ObjectVersion) (created []bool, errs []error, err error)
-}
-
 // PutObjects stores vs, in one call where the store can, grouped by type
 // and access class (see clusterOrder). Per-object refusals (a conflicting
 // or post-revocation version) come back in errs, by vs's index; err means
@@ -546,7 +540,7 @@ func PutObjects(ctx context.Context, tx store.Tx, vs []*store.ObjectVersion) ([]
 	for i, j := range order {
 		sorted[i] = vs[j]
 	}
-	c, e, err := putInOrder(ctx, tx, sorted)
+	c, e, err := store.PutBatch(ctx, tx, sorted)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -592,24 +586,4 @@ func clusterOrder(vs []*store.ObjectVersion) []int {
 		return cmp.Compare(keys[a].class, keys[b].class)
 	})
 	return order
-}
-
-// putInOrder stores vs in order, in one call where the store can.
-func putInOrder(ctx context.Context, tx store.Tx, vs []*store.ObjectVersion) ([]bool, []error, error) {
-	if bp, ok := tx.(batchPutter); ok {
-		return bp.PutObjects(ctx, vs)
-	}
-	created := make([]bool, len(vs))
-	errs := make([]error, len(vs))
-	for i, v := range vs {
-		c, err := tx.PutObject(ctx, v)
-		switch {
-		case errors.Is(err, store.ErrConflict), errors.Is(err, store.ErrRevoked), errors.Is(err, store.ErrPurged):
-			errs[i] = err
-		case err != nil:
-			return nil, nil, err
-		}
-		created[i] = c
-	}
-	return created, errs, nil
 }

@@ -2,7 +2,6 @@ package seal
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"runtime"
 	"sync"
@@ -80,11 +79,6 @@ func (t *tx) PutObject(ctx context.Context, v *store.ObjectVersion) (bool, error
 	return created, err
 }
 
-// batchPutter is the optional batch write of a backend transaction.
-type batchPutter interface {
-	PutObjects(ctx context.Context, vs []*store.ObjectVersion) (created []bool, errs []error, err error)
-}
-
 // PutObjects is PutObject for many versions, in one call where the backend
 // can. Per-object refusals come back in errs, as from the backend.
 func (t *tx) PutObjects(ctx context.Context, vs []*store.ObjectVersion) ([]bool, []error, error) {
@@ -96,25 +90,9 @@ func (t *tx) PutObjects(ctx context.Context, vs []*store.ObjectVersion) ([]bool,
 		}
 		sealed[i] = sv
 	}
-	var created []bool
-	var errs []error
-	if bp, ok := t.Tx.(batchPutter); ok {
-		var err error
-		if created, errs, err = bp.PutObjects(ctx, sealed); err != nil {
-			return nil, nil, err
-		}
-	} else {
-		created, errs = make([]bool, len(vs)), make([]error, len(vs))
-		for i, sv := range sealed {
-			c, err := t.Tx.PutObject(ctx, sv)
-			switch {
-			case errors.Is(err, store.ErrConflict), errors.Is(err, store.ErrRevoked), errors.Is(err, store.ErrPurged):
-				errs[i] = err
-			case err != nil:
-				return nil, nil, err
-			}
-			created[i] = c
-		}
+	created, errs, err := store.PutBatch(ctx, t.Tx, sealed)
+	if err != nil {
+		return nil, nil, err
 	}
 	for i, v := range vs {
 		v.Seq, v.DateAdded = sealed[i].Seq, sealed[i].DateAdded

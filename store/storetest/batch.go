@@ -20,7 +20,7 @@ func testPutObjectsMatchesPutObject(t *testing.T, batchStore, oneStore store.Sto
 	ctx := t.Context()
 	var class int64
 	update(t, batchStore, func(tx store.Tx) error {
-		if _, ok := tx.(batchPutter); !ok {
+		if _, ok := tx.(store.BatchPutter); !ok {
 			t.Skip("no PutObjects")
 		}
 		var err error
@@ -57,7 +57,7 @@ func testPutObjectsMatchesPutObject(t *testing.T, batchStore, oneStore store.Sto
 		var errs []error
 		update(t, batchStore, func(tx store.Tx) error {
 			var err error
-			created, errs, err = tx.(batchPutter).PutObjects(ctx, vs)
+			created, errs, err = tx.(store.BatchPutter).PutObjects(ctx, vs)
 			return err
 		})
 		update(t, oneStore, func(tx store.Tx) error {

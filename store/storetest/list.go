@@ -2,7 +2,6 @@ package storetest
 
 import (
 	"cmp"
-	"context"
 	"errors"
 	"fmt"
 	"math/rand"
@@ -274,7 +273,7 @@ func testListMatchesReference(t *testing.T, s store.Store) {
 		var refused []refusal
 		update(t, s, func(tx store.Tx) error {
 			refused = refused[:0]
-			if bp, ok := tx.(batchPutter); ok && viaBatch {
+			if bp, ok := tx.(store.BatchPutter); ok && viaBatch {
 				var vs []*store.ObjectVersion
 				n := len(stored)
 				for i := range batch {
@@ -384,9 +383,4 @@ func testListMatchesReference(t *testing.T, s store.Store) {
 		t.Fatalf("reference lists %d objects with every class, want 150", len(want))
 	}
 	checkList(t, s, all, want)
-}
-
-// batchPutter is the batch insert a backend may offer besides PutObject.
-type batchPutter interface {
-	PutObjects(ctx context.Context, vs []*store.ObjectVersion) ([]bool, []error, error)
 }

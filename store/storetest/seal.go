@@ -1,7 +1,6 @@
 package storetest
 
 import (
-	"context"
 	"errors"
 	"slices"
 	"testing"
@@ -97,11 +96,8 @@ func testDataKeysBatch(t *testing.T, s store.Store) {
 		}
 		vs = append(vs, &v)
 	}
-	type batchPutter interface {
-		PutObjects(ctx context.Context, vs []*store.ObjectVersion) ([]bool, []error, error)
-	}
 	update(t, s, func(tx store.Tx) error {
-		if bp, ok := tx.(batchPutter); ok {
+		if bp, ok := tx.(store.BatchPutter); ok {
 			_, _, err := bp.PutObjects(t.Context(), vs)
 			return err
 		}
