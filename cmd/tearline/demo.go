@@ -73,13 +73,13 @@ func demoCmd() *cobra.Command {
 				return fmt.Errorf("demo: %s exists; remove it or use another --data", fedDir)
 			}
 			defer os.RemoveAll(fedDir)
-			cl, err := demo.Federate(ctx, fedDir, out)
+			log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelWarn}))
+			cl, err := demo.Federate(ctx, fedDir, out, func(m *stack.Node) ([]api.Option, error) { return uiOptions(m, log) })
 			if err != nil {
 				return fmt.Errorf("demo federation: %w", err)
 			}
 			defer cl.Close()
 			fmt.Fprintln(out, "\nalice sees the report; bob gets 404 for it, exactly as for an id that does not exist. Ctrl-C stops the demo.")
-			log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelWarn}))
 			opts, err := uiOptions(n, log)
 			if err != nil {
 				return err

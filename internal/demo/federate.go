@@ -9,16 +9,26 @@ import (
 	"time"
 
 	"github.com/tearline/tearline/agreement"
+	"github.com/tearline/tearline/api"
+	"github.com/tearline/tearline/node"
+	"github.com/tearline/tearline/node/stack"
 	"github.com/tearline/tearline/store"
 )
 
 // Federate starts the scenario's nodes under base, publishes the scenario
 // report at GBR, releases it to each partner, waits for the deliveries and
 // writes to out what happened and why. The caller closes the cluster.
-func Federate(ctx context.Context, base string, out io.Writer) (*Cluster, error) {
+//
+// With ui set, each member also serves what ui gives it (the web
+// interface), and its people get web passwords, printed with its URL, so
+// a newcomer can sign in at a partner and see what arrived there.
+func Federate(ctx context.Context, base string, out io.Writer, ui func(*stack.Node) ([]api.Option, error)) (*Cluster, error) {
 	c, err := NewCluster(ctx, base, ScenarioMembers(), nil)
 	if err != nil {
 		return nil, err
+	}
+	if ui != nil {
+		c.ServeOptions = func(m *Member) ([]api.Option, error) { return ui(m.Node) }
 	}
 	fail := func(err error) (*Cluster, error) {
 		c.Close()
@@ -41,6 +51,16 @@ func Federate(ctx context.Context, base string, out io.Writer) (*Cluster, error)
 	fmt.Fprintln(out, "Partners: a federation of four more nodes on loopback, one alliance CA, mutual TLS, agreements signed by both sides:")
 	for _, m := range c.Members {
 		fmt.Fprintf(out, "  %-6s %-3s %s  %s\n", m.Name, m.Country, m.URL, m.Org)
+	}
+	if ui != nil {
+		fmt.Fprintln(out, "Their web interfaces (sign in at a partner to see what reached it, and how):")
+		for _, m := range c.Members {
+			words, err := m.webPasswords(ctx)
+			if err != nil {
+				return fail(err)
+			}
+			fmt.Fprintf(out, "  %-6s %s/ui/  %s\n", m.Name, m.URL, words)
+		}
 	}
 	for _, d := range docs {
 		t := d.Terms[0]
@@ -103,4 +123,18 @@ func arrival(ctx context.Context, m *Member, id string) (string, time.Duration) 
 		time.Sleep(2 * time.Millisecond)
 	}
 	return "has not arrived yet", 0
+}
+
+// webPasswords gives each of m's people a fresh web password and says
+// which is whose.
+func (m *Member) webPasswords(ctx context.Context) (string, error) {
+	var words []string
+	for _, name := range []string{"analyst", "releaser1", "releaser2", "admin"} {
+		pw := demoPassword(name)
+		if err := m.Node.Users.SetPassword(ctx, node.ConsoleAdmin(), name, pw); err != nil {
+			return "", fmt.Errorf("demo: password of %s at %s: %w", name, m.Name, err)
+		}
+		words = append(words, name+" "+pw)
+	}
+	return strings.Join(words, ", "), nil
 }

@@ -9,7 +9,7 @@ import (
 
 func TestFederateDemo(t *testing.T) {
 	var out bytes.Buffer
-	c, err := Federate(context.Background(), t.TempDir(), &out)
+	c, err := Federate(context.Background(), t.TempDir(), &out, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -35,6 +35,9 @@ type Cluster struct {
 	// left behind (0: node.DefaultFollowupPoll).
 	FollowupPoll time.Duration
 	CA           *pki.CA // the alliance CA that issued every member's certificate
+	// ServeOptions, if set, gives the options each member's listener is
+	// served with (the demo mounts the web interface with it).
+	ServeOptions func(m *Member) ([]api.Option, error)
 }
 
 // MemberSpec names one node of a cluster.
@@ -279,12 +282,19 @@ func (c *Cluster) start(m *Member, outbox bool) error {
 	if ln == nil {
 		return err
 	}
+	var opts []api.Option
+	if c.ServeOptions != nil {
+		if opts, err = c.ServeOptions(m); err != nil {
+			ln.Close()
+			return fmt.Errorf("cluster: serve options of %s: %w", m.Name, err)
+		}
+	}
 	m.ctx, m.cancel = context.WithCancel(context.Background())
 	ctx := m.ctx
 	m.wg.Add(1)
 	go func() {
 		defer m.wg.Done()
-		if err := api.Serve(ctx, m.Node, ln, c.Log); err != nil && !errors.Is(err, context.Canceled) {
+		if err := api.Serve(ctx, m.Node, ln, c.Log, opts...); err != nil && !errors.Is(err, context.Canceled) {
 			c.Log.Warn("serve", "node", m.Name, "err", err)
 		}
 	}()
