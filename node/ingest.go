@@ -16,6 +16,7 @@ import (
 	"github.com/tearline/tearline/audit"
 	"github.com/tearline/tearline/binding"
 	"github.com/tearline/tearline/datadir"
+	"github.com/tearline/tearline/instance"
 	"github.com/tearline/tearline/internal/clip"
 	"github.com/tearline/tearline/jcs"
 	"github.com/tearline/tearline/label"
@@ -469,8 +470,8 @@ func writeChunk(n *Node, ctx context.Context, p *Principal, chunk []*item, label
 			batchItems = append(batchItems, it)
 		}
 		// Which instance each version joins is decided in the transaction
-		// that stores it, against what is stored now (instances.go).
-		if err := AssignInstances(ctx, tx, batch, n.SubjectReads(tx, p)); err != nil {
+		// that stores it, against what is stored now (package instance).
+		if err := instance.Assign(ctx, tx, batch, instance.Reads(n.classes, n.reg, tx, p.Subject)); err != nil {
 			return err
 		}
 		created, errs, err := PutObjects(ctx, tx, batch)

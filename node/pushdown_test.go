@@ -139,7 +139,7 @@ func TestPushedDownFilterAgreesWithCanRead(t *testing.T) {
 		t.Fatalf("refused: %s", fmtRefusals(res.Refused))
 	}
 	// The admin may not read every label (REL TO, NOFORN), so a version
-	// after one it cannot read starts an instance of its own (instances.go):
+	// after one it cannot read starts an instance of its own (package instance):
 	// the model is by instance, as stored, and an id is listed once per
 	// instance its reader may see.
 	objects = map[string][]propVersion{}

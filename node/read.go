@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/tearline/tearline/audit"
+	"github.com/tearline/tearline/instance"
 	// Aliased: the partner view still has a cursor type of its own (taxii_read.go).
 	pagecursor "github.com/tearline/tearline/cursor"
 	"github.com/tearline/tearline/policy"
@@ -20,7 +21,7 @@ type Object struct {
 	store.ObjectVersion
 	Labels []string // label ids a reader of it satisfies
 	// Instances is how many instances of the id this reader may read
-	// (instances.go), set by Get and Versions: 0 or 1 is an ordinary
+	// (package instance), set by Get and Versions: 0 or 1 is an ordinary
 	// object, and only a reader of several learns that there are several.
 	Instances int
 }
@@ -54,7 +55,7 @@ func get(ctx context.Context, n *Node, p *Principal, id string) (Object, audit.E
 		ev.Decision, ev.Reasons = audit.Deny, []string{"no-such-object"}
 		return Object{}, ev, nil
 	}
-	r, err := n.Readable(ctx, n.st, p.Subject, versions)
+	r, err := instance.Pick(ctx, n.classes, n.reg, n.st, p.Subject, versions)
 	if err != nil {
 		return Object{}, ev, err
 	}
@@ -71,53 +72,6 @@ func get(ctx context.Context, n *Node, p *Principal, id string) (Object, audit.E
 	ev.Modified, ev.Labels = last.Modified, classIDs(c)
 	ev.Decision, ev.Reasons = audit.Deny, r.Denied
 	return Object{}, ev, nil
-}
-
-// ReadableVersion is what a reader gets of an id by a read: Version, the
-// latest version it may read of the instance of its highest level.
-type ReadableVersion struct {
-	Version store.ObjectVersion
-	Class   policy.Class
-	// Instances is how many instances the reader may read some version
-	// of; 0: none, and Denied holds why.
-	Instances int
-	Denied    []string
-}
-
-// Readable picks, among versions (an id's, oldest first), the version a
-// read by s returns: the latest version s may read of each instance; of
-// several, the instance of s's highest level (its label dominates the
-// other's, label.Dominate), and of labels that cannot be compared, the
-// lowest-numbered. A read, and a release, which decides the version a read
-// returns, both use it (instances.go).
-func (n *Node) Readable(ctx context.Context, r store.Reader, s policy.Subject, versions []store.ObjectVersion) (ReadableVersion, error) {
-	var out ReadableVersion
-	var found []int64 // instances with a readable version; almost always none or one
-	for i := len(versions) - 1; i >= 0; i-- {
-		v := versions[i]
-		if slices.Contains(found, v.Instance) {
-			continue
-		}
-		c, err := n.Classes().Of(ctx, r, v.Class)
-		if err != nil {
-			return ReadableVersion{}, err
-		}
-		d := policy.CanRead(n.reg, s, c.Labels)
-		if d.Allow {
-			found = append(found, v.Instance)
-			if len(found) == 1 || higher(n.reg, c, out.Class) || !higher(n.reg, out.Class, c) && v.Instance < out.Version.Instance {
-				out.Version, out.Class = v, c
-			}
-			continue
-		}
-		for _, r := range d.Reasons {
-			if !slices.Contains(out.Denied, string(r)) {
-				out.Denied = append(out.Denied, string(r))
-			}
-		}
-	}
-	out.Instances = len(found)
-	return out, nil
 }
 
 // Versions returns the versions of id that p may read, oldest first, read

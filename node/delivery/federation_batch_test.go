@@ -188,7 +188,7 @@ func TestReceiveMixedBatch(t *testing.T) {
 	// gbr's version is refused (a purge is forever), after every check
 	// passed. (Other content under the id, from fra itself, would not
 	// refuse it: a partner's version from another originator is an
-	// instance of its own, node/instances.go.)
+	// instance of its own, package instance.)
 	fra.IngestAs(t, nodetest.Actor(ids[2], map[string]any{"name": "fra's own"}), nodetest.OKBanner)
 	if _, err := fra.N.Purge(ctx, node.ConsoleAdmin(), ids[2], "test"); err != nil {
 		t.Fatal(err)

@@ -17,6 +17,7 @@ import (
 	"github.com/tearline/tearline/audit"
 	"github.com/tearline/tearline/binding"
 	"github.com/tearline/tearline/federation"
+	"github.com/tearline/tearline/instance"
 	"github.com/tearline/tearline/internal/clip"
 	"github.com/tearline/tearline/jcs"
 	"github.com/tearline/tearline/label"
@@ -575,8 +576,8 @@ func (ib *Service) storeInbound(ctx context.Context, tx store.Tx, wc *writeCache
 		vs[i] = &v
 	}
 	// A partner's version joins the instance its originator started; one
-	// from another originator is an instance of its own (node/instances.go).
-	if err := node.AssignInstances(ctx, tx, vs, nil); err != nil {
+	// from another originator is an instance of its own (package instance).
+	if err := instance.Assign(ctx, tx, vs, nil); err != nil {
 		return nil, err
 	}
 	created, errs, err := node.PutObjects(ctx, tx, vs)

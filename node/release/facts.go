@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/tearline/tearline/binding"
+	"github.com/tearline/tearline/instance"
 	"github.com/tearline/tearline/label"
 	"github.com/tearline/tearline/node"
 	"github.com/tearline/tearline/policy"
@@ -34,7 +35,7 @@ func (rs *Service) latestReadable(ctx context.Context, r store.Reader, p *node.P
 	// The version a read by p returns: of several instances, that of p's
 	// highest level, so a low instance is never released as the latest
 	// version of a high object (docs/SECURITY.md).
-	rv, err := rs.n.Readable(ctx, r, p.Subject, versions)
+	rv, err := instance.Pick(ctx, rs.n.Classes(), rs.n.Registry(), r, p.Subject, versions)
 	if err != nil {
 		return store.ObjectVersion{}, policy.Class{}, err
 	}
