@@ -13,7 +13,12 @@ import (
 
 // sharingReader reads the tables of sharing with partners: agreements,
 // provenance, consents, release requests and the ledger.
+// sharingReader and sharingWriter read and write the sharing records:
+// agreements, provenance, consents, release requests, the ledger and
+// recalls (recalls.go).
 type sharingReader struct{ q querier }
+
+type sharingWriter struct{ *txConn }
 
 // Agreements, provenance, consents, the release queue and the
 // dissemination ledger (migration 3). Lists are kept as JSON text. Rows
@@ -113,7 +118,7 @@ func (r sharingReader) Ledger(ctx context.Context, q store.LedgerQuery) ([]store
 	return scan.Collect(rows, scan.LedgerEntry)
 }
 
-func (t *tx) PutAgreement(ctx context.Context, a store.Agreement) error {
+func (t sharingWriter) PutAgreement(ctx context.Context, a store.Agreement) error {
 	if err := t.lock(ctx); err != nil {
 		return err
 	}
@@ -126,7 +131,7 @@ func (t *tx) PutAgreement(ctx context.Context, a store.Agreement) error {
 	return nil
 }
 
-func (t *tx) AppendAgreementTransition(ctx context.Context, h store.AgreementTransition) error {
+func (t sharingWriter) AppendAgreementTransition(ctx context.Context, h store.AgreementTransition) error {
 	if err := t.lock(ctx); err != nil {
 		return err
 	}
@@ -138,7 +143,7 @@ func (t *tx) AppendAgreementTransition(ctx context.Context, h store.AgreementTra
 	return nil
 }
 
-func (t *tx) PutProvenance(ctx context.Context, p store.Provenance) error {
+func (t sharingWriter) PutProvenance(ctx context.Context, p store.Provenance) error {
 	if err := t.lock(ctx); err != nil {
 		return err
 	}
@@ -157,7 +162,7 @@ func (t *tx) PutProvenance(ctx context.Context, p store.Provenance) error {
 	return nil
 }
 
-func (t *tx) PutConsent(ctx context.Context, c store.Consent) error {
+func (t sharingWriter) PutConsent(ctx context.Context, c store.Consent) error {
 	if err := t.lock(ctx); err != nil {
 		return err
 	}
@@ -169,7 +174,7 @@ func (t *tx) PutConsent(ctx context.Context, c store.Consent) error {
 	return nil
 }
 
-func (t *tx) PutReleaseRequest(ctx context.Context, q store.ReleaseRequest) error {
+func (t sharingWriter) PutReleaseRequest(ctx context.Context, q store.ReleaseRequest) error {
 	if err := t.lock(ctx); err != nil {
 		return err
 	}
@@ -193,7 +198,7 @@ func (t *tx) PutReleaseRequest(ctx context.Context, q store.ReleaseRequest) erro
 	return nil
 }
 
-func (t *tx) UpdateReleaseRequest(ctx context.Context, q store.ReleaseRequest) error {
+func (t sharingWriter) UpdateReleaseRequest(ctx context.Context, q store.ReleaseRequest) error {
 	if err := t.lock(ctx); err != nil {
 		return err
 	}
@@ -212,7 +217,7 @@ func (t *tx) UpdateReleaseRequest(ctx context.Context, q store.ReleaseRequest) e
 	return nil
 }
 
-func (t *tx) AppendLedger(ctx context.Context, e store.LedgerEntry) (int64, error) {
+func (t sharingWriter) AppendLedger(ctx context.Context, e store.LedgerEntry) (int64, error) {
 	if err := t.lock(ctx); err != nil {
 		return 0, err
 	}

@@ -25,7 +25,7 @@ CREATE TABLE followups (
 );
 `
 
-func (t *tx) AddFollowup(ctx context.Context, f *store.Followup) error {
+func (t queueWriter) AddFollowup(ctx context.Context, f *store.Followup) error {
 	if err := t.lock(ctx); err != nil {
 		return fmt.Errorf("followup: %w", err)
 	}
@@ -40,7 +40,7 @@ func (t *tx) AddFollowup(ctx context.Context, f *store.Followup) error {
 	return nil
 }
 
-func (t *tx) TakeFollowup(ctx context.Context, id int64) (bool, error) {
+func (t queueWriter) TakeFollowup(ctx context.Context, id int64) (bool, error) {
 	if err := t.lock(ctx); err != nil {
 		return false, fmt.Errorf("followup %d: %w", id, err)
 	}
@@ -51,7 +51,7 @@ func (t *tx) TakeFollowup(ctx context.Context, id int64) (bool, error) {
 	return tag.RowsAffected() > 0, nil
 }
 
-func (r reader) PendingFollowups(ctx context.Context, after int64, limit int) ([]store.Followup, error) {
+func (r queueReader) PendingFollowups(ctx context.Context, after int64, limit int) ([]store.Followup, error) {
 	if limit <= 0 {
 		limit = 100
 	}

@@ -65,9 +65,15 @@ UPDATE outbox SET ledger = COALESCE((convert_from(payload, 'UTF8')::jsonb ->> 'l
 CREATE INDEX outbox_ledger ON outbox (ledger) WHERE ledger > 0;
 `
 
+// queueReader and queueWriter read and write the node's work queues: the
+// outbox, the pull cursors and the follow-up rows (followups.go).
+type queueReader struct{ q querier }
+
+type queueWriter struct{ *txConn }
+
 const outboxCols = `id, peer, kind, payload, created_us, attempts, next_attempt_us, delivered_us, last_error, ledger, queued_us, failed_us, reason`
 
-func (t *tx) EnqueueOutbox(ctx context.Context, items ...*store.OutboxItem) error {
+func (t queueWriter) EnqueueOutbox(ctx context.Context, items ...*store.OutboxItem) error {
 	// Under the writer lock, ids become visible in the order they are
 	// assigned, so a claim never passes over a row that commits later.
 	if err := t.lock(ctx); err != nil {
@@ -223,7 +229,7 @@ func (s *Store) RetryOutbox(ctx context.Context, id int64, now time.Time) error 
 	return nil
 }
 
-func (r reader) OutboxOfLedger(ctx context.Context, seqs []int64) (map[int64]store.OutboxItem, error) {
+func (r queueReader) OutboxOfLedger(ctx context.Context, seqs []int64) (map[int64]store.OutboxItem, error) {
 	out := make(map[int64]store.OutboxItem, len(seqs))
 	if len(seqs) == 0 {
 		return out, nil
@@ -245,7 +251,7 @@ func (r reader) OutboxOfLedger(ctx context.Context, seqs []int64) (map[int64]sto
 	return out, nil
 }
 
-func (r reader) OutboxCounts(ctx context.Context) (map[string]int, error) {
+func (r queueReader) OutboxCounts(ctx context.Context) (map[string]int, error) {
 	var queued, retrying, failed int
 	err := r.q.QueryRow(ctx, `SELECT
 		count(*) FILTER (WHERE failed_us = 0 AND attempts = 0), count(*) FILTER (WHERE failed_us = 0 AND attempts > 0), count(*) FILTER (WHERE failed_us > 0)
@@ -256,7 +262,7 @@ func (r reader) OutboxCounts(ctx context.Context) (map[string]int, error) {
 	return map[string]int{store.DeliveryQueued: queued, store.DeliveryRetrying: retrying, store.DeliveryFailed: failed}, nil
 }
 
-func (r reader) OutboxItems(ctx context.Context, peer string, after int64, limit int) ([]store.OutboxItem, error) {
+func (r queueReader) OutboxItems(ctx context.Context, peer string, after int64, limit int) ([]store.OutboxItem, error) {
 	if limit <= 0 {
 		limit = 1000
 	}
@@ -268,7 +274,7 @@ func (r reader) OutboxItems(ctx context.Context, peer string, after int64, limit
 	return scan.Collect(rows, scan.WrapErrors("outbox", scan.OutboxItem))
 }
 
-func (r reader) NextOutboxDue(ctx context.Context) (time.Time, bool, error) {
+func (r queueReader) NextOutboxDue(ctx context.Context) (time.Time, bool, error) {
 	var due *int64
 	err := r.q.QueryRow(ctx, `SELECT MIN(GREATEST(next_attempt_us, lease_us)) FROM outbox WHERE delivered_us = 0 AND failed_us = 0`).Scan(&due)
 	if err != nil {
@@ -280,7 +286,7 @@ func (r reader) NextOutboxDue(ctx context.Context) (time.Time, bool, error) {
 	return scan.FromUS(*due), true, nil
 }
 
-func (r reader) Cursor(ctx context.Context, name string) (string, error) {
+func (r queueReader) Cursor(ctx context.Context, name string) (string, error) {
 	var v string
 	err := r.q.QueryRow(ctx, `SELECT value FROM cursors WHERE name = $1`, name).Scan(&v)
 	if errors.Is(err, pgx.ErrNoRows) {

@@ -164,7 +164,7 @@ func (s *Store) Update(ctx context.Context, fn func(store.Tx) error) error {
 		defer cancel()
 		_ = pt.Rollback(rctx)
 	}()
-	if err := fn(&tx{t: pt, reader: newReader(pt)}); err != nil {
+	if err := fn(newTx(pt)); err != nil {
 		return err
 	}
 	// fn may have ignored a cancellation; a cancelled Update must not

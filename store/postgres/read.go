@@ -25,15 +25,23 @@ type querier interface {
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
 }
 
+// reader reads through q. The record tables are read by types of their
+// own, embedded here, so that no one type carries every read:
+// sharingReader (agreements.go, recalls.go), witnessReader (witness.go),
+// accountReader (users.go, websessions.go) and queueReader (outbox.go,
+// followups.go).
 type reader struct {
-	q             querier
-	sharingReader // agreements.go
-	witnessReader // witness.go
+	q querier
+	sharingReader
+	witnessReader
+	accountReader
+	queueReader
 }
 
 // newReader returns the reader over q.
 func newReader(q querier) reader {
-	return reader{q: q, sharingReader: sharingReader{q}, witnessReader: witnessReader{q}}
+	return reader{q: q, sharingReader: sharingReader{q}, witnessReader: witnessReader{q},
+		accountReader: accountReader{q}, queueReader: queueReader{q}}
 }
 
 // objectCols are read from objectsKeyed: each version with its data key
@@ -271,90 +279,6 @@ func (r reader) AccessClasses(ctx context.Context, after int64) ([]store.AccessC
 	out, err := scan.Collect(rows, scan.AccessClass)
 	if err != nil {
 		return nil, fmt.Errorf("access classes: %w", err)
-	}
-	return out, nil
-}
-
-const userCols = `id, name, role, nationality, org, clearances, compartments, default_label, created_us, disabled`
-
-func (r reader) oneUser(ctx context.Context, where string, arg any) (store.User, error) {
-	u, err := scan.User(r.q.QueryRow(ctx, `SELECT `+userCols+` FROM users WHERE `+where, arg))
-	if errors.Is(err, pgx.ErrNoRows) {
-		return u, fmt.Errorf("user %v: %w", arg, store.ErrNotFound)
-	}
-	if err != nil {
-		return u, fmt.Errorf("user %v: %w", arg, err)
-	}
-	return u, nil
-}
-
-func (r reader) User(ctx context.Context, id string) (store.User, error) {
-	return r.oneUser(ctx, `id = $1`, id)
-}
-
-func (r reader) UserByName(ctx context.Context, name string) (store.User, error) {
-	return r.oneUser(ctx, `name = $1`, name)
-}
-
-func (r reader) Users(ctx context.Context) ([]store.User, error) {
-	rows, err := r.q.Query(ctx, `SELECT `+userCols+` FROM users ORDER BY name`)
-	if err != nil {
-		return nil, fmt.Errorf("users: %w", err)
-	}
-	defer rows.Close()
-	out, err := scan.Collect(rows, scan.User)
-	if err != nil {
-		return nil, fmt.Errorf("users: %w", err)
-	}
-	return out, nil
-}
-
-const tokenCols = `id, user_id, hash, created_us, expires_us, revoked_us`
-
-// toMicro maps the zero time to 0 (scan.Token reads it back), as package
-// sqlite does for optional times.
-func toMicro(t time.Time) int64 {
-	if t.IsZero() {
-		return 0
-	}
-	return t.UnixMicro()
-}
-
-func (r reader) Token(ctx context.Context, id string) (store.Token, error) {
-	t, err := scan.Token(r.q.QueryRow(ctx, `SELECT `+tokenCols+` FROM tokens WHERE id = $1`, id))
-	if errors.Is(err, pgx.ErrNoRows) {
-		return t, fmt.Errorf("token %s: %w", id, store.ErrNotFound)
-	}
-	if err != nil {
-		return t, fmt.Errorf("token %s: %w", id, err)
-	}
-	return t, nil
-}
-
-func (r reader) TokenUser(ctx context.Context, id string) (store.Token, store.User, error) {
-	t, u, err := scan.TokenUser(r.q.QueryRow(ctx, `SELECT `+tokenUserCols+` FROM tokens t JOIN users u ON u.id = t.user_id WHERE t.id = $1`, id))
-	if errors.Is(err, pgx.ErrNoRows) {
-		return t, u, fmt.Errorf("token %s: %w", id, store.ErrNotFound)
-	}
-	if err != nil {
-		return t, u, fmt.Errorf("token %s: %w", id, err)
-	}
-	return t, u, nil
-}
-
-// tokenUserCols are tokenCols of t, then userCols of u.
-const tokenUserCols = `t.id, t.user_id, t.hash, t.created_us, t.expires_us, t.revoked_us, ` +
-	`u.id, u.name, u.role, u.nationality, u.org, u.clearances, u.compartments, u.default_label, u.created_us, u.disabled`
-
-func (r reader) Tokens(ctx context.Context, userID string) ([]store.Token, error) {
-	rows, err := r.q.Query(ctx, `SELECT `+tokenCols+` FROM tokens WHERE user_id = $1 ORDER BY created_us`, userID)
-	if err != nil {
-		return nil, fmt.Errorf("tokens of %s: %w", userID, err)
-	}
-	defer rows.Close()
-	out, err := scan.Collect(rows, scan.Token)
-	if err != nil {
-		return nil, fmt.Errorf("tokens of %s: %w", userID, err)
 	}
 	return out, nil
 }

@@ -13,7 +13,7 @@ import (
 
 const recallCols = `id, party, object_id, originator, inbound, objects, reason, notice, state, issued_us, actor, acked_us, ack`
 
-func (r reader) Recalls(ctx context.Context, q store.RecallQuery) ([]store.Recall, error) {
+func (r sharingReader) Recalls(ctx context.Context, q store.RecallQuery) ([]store.Recall, error) {
 	rows, err := r.q.Query(ctx, `SELECT `+recallCols+` FROM recalls
 		WHERE ($1 = '' OR id = $1) AND ($2 = '' OR object_id = $2) ORDER BY issued_us, id, party`, q.ID, q.ObjectID)
 	if err != nil {
@@ -23,7 +23,7 @@ func (r reader) Recalls(ctx context.Context, q store.RecallQuery) ([]store.Recal
 	return scan.Collect(rows, scan.Recall)
 }
 
-func (t *tx) PutRecall(ctx context.Context, c store.Recall) error {
+func (t sharingWriter) PutRecall(ctx context.Context, c store.Recall) error {
 	if err := t.lock(ctx); err != nil {
 		return err
 	}
@@ -51,7 +51,7 @@ func (t *tx) PutRecall(ctx context.Context, c store.Recall) error {
 	return nil
 }
 
-func (t *tx) AckRecall(ctx context.Context, id, party string, at time.Time, ack []byte) error {
+func (t sharingWriter) AckRecall(ctx context.Context, id, party string, at time.Time, ack []byte) error {
 	if err := t.lock(ctx); err != nil {
 		return err
 	}

@@ -14,7 +14,13 @@ import (
 
 // witnessReader reads what this node witnesses of its partners' logs and
 // the cosignatures and rollbacks of its own.
+// witnessReader and witnessWriter read and write the witness records: the
+// logs this node witnesses, their rollbacks and split views, and the
+// cosignatures and rollbacks of this node's own log. (tx's own WitnessedLog
+// takes the writer lock before reading.)
 type witnessReader struct{ q querier }
+
+type witnessWriter struct{ *txConn }
 
 // Witnessing (migration 9, witnessSchema): the SQLite store's migration 10
 // says what each table is for.
@@ -137,7 +143,7 @@ func (r witnessReader) AuditRollbacks(ctx context.Context) ([]store.AuditRollbac
 	return scan.Collect(rows, scan.AuditRollback)
 }
 
-func (t *tx) PutWitnessedLog(ctx context.Context, l store.WitnessedLog) error {
+func (t witnessWriter) PutWitnessedLog(ctx context.Context, l store.WitnessedLog) error {
 	if err := t.lock(ctx); err != nil {
 		return err
 	}
@@ -149,7 +155,7 @@ func (t *tx) PutWitnessedLog(ctx context.Context, l store.WitnessedLog) error {
 	return nil
 }
 
-func (t *tx) PutWitnessRollback(ctx context.Context, r store.WitnessRollback) (bool, error) {
+func (t witnessWriter) PutWitnessRollback(ctx context.Context, r store.WitnessRollback) (bool, error) {
 	if err := t.lock(ctx); err != nil {
 		return false, err
 	}
@@ -161,7 +167,7 @@ func (t *tx) PutWitnessRollback(ctx context.Context, r store.WitnessRollback) (b
 	return tag.RowsAffected() > 0, nil
 }
 
-func (t *tx) PutSplitView(ctx context.Context, s store.SplitView) (bool, error) {
+func (t witnessWriter) PutSplitView(ctx context.Context, s store.SplitView) (bool, error) {
 	if err := t.lock(ctx); err != nil {
 		return false, err
 	}
@@ -174,7 +180,7 @@ func (t *tx) PutSplitView(ctx context.Context, s store.SplitView) (bool, error) 
 	return tag.RowsAffected() > 0, nil
 }
 
-func (t *tx) AckSplitViews(ctx context.Context, origin, by string, at time.Time) (int, error) {
+func (t witnessWriter) AckSplitViews(ctx context.Context, origin, by string, at time.Time) (int, error) {
 	if err := t.lock(ctx); err != nil {
 		return 0, err
 	}
@@ -186,7 +192,7 @@ func (t *tx) AckSplitViews(ctx context.Context, origin, by string, at time.Time)
 	return int(tag.RowsAffected()), nil
 }
 
-func (t *tx) PutAuditCosignature(ctx context.Context, c store.AuditCosignature) error {
+func (t witnessWriter) PutAuditCosignature(ctx context.Context, c store.AuditCosignature) error {
 	if err := t.lock(ctx); err != nil {
 		return err
 	}
@@ -198,7 +204,7 @@ func (t *tx) PutAuditCosignature(ctx context.Context, c store.AuditCosignature) 
 	return nil
 }
 
-func (t *tx) PutAuditRollback(ctx context.Context, r store.AuditRollback) error {
+func (t witnessWriter) PutAuditRollback(ctx context.Context, r store.AuditRollback) error {
 	if err := t.lock(ctx); err != nil {
 		return err
 	}

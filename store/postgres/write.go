@@ -2,11 +2,9 @@ package postgres
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -14,16 +12,38 @@ import (
 	"github.com/tearline/tearline/store"
 )
 
+// tx is a write transaction. It writes objects, labels, access classes and
+// the audit log itself; the record tables' writes are methods of the types
+// embedded below, the way reader embeds their reads. All of them share one
+// txConn, so the writer lock is taken once per transaction.
 type tx struct {
-	t pgx.Tx
+	*txConn
+	audit auditState // see audit.go
+
 	reader
-	locked bool       // holds the writer lock
-	audit  auditState // see audit.go
+	sharingWriter // agreements.go, recalls.go
+	witnessWriter // witness.go
+	accountWriter // users.go, websessions.go
+	queueWriter   // outbox.go, followups.go
+}
+
+// newTx returns the transaction over t.
+func newTx(t pgx.Tx) *tx {
+	c := &txConn{t: t}
+	return &tx{txConn: c, reader: newReader(t), sharingWriter: sharingWriter{c}, witnessWriter: witnessWriter{c},
+		accountWriter: accountWriter{c}, queueWriter: queueWriter{c}}
+}
+
+// txConn is the transaction every write of a tx goes through, and whether
+// it holds the writer lock.
+type txConn struct {
+	t      pgx.Tx
+	locked bool // holds the writer lock
 }
 
 // lock takes the writer lock (see the package comment) unless this
 // transaction holds it already. Every write calls it first.
-func (t *tx) lock(ctx context.Context) error {
+func (t *txConn) lock(ctx context.Context) error {
 	if t.locked {
 		return nil
 	}
@@ -85,80 +105,4 @@ func (t *tx) PutObject(ctx context.Context, v *store.ObjectVersion) (bool, error
 		return false, err
 	}
 	return created[0], errs[0]
-}
-
-func (t *tx) PutUser(ctx context.Context, u store.User) error {
-	return t.writeUser(ctx, `INSERT INTO users (`+userCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`, u, true)
-}
-
-func (t *tx) UpdateUser(ctx context.Context, u store.User) error {
-	return t.writeUser(ctx, `UPDATE users SET id = $1, name = $2, role = $3, nationality = $4, org = $5, clearances = $6, compartments = $7, default_label = $8, created_us = $9, disabled = $10 WHERE id = $11`, u, false)
-}
-
-func (t *tx) writeUser(ctx context.Context, q string, u store.User, insert bool) error {
-	if err := t.lock(ctx); err != nil {
-		return fmt.Errorf("write user %s: %w", u.Name, err)
-	}
-	clr, err := json.Marshal(u.Clearances)
-	if err != nil {
-		return fmt.Errorf("write user %s: %w", u.Name, err)
-	}
-	if u.Compartments == nil {
-		u.Compartments = []string{}
-	}
-	comp, err := json.Marshal(u.Compartments)
-	if err != nil {
-		return fmt.Errorf("write user %s: %w", u.Name, err)
-	}
-	args := []any{u.ID, u.Name, u.Role, u.Nationality, u.Org, string(clr), string(comp), u.DefaultLabel, u.Created.UnixMicro(), u.Disabled}
-	if !insert {
-		args = append(args, u.ID)
-	}
-	tag, err := t.t.Exec(ctx, q, args...)
-	if err != nil {
-		if insert && uniqueViolation(err) {
-			return fmt.Errorf("user %s: %w", u.Name, store.ErrExists)
-		}
-		return fmt.Errorf("write user %s: %w", u.Name, err)
-	}
-	if tag.RowsAffected() == 0 {
-		return fmt.Errorf("user %s: %w", u.ID, store.ErrNotFound)
-	}
-	return nil
-}
-
-func (t *tx) PutToken(ctx context.Context, tok store.Token) error {
-	if err := t.lock(ctx); err != nil {
-		return fmt.Errorf("put token for %s: %w", tok.UserID, err)
-	}
-	if _, err := t.t.Exec(ctx, `INSERT INTO tokens (`+tokenCols+`) VALUES ($1, $2, $3, $4, $5, $6)`,
-		tok.ID, tok.UserID, nz(tok.Hash), tok.Created.UnixMicro(), toMicro(tok.Expires), toMicro(tok.RevokedAt)); err != nil {
-		return fmt.Errorf("put token for %s: %w", tok.UserID, err)
-	}
-	return nil
-}
-
-func (t *tx) RevokeToken(ctx context.Context, id string, at time.Time) error {
-	if err := t.lock(ctx); err != nil {
-		return fmt.Errorf("revoke token %s: %w", id, err)
-	}
-	tag, err := t.t.Exec(ctx, `UPDATE tokens SET revoked_us = $1 WHERE id = $2 AND revoked_us = 0`, at.UnixMicro(), id)
-	if err != nil {
-		return fmt.Errorf("revoke token %s: %w", id, err)
-	}
-	if tag.RowsAffected() == 0 {
-		return fmt.Errorf("revoke token %s: %w", id, store.ErrNotFound)
-	}
-	return nil
-}
-
-func (t *tx) CapTokenExpiry(ctx context.Context, limit time.Time) (int64, error) {
-	if err := t.lock(ctx); err != nil {
-		return 0, fmt.Errorf("cap token expiry: %w", err)
-	}
-	tag, err := t.t.Exec(ctx, `UPDATE tokens SET expires_us = $1 WHERE revoked_us = 0 AND (expires_us = 0 OR expires_us > $1)`, limit.UnixMicro())
-	if err != nil {
-		return 0, fmt.Errorf("cap token expiry: %w", err)
-	}
-	return tag.RowsAffected(), nil
 }

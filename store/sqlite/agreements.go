@@ -12,7 +12,12 @@ import (
 
 // sharingReader reads the tables of sharing with partners: agreements,
 // provenance, consents, release requests and the ledger.
+// sharingReader and sharingWriter read and write the sharing records:
+// agreements, provenance, consents, release requests, the ledger and
+// recalls (recalls.go).
 type sharingReader struct{ q querier }
+
+type sharingWriter struct{ txConn }
 
 // Agreements, provenance, consents, the release queue and the
 // dissemination ledger (migration 4). Lists are kept as JSON text. Rows
@@ -112,7 +117,7 @@ func (r sharingReader) Ledger(ctx context.Context, q store.LedgerQuery) ([]store
 	return scan.Collect(rows, scan.LedgerEntry)
 }
 
-func (t *tx) PutAgreement(ctx context.Context, a store.Agreement) error {
+func (t sharingWriter) PutAgreement(ctx context.Context, a store.Agreement) error {
 	_, err := t.t.ExecContext(ctx, `INSERT INTO agreements (`+agreementCols+`) VALUES (?, ?, ?, ?, ?, ?)
 		ON CONFLICT (id, version) DO UPDATE SET state = excluded.state, since_us = excluded.since_us, document = excluded.document, updated_us = excluded.updated_us`,
 		a.ID, a.Version, a.State, a.Since.UnixMicro(), a.Document, a.Updated.UnixMicro())
@@ -122,7 +127,7 @@ func (t *tx) PutAgreement(ctx context.Context, a store.Agreement) error {
 	return nil
 }
 
-func (t *tx) AppendAgreementTransition(ctx context.Context, h store.AgreementTransition) error {
+func (t sharingWriter) AppendAgreementTransition(ctx context.Context, h store.AgreementTransition) error {
 	_, err := t.t.ExecContext(ctx, `INSERT INTO agreement_history (id, version, from_state, to_state, at_us, actor, note) VALUES (?, ?, ?, ?, ?, ?, ?)`,
 		h.ID, h.Version, h.From, h.To, h.At.UnixMicro(), h.By, h.Note)
 	if err != nil {
@@ -131,7 +136,7 @@ func (t *tx) AppendAgreementTransition(ctx context.Context, h store.AgreementTra
 	return nil
 }
 
-func (t *tx) PutProvenance(ctx context.Context, p store.Provenance) error {
+func (t sharingWriter) PutProvenance(ctx context.Context, p store.Provenance) error {
 	hj, err := scan.JSONList(p.Hops)
 	if err != nil {
 		return fmt.Errorf("provenance of %s: %w", p.ObjectID, err)
@@ -147,7 +152,7 @@ func (t *tx) PutProvenance(ctx context.Context, p store.Provenance) error {
 	return nil
 }
 
-func (t *tx) PutConsent(ctx context.Context, c store.Consent) error {
+func (t sharingWriter) PutConsent(ctx context.Context, c store.Consent) error {
 	_, err := t.t.ExecContext(ctx, `INSERT INTO consents (object_id, originator, to_party, actor, at_us) VALUES (?, ?, ?, ?, ?)`,
 		c.ObjectID, c.Originator, c.To, c.By, c.At.UnixMicro())
 	if err != nil {
@@ -156,7 +161,7 @@ func (t *tx) PutConsent(ctx context.Context, c store.Consent) error {
 	return nil
 }
 
-func (t *tx) PutReleaseRequest(ctx context.Context, q store.ReleaseRequest) error {
+func (t sharingWriter) PutReleaseRequest(ctx context.Context, q store.ReleaseRequest) error {
 	aj, err := scan.JSONList(q.Approvals)
 	if err != nil {
 		return fmt.Errorf("release request %s: %w", q.ID, err)
@@ -177,7 +182,7 @@ func (t *tx) PutReleaseRequest(ctx context.Context, q store.ReleaseRequest) erro
 	return nil
 }
 
-func (t *tx) UpdateReleaseRequest(ctx context.Context, q store.ReleaseRequest) error {
+func (t sharingWriter) UpdateReleaseRequest(ctx context.Context, q store.ReleaseRequest) error {
 	aj, err := scan.JSONList(q.Approvals)
 	if err != nil {
 		return fmt.Errorf("release request %s: %w", q.ID, err)
@@ -193,7 +198,7 @@ func (t *tx) UpdateReleaseRequest(ctx context.Context, q store.ReleaseRequest) e
 	return nil
 }
 
-func (t *tx) AppendLedger(ctx context.Context, e store.LedgerEntry) (int64, error) {
+func (t sharingWriter) AppendLedger(ctx context.Context, e store.LedgerEntry) (int64, error) {
 	lj, err := scan.JSONList(e.Labels)
 	if err != nil {
 		return 0, fmt.Errorf("ledger: %w", err)

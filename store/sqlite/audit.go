@@ -294,7 +294,8 @@ func backfillAuditHashes(ctx context.Context, db *sql.DB) error {
 		return err
 	}
 	defer sqlTx.Rollback()
-	t := &tx{t: sqlTx, q: txQuerier{t: sqlTx}, reader: newReader(sqlTx, nil)}
+	t := newTx(sqlTx, txQuerier{t: sqlTx})
+	t.reader = newReader(sqlTx, nil)
 	for start := int64(0); start < n; start += 4096 {
 		es, err := t.AuditEntries(ctx, start, min(start+4096, n))
 		if err != nil {

@@ -9,7 +9,7 @@ import (
 	"github.com/tearline/tearline/store/internal/scan"
 )
 
-func (t *tx) AddFollowup(ctx context.Context, f *store.Followup) error {
+func (t queueWriter) AddFollowup(ctx context.Context, f *store.Followup) error {
 	if f.Payload == nil {
 		f.Payload = []byte{}
 	}
@@ -24,7 +24,7 @@ func (t *tx) AddFollowup(ctx context.Context, f *store.Followup) error {
 	return nil
 }
 
-func (t *tx) TakeFollowup(ctx context.Context, id int64) (bool, error) {
+func (t queueWriter) TakeFollowup(ctx context.Context, id int64) (bool, error) {
 	res, err := t.t.ExecContext(ctx, `DELETE FROM followups WHERE id = ?`, id)
 	if err != nil {
 		return false, fmt.Errorf("followup %d: %w", id, err)
@@ -36,7 +36,7 @@ func (t *tx) TakeFollowup(ctx context.Context, id int64) (bool, error) {
 	return n > 0, nil
 }
 
-func (r reader) PendingFollowups(ctx context.Context, after int64, limit int) ([]store.Followup, error) {
+func (r queueReader) PendingFollowups(ctx context.Context, after int64, limit int) ([]store.Followup, error) {
 	if limit <= 0 {
 		limit = 100
 	}

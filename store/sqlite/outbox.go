@@ -13,9 +13,15 @@ import (
 // The outbox and saved cursors (migration 5). SQLite has one writer, so a
 // claim is simply an update under it: no other claimer can interleave.
 
+// queueReader and queueWriter read and write the node's work queues: the
+// outbox, the pull cursors and the follow-up rows (followups.go).
+type queueReader struct{ q querier }
+
+type queueWriter struct{ txConn }
+
 const outboxCols = `id, peer, kind, payload, created_us, attempts, next_attempt_us, delivered_us, last_error, ledger, queued_us, failed_us, reason`
 
-func (t *tx) EnqueueOutbox(ctx context.Context, items ...*store.OutboxItem) error {
+func (t queueWriter) EnqueueOutbox(ctx context.Context, items ...*store.OutboxItem) error {
 	for _, it := range items {
 		if it.Payload == nil {
 			it.Payload = []byte{}
@@ -178,7 +184,7 @@ func (s *Store) RetryOutbox(ctx context.Context, id int64, now time.Time) error 
 	return nil
 }
 
-func (r reader) OutboxOfLedger(ctx context.Context, seqs []int64) (map[int64]store.OutboxItem, error) {
+func (r queueReader) OutboxOfLedger(ctx context.Context, seqs []int64) (map[int64]store.OutboxItem, error) {
 	out := make(map[int64]store.OutboxItem, len(seqs))
 	for _, seq := range seqs {
 		if seq <= 0 {
@@ -200,7 +206,7 @@ func (r reader) OutboxOfLedger(ctx context.Context, seqs []int64) (map[int64]sto
 	return out, nil
 }
 
-func (r reader) OutboxCounts(ctx context.Context) (map[string]int, error) {
+func (r queueReader) OutboxCounts(ctx context.Context) (map[string]int, error) {
 	var queued, retrying, failed int
 	err := r.q.QueryRowContext(ctx, `SELECT
 		COALESCE(SUM(failed_us = 0 AND attempts = 0), 0), COALESCE(SUM(failed_us = 0 AND attempts > 0), 0), COALESCE(SUM(failed_us > 0), 0)
@@ -211,7 +217,7 @@ func (r reader) OutboxCounts(ctx context.Context) (map[string]int, error) {
 	return map[string]int{store.DeliveryQueued: queued, store.DeliveryRetrying: retrying, store.DeliveryFailed: failed}, nil
 }
 
-func (r reader) OutboxItems(ctx context.Context, peer string, after int64, limit int) ([]store.OutboxItem, error) {
+func (r queueReader) OutboxItems(ctx context.Context, peer string, after int64, limit int) ([]store.OutboxItem, error) {
 	if limit <= 0 {
 		limit = 1000
 	}
@@ -223,7 +229,7 @@ func (r reader) OutboxItems(ctx context.Context, peer string, after int64, limit
 	return scan.Collect(rows, scan.WrapErrors("outbox", scan.OutboxItem))
 }
 
-func (r reader) NextOutboxDue(ctx context.Context) (time.Time, bool, error) {
+func (r queueReader) NextOutboxDue(ctx context.Context) (time.Time, bool, error) {
 	var due sql.NullInt64
 	err := r.q.QueryRowContext(ctx, `SELECT MIN(MAX(next_attempt_us, lease_us)) FROM outbox WHERE delivered_us = 0 AND failed_us = 0`).Scan(&due)
 	if err != nil {
@@ -235,7 +241,7 @@ func (r reader) NextOutboxDue(ctx context.Context) (time.Time, bool, error) {
 	return scan.FromUS(due.Int64), true, nil
 }
 
-func (r reader) Cursor(ctx context.Context, name string) (string, error) {
+func (r queueReader) Cursor(ctx context.Context, name string) (string, error) {
 	var v string
 	err := r.q.QueryRowContext(ctx, `SELECT value FROM cursors WHERE name = ?`, name).Scan(&v)
 	if err == sql.ErrNoRows {

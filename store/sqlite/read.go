@@ -23,16 +23,24 @@ type querier interface {
 
 // reader reads through q; ids finds the rows of an object's versions
 // (ids.go).
+//
+// The record tables are read by types of their own, embedded here, so that
+// no one type carries every read: sharingReader (agreements.go, recalls.go),
+// witnessReader (witness.go), accountReader (users.go, websessions.go) and
+// queueReader (outbox.go, followups.go).
 type reader struct {
-	q             querier
-	ids           versionFinder
-	sharingReader // agreements.go
-	witnessReader // witness.go
+	q   querier
+	ids versionFinder
+	sharingReader
+	witnessReader
+	accountReader
+	queueReader
 }
 
 // newReader returns the reader over q, finding versions with ids.
 func newReader(q querier, ids versionFinder) reader {
-	return reader{q: q, ids: ids, sharingReader: sharingReader{q}, witnessReader: witnessReader{q}}
+	return reader{q: q, ids: ids, sharingReader: sharingReader{q}, witnessReader: witnessReader{q},
+		accountReader: accountReader{q}, queueReader: queueReader{q}}
 }
 
 // versionFinder returns where the versions of ids are stored. Rows may be
@@ -331,71 +339,6 @@ func (r reader) AccessClasses(ctx context.Context, after int64) ([]store.AccessC
 	}
 	defer rows.Close()
 	return scan.Collect(rows, scan.AccessClass)
-}
-
-const userCols = `id, name, role, nationality, org, clearances, compartments, default_label, created_us, disabled`
-
-func (r reader) oneUser(ctx context.Context, where string, arg any) (store.User, error) {
-	u, err := scan.User(r.q.QueryRowContext(ctx, `SELECT `+userCols+` FROM users WHERE `+where, arg))
-	if errors.Is(err, sql.ErrNoRows) {
-		return u, fmt.Errorf("user %v: %w", arg, store.ErrNotFound)
-	}
-	return u, err
-}
-
-func (r reader) User(ctx context.Context, id string) (store.User, error) {
-	return r.oneUser(ctx, `id = ?`, id)
-}
-
-func (r reader) UserByName(ctx context.Context, name string) (store.User, error) {
-	return r.oneUser(ctx, `name = ?`, name)
-}
-
-func (r reader) Users(ctx context.Context) ([]store.User, error) {
-	rows, err := r.q.QueryContext(ctx, `SELECT `+userCols+` FROM users ORDER BY name`)
-	if err != nil {
-		return nil, fmt.Errorf("users: %w", err)
-	}
-	defer rows.Close()
-	return scan.Collect(rows, scan.User)
-}
-
-const tokenCols = `id, user_id, hash, created_us, expires_us, revoked_us`
-
-func toMicro(t time.Time) int64 {
-	if t.IsZero() {
-		return 0
-	}
-	return t.UnixMicro()
-}
-
-func (r reader) Token(ctx context.Context, id string) (store.Token, error) {
-	t, err := scan.Token(r.q.QueryRowContext(ctx, `SELECT `+tokenCols+` FROM tokens WHERE id = ?`, id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return t, fmt.Errorf("token %s: %w", id, store.ErrNotFound)
-	}
-	return t, err
-}
-
-func (r reader) TokenUser(ctx context.Context, id string) (store.Token, store.User, error) {
-	t, u, err := scan.TokenUser(r.q.QueryRowContext(ctx, `SELECT `+tokenUserCols+` FROM tokens t JOIN users u ON u.id = t.user_id WHERE t.id = ?`, id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return t, u, fmt.Errorf("token %s: %w", id, store.ErrNotFound)
-	}
-	return t, u, err
-}
-
-// tokenUserCols are tokenCols of t, then userCols of u.
-const tokenUserCols = `t.id, t.user_id, t.hash, t.created_us, t.expires_us, t.revoked_us, ` +
-	`u.id, u.name, u.role, u.nationality, u.org, u.clearances, u.compartments, u.default_label, u.created_us, u.disabled`
-
-func (r reader) Tokens(ctx context.Context, userID string) ([]store.Token, error) {
-	rows, err := r.q.QueryContext(ctx, `SELECT `+tokenCols+` FROM tokens WHERE user_id = ? ORDER BY created_us`, userID)
-	if err != nil {
-		return nil, fmt.Errorf("tokens of %s: %w", userID, err)
-	}
-	defer rows.Close()
-	return scan.Collect(rows, scan.Token)
 }
 
 func (r reader) AuditSize(ctx context.Context) (int64, error) {

@@ -13,7 +13,7 @@ import (
 
 const recallCols = `id, party, object_id, originator, inbound, objects, reason, notice, state, issued_us, actor, acked_us, ack`
 
-func (r reader) Recalls(ctx context.Context, q store.RecallQuery) ([]store.Recall, error) {
+func (r sharingReader) Recalls(ctx context.Context, q store.RecallQuery) ([]store.Recall, error) {
 	rows, err := r.q.QueryContext(ctx, `SELECT `+recallCols+` FROM recalls
 		WHERE (? = '' OR id = ?) AND (? = '' OR object_id = ?) ORDER BY issued_us, id, party`, q.ID, q.ID, q.ObjectID, q.ObjectID)
 	if err != nil {
@@ -23,7 +23,7 @@ func (r reader) Recalls(ctx context.Context, q store.RecallQuery) ([]store.Recal
 	return scan.Collect(rows, scan.Recall)
 }
 
-func (t *tx) PutRecall(ctx context.Context, c store.Recall) error {
+func (t sharingWriter) PutRecall(ctx context.Context, c store.Recall) error {
 	oj, err := scan.JSONList(c.Objects)
 	if err != nil {
 		return fmt.Errorf("recall %s: %w", c.ID, err)
@@ -52,7 +52,7 @@ func (t *tx) PutRecall(ctx context.Context, c store.Recall) error {
 	return nil
 }
 
-func (t *tx) AckRecall(ctx context.Context, id, party string, at time.Time, ack []byte) error {
+func (t sharingWriter) AckRecall(ctx context.Context, id, party string, at time.Time, ack []byte) error {
 	res, err := t.t.ExecContext(ctx, `UPDATE recalls SET state = ?, acked_us = ?, ack = ? WHERE id = ? AND party = ? AND state <> ?`,
 		store.RecallAcknowledged, at.UnixMicro(), ack, id, party, store.RecallAcknowledged)
 	if err != nil {

@@ -283,7 +283,8 @@ func (s *Store) transact(ctx context.Context, fn func(*tx) error) error {
 	// connection and every later Update would wait for it forever. After a
 	// Commit this is a no-op.
 	defer t.Rollback()
-	tx := &tx{t: t, q: txQuerier{t, s.wq}, rows: s.rows, ids: s.ids}
+	tx := newTx(t, txQuerier{t, s.wq})
+	tx.rows, tx.ids = s.rows, s.ids
 	tx.reader = newReader(tx.q, tx)
 	if err := fn(tx); err != nil {
 		return err

@@ -13,7 +13,12 @@ import (
 
 // witnessReader reads what this node witnesses of its partners' logs and
 // the cosignatures and rollbacks of its own.
+// witnessReader and witnessWriter read and write the witness records: the
+// logs this node witnesses, their rollbacks and split views, and the
+// cosignatures and rollbacks of this node's own log.
 type witnessReader struct{ q querier }
+
+type witnessWriter struct{ txConn }
 
 func (r witnessReader) WitnessedLog(ctx context.Context, origin string) (store.WitnessedLog, error) {
 	l, err := scan.WitnessedLog(r.q.QueryRowContext(ctx, `SELECT `+scan.WitnessedLogCols+` FROM witnessed_logs WHERE origin = ?`, origin))
@@ -84,7 +89,7 @@ func (r witnessReader) AuditRollbacks(ctx context.Context) ([]store.AuditRollbac
 	return scan.Collect(rows, scan.AuditRollback)
 }
 
-func (t *tx) PutWitnessedLog(ctx context.Context, l store.WitnessedLog) error {
+func (t witnessWriter) PutWitnessedLog(ctx context.Context, l store.WitnessedLog) error {
 	if _, err := t.t.ExecContext(ctx, `INSERT INTO witnessed_logs (`+scan.WitnessedLogCols+`) VALUES (?, ?, ?, ?, ?)
 		ON CONFLICT (origin) DO UPDATE SET size = excluded.size, root = excluded.root, note = excluded.note, updated_us = excluded.updated_us`,
 		l.Origin, l.Size, l.Root, l.Note, l.Updated.UnixMicro()); err != nil {
@@ -93,7 +98,7 @@ func (t *tx) PutWitnessedLog(ctx context.Context, l store.WitnessedLog) error {
 	return nil
 }
 
-func (t *tx) PutWitnessRollback(ctx context.Context, r store.WitnessRollback) (bool, error) {
+func (t witnessWriter) PutWitnessRollback(ctx context.Context, r store.WitnessRollback) (bool, error) {
 	res, err := t.t.ExecContext(ctx, `INSERT INTO witness_rollbacks (`+scan.WitnessRollbackCols+`) VALUES (?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT DO NOTHING`, r.Origin, r.OldSize, r.OldRoot, r.NewSize, r.NewRoot, r.Statement, r.At.UnixMicro())
 	if err != nil {
@@ -103,7 +108,7 @@ func (t *tx) PutWitnessRollback(ctx context.Context, r store.WitnessRollback) (b
 	return n > 0, err
 }
 
-func (t *tx) PutSplitView(ctx context.Context, s store.SplitView) (bool, error) {
+func (t witnessWriter) PutSplitView(ctx context.Context, s store.SplitView) (bool, error) {
 	res, err := t.t.ExecContext(ctx, `INSERT INTO split_views (origin, peer, size, ours, theirs, ours_root, their_root, reporter, detected_us)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
 		s.Origin, s.Peer, s.Size, s.Ours, s.Theirs, s.OursRoot, s.TheirRoot, s.Reporter, s.Detected.UnixMicro())
@@ -114,7 +119,7 @@ func (t *tx) PutSplitView(ctx context.Context, s store.SplitView) (bool, error) 
 	return n > 0, err
 }
 
-func (t *tx) AckSplitViews(ctx context.Context, origin, by string, at time.Time) (int, error) {
+func (t witnessWriter) AckSplitViews(ctx context.Context, origin, by string, at time.Time) (int, error) {
 	res, err := t.t.ExecContext(ctx, `UPDATE split_views SET acked_us = ?, acked_by = ? WHERE origin = ? AND acked_us = 0`,
 		max(at.UnixMicro(), 1), by, origin)
 	if err != nil {
@@ -124,7 +129,7 @@ func (t *tx) AckSplitViews(ctx context.Context, origin, by string, at time.Time)
 	return int(n), err
 }
 
-func (t *tx) PutAuditCosignature(ctx context.Context, c store.AuditCosignature) error {
+func (t witnessWriter) PutAuditCosignature(ctx context.Context, c store.AuditCosignature) error {
 	if _, err := t.t.ExecContext(ctx, `INSERT INTO audit_cosignatures (`+scan.AuditCosignatureCols+`) VALUES (?, ?, ?, ?)
 		ON CONFLICT (witness, size) DO UPDATE SET line = excluded.line, created_us = excluded.created_us`,
 		c.Size, c.Witness, c.Line, c.Created.UnixMicro()); err != nil {
@@ -133,7 +138,7 @@ func (t *tx) PutAuditCosignature(ctx context.Context, c store.AuditCosignature) 
 	return nil
 }
 
-func (t *tx) PutAuditRollback(ctx context.Context, r store.AuditRollback) error {
+func (t witnessWriter) PutAuditRollback(ctx context.Context, r store.AuditRollback) error {
 	if _, err := t.t.ExecContext(ctx, `INSERT INTO audit_rollbacks (old_size, new_size, statement, created_us) VALUES (?, ?, ?, ?)`,
 		r.OldSize, r.NewSize, r.Statement, r.Created.UnixMicro()); err != nil {
 		return fmt.Errorf("audit rollback %d to %d: %w", r.OldSize, r.NewSize, err)

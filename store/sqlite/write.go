@@ -3,21 +3,25 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
-	"time"
-
-	"github.com/tearline/tearline/store"
 )
 
+// tx is a write transaction. It writes objects, labels, access classes,
+// the audit log and the id index itself; the record tables' writes are
+// methods of the types embedded below, the way reader embeds their reads.
 type tx struct {
-	t *sql.Tx
-	q txQuerier // t, with the writer's prepared queries
-	reader
+	t     *sql.Tx
+	q     txQuerier  // t, with the writer's prepared queries
 	audit auditState // see audit.go
 	rows  *rowStmts  // insertRows' prepared statements; nil before the store is open
+
+	reader
+	sharingWriter // agreements.go, recalls.go
+	witnessWriter // witness.go
+	accountWriter // users.go, websessions.go
+	queueWriter   // outbox.go, followups.go
 
 	// The id index as this transaction sees it (ids.go): the shared tail,
 	// caught up once while this transaction holds the write lock, and
@@ -101,71 +105,21 @@ func boolInt(b bool) int {
 	return 0
 }
 
-func (t *tx) PutUser(ctx context.Context, u store.User) error {
-	return t.writeUser(ctx, `INSERT INTO users (`+userCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, u, true)
-}
-
-func (t *tx) UpdateUser(ctx context.Context, u store.User) error {
-	return t.writeUser(ctx, `UPDATE users SET id = ?, name = ?, role = ?, nationality = ?, org = ?, clearances = ?, compartments = ?, default_label = ?, created_us = ?, disabled = ? WHERE id = ?`, u, false)
-}
-
-func (t *tx) writeUser(ctx context.Context, q string, u store.User, insert bool) error {
-	clr, err := json.Marshal(u.Clearances)
-	if err != nil {
-		return err
-	}
-	if u.Compartments == nil {
-		u.Compartments = []string{}
-	}
-	comp, err := json.Marshal(u.Compartments)
-	if err != nil {
-		return err
-	}
-	args := []any{u.ID, u.Name, u.Role, u.Nationality, u.Org, string(clr), string(comp), u.DefaultLabel, u.Created.UnixMicro(), boolInt(u.Disabled)}
-	if !insert {
-		args = append(args, u.ID)
-	}
-	res, err := t.t.ExecContext(ctx, q, args...)
-	if err != nil {
-		if insert && strings.Contains(err.Error(), "UNIQUE") {
-			return fmt.Errorf("user %s: %w", u.Name, store.ErrExists)
-		}
-		return fmt.Errorf("write user %s: %w", u.Name, err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return fmt.Errorf("user %s: %w", u.ID, store.ErrNotFound)
-	}
-	return nil
-}
-
-func (t *tx) PutToken(ctx context.Context, tok store.Token) error {
-	if _, err := t.t.ExecContext(ctx, `INSERT INTO tokens (`+tokenCols+`) VALUES (?, ?, ?, ?, ?, ?)`,
-		tok.ID, tok.UserID, tok.Hash, tok.Created.UnixMicro(), toMicro(tok.Expires), toMicro(tok.RevokedAt)); err != nil {
-		return fmt.Errorf("put token for %s: %w", tok.UserID, err)
-	}
-	return nil
-}
-
-func (t *tx) RevokeToken(ctx context.Context, id string, at time.Time) error {
-	res, err := t.t.ExecContext(ctx, `UPDATE tokens SET revoked_us = ? WHERE id = ? AND revoked_us = 0`, at.UnixMicro(), id)
-	if err != nil {
-		return fmt.Errorf("revoke token %s: %w", id, err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return fmt.Errorf("revoke token %s: %w", id, store.ErrNotFound)
-	}
-	return nil
-}
-
-func (t *tx) CapTokenExpiry(ctx context.Context, limit time.Time) (int64, error) {
-	res, err := t.t.ExecContext(ctx, `UPDATE tokens SET expires_us = ? WHERE revoked_us = 0 AND (expires_us = 0 OR expires_us > ?)`, limit.UnixMicro(), limit.UnixMicro())
-	if err != nil {
-		return 0, fmt.Errorf("cap token expiry: %w", err)
-	}
-	n, _ := res.RowsAffected()
-	return n, nil
-}
-
 func (t *tx) AppendAudit(ctx context.Context, entries ...[]byte) (int64, error) {
 	return t.appendAudit(ctx, entries)
+}
+
+// txConn is what a record table's writes go through: the transaction and
+// the writer's prepared queries.
+type txConn struct {
+	t *sql.Tx
+	q txQuerier
+}
+
+// newTx returns the transaction over t, its queries through q; the caller
+// sets its reader.
+func newTx(t *sql.Tx, q txQuerier) *tx {
+	c := txConn{t, q}
+	return &tx{t: t, q: q, sharingWriter: sharingWriter{c}, witnessWriter: witnessWriter{c},
+		accountWriter: accountWriter{c}, queueWriter: queueWriter{c}}
 }
