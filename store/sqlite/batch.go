@@ -9,6 +9,7 @@ import (
 	"github.com/tearline/tearline/store"
 	"github.com/tearline/tearline/store/internal/bindpack"
 	"github.com/tearline/tearline/store/internal/putplan"
+	"github.com/tearline/tearline/store/sqlite/internal/idindex"
 )
 
 // PutObject stores one version: PutObjects with a batch of one.
@@ -42,7 +43,7 @@ func (t *tx) PutObjects(ctx context.Context, vs []*store.ObjectVersion) (created
 		if err != nil {
 			return nil, nil, fmt.Errorf("put objects: %w", err)
 		}
-		list, ok := seqList(at)
+		list, ok := idindex.SeqList(at)
 		if !ok {
 			continue
 		}
@@ -95,28 +96,28 @@ func (t *tx) PutObjects(ctx context.Context, vs []*store.ObjectVersion) (created
 	// The tail learns the new versions when the transaction commits. An
 	// object that now has several versions has all of them in object_ids
 	// at once: the listing's newer-version test reads only that.
-	var several []idRow
+	var several []idindex.Row
 	indexed := map[putplan.Key]bool{}
 	for _, v := range plan.Insert {
-		t.stored(idRow{v.ID, idEntry{seq: v.Seq, modUS: v.ModifiedAt.UnixMicro(), class: v.Class, inst: v.Instance}})
+		t.stored(idindex.Row{ID: v.ID, Entry: idindex.Entry{Seq: v.Seq, ModUS: v.ModifiedAt.UnixMicro(), Class: v.Class, Inst: v.Instance}})
 		if ks := plan.Versions[putplan.KeyOf(v)]; len(ks) > 1 && !indexed[putplan.KeyOf(v)] {
 			indexed[putplan.KeyOf(v)] = true
 			for _, k := range ks {
-				several = append(several, idRow{v.ID, idEntry{seq: k.Seq, modUS: k.ModUS, class: k.Class, inst: k.Instance}})
+				several = append(several, idindex.Row{ID: v.ID, Entry: idindex.Entry{Seq: k.Seq, ModUS: k.ModUS, Class: k.Class, Inst: k.Instance}})
 			}
 		}
 	}
-	if err := insertIDRows(ctx, t.t, several); err != nil {
+	if err := idindex.InsertRows(ctx, t.t, several); err != nil {
 		return nil, nil, fmt.Errorf("put objects: %w", err)
 	}
 	// After the inserts, so that a version inserted earlier in this batch
 	// is marked as well as one stored before it.
 	for _, v := range plan.MarkOlder {
-		var older []idRow
+		var older []idindex.Row
 		for _, k := range plan.Older(v) {
-			older = append(older, idRow{v.ID, idEntry{seq: k.Seq}})
+			older = append(older, idindex.Row{ID: v.ID, Entry: idindex.Entry{Seq: k.Seq}})
 		}
-		list, _ := seqList(older)
+		list, _ := idindex.SeqList(older)
 		if _, err := t.t.ExecContext(ctx, `UPDATE objects SET newer = 1 WHERE seq IN (`+list+`) AND newer = 0`); err != nil {
 			return nil, nil, fmt.Errorf("put %s: mark older versions: %w", v.ID, err)
 		}

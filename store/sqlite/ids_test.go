@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/tearline/tearline/store"
+	"github.com/tearline/tearline/store/sqlite/internal/idindex"
 )
 
 // idObject returns version v (1, 2, ...) of object n in class.
@@ -54,10 +55,10 @@ func digests(vs []store.ObjectVersion) []string {
 
 func merge(t *testing.T, s *Store) {
 	t.Helper()
-	if err := s.mergeIDs(t.Context()); err != nil {
+	if err := s.ids.Merge(t.Context(), s.write); err != nil {
 		t.Fatal(err)
 	}
-	if n := s.ids.tailSize(); n != 0 {
+	if n := s.ids.TailSize(); n != 0 {
 		t.Fatalf("tail holds %d entries after a merge", n)
 	}
 }
@@ -278,7 +279,7 @@ func TestCloseMerges(t *testing.T) {
 	if vs, err := s.Versions(ctx, idObject(2, 1, 0).ID); err != nil || len(vs) != 2 {
 		t.Fatalf("Versions(2) = %d versions, %v; want 2", len(vs), err)
 	}
-	if n := s.ids.tailSize(); n != 0 {
+	if n := s.ids.TailSize(); n != 0 {
 		t.Errorf("tail after a clean close and open: %d entries, want 0", n)
 	}
 	var indexed, merged, maxSeq int64
@@ -295,9 +296,7 @@ func TestCloseMerges(t *testing.T) {
 func TestIDIndexBackgroundMerges(t *testing.T) {
 	ctx := t.Context()
 	s := openAt(t, filepath.Join(t.TempDir(), "tearline.db"))
-	s.ids.mu.Lock()
-	s.ids.minMerge = 40
-	s.ids.mu.Unlock()
+	s.ids.SetMinMerge(40)
 	class := benchClass(t, s, "marking-definition--a")
 	const objects = 400
 	for start := 0; start < objects; start += 10 {
@@ -312,7 +311,7 @@ func TestIDIndexBackgroundMerges(t *testing.T) {
 	}
 	// The merger runs behind the ingest; wait until it has caught up.
 	deadline := time.Now().Add(10 * time.Second)
-	for s.ids.tailSize() >= 40 && time.Now().Before(deadline) {
+	for s.ids.TailSize() >= 40 && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	var merged, indexed int64
@@ -348,8 +347,8 @@ func TestIDIndexInterruptedMerge(t *testing.T) {
 	s := openAt(t, path)
 	class := benchClass(t, s, "marking-definition--a")
 	put(t, s, idObject(1, 1, class), idObject(2, 1, class), idObject(3, 1, class))
-	rows, _ := s.ids.snapshot()
-	if err := s.write(ctx, func(tx *sql.Tx) error { return insertIDRows(ctx, tx, rows[:2]) }); err != nil {
+	rows, _ := s.ids.Snapshot()
+	if err := s.write(ctx, func(tx *sql.Tx) error { return idindex.InsertRows(ctx, tx, rows[:2]) }); err != nil {
 		t.Fatal(err)
 	}
 	// A restart: another store on the file, the first never closed.
@@ -433,7 +432,7 @@ func idIndexModel(t *testing.T, seed int64) {
 			purged[n] = true
 			delete(model, n)
 		case op == 7:
-			if err := s.mergeIDs(ctx); err != nil {
+			if err := s.ids.Merge(ctx, s.write); err != nil {
 				t.Fatal(err)
 			}
 		case op == 8:
@@ -531,7 +530,7 @@ func TestPointReadSeesOtherProcess(t *testing.T) {
 	}
 	// a has caught up just now, so the next catch-up is not due: b's next
 	// version is found above what a's tail has seen.
-	if a.ids.catchUpDue() {
+	if a.ids.CatchUpDue() {
 		t.Fatal("a: catch-up due right after one")
 	}
 	put(t, b, idObject(1, 2, class))

@@ -77,7 +77,7 @@ func (c storeCollector) Describe(ch chan<- *prometheus.Desc) {
 
 func (c storeCollector) Collect(ch chan<- prometheus.Metric) {
 	merges, failures, seconds := c.s.merging.read()
-	ch <- prometheus.MustNewConstMetric(tailDesc, prometheus.GaugeValue, float64(c.s.ids.tailSize()))
+	ch <- prometheus.MustNewConstMetric(tailDesc, prometheus.GaugeValue, float64(c.s.ids.TailSize()))
 	ch <- prometheus.MustNewConstMetric(mergesDesc, prometheus.CounterValue, float64(merges))
 	ch <- prometheus.MustNewConstMetric(mergeFailuresDesc, prometheus.CounterValue, float64(failures))
 	ch <- prometheus.MustNewConstMetric(mergeSecondsDesc, prometheus.CounterValue, seconds)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/tearline/tearline/store"
 	"github.com/tearline/tearline/store/internal/scan"
+	"github.com/tearline/tearline/store/sqlite/internal/idindex"
 )
 
 // purgedAmong returns the tombstones' Instances of those of ids that have
@@ -81,7 +82,7 @@ func (t *tx) PurgeObject(ctx context.Context, ts store.Tombstone) ([]string, err
 	versions := []string{}
 	var classes []int64
 	var top int64 = -1
-	if list, ok := seqList(at); ok {
+	if list, ok := idindex.SeqList(at); ok {
 		rows, err := t.t.QueryContext(ctx, `SELECT modified, class, instance FROM objects WHERE seq IN (`+list+`) AND id = ? ORDER BY modified_us, instance`, ts.ID)
 		if err != nil {
 			return nil, fmt.Errorf("purge %s: %w", ts.ID, err)
@@ -140,7 +141,7 @@ func (t *tx) UpdateDataKey(ctx context.Context, k store.DataKey) error {
 	if err != nil {
 		return fmt.Errorf("update data key of %s: %w", k.ID, err)
 	}
-	list, ok := seqList(at)
+	list, ok := idindex.SeqList(at)
 	if !ok {
 		return fmt.Errorf("update data key of %s: %w", k.ID, store.ErrNotFound)
 	}

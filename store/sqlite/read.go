@@ -12,6 +12,7 @@ import (
 	"github.com/tearline/tearline/store"
 	"github.com/tearline/tearline/store/internal/bindpack"
 	"github.com/tearline/tearline/store/internal/scan"
+	"github.com/tearline/tearline/store/sqlite/internal/idindex"
 )
 
 // querier is what *sql.DB and *sql.Tx share.
@@ -22,7 +23,7 @@ type querier interface {
 }
 
 // reader reads through q; ids finds the rows of an object's versions
-// (ids.go).
+// (internal/idindex).
 //
 // The record tables are read by types of their own, embedded here, so that
 // no one type carries every read: sharingReader (agreements.go, recalls.go),
@@ -46,21 +47,21 @@ func newReader(q querier, ids versionFinder) reader {
 // versionFinder returns where the versions of ids are stored. Rows may be
 // stale: reads fetch by seq and id.
 type versionFinder interface {
-	versionRows(ctx context.Context, ids []string) ([]idRow, error)
+	versionRows(ctx context.Context, ids []string) ([]idindex.Row, error)
 }
 
 // sharedIDs finds versions for reads outside a transaction: the tail,
 // caught up first, and object_ids.
 type sharedIDs struct {
-	x *idIndex
+	x *idindex.Index
 	q querier
 }
 
-func (s sharedIDs) versionRows(ctx context.Context, ids []string) ([]idRow, error) {
-	if err := s.x.catchUp(ctx, s.q); err != nil {
+func (s sharedIDs) versionRows(ctx context.Context, ids []string) ([]idindex.Row, error) {
+	if err := s.x.CatchUp(ctx, s.q); err != nil {
 		return nil, err
 	}
-	return indexedRows(ctx, s.q, ids, s.x.lookup(ids, nil))
+	return idindex.Indexed(ctx, s.q, ids, s.x.Lookup(ids, nil))
 }
 
 // pointVersions reads the versions of one id outside a transaction in one
@@ -71,15 +72,15 @@ func (s sharedIDs) versionRows(ctx context.Context, ids []string) ([]idRow, erro
 // by their seq, above what the tail has seen and so few; the tail catches
 // up at most every catchUpEvery to keep them few.
 func (s sharedIDs) pointVersions(ctx context.Context, id string) ([]store.ObjectVersion, error) {
-	if s.x.catchUpDue() {
-		if err := s.x.catchUp(ctx, s.q); err != nil {
+	if s.x.CatchUpDue() {
+		if err := s.x.CatchUp(ctx, s.q); err != nil {
 			return nil, err
 		}
 	}
-	tail, seen := s.x.lookupOne(id)
+	tail, seen := s.x.LookupOne(id)
 	args := []any{id, seen}
 	for _, e := range tail {
-		args = append(args, e.seq)
+		args = append(args, e.Seq)
 	}
 	rows, err := s.q.QueryContext(ctx, pointVersionsSQL(len(tail)), args...)
 	if err != nil {
@@ -165,7 +166,7 @@ func (r reader) versions(ctx context.Context, ids []string) ([]store.ObjectVersi
 	if err != nil {
 		return nil, err
 	}
-	list, ok := seqList(at)
+	list, ok := idindex.SeqList(at)
 	if !ok {
 		return nil, nil
 	}
@@ -272,7 +273,7 @@ func listWhere(q store.ListQuery) (string, []any) {
 	// The latest version of its instance the caller may see: no visible
 	// version of the instance is newer. Only versions marked newer need the
 	// look: the rest are the latest. Such an instance has several
-	// versions, so all of them are in object_ids (ids.go).
+	// versions, so all of them are in object_ids (internal/idindex).
 	// The row's own entry (s) names its instance: o.instance sits after the
 	// large columns, and reading it would reach a large row's overflow pages.
 	b.WriteString(` AND (o.newer = 0 OR NOT EXISTS (SELECT 1 FROM object_ids s, object_ids n WHERE s.id = o.id AND s.modified_us = o.modified_us AND s.seq = o.seq` +

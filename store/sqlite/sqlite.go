@@ -21,6 +21,7 @@ import (
 
 	"github.com/tearline/tearline/store"
 	"github.com/tearline/tearline/store/internal/groupcommit"
+	"github.com/tearline/tearline/store/sqlite/internal/idindex"
 	"github.com/tearline/tearline/store/sqlite/internal/schema"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
@@ -35,7 +36,7 @@ type Store struct {
 	prep *preparedDB          // r, with the point reads' statements prepared
 	mu   sync.Mutex
 	reader
-	ids *idIndex // ids.go
+	ids *idindex.Index // internal/idindex; merged in the background (merges.go)
 	// audit commits the entries of concurrent reads together (CommitAudit).
 	audit *groupcommit.Committer
 
@@ -170,8 +171,8 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		rows.close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
-	ids := &idIndex{}
-	if err := ids.load(ctx, w); err != nil {
+	ids := &idindex.Index{}
+	if err := ids.Load(ctx, w); err != nil {
 		closeStmts(wq)
 		w.Close()
 		r.Close()
@@ -237,8 +238,8 @@ func (s *Store) Close() error {
 		<-s.mergeStopped
 		// Merged now, the next start reads no rows back into the tail.
 		var merr error
-		if s.ids.mergesOnClose() {
-			merr = s.mergeIDs(context.Background())
+		if s.ids.MergesOnClose() {
+			merr = s.ids.Merge(context.Background(), s.write)
 		}
 		_, cerr := s.w.ExecContext(context.Background(), `PRAGMA wal_checkpoint(TRUNCATE)`)
 		s.closeErr = errors.Join(merr, cerr, s.rows.close(), closeStmts(s.wq), s.ck.Close(), s.prep.close(), s.r.Close(), s.w.Close())
@@ -257,7 +258,7 @@ func (s *Store) Update(ctx context.Context, fn func(store.Tx) error) error {
 	case s.wake <- struct{}{}:
 	default:
 	}
-	if s.ids.tailSize() >= s.ids.mergeAt() {
+	if s.ids.TailSize() >= s.ids.MergeAt() {
 		select {
 		case s.mergeWake <- struct{}{}:
 		default:

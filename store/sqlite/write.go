@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/tearline/tearline/store/sqlite/internal/idindex"
 )
 
 // tx is a write transaction. It writes objects, labels, access classes,
@@ -23,55 +25,55 @@ type tx struct {
 	accountWriter // users.go, websessions.go
 	queueWriter   // outbox.go, followups.go
 
-	// The id index as this transaction sees it (ids.go): the shared tail,
+	// The id index as this transaction sees it (internal/idindex): the shared tail,
 	// caught up once while this transaction holds the write lock, and
 	// what this transaction stored and purged, which the tail learns at
 	// the commit.
-	ids      *idIndex
+	ids      *idindex.Index
 	caughtUp bool
-	added    map[string][]idEntry
+	added    map[string][]idindex.Entry
 	purgedID []string
 }
 
 // versionRows returns where the versions of ids are stored: the tail, what
 // this transaction stored, and object_ids.
-func (t *tx) versionRows(ctx context.Context, ids []string) ([]idRow, error) {
+func (t *tx) versionRows(ctx context.Context, ids []string) ([]idindex.Row, error) {
 	if !t.caughtUp {
-		if err := t.ids.catchUp(ctx, t.t); err != nil {
+		if err := t.ids.CatchUp(ctx, t.t); err != nil {
 			return nil, err
 		}
 		t.caughtUp = true
 	}
-	out := t.ids.lookup(ids, nil)
+	out := t.ids.Lookup(ids, nil)
 	for _, id := range ids {
 		for _, e := range t.added[id] {
-			out = append(out, idRow{id, e})
+			out = append(out, idindex.Row{ID: id, Entry: e})
 		}
 	}
-	return indexedRows(ctx, t.t, ids, out)
+	return idindex.Indexed(ctx, t.t, ids, out)
 }
 
 // stored records a version this transaction inserted.
-func (t *tx) stored(r idRow) {
+func (t *tx) stored(r idindex.Row) {
 	if t.added == nil {
-		t.added = map[string][]idEntry{}
+		t.added = map[string][]idindex.Entry{}
 	}
-	t.added[r.id] = append(t.added[r.id], r.idEntry)
+	t.added[r.ID] = append(t.added[r.ID], r.Entry)
 }
 
 // committed tells the tail what the committed transaction stored and purged.
 func (t *tx) committed() {
 	if len(t.added) > 0 {
-		rs := make([]idRow, 0, len(t.added))
+		rs := make([]idindex.Row, 0, len(t.added))
 		for id, es := range t.added {
 			for _, e := range es {
-				rs = append(rs, idRow{id, e})
+				rs = append(rs, idindex.Row{ID: id, Entry: e})
 			}
 		}
-		t.ids.add(rs)
-		t.ids.stored()
+		t.ids.Add(rs)
+		t.ids.Stored()
 	}
-	t.ids.forget(t.purgedID)
+	t.ids.Forget(t.purgedID)
 }
 
 func (t *tx) PutLabel(ctx context.Context, id string, raw []byte) error {

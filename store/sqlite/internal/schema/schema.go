@@ -150,7 +150,7 @@ var steps = map[int]func(context.Context, *sql.Tx) error{9: moveAuditTree}
 var rebuilds = map[int]bool{8: true}
 
 // idsMigration moves the lookup by id out of the objects table into
-// object_ids (ids.go). The table is rebuilt because a UNIQUE constraint's
+// object_ids (../idindex). The table is rebuilt because a UNIQUE constraint's
 // index cannot be dropped; the rebuild also makes seqs AUTOINCREMENT (the
 // id index relies on a seq never being reused) and moves newer before the
 // large columns. On a large node it rewrites the table once: it takes about

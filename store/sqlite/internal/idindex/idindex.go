@@ -1,20 +1,5 @@
-package sqlite
-
-import (
-	"cmp"
-	"context"
-	"database/sql"
-	"fmt"
-	"log/slog"
-	"slices"
-	"strconv"
-	"strings"
-	"sync"
-	"sync/atomic"
-	"time"
-)
-
-// Finding an object's versions by id.
+// Package idindex is the SQLite store's index from object ids to the rows of
+// their versions.
 //
 // STIX ids are random UUIDs, so an on-disk index on them takes each new
 // object at a random place. Once the index has many more leaves than a batch
@@ -28,7 +13,7 @@ import (
 //   - the tail, in memory: the rows with a higher seq, rebuilt from the
 //     table by the first lookup after the store opens.
 //
-// When the tail grows past mergeAt, it is merged into object_ids in id
+// When the tail grows past MergeAt, it is merged into object_ids in id
 // order, a chunk per transaction: the merge writes each leaf of the index
 // once for many objects. Then the watermark moves and the tail is emptied.
 //
@@ -41,14 +26,41 @@ import (
 // deleted the row. Seqs are never reused (AUTOINCREMENT), and every read
 // by id fetches rows by seq and by id, so a stale entry finds nothing.
 // Another process's new rows are read into the tail before any lookup
-// (catchUp): a write transaction holds the write lock while it catches up,
+// (CatchUp): a write transaction holds the write lock while it catches up,
 // so it cannot miss a version another process stored.
-type idIndex struct {
+//
+// The store (package sqlite) holds one Index, catches it up and looks ids
+// up in it, tells it what its transactions stored and purged after they
+// commit, and runs Merge in the background.
+package idindex
+
+import (
+	"cmp"
+	"context"
+	"database/sql"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Querier is what *sql.DB, *sql.Tx and the store's transaction share.
+type Querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// Index is the id index: object_ids, read through a Querier, and the tail.
+type Index struct {
 	// catching is held by a catch-up: at start-up, after a crash, the first
 	// lookups would otherwise all read the same rows back at once.
 	catching sync.Mutex
 	mu       sync.RWMutex
-	tail     map[string][]idEntry
+	tail     map[string][]Entry
 	size     int // entries in tail
 	// seen is the highest seq known: every committed row with a seq up to
 	// seen is in the tail or in object_ids.
@@ -57,8 +69,8 @@ type idIndex struct {
 	caughtAt atomic.Int64
 	// merged is the watermark as this process last wrote or read it.
 	merged int64
-	// minMerge is the smallest tail that starts a merge (mergeAt); tests
-	// lower it.
+	// minMerge is the smallest tail that starts a merge (MergeAt); tests
+	// lower it (SetMinMerge).
 	minMerge int64
 	// storedHere is set once this process has stored a version: only such
 	// a process merges when it closes. A command that opens the store
@@ -66,50 +78,50 @@ type idIndex struct {
 	storedHere bool
 }
 
-// idEntry is one version in the tail.
-type idEntry struct {
-	seq, modUS, class, inst int64
+// Entry is one version in the tail.
+type Entry struct {
+	Seq, ModUS, Class, Inst int64
 }
 
-// idRow is one version with its id: a row of object_ids.
-type idRow struct {
-	id string
-	idEntry
+// Row is one version with its id: a row of object_ids.
+type Row struct {
+	ID string
+	Entry
 }
 
-// load reads the watermark. The first lookup's catchUp rebuilds the tail
+// Load reads the watermark. The first lookup's CatchUp rebuilds the tail
 // from the rows above it: a command that opens the store and looks up no
 // id (tearline user add beside a running node) does not read them.
-func (x *idIndex) load(ctx context.Context, q querier) error {
+func (x *Index) Load(ctx context.Context, q Querier) error {
 	if err := q.QueryRowContext(ctx, `SELECT merged FROM object_ids_merged`).Scan(&x.merged); err != nil {
 		return fmt.Errorf("id index watermark: %w", err)
 	}
-	x.tail = map[string][]idEntry{}
+	x.tail = map[string][]Entry{}
 	x.seen = x.merged
 	x.minMerge = 1 << 17
 	return nil
 }
 
-// catchUpEvery is how often reads by id catch the tail up (pointVersions):
-// another process's rows stored since are found by a range of seqs, which
-// this keeps short.
+// catchUpEvery is how often reads by id catch the tail up (the store's
+// point reads): another process's rows stored since are found by a range
+// of seqs, which this keeps short.
 const catchUpEvery = time.Second
 
-// catchUpDue reports whether a read by id should catch the tail up first.
-func (x *idIndex) catchUpDue() bool {
+// CatchUpDue reports whether a read by id should catch the tail up first.
+func (x *Index) CatchUpDue() bool {
 	return time.Since(time.Unix(0, x.caughtAt.Load())) >= catchUpEvery
 }
 
-// lookupOne returns the tail's entries for id and the seq up to which the
+// LookupOne returns the tail's entries for id and the seq up to which the
 // tail and object_ids hold every committed row, read together.
-func (x *idIndex) lookupOne(id string) ([]idEntry, int64) {
+func (x *Index) LookupOne(id string) ([]Entry, int64) {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
 	return slices.Clone(x.tail[id]), x.seen
 }
 
-// catchUp reads the rows stored since seen into the tail.
-func (x *idIndex) catchUp(ctx context.Context, q querier) (err error) {
+// CatchUp reads the rows stored since seen into the tail.
+func (x *Index) CatchUp(ctx context.Context, q Querier) (err error) {
 	x.catching.Lock()
 	defer x.catching.Unlock()
 	start := time.Now()
@@ -126,10 +138,10 @@ func (x *idIndex) catchUp(ctx context.Context, q querier) (err error) {
 		return fmt.Errorf("id index: rows after %d: %w", after, err)
 	}
 	defer rows.Close()
-	var add []idRow
+	var add []Row
 	for rows.Next() {
-		var r idRow
-		if err := rows.Scan(&r.seq, &r.id, &r.modUS, &r.class, &r.inst); err != nil {
+		var r Row
+		if err := rows.Scan(&r.Seq, &r.ID, &r.ModUS, &r.Class, &r.Inst); err != nil {
 			return fmt.Errorf("id index: rows after %d: %w", after, err)
 		}
 		add = append(add, r)
@@ -138,43 +150,43 @@ func (x *idIndex) catchUp(ctx context.Context, q querier) (err error) {
 		return fmt.Errorf("id index: rows after %d: %w", after, err)
 	}
 	if len(add) > 0 {
-		x.add(add)
+		x.Add(add)
 	}
 	return nil
 }
 
-// add puts committed rows into the tail; a row already there is skipped.
-func (x *idIndex) add(rs []idRow) {
+// Add puts committed rows into the tail; a row already there is skipped.
+func (x *Index) Add(rs []Row) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	for _, r := range rs {
-		if r.seq <= x.merged {
+		if r.Seq <= x.merged {
 			continue // merged by another process since it was read
 		}
-		if !slices.ContainsFunc(x.tail[r.id], func(e idEntry) bool { return e.seq == r.seq }) {
-			x.tail[r.id] = append(x.tail[r.id], r.idEntry)
+		if !slices.ContainsFunc(x.tail[r.ID], func(e Entry) bool { return e.Seq == r.Seq }) {
+			x.tail[r.ID] = append(x.tail[r.ID], r.Entry)
 			x.size++
 		}
-		x.seen = max(x.seen, r.seq)
+		x.seen = max(x.seen, r.Seq)
 	}
 }
 
-// stored records that this process stored versions.
-func (x *idIndex) stored() {
+// Stored records that this process stored versions.
+func (x *Index) Stored() {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	x.storedHere = true
 }
 
-// mergesOnClose reports whether this process stored versions.
-func (x *idIndex) mergesOnClose() bool {
+// MergesOnClose reports whether this process stored versions.
+func (x *Index) MergesOnClose() bool {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
 	return x.storedHere
 }
 
-// forget drops purged ids from the tail.
-func (x *idIndex) forget(ids []string) {
+// Forget drops purged ids from the tail.
+func (x *Index) Forget(ids []string) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	for _, id := range ids {
@@ -183,68 +195,77 @@ func (x *idIndex) forget(ids []string) {
 	}
 }
 
-// lookup appends the tail's versions of ids to out.
-func (x *idIndex) lookup(ids []string, out []idRow) []idRow {
+// Lookup appends the tail's versions of ids to out.
+func (x *Index) Lookup(ids []string, out []Row) []Row {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
 	for _, id := range ids {
 		for _, e := range x.tail[id] {
-			out = append(out, idRow{id, e})
+			out = append(out, Row{id, e})
 		}
 	}
 	return out
 }
 
-func (x *idIndex) tailSize() int {
+// TailSize is the number of entries in the tail.
+func (x *Index) TailSize() int {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
 	return x.size
 }
 
-// mergeAt is the tail size at which a merge starts: an eighth of the
+// SetMinMerge sets the smallest tail that starts a merge: tests lower it
+// to see merges of a few objects.
+func (x *Index) SetMinMerge(n int64) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	x.minMerge = n
+}
+
+// MergeAt is the tail size at which a merge starts: an eighth of the
 // objects merged, so that a merge, which rewrites the whole index, costs
 // each object about the same at any size; at least 128Ki entries (about
 // 17 MiB of memory, 134 bytes an entry), at most 1Mi (about 140 MiB, at 8M
 // objects and more).
-func (x *idIndex) mergeAt() int {
+func (x *Index) MergeAt() int {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
 	return int(min(max(x.merged/8, x.minMerge), 1<<20))
 }
 
-// snapshot returns the tail's entries sorted by id and version, and the
+// Snapshot returns the tail's entries sorted by id and version, and the
 // seq they reach: every row up to it is among them or already merged.
-func (x *idIndex) snapshot() ([]idRow, int64) {
+func (x *Index) Snapshot() ([]Row, int64) {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
-	out := make([]idRow, 0, x.size)
+	out := make([]Row, 0, x.size)
 	for id, es := range x.tail {
 		for _, e := range es {
-			out = append(out, idRow{id, e})
+			out = append(out, Row{id, e})
 		}
 	}
-	slices.SortFunc(out, func(a, b idRow) int {
-		return cmp.Or(strings.Compare(a.id, b.id), cmp.Compare(a.inst, b.inst), cmp.Compare(a.modUS, b.modUS))
+	slices.SortFunc(out, func(a, b Row) int {
+		return cmp.Or(strings.Compare(a.ID, b.ID), cmp.Compare(a.Inst, b.Inst), cmp.Compare(a.ModUS, b.ModUS))
 	})
 	return out, x.seen
 }
 
-// has reports whether the tail still holds r (a purge drops its id).
-func (x *idIndex) has(r idRow) bool {
+// Has reports whether the tail still holds r (a purge drops its id).
+func (x *Index) Has(r Row) bool {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
-	return slices.Contains(x.tail[r.id], r.idEntry)
+	return slices.Contains(x.tail[r.ID], r.Entry)
 }
 
-// setMerged moves the watermark to upTo and drops the entries it covers.
-func (x *idIndex) setMerged(upTo int64) {
+// SetMerged moves the watermark to upTo and drops the entries it covers.
+func (x *Index) SetMerged(upTo int64) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	x.merged = max(x.merged, upTo)
 	for id, es := range x.tail {
 		keep := es[:0]
 		for _, e := range es {
-			if e.seq > x.merged {
+			if e.Seq > x.merged {
 				keep = append(keep, e)
 			}
 		}
@@ -257,18 +278,30 @@ func (x *idIndex) setMerged(upTo int64) {
 	}
 }
 
-// indexedRows returns the versions of ids in object_ids.
-func indexedRows(ctx context.Context, q querier, ids []string, out []idRow) ([]idRow, error) {
-	for start := 0; start < len(ids); start += manyIDs {
-		part := ids[start:min(start+manyIDs, len(ids))]
+// perStatement bounds the ids bound in one statement, well under SQLite's
+// limit on host parameters.
+const perStatement = 500
+
+func placeholders(ids []string) (string, []any) {
+	args := make([]any, len(ids))
+	for i, id := range ids {
+		args[i] = id
+	}
+	return strings.TrimSuffix(strings.Repeat("?,", len(ids)), ","), args
+}
+
+// Indexed returns the versions of ids in object_ids.
+func Indexed(ctx context.Context, q Querier, ids []string, out []Row) ([]Row, error) {
+	for start := 0; start < len(ids); start += perStatement {
+		part := ids[start:min(start+perStatement, len(ids))]
 		in, args := placeholders(part)
 		rows, err := q.QueryContext(ctx, `SELECT id, seq, modified_us, class, instance FROM object_ids WHERE id IN (`+in+`)`, args...)
 		if err != nil {
 			return nil, err
 		}
 		for rows.Next() {
-			var r idRow
-			if err := rows.Scan(&r.id, &r.seq, &r.modUS, &r.class, &r.inst); err != nil {
+			var r Row
+			if err := rows.Scan(&r.ID, &r.Seq, &r.ModUS, &r.Class, &r.Inst); err != nil {
 				rows.Close()
 				return nil, err
 			}
@@ -282,12 +315,12 @@ func indexedRows(ctx context.Context, q querier, ids []string, out []idRow) ([]i
 	return out, nil
 }
 
-// seqList returns the distinct seqs of rs as an SQL list of integer
+// SeqList returns the distinct seqs of rs as an SQL list of integer
 // literals (formatted here, so nothing is bound), and whether there is any.
-func seqList(rs []idRow) (string, bool) {
+func SeqList(rs []Row) (string, bool) {
 	seqs := make([]int64, len(rs))
 	for i, r := range rs {
-		seqs[i] = r.seq
+		seqs[i] = r.Seq
 	}
 	slices.Sort(seqs)
 	seqs = slices.Compact(seqs)
@@ -301,17 +334,17 @@ func seqList(rs []idRow) (string, bool) {
 	return b.String(), len(seqs) > 0
 }
 
-// idRowsPerInsert bounds the rows of one INSERT into object_ids (5 values
+// rowsPerInsert bounds the rows of one INSERT into object_ids (5 values
 // each, under SQLite's limit on host parameters).
-const idRowsPerInsert = 256
+const rowsPerInsert = 256
 
-// insertIDRows writes rs into object_ids; rows already there stay.
-func insertIDRows(ctx context.Context, q querier, rs []idRow) error {
-	for start := 0; start < len(rs); start += idRowsPerInsert {
-		part := rs[start:min(start+idRowsPerInsert, len(rs))]
+// InsertRows writes rs into object_ids; rows already there stay.
+func InsertRows(ctx context.Context, q Querier, rs []Row) error {
+	for start := 0; start < len(rs); start += rowsPerInsert {
+		part := rs[start:min(start+rowsPerInsert, len(rs))]
 		args := make([]any, 0, 5*len(part))
 		for _, r := range part {
-			args = append(args, r.id, r.inst, r.modUS, r.seq, r.class)
+			args = append(args, r.ID, r.Inst, r.ModUS, r.Seq, r.Class)
 		}
 		if _, err := q.ExecContext(ctx, `INSERT OR IGNORE INTO object_ids (id, instance, modified_us, seq, class) VALUES (?,?,?,?,?)`+
 			strings.Repeat(",(?,?,?,?,?)", len(part)-1), args...); err != nil {
@@ -325,67 +358,38 @@ func insertIDRows(ctx context.Context, q querier, rs []idRow) error {
 // chunk at most, not for the whole merge.
 const mergeChunk = 8192
 
-// merges runs the id index's merges in the background, so that the ingest
-// whose commit filled the tail does not wait for the merge.
-func (s *Store) merges() {
-	defer close(s.mergeStopped)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go func() {
-		select {
-		case <-s.stop:
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
-	for {
-		select {
-		case <-s.stop:
-			return
-		case <-s.mergeWake:
-		}
-		// A failed merge leaves the tail as it was; the next commit that
-		// finds it large wakes another.
-		start := time.Now()
-		err := s.mergeIDs(ctx)
-		s.merging.record(time.Since(start), err)
-		if err != nil && ctx.Err() == nil {
-			slog.Warn("sqlite: merge id index", "err", err)
-		}
-	}
-}
-
-// mergeIDs writes the tail into object_ids in id order, then moves the
-// watermark past it and empties it.
-func (s *Store) mergeIDs(ctx context.Context) error {
-	rows, upTo := s.ids.snapshot()
+// Merge writes the tail into object_ids in id order, then moves the
+// watermark past it and empties it. Each write runs in a transaction of
+// its own under the store's write lock (a purge takes ids out of the tail
+// under the same lock).
+func (x *Index) Merge(ctx context.Context, write func(context.Context, func(*sql.Tx) error) error) error {
+	rows, upTo := x.Snapshot()
 	if len(rows) == 0 {
 		return nil
 	}
 	for start := 0; start < len(rows); start += mergeChunk {
 		part := rows[start:min(start+mergeChunk, len(rows))]
-		err := s.write(ctx, func(t *sql.Tx) error {
-			// A purge since the snapshot took its id out of the tail
-			// (under s.mu, like this).
-			live := make([]idRow, 0, len(part))
+		err := write(ctx, func(t *sql.Tx) error {
+			// A purge since the snapshot took its id out of the tail.
+			live := make([]Row, 0, len(part))
 			for _, r := range part {
-				if s.ids.has(r) {
+				if x.Has(r) {
 					live = append(live, r)
 				}
 			}
-			return insertIDRows(ctx, t, live)
+			return InsertRows(ctx, t, live)
 		})
 		if err != nil {
 			return fmt.Errorf("merge id index: %w", err)
 		}
 	}
-	err := s.write(ctx, func(t *sql.Tx) error {
+	err := write(ctx, func(t *sql.Tx) error {
 		_, err := t.ExecContext(ctx, `UPDATE object_ids_merged SET merged = max(merged, ?)`, upTo)
 		return err
 	})
 	if err != nil {
 		return fmt.Errorf("merge id index: watermark %d: %w", upTo, err)
 	}
-	s.ids.setMerged(upTo)
+	x.SetMerged(upTo)
 	return nil
 }
