@@ -5,10 +5,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 
 	"github.com/tearline/tearline/node/nodetest"
@@ -116,6 +119,58 @@ func evalVoid(js string) chromedp.Action[chromedp.Void] {
 	}
 }
 
+// bannerGeometry is where an element and the banners are, scrolled to
+// the end of a page (and the header, scrolled to its start).
+type bannerGeometry struct {
+	Top, Bottom      float64 // the element
+	BannerTopBottom  float64
+	BannerBottomTop  float64
+	BannerBottomEnd  float64
+	Window           float64
+	HeaderTop        float64 // scrolled to the start
+	BannerTopBottom0 float64
+	ScrolledToTheEnd bool
+}
+
+// bannersClear scrolls to the end of the page and checks that the element
+// sel is wholly between the two banners, that both banners are in the
+// window, and, scrolled back to the top, that the top banner covers
+// nothing of the header.
+func bannersClear(t *testing.T, ctx context.Context, sel string) {
+	t.Helper()
+	g := run(t, ctx, chromedp.Evaluate[bannerGeometry](`(() => {
+		const box = id => document.getElementById(id).getBoundingClientRect();
+		window.scrollTo(0, 0);
+		const out = {HeaderTop: document.querySelector('header.top').getBoundingClientRect().top, BannerTopBottom0: box('banner-top').bottom};
+		window.scrollTo(0, document.documentElement.scrollHeight);
+		const el = document.querySelector(`+strconv.Quote(sel)+`).getBoundingClientRect();
+		return Object.assign(out, {Top: el.top, Bottom: el.bottom, BannerTopBottom: box('banner-top').bottom,
+			BannerBottomTop: box('banner-bottom').top, BannerBottomEnd: box('banner-bottom').bottom, Window: window.innerHeight,
+			ScrolledToTheEnd: Math.ceil(window.scrollY + window.innerHeight) >= document.documentElement.scrollHeight});
+	})()`))
+	if !g.ScrolledToTheEnd {
+		t.Fatalf("%s: the page did not scroll to its end: %+v", sel, g)
+	}
+	if g.Bottom > g.BannerBottomTop || g.Top < g.BannerTopBottom {
+		t.Errorf("%s (%v..%v) is not between the banners (top banner ends at %v, bottom banner starts at %v)", sel, g.Top, g.Bottom, g.BannerTopBottom, g.BannerBottomTop)
+	}
+	if g.BannerBottomEnd > g.Window+0.5 {
+		t.Errorf("the bottom banner ends at %v, below the window (%v)", g.BannerBottomEnd, g.Window)
+	}
+	if g.HeaderTop < g.BannerTopBottom0 {
+		t.Errorf("the top banner (to %v) covers the header (from %v)", g.BannerTopBottom0, g.HeaderTop)
+	}
+}
+
+// emulateMedia renders the page for a CSS media type ("print"), or again
+// for the screen ("").
+func emulateMedia(media string) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		_, err := cdp.Call(ctx, tg, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{Media: media})
+		return err
+	})
+}
+
 func location(t *testing.T, ctx context.Context) string {
 	t.Helper()
 	return run(t, ctx, chromedp.Location())
@@ -177,12 +232,6 @@ func TestBrowser(t *testing.T) {
 	wantBanners(t, ctx, f.n.Registry().SystemHigh()) // NATO and GBR labels on one page
 	screenshot(t, ctx, "objects")
 
-	// Sticky: scrolled to the end, the top banner is still at the top.
-	top := run(t, ctx, chromedp.Evaluate[float64](`window.scrollTo(0, document.body.scrollHeight); document.getElementById('banner-top').getBoundingClientRect().top`))
-	if top != 0 {
-		t.Errorf("top banner at %v after scrolling, want 0 (sticky)", top)
-	}
-
 	// htmx: "More" appends the next rows and raises both banners out of band.
 	do(t, ctx, chromedp.Navigate(base+"/ui/objects?type=campaign"), chromedp.WaitVisible(`#more a`))
 	wantBanners(t, ctx, "NATO RESTRICTED")
@@ -197,6 +246,13 @@ func TestBrowser(t *testing.T) {
 		t.Errorf("More navigated to %s", loc)
 	}
 	wantBanners(t, ctx, "NATO SECRET")
+	// A long page: scrolled to its end, its last row and the "More" link
+	// are above the bottom banner, on screen and on paper.
+	bannersClear(t, ctx, `#rows [data-object-id]:last-child`)
+	bannersClear(t, ctx, `#more`)
+	do(t, ctx, emulateMedia("print"))
+	bannersClear(t, ctx, `#rows [data-object-id]:last-child`)
+	do(t, ctx, emulateMedia(""))
 	portion := run(t, ctx, chromedp.Evaluate[string](`document.querySelector('[data-object-id="`+later+`"] [data-portion]').getAttribute('title')`))
 	if portion != "NATO SECRET" {
 		t.Errorf("secret row's portion title = %q", portion)
