@@ -182,7 +182,13 @@ func screenshot(t *testing.T, ctx context.Context, name string) {
 	if dir == "" {
 		return
 	}
-	png := run(t, ctx, chromedp.FullScreenshot(100)) // 100: PNG
+	// The window is made as tall as the page, so the fixed banners are at
+	// the page's ends in the picture (a full-page capture of a shorter
+	// window would leave the bottom one in the middle).
+	h := run(t, ctx, chromedp.Evaluate[int64](`document.documentElement.scrollHeight`))
+	do(t, ctx, chromedp.EmulateViewport(1280, h))
+	png := run(t, ctx, chromedp.CaptureScreenshot())
+	do(t, ctx, chromedp.EmulateViewport(1280, 900))
 	if err := os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -193,6 +199,7 @@ func screenshot(t *testing.T, ctx context.Context, name string) {
 func TestBrowser(t *testing.T) {
 	f := newFixture(t)
 	admin := nodeAdmin(t, f)
+	pl := addPlaces(t, f)
 	var objs [][]byte
 	for range 60 {
 		objs = append(objs, nodetest.SDO(nodetest.NewID("campaign"), nodetest.T0, nodetest.T0, nil))
@@ -265,6 +272,18 @@ func TestBrowser(t *testing.T) {
 	}
 	wantBanners(t, ctx, "NATO SECRET // REL TO GBR, USA")
 	screenshot(t, ctx, "object")
+
+	// The map: London's point links to its object page.
+	do(t, ctx, chromedp.Navigate(base+"/ui/map"), chromedp.WaitVisible(`svg.world`))
+	wantBanners(t, ctx, "NATO SECRET // REL TO GBR, USA")
+	if n := run(t, ctx, chromedp.Evaluate[int](`document.querySelectorAll('svg.world [data-object-id] [data-portion]').length`)); n != 5 {
+		t.Errorf("the map draws %d points, want 5", n)
+	}
+	if w := run(t, ctx, chromedp.Evaluate[float64](`document.querySelector('svg.world').getBoundingClientRect().width`)); w < 600 {
+		t.Errorf("the map is %v px wide", w)
+	}
+	screenshot(t, ctx, "map")
+	do(t, ctx, chromedp.Click(`[data-object-id="`+pl.london+`"] circle`), chromedp.WaitVisible(`article.object[data-object-id="`+pl.london+`"]`))
 
 	// A post without the CSRF token is refused, in the browser too.
 	status := run(t, ctx, chromedp.Evaluate[int](`(async () => (await fetch('/ui/publish', {method: 'POST', body: new URLSearchParams({bundle: '{}'})})).status)()`, chromedp.EvalAwaitPromise))

@@ -30,13 +30,15 @@ type fixture struct {
 	secret   string // NATO SECRET // REL TO GBR, USA
 	open     string // NATO UNCLASSIFIED
 	national string // GBR SECRET
+	admin    *node.Principal
+	ids      []string // every object landed, for walks that look for what must not show
 }
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	n := nodetest.New(t, "gbr", "GBR")
 	admin, _ := nodetest.AddUser(t, n, nodetest.AdminSpec())
-	f := &fixture{n: n}
+	f := &fixture{n: n, admin: admin}
 	for _, o := range []struct {
 		id     *string
 		name   string
@@ -47,7 +49,7 @@ func newFixture(t *testing.T) *fixture {
 		{&f.national, "national actor", "GBR SECRET"},
 	} {
 		*o.id = nodetest.NewID("threat-actor")
-		nodetest.MustLand(t, n, admin, nodetest.SDO(*o.id, nodetest.T0, nodetest.T0, map[string]any{"name": o.name}), o.banner)
+		f.land(t, o.banner, nodetest.SDO(*o.id, nodetest.T0, nodetest.T0, map[string]any{"name": o.name}))
 	}
 	f.addUser(t, users.UserSpec{Name: "ana", Role: node.RoleAnalyst, Nationality: "GBR",
 		Clearances: map[string]string{"NATO": "SECRET", "NATIONAL": "SECRET"}})
@@ -60,6 +62,45 @@ func newFixture(t *testing.T) *fixture {
 	f.srv = httptest.NewTLSServer(ui)
 	t.Cleanup(f.srv.Close)
 	return f
+}
+
+// land ingests objects as the node's administrator under banner and
+// records their ids.
+func (f *fixture) land(t *testing.T, banner string, objs ...[]byte) {
+	t.Helper()
+	res := nodetest.MustLand(t, f.n, f.admin, nodetest.Bundle(objs...), banner)
+	for _, l := range res.Landed {
+		f.ids = append(f.ids, l.ID)
+	}
+}
+
+// obj makes a STIX object of id's type with the given properties (no
+// name unless given).
+func obj(id string, props map[string]any) []byte {
+	m := map[string]any{"name": nil}
+	for k, v := range props {
+		m[k] = v
+	}
+	return nodetest.SDO(id, nodetest.T0, nodetest.T0, m)
+}
+
+// readable says which of the fixture's objects user may read, as the node
+// decides (the oracle of the walks: the pages must show no more).
+func (f *fixture) readable(t *testing.T, user string) map[string]bool {
+	t.Helper()
+	p, err := f.n.PrincipalByName(context.Background(), user)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]bool{}
+	for _, id := range f.ids {
+		if _, err := f.n.Get(context.Background(), p, id); err == nil {
+			out[id] = true
+		} else if !nodetest.IsNotFound(err) {
+			t.Fatal(err)
+		}
+	}
+	return out
 }
 
 func (f *fixture) addUser(t *testing.T, s users.UserSpec) {

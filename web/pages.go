@@ -33,7 +33,7 @@ type userView struct {
 }
 
 // pageFiles are the page templates, each parsed with the layout.
-var pageFiles = []string{"login", "error", "objects", "object", "publish", "audit", "users", "releases"}
+var pageFiles = []string{"login", "error", "objects", "object", "publish", "audit", "users", "releases", "map"}
 
 func (s *Server) parseTemplates() error {
 	for _, name := range pageFiles {
@@ -123,7 +123,7 @@ func (s *Server) levelsCSS(w http.ResponseWriter, r *http.Request) {
 	for _, pol := range reg.Policies() {
 		pc, _ := reg.Policy(pol)
 		for _, lv := range pc.Levels {
-			fmt.Fprintf(&b, ".%s{background:%s;color:#fff}\n", levelClass(pol, lv.Name), reg.Colour(pol, lv.Name))
+			fmt.Fprintf(&b, ".%s{background:%s;color:#fff;fill:%s}\n", levelClass(pol, lv.Name), reg.Colour(pol, lv.Name), reg.Colour(pol, lv.Name))
 		}
 	}
 	w.Header().Set("Content-Type", "text/css; charset=utf-8")
@@ -361,7 +361,12 @@ func (s *Server) object(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	d := objectData{row: rw, Originator: o.Originator, Revoked: o.Revoked, Props: props(o.Raw)}
+	rs, err := s.readRefs(ctx, p, o.Raw)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	d := objectData{row: rw, Originator: o.Originator, Revoked: o.Revoked, Props: props(rs.redact(o.Raw))}
 	var raws []json.RawMessage
 	if len(o.Bindings) > 0 {
 		if err := json.Unmarshal(o.Bindings, &raws); err != nil {

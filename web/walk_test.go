@@ -20,17 +20,15 @@ func TestWalkEveryPageAsEveryRole(t *testing.T) {
 	f.addUser(t, usersSpec("otto", node.RoleAuditor))
 	f.addUser(t, usersSpec("adam", node.RoleAdmin))
 	f.addUser(t, usersSpec("rel", node.RoleReleaser))
+	addPlaces(t, f)
 	reg := f.n.Registry()
-	readable := map[string]map[string]bool{ // user -> object ids they may read
-		"ana":  {f.open: true, f.secret: true, f.national: true},
-		"rita": {f.open: true}, "otto": {f.open: true}, "adam": {f.open: true}, "rel": {f.open: true},
-	}
 	paths := []string{"/ui/", "/ui/objects", "/ui/objects?class=NATO:SECRET", "/ui/objects?type=threat-actor",
-		"/ui/publish", "/ui/releases", "/ui/releases?state=", "/ui/audit", "/ui/admin/users", "/ui/nowhere"}
-	for _, id := range []string{f.open, f.secret, f.national} {
+		"/ui/publish", "/ui/releases", "/ui/releases?state=", "/ui/audit", "/ui/admin/users", "/ui/nowhere", "/ui/map"}
+	for _, id := range f.ids {
 		paths = append(paths, "/ui/objects/"+id)
 	}
-	for user, may := range readable {
+	for _, user := range []string{"ana", "rita", "otto", "adam", "rel"} {
+		may := f.readable(t, user)
 		c := f.client(t)
 		c.mustLogin(user)
 		for _, path := range paths {
@@ -40,7 +38,7 @@ func TestWalkEveryPageAsEveryRole(t *testing.T) {
 			}
 			b := banners(t, p.body)
 			if path != "/ui/audit" {
-				for _, id := range []string{f.open, f.secret, f.national} {
+				for _, id := range f.ids {
 					if !may[id] && strings.Contains(p.body, id) {
 						t.Errorf("%s %s shows %s, which they may not read", user, path, id)
 					}

@@ -29,6 +29,7 @@ import (
 
 	"github.com/tearline/tearline/node"
 	"github.com/tearline/tearline/node/stack"
+	"github.com/tearline/tearline/web/worldmap"
 )
 
 //go:embed static templates
@@ -90,6 +91,13 @@ func New(n *stack.Node, log *slog.Logger) (*Server, error) {
 	s.handle("POST "+Prefix+"releases/{id}/refuse", s.signedIn(s.decideRelease(false)))
 	s.handle("GET "+Prefix+"audit", s.signedIn(s.auditLog))
 	s.handle("GET "+Prefix+"admin/users", s.signedIn(s.users))
+	world, err := worldmap.New()
+	if err != nil {
+		return nil, fmt.Errorf("web: %w", err)
+	}
+	mp := &mapPages{Server: s, world: world.SVG()}
+	s.handle("GET "+Prefix+"map", s.signedIn(mp.page))
+	s.handle("GET "+Prefix+"static/world.svg", mp.outline)
 	s.handle(Prefix, s.signedIn(s.notFound))
 	return s, nil
 }
