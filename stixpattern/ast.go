@@ -29,7 +29,7 @@ const (
 // ObservationExpr is a node of the observation-expression tree.
 type ObservationExpr struct {
 	Op         ObservationOp
-	Comparison *ComparisonExpr   // ObsComparison: the expression inside the brackets
+	Comparison *ComparisonExpr    // ObsComparison: the expression inside the brackets
 	Operands   []*ObservationExpr // ObsGroup: one; ObsAnd, ObsOr, ObsFollowedBy: two or more, in order
 	// Qualifiers apply, in order, to this bracketed or parenthesised
 	// expression: "[..] REPEATS 2 TIMES WITHIN 60 SECONDS" has two. Empty on

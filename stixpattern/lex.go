@@ -219,8 +219,9 @@ func (l *lexer) next() (token, *Error) {
 	return token{}, errAt(start, "unexpected character %s", quoteGo(string(r)))
 }
 
-// stringLit lexes QUOTE ( ~['\\] | '\\\'' | '\\\\' )* QUOTE: the only escapes
-// are \' and \\.
+// stringLit lexes the grammar's StringLiteral: characters between
+// apostrophes, where the only escapes are a backslash before an apostrophe or
+// before a backslash.
 func (l *lexer) stringLit() (token, *Error) {
 	start := l.pos
 	val, end, err := scanQuoted(l.src, start)
@@ -231,7 +232,7 @@ func (l *lexer) stringLit() (token, *Error) {
 	return token{kind: tokString, pos: start, raw: l.src[start:end], val: val}, nil
 }
 
-// scanQuoted reads a quoted string starting at src[start] == '\''; it returns
+// scanQuoted reads a quoted string starting at the apostrophe src[start]; it returns
 // the unescaped value and the offset just past the closing quote.
 func scanQuoted(src string, start int) (string, int, *Error) {
 	var b strings.Builder
@@ -312,7 +313,7 @@ func checkHex(s string, at int) *Error {
 }
 
 // checkBase64: one or more groups of four Base64Char ([A-Za-z0-9+/]), the last
-// of which may end in '=' or '=='. An empty b'' is not in the grammar.
+// of which may end in '=' or '=='. An empty b” is not in the grammar.
 func checkBase64(s string, at int) *Error {
 	if len(s) == 0 || len(s)%4 != 0 {
 		return errAt(at, "invalid binary literal: base64 must come in groups of four characters (padded with '=')")
