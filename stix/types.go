@@ -3,6 +3,8 @@ package stix
 import (
 	"strconv"
 	"time"
+
+	"github.com/tearline/tearline/stixpattern"
 )
 
 // typeRules applies the per-type rules of STIX 2.1 §4-§7 and the OASIS
@@ -170,6 +172,9 @@ func (v *validator) indicator() *ObjectError {
 	if err := v.first(v.needString("pattern"), v.needString("pattern_type")); err != nil {
 		return err
 	}
+	if err := v.stixPattern(); err != nil {
+		return err
+	}
 	from, err := v.needTime("valid_from")
 	if err != nil {
 		return err
@@ -182,6 +187,28 @@ func (v *validator) indicator() *ObjectError {
 		if !until.After(from) {
 			return propErr("valid_until", "must be later than valid_from")
 		}
+	}
+	return nil
+}
+
+// stixPattern parses a pattern in the STIX language and refuses one that is
+// not, with the parser's message (where, and what was expected): an indicator
+// whose pattern no consumer can run is refused at the door rather than found
+// broken at a partner. Other pattern languages (sigma, snort, yara...) and
+// STIX pattern versions other than 2.1 (whose grammar differs) are not
+// checked here.
+func (v *validator) stixPattern() *ObjectError {
+	if typ, _ := stringValue(v.f.get("pattern_type")); typ != "stix" {
+		return nil
+	}
+	if val := v.f.get("pattern_version"); val != nil {
+		if ver, _ := stringValue(val); ver != "2.1" {
+			return nil
+		}
+	}
+	pattern, _ := stringValue(v.f.get("pattern"))
+	if _, err := stixpattern.Parse(pattern); err != nil {
+		return propErr("pattern", "%v", err)
 	}
 	return nil
 }

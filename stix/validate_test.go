@@ -298,6 +298,9 @@ var refusals = []refusal{
 	{"grouping object_refs", "grouping", del("object_refs"), "object_refs"},
 	{"indicator pattern", "indicator", del("pattern"), "pattern"},
 	{"indicator pattern_type", "indicator", del("pattern_type"), "pattern_type"},
+	{"indicator pattern syntax", "indicator", set("pattern", "[ipv4-addr:value = 198.51.100.1]"), "pattern"},
+	{"indicator pattern no brackets", "indicator", set("pattern", "ipv4-addr:value = '198.51.100.1'"), "pattern"},
+	{"indicator pattern 2.1 explicit", "indicator", set("pattern", "[a:b = 1] WITHIN 0 SECONDS", "pattern_version", "2.1"), "pattern"},
 	{"indicator valid_from", "indicator", del("valid_from"), "valid_from"},
 	{"indicator valid_from bad", "indicator", set("valid_from", "yesterday"), "valid_from"},
 	{"indicator valid_until", "indicator", set("valid_until", tsA), "valid_until"},
@@ -435,5 +438,32 @@ func TestErrorString(t *testing.T) {
 	e = &ObjectError{Index: 3, Reason: "not a JSON object"}
 	if e.Error() != "object 3: not a JSON object" {
 		t.Errorf("Error() = %q", e.Error())
+	}
+}
+
+// TestIndicatorPattern: a STIX pattern is parsed and refused with the
+// parser's message; other languages, and STIX pattern versions whose grammar
+// differs, are left alone.
+func TestIndicatorPattern(t *testing.T) {
+	m := base("indicator")
+	m["pattern"] = "[file:hashes.'SHA-256' = 'abc'] AND [file:size =]"
+	_, err := ValidateObject(mustJSON(t, m))
+	if err == nil || !strings.Contains(err.Error(), "pattern: invalid STIX pattern at byte 48: expected a constant after =") {
+		t.Fatalf("error %v, want the parser's message", err)
+	}
+	for _, mod := range []map[string]any{
+		{"pattern_type": "sigma", "pattern": "title: x\ndetection: {}"},
+		{"pattern_type": "snort", "pattern": "alert tcp any any -> any any (msg:\"x\";)"},
+		{"pattern_version": "2.0", "pattern": "[file:name = 'a'] START '2016-06-01T00:00:00Z' STOP '2016-07-01T00:00:00Z'"},
+		{"pattern": "[file:name = 'a'] START t'2016-06-01T00:00:00Z' STOP t'2016-07-01T00:00:00Z'"},
+		{"pattern_version": "2.1", "pattern": "([file:name = 'a'] REPEATS 2 TIMES) WITHIN 1.5 SECONDS"},
+	} {
+		m := base("indicator")
+		for k, v := range mod {
+			m[k] = v
+		}
+		if _, err := ValidateObject(mustJSON(t, m)); err != nil {
+			t.Errorf("%v: %v", mod, err)
+		}
 	}
 }
