@@ -13,6 +13,7 @@ import (
 	"github.com/tearline/tearline/store/internal/bindpack"
 	"github.com/tearline/tearline/store/internal/scan"
 	"github.com/tearline/tearline/store/sqlite/internal/idindex"
+	"github.com/tearline/tearline/store/sqlite/internal/records"
 )
 
 // querier is what *sql.DB and *sql.Tx share.
@@ -27,21 +28,21 @@ type querier interface {
 //
 // The record tables are read by types of their own, embedded here, so that
 // no one type carries every read: sharingReader (agreements.go, recalls.go),
-// witnessReader (witness.go), accountReader (users.go, websessions.go) and
-// queueReader (outbox.go, followups.go).
+// queueReader (outbox.go, followups.go), and the accounts' and witness
+// records' readers (internal/records).
 type reader struct {
 	q   querier
 	ids versionFinder
 	sharingReader
-	witnessReader
-	accountReader
 	queueReader
+	records.AccountReader
+	records.WitnessReader
 }
 
 // newReader returns the reader over q, finding versions with ids.
 func newReader(q querier, ids versionFinder) reader {
-	return reader{q: q, ids: ids, sharingReader: sharingReader{q}, witnessReader: witnessReader{q},
-		accountReader: accountReader{q}, queueReader: queueReader{q}}
+	return reader{q: q, ids: ids, sharingReader: sharingReader{q}, queueReader: queueReader{q},
+		AccountReader: records.NewAccountReader(q), WitnessReader: records.NewWitnessReader(q)}
 }
 
 // versionFinder returns where the versions of ids are stored. Rows may be

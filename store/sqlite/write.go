@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/tearline/tearline/store/sqlite/internal/idindex"
+	"github.com/tearline/tearline/store/sqlite/internal/records"
 )
 
 // tx is a write transaction. It writes objects, labels, access classes,
@@ -20,10 +21,10 @@ type tx struct {
 	rows  *rowStmts  // insertRows' prepared statements; nil before the store is open
 
 	reader
-	sharingWriter // agreements.go, recalls.go
-	witnessWriter // witness.go
-	accountWriter // users.go, websessions.go
-	queueWriter   // outbox.go, followups.go
+	sharingWriter         // agreements.go, recalls.go
+	queueWriter           // outbox.go, followups.go
+	records.AccountWriter // internal/records: users, tokens, passwords, sessions
+	records.WitnessWriter // internal/records: witnessed logs, cosignatures, rollbacks
 
 	// The id index as this transaction sees it (internal/idindex): the shared tail,
 	// caught up once while this transaction holds the write lock, and
@@ -122,6 +123,6 @@ type txConn struct {
 // sets its reader.
 func newTx(t *sql.Tx, q txQuerier) *tx {
 	c := txConn{t, q}
-	return &tx{t: t, q: q, sharingWriter: sharingWriter{c}, witnessWriter: witnessWriter{c},
-		accountWriter: accountWriter{c}, queueWriter: queueWriter{c}}
+	return &tx{t: t, q: q, sharingWriter: sharingWriter{c}, queueWriter: queueWriter{c},
+		AccountWriter: records.NewAccountWriter(t), WitnessWriter: records.NewWitnessWriter(t)}
 }

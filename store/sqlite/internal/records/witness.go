@@ -1,4 +1,4 @@
-package sqlite
+package records
 
 import (
 	"context"
@@ -11,16 +11,20 @@ import (
 	"github.com/tearline/tearline/store/internal/scan"
 )
 
-// witnessReader reads what this node witnesses of its partners' logs and
-// the cosignatures and rollbacks of its own.
-// witnessReader and witnessWriter read and write the witness records: the
+// WitnessReader and WitnessWriter read and write the witness records: the
 // logs this node witnesses, their rollbacks and split views, and the
 // cosignatures and rollbacks of this node's own log.
-type witnessReader struct{ q querier }
+type WitnessReader struct{ q Querier }
 
-type witnessWriter struct{ txConn }
+// NewWitnessReader returns the witness records' reader over q.
+func NewWitnessReader(q Querier) WitnessReader { return WitnessReader{q} }
 
-func (r witnessReader) WitnessedLog(ctx context.Context, origin string) (store.WitnessedLog, error) {
+type WitnessWriter struct{ t *sql.Tx }
+
+// NewWitnessWriter returns the witness records' writer in t.
+func NewWitnessWriter(t *sql.Tx) WitnessWriter { return WitnessWriter{t} }
+
+func (r WitnessReader) WitnessedLog(ctx context.Context, origin string) (store.WitnessedLog, error) {
 	l, err := scan.WitnessedLog(r.q.QueryRowContext(ctx, `SELECT `+scan.WitnessedLogCols+` FROM witnessed_logs WHERE origin = ?`, origin))
 	if errors.Is(err, sql.ErrNoRows) {
 		return l, fmt.Errorf("witnessed log %q: %w", origin, store.ErrNotFound)
@@ -31,7 +35,7 @@ func (r witnessReader) WitnessedLog(ctx context.Context, origin string) (store.W
 	return l, nil
 }
 
-func (r witnessReader) WitnessedLogs(ctx context.Context) ([]store.WitnessedLog, error) {
+func (r WitnessReader) WitnessedLogs(ctx context.Context) ([]store.WitnessedLog, error) {
 	rows, err := r.q.QueryContext(ctx, `SELECT `+scan.WitnessedLogCols+` FROM witnessed_logs ORDER BY origin`)
 	if err != nil {
 		return nil, fmt.Errorf("witnessed logs: %w", err)
@@ -40,7 +44,7 @@ func (r witnessReader) WitnessedLogs(ctx context.Context) ([]store.WitnessedLog,
 	return scan.Collect(rows, scan.WitnessedLog)
 }
 
-func (r witnessReader) WitnessRollbacks(ctx context.Context, origin string) ([]store.WitnessRollback, error) {
+func (r WitnessReader) WitnessRollbacks(ctx context.Context, origin string) ([]store.WitnessRollback, error) {
 	rows, err := r.q.QueryContext(ctx, `SELECT `+scan.WitnessRollbackCols+` FROM witness_rollbacks WHERE origin = ? ORDER BY at_us, old_size`, origin)
 	if err != nil {
 		return nil, fmt.Errorf("witness rollbacks of %q: %w", origin, err)
@@ -49,7 +53,7 @@ func (r witnessReader) WitnessRollbacks(ctx context.Context, origin string) ([]s
 	return scan.Collect(rows, scan.WitnessRollback)
 }
 
-func (r witnessReader) SplitViews(ctx context.Context, origin string, open bool) ([]store.SplitView, error) {
+func (r WitnessReader) SplitViews(ctx context.Context, origin string, open bool) ([]store.SplitView, error) {
 	rows, err := r.q.QueryContext(ctx, `SELECT `+scan.SplitViewCols+` FROM split_views
 		WHERE (? = '' OR origin = ?) AND (? = 0 OR acked_us = 0) ORDER BY id`, origin, origin, open)
 	if err != nil {
@@ -59,7 +63,7 @@ func (r witnessReader) SplitViews(ctx context.Context, origin string, open bool)
 	return scan.Collect(rows, scan.SplitView)
 }
 
-func (r witnessReader) AuditCosignatures(ctx context.Context, size int64) ([]store.AuditCosignature, error) {
+func (r WitnessReader) AuditCosignatures(ctx context.Context, size int64) ([]store.AuditCosignature, error) {
 	rows, err := r.q.QueryContext(ctx, `SELECT `+scan.AuditCosignatureCols+` FROM audit_cosignatures WHERE size = ? ORDER BY witness`, size)
 	if err != nil {
 		return nil, fmt.Errorf("cosignatures at %d: %w", size, err)
@@ -68,7 +72,7 @@ func (r witnessReader) AuditCosignatures(ctx context.Context, size int64) ([]sto
 	return scan.Collect(rows, scan.AuditCosignature)
 }
 
-func (r witnessReader) LatestAuditCosignature(ctx context.Context, witness string) (store.AuditCosignature, error) {
+func (r WitnessReader) LatestAuditCosignature(ctx context.Context, witness string) (store.AuditCosignature, error) {
 	c, err := scan.AuditCosignature(r.q.QueryRowContext(ctx, `SELECT `+scan.AuditCosignatureCols+` FROM audit_cosignatures
 		WHERE witness = ? ORDER BY size DESC LIMIT 1`, witness))
 	if errors.Is(err, sql.ErrNoRows) {
@@ -80,7 +84,7 @@ func (r witnessReader) LatestAuditCosignature(ctx context.Context, witness strin
 	return c, nil
 }
 
-func (r witnessReader) AuditRollbacks(ctx context.Context) ([]store.AuditRollback, error) {
+func (r WitnessReader) AuditRollbacks(ctx context.Context) ([]store.AuditRollback, error) {
 	rows, err := r.q.QueryContext(ctx, `SELECT `+scan.AuditRollbackCols+` FROM audit_rollbacks ORDER BY seq`)
 	if err != nil {
 		return nil, fmt.Errorf("audit rollbacks: %w", err)
@@ -89,7 +93,7 @@ func (r witnessReader) AuditRollbacks(ctx context.Context) ([]store.AuditRollbac
 	return scan.Collect(rows, scan.AuditRollback)
 }
 
-func (t witnessWriter) PutWitnessedLog(ctx context.Context, l store.WitnessedLog) error {
+func (t WitnessWriter) PutWitnessedLog(ctx context.Context, l store.WitnessedLog) error {
 	if _, err := t.t.ExecContext(ctx, `INSERT INTO witnessed_logs (`+scan.WitnessedLogCols+`) VALUES (?, ?, ?, ?, ?)
 		ON CONFLICT (origin) DO UPDATE SET size = excluded.size, root = excluded.root, note = excluded.note, updated_us = excluded.updated_us`,
 		l.Origin, l.Size, l.Root, l.Note, l.Updated.UnixMicro()); err != nil {
@@ -98,7 +102,7 @@ func (t witnessWriter) PutWitnessedLog(ctx context.Context, l store.WitnessedLog
 	return nil
 }
 
-func (t witnessWriter) PutWitnessRollback(ctx context.Context, r store.WitnessRollback) (bool, error) {
+func (t WitnessWriter) PutWitnessRollback(ctx context.Context, r store.WitnessRollback) (bool, error) {
 	res, err := t.t.ExecContext(ctx, `INSERT INTO witness_rollbacks (`+scan.WitnessRollbackCols+`) VALUES (?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT DO NOTHING`, r.Origin, r.OldSize, r.OldRoot, r.NewSize, r.NewRoot, r.Statement, r.At.UnixMicro())
 	if err != nil {
@@ -108,7 +112,7 @@ func (t witnessWriter) PutWitnessRollback(ctx context.Context, r store.WitnessRo
 	return n > 0, err
 }
 
-func (t witnessWriter) PutSplitView(ctx context.Context, s store.SplitView) (bool, error) {
+func (t WitnessWriter) PutSplitView(ctx context.Context, s store.SplitView) (bool, error) {
 	res, err := t.t.ExecContext(ctx, `INSERT INTO split_views (origin, peer, size, ours, theirs, ours_root, their_root, reporter, detected_us)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
 		s.Origin, s.Peer, s.Size, s.Ours, s.Theirs, s.OursRoot, s.TheirRoot, s.Reporter, s.Detected.UnixMicro())
@@ -119,7 +123,7 @@ func (t witnessWriter) PutSplitView(ctx context.Context, s store.SplitView) (boo
 	return n > 0, err
 }
 
-func (t witnessWriter) AckSplitViews(ctx context.Context, origin, by string, at time.Time) (int, error) {
+func (t WitnessWriter) AckSplitViews(ctx context.Context, origin, by string, at time.Time) (int, error) {
 	res, err := t.t.ExecContext(ctx, `UPDATE split_views SET acked_us = ?, acked_by = ? WHERE origin = ? AND acked_us = 0`,
 		max(at.UnixMicro(), 1), by, origin)
 	if err != nil {
@@ -129,7 +133,7 @@ func (t witnessWriter) AckSplitViews(ctx context.Context, origin, by string, at 
 	return int(n), err
 }
 
-func (t witnessWriter) PutAuditCosignature(ctx context.Context, c store.AuditCosignature) error {
+func (t WitnessWriter) PutAuditCosignature(ctx context.Context, c store.AuditCosignature) error {
 	if _, err := t.t.ExecContext(ctx, `INSERT INTO audit_cosignatures (`+scan.AuditCosignatureCols+`) VALUES (?, ?, ?, ?)
 		ON CONFLICT (witness, size) DO UPDATE SET line = excluded.line, created_us = excluded.created_us`,
 		c.Size, c.Witness, c.Line, c.Created.UnixMicro()); err != nil {
@@ -138,7 +142,7 @@ func (t witnessWriter) PutAuditCosignature(ctx context.Context, c store.AuditCos
 	return nil
 }
 
-func (t witnessWriter) PutAuditRollback(ctx context.Context, r store.AuditRollback) error {
+func (t WitnessWriter) PutAuditRollback(ctx context.Context, r store.AuditRollback) error {
 	if _, err := t.t.ExecContext(ctx, `INSERT INTO audit_rollbacks (old_size, new_size, statement, created_us) VALUES (?, ?, ?, ?)`,
 		r.OldSize, r.NewSize, r.Statement, r.Created.UnixMicro()); err != nil {
 		return fmt.Errorf("audit rollback %d to %d: %w", r.OldSize, r.NewSize, err)

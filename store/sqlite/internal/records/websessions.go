@@ -1,4 +1,4 @@
-package sqlite
+package records
 
 import (
 	"context"
@@ -10,23 +10,9 @@ import (
 	"github.com/tearline/tearline/store"
 )
 
-// The web interface's tables are migration 15 (internal/schema).
+// The web interface's tables are migration 15 (../schema).
 
-func usOrZero(t time.Time) int64 {
-	if t.IsZero() {
-		return 0
-	}
-	return t.UnixMicro()
-}
-
-func timeOrZero(us int64) time.Time {
-	if us == 0 {
-		return time.Time{}
-	}
-	return time.UnixMicro(us).UTC()
-}
-
-func (r accountReader) Password(ctx context.Context, userID string) (store.Password, error) {
+func (r AccountReader) Password(ctx context.Context, userID string) (store.Password, error) {
 	p := store.Password{UserID: userID}
 	var changed, locked int64
 	err := r.q.QueryRowContext(ctx, `SELECT hash, changed_us, failures, locked_until_us FROM web_passwords WHERE user_id = ?`, userID).
@@ -41,7 +27,7 @@ func (r accountReader) Password(ctx context.Context, userID string) (store.Passw
 	return p, nil
 }
 
-func (r accountReader) Session(ctx context.Context, id string) (store.Session, error) {
+func (r AccountReader) Session(ctx context.Context, id string) (store.Session, error) {
 	s := store.Session{ID: id}
 	var created, seen int64
 	err := r.q.QueryRowContext(ctx, `SELECT user_id, created_us, last_seen_us FROM web_sessions WHERE id = ?`, id).
@@ -56,7 +42,7 @@ func (r accountReader) Session(ctx context.Context, id string) (store.Session, e
 	return s, nil
 }
 
-func (t accountWriter) PutPassword(ctx context.Context, p store.Password) error {
+func (t AccountWriter) PutPassword(ctx context.Context, p store.Password) error {
 	if _, err := t.t.ExecContext(ctx, `INSERT INTO web_passwords (user_id, hash, changed_us, failures, locked_until_us) VALUES (?, ?, ?, ?, ?)
 		ON CONFLICT (user_id) DO UPDATE SET hash = excluded.hash, changed_us = excluded.changed_us, failures = excluded.failures, locked_until_us = excluded.locked_until_us`,
 		p.UserID, p.Hash, usOrZero(p.Changed), p.Failures, usOrZero(p.LockedUntil)); err != nil {
@@ -65,7 +51,7 @@ func (t accountWriter) PutPassword(ctx context.Context, p store.Password) error 
 	return nil
 }
 
-func (t accountWriter) PutSession(ctx context.Context, s store.Session) error {
+func (t AccountWriter) PutSession(ctx context.Context, s store.Session) error {
 	if _, err := t.t.ExecContext(ctx, `INSERT INTO web_sessions (id, user_id, created_us, last_seen_us) VALUES (?, ?, ?, ?)`,
 		s.ID, s.UserID, s.Created.UnixMicro(), s.LastSeen.UnixMicro()); err != nil {
 		return fmt.Errorf("put session: %w", err)
@@ -73,7 +59,7 @@ func (t accountWriter) PutSession(ctx context.Context, s store.Session) error {
 	return nil
 }
 
-func (t accountWriter) TouchSession(ctx context.Context, id string, at time.Time) error {
+func (t AccountWriter) TouchSession(ctx context.Context, id string, at time.Time) error {
 	res, err := t.t.ExecContext(ctx, `UPDATE web_sessions SET last_seen_us = ? WHERE id = ?`, at.UnixMicro(), id)
 	if err != nil {
 		return fmt.Errorf("touch session: %w", err)
@@ -86,14 +72,14 @@ func (t accountWriter) TouchSession(ctx context.Context, id string, at time.Time
 	return nil
 }
 
-func (t accountWriter) DeleteSession(ctx context.Context, id string) error {
+func (t AccountWriter) DeleteSession(ctx context.Context, id string) error {
 	if _, err := t.t.ExecContext(ctx, `DELETE FROM web_sessions WHERE id = ?`, id); err != nil {
 		return fmt.Errorf("delete session: %w", err)
 	}
 	return nil
 }
 
-func (t accountWriter) DeleteUserSessions(ctx context.Context, userID string) (int64, error) {
+func (t AccountWriter) DeleteUserSessions(ctx context.Context, userID string) (int64, error) {
 	res, err := t.t.ExecContext(ctx, `DELETE FROM web_sessions WHERE user_id = ?`, userID)
 	if err != nil {
 		return 0, fmt.Errorf("delete sessions of %s: %w", userID, err)
@@ -101,7 +87,7 @@ func (t accountWriter) DeleteUserSessions(ctx context.Context, userID string) (i
 	return res.RowsAffected()
 }
 
-func (t accountWriter) DeleteStaleSessions(ctx context.Context, idle, created time.Time) (int64, error) {
+func (t AccountWriter) DeleteStaleSessions(ctx context.Context, idle, created time.Time) (int64, error) {
 	res, err := t.t.ExecContext(ctx, `DELETE FROM web_sessions WHERE last_seen_us < ? OR created_us < ?`, idle.UnixMicro(), created.UnixMicro())
 	if err != nil {
 		return 0, fmt.Errorf("delete stale sessions: %w", err)

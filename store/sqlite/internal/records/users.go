@@ -1,4 +1,4 @@
-package sqlite
+package records
 
 import (
 	"context"
@@ -13,15 +13,21 @@ import (
 	"github.com/tearline/tearline/store/internal/scan"
 )
 
-// accountReader and accountWriter read and write the accounts: users,
+// AccountReader and AccountWriter read and write the accounts: users,
 // their API tokens, and their web passwords and sessions (websessions.go).
-type accountReader struct{ q querier }
+type AccountReader struct{ q Querier }
 
-type accountWriter struct{ txConn }
+// NewAccountReader returns the accounts' reader over q.
+func NewAccountReader(q Querier) AccountReader { return AccountReader{q} }
+
+type AccountWriter struct{ t *sql.Tx }
+
+// NewAccountWriter returns the accounts' writer in t.
+func NewAccountWriter(t *sql.Tx) AccountWriter { return AccountWriter{t} }
 
 const userCols = `id, name, role, nationality, org, clearances, compartments, default_label, created_us, disabled`
 
-func (r accountReader) oneUser(ctx context.Context, where string, arg any) (store.User, error) {
+func (r AccountReader) oneUser(ctx context.Context, where string, arg any) (store.User, error) {
 	u, err := scan.User(r.q.QueryRowContext(ctx, `SELECT `+userCols+` FROM users WHERE `+where, arg))
 	if errors.Is(err, sql.ErrNoRows) {
 		return u, fmt.Errorf("user %v: %w", arg, store.ErrNotFound)
@@ -29,15 +35,15 @@ func (r accountReader) oneUser(ctx context.Context, where string, arg any) (stor
 	return u, err
 }
 
-func (r accountReader) User(ctx context.Context, id string) (store.User, error) {
+func (r AccountReader) User(ctx context.Context, id string) (store.User, error) {
 	return r.oneUser(ctx, `id = ?`, id)
 }
 
-func (r accountReader) UserByName(ctx context.Context, name string) (store.User, error) {
+func (r AccountReader) UserByName(ctx context.Context, name string) (store.User, error) {
 	return r.oneUser(ctx, `name = ?`, name)
 }
 
-func (r accountReader) Users(ctx context.Context) ([]store.User, error) {
+func (r AccountReader) Users(ctx context.Context) ([]store.User, error) {
 	rows, err := r.q.QueryContext(ctx, `SELECT `+userCols+` FROM users ORDER BY name`)
 	if err != nil {
 		return nil, fmt.Errorf("users: %w", err)
@@ -55,7 +61,7 @@ func toMicro(t time.Time) int64 {
 	return t.UnixMicro()
 }
 
-func (r accountReader) Token(ctx context.Context, id string) (store.Token, error) {
+func (r AccountReader) Token(ctx context.Context, id string) (store.Token, error) {
 	t, err := scan.Token(r.q.QueryRowContext(ctx, `SELECT `+tokenCols+` FROM tokens WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return t, fmt.Errorf("token %s: %w", id, store.ErrNotFound)
@@ -63,7 +69,7 @@ func (r accountReader) Token(ctx context.Context, id string) (store.Token, error
 	return t, err
 }
 
-func (r accountReader) TokenUser(ctx context.Context, id string) (store.Token, store.User, error) {
+func (r AccountReader) TokenUser(ctx context.Context, id string) (store.Token, store.User, error) {
 	t, u, err := scan.TokenUser(r.q.QueryRowContext(ctx, `SELECT `+tokenUserCols+` FROM tokens t JOIN users u ON u.id = t.user_id WHERE t.id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return t, u, fmt.Errorf("token %s: %w", id, store.ErrNotFound)
@@ -75,7 +81,7 @@ func (r accountReader) TokenUser(ctx context.Context, id string) (store.Token, s
 const tokenUserCols = `t.id, t.user_id, t.hash, t.created_us, t.expires_us, t.revoked_us, ` +
 	`u.id, u.name, u.role, u.nationality, u.org, u.clearances, u.compartments, u.default_label, u.created_us, u.disabled`
 
-func (r accountReader) Tokens(ctx context.Context, userID string) ([]store.Token, error) {
+func (r AccountReader) Tokens(ctx context.Context, userID string) ([]store.Token, error) {
 	rows, err := r.q.QueryContext(ctx, `SELECT `+tokenCols+` FROM tokens WHERE user_id = ? ORDER BY created_us`, userID)
 	if err != nil {
 		return nil, fmt.Errorf("tokens of %s: %w", userID, err)
@@ -84,15 +90,15 @@ func (r accountReader) Tokens(ctx context.Context, userID string) ([]store.Token
 	return scan.Collect(rows, scan.Token)
 }
 
-func (t accountWriter) PutUser(ctx context.Context, u store.User) error {
+func (t AccountWriter) PutUser(ctx context.Context, u store.User) error {
 	return t.writeUser(ctx, `INSERT INTO users (`+userCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, u, true)
 }
 
-func (t accountWriter) UpdateUser(ctx context.Context, u store.User) error {
+func (t AccountWriter) UpdateUser(ctx context.Context, u store.User) error {
 	return t.writeUser(ctx, `UPDATE users SET id = ?, name = ?, role = ?, nationality = ?, org = ?, clearances = ?, compartments = ?, default_label = ?, created_us = ?, disabled = ? WHERE id = ?`, u, false)
 }
 
-func (t accountWriter) writeUser(ctx context.Context, q string, u store.User, insert bool) error {
+func (t AccountWriter) writeUser(ctx context.Context, q string, u store.User, insert bool) error {
 	clr, err := json.Marshal(u.Clearances)
 	if err != nil {
 		return err
@@ -121,7 +127,7 @@ func (t accountWriter) writeUser(ctx context.Context, q string, u store.User, in
 	return nil
 }
 
-func (t accountWriter) PutToken(ctx context.Context, tok store.Token) error {
+func (t AccountWriter) PutToken(ctx context.Context, tok store.Token) error {
 	if _, err := t.t.ExecContext(ctx, `INSERT INTO tokens (`+tokenCols+`) VALUES (?, ?, ?, ?, ?, ?)`,
 		tok.ID, tok.UserID, tok.Hash, tok.Created.UnixMicro(), toMicro(tok.Expires), toMicro(tok.RevokedAt)); err != nil {
 		return fmt.Errorf("put token for %s: %w", tok.UserID, err)
@@ -129,7 +135,7 @@ func (t accountWriter) PutToken(ctx context.Context, tok store.Token) error {
 	return nil
 }
 
-func (t accountWriter) RevokeToken(ctx context.Context, id string, at time.Time) error {
+func (t AccountWriter) RevokeToken(ctx context.Context, id string, at time.Time) error {
 	res, err := t.t.ExecContext(ctx, `UPDATE tokens SET revoked_us = ? WHERE id = ? AND revoked_us = 0`, at.UnixMicro(), id)
 	if err != nil {
 		return fmt.Errorf("revoke token %s: %w", id, err)
@@ -140,7 +146,7 @@ func (t accountWriter) RevokeToken(ctx context.Context, id string, at time.Time)
 	return nil
 }
 
-func (t accountWriter) CapTokenExpiry(ctx context.Context, limit time.Time) (int64, error) {
+func (t AccountWriter) CapTokenExpiry(ctx context.Context, limit time.Time) (int64, error) {
 	res, err := t.t.ExecContext(ctx, `UPDATE tokens SET expires_us = ? WHERE revoked_us = 0 AND (expires_us = 0 OR expires_us > ?)`, limit.UnixMicro(), limit.UnixMicro())
 	if err != nil {
 		return 0, fmt.Errorf("cap token expiry: %w", err)
