@@ -112,9 +112,12 @@ const (
 
 // ReleaseRequest is a release held for approval.
 type ReleaseRequest struct {
-	ID               string
-	ObjectID         string
-	Modified         string
+	ID       string
+	ObjectID string
+	Modified string
+	// Instance is the instance of ObjectID the held version belongs to
+	// (docs/SECURITY.md): another may share its id and modified.
+	Instance         int64
 	Party            string
 	Agreement        string
 	AgreementVersion int
@@ -149,9 +152,14 @@ const (
 // whom, under which agreement and term. It holds ids, labels, parties and
 // decisions, never content.
 type LedgerEntry struct {
-	Seq              int64
-	ObjectID         string
-	Modified         string
+	Seq      int64
+	ObjectID string
+	Modified string
+	// Instance is the instance of ObjectID the version decided on belongs
+	// to (docs/SECURITY.md): another may share its id and modified. 0 for
+	// entries older than the column (they were of instance 0 or not told
+	// apart), and for a tearline's own id.
+	Instance         int64
 	Party            string
 	Agreement        string
 	AgreementVersion int

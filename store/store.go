@@ -54,12 +54,13 @@ type Store interface {
 // Reader holds the read operations; a Tx offers them too, so a read and the
 // audit entry that records it can share one transaction.
 type Reader interface {
-	AgreementReader // agreements.go
-	RecallReader    // recalls.go
-	WitnessReader   // witness.go
-	NodeKeyReader   // nodekeys.go
-	SessionReader   // websessions.go
-	AccessMACReader // accessmacs.go
+	AgreementReader      // agreements.go
+	RecallReader         // recalls.go
+	WitnessReader        // witness.go
+	NodeKeyReader        // nodekeys.go
+	SessionReader        // websessions.go
+	AccessMACReader      // accessmacs.go
+	InstanceOriginReader // instances.go
 	// Versions returns every version of id, oldest first.
 	Versions(ctx context.Context, id string) ([]ObjectVersion, error)
 	// VersionsOf returns every version of each of ids in one read, as
@@ -123,14 +124,15 @@ type Reader interface {
 // Tx is one write transaction.
 type Tx interface {
 	Reader
-	AgreementWriter // agreements.go
-	OutboxWriter    // outbox.go
-	FollowupWriter  // followups.go
-	RecallWriter    // recalls.go
-	WitnessWriter   // witness.go
-	NodeKeyWriter   // nodekeys.go
-	SessionWriter   // websessions.go
-	AccessMACWriter // accessmacs.go
+	AgreementWriter      // agreements.go
+	OutboxWriter         // outbox.go
+	FollowupWriter       // followups.go
+	RecallWriter         // recalls.go
+	WitnessWriter        // witness.go
+	NodeKeyWriter        // nodekeys.go
+	SessionWriter        // websessions.go
+	AccessMACWriter      // accessmacs.go
+	InstanceOriginWriter // instances.go
 	PutLabel(ctx context.Context, id string, raw []byte) error
 	// AccessClass returns the id of the class for exactly this set of label
 	// ids (sorted, unique), creating it if needed.

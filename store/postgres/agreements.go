@@ -76,7 +76,7 @@ func (r sharingReader) Consents(ctx context.Context, objectID string) ([]store.C
 	return scan.Collect(rows, scan.WrapErrors("consents of "+objectID, scan.Consent))
 }
 
-const requestCols = `id, object_id, modified, party, agreement, agreement_version, purpose, requester, decision, required, approvals, state, reason, created_us, updated_us`
+const requestCols = `id, object_id, modified, party, agreement, agreement_version, purpose, requester, decision, required, approvals, state, reason, created_us, updated_us, instance`
 
 func (r sharingReader) ReleaseRequest(ctx context.Context, id string) (store.ReleaseRequest, error) {
 	q, err := scan.ReleaseRequest(r.q.QueryRow(ctx, `SELECT `+requestCols+` FROM release_requests WHERE id = $1`, id))
@@ -98,7 +98,7 @@ func (r sharingReader) ReleaseRequests(ctx context.Context, state string) ([]sto
 	return scan.Collect(rows, scan.WrapErrors("release requests", scan.ReleaseRequest))
 }
 
-const ledgerCols = `seq, object_id, modified, party, agreement, agreement_version, term, outcome, tearline_id, labels, reasons, state, request, actor, at_us`
+const ledgerCols = `seq, object_id, modified, party, agreement, agreement_version, term, outcome, tearline_id, labels, reasons, state, request, actor, at_us, instance`
 
 func (r sharingReader) Ledger(ctx context.Context, q store.LedgerQuery) ([]store.LedgerEntry, error) {
 	from, to := int64(0), int64(1<<62)
@@ -185,10 +185,10 @@ func (t sharingWriter) PutReleaseRequest(ctx context.Context, q store.ReleaseReq
 	if q.Decision == nil {
 		q.Decision = []byte("{}")
 	}
-	res, err := t.t.Exec(ctx, `INSERT INTO release_requests (`+requestCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+	res, err := t.t.Exec(ctx, `INSERT INTO release_requests (`+requestCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
 		ON CONFLICT (id) DO NOTHING`,
 		q.ID, q.ObjectID, q.Modified, q.Party, q.Agreement, q.AgreementVersion, q.Purpose, q.Requester, q.Decision, q.Required, aj,
-		q.State, q.Reason, q.Created.UnixMicro(), q.Updated.UnixMicro())
+		q.State, q.Reason, q.Created.UnixMicro(), q.Updated.UnixMicro(), q.Instance)
 	if err != nil {
 		return fmt.Errorf("release request %s: %w", q.ID, err)
 	}
@@ -230,9 +230,9 @@ func (t sharingWriter) AppendLedger(ctx context.Context, e store.LedgerEntry) (i
 		return 0, fmt.Errorf("ledger: %w", err)
 	}
 	var seq int64
-	err = t.t.QueryRow(ctx, `INSERT INTO ledger (object_id, modified, party, agreement, agreement_version, term, outcome, tearline_id, labels, reasons, state, request, actor, at_us)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING seq`,
-		e.ObjectID, e.Modified, e.Party, e.Agreement, e.AgreementVersion, e.Term, e.Outcome, e.TearlineID, lj, rj, e.State, e.Request, e.By, e.At.UnixMicro()).Scan(&seq)
+	err = t.t.QueryRow(ctx, `INSERT INTO ledger (object_id, modified, party, agreement, agreement_version, term, outcome, tearline_id, labels, reasons, state, request, actor, at_us, instance)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING seq`,
+		e.ObjectID, e.Modified, e.Party, e.Agreement, e.AgreementVersion, e.Term, e.Outcome, e.TearlineID, lj, rj, e.State, e.Request, e.By, e.At.UnixMicro(), e.Instance).Scan(&seq)
 	if err != nil {
 		return 0, fmt.Errorf("ledger: %w", err)
 	}

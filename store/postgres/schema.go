@@ -145,6 +145,7 @@ ALTER TABLE audit
 	14:               instancesSchema,
 	15:               webSessionsSchema, // websessions.go
 	16:               accessMACsSchema,  // accessmacs.go
+	17:               instanceWireSchema,
 }
 
 // treeMigration moves the audit tree's hashes into the leaves' rows
@@ -206,6 +207,24 @@ CREATE UNIQUE INDEX objects_key ON objects (id, instance, modified_us);
 ALTER TABLE objects DROP CONSTRAINT objects_id_modified_us_key;
 ALTER TABLE tombstones ADD COLUMN classes text NOT NULL DEFAULT '';
 ALTER TABLE tombstones ADD COLUMN instances bigint NOT NULL DEFAULT 1;
+`
+
+// instanceWireSchema names instances where versions are named outside the
+// objects table (docs/FEDERATION.md, "Instances on the wire"): the ledger
+// and release requests learn the instance of the version they name (a
+// constant default rewrites no row; timed at 2M ledger rows in
+// docs/STORAGE.md), and instance_origins records which of its
+// originator's instances each instance received from a partner holds.
+const instanceWireSchema = `
+ALTER TABLE ledger ADD COLUMN instance bigint NOT NULL DEFAULT 0;
+ALTER TABLE release_requests ADD COLUMN instance bigint NOT NULL DEFAULT 0;
+CREATE TABLE instance_origins (
+	object_id       text   NOT NULL,
+	instance        bigint NOT NULL,
+	originator      text   NOT NULL,
+	origin_instance bigint NOT NULL,
+	PRIMARY KEY (object_id, instance)
+);
 `
 
 // migrate brings the schema up to date in one transaction that first takes

@@ -75,7 +75,7 @@ func (r sharingReader) Consents(ctx context.Context, objectID string) ([]store.C
 	return scan.Collect(rows, scan.WrapErrors("consents of "+objectID, scan.Consent))
 }
 
-const requestCols = `id, object_id, modified, party, agreement, agreement_version, purpose, requester, decision, required, approvals, state, reason, created_us, updated_us`
+const requestCols = `id, object_id, modified, party, agreement, agreement_version, purpose, requester, decision, required, approvals, state, reason, created_us, updated_us, instance`
 
 func (r sharingReader) ReleaseRequest(ctx context.Context, id string) (store.ReleaseRequest, error) {
 	q, err := scan.ReleaseRequest(r.q.QueryRowContext(ctx, `SELECT `+requestCols+` FROM release_requests WHERE id = ?`, id))
@@ -97,7 +97,7 @@ func (r sharingReader) ReleaseRequests(ctx context.Context, state string) ([]sto
 	return scan.Collect(rows, scan.WrapErrors("release requests", scan.ReleaseRequest))
 }
 
-const ledgerCols = `seq, object_id, modified, party, agreement, agreement_version, term, outcome, tearline_id, labels, reasons, state, request, actor, at_us`
+const ledgerCols = `seq, object_id, modified, party, agreement, agreement_version, term, outcome, tearline_id, labels, reasons, state, request, actor, at_us, instance`
 
 func (r sharingReader) Ledger(ctx context.Context, q store.LedgerQuery) ([]store.LedgerEntry, error) {
 	from, to := int64(0), int64(1<<62)
@@ -169,10 +169,10 @@ func (t sharingWriter) PutReleaseRequest(ctx context.Context, q store.ReleaseReq
 	if q.Decision == nil {
 		q.Decision = []byte("{}")
 	}
-	res, err := t.t.ExecContext(ctx, `INSERT INTO release_requests (`+requestCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	res, err := t.t.ExecContext(ctx, `INSERT INTO release_requests (`+requestCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (id) DO NOTHING`,
 		q.ID, q.ObjectID, q.Modified, q.Party, q.Agreement, q.AgreementVersion, q.Purpose, q.Requester, q.Decision, q.Required, aj,
-		q.State, q.Reason, q.Created.UnixMicro(), q.Updated.UnixMicro())
+		q.State, q.Reason, q.Created.UnixMicro(), q.Updated.UnixMicro(), q.Instance)
 	if err != nil {
 		return fmt.Errorf("release request %s: %w", q.ID, err)
 	}
@@ -207,9 +207,9 @@ func (t sharingWriter) AppendLedger(ctx context.Context, e store.LedgerEntry) (i
 	if err != nil {
 		return 0, fmt.Errorf("ledger: %w", err)
 	}
-	res, err := t.t.ExecContext(ctx, `INSERT INTO ledger (object_id, modified, party, agreement, agreement_version, term, outcome, tearline_id, labels, reasons, state, request, actor, at_us)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		e.ObjectID, e.Modified, e.Party, e.Agreement, e.AgreementVersion, e.Term, e.Outcome, e.TearlineID, lj, rj, e.State, e.Request, e.By, e.At.UnixMicro())
+	res, err := t.t.ExecContext(ctx, `INSERT INTO ledger (object_id, modified, party, agreement, agreement_version, term, outcome, tearline_id, labels, reasons, state, request, actor, at_us, instance)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		e.ObjectID, e.Modified, e.Party, e.Agreement, e.AgreementVersion, e.Term, e.Outcome, e.TearlineID, lj, rj, e.State, e.Request, e.By, e.At.UnixMicro(), e.Instance)
 	if err != nil {
 		return 0, fmt.Errorf("ledger: %w", err)
 	}

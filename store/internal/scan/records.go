@@ -68,7 +68,7 @@ func ReleaseRequest(sc Scanner) (store.ReleaseRequest, error) {
 	var approvals string
 	var created, updated int64
 	if err := sc.Scan(&q.ID, &q.ObjectID, &q.Modified, &q.Party, &q.Agreement, &q.AgreementVersion, &q.Purpose, &q.Requester,
-		&q.Decision, &q.Required, &approvals, &q.State, &q.Reason, &created, &updated); err != nil {
+		&q.Decision, &q.Required, &approvals, &q.State, &q.Reason, &created, &updated, &q.Instance); err != nil {
 		return q, err
 	}
 	q.Created, q.Updated = FromUS(created), FromUS(updated)
@@ -80,7 +80,7 @@ func ReleaseRequest(sc Scanner) (store.ReleaseRequest, error) {
 
 // LedgerEntry reads seq, object_id, modified, party, agreement,
 // agreement_version, term, outcome, tearline_id, labels, reasons, state,
-// request, actor, at_us. Its errors carry Ledger's context: "ledger: " for
+// request, actor, at_us, instance. Its errors carry Ledger's context: "ledger: " for
 // a row that does not scan, "ledger entry <seq>: " for lists that do not
 // decode.
 func LedgerEntry(sc Scanner) (store.LedgerEntry, error) {
@@ -88,7 +88,7 @@ func LedgerEntry(sc Scanner) (store.LedgerEntry, error) {
 	var labels, reasons string
 	var at int64
 	if err := sc.Scan(&e.Seq, &e.ObjectID, &e.Modified, &e.Party, &e.Agreement, &e.AgreementVersion, &e.Term, &e.Outcome,
-		&e.TearlineID, &labels, &reasons, &e.State, &e.Request, &e.By, &at); err != nil {
+		&e.TearlineID, &labels, &reasons, &e.State, &e.Request, &e.By, &at, &e.Instance); err != nil {
 		return e, fmt.Errorf("ledger: %w", err)
 	}
 	e.At = FromUS(at)

@@ -137,6 +137,7 @@ CREATE INDEX retention_until ON retention (until_us);
 	14: instancesSchema,
 	15: webSessionsSchema, // websessions.go
 	16: accessMACsSchema,
+	17: instanceWireSchema,
 }
 
 // steps are the migrations' parts written in Go, run after their SQL in the
@@ -659,3 +660,21 @@ func hashesByLeaf(ctx context.Context, tx *sql.Tx, a, b int64) ([][]byte, error)
 	defer rows.Close()
 	return treehash.ReadOldTrees(rows, a, b)
 }
+
+// instanceWireSchema (migration 17) names instances where versions are
+// named outside the objects table (docs/FEDERATION.md, "Instances on the
+// wire"): the ledger and release requests learn the instance of the
+// version they name (a constant default: no row is rewritten, timed at 2M
+// ledger rows in docs/STORAGE.md), and instance_origins records which of
+// its originator's instances each instance received from a partner holds.
+const instanceWireSchema = `
+ALTER TABLE ledger ADD COLUMN instance INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE release_requests ADD COLUMN instance INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE instance_origins (
+	object_id       TEXT    NOT NULL,
+	instance        INTEGER NOT NULL,
+	originator      TEXT    NOT NULL,
+	origin_instance INTEGER NOT NULL,
+	PRIMARY KEY (object_id, instance)
+) WITHOUT ROWID;
+`
