@@ -222,6 +222,7 @@ func (p *Pattern) String() string {
 		return ""
 	}
 	var b strings.Builder
+	b.Grow(256)
 	p.Expr.write(&b)
 	return b.String()
 }
@@ -262,11 +263,18 @@ func (q Qualifier) String() string {
 func (q Qualifier) write(b *strings.Builder) {
 	switch q.Kind {
 	case Within:
-		b.WriteString("WITHIN " + q.Value.String() + " SECONDS")
+		b.WriteString("WITHIN ")
+		q.Value.write(b)
+		b.WriteString(" SECONDS")
 	case Repeats:
-		b.WriteString("REPEATS " + q.Value.String() + " TIMES")
+		b.WriteString("REPEATS ")
+		q.Value.write(b)
+		b.WriteString(" TIMES")
 	case StartStop:
-		b.WriteString("START " + q.Start.String() + " STOP " + q.Stop.String())
+		b.WriteString("START ")
+		q.Start.write(b)
+		b.WriteString(" STOP ")
+		q.Stop.write(b)
 	}
 }
 
@@ -301,17 +309,23 @@ func (c Comparison) String() string {
 
 func (c *Comparison) write(b *strings.Builder) {
 	if c.Op == "EXISTS" {
-		b.WriteString("EXISTS " + c.ObjectType + ":" + c.Path)
+		b.WriteString("EXISTS ")
+	}
+	b.WriteString(c.ObjectType)
+	b.WriteByte(':')
+	b.WriteString(c.Path)
+	if c.Op == "EXISTS" {
 		return
 	}
-	b.WriteString(c.ObjectType + ":" + c.Path + " ")
+	b.WriteByte(' ')
 	if c.Negated {
 		b.WriteString("NOT ")
 	}
-	b.WriteString(c.Op + " ")
+	b.WriteString(c.Op)
+	b.WriteByte(' ')
 	if c.Op != "IN" {
 		if len(c.Values) > 0 {
-			b.WriteString(c.Values[0].String())
+			c.Values[0].write(b)
 		}
 		return
 	}
@@ -320,42 +334,63 @@ func (c *Comparison) write(b *strings.Builder) {
 		if i > 0 {
 			b.WriteString(", ")
 		}
-		b.WriteString(v.String())
+		v.write(b)
 	}
 	b.WriteByte(')')
 }
 
 // String returns the constant as written in a pattern: 'it\'s', 42, h'ff'.
 func (v Value) String() string {
-	switch v.Kind {
-	case String:
-		return quoteString(v.Text)
-	case Binary:
-		return "b'" + v.Text + "'"
-	case Hex:
-		return "h'" + v.Text + "'"
-	case Timestamp:
-		return "t'" + v.Text + "'"
-	}
-	return v.Text
+	var b strings.Builder
+	v.write(&b)
+	return b.String()
 }
 
-// quoteString writes a string literal: only ' and \ are escaped.
+func (v Value) write(b *strings.Builder) {
+	prefix := byte(0)
+	switch v.Kind {
+	case String:
+		writeQuoted(b, v.Text)
+		return
+	case Binary:
+		prefix = 'b'
+	case Hex:
+		prefix = 'h'
+	case Timestamp:
+		prefix = 't'
+	}
+	if prefix == 0 {
+		b.WriteString(v.Text)
+		return
+	}
+	b.WriteByte(prefix)
+	b.WriteByte('\'')
+	b.WriteString(v.Text)
+	b.WriteByte('\'')
+}
+
+// quoteString returns a string literal: only ' and \ are escaped.
 func quoteString(s string) string {
-	if !strings.ContainsAny(s, `'\`) {
-		return "'" + s + "'"
-	}
 	var b strings.Builder
-	b.Grow(len(s) + 4)
-	b.WriteByte('\'')
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\'' || s[i] == '\\' {
-			b.WriteByte('\\')
-		}
-		b.WriteByte(s[i])
-	}
-	b.WriteByte('\'')
+	b.Grow(len(s) + 2)
+	writeQuoted(&b, s)
 	return b.String()
+}
+
+func writeQuoted(b *strings.Builder, s string) {
+	b.WriteByte('\'')
+	for {
+		i := strings.IndexAny(s, `'\`)
+		if i < 0 {
+			break
+		}
+		b.WriteString(s[:i])
+		b.WriteByte('\\')
+		b.WriteByte(s[i])
+		s = s[i+1:]
+	}
+	b.WriteString(s)
+	b.WriteByte('\'')
 }
 
 // pathKey writes one property name of an object path: bare when the lexer

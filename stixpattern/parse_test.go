@@ -391,3 +391,13 @@ func TestNilPattern(t *testing.T) {
 		t.Fatal("a nil pattern should print empty and have no comparisons")
 	}
 }
+
+func BenchmarkParse(b *testing.B) {
+	s := specExamples[3] // two observations, three hash comparisons
+	b.SetBytes(int64(len(s)))
+	for b.Loop() {
+		if _, err := Parse(s); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
