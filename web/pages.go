@@ -13,7 +13,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/tearline/tearline/binding"
 	"github.com/tearline/tearline/node"
 	"github.com/tearline/tearline/policy"
 )
@@ -336,67 +335,6 @@ type versionView struct {
 	Mark         objectMark
 }
 
-type objectData struct {
-	row
-	Originator string
-	Revoked    bool
-	Props      []prop
-	Bindings   []bindingView
-	Versions   []versionView
-}
-
-// object shows one object: its label, properties, bindings and the
-// versions the user may read. An object the user may not read answers 404
-// exactly as one that does not exist (node.Get decides, and audits).
-func (s *Server) object(w http.ResponseWriter, r *http.Request) {
-	ctx, p := r.Context(), principal(r)
-	o, err := s.n.Get(ctx, p, r.PathValue("id"))
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	m := s.newMarks()
-	rw, err := s.row(r, m, o)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	rs, err := s.readRefs(ctx, p, o.Raw)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	d := objectData{row: rw, Originator: o.Originator, Revoked: o.Revoked, Props: props(rs.redact(o.Raw))}
-	var raws []json.RawMessage
-	if len(o.Bindings) > 0 {
-		if err := json.Unmarshal(o.Bindings, &raws); err != nil {
-			s.fail(w, r, fmt.Errorf("bindings of %s: %w", o.ID, err))
-			return
-		}
-	}
-	for _, raw := range raws {
-		b, err := binding.Parse(raw)
-		if err != nil {
-			continue // shown as missing rather than failing the page
-		}
-		d.Bindings = append(d.Bindings, bindingView{Kind: b.Kind, Node: b.Node, KeyID: b.KeyID, Created: b.Created, ObjectModified: b.ObjectModified})
-	}
-	versions, err := s.n.Versions(ctx, p, o.ID)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	for _, v := range versions {
-		mk, err := m.object(ctx, s.n.Node, v)
-		if err != nil {
-			s.fail(w, r, err)
-			return
-		}
-		d.Versions = append(d.Versions, versionView{ID: v.ID, Modified: v.Modified, Revoked: v.Revoked, Mark: mk})
-	}
-	s.render(w, http.StatusOK, "object", "", s.viewFor(r, rw.Name, m.banner(), d))
-}
-
 // props lays out an object's top-level properties as a readable table:
 // strings as they are, everything else as indented JSON.
 func props(raw []byte) []prop {
@@ -416,14 +354,18 @@ func props(raw []byte) []prop {
 			out = append(out, prop{Key: k, Value: str})
 			continue
 		}
-		var b bytes.Buffer
-		if json.Indent(&b, f[k], "", "  ") != nil {
-			b.Reset()
-			b.Write(f[k])
-		}
-		out = append(out, prop{Key: k, Value: b.String()})
+		out = append(out, prop{Key: k, Value: indentJSON(f[k])})
 	}
 	return out
+}
+
+// indentJSON shows a JSON value indented, or as it is if it is not JSON.
+func indentJSON(v []byte) string {
+	var b bytes.Buffer
+	if json.Indent(&b, v, "", "  ") != nil {
+		return string(v)
+	}
+	return b.String()
 }
 
 // --- publish

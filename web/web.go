@@ -83,7 +83,9 @@ func New(n *stack.Node, log *slog.Logger) (*Server, error) {
 	s.handle("POST "+Prefix+"logout", s.signedIn(s.logout))
 	s.handle("GET "+Prefix+"{$}", s.signedIn(s.objects))
 	s.handle("GET "+Prefix+"objects", s.signedIn(s.objects))
-	s.handle("GET "+Prefix+"objects/{id}", s.signedIn(s.object))
+	op := &objectPages{s}
+	s.handle("GET "+Prefix+"objects/{id}", s.signedIn(op.page))
+	s.handle("GET "+Prefix+"objects/{id}/neighbours", s.signedIn(op.neighbours))
 	s.handle("GET "+Prefix+"publish", s.signedIn(s.publishForm))
 	s.handle("POST "+Prefix+"publish", s.signedIn(s.publish))
 	s.handle("GET "+Prefix+"releases", s.signedIn(s.releases))
