@@ -86,27 +86,27 @@ type provenanceView struct {
 
 type objectPageData struct {
 	row
-	Originator string
-	Revoked    bool
-	Instances  int
-	Summary    []field
-	Props      []prop
-	Labels     []labelView
-	Bindings   []bindingState
-	Timeline   []timelineEntry
-	DiffA      string
-	DiffB      string
-	Diff       []diffRow
-	DiffAsked  bool
-	Neighbours []neighbour
-	Graph      []neighbour // the first graphNodes, drawn
-	MoreURL      string // expands the graph and table: the whole page, without htmx
-	MoreFragment string // the same, the section alone for htmx, banners raised to cover the page so far
-	Capped     bool
-	Sightings  []neighbour
-	Provenance *provenanceView
-	Went       []wentRow
-	WentShown  bool
+	Originator   string
+	Revoked      bool
+	Instances    int
+	Summary      []field
+	Props        []prop
+	Labels       []labelView
+	Bindings     []bindingState
+	Timeline     []timelineEntry
+	DiffA        string
+	DiffB        string
+	Diff         []diffRow
+	DiffAsked    bool
+	Neighbours   []neighbour
+	Graph        []neighbour // the first graphNodes, drawn
+	MoreURL      string      // expands the graph and table: the whole page, without htmx
+	MoreFragment string      // the same, the section alone for htmx, banners raised to cover the page so far
+	Capped       bool
+	Sightings    []neighbour
+	Provenance   *provenanceView
+	Went         []wentRow
+	WentShown    bool
 }
 
 func (op *objectPages) page(w http.ResponseWriter, r *http.Request) {

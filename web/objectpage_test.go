@@ -43,8 +43,8 @@ func TestObjectPage(t *testing.T) {
 	for _, want := range []string{
 		`<pre>[ipv4-addr:value = &#39;198.51.100.7&#39;]</pre>`, // the pattern, laid out
 		`malicious-activity`,
-		`<td>verified</td><td>originator</td><td>gbr</td>`, // the binding checked
-		`the whole object</td><td><span class="portion`,    // the bound label
+		`<td>verified</td><td>originator</td><td>gbr</td>`,                 // the binding checked
+		`the whole object</td><td><span class="portion`,                    // the bound label
 		`data-object-id="` + toOpen + `"`, `data-object-id="` + seen + `"`, // one hop away
 		`<td class="del"><pre>bad address</pre></td><td class="ins"><pre>very bad address</pre></td>`, // the difference
 	} {
@@ -66,7 +66,7 @@ func TestObjectPage(t *testing.T) {
 
 	// The report lays out the objects it refers to that the reader may read.
 	p = rita.get("/ui/objects/" + report)
-	if !regexp.MustCompile(`object refs</dt><dd><div class="refs">.*data-object-id="` + f.open + `"`).MatchString(p.body) ||
+	if !regexp.MustCompile(`object refs</dt><dd><div class="refs">.*data-object-id="`+f.open+`"`).MatchString(p.body) ||
 		!strings.Contains(p.body, `data-object-id="`+ind+`"`) {
 		t.Errorf("rita's report page does not list its readable objects")
 	}
