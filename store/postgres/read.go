@@ -16,6 +16,7 @@ import (
 	"github.com/tearline/tearline/store"
 	"github.com/tearline/tearline/store/internal/bindpack"
 	"github.com/tearline/tearline/store/internal/scan"
+	"github.com/tearline/tearline/store/postgres/internal/records"
 )
 
 // querier is what *pgxpool.Pool and pgx.Tx share.
@@ -27,21 +28,21 @@ type querier interface {
 
 // reader reads through q. The record tables are read by types of their
 // own, embedded here, so that no one type carries every read:
-// sharingReader (agreements.go, recalls.go), witnessReader (witness.go),
-// accountReader (users.go, websessions.go) and queueReader (outbox.go,
-// followups.go).
+// sharingReader (agreements.go, recalls.go), queueReader (outbox.go,
+// followups.go), and the accounts' and witness records' readers
+// (internal/records).
 type reader struct {
 	q querier
 	sharingReader
-	witnessReader
-	accountReader
 	queueReader
+	records.AccountReader
+	records.WitnessReader
 }
 
 // newReader returns the reader over q.
 func newReader(q querier) reader {
-	return reader{q: q, sharingReader: sharingReader{q}, witnessReader: witnessReader{q},
-		accountReader: accountReader{q}, queueReader: queueReader{q}}
+	return reader{q: q, sharingReader: sharingReader{q}, queueReader: queueReader{q},
+		AccountReader: records.NewAccountReader(q), WitnessReader: records.NewWitnessReader(q)}
 }
 
 // objectCols are read from objectsKeyed: each version with its data key

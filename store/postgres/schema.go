@@ -7,6 +7,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/tearline/tearline/store/postgres/internal/records"
 )
 
 // migrations are applied in order, each once, forward only, and recorded in
@@ -137,14 +139,14 @@ ALTER TABLE audit
 	ALTER COLUMN data SET STATISTICS 0,
 	ALTER COLUMN tree SET STATISTICS 0;
 `,
-	9:                witnessSchema,        // witness.go
+	9:                records.WitnessSchema,
 	serversMigration: serversSchema,        // servers.go
 	11:               deliveryStatesSchema, // outbox.go
 	12:               followupsSchema,      // followups.go
 	13:               nodeKeysSchema,       // nodekeys.go
 	14:               instancesSchema,
-	15:               webSessionsSchema, // websessions.go
-	16:               accessMACsSchema,  // accessmacs.go
+	15:               records.WebSessionsSchema, // internal/records
+	16:               accessMACsSchema,          // accessmacs.go
 	17:               instanceWireSchema,
 }
 

@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/tearline/tearline/store"
+	"github.com/tearline/tearline/store/postgres/internal/records"
 )
 
 // tx is a write transaction. It writes objects, labels, access classes and
@@ -21,17 +22,28 @@ type tx struct {
 	audit auditState // see audit.go
 
 	reader
-	sharingWriter // agreements.go, recalls.go
-	witnessWriter // witness.go
-	accountWriter // users.go, websessions.go
-	queueWriter   // outbox.go, followups.go
+	sharingWriter         // agreements.go, recalls.go
+	queueWriter           // outbox.go, followups.go
+	records.AccountWriter // internal/records: users, tokens, passwords, sessions
+	records.WitnessWriter // internal/records: witnessed logs, cosignatures, rollbacks
 }
 
 // newTx returns the transaction over t.
 func newTx(t pgx.Tx) *tx {
 	c := &txConn{t: t}
-	return &tx{txConn: c, reader: newReader(t), sharingWriter: sharingWriter{c}, witnessWriter: witnessWriter{c},
-		accountWriter: accountWriter{c}, queueWriter: queueWriter{c}}
+	return &tx{txConn: c, reader: newReader(t), sharingWriter: sharingWriter{c}, queueWriter: queueWriter{c},
+		AccountWriter: records.NewAccountWriter(t, c.lock), WitnessWriter: records.NewWitnessWriter(t, c.lock)}
+}
+
+// WitnessedLog, inside a write transaction, takes the writer lock before it
+// reads: a witness checks the state and then records the next one, and two
+// replicas must not both check the same old state (C2SP tlog-witness asks
+// for check and update to be atomic).
+func (t *tx) WitnessedLog(ctx context.Context, origin string) (store.WitnessedLog, error) {
+	if err := t.lock(ctx); err != nil {
+		return store.WitnessedLog{}, err
+	}
+	return t.reader.WitnessedLog(ctx, origin)
 }
 
 // txConn is the transaction every write of a tx goes through, and whether

@@ -130,12 +130,12 @@ CREATE INDEX retention_until ON retention (until_us);
 	7:  listingSchema,
 	8:  idsMigration,
 	9:  `ALTER TABLE audit ADD COLUMN tree BLOB;`, // then moveAuditTree
-	10: witnessSchema,                             // witness.go
+	10: witnessSchema,                             // ../records/witness.go
 	11: deliveryStatesSchema,                      // outbox.go
 	12: followupsSchema,                           // followups.go
 	13: nodeKeysSchema,                            // nodekeys.go
 	14: instancesSchema,
-	15: webSessionsSchema, // websessions.go
+	15: webSessionsSchema, // ../records/websessions.go
 	16: accessMACsSchema,
 	17: instanceWireSchema,
 }
@@ -501,7 +501,7 @@ CREATE TABLE node_keys (
 `
 
 // webSessionsSchema (migration 15) keeps the web interface's passwords and
-// sessions (store.Password, store.Session; store/sqlite/websessions.go). It only creates empty tables:
+// sessions (store.Password, store.Session; store/sqlite/internal/records). It only creates empty tables:
 // trivial at any size.
 const webSessionsSchema = `
 CREATE TABLE web_passwords (

@@ -1,4 +1,4 @@
-package postgres
+package records
 
 import (
 	"context"
@@ -13,15 +13,27 @@ import (
 	"github.com/tearline/tearline/store/internal/scan"
 )
 
-// accountReader and accountWriter read and write the accounts: users,
+// AccountReader and AccountWriter read and write the accounts: users,
 // their API tokens, and their web passwords and sessions (websessions.go).
-type accountReader struct{ q querier }
+type AccountReader struct{ q Querier }
 
-type accountWriter struct{ *txConn }
+// NewAccountReader returns the accounts' reader over q.
+func NewAccountReader(q Querier) AccountReader { return AccountReader{q} }
+
+type AccountWriter struct {
+	t    pgx.Tx
+	lock func(context.Context) error // takes the store's writer lock
+}
+
+// NewAccountWriter returns the accounts' writer in t; lock takes the
+// store's writer lock once per transaction.
+func NewAccountWriter(t pgx.Tx, lock func(context.Context) error) AccountWriter {
+	return AccountWriter{t, lock}
+}
 
 const userCols = `id, name, role, nationality, org, clearances, compartments, default_label, created_us, disabled`
 
-func (r accountReader) oneUser(ctx context.Context, where string, arg any) (store.User, error) {
+func (r AccountReader) oneUser(ctx context.Context, where string, arg any) (store.User, error) {
 	u, err := scan.User(r.q.QueryRow(ctx, `SELECT `+userCols+` FROM users WHERE `+where, arg))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return u, fmt.Errorf("user %v: %w", arg, store.ErrNotFound)
@@ -32,15 +44,15 @@ func (r accountReader) oneUser(ctx context.Context, where string, arg any) (stor
 	return u, nil
 }
 
-func (r accountReader) User(ctx context.Context, id string) (store.User, error) {
+func (r AccountReader) User(ctx context.Context, id string) (store.User, error) {
 	return r.oneUser(ctx, `id = $1`, id)
 }
 
-func (r accountReader) UserByName(ctx context.Context, name string) (store.User, error) {
+func (r AccountReader) UserByName(ctx context.Context, name string) (store.User, error) {
 	return r.oneUser(ctx, `name = $1`, name)
 }
 
-func (r accountReader) Users(ctx context.Context) ([]store.User, error) {
+func (r AccountReader) Users(ctx context.Context) ([]store.User, error) {
 	rows, err := r.q.Query(ctx, `SELECT `+userCols+` FROM users ORDER BY name`)
 	if err != nil {
 		return nil, fmt.Errorf("users: %w", err)
@@ -64,7 +76,7 @@ func toMicro(t time.Time) int64 {
 	return t.UnixMicro()
 }
 
-func (r accountReader) Token(ctx context.Context, id string) (store.Token, error) {
+func (r AccountReader) Token(ctx context.Context, id string) (store.Token, error) {
 	t, err := scan.Token(r.q.QueryRow(ctx, `SELECT `+tokenCols+` FROM tokens WHERE id = $1`, id))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return t, fmt.Errorf("token %s: %w", id, store.ErrNotFound)
@@ -75,7 +87,7 @@ func (r accountReader) Token(ctx context.Context, id string) (store.Token, error
 	return t, nil
 }
 
-func (r accountReader) TokenUser(ctx context.Context, id string) (store.Token, store.User, error) {
+func (r AccountReader) TokenUser(ctx context.Context, id string) (store.Token, store.User, error) {
 	t, u, err := scan.TokenUser(r.q.QueryRow(ctx, `SELECT `+tokenUserCols+` FROM tokens t JOIN users u ON u.id = t.user_id WHERE t.id = $1`, id))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return t, u, fmt.Errorf("token %s: %w", id, store.ErrNotFound)
@@ -90,7 +102,7 @@ func (r accountReader) TokenUser(ctx context.Context, id string) (store.Token, s
 const tokenUserCols = `t.id, t.user_id, t.hash, t.created_us, t.expires_us, t.revoked_us, ` +
 	`u.id, u.name, u.role, u.nationality, u.org, u.clearances, u.compartments, u.default_label, u.created_us, u.disabled`
 
-func (r accountReader) Tokens(ctx context.Context, userID string) ([]store.Token, error) {
+func (r AccountReader) Tokens(ctx context.Context, userID string) ([]store.Token, error) {
 	rows, err := r.q.Query(ctx, `SELECT `+tokenCols+` FROM tokens WHERE user_id = $1 ORDER BY created_us`, userID)
 	if err != nil {
 		return nil, fmt.Errorf("tokens of %s: %w", userID, err)
@@ -103,15 +115,15 @@ func (r accountReader) Tokens(ctx context.Context, userID string) ([]store.Token
 	return out, nil
 }
 
-func (t accountWriter) PutUser(ctx context.Context, u store.User) error {
+func (t AccountWriter) PutUser(ctx context.Context, u store.User) error {
 	return t.writeUser(ctx, `INSERT INTO users (`+userCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`, u, true)
 }
 
-func (t accountWriter) UpdateUser(ctx context.Context, u store.User) error {
+func (t AccountWriter) UpdateUser(ctx context.Context, u store.User) error {
 	return t.writeUser(ctx, `UPDATE users SET id = $1, name = $2, role = $3, nationality = $4, org = $5, clearances = $6, compartments = $7, default_label = $8, created_us = $9, disabled = $10 WHERE id = $11`, u, false)
 }
 
-func (t accountWriter) writeUser(ctx context.Context, q string, u store.User, insert bool) error {
+func (t AccountWriter) writeUser(ctx context.Context, q string, u store.User, insert bool) error {
 	if err := t.lock(ctx); err != nil {
 		return fmt.Errorf("write user %s: %w", u.Name, err)
 	}
@@ -143,7 +155,7 @@ func (t accountWriter) writeUser(ctx context.Context, q string, u store.User, in
 	return nil
 }
 
-func (t accountWriter) PutToken(ctx context.Context, tok store.Token) error {
+func (t AccountWriter) PutToken(ctx context.Context, tok store.Token) error {
 	if err := t.lock(ctx); err != nil {
 		return fmt.Errorf("put token for %s: %w", tok.UserID, err)
 	}
@@ -154,7 +166,7 @@ func (t accountWriter) PutToken(ctx context.Context, tok store.Token) error {
 	return nil
 }
 
-func (t accountWriter) RevokeToken(ctx context.Context, id string, at time.Time) error {
+func (t AccountWriter) RevokeToken(ctx context.Context, id string, at time.Time) error {
 	if err := t.lock(ctx); err != nil {
 		return fmt.Errorf("revoke token %s: %w", id, err)
 	}
@@ -168,7 +180,7 @@ func (t accountWriter) RevokeToken(ctx context.Context, id string, at time.Time)
 	return nil
 }
 
-func (t accountWriter) CapTokenExpiry(ctx context.Context, limit time.Time) (int64, error) {
+func (t AccountWriter) CapTokenExpiry(ctx context.Context, limit time.Time) (int64, error) {
 	if err := t.lock(ctx); err != nil {
 		return 0, fmt.Errorf("cap token expiry: %w", err)
 	}

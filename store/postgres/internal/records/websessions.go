@@ -1,4 +1,4 @@
-package postgres
+package records
 
 import (
 	"context"
@@ -11,9 +11,9 @@ import (
 	"github.com/tearline/tearline/store"
 )
 
-// webSessionsSchema (migration 15): the SQLite store's migration 15 says
+// WebSessionsSchema (migration 15): the SQLite store's migration 15 says
 // what it keeps. It only creates empty tables: trivial at any size.
-const webSessionsSchema = `
+const WebSessionsSchema = `
 CREATE TABLE web_passwords (
 	user_id         text    PRIMARY KEY REFERENCES users (id),
 	hash            text    NOT NULL,
@@ -31,21 +31,7 @@ CREATE TABLE web_sessions (
 CREATE INDEX web_sessions_user ON web_sessions (user_id);
 `
 
-func usOrZero(t time.Time) int64 {
-	if t.IsZero() {
-		return 0
-	}
-	return t.UnixMicro()
-}
-
-func timeOrZero(us int64) time.Time {
-	if us == 0 {
-		return time.Time{}
-	}
-	return time.UnixMicro(us).UTC()
-}
-
-func (r accountReader) Password(ctx context.Context, userID string) (store.Password, error) {
+func (r AccountReader) Password(ctx context.Context, userID string) (store.Password, error) {
 	p := store.Password{UserID: userID}
 	var changed, locked int64
 	err := r.q.QueryRow(ctx, `SELECT hash, changed_us, failures, locked_until_us FROM web_passwords WHERE user_id = $1`, userID).
@@ -60,7 +46,7 @@ func (r accountReader) Password(ctx context.Context, userID string) (store.Passw
 	return p, nil
 }
 
-func (r accountReader) Session(ctx context.Context, id string) (store.Session, error) {
+func (r AccountReader) Session(ctx context.Context, id string) (store.Session, error) {
 	s := store.Session{ID: id}
 	var created, seen int64
 	err := r.q.QueryRow(ctx, `SELECT user_id, created_us, last_seen_us FROM web_sessions WHERE id = $1`, id).
@@ -75,7 +61,7 @@ func (r accountReader) Session(ctx context.Context, id string) (store.Session, e
 	return s, nil
 }
 
-func (t accountWriter) PutPassword(ctx context.Context, p store.Password) error {
+func (t AccountWriter) PutPassword(ctx context.Context, p store.Password) error {
 	if _, err := t.t.Exec(ctx, `INSERT INTO web_passwords (user_id, hash, changed_us, failures, locked_until_us) VALUES ($1, $2, $3, $4, $5)
 		ON CONFLICT (user_id) DO UPDATE SET hash = excluded.hash, changed_us = excluded.changed_us, failures = excluded.failures, locked_until_us = excluded.locked_until_us`,
 		p.UserID, p.Hash, usOrZero(p.Changed), p.Failures, usOrZero(p.LockedUntil)); err != nil {
@@ -84,7 +70,7 @@ func (t accountWriter) PutPassword(ctx context.Context, p store.Password) error 
 	return nil
 }
 
-func (t accountWriter) PutSession(ctx context.Context, s store.Session) error {
+func (t AccountWriter) PutSession(ctx context.Context, s store.Session) error {
 	if _, err := t.t.Exec(ctx, `INSERT INTO web_sessions (id, user_id, created_us, last_seen_us) VALUES ($1, $2, $3, $4)`,
 		s.ID, s.UserID, s.Created.UnixMicro(), s.LastSeen.UnixMicro()); err != nil {
 		return fmt.Errorf("put session: %w", err)
@@ -92,7 +78,7 @@ func (t accountWriter) PutSession(ctx context.Context, s store.Session) error {
 	return nil
 }
 
-func (t accountWriter) TouchSession(ctx context.Context, id string, at time.Time) error {
+func (t AccountWriter) TouchSession(ctx context.Context, id string, at time.Time) error {
 	tag, err := t.t.Exec(ctx, `UPDATE web_sessions SET last_seen_us = $1 WHERE id = $2`, at.UnixMicro(), id)
 	if err != nil {
 		return fmt.Errorf("touch session: %w", err)
@@ -103,14 +89,14 @@ func (t accountWriter) TouchSession(ctx context.Context, id string, at time.Time
 	return nil
 }
 
-func (t accountWriter) DeleteSession(ctx context.Context, id string) error {
+func (t AccountWriter) DeleteSession(ctx context.Context, id string) error {
 	if _, err := t.t.Exec(ctx, `DELETE FROM web_sessions WHERE id = $1`, id); err != nil {
 		return fmt.Errorf("delete session: %w", err)
 	}
 	return nil
 }
 
-func (t accountWriter) DeleteUserSessions(ctx context.Context, userID string) (int64, error) {
+func (t AccountWriter) DeleteUserSessions(ctx context.Context, userID string) (int64, error) {
 	tag, err := t.t.Exec(ctx, `DELETE FROM web_sessions WHERE user_id = $1`, userID)
 	if err != nil {
 		return 0, fmt.Errorf("delete sessions of %s: %w", userID, err)
@@ -118,7 +104,7 @@ func (t accountWriter) DeleteUserSessions(ctx context.Context, userID string) (i
 	return tag.RowsAffected(), nil
 }
 
-func (t accountWriter) DeleteStaleSessions(ctx context.Context, idle, created time.Time) (int64, error) {
+func (t AccountWriter) DeleteStaleSessions(ctx context.Context, idle, created time.Time) (int64, error) {
 	tag, err := t.t.Exec(ctx, `DELETE FROM web_sessions WHERE last_seen_us < $1 OR created_us < $2`, idle.UnixMicro(), created.UnixMicro())
 	if err != nil {
 		return 0, fmt.Errorf("delete stale sessions: %w", err)

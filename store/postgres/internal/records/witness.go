@@ -1,4 +1,4 @@
-package postgres
+package records
 
 import (
 	"context"
@@ -12,19 +12,29 @@ import (
 	"github.com/tearline/tearline/store/internal/scan"
 )
 
-// witnessReader reads what this node witnesses of its partners' logs and
-// the cosignatures and rollbacks of its own.
-// witnessReader and witnessWriter read and write the witness records: the
+// WitnessReader and WitnessWriter read and write the witness records: the
 // logs this node witnesses, their rollbacks and split views, and the
-// cosignatures and rollbacks of this node's own log. (tx's own WitnessedLog
-// takes the writer lock before reading.)
-type witnessReader struct{ q querier }
+// cosignatures and rollbacks of this node's own log. (The store's write
+// transaction reads WitnessedLog under its writer lock.)
+type WitnessReader struct{ q Querier }
 
-type witnessWriter struct{ *txConn }
+// NewWitnessReader returns the witness records' reader over q.
+func NewWitnessReader(q Querier) WitnessReader { return WitnessReader{q} }
 
-// Witnessing (migration 9, witnessSchema): the SQLite store's migration 10
+type WitnessWriter struct {
+	t    pgx.Tx
+	lock func(context.Context) error // takes the store's writer lock
+}
+
+// NewWitnessWriter returns the witness records' writer in t; lock takes
+// the store's writer lock once per transaction.
+func NewWitnessWriter(t pgx.Tx, lock func(context.Context) error) WitnessWriter {
+	return WitnessWriter{t, lock}
+}
+
+// Witnessing (migration 9, WitnessSchema): the SQLite store's migration 10
 // says what each table is for.
-const witnessSchema = `
+const WitnessSchema = `
 CREATE TABLE witnessed_logs (
 	origin     text   PRIMARY KEY,
 	size       bigint NOT NULL,
@@ -74,7 +84,7 @@ CREATE TABLE audit_rollbacks (
 );
 `
 
-func (r witnessReader) WitnessedLog(ctx context.Context, origin string) (store.WitnessedLog, error) {
+func (r WitnessReader) WitnessedLog(ctx context.Context, origin string) (store.WitnessedLog, error) {
 	l, err := scan.WitnessedLog(r.q.QueryRow(ctx, `SELECT `+scan.WitnessedLogCols+` FROM witnessed_logs WHERE origin = $1`, origin))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return l, fmt.Errorf("witnessed log %q: %w", origin, store.ErrNotFound)
@@ -85,7 +95,7 @@ func (r witnessReader) WitnessedLog(ctx context.Context, origin string) (store.W
 	return l, nil
 }
 
-func (r witnessReader) WitnessedLogs(ctx context.Context) ([]store.WitnessedLog, error) {
+func (r WitnessReader) WitnessedLogs(ctx context.Context) ([]store.WitnessedLog, error) {
 	rows, err := r.q.Query(ctx, `SELECT `+scan.WitnessedLogCols+` FROM witnessed_logs ORDER BY origin`)
 	if err != nil {
 		return nil, fmt.Errorf("witnessed logs: %w", err)
@@ -94,7 +104,7 @@ func (r witnessReader) WitnessedLogs(ctx context.Context) ([]store.WitnessedLog,
 	return scan.Collect(rows, scan.WitnessedLog)
 }
 
-func (r witnessReader) WitnessRollbacks(ctx context.Context, origin string) ([]store.WitnessRollback, error) {
+func (r WitnessReader) WitnessRollbacks(ctx context.Context, origin string) ([]store.WitnessRollback, error) {
 	rows, err := r.q.Query(ctx, `SELECT `+scan.WitnessRollbackCols+` FROM witness_rollbacks WHERE origin = $1 ORDER BY at_us, old_size`, origin)
 	if err != nil {
 		return nil, fmt.Errorf("witness rollbacks of %q: %w", origin, err)
@@ -103,7 +113,7 @@ func (r witnessReader) WitnessRollbacks(ctx context.Context, origin string) ([]s
 	return scan.Collect(rows, scan.WitnessRollback)
 }
 
-func (r witnessReader) SplitViews(ctx context.Context, origin string, open bool) ([]store.SplitView, error) {
+func (r WitnessReader) SplitViews(ctx context.Context, origin string, open bool) ([]store.SplitView, error) {
 	rows, err := r.q.Query(ctx, `SELECT `+scan.SplitViewCols+` FROM split_views
 		WHERE ($1 = '' OR origin = $1) AND (NOT $2 OR acked_us = 0) ORDER BY id`, origin, open)
 	if err != nil {
@@ -113,7 +123,7 @@ func (r witnessReader) SplitViews(ctx context.Context, origin string, open bool)
 	return scan.Collect(rows, scan.SplitView)
 }
 
-func (r witnessReader) AuditCosignatures(ctx context.Context, size int64) ([]store.AuditCosignature, error) {
+func (r WitnessReader) AuditCosignatures(ctx context.Context, size int64) ([]store.AuditCosignature, error) {
 	rows, err := r.q.Query(ctx, `SELECT `+scan.AuditCosignatureCols+` FROM audit_cosignatures WHERE size = $1 ORDER BY witness`, size)
 	if err != nil {
 		return nil, fmt.Errorf("cosignatures at %d: %w", size, err)
@@ -122,7 +132,7 @@ func (r witnessReader) AuditCosignatures(ctx context.Context, size int64) ([]sto
 	return scan.Collect(rows, scan.AuditCosignature)
 }
 
-func (r witnessReader) LatestAuditCosignature(ctx context.Context, witness string) (store.AuditCosignature, error) {
+func (r WitnessReader) LatestAuditCosignature(ctx context.Context, witness string) (store.AuditCosignature, error) {
 	c, err := scan.AuditCosignature(r.q.QueryRow(ctx, `SELECT `+scan.AuditCosignatureCols+` FROM audit_cosignatures
 		WHERE witness = $1 ORDER BY size DESC LIMIT 1`, witness))
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -134,7 +144,7 @@ func (r witnessReader) LatestAuditCosignature(ctx context.Context, witness strin
 	return c, nil
 }
 
-func (r witnessReader) AuditRollbacks(ctx context.Context) ([]store.AuditRollback, error) {
+func (r WitnessReader) AuditRollbacks(ctx context.Context) ([]store.AuditRollback, error) {
 	rows, err := r.q.Query(ctx, `SELECT `+scan.AuditRollbackCols+` FROM audit_rollbacks ORDER BY seq`)
 	if err != nil {
 		return nil, fmt.Errorf("audit rollbacks: %w", err)
@@ -143,7 +153,7 @@ func (r witnessReader) AuditRollbacks(ctx context.Context) ([]store.AuditRollbac
 	return scan.Collect(rows, scan.AuditRollback)
 }
 
-func (t witnessWriter) PutWitnessedLog(ctx context.Context, l store.WitnessedLog) error {
+func (t WitnessWriter) PutWitnessedLog(ctx context.Context, l store.WitnessedLog) error {
 	if err := t.lock(ctx); err != nil {
 		return err
 	}
@@ -155,7 +165,7 @@ func (t witnessWriter) PutWitnessedLog(ctx context.Context, l store.WitnessedLog
 	return nil
 }
 
-func (t witnessWriter) PutWitnessRollback(ctx context.Context, r store.WitnessRollback) (bool, error) {
+func (t WitnessWriter) PutWitnessRollback(ctx context.Context, r store.WitnessRollback) (bool, error) {
 	if err := t.lock(ctx); err != nil {
 		return false, err
 	}
@@ -167,7 +177,7 @@ func (t witnessWriter) PutWitnessRollback(ctx context.Context, r store.WitnessRo
 	return tag.RowsAffected() > 0, nil
 }
 
-func (t witnessWriter) PutSplitView(ctx context.Context, s store.SplitView) (bool, error) {
+func (t WitnessWriter) PutSplitView(ctx context.Context, s store.SplitView) (bool, error) {
 	if err := t.lock(ctx); err != nil {
 		return false, err
 	}
@@ -180,7 +190,7 @@ func (t witnessWriter) PutSplitView(ctx context.Context, s store.SplitView) (boo
 	return tag.RowsAffected() > 0, nil
 }
 
-func (t witnessWriter) AckSplitViews(ctx context.Context, origin, by string, at time.Time) (int, error) {
+func (t WitnessWriter) AckSplitViews(ctx context.Context, origin, by string, at time.Time) (int, error) {
 	if err := t.lock(ctx); err != nil {
 		return 0, err
 	}
@@ -192,7 +202,7 @@ func (t witnessWriter) AckSplitViews(ctx context.Context, origin, by string, at 
 	return int(tag.RowsAffected()), nil
 }
 
-func (t witnessWriter) PutAuditCosignature(ctx context.Context, c store.AuditCosignature) error {
+func (t WitnessWriter) PutAuditCosignature(ctx context.Context, c store.AuditCosignature) error {
 	if err := t.lock(ctx); err != nil {
 		return err
 	}
@@ -204,7 +214,7 @@ func (t witnessWriter) PutAuditCosignature(ctx context.Context, c store.AuditCos
 	return nil
 }
 
-func (t witnessWriter) PutAuditRollback(ctx context.Context, r store.AuditRollback) error {
+func (t WitnessWriter) PutAuditRollback(ctx context.Context, r store.AuditRollback) error {
 	if err := t.lock(ctx); err != nil {
 		return err
 	}
@@ -213,15 +223,4 @@ func (t witnessWriter) PutAuditRollback(ctx context.Context, r store.AuditRollba
 		return fmt.Errorf("audit rollback %d to %d: %w", r.OldSize, r.NewSize, err)
 	}
 	return nil
-}
-
-// WitnessedLog, inside a write transaction, takes the writer lock before it
-// reads: a witness checks the state and then records the next one, and two
-// replicas must not both check the same old state (C2SP tlog-witness asks
-// for check and update to be atomic).
-func (t *tx) WitnessedLog(ctx context.Context, origin string) (store.WitnessedLog, error) {
-	if err := t.lock(ctx); err != nil {
-		return store.WitnessedLog{}, err
-	}
-	return t.reader.WitnessedLog(ctx, origin)
 }
