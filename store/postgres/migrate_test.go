@@ -14,6 +14,7 @@ import (
 	"github.com/tearline/tearline/internal/pgtest"
 	"github.com/tearline/tearline/store"
 	"github.com/tearline/tearline/store/storetest"
+	"github.com/tearline/tearline/store/storetest/audittest"
 	"github.com/tearline/tearline/store/storetest/recordstest"
 )
 
@@ -71,7 +72,7 @@ func TestMigrateTree(t *testing.T) {
 		if err := migrateTo(ctx, pool, treeMigration-1); err != nil {
 			t.Fatal(err)
 		}
-		leaves, hashes := storetest.TreeMigrationLog(t)
+		leaves, hashes := audittest.TreeMigrationLog(t)
 		idx := make([]int64, len(leaves))
 		for i := range idx {
 			idx[i] = int64(i)
@@ -107,7 +108,7 @@ func TestMigrateTree(t *testing.T) {
 			continue
 		}
 		s := openDSN(t, dsn)
-		storetest.CheckTreeMigration(t, s)
+		audittest.CheckTreeMigration(t, s)
 		var gone bool
 		if err := s.w.QueryRow(ctx, `SELECT to_regclass('audit_hashes') IS NULL`).Scan(&gone); err != nil || !gone {
 			t.Errorf("audit_hashes still there (%v)", err)

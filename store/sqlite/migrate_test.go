@@ -13,6 +13,7 @@ import (
 	"github.com/tearline/tearline/store"
 	"github.com/tearline/tearline/store/sqlite/internal/schema"
 	"github.com/tearline/tearline/store/storetest"
+	"github.com/tearline/tearline/store/storetest/audittest"
 	"github.com/tearline/tearline/store/storetest/recordstest"
 )
 
@@ -97,7 +98,7 @@ func TestMigrateTree(t *testing.T) {
 		if err := schema.MigrateTo(ctx, db, 8); err != nil {
 			t.Fatal(err)
 		}
-		leaves, hashes := storetest.TreeMigrationLog(t)
+		leaves, hashes := audittest.TreeMigrationLog(t)
 		tx, err := db.BeginTx(ctx, nil)
 		if err != nil {
 			t.Fatal(err)
@@ -141,7 +142,7 @@ func TestMigrateTree(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		storetest.CheckTreeMigration(t, s)
+		audittest.CheckTreeMigration(t, s)
 		var tables int
 		if err := s.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM sqlite_schema WHERE name = 'audit_hashes'`).Scan(&tables); err != nil || tables != 0 {
 			t.Errorf("audit_hashes still there (%d, %v)", tables, err)
@@ -162,7 +163,7 @@ func TestBackfillTree(t *testing.T) {
 	if err := schema.MigrateTo(ctx, db, 1); err != nil {
 		t.Fatal(err)
 	}
-	leaves, _ := storetest.TreeMigrationLog(t)
+	leaves, _ := audittest.TreeMigrationLog(t)
 	for i, l := range leaves {
 		if _, err := db.ExecContext(ctx, `INSERT INTO audit (idx, data) VALUES (?, ?)`, i, l); err != nil {
 			t.Fatal(err)
@@ -170,7 +171,7 @@ func TestBackfillTree(t *testing.T) {
 	}
 	db.Close()
 	s := openAt(t, path)
-	storetest.CheckTreeMigration(t, s)
+	audittest.CheckTreeMigration(t, s)
 }
 
 // Migration 11 gives each outbox row a delivery state: a message refused

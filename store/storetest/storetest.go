@@ -25,10 +25,12 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
 	"github.com/tearline/tearline/store"
+	"github.com/tearline/tearline/store/storetest/audittest"
 	"github.com/tearline/tearline/store/storetest/internal/suite"
 	"github.com/tearline/tearline/store/storetest/recordstest"
 )
@@ -51,11 +53,6 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"ListNoClasses", testListNoClasses},
 		{"ListPages", testListPages},
 		{"ListMatchesReference", testListMatchesReference},
-		{"Audit", testAudit},
-		{"AuditFailedTx", testAuditFailedTx},
-		{"CommitAudit", testCommitAudit},
-		{"AuditHashes", testAuditHashes},
-		{"AuditCheckpoints", testAuditCheckpoints},
 		{"ReadInsideTx", testReadInsideTx},
 		{"RollbackOnError", testRollbackOnError},
 		{"RollbackOnCancel", testRollbackOnCancel},
@@ -68,9 +65,10 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	tests = append(tests, instanceTests...)   // instances.go
 	tests = append(tests, webSessionTests...) // websessions.go
 	tests = append(tests, accessMACTests...)  // accessmacs.go
-	// The node's record tables: users and tokens, agreements, the ledger,
-	// consents, recalls, the outbox, follow-ups, witnessed logs, node keys.
-	for _, r := range recordstest.Tests {
+	// The audit log (audittest) and the node's record tables (recordstest):
+	// users and tokens, agreements, the ledger, consents, recalls, the
+	// outbox, follow-ups, witnessed logs, node keys.
+	for _, r := range slices.Concat(audittest.Tests, recordstest.Tests) {
 		tests = append(tests, struct {
 			name string
 			fn   func(t *testing.T, s store.Store)

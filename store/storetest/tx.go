@@ -11,6 +11,7 @@ import (
 	"golang.org/x/mod/sumdb/tlog"
 
 	"github.com/tearline/tearline/store"
+	"github.com/tearline/tearline/store/storetest/audittest"
 )
 
 // One of everything a transaction can write, used by the rollback tests.
@@ -176,7 +177,7 @@ func checkRefill(t *testing.T, s store.Store) {
 		_, err := fill(ctx, t, tx)
 		return err
 	})
-	checkAudit(t, s, fillAudit)
+	audittest.CheckLog(t, s, fillAudit)
 	if vs, err := s.Versions(ctx, fillObject.ID); err != nil || len(vs) != 1 {
 		t.Errorf("Versions after refill = %d, %v; want 1", len(vs), err)
 	}
@@ -195,7 +196,7 @@ func testReadInsideTx(t *testing.T, s store.Store) {
 		checkEmpty(t, s)
 		return nil
 	})
-	checkAudit(t, s, fillAudit)
+	audittest.CheckLog(t, s, fillAudit)
 	if _, err := s.User(ctx, fillUser.ID); err != nil {
 		t.Errorf("User after commit: %v", err)
 	}
@@ -410,7 +411,7 @@ func testConcurrent(t *testing.T, s store.Store) {
 	for i, e := range es {
 		data[i] = e.Data
 	}
-	checkAuditTree(t, s, data)
+	audittest.CheckTree(t, s, data)
 	// Each update's entries are contiguous, from the index it was given.
 	for first, name := range firsts {
 		if first < 0 || first+perTx > total {

@@ -1,4 +1,9 @@
-package storetest
+// Package audittest is the part of the store conformance suite (package
+// storetest, which runs it) for the audit log: appends and their indexes, a
+// failed transaction's appends, group commits (CommitAudit), the stored
+// Merkle tree hashes against golang.org/x/mod/sumdb/tlog, checkpoints, and
+// the tree migration a backend's own tests drive (treemigration.go).
+package audittest
 
 import (
 	"context"
@@ -12,14 +17,25 @@ import (
 	"golang.org/x/mod/sumdb/tlog"
 
 	"github.com/tearline/tearline/store"
+	"github.com/tearline/tearline/store/storetest/internal/suite"
 )
+
+// Tests are the audit log's conformance tests, in the order the suite
+// runs them.
+var Tests = []suite.Test{
+	{Name: "Audit", Fn: testAudit},
+	{Name: "AuditFailedTx", Fn: testAuditFailedTx},
+	{Name: "CommitAudit", Fn: testCommitAudit},
+	{Name: "AuditHashes", Fn: testAuditHashes},
+	{Name: "AuditCheckpoints", Fn: testAuditCheckpoints},
+}
 
 // appendAudit appends entries in a transaction of its own and returns the
 // first index.
 func appendAudit(t *testing.T, s store.Store, entries ...[]byte) int64 {
 	t.Helper()
 	var first int64
-	update(t, s, func(tx store.Tx) error {
+	suite.Update(t, s, func(tx store.Tx) error {
 		var err error
 		first, err = tx.AppendAudit(t.Context(), entries...)
 		return err
@@ -27,8 +43,8 @@ func appendAudit(t *testing.T, s store.Store, entries ...[]byte) int64 {
 	return first
 }
 
-// checkAudit checks that the log holds exactly want, entry i at index i.
-func checkAudit(t *testing.T, r store.Reader, want [][]byte) {
+// CheckLog checks that the log holds exactly want, entry i at index i.
+func CheckLog(t *testing.T, r store.Reader, want [][]byte) {
 	t.Helper()
 	ctx := t.Context()
 	n, err := r.AuditSize(ctx)
@@ -50,7 +66,7 @@ func checkAudit(t *testing.T, r store.Reader, want [][]byte) {
 			t.Errorf("AuditEntries[%d] = %d %q, want %d %q", i, e.Index, e.Data, i, want[i])
 		}
 	}
-	checkAuditTree(t, r, want)
+	CheckTree(t, r, want)
 }
 
 // referenceHashes computes the stored hashes of a tlog tree over entries,
@@ -75,9 +91,9 @@ func referenceHashes(t *testing.T, entries [][]byte) []tlog.Hash {
 	return hs
 }
 
-// checkAuditTree checks that the stored Merkle tree hashes are exactly those
+// CheckTree checks that the stored Merkle tree hashes are exactly those
 // of a tlog tree over entries: no more, no fewer, none different.
-func checkAuditTree(t *testing.T, r store.Reader, entries [][]byte) {
+func CheckTree(t *testing.T, r store.Reader, entries [][]byte) {
 	t.Helper()
 	ctx := t.Context()
 	want := referenceHashes(t, entries)
@@ -138,7 +154,7 @@ func checkAuditTree(t *testing.T, r store.Reader, entries [][]byte) {
 
 func testAudit(t *testing.T, s store.Store) {
 	ctx := t.Context()
-	checkAudit(t, s, nil)
+	CheckLog(t, s, nil)
 
 	var want [][]byte
 	entry := func(i int) []byte {
@@ -147,7 +163,7 @@ func testAudit(t *testing.T, s store.Store) {
 		return append(e, '"', '}')
 	}
 	// Several appends in one transaction continue each other.
-	update(t, s, func(tx store.Tx) error {
+	suite.Update(t, s, func(tx store.Tx) error {
 		for _, n := range []int{3, 1, 2} {
 			var batch [][]byte
 			for range n {
@@ -179,7 +195,7 @@ func testAudit(t *testing.T, s store.Store) {
 	if first := appendAudit(t, s); first != int64(len(want)) {
 		t.Errorf("AppendAudit() = %d, want %d", first, len(want))
 	}
-	checkAudit(t, s, want)
+	CheckLog(t, s, want)
 
 	tests := []struct{ start, end int64 }{
 		{0, 1}, {2, 5}, {4, 9}, {8, 9}, {3, 3}, {9, 20}, {20, 30}, {5, 2},
@@ -227,7 +243,7 @@ func testAuditFailedTx(t *testing.T, s store.Store) {
 		if !errors.Is(err, errBoom) {
 			t.Fatalf("Update error = %v, want %v", err, errBoom)
 		}
-		checkAudit(t, s, want)
+		CheckLog(t, s, want)
 		if got, err := s.AuditEntries(ctx, 2, 4); err != nil || len(got) != 0 {
 			t.Errorf("AuditEntries(2, 4) after failed transaction = %d entries, %v; want none", len(got), err)
 		}
@@ -238,7 +254,7 @@ func testAuditFailedTx(t *testing.T, s store.Store) {
 		t.Errorf("AppendAudit after failed transaction = %d, want 2", first)
 	}
 	want = append(want, []byte("a2"))
-	checkAudit(t, s, want)
+	CheckLog(t, s, want)
 }
 
 func testAuditHashes(t *testing.T, s store.Store) {
@@ -251,7 +267,7 @@ func testAuditHashes(t *testing.T, s store.Store) {
 		}
 		appendAudit(t, s, batch...)
 		entries = append(entries, batch...)
-		checkAuditTree(t, s, entries)
+		CheckTree(t, s, entries)
 	}
 
 	// ReadAuditHashes: in the order asked, duplicates included.
@@ -300,10 +316,10 @@ func testAuditHashes(t *testing.T, s store.Store) {
 	if !errors.Is(err, errBoom) {
 		t.Fatalf("Update error = %v, want %v", err, errBoom)
 	}
-	checkAudit(t, s, entries)
+	CheckLog(t, s, entries)
 	entries = append(entries, []byte("after failure"))
 	appendAudit(t, s, entries[len(entries)-1])
-	checkAudit(t, s, entries)
+	CheckLog(t, s, entries)
 }
 
 func sameCheckpoint(got, want store.AuditCheckpoint) bool {
@@ -323,9 +339,9 @@ func testAuditCheckpoints(t *testing.T, s store.Store) {
 	}
 	var cps []store.AuditCheckpoint
 	for _, size := range []int64{1, 5, 3, 8} {
-		cps = append(cps, store.AuditCheckpoint{Size: size, Note: note(size), Created: base.Add(time.Duration(size) * time.Second)})
+		cps = append(cps, store.AuditCheckpoint{Size: size, Note: note(size), Created: suite.Base.Add(time.Duration(size) * time.Second)})
 	}
-	update(t, s, func(tx store.Tx) error {
+	suite.Update(t, s, func(tx store.Tx) error {
 		for _, c := range cps[:3] {
 			if err := tx.PutAuditCheckpoint(ctx, c); err != nil {
 				return err
@@ -333,7 +349,7 @@ func testAuditCheckpoints(t *testing.T, s store.Store) {
 		}
 		return nil
 	})
-	dup := store.AuditCheckpoint{Size: 5, Note: []byte("other"), Created: base}
+	dup := store.AuditCheckpoint{Size: 5, Note: []byte("other"), Created: suite.Base}
 	if err := s.Update(ctx, func(tx store.Tx) error { return tx.PutAuditCheckpoint(ctx, dup) }); !errors.Is(err, store.ErrExists) {
 		t.Errorf("PutAuditCheckpoint(size 5 again) error = %v, want ErrExists", err)
 	}
@@ -380,7 +396,7 @@ func testAuditCheckpoints(t *testing.T, s store.Store) {
 		}
 	}
 
-	update(t, s, func(tx store.Tx) error { return tx.PutAuditCheckpoint(ctx, cps[3]) })
+	suite.Update(t, s, func(tx store.Tx) error { return tx.PutAuditCheckpoint(ctx, cps[3]) })
 	if got, err := s.LatestAuditCheckpoint(ctx); err != nil || !sameCheckpoint(got, cps[3]) {
 		t.Errorf("LatestAuditCheckpoint = %+v, %v; want %+v", got, err, cps[3])
 	}
@@ -458,7 +474,7 @@ func testCommitAudit(t *testing.T, s store.Store) {
 		}
 		want = append(want, g.entries...)
 	}
-	checkAudit(t, s, want)
+	CheckLog(t, s, want)
 
 	// A caller whose context has ended appends nothing.
 	cctx, cancel := context.WithCancel(ctx)
@@ -466,5 +482,5 @@ func testCommitAudit(t *testing.T, s store.Store) {
 	if _, err := s.CommitAudit(cctx, []byte("never")); !errors.Is(err, context.Canceled) {
 		t.Errorf("CommitAudit with a cancelled context = %v, want context.Canceled", err)
 	}
-	checkAudit(t, s, want)
+	CheckLog(t, s, want)
 }

@@ -1,4 +1,4 @@
-package storetest
+package audittest
 
 import (
 	"fmt"
@@ -7,6 +7,7 @@ import (
 	"golang.org/x/mod/sumdb/tlog"
 
 	"github.com/tearline/tearline/store"
+	"github.com/tearline/tearline/store/storetest/internal/suite"
 )
 
 // TreeMigrationLeaves is how many leaves a backend's tree-migration test
@@ -31,14 +32,14 @@ func TreeMigrationLog(t *testing.T) (leaves [][]byte, hashes []tlog.Hash) {
 func CheckTreeMigration(t *testing.T, s store.Store) {
 	t.Helper()
 	leaves, _ := TreeMigrationLog(t)
-	checkAuditTree(t, s, leaves)
+	CheckTree(t, s, leaves)
 	more := [][]byte{[]byte("after 1"), []byte("after 2"), []byte("after 3")}
-	update(t, s, func(tx store.Tx) error {
+	suite.Update(t, s, func(tx store.Tx) error {
 		first, err := tx.AppendAudit(t.Context(), more...)
 		if err == nil && first != TreeMigrationLeaves {
 			err = fmt.Errorf("appended at %d, want %d", first, TreeMigrationLeaves)
 		}
 		return err
 	})
-	checkAuditTree(t, s, append(leaves, more...))
+	CheckTree(t, s, append(leaves, more...))
 }
