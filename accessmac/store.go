@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
+	"time"
 
 	"github.com/tearline/tearline/store"
 )
@@ -68,10 +70,6 @@ type checker struct {
 func Wrap(st store.Store, s *Sealer, cs Classes, rep Reporter) *Store {
 	return &Store{Store: st, c: &checker{s: s, cs: cs, rep: rep}}
 }
-
-// With returns the same checks over another store (the node's store
-// re-wrapped after a KEK rotation).
-func (s *Store) With(st store.Store) *Store { return &Store{Store: st, c: s.c} }
 
 // Unwrap returns the store underneath.
 func (s *Store) Unwrap() store.Store { return s.Store }
@@ -213,6 +211,22 @@ func (c *checker) filter(ctx context.Context, r store.Reader, vs []store.ObjectV
 	return out, nil
 }
 
+// consistent reports whether the columns of v the MAC does not cover
+// (they were added to rows before MACs existed) agree with those it does:
+// the version key as text with the sealed modified time, the type with
+// the sealed id's prefix. A row whose text or type was rewritten would
+// otherwise be served under another version or type.
+func consistent(v *store.ObjectVersion) bool {
+	if !strings.HasPrefix(v.ID, v.Type) || !strings.HasPrefix(v.ID[len(v.Type):], "--") {
+		return false
+	}
+	if v.Modified == "" { // objects without a version (SCOs, marking-definitions)
+		return true
+	}
+	t, err := time.Parse(time.RFC3339Nano, v.Modified)
+	return err == nil && t.UnixMicro() == v.ModifiedAt.UnixMicro()
+}
+
 // check reports whether v matches its MAC; a mismatch is reported.
 func (c *checker) check(ctx context.Context, r store.Reader, v *store.ObjectVersion) (bool, error) {
 	reason := ""
@@ -226,7 +240,7 @@ func (c *checker) check(ctx context.Context, r store.Reader, v *store.ObjectVers
 		return false, err
 	case v.MAC == nil:
 		reason = ReasonMissing
-	case !c.s.Check(FactsOf(v, ids), v.MAC):
+	case !c.s.Check(FactsOf(v, ids), v.MAC), !consistent(v):
 		reason = ReasonChanged
 	default:
 		return true, nil

@@ -60,19 +60,18 @@ func New(n *stack.Node, log *slog.Logger, reg *prometheus.Registry) *Server {
 	reg.MustRegister(s.reqs, s.dur, s.objects, prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
 	reg.MustRegister(n.Oversight.WitnessCollector()) // split views, rollbacks, cosignatures (node/witnessmetrics.go)
 	reg.MustRegister(n.Deliveries.DeliveryMetrics()) // delivery states (package federation)
-	reg.MustRegister(n.AccessMACCollector())         // stored access rules that fail their MAC (node/accessmacs.go)
-	// A backend with metrics of its own (SQLite's id index) adds them; the
-	// node's store wraps it (access MACs, sealing).
-	st := n.Store()
-	for {
+	// Every layer of the node's store with metrics of its own adds them:
+	// the access MAC checks (mismatches, accessmac/checks) and a backend's
+	// (SQLite's id index).
+	for st := n.Store(); ; {
+		if c, ok := st.(interface{ Collector() prometheus.Collector }); ok {
+			reg.MustRegister(c.Collector())
+		}
 		u, ok := st.(interface{ Unwrap() store.Store })
 		if !ok {
 			break
 		}
 		st = u.Unwrap()
-	}
-	if c, ok := st.(interface{ Collector() prometheus.Collector }); ok {
-		reg.MustRegister(c.Collector())
 	}
 
 	s.handle("GET /healthz", s.healthz, false)

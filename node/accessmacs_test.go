@@ -4,14 +4,19 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/tearline/tearline/accessmac"
+	"github.com/tearline/tearline/accessmac/checks"
 	"github.com/tearline/tearline/audit"
+	"github.com/tearline/tearline/internal/pgtest"
 	"github.com/tearline/tearline/store/backend"
 )
 
@@ -26,7 +31,8 @@ const (
 )
 
 // accessFixture is a node with a top-cleared reader, an UNCLASSIFIED
-// reader, and objects at SECRET and UNCLASSIFIED.
+// reader, and objects at SECRET and UNCLASSIFIED, on SQLite or on
+// PostgreSQL; rawExec writes its database as the attacker does.
 type accessFixture struct {
 	n          *Node
 	top, low   *Principal
@@ -37,13 +43,37 @@ type accessFixture struct {
 	classOf    map[string]int64 // object id -> class
 	rawExec    func(q string, args ...any)
 	dir        string
+	dsn        string // the PostgreSQL store's URL; "" for SQLite
 	reopenedAt int
 }
 
-func newAccessFixture(t *testing.T, perLabel int) *accessFixture {
+// backends are the stores the access tests run on: SQLite, and
+// PostgreSQL (a throwaway server, internal/pgtest).
+var backends = []string{"sqlite", "postgres"}
+
+// onBackends runs fn as a subtest on each backend.
+func onBackends(t *testing.T, fn func(t *testing.T, backend string)) {
+	for _, b := range backends {
+		t.Run(b, func(t *testing.T) { fn(t, b) })
+	}
+}
+
+func newAccessFixture(t *testing.T, perLabel int, on string) *accessFixture {
 	t.Helper()
-	n := newTestNode(t, "gbr", "GBR")
-	f := &accessFixture{n: n, classOf: map[string]int64{}, dir: n.Dir()}
+	f := &accessFixture{classOf: map[string]int64{}}
+	if on == "postgres" {
+		f.dsn = pgtest.DSN(t)
+	}
+	f.dir = filepath.Join(t.TempDir(), "gbr")
+	if err := Init(t.Context(), f.dir, InitOptions{Name: "gbr", Country: "GBR", CreateStore: backend.Creator(f.dsn)}); err != nil {
+		t.Fatalf("Init: %v", err)
+	}
+	n, err := Open(t.Context(), f.dir, Options{OpenStore: backend.Opener(f.dsn)})
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	t.Cleanup(func() { n.Close() })
+	f.n = n
 	f.top, _ = addUser(t, n, adminSpec())
 	f.low, _ = addUser(t, n, UserSpec{Name: "low", Role: RoleAnalyst, Nationality: "GBR", Clearances: map[string]string{"NATO": "UNCLASSIFIED"}})
 	for range perLabel {
@@ -54,8 +84,46 @@ func newAccessFixture(t *testing.T, perLabel int) *accessFixture {
 	for _, id := range append(slices.Clone(f.secret), f.unclas...) {
 		f.classOf[id] = stored(t, n, id)[0].Class
 	}
-	_, f.rawExec = rawDB(t, n)
+	if f.dsn == "" {
+		_, f.rawExec = rawDB(t, n)
+	} else {
+		f.rawExec = rawPostgres(t, f.dsn)
+	}
 	return f
+}
+
+// rawPostgres is rawDB for a PostgreSQL store: the same statements, in
+// SQLite's words, said as PostgreSQL says them (placeholders $n; foreign
+// keys dropped instead of switched off), and those on SQLite's id index
+// (object_ids, which PostgreSQL has no need of) skipped.
+func rawPostgres(t *testing.T, dsn string) func(q string, args ...any) {
+	conn, err := pgx.Connect(t.Context(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close(context.Background()) })
+	return func(q string, args ...any) {
+		t.Helper()
+		switch {
+		case strings.Contains(q, "object_ids"):
+			return
+		case strings.HasPrefix(q, "PRAGMA foreign_keys"):
+			q = `ALTER TABLE objects DROP CONSTRAINT IF EXISTS objects_class_fkey`
+		}
+		var b strings.Builder
+		n := 0
+		for _, r := range q {
+			if r == '?' {
+				n++
+				fmt.Fprintf(&b, "$%d", n)
+				continue
+			}
+			b.WriteRune(r)
+		}
+		if _, err := conn.Exec(t.Context(), b.String(), args...); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
 }
 
 func (f *accessFixture) land(t *testing.T, banner string) string {
@@ -70,7 +138,7 @@ func (f *accessFixture) land(t *testing.T, banner string) string {
 func (f *accessFixture) reopen(t *testing.T) {
 	t.Helper()
 	f.n.Close()
-	n, err := Open(context.Background(), f.dir, Options{OpenStore: backend.Opener("")})
+	n, err := Open(context.Background(), f.dir, Options{OpenStore: backend.Opener(f.dsn)})
 	if err != nil {
 		t.Fatalf("Open after tampering: %v", err)
 	}
@@ -130,8 +198,10 @@ func waitMismatchAudit(t *testing.T, n *Node, id string) audit.Event {
 // The issue's reproduction: a SECRET version's class column rewritten to
 // the UNCLASSIFIED class. Before access MACs it was readable and listable
 // at UNCLASSIFIED; now it reads as absent to everyone, and is reported.
-func TestAccessMACRewrittenClassColumn(t *testing.T) {
-	f := newAccessFixture(t, 2)
+func TestAccessMACRewrittenClassColumn(t *testing.T) { onBackends(t, testRewrittenClassColumn) }
+
+func testRewrittenClassColumn(t *testing.T, on string) {
+	f := newAccessFixture(t, 2, on)
 	victim := f.secret[0]
 	f.rawExec(`UPDATE objects SET class = ? WHERE id = ?`, f.classOf[f.unclas[0]], victim)
 	f.rawExec(`UPDATE object_ids SET class = ? WHERE id = ?`, f.classOf[f.unclas[0]], victim)
@@ -164,13 +234,15 @@ func TestAccessMACRewrittenClassColumn(t *testing.T) {
 // UNCLASSIFIED marking-definition, or garbage): the objects bearing it read
 // as absent, every other object keeps reading (before: every read touching
 // the label failed with an internal error).
-func TestAccessMACRewrittenLabelRow(t *testing.T) {
+func TestAccessMACRewrittenLabelRow(t *testing.T) { onBackends(t, testRewrittenLabelRow) }
+
+func testRewrittenLabelRow(t *testing.T, on string) {
 	for _, tc := range []struct{ name, raw string }{
 		{"other label", ""}, // filled with the UNCLASSIFIED marking-definition
 		{"garbage", `{"type":"marking-definition"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			f := newAccessFixture(t, 2)
+			f := newAccessFixture(t, 2, on)
 			raw := tc.raw
 			if raw == "" {
 				b, err := f.n.Store().Label(t.Context(), f.unclasLbl)
@@ -201,35 +273,59 @@ func TestAccessMACRewrittenLabelRow(t *testing.T) {
 	}
 }
 
+// renamedID is the id a tampered row is made to claim.
+const renamedID = "threat-actor--00000000-0000-4000-8000-00000000beef"
+
 // The other ways into a row's access rule: its class's label list, its
 // bindings, its MAC itself, the row's version key.
-func TestAccessMACOtherRewrites(t *testing.T) {
+func TestAccessMACOtherRewrites(t *testing.T) { onBackends(t, testOtherRewrites) }
+
+func testOtherRewrites(t *testing.T, on string) {
 	for _, tc := range []struct {
 		name   string
 		tamper func(f *accessFixture, victim string)
 		reason string
+		as     string // the id the row claims once tampered, when not victim's
 	}{
 		{"class label list", func(f *accessFixture, victim string) {
 			// The UNCLASSIFIED label (twice: the key is unique).
 			f.rawExec(`UPDATE access_classes SET key = ? WHERE id = ?`, f.unclasLbl+","+f.unclasLbl, f.classOf[victim])
-		}, accessmac.ReasonChanged},
+		}, accessmac.ReasonChanged, ""},
 		{"bindings swapped", func(f *accessFixture, victim string) {
 			f.rawExec(`UPDATE objects SET bindings = (SELECT bindings FROM objects WHERE id = ?) WHERE id = ?`, f.unclas[0], victim)
-		}, accessmac.ReasonChanged},
+		}, accessmac.ReasonChanged, ""},
 		{"MAC deleted", func(f *accessFixture, victim string) {
 			f.rawExec(`DELETE FROM access_macs WHERE seq = (SELECT seq FROM objects WHERE id = ?)`, victim)
-		}, accessmac.ReasonMissing},
+		}, accessmac.ReasonMissing, ""},
 		{"MAC copied from another row", func(f *accessFixture, victim string) {
 			f.rawExec(`UPDATE access_macs SET mac = (SELECT m.mac FROM access_macs m JOIN objects o ON o.seq = m.seq WHERE o.id = ?)
 				WHERE seq = (SELECT seq FROM objects WHERE id = ?)`, f.unclas[0], victim)
-		}, accessmac.ReasonChanged},
+		}, accessmac.ReasonChanged, ""},
 		{"class made unknown", func(f *accessFixture, victim string) {
 			f.rawExec(`PRAGMA foreign_keys = OFF`)
 			f.rawExec(`UPDATE objects SET class = 999999 WHERE id = ?`, victim)
-		}, accessmac.ReasonClass},
+		}, accessmac.ReasonClass, ""},
+		// The id, version and digest bind the sealed content too: before
+		// the checks ran beneath the sealing, such a row failed every read
+		// it was in with an error.
+		{"id rewritten", func(f *accessFixture, victim string) {
+			f.rawExec(`UPDATE objects SET id = ? WHERE id = ?`, renamedID, victim)
+		}, accessmac.ReasonChanged, renamedID},
+		{"version rewritten", func(f *accessFixture, victim string) {
+			f.rawExec(`UPDATE objects SET modified_us = modified_us + 1000, modified = ? WHERE id = ?`, "2026-01-01T00:00:00.001Z", victim)
+		}, accessmac.ReasonChanged, ""},
+		{"version text rewritten", func(f *accessFixture, victim string) {
+			f.rawExec(`UPDATE objects SET modified = ? WHERE id = ?`, "2027-06-01T00:00:00.000Z", victim)
+		}, accessmac.ReasonChanged, ""},
+		{"digest rewritten", func(f *accessFixture, victim string) {
+			f.rawExec(`UPDATE objects SET digest = ? WHERE id = ?`, strings.Repeat("ab", 32), victim)
+		}, accessmac.ReasonChanged, ""},
+		{"type rewritten", func(f *accessFixture, victim string) {
+			f.rawExec(`UPDATE objects SET type = 'indicator' WHERE id = ?`, victim)
+		}, accessmac.ReasonChanged, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			f := newAccessFixture(t, 2)
+			f := newAccessFixture(t, 2, on)
 			victim := f.secret[0]
 			tc.tamper(f, victim)
 			f.reopen(t)
@@ -239,7 +335,11 @@ func TestAccessMACOtherRewrites(t *testing.T) {
 			if get, listed := f.readable(t, f.low, f.unclas[0]); !get || !listed {
 				t.Errorf("untouched object: get %v, listed %v", get, listed)
 			}
-			if ev := waitMismatchAudit(t, f.n, victim); !slices.Equal(ev.Reasons, []string{tc.reason}) {
+			reported := victim
+			if tc.as != "" {
+				reported = tc.as
+			}
+			if ev := waitMismatchAudit(t, f.n, reported); !slices.Equal(ev.Reasons, []string{tc.reason}) {
 				t.Errorf("audit entry = %+v, want reason %s", ev, tc.reason)
 			}
 		})
@@ -250,7 +350,9 @@ func TestAccessMACOtherRewrites(t *testing.T) {
 // any set of them, an object reads (by Get and in a listing, to a reader
 // cleared for all) exactly when no corruption touched it, reads never
 // fail, and the UNCLASSIFIED reader never sees a SECRET object.
-func TestAccessMACRandomCorruptions(t *testing.T) {
+func TestAccessMACRandomCorruptions(t *testing.T) { onBackends(t, testRandomCorruptions) }
+
+func testRandomCorruptions(t *testing.T, on string) {
 	seed := uint64(time.Now().UnixNano())
 	t.Logf("seed %d", seed)
 	rng := rand.New(rand.NewPCG(seed, 7))
@@ -259,9 +361,10 @@ func TestAccessMACRandomCorruptions(t *testing.T) {
 		rounds = 2
 	}
 	for round := range rounds {
-		f := newAccessFixture(t, 3)
+		f := newAccessFixture(t, 3, on)
 		all := append(slices.Clone(f.secret), f.unclas...)
 		touched := map[string]bool{}
+		renamed := map[string]bool{} // ids whose row now holds another id
 		// The labels as stored before any corruption: a round may replace
 		// both rows, each with the other's original.
 		original := map[string][]byte{}
@@ -275,7 +378,7 @@ func TestAccessMACRandomCorruptions(t *testing.T) {
 		pick := func() string { return all[rng.IntN(len(all))] }
 		for range 1 + rng.IntN(3) {
 			victim := pick()
-			switch k := rng.IntN(8); k {
+			switch k := rng.IntN(13); k {
 			case 0: // class column moved to another class
 				other := f.classOf[pick()]
 				if other == f.classOf[victim] {
@@ -305,23 +408,40 @@ func TestAccessMACRandomCorruptions(t *testing.T) {
 				}
 			case 3: // bindings of another row
 				other := pick()
-				if other == victim {
+				if other == victim || renamed[other] {
 					continue
 				}
 				f.rawExec(`UPDATE objects SET bindings = (SELECT bindings FROM objects WHERE id = ?) WHERE id = ?`, other, victim)
 				touched[victim] = true
 			case 4: // one bit of the MAC
-				f.rawExec(`UPDATE access_macs SET mac = CAST(zeroblob(32) AS BLOB) WHERE seq = (SELECT seq FROM objects WHERE id = ?)`, victim)
+				f.rawExec(`UPDATE access_macs SET mac = ? WHERE seq = (SELECT seq FROM objects WHERE id = ?)`, make([]byte, accessmac.Size), victim)
 				touched[victim] = true
 			case 5: // MAC removed
 				f.rawExec(`DELETE FROM access_macs WHERE seq = (SELECT seq FROM objects WHERE id = ?)`, victim)
 				touched[victim] = true
-			case 6: // originator rewritten (id, version and digest are the
-				// sealed content's too: package seal refuses those)
+			case 6: // originator rewritten
 				f.rawExec(`UPDATE objects SET originator = ? WHERE id = ?`, fmt.Sprintf("node-%d", rng.IntN(1000)), victim)
 				touched[victim] = true
 			case 7: // moved to another instance of its id
 				f.rawExec(`UPDATE objects SET instance = instance + 1 WHERE id = ?`, victim)
+				touched[victim] = true
+			// The id, version and digest are the sealed content's too
+			// (package seal): the checks meet the row first, so it reads
+			// as absent instead of failing to open.
+			case 8: // id rewritten (the row now claims another object)
+				f.rawExec(`UPDATE objects SET id = ? WHERE id = ?`, newID("threat-actor"), victim)
+				touched[victim], renamed[victim] = true, true
+			case 9: // version rewritten, the key and its text
+				f.rawExec(`UPDATE objects SET modified_us = modified_us + 1000, modified = ? WHERE id = ?`, "2026-01-01T00:00:00.001Z", victim)
+				touched[victim] = true
+			case 10: // the version's text alone
+				f.rawExec(`UPDATE objects SET modified = ? WHERE id = ?`, "2027-06-01T00:00:00.000Z", victim)
+				touched[victim] = true
+			case 11: // digest rewritten
+				f.rawExec(`UPDATE objects SET digest = ? WHERE id = ?`, fmt.Sprintf("%064x", rng.Uint64()), victim)
+				touched[victim] = true
+			case 12: // type rewritten
+				f.rawExec(`UPDATE objects SET type = 'indicator' WHERE id = ?`, victim)
 				touched[victim] = true
 			}
 		}
@@ -344,7 +464,7 @@ func TestAccessMACRandomCorruptions(t *testing.T) {
 func mismatchMetric(t *testing.T, n *Node, reason string) float64 {
 	t.Helper()
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(n.AccessMACCollector())
+	reg.MustRegister(n.sealed.Unwrap().(*checks.Store).Collector())
 	mfs, err := reg.Gather()
 	if err != nil {
 		t.Fatal(err)
@@ -365,7 +485,7 @@ func mismatchMetric(t *testing.T, n *Node, reason string) float64 {
 // next open, once (audited with their count); a MAC removed afterwards is
 // never made again, so its row reads as absent.
 func TestAccessMACBackfill(t *testing.T) {
-	f := newAccessFixture(t, 2)
+	f := newAccessFixture(t, 2, "sqlite") // PostgreSQL: TestAccessMACBackfillPostgres
 	// As the migration leaves a node upgraded from a release without MACs.
 	f.rawExec(`DELETE FROM access_macs`)
 	f.rawExec(`UPDATE access_mac_backfill SET upto = (SELECT MAX(seq) FROM objects), done_us = 0`)

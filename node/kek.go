@@ -78,16 +78,30 @@ func loadKeys(ctx context.Context, dir string, st store.Reader) (*seal.Keyring, 
 // checkKEK refuses to open a node whose KEK is not the one its store's data
 // keys are wrapped under: a replica given another DIR's keys/kek, or another
 // $TEARLINE_KEK, than the others would answer 500 for every object and seal
-// new ones under a key no other replica holds. One data key tells.
+// new ones under a key no other replica holds. One data key that unwraps
+// tells.
+// kekProbes is how many data keys checkKEK tries: the KEK is the store's
+// when one of them unwraps under it.
+const kekProbes = 16
+
 func checkKEK(ctx context.Context, st store.Reader, kek *seal.Keyring) error {
-	keys, err := st.DataKeys(ctx, store.DataKey{}, 1)
+	// Up to kekProbes keys: a key bound to a row whose id or version was
+	// rewritten does not unwrap under the right KEK either, and that row
+	// must read as absent (the access MAC checks), not keep the node shut.
+	keys, err := st.DataKeys(ctx, store.DataKey{}, kekProbes)
 	if err != nil || len(keys) == 0 {
 		return err
 	}
-	k := keys[0]
-	if _, err := kek.Rewrap(seal.Where{ID: k.ID, Modified: k.ModifiedAt.UnixMicro()}, k.Wrapped); err != nil {
-		return fmt.Errorf("the key-encryption key (%s, or $%s) is not the one the store's data keys are wrapped under; every process serving this node needs the same KEK: %w",
-			KEKFile, EnvKEK, err)
+	var first error
+	for _, k := range keys {
+		_, err := kek.Rewrap(seal.Where{ID: k.ID, Modified: k.ModifiedAt.UnixMicro()}, k.Wrapped)
+		if err == nil {
+			return nil
+		}
+		if first == nil {
+			first = err
+		}
 	}
-	return nil
+	return fmt.Errorf("the key-encryption key (%s, or $%s) is not the one the store's data keys are wrapped under; every process serving this node needs the same KEK: %w",
+		KEKFile, EnvKEK, first)
 }

@@ -33,6 +33,7 @@ import (
 	"time"
 
 	"github.com/tearline/tearline/accessmac"
+	"github.com/tearline/tearline/accessmac/checks"
 	"github.com/tearline/tearline/datadir"
 	"github.com/tearline/tearline/label"
 	"github.com/tearline/tearline/seal"
@@ -50,11 +51,11 @@ type Node struct {
 	keys      *datadir.Keys // signing key and keyring, reloaded when their files change (keyring.go)
 	log       *slog.Logger
 	now       func() time.Time
-	logKeys   logKeys     // audit checkpoints' note key (auditlog.go)
-	sealed    *seal.Store // the store, sealing object content (kek.go)
-	// st is sealed wrapped in the access MAC checks (accessmacs.go).
-	macs   *accessmac.Store
-	checks *accessChecks
+	logKeys   logKeys // audit checkpoints' note key (auditlog.go)
+	// sealed is st as the sealing layer (kek.go), over the access MAC
+	// checks (package accessmac/checks) over the backend: a row is checked
+	// before its content is opened.
+	sealed *seal.Store
 
 	classes *Classes // access classes, parsed (classes.go)
 
@@ -131,13 +132,12 @@ func Open(ctx context.Context, dir string, o Options) (*Node, error) {
 		st.Close()
 		return nil, fmt.Errorf("open node %s: %w", dir, err)
 	}
-	sealed := seal.Wrap(st, kek)
 	lg := o.Logger
 	if lg == nil {
 		lg = slog.New(slog.DiscardHandler)
 	}
 	n := &Node{
-		dir: dir, cfg: cfg, st: sealed, sealed: sealed, reg: reg,
+		dir: dir, cfg: cfg, reg: reg,
 		keys:      keys,
 		peerCache: datadir.NewWatched(func() ([]Peer, error) { return trust.LoadPeers(dir) }, path(dir, PeersFile)),
 		logKeys:   lk,
@@ -149,12 +149,21 @@ func Open(ctx context.Context, dir string, o Options) (*Node, error) {
 	if o.Now != nil {
 		n.now = o.Now
 	}
-	n.checks = newAccessChecks(n)
-	if n.macs, err = n.openAccessMACs(ctx, sealed); err != nil {
-		n.Close()
+	// The access rule from signed data (docs/SECURITY.md, "Stored access
+	// rules"): the backend wrapped in the access MAC checks, which compute
+	// the MACs older rows lack first; content sealing on top of them.
+	key, err := nodeKey(ctx, st, kek, n.now(), accessmac.KeyName)
+	var checked *checks.Store
+	if err == nil {
+		checked, err = checks.Open(ctx, st, checks.Options{Key: key, Classes: n.classes, Audit: n, Actor: "node:" + cfg.Name, Log: lg})
+		clear(key)
+	}
+	if err != nil {
+		st.Close()
 		return nil, fmt.Errorf("open node %s: %w", dir, err)
 	}
-	n.st = n.macs
+	n.sealed = seal.Wrap(checked, kek)
+	n.st = n.sealed
 	if _, err := capTokens(ctx, n); err != nil { // principal.go: lifetimes bounded from the upgrade on
 		n.Close()
 		return nil, fmt.Errorf("open node %s: %w", dir, err)
@@ -163,11 +172,8 @@ func Open(ctx context.Context, dir string, o Options) (*Node, error) {
 }
 
 // Close closes the node's store, once the audit entries of access MAC
-// mismatches met so far are written.
-func (n *Node) Close() error {
-	n.checks.wg.Wait()
-	return n.st.Close()
-}
+// mismatches met so far are written (checks.Store.Close).
+func (n *Node) Close() error { return n.st.Close() }
 
 // Config returns the node's configuration.
 func (n *Node) Config() Config { return n.cfg }

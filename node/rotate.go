@@ -106,8 +106,7 @@ func (n *Node) RotateKEK(ctx context.Context, actor string) (string, int, error)
 	}
 	// This node now uses the new KEK alone.
 	n.sealed = seal.Wrap(n.sealed.Unwrap(), seal.NewKeyring(next))
-	n.macs = n.macs.With(n.sealed)
-	n.st = n.macs
+	n.st = n.sealed
 	n.Scrub(ctx)
 	return next.ID(), count, nil
 }

@@ -49,7 +49,7 @@ func dbBytes(t *testing.T, n *Node) []byte {
 // stored returns the stored (sealed) rows of id, read past the seal.
 func stored(t *testing.T, n *Node, id string) []store.ObjectVersion {
 	t.Helper()
-	vs, err := n.sealed.Unwrap().Versions(t.Context(), id)
+	vs, err := store.Base(n.st).Versions(t.Context(), id)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,7 +12,7 @@ import (
 // (PostgreSQL), else with DIR's serving lock. With alone, it is refused
 // while anything else works on the node.
 func (n *Node) Register(ctx context.Context, command, version string, alone bool) (*datadir.Registration, error) {
-	base := n.sealed.Unwrap()
+	base := store.Base(n.st)
 	who := datadir.NewServer(command, version, schemaVersion(base))
 	return datadir.Register(ctx, n.dir, base, who, alone, n.log)
 }
@@ -20,7 +20,7 @@ func (n *Node) Register(ctx context.Context, command, version string, alone bool
 // Serving returns the processes registered as working on the node (serve
 // replicas and commands holding it), stale ones left out.
 func (n *Node) Serving(ctx context.Context) ([]store.Server, error) {
-	return datadir.Serving(ctx, n.dir, n.sealed.Unwrap())
+	return datadir.Serving(ctx, n.dir, store.Base(n.st))
 }
 
 // schemaVersion is the store schema a backend runs with, when it says.

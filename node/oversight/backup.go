@@ -25,7 +25,7 @@ type backuper interface {
 // keys, never the KEK: keep the KEK (KEKFile or $TEARLINE_KEK) apart from
 // backups, as docs/STORAGE.md explains.
 func (ov *Service) Backup(ctx context.Context, actor, out string) error {
-	b, ok := ov.n.Sealed().Unwrap().(backuper)
+	b, ok := store.Base(ov.n.Store()).(backuper)
 	if !ok {
 		return fmt.Errorf("backup: %w", node.ErrNoBackup)
 	}
