@@ -342,10 +342,10 @@ type ledgerJSON struct {
 	Delivery *delivery.Delivery `json:"delivery,omitempty"`
 }
 
-// ledger serves the dissemination ledger: ?object=ID, or
-// ?agreement=ID&from=RFC3339&to=RFC3339. Metadata only.
+// ledger serves the dissemination ledger: ?object=ID, ?agreement=ID or
+// ?party=NAME, each with &from=RFC3339&to=RFC3339. Metadata only.
 func (sh *sharingAPI) ledger(w http.ResponseWriter, r *http.Request) {
-	q := store.LedgerQuery{ObjectID: r.URL.Query().Get("object"), Agreement: r.URL.Query().Get("agreement")}
+	q := store.LedgerQuery{ObjectID: r.URL.Query().Get("object"), Agreement: r.URL.Query().Get("agreement"), Party: r.URL.Query().Get("party")}
 	for _, p := range []struct {
 		name string
 		into *time.Time

@@ -7,6 +7,7 @@ import (
 	"strconv"
 
 	"github.com/tearline/tearline/audit"
+	"github.com/tearline/tearline/node/oversight"
 )
 
 // auditAPI serves the audit log to auditors: checkpoints, entries, proofs.
@@ -38,10 +39,20 @@ type auditEntry struct {
 
 type auditEntriesBody struct {
 	Entries []auditEntry `json:"entries"`
+	// Before, in a filtered answer that may have more, is the before= of
+	// the next (older) page.
+	Before int64 `json:"before,omitempty"`
 }
 
-// auditEntries returns leaves [start, end), at most node.MaxAuditEntries.
+// auditEntries returns leaves [start, end), at most node.MaxAuditEntries;
+// without start, the entries matching the filter parameters (actor,
+// action, object, partner, since, until), newest first, a page of limit
+// (at most oversight.MaxFindAudit) below before.
 func (au *auditAPI) auditEntries(w http.ResponseWriter, r *http.Request) {
+	if !r.URL.Query().Has("start") {
+		au.findAudit(w, r)
+		return
+	}
 	start, err1 := intParam(r, "start")
 	end, err2 := intParam(r, "end")
 	if err := errors.Join(err1, err2); err != nil {
@@ -56,6 +67,31 @@ func (au *auditAPI) auditEntries(w http.ResponseWriter, r *http.Request) {
 	out := auditEntriesBody{Entries: make([]auditEntry, len(es))}
 	for i, e := range es {
 		out.Entries[i] = auditEntry{Index: e.Index, Leaf: e.Data}
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (au *auditAPI) findAudit(w http.ResponseWriter, r *http.Request) {
+	f, err := oversight.ParseAuditFilter(r.URL.Query())
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	es, err := au.s.n.Oversight.FindAudit(r.Context(), principal(r), f)
+	if err != nil {
+		au.auditFail(w, r, err)
+		return
+	}
+	out := auditEntriesBody{Entries: make([]auditEntry, len(es))}
+	for i, e := range es {
+		out.Entries[i] = auditEntry{Index: e.Index, Leaf: e.Data}
+	}
+	page := f.Limit
+	if page <= 0 || page > oversight.MaxFindAudit {
+		page = oversight.MaxFindAudit
+	}
+	if len(es) == page {
+		out.Before = es[len(es)-1].Index // a full page: there may be older ones
 	}
 	writeJSON(w, http.StatusOK, out)
 }

@@ -146,3 +146,86 @@ func TestAuditAPI(t *testing.T) {
 		t.Errorf("bad parameter = %d, want 400", code)
 	}
 }
+
+// TestAuditAPIFilter: without start, entries are found by their metadata,
+// newest first, a page at a time; bad filters answer 400 and analysts 403.
+func TestAuditAPIFilter(t *testing.T) {
+	ctx := context.Background()
+	dir := filepath.Join(t.TempDir(), "n")
+	if err := node.Init(ctx, dir, node.InitOptions{Name: "alpha", CreateStore: backend.Creator("")}); err != nil {
+		t.Fatal(err)
+	}
+	n, err := stack.Open(ctx, dir, node.Options{OpenStore: backend.Opener("")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.Close()
+	spec := func(name, role string) users.UserSpec {
+		return users.UserSpec{Name: name, Role: role, Nationality: "GBR", Clearances: map[string]string{"NATIONAL": "SECRET"}}
+	}
+	_, audTok, err := n.Users.AddUser(ctx, node.ConsoleAdmin(), spec("oversight", node.RoleAuditor))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, anaTok, err := n.Users.AddUser(ctx, node.ConsoleAdmin(), spec("ana", node.RoleAnalyst))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 7 {
+		if _, _, err := n.Users.AddUser(ctx, node.ConsoleAdmin(), spec(fmt.Sprintf("u%d", i), node.RoleAnalyst)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	srv := httptest.NewServer(api.New(n, nil, nil))
+	defer srv.Close()
+	type page struct {
+		Entries []struct {
+			Index int64  `json:"index"`
+			Leaf  []byte `json:"leaf"`
+		} `json:"entries"`
+		Before int64 `json:"before"`
+	}
+	if code := auditGet(t, srv, anaTok, "/api/v1/audit/entries?action=user.add", nil); code != http.StatusForbidden {
+		t.Errorf("analyst filter = %d, want 403", code)
+	}
+	for _, bad := range []string{"since=yesterday", "limit=0", "before=-1"} {
+		if code := auditGet(t, srv, audTok, "/api/v1/audit/entries?"+bad, nil); code != http.StatusBadRequest {
+			t.Errorf("filter %s = %d, want 400", bad, code)
+		}
+	}
+	// Nine users were added (an auditor, an analyst, u0..u6), each with a
+	// user.add entry; pages of four, newest first, follow "before".
+	var got []string
+	path := "/api/v1/audit/entries?action=user.add&limit=4"
+	for pages := 0; ; pages++ {
+		var p page
+		if code := auditGet(t, srv, audTok, path, &p); code != 200 {
+			t.Fatalf("%s = %d", path, code)
+		}
+		for _, e := range p.Entries {
+			ev, err := audit.Parse(e.Leaf)
+			if err != nil || ev.Action != audit.ActionUserAdd {
+				t.Fatalf("entry %d: %v %+v", e.Index, err, ev)
+			}
+			got = append(got, ev.Subject)
+		}
+		if p.Before == 0 {
+			break
+		}
+		if pages > 5 {
+			t.Fatal("pages never end")
+		}
+		path = fmt.Sprintf("/api/v1/audit/entries?action=user.add&limit=4&before=%d", p.Before)
+	}
+	want := []string{"u6", "u5", "u4", "u3", "u2", "u1", "u0", "ana", "oversight"}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("user.add entries newest first = %v, want %v", got, want)
+	}
+	var p page
+	if code := auditGet(t, srv, audTok, "/api/v1/audit/entries?object=u3&action=user.add", &p); code != 200 || len(p.Entries) != 1 {
+		t.Errorf("entries about u3 = %d, %d entries", code, len(p.Entries))
+	}
+	if code := auditGet(t, srv, audTok, "/api/v1/audit/entries?actor=user:nobody", &p); code != 200 || len(p.Entries) != 0 {
+		t.Errorf("entries of nobody = %d, %d entries", code, len(p.Entries))
+	}
+}

@@ -543,8 +543,14 @@ func matrixRows(holdings string) map[string]matrixRow {
 		"DELETE /api/v1/tokens/{id}": {calls: one(func(matrixIDs) matrixReq {
 			return matrixReq{method: "DELETE", path: "/api/v1/tokens/" + uuid.NewString()}
 		})},
-		"GET /api/v1/audit/checkpoint":            {calls: one(get("/api/v1/audit/checkpoint")), meta: true},
-		"GET /api/v1/audit/entries":               {calls: one(get("/api/v1/audit/entries?start=0&end=5")), meta: true},
+		"GET /api/v1/audit/checkpoint": {calls: one(get("/api/v1/audit/checkpoint")), meta: true},
+		"GET /api/v1/audit/entries": {meta: true, calls: []matrixCall{
+			{name: "range", f: get("/api/v1/audit/entries?start=0&end=5")},
+			{name: "object", byID: true, shows: func(x matrixIDs) string { return `"entries":[{` },
+				f: func(x matrixIDs) matrixReq {
+					return matrixReq{method: "GET", path: "/api/v1/audit/entries?object=" + x.Obj}
+				}},
+		}},
 		"GET /api/v1/audit/proof/inclusion":       {calls: one(get("/api/v1/audit/proof/inclusion?index=1&size=3")), meta: true},
 		"GET /api/v1/audit/proof/consistency":     {calls: one(get("/api/v1/audit/proof/consistency?from=2&to=4")), meta: true},
 		"GET /api/v1/agreements":                  {calls: one(get("/api/v1/agreements"))},

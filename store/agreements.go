@@ -174,10 +174,13 @@ type LedgerEntry struct {
 	At               time.Time
 }
 
-// LedgerQuery selects ledger entries: by object, or by agreement within
-// [From, To) (zero times: unbounded).
+// LedgerQuery selects ledger entries: by object, agreement or party within
+// [From, To) (empty fields and zero times: unbounded), oldest first, at
+// most Limit (0: no limit).
 type LedgerQuery struct {
 	ObjectID  string
 	Agreement string
+	Party     string
 	From, To  time.Time
+	Limit     int
 }

@@ -61,6 +61,7 @@ type Reader interface {
 	SessionReader        // websessions.go
 	AccessMACReader      // accessmacs.go
 	InstanceOriginReader // instances.go
+	AuditIndexReader     // auditindex.go
 	// Versions returns every version of id, oldest first.
 	Versions(ctx context.Context, id string) ([]ObjectVersion, error)
 	// VersionsOf returns every version of each of ids in one read, as
@@ -133,6 +134,7 @@ type Tx interface {
 	SessionWriter        // websessions.go
 	AccessMACWriter      // accessmacs.go
 	InstanceOriginWriter // instances.go
+	AuditIndexWriter     // auditindex.go
 	PutLabel(ctx context.Context, id string, raw []byte) error
 	// AccessClass returns the id of the class for exactly this set of label
 	// ids (sorted, unique), creating it if needed.

@@ -91,7 +91,7 @@ func New(n *stack.Node, log *slog.Logger) (*Server, error) {
 	s.handle("GET "+Prefix+"releases", s.signedIn(s.releases))
 	s.handle("POST "+Prefix+"releases/{id}/approve", s.signedIn(s.decideRelease(true)))
 	s.handle("POST "+Prefix+"releases/{id}/refuse", s.signedIn(s.decideRelease(false)))
-	s.handle("GET "+Prefix+"audit", s.signedIn(s.auditLog))
+	auditPages{s}.routes()
 	s.handle("GET "+Prefix+"admin/users", s.signedIn(s.users))
 	world, err := worldmap.New()
 	if err != nil {

@@ -9,6 +9,7 @@ package oversight
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/tearline/tearline/audit"
@@ -18,8 +19,9 @@ import (
 
 // Service is the oversight of one node's log.
 type Service struct {
-	n   *node.Node
-	wit witnessState // the witness and the checkpoint-signed signal (witness.go); zero value ready
+	n       *node.Node
+	wit     witnessState // the witness and the checkpoint-signed signal (witness.go); zero value ready
+	indexMu sync.Mutex   // one IndexAudit at a time in this process (auditindex.go)
 }
 
 // New returns the oversight of n.
@@ -87,7 +89,9 @@ func (ov *Service) AuditConsistencyProof(ctx context.Context, p *node.Principal,
 }
 
 // RunAuditCheckpoints signs a checkpoint every interval while the log
-// grows, until ctx ends. serve runs it beside the API.
+// grows, until ctx ends, and keeps the audit index (auditindex.go) close
+// behind the log, so an auditor's search indexes little first. serve runs
+// it beside the API.
 func (ov *Service) RunAuditCheckpoints(ctx context.Context, interval time.Duration) {
 	if interval <= 0 {
 		interval = node.DefaultCheckpointInterval
@@ -97,6 +101,9 @@ func (ov *Service) RunAuditCheckpoints(ctx context.Context, interval time.Durati
 	for {
 		if _, err := ov.SignAuditCheckpoint(ctx); err != nil && ctx.Err() == nil {
 			ov.n.Logger().Error("audit checkpoint", "err", err)
+		}
+		if _, err := ov.IndexAudit(ctx); err != nil && ctx.Err() == nil {
+			ov.n.Logger().Error("audit index", "err", err)
 		}
 		select {
 		case <-ctx.Done():

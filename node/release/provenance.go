@@ -99,15 +99,23 @@ func (rs *Service) Consents(ctx context.Context, p *node.Principal, objectID str
 
 // Ledger returns the dissemination ledger: for an object, every party it
 // went to (or was refused to), under which agreement and term, and when;
-// for an agreement, what was released, refused and approved in [from, to).
-// Only auditors and admins read it; it holds ids, labels, parties and
+// for an agreement or a partner, what was released, refused and approved
+// in [from, to); at most q.Limit entries, oldest first, and never more
+// than MaxLedgerRows. Only auditors and admins read it; it holds ids, labels, parties and
 // decisions, never content, so no clearance is needed. The read is audited.
+// MaxLedgerRows is the most entries one Ledger read returns: a report
+// over a longer period is read in parts (from, to).
+const MaxLedgerRows = 10000
+
 func (rs *Service) Ledger(ctx context.Context, p *node.Principal, q store.LedgerQuery) ([]store.LedgerEntry, error) {
 	if err := node.Authorize(p, node.ActLedgerRead); err != nil {
 		return nil, fmt.Errorf("ledger: %w", err)
 	}
-	if q.ObjectID == "" && q.Agreement == "" {
-		return nil, fmt.Errorf("ledger: %w: name an object or an agreement", node.ErrInvalid)
+	if q.ObjectID == "" && q.Agreement == "" && q.Party == "" {
+		return nil, fmt.Errorf("ledger: %w: name an object, an agreement or a partner", node.ErrInvalid)
+	}
+	if q.Limit <= 0 || q.Limit > MaxLedgerRows {
+		q.Limit = MaxLedgerRows
 	}
 	var out []store.LedgerEntry
 	err := rs.n.Store().Update(ctx, func(tx store.Tx) error {
@@ -116,6 +124,9 @@ func (rs *Service) Ledger(ctx context.Context, p *node.Principal, q store.Ledger
 			return err
 		}
 		detail := "agreement=" + q.Agreement + " from=" + timeOrEmpty(q.From) + " to=" + timeOrEmpty(q.To)
+		if q.Party != "" {
+			detail += " party=" + q.Party
+		}
 		return rs.n.AppendAudit(ctx, tx, audit.Event{Actor: p.Actor(), Action: audit.ActionLedgerRead, Object: q.ObjectID,
 			Decision: audit.Allow, Count: len(out), Detail: detail})
 	})

@@ -108,9 +108,15 @@ func (r sharingReader) Ledger(ctx context.Context, q store.LedgerQuery) ([]store
 	if !q.To.IsZero() {
 		to = q.To.UnixMicro()
 	}
+	var limit *int64 // NULL: no limit
+	if q.Limit > 0 {
+		l := int64(q.Limit)
+		limit = &l
+	}
 	rows, err := r.q.Query(ctx, `SELECT `+ledgerCols+` FROM ledger
-		WHERE ($1::text = '' OR object_id = $2) AND ($3::text = '' OR agreement = $4) AND at_us >= $5 AND at_us < $6 ORDER BY seq`,
-		q.ObjectID, q.ObjectID, q.Agreement, q.Agreement, from, to)
+		WHERE ($1::text = '' OR object_id = $2) AND ($3::text = '' OR agreement = $4) AND ($5::text = '' OR party = $6)
+		AND at_us >= $7 AND at_us < $8 ORDER BY seq LIMIT $9`,
+		q.ObjectID, q.ObjectID, q.Agreement, q.Agreement, q.Party, q.Party, from, to, limit)
 	if err != nil {
 		return nil, fmt.Errorf("ledger: %w", err)
 	}

@@ -37,12 +37,14 @@ type reader struct {
 	queueReader
 	records.AccountReader
 	records.WitnessReader
+	auditIndexReader // auditindex.go
 }
 
 // newReader returns the reader over q.
 func newReader(q querier) reader {
 	return reader{q: q, sharingReader: sharingReader{q}, queueReader: queueReader{q},
-		AccountReader: records.NewAccountReader(q), WitnessReader: records.NewWitnessReader(q)}
+		AccountReader: records.NewAccountReader(q), WitnessReader: records.NewWitnessReader(q),
+		auditIndexReader: auditIndexReader{q}}
 }
 
 // objectCols are read from objectsKeyed: each version with its data key

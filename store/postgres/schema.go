@@ -148,6 +148,7 @@ ALTER TABLE audit
 	15:               records.WebSessionsSchema, // internal/records
 	16:               accessMACsSchema,          // accessmacs.go
 	17:               instanceWireSchema,
+	18:               auditIndexSchema, // auditindex.go
 }
 
 // treeMigration moves the audit tree's hashes into the leaves' rows

@@ -26,13 +26,15 @@ type tx struct {
 	queueWriter           // outbox.go, followups.go
 	records.AccountWriter // internal/records: users, tokens, passwords, sessions
 	records.WitnessWriter // internal/records: witnessed logs, cosignatures, rollbacks
+	auditIndexWriter      // auditindex.go
 }
 
 // newTx returns the transaction over t.
 func newTx(t pgx.Tx) *tx {
 	c := &txConn{t: t}
 	return &tx{txConn: c, reader: newReader(t), sharingWriter: sharingWriter{c}, queueWriter: queueWriter{c},
-		AccountWriter: records.NewAccountWriter(t, c.lock), WitnessWriter: records.NewWitnessWriter(t, c.lock)}
+		AccountWriter: records.NewAccountWriter(t, c.lock), WitnessWriter: records.NewWitnessWriter(t, c.lock),
+		auditIndexWriter: auditIndexWriter{t}}
 }
 
 // WitnessedLog, inside a write transaction, takes the writer lock before it

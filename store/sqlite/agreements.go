@@ -107,9 +107,13 @@ func (r sharingReader) Ledger(ctx context.Context, q store.LedgerQuery) ([]store
 	if !q.To.IsZero() {
 		to = q.To.UnixMicro()
 	}
+	limit := int64(q.Limit)
+	if limit <= 0 {
+		limit = -1 // SQLite: no limit
+	}
 	rows, err := r.q.QueryContext(ctx, `SELECT `+ledgerCols+` FROM ledger
-		WHERE (? = '' OR object_id = ?) AND (? = '' OR agreement = ?) AND at_us >= ? AND at_us < ? ORDER BY seq`,
-		q.ObjectID, q.ObjectID, q.Agreement, q.Agreement, from, to)
+		WHERE (? = '' OR object_id = ?) AND (? = '' OR agreement = ?) AND (? = '' OR party = ?) AND at_us >= ? AND at_us < ? ORDER BY seq LIMIT ?`,
+		q.ObjectID, q.ObjectID, q.Agreement, q.Agreement, q.Party, q.Party, from, to, limit)
 	if err != nil {
 		return nil, fmt.Errorf("ledger: %w", err)
 	}

@@ -37,12 +37,14 @@ type reader struct {
 	queueReader
 	records.AccountReader
 	records.WitnessReader
+	auditIndexReader // auditindex.go
 }
 
 // newReader returns the reader over q, finding versions with ids.
 func newReader(q querier, ids versionFinder) reader {
 	return reader{q: q, ids: ids, sharingReader: sharingReader{q}, queueReader: queueReader{q},
-		AccountReader: records.NewAccountReader(q), WitnessReader: records.NewWitnessReader(q)}
+		AccountReader: records.NewAccountReader(q), WitnessReader: records.NewWitnessReader(q),
+		auditIndexReader: auditIndexReader{q}}
 }
 
 // versionFinder returns where the versions of ids are stored. Rows may be

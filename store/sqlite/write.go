@@ -25,6 +25,7 @@ type tx struct {
 	queueWriter           // outbox.go, followups.go
 	records.AccountWriter // internal/records: users, tokens, passwords, sessions
 	records.WitnessWriter // internal/records: witnessed logs, cosignatures, rollbacks
+	auditIndexWriter      // auditindex.go
 
 	// The id index as this transaction sees it (internal/idindex): the shared tail,
 	// caught up once while this transaction holds the write lock, and
@@ -124,5 +125,6 @@ type txConn struct {
 func newTx(t *sql.Tx, q txQuerier) *tx {
 	c := txConn{t, q}
 	return &tx{t: t, q: q, sharingWriter: sharingWriter{c}, queueWriter: queueWriter{c},
-		AccountWriter: records.NewAccountWriter(t), WitnessWriter: records.NewWitnessWriter(t)}
+		AccountWriter: records.NewAccountWriter(t), WitnessWriter: records.NewWitnessWriter(t),
+		auditIndexWriter: auditIndexWriter{t}}
 }

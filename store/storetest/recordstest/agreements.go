@@ -176,4 +176,9 @@ func testLedger(t *testing.T, s store.Store) {
 	check(store.LedgerQuery{Agreement: "gbr-usa", From: suite.At(2), To: suite.At(3)})
 	check(store.LedgerQuery{Agreement: "gbr-usa", From: suite.At(1), To: suite.At(2)}, 0)
 	check(store.LedgerQuery{}, 0, 1, 2)
+	check(store.LedgerQuery{Party: "usa"}, 0, 2)
+	check(store.LedgerQuery{Party: "usa", ObjectID: a}, 0)
+	check(store.LedgerQuery{Party: "fra", From: suite.At(2)}, 1)
+	check(store.LedgerQuery{Party: "gbr"})
+	check(store.LedgerQuery{Limit: 2}, 0, 1)
 }

@@ -8,7 +8,7 @@ package recordstest
 import "github.com/tearline/tearline/store/storetest/internal/suite"
 
 // Tests are the record tables' conformance tests.
-var Tests = concat(userTests, agreementTests, followupTests, nodeKeyTests, outboxTests, recallTests, witnessTests, instanceTests)
+var Tests = concat(userTests, agreementTests, followupTests, nodeKeyTests, outboxTests, recallTests, witnessTests, instanceTests, auditIndexTests)
 
 func concat(groups ...[]suite.Test) []suite.Test {
 	var out []suite.Test
