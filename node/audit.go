@@ -33,7 +33,14 @@ func (n *Node) AppendAudit(ctx context.Context, tx store.Tx, events ...audit.Eve
 // that returns no error may be answered, and one whose shared commit
 // failed fails.
 func (n *Node) RecordReads(ctx context.Context, events ...audit.Event) error {
-	if len(events) == 0 {
+	return RecordPull(ctx, n, nil, events...)
+}
+
+// RecordPull is RecordReads for a read that disseminated (a partner's pull
+// over TAXII): its ledger entries are committed in the same shared
+// transaction (store.Store.CommitRead).
+func RecordPull(ctx context.Context, n *Node, ledger []store.LedgerEntry, events ...audit.Event) error {
+	if len(events) == 0 && len(ledger) == 0 {
 		return nil
 	}
 	entries := make([][]byte, len(events))
@@ -44,7 +51,12 @@ func (n *Node) RecordReads(ctx context.Context, events ...audit.Event) error {
 		}
 		entries[i] = b
 	}
-	_, err := n.st.CommitAudit(ctx, entries...)
+	var err error
+	if len(ledger) == 0 {
+		_, err = n.st.CommitAudit(ctx, entries...)
+	} else {
+		_, err = n.st.CommitRead(ctx, ledger, entries...)
+	}
 	return err
 }
 

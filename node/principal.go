@@ -80,10 +80,9 @@ func (n *Node) Authenticate(ctx context.Context, token string) (*Principal, erro
 			id = rest[:i]
 		}
 	}
-	err := n.st.Update(ctx, func(tx store.Tx) error {
-		return n.AppendAudit(ctx, tx, audit.Event{Actor: "token:" + id, Action: audit.ActionAuthRefuse, Decision: audit.Deny, Reasons: []string{why}})
-	})
-	if err != nil {
+	// A refusal is committed with concurrent reads (group commit), and
+	// answered only once it is durable.
+	if err := n.RecordReads(ctx, audit.Event{Actor: "token:" + id, Action: audit.ActionAuthRefuse, Decision: audit.Deny, Reasons: []string{why}}); err != nil {
 		return nil, fmt.Errorf("authenticate: %w", err)
 	}
 	return nil, ErrUnauthenticated

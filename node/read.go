@@ -250,37 +250,14 @@ func (n *Node) Count(ctx context.Context, p *Principal, types []string, includeR
 }
 
 // Label returns a label's marking-definition if p may read at least one
-// object that bears it; otherwise the label does not exist for p.
+// object that bears it; otherwise the label does not exist for p. It reads
+// from a snapshot, and the decision is audited with concurrent reads (group
+// commit, RecordReads) before it is answered.
 func (n *Node) Label(ctx context.Context, p *Principal, id string) ([]byte, error) {
-	var raw []byte
-	err := n.st.Update(ctx, func(tx store.Tx) error {
-		raw = nil
-		all, err := n.classes.all(ctx, tx)
-		if err != nil {
-			return err
-		}
-		var bearing []policy.Class
-		for _, c := range all {
-			if slices.Contains(classIDs(c), id) {
-				bearing = append(bearing, c)
-			}
-		}
-		ids := policy.Classes(n.reg, p.Subject, bearing)
-		ev := audit.Event{Actor: p.Actor(), Action: audit.ActionLabelRead, Object: id, Decision: audit.Deny}
-		if len(ids) > 0 {
-			cnt, err := tx.Count(ctx, store.ListQuery{Classes: ids, IncludeRevoked: true})
-			if err != nil {
-				return err
-			}
-			if cnt > 0 {
-				if raw, err = tx.Label(ctx, id); err != nil {
-					return err
-				}
-				ev.Decision = audit.Allow
-			}
-		}
-		return n.AppendAudit(ctx, tx, ev)
-	})
+	raw, ev, err := readLabel(ctx, n, p, id)
+	if err == nil {
+		err = n.RecordReads(ctx, ev)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("label %s: %w", id, err)
 	}
@@ -288,6 +265,35 @@ func (n *Node) Label(ctx context.Context, p *Principal, id string) ([]byte, erro
 		return nil, fmt.Errorf("label %s: %w", id, ErrNotFound)
 	}
 	return raw, nil
+}
+
+// readLabel decides a read of label id by p and returns the event that records it.
+func readLabel(ctx context.Context, n *Node, p *Principal, id string) ([]byte, audit.Event, error) {
+	ev := audit.Event{Actor: p.Actor(), Action: audit.ActionLabelRead, Object: id, Decision: audit.Deny}
+	all, err := n.classes.all(ctx, n.st)
+	if err != nil {
+		return nil, ev, err
+	}
+	var bearing []policy.Class
+	for _, c := range all {
+		if slices.Contains(classIDs(c), id) {
+			bearing = append(bearing, c)
+		}
+	}
+	ids := policy.Classes(n.reg, p.Subject, bearing)
+	if len(ids) == 0 {
+		return nil, ev, nil
+	}
+	cnt, err := n.st.Count(ctx, store.ListQuery{Classes: ids, IncludeRevoked: true})
+	if err != nil || cnt == 0 {
+		return nil, ev, err
+	}
+	raw, err := n.st.Label(ctx, id)
+	if err != nil {
+		return nil, ev, err
+	}
+	ev.Decision = audit.Allow
+	return raw, ev, nil
 }
 
 func classIDs(c policy.Class) []string { return c.LabelIDs }

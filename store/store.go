@@ -39,6 +39,11 @@ type Store interface {
 	// and none of their entries is kept. A caller whose ctx ends first gets
 	// its error, and its entries may still be committed.
 	CommitAudit(ctx context.Context, entries ...[]byte) (int64, error)
+	// CommitRead is CommitAudit for a read that disseminated (a partner's
+	// pull): its ledger entries are appended in the same shared
+	// transaction, before its audit entries. A ledger entry the backend
+	// refuses fails its caller alone, and the others commit without it.
+	CommitRead(ctx context.Context, ledger []LedgerEntry, entries ...[]byte) (int64, error)
 	Reader
 	Outbox    // outbox.go: delivery runs outside Update
 	Followups // followups.go: follow-up work runs after the commit

@@ -21,13 +21,20 @@ type PullDecision struct {
 	Labels    []string // the original's access class, for the ledger
 }
 
+// ErrTearlineDue: a pull decided on a snapshot (DecidePull with no write
+// transaction) needs a tearline that is not made yet; decide it again in a
+// write transaction, which makes it.
+var ErrTearlineDue = errors.New("a tearline is due and not made yet")
+
 // DecidePull decides version v (of access class c) for party, under the
 // compiled agreements and for AutoReleasePurpose, as an automatic release
 // would: ok is false when nothing may go without a person deciding (a hold)
-// or nothing may go at all. A tearline due and not yet made is made in tx.
-func (rs *Service) DecidePull(ctx context.Context, tx store.Tx, compiled map[string]*policy.Agreement, party string,
+// or nothing may go at all. It reads through r. A tearline due and not yet
+// made is made in tx, or, when tx is nil (a pull read from a snapshot), the
+// answer is ErrTearlineDue.
+func (rs *Service) DecidePull(ctx context.Context, r store.Reader, tx store.Tx, compiled map[string]*policy.Agreement, party string,
 	v store.ObjectVersion, c policy.Class) (PullDecision, bool, error) {
-	f, err := rs.buildFacts(ctx, tx, v, c, compiled)
+	f, err := rs.buildFacts(ctx, r, v, c, compiled)
 	if err != nil {
 		return PullDecision{}, false, err
 	}
@@ -38,11 +45,14 @@ func (rs *Service) DecidePull(ctx context.Context, tx store.Tx, compiled map[str
 		pd.Outcome = store.LedgerRelease
 	case policy.Tearline:
 		pd.Outcome, pd.Tearline = store.LedgerTearline, TearlineID(v.Type, v.ID, v.Modified, party)
-		vs, err := tx.Versions(ctx, pd.Tearline)
+		vs, err := r.Versions(ctx, pd.Tearline)
 		if err != nil && !errors.Is(err, store.ErrNotFound) {
 			return PullDecision{}, false, err
 		}
 		if len(vs) == 0 {
+			if tx == nil {
+				return PullDecision{}, false, ErrTearlineDue
+			}
 			_, _, err := rs.makeTearline(ctx, tx, node.AutoReleaser(), f, best, party, node.AutoReleasePurpose)
 			if errors.Is(err, ErrNothingRemains) {
 				return PullDecision{}, false, nil

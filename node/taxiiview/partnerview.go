@@ -129,143 +129,190 @@ func (t *TAXII) partnerRead(ctx context.Context, peer *node.Peer, q taxii.Query)
 		}
 		start = cursor{after: pos.After, skip: pos.Skip}
 	}
-	actor := "peer:" + peer.Name
 	detail := "taxii-partner"
 	if q.Manifest {
 		detail = "taxii-partner-manifest"
 	}
-	var page taxii.Page
-	var missing bool
-	err = t.n.Outbox().Update(ctx, func(tx store.Tx) error {
-		page, missing = taxii.Page{}, false
-		compiled, _, err := t.n.CompiledAgreements(ctx, tx)
-		if err != nil {
-			return err
-		}
-		var src rowSource
-		want := "" // object-by-id: the id the partner asked for
-		switch {
-		case q.Object != "":
-			want = q.Object
-			v, ok, err := t.partnerRow(ctx, tx, peer.Name, q.Object)
-			if err != nil {
+	// The page is read from a snapshot and its ledger and audit entries are
+	// committed with concurrent reads (group commit), durable before the
+	// page is answered. Only a pull that must make a tearline first (a
+	// write) is read again in a write transaction of its own.
+	pr := partnerPageRead{t: t, peer: peer, q: q, limit: limit, start: start, codec: codec, scope: scope, detail: detail}
+	res, err := pr.read(ctx, t.n.Store(), nil)
+	switch {
+	case err == nil:
+		err = node.RecordPull(ctx, t.n, res.ledger, res.events...)
+	case errors.Is(err, release.ErrTearlineDue):
+		err = t.n.Outbox().Update(ctx, func(tx store.Tx) error {
+			var err error
+			if res, err = pr.read(ctx, tx, tx); err != nil {
 				return err
 			}
-			if !ok {
-				missing = true
-				return t.n.AppendAudit(ctx, tx, partnerDenial(actor, peer.Name, q.Object, detail))
-			}
-			src = &sliceSource{rows: []store.ObjectVersion{v}}
-		case len(q.IDs) > 0:
-			var rows []store.ObjectVersion
-			for _, id := range slices.Compact(slices.Sorted(slices.Values(q.IDs))) {
-				vs, err := tx.Versions(ctx, id)
-				if err != nil && !errors.Is(err, store.ErrNotFound) {
-					return err
-				}
-				if len(vs) > 0 && (len(q.Types) == 0 || slices.Contains(q.Types, vs[0].Type)) {
-					rows = append(rows, vs[len(vs)-1])
-				}
-			}
-			slices.SortFunc(rows, func(a, b store.ObjectVersion) int { return cmp.Compare(a.Seq, b.Seq) })
-			src = &sliceSource{rows: afterSeq(rows, start.after)}
-		default:
-			cs, err := tx.AccessClasses(ctx, 0)
-			if err != nil {
-				return err
-			}
-			classes := make([]int64, len(cs))
-			for i, c := range cs {
-				classes[i] = c.ID
-			}
-			lq := store.ListQuery{Types: q.Types, Classes: classes, After: start.after, Limit: limit + 1, IncludeRevoked: true}
-			if !q.AddedAfter.IsZero() && q.Next == "" {
-				if lq.After, err = seekAdded(ctx, tx, lq, q.AddedAfter); err != nil {
+			for _, e := range res.ledger {
+				if _, err := tx.AppendLedger(ctx, e); err != nil {
 					return err
 				}
 			}
-			src = &listSource{ctx: ctx, tx: tx, q: lq}
-		}
-
-		var events []audit.Event
-		if want == "" {
-			// The list entry comes first and is filled in last (taxiiRead).
-			events = make([]audit.Event, 1, 1+limit+16)
-		}
-		var labels []string
-		prev, scanned := start.after, 0
-		for {
-			if scanned == taxiiMaxScan || len(page.Items) == limit && want == "" {
-				// Checked before deciding the next row, so that nothing is
-				// made or recorded for a row this page does not serve.
-				next, err := codec.Seal(scope, pagecursor.Position{After: prev})
-				if err != nil {
-					return err
-				}
-				page.More, page.Next = true, next
-				break
-			}
-			v, ok, err := src.next()
-			if err != nil {
-				return err
-			}
-			if !ok {
-				break
-			}
-			scanned++
-			prev = v.Seq
-			if !specMatch(q.SpecVersions) || !q.AddedAfter.IsZero() && !v.DateAdded.After(q.AddedAfter) {
-				continue
-			}
-			pi, ok, err := t.partnerDecide(ctx, tx, compiled, peer.Name, v, q.Manifest)
-			if err != nil {
-				return err
-			}
-			if !ok || want != "" && pi.item.ID != want {
-				continue
-			}
-			if pi.ledger != nil {
-				if _, err := tx.AppendLedger(ctx, *pi.ledger); err != nil {
-					return err
-				}
-			}
-			page.Items = append(page.Items, pi.item)
-			pi.event.Detail = clip.String(detail+" "+pi.event.Detail, 300)
-			events = append(events, pi.event)
-			for _, id := range pi.labels {
-				if !slices.Contains(labels, id) {
-					labels = append(labels, id)
-				}
-			}
-		}
-		if want != "" && len(page.Items) == 0 {
-			missing = true
-			return t.n.AppendAudit(ctx, tx, partnerDenial(actor, peer.Name, want, detail))
-		}
-		for _, id := range labels {
-			raw, err := tx.Label(ctx, id)
-			if err != nil {
-				return fmt.Errorf("label %s: %w", id, err)
-			}
-			if raw, err = served("label "+id, raw, false); err != nil {
-				return err
-			}
-			page.Leading = append(page.Leading, raw)
-			events = append(events, audit.Event{Actor: actor, Action: audit.ActionLabelRead, Object: id, Decision: audit.Allow, Detail: detail})
-		}
-		if want == "" {
-			events[0] = audit.Event{Actor: actor, Action: audit.ActionList, Decision: audit.Allow, Subject: "party:" + peer.Name,
-				Count: len(page.Items), Detail: describeQuery(detail, q)}
-		}
-		return t.n.AppendAudit(ctx, tx, events...)
-	})
+			return t.n.AppendAudit(ctx, tx, res.events...)
+		})
+	}
 	if err != nil {
 		return taxii.Page{}, fmt.Errorf("taxii partner read: %w", err)
 	}
-	if missing {
+	if res.missing {
 		return taxii.Page{}, fmt.Errorf("taxii read %s: %w", q.Object, taxii.ErrNotFound)
 	}
-	return page, nil
+	return res.page, nil
+}
+
+// partnerPageRead is one page of the partner view being read.
+type partnerPageRead struct {
+	t      *TAXII
+	peer   *node.Peer
+	q      taxii.Query
+	limit  int
+	start  cursor
+	codec  *pagecursor.Codec
+	scope  pagecursor.Scope
+	detail string
+}
+
+// partnerPage is what reading a page decided: the page, or missing (an
+// object-by-id read the partner may not make), and the ledger and audit
+// entries to commit before it is answered.
+type partnerPage struct {
+	page    taxii.Page
+	missing bool
+	ledger  []store.LedgerEntry
+	events  []audit.Event
+}
+
+// read reads the page through r. tx is nil for a read from a snapshot: a
+// tearline that would have to be made then fails it with
+// release.ErrTearlineDue; in a write transaction (r == tx) it is made.
+func (pr *partnerPageRead) read(ctx context.Context, r store.Reader, tx store.Tx) (partnerPage, error) {
+	t, peer, q, limit, start, codec, scope, detail := pr.t, pr.peer, pr.q, pr.limit, pr.start, pr.codec, pr.scope, pr.detail
+	actor := "peer:" + peer.Name
+	var out partnerPage
+	compiled, _, err := t.n.CompiledAgreements(ctx, r)
+	if err != nil {
+		return out, err
+	}
+	var src rowSource
+	want := "" // object-by-id: the id the partner asked for
+	switch {
+	case q.Object != "":
+		want = q.Object
+		v, ok, err := t.partnerRow(ctx, r, peer.Name, q.Object)
+		if err != nil {
+			return out, err
+		}
+		if !ok {
+			out.missing, out.events = true, []audit.Event{partnerDenial(actor, peer.Name, q.Object, detail)}
+			return out, nil
+		}
+		src = &sliceSource{rows: []store.ObjectVersion{v}}
+	case len(q.IDs) > 0:
+		var rows []store.ObjectVersion
+		for _, id := range slices.Compact(slices.Sorted(slices.Values(q.IDs))) {
+			vs, err := r.Versions(ctx, id)
+			if err != nil && !errors.Is(err, store.ErrNotFound) {
+				return out, err
+			}
+			if len(vs) > 0 && (len(q.Types) == 0 || slices.Contains(q.Types, vs[0].Type)) {
+				rows = append(rows, vs[len(vs)-1])
+			}
+		}
+		slices.SortFunc(rows, func(a, b store.ObjectVersion) int { return cmp.Compare(a.Seq, b.Seq) })
+		src = &sliceSource{rows: afterSeq(rows, start.after)}
+	default:
+		cs, err := r.AccessClasses(ctx, 0)
+		if err != nil {
+			return out, err
+		}
+		classes := make([]int64, len(cs))
+		for i, c := range cs {
+			classes[i] = c.ID
+		}
+		lq := store.ListQuery{Types: q.Types, Classes: classes, After: start.after, Limit: limit + 1, IncludeRevoked: true}
+		if !q.AddedAfter.IsZero() && q.Next == "" {
+			if lq.After, err = seekAdded(ctx, r, lq, q.AddedAfter); err != nil {
+				return out, err
+			}
+		}
+		src = &listSource{ctx: ctx, tx: r, q: lq}
+	}
+
+	page := &out.page
+	var events []audit.Event
+	if want == "" {
+		// The list entry comes first and is filled in last (taxiiRead).
+		events = make([]audit.Event, 1, 1+limit+16)
+	}
+	var labels []string
+	prev, scanned := start.after, 0
+	for {
+		if scanned == taxiiMaxScan || len(page.Items) == limit && want == "" {
+			// Checked before deciding the next row, so that nothing is
+			// made or recorded for a row this page does not serve.
+			next, err := codec.Seal(scope, pagecursor.Position{After: prev})
+			if err != nil {
+				return out, err
+			}
+			page.More, page.Next = true, next
+			break
+		}
+		v, ok, err := src.next()
+		if err != nil {
+			return out, err
+		}
+		if !ok {
+			break
+		}
+		scanned++
+		prev = v.Seq
+		if !specMatch(q.SpecVersions) || !q.AddedAfter.IsZero() && !v.DateAdded.After(q.AddedAfter) {
+			continue
+		}
+		pi, ok, err := t.partnerDecide(ctx, r, tx, compiled, peer.Name, v, q.Manifest)
+		if err != nil {
+			return out, err
+		}
+		if !ok || want != "" && pi.item.ID != want {
+			continue
+		}
+		if pi.ledger != nil {
+			out.ledger = append(out.ledger, *pi.ledger)
+		}
+		page.Items = append(page.Items, pi.item)
+		pi.event.Detail = clip.String(detail+" "+pi.event.Detail, 300)
+		events = append(events, pi.event)
+		for _, id := range pi.labels {
+			if !slices.Contains(labels, id) {
+				labels = append(labels, id)
+			}
+		}
+	}
+	if want != "" && len(page.Items) == 0 {
+		return partnerPage{missing: true, events: []audit.Event{partnerDenial(actor, peer.Name, want, detail)}}, nil
+	}
+	for _, id := range labels {
+		raw, err := r.Label(ctx, id)
+		if err != nil {
+			return out, fmt.Errorf("label %s: %w", id, err)
+		}
+		if raw, err = served("label "+id, raw, false); err != nil {
+			return out, err
+		}
+		page.Leading = append(page.Leading, raw)
+		events = append(events, audit.Event{Actor: actor, Action: audit.ActionLabelRead, Object: id, Decision: audit.Allow, Detail: detail})
+	}
+	if want == "" {
+		events[0] = audit.Event{Actor: actor, Action: audit.ActionList, Decision: audit.Allow, Subject: "party:" + peer.Name,
+			Count: len(page.Items), Detail: describeQuery(detail, q)}
+	}
+	out.events = events
+	return out, nil
 }
 
 // partnerDenial audits an object-by-id read the partner may not make. Its
@@ -280,7 +327,7 @@ func partnerDenial(actor, party, id, detail string) audit.Event {
 // version of id, or, when id is a tearline made for party, the original it
 // was made from (the tearline is served only if the original's decision
 // still makes it).
-func (t *TAXII) partnerRow(ctx context.Context, tx store.Tx, party, id string) (store.ObjectVersion, bool, error) {
+func (t *TAXII) partnerRow(ctx context.Context, tx store.Reader, party, id string) (store.ObjectVersion, bool, error) {
 	vs, err := tx.Versions(ctx, id)
 	if errors.Is(err, store.ErrNotFound) || err == nil && len(vs) == 0 {
 		return store.ObjectVersion{}, false, nil
@@ -314,17 +361,17 @@ func (t *TAXII) partnerRow(ctx context.Context, tx store.Tx, party, id string) (
 
 // partnerDecide decides whether and how row v is served to party. ok false:
 // the row is not in the partner's view.
-func (t *TAXII) partnerDecide(ctx context.Context, tx store.Tx, compiled map[string]*policy.Agreement, party string,
+func (t *TAXII) partnerDecide(ctx context.Context, r store.Reader, tx store.Tx, compiled map[string]*policy.Agreement, party string,
 	v store.ObjectVersion, manifest bool) (partnerItem, bool, error) {
-	skip, err := t.partnerHidden(ctx, tx, party, v)
+	skip, err := t.partnerHidden(ctx, r, party, v)
 	if err != nil || skip {
 		return partnerItem{}, false, err
 	}
-	c, err := t.n.Classes().Of(ctx, tx, v.Class)
+	c, err := t.n.Classes().Of(ctx, r, v.Class)
 	if err != nil {
 		return partnerItem{}, false, err
 	}
-	pd, ok, err := t.rel.DecidePull(ctx, tx, compiled, party, v, c)
+	pd, ok, err := t.rel.DecidePull(ctx, r, tx, compiled, party, v, c)
 	if err != nil || !ok {
 		return partnerItem{}, false, err
 	}
@@ -332,7 +379,7 @@ func (t *TAXII) partnerDecide(ctx context.Context, tx store.Tx, compiled map[str
 	e := &store.LedgerEntry{ObjectID: v.ID, Modified: v.Modified, Party: party, Agreement: pd.Agreement, AgreementVersion: pd.Version,
 		Term: pd.Terms, Labels: pd.Labels, State: LedgerPulled, By: "peer:" + party, At: t.n.Now(), Outcome: pd.Outcome}
 	if pd.Outcome == store.LedgerTearline {
-		vs, err := tx.Versions(ctx, pd.Tearline)
+		vs, err := r.Versions(ctx, pd.Tearline)
 		if err != nil {
 			return partnerItem{}, false, err
 		}
@@ -340,7 +387,7 @@ func (t *TAXII) partnerDecide(ctx context.Context, tx store.Tx, compiled map[str
 			return partnerItem{}, false, fmt.Errorf("tearline %s of %s: not stored", pd.Tearline, v.ID)
 		}
 		out = vs[len(vs)-1]
-		tc, err := t.n.Classes().Of(ctx, tx, out.Class)
+		tc, err := t.n.Classes().Of(ctx, r, out.Class)
 		if err != nil {
 			return partnerItem{}, false, err
 		}
@@ -387,7 +434,7 @@ func (t *TAXII) partnerDecide(ctx context.Context, tx store.Tx, compiled map[str
 // the agreements say: tearlines and their derived-from relationships (a
 // tearline is served in place of its original, to its party only), and
 // what came from or was originated by the partner itself.
-func (t *TAXII) partnerHidden(ctx context.Context, tx store.Tx, party string, v store.ObjectVersion) (bool, error) {
+func (t *TAXII) partnerHidden(ctx context.Context, tx store.Reader, party string, v store.ObjectVersion) (bool, error) {
 	if v.Originator == party {
 		return true, nil
 	}

@@ -80,10 +80,8 @@ func (t *TAXII) Authenticate(ctx context.Context, user, token string) (taxii.Cal
 		return nil, err
 	}
 	if user != "" && user != p.User.Name {
-		err := t.n.Store().Update(ctx, func(tx store.Tx) error {
-			return t.n.AppendAudit(ctx, tx, audit.Event{Actor: "token:" + p.TokenID, Action: audit.ActionAuthRefuse,
-				Decision: audit.Deny, Reasons: []string{"user-mismatch"}})
-		})
+		err := t.n.RecordReads(ctx, audit.Event{Actor: "token:" + p.TokenID, Action: audit.ActionAuthRefuse,
+			Decision: audit.Deny, Reasons: []string{"user-mismatch"}})
 		if err != nil {
 			return nil, fmt.Errorf("authenticate: %w", err)
 		}

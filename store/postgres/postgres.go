@@ -145,6 +145,11 @@ func (s *Store) CommitAudit(ctx context.Context, entries ...[]byte) (int64, erro
 	return s.audit.Append(ctx, entries...)
 }
 
+// CommitRead implements store.Store: CommitAudit with ledger entries.
+func (s *Store) CommitRead(ctx context.Context, ledger []store.LedgerEntry, entries ...[]byte) (int64, error) {
+	return s.audit.AppendWith(ctx, ledger, entries...)
+}
+
 // Collector returns the store's metrics for an operator: the group commits
 // of read audit entries (CommitAudit).
 func (s *Store) Collector() prometheus.Collector { return s.audit }

@@ -274,6 +274,11 @@ func (s *Store) CommitAudit(ctx context.Context, entries ...[]byte) (int64, erro
 	return s.audit.Append(ctx, entries...)
 }
 
+// CommitRead implements store.Store: CommitAudit with ledger entries.
+func (s *Store) CommitRead(ctx context.Context, ledger []store.LedgerEntry, entries ...[]byte) (int64, error) {
+	return s.audit.AppendWith(ctx, ledger, entries...)
+}
+
 // transact runs fn in one transaction on the writer; s.mu is held.
 func (s *Store) transact(ctx context.Context, fn func(*tx) error) error {
 	t, err := s.w.BeginTx(ctx, nil)

@@ -13,7 +13,9 @@ package groupcommit
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -36,6 +38,7 @@ type Committer struct {
 
 	mu      sync.Mutex
 	filling *batch // the batch new entries join; nil when none
+	waiting int    // entries in filling
 	running bool   // the committing goroutine is running
 	stats   Stats
 }
@@ -48,11 +51,27 @@ type Stats struct {
 }
 
 type batch struct {
-	entries [][]byte
-	done    chan struct{} // closed once the batch committed or failed
-	first   int64         // index of entries[0], when err is nil
-	err     error
+	calls []*call
+	done  chan struct{} // closed once the batch committed or failed
+	err   error         // the shared transaction's error
 }
+
+// call is one caller's part of a batch.
+type call struct {
+	entries [][]byte
+	ledger  []store.LedgerEntry
+	first   int64 // index of entries[0], once committed
+	err     error // this caller's own error (its ledger rows), set before done closes
+}
+
+// callError is an error of one caller's own rows: that caller fails, and
+// the batch is committed again without it.
+type callError struct {
+	c   *call
+	err error
+}
+
+func (e *callError) Error() string { return e.err.Error() }
 
 // New returns a Committer that commits through update.
 func New(update Update) *Committer { return &Committer{update: update} }
@@ -64,17 +83,26 @@ func New(update Update) *Committer { return &Committer{update: update} }
 // caller whose ctx ends before the commit gets ctx's error; its entries may
 // still be committed (audited, never the reverse: answered without them).
 func (c *Committer) Append(ctx context.Context, entries ...[]byte) (int64, error) {
+	return c.AppendWith(ctx, nil, entries...)
+}
+
+// AppendWith is Append for a read that disseminated: ledger is appended
+// in the same shared transaction, before entries, so what went to a party
+// is on record exactly when the read is. A ledger entry the backend
+// refuses fails its caller alone: the batch is committed again without it.
+func (c *Committer) AppendWith(ctx context.Context, ledger []store.LedgerEntry, entries ...[]byte) (int64, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, fmt.Errorf("append audit: %w", err)
 	}
+	me := &call{entries: entries, ledger: ledger}
 	c.mu.Lock()
 	b := c.filling
 	if b == nil {
 		b = &batch{done: make(chan struct{})}
 		c.filling = b
 	}
-	off := int64(len(b.entries))
-	b.entries = append(b.entries, entries...)
+	b.calls = append(b.calls, me)
+	c.waiting += len(entries)
 	if !c.running {
 		c.running = true
 		go c.commitAll()
@@ -82,10 +110,13 @@ func (c *Committer) Append(ctx context.Context, entries ...[]byte) (int64, error
 	c.mu.Unlock()
 	select {
 	case <-b.done:
-		if b.err != nil {
+		switch {
+		case me.err != nil:
+			return 0, me.err
+		case b.err != nil:
 			return 0, b.err
 		}
-		return b.first + off, nil
+		return me.first, nil
 	case <-ctx.Done():
 		return 0, fmt.Errorf("append audit: waiting for the shared commit: %w", context.Cause(ctx))
 	}
@@ -96,10 +127,7 @@ func (c *Committer) Append(ctx context.Context, entries ...[]byte) (int64, error
 func (c *Committer) Waiting() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.filling == nil {
-		return 0
-	}
-	return len(c.filling.entries)
+	return c.waiting
 }
 
 // Stats returns the counts so far.
@@ -115,45 +143,91 @@ func (c *Committer) commitAll() {
 	for {
 		c.mu.Lock()
 		b := c.filling
-		c.filling = nil
+		c.filling, c.waiting = nil, 0
 		if b == nil {
 			c.running = false
 			c.mu.Unlock()
 			return
 		}
 		c.mu.Unlock()
-		b.err = c.commit(b)
+		n := c.commitBatch(b)
 		c.mu.Lock()
 		if b.err != nil {
 			c.stats.Failed++
-		} else {
+		} else if n > 0 {
 			c.stats.Commits++
-			c.stats.Entries += int64(len(b.entries))
+			c.stats.Entries += int64(n)
 		}
 		c.mu.Unlock()
 		close(b.done)
 	}
 }
 
-func (c *Committer) commit(b *batch) (err error) {
+// commitBatch commits b's callers, again without any caller whose own rows
+// were refused, and returns how many entries it committed.
+func (c *Committer) commitBatch(b *batch) int {
+	live := b.calls
+	for len(live) > 0 {
+		n, err := c.commit(live)
+		var ce *callError
+		if !errors.As(err, &ce) {
+			b.err = err
+			return n
+		}
+		ce.c.err = fmt.Errorf("append audit: %w", ce.err)
+		live = slices.DeleteFunc(live, func(x *call) bool { return x == ce.c })
+	}
+	return 0
+}
+
+func (c *Committer) commit(calls []*call) (n int, err error) {
+	var all [][]byte
+	if len(calls) == 1 {
+		all = calls[0].entries
+	} else {
+		for _, x := range calls {
+			n += len(x.entries)
+		}
+		all = make([][]byte, 0, n)
+		for _, x := range calls {
+			all = append(all, x.entries...)
+		}
+	}
+	n = len(all)
 	// A panic in the backend fails this batch, not the process's audit
 	// log: the committing goroutine carries on with the next batch, and
 	// no waiter is left waiting for a commit that will never end.
 	defer func() {
 		if r := recover(); r != nil {
-			err = fmt.Errorf("append audit: shared commit of %d entries panicked: %v", len(b.entries), r)
+			err = fmt.Errorf("append audit: shared commit of %d entries panicked: %v", n, r)
 		}
 	}()
 	ctx, cancel := context.WithTimeout(context.Background(), commitTimeout)
 	defer cancel()
+	var first int64
 	if uerr := c.update(ctx, func(tx store.Tx) error {
+		for _, x := range calls {
+			for _, e := range x.ledger {
+				if _, err := tx.AppendLedger(ctx, e); err != nil {
+					return &callError{x, fmt.Errorf("ledger entry for %s to %s: %w", e.ObjectID, e.Party, err)}
+				}
+			}
+		}
 		var err error
-		b.first, err = tx.AppendAudit(ctx, b.entries...)
+		first, err = tx.AppendAudit(ctx, all...)
 		return err
 	}); uerr != nil {
-		return fmt.Errorf("append audit: shared commit of %d entries: %w", len(b.entries), uerr)
+		var ce *callError
+		if errors.As(uerr, &ce) {
+			return 0, ce
+		}
+		return n, fmt.Errorf("append audit: shared commit of %d entries: %w", n, uerr)
 	}
-	return nil
+	for _, x := range calls {
+		x.first = first
+		first += int64(len(x.entries))
+	}
+	return n, nil
 }
 
 var (

@@ -12,10 +12,27 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/tearline/tearline/internal/pgtest"
 	"github.com/tearline/tearline/store"
 	"github.com/tearline/tearline/store/internal/groupcommit"
+	"github.com/tearline/tearline/store/postgres"
 	"github.com/tearline/tearline/store/sqlite"
 )
+
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+// forEachBackend runs test on a new SQLite store and a new PostgreSQL one.
+func forEachBackend(t *testing.T, test func(*testing.T, store.Store)) {
+	t.Run("sqlite", func(t *testing.T) { test(t, openStore(t)) })
+	t.Run("postgres", func(t *testing.T) {
+		s, err := postgres.Open(t.Context(), pgtest.DSN(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		test(t, s)
+	})
+}
 
 func openStore(t *testing.T) *sqlite.Store {
 	t.Helper()
@@ -119,9 +136,13 @@ func TestArrivalsShareTheNextCommit(t *testing.T) {
 }
 
 // A shared commit that fails fails every caller in it, keeps none of their
-// entries, and the next batch takes the indexes they would have had.
+// entries, and the next batch takes the indexes they would have had (on
+// both backends).
 func TestFailedCommitFailsEveryCaller(t *testing.T) {
-	s := openStore(t)
+	forEachBackend(t, testFailedCommitFailsEveryCaller)
+}
+
+func testFailedCommitFailsEveryCaller(t *testing.T, s store.Store) {
 	errBoom := errors.New("disk on fire")
 	hold := make(chan struct{})
 	var calls atomic.Int32
@@ -267,4 +288,119 @@ func TestMetrics(t *testing.T) {
 			t.Errorf("%s = %v, want %v (all: %v)", name, got[name], v, got)
 		}
 	}
+}
+
+func ledgerEntry(object, party string) store.LedgerEntry {
+	return store.LedgerEntry{ObjectID: object, Modified: "2026-01-01T00:00:00Z", Party: party, Agreement: "agreement--1",
+		AgreementVersion: 1, Outcome: store.LedgerRelease, Labels: []string{"label-1"}, State: "pulled", By: "peer:" + party,
+		At: time.Date(2026, 12, 7, 0, 0, 0, 0, time.UTC)}
+}
+
+// refusingTx is a real backend's transaction whose AppendLedger refuses
+// the party "refused", as a backend refuses a row it cannot store.
+type refusingTx struct{ store.Tx }
+
+var errRefusedRow = errors.New("row refused")
+
+func (t refusingTx) AppendLedger(ctx context.Context, e store.LedgerEntry) (int64, error) {
+	if e.Party == "refused" {
+		return 0, errRefusedRow
+	}
+	return t.Tx.AppendLedger(ctx, e)
+}
+
+// A read's ledger entries are committed with its audit entries, in the
+// shared transaction: after AppendWith returns, both are in the store.
+func TestLedgerLandsWithItsEntries(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, s store.Store) {
+		c := groupcommit.New(s.Update)
+		var wg sync.WaitGroup
+		firsts := make([]int64, 12)
+		for i := range firsts {
+			wg.Go(func() {
+				var err error
+				firsts[i], err = c.AppendWith(t.Context(), []store.LedgerEntry{ledgerEntry(fmt.Sprintf("object-%d", i), "partner")},
+					[]byte(fmt.Sprintf("pull %d", i)))
+				if err != nil {
+					t.Errorf("AppendWith %d: %v", i, err)
+				}
+			})
+		}
+		wg.Wait()
+		for i, first := range firsts {
+			got, err := s.AuditEntries(t.Context(), first, first+1)
+			if err != nil || len(got) != 1 || string(got[0].Data) != fmt.Sprintf("pull %d", i) {
+				t.Errorf("entry of pull %d at %d = %v, %v", i, first, got, err)
+			}
+			les, err := s.Ledger(t.Context(), store.LedgerQuery{ObjectID: fmt.Sprintf("object-%d", i)})
+			if err != nil || len(les) != 1 || les[0].Party != "partner" {
+				t.Errorf("ledger of object-%d = %+v, %v; want one entry for partner", i, les, err)
+			}
+		}
+	})
+}
+
+// A ledger entry the backend refuses fails its own caller only: its entries
+// and ledger rows are not kept, and the others in its batch commit without
+// it, densely.
+func TestRefusedLedgerFailsItsCallerAlone(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, s store.Store) {
+		hold := make(chan struct{})
+		var calls atomic.Int32
+		c := groupcommit.New(func(ctx context.Context, fn func(store.Tx) error) error {
+			if calls.Add(1) == 1 {
+				<-hold
+			}
+			return s.Update(ctx, func(tx store.Tx) error { return fn(refusingTx{tx}) })
+		})
+		first := appendAll(c, entries("first", 1))
+		waitFor(t, "the first commit to start", func() bool { return calls.Load() == 1 })
+		type res struct {
+			first int64
+			err   error
+		}
+		out := make([]res, 5)
+		var wg sync.WaitGroup
+		for i := range out {
+			party := "partner"
+			if i == 2 {
+				party = "refused"
+			}
+			wg.Go(func() {
+				f, err := c.AppendWith(t.Context(), []store.LedgerEntry{ledgerEntry(fmt.Sprintf("object-%d", i), party)},
+					[]byte(fmt.Sprintf("pull %d", i)))
+				out[i] = res{f, err}
+			})
+		}
+		waitFor(t, "five pulls to wait", func() bool { return c.Waiting() == 5 })
+		close(hold)
+		wg.Wait()
+		checkAt(t, s, <-first)
+		for i, r := range out {
+			les, err := s.Ledger(t.Context(), store.LedgerQuery{ObjectID: fmt.Sprintf("object-%d", i)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if i == 2 {
+				if !errors.Is(r.err, errRefusedRow) || len(les) != 0 {
+					t.Errorf("refused pull: err %v, %d ledger entries; want %v and none", r.err, len(les), errRefusedRow)
+				}
+				continue
+			}
+			if r.err != nil || len(les) != 1 {
+				t.Errorf("pull %d: err %v, %d ledger entries; want none and one", i, r.err, len(les))
+				continue
+			}
+			got, err := s.AuditEntries(t.Context(), r.first, r.first+1)
+			if err != nil || len(got) != 1 || string(got[0].Data) != fmt.Sprintf("pull %d", i) {
+				t.Errorf("entry of pull %d at %d = %v, %v", i, r.first, got, err)
+			}
+		}
+		if size, err := s.AuditSize(t.Context()); err != nil || size != 5 {
+			t.Errorf("AuditSize = %d, %v; want 5 (the first and four pulls, no gap)", size, err)
+		}
+		if st := c.Stats(); st.Commits != 2 || st.Entries != 5 || st.Failed != 0 {
+			t.Errorf("Stats = %+v, want 2 commits of 5 entries", st)
+		}
+	})
 }

@@ -435,7 +435,14 @@ func testCommitAudit(t *testing.T, s store.Store) {
 				for k := range entries {
 					entries[k] = fmt.Appendf(nil, "read %d/%d/%d", r, i, k)
 				}
-				first, err := s.CommitAudit(ctx, entries...)
+				var first int64
+				var err error
+				if r%4 == 0 { // a partner's pull: its ledger entry rides along (CommitRead)
+					first, err = s.CommitRead(ctx, []store.LedgerEntry{{ObjectID: fmt.Sprintf("pulled-%d-%d", r, i), Party: "partner",
+						State: "pulled", Labels: []string{}, At: time.Unix(1, 0)}}, entries...)
+				} else {
+					first, err = s.CommitAudit(ctx, entries...)
+				}
 				if err != nil {
 					t.Errorf("CommitAudit: %v", err)
 					return
@@ -475,6 +482,13 @@ func testCommitAudit(t *testing.T, s store.Store) {
 		want = append(want, g.entries...)
 	}
 	CheckLog(t, s, want)
+	for r := 0; r < readers; r += 4 {
+		for i := range reads {
+			if les, err := s.Ledger(ctx, store.LedgerQuery{ObjectID: fmt.Sprintf("pulled-%d-%d", r, i)}); err != nil || len(les) != 1 {
+				t.Errorf("ledger of pull %d/%d = %d entries, %v; want 1", r, i, len(les), err)
+			}
+		}
+	}
 
 	// A caller whose context has ended appends nothing.
 	cctx, cancel := context.WithCancel(ctx)
