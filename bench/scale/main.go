@@ -71,6 +71,7 @@ type config struct {
 	checkpoints []int
 	reads       int
 	pages       int
+	ui          int // web pages to time per kind (ui.go)
 	seed        uint64
 	keep        bool
 	dir         string
@@ -97,6 +98,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&cps, "checkpoints", "10000,100000,1000000,2000000", "object counts at which to record rate, disk and memory (the final count is always one)")
 	fs.IntVar(&c.reads, "reads", 2000, "point reads to time at the end")
 	fs.IntVar(&c.pages, "pages", 200, "filtered pages of 1,000 to time at the end, per filter")
+	fs.IntVar(&c.ui, "ui", 0, "web interface pages to time at the end, per kind (object list, object page, release queue, audit log by actor and by object, search); 0: none")
 	fs.Uint64Var(&c.seed, "seed", 1, "generator seed")
 	fs.BoolVar(&c.keep, "keep", false, "keep the data directory")
 	fs.StringVar(&c.dir, "dir", "", "parent of the data directory (default the system temporary directory)")
@@ -247,6 +249,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if cfg.ui > 0 {
+		ul, err := timeUI(ctx, cfg, n, loaderSpec.Name, readerSpec.Name, ids, stderr)
+		if err != nil {
+			return fmt.Errorf("ui: %w", err)
+		}
+		lats = append(lats, ul...)
+	}
 	storeMetrics(n, "after the reads", stderr)
 	final, err := disk()
 	if err != nil {
@@ -276,9 +285,11 @@ func reuse(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 	}
 	defer n.Close()
 	var ps [2]*node.Principal
+	var names [2]string
 	var readerToken string
 	for i, s := range []users.UserSpec{loaderSpec, readerSpec} {
 		s.Name += "-" + strconv.FormatInt(time.Now().UnixNano(), 36)
+		names[i] = s.Name
 		if ps[i], readerToken, err = principal(ctx, n, s); err != nil {
 			return err
 		}
@@ -301,6 +312,15 @@ func reuse(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 	lats, err := timeReads(ctx, cfg, n, ps[0], ps[1], readerToken, ids, stderr)
 	if err != nil {
 		return err
+	}
+	if cfg.ui > 0 {
+		// The audit filter by actor names the original loader, whose
+		// ingest entries fill the log.
+		ul, err := timeUI(ctx, cfg, n, names[0], names[1], ids, stderr)
+		if err != nil {
+			return fmt.Errorf("ui: %w", err)
+		}
+		lats = append(lats, ul...)
 	}
 	report(stdout, cfg, nil, lats, 0, peakRSS())
 	return nil

@@ -82,3 +82,28 @@ func TestParseCPU(t *testing.T) {
 		}
 	}
 }
+
+// TestSmallRunUI: with -ui the report times each page of the web
+// interface, signed in, and the audit index's catch-up.
+func TestSmallRunUI(t *testing.T) {
+	var out, errs bytes.Buffer
+	args := []string{"-backend", "sqlite", "-n", "2000", "-bundle", "500", "-checkpoints", "1000",
+		"-reads", "5", "-pages", "2", "-ui", "3", "-dir", t.TempDir()}
+	if err := run(t.Context(), args, &out, &errs); err != nil {
+		t.Fatalf("run: %v\n%s", err, errs.String())
+	}
+	report := out.String()
+	for _, want := range []string{
+		"| audit index catch-up (once) | 1 |",
+		"| UI object list, first page | 3 |",
+		"| UI object list by type | 3 |",
+		"| UI object page | 3 |",
+		"| UI release queue | 3 |",
+		"| UI audit log filtered by actor | 3 |",
+		"| UI audit log filtered by object | 3 |",
+	} {
+		if !strings.Contains(report, want) {
+			t.Errorf("report lacks %q:\n%s", want, report)
+		}
+	}
+}
