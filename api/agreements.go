@@ -317,9 +317,13 @@ func (sh *sharingAPI) recordConsent(w http.ResponseWriter, r *http.Request) {
 }
 
 type ledgerJSON struct {
-	Seq              int64     `json:"seq"`
-	Object           string    `json:"object"`
-	Modified         string    `json:"modified"`
+	Seq      int64  `json:"seq"`
+	Object   string `json:"object"`
+	Modified string `json:"modified"`
+	// Instance is the instance of the version decided on; absent for
+	// the default. The ledger is read by those who see every level's
+	// metadata (docs/SECURITY.md), so it tells nothing hidden.
+	Instance         int64     `json:"instance,omitempty"`
 	Party            string    `json:"party"`
 	Agreement        string    `json:"agreement"`
 	AgreementVersion int       `json:"agreement_version"`
@@ -376,10 +380,10 @@ func (sh *sharingAPI) ledger(w http.ResponseWriter, r *http.Request) {
 	}
 	out := make([]ledgerJSON, 0, len(es))
 	for _, e := range es {
-		j := ledgerJSON{Seq: e.Seq, Object: e.ObjectID, Modified: e.Modified, Party: e.Party, Agreement: e.Agreement,
+		j := ledgerJSON{Seq: e.Seq, Object: e.ObjectID, Modified: e.Modified, Instance: e.Instance, Party: e.Party, Agreement: e.Agreement,
 			AgreementVersion: e.AgreementVersion, Term: e.Term, Outcome: e.Outcome, Tearline: e.TearlineID, Labels: nonNil(e.Labels),
 			Reasons: nonNil(e.Reasons), State: e.State, Request: e.Request, By: e.By, At: e.At}
-		if rc, ok := recallsOf[recalls.LedgerRecallKey(e.ObjectID, e.Party)]; ok && e.Outcome != store.LedgerRefuse {
+		if rc, ok := recallsOf[recalls.LedgerRecallKey(e.ObjectID, e.Instance, e.Party)]; ok && e.Outcome != store.LedgerRefuse {
 			j.Recall, j.RecallState, j.RecallAcknowledged = rc.Recall, rc.State, rc.AckedAt
 		}
 		if d, ok := deliveries[e.Seq]; ok {

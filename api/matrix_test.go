@@ -73,10 +73,15 @@ type matrixIDs struct {
 	// read only that version must not tell Multi from Twin).
 	Multi, Twin string
 	Del         string // SECRET, originated here, for the TAXII DELETE row alone (it deletes it)
+	// Published over by every caller (the publish-over-existing calls of
+	// POST /api/v1/objects; docs/SECURITY.md "Versions belong to their
+	// owner"): SECRET objects, Over of one version (at t0), Newer too,
+	// Rev revoked, Purg purged.
+	Over, Newer, Rev, Purg string
 }
 
 func (x matrixIDs) list() []string {
-	return []string{x.Obj, x.Pend, x.Cons, x.Req, x.Rec, x.Label, x.ReqV}
+	return []string{x.Obj, x.Pend, x.Cons, x.Req, x.Rec, x.Label, x.ReqV, x.Over, x.Newer, x.Rev, x.Purg}
 }
 
 type matrixReq struct {
@@ -192,6 +197,15 @@ func testAuthorizationMatrix(t *testing.T, storeURL string) {
 		t.Fatalf("publish Multi's second version: %d %+v", st, res)
 	}
 	x.Del = publish("Doomed Bear", secretLabel)
+	x.Over, x.Newer, x.Rev, x.Purg = publish("Overwritten Bear", secretLabel), publish("Superseded Bear", secretLabel),
+		publish("Revoked Bear", secretLabel), publish("Purged Bear", secretLabel)
+	revoked := strings.TrimSuffix(string(sdo(x.Rev, t0, overRevokedAt, "Revoked Bear")), "}") + `,"revoked":true}`
+	if st, res := tn.publish(t, admin, []byte(revoked), secretLabel); st != 200 {
+		t.Fatalf("revoke %s: %d %+v", x.Rev, st, res)
+	}
+	if _, err := n.Purge(ctx, node.ConsoleAdmin(), x.Purg, node.PurgeAdmin); err != nil {
+		t.Fatal(err)
+	}
 	releaser := tokenOf("releaser-hi")
 	request := func(id string) release.ReleaseResult {
 		t.Helper()
@@ -259,15 +273,18 @@ func testAuthorizationMatrix(t *testing.T, storeURL string) {
 	if r.Status != 200 || x.Label == "" {
 		t.Fatalf("bindings: %d %s", r.Status, r.Body)
 	}
-	missing := matrixIDs{Obj: newID("threat-actor"), Pend: newID("threat-actor"), Cons: newID("threat-actor"),
+	missing := matrixIDs{Over: newID("threat-actor"), Newer: newID("threat-actor"), Rev: newID("threat-actor"), Purg: newID("threat-actor"),
+		Obj: newID("threat-actor"), Pend: newID("threat-actor"), Cons: newID("threat-actor"),
 		Req: "release--" + uuid.NewString(), Rec: "recall--" + uuid.NewString(), Label: "marking-definition--" + uuid.NewString(), Seq: "987654", ReqV: "release--" + uuid.NewString(), SeqV: "987655",
 		Del: newID("threat-actor")}
 	// What each caller may not learn: for the partner, what was not
 	// released to it (Obj and its label were).
-	secrets := append(x.list(), x.Del, "Released Bear", "Pending Bear", "Consented Bear", multiV2, "Upgraded Bear", "Doomed Bear")
+	secrets := append(x.list(), x.Del, "Released Bear", "Pending Bear", "Consented Bear", multiV2, "Upgraded Bear", "Doomed Bear",
+		"Overwritten Bear", "Superseded Bear", "Revoked Bear", "Purged Bear", overRevokedAt)
 	partnerSecrets := []string{x.Pend, x.Cons, x.Req, x.ReqV, "Pending Bear", "Consented Bear"}
 
 	rows := matrixRows(n.TAXII.HoldingsID())
+	publishOverRows(t, n, x, rows)
 	routes := api.New(n, nil, nil).Routes()
 	for _, rt := range routes {
 		if _, ok := rows[rt]; !ok {
@@ -430,7 +447,7 @@ func normalize(r response, x matrixIDs) response {
 	out.Body = bytes.ReplaceAll(out.Body, []byte("delivery "+x.Seq), []byte("delivery SEQ"))
 	out.Body = bytes.ReplaceAll(out.Body, []byte("delivery "+x.SeqV), []byte("delivery SEQ"))
 	for i, id := range x.list() {
-		name := []string{"OBJ", "PEND", "CONS", "REQ", "REC", "LABEL", "REQV"}[i]
+		name := []string{"OBJ", "PEND", "CONS", "REQ", "REC", "LABEL", "REQV", "OVER", "NEWER", "REV", "PURG"}[i]
 		out.Body = bytes.ReplaceAll(out.Body, []byte(id), []byte(name))
 		for k, vs := range out.Header {
 			for j := range vs {
@@ -511,7 +528,7 @@ func matrixRows(holdings string) map[string]matrixRow {
 		"GET /healthz":       {calls: one(get("/healthz"))},
 		"GET /api/v1/whoami": {calls: one(get("/api/v1/whoami"))},
 		// Publishing a fresh object; publishing over an existing id is
-		// item 2's (polyinstantiation), not this matrix's.
+		// added by publishOverRows.
 		"POST /api/v1/objects": {calls: one(func(matrixIDs) matrixReq {
 			return matrixReq{method: "POST", path: "/api/v1/objects?label=NATO+UNCLASSIFIED", body: fresh()}
 		})},
@@ -714,4 +731,84 @@ func matrixRows(holdings string) map[string]matrixRow {
 	add("GET /taxii2/{root}/collections/{collection}/objects/{$}", label(coll+"objects/?match[id]=%s"))
 	add("GET /taxii2/{root}/collections/{collection}/manifest/{$}", label(coll+"manifest/?match[id]=%s"))
 	return rows
+}
+
+// overRevokedAt is the modified of Rev's revoked version, and overNewer the
+// newer modified the publish-over calls submit.
+const (
+	overRevokedAt = "2026-02-01T00:00:00.000Z"
+	overNewer     = "2026-03-01T00:00:00.000Z"
+)
+
+// publishOverRows adds to POST /api/v1/objects the calls that publish, at
+// NATO UNCLASSIFIED, ids held at SECRET (issue 16, item 2; docs/SECURITY.md
+// "Versions belong to their owner"): with the same modified, with a newer
+// one, over a revoked object and over a purged one. Whoever may not read
+// the SECRET object must get, byte for byte, the answer for an id that does
+// not exist (created, then exists for the callers after the first, who join
+// the instance it started), and the SECRET object must be untouched after
+// each of their calls; a cleared caller acts on the object itself (a
+// conflict, a revoked or purged object refused, a newer version joining
+// it), so it tells the two apart.
+func publishOverRows(t *testing.T, n interface {
+	Store() store.Store
+}, x matrixIDs, rows map[string]matrixRow) {
+	t.Helper()
+	ctx := context.Background()
+	type version struct {
+		modified, digest string
+		revoked          bool
+	}
+	// The versions of id's default instance, and whether any other
+	// instance holds one (false for a purged id).
+	high := func(id string) []version {
+		t.Helper()
+		vs, err := n.Store().Versions(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []version
+		for _, v := range vs {
+			if v.Instance == 0 {
+				out = append(out, version{v.Modified, v.Digest, v.Revoked})
+			}
+		}
+		return out
+	}
+	baseline := map[string][]version{}
+	for _, id := range []string{x.Over, x.Newer, x.Rev, x.Purg} {
+		baseline[id] = high(id)
+	}
+	if len(baseline[x.Purg]) != 0 || len(baseline[x.Rev]) != 2 || !baseline[x.Rev][1].revoked {
+		t.Fatalf("publish-over fixture: purged %+v, revoked %+v", baseline[x.Purg], baseline[x.Rev])
+	}
+	over := func(name, modified string, id func(matrixIDs) string) matrixCall {
+		return matrixCall{name: name, byID: true, f: func(x matrixIDs) matrixReq {
+			return matrixReq{method: "POST", path: "/api/v1/objects?label=NATO+UNCLASSIFIED", body: bundle(sdo(id(x), t0, modified, "Overwriting Fox"))}
+		}}
+	}
+	row := rows["POST /api/v1/objects"]
+	row.calls = append(row.calls,
+		over("over SECRET, same modified", t0, func(x matrixIDs) string { return x.Over }),
+		over("over SECRET revoked", overNewer, func(x matrixIDs) string { return x.Rev }),
+		over("over SECRET purged", t0, func(x matrixIDs) string { return x.Purg }),
+		over("over SECRET, newer modified", overNewer, func(x matrixIDs) string { return x.Newer }))
+	row.check = func(t *testing.T, c matrixCaller, x matrixIDs, r response) {
+		t.Helper()
+		if c.cleared {
+			// A cleared caller acts on the object itself (a newer
+			// version joins it): what no uncleared caller may change is
+			// the object as it stands after that.
+			for id := range baseline {
+				baseline[id] = high(id)
+			}
+			return
+		}
+		for id, want := range baseline {
+			if got := high(id); !slices.Equal(got, want) {
+				t.Errorf("POST /api/v1/objects as %s: the SECRET object %s changed: %+v, was %+v (answer %d %s)", c.name, id, got, want, r.Status, r.Body)
+			}
+		}
+	}
+	rows["POST /api/v1/objects"] = row
 }

@@ -68,10 +68,18 @@ const (
 // released and the object's provenance so far. The receiver decides under
 // its own copy of the agreements; this is the sender's claim, recorded.
 type ReleaseEnvelope struct {
-	Agreement  string      `json:"agreement"`
-	Version    int         `json:"agreement_version"`
-	Originator string      `json:"originator"`
-	Hops       []store.Hop `json:"hops,omitempty"` // before this one
+	Agreement  string `json:"agreement"`
+	Version    int    `json:"agreement_version"`
+	Originator string `json:"originator"`
+	// OriginatorInstance is the instance of the bundle's object as its
+	// originator numbers it (docs/FEDERATION.md, "Instances on the
+	// wire"): the receiver keeps the versions of two origin instances of
+	// one id from one originator in two instances of its own. Absent
+	// means 0: a sender of an earlier version sends none, and the
+	// default instance is sent without it, so an earlier receiver sees
+	// the envelope it knows.
+	OriginatorInstance int64       `json:"originator_instance,omitempty"`
+	Hops               []store.Hop `json:"hops,omitempty"` // before this one
 }
 
 // ObjectsBundle is the wire payload of kind "objects": a STIX 2.1 bundle

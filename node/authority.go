@@ -108,20 +108,27 @@ func EveryLevel(p *Principal, act Action) bool {
 // the ledger see them; others get answers without them.
 func MayCount(p *Principal) bool { return EveryLevel(p, ActLedgerRead) }
 
-// AuthorizeObject is Authorize for act on version modified of object id
-// (any version when modified is ""): p must also be cleared to read it, by
-// the rule of a read (policy.CanRead), unless act lets p's role act on every
-// level. When p may not read it, or it does not exist, the answer is
-// notFound, the error the caller gives for a missing id, so the two cannot
-// be told apart.
-func (n *Node) AuthorizeObject(ctx context.Context, r store.Reader, p *Principal, act Action, id, modified string, notFound error) error {
+// VersionKey names one version of an object id: its instance and its
+// modified (docs/SECURITY.md, "Versions belong to their owner": two
+// instances may share an id and a modified, so a modified alone names
+// nothing).
+type VersionKey struct {
+	Instance int64
+	Modified string
+}
+
+// AuthorizeObject is Authorize for act on the versions of object id that
+// versions name (some version, of any instance, when versions is empty):
+// p must also be cleared to read them, by the rule of a read
+// (policy.CanRead), unless act lets p's role act on every level. When p
+// may not read them, or they do not exist, the answer is notFound, the
+// error the caller gives for a missing id, so the two cannot be told
+// apart.
+func (n *Node) AuthorizeObject(ctx context.Context, r store.Reader, p *Principal, act Action, id string, versions []VersionKey, notFound error) error {
 	if err := Authorize(p, act); err != nil {
 		return err
 	}
-	if EveryLevel(p, act) {
-		return nil
-	}
-	ok, err := n.MayRead(ctx, r, p, id, modified)
+	ok, err := n.ActsOn(ctx, r, p, act, id, versions)
 	if err != nil {
 		return err
 	}
@@ -132,49 +139,46 @@ func (n *Node) AuthorizeObject(ctx context.Context, r store.Reader, p *Principal
 }
 
 // ActsOn reports whether p may take act on every one of versions of id
-// (on any version when versions is empty), without an error for the
-// versions it may not read: for filtering lists (the release queue,
-// recalls, consents) and for narrowing an action to what p may read (a
-// recall recalls only the releases of versions p may read). A role that
-// acts on every level acts on all of them; the role itself is checked by
-// Authorize first.
-func (n *Node) ActsOn(ctx context.Context, r store.Reader, p *Principal, act Action, id string, versions []string) (bool, error) {
+// (on some version, of any instance, when versions is empty), without an
+// error for the versions it may not read: for filtering lists (the release
+// queue, recalls, consents) and for narrowing an action to what p may read
+// (a recall recalls only the releases of versions p may read). A version
+// that is not stored is not readable. A role that acts on every level acts
+// on all of them; the role itself is checked by Authorize first.
+func (n *Node) ActsOn(ctx context.Context, r store.Reader, p *Principal, act Action, id string, versions []VersionKey) (bool, error) {
 	if EveryLevel(p, act) {
 		return true, nil
 	}
-	if len(versions) == 0 {
-		return n.MayRead(ctx, r, p, id, "")
-	}
-	for _, v := range versions {
-		ok, err := n.MayRead(ctx, r, p, id, v)
-		if err != nil || !ok {
-			return false, err
-		}
-	}
-	return true, nil
-}
-
-// MayRead reports whether p may read version modified of id (any version
-// when modified is ""); false when there is no such version.
-func (n *Node) MayRead(ctx context.Context, r store.Reader, p *Principal, id, modified string) (bool, error) {
-	versions, err := r.Versions(ctx, id)
+	stored, err := r.Versions(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
 		return false, nil
 	}
 	if err != nil {
 		return false, err
 	}
-	for _, v := range versions {
-		if modified != "" && v.Modified != modified {
-			continue
-		}
+	readable := func(v store.ObjectVersion) (bool, error) {
 		c, err := n.Classes().Of(ctx, r, v.Class)
 		if err != nil {
 			return false, err
 		}
-		if policy.CanRead(n.reg, p.Subject, c.Labels).Allow {
-			return true, nil
+		return policy.CanRead(n.reg, p.Subject, c.Labels).Allow, nil
+	}
+	if len(versions) == 0 {
+		for _, v := range stored {
+			if ok, err := readable(v); err != nil || ok {
+				return ok, err
+			}
+		}
+		return false, nil
+	}
+	for _, k := range versions {
+		i := slices.IndexFunc(stored, func(v store.ObjectVersion) bool { return v.Instance == k.Instance && v.Modified == k.Modified })
+		if i < 0 {
+			return false, nil
+		}
+		if ok, err := readable(stored[i]); err != nil || !ok {
+			return false, err
 		}
 	}
-	return false, nil
+	return true, nil
 }

@@ -103,7 +103,7 @@ func CreatedOf(landed []Landed) []VersionRef {
 	var out []VersionRef
 	for _, l := range landed {
 		if l.Status == "created" {
-			out = append(out, VersionRef{ID: l.ID, Modified: l.Modified})
+			out = append(out, VersionRef{ID: l.ID, Modified: l.Modified, Instance: l.instance})
 		}
 	}
 	return out

@@ -80,11 +80,16 @@ func (fu *Followups) Do(ctx context.Context, fs []store.Followup) {
 // took it, it does nothing.
 type FollowupHandler func(ctx context.Context, row int64, p *Principal, source string, refs []VersionRef) error
 
-// VersionRef names one object version in a follow-up row.
+// VersionRef names one object version in a follow-up row. Instance is
+// absent (0) in rows older than it, which named instance 0's version.
 type VersionRef struct {
 	ID       string `json:"id"`
 	Modified string `json:"modified"`
+	Instance int64  `json:"instance,omitempty"`
 }
+
+// Key is the version's key within its id.
+func (r VersionRef) Key() VersionKey { return VersionKey{Instance: r.Instance, Modified: r.Modified} }
 
 // Followups writes follow-up rows and carries them out through the
 // handler each kind has (Handle).

@@ -48,6 +48,10 @@ type Landed struct {
 	Modified string `json:"modified,omitempty"`
 	// Status is "created", or "exists" for a version already held.
 	Status string `json:"status"`
+	// instance is the instance the version joined or started: never in
+	// the answer, which must read as it would for a fresh id
+	// (docs/SECURITY.md), but named in the follow-up rows it leads to.
+	instance int64
 }
 
 // Refusal is one object that was refused, with why.
@@ -493,9 +497,9 @@ func writeChunk(n *Node, ctx context.Context, p *Principal, chunk []*item, label
 					return err
 				}
 			}
-			landed = append(landed, Landed{ID: v.ID, Modified: v.Modified, Status: status})
+			landed = append(landed, Landed{ID: v.ID, Modified: v.Modified, Status: status, instance: v.Instance})
 			if created[i] && v.Type == "sighting" { // sightings back to the originator (sighting.go), after the commit
-				f, err := n.Followups().Add(ctx, tx, store.FollowupSighting, p, "", VersionRef{ID: v.ID, Modified: v.Modified})
+				f, err := n.Followups().Add(ctx, tx, store.FollowupSighting, p, "", VersionRef{ID: v.ID, Modified: v.Modified, Instance: v.Instance})
 				if err != nil {
 					return err
 				}

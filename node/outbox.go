@@ -100,7 +100,7 @@ type ObjectsRef struct {
 // the party is a peer of this node. It runs in the transaction that writes
 // the entry. A party that is not (yet) a peer gets nothing queued: the
 // ledger still records the release, and `peer add` does not replay it.
-func (ob *Outbox) QueueRelease(ctx context.Context, tx store.Tx, e store.LedgerEntry, seq, instance int64) (queued bool, err error) {
+func (ob *Outbox) QueueRelease(ctx context.Context, tx store.Tx, e store.LedgerEntry, seq int64) (queued bool, err error) {
 	n := ob.n
 	if e.State != store.LedgerReady {
 		return false, nil
@@ -112,7 +112,7 @@ func (ob *Outbox) QueueRelease(ctx context.Context, tx store.Tx, e store.LedgerE
 	if !slices.ContainsFunc(peers, func(p Peer) bool { return p.Name == e.Party }) {
 		return false, nil
 	}
-	ref := ObjectsRef{Ledger: seq, Object: e.ObjectID, Modified: e.Modified, Agreement: e.Agreement, Version: e.AgreementVersion, Instance: instance}
+	ref := ObjectsRef{Ledger: seq, Object: e.ObjectID, Modified: e.Modified, Agreement: e.Agreement, Version: e.AgreementVersion, Instance: e.Instance}
 	if e.TearlineID != "" {
 		ref.Object, ref.Instance = e.TearlineID, 0
 	}

@@ -314,18 +314,24 @@ func OriginatorOf(ctx context.Context, r store.Reader, id string, versions []sto
 	return versions[len(versions)-1].Originator, nil
 }
 
-// VersionOf returns version modified of id.
-func VersionOf(ctx context.Context, r store.Reader, id, modified string) (store.ObjectVersion, error) {
+// VersionOf returns version k of id: of its instance k.Instance only,
+// since another instance may share its modified (docs/SECURITY.md).
+func VersionOf(ctx context.Context, r store.Reader, id string, k VersionKey) (store.ObjectVersion, error) {
 	versions, err := r.Versions(ctx, id)
 	if err != nil {
 		return store.ObjectVersion{}, err
 	}
 	for _, v := range versions {
-		if v.Modified == modified {
+		if v.Instance == k.Instance && v.Modified == k.Modified {
 			return v, nil
 		}
 	}
-	return store.ObjectVersion{}, fmt.Errorf("object %s version %s: %w", id, modified, ErrNotFound)
+	return store.ObjectVersion{}, fmt.Errorf("object %s version %s: %w", id, k.Modified, ErrNotFound)
+}
+
+// KeyOf is v's VersionKey.
+func KeyOf(v store.ObjectVersion) VersionKey {
+	return VersionKey{Instance: v.Instance, Modified: v.Modified}
 }
 
 // WentTo reports whether id went from this node to party, whole or as a

@@ -69,8 +69,14 @@ type Notice struct {
 	ID   string `json:"id"` // recall--UUID, the same for every partner of one recall
 	// ObjectRef is the recalled object, as the originator holds it.
 	ObjectRef string `json:"object_ref"`
-	// Versions are the versions of ObjectRef that went to the partner. The
-	// partner purges every version it holds: a purge is per object.
+	// Instance is the recalled instance of ObjectRef, as the originator
+	// numbers it (docs/FEDERATION.md, "Instances on the wire"): the
+	// partner purges the instance it keeps of it, and no other. Absent
+	// means 0; a partner of an earlier version ignores it (the signature
+	// covers it all the same) and purges the object whole, as it did.
+	Instance int64 `json:"instance,omitempty"`
+	// Versions are the versions of ObjectRef's instance that went to the
+	// partner. The partner purges every version it holds of the instance.
 	Versions []string `json:"versions"`
 	// Objects are the ids the partner must purge: ObjectRef if it received
 	// the object whole, and each tearline it received in its place.

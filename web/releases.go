@@ -48,7 +48,7 @@ func (s *Server) showReleases(w http.ResponseWriter, r *http.Request, code int, 
 	d := releasesData{States: releaseStates, State: state, Result: result}
 	m := s.newMarks()
 	for _, q := range qs {
-		v, err := node.VersionOf(ctx, s.n.Store(), q.ObjectID, q.Modified)
+		v, err := node.VersionOf(ctx, s.n.Store(), q.ObjectID, node.VersionKey{Instance: q.Instance, Modified: q.Modified})
 		if err != nil {
 			s.fail(w, r, err)
 			return

@@ -252,7 +252,7 @@ func auditLedgerCmd() *cobra.Command {
 			fmt.Fprintln(tw, "AT\tOBJECT\tVERSION\tTO\tAGREEMENT\tTERM\tOUTCOME\tTEARLINE\tREASONS\tBY\tRECALL\tSEQ\tDELIVERY")
 			for _, e := range es {
 				rc := "-"
-				if r, ok := recallsOf[recalls.LedgerRecallKey(e.ObjectID, e.Party)]; ok && e.Outcome != store.LedgerRefuse {
+				if r, ok := recallsOf[recalls.LedgerRecallKey(e.ObjectID, e.Instance, e.Party)]; ok && e.Outcome != store.LedgerRefuse {
 					rc = r.State // pending or acknowledged
 				}
 				dl := "-"

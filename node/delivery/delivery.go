@@ -135,7 +135,7 @@ func (d *Service) RetryDelivery(ctx context.Context, p *node.Principal, seq int6
 			ev.Decision, ev.Reasons, ev.Subject, ev.Detail = audit.Deny, []string{"not-found-or-not-readable"}, "", fmt.Sprintf("ledger=%d", seq)
 			return d.n.AppendAudit(ctx, tx, ev)
 		}
-		if err := d.n.AuthorizeObject(ctx, tx, p, node.ActDeliveryRetry, ref.Object, ref.Modified, node.ErrNotFound); errors.Is(err, node.ErrNotFound) {
+		if err := d.n.AuthorizeObject(ctx, tx, p, node.ActDeliveryRetry, ref.Object, []node.VersionKey{{Instance: ref.Instance, Modified: ref.Modified}}, node.ErrNotFound); errors.Is(err, node.ErrNotFound) {
 			ev.Decision, ev.Reasons, ev.Modified = audit.Deny, []string{"not-found-or-not-readable"}, ""
 			return d.n.AppendAudit(ctx, tx, ev)
 		} else if err != nil {

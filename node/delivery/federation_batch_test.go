@@ -23,7 +23,7 @@ import (
 func referencePayload(t *testing.T, n *stack.Node, ref node.ObjectsRef) federation.ObjectsBundle {
 	t.Helper()
 	ctx := context.Background()
-	v, err := node.VersionOf(ctx, n.Store(), ref.Object, ref.Modified)
+	v, err := node.VersionOf(ctx, n.Store(), ref.Object, node.VersionKey{Instance: ref.Instance, Modified: ref.Modified})
 	if err != nil {
 		t.Fatal(err)
 	}

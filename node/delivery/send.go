@@ -13,6 +13,7 @@ import (
 	"github.com/tearline/tearline/audit"
 	"github.com/tearline/tearline/binding"
 	"github.com/tearline/tearline/federation"
+	"github.com/tearline/tearline/instance"
 	"github.com/tearline/tearline/internal/clip"
 	"github.com/tearline/tearline/node"
 	"github.com/tearline/tearline/store"
@@ -266,6 +267,9 @@ func (d *Service) objectsPayload(ctx context.Context, ref node.ObjectsRef, v *st
 	bundle.Objects = append(bundle.Objects, raws...)
 	if prov != nil {
 		bundle.Release.Originator, bundle.Release.Hops = prov.Originator, prov.Hops
+	}
+	if bundle.Release.OriginatorInstance, err = instance.OriginOf(ctx, d.n.Store(), d.n.Config().Name, *v); err != nil {
+		return nil, fmt.Errorf("object %s: %w", v.ID, err)
 	}
 	return json.Marshal(bundle)
 }

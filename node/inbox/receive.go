@@ -59,6 +59,10 @@ type ReceivedObject struct {
 	Status    string   `json:"status"` // "created" or "exists"
 	Agreement string   `json:"agreement"`
 	Labels    []string `json:"labels"` // the access class here (translated)
+	// instance is the instance here the version joined or started: not
+	// on the wire (the sender numbers its instances its own way), but
+	// named in the follow-up rows of onward releases.
+	instance int64
 }
 
 // maxInboundObjects bounds the objects of one "objects" message.
@@ -73,6 +77,7 @@ type inbound struct {
 	retention time.Duration
 	agreement string
 	version   int
+	origin    int64 // the object's instance at its originator (the envelope's originator_instance)
 }
 
 // receiveError is a refusal with reason codes for the audit record and
@@ -243,7 +248,7 @@ func (ib *Service) receiveObjects(ctx context.Context, peer *node.Peer, msgs []f
 				for _, r := range results {
 					for _, o := range r {
 						if o.Status == "created" {
-							created = append(created, node.VersionRef{ID: o.ID, Modified: o.Modified})
+							created = append(created, node.VersionRef{ID: o.ID, Modified: o.Modified, Instance: o.instance})
 						}
 					}
 				}
@@ -535,6 +540,7 @@ func (ib *Service) checkOne(peer *node.Peer, obj stix.Object, bs []*binding.Bind
 		retention: d.Retention,
 		agreement: chosen.ID(),
 		version:   chosen.Version(),
+		origin:    env.OriginatorInstance,
 	}
 	return in, nil
 }
@@ -575,9 +581,14 @@ func (ib *Service) storeInbound(ctx context.Context, tx store.Tx, wc *writeCache
 		v.Class = cid
 		vs[i] = &v
 	}
-	// A partner's version joins the instance its originator started; one
-	// from another originator is an instance of its own (package instance).
-	if err := instance.Assign(ctx, tx, vs, nil); err != nil {
+	// A partner's version joins the instance here that holds the same
+	// instance of the same originator; else it starts one (package
+	// instance, docs/FEDERATION.md "Instances on the wire").
+	from := make([]int64, len(ins))
+	for i, in := range ins {
+		from[i] = in.origin
+	}
+	if err := instance.AssignReceived(ctx, tx, ib.n.Config().Name, vs, from); err != nil {
 		return nil, err
 	}
 	created, errs, err := node.PutObjects(ctx, tx, vs)
@@ -602,7 +613,7 @@ func (ib *Service) storeInbound(ctx context.Context, tx store.Tx, wc *writeCache
 		if !created[i] {
 			status = "exists"
 		}
-		out = append(out, ReceivedObject{ID: v.ID, Modified: v.Modified, Status: status, Agreement: node.AgreementKey(in.agreement, in.version), Labels: in.class})
+		out = append(out, ReceivedObject{ID: v.ID, Modified: v.Modified, Status: status, Agreement: node.AgreementKey(in.agreement, in.version), Labels: in.class, instance: v.Instance})
 		wc.events = append(wc.events, audit.Event{Actor: "peer:" + peer.Name, Action: audit.ActionFederationReceive, Object: v.ID, Modified: v.Modified,
 			Labels: in.class, Decision: audit.Accept, Subject: "party:" + peer.Name,
 			Detail: clip.String(fmt.Sprintf("%s agreement=%s originator=%s retention=%s", status, node.AgreementKey(in.agreement, in.version), in.prov.Originator, in.retention), 300)})

@@ -7,6 +7,7 @@ import (
 	"fmt"
 
 	"github.com/tearline/tearline/audit"
+	"github.com/tearline/tearline/instance"
 	"github.com/tearline/tearline/internal/clip"
 	"github.com/tearline/tearline/node"
 	"github.com/tearline/tearline/node/release"
@@ -35,7 +36,16 @@ func (ib *Service) receiveSighting(ctx context.Context, peer *node.Peer, payload
 	if err := json.Unmarshal(payload, &note); err != nil || note.Sighting == "" || note.SightingOf == "" {
 		return refuse("", "not a sighting message")
 	}
-	v, err := node.VersionOf(ctx, ib.n.Store(), note.Sighting, note.Modified)
+	// The sighting's instance here is the one holding the peer's instance
+	// of it (the objects message before this one started or joined it).
+	k, ok, err := instance.Local(ctx, ib.n.Store(), ib.n.Config().Name, note.Sighting, instance.Origin{Originator: peer.Name, Instance: note.Instance})
+	if err != nil {
+		return fmt.Errorf("sighting from %s: %w", peer.Name, err)
+	}
+	if !ok {
+		return refuse(note.Sighting, "the sighting was not received (refused, or never sent)")
+	}
+	v, err := node.VersionOf(ctx, ib.n.Store(), note.Sighting, node.VersionKey{Instance: k, Modified: note.Modified})
 	if errors.Is(err, node.ErrNotFound) {
 		return refuse(note.Sighting, "the sighting was not received (refused, or never sent)")
 	}

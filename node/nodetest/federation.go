@@ -48,12 +48,25 @@ func NewFedPair(t *testing.T, purposes ...string) (*FedNode, *FedNode) {
 // NewFedPairWith is NewFedPair with the delivery loops run with o.
 func NewFedPairWith(t *testing.T, o delivery.OutboxOptions, purposes ...string) (*FedNode, *FedNode) {
 	t.Helper()
+	return newFedPair(t, o, [2]string{}, purposes...)
+}
+
+// NewFedPairOn is NewFedPair with gbr's and fra's stores at stores[0] and
+// stores[1] ("" SQLite in the data directory, else a PostgreSQL URL, such
+// as pgtest.DSN gives).
+func NewFedPairOn(t *testing.T, stores [2]string, purposes ...string) (*FedNode, *FedNode) {
+	t.Helper()
+	return newFedPair(t, delivery.OutboxOptions{BaseBackoff: 20 * time.Millisecond, MaxBackoff: 200 * time.Millisecond, Timeout: 5 * time.Second}, stores, purposes...)
+}
+
+func newFedPair(t *testing.T, o delivery.OutboxOptions, stores [2]string, purposes ...string) (*FedNode, *FedNode) {
+	t.Helper()
 	ctx := context.Background()
 	root := t.TempDir()
 	nodes := []*FedNode{{Dir: filepath.Join(root, "gbr")}, {Dir: filepath.Join(root, "fra")}}
 	names, countries := []string{"gbr", "fra"}, []string{"GBR", "FRA"}
 	for i, f := range nodes {
-		if err := node.Init(ctx, f.Dir, node.InitOptions{Name: names[i], Country: countries[i], CreateStore: backend.Creator("")}); err != nil {
+		if err := node.Init(ctx, f.Dir, node.InitOptions{Name: names[i], Country: countries[i], CreateStore: backend.Creator(stores[i])}); err != nil {
 			t.Fatal(err)
 		}
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -75,7 +88,7 @@ func NewFedPairWith(t *testing.T, o delivery.OutboxOptions, purposes ...string) 
 		}
 	}
 	for i, f := range nodes {
-		n, err := stack.Open(ctx, f.Dir, node.Options{OpenStore: backend.Opener("")})
+		n, err := stack.Open(ctx, f.Dir, node.Options{OpenStore: backend.Opener(stores[i])})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -13,10 +13,12 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/tearline/tearline/audit"
+	"github.com/tearline/tearline/instance"
 	"github.com/tearline/tearline/internal/clip"
 	"github.com/tearline/tearline/node"
 	"github.com/tearline/tearline/node/release"
@@ -109,18 +111,32 @@ func (rc *Service) Recall(ctx context.Context, p *node.Principal, objectID, reas
 		// as one that does not exist, before its origin or its releases are
 		// told.
 		notFound := fmt.Errorf("object %s: %w", objectID, node.ErrNotFound)
-		if err := rc.n.AuthorizeObject(ctx, tx, p, node.ActRecall, objectID, "", notFound); err != nil {
+		if err := rc.n.AuthorizeObject(ctx, tx, p, node.ActRecall, objectID, nil, notFound); err != nil {
 			return err
 		}
 		all, err := tx.Versions(ctx, objectID)
 		if err != nil {
 			return err
 		}
+		// A recall is of one instance (docs/SECURITY.md): the one a read
+		// by p returns, of p's highest level. Another instance, one p may
+		// not read above all, is not touched, here or at a partner.
+		rv, err := instance.Pick(ctx, rc.n.Classes(), rc.n.Registry(), tx, p.Subject, all)
+		if err != nil {
+			return err
+		}
+		if rv.Instances == 0 {
+			return notFound
+		}
+		inst := rv.Version.Instance
 		// The originator is told from the versions p may read: the answer
 		// must not depend on one it may not.
 		var versions []store.ObjectVersion
 		for _, v := range all {
-			if ok, err := rc.n.ActsOn(ctx, tx, p, node.ActRecall, objectID, []string{v.Modified}); err != nil {
+			if v.Instance != inst {
+				continue
+			}
+			if ok, err := rc.n.ActsOn(ctx, tx, p, node.ActRecall, objectID, []node.VersionKey{node.KeyOf(v)}); err != nil {
 				return err
 			} else if ok {
 				versions = append(versions, v)
@@ -139,8 +155,11 @@ func (rc *Service) Recall(ctx context.Context, p *node.Principal, objectID, reas
 		// Only the releases of versions p may read: a release of a later
 		// version p may not read is not p's to know of, so the answer (and
 		// the notice) is what it would be without it.
-		parties, err := recipients(ctx, tx, objectID, func(modified string) (bool, error) {
-			return rc.n.ActsOn(ctx, tx, p, node.ActRecall, objectID, []string{modified})
+		parties, err := recipients(ctx, tx, objectID, func(k node.VersionKey) (bool, error) {
+			if k.Instance != inst {
+				return false, nil
+			}
+			return rc.n.ActsOn(ctx, tx, p, node.ActRecall, objectID, []node.VersionKey{k})
 		})
 		if err != nil {
 			return err
@@ -148,7 +167,11 @@ func (rc *Service) Recall(ctx context.Context, p *node.Principal, objectID, reas
 		if len(parties) == 0 {
 			return fmt.Errorf("%w: %s was never released to a partner: nothing to recall", node.ErrInvalid, objectID)
 		}
-		out, err = rc.recallIn(ctx, tx, p, objectID, id, reason, parties)
+		origin, err := instance.OriginOf(ctx, tx, rc.n.Config().Name, versions[len(versions)-1])
+		if err != nil {
+			return err
+		}
+		out, err = rc.recallIn(ctx, tx, p, objectID, origin, id, reason, parties)
 		return err
 	})
 	if err != nil {
@@ -160,11 +183,11 @@ func (rc *Service) Recall(ctx context.Context, p *node.Principal, objectID, reas
 // recallIn issues recall id of objectID to parties in tx: per party, the
 // signed notice in the outbox, the recall row and the audit entry. Recall
 // and a delete over TAXII (taxii.go) call it.
-func (rc *Service) recallIn(ctx context.Context, tx store.Tx, p *node.Principal, objectID, id, reason string, parties []partyRecall) ([]RecallStatus, error) {
+func (rc *Service) recallIn(ctx context.Context, tx store.Tx, p *node.Principal, objectID string, origin int64, id, reason string, parties []partyRecall) ([]RecallStatus, error) {
 	var out []RecallStatus
 	now := rc.n.Now()
 	for _, r := range parties {
-		notice := &recall.Notice{ID: id, ObjectRef: objectID, Versions: r.versions, Objects: r.objects, To: r.party, Reason: reason}
+		notice := &recall.Notice{ID: id, ObjectRef: objectID, Instance: origin, Versions: r.versions, Objects: r.objects, To: r.party, Reason: reason}
 		signer, err := rc.n.Signer()
 		if err != nil {
 			return nil, err
@@ -203,7 +226,7 @@ type partyRecall struct {
 // recipients reads the ledger for every party objectID went to, whole or as
 // a tearline, in party order, counting the releases of the versions keep
 // keeps.
-func recipients(ctx context.Context, r store.Reader, objectID string, keep func(modified string) (bool, error)) ([]partyRecall, error) {
+func recipients(ctx context.Context, r store.Reader, objectID string, keep func(node.VersionKey) (bool, error)) ([]partyRecall, error) {
 	entries, err := r.Ledger(ctx, store.LedgerQuery{ObjectID: objectID})
 	if err != nil {
 		return nil, err
@@ -219,7 +242,7 @@ func recipients(ctx context.Context, r store.Reader, objectID string, keep func(
 		default:
 			continue
 		}
-		if ok, err := keep(e.Modified); err != nil {
+		if ok, err := keep(node.VersionKey{Instance: e.Instance, Modified: e.Modified}); err != nil {
 			return nil, err
 		} else if !ok {
 			continue
@@ -267,6 +290,15 @@ func (rc *Service) RecallStatus(ctx context.Context, p *node.Principal, q store.
 			// A recall is there for p only if p may read every version it
 			// recalls (auditors and admins see every level's metadata).
 			versions, readable := noticeVersions(r.Notice)
+			if r.Inbound && readable {
+				// An inbound notice numbers the instance as its
+				// originator does: the instance here is the one
+				// holding it.
+				versions, readable, err = rc.localKeys(ctx, tx, r, versions)
+				if err != nil {
+					return err
+				}
+			}
 			ok, err := rc.n.ActsOn(ctx, tx, p, node.ActRecallRead, r.ObjectID, versions)
 			if err != nil {
 				return err
@@ -284,17 +316,41 @@ func (rc *Service) RecallStatus(ctx context.Context, p *node.Principal, q store.
 	return out, nil
 }
 
-// noticeVersions reads the versions a stored recall notice names. The
-// notice was verified, or made here, when it was stored; one that does not
-// read is shown to no one who does not see every level (ok false).
-func noticeVersions(notice []byte) (versions []string, ok bool) {
+// noticeVersions reads the versions a stored recall notice names, of the
+// instance it names (as its originator numbers it). The notice was
+// verified, or made here, when it was stored; one that does not read is
+// shown to no one who does not see every level (ok false).
+func noticeVersions(notice []byte) (versions []node.VersionKey, ok bool) {
 	var nt struct {
+		Instance int64    `json:"instance"`
 		Versions []string `json:"versions"`
 	}
 	if json.Unmarshal(notice, &nt) != nil {
 		return nil, false
 	}
-	return nt.Versions, true
+	for _, m := range nt.Versions {
+		versions = append(versions, node.VersionKey{Instance: nt.Instance, Modified: m})
+	}
+	return versions, true
+}
+
+// localKeys renumbers the versions of an inbound recall row r (by its
+// originator's instance) as this node numbers them. A notice for an
+// instance not held here names versions no one reads (ok false unless the
+// caller sees every level).
+func (rc *Service) localKeys(ctx context.Context, r store.Reader, row store.Recall, versions []node.VersionKey) ([]node.VersionKey, bool, error) {
+	if len(versions) == 0 {
+		return versions, true, nil
+	}
+	k, held, err := instance.Local(ctx, r, rc.n.Config().Name, row.ObjectID, instance.Origin{Originator: row.Originator, Instance: versions[0].Instance})
+	if err != nil || !held {
+		return nil, false, err
+	}
+	out := make([]node.VersionKey, len(versions))
+	for i, v := range versions {
+		out[i] = node.VersionKey{Instance: k, Modified: v.Modified}
+	}
+	return out, true, nil
 }
 
 // ReceiveRecall honours a recall notice from peer: it must verify under the
@@ -557,20 +613,33 @@ func (rc *Service) LedgerRecalls(ctx context.Context, p *node.Principal, entries
 		}
 		for _, r := range rows { // oldest first: the latest recall wins
 			if !r.Inbound {
-				out[LedgerRecallKey(r.ObjectID, r.Party)] = recallStatus(r)
+				// A recall is of one instance: its notice names it.
+				out[LedgerRecallKey(r.ObjectID, noticeInstance(r.Notice), r.Party)] = recallStatus(r)
 			}
 		}
 	}
 	return out, nil
 }
 
-// LedgerRecallKey is the key of LedgerRecalls' map.
-func LedgerRecallKey(objectID, party string) string { return objectID + "\x00" + party }
+// LedgerRecallKey is the key of LedgerRecalls' map: a ledger entry's
+// object, instance and party.
+func LedgerRecallKey(objectID string, instance int64, party string) string {
+	return objectID + "\x00" + strconv.FormatInt(instance, 10) + "\x00" + party
+}
+
+// noticeInstance reads the instance a stored notice names (0 when none).
+func noticeInstance(notice []byte) int64 {
+	var nt struct {
+		Instance int64 `json:"instance"`
+	}
+	_ = json.Unmarshal(notice, &nt)
+	return nt.Instance
+}
 
 // Recipients names the parties id went to, whole or as a tearline (the
 // ledger says so), for a delete that must recall it first.
 func (rc *Service) Recipients(ctx context.Context, r store.Reader, id string) ([]string, error) {
-	parties, err := recipients(ctx, r, id, func(string) (bool, error) { return true, nil })
+	parties, err := recipients(ctx, r, id, func(node.VersionKey) (bool, error) { return true, nil })
 	if err != nil {
 		return nil, err
 	}
@@ -585,10 +654,10 @@ func (rc *Service) Recipients(ctx context.Context, r store.Reader, id string) ([
 // as p and for reason (a delete over TAXII, which purges id after it). The
 // caller has checked that p may read every version of id.
 func (rc *Service) RecallIn(ctx context.Context, tx store.Tx, p *node.Principal, id, reason string) error {
-	parties, err := recipients(ctx, tx, id, func(string) (bool, error) { return true, nil })
+	parties, err := recipients(ctx, tx, id, func(node.VersionKey) (bool, error) { return true, nil })
 	if err != nil || len(parties) == 0 {
 		return err
 	}
-	_, err = rc.recallIn(ctx, tx, p, id, recall.NewID(), reason, parties)
+	_, err = rc.recallIn(ctx, tx, p, id, 0, recall.NewID(), reason, parties)
 	return err
 }

@@ -154,7 +154,7 @@ func TestRecallAcrossNodes(t *testing.T) {
 		t.Fatalf("purged: %v, want the object and fra's own tearline of it", st.Purged)
 	}
 	lr, err := gbr.N.Recalls.LedgerRecalls(ctx, gbr.Admin, []store.LedgerEntry{{ObjectID: whole, Party: "fra"}})
-	if err != nil || lr[recalls.LedgerRecallKey(whole, "fra")].State != store.RecallAcknowledged {
+	if err != nil || lr[recalls.LedgerRecallKey(whole, 0, "fra")].State != store.RecallAcknowledged {
 		t.Fatalf("ledger recalls: %+v, %v", lr, err)
 	}
 	ts, err := fra.N.Store().Tombstones(ctx)

@@ -28,7 +28,7 @@ func (rs *Service) ReleaseQueue(ctx context.Context, p *node.Principal, state st
 	// A request for an object version p may not read is not there for p.
 	out := qs[:0]
 	for _, q := range qs {
-		ok, err := rs.n.ActsOn(ctx, rs.n.Store(), p, node.ActReleaseQueue, q.ObjectID, []string{q.Modified})
+		ok, err := rs.n.ActsOn(ctx, rs.n.Store(), p, node.ActReleaseQueue, q.ObjectID, []node.VersionKey{requestKey(q)})
 		if err != nil {
 			return nil, fmt.Errorf("release queue: %w", err)
 		}
@@ -126,7 +126,7 @@ func (rs *Service) RefuseRelease(ctx context.Context, p *node.Principal, request
 		res = ReleaseResult{Object: q.ObjectID, Modified: q.Modified, Party: q.Party, Purpose: q.Purpose, Outcome: "refuse",
 			Agreement: q.Agreement, Version: q.AgreementVersion, Term: -1, Reasons: []string{reasonReleaserRefuse}, Request: q.ID}
 		res.Words = Words(res.Reasons)
-		seq, err := tx.AppendLedger(ctx, store.LedgerEntry{ObjectID: q.ObjectID, Modified: q.Modified, Party: q.Party, Agreement: q.Agreement,
+		seq, err := tx.AppendLedger(ctx, store.LedgerEntry{ObjectID: q.ObjectID, Modified: q.Modified, Instance: q.Instance, Party: q.Party, Agreement: q.Agreement,
 			AgreementVersion: q.AgreementVersion, Term: -1, Outcome: store.LedgerRefuse, Reasons: res.Reasons, Request: q.ID, By: p.Actor(), At: rs.n.Now()})
 		if err != nil {
 			return err
@@ -153,7 +153,7 @@ func (rs *Service) pendingRequest(ctx context.Context, tx store.Tx, p *node.Prin
 	if err != nil {
 		return q, err
 	}
-	if err := rs.n.AuthorizeObject(ctx, tx, p, node.ActApprove, q.ObjectID, q.Modified, notFound); err != nil {
+	if err := rs.n.AuthorizeObject(ctx, tx, p, node.ActApprove, q.ObjectID, []node.VersionKey{requestKey(q)}, notFound); err != nil {
 		return store.ReleaseRequest{}, err
 	}
 	if q.State != store.RequestPending {
@@ -166,7 +166,7 @@ func (rs *Service) pendingRequest(ctx context.Context, tx store.Tx, p *node.Prin
 // version it was made under. A version that is no longer compiled (it can
 // no longer decide) refuses.
 func (rs *Service) redecide(ctx context.Context, tx store.Tx, q store.ReleaseRequest) (*facts, decision, error) {
-	v, err := node.VersionOf(ctx, tx, q.ObjectID, q.Modified)
+	v, err := node.VersionOf(ctx, tx, q.ObjectID, requestKey(q))
 	if err != nil {
 		return nil, decision{}, err
 	}
@@ -188,4 +188,10 @@ func (rs *Service) redecide(ctx context.Context, tx store.Tx, q store.ReleaseReq
 		best.d = policy.Decide(a, f.obj, policy.Recipient{Party: q.Party}, q.Purpose, rs.n.Now())
 	}
 	return f, best, nil
+}
+
+// requestKey names the version request q holds: of its instance only, so a
+// request for one instance never releases another sharing its modified.
+func requestKey(q store.ReleaseRequest) node.VersionKey {
+	return node.VersionKey{Instance: q.Instance, Modified: q.Modified}
 }

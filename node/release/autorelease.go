@@ -48,7 +48,7 @@ func (rs *Service) autoRelease(ctx context.Context, id int64, p *node.Principal,
 
 func (rs *Service) autoReleaseOne(ctx context.Context, tx store.Tx, p *node.Principal, compiled map[string]*policy.Agreement,
 	parties map[string]map[string]*policy.Agreement, r node.VersionRef) error {
-	v, err := node.VersionOf(ctx, tx, r.ID, r.Modified)
+	v, err := node.VersionOf(ctx, tx, r.ID, r.Key())
 	if errors.Is(err, node.ErrNotFound) || errors.Is(err, store.ErrNotFound) {
 		return nil // purged since: nothing to send
 	}

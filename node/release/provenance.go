@@ -35,7 +35,7 @@ func (rs *Service) RecordProvenance(ctx context.Context, p *node.Principal, prov
 		hops = append(hops, fmt.Sprintf("%s>%s@%s", h.From, h.To, node.AgreementKey(h.Agreement, h.Version)))
 	}
 	err := rs.n.Store().Update(ctx, func(tx store.Tx) error {
-		if err := rs.n.AuthorizeObject(ctx, tx, p, node.ActProvenanceIn, prov.ObjectID, "", fmt.Errorf("object %s: %w", prov.ObjectID, node.ErrNotFound)); err != nil {
+		if err := rs.n.AuthorizeObject(ctx, tx, p, node.ActProvenanceIn, prov.ObjectID, nil, fmt.Errorf("object %s: %w", prov.ObjectID, node.ErrNotFound)); err != nil {
 			return err
 		}
 		if err := tx.PutProvenance(ctx, prov); err != nil {
@@ -59,7 +59,7 @@ func (rs *Service) RecordConsent(ctx context.Context, p *node.Principal, objectI
 	}
 	c := store.Consent{ObjectID: objectID, Originator: originator, To: party, By: p.Actor(), At: rs.n.Now()}
 	err := rs.n.Store().Update(ctx, func(tx store.Tx) error {
-		if err := rs.n.AuthorizeObject(ctx, tx, p, node.ActConsent, objectID, "", fmt.Errorf("object %s: %w", objectID, node.ErrNotFound)); err != nil {
+		if err := rs.n.AuthorizeObject(ctx, tx, p, node.ActConsent, objectID, nil, fmt.Errorf("object %s: %w", objectID, node.ErrNotFound)); err != nil {
 			return err
 		}
 		prov, err := tx.Provenance(ctx, objectID)

@@ -44,7 +44,7 @@ func (rs *Service) DecidePull(ctx context.Context, r store.Reader, tx store.Tx, 
 	case policy.Release:
 		pd.Outcome = store.LedgerRelease
 	case policy.Tearline:
-		pd.Outcome, pd.Tearline = store.LedgerTearline, TearlineID(v.Type, v.ID, v.Modified, party)
+		pd.Outcome, pd.Tearline = store.LedgerTearline, TearlineID(v.Type, v.ID, node.KeyOf(v), party)
 		vs, err := r.Versions(ctx, pd.Tearline)
 		if err != nil && !errors.Is(err, store.ErrNotFound) {
 			return PullDecision{}, false, err

@@ -240,7 +240,7 @@ func counted(p *node.Principal, res ReleaseResult) ReleaseResult {
 // tearline first) with its audit entry. request names the approval request
 // that led here, if any.
 func (rs *Service) carryOut(ctx context.Context, tx store.Tx, p *node.Principal, f *facts, best decision, res *ReleaseResult, request string) error {
-	e := store.LedgerEntry{ObjectID: f.v.ID, Modified: f.v.Modified, Party: res.Party, Agreement: best.Agreement, AgreementVersion: best.Version,
+	e := store.LedgerEntry{ObjectID: f.v.ID, Modified: f.v.Modified, Instance: f.v.Instance, Party: res.Party, Agreement: best.Agreement, AgreementVersion: best.Version,
 		Term: best.d.Terms, Labels: f.labels, Request: request, By: p.Actor(), At: rs.n.Now()}
 	out := best.d.Outcome
 	if out == policy.Hold { // approved: what was held goes
@@ -276,7 +276,7 @@ func (rs *Service) carryOut(ctx context.Context, tx store.Tx, p *node.Principal,
 	}
 	// What is ready goes to the party's outbox in this same transaction
 	// (federation_send.go); the caller wakes the delivery loop on commit.
-	queued, err := rs.n.Outbox().QueueRelease(ctx, tx, e, seq, f.v.Instance)
+	queued, err := rs.n.Outbox().QueueRelease(ctx, tx, e, seq)
 	if err != nil {
 		return err
 	}
@@ -303,7 +303,7 @@ func (rs *Service) enqueue(ctx context.Context, tx store.Tx, p *node.Principal, 
 		return err
 	}
 	now := rs.n.Now()
-	q := store.ReleaseRequest{ID: "release--" + uuid.NewString(), ObjectID: f.v.ID, Modified: f.v.Modified, Party: res.Party,
+	q := store.ReleaseRequest{ID: "release--" + uuid.NewString(), ObjectID: f.v.ID, Modified: f.v.Modified, Instance: f.v.Instance, Party: res.Party,
 		Agreement: best.Agreement, AgreementVersion: best.Version, Purpose: res.Purpose, Requester: p.Actor(),
 		Decision: snap, Required: best.d.Approvals, State: store.RequestPending, Created: now, Updated: now}
 	if err := tx.PutReleaseRequest(ctx, q); err != nil {

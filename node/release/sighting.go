@@ -36,7 +36,7 @@ func (rs *Service) sightingsBack(ctx context.Context, row int64, p *node.Princip
 			return err
 		}
 		for _, r := range refs {
-			v, err := node.VersionOf(ctx, tx, r.ID, r.Modified)
+			v, err := node.VersionOf(ctx, tx, r.ID, r.Key())
 			if errors.Is(err, node.ErrNotFound) {
 				continue // purged since: nothing to send back
 			}
@@ -114,7 +114,7 @@ func (rs *Service) sightingBack(ctx context.Context, tx store.Tx, p *node.Princi
 		}
 		return deny(reasons...)
 	}
-	seq, err := tx.AppendLedger(ctx, store.LedgerEntry{ObjectID: v.ID, Modified: v.Modified, Party: to, Agreement: best.Agreement,
+	seq, err := tx.AppendLedger(ctx, store.LedgerEntry{ObjectID: v.ID, Modified: v.Modified, Instance: v.Instance, Party: to, Agreement: best.Agreement,
 		AgreementVersion: best.Version, Term: best.d.Terms, Outcome: store.LedgerRelease, State: store.LedgerReady, Labels: f.labels,
 		By: p.Actor(), At: rs.n.Now()})
 	if err != nil {
@@ -124,12 +124,12 @@ func (rs *Service) sightingBack(ctx context.Context, tx store.Tx, p *node.Princi
 	// the originator verifies its binding and decides it inbound under the
 	// agreement), followed by a "sighting" message that tells the
 	// originator what it sights. A peer's messages arrive in order.
-	e := store.LedgerEntry{ObjectID: v.ID, Modified: v.Modified, Party: to, Agreement: best.Agreement, AgreementVersion: best.Version,
+	e := store.LedgerEntry{ObjectID: v.ID, Modified: v.Modified, Instance: v.Instance, Party: to, Agreement: best.Agreement, AgreementVersion: best.Version,
 		State: store.LedgerReady}
-	if _, err := rs.n.Outbox().QueueRelease(ctx, tx, e, seq, v.Instance); err != nil {
+	if _, err := rs.n.Outbox().QueueRelease(ctx, tx, e, seq); err != nil {
 		return false, err
 	}
-	note, err := json.Marshal(SightingNote{Sighting: v.ID, Modified: v.Modified, SightingOf: s.Ref})
+	note, err := json.Marshal(SightingNote{Sighting: v.ID, Modified: v.Modified, Instance: v.Instance, SightingOf: s.Ref})
 	if err != nil {
 		return false, err
 	}
@@ -144,7 +144,12 @@ func (rs *Service) sightingBack(ctx context.Context, tx store.Tx, p *node.Princi
 // SightingNote is the payload of a "sighting" message: ids only. The
 // sighting itself came just before it as an "objects" message.
 type SightingNote struct {
-	Sighting   string `json:"sighting"`
-	Modified   string `json:"modified"`
+	Sighting string `json:"sighting"`
+	Modified string `json:"modified"`
+	// Instance is the sighting's instance here, at its originator: the
+	// receiver finds the instance it keeps of it as it does for the
+	// objects message before (docs/FEDERATION.md, "Instances on the
+	// wire"). Absent (0) from senders older than instances on the wire.
+	Instance   int64  `json:"instance,omitempty"`
 	SightingOf string `json:"sighting_of_ref"`
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/google/uuid"
@@ -103,7 +104,7 @@ func (rs *Service) makeTearline(ctx context.Context, tx store.Tx, p *node.Princi
 		}
 	}
 	typ, _ := m["type"].(string)
-	id := TearlineID(typ, f.v.ID, f.v.Modified, party)
+	id := TearlineID(typ, f.v.ID, node.KeyOf(f.v), party)
 	m["id"] = id
 
 	obj, canon, err := canonicalObject(m)
@@ -155,7 +156,7 @@ func (rs *Service) makeTearline(ctx context.Context, tx store.Tx, p *node.Princi
 	}
 
 	// Provenance: the tearline carries the original's obligations.
-	prov := store.Provenance{ObjectID: id, Originator: rs.n.Config().Name, ReceivedAt: rs.n.Now(), DerivedFrom: f.v.ID + "@" + f.v.Modified}
+	prov := store.Provenance{ObjectID: id, Originator: rs.n.Config().Name, ReceivedAt: rs.n.Now(), DerivedFrom: DerivedFrom(f.v.ID, node.KeyOf(f.v))}
 	if op, err := tx.Provenance(ctx, f.v.ID); err == nil {
 		prov.Originator, prov.ReceivedFrom, prov.Hops, prov.ReceivedAt = op.Originator, op.ReceivedFrom, op.Hops, op.ReceivedAt
 	} else if !errors.Is(err, store.ErrNotFound) {
@@ -304,9 +305,44 @@ func DerivedFromID(tearline string) string {
 	return "relationship--" + uuid.NewSHA1(tearlineNS, []byte(tearline+"\x00derived-from")).String()
 }
 
-// TearlineID is the id of the tearline of version modified of object id
-// (of STIX type typ) for party: the same on every call, so a tearline is
-// made once per version and party.
-func TearlineID(typ, id, modified, party string) string {
-	return typ + "--" + uuid.NewSHA1(tearlineNS, []byte(id+"\x00"+modified+"\x00"+party)).String()
+// TearlineID is the id of the tearline of version k of object id (of STIX
+// type typ) for party: the same on every call, so a tearline is made once
+// per version and party. Two instances' versions sharing a modified get
+// two tearlines; the default instance's ids are those made before
+// instances.
+func TearlineID(typ, id string, k node.VersionKey, party string) string {
+	name := id + "\x00" + k.Modified + "\x00" + party
+	if k.Instance != 0 {
+		name += "\x00" + strconv.FormatInt(k.Instance, 10)
+	}
+	return typ + "--" + uuid.NewSHA1(tearlineNS, []byte(name)).String()
+}
+
+// DerivedFrom is a tearline's provenance DerivedFrom for version k of id:
+// "id@modified", and "@instance" after it for an instance other than the
+// default (ParseDerivedFrom reads both).
+func DerivedFrom(id string, k node.VersionKey) string {
+	s := id + "@" + k.Modified
+	if k.Instance != 0 {
+		s += "@" + strconv.FormatInt(k.Instance, 10)
+	}
+	return s
+}
+
+// ParseDerivedFrom reads what DerivedFrom writes; ok false for anything
+// else.
+func ParseDerivedFrom(s string) (id string, k node.VersionKey, ok bool) {
+	id, rest, ok := strings.Cut(s, "@")
+	if !ok {
+		return "", node.VersionKey{}, false
+	}
+	k.Modified, rest, _ = strings.Cut(rest, "@")
+	if rest != "" {
+		n, err := strconv.ParseInt(rest, 10, 64)
+		if err != nil || n < 0 {
+			return "", node.VersionKey{}, false
+		}
+		k.Instance = n
+	}
+	return id, k, true
 }

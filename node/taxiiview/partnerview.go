@@ -345,15 +345,18 @@ func (t *TAXII) partnerRow(ctx context.Context, tx store.Reader, party, id strin
 	case prov.DerivedFrom == "":
 		return v, true, nil
 	}
-	oid, omod, _ := strings.Cut(prov.DerivedFrom, "@")
-	ov, err := node.VersionOf(ctx, tx, oid, omod)
+	oid, ok, parsed := release.ParseDerivedFrom(prov.DerivedFrom)
+	if !parsed {
+		return store.ObjectVersion{}, false, nil
+	}
+	ov, err := node.VersionOf(ctx, tx, oid, ok)
 	if errors.Is(err, node.ErrNotFound) {
 		return store.ObjectVersion{}, false, nil
 	}
 	if err != nil {
 		return store.ObjectVersion{}, false, err
 	}
-	if release.TearlineID(ov.Type, ov.ID, ov.Modified, party) != id {
+	if release.TearlineID(ov.Type, ov.ID, node.KeyOf(ov), party) != id {
 		return store.ObjectVersion{}, false, nil
 	}
 	return ov, true, nil

@@ -453,7 +453,7 @@ func (t *TAXII) taxiiDelete(ctx context.Context, p *node.Principal, q taxii.Quer
 		err = t.n.Outbox().Update(ctx, func(tx store.Tx) error {
 			// Acting on an object is reading it first: one p may not read
 			// answers as one that does not exist.
-			if err := t.n.AuthorizeObject(ctx, tx, p, node.ActTAXIIDelete, id, "", notFound); err != nil {
+			if err := t.n.AuthorizeObject(ctx, tx, p, node.ActTAXIIDelete, id, nil, notFound); err != nil {
 				return err
 			}
 			all, err := tx.Versions(ctx, id)
