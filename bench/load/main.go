@@ -10,6 +10,7 @@
 //	go run ./bench/load -mix get=1 -clients 1 -duration 20s
 //	go run ./bench/load -mix get=1 -clients 32 -duration 20s
 //	go run ./bench/load -store postgres://... -clients 200
+//	go run ./bench/load -scaling 3     # 1 and 32 readers alternated: the ratio and CPU per read
 //
 // The node is this process: its CPU (getrusage) and memory are the node's,
 // measured over the timed run only, after the data are loaded. The clients
@@ -88,6 +89,7 @@ type config struct {
 	seed       uint64
 	cpuprofile string
 	memprofile string
+	scaling    int // pairs of 1-client and many-client read runs (scaling.go); 0: one run
 }
 
 // Kinds of request, in the order reports list them.
@@ -149,8 +151,20 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.Uint64Var(&c.seed, "seed", 1, "generator seed")
 	fs.StringVar(&c.cpuprofile, "cpuprofile", "", "write a CPU profile of the node during the timed run to this file")
 	fs.StringVar(&c.memprofile, "memprofile", "", "write what the node allocated during the timed run to this file (go tool pprof -sample_index=alloc_space)")
+	fs.IntVar(&c.scaling, "scaling", 0, "run this many pairs of reads-by-id runs, 1 client then -clients clients (default 32, each run -duration, default 10s), on one node, and print the ratio and the node CPU per read")
 	if err := fs.Parse(args); err != nil {
 		return c, err
+	}
+	if c.scaling > 0 {
+		set := map[string]bool{}
+		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+		mixFlag = "get=1"
+		if !set["clients"] {
+			c.clients = 32
+		}
+		if !set["duration"] {
+			c.duration = scalingDuration
+		}
 	}
 	var err error
 	if c.mix, err = parseMix(mixFlag); err != nil {
@@ -164,6 +178,8 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		return c, errors.New("-clients must be positive and -procs from 1 to -clients")
 	case c.duration <= 0:
 		return c, errors.New("-duration must be positive")
+	case c.scaling < 0:
+		return c, errors.New("-scaling must not be negative")
 	case c.objects < 10:
 		return c, errors.New("-objects must be at least 10")
 	}
@@ -234,6 +250,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	go func() { served <- api.Serve(sctx, n, ln, quiet) }()
 
 	spec := clientSpecFor(cfg, "https://"+ln.Addr().String(), datadir.Path(dir, datadir.TLSCert), token, n.TAXII.HoldingsID(), ids)
+	if cfg.scaling > 0 {
+		err := scaling(ctx, cfg, spec, stdout, stderr)
+		stop()
+		if serr := <-served; serr != nil && err == nil {
+			err = fmt.Errorf("serve: %w", serr)
+		}
+		return err
+	}
 	res, usage, err := drive(ctx, cfg, spec, stderr)
 	stop()
 	if serr := <-served; serr != nil && err == nil {

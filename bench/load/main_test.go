@@ -69,3 +69,17 @@ func TestParseFlags(t *testing.T) {
 		t.Errorf("parseFlags(-clients 40) = procs %d, mix %v, %v; want 32 processes and the default mix", c.procs, c.mix, err)
 	}
 }
+
+// -scaling reads by id only, with 32 clients and 10 s runs unless told.
+func TestParseScalingFlags(t *testing.T) {
+	c, err := parseFlags([]string{"-scaling", "2"}, &bytes.Buffer{})
+	if err != nil || c.scaling != 2 || c.clients != 32 || c.duration != scalingDuration || c.mix.String() != "get=1" {
+		t.Errorf("parseFlags(-scaling 2) = %d pairs, %d clients, %s, mix %s, %v", c.scaling, c.clients, c.duration, c.mix, err)
+	}
+	if c, err := parseFlags([]string{"-scaling", "1", "-clients", "8"}, &bytes.Buffer{}); err != nil || c.clients != 8 {
+		t.Errorf("parseFlags(-scaling 1 -clients 8) = %d clients, %v", c.clients, err)
+	}
+	if _, err := parseFlags([]string{"-scaling", "-1"}, &bytes.Buffer{}); err == nil {
+		t.Error("parseFlags(-scaling -1) accepted")
+	}
+}
