@@ -85,12 +85,22 @@ func (s sharedIDs) pointVersions(ctx context.Context, id string) ([]store.Object
 	for _, e := range tail {
 		args = append(args, e.Seq)
 	}
-	rows, err := s.q.QueryContext(ctx, pointVersionsSQL(len(tail)), args...)
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	rows, err := s.q.QueryContext(pointRead(ctx), pointVersionsSQL(len(tail)), args...)
 	if err != nil {
 		return nil, err
 	}
 	return collectObjects(rows, 0)
 }
+
+// pointRead is ctx for a point read (a few rows by key, done in well under
+// a millisecond), without its cancellation: for a cancellable context
+// database/sql and the driver each start a goroutine per query to watch it
+// (and the driver installs a progress handler), which cost a read by id
+// more CPU than the cancellation could ever save it. Values are kept.
+func pointRead(ctx context.Context) context.Context { return context.WithoutCancel(ctx) }
 
 // pointVersionsSQL is pointVersions' statement for an id with tail entries
 // in the tail: ?1 the id, ?2 the seq the tail has seen, then their seqs.

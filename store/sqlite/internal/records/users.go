@@ -70,7 +70,13 @@ func (r AccountReader) Token(ctx context.Context, id string) (store.Token, error
 }
 
 func (r AccountReader) TokenUser(ctx context.Context, id string) (store.Token, store.User, error) {
-	t, u, err := scan.TokenUser(r.q.QueryRowContext(ctx, `SELECT `+tokenUserCols+` FROM tokens t JOIN users u ON u.id = t.user_id WHERE t.id = ?`, id))
+	if err := ctx.Err(); err != nil {
+		return store.Token{}, store.User{}, err
+	}
+	// A point read on every request: without ctx's cancellation, which
+	// costs database/sql and the driver a goroutine each per query to
+	// watch (as the store's pointVersions).
+	t, u, err := scan.TokenUser(r.q.QueryRowContext(context.WithoutCancel(ctx), `SELECT `+tokenUserCols+` FROM tokens t JOIN users u ON u.id = t.user_id WHERE t.id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return t, u, fmt.Errorf("token %s: %w", id, store.ErrNotFound)
 	}
