@@ -25,9 +25,9 @@ func TestWalkEveryPageAsEveryRole(t *testing.T) {
 	paths := []string{"/ui/", "/ui/objects", "/ui/objects?class=NATO:SECRET", "/ui/objects?type=threat-actor",
 		"/ui/publish", "/ui/releases", "/ui/releases?state=", "/ui/audit", "/ui/admin/users", "/ui/nowhere", "/ui/map",
 		"/ui/audit?object=" + f.secret, "/ui/audit?actor=user:ana", "/ui/audit/entries/3", "/ui/audit/checkpoints",
-		"/ui/ledger", "/ui/ledger?object=" + f.secret}
+		"/ui/ledger", "/ui/ledger?object=" + f.secret, "/ui/agreements", "/ui/agreements/nowhere"}
 	for _, id := range f.ids {
-		paths = append(paths, "/ui/objects/"+id)
+		paths = append(paths, "/ui/objects/"+id, "/ui/objects/"+id+"/preview", "/ui/objects/"+id+"/preview?to=usa&purpose=analysis")
 	}
 	for _, user := range []string{"ana", "rita", "otto", "adam", "rel"} {
 		may := f.readable(t, user)

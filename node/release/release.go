@@ -12,11 +12,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/google/uuid"
 
 	"github.com/tearline/tearline/audit"
 	"github.com/tearline/tearline/internal/clip"
+	"github.com/tearline/tearline/label"
 	"github.com/tearline/tearline/node"
 	"github.com/tearline/tearline/policy"
 	"github.com/tearline/tearline/store"
@@ -52,6 +55,10 @@ type ReleaseResult struct {
 	Words     []string `json:"words"`
 	Approvals int      `json:"approvals,omitempty"`
 	Cut       []string `json:"cut,omitempty"` // selectors removed by a tearline
+	// Sent is the labels (banners) the partner would receive: the
+	// object's own, whole and parts, for a release; the one label of what
+	// remains for a tearline; none for a refusal.
+	Sent      []string `json:"sent_labels,omitempty"`
 	Retention string   `json:"retention,omitempty"`
 	Request   string   `json:"request,omitempty"`  // the approval request, for a hold
 	Tearline  string   `json:"tearline,omitempty"` // the sanitised object's id
@@ -104,11 +111,43 @@ func (rs *Service) result(f *facts, party, purpose string, best decision, all []
 		res.Retention = d.Retention.String()
 	}
 	res.Words = Words(res.Reasons)
+	res.Sent = rs.sentLabels(f, d)
 	for _, c := range all {
 		res.Candidates = append(res.Candidates, CandidateInfo{Agreement: c.Agreement, Version: c.Version, State: c.State,
 			Outcome: c.d.Outcome.String(), Reasons: ReasonCodes(c.d.Reasons)})
 	}
 	return res
+}
+
+// sentLabels are the banners of the labels d would send: a tearline's is
+// the dominant label of the whole and the parts that stay (as
+// makeTearline labels it); a release sends the object's own labels; a hold
+// is shown as what its approval would send.
+func (rs *Service) sentLabels(f *facts, d policy.ReleaseDecision) []string {
+	reg := rs.n.Registry()
+	var out []string
+	switch {
+	case d.Outcome == policy.Refuse:
+		return nil
+	case d.Cut != 0:
+		remaining := slices.Clone(f.obj.Labels)
+		for i, pt := range f.obj.Parts {
+			if !d.Cut.Has(i) {
+				remaining = append(remaining, pt.Label)
+			}
+		}
+		if l, err := label.Dominate(reg, remaining...); err == nil {
+			out = append(out, reg.Banner(l))
+		}
+	default:
+		for _, l := range f.obj.Labels {
+			out = append(out, reg.Banner(l))
+		}
+		for _, pt := range f.obj.Parts {
+			out = append(out, reg.Banner(pt.Label)+" (part: "+strings.Join(pt.Selectors, ", ")+")")
+		}
+	}
+	return out
 }
 
 func (rs *Service) canRequest(p *node.Principal) error {
