@@ -335,7 +335,16 @@ func (t *TAXII) partnerRow(ctx context.Context, tx store.Reader, party, id strin
 	if err != nil {
 		return store.ObjectVersion{}, false, err
 	}
-	v := vs[len(vs)-1]
+	// The default instance's latest version (partnerDecide: the view
+	// serves no other instance).
+	i := len(vs) - 1
+	for i >= 0 && vs[i].Instance != 0 {
+		i--
+	}
+	if i < 0 {
+		return store.ObjectVersion{}, false, nil
+	}
+	v := vs[i]
 	prov, err := tx.Provenance(ctx, id)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
@@ -366,6 +375,15 @@ func (t *TAXII) partnerRow(ctx context.Context, tx store.Reader, party, id strin
 // the row is not in the partner's view.
 func (t *TAXII) partnerDecide(ctx context.Context, r store.Reader, tx store.Tx, compiled map[string]*policy.Agreement, party string,
 	v store.ObjectVersion, manifest bool) (partnerItem, bool, error) {
+	// Only the default instance is in the view: a pulled version carries
+	// no instance (the profile is the previous version's), and its
+	// receiver takes it as the originator's instance 0. Other instances
+	// go to partners by push, which names them (docs/FEDERATION.md,
+	// "Instances on the wire"), so a partner holding one of them never
+	// takes another as a version of it.
+	if v.Instance != 0 {
+		return partnerItem{}, false, nil
+	}
 	skip, err := t.partnerHidden(ctx, r, party, v)
 	if err != nil || skip {
 		return partnerItem{}, false, err
@@ -379,7 +397,7 @@ func (t *TAXII) partnerDecide(ctx context.Context, r store.Reader, tx store.Tx, 
 		return partnerItem{}, false, err
 	}
 	out, labels := v, c.LabelIDs
-	e := &store.LedgerEntry{ObjectID: v.ID, Modified: v.Modified, Party: party, Agreement: pd.Agreement, AgreementVersion: pd.Version,
+	e := &store.LedgerEntry{ObjectID: v.ID, Modified: v.Modified, Instance: v.Instance, Party: party, Agreement: pd.Agreement, AgreementVersion: pd.Version,
 		Term: pd.Terms, Labels: pd.Labels, State: LedgerPulled, By: "peer:" + party, At: t.n.Now(), Outcome: pd.Outcome}
 	if pd.Outcome == store.LedgerTearline {
 		vs, err := r.Versions(ctx, pd.Tearline)
