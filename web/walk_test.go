@@ -23,7 +23,7 @@ func TestWalkEveryPageAsEveryRole(t *testing.T) {
 	addPlaces(t, f)
 	reg := f.n.Registry()
 	paths := []string{"/ui/", "/ui/objects", "/ui/objects?class=NATO:SECRET", "/ui/objects?type=threat-actor",
-		"/ui/publish", "/ui/releases", "/ui/releases?state=", "/ui/audit", "/ui/admin/users", "/ui/nowhere", "/ui/map",
+		"/ui/publish", "/ui/releases", "/ui/releases?state=", "/ui/audit", "/ui/admin/users", "/ui/admin/users/ana", "/ui/nowhere", "/ui/map",
 		"/ui/audit?object=" + f.secret, "/ui/audit?actor=user:ana", "/ui/audit/entries/3", "/ui/audit/checkpoints",
 		"/ui/ledger", "/ui/ledger?object=" + f.secret, "/ui/agreements", "/ui/agreements/nowhere"}
 	for _, id := range f.ids {

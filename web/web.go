@@ -90,7 +90,7 @@ func New(n *stack.Node, log *slog.Logger) (*Server, error) {
 	s.handle("POST "+Prefix+"publish", s.signedIn(s.publish))
 	releaserPages{s}.routes()
 	auditPages{s}.routes()
-	s.handle("GET "+Prefix+"admin/users", s.signedIn(s.users))
+	adminPages{s}.routes()
 	world, err := worldmap.New()
 	if err != nil {
 		return nil, fmt.Errorf("web: %w", err)
