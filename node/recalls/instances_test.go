@@ -3,12 +3,14 @@ package recalls_test
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/tearline/tearline/internal/pgtest"
 	"github.com/tearline/tearline/node"
 	"github.com/tearline/tearline/node/nodetest"
+	"github.com/tearline/tearline/node/recalls"
 	"github.com/tearline/tearline/node/users"
 	"github.com/tearline/tearline/store"
 )
@@ -98,6 +100,69 @@ func testInstancesOnTheWire(t *testing.T, gbr, fra *nodetest.FedNode) {
 		t.Fatalf("fra's GET: %s, %v; want the high object", got.Raw, err)
 	}
 
+	// Lola recalls hers: one notice, for her instance, to fra; at gbr it
+	// names her instance's releases only.
+	rs, err := gbr.N.Recalls.Recall(ctx, lola, id, "withdrawn")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rs) != 1 || rs[0].Party != "fra" {
+		t.Fatalf("lola's recall: %+v", rs)
+	}
+	var notice struct {
+		Instance int64    `json:"instance"`
+		Versions []string `json:"versions"`
+	}
+	if err := json.Unmarshal(rs[0].Notice, &notice); err != nil {
+		t.Fatal(err)
+	}
+	var lolas int64
+	for k := range byInstance {
+		if k != 0 {
+			lolas = k
+		}
+	}
+	released := slices.Compact(slices.Sorted(slices.Values(byInstance[lolas]))) // by hand and automatically
+	if notice.Instance != lolas || strings.Join(notice.Versions, ",") != strings.Join(released, ",") {
+		t.Fatalf("lola's notice names instance %d, versions %v; want her instance %d and its releases %v", notice.Instance, notice.Versions, lolas, released)
+	}
+	lr, err := gbr.N.Recalls.LedgerRecalls(ctx, gbr.Admin, entries)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := lr[recalls.LedgerRecallKey(id, 0, "fra")]; ok {
+		t.Errorf("hugh's release shows lola's recall: %+v", lr)
+	}
+	if _, ok := lr[recalls.LedgerRecallKey(id, lolas, "fra")]; !ok {
+		t.Errorf("lola's releases do not show her recall: %+v", lr)
+	}
+	// fra never lets it touch hugh's instance: the notice is delivered
+	// (an attempt is made), and whatever fra answers, the high instance
+	// and its GET stand.
+	nodetest.Eventually(t, "the notice reached fra", func() bool {
+		items, err := gbr.N.Store().OutboxItems(ctx, "fra", 0, 1000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, it := range items {
+			if it.Kind == store.OutboxRecall && (it.Attempts > 0 || !it.Delivered.IsZero()) {
+				return true
+			}
+		}
+		return false
+	})
+	if got := instancesAt(t, fra, id); strings.Join(got[high], ",") != "high" {
+		t.Fatalf("fra after lola's recall: %v; hugh's instance changed", got)
+	}
+	if got, err := fra.N.Get(ctx, fra.Admin, id); err != nil || nameOf(t, got.Raw) != "high" {
+		t.Fatalf("fra's GET after the recall: %s, %v", got.Raw, err)
+	}
+	// Hugh's object goes on: a newer version reaches fra's high instance.
+	nodetest.MustLand(t, gbr.N, hugh, nodetest.Bundle(nodetest.SDO(id, nodetest.T0, nodetest.T2, map[string]any{"name": "high newer"})), highBanner)
+	nodetest.MustRelease(t, gbr.N, hugh, id, "fra")
+	nodetest.Eventually(t, "fra holds hugh's newer version", func() bool {
+		return strings.Join(instancesAt(t, fra, id)[high], ",") == "high,high newer"
+	})
 }
 
 // instancesAt returns the names of the versions n holds of id, by instance,

@@ -400,8 +400,10 @@ func (rc *Service) ReceiveRecall(ctx context.Context, peer *node.Peer, payload [
 		// of: it is answered exactly as an id not held (listed not held,
 		// neither purged nor tombstoned), so a partner cannot probe what
 		// this node holds from others.
-		var targets, notHeld []string
+		var targets []target
+		var notHeld []string
 		foreign := map[string]bool{}
+		self := rc.n.Config().Name
 		for _, id := range notice.Objects {
 			versions, err := tx.Versions(ctx, id)
 			if err != nil {
@@ -427,30 +429,48 @@ func (rc *Service) ReceiveRecall(ctx context.Context, peer *node.Peer, payload [
 				}
 				return fmt.Errorf("%w: %s was originated by %s, not by %s", errRecallRefused, id, orig, notice.Originator)
 			}
-			targets = append(targets, id)
+			// The instance here that holds the one recalled (the notice
+			// numbers it as its originator does; the tearlines it names
+			// are their own ids, of instance 0 there).
+			origin := int64(0)
+			if id == notice.ObjectRef {
+				origin = notice.Instance
+			}
+			k, held, err := instance.Local(ctx, tx, self, id, instance.Origin{Originator: notice.Originator, Instance: origin})
+			if err != nil {
+				return err
+			}
+			if !held {
+				// Other instances of the id are held, not the one
+				// recalled: it never came here.
+				foreign[id] = true
+				notHeld = append(notHeld, id)
+				continue
+			}
+			targets = append(targets, target{id: id, instance: k})
 		}
 		// Tearlines made here from what is recalled, for onward release.
-		for _, id := range slices.Clone(targets) {
-			derived, err := derivedHere(ctx, tx, id)
+		for _, tg := range slices.Clone(targets) {
+			derived, err := derivedHere(ctx, tx, tg.id, tg.instance)
 			if err != nil {
 				return err
 			}
 			for _, d := range derived {
-				if !slices.Contains(targets, d) {
-					targets = append(targets, d)
+				if !slices.ContainsFunc(targets, func(x target) bool { return x.id == d }) {
+					targets = append(targets, target{id: d})
 				}
 			}
 		}
 
 		now := rc.n.Now()
 		purged := []string{}
-		for _, id := range targets {
-			versions, err := rc.n.PurgeIn(ctx, tx, actor, store.Tombstone{ID: id, PurgedAt: now, Reason: node.PurgeRecall})
+		for _, tg := range targets {
+			versions, err := rc.purgeInstance(ctx, tx, actor, tg, now)
 			if err != nil {
 				return err
 			}
 			if len(versions) > 0 {
-				purged = append(purged, id)
+				purged = append(purged, tg.id)
 				purgedAny = true
 			}
 		}
@@ -519,17 +539,42 @@ func (rc *Service) ReceiveRecall(ctx context.Context, peer *node.Peer, payload [
 	return nil
 }
 
-// derivedHere returns the tearlines this node made from id (its ledger
-// says so) and their derived-from relationships (whose ids follow from the
-// tearline's, see makeTearline).
-func derivedHere(ctx context.Context, r store.Reader, id string) ([]string, error) {
+// target is an instance of an id a recall purges here.
+type target struct {
+	id       string
+	instance int64
+}
+
+// purgeInstance purges instance tg.instance of tg.id, in tx, for a
+// recall, and returns the versions purged. An id held in that instance
+// alone is purged whole, as before instances. One with other instances
+// here (another originator's, this node's own, or another instance of
+// the same originator) must lose that instance only, and a purge is by
+// id in this store (docs/SECURITY.md, "Not yet covered"): the notice is
+// answered with a transient failure, so the originator retries it, and
+// nothing else of the id is touched.
+func (rc *Service) purgeInstance(ctx context.Context, tx store.Tx, actor string, tg target, now time.Time) ([]string, error) {
+	vs, err := tx.Versions(ctx, tg.id)
+	if err != nil {
+		return nil, err
+	}
+	if slices.ContainsFunc(vs, func(v store.ObjectVersion) bool { return v.Instance != tg.instance }) {
+		return nil, fmt.Errorf("recall of instance %d of %s: the id has other instances here, and purging one instance alone is not supported by this store", tg.instance, tg.id)
+	}
+	return rc.n.PurgeIn(ctx, tx, actor, store.Tombstone{ID: tg.id, PurgedAt: now, Reason: node.PurgeRecall})
+}
+
+// derivedHere returns the tearlines this node made from instance inst of
+// id (its ledger says so) and their derived-from relationships (whose ids
+// follow from the tearline's, see makeTearline).
+func derivedHere(ctx context.Context, r store.Reader, id string, inst int64) ([]string, error) {
 	entries, err := r.Ledger(ctx, store.LedgerQuery{ObjectID: id})
 	if err != nil {
 		return nil, err
 	}
 	var out []string
 	for _, e := range entries {
-		if e.TearlineID == "" || slices.Contains(out, e.TearlineID) {
+		if e.TearlineID == "" || e.Instance != inst || slices.Contains(out, e.TearlineID) {
 			continue
 		}
 		out = append(out, e.TearlineID,
