@@ -46,7 +46,10 @@ const self = "gbr"
 func testAssignReceived(t *testing.T, s store.Store) {
 	ctx := t.Context()
 	var class int64
-	update(t, s, func(tx store.Tx) (err error) { class, err = tx.AccessClass(ctx, []string{"marking-definition--x"}); return })
+	update(t, s, func(tx store.Tx) (err error) {
+		class, err = tx.AccessClass(ctx, []string{"marking-definition--x"})
+		return
+	})
 	n := 0
 	// receive assigns and stores one version of id from originator, of
 	// its origin instance from, and returns the instance here.
@@ -138,4 +141,3 @@ func version(id, originator string, class int64, n int) store.ObjectVersion {
 	return store.ObjectVersion{ID: id, Type: "threat-actor", Modified: modified, ModifiedAt: mod, Created: "2026-01-01T00:00:00.000Z",
 		Digest: hex.EncodeToString(sum[:]), Raw: []byte(raw), Bindings: []byte(`[]`), Class: class, DateAdded: mod, Originator: originator}
 }
-
