@@ -72,7 +72,6 @@ type previewData struct {
 	Recalls          []recallView
 	DeliveriesShown  bool
 	Deliveries       []deliveryView
-	WithheldRefs     int
 	RequestURL, Self string
 }
 
@@ -116,7 +115,6 @@ func (rp releaserPages) showPreview(w http.ResponseWriter, r *http.Request, code
 		}
 		rp.explained(&d, res, original, &rs)
 	}
-	d.WithheldRefs = rs.withheld
 	if err := rp.sections(r, m, o, &d); err != nil {
 		rp.fail(w, r, err)
 		return

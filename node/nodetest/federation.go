@@ -48,7 +48,14 @@ func NewFedPair(t *testing.T, purposes ...string) (*FedNode, *FedNode) {
 // NewFedPairWith is NewFedPair with the delivery loops run with o.
 func NewFedPairWith(t *testing.T, o delivery.OutboxOptions, purposes ...string) (*FedNode, *FedNode) {
 	t.Helper()
-	return newFedPair(t, o, [2]string{}, purposes...)
+	return newFedPair(t, o, [2]string{}, nil, purposes...)
+}
+
+// NewFedPairTerms is NewFedPair with the agreement's terms changed by edit
+// first (a release mode that needs approvals, say).
+func NewFedPairTerms(t *testing.T, edit func(*agreement.Terms), purposes ...string) (*FedNode, *FedNode) {
+	t.Helper()
+	return newFedPair(t, delivery.OutboxOptions{BaseBackoff: 20 * time.Millisecond, MaxBackoff: 200 * time.Millisecond, Timeout: 5 * time.Second}, [2]string{}, edit, purposes...)
 }
 
 // NewFedPairOn is NewFedPair with gbr's and fra's stores at stores[0] and
@@ -56,10 +63,10 @@ func NewFedPairWith(t *testing.T, o delivery.OutboxOptions, purposes ...string) 
 // as pgtest.DSN gives).
 func NewFedPairOn(t *testing.T, stores [2]string, purposes ...string) (*FedNode, *FedNode) {
 	t.Helper()
-	return newFedPair(t, delivery.OutboxOptions{BaseBackoff: 20 * time.Millisecond, MaxBackoff: 200 * time.Millisecond, Timeout: 5 * time.Second}, stores, purposes...)
+	return newFedPair(t, delivery.OutboxOptions{BaseBackoff: 20 * time.Millisecond, MaxBackoff: 200 * time.Millisecond, Timeout: 5 * time.Second}, stores, nil, purposes...)
 }
 
-func newFedPair(t *testing.T, o delivery.OutboxOptions, stores [2]string, purposes ...string) (*FedNode, *FedNode) {
+func newFedPair(t *testing.T, o delivery.OutboxOptions, stores [2]string, edit func(*agreement.Terms), purposes ...string) (*FedNode, *FedNode) {
 	t.Helper()
 	ctx := context.Background()
 	root := t.TempDir()
@@ -101,6 +108,9 @@ func newFedPair(t *testing.T, o delivery.OutboxOptions, stores [2]string, purpos
 
 	terms := RelTerms([]string{"gbr", "fra"}, []string{"gbr", "fra"})
 	terms.Purposes = purposes
+	if edit != nil {
+		edit(&terms)
+	}
 	d := &agreement.Document{ID: "gbr-fra", Title: "test gbr-fra", Version: 1, Effective: "2026-01-01T00:00:00Z", Expires: "2036-01-01T00:00:00Z",
 		Equivalence: RelTable("GBR", "FRA"), Terms: []agreement.Terms{terms}}
 	for i, f := range nodes {
