@@ -52,8 +52,9 @@ type Reporter interface {
 // Store wraps a store.Store: versions written through it get their MACs in
 // the same transaction, and versions read through it (Versions, VersionsOf,
 // List, in or out of a transaction) are checked, a mismatch left out and
-// reported. Everything else passes through. Counts (Count) are not checked:
-// they read no row.
+// reported. Count counts the rows List returns once checked: it reads and
+// checks every row it counts (up to CountAtMost), so a rewritten class
+// column can no longer change a count. Everything else passes through.
 type Store struct {
 	store.Store
 	c *checker
@@ -96,9 +97,17 @@ func (s *Store) List(ctx context.Context, q store.ListQuery) ([]store.ObjectVers
 	return s.c.filter(ctx, s.Store, vs, err)
 }
 
+func (s *Store) Count(ctx context.Context, q store.ListQuery) (int64, error) {
+	return s.c.count(ctx, s.Store, q)
+}
+
 type tx struct {
 	store.Tx
 	c *checker
+}
+
+func (t *tx) Count(ctx context.Context, q store.ListQuery) (int64, error) {
+	return t.c.count(ctx, t.Tx, q)
 }
 
 func (t *tx) Versions(ctx context.Context, id string) ([]store.ObjectVersion, error) {
@@ -176,6 +185,42 @@ func classLabels(ctx context.Context, r store.Reader, class int64) ([]string, er
 		return nil, fmt.Errorf("access class %d: %w", class, store.ErrNotFound)
 	}
 	return cs[0].LabelIDs, nil
+}
+
+// countPage is how many rows one read of a count takes.
+const countPage = 1024
+
+// count counts what r.List returns under q, with no cursor and no limit,
+// once checked, page by page (docs/STORAGE.md, "Access MACs": what it
+// costs); it stops at q.CountAtMost when that is set.
+func (c *checker) count(ctx context.Context, r store.Reader, q store.ListQuery) (int64, error) {
+	if len(q.Classes) == 0 {
+		return 0, nil
+	}
+	q.After, q.Limit = 0, countPage
+	var n int64
+	for {
+		vs, err := r.List(ctx, q)
+		if err != nil {
+			return 0, err
+		}
+		if len(vs) == 0 {
+			return n, nil
+		}
+		last := vs[len(vs)-1].Seq
+		ok, err := c.filter(ctx, r, vs, nil)
+		if err != nil {
+			return 0, err
+		}
+		n += int64(len(ok))
+		if q.CountAtMost > 0 && n >= q.CountAtMost {
+			return q.CountAtMost, nil
+		}
+		if len(vs) < countPage {
+			return n, nil
+		}
+		q.After = last
+	}
 }
 
 // filter returns vs without the versions that fail their check, reporting

@@ -509,3 +509,61 @@ func TestAccessMACBackfill(t *testing.T) {
 		t.Errorf("backfill ran again: %+v", evs)
 	}
 }
+
+// Counts and the label route's "does the reader read an object bearing
+// this label" come from the rows the checks pass: a SECRET version's class
+// column rewritten to the UNCLASSIFIED class adds nothing to the
+// UNCLASSIFIED reader's count, a count always equals the length of the
+// listing, and a label borne only by rows that fail their MAC does not
+// exist for the reader.
+func TestAccessMACCounts(t *testing.T) { onBackends(t, testCounts) }
+
+func testCounts(t *testing.T, on string) {
+	ctx := t.Context()
+	f := newAccessFixture(t, 2, on)
+	count := func(p *Principal) int64 {
+		t.Helper()
+		n, err := f.n.Count(ctx, p, nil, true)
+		if err != nil {
+			t.Fatalf("Count: %v", err)
+		}
+		pg, err := f.n.List(ctx, p, ListOptions{Route: "objects", Limit: MaxPage, IncludeRevoked: true})
+		if err != nil {
+			t.Fatalf("List: %v", err)
+		}
+		if n != int64(len(pg.Objects)) {
+			t.Errorf("%s: count %d, listing %d", p.Actor(), n, len(pg.Objects))
+		}
+		return n
+	}
+	if got := count(f.low); got != 2 {
+		t.Fatalf("UNCLASSIFIED reader counts %d before tampering, want 2", got)
+	}
+	if _, err := f.n.Label(ctx, f.low, f.unclasLbl); err != nil {
+		t.Fatalf("Label before tampering: %v", err)
+	}
+	unclas := f.classOf[f.unclas[0]]
+	f.rawExec(`UPDATE objects SET class = ? WHERE id = ?`, unclas, f.secret[0])
+	f.rawExec(`UPDATE object_ids SET class = ? WHERE id = ?`, unclas, f.secret[0])
+	f.reopen(t)
+	if got := count(f.low); got != 2 {
+		t.Errorf("UNCLASSIFIED reader counts %d once a SECRET row claims its class, want 2", got)
+	}
+	if got := count(f.top); got != 3 {
+		t.Errorf("top reader counts %d, want 3 (the rewritten row reads as absent)", got)
+	}
+	waitMismatchAudit(t, f.n, f.secret[0])
+
+	// The UNCLASSIFIED rows' MACs removed: only rows that fail their
+	// check bear the UNCLASSIFIED label now.
+	f.rawExec(`DELETE FROM access_macs WHERE seq IN (SELECT seq FROM objects WHERE class = ?)`, unclas)
+	if got := count(f.low); got != 0 {
+		t.Errorf("UNCLASSIFIED reader counts %d with every row it could read tampered, want 0", got)
+	}
+	if _, err := f.n.Label(ctx, f.low, f.unclasLbl); !isNotFound(err) {
+		t.Errorf("Label borne only by tampered rows: %v, want not found", err)
+	}
+	if _, err := f.n.Label(ctx, f.top, f.secretLbl); err != nil {
+		t.Errorf("Label borne by an untouched row: %v", err)
+	}
+}

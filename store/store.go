@@ -80,7 +80,8 @@ type Reader interface {
 	// List returns the latest version of each object among those visible
 	// under q.Classes, in insertion order after q.After.
 	List(ctx context.Context, q ListQuery) ([]ObjectVersion, error)
-	// Count counts what List would return with no limit and no cursor.
+	// Count counts what List would return with no limit and no cursor,
+	// up to q.CountAtMost when it is set.
 	Count(ctx context.Context, q ListQuery) (int64, error)
 	Label(ctx context.Context, id string) ([]byte, error)
 	// AccessClasses returns the classes with id > after, in id order.
@@ -233,6 +234,10 @@ type ListQuery struct {
 	After          int64 // Seq cursor
 	Limit          int
 	IncludeRevoked bool
+	// CountAtMost, when above 0, lets Count stop once it has counted that
+	// many: it returns the smaller of the count and CountAtMost (whether
+	// there is any, with 1). List ignores it.
+	CountAtMost int64
 }
 
 // AccessClass is a distinct set of labels; objects that need the same labels

@@ -328,7 +328,11 @@ func (r reader) Count(ctx context.Context, q store.ListQuery) (int64, error) {
 	}
 	where, args := listWhere(q)
 	var n int64
-	if err := r.q.QueryRowContext(ctx, `SELECT COUNT(*) FROM objects o WHERE `+where, args...).Scan(&n); err != nil {
+	q1 := `SELECT COUNT(*) FROM objects o WHERE ` + where
+	if q.CountAtMost > 0 {
+		q1 = `SELECT COUNT(*) FROM (SELECT 1 FROM objects o WHERE ` + where + ` LIMIT ` + strconv.FormatInt(q.CountAtMost, 10) + `)`
+	}
+	if err := r.q.QueryRowContext(ctx, q1, args...).Scan(&n); err != nil {
 		return 0, fmt.Errorf("count objects: %w", err)
 	}
 	return n, nil

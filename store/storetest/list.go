@@ -194,6 +194,13 @@ func testListPages(t *testing.T, s store.Store) {
 	if got, err := s.Count(ctx, q); err != nil || got != n {
 		t.Errorf("Count with cursor = %d, %v; want %d", got, err, n)
 	}
+	// CountAtMost caps the count, and only caps it.
+	for _, most := range []int64{1, 3, n, n + 10} {
+		q := store.ListQuery{Classes: []int64{c}, CountAtMost: most}
+		if got, err := s.Count(ctx, q); err != nil || got != min(n, most) {
+			t.Errorf("Count at most %d = %d, %v; want %d", most, got, err, min(n, most))
+		}
+	}
 	// Past the end: nothing.
 	q.After = want[n-1].Seq
 	if page, err := s.List(ctx, q); err != nil || len(page) != 0 {
