@@ -29,7 +29,7 @@ type Sender interface {
 	Client(name string) (*http.Client, error)
 	// BuildBatch assembles the wire messages of items, in order. Items
 	// whose content is gone (purged since) go to Batch.Gone: done, nothing
-	// to send.
+	// to send; items it refuses to send go to Batch.Refused: failed.
 	BuildBatch(ctx context.Context, peer *Peer, items []store.OutboxItem) (*Batch, error)
 	// Record records the messages of b that are settled: accepted by the
 	// peer, or failed for good (refused, or transient failures past the
@@ -50,6 +50,9 @@ type Batch struct {
 	Items    []store.OutboxItem // the rows claimed for it, in order
 	Messages []InboxMessage     // what is sent, in order
 	Gone     []int64            // rows done without sending: their content is gone
+	// Refused are rows failed without sending: the Sender will not send
+	// what they name (ReasonAccessMAC), with the reason and its words.
+	Refused []Outcome
 	// Note is the Sender's own record of what it built (handed back to
 	// Record).
 	Note any
@@ -399,6 +402,14 @@ func (d *Outbox) client(name string) (*http.Client, error) {
 // MaxAge) failed. An error means the messages not settled, from the first
 // transient failure on, are to be retried; it carries the reason code.
 func (d *Outbox) send(ctx context.Context, peer *Peer, b *Batch) error {
+	if len(b.Refused) > 0 {
+		// Failed whatever becomes of the rest: they are never sent.
+		for _, o := range b.Refused {
+			d.log.Warn("outbox: message not sent", "peer", peer.Name, "outbox", o.Message.ID, "reason", o.Reason, "err", o.Error)
+		}
+		d.fail(ctx, peer, b, b.Refused)
+		b.Refused = nil
+	}
 	c, err := d.client(peer.Name)
 	if err != nil {
 		return &Error{ReasonNetwork, err}

@@ -34,6 +34,7 @@ const (
 	ReasonUnknownKind  Reason = "unknown-kind"  // the partner has no handler for the message kind
 	ReasonRefused      Reason = "refused"       // refused for good, for a reason not named above
 	ReasonExpired      Reason = "expired"       // transient failures outlasted the maximum age
+	ReasonAccessMAC    Reason = "access-mac"    // the sender's stored version fails its access MAC: not sent
 )
 
 // ReasonInfo describes one code of the table.
@@ -61,6 +62,7 @@ var Reasons = []ReasonInfo{
 	{ReasonUnknownKind, false, "the partner has no handler for the message kind"},
 	{ReasonRefused, false, "refused for good, for a reason not named above"},
 	{ReasonExpired, false, "transient failures lasted longer than the maximum age"},
+	{ReasonAccessMAC, false, "the sender's stored version fails its access MAC (its row was changed outside the node): not sent"},
 }
 
 // Transient reports whether a failure with code r may be retried. An

@@ -115,19 +115,20 @@ func BenchmarkTAXIIPage(b *testing.B) {
 	b.Run("late label/fresh", func(b *testing.B) { run(b, true) })
 }
 
-// BenchmarkCount counts the 20,000 objects a reader cleared for all of
-// them may read (GET /api/v1/count): the store's access MAC checks read
+// BenchmarkCount counts the objects of 20,000 a reader may read (15,000:
+// not the GBR SECRET ones; GET /api/v1/count): the store's access MAC checks read
 // and check every row counted (docs/STORAGE.md, "Access MACs").
 func BenchmarkCount(b *testing.B) {
-	n, p, ids := readBenchNode(b, 20000)
+	n, p, _ := readBenchNode(b, 20000)
 	defer n.Close()
 	ctx := context.Background()
 	b.ResetTimer()
+	var c int64
 	for i := 0; i < b.N; i++ {
-		c, err := n.Count(ctx, p, nil, false)
-		if err != nil || c != int64(len(ids)) {
-			b.Fatalf("Count = %d, %v; want %d", c, err, len(ids))
+		var err error
+		if c, err = n.Count(ctx, p, nil, false); err != nil || c != 15000 {
+			b.Fatalf("Count = %d, %v; want 15000", c, err)
 		}
 	}
-	b.ReportMetric(float64(b.N*len(ids))/b.Elapsed().Seconds(), "objects/s")
+	b.ReportMetric(float64(int64(b.N)*c)/b.Elapsed().Seconds(), "objects/s")
 }

@@ -83,10 +83,14 @@ func wirePeer(p *node.Peer) *federation.Peer {
 }
 
 // failReasons are the audit reasons of a delivery that failed for good:
-// the peer refused it, or transient failures outlasted the maximum age.
+// the peer refused it, transient failures outlasted the maximum age, or
+// this node would not send it (its row fails its access MAC).
 func failReasons(code federation.Reason) []string {
-	if code == federation.ReasonExpired {
+	switch code {
+	case federation.ReasonExpired:
 		return []string{"delivery-expired"}
+	case federation.ReasonAccessMAC: // refused here, not by the peer
+		return []string{string(code)}
 	}
 	return []string{"refused-by-peer", string(code)}
 }
@@ -112,7 +116,7 @@ func (s sender) BuildBatch(ctx context.Context, peer *federation.Peer, batch []s
 		}
 		ids = append(ids, refs[i].Object)
 	}
-	found, provs, err := s.d.releasedVersions(ctx, refs, ids)
+	found, tampered, provs, err := s.d.releasedVersions(ctx, refs, ids)
 	if err != nil {
 		return nil, err
 	}
@@ -120,7 +124,17 @@ func (s sender) BuildBatch(ctx context.Context, peer *federation.Peer, batch []s
 	for i, it := range batch {
 		payload := it.Payload
 		if it.Kind == store.OutboxObjects {
-			v, ok := found[versionKey(refs[i].Object, refs[i].Modified, refs[i].Instance)]
+			k := versionKey(refs[i].Object, refs[i].Modified, refs[i].Instance)
+			v, ok := found[k]
+			if !ok && tampered[k] {
+				// Stored, but its row fails its access MAC (reported by
+				// the checks): never sent, and the delivery fails.
+				sent[it.ID] = refs[i]
+				bb.Refused = append(bb.Refused, federation.Outcome{Message: federation.InboxMessage{ID: it.ID, Kind: it.Kind},
+					Status: store.DeliveryFailed, Reason: federation.ReasonAccessMAC,
+					Error: fmt.Sprintf("not sent: the stored version %s of %s fails its access MAC (its row was changed outside the node; docs/SECURITY.md)", refs[i].Modified, refs[i].Object)})
+				continue
+			}
 			if !ok {
 				// Purged or no longer stored: done, nothing to send.
 				bb.Gone = append(bb.Gone, it.ID)
@@ -151,19 +165,22 @@ func versionKey(id, modified string, instance int64) string {
 // releasedVersions reads the versions refs name and the provenance of their
 // objects, in one query each: the versions found by versionKey, opened
 // (only those named: other versions of the objects stay sealed), and the
-// provenance by object id.
-func (d *Service) releasedVersions(ctx context.Context, refs []node.ObjectsRef, ids []string) (map[string]*store.ObjectVersion, map[string]store.Provenance, error) {
+// provenance by object id. The versions are read through the access MAC
+// checks: a version whose row fails them is not found, and is in tampered
+// (by versionKey) when the backend still holds a row of that key.
+func (d *Service) releasedVersions(ctx context.Context, refs []node.ObjectsRef, ids []string) (found map[string]*store.ObjectVersion, tampered map[string]bool, provs map[string]store.Provenance, err error) {
 	if len(ids) == 0 {
-		return nil, nil, nil
+		return nil, nil, nil, nil
 	}
 	sealed := d.n.Sealed()
-	// Read from the backend, content still sealed, and open only the
-	// versions the batch sends: an object's other versions come along in
-	// the same read and would be opened for nothing. (Through the sealing
-	// store, VersionsOf opens every version it returns.)
+	// Read beneath the sealing (the checks, over the backend), content
+	// still sealed, and open only the versions the batch sends: an
+	// object's other versions come along in the same read and would be
+	// opened for nothing. (Through the sealing store, VersionsOf opens
+	// every version it returns.)
 	vs, err := sealed.Unwrap().VersionsOf(ctx, ids)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	want := make(map[string]bool, len(refs))
 	for _, r := range refs {
@@ -171,7 +188,7 @@ func (d *Service) releasedVersions(ctx context.Context, refs []node.ObjectsRef, 
 			want[versionKey(r.Object, r.Modified, r.Instance)] = true
 		}
 	}
-	found := make(map[string]*store.ObjectVersion, len(want))
+	found = make(map[string]*store.ObjectVersion, len(want))
 	var open []*store.ObjectVersion
 	for i := range vs {
 		k := versionKey(vs[i].ID, vs[i].Modified, vs[i].Instance)
@@ -180,18 +197,50 @@ func (d *Service) releasedVersions(ctx context.Context, refs []node.ObjectsRef, 
 			open = append(open, &vs[i])
 		}
 	}
+	if tampered, err = d.failedChecks(ctx, refs, found); err != nil {
+		return nil, nil, nil, err
+	}
 	if err := sealed.Keys().OpenVersions(open); err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	objs := make([]string, 0, len(found))
 	for _, v := range found {
 		objs = append(objs, v.ID)
 	}
-	provs, err := sealed.ProvenanceOf(ctx, objs)
+	provs, err = sealed.ProvenanceOf(ctx, objs)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	return found, provs, nil
+	return found, tampered, provs, nil
+}
+
+// failedChecks returns the version keys of refs the checked read did not
+// find but the backend holds: rows that fail their access MAC. Only the
+// missing are read again, from the backend (usually none).
+func (d *Service) failedChecks(ctx context.Context, refs []node.ObjectsRef, found map[string]*store.ObjectVersion) (map[string]bool, error) {
+	missing := map[string]bool{}
+	var ids []string
+	for _, r := range refs {
+		k := versionKey(r.Object, r.Modified, r.Instance)
+		if r.Object != "" && found[k] == nil && !missing[k] {
+			missing[k] = true
+			ids = append(ids, r.Object)
+		}
+	}
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	raw, err := store.Base(d.n.Store()).VersionsOf(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]bool{}
+	for _, v := range raw {
+		if k := versionKey(v.ID, v.Modified, v.Instance); missing[k] {
+			out[k] = true
+		}
+	}
+	return out, nil
 }
 
 // Record implements federation.Sender: an audit entry for each message
