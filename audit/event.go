@@ -21,6 +21,7 @@ const (
 	ActionIngestRefuse = "object.refuse"
 	ActionRead         = "object.read"
 	ActionList         = "object.list"
+	ActionSearch       = "object.search" // a search: its shape, not its text (docs/SEARCH.md)
 	ActionLabelRead    = "label.read"
 	ActionUserAdd      = "user.add"
 	ActionUserUpdate   = "user.update"
@@ -52,6 +53,7 @@ const (
 	// computation of the MACs of rows stored before MACs existed (Count).
 	ActionAccessMismatch = "object.access-mismatch"
 	ActionAccessBackfill = "object.access-backfill"
+	ActionSearchBackfill = "search.backfill" // the search index built for versions stored before it
 )
 
 // Decisions.

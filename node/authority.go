@@ -46,6 +46,7 @@ const (
 	ActSplitViewRd   Action = "reading split views"        // of partners' logs this node witnesses
 	ActSplitViewAck  Action = "acknowledging a split view" // deliveries to that partner resume
 	ActDeliveryRetry Action = "retrying a failed delivery" // to a partner; an action on the object delivered
+	ActSearch        Action = "searching"                  // what one may read (node/search), and one's saved searches
 )
 
 // rule is who may take an action: roles, and which of them act on every
@@ -74,7 +75,7 @@ func authority(act Action) rule {
 		return rule{roles: []string{RoleAdmin, RoleReleaser, RoleAuditor}, EveryLevel: auditors}
 	case ActLedgerRead, ActAuditRead, ActSplitViewRd:
 		return rule{roles: auditors, EveryLevel: auditors}
-	case ActAgreementRd:
+	case ActAgreementRd, ActSearch:
 		return rule{roles: all}
 	case ActReleaseQueue:
 		return rule{roles: all, EveryLevel: auditors}

@@ -407,8 +407,11 @@ func prepareOne(n *Node, it *item, ks datadir.KeySet, labels map[string]*labelRe
 		Created: it.obj.Created, Revoked: it.obj.Revoked, Digest: bound[0].ObjectDigest,
 		Raw: it.obj.Raw, Bindings: bb.Bytes(), Originator: bound[0].Node,
 	}
-	// Sealing here, in the parallel workers, keeps AES off the single
-	// writer's path.
+	// Hashing the search terms (searchindex.go) and sealing here, in the
+	// parallel workers, keeps both off the single writer's path.
+	if n.index != nil {
+		it.version.SearchTerms = n.index.Hasher().Terms(it.obj.Raw)
+	}
 	if err := n.sealed.Keys().SealVersion(&it.version); err != nil {
 		refuse("", "seal: "+err.Error())
 		return

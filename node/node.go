@@ -37,6 +37,7 @@ import (
 	"github.com/tearline/tearline/datadir"
 	"github.com/tearline/tearline/label"
 	"github.com/tearline/tearline/seal"
+	"github.com/tearline/tearline/searchindex"
 	"github.com/tearline/tearline/store"
 	"github.com/tearline/tearline/trust"
 )
@@ -56,6 +57,9 @@ type Node struct {
 	// checks (package accessmac/checks) over the backend: a row is checked
 	// before its content is opened.
 	sealed *seal.Store
+	// index is sealed wrapped in the search index (searchindex.go); st is
+	// index.
+	index *searchindex.Store
 
 	classes *Classes // access classes, parsed (classes.go)
 
@@ -164,6 +168,11 @@ func Open(ctx context.Context, dir string, o Options) (*Node, error) {
 	}
 	n.sealed = seal.Wrap(checked, kek)
 	n.st = n.sealed
+	if n.index, err = openSearchIndex(ctx, n, n.sealed); err != nil {
+		n.Close()
+		return nil, fmt.Errorf("open node %s: %w", dir, err)
+	}
+	n.st = n.index
 	if _, err := capTokens(ctx, n); err != nil { // principal.go: lifetimes bounded from the upgrade on
 		n.Close()
 		return nil, fmt.Errorf("open node %s: %w", dir, err)

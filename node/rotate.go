@@ -83,7 +83,7 @@ func (n *Node) RotateKEK(ctx context.Context, actor string) (string, int, error)
 			count += len(keys)
 			after = keys[len(keys)-1]
 		}
-		// The node's own keys (the cursor key) are wrapped like data keys.
+		// The node's own keys (cursor, access MAC, search index) are wrapped like data keys.
 		nk, err := rewrapNodeKeys(ctx, tx, ring)
 		if err != nil {
 			return err
@@ -106,7 +106,8 @@ func (n *Node) RotateKEK(ctx context.Context, actor string) (string, int, error)
 	}
 	// This node now uses the new KEK alone.
 	n.sealed = seal.Wrap(n.sealed.Unwrap(), seal.NewKeyring(next))
-	n.st = n.sealed
+	n.index = n.index.With(n.sealed, sealedOpener(n))
+	n.st = n.index
 	n.Scrub(ctx)
 	return next.ID(), count, nil
 }

@@ -255,7 +255,7 @@ func TestRotateKEK(t *testing.T) {
 		t.Fatal(err)
 	}
 	newID, count, err := n.RotateKEK(ctx, "test")
-	if err != nil || count != 4 || newID == oldKEK.ID() { // three data keys and the access MAC key
+	if err != nil || count != 5 || newID == oldKEK.ID() { // three data keys, the access MAC key and the search index key
 		t.Fatalf("RotateKEK = %s, %d, %v", newID, count, err)
 	}
 	if _, err := os.Stat(filepath.Join(n.Dir(), KEKNextFile)); !errors.Is(err, os.ErrNotExist) {
@@ -288,7 +288,7 @@ func TestRotateKEK(t *testing.T) {
 	}
 	check(n2)
 	evs := findEvents(auditLog(t, n2.Store()), func(e audit.Event) bool { return e.Action == audit.ActionKeyRotate })
-	if len(evs) != 1 || evs[0].Count != 4 {
+	if len(evs) != 1 || evs[0].Count != 5 {
 		t.Errorf("rotation audit = %+v", evs)
 	}
 }

@@ -15,7 +15,7 @@ func TestWords(t *testing.T) {
 		want []string
 	}{
 		{"Fancy Bear uses X-Agent", []string{"fancy", "bear", "uses", "x", "agent"}},
-		{"ＡＰＴ２８", []string{"apt28"}},          // NFKC: full-width
+		{"ＡＰＴ２８", []string{"apt28"}},                       // NFKC: full-width
 		{"Straße STRASSE", []string{"strasse", "strasse"}}, // case folding
 		{"標的型攻撃メール", []string{"標的", "的型", "型攻", "攻撃", "撃メ", "メー", "ール"}},
 		{"APT28の攻撃", []string{"apt28", "の攻", "攻撃"}},

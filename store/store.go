@@ -67,6 +67,7 @@ type Reader interface {
 	AccessMACReader      // accessmacs.go
 	InstanceOriginReader // instances.go
 	AuditIndexReader     // auditindex.go
+	SearchReader         // search.go
 	// Versions returns every version of id, oldest first.
 	Versions(ctx context.Context, id string) ([]ObjectVersion, error)
 	// VersionsOf returns every version of each of ids in one read, as
@@ -141,6 +142,7 @@ type Tx interface {
 	AccessMACWriter      // accessmacs.go
 	InstanceOriginWriter // instances.go
 	AuditIndexWriter     // auditindex.go
+	SearchWriter         // search.go
 	PutLabel(ctx context.Context, id string, raw []byte) error
 	// AccessClass returns the id of the class for exactly this set of label
 	// ids (sorted, unique), creating it if needed.
@@ -224,6 +226,12 @@ type ObjectVersion struct {
 	// after the row, in the same transaction; nil when the row has none.
 	// Reads return it; PutObject ignores it.
 	MAC []byte
+	// SearchTerms are the keyed hashes of the version's search terms
+	// (search.go, package searchindex), made by the node's ingest workers
+	// beside sealing; the search index's store wrapper stores them in the
+	// same transaction (and computes them when nil). Stores ignore it;
+	// reads never fill it.
+	SearchTerms []int64
 }
 
 // ListQuery selects object versions. Classes is the pushed-down read rule:

@@ -25,7 +25,8 @@ func TestWalkEveryPageAsEveryRole(t *testing.T) {
 	paths := []string{"/ui/", "/ui/objects", "/ui/objects?class=NATO:SECRET", "/ui/objects?type=threat-actor",
 		"/ui/publish", "/ui/releases", "/ui/releases?state=", "/ui/audit", "/ui/admin/users", "/ui/admin/users/ana", "/ui/nowhere", "/ui/map",
 		"/ui/audit?object=" + f.secret, "/ui/audit?actor=user:ana", "/ui/audit/entries/3", "/ui/audit/checkpoints",
-		"/ui/ledger", "/ui/ledger?object=" + f.secret, "/ui/agreements", "/ui/agreements/nowhere"}
+		"/ui/ledger", "/ui/ledger?object=" + f.secret, "/ui/agreements", "/ui/agreements/nowhere",
+		"/ui/search", "/ui/search?q=actor", "/ui/search?q=actor&class=NATO:SECRET", "/ui/search?q=threat-actor&type=threat-actor"}
 	for _, id := range f.ids {
 		paths = append(paths, "/ui/objects/"+id, "/ui/objects/"+id+"/preview", "/ui/objects/"+id+"/preview?to=usa&purpose=analysis")
 	}

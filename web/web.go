@@ -98,6 +98,7 @@ func New(n *stack.Node, log *slog.Logger) (*Server, error) {
 	mp := &mapPages{Server: s, world: world.SVG()}
 	s.handle("GET "+Prefix+"map", s.signedIn(mp.page))
 	s.handle("GET "+Prefix+"static/world.svg", mp.outline)
+	searchPages{s}.routes() // search.go
 	s.handle(Prefix, s.signedIn(s.notFound))
 	return s, nil
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/tearline/tearline/node/recalls"
 	"github.com/tearline/tearline/node/release"
 	"github.com/tearline/tearline/node/retention"
+	"github.com/tearline/tearline/node/search"
 	"github.com/tearline/tearline/node/taxiiview"
 	"github.com/tearline/tearline/node/users"
 	"github.com/tearline/tearline/store"
@@ -35,6 +36,7 @@ type Node struct {
 	Oversight  *oversight.Service  // checkpoints, proofs, witnesses, backup and restore
 	TAXII      *taxiiview.TAXII    // the TAXII collections of users and partners
 	Retention  *retention.Service  // purging what outlived its retention
+	Search     *search.Service     // search over the blind index, saved searches
 }
 
 // Open opens the node in dir with every service (node.Open, then New).
@@ -61,6 +63,7 @@ func New(n *node.Node) *Node {
 		Inbox:      inbox.New(n),
 		Oversight:  oversight.New(n),
 		Retention:  retention.New(n),
+		Search:     search.New(n),
 	}
 	s.TAXII = taxiiview.New(n, s.Releases, s.Recalls)
 	s.Inbox.RegisterInboxHandler(store.OutboxRecall, s.Recalls.ReceiveRecall)

@@ -17,6 +17,7 @@ import (
 	"github.com/tearline/tearline/store/internal/bindpack"
 	"github.com/tearline/tearline/store/internal/scan"
 	"github.com/tearline/tearline/store/postgres/internal/records"
+	"github.com/tearline/tearline/store/postgres/internal/searchdb"
 )
 
 // querier is what *pgxpool.Pool and pgx.Tx share.
@@ -38,14 +39,18 @@ type reader struct {
 	records.AccountReader
 	records.WitnessReader
 	auditIndexReader // auditindex.go
+	searchdb.Reader  // internal/searchdb: the search index
 }
 
 // newReader returns the reader over q.
 func newReader(q querier) reader {
 	return reader{q: q, sharingReader: sharingReader{q}, queueReader: queueReader{q},
 		AccountReader: records.NewAccountReader(q), WitnessReader: records.NewWitnessReader(q),
-		auditIndexReader: auditIndexReader{q}}
+		auditIndexReader: auditIndexReader{q}, Reader: searchdb.Reader{Q: q, Env: searchEnv}}
 }
+
+// searchEnv is what the search index's reads share with listings.
+var searchEnv = &searchdb.Env{ListWhere: listWhere, ObjectsSelect: `SELECT ` + objectCols + ` FROM ` + objectsKeyed, Collect: collectObjects}
 
 // objectCols are read from objectsKeyed: each version with its data key
 // and its access MAC.

@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"github.com/tearline/tearline/store/postgres/internal/searchdb"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -149,6 +150,7 @@ ALTER TABLE audit
 	16:               accessMACsSchema,          // accessmacs.go
 	17:               instanceWireSchema,
 	18:               auditIndexSchema, // auditindex.go
+	19:               searchdb.Schema,  // internal/searchdb
 }
 
 // treeMigration moves the audit tree's hashes into the leaves' rows

@@ -11,6 +11,7 @@ import (
 
 	"github.com/tearline/tearline/store"
 	"github.com/tearline/tearline/store/postgres/internal/records"
+	"github.com/tearline/tearline/store/postgres/internal/searchdb"
 )
 
 // tx is a write transaction. It writes objects, labels, access classes and
@@ -27,6 +28,7 @@ type tx struct {
 	records.AccountWriter // internal/records: users, tokens, passwords, sessions
 	records.WitnessWriter // internal/records: witnessed logs, cosignatures, rollbacks
 	auditIndexWriter      // auditindex.go
+	searchdb.Writer       // internal/searchdb: the search index
 }
 
 // newTx returns the transaction over t.
@@ -34,7 +36,7 @@ func newTx(t pgx.Tx) *tx {
 	c := &txConn{t: t}
 	return &tx{txConn: c, reader: newReader(t), sharingWriter: sharingWriter{c}, queueWriter: queueWriter{c},
 		AccountWriter: records.NewAccountWriter(t, c.lock), WitnessWriter: records.NewWitnessWriter(t, c.lock),
-		auditIndexWriter: auditIndexWriter{t}}
+		auditIndexWriter: auditIndexWriter{t}, Writer: searchdb.Writer{Q: t, Lock: c.lock}}
 }
 
 // WitnessedLog, inside a write transaction, takes the writer lock before it

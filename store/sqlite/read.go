@@ -14,6 +14,7 @@ import (
 	"github.com/tearline/tearline/store/internal/scan"
 	"github.com/tearline/tearline/store/sqlite/internal/idindex"
 	"github.com/tearline/tearline/store/sqlite/internal/records"
+	"github.com/tearline/tearline/store/sqlite/internal/searchdb"
 )
 
 // querier is what *sql.DB and *sql.Tx share.
@@ -38,14 +39,18 @@ type reader struct {
 	records.AccountReader
 	records.WitnessReader
 	auditIndexReader // auditindex.go
+	searchdb.Reader  // internal/searchdb: the search index
 }
 
 // newReader returns the reader over q, finding versions with ids.
 func newReader(q querier, ids versionFinder) reader {
 	return reader{q: q, ids: ids, sharingReader: sharingReader{q}, queueReader: queueReader{q},
 		AccountReader: records.NewAccountReader(q), WitnessReader: records.NewWitnessReader(q),
-		auditIndexReader: auditIndexReader{q}}
+		auditIndexReader: auditIndexReader{q}, Reader: searchdb.Reader{Q: q, Env: searchEnv}}
 }
+
+// searchEnv is what the search index's reads share with listings.
+var searchEnv = &searchdb.Env{ListWhere: listWhere, ObjectsSelect: `SELECT ` + objectCols + ` FROM ` + objectsKeyed, Collect: collectObjects}
 
 // versionFinder returns where the versions of ids are stored. Rows may be
 // stale: reads fetch by seq and id.

@@ -9,6 +9,7 @@ import (
 
 	"github.com/tearline/tearline/store/sqlite/internal/idindex"
 	"github.com/tearline/tearline/store/sqlite/internal/records"
+	"github.com/tearline/tearline/store/sqlite/internal/searchdb"
 )
 
 // tx is a write transaction. It writes objects, labels, access classes,
@@ -26,6 +27,7 @@ type tx struct {
 	records.AccountWriter // internal/records: users, tokens, passwords, sessions
 	records.WitnessWriter // internal/records: witnessed logs, cosignatures, rollbacks
 	auditIndexWriter      // auditindex.go
+	searchdb.Writer       // internal/searchdb: the search index
 
 	// The id index as this transaction sees it (internal/idindex): the shared tail,
 	// caught up once while this transaction holds the write lock, and
@@ -126,5 +128,5 @@ func newTx(t *sql.Tx, q txQuerier) *tx {
 	c := txConn{t, q}
 	return &tx{t: t, q: q, sharingWriter: sharingWriter{c}, queueWriter: queueWriter{c},
 		AccountWriter: records.NewAccountWriter(t), WitnessWriter: records.NewWitnessWriter(t),
-		auditIndexWriter: auditIndexWriter{t}}
+		auditIndexWriter: auditIndexWriter{t}, Writer: searchdb.Writer{Q: q}}
 }

@@ -33,6 +33,7 @@ import (
 	"github.com/tearline/tearline/store/storetest/audittest"
 	"github.com/tearline/tearline/store/storetest/internal/suite"
 	"github.com/tearline/tearline/store/storetest/recordstest"
+	"github.com/tearline/tearline/store/storetest/searchtest"
 )
 
 // Run runs the conformance suite against the stores open returns.
@@ -67,8 +68,9 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	tests = append(tests, accessMACTests...)  // accessmacs.go
 	// The audit log (audittest) and the node's record tables (recordstest):
 	// users and tokens, agreements, the ledger, consents, recalls, the
-	// outbox, follow-ups, witnessed logs, node keys.
-	for _, r := range slices.Concat(audittest.Tests, recordstest.Tests) {
+	// outbox, follow-ups, witnessed logs, node keys; and the search index
+	// (searchtest).
+	for _, r := range slices.Concat(audittest.Tests, recordstest.Tests, searchtest.Tests) {
 		tests = append(tests, struct {
 			name string
 			fn   func(t *testing.T, s store.Store)

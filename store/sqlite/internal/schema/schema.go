@@ -139,6 +139,7 @@ CREATE INDEX retention_until ON retention (until_us);
 	16: accessMACsSchema,
 	17: instanceWireSchema,
 	18: auditIndexSchema,
+	19: searchSchema, // search.go
 }
 
 // steps are the migrations' parts written in Go, run after their SQL in the

@@ -1,0 +1,338 @@
+// Package searchdb is the PostgreSQL backend's search index
+// (store/search.go): its schema (Schema, migration 19), reads and writes,
+// kept apart so the backend's package and its reader and tx types do not
+// grow. The backend embeds Reader in its reader and Writer in its tx.
+package searchdb
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/tearline/tearline/store"
+)
+
+// Schema (migration 19): postings (term hash, version seq), a
+// document per indexed version (its id and term hashes, 8 bytes each) for
+// purges and the backfill, and saved searches. Empty tables: the node's
+// backfill indexes what was stored before (docs/STORAGE.md).
+const Schema = `
+CREATE TABLE search_postings (
+	term bigint NOT NULL,
+	seq  bigint NOT NULL,
+	PRIMARY KEY (term, seq)
+);
+CREATE TABLE search_docs (
+	seq   bigint PRIMARY KEY,
+	id    text   NOT NULL,
+	terms bytea  NOT NULL
+);
+CREATE INDEX search_docs_id ON search_docs (id);
+CREATE TABLE search_backfill (
+	one     integer PRIMARY KEY CHECK (one = 1),
+	upto    bigint  NOT NULL,
+	done_us bigint  NOT NULL
+);
+INSERT INTO search_backfill (one, upto, done_us) SELECT 1, COALESCE(MAX(seq), 0), 0 FROM objects;
+CREATE TABLE saved_searches (
+	user_id    text   NOT NULL,
+	name       text   NOT NULL,
+	query      text   NOT NULL,
+	filters    text   NOT NULL,
+	created_us bigint NOT NULL,
+	PRIMARY KEY (user_id, name)
+);
+`
+
+// Querier is what *pgxpool.Pool and pgx.Tx share.
+type Querier interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+// Env is what the backend shares with the index's reads: the listings'
+// visibility rule and how it reads object rows.
+type Env struct {
+	// ListWhere is the filter of a listing over objects o and its
+	// arguments ($1 onwards).
+	ListWhere func(q store.ListQuery) (string, []any)
+	// ObjectsSelect selects object rows as Collect reads them, from
+	// objects o (joined with their keys).
+	ObjectsSelect string
+	Collect       func(rows pgx.Rows, n int) ([]store.ObjectVersion, error)
+}
+
+// Reader reads the index through Q.
+type Reader struct {
+	Q   Querier
+	Env *Env
+}
+
+// Writer writes the index in a transaction: Lock takes the backend's
+// writer lock (every write takes it first), Q runs the statements.
+type Writer struct {
+	Q    Querier
+	Lock func(ctx context.Context) error
+}
+
+func packTerms(ts []int64) []byte {
+	b := make([]byte, 8*len(ts))
+	for i, t := range ts {
+		binary.BigEndian.PutUint64(b[8*i:], uint64(t))
+	}
+	return b
+}
+
+func unpackTerms(b []byte) []int64 {
+	ts := make([]int64, len(b)/8)
+	for i := range ts {
+		ts[i] = int64(binary.BigEndian.Uint64(b[8*i:]))
+	}
+	return ts
+}
+
+// searchSQL builds a search's FROM and WHERE and their arguments: the
+// first group drives (one term's postings newest first, when it is one
+// term), the other groups are tested per candidate, and the listing's
+// visibility rule (listWhere) applies to every candidate.
+func searchSQL(env *Env, q store.SearchQuery) (string, []any) {
+	where, args := env.ListWhere(store.ListQuery{Types: q.Types, Classes: q.Classes})
+	arg := func(v any) string {
+		args = append(args, v)
+		return "$" + strconv.Itoa(len(args))
+	}
+	var b strings.Builder
+	drive := q.Groups[0]
+	if len(drive) == 1 {
+		b.WriteString(`search_postings p JOIN objects o ON o.seq = p.seq WHERE p.term = ` + arg(drive[0]))
+		if q.Before > 0 {
+			b.WriteString(` AND p.seq < ` + arg(q.Before))
+		}
+	} else {
+		b.WriteString(`objects o WHERE o.seq IN (SELECT seq FROM search_postings WHERE term = ANY(` + arg(drive) + `)`)
+		if q.Before > 0 {
+			b.WriteString(` AND seq < ` + arg(q.Before))
+		}
+		b.WriteString(`)`)
+	}
+	for _, g := range q.Groups[1:] {
+		b.WriteString(` AND EXISTS (SELECT 1 FROM search_postings x WHERE x.term = ANY(` + arg(g) + `) AND x.seq = o.seq)`)
+	}
+	b.WriteString(` AND ` + where)
+	if q.Originator != "" {
+		b.WriteString(` AND o.originator = ` + arg(q.Originator))
+	}
+	if !q.Since.IsZero() {
+		b.WriteString(` AND o.modified_us >= ` + arg(q.Since.UnixMicro()))
+	}
+	if !q.Until.IsZero() {
+		b.WriteString(` AND o.modified_us < ` + arg(q.Until.UnixMicro()))
+	}
+	return b.String(), args
+}
+
+func askable(q store.SearchQuery) bool {
+	if len(q.Classes) == 0 || len(q.Groups) == 0 {
+		return false
+	}
+	for _, g := range q.Groups {
+		if len(g) == 0 {
+			return false
+		}
+	}
+	return true
+}
+
+func (r Reader) Search(ctx context.Context, q store.SearchQuery) ([]store.SearchHit, error) {
+	if !askable(q) {
+		return nil, nil
+	}
+	limit := q.Limit
+	if limit <= 0 {
+		limit = 100
+	}
+	from, args := searchSQL(r.Env, q)
+	rows, err := r.Q.Query(ctx, `SELECT o.seq, o.id, o.class FROM `+from+` ORDER BY o.seq DESC LIMIT `+strconv.Itoa(limit), args...)
+	if err != nil {
+		return nil, fmt.Errorf("search: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (store.SearchHit, error) {
+		var h store.SearchHit
+		err := row.Scan(&h.Seq, &h.ID, &h.Class)
+		return h, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("search: %w", err)
+	}
+	return out, nil
+}
+
+func (r Reader) CountSearch(ctx context.Context, q store.SearchQuery, limit int) (int64, error) {
+	if !askable(q) || limit <= 0 {
+		return 0, nil
+	}
+	q.Before = 0
+	from, args := searchSQL(r.Env, q)
+	var n int64
+	if err := r.Q.QueryRow(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM `+from+` LIMIT `+strconv.Itoa(limit)+`) c`, args...).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count search: %w", err)
+	}
+	return n, nil
+}
+
+func (r Reader) PendingSearchDocs(ctx context.Context, after int64, limit int) ([]store.ObjectVersion, error) {
+	var upto, done int64
+	if err := r.Q.QueryRow(ctx, `SELECT upto, done_us FROM search_backfill`).Scan(&upto, &done); err != nil {
+		return nil, fmt.Errorf("pending search documents: %w", err)
+	}
+	if done != 0 || after >= upto {
+		return nil, nil
+	}
+	rows, err := r.Q.Query(ctx, r.Env.ObjectsSelect+
+		` WHERE o.seq > $1 AND o.seq <= $2 AND NOT EXISTS (SELECT 1 FROM search_docs d WHERE d.seq = o.seq) ORDER BY o.seq LIMIT $3`, after, upto, limit)
+	if err != nil {
+		return nil, fmt.Errorf("pending search documents: %w", err)
+	}
+	return r.Env.Collect(rows, limit)
+}
+
+func (r Reader) SavedSearches(ctx context.Context, userID string) ([]store.SavedSearch, error) {
+	rows, err := r.Q.Query(ctx, `SELECT user_id, name, query, filters, created_us FROM saved_searches WHERE user_id = $1 ORDER BY name`, userID)
+	if err != nil {
+		return nil, fmt.Errorf("saved searches: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (store.SavedSearch, error) {
+		var s store.SavedSearch
+		var us int64
+		err := row.Scan(&s.UserID, &s.Name, &s.Query, &s.Filters, &us)
+		s.Created = time.UnixMicro(us).UTC()
+		return s, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("saved searches: %w", err)
+	}
+	return out, nil
+}
+
+func (w Writer) PutSearchDocs(ctx context.Context, docs []store.SearchDoc) error {
+	if len(docs) == 0 {
+		return nil
+	}
+	if err := w.Lock(ctx); err != nil {
+		return err
+	}
+	seqs := make([]int64, len(docs))
+	terms := make([][]byte, len(docs))
+	for i, d := range docs {
+		seqs[i], terms[i] = d.Seq, packTerms(d.Terms)
+	}
+	// The documents of versions that exist and have none yet; then the
+	// postings of exactly those.
+	rows, err := w.Q.Query(ctx, `INSERT INTO search_docs (seq, id, terms)
+		SELECT o.seq, o.id, d.terms FROM unnest($1::bigint[], $2::bytea[]) AS d (seq, terms) JOIN objects o ON o.seq = d.seq
+		ON CONFLICT (seq) DO NOTHING RETURNING seq`, seqs, terms)
+	if err != nil {
+		return fmt.Errorf("put search documents: %w", err)
+	}
+	made, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		return fmt.Errorf("put search documents: %w", err)
+	}
+	isNew := make(map[int64]bool, len(made))
+	for _, s := range made {
+		isNew[s] = true
+	}
+	var pt, ps []int64
+	for _, d := range docs {
+		if !isNew[d.Seq] {
+			continue
+		}
+		for _, term := range d.Terms {
+			pt, ps = append(pt, term), append(ps, d.Seq)
+		}
+	}
+	if len(pt) == 0 {
+		return nil
+	}
+	if _, err := w.Q.Exec(ctx, `INSERT INTO search_postings (term, seq) SELECT * FROM unnest($1::bigint[], $2::bigint[]) ON CONFLICT DO NOTHING`, pt, ps); err != nil {
+		return fmt.Errorf("put search postings: %w", err)
+	}
+	return nil
+}
+
+func (w Writer) PruneSearchDocs(ctx context.Context, id string) error {
+	if err := w.Lock(ctx); err != nil {
+		return err
+	}
+	rows, err := w.Q.Query(ctx, `DELETE FROM search_docs d WHERE d.id = $1 AND NOT EXISTS (SELECT 1 FROM objects o WHERE o.seq = d.seq) RETURNING seq, terms`, id)
+	if err != nil {
+		return fmt.Errorf("prune search documents of %s: %w", id, err)
+	}
+	gone, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (store.SearchDoc, error) {
+		var d store.SearchDoc
+		var b []byte
+		err := row.Scan(&d.Seq, &b)
+		d.Terms = unpackTerms(b)
+		return d, err
+	})
+	if err != nil {
+		return fmt.Errorf("prune search documents of %s: %w", id, err)
+	}
+	var pt, ps []int64
+	for _, d := range gone {
+		for _, term := range d.Terms {
+			pt, ps = append(pt, term), append(ps, d.Seq)
+		}
+	}
+	if len(pt) == 0 {
+		return nil
+	}
+	if _, err := w.Q.Exec(ctx, `DELETE FROM search_postings p USING unnest($1::bigint[], $2::bigint[]) AS g (term, seq) WHERE p.term = g.term AND p.seq = g.seq`, pt, ps); err != nil {
+		return fmt.Errorf("prune search postings of %s: %w", id, err)
+	}
+	return nil
+}
+
+func (w Writer) FinishSearchDocs(ctx context.Context) error {
+	if err := w.Lock(ctx); err != nil {
+		return err
+	}
+	if _, err := w.Q.Exec(ctx, `UPDATE search_backfill SET done_us = $1 WHERE done_us = 0`, time.Now().UnixMicro()); err != nil {
+		return fmt.Errorf("finish search documents: %w", err)
+	}
+	return nil
+}
+
+func (w Writer) SaveSearch(ctx context.Context, s store.SavedSearch) error {
+	if err := w.Lock(ctx); err != nil {
+		return err
+	}
+	_, err := w.Q.Exec(ctx, `INSERT INTO saved_searches (user_id, name, query, filters, created_us) VALUES ($1, $2, $3, $4, $5)
+		ON CONFLICT (user_id, name) DO UPDATE SET query = excluded.query, filters = excluded.filters, created_us = excluded.created_us`,
+		s.UserID, s.Name, s.Query, s.Filters, s.Created.UnixMicro())
+	if err != nil {
+		return fmt.Errorf("save search %s: %w", s.Name, err)
+	}
+	return nil
+}
+
+func (w Writer) DeleteSavedSearch(ctx context.Context, userID, name string) error {
+	if err := w.Lock(ctx); err != nil {
+		return err
+	}
+	tag, err := w.Q.Exec(ctx, `DELETE FROM saved_searches WHERE user_id = $1 AND name = $2`, userID, name)
+	if err != nil {
+		return fmt.Errorf("delete saved search %s: %w", name, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("saved search %s: %w", name, store.ErrNotFound)
+	}
+	return nil
+}

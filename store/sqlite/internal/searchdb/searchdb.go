@@ -1,0 +1,307 @@
+// Package searchdb is the SQLite backend's search index (store/search.go;
+// its tables are migration 19 in ../schema/search.go): kept apart so the
+// backend's package and its reader and tx types do not grow. The backend
+// embeds Reader in its reader and Writer in its tx, and gives Reader what
+// it shares with listings (Env).
+package searchdb
+
+import (
+	"context"
+	"database/sql"
+	"encoding/binary"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tearline/tearline/store"
+)
+
+// Querier is what *sql.DB and *sql.Tx share.
+type Querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// Env is what the backend shares with the index's reads: the listings'
+// visibility rule and how it reads object rows.
+type Env struct {
+	// ListWhere is the filter of a listing over objects o (visible classes,
+	// types, not revoked, the latest visible version) and its arguments.
+	ListWhere func(q store.ListQuery) (string, []any)
+	// ObjectsSelect selects object rows as Collect reads them, from
+	// objects o (joined with their keys): "SELECT ... FROM objects o ...".
+	ObjectsSelect string
+	Collect       func(rows *sql.Rows, n int) ([]store.ObjectVersion, error)
+}
+
+// Reader reads the index through Q.
+type Reader struct {
+	Q   Querier
+	Env *Env
+}
+
+// Writer writes the index in a transaction through Q.
+type Writer struct{ Q Querier }
+
+// packTerms is the terms column: each hash, 8 bytes big-endian.
+func packTerms(ts []int64) []byte {
+	b := make([]byte, 8*len(ts))
+	for i, t := range ts {
+		binary.BigEndian.PutUint64(b[8*i:], uint64(t))
+	}
+	return b
+}
+
+func unpackTerms(b []byte) []int64 {
+	ts := make([]int64, len(b)/8)
+	for i := range ts {
+		ts[i] = int64(binary.BigEndian.Uint64(b[8*i:]))
+	}
+	return ts
+}
+
+// intList is ns as an SQL list literal (integers formatted by us, as
+// listWhere does with classes).
+func intList(ns []int64) string {
+	parts := make([]string, len(ns))
+	for i, n := range ns {
+		parts[i] = strconv.FormatInt(n, 10)
+	}
+	return strings.Join(parts, ",")
+}
+
+// searchSQL builds a search's FROM and WHERE (and its arguments): the
+// first group drives (its postings newest first when it is one term), the
+// others are tested per candidate, and the listing's visibility rule
+// (listWhere) applies to every candidate.
+func searchSQL(env *Env, q store.SearchQuery) (string, []any) {
+	where, args := env.ListWhere(store.ListQuery{Types: q.Types, Classes: q.Classes})
+	var b strings.Builder
+	drive := q.Groups[0]
+	if len(drive) == 1 {
+		b.WriteString(`search_postings p JOIN objects o ON o.seq = p.seq WHERE p.term = ` + strconv.FormatInt(drive[0], 10))
+		if q.Before > 0 {
+			b.WriteString(` AND p.seq < ` + strconv.FormatInt(q.Before, 10))
+		}
+	} else {
+		b.WriteString(`objects o WHERE o.seq IN (SELECT seq FROM search_postings WHERE term IN (` + intList(drive) + `)`)
+		if q.Before > 0 {
+			b.WriteString(` AND seq < ` + strconv.FormatInt(q.Before, 10))
+		}
+		b.WriteString(`)`)
+	}
+	for _, g := range q.Groups[1:] {
+		b.WriteString(` AND EXISTS (SELECT 1 FROM search_postings x WHERE x.term IN (` + intList(g) + `) AND x.seq = o.seq)`)
+	}
+	b.WriteString(` AND ` + where)
+	if q.Originator != "" {
+		b.WriteString(` AND o.originator = ?`)
+		args = append(args, q.Originator)
+	}
+	if !q.Since.IsZero() {
+		b.WriteString(` AND o.modified_us >= ?`)
+		args = append(args, q.Since.UnixMicro())
+	}
+	if !q.Until.IsZero() {
+		b.WriteString(` AND o.modified_us < ?`)
+		args = append(args, q.Until.UnixMicro())
+	}
+	return b.String(), args
+}
+
+// askable reports whether q can find anything.
+func askable(q store.SearchQuery) bool {
+	if len(q.Classes) == 0 || len(q.Groups) == 0 {
+		return false
+	}
+	for _, g := range q.Groups {
+		if len(g) == 0 {
+			return false
+		}
+	}
+	return true
+}
+
+func (r Reader) Search(ctx context.Context, q store.SearchQuery) ([]store.SearchHit, error) {
+	if !askable(q) {
+		return nil, nil
+	}
+	limit := q.Limit
+	if limit <= 0 {
+		limit = 100
+	}
+	from, args := searchSQL(r.Env, q)
+	rows, err := r.Q.QueryContext(ctx, `SELECT o.seq, o.id, o.class FROM `+from+` ORDER BY o.seq DESC LIMIT `+strconv.Itoa(limit), args...)
+	if err != nil {
+		return nil, fmt.Errorf("search: %w", err)
+	}
+	defer rows.Close()
+	var out []store.SearchHit
+	for rows.Next() {
+		var h store.SearchHit
+		if err := rows.Scan(&h.Seq, &h.ID, &h.Class); err != nil {
+			return nil, fmt.Errorf("search: %w", err)
+		}
+		out = append(out, h)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("search: %w", err)
+	}
+	return out, nil
+}
+
+func (r Reader) CountSearch(ctx context.Context, q store.SearchQuery, limit int) (int64, error) {
+	if !askable(q) || limit <= 0 {
+		return 0, nil
+	}
+	q.Before = 0
+	from, args := searchSQL(r.Env, q)
+	var n int64
+	err := r.Q.QueryRowContext(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM `+from+` LIMIT `+strconv.Itoa(limit)+`)`, args...).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("count search: %w", err)
+	}
+	return n, nil
+}
+
+func (r Reader) PendingSearchDocs(ctx context.Context, after int64, limit int) ([]store.ObjectVersion, error) {
+	// The state first, on its own, so the row query is a plain range scan.
+	var upto, done int64
+	if err := r.Q.QueryRowContext(ctx, `SELECT upto, done_us FROM search_backfill`).Scan(&upto, &done); err != nil {
+		return nil, fmt.Errorf("pending search documents: %w", err)
+	}
+	if done != 0 || after >= upto {
+		return nil, nil
+	}
+	rows, err := r.Q.QueryContext(ctx, r.Env.ObjectsSelect+
+		` WHERE o.seq > ? AND o.seq <= ? AND NOT EXISTS (SELECT 1 FROM search_docs d WHERE d.seq = o.seq) ORDER BY o.seq LIMIT ?`, after, upto, limit)
+	if err != nil {
+		return nil, fmt.Errorf("pending search documents: %w", err)
+	}
+	return r.Env.Collect(rows, limit)
+}
+
+func (r Reader) SavedSearches(ctx context.Context, userID string) ([]store.SavedSearch, error) {
+	rows, err := r.Q.QueryContext(ctx, `SELECT user_id, name, query, filters, created_us FROM saved_searches WHERE user_id = ? ORDER BY name`, userID)
+	if err != nil {
+		return nil, fmt.Errorf("saved searches: %w", err)
+	}
+	defer rows.Close()
+	var out []store.SavedSearch
+	for rows.Next() {
+		var s store.SavedSearch
+		var us int64
+		if err := rows.Scan(&s.UserID, &s.Name, &s.Query, &s.Filters, &us); err != nil {
+			return nil, fmt.Errorf("saved searches: %w", err)
+		}
+		s.Created = time.UnixMicro(us).UTC()
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}
+
+func (w Writer) PutSearchDocs(ctx context.Context, docs []store.SearchDoc) error {
+	for _, d := range docs {
+		res, err := w.Q.ExecContext(ctx, `INSERT INTO search_docs (seq, id, terms) SELECT seq, id, ? FROM objects WHERE seq = ? ON CONFLICT DO NOTHING`,
+			packTerms(d.Terms), d.Seq)
+		if err != nil {
+			return fmt.Errorf("search document %d: %w", d.Seq, err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			continue // indexed already, or no such version
+		}
+		if err := insertPostings(ctx, w.Q, d); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// postingsPerInsert bounds one multi-row insert (two parameters a row,
+// SQLite allows 32,766).
+const postingsPerInsert = 4096
+
+func insertPostings(ctx context.Context, q Querier, d store.SearchDoc) error {
+	for start := 0; start < len(d.Terms); start += postingsPerInsert {
+		part := d.Terms[start:min(start+postingsPerInsert, len(d.Terms))]
+		var b strings.Builder
+		b.WriteString(`INSERT INTO search_postings (term, seq) VALUES `)
+		args := make([]any, 0, 2*len(part))
+		for i, t := range part {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			b.WriteString(`(?,?)`)
+			args = append(args, t, d.Seq)
+		}
+		b.WriteString(` ON CONFLICT DO NOTHING`)
+		if _, err := q.ExecContext(ctx, b.String(), args...); err != nil {
+			return fmt.Errorf("search postings of %d: %w", d.Seq, err)
+		}
+	}
+	return nil
+}
+
+func (w Writer) PruneSearchDocs(ctx context.Context, id string) error {
+	rows, err := w.Q.QueryContext(ctx, `SELECT d.seq, d.terms FROM search_docs d WHERE d.id = ? AND NOT EXISTS (SELECT 1 FROM objects o WHERE o.seq = d.seq)`, id)
+	if err != nil {
+		return fmt.Errorf("prune search documents of %s: %w", id, err)
+	}
+	var gone []store.SearchDoc
+	for rows.Next() {
+		var d store.SearchDoc
+		var b []byte
+		if err := rows.Scan(&d.Seq, &b); err != nil {
+			rows.Close()
+			return fmt.Errorf("prune search documents of %s: %w", id, err)
+		}
+		d.Terms = unpackTerms(b)
+		gone = append(gone, d)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("prune search documents of %s: %w", id, err)
+	}
+	for _, d := range gone {
+		for start := 0; start < len(d.Terms); start += postingsPerInsert {
+			part := d.Terms[start:min(start+postingsPerInsert, len(d.Terms))]
+			if _, err := w.Q.ExecContext(ctx, `DELETE FROM search_postings WHERE seq = ? AND term IN (`+intList(part)+`)`, d.Seq); err != nil {
+				return fmt.Errorf("prune search postings of %s: %w", id, err)
+			}
+		}
+		if _, err := w.Q.ExecContext(ctx, `DELETE FROM search_docs WHERE seq = ?`, d.Seq); err != nil {
+			return fmt.Errorf("prune search documents of %s: %w", id, err)
+		}
+	}
+	return nil
+}
+
+func (w Writer) FinishSearchDocs(ctx context.Context) error {
+	if _, err := w.Q.ExecContext(ctx, `UPDATE search_backfill SET done_us = ? WHERE done_us = 0`, time.Now().UnixMicro()); err != nil {
+		return fmt.Errorf("finish search documents: %w", err)
+	}
+	return nil
+}
+
+func (w Writer) SaveSearch(ctx context.Context, s store.SavedSearch) error {
+	_, err := w.Q.ExecContext(ctx, `INSERT INTO saved_searches (user_id, name, query, filters, created_us) VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT (user_id, name) DO UPDATE SET query = excluded.query, filters = excluded.filters, created_us = excluded.created_us`,
+		s.UserID, s.Name, s.Query, s.Filters, s.Created.UnixMicro())
+	if err != nil {
+		return fmt.Errorf("save search %s: %w", s.Name, err)
+	}
+	return nil
+}
+
+func (w Writer) DeleteSavedSearch(ctx context.Context, userID, name string) error {
+	res, err := w.Q.ExecContext(ctx, `DELETE FROM saved_searches WHERE user_id = ? AND name = ?`, userID, name)
+	if err != nil {
+		return fmt.Errorf("delete saved search %s: %w", name, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("saved search %s: %w", name, store.ErrNotFound)
+	}
+	return nil
+}
