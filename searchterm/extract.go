@@ -47,9 +47,7 @@ func Extract(raw []byte) []string {
 	}
 	if p, ok := obj["pattern"].(string); ok && typ == "indicator" {
 		if pt, _ := obj["pattern_type"].(string); pt == "" || pt == "stix" {
-			for _, v := range PatternValues(p) {
-				e.value(v)
-			}
+			e.add(PatternTerms(p)...)
 		}
 	}
 	for k, v := range obj {

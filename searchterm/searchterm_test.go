@@ -209,3 +209,24 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestPatternTerms(t *testing.T) {
+	terms := PatternTerms(`([ipv4-addr:value ISSUBSET '198.51.100.0/24'] AND [process:name = 'Mimikatz.exe']) ` +
+		`OR [file:hashes.MD5 = 'D41D8CD98F00B204E9800998ECF8427E'] OR [domain-name:value = 'intranet'] ` +
+		`OR [ipv4-addr:value NOT = '192.0.2.1'] OR [url:value != 'http://x.example.com/'] OR [file:name LIKE 'evil%.dll']`)
+	for _, want := range []string{"cidr:198.51.100.0/24", "net:198.51.0.0/16", "w:mimikatz", "w:exe",
+		"hash:d41d8cd98f00b204e9800998ecf8427e", "dom:intranet"} {
+		if !slices.Contains(terms, want) {
+			t.Errorf("no %s in %q", want, terms)
+		}
+	}
+	for _, not := range []string{"ip:192.0.2.1", "url:http://x.example.com/", "w:evil", "w:ipv4", "w:value"} {
+		if slices.Contains(terms, not) {
+			t.Errorf("%s should not be a term of the pattern (%q)", not, terms)
+		}
+	}
+	// A pattern that does not parse still gives the values of its literals.
+	if got := PatternTerms(`[ipv4-addr:value = '203.0.113.9'`); !slices.Contains(got, "ip:203.0.113.9") {
+		t.Errorf("unparsable pattern: %q", got)
+	}
+}

@@ -126,7 +126,7 @@ func stixID(s string) (Value, bool) {
 				return Value{}, false
 			}
 		default:
-			if !isHex(r) {
+			if !isHexRune(r) {
 				return Value{}, false
 			}
 		}
@@ -134,7 +134,7 @@ func stixID(s string) (Value, bool) {
 	return Value{KindID, strings.ToLower(s)}, true
 }
 
-func isHex(r rune) bool { return r >= '0' && r <= '9' || r >= 'a' && r <= 'f' || r >= 'A' && r <= 'F' }
+func isHexRune(r rune) bool { return r >= '0' && r <= '9' || r >= 'a' && r <= 'f' || r >= 'A' && r <= 'F' }
 
 // isHexDigest reports a hex string of a common digest's length (MD5, SHA-1,
 // SHA-224, SHA-256, SHA-384, SHA-512).
@@ -145,7 +145,7 @@ func isHexDigest(s string) bool {
 		return false
 	}
 	for _, r := range s {
-		if !isHex(r) {
+		if !isHexRune(r) {
 			return false
 		}
 	}
