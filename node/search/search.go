@@ -269,7 +269,7 @@ func (s *Service) group(ctx context.Context, p *node.Principal, st store.Store, 
 		return g, err
 	}
 	if sq.Before == 0 && !g.More {
-		g.Count = int64(len(hits))
+		g.Count = int64(len(g.Objects)) // what was shown, each checked
 	} else if g.Count, err = st.CountSearch(ctx, sq, CountCap+1); err != nil {
 		return g, err
 	}
