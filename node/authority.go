@@ -47,6 +47,7 @@ const (
 	ActSplitViewAck  Action = "acknowledging a split view" // deliveries to that partner resume
 	ActDeliveryRetry Action = "retrying a failed delivery" // to a partner; an action on the object delivered
 	ActSearch        Action = "searching"                  // what one may read (node/search), and one's saved searches
+	ActHealthRead    Action = "reading the node's health"  // outbox, checkpoints, peers and witnesses, disk
 )
 
 // rule is who may take an action: roles, and which of them act on every
@@ -65,7 +66,7 @@ func authority(act Action) rule {
 	content := []string{RoleAnalyst, RoleReleaser, RoleAdmin}
 	auditors := []string{RoleAuditor, RoleAdmin}
 	switch act {
-	case ActUserAdmin, ActPurge, ActProvenanceIn, ActAgreementAdm, ActSplitViewAck:
+	case ActUserAdmin, ActPurge, ActProvenanceIn, ActAgreementAdm, ActSplitViewAck, ActHealthRead:
 		return rule{roles: []string{RoleAdmin}}
 	case ActPublish, ActTAXIIContent, ActRelease, ActTAXIIDelete:
 		return rule{roles: content}

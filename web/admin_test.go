@@ -11,6 +11,7 @@ import (
 
 	"github.com/tearline/tearline/api"
 	"github.com/tearline/tearline/node"
+	"github.com/tearline/tearline/node/nodetest"
 	"github.com/tearline/tearline/store"
 )
 
@@ -254,5 +255,107 @@ func TestAdminUsersActions(t *testing.T) {
 	}
 	if p := newbie.login("newbie", "another long password"); p.code != http.StatusSeeOther {
 		t.Errorf("new password: %d", p.code)
+	}
+}
+
+// TestAdminOpsPages: peers, agreements' lifecycle, split views and health
+// are the admin's (403 to every other role, a refused post changes
+// nothing); a lifecycle move takes effect through node, and node's refusal
+// of a move is shown.
+func TestAdminOpsPages(t *testing.T) {
+	f := newFixture(t)
+	f.addUser(t, usersSpec("otto", node.RoleAuditor))
+	f.addUser(t, usersSpec("rel", node.RoleReleaser))
+	f.addUser(t, usersSpec("adam", node.RoleAdmin))
+	ctx := context.Background()
+	d := nodetest.RelDoc(f.n, "gbr-usa", []string{"usa"}, nodetest.RelTable("GBR", "USA"),
+		nodetest.RelTerms([]string{"gbr"}, []string{"usa"}))
+	if _, err := f.n.Agreements.ImportAgreement(ctx, f.admin, nodetest.DocJSON(t, d)); err != nil {
+		t.Fatal(err)
+	}
+	state := func() string {
+		t.Helper()
+		ai, _, err := f.n.Agreements.Agreement(ctx, f.admin, "gbr-usa", 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ai.State
+	}
+	gets := []string{"/ui/admin/peers", "/ui/admin/agreements", "/ui/admin/health"}
+	for _, name := range []string{"ana", "otto", "rel"} {
+		c := f.client(t)
+		c.mustLogin(name)
+		for _, path := range gets {
+			if p := c.get(path); p.code != http.StatusForbidden {
+				t.Errorf("%s GET %s = %d, want 403", name, path, p.code)
+			}
+		}
+		csrf := csrfOf(t, c.get("/ui/publish").body)
+		if p := c.post("/ui/admin/agreements/gbr-usa/transition", url.Values{"csrf": {csrf}, "version": {"1"}, "to": {"proposed"}}); p.code != http.StatusForbidden {
+			t.Errorf("%s transition = %d, want 403", name, p.code)
+		}
+		if p := c.post("/ui/admin/peers/usa/ack-split", url.Values{"csrf": {csrf}}); p.code != http.StatusForbidden {
+			t.Errorf("%s ack-split = %d, want 403", name, p.code)
+		}
+	}
+	if s := state(); s != "draft" {
+		t.Fatalf("after refused posts the agreement is %s", s)
+	}
+	adam := f.client(t)
+	adam.mustLogin("adam")
+	if p := adam.post("/ui/admin/agreements/gbr-usa/transition", url.Values{"version": {"1"}, "to": {"proposed"}}); p.code != http.StatusForbidden || state() != "draft" {
+		t.Errorf("CSRF-less transition = %d, state %s", p.code, state())
+	}
+	for _, path := range gets {
+		p := adam.get(path)
+		if p.code != http.StatusOK {
+			t.Fatalf("admin GET %s = %d", path, p.code)
+		}
+		if b := banners(t, p.body); b != f.n.Registry().SystemLow() {
+			t.Errorf("%s banner %q, want system-low", path, b)
+		}
+	}
+	h := adam.get("/ui/admin/health").body
+	for _, want := range []string{`data-health="backend">SQLite<`, `data-health="failed">0<`, `data-health="disk">`} {
+		if !strings.Contains(h, want) {
+			t.Errorf("health page lacks %s", want)
+		}
+	}
+	if strings.Contains(h, `data-health="disk">0.0 MiB (0 bytes)`) {
+		t.Error("health page: data directory measured empty")
+	}
+	p := adam.get("/ui/admin/agreements")
+	if !strings.Contains(p.body, `data-agreement="gbr-usa"`) || !strings.Contains(p.body, `data-state="draft"`) {
+		t.Fatalf("agreements page lacks the draft:\n%s", p.body)
+	}
+	csrf := csrfOf(t, p.body)
+	move := func(to string) page {
+		return adam.post("/ui/admin/agreements/gbr-usa/transition", url.Values{"csrf": {csrf}, "version": {"1"}, "to": {to}, "note": {"test"}})
+	}
+	if p := move("proposed"); p.code != http.StatusOK || state() != "proposed" {
+		t.Fatalf("propose: %d, state %s\n%s", p.code, state(), p.body)
+	}
+	// Unsigned: node refuses activation, and the page says why.
+	if p := move("active"); p.code != http.StatusBadRequest || state() != "proposed" || !strings.Contains(p.body, `data-outcome="error"`) {
+		t.Errorf("activate unsigned: %d, state %s", p.code, state())
+	}
+	if _, err := f.n.Agreements.SignAgreement(ctx, f.admin, "gbr-usa", 1); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.n.Agreements.AddAgreementSignatures(ctx, f.admin, "gbr-usa", 1, nodetest.PartnerSigned(t, f.n, f.admin, "gbr-usa", 1, "usa")); err != nil {
+		t.Fatal(err)
+	}
+	for _, to := range []string{"active", "suspended", "active", "terminated"} {
+		if p := move(to); p.code != http.StatusOK || state() != to {
+			t.Fatalf("move to %s: %d, state %s\n%s", to, p.code, state(), p.body)
+		}
+	}
+	_, hist, err := f.n.Agreements.Agreement(ctx, f.admin, "gbr-usa", 1)
+	if err != nil || len(hist) < 5 {
+		t.Errorf("history: %d moves, %v", len(hist), err)
+	}
+	// Split views: none open; a peer this node does not have is not found.
+	if p := adam.post("/ui/admin/peers/nosuch/ack-split", url.Values{"csrf": {csrf}}); p.code != http.StatusNotFound {
+		t.Errorf("ack-split of an unknown peer = %d, want 404", p.code)
 	}
 }
