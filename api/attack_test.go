@@ -135,7 +135,7 @@ func TestAttackRoundTripICSOverHTTP(t *testing.T) {
 			t.Fatalf("re-publish: %s is %s, want exists", l.ID, l.Status)
 		}
 	}
-	if n, _ := tn.n.Count(context.Background(), mustAuth(t, tn, admin), nil, true); n != int64(len(objs)) {
+	if n, _ := tn.n.Count(context.Background(), mustAuth(t, tn, admin), node.ListOptions{IncludeRevoked: true}); n != int64(len(objs)) {
 		t.Errorf("Count = %d, want %d", n, len(objs))
 	}
 }

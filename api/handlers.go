@@ -259,7 +259,7 @@ func (s *Server) count(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	n, err := s.n.Count(r.Context(), principal(r), o.Types, o.IncludeRevoked)
+	n, err := s.n.Count(r.Context(), principal(r), o)
 	if err != nil {
 		s.fail(w, r, err)
 		return

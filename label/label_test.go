@@ -616,3 +616,14 @@ func TestCloneSharesNothing(t *testing.T) {
 		t.Errorf("changing the clone changed the original: %+v", l)
 	}
 }
+
+func TestVocabularies(t *testing.T) {
+	r := testRegistry(t)
+	cfg := DefaultConfig("GBR")
+	if got := r.Disciplines(); !slices.Equal(got, cfg.Disciplines) {
+		t.Errorf("Disciplines = %v, want %v", got, cfg.Disciplines)
+	}
+	if got := r.Topics(); !slices.Equal(got, cfg.Topics) {
+		t.Errorf("Topics = %v, want %v", got, cfg.Topics)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 )
@@ -204,6 +205,12 @@ func (r *Registry) Policies() []string {
 	slices.Sort(names)
 	return names
 }
+
+// Disciplines returns the configured disciplines, sorted.
+func (r *Registry) Disciplines() []string { return slices.Sorted(maps.Keys(r.disciplines)) }
+
+// Topics returns the configured topics, sorted.
+func (r *Registry) Topics() []string { return slices.Sorted(maps.Keys(r.topics)) }
 
 // Expand replaces group names by their member countries and returns the
 // sorted, de-duplicated result. Other codes are kept as given (they are

@@ -523,7 +523,7 @@ func testCounts(t *testing.T, on string) {
 	f := newAccessFixture(t, 2, on)
 	count := func(p *Principal) int64 {
 		t.Helper()
-		n, err := f.n.Count(ctx, p, nil, true)
+		n, err := f.n.Count(ctx, p, ListOptions{IncludeRevoked: true})
 		if err != nil {
 			t.Fatalf("Count: %v", err)
 		}

@@ -227,7 +227,7 @@ func TestIngestVersions(t *testing.T) {
 	if err != nil || !bytes.Equal(o.Raw, v3) {
 		t.Errorf("Get = %s, %v; want the newest version %s", o.Raw, err, v3)
 	}
-	if c, _ := n.Count(ctx, p, nil, false); c != 1 {
+	if c, _ := n.Count(ctx, p, ListOptions{}); c != 1 {
 		t.Errorf("Count = %d, want 1 (versions are one object)", c)
 	}
 
@@ -279,7 +279,7 @@ func TestIngestMixedBundleLandsGoodReportsBad(t *testing.T) {
 			t.Errorf("Get %s: %v", id, err)
 		}
 	}
-	if c, _ := n.Count(ctx, p, nil, false); c != 3 {
+	if c, _ := n.Count(ctx, p, ListOptions{}); c != 3 {
 		t.Errorf("Count = %d, want 3", c)
 	}
 	// The object that referenced a label of ours got that label, not the

@@ -205,7 +205,7 @@ func TestPushedDownFilterAgreesWithCanRead(t *testing.T) {
 		if !slices.Equal(got, want) {
 			t.Fatalf("seed %d iteration %d: subject %+v types %v revoked %t:\nList  %v\nwant  %v", seed, it, s, typeFilter, incRev, got, want)
 		}
-		c, err := n.Count(ctx, p, typeFilter, incRev)
+		c, err := n.Count(ctx, p, ListOptions{Types: typeFilter, IncludeRevoked: incRev})
 		if err != nil || c != int64(len(want)) {
 			t.Fatalf("seed %d iteration %d: Count = %d, %v; want %d", seed, it, c, err, len(want))
 		}

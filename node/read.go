@@ -196,17 +196,10 @@ func (n *Node) List(ctx context.Context, p *Principal, o ListOptions) (Page, err
 		return Page{}, fmt.Errorf("list: %w", err)
 	}
 	if o.Where != nil {
-		kept := classes[:0:0]
-		for _, id := range classes {
-			c, err := n.Classes().Of(ctx, n.st, id)
-			if err != nil {
-				return Page{}, fmt.Errorf("list: %w", err)
-			}
-			if o.Where(c) {
-				kept = append(kept, id)
-			}
+		if classes, err = narrow(ctx, n, classes, o.Where); err != nil {
+			return Page{}, fmt.Errorf("list: %w", err)
 		}
-		if classes = kept; len(classes) == 0 {
+		if len(classes) == 0 {
 			return page, n.RecordReads(ctx, audit.Event{Actor: p.Actor(), Action: audit.ActionList, Decision: audit.Allow,
 				Detail: "type=" + strings.Join(o.Types, ",") + " where=" + o.WhereKey})
 		}
@@ -240,14 +233,35 @@ func (n *Node) List(ctx context.Context, p *Principal, o ListOptions) (Page, err
 	return page, nil
 }
 
-// Count counts the objects p may read, as List would list them: the
-// store's access MAC checks count the rows that pass them.
-func (n *Node) Count(ctx context.Context, p *Principal, types []string, includeRevoked bool) (int64, error) {
+// Count counts the objects p may read, as List would list them with the
+// same options (types, include_revoked, Where): the store's access MAC
+// checks count the rows that pass them. Not audited: it names no object.
+func (n *Node) Count(ctx context.Context, p *Principal, o ListOptions) (int64, error) {
 	classes, err := n.Classes().Visible(ctx, n.st, p.Subject)
 	if err != nil {
 		return 0, err
 	}
-	return n.st.Count(ctx, store.ListQuery{Types: types, Classes: classes, IncludeRevoked: includeRevoked})
+	if o.Where != nil {
+		if classes, err = narrow(ctx, n, classes, o.Where); err != nil {
+			return 0, fmt.Errorf("count: %w", err)
+		}
+	}
+	return n.st.Count(ctx, store.ListQuery{Types: o.Types, Classes: classes, IncludeRevoked: o.IncludeRevoked})
+}
+
+// narrow keeps the access classes where accepts.
+func narrow(ctx context.Context, n *Node, classes []int64, where func(policy.Class) bool) ([]int64, error) {
+	kept := classes[:0:0]
+	for _, id := range classes {
+		c, err := n.Classes().Of(ctx, n.st, id)
+		if err != nil {
+			return nil, err
+		}
+		if where(c) {
+			kept = append(kept, id)
+		}
+	}
+	return kept, nil
 }
 
 // Label returns a label's marking-definition if p may read at least one

@@ -126,7 +126,7 @@ func BenchmarkCount(b *testing.B) {
 	var c int64
 	for i := 0; i < b.N; i++ {
 		var err error
-		if c, err = n.Count(ctx, p, nil, false); err != nil || c != 15000 {
+		if c, err = n.Count(ctx, p, node.ListOptions{}); err != nil || c != 15000 {
 			b.Fatalf("Count = %d, %v; want 15000", c, err)
 		}
 	}

@@ -11,6 +11,8 @@ import (
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/tearline/tearline/audit"
+	"github.com/tearline/tearline/label"
+	"github.com/tearline/tearline/policy"
 	"github.com/tearline/tearline/store"
 	"github.com/tearline/tearline/store/backend"
 )
@@ -135,11 +137,19 @@ func TestReadRestrictedInvisibleOnEveryPath(t *testing.T) {
 			if len(listed) != len(r.sees) {
 				t.Errorf("List: %d objects, want %d", len(listed), len(r.sees))
 			}
-			if c, err := n.Count(ctx, p, nil, false); err != nil || c != int64(len(r.sees)) {
+			if c, err := n.Count(ctx, p, ListOptions{}); err != nil || c != int64(len(r.sees)) {
 				t.Errorf("Count = %d, %v; want %d", c, err, len(r.sees))
 			}
-			if c, _ := n.Count(ctx, p, []string{"threat-actor"}, true); c != int64(len(r.sees)) {
+			if c, _ := n.Count(ctx, p, ListOptions{Types: []string{"threat-actor"}, IncludeRevoked: true}); c != int64(len(r.sees)) {
 				t.Errorf("Count(threat-actor, revoked) = %d; want %d", c, len(r.sees))
+			}
+			// Where narrows a count as it narrows a listing.
+			secret := func(c policy.Class) bool {
+				return slices.ContainsFunc(c.Labels, func(l label.Label) bool { return l.Classification == "SECRET" })
+			}
+			inList := len(listAll(t, n, p, ListOptions{Where: secret, WhereKey: "secret"}))
+			if c, err := n.Count(ctx, p, ListOptions{Where: secret}); err != nil || c != int64(inList) {
+				t.Errorf("Count(where SECRET) = %d, %v; List gives %d", c, err, inList)
 			}
 		})
 	}
@@ -171,7 +181,7 @@ func TestReadOlderVersionVisibleWhenNewestIsNot(t *testing.T) {
 	if len(all) != 1 || !bytes.Equal(all[0].Raw, v2) {
 		t.Errorf("List = %d objects; want v2 alone", len(all))
 	}
-	if c, _ := n.Count(ctx, low, nil, false); c != 1 {
+	if c, _ := n.Count(ctx, low, ListOptions{}); c != 1 {
 		t.Errorf("Count = %d, want 1", c)
 	}
 	if o, _ := n.Get(ctx, admin, id); !bytes.Equal(o.Raw, v3) {

@@ -236,6 +236,11 @@ func TestBrowser(t *testing.T) {
 			t.Errorf("header %q lacks %q", header, want)
 		}
 	}
+	// The start page is the dashboard: counts by discipline, no object.
+	do(t, ctx, chromedp.WaitVisible(`section.facets`))
+	wantBanners(t, ctx, f.n.Registry().SystemLow())
+	screenshot(t, ctx, "dashboard")
+	do(t, ctx, chromedp.Navigate(base+"/ui/objects"), chromedp.WaitVisible(`#rows [data-object-id]`))
 	wantBanners(t, ctx, f.n.Registry().SystemHigh()) // NATO and GBR labels on one page
 	screenshot(t, ctx, "objects")
 
@@ -298,7 +303,7 @@ func TestBrowser(t *testing.T) {
 	// Sign out; rita, cleared lower, sees the secret object nowhere.
 	do(t, ctx, chromedp.Click(`.who button`), chromedp.WaitVisible(`input[name="password"]`))
 	browserLogin(t, ctx, base, "rita", password)
-	do(t, ctx, chromedp.WaitVisible(`[data-user="rita"]`))
+	do(t, ctx, chromedp.WaitVisible(`[data-user="rita"]`), chromedp.Navigate(base+"/ui/objects"), chromedp.WaitVisible(`#rows [data-object-id]`))
 	html := run(t, ctx, chromedp.OuterHTML(`html`))
 	if strings.Contains(html, f.secret) || strings.Contains(html, "secret actor") {
 		t.Errorf("rita's list shows the secret object")

@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/tearline/tearline/label"
 	"github.com/tearline/tearline/node"
 	"github.com/tearline/tearline/policy"
 )
@@ -32,7 +33,7 @@ type userView struct {
 }
 
 // pageFiles are the page templates, each parsed with the layout.
-var pageFiles = []string{"login", "error", "objects", "object", "publish", "audit", "audit_entry", "checkpoints", "ledger", "admin_users", "admin_user", "admin_peers", "admin_agreements", "admin_health", "releases", "preview", "agreements", "agreement", "map", "search"}
+var pageFiles = []string{"login", "error", "objects", "object", "publish", "audit", "audit_entry", "checkpoints", "ledger", "admin_users", "admin_user", "admin_peers", "admin_agreements", "admin_health", "releases", "preview", "agreements", "agreement", "map", "search", "dashboard"}
 
 func (s *Server) parseTemplates() error {
 	for _, name := range pageFiles {
@@ -207,6 +208,7 @@ type objectsData struct {
 	Types       []string
 	Levels      []levelOption
 	Type, Class string
+	Disc, Topic string
 	Rows        []row
 	NextURL     string
 	FragmentURL string
@@ -231,27 +233,17 @@ func (s *Server) levelOptions() []levelOption {
 // rows: a row is never shown under a lower banner.
 func (s *Server) objects(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	d := objectsData{Types: stixTypes, Levels: s.levelOptions(), Type: q.Get("type"), Class: q.Get("class")}
+	d := objectsData{Types: stixTypes, Levels: s.levelOptions(), Type: q.Get("type"), Class: q.Get("class"), Disc: q.Get("disc"), Topic: q.Get("topic")}
 	o := node.ListOptions{Route: "ui/objects", Limit: pageSize, Next: q.Get("next")}
 	if d.Type != "" {
 		o.Types = []string{d.Type}
 	}
-	if d.Class != "" {
-		pol, lvl, ok := strings.Cut(d.Class, ":")
-		if _, known := s.n.Registry().Rank(pol, lvl); !ok || !known {
-			s.fail(w, r, node.ErrInvalid)
-			return
-		}
-		o.WhereKey = d.Class
-		o.Where = func(c policy.Class) bool {
-			for _, l := range c.Labels {
-				if l.Policy == pol && l.Classification == lvl {
-					return true
-				}
-			}
-			return false
-		}
+	where, key, err := s.labelFilter(d.Class, d.Disc, d.Topic)
+	if err != nil {
+		s.fail(w, r, err)
+		return
 	}
+	o.Where, o.WhereKey = where, key
 	page, err := s.n.List(r.Context(), principal(r), o)
 	if err != nil {
 		if errors.Is(err, node.ErrInvalid) || strings.Contains(err.Error(), "cursor") {
@@ -280,8 +272,10 @@ func (s *Server) objects(w http.ResponseWriter, r *http.Request) {
 		if d.Type != "" {
 			base.Set("type", d.Type)
 		}
-		if d.Class != "" {
-			base.Set("class", d.Class)
+		for k, v := range map[string]string{"class": d.Class, "disc": d.Disc, "topic": d.Topic} {
+			if v != "" {
+				base.Set(k, v)
+			}
 		}
 		base.Set("next", page.Next)
 		d.NextURL = Prefix + "objects?" + base.Encode()
@@ -295,6 +289,26 @@ func (s *Server) objects(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.render(w, http.StatusOK, "objects", "", v)
+}
+
+// labelFilter narrows a listing to the access classes with a label of a
+// level ("POLICY:LEVEL"), a discipline and a topic (each "" for any); key
+// names the filter in the page cursor.
+func (s *Server) labelFilter(class, disc, topic string) (func(policy.Class) bool, string, error) {
+	if class == "" && disc == "" && topic == "" {
+		return nil, "", nil
+	}
+	reg := s.n.Registry()
+	pol, lvl, ok := strings.Cut(class, ":")
+	if _, known := reg.Rank(pol, lvl); class != "" && (!ok || !known) ||
+		disc != "" && !slices.Contains(reg.Disciplines(), disc) || topic != "" && !slices.Contains(reg.Topics(), topic) {
+		return nil, "", node.ErrInvalid
+	}
+	has := func(l label.Label) bool {
+		return (class == "" || l.Policy == pol && l.Classification == lvl) &&
+			(disc == "" || slices.Contains(l.Disciplines, disc)) && (topic == "" || slices.Contains(l.Topics, topic))
+	}
+	return classHas(has), "class=" + class + ";disc=" + disc + ";topic=" + topic, nil
 }
 
 func (s *Server) row(r *http.Request, m *marks, o node.Object) (row, error) {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/tearline/tearline/label"
 	"github.com/tearline/tearline/node"
+	"github.com/tearline/tearline/node/nodetest"
 )
 
 var portionTitle = regexp.MustCompile(`data-portion title="([^"]*)"`)
@@ -21,8 +22,9 @@ func TestWalkEveryPageAsEveryRole(t *testing.T) {
 	f.addUser(t, usersSpec("adam", node.RoleAdmin))
 	f.addUser(t, usersSpec("rel", node.RoleReleaser))
 	addPlaces(t, f)
+	f.land(t, "NATO SECRET // DISC SIGINT // TOPIC CYBER", obj(nodetest.NewID("campaign"), map[string]any{"name": "sigint campaign"}))
 	reg := f.n.Registry()
-	paths := []string{"/ui/", "/ui/objects", "/ui/objects?class=NATO:SECRET", "/ui/objects?type=threat-actor",
+	paths := []string{"/ui/", "/ui/objects", "/ui/objects?class=NATO:SECRET", "/ui/objects?type=threat-actor", "/ui/objects?disc=SIGINT", "/ui/objects?topic=CYBER",
 		"/ui/publish", "/ui/releases", "/ui/releases?state=", "/ui/audit", "/ui/admin/users", "/ui/admin/users/ana", "/ui/admin/peers", "/ui/admin/agreements", "/ui/admin/health", "/ui/nowhere", "/ui/map",
 		"/ui/audit?object=" + f.secret, "/ui/audit?actor=user:ana", "/ui/audit/entries/3", "/ui/audit/checkpoints",
 		"/ui/ledger", "/ui/ledger?object=" + f.secret, "/ui/agreements", "/ui/agreements/nowhere",

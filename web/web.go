@@ -81,7 +81,7 @@ func New(n *stack.Node, log *slog.Logger) (*Server, error) {
 	s.handle("GET "+Prefix+"login", s.loginForm)
 	s.handle("POST "+Prefix+"login", s.login)
 	s.handle("POST "+Prefix+"logout", s.signedIn(s.logout))
-	s.handle("GET "+Prefix+"{$}", s.signedIn(s.objects))
+	s.handle("GET "+Prefix+"{$}", s.signedIn((&dashboardPages{s}).page))
 	s.handle("GET "+Prefix+"objects", s.signedIn(s.objects))
 	op := &objectPages{s}
 	s.handle("GET "+Prefix+"objects/{id}", s.signedIn(op.page))

@@ -78,7 +78,7 @@ func TestReadAuthorityChangesTakeEffectAtOnce(t *testing.T) {
 	if _, err := n.Get(ctx, p, secret); err != nil {
 		t.Errorf("after raise: %v", err)
 	}
-	if c, _ := n.Count(ctx, p, nil, false); c != 2 {
+	if c, _ := n.Count(ctx, p, node.ListOptions{}); c != 2 {
 		t.Errorf("after raise: Count = %d, want 2", c)
 	}
 	if _, err := n.Users.UpdateUser(ctx, node.ConsoleAdmin(), "eve", users.UserChange{Clearances: map[string]string{"NATO": "CONFIDENTIAL"}}); err != nil {

@@ -1,0 +1,210 @@
+package web
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/tearline/tearline/label"
+	"github.com/tearline/tearline/node"
+	"github.com/tearline/tearline/policy"
+	"github.com/tearline/tearline/store"
+)
+
+// dashboardPages is the signed-in user's start page (/ui/): their release
+// requests, failed deliveries they may see, and what they may read by
+// discipline and by topic, counted. Everything through the node methods the
+// API calls, so it holds only what the user may read.
+type dashboardPages struct{ *Server }
+
+const (
+	dashRequests   = 10   // the user's latest release requests shown
+	dashDeliveries = 50   // released objects whose deliveries are looked at
+	countCap       = 1000 // counts past this show as "1,000+"
+)
+
+type facetCount struct {
+	Kind, Name, Count, URL string
+}
+
+type failedDelivery struct {
+	Object               row
+	Party, Reason, Error string
+	FailedAt, Agreement  string
+}
+
+type dashboardData struct {
+	Requests     []releaseRow
+	MoreRequests bool
+	LedgerReader bool
+	Failed       []failedDelivery
+	FailedCapped bool
+	Disciplines  []facetCount
+	Topics       []facetCount
+	Total        string
+}
+
+func (dp *dashboardPages) page(w http.ResponseWriter, r *http.Request) {
+	ctx, p := r.Context(), principal(r)
+	m := dp.newMarks()
+	d := dashboardData{}
+	if err := dp.requests(ctx, r, m, &d); err != nil {
+		dp.fail(w, r, err)
+		return
+	}
+	if err := dp.failedDeliveries(ctx, r, m, &d); err != nil {
+		dp.fail(w, r, err)
+		return
+	}
+	total, err := dp.n.Count(ctx, p, node.ListOptions{})
+	if err != nil {
+		dp.fail(w, r, err)
+		return
+	}
+	d.Total = capCount(total)
+	reg := dp.n.Registry()
+	for _, f := range []struct {
+		kind  string
+		names []string
+		has   func(l label.Label, name string) bool
+		into  *[]facetCount
+	}{
+		{"disc", reg.Disciplines(), func(l label.Label, n string) bool { return slices.Contains(l.Disciplines, n) }, &d.Disciplines},
+		{"topic", reg.Topics(), func(l label.Label, n string) bool { return slices.Contains(l.Topics, n) }, &d.Topics},
+	} {
+		for _, name := range f.names {
+			c, err := dp.n.Count(ctx, p, node.ListOptions{Where: classHas(func(l label.Label) bool { return f.has(l, name) })})
+			if err != nil {
+				dp.fail(w, r, err)
+				return
+			}
+			if c == 0 {
+				continue
+			}
+			*f.into = append(*f.into, facetCount{Kind: f.kind, Name: name, Count: capCount(c),
+				URL: Prefix + "objects?" + url.Values{f.kind: {name}}.Encode()})
+		}
+	}
+	dp.render(w, http.StatusOK, "dashboard", "", dp.viewFor(r, "Dashboard", m.banner(), d))
+}
+
+// classHas accepts an access class one of whose labels has.
+func classHas(has func(label.Label) bool) func(policy.Class) bool {
+	return func(c policy.Class) bool { return slices.ContainsFunc(c.Labels, has) }
+}
+
+// capCount shows a count, past countCap as "1,000+": a page never implies
+// a precision it does not need.
+func capCount(n int64) string {
+	if n >= countCap {
+		return "1,000+"
+	}
+	return strconv.FormatInt(n, 10)
+}
+
+// requests are the release requests the user made, newest first, as the
+// queue gives them (node: requests for objects the user may read).
+func (dp *dashboardPages) requests(ctx context.Context, r *http.Request, m *marks, d *dashboardData) error {
+	p := principal(r)
+	qs, err := dp.n.Releases.ReleaseQueue(ctx, p, "")
+	if errors.Is(err, node.ErrForbidden) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	mine := slices.DeleteFunc(qs, func(q store.ReleaseRequest) bool { return q.Requester != p.Actor() })
+	slices.SortStableFunc(mine, func(a, b store.ReleaseRequest) int { return b.Created.Compare(a.Created) })
+	if len(mine) > dashRequests {
+		mine, d.MoreRequests = mine[:dashRequests], true
+	}
+	for _, q := range mine {
+		v, err := node.VersionOf(ctx, dp.n.Store(), q.ObjectID, node.VersionKey{Instance: q.Instance, Modified: q.Modified})
+		if err != nil {
+			return err
+		}
+		mk, err := m.object(ctx, dp.n.Node, node.Object{ObjectVersion: v})
+		if err != nil {
+			return err
+		}
+		d.Requests = append(d.Requests, releaseRow{ID: q.ID, ObjectID: q.ObjectID, Modified: q.Modified, Party: q.Party,
+			Agreement: fmt.Sprintf("%s v%d", q.Agreement, q.AgreementVersion), Purpose: q.Purpose, Requester: q.Requester,
+			State: q.State, Reason: q.Reason, Required: q.Required, Mark: mk})
+		for _, a := range q.Approvals {
+			d.Requests[len(d.Requests)-1].Approvals = append(d.Requests[len(d.Requests)-1].Approvals, a.By)
+		}
+	}
+	return nil
+}
+
+// failedDeliveries looks, for those who read the ledger (node decides), at
+// the deliveries of the latest released objects and shows the failed ones.
+func (dp *dashboardPages) failedDeliveries(ctx context.Context, r *http.Request, m *marks, d *dashboardData) error {
+	p := principal(r)
+	qs, err := dp.n.Releases.ReleaseQueue(ctx, p, "released")
+	if errors.Is(err, node.ErrForbidden) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	slices.SortStableFunc(qs, func(a, b store.ReleaseRequest) int { return b.Updated.Compare(a.Updated) })
+	seen := map[string]bool{}
+	for _, q := range qs {
+		if seen[q.ObjectID] {
+			continue
+		}
+		if len(seen) == dashDeliveries {
+			d.FailedCapped = true
+			break
+		}
+		seen[q.ObjectID] = true
+		es, err := dp.n.Releases.Ledger(ctx, p, store.LedgerQuery{ObjectID: q.ObjectID})
+		if errors.Is(err, node.ErrForbidden) {
+			return nil // not a ledger reader: no deliveries to show
+		}
+		if err != nil {
+			return err
+		}
+		d.LedgerReader = true
+		dels, err := dp.n.Deliveries.Deliveries(ctx, p, es)
+		if err != nil {
+			return err
+		}
+		var failed []store.LedgerEntry
+		for _, e := range es {
+			if dl, ok := dels[e.Seq]; ok && dl.State == store.DeliveryFailed {
+				failed = append(failed, e)
+			}
+		}
+		if len(failed) == 0 {
+			continue
+		}
+		o, err := dp.n.Get(ctx, p, q.ObjectID)
+		if errors.Is(err, node.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		rw, err := dp.row(r, m, o)
+		if err != nil {
+			return err
+		}
+		for _, e := range failed {
+			dl := dels[e.Seq]
+			fd := failedDelivery{Object: rw, Party: e.Party, Reason: dl.Reason, Error: dl.LastError,
+				Agreement: fmt.Sprintf("%s v%d", e.Agreement, e.AgreementVersion)}
+			if dl.FailedAt != nil {
+				fd.FailedAt = dl.FailedAt.UTC().Format(time.RFC3339)
+			}
+			d.Failed = append(d.Failed, fd)
+		}
+	}
+	return nil
+}
