@@ -168,7 +168,13 @@ func Open(ctx context.Context, dir string, o Options) (*Node, error) {
 	}
 	n.sealed = seal.Wrap(checked, kek)
 	n.st = n.sealed
-	if n.index, err = openSearchIndex(ctx, n, n.sealed); err != nil {
+	// The search index (docs/SEARCH.md), outermost, so every version
+	// stored is indexed and every purge prunes it, in the same transaction.
+	if key, err = nodeKey(ctx, n.sealed, kek, n.now(), searchindex.KeyName); err == nil {
+		n.index, err = searchindex.Open(ctx, n.sealed, searchindex.Options{Key: key, Keys: kek, Audit: n, Actor: "node:" + cfg.Name, Log: lg})
+		clear(key)
+	}
+	if err != nil {
 		n.Close()
 		return nil, fmt.Errorf("open node %s: %w", dir, err)
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/tearline/tearline/audit"
 	"github.com/tearline/tearline/datadir"
 	"github.com/tearline/tearline/seal"
+	"github.com/tearline/tearline/searchindex"
 	"github.com/tearline/tearline/store"
 )
 
@@ -106,7 +107,7 @@ func (n *Node) RotateKEK(ctx context.Context, actor string) (string, int, error)
 	}
 	// This node now uses the new KEK alone.
 	n.sealed = seal.Wrap(n.sealed.Unwrap(), seal.NewKeyring(next))
-	n.index = n.index.With(n.sealed, sealedOpener(n))
+	n.index = n.index.With(n.sealed, searchindex.SealedOpener(n.sealed.Keys()))
 	n.st = n.index
 	n.Scrub(ctx)
 	return next.ID(), count, nil
