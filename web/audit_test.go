@@ -18,7 +18,7 @@ import (
 	"github.com/tearline/tearline/datadir"
 	"github.com/tearline/tearline/node"
 	"github.com/tearline/tearline/node/nodetest"
-	"github.com/tearline/tearline/web"
+	"github.com/tearline/tearline/web/site"
 )
 
 // TestAuditorScreens: an auditor filters the log by actor and by object
@@ -41,7 +41,7 @@ func TestAuditorScreens(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	ui, err := web.New(n, nil)
+	ui, err := site.New(n, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

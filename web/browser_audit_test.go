@@ -11,7 +11,7 @@ import (
 
 	"github.com/tearline/tearline/node"
 	"github.com/tearline/tearline/node/nodetest"
-	"github.com/tearline/tearline/web"
+	"github.com/tearline/tearline/web/site"
 )
 
 // TestBrowserAuditor: an auditor filters the audit log, opens an entry and
@@ -30,7 +30,7 @@ func TestBrowserAuditor(t *testing.T) {
 	if err := n.Users.SetPassword(ctx0, node.ConsoleAdmin(), "audrey", password); err != nil {
 		t.Fatal(err)
 	}
-	ui, err := web.New(n, nil)
+	ui, err := site.New(n, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

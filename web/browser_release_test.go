@@ -13,7 +13,7 @@ import (
 	"github.com/tearline/tearline/node"
 	"github.com/tearline/tearline/node/nodetest"
 	"github.com/tearline/tearline/node/users"
-	"github.com/tearline/tearline/web"
+	"github.com/tearline/tearline/web/site"
 )
 
 // TestBrowserReleaser: between two real nodes whose agreement needs two
@@ -38,7 +38,7 @@ func TestBrowserReleaser(t *testing.T) {
 		}
 	}
 	id := gbr.IngestAs(t, nodetest.Actor(nodetest.NewID("threat-actor"), nil), nodetest.OKBanner)
-	ui, err := web.New(n, nil)
+	ui, err := site.New(n, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

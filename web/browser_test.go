@@ -195,7 +195,7 @@ func screenshot(t *testing.T, ctx context.Context, name string) {
 }
 
 // TestBrowser signs in, reads and pages through objects with htmx, and
-// checks the marking of every page, in a real browser.
+// checks the Marking of every page, in a real browser.
 func TestBrowser(t *testing.T) {
 	f := newFixture(t)
 	admin := nodeAdmin(t, f)

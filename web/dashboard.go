@@ -33,13 +33,13 @@ type facetCount struct {
 }
 
 type failedDelivery struct {
-	Object               row
+	Object               Row
 	Party, Reason, Error string
 	FailedAt, Agreement  string
 }
 
 type dashboardData struct {
-	Requests     []releaseRow
+	Requests     []requestRow
 	MoreRequests bool
 	LedgerReader bool
 	Failed       []failedDelivery
@@ -50,20 +50,20 @@ type dashboardData struct {
 }
 
 func (dp *dashboardPages) page(w http.ResponseWriter, r *http.Request) {
-	ctx, p := r.Context(), principal(r)
-	m := dp.newMarks()
+	ctx, p := r.Context(), Principal(r)
+	m := dp.NewMarks()
 	d := dashboardData{}
 	if err := dp.requests(ctx, r, m, &d); err != nil {
-		dp.fail(w, r, err)
+		dp.Fail(w, r, err)
 		return
 	}
 	if err := dp.failedDeliveries(ctx, r, m, &d); err != nil {
-		dp.fail(w, r, err)
+		dp.Fail(w, r, err)
 		return
 	}
 	total, err := dp.n.Count(ctx, p, node.ListOptions{})
 	if err != nil {
-		dp.fail(w, r, err)
+		dp.Fail(w, r, err)
 		return
 	}
 	d.Total = capCount(total)
@@ -80,7 +80,7 @@ func (dp *dashboardPages) page(w http.ResponseWriter, r *http.Request) {
 		for _, name := range f.names {
 			c, err := dp.n.Count(ctx, p, node.ListOptions{Where: classHas(func(l label.Label) bool { return f.has(l, name) })})
 			if err != nil {
-				dp.fail(w, r, err)
+				dp.Fail(w, r, err)
 				return
 			}
 			if c == 0 {
@@ -90,7 +90,7 @@ func (dp *dashboardPages) page(w http.ResponseWriter, r *http.Request) {
 				URL: Prefix + "objects?" + url.Values{f.kind: {name}}.Encode()})
 		}
 	}
-	dp.render(w, http.StatusOK, "dashboard", "", dp.viewFor(r, "Dashboard", m.banner(), d))
+	dp.Render(w, http.StatusOK, "dashboard", "", dp.ViewFor(r, "Dashboard", m.Banner(), d))
 }
 
 // classHas accepts an access class one of whose labels has.
@@ -109,8 +109,8 @@ func capCount(n int64) string {
 
 // requests are the release requests the user made, newest first, as the
 // queue gives them (node: requests for objects the user may read).
-func (dp *dashboardPages) requests(ctx context.Context, r *http.Request, m *marks, d *dashboardData) error {
-	p := principal(r)
+func (dp *dashboardPages) requests(ctx context.Context, r *http.Request, m *Marks, d *dashboardData) error {
+	p := Principal(r)
 	qs, err := dp.n.Releases.ReleaseQueue(ctx, p, "")
 	if errors.Is(err, node.ErrForbidden) {
 		return nil
@@ -128,11 +128,11 @@ func (dp *dashboardPages) requests(ctx context.Context, r *http.Request, m *mark
 		if err != nil {
 			return err
 		}
-		mk, err := m.object(ctx, dp.n.Node, node.Object{ObjectVersion: v})
+		mk, err := m.Object(ctx, dp.n.Node, node.Object{ObjectVersion: v})
 		if err != nil {
 			return err
 		}
-		d.Requests = append(d.Requests, releaseRow{ID: q.ID, ObjectID: q.ObjectID, Modified: q.Modified, Party: q.Party,
+		d.Requests = append(d.Requests, requestRow{ID: q.ID, ObjectID: q.ObjectID, Modified: q.Modified, Party: q.Party,
 			Agreement: fmt.Sprintf("%s v%d", q.Agreement, q.AgreementVersion), Purpose: q.Purpose, Requester: q.Requester,
 			State: q.State, Reason: q.Reason, Required: q.Required, Mark: mk})
 		for _, a := range q.Approvals {
@@ -144,8 +144,8 @@ func (dp *dashboardPages) requests(ctx context.Context, r *http.Request, m *mark
 
 // failedDeliveries looks, for those who read the ledger (node decides), at
 // the deliveries of the latest released objects and shows the failed ones.
-func (dp *dashboardPages) failedDeliveries(ctx context.Context, r *http.Request, m *marks, d *dashboardData) error {
-	p := principal(r)
+func (dp *dashboardPages) failedDeliveries(ctx context.Context, r *http.Request, m *Marks, d *dashboardData) error {
+	p := Principal(r)
 	qs, err := dp.n.Releases.ReleaseQueue(ctx, p, "released")
 	if errors.Is(err, node.ErrForbidden) {
 		return nil
@@ -192,7 +192,7 @@ func (dp *dashboardPages) failedDeliveries(ctx context.Context, r *http.Request,
 		if err != nil {
 			return err
 		}
-		rw, err := dp.row(r, m, o)
+		rw, err := dp.Row(r, m, o)
 		if err != nil {
 			return err
 		}
@@ -207,4 +207,12 @@ func (dp *dashboardPages) failedDeliveries(ctx context.Context, r *http.Request,
 		}
 	}
 	return nil
+}
+
+// requestRow is one of the user's release requests on the dashboard.
+type requestRow struct {
+	ID, ObjectID, Modified, Party, Agreement, Purpose, Requester, State, Reason string
+	Approvals                                                                   []string // who approved, in order
+	Required                                                                    int
+	Mark                                                                        ObjectMark
 }

@@ -10,7 +10,7 @@ import (
 
 	"github.com/tearline/tearline/node"
 	"github.com/tearline/tearline/node/nodetest"
-	"github.com/tearline/tearline/web"
+	"github.com/tearline/tearline/web/site"
 )
 
 var facet = regexp.MustCompile(`<a href="/ui/objects\?(disc|topic)=([A-Z-]+)">[A-Z-]+</a> <span class="count">([0-9,+]+)</span>`)
@@ -76,7 +76,7 @@ func TestDashboardRequests(t *testing.T) {
 	if err := rf.N.Users.SetPassword(context.Background(), node.ConsoleAdmin(), "rob", password); err != nil {
 		t.Fatal(err)
 	}
-	ui, err := web.New(rf.N, nil)
+	ui, err := site.New(rf.N, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

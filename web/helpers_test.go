@@ -17,7 +17,7 @@ import (
 	"github.com/tearline/tearline/node/nodetest"
 	"github.com/tearline/tearline/node/stack"
 	"github.com/tearline/tearline/node/users"
-	"github.com/tearline/tearline/web"
+	"github.com/tearline/tearline/web/site"
 )
 
 const password = "a long enough password"
@@ -55,7 +55,7 @@ func newFixture(t *testing.T) *fixture {
 		Clearances: map[string]string{"NATO": "SECRET", "NATIONAL": "SECRET"}})
 	f.addUser(t, users.UserSpec{Name: "rita", Role: node.RoleAnalyst, Nationality: "GBR",
 		Clearances: map[string]string{"NATO": "RESTRICTED"}})
-	ui, err := web.New(n, slog.New(slog.NewTextHandler(os.Stderr, nil)))
+	ui, err := site.New(n, slog.New(slog.NewTextHandler(os.Stderr, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -36,17 +36,17 @@ const (
 var mapLinks = []string{"located-at", "originates-from", "targets"}
 
 type mapPoint struct {
-	row
+	Row
 	X, Y     float64 // the point, in the outline's viewBox (a degree a unit)
 	TX, TY   float64 // its portion mark's text
 	Location bool
 }
 
 type mapLink struct {
-	Location row
-	Via      row    // the relationship or the sighting
+	Location Row
+	Via      Row    // the relationship or the sighting
 	Kind     string // located-at, originates-from, targets, sighted at
-	Object   *row   // the relationship's source; nil for a sighting
+	Object   *Row   // the relationship's source; nil for a sighting
 }
 
 type mapData struct {
@@ -55,7 +55,7 @@ type mapData struct {
 	RLoc, RObj    float64 // the points' radii and
 	Font          float64 // their marks' size, in viewBox units
 	Points        []mapPoint
-	Unplaced      []row // locations without coordinates
+	Unplaced      []Row // locations without coordinates
 	Links         []mapLink
 	Capped        []string // what the page left out, and why
 }
@@ -71,12 +71,12 @@ func (mp *mapPages) outline(w http.ResponseWriter, r *http.Request) {
 // relationship's source through node.Get: a source the user may not read
 // drops the link, so a hidden neighbour never appears, not even its id.
 func (mp *mapPages) page(w http.ResponseWriter, r *http.Request) {
-	ctx, p := r.Context(), principal(r)
+	ctx, p := r.Context(), Principal(r)
 	d := mapData{Width: worldmap.Width, Height: worldmap.Height}
-	m := mp.newMarks()
+	m := mp.NewMarks()
 	locs, more, err := mp.listUpTo(ctx, p, "ui/map", []string{"location"}, mapMaxLocations)
 	if err != nil {
-		mp.fail(w, r, err)
+		mp.Fail(w, r, err)
 		return
 	}
 	if more {
@@ -85,9 +85,9 @@ func (mp *mapPages) page(w http.ResponseWriter, r *http.Request) {
 	placed := map[string]*mapPoint{}
 	var order []string
 	for _, o := range locs {
-		rw, err := mp.row(r, m, o)
+		rw, err := mp.Row(r, m, o)
 		if err != nil {
-			mp.fail(w, r, err)
+			mp.Fail(w, r, err)
 			return
 		}
 		var c struct {
@@ -99,14 +99,14 @@ func (mp *mapPages) page(w http.ResponseWriter, r *http.Request) {
 			continue
 		}
 		x, y := worldmap.Project(*c.Lon, *c.Lat)
-		placed[o.ID] = &mapPoint{row: rw, X: x, Y: y, Location: true}
+		placed[o.ID] = &mapPoint{Row: rw, X: x, Y: y, Location: true}
 		order = append(order, o.ID)
 	}
-	related := map[string][]row{} // location id -> the objects drawn around it
+	related := map[string][]Row{} // location id -> the objects drawn around it
 	shown := map[string]bool{}
-	sources := map[string]*row{} // read once each; nil: not readable
+	sources := map[string]*Row{} // read once each; nil: not readable
 	full := false
-	add := func(loc string, o row) {
+	add := func(loc string, o Row) {
 		if shown[loc+" "+o.ID] {
 			return
 		}
@@ -120,7 +120,7 @@ func (mp *mapPages) page(w http.ResponseWriter, r *http.Request) {
 	if len(placed) > 0 {
 		rels, more, err := mp.listUpTo(ctx, p, "ui/map", []string{"relationship"}, mapScan)
 		if err != nil {
-			mp.fail(w, r, err)
+			mp.Fail(w, r, err)
 			return
 		}
 		for _, o := range rels {
@@ -138,12 +138,12 @@ func (mp *mapPages) page(w http.ResponseWriter, r *http.Request) {
 				switch {
 				case errors.Is(err, node.ErrNotFound):
 				case err != nil:
-					mp.fail(w, r, err)
+					mp.Fail(w, r, err)
 					return
 				default:
-					srw, err := mp.row(r, m, so)
+					srw, err := mp.Row(r, m, so)
 					if err != nil {
-						mp.fail(w, r, err)
+						mp.Fail(w, r, err)
 						return
 					}
 					src = &srw
@@ -153,20 +153,20 @@ func (mp *mapPages) page(w http.ResponseWriter, r *http.Request) {
 			if src == nil {
 				continue // the user may not read the source: no trace of it
 			}
-			via, err := mp.row(r, m, o)
+			via, err := mp.Row(r, m, o)
 			if err != nil {
-				mp.fail(w, r, err)
+				mp.Fail(w, r, err)
 				return
 			}
 			add(rel.Target, *src)
-			d.Links = append(d.Links, mapLink{Location: placed[rel.Target].row, Via: via, Kind: rel.Type, Object: src})
+			d.Links = append(d.Links, mapLink{Location: placed[rel.Target].Row, Via: via, Kind: rel.Type, Object: src})
 		}
 		if more {
 			d.Capped = append(d.Capped, fmt.Sprintf("Only the first %d relationships were read for links to locations.", mapScan))
 		}
 		sightings, more, err := mp.listUpTo(ctx, p, "ui/map", []string{"sighting"}, mapScan)
 		if err != nil {
-			mp.fail(w, r, err)
+			mp.Fail(w, r, err)
 			return
 		}
 		for _, o := range sightings {
@@ -176,21 +176,21 @@ func (mp *mapPages) page(w http.ResponseWriter, r *http.Request) {
 			if json.Unmarshal(o.Raw, &s) != nil || full {
 				continue
 			}
-			var via *row
+			var via *Row
 			for _, loc := range s.Where {
 				if placed[loc] == nil {
 					continue
 				}
 				if via == nil {
-					rw, err := mp.row(r, m, o)
+					rw, err := mp.Row(r, m, o)
 					if err != nil {
-						mp.fail(w, r, err)
+						mp.Fail(w, r, err)
 						return
 					}
 					via = &rw
 				}
 				add(loc, *via)
-				d.Links = append(d.Links, mapLink{Location: placed[loc].row, Via: *via, Kind: "sighted at"})
+				d.Links = append(d.Links, mapLink{Location: placed[loc].Row, Via: *via, Kind: "sighted at"})
 			}
 		}
 		if more {
@@ -219,10 +219,10 @@ func (mp *mapPages) page(w http.ResponseWriter, r *http.Request) {
 		for i, o := range related[loc.ID] {
 			a := 2*math.Pi*float64(i)/float64(max(n, 6)) - math.Pi/2
 			x, y := loc.X+6*k*math.Cos(a), loc.Y+6*k*math.Sin(a)
-			d.Points = append(d.Points, mapPoint{row: o, X: round2(x), Y: round2(y), TX: round2(x + 2.2*k), TY: round2(y + 1*k)})
+			d.Points = append(d.Points, mapPoint{Row: o, X: round2(x), Y: round2(y), TX: round2(x + 2.2*k), TY: round2(y + 1*k)})
 		}
 	}
-	mp.render(w, http.StatusOK, "map", "", mp.viewFor(r, "Map", m.banner(), d))
+	mp.Render(w, http.StatusOK, "map", "", mp.ViewFor(r, "Map", m.Banner(), d))
 }
 
 // viewBox frames the points with a margin, at the world's 2:1 aspect and

@@ -41,11 +41,11 @@ const (
 type field struct {
 	Key, Value string
 	Pre        bool  // shown preformatted (a pattern, JSON)
-	Refs       []row // references the user may read
+	Refs       []Row // references the user may read
 }
 
 type labelView struct {
-	Mark      objectMark
+	Mark      ObjectMark
 	Selectors string // a part label's selectors; "" for the whole object
 }
 
@@ -64,8 +64,8 @@ type timelineEntry struct {
 type diffRow struct{ Key, A, B string }
 
 type neighbour struct {
-	Other row
-	Via   row    // the relationship or sighting
+	Other Row
+	Via   Row    // the relationship or sighting
 	Kind  string // relationship type, or "sighting"
 	Out   bool   // the object is the relationship's source
 	X, Y  float64
@@ -74,18 +74,18 @@ type neighbour struct {
 
 type wentRow struct {
 	Party, Agreement, Outcome, State, By, At, Delivery, Reasons string
-	Tearline                                                    *row
+	Tearline                                                    *Row
 }
 
 type provenanceView struct {
 	Originator, ReceivedFrom, ReceivedAt string
 	Hops                                 []store.Hop
-	DerivedFrom                          *row
+	DerivedFrom                          *Row
 	DerivedVersion                       string
 }
 
 type objectPageData struct {
-	row
+	Row
 	Originator   string
 	Revoked      bool
 	Instances    int
@@ -110,64 +110,64 @@ type objectPageData struct {
 }
 
 func (op *objectPages) page(w http.ResponseWriter, r *http.Request) {
-	ctx, p := r.Context(), principal(r)
+	ctx, p := r.Context(), Principal(r)
 	o, err := op.n.Get(ctx, p, r.PathValue("id"))
 	if err != nil {
-		op.fail(w, r, err)
+		op.Fail(w, r, err)
 		return
 	}
-	m := op.newMarks()
+	m := op.NewMarks()
 	d, err := op.build(ctx, r, m, o)
 	if err != nil {
-		op.fail(w, r, err)
+		op.Fail(w, r, err)
 		return
 	}
-	banner := m.banner()
+	banner := m.Banner()
 	if d.MoreURL != "" {
 		d.MoreFragment = d.MoreURL + "?" + url.Values{"m": {banner.Text}}.Encode()
 		d.MoreURL = Prefix + "objects/" + o.ID + "?neighbours=all#neighbours"
 	}
-	op.render(w, http.StatusOK, "object", "", op.viewFor(r, d.Name, banner, d))
+	op.Render(w, http.StatusOK, "object", "", op.ViewFor(r, d.Name, banner, d))
 }
 
 // neighbours answers htmx's "Show all": the neighbourhood section again,
 // uncapped up to maxNeighbours, with both banners raised out of band to
 // cover it and the page it joins (m=).
 func (op *objectPages) neighbours(w http.ResponseWriter, r *http.Request) {
-	ctx, p := r.Context(), principal(r)
+	ctx, p := r.Context(), Principal(r)
 	o, err := op.n.Get(ctx, p, r.PathValue("id"))
 	if err != nil {
-		op.fail(w, r, err)
+		op.Fail(w, r, err)
 		return
 	}
-	m := op.newMarks()
-	m.floor(r.URL.Query().Get("m"))
-	rw, err := op.row(r, m, o)
+	m := op.NewMarks()
+	m.Floor(r.URL.Query().Get("m"))
+	rw, err := op.Row(r, m, o)
 	if err != nil {
-		op.fail(w, r, err)
+		op.Fail(w, r, err)
 		return
 	}
-	d := &objectPageData{row: rw}
+	d := &objectPageData{Row: rw}
 	if err := op.neighbourhood(ctx, r, m, o, d, maxNeighbours); err != nil {
-		op.fail(w, r, err)
+		op.Fail(w, r, err)
 		return
 	}
-	op.render(w, http.StatusOK, "object", "neighbours-fragment", op.viewFor(r, "", m.banner(), d))
+	op.Render(w, http.StatusOK, "object", "neighbours-fragment", op.ViewFor(r, "", m.Banner(), d))
 }
 
-func (op *objectPages) build(ctx context.Context, r *http.Request, m *marks, o node.Object) (*objectPageData, error) {
-	p := principal(r)
-	rw, err := op.row(r, m, o)
+func (op *objectPages) build(ctx context.Context, r *http.Request, m *Marks, o node.Object) (*objectPageData, error) {
+	p := Principal(r)
+	rw, err := op.Row(r, m, o)
 	if err != nil {
 		return nil, err
 	}
-	rs, err := op.readRefs(ctx, p, o.Raw)
+	rs, err := op.ReadRefs(ctx, p, o.Raw)
 	if err != nil {
 		return nil, err
 	}
-	d := &objectPageData{row: rw, Originator: o.Originator, Revoked: o.Revoked, Instances: o.Instances}
-	redacted := rs.redact(o.Raw)
-	d.Props = props(redacted)
+	d := &objectPageData{Row: rw, Originator: o.Originator, Revoked: o.Revoked, Instances: o.Instances}
+	redacted := rs.Redact(o.Raw)
+	d.Props = Props(redacted)
 	if d.Summary, err = op.summary(r, m, o.Type, redacted, rs); err != nil {
 		return nil, err
 	}
@@ -230,7 +230,7 @@ var preformatted = []string{"pattern", "content", "description", "explanation", 
 // summary lays out the type's own properties: references as rows of the
 // objects the user may read (with their portion marks), lists joined,
 // structures as JSON.
-func (op *objectPages) summary(r *http.Request, m *marks, typ string, raw []byte, rs refs) ([]field, error) {
+func (op *objectPages) summary(r *http.Request, m *Marks, typ string, raw []byte, rs Refs) ([]field, error) {
 	keys := typeFields[typ]
 	if len(keys) == 0 {
 		return nil, nil // an unknown or custom type: the property table says it all
@@ -259,7 +259,7 @@ func (op *objectPages) summary(r *http.Request, m *marks, typ string, raw []byte
 				if !ok {
 					continue
 				}
-				rw, err := op.row(r, m, o)
+				rw, err := op.Row(r, m, o)
 				if err != nil {
 					return nil, err
 				}
@@ -292,7 +292,7 @@ func (op *objectPages) summary(r *http.Request, m *marks, typ string, raw []byte
 // labelsAndBindings shows the labels the object's bindings sign, whole
 // object and parts (stricter), and checks each binding against the node's
 // keyring: its signature over this version and those labels.
-func (op *objectPages) labelsAndBindings(ctx context.Context, p *node.Principal, m *marks, o node.Object, d *objectPageData) error {
+func (op *objectPages) labelsAndBindings(ctx context.Context, p *node.Principal, m *Marks, o node.Object, d *objectPageData) error {
 	var raws []json.RawMessage
 	if len(o.Bindings) > 0 {
 		if err := json.Unmarshal(o.Bindings, &raws); err != nil {
@@ -338,7 +338,7 @@ func (op *objectPages) labelsAndBindings(ctx context.Context, p *node.Principal,
 		if err != nil || !ok {
 			return err
 		}
-		d.Labels = append(d.Labels, labelView{Mark: objectMark{Portion: reg.Portion(l), Banner: reg.Banner(l), Class: levelClass(l.Policy, l.Classification)}, Selectors: selectors})
+		d.Labels = append(d.Labels, labelView{Mark: ObjectMark{Portion: reg.Portion(l), Banner: reg.Banner(l), Class: levelClass(l.Policy, l.Classification)}, Selectors: selectors})
 		return nil
 	}
 	for _, raw := range raws {
@@ -382,15 +382,15 @@ func (op *objectPages) labelsAndBindings(ctx context.Context, p *node.Principal,
 
 // timeline lists the versions the user may read (node.Versions), and with
 // a= and b= the difference between two of them, property by property.
-func (op *objectPages) timeline(ctx context.Context, r *http.Request, m *marks, o node.Object, d *objectPageData) error {
-	p := principal(r)
+func (op *objectPages) timeline(ctx context.Context, r *http.Request, m *Marks, o node.Object, d *objectPageData) error {
+	p := Principal(r)
 	versions, err := op.n.Versions(ctx, p, o.ID)
 	if err != nil {
 		return err
 	}
 	byMod := map[string]node.Object{}
 	for _, v := range slices.Backward(versions) {
-		mk, err := m.object(ctx, op.n.Node, v)
+		mk, err := m.Object(ctx, op.n.Node, v)
 		if err != nil {
 			return err
 		}
@@ -411,15 +411,15 @@ func (op *objectPages) timeline(ctx context.Context, r *http.Request, m *marks, 
 		return nil
 	}
 	d.DiffAsked = q.Has("a")
-	ra, err := op.readRefs(ctx, p, a.Raw)
+	ra, err := op.ReadRefs(ctx, p, a.Raw)
 	if err != nil {
 		return err
 	}
-	rb, err := op.readRefs(ctx, p, b.Raw)
+	rb, err := op.ReadRefs(ctx, p, b.Raw)
 	if err != nil {
 		return err
 	}
-	pa, pb := props(ra.redact(a.Raw)), props(rb.redact(b.Raw))
+	pa, pb := Props(ra.Redact(a.Raw)), Props(rb.Redact(b.Raw))
 	d.Diff = diffProps(pa, pb)
 	return nil
 }
@@ -453,10 +453,10 @@ func diffProps(a, b []prop) []diffRow {
 // object (and, for a relationship, its two ends) and sightings of it, each
 // shown only if the user may read both the link and the other end. The
 // graph draws the first limit of them; more asks for the rest (htmx).
-func (op *objectPages) neighbourhood(ctx context.Context, r *http.Request, m *marks, o node.Object, d *objectPageData, limit int) error {
-	p := principal(r)
-	others := map[string]*row{}
-	other := func(id string) (*row, error) {
+func (op *objectPages) neighbourhood(ctx context.Context, r *http.Request, m *Marks, o node.Object, d *objectPageData, limit int) error {
+	p := Principal(r)
+	others := map[string]*Row{}
+	other := func(id string) (*Row, error) {
 		if rw, ok := others[id]; ok {
 			return rw, nil
 		}
@@ -468,7 +468,7 @@ func (op *objectPages) neighbourhood(ctx context.Context, r *http.Request, m *ma
 		if err != nil {
 			return nil, err
 		}
-		rw, err := op.row(r, m, oo)
+		rw, err := op.Row(r, m, oo)
 		if err != nil {
 			return nil, err
 		}
@@ -490,7 +490,7 @@ func (op *objectPages) neighbourhood(ctx context.Context, r *http.Request, m *ma
 			Target string `json:"target_ref"`
 		}
 		if json.Unmarshal(o.Raw, &rel) == nil {
-			self, err := op.row(r, m, o)
+			self, err := op.Row(r, m, o)
 			if err != nil {
 				return err
 			}
@@ -533,7 +533,7 @@ func (op *objectPages) neighbourhood(ctx context.Context, r *http.Request, m *ma
 		if rw == nil {
 			continue // the other end is hidden from the user: so is the link
 		}
-		via, err := op.row(r, m, ro)
+		via, err := op.Row(r, m, ro)
 		if err != nil {
 			return err
 		}
@@ -551,7 +551,7 @@ func (op *objectPages) neighbourhood(ctx context.Context, r *http.Request, m *ma
 		if json.Unmarshal(so.Raw, &s) != nil || s.Of != o.ID || full {
 			continue
 		}
-		via, err := op.row(r, m, so)
+		via, err := op.Row(r, m, so)
 		if err != nil {
 			return err
 		}
@@ -575,7 +575,7 @@ func (op *objectPages) neighbourhood(ctx context.Context, r *http.Request, m *ma
 // provenance shows where a received object came from: the partner, the
 // agreements of each hop, and the object a tearline was cut from, if the
 // user may read it.
-func (op *objectPages) provenance(ctx context.Context, r *http.Request, m *marks, o node.Object, d *objectPageData) error {
+func (op *objectPages) provenance(ctx context.Context, r *http.Request, m *Marks, o node.Object, d *objectPageData) error {
 	prov, err := op.n.Store().Provenance(ctx, o.ID)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil
@@ -589,13 +589,13 @@ func (op *objectPages) provenance(ctx context.Context, r *http.Request, m *marks
 	}
 	if prov.DerivedFrom != "" {
 		id, mod, _ := strings.Cut(prov.DerivedFrom, "@")
-		src, err := op.n.Get(ctx, principal(r), id)
+		src, err := op.n.Get(ctx, Principal(r), id)
 		switch {
 		case errors.Is(err, node.ErrNotFound):
 		case err != nil:
 			return err
 		default:
-			rw, err := op.row(r, m, src)
+			rw, err := op.Row(r, m, src)
 			if err != nil {
 				return err
 			}
@@ -609,8 +609,8 @@ func (op *objectPages) provenance(ctx context.Context, r *http.Request, m *marks
 // went shows, to those who may read the ledger (node decides: releasers,
 // auditors, admins), where the object went and each delivery's state. A
 // tearline sent in its place is named only if the user may read it.
-func (op *objectPages) went(ctx context.Context, r *http.Request, m *marks, o node.Object, d *objectPageData) error {
-	p := principal(r)
+func (op *objectPages) went(ctx context.Context, r *http.Request, m *Marks, o node.Object, d *objectPageData) error {
+	p := Principal(r)
 	es, err := op.n.Releases.Ledger(ctx, p, store.LedgerQuery{ObjectID: o.ID})
 	if errors.Is(err, node.ErrForbidden) {
 		return nil
@@ -642,7 +642,7 @@ func (op *objectPages) went(ctx context.Context, r *http.Request, m *marks, o no
 			case err != nil:
 				return err
 			default:
-				rw, err := op.row(r, m, t)
+				rw, err := op.Row(r, m, t)
 				if err != nil {
 					return err
 				}

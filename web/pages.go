@@ -19,10 +19,10 @@ import (
 )
 
 // view is what every page template gets.
-type view struct {
+type View struct {
 	Title  string
 	Node   string
-	Banner marking
+	Banner Marking
 	User   *userView
 	CSRF   string
 	Data   any
@@ -46,9 +46,9 @@ func (s *Server) parseTemplates() error {
 	return nil
 }
 
-func (s *Server) viewFor(r *http.Request, title string, banner marking, data any) view {
-	v := view{Title: title, Node: s.n.Config().Name, Banner: banner, Data: data}
-	if p := principal(r); p != nil {
+func (s *Server) ViewFor(r *http.Request, title string, banner Marking, data any) View {
+	v := View{Title: title, Node: s.n.Config().Name, Banner: banner, Data: data}
+	if p := Principal(r); p != nil {
 		clr := make([]string, 0, len(p.User.Clearances))
 		for pol, lvl := range p.User.Clearances {
 			clr = append(clr, pol+" "+lvl)
@@ -71,7 +71,7 @@ func (s *Server) viewFor(r *http.Request, title string, banner marking, data any
 
 // render writes a page (or, with tmpl set, one named template of it)
 // into a buffer first, so a template error never leaves half a page.
-func (s *Server) render(w http.ResponseWriter, code int, page, tmpl string, v view) {
+func (s *Server) Render(w http.ResponseWriter, code int, page, tmpl string, v View) {
 	if tmpl == "" {
 		tmpl = "layout"
 	}
@@ -87,31 +87,31 @@ func (s *Server) render(w http.ResponseWriter, code int, page, tmpl string, v vi
 }
 
 // errorPage shows a message that names nothing asked for (never the id in
-// the URL), under the system-low marking: it shows no intelligence.
-func (s *Server) errorPage(w http.ResponseWriter, r *http.Request, p *node.Principal, code int, msg string) {
+// the URL), under the system-low Marking: it shows no intelligence.
+func (s *Server) ErrorPage(w http.ResponseWriter, r *http.Request, p *node.Principal, code int, msg string) {
 	title := http.StatusText(code)
 	_ = p // the header shows whoever the request's context says is signed in
-	s.render(w, code, "error", "", s.viewFor(r, title, s.newMarks().banner(), msg))
+	s.Render(w, code, "error", "", s.ViewFor(r, title, s.NewMarks().Banner(), msg))
 }
 
 // fail maps a node error to a page, as the API maps it to a status: what
 // the user may not read is not found, exactly as what does not exist.
-func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
+func (s *Server) Fail(w http.ResponseWriter, r *http.Request, err error) {
 	switch {
 	case errors.Is(err, node.ErrNotFound):
-		s.errorPage(w, r, principal(r), http.StatusNotFound, "Nothing is here, or nothing you may see.")
+		s.ErrorPage(w, r, Principal(r), http.StatusNotFound, "Nothing is here, or nothing you may see.")
 	case errors.Is(err, node.ErrForbidden):
-		s.errorPage(w, r, principal(r), http.StatusForbidden, "Your role may not do this.")
+		s.ErrorPage(w, r, Principal(r), http.StatusForbidden, "Your role may not do this.")
 	case errors.Is(err, node.ErrInvalid):
-		s.errorPage(w, r, principal(r), http.StatusBadRequest, "The request was not valid.")
+		s.ErrorPage(w, r, Principal(r), http.StatusBadRequest, "The request was not valid.")
 	default:
 		s.log.Error("web", "path", r.URL.Path, "err", err)
-		s.errorPage(w, r, principal(r), http.StatusInternalServerError, "The node could not answer.")
+		s.ErrorPage(w, r, Principal(r), http.StatusInternalServerError, "The node could not answer.")
 	}
 }
 
-func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
-	s.fail(w, r, node.ErrNotFound)
+func (s *Server) NotFound(w http.ResponseWriter, r *http.Request) {
+	s.Fail(w, r, node.ErrNotFound)
 }
 
 // levelsCSS gives each level of each policy its banner colour (from the
@@ -147,7 +147,7 @@ func (s *Server) loginForm(w http.ResponseWriter, r *http.Request) {
 func (s *Server) showLogin(w http.ResponseWriter, r *http.Request, code int, msg string) {
 	tok := randomToken()
 	http.SetCookie(w, &http.Cookie{Name: loginCookie, Value: tok, Path: "/", HttpOnly: true, Secure: true, SameSite: http.SameSiteStrictMode, MaxAge: 3600})
-	s.render(w, code, "login", "", s.viewFor(r, "Sign in", s.newMarks().banner(), loginData{LoginCSRF: tok, Message: msg}))
+	s.Render(w, code, "login", "", s.ViewFor(r, "Sign in", s.NewMarks().Banner(), loginData{LoginCSRF: tok, Message: msg}))
 }
 
 func (s *Server) login(w http.ResponseWriter, r *http.Request) {
@@ -155,7 +155,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	c, err := r.Cookie(loginCookie)
 	form := r.PostFormValue("csrf")
 	if err != nil || form == "" || !sameOrigin(r) || subtle.ConstantTimeCompare([]byte(c.Value), []byte(form)) != 1 {
-		s.errorPage(w, r, nil, http.StatusForbidden, "The sign-in form was not accepted (CSRF check). Load the sign-in page again.")
+		s.ErrorPage(w, r, nil, http.StatusForbidden, "The sign-in form was not accepted (CSRF check). Load the sign-in page again.")
 		return
 	}
 	tok, _, err := s.n.Users.Login(r.Context(), r.PostFormValue("name"), r.PostFormValue("password"))
@@ -164,7 +164,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 			s.showLogin(w, r, http.StatusUnauthorized, "Sign-in failed: name or password not accepted.")
 			return
 		}
-		s.fail(w, r, err)
+		s.Fail(w, r, err)
 		return
 	}
 	http.SetCookie(w, &http.Cookie{Name: loginCookie, Value: "", Path: "/", HttpOnly: true, Secure: true, SameSite: http.SameSiteStrictMode, MaxAge: -1})
@@ -177,7 +177,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
 	tok, _ := r.Context().Value(tokenKey{}).(string)
 	if err := s.n.Users.Logout(r.Context(), tok); err != nil {
-		s.fail(w, r, err)
+		s.Fail(w, r, err)
 		return
 	}
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", HttpOnly: true, Secure: true, SameSite: http.SameSiteStrictMode, MaxAge: -1})
@@ -197,30 +197,30 @@ var stixTypes = []string{"attack-pattern", "campaign", "course-of-action", "grou
 	"opinion", "report", "threat-actor", "tool", "vulnerability", "relationship", "sighting",
 	"domain-name", "email-addr", "file", "ipv4-addr", "ipv6-addr", "url"}
 
-type row struct {
+type Row struct {
 	ID, Name, Type, Modified string
-	Mark                     objectMark
+	Mark                     ObjectMark
 }
 
-type levelOption struct{ Value, Text string }
+type LevelOption struct{ Value, Text string }
 
 type objectsData struct {
 	Types       []string
-	Levels      []levelOption
+	Levels      []LevelOption
 	Type, Class string
 	Disc, Topic string
-	Rows        []row
+	Rows        []Row
 	NextURL     string
 	FragmentURL string
 }
 
-func (s *Server) levelOptions() []levelOption {
+func (s *Server) LevelOptions() []LevelOption {
 	reg := s.n.Registry()
-	var out []levelOption
+	var out []LevelOption
 	for _, pol := range reg.Policies() {
 		pc, _ := reg.Policy(pol)
 		for _, lv := range pc.Levels {
-			out = append(out, levelOption{Value: pol + ":" + lv.Name, Text: lv.Banner})
+			out = append(out, LevelOption{Value: pol + ":" + lv.Name, Text: lv.Banner})
 		}
 	}
 	return out
@@ -233,40 +233,40 @@ func (s *Server) levelOptions() []levelOption {
 // rows: a row is never shown under a lower banner.
 func (s *Server) objects(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	d := objectsData{Types: stixTypes, Levels: s.levelOptions(), Type: q.Get("type"), Class: q.Get("class"), Disc: q.Get("disc"), Topic: q.Get("topic")}
+	d := objectsData{Types: stixTypes, Levels: s.LevelOptions(), Type: q.Get("type"), Class: q.Get("class"), Disc: q.Get("disc"), Topic: q.Get("topic")}
 	o := node.ListOptions{Route: "ui/objects", Limit: pageSize, Next: q.Get("next")}
 	if d.Type != "" {
 		o.Types = []string{d.Type}
 	}
 	where, key, err := s.labelFilter(d.Class, d.Disc, d.Topic)
 	if err != nil {
-		s.fail(w, r, err)
+		s.Fail(w, r, err)
 		return
 	}
 	o.Where, o.WhereKey = where, key
-	page, err := s.n.List(r.Context(), principal(r), o)
+	page, err := s.n.List(r.Context(), Principal(r), o)
 	if err != nil {
 		if errors.Is(err, node.ErrInvalid) || strings.Contains(err.Error(), "cursor") {
-			s.errorPage(w, r, principal(r), http.StatusBadRequest, "That page of the listing is no longer valid. Start again from the first page.")
+			s.ErrorPage(w, r, Principal(r), http.StatusBadRequest, "That page of the listing is no longer valid. Start again from the first page.")
 			return
 		}
-		s.fail(w, r, err)
+		s.Fail(w, r, err)
 		return
 	}
 	fragment := q.Get("fragment") == "1" && r.Header.Get("HX-Request") == "true"
-	m := s.newMarks()
+	m := s.NewMarks()
 	if fragment {
-		m.floor(q.Get("m"))
+		m.Floor(q.Get("m"))
 	}
 	for _, obj := range page.Objects {
-		rw, err := s.row(r, m, obj)
+		rw, err := s.Row(r, m, obj)
 		if err != nil {
-			s.fail(w, r, err)
+			s.Fail(w, r, err)
 			return
 		}
 		d.Rows = append(d.Rows, rw)
 	}
-	banner := m.banner()
+	banner := m.Banner()
 	if page.More {
 		base := url.Values{}
 		if d.Type != "" {
@@ -283,12 +283,12 @@ func (s *Server) objects(w http.ResponseWriter, r *http.Request) {
 		base.Set("m", banner.Text)
 		d.FragmentURL = Prefix + "objects?" + base.Encode()
 	}
-	v := s.viewFor(r, "Objects", banner, d)
+	v := s.ViewFor(r, "Objects", banner, d)
 	if fragment {
-		s.render(w, http.StatusOK, "objects", "fragment", v)
+		s.Render(w, http.StatusOK, "objects", "fragment", v)
 		return
 	}
-	s.render(w, http.StatusOK, "objects", "", v)
+	s.Render(w, http.StatusOK, "objects", "", v)
 }
 
 // labelFilter narrows a listing to the access classes with a label of a
@@ -311,12 +311,12 @@ func (s *Server) labelFilter(class, disc, topic string) (func(policy.Class) bool
 	return classHas(has), "class=" + class + ";disc=" + disc + ";topic=" + topic, nil
 }
 
-func (s *Server) row(r *http.Request, m *marks, o node.Object) (row, error) {
-	mk, err := m.object(r.Context(), s.n.Node, o)
+func (s *Server) Row(r *http.Request, m *Marks, o node.Object) (Row, error) {
+	mk, err := m.Object(r.Context(), s.n.Node, o)
 	if err != nil {
-		return row{}, err
+		return Row{}, err
 	}
-	return row{ID: o.ID, Name: objectName(o.Raw, o.ID), Type: o.Type, Modified: o.Modified, Mark: mk}, nil
+	return Row{ID: o.ID, Name: objectName(o.Raw, o.ID), Type: o.Type, Modified: o.Modified, Mark: mk}, nil
 }
 
 // objectName is what a row calls an object: its name, else its value (an
@@ -346,12 +346,12 @@ type bindingView struct {
 type versionView struct {
 	ID, Modified string
 	Revoked      bool
-	Mark         objectMark
+	Mark         ObjectMark
 }
 
 // props lays out an object's top-level properties as a readable table:
 // strings as they are, everything else as indented JSON.
-func props(raw []byte) []prop {
+func Props(raw []byte) []prop {
 	var f map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &f); err != nil {
 		return []prop{{Key: "(raw)", Value: string(raw)}}
@@ -385,7 +385,7 @@ func indentJSON(v []byte) string {
 // --- publish
 
 type publishResult struct {
-	Landed  []row
+	Landed  []Row
 	Refused []string
 	Error   string
 }
@@ -396,8 +396,8 @@ type publishData struct {
 }
 
 func (s *Server) publishForm(w http.ResponseWriter, r *http.Request) {
-	s.render(w, http.StatusOK, "publish", "", s.viewFor(r, "Publish", s.newMarks().banner(),
-		publishData{DefaultLabel: principal(r).User.DefaultLabel}))
+	s.Render(w, http.StatusOK, "publish", "", s.ViewFor(r, "Publish", s.NewMarks().Banner(),
+		publishData{DefaultLabel: Principal(r).User.DefaultLabel}))
 }
 
 // maxShownLanded caps the rows a publish result shows (each is a read).
@@ -406,14 +406,14 @@ const maxShownLanded = 100
 // publish ingests an uploaded or pasted bundle as the user, through the
 // same node.Ingest as the API, and shows what landed and what was refused.
 func (s *Server) publish(w http.ResponseWriter, r *http.Request) {
-	ctx, p := r.Context(), principal(r)
+	ctx, p := r.Context(), Principal(r)
 	r.Body = http.MaxBytesReader(w, r.Body, s.n.Config().MaxBodyBytes)
 	data := []byte(r.FormValue("bundle"))
 	if f, _, err := r.FormFile("file"); err == nil {
 		b, err := io.ReadAll(f)
 		f.Close()
 		if err != nil {
-			s.fail(w, r, fmt.Errorf("%w: upload: %w", node.ErrInvalid, err))
+			s.Fail(w, r, fmt.Errorf("%w: upload: %w", node.ErrInvalid, err))
 			return
 		}
 		if len(bytes.TrimSpace(b)) > 0 {
@@ -422,20 +422,20 @@ func (s *Server) publish(w http.ResponseWriter, r *http.Request) {
 	}
 	lbl := strings.TrimSpace(r.FormValue("label"))
 	d := publishData{DefaultLabel: lbl, Result: &publishResult{}}
-	m := s.newMarks()
+	m := s.NewMarks()
 	if len(bytes.TrimSpace(data)) == 0 {
 		d.Result.Error = "Nothing to publish: choose a file or paste a bundle."
-		s.render(w, http.StatusBadRequest, "publish", "", s.viewFor(r, "Publish", m.banner(), d))
+		s.Render(w, http.StatusBadRequest, "publish", "", s.ViewFor(r, "Publish", m.Banner(), d))
 		return
 	}
 	res, err := s.n.Ingest(ctx, p, data, node.IngestOptions{Label: lbl})
 	if err != nil {
 		if errors.Is(err, node.ErrForbidden) {
-			s.fail(w, r, err)
+			s.Fail(w, r, err)
 			return
 		}
 		d.Result.Error = "Not published: " + err.Error()
-		s.render(w, http.StatusBadRequest, "publish", "", s.viewFor(r, "Publish", m.banner(), d))
+		s.Render(w, http.StatusBadRequest, "publish", "", s.ViewFor(r, "Publish", m.Banner(), d))
 		return
 	}
 	for _, ref := range res.Refused {
@@ -449,9 +449,9 @@ func (s *Server) publish(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			continue // landed but not readable by its publisher: not shown
 		}
-		rw, err := s.row(r, m, o)
+		rw, err := s.Row(r, m, o)
 		if err != nil {
-			s.fail(w, r, err)
+			s.Fail(w, r, err)
 			return
 		}
 		d.Result.Landed = append(d.Result.Landed, rw)
@@ -460,5 +460,5 @@ func (s *Server) publish(w http.ResponseWriter, r *http.Request) {
 	if len(res.Refused) > 0 {
 		code = http.StatusUnprocessableEntity
 	}
-	s.render(w, code, "publish", "", s.viewFor(r, "Publish", m.banner(), d))
+	s.Render(w, code, "publish", "", s.ViewFor(r, "Publish", m.Banner(), d))
 }

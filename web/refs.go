@@ -24,7 +24,7 @@ const maxRefs = 200
 // withheld replaces a single reference the user may not read.
 const withheld = "(withheld)"
 
-type refs struct {
+type Refs struct {
 	readable map[string]node.Object
 	withheld int // references not shown: unreadable, or past the cap
 }
@@ -72,8 +72,8 @@ func decodeJSON(raw []byte) (any, error) {
 }
 
 // readRefs reads every object raw refers to that the user may read.
-func (s *Server) readRefs(ctx context.Context, p *node.Principal, raw []byte) (refs, error) {
-	out := refs{readable: map[string]node.Object{}}
+func (s *Server) ReadRefs(ctx context.Context, p *node.Principal, raw []byte) (Refs, error) {
+	out := Refs{readable: map[string]node.Object{}}
 	v, err := decodeJSON(raw)
 	if err != nil {
 		return out, nil // not JSON: shown raw, no references to follow
@@ -99,7 +99,7 @@ func (s *Server) readRefs(ctx context.Context, p *node.Principal, raw []byte) (r
 // redact returns raw without the references the user may not read: a
 // single one replaced by "(withheld)", dropped from a list. It counts
 // what it withheld into rs.
-func (rs *refs) redact(raw []byte) []byte {
+func (rs *Refs) Redact(raw []byte) []byte {
 	v, err := decodeJSON(raw)
 	if err != nil {
 		return raw
@@ -113,7 +113,7 @@ func (rs *refs) redact(raw []byte) []byte {
 	return bytes.TrimSpace(b.Bytes())
 }
 
-func (rs *refs) redactValue(v any) any {
+func (rs *Refs) redactValue(v any) any {
 	switch v := v.(type) {
 	case map[string]any:
 		for k, x := range v {

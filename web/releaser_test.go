@@ -16,7 +16,7 @@ import (
 	"github.com/tearline/tearline/node/nodetest"
 	"github.com/tearline/tearline/node/users"
 	"github.com/tearline/tearline/store"
-	"github.com/tearline/tearline/web"
+	"github.com/tearline/tearline/web/site"
 )
 
 const cosmic = "COSMIC TOP SECRET // DISC SIGINT // TOPIC CYBER"
@@ -35,7 +35,7 @@ func relWeb(t *testing.T) (*nodetest.RelFixture, *fixture) {
 			t.Fatal(err)
 		}
 	}
-	ui, err := web.New(rf.N, nil)
+	ui, err := site.New(rf.N, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,7 +12,7 @@ import (
 	"github.com/tearline/tearline/node"
 	"github.com/tearline/tearline/node/nodetest"
 	"github.com/tearline/tearline/store"
-	"github.com/tearline/tearline/web"
+	"github.com/tearline/tearline/web/site"
 )
 
 // TestTwoReleasersApproveInTheUI: a release to a partner that needs two
@@ -33,7 +33,7 @@ func TestTwoReleasersApproveInTheUI(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	ui, err := web.New(n, nil)
+	ui, err := site.New(n, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

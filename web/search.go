@@ -25,9 +25,9 @@ type searchPages struct{ *Server }
 
 // routes registers the search pages on s.
 func (sp searchPages) routes() {
-	sp.handle("GET "+Prefix+"search", sp.signedIn(sp.search))
-	sp.handle("POST "+Prefix+"search/saved", sp.signedIn(sp.save))
-	sp.handle("POST "+Prefix+"search/saved/delete", sp.signedIn(sp.deleteSaved))
+	sp.Handle("GET "+Prefix+"search", sp.SignedIn(sp.search))
+	sp.Handle("POST "+Prefix+"search/saved", sp.SignedIn(sp.save))
+	sp.Handle("POST "+Prefix+"search/saved/delete", sp.SignedIn(sp.deleteSaved))
 }
 
 // searchFilterFields are the form fields of the filters, in the order a
@@ -37,7 +37,7 @@ var searchFilterFields = []string{"type", "class", "rel", "disc", "topic", "orig
 type searchGroupView struct {
 	Value     string // the matched value; "" for free text
 	CountText string // "3 objects", "1,000+ objects"
-	Rows      []row
+	Rows      []Row
 	NextURL   string
 }
 
@@ -45,7 +45,7 @@ type searchData struct {
 	Q        string
 	Form     map[string]string // the filters as asked
 	Types    []string
-	Levels   []levelOption
+	Levels   []LevelOption
 	Asked    bool
 	List     bool
 	Error    string
@@ -119,9 +119,9 @@ func countText(g search.Group) string {
 // search answers /ui/search: the form, and with q the hits. The page's
 // banners are the dominant label of every hit shown (marks).
 func (sp searchPages) search(w http.ResponseWriter, r *http.Request) {
-	ctx, p := r.Context(), principal(r)
+	ctx, p := r.Context(), Principal(r)
 	form := r.URL.Query()
-	d := searchData{Q: form.Get("q"), Form: map[string]string{}, Types: stixTypes, Levels: sp.levelOptions(), SavedURL: map[string]template.URL{}}
+	d := searchData{Q: form.Get("q"), Form: map[string]string{}, Types: stixTypes, Levels: sp.LevelOptions(), SavedURL: map[string]template.URL{}}
 	for _, k := range searchFilterFields {
 		d.Form[k] = form.Get(k)
 	}
@@ -129,7 +129,7 @@ func (sp searchPages) search(w http.ResponseWriter, r *http.Request) {
 	d.Filters = fq.Encode()
 	saved, err := sp.n.Search.Saved(ctx, p)
 	if err != nil {
-		sp.fail(w, r, err)
+		sp.Fail(w, r, err)
 		return
 	}
 	d.Saved = saved
@@ -138,7 +138,7 @@ func (sp searchPages) search(w http.ResponseWriter, r *http.Request) {
 		v.Set("q", s.Query)
 		d.SavedURL[s.Name] = template.URL(Prefix + "search?" + v.Encode())
 	}
-	m := sp.newMarks()
+	m := sp.NewMarks()
 	code := http.StatusOK
 	if strings.TrimSpace(d.Q) != "" {
 		d.Asked = true
@@ -153,7 +153,7 @@ func (sp searchPages) search(w http.ResponseWriter, r *http.Request) {
 			case errors.Is(err, searchterm.ErrQuery) || errors.Is(err, node.ErrInvalid):
 				d.Error = "The search cannot be asked: " + strings.TrimPrefix(err.Error(), "search: invalid: ")
 			default:
-				sp.fail(w, r, err)
+				sp.Fail(w, r, err)
 				return
 			}
 			code = http.StatusBadRequest
@@ -162,9 +162,9 @@ func (sp searchPages) search(w http.ResponseWriter, r *http.Request) {
 			for _, g := range res.Groups {
 				gv := searchGroupView{Value: g.Value, CountText: countText(g)}
 				for _, o := range g.Objects {
-					rw, err := sp.row(r, m, o)
+					rw, err := sp.Row(r, m, o)
 					if err != nil {
-						sp.fail(w, r, err)
+						sp.Fail(w, r, err)
 						return
 					}
 					gv.Rows = append(gv.Rows, rw)
@@ -183,16 +183,16 @@ func (sp searchPages) search(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
-	sp.render(w, code, "search", "", sp.viewFor(r, "Search", m.banner(), d))
+	sp.Render(w, code, "search", "", sp.ViewFor(r, "Search", m.Banner(), d))
 }
 
 // save keeps the search in the form as the user's, under a name.
 func (sp searchPages) save(w http.ResponseWriter, r *http.Request) {
-	ctx, p := r.Context(), principal(r)
+	ctx, p := r.Context(), Principal(r)
 	name, q := strings.TrimSpace(r.FormValue("name")), r.FormValue("q")
 	filters := filterQuery(r.Form).Encode()
 	if err := sp.n.Search.Save(ctx, p, name, q, filters); err != nil {
-		sp.fail(w, r, err)
+		sp.Fail(w, r, err)
 		return
 	}
 	v, _ := url.ParseQuery(filters)
@@ -202,8 +202,8 @@ func (sp searchPages) save(w http.ResponseWriter, r *http.Request) {
 
 // deleteSaved deletes one of the user's saved searches.
 func (sp searchPages) deleteSaved(w http.ResponseWriter, r *http.Request) {
-	if err := sp.n.Search.Delete(r.Context(), principal(r), r.FormValue("name")); err != nil {
-		sp.fail(w, r, err)
+	if err := sp.n.Search.Delete(r.Context(), Principal(r), r.FormValue("name")); err != nil {
+		sp.Fail(w, r, err)
 		return
 	}
 	http.Redirect(w, r, Prefix+"search", http.StatusSeeOther)

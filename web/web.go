@@ -61,8 +61,13 @@ type Server struct {
 	routes []string
 }
 
-// New returns the web interface of n.
-func New(n *stack.Node, log *slog.Logger) (*Server, error) {
+// A Screens adds a role's screens to the interface (packages
+// web/releaser, web/auditor, web/admin; web/site composes them all).
+type Screens func(*Server)
+
+// New returns the web interface of n: the frame (sign-in, sessions,
+// markings, pages) and the analyst's screens, with the screens given.
+func New(n *stack.Node, log *slog.Logger, screens ...Screens) (*Server, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -75,31 +80,31 @@ func New(n *stack.Node, log *slog.Logger) (*Server, error) {
 	if err := s.parseTemplates(); err != nil {
 		return nil, err
 	}
-	s.handle("GET /{$}", s.root)
-	s.handle("GET "+Prefix+"static/", s.serveStatic)
-	s.handle("GET "+Prefix+"levels.css", s.levelsCSS)
-	s.handle("GET "+Prefix+"login", s.loginForm)
-	s.handle("POST "+Prefix+"login", s.login)
-	s.handle("POST "+Prefix+"logout", s.signedIn(s.logout))
-	s.handle("GET "+Prefix+"{$}", s.signedIn((&dashboardPages{s}).page))
-	s.handle("GET "+Prefix+"objects", s.signedIn(s.objects))
+	s.Handle("GET /{$}", s.root)
+	s.Handle("GET "+Prefix+"static/", s.serveStatic)
+	s.Handle("GET "+Prefix+"levels.css", s.levelsCSS)
+	s.Handle("GET "+Prefix+"login", s.loginForm)
+	s.Handle("POST "+Prefix+"login", s.login)
+	s.Handle("POST "+Prefix+"logout", s.SignedIn(s.logout))
+	s.Handle("GET "+Prefix+"{$}", s.SignedIn((&dashboardPages{s}).page))
+	s.Handle("GET "+Prefix+"objects", s.SignedIn(s.objects))
 	op := &objectPages{s}
-	s.handle("GET "+Prefix+"objects/{id}", s.signedIn(op.page))
-	s.handle("GET "+Prefix+"objects/{id}/neighbours", s.signedIn(op.neighbours))
-	s.handle("GET "+Prefix+"publish", s.signedIn(s.publishForm))
-	s.handle("POST "+Prefix+"publish", s.signedIn(s.publish))
-	releaserPages{s}.routes()
-	auditPages{s}.routes()
-	adminPages{s}.routes()
+	s.Handle("GET "+Prefix+"objects/{id}", s.SignedIn(op.page))
+	s.Handle("GET "+Prefix+"objects/{id}/neighbours", s.SignedIn(op.neighbours))
+	s.Handle("GET "+Prefix+"publish", s.SignedIn(s.publishForm))
+	s.Handle("POST "+Prefix+"publish", s.SignedIn(s.publish))
 	world, err := worldmap.New()
 	if err != nil {
 		return nil, fmt.Errorf("web: %w", err)
 	}
 	mp := &mapPages{Server: s, world: world.SVG()}
-	s.handle("GET "+Prefix+"map", s.signedIn(mp.page))
-	s.handle("GET "+Prefix+"static/world.svg", mp.outline)
+	s.Handle("GET "+Prefix+"map", s.SignedIn(mp.page))
+	s.Handle("GET "+Prefix+"static/world.svg", mp.outline)
 	searchPages{s}.routes() // search.go
-	s.handle(Prefix, s.signedIn(s.notFound))
+	for _, add := range screens {
+		add(s)
+	}
+	s.Handle(Prefix, s.SignedIn(s.NotFound))
 	return s, nil
 }
 
@@ -110,7 +115,7 @@ func (s *Server) Routes() []string { return slices.Clone(s.routes) }
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
 
-func (s *Server) handle(pattern string, h http.HandlerFunc) {
+func (s *Server) Handle(pattern string, h http.HandlerFunc) {
 	s.routes = append(s.routes, pattern)
 	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		hd := w.Header()
@@ -141,7 +146,7 @@ func (s *Server) serveStatic(w http.ResponseWriter, r *http.Request) {
 type principalKey struct{}
 type tokenKey struct{}
 
-func principal(r *http.Request) *node.Principal {
+func Principal(r *http.Request) *node.Principal {
 	p, _ := r.Context().Value(principalKey{}).(*node.Principal)
 	return p
 }
@@ -151,7 +156,7 @@ func principal(r *http.Request) *node.Principal {
 // and, for every request that may change state, checks the CSRF token
 // before anything else runs: a POST without a valid one answers 403 and
 // changes nothing.
-func (s *Server) signedIn(h http.HandlerFunc) http.HandlerFunc {
+func (s *Server) SignedIn(h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		c, err := r.Cookie(sessionCookie)
 		var p *node.Principal
@@ -161,11 +166,11 @@ func (s *Server) signedIn(h http.HandlerFunc) http.HandlerFunc {
 		if err != nil {
 			if err != http.ErrNoCookie && !errors.Is(err, node.ErrUnauthenticated) {
 				s.log.Error("web: session", "err", err)
-				s.errorPage(w, r, nil, http.StatusInternalServerError, "The node could not check your session.")
+				s.ErrorPage(w, r, nil, http.StatusInternalServerError, "The node could not check your session.")
 				return
 			}
 			if r.Method != http.MethodGet {
-				s.errorPage(w, r, nil, http.StatusForbidden, "Your session has ended. Sign in again.")
+				s.ErrorPage(w, r, nil, http.StatusForbidden, "Your session has ended. Sign in again.")
 				return
 			}
 			if r.Header.Get("HX-Request") == "true" {
@@ -176,7 +181,7 @@ func (s *Server) signedIn(h http.HandlerFunc) http.HandlerFunc {
 		}
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			if !sameOrigin(r) || !validCSRF(c.Value, r.FormValue("csrf")) {
-				s.errorPage(w, r, p, http.StatusForbidden, "The form was not accepted: it did not come from this page (CSRF check). Nothing was changed.")
+				s.ErrorPage(w, r, p, http.StatusForbidden, "The form was not accepted: it did not come from this page (CSRF check). Nothing was changed.")
 				return
 			}
 		}
@@ -220,3 +225,7 @@ func randomToken() string {
 	}
 	return base64.RawURLEncoding.EncodeToString(b)
 }
+
+// Node returns the node the interface serves: the screens of every role
+// (packages web/admin, web/auditor, web/releaser) call its services.
+func (s *Server) Node() *stack.Node { return s.n }

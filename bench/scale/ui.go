@@ -18,6 +18,7 @@ import (
 	"github.com/tearline/tearline/node/stack"
 	"github.com/tearline/tearline/node/users"
 	"github.com/tearline/tearline/web"
+	"github.com/tearline/tearline/web/site"
 )
 
 // The web interface at scale (docs/UI.md, "Speed"): each page a person
@@ -99,7 +100,7 @@ func timeUI(ctx context.Context, cfg config, n *stack.Node, loaderName, readerNa
 	if err != nil {
 		return nil, err
 	}
-	ui, err := web.New(n, nil)
+	ui, err := site.New(n, nil)
 	if err != nil {
 		return nil, err
 	}

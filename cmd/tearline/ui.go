@@ -6,12 +6,13 @@ import (
 	"github.com/tearline/tearline/api"
 	"github.com/tearline/tearline/node/stack"
 	"github.com/tearline/tearline/web"
+	"github.com/tearline/tearline/web/site"
 )
 
 // uiOptions mounts the web interface (package web) on the API's listener:
 // under /ui/, with / redirecting there.
 func uiOptions(n *stack.Node, log *slog.Logger) ([]api.Option, error) {
-	ui, err := web.New(n, log)
+	ui, err := site.New(n, log)
 	if err != nil {
 		return nil, err
 	}

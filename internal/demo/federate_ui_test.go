@@ -17,6 +17,7 @@ import (
 	"github.com/tearline/tearline/api"
 	"github.com/tearline/tearline/node/stack"
 	"github.com/tearline/tearline/web"
+	"github.com/tearline/tearline/web/site"
 )
 
 // TestFederateDemoWebAtPartner follows the demo's printed instructions as a
@@ -26,7 +27,7 @@ import (
 func TestFederateDemoWebAtPartner(t *testing.T) {
 	var out bytes.Buffer
 	ui := func(n *stack.Node) ([]api.Option, error) {
-		h, err := web.New(n, slog.New(slog.DiscardHandler))
+		h, err := site.New(n, slog.New(slog.DiscardHandler))
 		if err != nil {
 			return nil, err
 		}

@@ -1,4 +1,4 @@
-package web
+package releaser
 
 import (
 	"errors"
@@ -14,6 +14,7 @@ import (
 	"github.com/tearline/tearline/node/release"
 	"github.com/tearline/tearline/stix"
 	"github.com/tearline/tearline/store"
+	"github.com/tearline/tearline/web"
 )
 
 // The release page of one object (/ui/objects/{id}/preview): the preview
@@ -48,11 +49,11 @@ type deliveryView struct {
 	Modified, Party, Agreement, Outcome, At, By   string
 	State, Reason, Attempts, LastError, Delivered string
 	Failed                                        bool
-	Mark                                          objectMark
+	Mark                                          web.ObjectMark
 }
 
 type previewData struct {
-	Object           row
+	Object           web.Row
 	Parties          []string
 	To, Purpose      string
 	Result           string
@@ -83,32 +84,32 @@ func (rp releaserPages) preview(w http.ResponseWriter, r *http.Request) {
 }
 
 func (rp releaserPages) showPreview(w http.ResponseWriter, r *http.Request, code int, result string) {
-	ctx, p := r.Context(), principal(r)
-	o, err := rp.n.Get(ctx, p, r.PathValue("id"))
+	ctx, p := r.Context(), web.Principal(r)
+	o, err := rp.Node().Get(ctx, p, r.PathValue("id"))
 	if err != nil {
-		rp.fail(w, r, err)
+		rp.Fail(w, r, err)
 		return
 	}
-	m := rp.newMarks()
-	obj, err := rp.row(r, m, o)
+	m := rp.NewMarks()
+	obj, err := rp.Row(r, m, o)
 	if err != nil {
-		rp.fail(w, r, err)
+		rp.Fail(w, r, err)
 		return
 	}
 	q := r.URL.Query()
 	d := previewData{Object: obj, Parties: rp.parties(r), To: q.Get("to"), Purpose: q.Get("purpose"), Result: result,
-		Self: Prefix + "objects/" + url.PathEscape(o.ID) + "/preview"}
+		Self: web.Prefix + "objects/" + url.PathEscape(o.ID) + "/preview"}
 	if d.Purpose == "" {
 		d.Purpose = "analysis"
 	}
-	rs, err := rp.readRefs(ctx, p, o.Raw)
+	rs, err := rp.ReadRefs(ctx, p, o.Raw)
 	if err != nil {
-		rp.fail(w, r, err)
+		rp.Fail(w, r, err)
 		return
 	}
-	original := rs.redact(o.Raw)
+	original := rs.Redact(o.Raw)
 	if d.To != "" {
-		res, err := rp.n.Releases.Explain(ctx, p, o.ID, d.To, d.Purpose)
+		res, err := rp.Node().Releases.Explain(ctx, p, o.ID, d.To, d.Purpose)
 		if err != nil {
 			rp.releaseFail(w, r, err)
 			return
@@ -116,17 +117,17 @@ func (rp releaserPages) showPreview(w http.ResponseWriter, r *http.Request, code
 		rp.explained(&d, res, original, &rs)
 	}
 	if err := rp.sections(r, m, o, &d); err != nil {
-		rp.fail(w, r, err)
+		rp.Fail(w, r, err)
 		return
 	}
-	rp.render(w, code, "preview", "", rp.viewFor(r, "Release of "+obj.Name, m.banner(), d))
+	rp.Render(w, code, "preview", "", rp.ViewFor(r, "Release of "+obj.Name, m.Banner(), d))
 }
 
 // explained lays out Explain's answer: the decision, every agreement's in
 // words, the labels as they would be sent, and the original beside the
 // tearline cut from it (stix.Redact with the decision's selectors, shown
 // and not stored), the removed parts highlighted.
-func (rp releaserPages) explained(d *previewData, res release.ReleaseResult, original []byte, rs *refs) {
+func (rp releaserPages) explained(d *previewData, res release.ReleaseResult, original []byte, rs *web.Refs) {
 	d.Explained, d.Outcome, d.Words, d.Cut, d.Sent, d.Approvals, d.Retention = true, res.Outcome, res.Words, res.Cut, res.Sent, res.Approvals, res.Retention
 	if res.Agreement != "" {
 		d.Agreement = fmt.Sprintf("%s v%d", res.Agreement, res.Version)
@@ -144,10 +145,10 @@ func (rp releaserPages) explained(d *previewData, res release.ReleaseResult, ori
 		return
 	}
 	tear := map[string]string{}
-	for _, pr := range props(rs.redact(cutRaw)) {
+	for _, pr := range web.Props(rs.Redact(cutRaw)) {
 		tear[pr.Key] = pr.Value
 	}
-	for _, pr := range props(original) {
+	for _, pr := range web.Props(original) {
 		tv, kept := tear[pr.Key]
 		cut := slices.ContainsFunc(res.Cut, func(sel string) bool {
 			return sel == pr.Key || strings.HasPrefix(sel, pr.Key+".")
@@ -159,9 +160,9 @@ func (rp releaserPages) explained(d *previewData, res release.ReleaseResult, ori
 // sections adds what the user's role may see of the object's consents,
 // recalls and deliveries: node answers ErrForbidden to a role that may
 // not, and the section is left out.
-func (rp releaserPages) sections(r *http.Request, m *marks, o node.Object, d *previewData) error {
-	ctx, p := r.Context(), principal(r)
-	cs, err := rp.n.Releases.Consents(ctx, p, o.ID)
+func (rp releaserPages) sections(r *http.Request, m *web.Marks, o node.Object, d *previewData) error {
+	ctx, p := r.Context(), web.Principal(r)
+	cs, err := rp.Node().Releases.Consents(ctx, p, o.ID)
 	switch {
 	case errors.Is(err, node.ErrForbidden):
 	case err != nil:
@@ -172,7 +173,7 @@ func (rp releaserPages) sections(r *http.Request, m *marks, o node.Object, d *pr
 			d.Consents = append(d.Consents, consentView{Originator: c.Originator, To: c.To, By: c.By, At: c.At.UTC().Format(time.RFC3339)})
 		}
 	}
-	rcs, err := rp.n.Recalls.RecallStatus(ctx, p, store.RecallQuery{ObjectID: o.ID})
+	rcs, err := rp.Node().Recalls.RecallStatus(ctx, p, store.RecallQuery{ObjectID: o.ID})
 	switch {
 	case errors.Is(err, node.ErrForbidden):
 	case err != nil:
@@ -188,7 +189,7 @@ func (rp releaserPages) sections(r *http.Request, m *marks, o node.Object, d *pr
 			d.Recalls = append(d.Recalls, v)
 		}
 	}
-	es, err := rp.n.Releases.Ledger(ctx, p, store.LedgerQuery{ObjectID: o.ID})
+	es, err := rp.Node().Releases.Ledger(ctx, p, store.LedgerQuery{ObjectID: o.ID})
 	if errors.Is(err, node.ErrForbidden) {
 		return nil
 	}
@@ -199,16 +200,16 @@ func (rp releaserPages) sections(r *http.Request, m *marks, o node.Object, d *pr
 	if len(es) > maxDeliveriesShown {
 		es = es[len(es)-maxDeliveriesShown:]
 	}
-	dls, err := rp.n.Deliveries.Deliveries(ctx, p, es)
+	dls, err := rp.Node().Deliveries.Deliveries(ctx, p, es)
 	if err != nil {
 		return err
 	}
 	for _, e := range slices.Backward(es) {
-		v, err := node.VersionOf(ctx, rp.n.Store(), e.ObjectID, node.VersionKey{Instance: e.Instance, Modified: e.Modified})
+		v, err := node.VersionOf(ctx, rp.Node().Store(), e.ObjectID, node.VersionKey{Instance: e.Instance, Modified: e.Modified})
 		if err != nil {
 			return err
 		}
-		mk, err := m.object(ctx, rp.n.Node, node.Object{ObjectVersion: v})
+		mk, err := m.Object(ctx, rp.Node().Node, node.Object{ObjectVersion: v})
 		if err != nil {
 			return err
 		}
@@ -231,7 +232,7 @@ func (rp releaserPages) sections(r *http.Request, m *marks, o node.Object, d *pr
 // consent records the originator's consent to release the object to a
 // partner (ORCON), through node.Releases.RecordConsent.
 func (rp releaserPages) consent(w http.ResponseWriter, r *http.Request) {
-	c, err := rp.n.Releases.RecordConsent(r.Context(), principal(r), r.PathValue("id"), strings.TrimSpace(r.FormValue("originator")), r.FormValue("to"))
+	c, err := rp.Node().Releases.RecordConsent(r.Context(), web.Principal(r), r.PathValue("id"), strings.TrimSpace(r.FormValue("originator")), r.FormValue("to"))
 	if err != nil {
 		rp.releaseFail(w, r, err)
 		return
@@ -242,7 +243,7 @@ func (rp releaserPages) consent(w http.ResponseWriter, r *http.Request) {
 // recall recalls the object from every partner it went to, with a reason,
 // through node.Recalls.Recall.
 func (rp releaserPages) recall(w http.ResponseWriter, r *http.Request) {
-	rs, err := rp.n.Recalls.Recall(r.Context(), principal(r), r.PathValue("id"), r.FormValue("reason"))
+	rs, err := rp.Node().Recalls.Recall(r.Context(), web.Principal(r), r.PathValue("id"), r.FormValue("reason"))
 	if err != nil {
 		rp.releaseFail(w, r, err)
 		return
@@ -263,10 +264,10 @@ func (rp releaserPages) recall(w http.ResponseWriter, r *http.Request) {
 func (rp releaserPages) retry(w http.ResponseWriter, r *http.Request) {
 	seq, err := strconv.ParseInt(r.PathValue("seq"), 10, 64)
 	if err != nil || seq < 1 {
-		rp.notFound(w, r)
+		rp.NotFound(w, r)
 		return
 	}
-	dl, err := rp.n.Deliveries.RetryDelivery(r.Context(), principal(r), seq)
+	dl, err := rp.Node().Deliveries.RetryDelivery(r.Context(), web.Principal(r), seq)
 	if err != nil {
 		rp.releaseFail(w, r, err)
 		return

@@ -1,4 +1,4 @@
-package web
+package admin
 
 import (
 	"errors"
@@ -11,6 +11,7 @@ import (
 	"github.com/tearline/tearline/node"
 	"github.com/tearline/tearline/node/users"
 	"github.com/tearline/tearline/store"
+	"github.com/tearline/tearline/web"
 )
 
 // adminPages are the administrator's screens (docs/UI.md, "Administrator"):
@@ -19,16 +20,19 @@ import (
 // read and change goes to the same node/users, node/agreements and
 // node/oversight methods the API and CLI call, which check the role
 // (node.Authorize) and audit. They show no intelligence: system-low.
-type adminPages struct{ *Server }
+type adminPages struct{ *web.Server }
+
+// Routes adds the screens to s (a web.Screens).
+func Routes(s *web.Server) { adminPages{s}.routes() }
 
 func (a adminPages) routes() {
-	a.handle("GET "+Prefix+"admin/users", a.signedIn(a.users))
-	a.handle("POST "+Prefix+"admin/users", a.signedIn(a.addUser))
-	a.handle("GET "+Prefix+"admin/users/{name}", a.signedIn(a.user))
-	a.handle("POST "+Prefix+"admin/users/{name}", a.signedIn(a.updateUser))
-	a.handle("POST "+Prefix+"admin/users/{name}/password", a.signedIn(a.setPassword))
-	a.handle("POST "+Prefix+"admin/users/{name}/tokens", a.signedIn(a.issueToken))
-	a.handle("POST "+Prefix+"admin/users/{name}/tokens/{id}/revoke", a.signedIn(a.revokeToken))
+	a.Handle("GET "+web.Prefix+"admin/users", a.SignedIn(a.users))
+	a.Handle("POST "+web.Prefix+"admin/users", a.SignedIn(a.addUser))
+	a.Handle("GET "+web.Prefix+"admin/users/{name}", a.SignedIn(a.user))
+	a.Handle("POST "+web.Prefix+"admin/users/{name}", a.SignedIn(a.updateUser))
+	a.Handle("POST "+web.Prefix+"admin/users/{name}/password", a.SignedIn(a.setPassword))
+	a.Handle("POST "+web.Prefix+"admin/users/{name}/tokens", a.SignedIn(a.issueToken))
+	a.Handle("POST "+web.Prefix+"admin/users/{name}/tokens/{id}/revoke", a.SignedIn(a.revokeToken))
 	a.moreRoutes()
 }
 
@@ -59,7 +63,7 @@ type outcome struct {
 type usersData struct {
 	Users   []userRow
 	Roles   []string
-	Levels  []levelOption
+	Levels  []web.LevelOption
 	Form    userForm
 	Outcome outcome
 }
@@ -68,7 +72,7 @@ type userForm struct {
 	Name, Role, Nationality, Org, Clearances, Compartments, DefaultLabel string
 }
 
-func (a adminPages) low() marking { return a.newMarks().banner() }
+func (a adminPages) low() web.Marking { return a.NewMarks().Banner() }
 
 // adminFail shows a refusal from node: a role that may not is 403 and an
 // unknown name 404 (as web.fail does); a request node found invalid is
@@ -76,13 +80,13 @@ func (a adminPages) low() marking { return a.newMarks().banner() }
 func (a adminPages) adminFail(w http.ResponseWriter, r *http.Request, err error, show func(code int, msg string)) {
 	switch {
 	case errors.Is(err, node.ErrForbidden), errors.Is(err, node.ErrNotFound):
-		a.fail(w, r, err)
+		a.Fail(w, r, err)
 	case errors.Is(err, store.ErrNotFound):
-		a.fail(w, r, node.ErrNotFound)
+		a.Fail(w, r, node.ErrNotFound)
 	case errors.Is(err, node.ErrInvalid) && show != nil:
 		show(http.StatusBadRequest, "Not done: "+err.Error())
 	default:
-		a.fail(w, r, err)
+		a.Fail(w, r, err)
 	}
 }
 
@@ -91,16 +95,16 @@ func (a adminPages) users(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a adminPages) showUsers(w http.ResponseWriter, r *http.Request, code int, f userForm, o outcome) {
-	us, err := a.n.Users.Users(r.Context(), principal(r))
+	us, err := a.Node().Users.Users(r.Context(), web.Principal(r))
 	if err != nil {
-		a.fail(w, r, err)
+		a.Fail(w, r, err)
 		return
 	}
-	d := usersData{Roles: node.Roles, Levels: a.levelOptions(), Form: f, Outcome: o}
+	d := usersData{Roles: node.Roles, Levels: a.LevelOptions(), Form: f, Outcome: o}
 	for _, u := range us {
 		d.Users = append(d.Users, userRowOf(u))
 	}
-	a.render(w, code, "admin_users", "", a.viewFor(r, "Users", a.low(), d))
+	a.Render(w, code, "admin_users", "", a.ViewFor(r, "Users", a.low(), d))
 }
 
 // splitList reads a comma- or space-separated list.
@@ -124,7 +128,7 @@ func parseClearances(s string) (map[string]string, error) {
 // addUser adds a user (users.AddUser) with a first API token, shown once,
 // and, when one is given, a password for the web interface.
 func (a adminPages) addUser(w http.ResponseWriter, r *http.Request) {
-	ctx, p := r.Context(), principal(r)
+	ctx, p := r.Context(), web.Principal(r)
 	f := userForm{Name: strings.TrimSpace(r.PostFormValue("name")), Role: r.PostFormValue("role"),
 		Nationality: strings.TrimSpace(r.PostFormValue("nationality")), Org: strings.TrimSpace(r.PostFormValue("org")),
 		Clearances: r.PostFormValue("clearances"), Compartments: r.PostFormValue("compartments"),
@@ -136,7 +140,7 @@ func (a adminPages) addUser(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	pw := r.PostFormValue("password")
-	u, tok, err := a.n.Users.AddUser(ctx, p, users.UserSpec{Name: f.Name, Role: f.Role, Nationality: f.Nationality, Org: f.Org,
+	u, tok, err := a.Node().Users.AddUser(ctx, p, users.UserSpec{Name: f.Name, Role: f.Role, Nationality: f.Nationality, Org: f.Org,
 		Clearances: clr, Compartments: splitList(f.Compartments), DefaultLabel: f.DefaultLabel})
 	if err != nil {
 		a.adminFail(w, r, err, show)
@@ -144,9 +148,9 @@ func (a adminPages) addUser(w http.ResponseWriter, r *http.Request) {
 	}
 	o := outcome{Done: "Added " + u.Name + ".", Token: tok}
 	if pw != "" {
-		if err := a.n.Users.SetPassword(ctx, p, u.Name, pw); err != nil {
+		if err := a.Node().Users.SetPassword(ctx, p, u.Name, pw); err != nil {
 			if !errors.Is(err, node.ErrInvalid) {
-				a.fail(w, r, err)
+				a.Fail(w, r, err)
 				return
 			}
 			o.Error = "The user was added, but the password was not set: " + err.Error()
@@ -165,7 +169,7 @@ type tokenRow struct {
 type userData struct {
 	User    userRow
 	Roles   []string
-	Levels  []levelOption
+	Levels  []web.LevelOption
 	Tokens  []tokenRow
 	Outcome outcome
 }
@@ -176,30 +180,30 @@ func (a adminPages) user(w http.ResponseWriter, r *http.Request) {
 
 // showUser shows one user with forms for every change node allows.
 func (a adminPages) showUser(w http.ResponseWriter, r *http.Request, name string, code int, o outcome) {
-	ctx, p := r.Context(), principal(r)
-	us, err := a.n.Users.Users(ctx, p)
+	ctx, p := r.Context(), web.Principal(r)
+	us, err := a.Node().Users.Users(ctx, p)
 	if err != nil {
-		a.fail(w, r, err)
+		a.Fail(w, r, err)
 		return
 	}
 	i := slices.IndexFunc(us, func(u store.User) bool { return u.Name == name })
 	if i < 0 {
-		a.fail(w, r, node.ErrNotFound)
+		a.Fail(w, r, node.ErrNotFound)
 		return
 	}
-	toks, err := a.n.Users.Tokens(ctx, p, name)
+	toks, err := a.Node().Users.Tokens(ctx, p, name)
 	if err != nil {
-		a.fail(w, r, err)
+		a.Fail(w, r, err)
 		return
 	}
-	d := userData{User: userRowOf(us[i]), Roles: node.Roles, Levels: a.levelOptions(), Outcome: o}
-	now := a.n.Now()
+	d := userData{User: userRowOf(us[i]), Roles: node.Roles, Levels: a.LevelOptions(), Outcome: o}
+	now := a.Node().Now()
 	for _, t := range toks {
 		tr := tokenRow{ID: t.ID, Created: stamp(t.Created), Expires: stamp(t.Expires), Revoked: stamp(t.RevokedAt),
 			Live: t.RevokedAt.IsZero() && (t.Expires.IsZero() || now.Before(t.Expires))}
 		d.Tokens = append(d.Tokens, tr)
 	}
-	a.render(w, code, "admin_user", "", a.viewFor(r, "User "+name, a.low(), d))
+	a.Render(w, code, "admin_user", "", a.ViewFor(r, "User "+name, a.low(), d))
 }
 
 func stamp(t time.Time) string {
@@ -246,7 +250,7 @@ func (a adminPages) updateUser(w http.ResponseWriter, r *http.Request) {
 		show(http.StatusBadRequest, "Not done: the form named no change.")
 		return
 	}
-	if _, err := a.n.Users.UpdateUser(r.Context(), principal(r), name, c); err != nil {
+	if _, err := a.Node().Users.UpdateUser(r.Context(), web.Principal(r), name, c); err != nil {
 		a.adminFail(w, r, err, show)
 		return
 	}
@@ -257,7 +261,7 @@ func (a adminPages) updateUser(w http.ResponseWriter, r *http.Request) {
 func (a adminPages) setPassword(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("name")
 	show := func(code int, msg string) { a.showUser(w, r, name, code, outcome{Error: msg}) }
-	if err := a.n.Users.SetPassword(r.Context(), principal(r), name, r.PostFormValue("password")); err != nil {
+	if err := a.Node().Users.SetPassword(r.Context(), web.Principal(r), name, r.PostFormValue("password")); err != nil {
 		a.adminFail(w, r, err, show)
 		return
 	}
@@ -277,7 +281,7 @@ func (a adminPages) issueToken(w http.ResponseWriter, r *http.Request) {
 		}
 		ttl = v
 	}
-	tok, err := a.n.Users.IssueToken(r.Context(), principal(r), name, ttl)
+	tok, err := a.Node().Users.IssueToken(r.Context(), web.Principal(r), name, ttl)
 	if err != nil {
 		a.adminFail(w, r, err, show)
 		return
@@ -289,17 +293,17 @@ func (a adminPages) issueToken(w http.ResponseWriter, r *http.Request) {
 // theirs: users.RevokeToken also takes a user name, and a token id must
 // never be read as one.
 func (a adminPages) revokeToken(w http.ResponseWriter, r *http.Request) {
-	ctx, p, name, id := r.Context(), principal(r), r.PathValue("name"), r.PathValue("id")
-	toks, err := a.n.Users.Tokens(ctx, p, name)
+	ctx, p, name, id := r.Context(), web.Principal(r), r.PathValue("name"), r.PathValue("id")
+	toks, err := a.Node().Users.Tokens(ctx, p, name)
 	if err != nil {
 		a.adminFail(w, r, err, nil)
 		return
 	}
 	if !slices.ContainsFunc(toks, func(t store.Token) bool { return t.ID == id }) {
-		a.fail(w, r, node.ErrNotFound)
+		a.Fail(w, r, node.ErrNotFound)
 		return
 	}
-	if _, err := a.n.Users.RevokeToken(ctx, p, id); err != nil {
+	if _, err := a.Node().Users.RevokeToken(ctx, p, id); err != nil {
 		a.adminFail(w, r, err, func(code int, msg string) { a.showUser(w, r, name, code, outcome{Error: msg}) })
 		return
 	}

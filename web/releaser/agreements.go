@@ -1,4 +1,4 @@
-package web
+package releaser
 
 import (
 	"cmp"
@@ -11,13 +11,14 @@ import (
 
 	"github.com/tearline/tearline/agreement"
 	"github.com/tearline/tearline/node/agreements"
+	"github.com/tearline/tearline/web"
 )
 
 // agreementPages show the sharing agreements as node/agreements gives them
 // (every role reads them): parties, terms per direction in words,
 // signatures checked against each party's key, lifecycle state and
 // history, expiry. They show no intelligence: system-low.
-type agreementPages struct{ *Server }
+type agreementPages struct{ *web.Server }
 
 type partyView struct {
 	Name, Country, Organisation, Key string
@@ -40,32 +41,32 @@ type agreementView struct {
 }
 
 func (ap agreementPages) list(w http.ResponseWriter, r *http.Request) {
-	as, err := ap.n.Agreements.Agreements(r.Context(), principal(r))
+	as, err := ap.Node().Agreements.Agreements(r.Context(), web.Principal(r))
 	if err != nil {
-		ap.fail(w, r, err)
+		ap.Fail(w, r, err)
 		return
 	}
-	ap.render(w, http.StatusOK, "agreements", "", ap.viewFor(r, "Agreements", ap.newMarks().banner(), as))
+	ap.Render(w, http.StatusOK, "agreements", "", ap.ViewFor(r, "Agreements", ap.NewMarks().Banner(), as))
 }
 
 func (ap agreementPages) show(w http.ResponseWriter, r *http.Request) {
-	ctx, p := r.Context(), principal(r)
+	ctx, p := r.Context(), web.Principal(r)
 	version := 0
 	if v := r.URL.Query().Get("version"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 {
-			ap.errorPage(w, r, p, http.StatusBadRequest, "version: want a positive number.")
+			ap.ErrorPage(w, r, p, http.StatusBadRequest, "version: want a positive number.")
 			return
 		}
 		version = n
 	}
-	a, hist, err := ap.n.Agreements.Agreement(ctx, p, r.PathValue("id"), version)
+	a, hist, err := ap.Node().Agreements.Agreement(ctx, p, r.PathValue("id"), version)
 	if err != nil {
-		ap.fail(w, r, err)
+		ap.Fail(w, r, err)
 		return
 	}
 	d := agreementView{AgreementInfo: a}
-	if all, err := ap.n.Agreements.Agreements(ctx, p); err == nil {
+	if all, err := ap.Node().Agreements.Agreements(ctx, p); err == nil {
 		for _, o := range all {
 			if o.ID == a.ID {
 				d.Versions = append(d.Versions, o.Version)
@@ -86,7 +87,7 @@ func (ap agreementPages) show(w http.ResponseWriter, r *http.Request) {
 			d.History = append(d.History, transitionView{From: h.From, To: h.To, At: h.At.UTC().Format(time.RFC3339), By: h.By, Note: h.Note})
 		}
 	}
-	ap.render(w, http.StatusOK, "agreement", "", ap.viewFor(r, "Agreement "+a.ID, ap.newMarks().banner(), d))
+	ap.Render(w, http.StatusOK, "agreement", "", ap.ViewFor(r, "Agreement "+a.ID, ap.NewMarks().Banner(), d))
 }
 
 // termWords says one terms entry in words, a sentence a line.

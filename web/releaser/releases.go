@@ -1,4 +1,4 @@
-package web
+package releaser
 
 import (
 	"encoding/json"
@@ -12,6 +12,7 @@ import (
 
 	"github.com/tearline/tearline/node"
 	"github.com/tearline/tearline/node/release"
+	"github.com/tearline/tearline/web"
 )
 
 // releaserPages are the releaser's screens (docs/UI.md, "Releaser"): the
@@ -20,20 +21,23 @@ import (
 // the agreements (agreements.go). node/release, node/recalls and
 // node/delivery decide who may see and do what; a handler here only maps
 // their errors to pages, as fail does.
-type releaserPages struct{ *Server }
+type releaserPages struct{ *web.Server }
+
+// Routes adds the screens to s (a web.Screens).
+func Routes(s *web.Server) { releaserPages{s}.routes() }
 
 func (rp releaserPages) routes() {
-	rp.handle("GET "+Prefix+"releases", rp.signedIn(rp.queue))
-	rp.handle("POST "+Prefix+"releases", rp.signedIn(rp.request))
-	rp.handle("POST "+Prefix+"releases/{id}/approve", rp.signedIn(rp.decide(true)))
-	rp.handle("POST "+Prefix+"releases/{id}/refuse", rp.signedIn(rp.decide(false)))
-	rp.handle("GET "+Prefix+"objects/{id}/preview", rp.signedIn(rp.preview))
-	rp.handle("POST "+Prefix+"objects/{id}/consents", rp.signedIn(rp.consent))
-	rp.handle("POST "+Prefix+"objects/{id}/recall", rp.signedIn(rp.recall))
-	rp.handle("POST "+Prefix+"deliveries/{seq}/retry", rp.signedIn(rp.retry))
+	rp.Handle("GET "+web.Prefix+"releases", rp.SignedIn(rp.queue))
+	rp.Handle("POST "+web.Prefix+"releases", rp.SignedIn(rp.request))
+	rp.Handle("POST "+web.Prefix+"releases/{id}/approve", rp.SignedIn(rp.decide(true)))
+	rp.Handle("POST "+web.Prefix+"releases/{id}/refuse", rp.SignedIn(rp.decide(false)))
+	rp.Handle("GET "+web.Prefix+"objects/{id}/preview", rp.SignedIn(rp.preview))
+	rp.Handle("POST "+web.Prefix+"objects/{id}/consents", rp.SignedIn(rp.consent))
+	rp.Handle("POST "+web.Prefix+"objects/{id}/recall", rp.SignedIn(rp.recall))
+	rp.Handle("POST "+web.Prefix+"deliveries/{seq}/retry", rp.SignedIn(rp.retry))
 	ap := agreementPages{rp.Server}
-	rp.handle("GET "+Prefix+"agreements", rp.signedIn(ap.list))
-	rp.handle("GET "+Prefix+"agreements/{id}", rp.signedIn(ap.show))
+	rp.Handle("GET "+web.Prefix+"agreements", rp.SignedIn(ap.list))
+	rp.Handle("GET "+web.Prefix+"agreements/{id}", rp.SignedIn(ap.show))
 }
 
 type releaseRow struct {
@@ -45,7 +49,7 @@ type releaseRow struct {
 	Required                                                                    int
 	Mine                                                                        bool // the signed-in user requested it
 	PreviewURL                                                                  string
-	Mark                                                                        objectMark
+	Mark                                                                        web.ObjectMark
 }
 
 type releasesData struct {
@@ -76,31 +80,31 @@ func (rp releaserPages) queue(w http.ResponseWriter, r *http.Request) {
 }
 
 func (rp releaserPages) showQueue(w http.ResponseWriter, r *http.Request, code int, result string) {
-	ctx, p := r.Context(), principal(r)
+	ctx, p := r.Context(), web.Principal(r)
 	state := r.URL.Query().Get("state")
 	if !r.URL.Query().Has("state") {
 		state = "pending"
 	}
 	if !slices.Contains(releaseStates, state) {
-		rp.errorPage(w, r, p, http.StatusBadRequest, "state: want pending, approved, refused or released.")
+		rp.ErrorPage(w, r, p, http.StatusBadRequest, "state: want pending, approved, refused or released.")
 		return
 	}
-	qs, err := rp.n.Releases.ReleaseQueue(ctx, p, state)
+	qs, err := rp.Node().Releases.ReleaseQueue(ctx, p, state)
 	if err != nil {
-		rp.fail(w, r, err)
+		rp.Fail(w, r, err)
 		return
 	}
 	d := releasesData{States: releaseStates, State: state, Result: result, Parties: rp.parties(r)}
-	m := rp.newMarks()
+	m := rp.NewMarks()
 	for _, q := range qs {
-		v, err := node.VersionOf(ctx, rp.n.Store(), q.ObjectID, node.VersionKey{Instance: q.Instance, Modified: q.Modified})
+		v, err := node.VersionOf(ctx, rp.Node().Store(), q.ObjectID, node.VersionKey{Instance: q.Instance, Modified: q.Modified})
 		if err != nil {
-			rp.fail(w, r, err)
+			rp.Fail(w, r, err)
 			return
 		}
-		mk, err := m.object(ctx, rp.n.Node, node.Object{ObjectVersion: v})
+		mk, err := m.Object(ctx, rp.Node().Node, node.Object{ObjectVersion: v})
 		if err != nil {
-			rp.fail(w, r, err)
+			rp.Fail(w, r, err)
 			return
 		}
 		var snap decisionSnapshot
@@ -109,26 +113,26 @@ func (rp releaserPages) showQueue(w http.ResponseWriter, r *http.Request, code i
 			Agreement: fmt.Sprintf("%s v%d", q.Agreement, q.AgreementVersion), Purpose: q.Purpose, Requester: q.Requester,
 			State: q.State, Reason: q.Reason, Outcome: snap.Outcome, Words: release.Words(snap.Reasons), Cut: snap.Cut,
 			Required: q.Required, Mine: q.Requester == p.Actor(), Mark: mk,
-			PreviewURL: Prefix + "objects/" + url.PathEscape(q.ObjectID) + "/preview?" + url.Values{"to": {q.Party}, "purpose": {q.Purpose}}.Encode()}
+			PreviewURL: web.Prefix + "objects/" + url.PathEscape(q.ObjectID) + "/preview?" + url.Values{"to": {q.Party}, "purpose": {q.Purpose}}.Encode()}
 		for _, a := range q.Approvals {
 			row.Approvals = append(row.Approvals, a.By+" at "+a.At.UTC().Format(time.RFC3339))
 		}
 		d.Rows = append(d.Rows, row)
 	}
-	rp.render(w, code, "releases", "", rp.viewFor(r, "Release requests", m.banner(), d))
+	rp.Render(w, code, "releases", "", rp.ViewFor(r, "Release requests", m.Banner(), d))
 }
 
 // parties are the partners named by the agreements this user may read
 // (node decides), for the forms' choices; this node is not one.
 func (rp releaserPages) parties(r *http.Request) []string {
-	as, err := rp.n.Agreements.Agreements(r.Context(), principal(r))
+	as, err := rp.Node().Agreements.Agreements(r.Context(), web.Principal(r))
 	if err != nil {
 		return nil
 	}
 	var out []string
 	for _, a := range as {
 		for _, p := range a.Parties {
-			if p != rp.n.Config().Name && !slices.Contains(out, p) {
+			if p != rp.Node().Config().Name && !slices.Contains(out, p) {
 				out = append(out, p)
 			}
 		}
@@ -143,10 +147,10 @@ func (rp releaserPages) parties(r *http.Request) []string {
 func (rp releaserPages) request(w http.ResponseWriter, r *http.Request) {
 	id, to, purpose := strings.TrimSpace(r.FormValue("object")), r.FormValue("to"), r.FormValue("purpose")
 	if id == "" || to == "" || purpose == "" {
-		rp.errorPage(w, r, principal(r), http.StatusBadRequest, "A release needs an object, a partner and a purpose.")
+		rp.ErrorPage(w, r, web.Principal(r), http.StatusBadRequest, "A release needs an object, a partner and a purpose.")
 		return
 	}
-	res, err := rp.n.Releases.Release(r.Context(), principal(r), id, to, purpose)
+	res, err := rp.Node().Releases.Release(r.Context(), web.Principal(r), id, to, purpose)
 	if err != nil {
 		rp.releaseFail(w, r, err)
 		return
@@ -177,15 +181,15 @@ func resultWords(res release.ReleaseResult) string {
 // the role, the two-person rule and the agreement again.
 func (rp releaserPages) decide(approve bool) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		ctx, p, id := r.Context(), principal(r), r.PathValue("id")
+		ctx, p, id := r.Context(), web.Principal(r), r.PathValue("id")
 		var err error
 		var what string
 		if approve {
-			res, e := rp.n.Releases.ApproveRelease(ctx, p, id)
+			res, e := rp.Node().Releases.ApproveRelease(ctx, p, id)
 			err = e
 			what = fmt.Sprintf("Approval recorded: outcome %s, %d approval(s).", res.Outcome, res.Approvals)
 		} else {
-			_, err = rp.n.Releases.RefuseRelease(ctx, p, id, r.FormValue("reason"))
+			_, err = rp.Node().Releases.RefuseRelease(ctx, p, id, r.FormValue("reason"))
 			what = "Refused."
 		}
 		if err != nil {
@@ -202,13 +206,13 @@ func (rp releaserPages) decide(approve bool) http.HandlerFunc {
 func (rp releaserPages) releaseFail(w http.ResponseWriter, r *http.Request, err error) {
 	switch {
 	case errors.Is(err, node.ErrNotReleased):
-		rp.errorPage(w, r, principal(r), http.StatusConflict, "Not released: the decision made again refuses it now.")
+		rp.ErrorPage(w, r, web.Principal(r), http.StatusConflict, "Not released: the decision made again refuses it now.")
 	case errors.Is(err, node.ErrNotFailed):
-		rp.errorPage(w, r, principal(r), http.StatusConflict, "That delivery has not failed: there is nothing to retry.")
+		rp.ErrorPage(w, r, web.Principal(r), http.StatusConflict, "That delivery has not failed: there is nothing to retry.")
 	case errors.Is(err, node.ErrInvalid):
-		rp.errorPage(w, r, principal(r), http.StatusBadRequest, "Not accepted: "+invalidWhy(err))
+		rp.ErrorPage(w, r, web.Principal(r), http.StatusBadRequest, "Not accepted: "+invalidWhy(err))
 	default:
-		rp.fail(w, r, err)
+		rp.Fail(w, r, err)
 	}
 }
 

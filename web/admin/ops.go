@@ -1,4 +1,4 @@
-package web
+package admin
 
 import (
 	"fmt"
@@ -12,6 +12,7 @@ import (
 	"github.com/tearline/tearline/node"
 	"github.com/tearline/tearline/node/health"
 	"github.com/tearline/tearline/store"
+	"github.com/tearline/tearline/web"
 )
 
 // The administrator's operational screens: peers and keys (read-only:
@@ -20,11 +21,11 @@ import (
 // split views and their acknowledgement, agreements' lifecycle and the
 // node's health.
 func (a adminPages) moreRoutes() {
-	a.handle("GET "+Prefix+"admin/peers", a.signedIn(a.peers))
-	a.handle("POST "+Prefix+"admin/peers/{name}/ack-split", a.signedIn(a.ackSplit))
-	a.handle("GET "+Prefix+"admin/agreements", a.signedIn(a.agreements))
-	a.handle("POST "+Prefix+"admin/agreements/{id}/transition", a.signedIn(a.transition))
-	a.handle("GET "+Prefix+"admin/health", a.signedIn(a.health))
+	a.Handle("GET "+web.Prefix+"admin/peers", a.SignedIn(a.peers))
+	a.Handle("POST "+web.Prefix+"admin/peers/{name}/ack-split", a.SignedIn(a.ackSplit))
+	a.Handle("GET "+web.Prefix+"admin/agreements", a.SignedIn(a.agreements))
+	a.Handle("POST "+web.Prefix+"admin/agreements/{id}/transition", a.SignedIn(a.transition))
+	a.Handle("GET "+web.Prefix+"admin/health", a.SignedIn(a.health))
 }
 
 type peerRow struct {
@@ -79,15 +80,15 @@ func (a adminPages) peers(w http.ResponseWriter, r *http.Request) {
 // state (health.Read: admins), and the split views of their logs, with an
 // acknowledgement for the open ones (node/oversight).
 func (a adminPages) showPeers(w http.ResponseWriter, r *http.Request, code int, o outcome) {
-	ctx, p := r.Context(), principal(r)
-	h, err := health.Read(ctx, a.n.Node, p)
+	ctx, p := r.Context(), web.Principal(r)
+	h, err := health.Read(ctx, a.Node().Node, p)
 	if err != nil {
-		a.fail(w, r, err)
+		a.Fail(w, r, err)
 		return
 	}
-	svs, err := a.n.Oversight.SplitViews(ctx, p, "", false)
+	svs, err := a.Node().Oversight.SplitViews(ctx, p, "", false)
 	if err != nil {
-		a.fail(w, r, err)
+		a.Fail(w, r, err)
 		return
 	}
 	d := peersData{Peers: peerRows(h.Peers), Outcome: o}
@@ -95,7 +96,7 @@ func (a adminPages) showPeers(w http.ResponseWriter, r *http.Request, code int, 
 		d.Splits = append(d.Splits, splitRow{ID: s.ID, Peer: s.Peer, Origin: s.Origin, Reporter: s.Reporter, Detected: stamp(s.Detected),
 			By: s.AckedBy, Size: s.Size, Open: s.AckedAt.IsZero()})
 	}
-	a.render(w, code, "admin_peers", "", a.viewFor(r, "Peers and keys", a.low(), d))
+	a.Render(w, code, "admin_peers", "", a.ViewFor(r, "Peers and keys", a.low(), d))
 }
 
 // ackSplit acknowledges the open split views of a peer's log
@@ -103,7 +104,7 @@ func (a adminPages) showPeers(w http.ResponseWriter, r *http.Request, code int, 
 // resume.
 func (a adminPages) ackSplit(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("name")
-	n, err := a.n.Oversight.AckSplitView(r.Context(), principal(r), name)
+	n, err := a.Node().Oversight.AckSplitView(r.Context(), web.Principal(r), name)
 	if err != nil {
 		a.adminFail(w, r, err, func(code int, msg string) { a.showPeers(w, r, code, outcome{Error: msg}) })
 		return
@@ -152,14 +153,14 @@ func (a adminPages) agreements(w http.ResponseWriter, r *http.Request) {
 // Agreements.Agreements lets every role read; this page is for those who
 // may move them, so node's authority table is asked first (ActAgreementAdm).
 func (a adminPages) showAgreements(w http.ResponseWriter, r *http.Request, code int, o outcome) {
-	ctx, p := r.Context(), principal(r)
+	ctx, p := r.Context(), web.Principal(r)
 	if err := node.Authorize(p, node.ActAgreementAdm); err != nil {
-		a.fail(w, r, err)
+		a.Fail(w, r, err)
 		return
 	}
-	as, err := a.n.Agreements.Agreements(ctx, p)
+	as, err := a.Node().Agreements.Agreements(ctx, p)
 	if err != nil {
-		a.fail(w, r, err)
+		a.Fail(w, r, err)
 		return
 	}
 	d := agreementsData{Outcome: o}
@@ -168,7 +169,7 @@ func (a adminPages) showAgreements(w http.ResponseWriter, r *http.Request, code 
 			Parties: strings.Join(ag.Parties, ", "), Signed: strings.Join(ag.Signed, ", "), Missing: strings.Join(ag.Missing, ", "),
 			Effective: ag.Effective, Expires: ag.Expires, Moves: moves(agreement.State(ag.State))})
 	}
-	a.render(w, code, "admin_agreements", "", a.viewFor(r, "Agreements' lifecycle", a.low(), d))
+	a.Render(w, code, "admin_agreements", "", a.ViewFor(r, "Agreements' lifecycle", a.low(), d))
 }
 
 // transition moves an agreement version through its lifecycle
@@ -187,7 +188,7 @@ func (a adminPages) transition(w http.ResponseWriter, r *http.Request) {
 		show(http.StatusBadRequest, "Not done: want proposed, active, suspended or terminated.")
 		return
 	}
-	ag, err := a.n.Agreements.TransitionAgreement(r.Context(), principal(r), id, version, to, strings.TrimSpace(r.PostFormValue("note")))
+	ag, err := a.Node().Agreements.TransitionAgreement(r.Context(), web.Principal(r), id, version, to, strings.TrimSpace(r.PostFormValue("note")))
 	if err != nil {
 		a.adminFail(w, r, err, show)
 		return
@@ -208,9 +209,9 @@ type healthData struct {
 
 // health shows the node's health (health.Read: admins only).
 func (a adminPages) health(w http.ResponseWriter, r *http.Request) {
-	h, err := health.Read(r.Context(), a.n.Node, principal(r))
+	h, err := health.Read(r.Context(), a.Node().Node, web.Principal(r))
 	if err != nil {
-		a.fail(w, r, err)
+		a.Fail(w, r, err)
 		return
 	}
 	d := healthData{At: stamp(h.At), Backend: h.Backend, Queued: h.Outbox[store.DeliveryQueued], Retrying: h.Outbox[store.DeliveryRetrying],
@@ -226,5 +227,5 @@ func (a adminPages) health(w http.ResponseWriter, r *http.Request) {
 		}
 		d.OpenSplits += p.OpenSplitViews
 	}
-	a.render(w, http.StatusOK, "admin_health", "", a.viewFor(r, "Node health", a.low(), d))
+	a.Render(w, http.StatusOK, "admin_health", "", a.ViewFor(r, "Node health", a.low(), d))
 }

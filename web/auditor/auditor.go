@@ -1,4 +1,4 @@
-package web
+package auditor
 
 import (
 	"encoding/base64"
@@ -16,6 +16,7 @@ import (
 	"github.com/tearline/tearline/node/oversight"
 	"github.com/tearline/tearline/node/release"
 	"github.com/tearline/tearline/store"
+	"github.com/tearline/tearline/web"
 )
 
 // auditPages are the auditor's screens (docs/UI.md, "Auditor"): the audit
@@ -25,13 +26,16 @@ import (
 // node/release decide who may read them (auditors and admins) and do the
 // checking; these pages show what they found. Audit and ledger metadata
 // spans every level, so every one of these pages is marked system-high.
-type auditPages struct{ *Server }
+type auditPages struct{ *web.Server }
+
+// Routes adds the screens to s (a web.Screens).
+func Routes(s *web.Server) { auditPages{s}.routes() }
 
 func (a auditPages) routes() {
-	a.handle("GET "+Prefix+"audit", a.signedIn(a.log))
-	a.handle("GET "+Prefix+"audit/entries/{index}", a.signedIn(a.entry))
-	a.handle("GET "+Prefix+"audit/checkpoints", a.signedIn(a.checkpoints))
-	a.handle("GET "+Prefix+"ledger", a.signedIn(a.ledger))
+	a.Handle("GET "+web.Prefix+"audit", a.SignedIn(a.log))
+	a.Handle("GET "+web.Prefix+"audit/entries/{index}", a.SignedIn(a.entry))
+	a.Handle("GET "+web.Prefix+"audit/checkpoints", a.SignedIn(a.checkpoints))
+	a.Handle("GET "+web.Prefix+"ledger", a.SignedIn(a.ledger))
 }
 
 // auditPageSize is the entries an audit page shows.
@@ -66,10 +70,10 @@ type auditData struct {
 	OlderURL         string
 }
 
-func (a auditPages) systemHigh() marking {
-	m := a.newMarks()
-	m.high, m.any = true, true
-	return m.banner()
+func (a auditPages) systemHigh() web.Marking {
+	m := a.NewMarks()
+	m.SystemHigh()
+	return m.Banner()
 }
 
 // log shows the audit log, newest first, a page at a time: the whole log
@@ -77,10 +81,10 @@ func (a auditPages) systemHigh() marking {
 // object, partner, since, until) the entries matching them all, through
 // the audit index.
 func (a auditPages) log(w http.ResponseWriter, r *http.Request) {
-	ctx, p := r.Context(), principal(r)
-	cp, err := a.n.Oversight.AuditCheckpoint(ctx, p)
+	ctx, p := r.Context(), web.Principal(r)
+	cp, err := a.Node().Oversight.AuditCheckpoint(ctx, p)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		a.fail(w, r, err)
+		a.Fail(w, r, err)
 		return
 	}
 	q := r.URL.Query()
@@ -97,13 +101,13 @@ func (a auditPages) log(w http.ResponseWriter, r *http.Request) {
 		}
 		f, err := oversight.ParseAuditFilter(fq)
 		if err != nil {
-			a.errorPage(w, r, p, http.StatusBadRequest, "The filter was not valid: "+err.Error())
+			a.ErrorPage(w, r, p, http.StatusBadRequest, "The filter was not valid: "+err.Error())
 			return
 		}
 		f.Limit = auditPageSize
-		es, err := a.n.Oversight.FindAudit(ctx, p, f)
+		es, err := a.Node().Oversight.FindAudit(ctx, p, f)
 		if err != nil {
-			a.fail(w, r, err)
+			a.Fail(w, r, err)
 			return
 		}
 		for _, e := range es {
@@ -111,22 +115,22 @@ func (a auditPages) log(w http.ResponseWriter, r *http.Request) {
 		}
 		if len(es) == auditPageSize {
 			fq.Set("before", strconv.FormatInt(es[len(es)-1].Index, 10))
-			d.OlderURL = Prefix + "audit?" + fq.Encode()
+			d.OlderURL = web.Prefix + "audit?" + fq.Encode()
 		}
 	} else {
 		end := cp.Size // AuditCheckpoint signs the whole log first
 		if b := q.Get("before"); b != "" {
 			v, err := strconv.ParseInt(b, 10, 64)
 			if err != nil || v < 0 {
-				a.errorPage(w, r, p, http.StatusBadRequest, "before: want an entry number.")
+				a.ErrorPage(w, r, p, http.StatusBadRequest, "before: want an entry number.")
 				return
 			}
 			end = min(v, end)
 		}
 		start := max(0, end-auditPageSize)
-		es, err := a.n.Oversight.AuditEntries(ctx, p, start, end)
+		es, err := a.Node().Oversight.AuditEntries(ctx, p, start, end)
 		if err != nil {
-			a.fail(w, r, err)
+			a.Fail(w, r, err)
 			return
 		}
 		d.First, d.Last = start, end-1
@@ -134,10 +138,10 @@ func (a auditPages) log(w http.ResponseWriter, r *http.Request) {
 			d.Entries = append(d.Entries, auditRowOf(es[i]))
 		}
 		if start > 0 {
-			d.OlderURL = Prefix + "audit?before=" + strconv.FormatInt(start, 10)
+			d.OlderURL = web.Prefix + "audit?before=" + strconv.FormatInt(start, 10)
 		}
 	}
-	a.render(w, http.StatusOK, "audit", "", a.viewFor(r, "Audit log", a.systemHigh(), d))
+	a.Render(w, http.StatusOK, "audit", "", a.ViewFor(r, "Audit log", a.systemHigh(), d))
 }
 
 // formTime takes a time as a datetime-local input sends it (no zone,
@@ -197,15 +201,15 @@ type entryData struct {
 // checkpoint: the inclusion proof is computed and checked against the
 // checkpoint's signed root, as an offline verifier would.
 func (a auditPages) entry(w http.ResponseWriter, r *http.Request) {
-	p := principal(r)
+	p := web.Principal(r)
 	index, err := strconv.ParseInt(r.PathValue("index"), 10, 64)
 	if err != nil || index < 0 {
-		a.errorPage(w, r, p, http.StatusBadRequest, "Want an entry number.")
+		a.ErrorPage(w, r, p, http.StatusBadRequest, "Want an entry number.")
 		return
 	}
-	e, err := a.n.Oversight.CheckEntry(r.Context(), p, index)
+	e, err := a.Node().Oversight.CheckEntry(r.Context(), p, index)
 	if err != nil {
-		a.fail(w, r, err)
+		a.Fail(w, r, err)
 		return
 	}
 	d := entryData{Row: auditRowOf(e.AuditEntry), Leaf: string(e.Data), LeafHash: base64.StdEncoding.EncodeToString(e.LeafHash),
@@ -217,7 +221,7 @@ func (a auditPages) entry(w http.ResponseWriter, r *http.Request) {
 	if e.ProofErr != nil {
 		d.ProofErr = e.ProofErr.Error()
 	}
-	a.render(w, http.StatusOK, "audit_entry", "", a.viewFor(r, "Audit entry "+strconv.FormatInt(index, 10), a.systemHigh(), d))
+	a.Render(w, http.StatusOK, "audit_entry", "", a.ViewFor(r, "Audit entry "+strconv.FormatInt(index, 10), a.systemHigh(), d))
 }
 
 type checkpointsData struct {
@@ -241,24 +245,24 @@ const checkpointsPageSize = 50
 // each with its signature and cosignatures checked; with from and to it
 // also proves that the later of two checkpoints extends the earlier.
 func (a auditPages) checkpoints(w http.ResponseWriter, r *http.Request) {
-	ctx, p := r.Context(), principal(r)
+	ctx, p := r.Context(), web.Principal(r)
 	q := r.URL.Query()
 	after := int64(0)
 	if s := q.Get("after"); s != "" {
 		v, err := strconv.ParseInt(s, 10, 64)
 		if err != nil || v < 0 {
-			a.errorPage(w, r, p, http.StatusBadRequest, "after: want a checkpoint size.")
+			a.ErrorPage(w, r, p, http.StatusBadRequest, "after: want a checkpoint size.")
 			return
 		}
 		after = v
 	}
-	if _, err := a.n.Oversight.AuditCheckpoint(ctx, p); err != nil && !errors.Is(err, store.ErrNotFound) {
-		a.fail(w, r, err) // also signs the log's latest state first
+	if _, err := a.Node().Oversight.AuditCheckpoint(ctx, p); err != nil && !errors.Is(err, store.ErrNotFound) {
+		a.Fail(w, r, err) // also signs the log's latest state first
 		return
 	}
-	cps, err := a.n.Oversight.Checkpoints(ctx, p, after, checkpointsPageSize)
+	cps, err := a.Node().Oversight.Checkpoints(ctx, p, after, checkpointsPageSize)
 	if err != nil {
-		a.fail(w, r, err)
+		a.Fail(w, r, err)
 		return
 	}
 	d := checkpointsData{From: q.Get("from"), To: q.Get("to")}
@@ -266,22 +270,22 @@ func (a auditPages) checkpoints(w http.ResponseWriter, r *http.Request) {
 		d.Checkpoints = append(d.Checkpoints, checkpointViewOf(c))
 	}
 	if len(cps) == checkpointsPageSize {
-		d.NextURL = Prefix + "audit/checkpoints?after=" + strconv.FormatInt(cps[len(cps)-1].Size, 10)
+		d.NextURL = web.Prefix + "audit/checkpoints?after=" + strconv.FormatInt(cps[len(cps)-1].Size, 10)
 	}
 	if d.From != "" || d.To != "" {
 		from, err1 := strconv.ParseInt(d.From, 10, 64)
 		to, err2 := strconv.ParseInt(d.To, 10, 64)
 		if err := errors.Join(err1, err2); err != nil {
-			a.errorPage(w, r, p, http.StatusBadRequest, "from and to: want two checkpoint sizes.")
+			a.ErrorPage(w, r, p, http.StatusBadRequest, "from and to: want two checkpoint sizes.")
 			return
 		}
-		c, err := a.n.Oversight.CheckConsistency(ctx, p, from, to)
+		c, err := a.Node().Oversight.CheckConsistency(ctx, p, from, to)
 		if errors.Is(err, node.ErrInvalid) {
-			a.errorPage(w, r, p, http.StatusBadRequest, "Name the sizes of two signed checkpoints, the smaller first.")
+			a.ErrorPage(w, r, p, http.StatusBadRequest, "Name the sizes of two signed checkpoints, the smaller first.")
 			return
 		}
 		if err != nil {
-			a.fail(w, r, err)
+			a.Fail(w, r, err)
 			return
 		}
 		cv := &consistencyView{From: from, To: to, Verified: c.ProofErr == nil}
@@ -293,7 +297,7 @@ func (a auditPages) checkpoints(w http.ResponseWriter, r *http.Request) {
 		}
 		d.Consistency = cv
 	}
-	a.render(w, http.StatusOK, "checkpoints", "", a.viewFor(r, "Checkpoints", a.systemHigh(), d))
+	a.Render(w, http.StatusOK, "checkpoints", "", a.ViewFor(r, "Checkpoints", a.systemHigh(), d))
 }
 
 type ledgerRow struct {
@@ -314,15 +318,15 @@ type ledgerData struct {
 // refused) per object, partner or agreement within a period, on screen
 // and as CSV or JSON (format=csv|json) for the oversight body's own tools.
 func (a auditPages) ledger(w http.ResponseWriter, r *http.Request) {
-	ctx, p := r.Context(), principal(r)
+	ctx, p := r.Context(), web.Principal(r)
 	q := r.URL.Query()
 	d := ledgerData{Object: q.Get("object"), Party: q.Get("party"), Agreement: q.Get("agreement"), From: q.Get("from"), To: q.Get("to")}
 	d.Asked = d.Object != "" || d.Party != "" || d.Agreement != ""
 	if !d.Asked {
 		// The empty form still asks node, which decides who may read the
 		// ledger (auditors and admins) before it finds nothing asked.
-		if _, err := a.n.Releases.Ledger(ctx, p, store.LedgerQuery{}); !errors.Is(err, node.ErrInvalid) {
-			a.fail(w, r, err)
+		if _, err := a.Node().Releases.Ledger(ctx, p, store.LedgerQuery{}); !errors.Is(err, node.ErrInvalid) {
+			a.Fail(w, r, err)
 			return
 		}
 	} else {
@@ -336,14 +340,14 @@ func (a auditPages) ledger(w http.ResponseWriter, r *http.Request) {
 			}
 			v, err := time.Parse(time.RFC3339, formTime(t.v))
 			if err != nil {
-				a.errorPage(w, r, p, http.StatusBadRequest, "from and to: want dates or RFC 3339 times.")
+				a.ErrorPage(w, r, p, http.StatusBadRequest, "from and to: want dates or RFC 3339 times.")
 				return
 			}
 			*t.into = v
 		}
-		es, err := a.n.Releases.Ledger(ctx, p, lq)
+		es, err := a.Node().Releases.Ledger(ctx, p, lq)
 		if err != nil {
-			a.fail(w, r, err)
+			a.Fail(w, r, err)
 			return
 		}
 		d.Capped = len(es) >= release.MaxLedgerRows
@@ -369,11 +373,11 @@ func (a auditPages) ledger(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		base.Set("format", "csv")
-		d.CSVURL = Prefix + "ledger?" + base.Encode()
+		d.CSVURL = web.Prefix + "ledger?" + base.Encode()
 		base.Set("format", "json")
-		d.JSONURL = Prefix + "ledger?" + base.Encode()
+		d.JSONURL = web.Prefix + "ledger?" + base.Encode()
 	}
-	a.render(w, http.StatusOK, "ledger", "", a.viewFor(r, "Ledger", a.systemHigh(), d))
+	a.Render(w, http.StatusOK, "ledger", "", a.ViewFor(r, "Ledger", a.systemHigh(), d))
 }
 
 func writeLedgerCSV(w http.ResponseWriter, rows []ledgerRow) {
