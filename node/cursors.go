@@ -2,8 +2,6 @@ package node
 
 import (
 	"context"
-	"crypto/rand"
-	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -11,7 +9,6 @@ import (
 	// Aliased: the partner view still has a cursor type of its own (taxii_read.go).
 	pagecursor "github.com/tearline/tearline/cursor"
 	"github.com/tearline/tearline/seal"
-	"github.com/tearline/tearline/store"
 )
 
 // cursorKeyName names the page-cursor key among the node keys.
@@ -22,64 +19,6 @@ const cursorKeyName = "cursor"
 type cursorState struct {
 	mu    sync.Mutex
 	codec *pagecursor.Codec
-}
-
-// nodeKeyWhere is where a node key's wrapping binds it: its name, so a
-// wrapped key copied to another name does not open. No object id has this
-// form (STIX ids are TYPE--UUID).
-func nodeKeyWhere(name string) seal.Where { return seal.Where{ID: "tearline node key " + name} }
-
-// nodeKey returns the node secret named name from st, making it on first
-// use (wrapped under ring's current KEK, dated now). Two replicas that make
-// it at once agree on the one stored first (store.NodeKeyWriter.AddNodeKey);
-// a restart reads it back. The key is stored only wrapped under the KEK.
-func nodeKey(ctx context.Context, st store.Store, ring *seal.Keyring, now time.Time, name string) ([]byte, error) {
-	k, err := st.NodeKey(ctx, name)
-	if errors.Is(err, store.ErrNotFound) {
-		fresh := make([]byte, seal.KeySize)
-		if _, err := rand.Read(fresh); err != nil {
-			return nil, fmt.Errorf("node key %s: %w", name, err)
-		}
-		wrapped, err := ring.WrapKey(nodeKeyWhere(name), fresh)
-		clear(fresh)
-		if err != nil {
-			return nil, fmt.Errorf("node key %s: %w", name, err)
-		}
-		err = st.Update(ctx, func(tx store.Tx) error {
-			var err error
-			k, err = tx.AddNodeKey(ctx, store.NodeKey{Name: name, Wrapped: wrapped, Created: now})
-			return err
-		})
-		if err != nil {
-			return nil, fmt.Errorf("node key %s: %w", name, err)
-		}
-	} else if err != nil {
-		return nil, fmt.Errorf("node key %s: %w", name, err)
-	}
-	key, err := ring.UnwrapKey(nodeKeyWhere(name), k.Wrapped)
-	if err != nil {
-		return nil, fmt.Errorf("node key %s: %w", name, err)
-	}
-	return key, nil
-}
-
-// rewrapNodeKeys re-wraps every node key under ring's current KEK, in tx (a
-// KEK rotation), and returns how many.
-func rewrapNodeKeys(ctx context.Context, tx store.Tx, ring *seal.Keyring) (int, error) {
-	keys, err := tx.NodeKeys(ctx)
-	if err != nil {
-		return 0, err
-	}
-	for _, k := range keys {
-		w, err := ring.Rewrap(nodeKeyWhere(k.Name), k.Wrapped)
-		if err != nil {
-			return 0, fmt.Errorf("node key %s: %w", k.Name, err)
-		}
-		if err := tx.RewrapNodeKey(ctx, k.Name, w); err != nil {
-			return 0, err
-		}
-	}
-	return len(keys), nil
 }
 
 // Cursors seals and opens the page cursors (`next`) of every listing: a
@@ -94,7 +33,7 @@ func (n *Node) Cursors(ctx context.Context) (*Cursors, error) {
 	if n.cur.codec != nil {
 		return &Cursors{n.cur.codec}, nil
 	}
-	key, err := nodeKey(ctx, n.st, n.sealed.Keys(), n.now(), cursorKeyName)
+	key, err := seal.NodeKey(ctx, n.st, n.sealed.Keys(), n.now(), cursorKeyName)
 	if err != nil {
 		return nil, fmt.Errorf("cursor key: %w", err)
 	}

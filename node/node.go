@@ -20,7 +20,7 @@
 // are recorded with RecordOperatorChange.
 //
 // Files are named by one scheme: one file per concern, named for it
-// (ingest.go, read.go, classes.go), a second file of a concern named
+// (ingest.go, read.go), a second file of a concern named
 // concern_aspect.go (audit_record.go, agreements_compiled.go). Tests sit
 // beside the file they test. Sentinel errors are in errors.go.
 package node
@@ -32,6 +32,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/tearline/tearline/accessclass"
 	"github.com/tearline/tearline/accessmac"
 	"github.com/tearline/tearline/accessmac/checks"
 	"github.com/tearline/tearline/datadir"
@@ -61,7 +62,7 @@ type Node struct {
 	// index.
 	index *searchindex.Store
 
-	classes *Classes // access classes, parsed (classes.go)
+	classes *accessclass.Classes // access classes, parsed
 
 	agreements agreementCache // compiled agreements (agreements.go); zero value ready
 
@@ -147,7 +148,7 @@ func Open(ctx context.Context, dir string, o Options) (*Node, error) {
 		logKeys:   lk,
 		log:       lg,
 		now:       func() time.Time { return time.Now().UTC() },
-		classes:   newClasses(reg),
+		classes:   accessclass.New(reg),
 	}
 	n.followups.n, n.out.n = n, n
 	if o.Now != nil {
@@ -156,7 +157,7 @@ func Open(ctx context.Context, dir string, o Options) (*Node, error) {
 	// The access rule from signed data (docs/SECURITY.md, "Stored access
 	// rules"): the backend wrapped in the access MAC checks, which compute
 	// the MACs older rows lack first; content sealing on top of them.
-	key, err := nodeKey(ctx, st, kek, n.now(), accessmac.KeyName)
+	key, err := seal.NodeKey(ctx, st, kek, n.now(), accessmac.KeyName)
 	var checked *checks.Store
 	if err == nil {
 		checked, err = checks.Open(ctx, st, checks.Options{Key: key, Classes: n.classes, Audit: n, Actor: "node:" + cfg.Name, Log: lg})
@@ -170,7 +171,7 @@ func Open(ctx context.Context, dir string, o Options) (*Node, error) {
 	n.st = n.sealed
 	// The search index (docs/SEARCH.md), outermost, so every version
 	// stored is indexed and every purge prunes it, in the same transaction.
-	if key, err = nodeKey(ctx, n.sealed, kek, n.now(), searchindex.KeyName); err == nil {
+	if key, err = seal.NodeKey(ctx, n.sealed, kek, n.now(), searchindex.KeyName); err == nil {
 		n.index, err = searchindex.Open(ctx, n.sealed, searchindex.Options{Key: key, Keys: kek, Audit: n, Actor: "node:" + cfg.Name, Log: lg})
 		clear(key)
 	}
@@ -212,3 +213,6 @@ func (n *Node) Logger() *slog.Logger { return n.log }
 // as a store.Store. Services that read content still sealed (to open only
 // what they send) or name the KEK use it.
 func (n *Node) Sealed() *seal.Store { return n.sealed }
+
+// Classes returns the node's access classes.
+func (n *Node) Classes() *accessclass.Classes { return n.classes }

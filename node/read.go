@@ -285,7 +285,7 @@ func (n *Node) Label(ctx context.Context, p *Principal, id string) ([]byte, erro
 // readLabel decides a read of label id by p and returns the event that records it.
 func readLabel(ctx context.Context, n *Node, p *Principal, id string) ([]byte, audit.Event, error) {
 	ev := audit.Event{Actor: p.Actor(), Action: audit.ActionLabelRead, Object: id, Decision: audit.Deny}
-	all, err := n.classes.all(ctx, n.st)
+	all, err := n.classes.All(ctx, n.st)
 	if err != nil {
 		return nil, ev, err
 	}

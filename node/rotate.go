@@ -85,7 +85,7 @@ func (n *Node) RotateKEK(ctx context.Context, actor string) (string, int, error)
 			after = keys[len(keys)-1]
 		}
 		// The node's own keys (cursor, access MAC, search index) are wrapped like data keys.
-		nk, err := rewrapNodeKeys(ctx, tx, ring)
+		nk, err := seal.RewrapNodeKeys(ctx, tx, ring)
 		if err != nil {
 			return err
 		}

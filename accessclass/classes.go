@@ -1,4 +1,8 @@
-package node
+// Package accessclass mirrors the store's access classes (a distinct set
+// of labels; objects that need the same labels to be read share one) with
+// their labels parsed, so a read rule is decided once per class, not once
+// per object. The node core keeps one (node.Node.Classes).
+package accessclass
 
 import (
 	"context"
@@ -31,15 +35,13 @@ type Classes struct {
 	ordered   []policy.Class  // trusted classes only
 }
 
-func newClasses(reg *label.Registry) *Classes {
+// New returns an empty cache of the classes of labels in reg.
+func New(reg *label.Registry) *Classes {
 	return &Classes{reg: reg, byID: map[int64]policy.Class{}, untrusted: map[int64]error{}}
 }
 
-// Classes returns the node's access classes.
-func (n *Node) Classes() *Classes { return n.classes }
-
-// all returns every trusted access class, refreshed from r.
-func (cs *Classes) all(ctx context.Context, r store.Reader) ([]policy.Class, error) {
+// All returns every trusted access class, refreshed from r.
+func (cs *Classes) All(ctx context.Context, r store.Reader) ([]policy.Class, error) {
 	cs.mu.Lock()
 	defer cs.mu.Unlock()
 	fresh, err := r.AccessClasses(ctx, cs.last)
@@ -97,7 +99,7 @@ func (cs *Classes) Of(ctx context.Context, r store.Reader, id int64) (policy.Cla
 	if c, ok, err := cs.cached(id); ok || err != nil {
 		return c, err
 	}
-	if _, err := cs.all(ctx, r); err != nil {
+	if _, err := cs.All(ctx, r); err != nil {
 		return policy.Class{}, err
 	}
 	if c, ok, err := cs.cached(id); ok || err != nil {
@@ -129,7 +131,7 @@ func (cs *Classes) LabelIDs(ctx context.Context, r store.Reader, id int64) ([]st
 // Visible is the pushed-down read rule for s: the trusted classes s may
 // read.
 func (cs *Classes) Visible(ctx context.Context, r store.Reader, s policy.Subject) ([]int64, error) {
-	all, err := cs.all(ctx, r)
+	all, err := cs.All(ctx, r)
 	if err != nil {
 		return nil, err
 	}
