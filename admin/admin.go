@@ -25,14 +25,17 @@ import (
 
 // Node is what the admin socket needs of a node.
 type Node interface {
-	Purge(ctx context.Context, actor, id, reason string) ([]string, error)
+	Purge(ctx context.Context, req PurgeRequest) ([]string, error)
 }
 
-// PurgeRequest asks the node to purge object ID.
+// PurgeRequest asks the node to purge object ID: the versions named of the
+// instances named (none named: all).
 type PurgeRequest struct {
-	ID     string `json:"id"`
-	Reason string `json:"reason"`
-	Actor  string `json:"actor"`
+	ID        string   `json:"id"`
+	Reason    string   `json:"reason"`
+	Actor     string   `json:"actor"`
+	Instances []int64  `json:"instances,omitempty"`
+	Versions  []string `json:"versions,omitempty"`
 }
 
 // PurgeResult is what a purge removed.
@@ -68,7 +71,7 @@ func Handler(n Node, notFound func(error) bool, log *slog.Logger) http.Handler {
 			writeJSON(w, http.StatusBadRequest, errorBody{Error: "purge: " + err.Error()})
 			return
 		}
-		versions, err := n.Purge(r.Context(), req.Actor, req.ID, req.Reason)
+		versions, err := n.Purge(r.Context(), req)
 		switch {
 		case err != nil && notFound(err):
 			writeJSON(w, http.StatusNotFound, errorBody{Error: err.Error(), NotFound: true})

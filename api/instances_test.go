@@ -103,7 +103,7 @@ func TestInstancesPublishAnswersAsFresh(t *testing.T) {
 
 	purged := newID("threat-actor")
 	landHigh(purged, t0, "")
-	if _, err := tn.n.Purge(t.Context(), node.ConsoleAdmin(), purged, "test"); err != nil {
+	if _, err := tn.n.Purge(t.Context(), node.ConsoleAdmin(), node.PurgeTarget{ID: purged, Reason: "test"}); err != nil {
 		t.Fatalf("purge: %v", err)
 	}
 	asFresh("after a purge at SECRET", purged, func(id string) []byte { return sdo(id, t0, t0, "rita's") })

@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"time"
 
 	"github.com/tearline/tearline/label"
 	"github.com/tearline/tearline/policy"
@@ -56,13 +57,24 @@ type state struct {
 }
 
 // Assign sets the Instance of each of vs, in order, before they are
-// stored (node.PutObjects): the lowest-numbered instance of its id that it
-// may join, else a new one numbered above every instance the id has had,
-// purged ones included. A tombstone the submitter may read (its classes
-// all readable, or unknown: a purge older than instances) refuses the id
-// as purged, as before instances; one it may not read is as if the id
-// were fresh. Versions of one id later in vs see the instances earlier
-// ones joined or started.
+// stored (node.PutObjects). Tombstones (one per purged instance of an id)
+// count only for a submitter who may read them (their classes all
+// readable, or unknown: a purge older than instances); one it may not read
+// is as if its versions never existed. Each version goes, in this order:
+//
+//   - into an instance whose tombstone it may read and that purged this
+//     very version (the same modified): the store refuses it as purged (a
+//     purge is forever for whoever could read what it destroyed);
+//   - into the lowest-numbered live instance of its id that it may join
+//     (one whose tombstone it may not read and that purged this version
+//     is skipped: joining would be refused, telling it of the purge);
+//   - into an instance purged to its last version whose tombstone it may
+//     read: refused as purged, as before instances;
+//   - else into a new instance, numbered above every instance the id has
+//     had, purged ones included.
+//
+// Versions of one id later in vs see the instances earlier ones joined or
+// started.
 func Assign(ctx context.Context, tx store.Tx, vs []*store.ObjectVersion, reads ReadCheck) error {
 	ids := idsOf(vs)
 	stored, err := tx.VersionsOf(ctx, ids)
@@ -91,28 +103,39 @@ func Assign(ctx context.Context, tx store.Tx, vs []*store.ObjectVersion, reads R
 		}
 		return true, nil
 	}
+	// known: the tombstones of each id the submitter may read, by
+	// instance; hidden: those it may not.
+	known, hidden := map[string]map[int64]store.Tombstone{}, map[string]map[int64]store.Tombstone{}
+	for id, ts := range tombs {
+		known[id], hidden[id] = map[int64]store.Tombstone{}, map[int64]store.Tombstone{}
+		for _, t := range ts {
+			ok := t.Classes == nil
+			if !ok {
+				if ok, err = readsAll(t.Classes); err != nil {
+					return fmt.Errorf("instances of %s: %w", id, err)
+				}
+			}
+			if ok {
+				known[id][t.Instance] = t
+			} else {
+				hidden[id][t.Instance] = t
+			}
+		}
+	}
 	for _, v := range vs {
 		insts := byID[v.ID]
 		nums := slices.Sorted(maps.Keys(insts))
-		// A purge is forever for whoever could read what it destroyed:
-		// the store refuses the version as purged (instance 0 is below
-		// the tombstone's Instances), whatever instances came since.
-		if t, ok := tombs[v.ID]; ok {
-			known := t.Classes == nil
-			if !known {
-				if known, err = readsAll(t.Classes); err != nil {
-					return fmt.Errorf("instances of %s: %w", v.ID, err)
-				}
-			}
-			if known {
-				v.Instance = 0
-				continue
-			}
+		if k, ok := refusing(known[v.ID], v, false); ok {
+			v.Instance = k
+			continue
 		}
 		joined := false
 		for _, k := range nums {
 			st := insts[k]
 			if st.originator != v.Originator {
+				continue
+			}
+			if t, ok := hidden[v.ID][k]; ok && t.Refuses(v.ModifiedAt) {
 				continue
 			}
 			ok, err := readsAll(st.classes)
@@ -128,6 +151,10 @@ func Assign(ctx context.Context, tx store.Tx, vs []*store.ObjectVersion, reads R
 		if joined {
 			continue
 		}
+		if k, ok := refusing(known[v.ID], v, true); ok {
+			v.Instance = k
+			continue
+		}
 		v.Instance = nextNumber(nums, tombs, v.ID)
 		instanceOf(byID, v.ID, v.Instance).originator = v.Originator
 		byID[v.ID][v.Instance].classes = []int64{v.Class}
@@ -135,15 +162,31 @@ func Assign(ctx context.Context, tx store.Tx, vs []*store.ObjectVersion, reads R
 	return nil
 }
 
+// refusing returns the lowest instance among ts whose tombstone purged v
+// itself, or (whole) the lowest purged to its last version.
+func refusing(ts map[int64]store.Tombstone, v *store.ObjectVersion, whole bool) (int64, bool) {
+	best, found := int64(0), false
+	for k, t := range ts {
+		hit := t.Whole
+		if !whole {
+			hit = slices.ContainsFunc(t.VersionsAt, func(at time.Time) bool { return at.UnixMicro() == v.ModifiedAt.UnixMicro() })
+		}
+		if hit && (!found || k < best) {
+			best, found = k, true
+		}
+	}
+	return best, found
+}
+
 // nextNumber is the number a new instance of id takes: above every
 // instance it has (nums, sorted) and every one purged.
-func nextNumber(nums []int64, tombs map[string]store.Tombstone, id string) int64 {
+func nextNumber(nums []int64, tombs map[string][]store.Tombstone, id string) int64 {
 	next := int64(0)
 	if len(nums) > 0 {
 		next = nums[len(nums)-1] + 1
 	}
-	if t, ok := tombs[id]; ok {
-		next = max(next, t.Instances)
+	for _, t := range tombs[id] {
+		next = max(next, t.Instance+1)
 	}
 	return next
 }

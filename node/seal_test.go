@@ -126,7 +126,7 @@ func TestSealAtRestAndPurgeSQLite(t *testing.T) {
 		t.Fatal("test setup: the wrapped data key is not found in the file before the purge")
 	}
 
-	versions, err := n.Purge(ctx, ConsoleAdmin(), id, PurgeAdmin)
+	versions, err := n.Purge(ctx, ConsoleAdmin(), PurgeTarget{ID: id, Reason: PurgeAdmin})
 	if err != nil || len(versions) != 1 {
 		t.Fatalf("Purge = %v, %v", versions, err)
 	}
@@ -327,7 +327,7 @@ func TestSealAtRestPostgres(t *testing.T) {
 		}
 	}
 	before := stored(t, n, id)[0]
-	if _, err := n.Purge(ctx, ConsoleAdmin(), id, PurgeAdmin); err != nil {
+	if _, err := n.Purge(ctx, ConsoleAdmin(), PurgeTarget{ID: id, Reason: PurgeAdmin}); err != nil {
 		t.Fatal(err)
 	}
 	var keys int

@@ -119,11 +119,7 @@ type Reader interface {
 	// key of the previous page), in the order the store keeps them (Seq);
 	// a zero after starts at the beginning.
 	DataKeys(ctx context.Context, after DataKey, limit int) ([]DataKey, error)
-	// Tombstones returns the tombstones of every purged object, by id.
-	Tombstones(ctx context.Context) ([]Tombstone, error)
-	// TombstonesOf returns the tombstones of those of ids that have one,
-	// by id, in one read.
-	TombstonesOf(ctx context.Context, ids []string) (map[string]Tombstone, error)
+	TombstoneReader // purge.go
 	// Expired returns up to limit ids whose retention ended at or before
 	// now, earliest first.
 	Expired(ctx context.Context, now time.Time, limit int) ([]string, error)
@@ -143,6 +139,7 @@ type Tx interface {
 	InstanceOriginWriter // instances.go
 	AuditIndexWriter     // auditindex.go
 	SearchWriter         // search.go
+	PurgeWriter          // purge.go
 	PutLabel(ctx context.Context, id string, raw []byte) error
 	// AccessClass returns the id of the class for exactly this set of label
 	// ids (sorted, unique), creating it if needed.
@@ -151,8 +148,9 @@ type Tx interface {
 	// nil when the same version with the same digest is already stored in
 	// that instance (an idempotent resend), ErrConflict when the digest
 	// differs, ErrRevoked when an earlier version revoked the instance and
-	// ErrPurged when the instance was purged (v.Instance is below the
-	// id's tombstone's Instances). Other instances of the id do not matter.
+	// ErrPurged when the instance was purged whole, or this version of it
+	// was (its tombstone, purge.go). Other instances of the id do not
+	// matter.
 	// A version with a Key has its data key stored with it.
 	PutObject(ctx context.Context, v *ObjectVersion) (bool, error)
 
@@ -173,20 +171,11 @@ type Tx interface {
 	// stored for that size already.
 	PutAuditCheckpoint(ctx context.Context, c AuditCheckpoint) error
 
-	// PurgeObject deletes every version of t.ID, of every instance, and
-	// their data keys, and keeps t as the object's tombstone for good, with
-	// Versions set to the versions deleted now (oldest first, also
-	// returned), Classes to their access classes and Instances above the
-	// highest instance deleted. An object purged before keeps its first
-	// tombstone, whose Classes and Instances grow to cover the new purge. Purging an id that has no versions
-	// only records the tombstone: restore uses that to carry a shred
-	// journal into a database that predates it.
-	PurgeObject(ctx context.Context, t Tombstone) ([]string, error)
 	// UpdateDataKey replaces the wrapped data key of (k.ID, k.ModifiedAt);
 	// ErrNotFound if there is none. Key rotation uses it.
 	UpdateDataKey(ctx context.Context, k DataKey) error
 	// SetRetention records that id must be purged at until; when a time is
-	// recorded already, the earlier one stays. PurgeObject clears it.
+	// recorded already, the earlier one stays. PurgeVersions clears it.
 	SetRetention(ctx context.Context, id string, until time.Time) error
 }
 
@@ -286,23 +275,6 @@ type DataKey struct {
 	ID         string
 	ModifiedAt time.Time
 	Wrapped    []byte
-}
-
-// Tombstone records a purged object: what was destroyed, when and why. It
-// holds no content, and it is kept forever.
-type Tombstone struct {
-	ID       string
-	Versions []string // Modified of each version destroyed
-	PurgedAt time.Time
-	Reason   string // "retention", "recall", "admin", ...
-	// Classes are the access classes of the versions destroyed, sorted;
-	// nil for a tombstone older than instances (schema 14), which is taken
-	// as readable by everyone: a purge stays forever for every submitter.
-	Classes []int64
-	// Instances: every instance numbered below it was purged, and a
-	// version submitted into one of them is refused (ErrPurged). At least
-	// 1 for every tombstone.
-	Instances int64
 }
 
 // AuditEntry is one leaf of the audit log.

@@ -125,7 +125,7 @@ func (h *Handler) envelope(q *request, f filters) {
 			env.Objects = append(env.Objects, it.Related...)
 		}
 	}
-	dateHeaders(q.w, page.Items)
+	dateHeaders(q.w, page.Items, qu.AddedAfter)
 	writeEnvelope(q.w, env)
 }
 
@@ -148,7 +148,7 @@ func (h *Handler) manifest(q *request) {
 	for _, it := range page.Items {
 		m.Objects = append(m.Objects, ManifestRecord{ID: it.ID, DateAdded: Timestamp(it.DateAdded), Version: it.Version, MediaType: it.MediaType})
 	}
-	dateHeaders(q.w, page.Items)
+	dateHeaders(q.w, page.Items, qu.AddedAfter)
 	write(q.w, http.StatusOK, m)
 }
 
@@ -170,15 +170,28 @@ func (h *Handler) versions(q *request) {
 	for _, it := range page.Items {
 		v.Versions = append(v.Versions, it.Version)
 	}
-	dateHeaders(q.w, page.Items)
+	dateHeaders(q.w, page.Items, qu.AddedAfter)
 	write(q.w, http.StatusOK, v)
 }
 
-// dateHeaders sets X-TAXII-Date-Added-First and -Last (TAXII 2.1 §3.3.2):
+// dateHeaders sets X-TAXII-Date-Added-First and -Last (TAXII 2.1 §3.2):
 // the earliest and latest date_added in the page. A poller sends Last back
 // as added_after.
-func dateHeaders(w http.ResponseWriter, items []Item) {
+//
+// §3.2 says every 200 answer of these endpoints MUST carry both, as
+// timestamps, and says nothing of a page with no items (an open errata
+// question, oasis-tcs/cti-taxii2#117). So an empty page carries them too:
+// both the request's added_after, the point a poller is at and should stay
+// at (nothing after it was found), else the epoch, before everything.
+// Neither depends on anything the caller may not read.
+func dateHeaders(w http.ResponseWriter, items []Item, addedAfter time.Time) {
 	if len(items) == 0 {
+		at := addedAfter
+		if at.IsZero() {
+			at = time.Unix(0, 0)
+		}
+		w.Header().Set("X-TAXII-Date-Added-First", Timestamp(at))
+		w.Header().Set("X-TAXII-Date-Added-Last", Timestamp(at))
 		return
 	}
 	first, last := items[0].DateAdded, items[0].DateAdded

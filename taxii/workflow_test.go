@@ -259,9 +259,12 @@ func stockClientWorkflow(t *testing.T, e *env) {
 		if r.status != http.StatusOK || r.json["more"] == true || r.json["objects"] != nil || r.json["next"] != nil {
 			t.Fatalf("%s match[spec_version]=2.0: %d %s", u, r.status, r.body)
 		}
+		dateHeadersOfEmpty(t, r, "")
 	}
 	if r := admin.get(plain+"objects/"+idA+"/versions/", url.Values{"match[spec_version]": {"2.0"}}); r.status != http.StatusOK || r.json["versions"] != nil || r.json["more"] == true {
 		t.Fatalf("versions match[spec_version]=2.0: %d %s", r.status, r.body)
+	} else {
+		dateHeadersOfEmpty(t, r, "")
 	}
 	if got := admin.walk(plain+"objects/", url.Values{"match[spec_version]": {"2.0,2.1"}}, 1000); !slices.EqualFunc(got, all, sameItem) {
 		t.Fatalf("match[spec_version]=2.0,2.1: %d items, want %d", len(got), len(all))
@@ -285,6 +288,12 @@ func stockClientWorkflow(t *testing.T, e *env) {
 		r := admin.getOK(plain+"objects/", p)
 		page := admin.items(r, 3)
 		if len(page) == 0 {
+			// The poller's last page: empty, and its headers keep it
+			// where it is.
+			dateHeadersOfEmpty(t, r, after)
+			for _, u := range []string{plain + "manifest/", plain + "objects/" + idA + "/", plain + "objects/" + idA + "/versions/"} {
+				dateHeadersOfEmpty(t, admin.getOK(u, url.Values{"added_after": {after}}), after)
+			}
 			break
 		}
 		polled = append(polled, page...)
@@ -372,9 +381,27 @@ func stockClientWorkflow(t *testing.T, e *env) {
 	wantStockError(t, e.stock(t, "dave").delete(plain+"objects/"+idA+"/", nil), http.StatusForbidden) // not his
 	// dave posted idD and it was never released: he may delete it.
 	e.stock(t, "dave").deleteOK(plain + "objects/" + idD + "/")
-	// admin deletes idB, which this node originated, and idA by naming
-	// every version.
+	// admin deletes idB, which this node originated; then idA's first
+	// version only (§5.7: match[version] selects the versions deleted):
+	// its versions resource holds v2 alone, get_object returns v2 (the
+	// latest, §5.6), and a client sending v1 again is refused as purged
+	// while v2 stays; then the rest of idA by naming every version.
 	admin.deleteOK(plain + "objects/" + idB + "/")
+	if r := admin.delete(plain+"objects/"+idA+"/", url.Values{"match[version]": {v1}}); r.status != http.StatusOK ||
+		!validContentType(r.header.Get("Content-Type"), "application/taxii+json;version=2.1") {
+		t.Fatalf("delete %s match[version]=%s: %d %s", idA, v1, r.status, r.body)
+	}
+	if vs := admin.versions(plain+"objects/"+idA+"/versions/", nil); !slices.Equal(vs, []string{v2}) {
+		t.Fatalf("versions of %s after deleting %s: %v, want [%s]", idA, v1, vs, v2)
+	}
+	if got := admin.walk(plain+"objects/"+idA+"/", url.Values{"match[version]": {"all"}}, 10); len(got) != 1 || got[0].Version != v2 {
+		t.Fatalf("get_object %s (all versions) after deleting %s: %v, want %s alone", idA, v1, got, v2)
+	}
+	wantStockError(t, admin.delete(plain+"objects/"+idA+"/", url.Values{"match[version]": {v1}}), http.StatusNotFound)
+	admin.addObjects(plain, []string{indicator(idA, v1)}, 0)
+	if vs := admin.versions(plain+"objects/"+idA+"/versions/", nil); !slices.Equal(vs, []string{v2}) {
+		t.Fatalf("versions of %s after sending %s again: %v, want [%s]", idA, v1, vs, v2)
+	}
 	if r := admin.delete(plain+"objects/"+idA+"/", url.Values{"match[version]": {"all"}}); r.status != http.StatusOK {
 		t.Fatalf("delete %s match[version]=all: %d %s", idA, r.status, r.body)
 	}
@@ -584,8 +611,10 @@ func (c *stockConn) items(r stockResponse, limit int) []item {
 	if limit > 0 && len(env.Objects) > limit {
 		c.t.Fatalf("%d objects for limit %d", len(env.Objects), limit)
 	}
+	// §3.2: every 200 answer carries both headers, as timestamps (an
+	// empty page too: dateHeadersOfEmpty).
 	first, last := r.header.Get("X-TAXII-Date-Added-First"), r.header.Get("X-TAXII-Date-Added-Last")
-	if len(env.Objects) > 0 && (!taxiiTimestamp.MatchString(first) || !taxiiTimestamp.MatchString(last) || first > last) {
+	if !taxiiTimestamp.MatchString(first) || !taxiiTimestamp.MatchString(last) || first > last {
 		c.t.Fatalf("X-TAXII-Date-Added-First %q, -Last %q", first, last)
 	}
 	out := make([]item, len(env.Objects))
@@ -722,8 +751,9 @@ func (c *stockConn) manifest(u string, params url.Values, per int) []record {
 				c.t.Fatalf("manifest record %+v", rec)
 			}
 		}
-		if len(m.Objects) > 0 && (r.header.Get("X-TAXII-Date-Added-First") != m.Objects[0].DateAdded ||
-			r.header.Get("X-TAXII-Date-Added-Last") != m.Objects[len(m.Objects)-1].DateAdded) {
+		if !taxiiTimestamp.MatchString(r.header.Get("X-TAXII-Date-Added-First")) || !taxiiTimestamp.MatchString(r.header.Get("X-TAXII-Date-Added-Last")) ||
+			len(m.Objects) > 0 && (r.header.Get("X-TAXII-Date-Added-First") != m.Objects[0].DateAdded ||
+				r.header.Get("X-TAXII-Date-Added-Last") != m.Objects[len(m.Objects)-1].DateAdded) {
 			c.t.Fatalf("manifest headers %q %q for %+v", r.header.Get("X-TAXII-Date-Added-First"), r.header.Get("X-TAXII-Date-Added-Last"), m.Objects)
 		}
 		out = append(out, m.Objects...)
@@ -755,13 +785,30 @@ func (c *stockConn) versions(u string, params url.Values) []string {
 		}
 	}
 	vs := anyStrings(r.json["versions"])
-	if len(vs) > 0 && (!taxiiTimestamp.MatchString(r.header.Get("X-TAXII-Date-Added-First")) || !taxiiTimestamp.MatchString(r.header.Get("X-TAXII-Date-Added-Last"))) {
+	if !taxiiTimestamp.MatchString(r.header.Get("X-TAXII-Date-Added-First")) || !taxiiTimestamp.MatchString(r.header.Get("X-TAXII-Date-Added-Last")) {
 		c.t.Fatalf("versions without date headers")
 	}
 	if r.json["more"] == true {
 		c.t.Fatalf("versions: more on a short list")
 	}
 	return vs
+}
+
+// dateHeadersOfEmpty checks the headers of a 200 answer with no items:
+// TAXII 2.1 §3.2 requires both on every 200 answer of the objects,
+// manifest, object and versions endpoints, as timestamps, and says
+// nothing more of an empty one (oasis-tcs/cti-taxii2#117). Tearline sends
+// the request's added_after in both, so a poller that sends Last back
+// stays where it is, else the epoch.
+func dateHeadersOfEmpty(t *testing.T, r stockResponse, addedAfter string) {
+	t.Helper()
+	want := "1970-01-01T00:00:00.000000Z"
+	if addedAfter != "" {
+		want = addedAfter
+	}
+	if first, last := r.header.Get("X-TAXII-Date-Added-First"), r.header.Get("X-TAXII-Date-Added-Last"); first != want || last != want {
+		t.Fatalf("an empty page's X-TAXII-Date-Added-First %q, -Last %q; want %s in both", first, last, want)
+	}
 }
 
 // wantStockError checks a TAXII error (§3.6.1): the status, the TAXII

@@ -211,8 +211,13 @@ func resolveStore(flag string) string {
 // which names the console as its actor.
 type consoleNode struct{ n *stack.Node }
 
-func (c consoleNode) Purge(ctx context.Context, _ string, id, reason string) ([]string, error) {
-	return c.n.Purge(ctx, node.ConsoleAdmin(), id, reason)
+func (c consoleNode) Purge(ctx context.Context, req admin.PurgeRequest) ([]string, error) {
+	return c.n.Purge(ctx, node.ConsoleAdmin(), purgeTarget(req))
+}
+
+// purgeTarget is what a purge request selects.
+func purgeTarget(req admin.PurgeRequest) node.PurgeTarget {
+	return node.PurgeTarget{ID: req.ID, Instances: req.Instances, Versions: req.Versions, Reason: req.Reason}
 }
 
 // listenMetrics opens the metrics listener: none for "off"; for "" the

@@ -22,10 +22,15 @@ import (
 func purgeCmd() *cobra.Command {
 	var dir, storeURL, reason string
 	var rotate bool
+	var instances []int64
+	var versions []string
 	c := &cobra.Command{
 		Use:   "purge --data DIR --reason REASON ID",
-		Short: "Crypto-shred every version of an object (audited; cannot be undone)",
-		Long: `purge crypto-shreds every version of object ID.
+		Short: "Crypto-shred an object, or some of its versions (audited; cannot be undone)",
+		Long: `purge crypto-shreds every version of object ID, of every instance of it;
+with --instance, of those instances only; with --version, only the versions
+named (their modified, as stored). A version purged is never stored again;
+an instance purged to its last version takes no new version.
 
 On a serving node the purge is carried out by the running node, through its
 admin socket in DIR (on PostgreSQL, by a replica on this host); when nothing
@@ -35,13 +40,14 @@ as key rotate-kek does, and changes nothing.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
 			storeURL = resolveStore(storeURL)
+			req := admin.PurgeRequest{ID: args[0], Reason: reason, Actor: cliActor, Instances: instances, Versions: versions}
 			if rotate {
 				n, release, err := holdNode(cmd, dir, storeURL, "purge --rotate-kek")
 				if err != nil {
 					return err
 				}
 				defer release()
-				return purgeHere(cmd, n, args[0], reason, true)
+				return purgeHere(cmd, n, req, true)
 			}
 			var n *stack.Node
 			if storeURL != "" {
@@ -62,14 +68,14 @@ as key rotate-kek does, and changes nothing.`,
 					}
 					defer n.Close()
 				}
-				return purgeHere(cmd, n, args[0], reason, false)
+				return purgeHere(cmd, n, req, false)
 			}
 			for _, s := range servers {
 				if s.Command != "serve" {
 					return refused("purge", &datadir.BusyError{Dir: dir, Holders: []store.Server{s}})
 				}
 			}
-			res, via, ok, err := purgeThroughServer(ctx, servers, admin.PurgeRequest{ID: args[0], Reason: reason, Actor: cliActor})
+			res, via, ok, err := purgeThroughServer(ctx, servers, req)
 			if !ok {
 				return fmt.Errorf("purge: %w: no admin socket of it answers on this host (run purge on a host that serves): %v",
 					&datadir.BusyError{Dir: dir, Holders: servers}, err)
@@ -83,6 +89,8 @@ as key rotate-kek does, and changes nothing.`,
 	}
 	c.Flags().StringVar(&dir, "data", "", "data directory (required)")
 	c.Flags().StringVar(&reason, "reason", node.PurgeAdmin, "why: admin, recall or retention")
+	c.Flags().Int64SliceVar(&instances, "instance", nil, "purge only this instance of the id (repeatable; the versions listing's \"instance\"); default every instance")
+	c.Flags().StringSliceVar(&versions, "version", nil, "purge only the version with this modified (repeatable); default every version")
 	c.Flags().BoolVar(&rotate, "rotate-kek", false, "rotate the KEK afterwards, so that no backup taken before the purge opens with the node's keys (refused while the node serves)")
 	addStoreFlag(c, &storeURL)
 	_ = c.MarkFlagRequired("data")
@@ -90,12 +98,12 @@ as key rotate-kek does, and changes nothing.`,
 }
 
 // purgeHere purges with the node opened by this command (nothing serves).
-func purgeHere(cmd *cobra.Command, n *stack.Node, id, reason string, rotate bool) error {
-	versions, err := n.Purge(cmd.Context(), node.ConsoleAdmin(), id, reason)
+func purgeHere(cmd *cobra.Command, n *stack.Node, req admin.PurgeRequest, rotate bool) error {
+	versions, err := n.Purge(cmd.Context(), node.ConsoleAdmin(), purgeTarget(req))
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(cmd.OutOrStdout(), "purged %s (%d versions)\n", id, len(versions))
+	fmt.Fprintf(cmd.OutOrStdout(), "purged %s (%d versions)\n", req.ID, len(versions))
 	if rotate {
 		kid, count, err := n.RotateKEK(cmd.Context(), cliActor)
 		if err != nil {

@@ -190,7 +190,7 @@ func TestReceiveMixedBatch(t *testing.T) {
 	// refuse it: a partner's version from another originator is an
 	// instance of its own, package instance.)
 	fra.IngestAs(t, nodetest.Actor(ids[2], map[string]any{"name": "fra's own"}), nodetest.OKBanner)
-	if _, err := fra.N.Purge(ctx, node.ConsoleAdmin(), ids[2], "test"); err != nil {
+	if _, err := fra.N.Purge(ctx, node.ConsoleAdmin(), node.PurgeTarget{ID: ids[2], Reason: "test"}); err != nil {
 		t.Fatal(err)
 	}
 	items, _ := objectsItems(t, gbr.N, ids...)

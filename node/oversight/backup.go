@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/tearline/tearline/audit"
 	"github.com/tearline/tearline/datadir"
+	"github.com/tearline/tearline/internal/clip"
 	"github.com/tearline/tearline/node"
 	"github.com/tearline/tearline/seal"
 	"github.com/tearline/tearline/store"
@@ -197,14 +199,22 @@ func (ov *Service) reapplyJournal(ctx context.Context, from string, journal []st
 		}
 		res.Journal, res.Purged = len(journal), 0
 		for _, ts := range journal {
-			versions, err := tx.PurgeObject(ctx, ts)
+			// Each instance's tombstone again: whole, or the versions it
+			// names (a purge by version leaves the rest of the instance).
+			p := store.Purge{ID: ts.ID, Instance: ts.Instance, PurgedAt: ts.PurgedAt, Reason: ts.Reason}
+			if !ts.Whole {
+				p.Versions = ts.VersionsAt
+			}
+			purged, err := tx.PurgeVersions(ctx, p)
 			if err != nil {
 				return err
 			}
-			if len(versions) > 0 {
+			if len(purged) > 0 {
 				res.Purged++
+				versions := store.PurgedVersions(purged)
 				if err := ov.n.AppendAudit(ctx, tx, audit.Event{Actor: actor, Action: audit.ActionObjectPurge, Object: ts.ID, Decision: audit.Accept,
-					Reasons: []string{node.PurgeRestore, ts.Reason}, Count: len(versions), Detail: "purged again on restore"}); err != nil {
+					Reasons: []string{node.PurgeRestore, ts.Reason}, Count: len(versions),
+					Detail: clip.String(fmt.Sprintf("purged again on restore: instance=%d versions=%s", ts.Instance, strings.Join(versions, ",")), 300)}); err != nil {
 					return err
 				}
 			}

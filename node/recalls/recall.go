@@ -497,7 +497,7 @@ func (rc *Service) ReceiveRecall(ctx context.Context, peer *node.Peer, payload [
 				purged = append(purged, id)
 				continue
 			}
-			if _, err := tx.PurgeObject(ctx, store.Tombstone{ID: id, PurgedAt: now, Reason: node.PurgeRecall}); err != nil {
+			if _, err := tx.PurgeVersions(ctx, store.WholeObject(id, now, node.PurgeRecall)); err != nil {
 				return err
 			}
 			never = append(never, id)
@@ -561,7 +561,8 @@ func (rc *Service) purgeInstance(ctx context.Context, tx store.Tx, actor string,
 	if slices.ContainsFunc(vs, func(v store.ObjectVersion) bool { return v.Instance != tg.instance }) {
 		return nil, fmt.Errorf("recall of instance %d of %s: the id has other instances here, and purging one instance alone is not supported by this store", tg.instance, tg.id)
 	}
-	return rc.n.PurgeIn(ctx, tx, actor, store.Tombstone{ID: tg.id, PurgedAt: now, Reason: node.PurgeRecall})
+	ts, err := rc.n.PurgeIn(ctx, tx, actor, store.Purge{ID: tg.id, Instance: tg.instance, PurgedAt: now, Reason: node.PurgeRecall})
+	return store.PurgedVersions(ts), err
 }
 
 // derivedHere returns the tearlines this node made from instance inst of
@@ -681,10 +682,11 @@ func noticeInstance(notice []byte) int64 {
 	return nt.Instance
 }
 
-// Recipients names the parties id went to, whole or as a tearline (the
-// ledger says so), for a delete that must recall it first.
-func (rc *Service) Recipients(ctx context.Context, r store.Reader, id string) ([]string, error) {
-	parties, err := recipients(ctx, r, id, func(node.VersionKey) (bool, error) { return true, nil })
+// Recipients names the parties the versions of id named went to, whole
+// or as a tearline (the ledger says so), for a delete that must recall
+// them first.
+func (rc *Service) Recipients(ctx context.Context, r store.Reader, id string, versions []node.VersionKey) ([]string, error) {
+	parties, err := recipients(ctx, r, id, among(versions))
 	if err != nil {
 		return nil, err
 	}
@@ -695,14 +697,36 @@ func (rc *Service) Recipients(ctx context.Context, r store.Reader, id string) ([
 	return out, nil
 }
 
-// RecallIn recalls every release of id from every party it went to, in tx,
-// as p and for reason (a delete over TAXII, which purges id after it). The
-// caller has checked that p may read every version of id.
-func (rc *Service) RecallIn(ctx context.Context, tx store.Tx, p *node.Principal, id, reason string) error {
-	parties, err := recipients(ctx, tx, id, func(node.VersionKey) (bool, error) { return true, nil })
-	if err != nil || len(parties) == 0 {
-		return err
+// among keeps the versions named.
+func among(versions []node.VersionKey) func(node.VersionKey) (bool, error) {
+	return func(k node.VersionKey) (bool, error) { return slices.Contains(versions, k), nil }
+}
+
+// RecallIn recalls the releases of the versions of id named from every
+// party they went to, in tx, as p and for reason (a delete over TAXII,
+// which purges those versions after it): a recall per instance, each
+// notice naming exactly the versions of its party's releases among them.
+// The caller has checked that p may read every version named.
+func (rc *Service) RecallIn(ctx context.Context, tx store.Tx, p *node.Principal, id string, versions []node.VersionKey, reason string) error {
+	var insts []int64
+	for _, v := range versions {
+		if !slices.Contains(insts, v.Instance) {
+			insts = append(insts, v.Instance)
+		}
 	}
-	_, err = rc.recallIn(ctx, tx, p, id, 0, recall.NewID(), reason, parties)
-	return err
+	for _, k := range insts {
+		parties, err := recipients(ctx, tx, id, func(v node.VersionKey) (bool, error) {
+			return v.Instance == k && slices.Contains(versions, v), nil
+		})
+		if err != nil {
+			return err
+		}
+		if len(parties) == 0 {
+			continue
+		}
+		if _, err := rc.recallIn(ctx, tx, p, id, k, recall.NewID(), reason, parties); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -38,7 +38,7 @@ func (s *Service) PurgeExpired(ctx context.Context) (int, error) {
 		err = n.Store().Update(ctx, func(tx store.Tx) error {
 			for _, id := range ids {
 				// An id with no versions left still loses its retention row.
-				if _, err := n.PurgeIn(ctx, tx, "node:"+n.Config().Name, store.Tombstone{ID: id, PurgedAt: n.Now(), Reason: node.PurgeRetention}); err != nil {
+				if _, err := n.PurgeIn(ctx, tx, "node:"+n.Config().Name, store.WholeObject(id, n.Now(), node.PurgeRetention)); err != nil {
 					return err
 				}
 			}

@@ -153,7 +153,7 @@ func TestAuthorityUserAdministration(t *testing.T) {
 		if _, err := n.Users.RevokeToken(ctx, p, "admin"); !errors.Is(err, node.ErrForbidden) {
 			t.Errorf("RevokeToken as %s: %v, want ErrForbidden", p.Actor(), err)
 		}
-		if _, err := n.Purge(ctx, p, nodetest.NewID("indicator"), node.PurgeAdmin); !errors.Is(err, node.ErrForbidden) {
+		if _, err := n.Purge(ctx, p, node.PurgeTarget{ID: nodetest.NewID("indicator"), Reason: node.PurgeAdmin}); !errors.Is(err, node.ErrForbidden) {
 			t.Errorf("Purge as %s: %v, want ErrForbidden", p.Actor(), err)
 		}
 	}

@@ -194,7 +194,7 @@ func TestInstancesRevokedAndPurgedHigh(t *testing.T) {
 
 	purged := nodetest.NewID("threat-actor")
 	nodetest.MustLand(t, n, f.sam, nodetest.Bundle(nodetest.SDO(purged, nodetest.T0, nodetest.T0, nil)), secretBanner)
-	if _, err := n.Purge(ctx, f.admin, purged, "test"); err != nil {
+	if _, err := n.Purge(ctx, f.admin, node.PurgeTarget{ID: purged, Reason: "test"}); err != nil {
 		t.Fatalf("purge: %v", err)
 	}
 	asFresh(t, n, f.rita, "after a purge she cannot read", purged, func(id string) []byte {
@@ -212,7 +212,7 @@ func TestInstancesRevokedAndPurgedHigh(t *testing.T) {
 	// The same rule at a level rita can read: her own purged object.
 	own := nodetest.NewID("threat-actor")
 	nodetest.MustLand(t, n, f.rita, nodetest.Bundle(nodetest.SDO(own, nodetest.T0, nodetest.T0, nil)), restrictedBanner)
-	if _, err := n.Purge(ctx, f.admin, own, "test"); err != nil {
+	if _, err := n.Purge(ctx, f.admin, node.PurgeTarget{ID: own, Reason: "test"}); err != nil {
 		t.Fatalf("purge: %v", err)
 	}
 	res, err = n.Ingest(ctx, f.rita, nodetest.Bundle(nodetest.SDO(own, nodetest.T0, nodetest.T0, nil)), node.IngestOptions{Label: restrictedBanner})

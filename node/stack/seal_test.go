@@ -74,7 +74,7 @@ func TestBackupRestoreKeepsPurged(t *testing.T) {
 	if err != nil || bytes.Contains(b, marker) {
 		t.Fatalf("backup readable %v; holds plaintext %v", err, bytes.Contains(b, marker))
 	}
-	if _, err := n.Purge(ctx, node.ConsoleAdmin(), gone, node.PurgeRecall); err != nil {
+	if _, err := n.Purge(ctx, node.ConsoleAdmin(), node.PurgeTarget{ID: gone, Reason: node.PurgeRecall}); err != nil {
 		t.Fatal(err)
 	}
 	dir := n.Dir()

@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -406,13 +407,16 @@ func refusalMessage(p *node.Principal, r node.Refusal) string {
 }
 
 // Delete implements taxii.Backend: a purge (crypto-shredding, as
-// `tearline purge` does) of every version of q.Object, recalled from the
-// partners the ledger says received it, in one transaction with its audit
-// entries. The object must be one p may read, every version of it (else
-// 404, as for a missing id); p must be its poster, if it was never released
-// to a partner, or a releaser or admin, if this node originated it (else
-// 403). Tearline purges whole objects: a match[version] that selects some
-// versions but not all is refused (400).
+// `tearline purge` does) of the versions of q.Object that p may read and
+// match[version] selects (all of them when it is absent), recalled from
+// the partners the ledger says received those versions, in one transaction
+// with its audit entries. It acts on, and decides from, only what p may
+// read: versions p may not read (another instance of the id, or a later
+// version at a level above p's) are neither purged nor looked at, so the
+// answer is the one for an id that has none. p must be the poster of every
+// version selected, if none was released to a partner, or a releaser or
+// admin, if this node originated them (else 403); an object p may not
+// read at all is 404, as a missing id.
 func (t *TAXII) Delete(ctx context.Context, c taxii.Caller, collection string, q taxii.Query) error {
 	if _, ok := c.(*PartnerCaller); ok {
 		return fmt.Errorf("partners may not delete: %w", taxii.ErrForbidden)
@@ -460,51 +464,52 @@ func (t *TAXII) taxiiDelete(ctx context.Context, p *node.Principal, q taxii.Quer
 			if err != nil {
 				return err
 			}
-			if len(all) == 0 {
-				return notFound
-			}
+			// Only what p may read exists for this delete (the rule of a
+			// read, per version): what it selects, purges and decides from.
+			var vis []store.ObjectVersion
 			for _, v := range all {
 				c, err := t.n.Classes().Of(ctx, tx, v.Class)
 				if err != nil {
 					return err
 				}
-				if !policy.CanRead(t.n.Registry(), p.Subject, c.Labels).Allow {
-					// A purge would destroy versions p cannot see.
-					return errDeleteRefused{"versions-above-clearance"}
+				if policy.CanRead(t.n.Registry(), p.Subject, c.Labels).Allow {
+					vis = append(vis, v)
 				}
 			}
-			if !specMatch(q.SpecVersions) {
+			if len(vis) == 0 || !specMatch(q.SpecVersions) {
 				return notFound
 			}
-			sel := all
-			if !q.Version.Default() {
+			// No match[version]: every version (TAXII 2.1 §5.7); one given,
+			// "last" included, selects as a read does.
+			sel := vis
+			if v := q.Version; v.First || v.Last || v.All || len(v.At) > 0 {
 				q.AddedAfter = time.Time{} // not a filter of this endpoint
-				if sel, err = t.selectVersions(all[len(all)-1], q, map[string][]store.ObjectVersion{id: all}, nil); err != nil {
+				if sel, err = t.selectVersions(vis[len(vis)-1], q, map[string][]store.ObjectVersion{id: vis}, nil); err != nil {
 					return err
 				}
 			}
 			if len(sel) == 0 {
 				return notFound
 			}
-			if len(sel) != len(all) {
-				return fmt.Errorf("match[version] selects %d of the %d versions of %s: Tearline deletes (purges) whole objects, "+
-					"so name every version or none: %w", len(sel), len(all), id, taxii.ErrBadRequest)
+			modified := make([]node.VersionKey, len(sel))
+			for i, v := range sel {
+				modified[i] = node.VersionKey{Instance: v.Instance, Modified: v.Modified}
 			}
-			orig, err := node.OriginatorOf(ctx, tx, id, all)
+			// The releases of the versions selected only.
+			parties, err := t.rc.Recipients(ctx, tx, id, modified)
 			if err != nil {
 				return err
 			}
-			// Every release: p may read every version (checked above).
-			parties, err := t.rc.Recipients(ctx, tx, id)
+			ours, err := t.originatedHere(ctx, tx, id, all, sel)
 			if err != nil {
 				return err
 			}
 			switch {
-			case orig == t.n.Config().Name && node.Authorize(p, node.ActDeleteOrigin) == nil:
+			case ours && node.Authorize(p, node.ActDeleteOrigin) == nil:
 			case len(parties) > 0:
 				return errDeleteRefused{"released"}
 			default:
-				posted, err := t.postedBy(ctx, tx, p.Actor(), id, all)
+				posted, err := t.postedBy(ctx, tx, p.Actor(), id, sel)
 				if err != nil {
 					return err
 				}
@@ -516,12 +521,26 @@ func (t *TAXII) taxiiDelete(ctx context.Context, p *node.Principal, q taxii.Quer
 			if len(parties) > 0 {
 				// The notice's reason, which the partners read, names no
 				// one here; the recall row and the audit keep who.
-				if err := t.rc.RecallIn(ctx, tx, p, id, "deleted over TAXII"); err != nil {
+				if err := t.rc.RecallIn(ctx, tx, p, id, modified, "deleted over TAXII"); err != nil {
 					return err
 				}
 			}
-			if purged, err = t.n.PurgeIn(ctx, tx, p.Actor(), store.Tombstone{ID: id, PurgedAt: t.n.Now(), Reason: PurgeDelete}); err != nil {
-				return err
+			// A purge per instance of the versions selected.
+			byInst := map[int64][]time.Time{}
+			var insts []int64
+			for _, v := range sel {
+				if _, ok := byInst[v.Instance]; !ok {
+					insts = append(insts, v.Instance)
+				}
+				byInst[v.Instance] = append(byInst[v.Instance], v.ModifiedAt)
+			}
+			purged = purged[:0]
+			for _, k := range insts {
+				ts, err := t.n.PurgeIn(ctx, tx, p.Actor(), store.Purge{ID: id, Instance: k, Versions: byInst[k], PurgedAt: t.n.Now(), Reason: PurgeDelete})
+				if err != nil {
+					return err
+				}
+				purged = append(purged, store.PurgedVersions(ts)...)
 			}
 			return t.n.AppendAudit(ctx, tx, audit.Event{Actor: p.Actor(), Action: audit.ActionDelete, Object: id, Decision: audit.Accept,
 				Reasons: []string{why}, Count: len(purged), Detail: "taxii"})
@@ -546,21 +565,45 @@ func (t *TAXII) taxiiDelete(ctx context.Context, p *node.Principal, q taxii.Quer
 	return nil
 }
 
+// originatedHere reports whether this node originated the versions sel
+// of id: each is bound by this node, and the id's provenance, if it names
+// another originator, is not that of a version of the id (a partner's
+// delivery: its own versions, maybe an instance p may not read) but says
+// the object came here otherwise (recorded by hand).
+func (t *TAXII) originatedHere(ctx context.Context, r store.Reader, id string, all, sel []store.ObjectVersion) (bool, error) {
+	here := t.n.Config().Name
+	for _, v := range sel {
+		if v.Originator != here {
+			return false, nil
+		}
+	}
+	prov, err := r.Provenance(ctx, id)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return true, nil
+	case err != nil:
+		return false, err
+	}
+	return prov.Originator == here || slices.ContainsFunc(all, func(v store.ObjectVersion) bool { return v.Originator == prov.Originator }), nil
+}
+
 // postedWindow bounds the audit log postedBy reads around a version's
 // date_added: the ingest entry is stamped while the version is prepared
 // and appended in the transaction that stores it.
 const postedWindow = 10 * time.Minute
 
 // postedBy reports whether actor posted every version of id in vs: the
-// audit log's ingest entry ("created") of each names actor. Only the
+// audit log has an ingest entry ("created") naming actor for each. Entries
+// of other actors are passed over (another instance may share a
+// modified, and the answer must not depend on one p may not read). Only the
 // entries stamped within postedWindow of the versions' date_added are
 // read: a binary search by time finds the first, since entries are
 // appended in time order, give or take the time an ingest takes.
 func (t *TAXII) postedBy(ctx context.Context, r store.Reader, actor, id string, vs []store.ObjectVersion) (bool, error) {
-	need := map[string]bool{}
+	need := map[string]int{}
 	from, to := vs[0].DateAdded, vs[0].DateAdded
 	for _, v := range vs {
-		need[v.Modified] = true
+		need[v.Modified]++
 		if v.DateAdded.Before(from) {
 			from = v.DateAdded
 		}
@@ -611,13 +654,12 @@ func (t *TAXII) postedBy(ctx context.Context, r store.Reader, actor, id string, 
 				return false, err
 			}
 			last = ev.Time
-			if ev.Action != audit.ActionIngest || ev.Object != id || ev.Detail != "created" || !need[ev.Modified] {
+			if ev.Action != audit.ActionIngest || ev.Object != id || ev.Detail != "created" || need[ev.Modified] == 0 || ev.Actor != actor {
 				continue
 			}
-			if ev.Actor != actor {
-				return false, nil
+			if need[ev.Modified]--; need[ev.Modified] == 0 {
+				delete(need, ev.Modified)
 			}
-			delete(need, ev.Modified)
 		}
 		if len(es) > 0 {
 			if ev, err := audit.Parse(es[len(es)-1].Data); err == nil {

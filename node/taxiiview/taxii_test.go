@@ -148,7 +148,7 @@ func TestLabelPlacesFollowChanges(t *testing.T) {
 			nodetest.MustLand(t, n, admin, nodetest.Bundle(nodetest.SDO(x, nodetest.T0, nodetest.T1, nil)), banner)
 		}, y},
 		{"y is purged", func() {
-			if _, err := n.Purge(ctx, admin, y, node.PurgeAdmin); err != nil {
+			if _, err := n.Purge(ctx, admin, node.PurgeTarget{ID: y, Reason: node.PurgeAdmin}); err != nil {
 				t.Fatal(err)
 			}
 		}, x},

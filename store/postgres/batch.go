@@ -39,22 +39,8 @@ func (t *tx) PutObjects(ctx context.Context, vs []*store.ObjectVersion) (created
 	if err != nil {
 		return nil, nil, fmt.Errorf("put objects: %w", err)
 	}
-	purged := map[string]int64{}
-	rows, err = t.t.Query(ctx, `SELECT id, instances FROM tombstones WHERE id = ANY($1::text[])`, ids)
+	purged, err := t.TombstonesOf(ctx, ids)
 	if err != nil {
-		return nil, nil, fmt.Errorf("put objects: %w", err)
-	}
-	for rows.Next() {
-		var id string
-		var n int64
-		if err := rows.Scan(&id, &n); err != nil {
-			rows.Close()
-			return nil, nil, fmt.Errorf("put objects: %w", err)
-		}
-		purged[id] = n
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
 		return nil, nil, fmt.Errorf("put objects: %w", err)
 	}
 

@@ -3,6 +3,7 @@ package postgres
 import (
 	"errors"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -232,8 +233,8 @@ func TestMigrateInstances(t *testing.T) {
 		t.Fatalf("Versions after the migration: %+v, %v", vs, err)
 	}
 	ts, err := s.TombstonesOf(ctx, []string{purged})
-	if err != nil || ts[purged].Classes != nil || ts[purged].Instances != 1 {
-		t.Fatalf("old tombstone after the migration: %+v, %v; want no classes, 1 instance", ts, err)
+	if err != nil || len(ts[purged]) != 1 || ts[purged][0].Classes != nil || !ts[purged][0].Whole || ts[purged][0].Instance != 0 {
+		t.Fatalf("old tombstone after the migrations: %+v, %v; want one, instance 0, whole, no classes", ts, err)
 	}
 	err = s.Update(ctx, func(tx store.Tx) error {
 		_, err := tx.PutObject(ctx, &store.ObjectVersion{ID: purged, Type: "threat-actor", Modified: "m", ModifiedAt: time.UnixMicro(5), Digest: "x", Raw: []byte("{}"), Bindings: []byte("[]"), Class: 1})
@@ -241,5 +242,72 @@ func TestMigrateInstances(t *testing.T) {
 	})
 	if !errors.Is(err, store.ErrPurged) {
 		t.Fatalf("put into the purged id after the migration: %v, want ErrPurged", err)
+	}
+}
+
+// TestMigrateTombstonesByInstance: migration 20 turns a tombstone per id
+// into one per instance, whole, each with the old row's classes and
+// versions; a purged id stays refused in each instance it counted and a
+// new instance above is stored. TEARLINE_MIGRATE_ROWS=2000000 times it over
+// that many tombstones (docs/STORAGE.md).
+func TestMigrateTombstonesByInstance(t *testing.T) {
+	ctx := t.Context()
+	dsn := pgtest.DSN(t)
+	pool, err := pgxpool.New(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := migrateTo(ctx, pool, 19); err != nil {
+		t.Fatal(err)
+	}
+	exec := func(q string, args ...any) {
+		t.Helper()
+		if _, err := pool.Exec(ctx, q, args...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	exec(`INSERT INTO access_classes (key) VALUES ('marking-definition--a'), ('marking-definition--b')`)
+	one, two := "threat-actor--00000000-0000-4000-8000-000000000001", "threat-actor--00000000-0000-4000-8000-000000000002"
+	exec(`INSERT INTO tombstones (id, versions, purged_us, reason, classes, instances) VALUES ($1, '["a"]', 1, 'admin', '1', 1), ($2, '["b","c"]', 2, 'recall', '1,2', 2)`, one, two)
+	rows, _ := strconv.Atoi(os.Getenv("TEARLINE_MIGRATE_ROWS"))
+	if rows > 0 {
+		exec(`INSERT INTO tombstones (id, versions, purged_us, reason, classes, instances)
+			SELECT 'indicator--' || gen_random_uuid(), '["2026-01-01T00:00:00Z"]', g, 'retention', '1', 1 FROM generate_series(1, $1::bigint) g`, rows)
+		exec(`VACUUM ANALYZE tombstones`)
+	}
+	start := time.Now()
+	if err := migrateTo(ctx, pool, 20); err != nil {
+		t.Fatal(err)
+	}
+	if rows > 0 {
+		t.Logf("migration 20 over %d tombstones: %v", rows, time.Since(start))
+	}
+	pool.Close()
+	s := openDSN(t, dsn)
+	ts, err := s.TombstonesOf(ctx, []string{one, two})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := ts[one]; len(got) != 1 || got[0].Instance != 0 || !got[0].Whole || got[0].Reason != "admin" || !slices.Equal(got[0].Classes, []int64{1}) {
+		t.Errorf("tombstones of %s: %+v", one, got)
+	}
+	if got := ts[two]; len(got) != 2 || got[1].Instance != 1 || !got[0].Whole || !got[1].Whole || !slices.Equal(got[1].Versions, []string{"b", "c"}) ||
+		!slices.Equal(got[1].Classes, []int64{1, 2}) || got[1].Reason != "recall" {
+		t.Errorf("tombstones of %s: %+v", two, got)
+	}
+	put := func(inst int64) error {
+		return s.Update(ctx, func(tx store.Tx) error {
+			_, err := tx.PutObject(ctx, &store.ObjectVersion{ID: two, Instance: inst, Type: "threat-actor", Modified: "m", ModifiedAt: time.UnixMicro(5),
+				Digest: "x", Raw: []byte("{}"), Bindings: []byte("[]"), Class: 1})
+			return err
+		})
+	}
+	for _, inst := range []int64{0, 1} {
+		if err := put(inst); !errors.Is(err, store.ErrPurged) {
+			t.Errorf("put into instance %d of the purged id: %v, want ErrPurged", inst, err)
+		}
+	}
+	if err := put(2); err != nil {
+		t.Errorf("put into a new instance: %v", err)
 	}
 }

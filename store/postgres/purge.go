@@ -9,55 +9,64 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/tearline/tearline/store"
+	"github.com/tearline/tearline/store/internal/purgeplan"
 	"github.com/tearline/tearline/store/internal/scan"
 )
 
-func (t *tx) PurgeObject(ctx context.Context, ts store.Tombstone) ([]string, error) {
+func (t *tx) PurgeVersions(ctx context.Context, p store.Purge) ([]store.Tombstone, error) {
+	fail := func(err error) ([]store.Tombstone, error) { return nil, fmt.Errorf("purge %s: %w", p.ID, err) }
 	if err := t.lock(ctx); err != nil {
-		return nil, fmt.Errorf("purge %s: %w", ts.ID, err)
+		return fail(err)
 	}
-	rows, err := t.t.Query(ctx, `SELECT modified, class, instance FROM objects WHERE id = $1 ORDER BY modified_us, instance`, ts.ID)
+	rs, err := t.t.Query(ctx, `SELECT `+purgeplan.RowColumns+` FROM objects WHERE id = $1`, p.ID)
 	if err != nil {
-		return nil, fmt.Errorf("purge %s: %w", ts.ID, err)
+		return fail(err)
 	}
-	versions := []string{}
-	var classes []int64
-	var top int64 = -1
-	for rows.Next() {
-		var m string
-		var c, inst int64
-		if err := rows.Scan(&m, &c, &inst); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("purge %s: %w", ts.ID, err)
-		}
-		versions = append(versions, m)
-		classes = scan.MergeClasses(classes, []int64{c})
-		top = max(top, inst)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("purge %s: %w", ts.ID, err)
-	}
-	// Keys first: they are what makes the content unrecoverable.
-	for _, q := range []string{`DELETE FROM data_keys WHERE seq IN (SELECT seq FROM objects WHERE id = $1)`, `DELETE FROM access_macs WHERE seq IN (SELECT seq FROM objects WHERE id = $1)`, `DELETE FROM objects WHERE id = $1`, `DELETE FROM retention WHERE id = $1`} {
-		if _, err := t.t.Exec(ctx, q, ts.ID); err != nil {
-			return nil, fmt.Errorf("purge %s: %w", ts.ID, err)
-		}
-	}
-	vj, err := json.Marshal(versions)
+	rows, err := scan.Collect(rs, purgeplan.ScanRow)
+	rs.Close()
 	if err != nil {
-		return nil, fmt.Errorf("purge %s: %w", ts.ID, err)
+		return fail(err)
 	}
-	// A second purge keeps the first tombstone and widens it: no classes
-	// known on either side ('') stays unknown, and unknown is the
-	// stricter (everyone is refused).
-	if _, err := t.t.Exec(ctx, `INSERT INTO tombstones (id, versions, purged_us, reason, classes, instances) VALUES ($1, $2, $3, $4, $5, $6)
-		ON CONFLICT (id) DO UPDATE SET instances = greatest(tombstones.instances, excluded.instances),
-			classes = CASE WHEN tombstones.classes = '' OR excluded.classes = '' THEN '' ELSE tombstones.classes || ',' || excluded.classes END`,
-		ts.ID, string(vj), ts.PurgedAt.UnixMicro(), ts.Reason, scan.FormatClasses(classes), max(top+1, 1)); err != nil {
-		return nil, fmt.Errorf("purge %s: tombstone: %w", ts.ID, err)
+	tombs, err := t.TombstonesOf(ctx, []string{p.ID})
+	if err != nil {
+		return fail(err)
 	}
-	return versions, nil
+	plan := purgeplan.Make(p, rows, tombs[p.ID])
+	if len(plan.Delete) > 0 {
+		// Keys first: they are what makes the content unrecoverable.
+		for _, q := range []string{
+			`DELETE FROM data_keys WHERE seq = ANY($1::bigint[])`,
+			`DELETE FROM access_macs WHERE seq = ANY($1::bigint[])`,
+			`DELETE FROM objects WHERE seq = ANY($1::bigint[])`,
+		} {
+			if _, err := t.t.Exec(ctx, q, plan.Delete); err != nil {
+				return fail(err)
+			}
+		}
+		if len(plan.Latest) > 0 {
+			if _, err := t.t.Exec(ctx, `UPDATE objects SET newer = false WHERE seq = ANY($1::bigint[])`, plan.Latest); err != nil {
+				return fail(err)
+			}
+		}
+	}
+	if plan.Gone {
+		if _, err := t.t.Exec(ctx, `DELETE FROM retention WHERE id = $1`, p.ID); err != nil {
+			return fail(err)
+		}
+	}
+	for _, ts := range plan.Write {
+		vj, err := json.Marshal(ts.Versions)
+		if err != nil {
+			return fail(err)
+		}
+		if _, err := t.t.Exec(ctx, `INSERT INTO tombstones (`+scan.TombstoneColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+			ON CONFLICT (id, instance) DO UPDATE SET versions = excluded.versions, versions_us = excluded.versions_us,
+				classes = excluded.classes, whole = excluded.whole`,
+			ts.ID, ts.Instance, string(vj), scan.FormatAt(ts.VersionsAt), ts.PurgedAt.UnixMicro(), ts.Reason, scan.FormatClasses(ts.Classes), ts.Whole); err != nil {
+			return fail(fmt.Errorf("tombstone: %w", err))
+		}
+	}
+	return plan.Purged, nil
 }
 
 func (t *tx) UpdateDataKey(ctx context.Context, k store.DataKey) error {
@@ -90,7 +99,7 @@ func (r reader) DataKeys(ctx context.Context, after store.DataKey, limit int) ([
 }
 
 func (r reader) Tombstones(ctx context.Context) ([]store.Tombstone, error) {
-	rows, err := r.q.Query(ctx, `SELECT `+scan.TombstoneColumns+` FROM tombstones ORDER BY id`)
+	rows, err := r.q.Query(ctx, `SELECT `+scan.TombstoneColumns+` FROM tombstones ORDER BY id, instance`)
 	if err != nil {
 		return nil, fmt.Errorf("tombstones: %w", err)
 	}
@@ -98,8 +107,8 @@ func (r reader) Tombstones(ctx context.Context) ([]store.Tombstone, error) {
 	return scan.Collect(rows, scan.Tombstone)
 }
 
-func (r reader) TombstonesOf(ctx context.Context, ids []string) (map[string]store.Tombstone, error) {
-	rows, err := r.q.Query(ctx, `SELECT `+scan.TombstoneColumns+` FROM tombstones WHERE id = ANY($1::text[])`, ids)
+func (r reader) TombstonesOf(ctx context.Context, ids []string) (map[string][]store.Tombstone, error) {
+	rows, err := r.q.Query(ctx, `SELECT `+scan.TombstoneColumns+` FROM tombstones WHERE id = ANY($1::text[]) ORDER BY id, instance`, ids)
 	if err != nil {
 		return nil, fmt.Errorf("tombstones: %w", err)
 	}
@@ -108,9 +117,9 @@ func (r reader) TombstonesOf(ctx context.Context, ids []string) (map[string]stor
 	if err != nil {
 		return nil, err
 	}
-	out := make(map[string]store.Tombstone, len(ts))
+	out := make(map[string][]store.Tombstone, len(ts))
 	for _, t := range ts {
-		out[t.ID] = t
+		out[t.ID] = append(out[t.ID], t)
 	}
 	return out, nil
 }

@@ -151,6 +151,7 @@ ALTER TABLE audit
 	17:               instanceWireSchema,
 	18:               auditIndexSchema, // auditindex.go
 	19:               searchdb.Schema,  // internal/searchdb
+	20:               tombstonesByInstanceSchema,
 }
 
 // treeMigration moves the audit tree's hashes into the leaves' rows
@@ -230,6 +231,24 @@ CREATE TABLE instance_origins (
 	origin_instance bigint NOT NULL,
 	PRIMARY KEY (object_id, instance)
 );
+`
+
+// tombstonesByInstanceSchema keeps a tombstone per instance of an object,
+// not per id, so a purge can destroy some versions of one instance (the
+// SQLite store's migration 20 says how; timed at 2M tombstones:
+// docs/STORAGE.md). A tombstone before it becomes one whole row per
+// instance it counted.
+const tombstonesByInstanceSchema = `
+ALTER TABLE tombstones DROP CONSTRAINT tombstones_pkey;
+ALTER TABLE tombstones
+	ADD COLUMN instance bigint NOT NULL DEFAULT 0,
+	ADD COLUMN versions_us text NOT NULL DEFAULT '',
+	ADD COLUMN whole boolean NOT NULL DEFAULT true;
+INSERT INTO tombstones (id, instance, versions, versions_us, purged_us, reason, classes, whole)
+	SELECT t.id, k, t.versions, '', t.purged_us, t.reason, t.classes, true
+	FROM tombstones t, generate_series(1, t.instances - 1) AS k;
+ALTER TABLE tombstones DROP COLUMN instances;
+ALTER TABLE tombstones ADD PRIMARY KEY (id, instance);
 `
 
 // migrate brings the schema up to date in one transaction that first takes

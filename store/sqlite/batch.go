@@ -58,7 +58,7 @@ func (t *tx) PutObjects(ctx context.Context, vs []*store.ObjectVersion) (created
 			return nil, nil, fmt.Errorf("put objects: %w", err)
 		}
 	}
-	purged, err := t.purgedAmong(ctx, ids)
+	purged, err := t.TombstonesOf(ctx, ids)
 	if err != nil {
 		return nil, nil, fmt.Errorf("put objects: %w", err)
 	}

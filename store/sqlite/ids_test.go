@@ -194,7 +194,7 @@ func TestIDIndexTwoProcesses(t *testing.T) {
 	// a purges object 2, whose second version only b stored; b merges
 	// afterwards with the entries it holds for it.
 	err = a.Update(ctx, func(tx store.Tx) error {
-		_, err := tx.PurgeObject(ctx, store.Tombstone{ID: idObject(2, 1, 0).ID, PurgedAt: time.Now(), Reason: "admin"})
+		_, err := tx.PurgeVersions(ctx, store.WholeObject(idObject(2, 1, 0).ID, time.Now(), "admin"))
 		return err
 	})
 	if err != nil {
@@ -231,7 +231,7 @@ func TestSeqNotReused(t *testing.T) {
 	}
 	purgedSeq := vs[0].Seq
 	err := s.Update(ctx, func(tx store.Tx) error {
-		_, err := tx.PurgeObject(ctx, store.Tombstone{ID: last.ID, PurgedAt: time.Now(), Reason: "admin"})
+		_, err := tx.PurgeVersions(ctx, store.WholeObject(last.ID, time.Now(), "admin"))
 		return err
 	})
 	if err != nil {
@@ -423,7 +423,7 @@ func idIndexModel(t *testing.T, seed int64) {
 		case op == 6:
 			n := rng.Intn(objects)
 			err := s.Update(ctx, func(tx store.Tx) error {
-				_, err := tx.PurgeObject(ctx, store.Tombstone{ID: idObject(n, 1, 0).ID, PurgedAt: time.Now(), Reason: "admin"})
+				_, err := tx.PurgeVersions(ctx, store.WholeObject(idObject(n, 1, 0).ID, time.Now(), "admin"))
 				return err
 			})
 			if err != nil {

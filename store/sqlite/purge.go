@@ -6,40 +6,15 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/tearline/tearline/store"
+	"github.com/tearline/tearline/store/internal/purgeplan"
 	"github.com/tearline/tearline/store/internal/scan"
 	"github.com/tearline/tearline/store/sqlite/internal/idindex"
 )
-
-// purgedAmong returns the tombstones' Instances of those of ids that have
-// one.
-func (t *tx) purgedAmong(ctx context.Context, ids []string) (map[string]int64, error) {
-	out := map[string]int64{}
-	for start := 0; start < len(ids); start += manyIDs {
-		in, args := placeholders(ids[start:min(start+manyIDs, len(ids))])
-		rows, err := t.t.QueryContext(ctx, `SELECT id, instances FROM tombstones WHERE id IN (`+in+`)`, args...)
-		if err != nil {
-			return nil, err
-		}
-		for rows.Next() {
-			var id string
-			var n int64
-			if err := rows.Scan(&id, &n); err != nil {
-				rows.Close()
-				return nil, err
-			}
-			out[id] = n
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, err
-		}
-	}
-	return out, nil
-}
 
 // putKeys stores the data keys of the sealed versions among vs.
 func (t *tx) putKeys(ctx context.Context, vs []*store.ObjectVersion) error {
@@ -74,66 +49,79 @@ func (t *tx) putKeys(ctx context.Context, vs []*store.ObjectVersion) error {
 	return flush()
 }
 
-func (t *tx) PurgeObject(ctx context.Context, ts store.Tombstone) ([]string, error) {
-	at, err := t.versionRows(ctx, []string{ts.ID})
+func (t *tx) PurgeVersions(ctx context.Context, p store.Purge) ([]store.Tombstone, error) {
+	fail := func(err error) ([]store.Tombstone, error) { return nil, fmt.Errorf("purge %s: %w", p.ID, err) }
+	at, err := t.versionRows(ctx, []string{p.ID})
 	if err != nil {
-		return nil, fmt.Errorf("purge %s: %w", ts.ID, err)
+		return fail(err)
 	}
-	versions := []string{}
-	var classes []int64
-	var top int64 = -1
+	var rows []purgeplan.Row
 	if list, ok := idindex.SeqList(at); ok {
-		rows, err := t.t.QueryContext(ctx, `SELECT modified, class, instance FROM objects WHERE seq IN (`+list+`) AND id = ? ORDER BY modified_us, instance`, ts.ID)
+		rs, err := t.t.QueryContext(ctx, `SELECT `+purgeplan.RowColumns+` FROM objects WHERE seq IN (`+list+`) AND id = ?`, p.ID)
 		if err != nil {
-			return nil, fmt.Errorf("purge %s: %w", ts.ID, err)
+			return fail(err)
 		}
-		for rows.Next() {
-			var m string
-			var c, inst int64
-			if err := rows.Scan(&m, &c, &inst); err != nil {
-				rows.Close()
-				return nil, fmt.Errorf("purge %s: %w", ts.ID, err)
-			}
-			versions = append(versions, m)
-			classes = scan.MergeClasses(classes, []int64{c})
-			top = max(top, inst)
+		rows, err = scan.Collect(rs, purgeplan.ScanRow)
+		rs.Close()
+		if err != nil {
+			return fail(err)
 		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, fmt.Errorf("purge %s: %w", ts.ID, err)
-		}
+	}
+	tombs, err := t.TombstonesOf(ctx, []string{p.ID})
+	if err != nil {
+		return fail(err)
+	}
+	plan := purgeplan.Make(p, rows, tombs[p.ID])
+	if len(plan.Delete) > 0 {
+		list := scan.FormatClasses(plan.Delete) // seqs, formatted here: nothing is bound
 		// Keys first: they are what makes the content unrecoverable.
 		for _, q := range []string{
-			`DELETE FROM data_keys WHERE seq IN (SELECT seq FROM objects WHERE seq IN (` + list + `) AND id = ?)`,
-			`DELETE FROM access_macs WHERE seq IN (SELECT seq FROM objects WHERE seq IN (` + list + `) AND id = ?)`,
+			`DELETE FROM data_keys WHERE seq IN (` + list + `)`,
+			`DELETE FROM access_macs WHERE seq IN (` + list + `)`,
 			`DELETE FROM objects WHERE seq IN (` + list + `) AND id = ?`,
+			`DELETE FROM object_ids WHERE seq IN (` + list + `) AND id = ?`,
 		} {
-			if _, err := t.t.ExecContext(ctx, q, ts.ID); err != nil {
-				return nil, fmt.Errorf("purge %s: %w", ts.ID, err)
+			if _, err := t.t.ExecContext(ctx, q, p.ID); err != nil {
+				return fail(err)
 			}
 		}
+		if len(plan.Latest) > 0 {
+			if _, err := t.t.ExecContext(ctx, `UPDATE objects SET newer = 0 WHERE seq IN (`+scan.FormatClasses(plan.Latest)+`)`); err != nil {
+				return fail(err)
+			}
+		}
+		t.purged = append(t.purged, purgedRows(p.ID, at, plan.Delete)...)
+		t.dropAdded(p.ID, plan.Delete)
 	}
-	for _, q := range []string{`DELETE FROM object_ids WHERE id = ?`, `DELETE FROM retention WHERE id = ?`} {
-		if _, err := t.t.ExecContext(ctx, q, ts.ID); err != nil {
-			return nil, fmt.Errorf("purge %s: %w", ts.ID, err)
+	if plan.Gone {
+		if _, err := t.t.ExecContext(ctx, `DELETE FROM retention WHERE id = ?`, p.ID); err != nil {
+			return fail(err)
 		}
 	}
-	t.purgedID = append(t.purgedID, ts.ID)
-	delete(t.added, ts.ID)
-	vj, err := json.Marshal(versions)
-	if err != nil {
-		return nil, fmt.Errorf("purge %s: %w", ts.ID, err)
+	for _, ts := range plan.Write {
+		vj, err := json.Marshal(ts.Versions)
+		if err != nil {
+			return fail(err)
+		}
+		if _, err := t.t.ExecContext(ctx, `INSERT INTO tombstones (`+scan.TombstoneColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (id, instance) DO UPDATE SET versions = excluded.versions, versions_us = excluded.versions_us,
+				classes = excluded.classes, whole = excluded.whole`,
+			ts.ID, ts.Instance, string(vj), scan.FormatAt(ts.VersionsAt), ts.PurgedAt.UnixMicro(), ts.Reason, scan.FormatClasses(ts.Classes), boolInt(ts.Whole)); err != nil {
+			return fail(fmt.Errorf("tombstone: %w", err))
+		}
 	}
-	// A second purge keeps the first tombstone and widens it: no classes
-	// known on either side ('') stays unknown, and unknown is the
-	// stricter (everyone is refused).
-	if _, err := t.t.ExecContext(ctx, `INSERT INTO tombstones (id, versions, purged_us, reason, classes, instances) VALUES (?, ?, ?, ?, ?, ?)
-		ON CONFLICT (id) DO UPDATE SET instances = max(instances, excluded.instances),
-			classes = CASE WHEN classes = '' OR excluded.classes = '' THEN '' ELSE classes || ',' || excluded.classes END`,
-		ts.ID, string(vj), ts.PurgedAt.UnixMicro(), ts.Reason, scan.FormatClasses(classes), max(top+1, 1)); err != nil {
-		return nil, fmt.Errorf("purge %s: tombstone: %w", ts.ID, err)
+	return plan.Purged, nil
+}
+
+// purgedRows returns the rows of at whose seq is among seqs.
+func purgedRows(id string, at []idindex.Row, seqs []int64) []idindex.Row {
+	var out []idindex.Row
+	for _, r := range at {
+		if r.ID == id && slices.Contains(seqs, r.Seq) {
+			out = append(out, r)
+		}
 	}
-	return versions, nil
+	return out
 }
 
 func (t *tx) UpdateDataKey(ctx context.Context, k store.DataKey) error {
@@ -172,7 +160,7 @@ func (r reader) DataKeys(ctx context.Context, after store.DataKey, limit int) ([
 }
 
 func (r reader) Tombstones(ctx context.Context) ([]store.Tombstone, error) {
-	rows, err := r.q.QueryContext(ctx, `SELECT `+scan.TombstoneColumns+` FROM tombstones ORDER BY id`)
+	rows, err := r.q.QueryContext(ctx, `SELECT `+scan.TombstoneColumns+` FROM tombstones ORDER BY id, instance`)
 	if err != nil {
 		return nil, fmt.Errorf("tombstones: %w", err)
 	}
@@ -180,11 +168,11 @@ func (r reader) Tombstones(ctx context.Context) ([]store.Tombstone, error) {
 	return scan.Collect(rows, scan.Tombstone)
 }
 
-func (r reader) TombstonesOf(ctx context.Context, ids []string) (map[string]store.Tombstone, error) {
-	out := map[string]store.Tombstone{}
+func (r reader) TombstonesOf(ctx context.Context, ids []string) (map[string][]store.Tombstone, error) {
+	out := map[string][]store.Tombstone{}
 	for start := 0; start < len(ids); start += manyIDs {
 		in, args := placeholders(ids[start:min(start+manyIDs, len(ids))])
-		rows, err := r.q.QueryContext(ctx, `SELECT `+scan.TombstoneColumns+` FROM tombstones WHERE id IN (`+in+`)`, args...)
+		rows, err := r.q.QueryContext(ctx, `SELECT `+scan.TombstoneColumns+` FROM tombstones WHERE id IN (`+in+`) ORDER BY id, instance`, args...)
 		if err != nil {
 			return nil, fmt.Errorf("tombstones: %w", err)
 		}
@@ -194,7 +182,7 @@ func (r reader) TombstonesOf(ctx context.Context, ids []string) (map[string]stor
 			return nil, err
 		}
 		for _, t := range ts {
-			out[t.ID] = t
+			out[t.ID] = append(out[t.ID], t)
 		}
 	}
 	return out, nil

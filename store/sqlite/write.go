@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/tearline/tearline/store/sqlite/internal/idindex"
@@ -36,7 +37,7 @@ type tx struct {
 	ids      *idindex.Index
 	caughtUp bool
 	added    map[string][]idindex.Entry
-	purgedID []string
+	purged   []idindex.Row
 }
 
 // versionRows returns where the versions of ids are stored: the tail, what
@@ -77,7 +78,18 @@ func (t *tx) committed() {
 		t.ids.Add(rs)
 		t.ids.Stored()
 	}
-	t.ids.Forget(t.purgedID)
+	t.ids.Forget(t.purged)
+}
+
+// dropAdded forgets the versions of id this transaction stored that it
+// purged since (by seq).
+func (t *tx) dropAdded(id string, seqs []int64) {
+	es := slices.DeleteFunc(t.added[id], func(e idindex.Entry) bool { return slices.Contains(seqs, e.Seq) })
+	if len(es) == 0 {
+		delete(t.added, id)
+	} else {
+		t.added[id] = es
+	}
 }
 
 func (t *tx) PutLabel(ctx context.Context, id string, raw []byte) error {

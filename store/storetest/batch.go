@@ -42,7 +42,7 @@ func testPutObjectsMatchesPutObject(t *testing.T, batchStore, oneStore store.Sto
 			gone := id(rng.Intn(30))
 			for _, s := range []store.Store{batchStore, oneStore} {
 				update(t, s, func(tx store.Tx) error {
-					_, err := tx.PurgeObject(ctx, store.Tombstone{ID: gone, PurgedAt: base, Reason: "admin"})
+					_, err := tx.PurgeVersions(ctx, store.WholeObject(gone, base, "admin"))
 					return err
 				})
 			}

@@ -18,7 +18,6 @@ var instanceTests = []struct {
 }{
 	{"InstancesKeepApart", testInstancesKeepApart},
 	{"InstancesList", testInstancesList},
-	{"InstancesPurge", testInstancesPurge},
 }
 
 // A version of instance 1 with the (id, modified) of instance 0 and other
@@ -117,57 +116,5 @@ func testInstancesList(t *testing.T, s store.Store) {
 	}
 	if n, err := s.Count(ctx, store.ListQuery{Classes: []int64{high, low}}); err != nil || n != 2 {
 		t.Errorf("Count at both = %d, %v; want 2", n, err)
-	}
-}
-
-// A purge by id purges every instance and records their classes; a
-// version numbered at or above the tombstone's Instances is a new
-// instance, not refused.
-func testInstancesPurge(t *testing.T, s store.Store) {
-	ctx := t.Context()
-	high, low := class(t, s, "label-high"), class(t, s, "label-low")
-	id := objectID("indicator", 1)
-	h := version(id, "indicator", 0, high, false, "high")
-	mustPut(t, s, &h)
-	l := version(id, "indicator", 0, low, false, "low")
-	l.Instance = 1
-	mustPut(t, s, &l)
-	update(t, s, func(tx store.Tx) error {
-		_, err := tx.PurgeObject(ctx, store.Tombstone{ID: id, PurgedAt: base, Reason: "admin"})
-		return err
-	})
-	ts, err := s.TombstonesOf(ctx, []string{id, objectID("indicator", 2)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, ok := ts[id]
-	if !ok || len(ts) != 1 {
-		t.Fatalf("TombstonesOf = %+v, want only %s", ts, id)
-	}
-	want := []int64{min(high, low), max(high, low)}
-	if !slices.Equal(got.Classes, want) || got.Instances != 2 {
-		t.Errorf("tombstone classes %v instances %d, want %v and 2", got.Classes, got.Instances, want)
-	}
-	for _, inst := range []int64{0, 1} {
-		v := version(id, "indicator", 5, low, false, "again")
-		v.Instance = inst
-		if _, err := put(t, s, &v); !errors.Is(err, store.ErrPurged) {
-			t.Errorf("instance %d after the purge = %v, want ErrPurged", inst, err)
-		}
-	}
-	fresh := version(id, "indicator", 5, low, false, "a new instance")
-	fresh.Instance = 2
-	mustPut(t, s, &fresh)
-	// Purging again keeps the first tombstone and widens it.
-	update(t, s, func(tx store.Tx) error {
-		_, err := tx.PurgeObject(ctx, store.Tombstone{ID: id, PurgedAt: base.Add(1), Reason: "retention"})
-		return err
-	})
-	all, err := s.Tombstones(ctx)
-	if err != nil || len(all) != 1 {
-		t.Fatalf("Tombstones = %+v, %v", all, err)
-	}
-	if all[0].Instances != 3 || all[0].Reason != "admin" {
-		t.Errorf("tombstone after a second purge: instances %d reason %q, want 3 and admin", all[0].Instances, all[0].Reason)
 	}
 }

@@ -132,11 +132,11 @@ func testPurge(t *testing.T, s store.Store) {
 	at := base.Add(48 * time.Hour)
 	var versions []string
 	update(t, s, func(tx store.Tx) error {
-		var err error
-		versions, err = tx.PurgeObject(ctx, store.Tombstone{ID: a, PurgedAt: at, Reason: "recall"})
+		ts, err := tx.PurgeVersions(ctx, store.WholeObject(a, at, "recall"))
 		if err != nil {
 			return err
 		}
+		versions = store.PurgedVersions(ts)
 		// Inside the transaction the object is gone already.
 		if vs, err := tx.Versions(ctx, a); err != nil || len(vs) != 0 {
 			t.Errorf("tx.Versions after purge = %d, %v", len(vs), err)
@@ -144,7 +144,7 @@ func testPurge(t *testing.T, s store.Store) {
 		return nil
 	})
 	if !slices.Equal(versions, []string{va1.Modified, va2.Modified}) {
-		t.Errorf("PurgeObject = %v", versions)
+		t.Errorf("PurgeVersions = %v", versions)
 	}
 	if vs, err := s.Versions(ctx, a); err != nil || len(vs) != 0 {
 		t.Errorf("Versions after purge = %d, %v", len(vs), err)
@@ -169,7 +169,7 @@ func testPurge(t *testing.T, s store.Store) {
 	}
 	// Purging again keeps the first tombstone.
 	update(t, s, func(tx store.Tx) error {
-		v, err := tx.PurgeObject(ctx, store.Tombstone{ID: a, PurgedAt: at.Add(time.Hour), Reason: "admin"})
+		v, err := tx.PurgeVersions(ctx, store.WholeObject(a, at.Add(time.Hour), "admin"))
 		if err == nil && len(v) != 0 {
 			t.Errorf("second purge deleted %v", v)
 		}
@@ -189,9 +189,9 @@ func testPurgeUnknown(t *testing.T, s store.Store) {
 	ctx := t.Context()
 	id := objectID("report", 9)
 	update(t, s, func(tx store.Tx) error {
-		v, err := tx.PurgeObject(ctx, store.Tombstone{ID: id, PurgedAt: base, Reason: "admin"})
+		v, err := tx.PurgeVersions(ctx, store.WholeObject(id, base, "admin"))
 		if err == nil && len(v) != 0 {
-			t.Errorf("PurgeObject of nothing = %v", v)
+			t.Errorf("PurgeVersions of nothing = %v", v)
 		}
 		return err
 	})
@@ -229,7 +229,7 @@ func testRetention(t *testing.T, s store.Store) {
 		}
 	}
 	update(t, s, func(tx store.Tx) error {
-		_, err := tx.PurgeObject(ctx, store.Tombstone{ID: a, PurgedAt: base, Reason: "retention"})
+		_, err := tx.PurgeVersions(ctx, store.WholeObject(a, base, "retention"))
 		return err
 	})
 	if got, _ := s.Expired(ctx, base.Add(4*time.Hour), 10); !slices.Equal(got, []string{b}) {

@@ -32,6 +32,7 @@ import (
 	"github.com/tearline/tearline/store"
 	"github.com/tearline/tearline/store/storetest/audittest"
 	"github.com/tearline/tearline/store/storetest/internal/suite"
+	"github.com/tearline/tearline/store/storetest/purgetest"
 	"github.com/tearline/tearline/store/storetest/recordstest"
 	"github.com/tearline/tearline/store/storetest/searchtest"
 )
@@ -66,11 +67,11 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	tests = append(tests, instanceTests...)   // instances.go
 	tests = append(tests, webSessionTests...) // websessions.go
 	tests = append(tests, accessMACTests...)  // accessmacs.go
-	// The audit log (audittest) and the node's record tables (recordstest):
+	// The audit log (audittest), the node's record tables (recordstest):
 	// users and tokens, agreements, the ledger, consents, recalls, the
-	// outbox, follow-ups, witnessed logs, node keys; and the search index
-	// (searchtest).
-	for _, r := range slices.Concat(audittest.Tests, recordstest.Tests, searchtest.Tests) {
+	// outbox, follow-ups, witnessed logs, node keys; the search index
+	// (searchtest); and purges by instance and by version (purgetest).
+	for _, r := range slices.Concat(audittest.Tests, recordstest.Tests, searchtest.Tests, purgetest.Tests) {
 		tests = append(tests, struct {
 			name string
 			fn   func(t *testing.T, s store.Store)

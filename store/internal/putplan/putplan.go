@@ -2,7 +2,7 @@
 // given what is stored already: the rules every backend applies, in one
 // place. An identical resend stores nothing; the same version with other
 // content is a conflict; nothing is stored after a revoked version or for
-// a purged object; the rest is inserted, and the versions it supersedes
+// a purged version; the rest is inserted, and the versions it supersedes
 // are marked as having a newer one. Each rule applies within one instance
 // of an id (store.ObjectVersion.Instance): instances never meet.
 package putplan
@@ -86,11 +86,11 @@ type Plan struct {
 
 // Make plans storing vs in order. stored holds the stored versions by id
 // (ids with none may be missing; every instance together), purged the
-// tombstones' Instances by id (the instances numbered below it are
-// purged; ids without a tombstone may be missing). A
+// tombstones by id (ids without one may be missing): a version its
+// instance's tombstone refuses (store.Tombstone.Refuses) is ErrPurged. A
 // version inserted without a DateAdded gets now, the next one now plus
 // two microseconds, and so on.
-func Make(vs []*store.ObjectVersion, stored map[string][]Stored, purged map[string]int64, now time.Time) Plan {
+func Make(vs []*store.ObjectVersion, stored map[string][]Stored, purged map[string][]store.Tombstone, now time.Time) Plan {
 	p := Plan{
 		Created:  make([]bool, len(vs)),
 		Errs:     make([]error, len(vs)),
@@ -131,7 +131,7 @@ func Make(vs []*store.ObjectVersion, stored map[string][]Stored, purged map[stri
 			p.Errs[i] = fmt.Errorf("put %s version %s: %w", v.ID, v.Modified, store.ErrConflict)
 		case revokedBefore:
 			p.Errs[i] = fmt.Errorf("put %s version %s: %w", v.ID, v.Modified, store.ErrRevoked)
-		case v.Instance < purged[v.ID]:
+		case refused(purged[v.ID], v):
 			p.Errs[i] = fmt.Errorf("put %s version %s: %w", v.ID, v.Modified, store.ErrPurged)
 		default:
 			if v.DateAdded.IsZero() {
@@ -152,6 +152,16 @@ func Make(vs []*store.ObjectVersion, stored map[string][]Stored, purged map[stri
 		}
 	}
 	return p
+}
+
+// refused reports whether a tombstone of v's instance refuses v.
+func refused(ts []store.Tombstone, v *store.ObjectVersion) bool {
+	for _, t := range ts {
+		if t.Instance == v.Instance && t.Refuses(v.ModifiedAt) {
+			return true
+		}
+	}
+	return false
 }
 
 // Inserted copies the inserted versions' seqs into Versions: call it once

@@ -21,7 +21,7 @@ func TestMake(t *testing.T) {
 		"a": {{Seq: 1, ModUS: us(10), Digest: "a10"}},
 		"r": {{Seq: 2, ModUS: us(10), Digest: "r10", Revoked: true}},
 	}
-	purged := map[string]int64{"p": 1}
+	purged := map[string][]store.Tombstone{"p": {{ID: "p", Instance: 0, Whole: true}}}
 	now := time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC)
 	vs := []*store.ObjectVersion{
 		version("a", 10, "a10", false),   // 0: identical resend
@@ -85,7 +85,7 @@ func TestMakeInstances(t *testing.T) {
 		"a": {{Seq: 1, ModUS: us(10), Digest: "a10"}},
 		"r": {{Seq: 2, ModUS: us(10), Digest: "r10", Revoked: true}},
 	}
-	purged := map[string]int64{"p": 1}
+	purged := map[string][]store.Tombstone{"p": {{ID: "p", Instance: 0, Whole: true}}}
 	in := func(v *store.ObjectVersion, inst int64) *store.ObjectVersion { v.Instance = inst; return v }
 	vs := []*store.ObjectVersion{
 		in(version("a", 10, "other", false), 1), // 0: same version, other content, other instance
@@ -120,5 +120,33 @@ func TestMakeInstances(t *testing.T) {
 	}
 	if n := len(p.Versions[Key{"a", 1}]); n != 2 {
 		t.Errorf("Versions[a instance 1]: %d, want 2 (its own two, none of instance 0)", n)
+	}
+}
+
+// A tombstone that is not whole refuses the versions it names, in its own
+// instance: later versions of that instance, and the same version in
+// another instance, are stored.
+func TestMakePurgedVersions(t *testing.T) {
+	at := func(sec int) time.Time { return time.Date(2026, 1, 1, 0, 0, sec, 0, time.UTC) }
+	stored := map[string][]Stored{"p": {{Seq: 1, ModUS: us(20), Digest: "p20"}}}
+	purged := map[string][]store.Tombstone{"p": {{ID: "p", Instance: 0, VersionsAt: []time.Time{at(10)}}}}
+	in := func(v *store.ObjectVersion, inst int64) *store.ObjectVersion { v.Instance = inst; return v }
+	vs := []*store.ObjectVersion{
+		version("p", 10, "p10", false),        // 0: the purged version, again
+		version("p", 30, "p30", false),        // 1: a later version of the instance
+		version("p", 5, "p5", false),          // 2: an earlier one never purged
+		in(version("p", 10, "p10", false), 1), // 3: the purged version, in another instance
+	}
+	p := Make(vs, stored, purged, time.Now())
+	if want := []bool{false, true, true, true}; !slices.Equal(p.Created, want) {
+		t.Errorf("Created = %v, want %v", p.Created, want)
+	}
+	if !errors.Is(p.Errs[0], store.ErrPurged) {
+		t.Errorf("Errs[0] = %v, want ErrPurged", p.Errs[0])
+	}
+	for i := 1; i < 4; i++ {
+		if p.Errs[i] != nil {
+			t.Errorf("Errs[%d] = %v, want nil", i, p.Errs[i])
+		}
 	}
 }

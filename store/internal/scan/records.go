@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/tearline/tearline/store"
 )
@@ -234,20 +235,23 @@ func outboxItem(sc Scanner, withLease bool) (store.OutboxItem, int64, error) {
 }
 
 // TombstoneColumns are the columns Tombstone reads, in its order.
-const TombstoneColumns = `id, versions, purged_us, reason, classes, instances`
+const TombstoneColumns = `id, instance, versions, versions_us, purged_us, reason, classes, whole`
 
 // Tombstone reads TombstoneColumns. Its errors carry
 // Tombstones' context: "tombstones: " for a row that does not scan,
 // "tombstone <id>: " for versions that do not decode.
 func Tombstone(sc Scanner) (store.Tombstone, error) {
 	var ts store.Tombstone
-	var vj, classes string
+	var vj, vus, classes string
 	var us int64
-	if err := sc.Scan(&ts.ID, &vj, &us, &ts.Reason, &classes, &ts.Instances); err != nil {
+	if err := sc.Scan(&ts.ID, &ts.Instance, &vj, &vus, &us, &ts.Reason, &classes, &ts.Whole); err != nil {
 		return ts, fmt.Errorf("tombstones: %w", err)
 	}
 	var err error
 	if ts.Classes, err = ParseClasses(classes); err != nil {
+		return ts, fmt.Errorf("tombstone %s: %w", ts.ID, err)
+	}
+	if ts.VersionsAt, err = ParseAt(vus); err != nil {
 		return ts, fmt.Errorf("tombstone %s: %w", ts.ID, err)
 	}
 	if err := json.Unmarshal([]byte(vj), &ts.Versions); err != nil {
@@ -255,6 +259,32 @@ func Tombstone(sc Scanner) (store.Tombstone, error) {
 	}
 	ts.PurgedAt = FromUS(us)
 	return ts, nil
+}
+
+// FormatAt is how a tombstone's VersionsAt are kept: microseconds since
+// the epoch, comma separated, in their order; "" for none.
+func FormatAt(ts []time.Time) string {
+	parts := make([]string, len(ts))
+	for i, t := range ts {
+		parts[i] = strconv.FormatInt(t.UnixMicro(), 10)
+	}
+	return strings.Join(parts, ",")
+}
+
+// ParseAt reads FormatAt's form; "" is nil.
+func ParseAt(s string) ([]time.Time, error) {
+	if s == "" {
+		return nil, nil
+	}
+	var out []time.Time
+	for _, p := range strings.Split(s, ",") {
+		us, err := strconv.ParseInt(p, 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("versions_us %q: %w", s, err)
+		}
+		out = append(out, FromUS(us))
+	}
+	return out, nil
 }
 
 // AuditEntry reads idx, data.

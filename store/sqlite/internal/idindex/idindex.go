@@ -185,13 +185,20 @@ func (x *Index) MergesOnClose() bool {
 	return x.storedHere
 }
 
-// Forget drops purged ids from the tail.
-func (x *Index) Forget(ids []string) {
+// Forget drops purged versions from the tail (by seq: a purge may leave
+// other versions, and instances, of the id).
+func (x *Index) Forget(rs []Row) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	for _, id := range ids {
-		x.size -= len(x.tail[id])
-		delete(x.tail, id)
+	for _, r := range rs {
+		es := x.tail[r.ID]
+		keep := slices.DeleteFunc(es, func(e Entry) bool { return e.Seq == r.Seq })
+		x.size -= len(es) - len(keep)
+		if len(keep) == 0 {
+			delete(x.tail, r.ID)
+		} else {
+			x.tail[r.ID] = keep
+		}
 	}
 }
 
@@ -250,7 +257,7 @@ func (x *Index) Snapshot() ([]Row, int64) {
 	return out, x.seen
 }
 
-// Has reports whether the tail still holds r (a purge drops its id).
+// Has reports whether the tail still holds r (a purge drops it).
 func (x *Index) Has(r Row) bool {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
@@ -370,7 +377,7 @@ func (x *Index) Merge(ctx context.Context, write func(context.Context, func(*sql
 	for start := 0; start < len(rows); start += mergeChunk {
 		part := rows[start:min(start+mergeChunk, len(rows))]
 		err := write(ctx, func(t *sql.Tx) error {
-			// A purge since the snapshot took its id out of the tail.
+			// A purge since the snapshot took its rows out of the tail.
 			live := make([]Row, 0, len(part))
 			for _, r := range part {
 				if x.Has(r) {

@@ -38,7 +38,7 @@ func TestTailAddLookupForget(t *testing.T) {
 	if seen != 4 || len(es) != 1 || es[0].Seq != 4 {
 		t.Fatalf("lookup one: %v up to %d, want seq 4 up to 4", es, seen)
 	}
-	x.Forget([]string{"a"})
+	x.Forget([]Row{row("a", 4, 20, 0)})
 	if n := x.TailSize(); n != 1 {
 		t.Fatalf("tail size after forget %d, want 1", n)
 	}
@@ -116,7 +116,7 @@ func TestMergeWritesTailToTable(t *testing.T) {
 		rows = append(rows, row(id, int64(i+1), 100, 0))
 	}
 	x.Add(rows)
-	x.Forget(ids[:1]) // purged before the merge: not written
+	x.Forget(rows[:1]) // purged before the merge: not written
 	writes := 0
 	write := func(ctx context.Context, fn func(*sql.Tx) error) error {
 		writes++

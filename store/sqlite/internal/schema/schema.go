@@ -140,6 +140,7 @@ CREATE INDEX retention_until ON retention (until_us);
 	17: instanceWireSchema,
 	18: auditIndexSchema,
 	19: searchSchema, // search.go
+	20: tombstonesByInstanceSchema,
 }
 
 // steps are the migrations' parts written in Go, run after their SQL in the
@@ -492,6 +493,37 @@ DROP TABLE object_ids;
 ALTER TABLE object_ids_keyed RENAME TO object_ids;
 ALTER TABLE tombstones ADD COLUMN classes TEXT NOT NULL DEFAULT '';
 ALTER TABLE tombstones ADD COLUMN instances INTEGER NOT NULL DEFAULT 1;
+`
+
+// tombstonesByInstanceSchema (migration 20) keeps a tombstone per
+// instance of an object, not per id, so a purge can destroy some versions
+// of one instance (store.Purge): versions_us says which versions (their
+// modified_us), whole that the instance was purged to its last version.
+// A tombstone before it purged every instance below its instances count
+// whole: it becomes one whole row per instance, its classes and versions
+// copied to each (which versions were whose is not known; whole refuses
+// every version anyway). The table is small (a row per purged object) and
+// copied once (timed at 2M tombstones: docs/STORAGE.md).
+const tombstonesByInstanceSchema = `
+CREATE TABLE tombstones_by_instance (
+	id          TEXT    NOT NULL,
+	instance    INTEGER NOT NULL,
+	versions    TEXT    NOT NULL, -- JSON array of the modified values destroyed
+	versions_us TEXT    NOT NULL, -- their modified_us, comma separated ('' before this migration)
+	purged_us   INTEGER NOT NULL,
+	reason      TEXT    NOT NULL,
+	classes     TEXT    NOT NULL,
+	whole       INTEGER NOT NULL,
+	PRIMARY KEY (id, instance)
+) WITHOUT ROWID;
+WITH RECURSIVE k(n) AS (
+	SELECT 0 UNION ALL SELECT n + 1 FROM k WHERE n + 1 < (SELECT COALESCE(MAX(instances), 1) FROM tombstones)
+)
+INSERT INTO tombstones_by_instance (id, instance, versions, versions_us, purged_us, reason, classes, whole)
+	SELECT t.id, k.n, t.versions, '', t.purged_us, t.reason, t.classes, 1 FROM tombstones t JOIN k ON k.n < t.instances
+	ORDER BY t.id, k.n;
+DROP TABLE tombstones;
+ALTER TABLE tombstones_by_instance RENAME TO tombstones;
 `
 
 const nodeKeysSchema = `
