@@ -203,7 +203,7 @@ func testAuthorizationMatrix(t *testing.T, storeURL string) {
 	if st, res := tn.publish(t, admin, []byte(revoked), secretLabel); st != 200 {
 		t.Fatalf("revoke %s: %d %+v", x.Rev, st, res)
 	}
-	if _, err := n.Purge(ctx, node.ConsoleAdmin(), x.Purg, node.PurgeAdmin); err != nil {
+	if _, err := n.Purge(ctx, node.ConsoleAdmin(), node.PurgeTarget{ID: x.Purg, Reason: node.PurgeAdmin}); err != nil {
 		t.Fatal(err)
 	}
 	releaser := tokenOf("releaser-hi")

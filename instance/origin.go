@@ -56,10 +56,11 @@ func origins(ctx context.Context, r store.Reader, ids []string, stored []store.O
 // delivered, before they are stored: the instance here that holds the
 // origin instance from[i] of v's originator (v.Originator), else a new
 // instance numbered above every instance the id has had, whose origin it
-// records. A version of an origin instance not held here of an id with a
-// tombstone is of instance 0 when it names origin instance 0 (so a purged
-// object from a partner of an earlier version stays purged, as before
-// instances), else new. self is this node's name: its own instances have
+// records. A version of an origin instance not held here of an id whose
+// instance 0 has a tombstone and no version left is of instance 0 when it
+// names origin instance 0 (so a purged object from a partner of an earlier
+// version stays purged, as before instances: the store refuses it), else
+// new. self is this node's name: its own instances have
 // no origin and are never joined by a partner's version.
 func AssignReceived(ctx context.Context, tx store.Tx, self string, vs []*store.ObjectVersion, from []int64) error {
 	if len(from) != len(vs) {
@@ -98,7 +99,7 @@ func AssignReceived(ctx context.Context, tx store.Tx, self string, vs []*store.O
 		if found {
 			continue
 		}
-		if _, purged := tombs[v.ID]; purged && want.Instance == 0 {
+		if want.Instance == 0 && !slices.Contains(nums[v.ID], 0) && slices.ContainsFunc(tombs[v.ID], func(t store.Tombstone) bool { return t.Instance == 0 }) {
 			v.Instance = 0
 			continue
 		}

@@ -208,13 +208,23 @@ func (s *Store) termsOf(v *store.ObjectVersion) ([]int64, error) {
 	return s.h.Terms(raw), nil
 }
 
-// PurgeObject purges t.ID and removes the purged versions' postings.
-func (t *tx) PurgeObject(ctx context.Context, ts store.Tombstone) ([]string, error) {
-	gone, err := t.Tx.PurgeObject(ctx, ts)
+// PurgeVersions purges what p selects and removes the postings of the
+// versions it deleted: those of p.ID no longer stored (a version purged
+// before had its postings removed then), so a version left, of this
+// instance or another, keeps its postings.
+func (t *tx) PurgeVersions(ctx context.Context, p store.Purge) ([]store.Tombstone, error) {
+	gone, err := t.Tx.PurgeVersions(ctx, p)
 	if err != nil {
 		return nil, err
 	}
-	return gone, t.Tx.PruneSearchDocs(ctx, ts.ID)
+	deleted := false
+	for _, ts := range gone {
+		deleted = deleted || len(ts.Versions) > 0
+	}
+	if !deleted {
+		return gone, nil
+	}
+	return gone, t.Tx.PruneSearchDocs(ctx, p.ID)
 }
 
 // Backfill indexes the versions stored before the index existed, batch

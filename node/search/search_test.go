@@ -176,7 +176,7 @@ func TestSearchAfterPurge(t *testing.T) {
 	if got := ids(f.search(t, f.high, "fancy", search.Filters{})); len(got[0]) != 1 {
 		t.Fatalf("before: %v", got)
 	}
-	if _, err := f.n.Purge(t.Context(), node.ConsoleAdmin(), f.indicator, node.PurgeRecall); err != nil {
+	if _, err := f.n.Purge(t.Context(), node.ConsoleAdmin(), node.PurgeTarget{ID: f.indicator, Reason: node.PurgeRecall}); err != nil {
 		t.Fatal(err)
 	}
 	for _, q := range []string{"fancy", "203.0.113.9", "evil.example.com"} {

@@ -226,14 +226,16 @@ func testSearchPagesAndCounts(t *testing.T, s store.Store) {
 	}
 }
 
-// testSearchPurge: a purge followed by PruneSearchDocs leaves no hit and
-// no count of the purged object; other objects' postings stay, and a
-// second put of a document for a seq keeps the first.
+// testSearchPurge: a purge of some versions followed by PruneSearchDocs
+// removes the postings of exactly those versions (the version left is a hit
+// again); a purge of the rest leaves no hit and no count of the purged
+// object; other objects' postings stay, and a second put of a document for
+// a seq keeps the first.
 func testSearchPurge(t *testing.T, s store.Store) {
 	ctx := t.Context()
 	c := class(t, s, "marking-definition--a")
 	gone, kept := suite.ObjectID("indicator", 1), suite.ObjectID("indicator", 2)
-	put(t, s, gone, "indicator", 1, c, "n", termA)
+	old := put(t, s, gone, "indicator", 1, c, "n", termA)
 	put(t, s, gone, "indicator", 2, c, "n", termA, termC)
 	k := put(t, s, kept, "indicator", 1, c, "n", termA)
 	suite.Update(t, s, func(tx store.Tx) error { // a second document: the first stays
@@ -242,18 +244,29 @@ func testSearchPurge(t *testing.T, s store.Store) {
 	if got := search(t, s, store.SearchQuery{Groups: [][]int64{{termB}}, Classes: []int64{c}}); len(got) != 0 {
 		t.Errorf("a second document replaced the first: %v", got)
 	}
-	suite.Update(t, s, func(tx store.Tx) error {
-		if _, err := tx.PurgeObject(ctx, store.Tombstone{ID: gone, PurgedAt: suite.At(5), Reason: "test"}); err != nil {
-			return err
-		}
-		return tx.PruneSearchDocs(ctx, gone)
-	})
+	purge := func(p store.Purge) {
+		t.Helper()
+		suite.Update(t, s, func(tx store.Tx) error {
+			if _, err := tx.PurgeVersions(ctx, p); err != nil {
+				return err
+			}
+			return tx.PruneSearchDocs(ctx, gone)
+		})
+	}
 	q := store.SearchQuery{Groups: [][]int64{{termA}}, Classes: []int64{c}}
+	purge(store.Purge{ID: gone, Instance: 0, Versions: []time.Time{suite.At(2)}, PurgedAt: suite.At(5), Reason: "test"})
+	if got := search(t, s, q); !slices.Equal(got, []int64{old, k}) {
+		t.Errorf("after purging the newer version: %v, want [%d %d]", got, old, k)
+	}
+	if n := count(t, s, store.SearchQuery{Groups: [][]int64{{termC}}, Classes: []int64{c}}, 10); n != 0 {
+		t.Errorf("purged version still counted: %d", n)
+	}
+	purge(store.WholeObject(gone, suite.At(6), "test"))
 	if got := search(t, s, q); !slices.Equal(got, []int64{k}) {
 		t.Errorf("after the purge: %v, want [%d]", got, k)
 	}
-	if n := count(t, s, store.SearchQuery{Groups: [][]int64{{termC}}, Classes: []int64{c}}, 10); n != 0 {
-		t.Errorf("purged object still counted: %d", n)
+	if n := count(t, s, q, 10); n != 1 {
+		t.Errorf("purged object still counted: %d of 1", n)
 	}
 	suite.Update(t, s, func(tx store.Tx) error { return tx.PruneSearchDocs(ctx, kept) }) // nothing of kept is gone
 	if got := search(t, s, q); !slices.Equal(got, []int64{k}) {
