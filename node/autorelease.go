@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/tearline/tearline/agreement"
 	"github.com/tearline/tearline/datadir"
 	"github.com/tearline/tearline/policy"
 	"github.com/tearline/tearline/store"
@@ -71,31 +70,10 @@ func (n *Node) AutoReleaseTargets(ctx context.Context, from string) (map[string]
 	if err != nil {
 		return nil, fmt.Errorf("auto-release: %w", err)
 	}
-	if len(AutomaticParties(n.cfg.Name, compiled, reachable)) == 0 {
+	if len(policy.AutomaticParties(n.cfg.Name, compiled, reachable)) == 0 {
 		return nil, nil
 	}
 	return reachable, nil
-}
-
-// AutomaticParties maps each reachable partner to the active agreements of
-// node self whose terms to it release automatically.
-func AutomaticParties(self string, compiled map[string]*policy.Agreement, reachable map[string]bool) map[string]map[string]*policy.Agreement {
-	out := map[string]map[string]*policy.Agreement{}
-	for k, a := range compiled {
-		if a.Self() != self || a.Status().State != agreement.StateActive {
-			continue
-		}
-		for _, party := range a.Partners() {
-			if !reachable[party] || !a.ReleasesAutomatically(party) {
-				continue
-			}
-			if out[party] == nil {
-				out[party] = map[string]*policy.Agreement{}
-			}
-			out[party][k] = a
-		}
-	}
-	return out
 }
 
 // CreatedOf returns the versions of landed that were created (not resends).

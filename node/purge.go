@@ -19,8 +19,7 @@ const (
 	PurgeRestore   = "restore"   // a restore re-applied an earlier purge
 )
 
-// PurgeTarget selects what Purge destroys (instances and versions; all
-// when none is named).
+// PurgeTarget selects what Purge destroys (instances, versions; all if none).
 type PurgeTarget = store.Selection
 
 // Purge crypto-shreds the versions t selects: their data keys and
@@ -36,7 +35,6 @@ func (n *Node) Purge(ctx context.Context, p *Principal, t PurgeTarget) ([]string
 	if err := Authorize(p, ActPurge); err != nil {
 		return nil, fmt.Errorf("purge %s: %w", id, err)
 	}
-	actor := p.Actor()
 	if t.Reason == "" || strings.ContainsAny(t.Reason, " \t\n") {
 		return nil, fmt.Errorf("purge %s: reason %q: want one word (retention, recall, admin): %w", id, t.Reason, ErrInvalid)
 	}
@@ -52,7 +50,7 @@ func (n *Node) Purge(ctx context.Context, p *Principal, t PurgeTarget) ([]string
 		}
 		versions = versions[:0]
 		for _, s := range sel {
-			purged, err := n.PurgeIn(ctx, tx, actor, s)
+			purged, err := n.PurgeIn(ctx, tx, p.Actor(), s)
 			if err != nil {
 				return err
 			}

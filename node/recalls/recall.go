@@ -546,21 +546,10 @@ type target struct {
 }
 
 // purgeInstance purges instance tg.instance of tg.id, in tx, for a
-// recall, and returns the versions purged. An id held in that instance
-// alone is purged whole, as before instances. One with other instances
-// here (another originator's, this node's own, or another instance of
-// the same originator) must lose that instance only, and a purge is by
-// id in this store (docs/SECURITY.md, "Not yet covered"): the notice is
-// answered with a transient failure, so the originator retries it, and
-// nothing else of the id is touched.
+// recall, and returns the versions purged. The id's other instances here
+// (another originator's, this node's own, or another instance of the same
+// originator) are not touched.
 func (rc *Service) purgeInstance(ctx context.Context, tx store.Tx, actor string, tg target, now time.Time) ([]string, error) {
-	vs, err := tx.Versions(ctx, tg.id)
-	if err != nil {
-		return nil, err
-	}
-	if slices.ContainsFunc(vs, func(v store.ObjectVersion) bool { return v.Instance != tg.instance }) {
-		return nil, fmt.Errorf("recall of instance %d of %s: the id has other instances here, and purging one instance alone is not supported by this store", tg.instance, tg.id)
-	}
 	ts, err := rc.n.PurgeIn(ctx, tx, actor, store.Purge{ID: tg.id, Instance: tg.instance, PurgedAt: now, Reason: node.PurgeRecall})
 	return store.PurgedVersions(ts), err
 }

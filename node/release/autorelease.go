@@ -32,7 +32,7 @@ func (rs *Service) autoRelease(ctx context.Context, id int64, p *node.Principal,
 		if err != nil {
 			return err
 		}
-		parties := node.AutomaticParties(rs.n.Config().Name, compiled, reachable)
+		parties := policy.AutomaticParties(rs.n.Config().Name, compiled, reachable)
 		for _, r := range refs {
 			if err := rs.autoReleaseOne(ctx, tx, p, compiled, parties, r); err != nil {
 				return fmt.Errorf("%s: %w", r.ID, err)

@@ -255,8 +255,8 @@ func testSearchPurge(t *testing.T, s store.Store) {
 	}
 	q := store.SearchQuery{Groups: [][]int64{{termA}}, Classes: []int64{c}}
 	purge(store.Purge{ID: gone, Instance: 0, Versions: []time.Time{suite.At(2)}, PurgedAt: suite.At(5), Reason: "test"})
-	if got := search(t, s, q); !slices.Equal(got, []int64{old, k}) {
-		t.Errorf("after purging the newer version: %v, want [%d %d]", got, old, k)
+	if got := search(t, s, q); !slices.Equal(got, []int64{k, old}) { // newest first
+		t.Errorf("after purging the newer version: %v, want [%d %d]", got, k, old)
 	}
 	if n := count(t, s, store.SearchQuery{Groups: [][]int64{{termC}}, Classes: []int64{c}}, 10); n != 0 {
 		t.Errorf("purged version still counted: %d", n)
