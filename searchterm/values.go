@@ -134,7 +134,9 @@ func stixID(s string) (Value, bool) {
 	return Value{KindID, strings.ToLower(s)}, true
 }
 
-func isHexRune(r rune) bool { return r >= '0' && r <= '9' || r >= 'a' && r <= 'f' || r >= 'A' && r <= 'F' }
+func isHexRune(r rune) bool {
+	return r >= '0' && r <= '9' || r >= 'a' && r <= 'f' || r >= 'A' && r <= 'F'
+}
 
 // isHexDigest reports a hex string of a common digest's length (MD5, SHA-1,
 // SHA-224, SHA-256, SHA-384, SHA-512).
