@@ -79,7 +79,9 @@ func (s *Store) Unwrap() store.Store { return s.Store }
 func (s *Store) Sealer() *Sealer { return s.c.s }
 
 func (s *Store) Update(ctx context.Context, fn func(store.Tx) error) error {
-	return s.Store.Update(ctx, func(t store.Tx) error { return fn(&tx{Tx: t, c: s.c}) })
+	return s.Store.Update(ctx, func(t store.Tx) error {
+		return fn(&tx{HookedTx: store.Hook(t, store.Hooks{Created: s.c.seal}), c: s.c})
+	})
 }
 
 func (s *Store) Versions(ctx context.Context, id string) ([]store.ObjectVersion, error) {
@@ -101,8 +103,10 @@ func (s *Store) Count(ctx context.Context, q store.ListQuery) (int64, error) {
 	return s.c.count(ctx, s.Store, q)
 }
 
+// tx checks what it reads; its puts (store.HookedTx) store the MACs of the
+// versions they create.
 type tx struct {
-	store.Tx
+	*store.HookedTx
 	c *checker
 }
 
@@ -125,54 +129,26 @@ func (t *tx) List(ctx context.Context, q store.ListQuery) ([]store.ObjectVersion
 	return t.c.filter(ctx, t.Tx, vs, err)
 }
 
-// PutObject stores v and its MAC.
-func (t *tx) PutObject(ctx context.Context, v *store.ObjectVersion) (bool, error) {
-	created, err := t.Tx.PutObject(ctx, v)
-	if err != nil || !created {
-		return created, err
-	}
-	return true, t.seal(ctx, []*store.ObjectVersion{v})
-}
-
-// PutObjects stores vs, in one call where the store underneath can, and
-// the MACs of those it created.
-func (t *tx) PutObjects(ctx context.Context, vs []*store.ObjectVersion) ([]bool, []error, error) {
-	created, errs, err := store.PutBatch(ctx, t.Tx, vs)
-	if err != nil {
-		return nil, nil, err
-	}
-	var made []*store.ObjectVersion
-	for i, v := range vs {
-		if created[i] && errs[i] == nil {
-			made = append(made, v)
-		}
-	}
-	return created, errs, t.seal(ctx, made)
-}
-
-// seal stores the MACs of vs, just inserted (their seqs assigned). The
+// seal stores the MACs of vs, just inserted by tx (their seqs assigned). The
 // label ids of their classes are read in this transaction (a class may be
 // new in it), by class, once each.
-func (t *tx) seal(ctx context.Context, vs []*store.ObjectVersion) error {
-	if len(vs) == 0 {
-		return nil
-	}
+func (c *checker) seal(ctx context.Context, tx store.Tx, vs []*store.ObjectVersion) error {
 	labels := map[int64][]string{}
 	macs := make([]store.AccessMAC, 0, len(vs))
 	for _, v := range vs {
 		ids, ok := labels[v.Class]
 		if !ok {
 			var err error
-			if ids, err = classLabels(ctx, t.Tx, v.Class); err != nil {
+			if ids, err = classLabels(ctx, tx, v.Class); err != nil {
 				return fmt.Errorf("access MAC of %s: %w", v.ID, err)
 			}
 			labels[v.Class] = ids
 		}
-		mac := t.c.s.Sum(FactsOf(v, ids))
+		mac := c.s.Sum(FactsOf(v, ids))
 		v.MAC = mac
 		macs = append(macs, store.AccessMAC{Seq: v.Seq, MAC: mac})
 	}
-	return t.Tx.PutAccessMACs(ctx, macs)
+	return tx.PutAccessMACs(ctx, macs)
 }
 
 // classLabels reads the label ids of class from r, uncached.

@@ -140,53 +140,22 @@ func From(st store.Store) (*Store, bool) {
 }
 
 func (s *Store) Update(ctx context.Context, fn func(store.Tx) error) error {
-	return s.Store.Update(ctx, func(t store.Tx) error { return fn(&tx{Tx: t, s: s}) })
+	return s.Store.Update(ctx, func(t store.Tx) error {
+		return fn(store.Hook(t, store.Hooks{Created: s.index, Purged: prune}))
+	})
 }
 
-type tx struct {
-	store.Tx
-	s *Store
-}
-
-// PutObject stores v and indexes it if it was created.
-func (t *tx) PutObject(ctx context.Context, v *store.ObjectVersion) (bool, error) {
-	created, err := t.Tx.PutObject(ctx, v)
-	if err != nil || !created {
-		return created, err
-	}
-	return true, t.index(ctx, []*store.ObjectVersion{v})
-}
-
-// PutObjects stores vs, in one call where the store underneath can, and
-// indexes those it created.
-func (t *tx) PutObjects(ctx context.Context, vs []*store.ObjectVersion) ([]bool, []error, error) {
-	created, errs, err := store.PutBatch(ctx, t.Tx, vs)
-	if err != nil {
-		return nil, nil, err
-	}
-	var made []*store.ObjectVersion
-	for i, v := range vs {
-		if created[i] && errs[i] == nil {
-			made = append(made, v)
-		}
-	}
-	return created, errs, t.index(ctx, made)
-}
-
-// index stores the documents of vs, just inserted (seqs assigned).
-func (t *tx) index(ctx context.Context, vs []*store.ObjectVersion) error {
-	if len(vs) == 0 {
-		return nil
-	}
+// index stores the documents of vs, just inserted by tx (seqs assigned).
+func (s *Store) index(ctx context.Context, tx store.Tx, vs []*store.ObjectVersion) error {
 	docs := make([]store.SearchDoc, len(vs))
 	for i, v := range vs {
-		terms, err := t.s.termsOf(v)
+		terms, err := s.termsOf(v)
 		if err != nil {
 			return fmt.Errorf("search index of %s: %w", v.ID, err)
 		}
 		docs[i] = store.SearchDoc{Seq: v.Seq, Terms: terms}
 	}
-	return t.Tx.PutSearchDocs(ctx, docs)
+	return tx.PutSearchDocs(ctx, docs)
 }
 
 // termsOf returns v's term hashes: those ingest made, else those of its
@@ -208,23 +177,17 @@ func (s *Store) termsOf(v *store.ObjectVersion) ([]int64, error) {
 	return s.h.Terms(raw), nil
 }
 
-// PurgeVersions purges what p selects and removes the postings of the
-// versions it deleted: those of p.ID no longer stored (a version purged
-// before had its postings removed then), so a version left, of this
-// instance or another, keeps its postings.
-func (t *tx) PurgeVersions(ctx context.Context, p store.Purge) ([]store.Tombstone, error) {
-	gone, err := t.Tx.PurgeVersions(ctx, p)
-	if err != nil {
-		return nil, err
-	}
-	deleted := false
+// prune removes, after a purge of p.ID, the postings of the versions it
+// deleted: those of p.ID no longer stored (a version purged before had its
+// postings removed then), so a version left, of this instance or another,
+// keeps its postings.
+func prune(ctx context.Context, tx store.Tx, p store.Purge, gone []store.Tombstone) error {
 	for _, ts := range gone {
-		deleted = deleted || len(ts.Versions) > 0
+		if len(ts.Versions) > 0 {
+			return tx.PruneSearchDocs(ctx, p.ID)
+		}
 	}
-	if !deleted {
-		return gone, nil
-	}
-	return gone, t.Tx.PruneSearchDocs(ctx, p.ID)
+	return nil
 }
 
 // Backfill indexes the versions stored before the index existed, batch
