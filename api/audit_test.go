@@ -1,7 +1,6 @@
 package api_test
 
 import (
-	"context"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -63,8 +62,21 @@ func decode(t *testing.T, hs []string) [][]byte {
 	return out
 }
 
-func TestAuditAPI(t *testing.T) {
-	ctx := context.Background()
+// auditFixture is a node with an auditor and an analyst (their tokens),
+// served over the API.
+type auditFixture struct {
+	n              *stack.Node
+	srv            *httptest.Server
+	audTok, anaTok string
+}
+
+func auditUser(name, role string) users.UserSpec {
+	return users.UserSpec{Name: name, Role: role, Nationality: "GBR", Clearances: map[string]string{"NATIONAL": "SECRET"}}
+}
+
+func newAuditFixture(t *testing.T) *auditFixture {
+	t.Helper()
+	ctx := t.Context()
 	dir := filepath.Join(t.TempDir(), "n")
 	if err := node.Init(ctx, dir, node.InitOptions{Name: "alpha", CreateStore: backend.Creator("")}); err != nil {
 		t.Fatal(err)
@@ -73,20 +85,32 @@ func TestAuditAPI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer n.Close()
-	spec := func(name, role string) users.UserSpec {
-		return users.UserSpec{Name: name, Role: role, Nationality: "GBR", Clearances: map[string]string{"NATIONAL": "SECRET"}}
-	}
-	_, audTok, err := n.Users.AddUser(ctx, node.ConsoleAdmin(), spec("oversight", node.RoleAuditor))
-	if err != nil {
+	t.Cleanup(func() { n.Close() })
+	f := &auditFixture{n: n}
+	if _, f.audTok, err = n.Users.AddUser(ctx, node.ConsoleAdmin(), auditUser("oversight", node.RoleAuditor)); err != nil {
 		t.Fatal(err)
 	}
-	_, anaTok, err := n.Users.AddUser(ctx, node.ConsoleAdmin(), spec("ana", node.RoleAnalyst))
-	if err != nil {
+	if _, f.anaTok, err = n.Users.AddUser(ctx, node.ConsoleAdmin(), auditUser("ana", node.RoleAnalyst)); err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(api.New(n, nil, nil))
-	defer srv.Close()
+	f.srv = httptest.NewServer(api.New(n, nil, nil))
+	t.Cleanup(f.srv.Close)
+	return f
+}
+
+// addAnalysts adds analysts u0 .. u(k-1).
+func (f *auditFixture) addAnalysts(t *testing.T, k int) {
+	t.Helper()
+	for i := range k {
+		if _, _, err := f.n.Users.AddUser(t.Context(), node.ConsoleAdmin(), auditUser(fmt.Sprintf("u%d", i), node.RoleAnalyst)); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func TestAuditAPI(t *testing.T) {
+	f := newAuditFixture(t)
+	n, srv, audTok, anaTok := f.n, f.srv, f.audTok, f.anaTok
 
 	if code := auditGet(t, srv, anaTok, "/api/v1/audit/checkpoint", nil); code != http.StatusForbidden {
 		t.Errorf("analyst checkpoint = %d, want 403", code)
@@ -103,11 +127,7 @@ func TestAuditAPI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i := range 5 {
-		if _, _, err := n.Users.AddUser(ctx, node.ConsoleAdmin(), spec(fmt.Sprintf("u%d", i), node.RoleAnalyst)); err != nil {
-			t.Fatal(err)
-		}
-	}
+	f.addAnalysts(t, 5)
 	var second []byte
 	auditGet(t, srv, audTok, "/api/v1/audit/checkpoint", &second)
 	cp2, err := audit.OpenCheckpoint(second, v)
@@ -150,34 +170,9 @@ func TestAuditAPI(t *testing.T) {
 // TestAuditAPIFilter: without start, entries are found by their metadata,
 // newest first, a page at a time; bad filters answer 400 and analysts 403.
 func TestAuditAPIFilter(t *testing.T) {
-	ctx := context.Background()
-	dir := filepath.Join(t.TempDir(), "n")
-	if err := node.Init(ctx, dir, node.InitOptions{Name: "alpha", CreateStore: backend.Creator("")}); err != nil {
-		t.Fatal(err)
-	}
-	n, err := stack.Open(ctx, dir, node.Options{OpenStore: backend.Opener("")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer n.Close()
-	spec := func(name, role string) users.UserSpec {
-		return users.UserSpec{Name: name, Role: role, Nationality: "GBR", Clearances: map[string]string{"NATIONAL": "SECRET"}}
-	}
-	_, audTok, err := n.Users.AddUser(ctx, node.ConsoleAdmin(), spec("oversight", node.RoleAuditor))
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, anaTok, err := n.Users.AddUser(ctx, node.ConsoleAdmin(), spec("ana", node.RoleAnalyst))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := range 7 {
-		if _, _, err := n.Users.AddUser(ctx, node.ConsoleAdmin(), spec(fmt.Sprintf("u%d", i), node.RoleAnalyst)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	srv := httptest.NewServer(api.New(n, nil, nil))
-	defer srv.Close()
+	f := newAuditFixture(t)
+	f.addAnalysts(t, 7)
+	srv, audTok, anaTok := f.srv, f.audTok, f.anaTok
 	type page struct {
 		Entries []struct {
 			Index int64  `json:"index"`
