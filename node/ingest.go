@@ -496,7 +496,7 @@ func writeChunk(n *Node, ctx context.Context, p *Principal, chunk []*item, label
 				status = "exists"
 			}
 			if !o.RetainUntil.IsZero() {
-				if err := tx.SetRetention(ctx, v.ID, o.RetainUntil); err != nil {
+				if err := tx.SetRetention(ctx, store.Retained{ID: v.ID, Instance: v.Instance, ModifiedAt: v.ModifiedAt, Until: o.RetainUntil}); err != nil {
 					return err
 				}
 			}

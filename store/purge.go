@@ -26,6 +26,19 @@ type Purge struct {
 	Versions []time.Time
 	PurgedAt time.Time
 	Reason   string // "retention", "recall", "admin", ...
+	// Record keeps the Versions named that are not stored in the
+	// tombstone too, so that they cannot arrive later (a restore carrying
+	// its journal into an older database); otherwise they are passed over
+	// (a retention time of a version purged since).
+	Record bool
+}
+
+// Retained is a version that must be purged at Until (retention).
+type Retained struct {
+	ID         string
+	Instance   int64
+	ModifiedAt time.Time
+	Until      time.Time
 }
 
 // WholeObject selects every version of every instance of id.
@@ -83,7 +96,8 @@ type TombstoneReader interface {
 // PurgeWriter purges. Tx embeds it.
 type PurgeWriter interface {
 	// PurgeVersions deletes the versions p selects and their data keys
-	// (and their retention and access MAC rows), and records for each
+	// (and their access MAC rows, and the retention rows of every version
+	// named, stored or not), and records for each
 	// instance it touches a tombstone: the versions deleted now are added
 	// to the instance's tombstone (the first purge's time and reason
 	// stay), their classes merged in, and it becomes Whole when p names no

@@ -120,9 +120,9 @@ type Reader interface {
 	// a zero after starts at the beginning.
 	DataKeys(ctx context.Context, after DataKey, limit int) ([]DataKey, error)
 	TombstoneReader // purge.go
-	// Expired returns up to limit ids whose retention ended at or before
-	// now, earliest first.
-	Expired(ctx context.Context, now time.Time, limit int) ([]string, error)
+	// Expired returns up to limit versions whose retention ended at or
+	// before now, earliest first.
+	Expired(ctx context.Context, now time.Time, limit int) ([]Retained, error)
 }
 
 // Tx is one write transaction.
@@ -174,9 +174,10 @@ type Tx interface {
 	// UpdateDataKey replaces the wrapped data key of (k.ID, k.ModifiedAt);
 	// ErrNotFound if there is none. Key rotation uses it.
 	UpdateDataKey(ctx context.Context, k DataKey) error
-	// SetRetention records that id must be purged at until; when a time is
-	// recorded already, the earlier one stays. PurgeVersions clears it.
-	SetRetention(ctx context.Context, id string, until time.Time) error
+	// SetRetention records that version r.ModifiedAt of (r.ID, r.Instance)
+	// must be purged at r.Until; when a time is recorded already, the
+	// earlier one stays. PurgeVersions clears it.
+	SetRetention(ctx context.Context, r Retained) error
 }
 
 // ObjectVersion is one version of one STIX object as stored.

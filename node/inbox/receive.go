@@ -605,7 +605,7 @@ func (ib *Service) storeInbound(ctx context.Context, tx store.Tx, wc *writeCache
 			return nil, err
 		}
 		if in.retention > 0 {
-			if err := tx.SetRetention(ctx, v.ID, in.prov.ReceivedAt.Add(in.retention)); err != nil {
+			if err := tx.SetRetention(ctx, store.Retained{ID: v.ID, Instance: v.Instance, ModifiedAt: v.ModifiedAt, Until: in.prov.ReceivedAt.Add(in.retention)}); err != nil {
 				return nil, err
 			}
 		}

@@ -201,7 +201,7 @@ func (ov *Service) reapplyJournal(ctx context.Context, from string, journal []st
 		for _, ts := range journal {
 			// Each instance's tombstone again: whole, or the versions it
 			// names (a purge by version leaves the rest of the instance).
-			p := store.Purge{ID: ts.ID, Instance: ts.Instance, PurgedAt: ts.PurgedAt, Reason: ts.Reason}
+			p := store.Purge{ID: ts.ID, Instance: ts.Instance, PurgedAt: ts.PurgedAt, Reason: ts.Reason, Record: true}
 			if !ts.Whole {
 				p.Versions = ts.VersionsAt
 			}

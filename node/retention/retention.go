@@ -1,8 +1,9 @@
 // Package retention purges what has outlived its retention: an agreement
 // may say how long a partner may keep what it receives, and the receiving
-// node records the time with the object (ingest); serve sweeps for expired
-// objects and crypto-shreds them (node's Purge), audited with the reason
-// "retention".
+// node records the time with each version received (per id, instance and
+// version; ingest); serve sweeps for expired versions and crypto-shreds
+// those versions alone (node's PurgeIn), audited with the reason
+// "retention": the object's other versions and instances stay.
 package retention
 
 import (
@@ -22,32 +23,52 @@ type Service struct {
 // New returns the retention sweep of n.
 func New(n *node.Node) *Service { return &Service{n: n} }
 
-// PurgeExpired purges every object whose retention has passed and returns
-// how many it purged.
+// PurgeExpired purges every version whose retention has passed and
+// returns how many versions it purged.
 func (s *Service) PurgeExpired(ctx context.Context) (int, error) {
 	n := s.n
 	purged := 0
 	for {
-		ids, err := n.Store().Expired(ctx, n.Now(), 100)
+		due, err := n.Store().Expired(ctx, n.Now(), 100)
 		if err != nil {
 			return purged, fmt.Errorf("retention: %w", err)
 		}
-		if len(ids) == 0 {
+		if len(due) == 0 {
 			break
 		}
+		// One purge per instance, of its versions due. A version gone
+		// since (purged otherwise) loses its retention row and is not
+		// recorded again.
+		type key struct {
+			id   string
+			inst int64
+		}
+		var order []key
+		byInst := map[key][]time.Time{}
+		for _, r := range due {
+			k := key{r.ID, r.Instance}
+			if _, ok := byInst[k]; !ok {
+				order = append(order, k)
+			}
+			byInst[k] = append(byInst[k], r.ModifiedAt)
+		}
+		batch := 0
 		err = n.Store().Update(ctx, func(tx store.Tx) error {
-			for _, id := range ids {
-				// An id with no versions left still loses its retention row.
-				if _, err := n.PurgeIn(ctx, tx, "node:"+n.Config().Name, store.WholeObject(id, n.Now(), node.PurgeRetention)); err != nil {
+			batch = 0
+			for _, k := range order {
+				ts, err := n.PurgeIn(ctx, tx, "node:"+n.Config().Name,
+					store.Purge{ID: k.id, Instance: k.inst, Versions: byInst[k], PurgedAt: n.Now(), Reason: node.PurgeRetention})
+				if err != nil {
 					return err
 				}
+				batch += len(store.PurgedVersions(ts))
 			}
 			return nil
 		})
 		if err != nil {
 			return purged, fmt.Errorf("retention: %w", err)
 		}
-		purged += len(ids)
+		purged += batch
 	}
 	if purged > 0 {
 		n.Scrub(ctx)

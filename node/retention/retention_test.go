@@ -50,3 +50,39 @@ func TestRetentionPurges(t *testing.T) {
 		t.Fatalf("audit.Verify: %v", err)
 	}
 }
+
+// Retention is per version: a version received with a retention time is
+// purged when it passes, the object's later version (kept without one)
+// stays readable, and the purge names that version alone.
+func TestRetentionPurgesVersions(t *testing.T) {
+	ctx := t.Context()
+	clock := nodetest.NewClock(time.Now())
+	n := nodetest.NewWith(t, "gbr", "GBR", node.Options{Now: clock.Now})
+	p, _ := nodetest.AddUser(t, n, nodetest.AdminSpec())
+	id := nodetest.NewID("threat-actor")
+	for _, v := range []struct {
+		modified string
+		until    time.Time
+	}{{nodetest.T0, clock.Now().Add(time.Hour)}, {nodetest.T1, time.Time{}}} {
+		res, err := n.Ingest(ctx, p, nodetest.Bundle(nodetest.SDO(id, nodetest.T0, v.modified, nil)),
+			node.IngestOptions{Label: "NATO UNCLASSIFIED", RetainUntil: v.until})
+		if err != nil || len(res.Landed) != 1 {
+			t.Fatalf("Ingest %s = %+v, %v", v.modified, res, err)
+		}
+	}
+	clock.Set(clock.Now().Add(2 * time.Hour))
+	if c, err := n.Retention.PurgeExpired(ctx); err != nil || c != 1 {
+		t.Fatalf("PurgeExpired = %d, %v; want the one version due", c, err)
+	}
+	vs, err := n.Versions(ctx, p, id)
+	if err != nil || len(vs) != 1 || vs[0].Modified != nodetest.T1 {
+		t.Fatalf("versions after retention: %+v, %v; want %s alone", vs, err, nodetest.T1)
+	}
+	evs := nodetest.FindEvents(nodetest.AuditLog(t, n.Store()), func(e audit.Event) bool { return e.Action == audit.ActionObjectPurge })
+	if len(evs) != 1 || evs[0].Count != 1 || evs[0].Detail != "instance=0 versions="+nodetest.T0 {
+		t.Errorf("retention audit = %+v", evs)
+	}
+	if c, err := n.Retention.PurgeExpired(ctx); err != nil || c != 0 {
+		t.Fatalf("PurgeExpired again = %d, %v", c, err)
+	}
+}

@@ -3,6 +3,7 @@ package postgres
 import (
 	"errors"
 	"os"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -309,5 +310,65 @@ func TestMigrateTombstonesByInstance(t *testing.T) {
 	}
 	if err := put(2); err != nil {
 		t.Errorf("put into a new instance: %v", err)
+	}
+}
+
+// TestMigrateRetentionByVersion: migration 21 gives a retention time
+// recorded per id to every version of it, keyed by version from then on.
+// TEARLINE_MIGRATE_ROWS=2000000 times it over that many versions, each
+// with a retention time (docs/STORAGE.md).
+func TestMigrateRetentionByVersion(t *testing.T) {
+	ctx := t.Context()
+	dsn := pgtest.DSN(t)
+	pool, err := pgxpool.New(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := migrateTo(ctx, pool, 20); err != nil {
+		t.Fatal(err)
+	}
+	exec := func(q string, args ...any) {
+		t.Helper()
+		if _, err := pool.Exec(ctx, q, args...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	exec(`INSERT INTO access_classes (key) VALUES ('marking-definition--a')`)
+	id, other := "threat-actor--00000000-0000-4000-8000-000000000001", "threat-actor--00000000-0000-4000-8000-000000000002"
+	for _, r := range []struct {
+		id   string
+		mod  int64
+		inst int
+	}{{id, 1000, 0}, {other, 1000, 0}, {id, 2000, 1}} {
+		exec(`INSERT INTO objects (id, type, modified, modified_us, created, revoked, digest, class, date_added_us, originator, newer, raw, bindings, instance)
+			VALUES ($1, 'threat-actor', $2, $3, '2026-01-01T00:00:00Z', false, 'd', 1, 1, 'gbr', false, '\x7b7d', '\x5b5d', $4)`,
+			r.id, time.UnixMicro(r.mod).UTC().Format(time.RFC3339Nano), r.mod, r.inst)
+	}
+	exec(`INSERT INTO retention (id, until_us) VALUES ($1, 5000)`, id)
+	rows, _ := strconv.Atoi(os.Getenv("TEARLINE_MIGRATE_ROWS"))
+	if rows > 0 {
+		exec(`INSERT INTO objects (id, type, modified, modified_us, created, revoked, digest, class, date_added_us, originator, newer, raw, bindings)
+			SELECT 'indicator--' || gen_random_uuid(), 'indicator', '2026-01-01T00:00:00Z', g, '2026-01-01T00:00:00Z', false, md5(g::text), 1, g, 'gbr', false,
+				'\x7b7d', '\x5b5d' FROM generate_series(1, $1::bigint) g`, rows)
+		exec(`INSERT INTO retention (id, until_us) SELECT id, 7000 FROM objects WHERE type = 'indicator'`)
+		exec(`VACUUM ANALYZE objects, retention`)
+	}
+	start := time.Now()
+	if err := migrateTo(ctx, pool, 21); err != nil {
+		t.Fatal(err)
+	}
+	if rows > 0 {
+		t.Logf("migration 21 over %d versions with a retention time: %v", rows, time.Since(start))
+	}
+	pool.Close()
+	s := openDSN(t, dsn)
+	got, err := s.Expired(ctx, time.UnixMicro(6000), 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []store.Retained{{ID: id, Instance: 0, ModifiedAt: time.UnixMicro(1000).UTC(), Until: time.UnixMicro(5000).UTC()},
+		{ID: id, Instance: 1, ModifiedAt: time.UnixMicro(2000).UTC(), Until: time.UnixMicro(5000).UTC()}}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("Expired after the migration: %+v, want %+v", got, want)
 	}
 }

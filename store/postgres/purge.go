@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/tearline/tearline/store"
 	"github.com/tearline/tearline/store/internal/purgeplan"
 	"github.com/tearline/tearline/store/internal/scan"
@@ -47,6 +45,16 @@ func (t *tx) PurgeVersions(ctx context.Context, p store.Purge) ([]store.Tombston
 			if _, err := t.t.Exec(ctx, `UPDATE objects SET newer = false WHERE seq = ANY($1::bigint[])`, plan.Latest); err != nil {
 				return fail(err)
 			}
+		}
+	}
+	if len(plan.Unretain) > 0 {
+		insts, mods := make([]int64, len(plan.Unretain)), make([]int64, len(plan.Unretain))
+		for i, u := range plan.Unretain {
+			insts[i], mods[i] = u.Instance, u.ModUS
+		}
+		if _, err := t.t.Exec(ctx, `DELETE FROM retention r USING unnest($2::bigint[], $3::bigint[]) AS u(instance, modified_us)
+			WHERE r.id = $1 AND r.instance = u.instance AND r.modified_us = u.modified_us`, p.ID, insts, mods); err != nil {
+			return fail(err)
 		}
 	}
 	if plan.Gone {
@@ -141,28 +149,26 @@ func (s *Store) Scrub(ctx context.Context) error {
 	return nil
 }
 
-func (t *tx) SetRetention(ctx context.Context, id string, until time.Time) error {
+func (t *tx) SetRetention(ctx context.Context, r store.Retained) error {
 	if err := t.lock(ctx); err != nil {
-		return fmt.Errorf("set retention of %s: %w", id, err)
+		return fmt.Errorf("set retention of %s: %w", r.ID, err)
 	}
-	if _, err := t.t.Exec(ctx, `INSERT INTO retention (id, until_us) VALUES ($1, $2)
-		ON CONFLICT (id) DO UPDATE SET until_us = LEAST(retention.until_us, excluded.until_us)`, id, until.UnixMicro()); err != nil {
-		return fmt.Errorf("set retention of %s: %w", id, err)
+	if _, err := t.t.Exec(ctx, `INSERT INTO retention (id, instance, modified_us, until_us) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (id, instance, modified_us) DO UPDATE SET until_us = LEAST(retention.until_us, excluded.until_us)`,
+		r.ID, r.Instance, r.ModifiedAt.UnixMicro(), r.Until.UnixMicro()); err != nil {
+		return fmt.Errorf("set retention of %s: %w", r.ID, err)
 	}
 	return nil
 }
 
-func (r reader) Expired(ctx context.Context, now time.Time, limit int) ([]string, error) {
+func (r reader) Expired(ctx context.Context, now time.Time, limit int) ([]store.Retained, error) {
 	if limit <= 0 {
 		limit = 1000
 	}
-	rows, err := r.q.Query(ctx, `SELECT id FROM retention WHERE until_us <= $1 ORDER BY until_us, id LIMIT $2`, now.UnixMicro(), limit)
+	rows, err := r.q.Query(ctx, `SELECT `+scan.RetainedColumns+` FROM retention WHERE until_us <= $1 ORDER BY until_us, id, instance, modified_us LIMIT $2`, now.UnixMicro(), limit)
 	if err != nil {
 		return nil, fmt.Errorf("expired objects: %w", err)
 	}
-	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		return nil, fmt.Errorf("expired objects: %w", err)
-	}
-	return ids, nil
+	defer rows.Close()
+	return scan.Collect(rows, scan.WrapErrors("expired objects", scan.Retained))
 }

@@ -152,6 +152,7 @@ ALTER TABLE audit
 	18:               auditIndexSchema, // auditindex.go
 	19:               searchdb.Schema,  // internal/searchdb
 	20:               tombstonesByInstanceSchema,
+	21:               retentionByVersionSchema,
 }
 
 // treeMigration moves the audit tree's hashes into the leaves' rows
@@ -249,6 +250,26 @@ INSERT INTO tombstones (id, instance, versions, versions_us, purged_us, reason, 
 	FROM tombstones t, generate_series(1, t.instances - 1) AS k;
 ALTER TABLE tombstones DROP COLUMN instances;
 ALTER TABLE tombstones ADD PRIMARY KEY (id, instance);
+`
+
+// retentionByVersionSchema keeps a retention time per version (id,
+// instance, modified_us), not per id (the SQLite store's migration 21 says
+// why; timed at 2M rows: docs/STORAGE.md). A time recorded for an id
+// before applies to every version it has.
+const retentionByVersionSchema = `
+CREATE TABLE retention_versions (
+	id          text   NOT NULL,
+	instance    bigint NOT NULL,
+	modified_us bigint NOT NULL,
+	until_us    bigint NOT NULL,
+	PRIMARY KEY (id, instance, modified_us)
+);
+INSERT INTO retention_versions (id, instance, modified_us, until_us)
+	SELECT o.id, o.instance, o.modified_us, r.until_us FROM retention r JOIN objects o ON o.id = r.id;
+DROP TABLE retention;
+ALTER TABLE retention_versions RENAME TO retention;
+ALTER INDEX retention_versions_pkey RENAME TO retention_pkey;
+CREATE INDEX retention_until ON retention (until_us);
 `
 
 // migrate brings the schema up to date in one transaction that first takes

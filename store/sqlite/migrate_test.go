@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -344,5 +345,75 @@ func TestMigrateTombstonesByInstance(t *testing.T) {
 	}
 	if err := put(2); err != nil {
 		t.Errorf("put into a new instance: %v", err)
+	}
+}
+
+// TestMigrateRetentionByVersion: migration 21 gives a retention time
+// recorded per id to every version of it (merged into object_ids, and in
+// the tail above the watermark), keyed by version from then on.
+// TEARLINE_MIGRATE_ROWS=2000000 times it over that many versions, each
+// with a retention time (docs/STORAGE.md).
+func TestMigrateRetentionByVersion(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "tearline.db")
+	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=foreign_keys(1)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := schema.MigrateTo(ctx, db, 20); err != nil {
+		t.Fatal(err)
+	}
+	exec := func(q string, args ...any) {
+		t.Helper()
+		if _, err := db.ExecContext(ctx, q, args...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	exec(`INSERT INTO access_classes (id, key) VALUES (1, 'marking-definition--a')`)
+	id, other := "threat-actor--00000000-0000-4000-8000-000000000001", "threat-actor--00000000-0000-4000-8000-000000000002"
+	// id: one version merged into object_ids (seq 1), one in the tail (seq 3,
+	// above the watermark 2), of another instance; other: no retention.
+	for _, r := range []struct {
+		seq  int
+		id   string
+		mod  int64
+		inst int
+	}{{1, id, 1000, 0}, {2, other, 1000, 0}, {3, id, 2000, 1}} {
+		exec(`INSERT INTO objects (seq, id, type, modified, modified_us, created, revoked, digest, class, date_added_us, originator, newer, raw, bindings, instance)
+			VALUES (?, ?, 'threat-actor', ?, ?, '2026-01-01T00:00:00Z', 0, 'd', 1, 1, 'gbr', 0, '{}', '[]', ?)`,
+			r.seq, r.id, time.UnixMicro(r.mod).UTC().Format(time.RFC3339Nano), r.mod, r.inst)
+		if r.seq <= 2 {
+			exec(`INSERT INTO object_ids (id, instance, modified_us, seq, class) VALUES (?, ?, ?, ?, 1)`, r.id, r.inst, r.mod, r.seq)
+		}
+	}
+	exec(`UPDATE object_ids_merged SET merged = 2`)
+	exec(`INSERT INTO retention (id, until_us) VALUES (?, 5000)`, id)
+	rows, _ := strconv.Atoi(os.Getenv("TEARLINE_MIGRATE_ROWS"))
+	if rows > 0 {
+		exec(`INSERT INTO object_ids (id, instance, modified_us, seq, class)
+			SELECT id, 0, x * 1000, x + 10, 1 FROM (
+				WITH RECURSIVE c(x) AS (SELECT 0 UNION ALL SELECT x + 1 FROM c WHERE x < ? - 1)
+				SELECT x, 'indicator--' || lower(hex(randomblob(16))) AS id FROM c) ORDER BY id`, rows)
+		exec(`INSERT INTO retention (id, until_us) SELECT id, 7000 FROM object_ids WHERE seq >= 10`)
+	}
+	start := time.Now()
+	if err := schema.MigrateTo(ctx, db, 21); err != nil {
+		t.Fatal(err)
+	}
+	if rows > 0 {
+		t.Logf("migration 21 over %d versions with a retention time: %v", rows, time.Since(start))
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s := openAt(t, path)
+	got, err := s.Expired(ctx, time.UnixMicro(6000), 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []store.Retained{{ID: id, Instance: 0, ModifiedAt: time.UnixMicro(1000).UTC(), Until: time.UnixMicro(5000).UTC()},
+		{ID: id, Instance: 1, ModifiedAt: time.UnixMicro(2000).UTC(), Until: time.UnixMicro(5000).UTC()}}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("Expired after the migration: %+v, want %+v", got, want)
 	}
 }

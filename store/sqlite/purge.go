@@ -93,6 +93,11 @@ func (t *tx) PurgeVersions(ctx context.Context, p store.Purge) ([]store.Tombston
 		t.purged = append(t.purged, purgedRows(p.ID, at, plan.Delete)...)
 		t.dropAdded(p.ID, plan.Delete)
 	}
+	for _, u := range plan.Unretain {
+		if _, err := t.t.ExecContext(ctx, `DELETE FROM retention WHERE id = ? AND instance = ? AND modified_us = ?`, p.ID, u.Instance, u.ModUS); err != nil {
+			return fail(err)
+		}
+	}
 	if plan.Gone {
 		if _, err := t.t.ExecContext(ctx, `DELETE FROM retention WHERE id = ?`, p.ID); err != nil {
 			return fail(err)
@@ -233,22 +238,23 @@ func (s *Store) Backup(ctx context.Context, path string) error {
 	return nil
 }
 
-func (t *tx) SetRetention(ctx context.Context, id string, until time.Time) error {
-	if _, err := t.t.ExecContext(ctx, `INSERT INTO retention (id, until_us) VALUES (?, ?)
-		ON CONFLICT (id) DO UPDATE SET until_us = MIN(until_us, excluded.until_us)`, id, until.UnixMicro()); err != nil {
-		return fmt.Errorf("set retention of %s: %w", id, err)
+func (t *tx) SetRetention(ctx context.Context, r store.Retained) error {
+	if _, err := t.t.ExecContext(ctx, `INSERT INTO retention (id, instance, modified_us, until_us) VALUES (?, ?, ?, ?)
+		ON CONFLICT (id, instance, modified_us) DO UPDATE SET until_us = MIN(until_us, excluded.until_us)`,
+		r.ID, r.Instance, r.ModifiedAt.UnixMicro(), r.Until.UnixMicro()); err != nil {
+		return fmt.Errorf("set retention of %s: %w", r.ID, err)
 	}
 	return nil
 }
 
-func (r reader) Expired(ctx context.Context, now time.Time, limit int) ([]string, error) {
+func (r reader) Expired(ctx context.Context, now time.Time, limit int) ([]store.Retained, error) {
 	if limit <= 0 {
 		limit = 1000
 	}
-	rows, err := r.q.QueryContext(ctx, `SELECT id FROM retention WHERE until_us <= ? ORDER BY until_us, id LIMIT ?`, now.UnixMicro(), limit)
+	rows, err := r.q.QueryContext(ctx, `SELECT `+scan.RetainedColumns+` FROM retention WHERE until_us <= ? ORDER BY until_us, id, instance, modified_us LIMIT ?`, now.UnixMicro(), limit)
 	if err != nil {
 		return nil, fmt.Errorf("expired objects: %w", err)
 	}
 	defer rows.Close()
-	return scan.Collect(rows, scan.WrapErrors("expired objects", scan.String))
+	return scan.Collect(rows, scan.WrapErrors("expired objects", scan.Retained))
 }

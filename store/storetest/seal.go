@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"errors"
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -201,38 +202,72 @@ func testPurgeUnknown(t *testing.T, s store.Store) {
 	}
 }
 
+// testRetention: a retention time per version (the earliest asked for
+// stays); a purge of a version clears its time, and a time of a version
+// not stored is cleared by a purge naming it without a tombstone.
 func testRetention(t *testing.T, s store.Store) {
 	ctx := t.Context()
-	a, b := objectID("report", 1), objectID("report", 2)
+	c := class(t, s, "l1")
+	a, b, gone := objectID("report", 1), objectID("report", 2), objectID("report", 3)
+	a0, a10, b0 := version(a, "report", 0, c, false, "a0"), version(a, "report", 10, c, false, "a10"), version(b, "report", 0, c, false, "b0")
+	for _, v := range []*store.ObjectVersion{&a0, &a10, &b0} {
+		mustPut(t, s, v)
+	}
+	ret := func(v store.ObjectVersion, d time.Duration) store.Retained {
+		return store.Retained{ID: v.ID, Instance: v.Instance, ModifiedAt: v.ModifiedAt, Until: base.Add(d)}
+	}
 	update(t, s, func(tx store.Tx) error {
-		for _, r := range []struct {
-			id string
-			at time.Time
-		}{{a, base.Add(2 * time.Hour)}, {a, base.Add(time.Hour)}, {a, base.Add(3 * time.Hour)}, {b, base.Add(90 * time.Minute)}} {
-			if err := tx.SetRetention(ctx, r.id, r.at); err != nil {
+		for _, r := range []store.Retained{ret(a0, 2*time.Hour), ret(a0, time.Hour), ret(a0, 3*time.Hour), ret(a10, 5*time.Hour), ret(b0, 90*time.Minute),
+			{ID: gone, ModifiedAt: at(0), Until: base}} {
+			if err := tx.SetRetention(ctx, r); err != nil {
 				return err
 			}
 		}
 		return nil
 	})
-	for _, c := range []struct {
-		now  time.Time
-		want []string
-	}{
-		{base, nil},
-		{base.Add(time.Hour), []string{a}}, // the earliest time stays
-		{base.Add(4 * time.Hour), []string{a, b}},
-	} {
-		got, err := s.Expired(ctx, c.now, 10)
-		if err != nil || !slices.Equal(got, c.want) {
-			t.Errorf("Expired(%v) = %v, %v; want %v", c.now, got, err, c.want)
+	key := func(rs []store.Retained) []string {
+		var out []string
+		for _, r := range rs {
+			out = append(out, fmt.Sprintf("%s@%d@%s@%s", r.ID, r.Instance, r.ModifiedAt.Format(time.RFC3339Nano), r.Until.Sub(base)))
 		}
+		return out
+	}
+	expired := func(now time.Duration) []string {
+		t.Helper()
+		got, err := s.Expired(ctx, base.Add(now), 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return key(got)
+	}
+	if got, want := expired(0), key([]store.Retained{{ID: gone, ModifiedAt: at(0), Until: base}}); !slices.Equal(got, want) {
+		t.Errorf("Expired(0) = %v, want %v", got, want)
+	}
+	if got, want := expired(time.Hour), key([]store.Retained{{ID: gone, ModifiedAt: at(0), Until: base}, ret(a0, time.Hour)}); !slices.Equal(got, want) {
+		t.Errorf("Expired(1h) = %v, want %v (the earliest time stays)", got, want)
+	}
+	// Purging the version not stored, by name: its time goes, and no
+	// tombstone is kept for it.
+	update(t, s, func(tx store.Tx) error {
+		_, err := tx.PurgeVersions(ctx, store.Purge{ID: gone, Versions: []time.Time{at(0)}, PurgedAt: base, Reason: "retention"})
+		return err
+	})
+	if ts, err := s.TombstonesOf(ctx, []string{gone}); err != nil || len(ts) != 0 {
+		t.Errorf("tombstones of a retention time's id never stored: %+v, %v", ts, err)
+	}
+	// Purging a0: its time goes; a10's stays.
+	update(t, s, func(tx store.Tx) error {
+		_, err := tx.PurgeVersions(ctx, store.Purge{ID: a, Versions: []time.Time{a0.ModifiedAt}, PurgedAt: base, Reason: "retention"})
+		return err
+	})
+	if got, want := expired(6*time.Hour), key([]store.Retained{ret(b0, 90*time.Minute), ret(a10, 5*time.Hour)}); !slices.Equal(got, want) {
+		t.Errorf("Expired(6h) after purging a0 = %v, want %v", got, want)
 	}
 	update(t, s, func(tx store.Tx) error {
 		_, err := tx.PurgeVersions(ctx, store.WholeObject(a, base, "retention"))
 		return err
 	})
-	if got, _ := s.Expired(ctx, base.Add(4*time.Hour), 10); !slices.Equal(got, []string{b}) {
-		t.Errorf("Expired after purging %s = %v", a, got)
+	if got, want := expired(6*time.Hour), key([]store.Retained{ret(b0, 90*time.Minute)}); !slices.Equal(got, want) {
+		t.Errorf("Expired after purging %s = %v, want %v", a, got, want)
 	}
 }

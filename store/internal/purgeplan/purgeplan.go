@@ -46,7 +46,13 @@ type Plan struct {
 	Purged []store.Tombstone
 	// Gone says the id has no version left.
 	Gone bool
+	// Unretain are the versions whose retention rows go: every version
+	// deleted or named.
+	Unretain []Version
 }
+
+// Version is one version of an instance of the id.
+type Version struct{ Instance, ModUS int64 }
 
 // Make plans p over the id's stored rows (every instance) and its
 // tombstones.
@@ -86,17 +92,19 @@ func Make(p store.Purge, rows []Row, tombs []store.Tombstone) Plan {
 				kept = append(kept, r)
 			}
 		}
-		// Versions named but not stored are recorded too (a restore
-		// carries a journal into a database older than the versions).
+		// Versions named but not stored are recorded too when p says so
+		// (a restore carries a journal into a database older than the
+		// versions), unless the tombstone has them already.
+		old, had := tombOf(tombs, k)
 		var missing []int64
 		for us := range named {
-			if !found[us] {
+			plan.Unretain = append(plan.Unretain, Version{k, us})
+			if !found[us] && p.Record && !slices.ContainsFunc(old.VersionsAt, func(t time.Time) bool { return t.UnixMicro() == us }) {
 				missing = append(missing, us)
 			}
 		}
 		slices.Sort(missing)
-		old, had := tombOf(tombs, k)
-		if len(deleted) == 0 && len(missing) == 0 && (had || len(rs) > 0) {
+		if len(deleted) == 0 && len(missing) == 0 && (had || len(rs) > 0 || p.Versions != nil) {
 			continue // nothing to do: p names no version of k
 		}
 		t := old
@@ -107,6 +115,9 @@ func Make(p store.Purge, rows []Row, tombs []store.Tombstone) Plan {
 		var classes []int64
 		now := store.Tombstone{ID: p.ID, Instance: k, PurgedAt: p.PurgedAt, Reason: p.Reason}
 		for _, r := range deleted {
+			if p.Versions == nil {
+				plan.Unretain = append(plan.Unretain, Version{k, r.ModUS})
+			}
 			now.Versions = append(now.Versions, r.Modified)
 			now.VersionsAt = append(now.VersionsAt, scan.FromUS(r.ModUS))
 			classes = scan.MergeClasses(classes, []int64{r.Class})

@@ -261,6 +261,18 @@ func Tombstone(sc Scanner) (store.Tombstone, error) {
 	return ts, nil
 }
 
+// RetainedColumns are the columns Retained reads, in its order.
+const RetainedColumns = `id, instance, modified_us, until_us`
+
+// Retained reads RetainedColumns.
+func Retained(sc Scanner) (store.Retained, error) {
+	var r store.Retained
+	var mod, until int64
+	err := sc.Scan(&r.ID, &r.Instance, &mod, &until)
+	r.ModifiedAt, r.Until = FromUS(mod), FromUS(until)
+	return r, err
+}
+
 // FormatAt is how a tombstone's VersionsAt are kept: microseconds since
 // the epoch, comma separated, in their order; "" for none.
 func FormatAt(ts []time.Time) string {

@@ -141,6 +141,7 @@ CREATE INDEX retention_until ON retention (until_us);
 	18: auditIndexSchema,
 	19: searchSchema, // search.go
 	20: tombstonesByInstanceSchema,
+	21: retentionByVersionSchema,
 }
 
 // steps are the migrations' parts written in Go, run after their SQL in the
@@ -524,6 +525,31 @@ INSERT INTO tombstones_by_instance (id, instance, versions, versions_us, purged_
 	ORDER BY t.id, k.n;
 DROP TABLE tombstones;
 ALTER TABLE tombstones_by_instance RENAME TO tombstones;
+`
+
+// retentionByVersionSchema (migration 21) keeps a retention time per
+// version (id, instance, modified_us), not per id: what a partner's
+// agreement lets this node keep, and how long, is decided per version
+// received, and retention purges those versions (node/retention). A time
+// recorded for an id before applies to every version it has: rows merged
+// into object_ids and the tail above the watermark (objects by seq)
+// together (timed at 2M rows: docs/STORAGE.md).
+const retentionByVersionSchema = `
+CREATE TABLE retention_versions (
+	id          TEXT    NOT NULL,
+	instance    INTEGER NOT NULL,
+	modified_us INTEGER NOT NULL,
+	until_us    INTEGER NOT NULL,
+	PRIMARY KEY (id, instance, modified_us)
+) WITHOUT ROWID;
+INSERT OR IGNORE INTO retention_versions (id, instance, modified_us, until_us)
+	SELECT r.id, i.instance, i.modified_us, r.until_us FROM retention r JOIN object_ids i ON i.id = r.id ORDER BY 1, 2, 3;
+INSERT OR IGNORE INTO retention_versions (id, instance, modified_us, until_us)
+	SELECT o.id, o.instance, o.modified_us, r.until_us FROM objects o CROSS JOIN retention r
+	WHERE o.seq > (SELECT merged FROM object_ids_merged) AND r.id = o.id;
+DROP TABLE retention;
+ALTER TABLE retention_versions RENAME TO retention;
+CREATE INDEX retention_until ON retention (until_us);
 `
 
 const nodeKeysSchema = `
