@@ -54,7 +54,8 @@ type Reporter interface {
 // List, in or out of a transaction) are checked, a mismatch left out and
 // reported. Count counts the rows List returns once checked: it reads and
 // checks every row it counts (up to CountAtMost), so a rewritten class
-// column can no longer change a count. Everything else passes through.
+// column can no longer change a count; CountSearch likewise reads and
+// checks every hit it counts. Everything else passes through.
 type Store struct {
 	store.Store
 	c *checker
@@ -103,6 +104,10 @@ func (s *Store) Count(ctx context.Context, q store.ListQuery) (int64, error) {
 	return s.c.count(ctx, s.Store, q)
 }
 
+func (s *Store) CountSearch(ctx context.Context, q store.SearchQuery, limit int) (int64, error) {
+	return s.c.countSearch(ctx, s.Store, q, limit)
+}
+
 // tx checks what it reads; its puts (store.HookedTx) store the MACs of the
 // versions they create.
 type tx struct {
@@ -112,6 +117,10 @@ type tx struct {
 
 func (t *tx) Count(ctx context.Context, q store.ListQuery) (int64, error) {
 	return t.c.count(ctx, t.Tx, q)
+}
+
+func (t *tx) CountSearch(ctx context.Context, q store.SearchQuery, limit int) (int64, error) {
+	return t.c.countSearch(ctx, t.Tx, q, limit)
 }
 
 func (t *tx) Versions(ctx context.Context, id string) ([]store.ObjectVersion, error) {
@@ -196,6 +205,55 @@ func (c *checker) count(ctx context.Context, r store.Reader, q store.ListQuery) 
 			return n, nil
 		}
 		q.After = last
+	}
+}
+
+// countSearch counts what r.Search finds under q, with no cursor, once
+// checked, up to limit: the index's rows carry the class column the read
+// rule was pushed down on, so each hit counted is read and checked as a
+// hit shown is (a rewritten class column changes no count).
+func (c *checker) countSearch(ctx context.Context, r store.Reader, q store.SearchQuery, limit int) (int64, error) {
+	if len(q.Classes) == 0 || limit <= 0 {
+		return 0, nil
+	}
+	q.Before, q.Limit = 0, countPage
+	var n int64
+	for {
+		hits, err := r.Search(ctx, q)
+		if err != nil || len(hits) == 0 {
+			return n, err
+		}
+		ids := make([]string, 0, len(hits))
+		for _, h := range hits {
+			ids = append(ids, h.ID)
+		}
+		vs, err := r.VersionsOf(ctx, ids)
+		if err != nil {
+			return 0, err
+		}
+		bySeq := make(map[int64]*store.ObjectVersion, len(vs))
+		for i := range vs {
+			bySeq[vs[i].Seq] = &vs[i]
+		}
+		for _, h := range hits {
+			v := bySeq[h.Seq]
+			if v == nil { // purged since the index was read
+				continue
+			}
+			ok, err := c.check(ctx, r, v)
+			if err != nil {
+				return 0, err
+			}
+			if ok {
+				if n++; n >= int64(limit) {
+					return n, nil
+				}
+			}
+		}
+		if len(hits) < countPage {
+			return n, nil
+		}
+		q.Before = hits[len(hits)-1].Seq
 	}
 }
 

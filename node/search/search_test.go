@@ -378,3 +378,61 @@ func mustToken(t *testing.T, n *stack.Node, name string) string {
 	}
 	return tok
 }
+
+// A search's count is of hits that pass their access-MAC check: SECRET
+// rows whose class column was rewritten to a RESTRICTED class (by someone
+// with write access to the database file) are absent from the RESTRICTED
+// reader's pages, and they do not swell its count either, on the pages
+// where the count comes from the index rather than from the hits shown.
+func TestSearchCountsCheckedRows(t *testing.T) {
+	n := nodetest.New(t, "gbr", "GBR")
+	low, _ := nodetest.AddUser(t, n, users.UserSpec{Name: "low", Role: node.RoleAnalyst, Nationality: "GBR",
+		Clearances: map[string]string{"NATO": "RESTRICTED"}})
+	high, _ := nodetest.AddUser(t, n, users.UserSpec{Name: "high", Role: node.RoleAnalyst, Nationality: "GBR",
+		Clearances: map[string]string{"NATO": "SECRET"}})
+	land := func(p *node.Principal, k int, label string) []string {
+		var objs [][]byte
+		var ids []string
+		for i := 0; i < k; i++ {
+			id := nodetest.NewID("threat-actor")
+			ids = append(ids, id)
+			objs = append(objs, nodetest.SDO(id, nodetest.T0, nodetest.T0, map[string]any{"description": "osprey nest"}))
+		}
+		nodetest.MustLand(t, n, p, nodetest.Bundle(objs...), label)
+		return ids
+	}
+	lowIDs := land(low, 12, restricted)
+	highIDs := land(high, 3, secret)
+	count := func() search.Group {
+		t.Helper()
+		res, err := n.Search.Search(t.Context(), low, search.Options{Query: "osprey", Limit: 5})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res.Groups[0]
+	}
+	if g := count(); g.Count != 12 || !g.More {
+		t.Fatalf("before tampering: count %d, more %v; want 12 and more pages", g.Count, g.More)
+	}
+	db, err := sql.Open("sqlite", filepath.Join(n.Dir(), backend.SQLiteFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for _, tbl := range []string{"objects", "object_ids"} {
+		for _, id := range highIDs {
+			if _, err := db.Exec(`UPDATE `+tbl+` SET class = (SELECT class FROM objects WHERE id = ?) WHERE id = ?`, lowIDs[0], id); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	g := count()
+	for _, o := range g.Objects {
+		if slices.Contains(highIDs, o.ID) {
+			t.Errorf("a rewritten SECRET row is a hit for the RESTRICTED reader: %s", o.ID)
+		}
+	}
+	if g.Count != 12 {
+		t.Errorf("count with three SECRET rows rewritten into the reader's class: %d, want 12", g.Count)
+	}
+}
