@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strconv"
 
 	"github.com/tearline/tearline/audit"
 	"github.com/tearline/tearline/datadir"
@@ -24,6 +25,12 @@ import (
 // rotation again finishes it. With the KEK in $TEARLINE_KEK the new one
 // must be in $TEARLINE_NEW_KEK; the operator then moves it into
 // $TEARLINE_KEK.
+//
+// A data key that does not open where its row now stands (the row's id or
+// version, or the key, rewritten in the database) is not re-wrapped and
+// does not stop the rotation: it is reported (an audit entry and a log
+// line each) and its version, which already reads as absent, never opens
+// again (seal.RewrapDataKeys).
 //
 // Every process that has the node open must be stopped first: one still
 // holding only the old KEK could not open the re-wrapped keys.
@@ -60,38 +67,25 @@ func (n *Node) RotateKEK(ctx context.Context, actor string) (string, int, error)
 	}
 	ring := seal.NewKeyring(next, old.Current())
 	count := 0
+	var unopened []store.DataKey
 	err = n.sealed.Unwrap().Update(ctx, func(tx store.Tx) error {
-		count = 0
-		var after store.DataKey
-		for {
-			keys, err := tx.DataKeys(ctx, after, 1000)
-			if err != nil {
-				return err
-			}
-			if len(keys) == 0 {
-				break
-			}
-			for _, k := range keys {
-				w, err := ring.Rewrap(seal.Where{ID: k.ID, Modified: k.ModifiedAt.UnixMicro()}, k.Wrapped)
-				if err != nil {
-					return err
-				}
-				k.Wrapped = w
-				if err := tx.UpdateDataKey(ctx, k); err != nil {
-					return err
-				}
-			}
-			count += len(keys)
-			after = keys[len(keys)-1]
+		dk, err := seal.RewrapDataKeys(ctx, tx, ring)
+		if err != nil {
+			return err
 		}
 		// The node's own keys (cursor, access MAC, search index) are wrapped like data keys.
 		nk, err := seal.RewrapNodeKeys(ctx, tx, ring)
 		if err != nil {
 			return err
 		}
-		count += nk
+		count, unopened = dk.Count+nk, dk.Unopened
+		for _, k := range unopened {
+			if err := n.AppendAudit(ctx, tx, unopenedKeyEvent(actor, k)); err != nil {
+				return err
+			}
+		}
 		return n.AppendAudit(ctx, tx, audit.Event{Actor: actor, Action: audit.ActionKeyRotate, Decision: audit.Accept, Count: count,
-			Subject: "kek:" + next.ID(), Detail: "from=kek:" + old.Current().ID()})
+			Subject: "kek:" + next.ID(), Detail: rotateDetail(old.Current().ID(), len(unopened))})
 	})
 	if err != nil {
 		return "", 0, fmt.Errorf("rotate: %w", err)
@@ -105,10 +99,30 @@ func (n *Node) RotateKEK(ctx context.Context, actor string) (string, int, error)
 			d.Close()
 		}
 	}
+	for _, k := range unopened {
+		n.log.Error("data key does not open where its row stands (the row was rewritten in the database): not re-wrapped; its version reads as absent and no longer opens",
+			"object", k.ID, "seq", k.Seq)
+	}
 	// This node now uses the new KEK alone.
 	n.sealed = seal.Wrap(n.sealed.Unwrap(), seal.NewKeyring(next))
 	n.index = n.index.With(n.sealed, searchindex.SealedOpener(n.sealed.Keys()))
 	n.st = n.index
 	n.Scrub(ctx)
 	return next.ID(), count, nil
+}
+
+// unopenedKeyEvent is the audit entry of a data key a rotation left
+// behind.
+func unopenedKeyEvent(actor string, k store.DataKey) audit.Event {
+	return audit.Event{Actor: actor, Action: audit.ActionKeyRotate, Decision: audit.Deny, Object: k.ID,
+		Reasons: []string{"data-key-unopened"}, Detail: "seq=" + strconv.FormatInt(k.Seq, 10)}
+}
+
+// rotateDetail is the rotation's audit detail.
+func rotateDetail(from string, unopened int) string {
+	d := "from=kek:" + from
+	if unopened > 0 {
+		d += " unopened=" + strconv.Itoa(unopened)
+	}
+	return d
 }
