@@ -79,13 +79,15 @@ func (n *Node) RotateKEK(ctx context.Context, actor string) (string, int, error)
 			return err
 		}
 		count, unopened = dk.Count+nk, dk.Unopened
-		for _, k := range unopened {
-			if err := n.AppendAudit(ctx, tx, unopenedKeyEvent(actor, k)); err != nil {
+		for _, k := range unopened { // left as they are, each reported (docs/STORAGE.md, "KEK rotation")
+			n.log.Error("data key does not open where its row stands (the row was rewritten in the database): not re-wrapped", "object", k.ID, "seq", k.Seq)
+			if err := n.AppendAudit(ctx, tx, audit.Event{Actor: actor, Action: audit.ActionKeyRotate, Decision: audit.Deny, Object: k.ID,
+				Reasons: []string{"data-key-unopened"}, Detail: "seq=" + strconv.FormatInt(k.Seq, 10)}); err != nil {
 				return err
 			}
 		}
 		return n.AppendAudit(ctx, tx, audit.Event{Actor: actor, Action: audit.ActionKeyRotate, Decision: audit.Accept, Count: count,
-			Subject: "kek:" + next.ID(), Detail: rotateDetail(old.Current().ID(), len(unopened))})
+			Subject: "kek:" + next.ID(), Detail: "from=kek:" + old.Current().ID() + " unopened=" + strconv.Itoa(len(unopened))})
 	})
 	if err != nil {
 		return "", 0, fmt.Errorf("rotate: %w", err)
@@ -99,30 +101,10 @@ func (n *Node) RotateKEK(ctx context.Context, actor string) (string, int, error)
 			d.Close()
 		}
 	}
-	for _, k := range unopened {
-		n.log.Error("data key does not open where its row stands (the row was rewritten in the database): not re-wrapped; its version reads as absent and no longer opens",
-			"object", k.ID, "seq", k.Seq)
-	}
 	// This node now uses the new KEK alone.
 	n.sealed = seal.Wrap(n.sealed.Unwrap(), seal.NewKeyring(next))
 	n.index = n.index.With(n.sealed, searchindex.SealedOpener(n.sealed.Keys()))
 	n.st = n.index
 	n.Scrub(ctx)
 	return next.ID(), count, nil
-}
-
-// unopenedKeyEvent is the audit entry of a data key a rotation left
-// behind.
-func unopenedKeyEvent(actor string, k store.DataKey) audit.Event {
-	return audit.Event{Actor: actor, Action: audit.ActionKeyRotate, Decision: audit.Deny, Object: k.ID,
-		Reasons: []string{"data-key-unopened"}, Detail: "seq=" + strconv.FormatInt(k.Seq, 10)}
-}
-
-// rotateDetail is the rotation's audit detail.
-func rotateDetail(from string, unopened int) string {
-	d := "from=kek:" + from
-	if unopened > 0 {
-		d += " unopened=" + strconv.Itoa(unopened)
-	}
-	return d
 }
