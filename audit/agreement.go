@@ -15,4 +15,5 @@ const (
 	ActionProvenanceRecord    = "provenance.record"
 	ActionLedgerRead          = "ledger.read"
 	ActionDeliveryRetry       = "delivery.retry" // a releaser made a failed delivery to a partner due again
+	ActionDeliveryRead        = "delivery.read"  // someone read delivery states (of objects they may read)
 )

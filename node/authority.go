@@ -48,6 +48,8 @@ const (
 	ActDeliveryRetry Action = "retrying a failed delivery" // to a partner; an action on the object delivered
 	ActSearch        Action = "searching"                  // what one may read (node/search), and one's saved searches
 	ActHealthRead    Action = "reading the node's health"  // outbox, checkpoints, peers and witnesses, disk
+	ActDeliveryRead  Action = "reading delivery states"    // where objects went and how each delivery goes (node/delivery)
+	ActPeerAdmin     Action = "managing peers and keys"    // add and remove partners, revoke signing keys (node/partners)
 )
 
 // rule is who may take an action: roles, and which of them act on every
@@ -66,13 +68,13 @@ func authority(act Action) rule {
 	content := []string{RoleAnalyst, RoleReleaser, RoleAdmin}
 	auditors := []string{RoleAuditor, RoleAdmin}
 	switch act {
-	case ActUserAdmin, ActPurge, ActProvenanceIn, ActAgreementAdm, ActSplitViewAck, ActHealthRead:
+	case ActUserAdmin, ActPurge, ActProvenanceIn, ActAgreementAdm, ActSplitViewAck, ActHealthRead, ActPeerAdmin:
 		return rule{roles: []string{RoleAdmin}}
 	case ActPublish, ActTAXIIContent, ActRelease, ActTAXIIDelete:
 		return rule{roles: content}
 	case ActConsent, ActRecall, ActDeliveryRetry, ActDeleteOrigin:
 		return rule{roles: []string{RoleAdmin, RoleReleaser}}
-	case ActConsentRead, ActRecallRead:
+	case ActConsentRead, ActRecallRead, ActDeliveryRead:
 		return rule{roles: []string{RoleAdmin, RoleReleaser, RoleAuditor}, EveryLevel: auditors}
 	case ActLedgerRead, ActAuditRead, ActSplitViewRd:
 		return rule{roles: auditors, EveryLevel: auditors}

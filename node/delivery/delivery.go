@@ -112,18 +112,25 @@ func (d *Service) Deliveries(ctx context.Context, p *node.Principal, es []store.
 // (ActDeliveryRetry: releasers and administrators); a delivery that has
 // not failed is ErrNotFailed.
 func (d *Service) RetryDelivery(ctx context.Context, p *node.Principal, seq int64) (Delivery, error) {
+	what := fmt.Sprintf("retry delivery %d", seq)
 	if err := node.Authorize(p, node.ActDeliveryRetry); err != nil {
-		return Delivery{}, fmt.Errorf("retry delivery %d: %w", seq, err)
+		return Delivery{}, fmt.Errorf("%s: %w", what, err)
 	}
+	return d.retry(ctx, p, seq, what)
+}
+
+// retry is RetryDelivery and Retry once the role is checked; what names
+// the request in errors as the caller named it.
+func (d *Service) retry(ctx context.Context, p *node.Principal, seq int64, what string) (Delivery, error) {
 	items, err := d.n.Store().OutboxOfLedger(ctx, []int64{seq})
 	if err != nil {
-		return Delivery{}, fmt.Errorf("retry delivery %d: %w", seq, err)
+		return Delivery{}, fmt.Errorf("%s: %w", what, err)
 	}
 	it, found := items[seq]
 	var ref node.ObjectsRef
 	if found {
 		if err := json.Unmarshal(it.Payload, &ref); err != nil {
-			return Delivery{}, fmt.Errorf("retry delivery %d: outbox %d: %w", seq, it.ID, err)
+			return Delivery{}, fmt.Errorf("%s: outbox %d: %w", what, it.ID, err)
 		}
 	}
 	readable := false
@@ -150,23 +157,23 @@ func (d *Service) RetryDelivery(ctx context.Context, p *node.Principal, seq int6
 		return d.n.AppendAudit(ctx, tx, ev)
 	})
 	if err != nil {
-		return Delivery{}, fmt.Errorf("retry delivery %d: %w", seq, err)
+		return Delivery{}, fmt.Errorf("%s: %w", what, err)
 	}
 	if !readable {
-		return Delivery{}, fmt.Errorf("retry delivery %d: %w", seq, node.ErrNotFound)
+		return Delivery{}, fmt.Errorf("%s: %w", what, node.ErrNotFound)
 	}
 	if it.State() != store.DeliveryFailed {
-		return deliveryFor(p, it), fmt.Errorf("retry delivery %d: %w (it is %s)", seq, node.ErrNotFailed, it.State())
+		return deliveryFor(p, it), fmt.Errorf("%s: %w (it is %s)", what, node.ErrNotFailed, it.State())
 	}
 	if err := d.n.Store().RetryOutbox(ctx, it.ID, d.n.Now()); err != nil {
-		return Delivery{}, fmt.Errorf("retry delivery %d: %w", seq, err)
+		return Delivery{}, fmt.Errorf("%s: %w", what, err)
 	}
 	// The answer is the state the retry made (queued), read before the
 	// delivery loop is woken: once woken it may deliver before we read.
 	items, err = d.n.Store().OutboxOfLedger(ctx, []int64{seq})
 	d.n.Outbox().Wake()
 	if err != nil {
-		return Delivery{}, fmt.Errorf("retry delivery %d: %w", seq, err)
+		return Delivery{}, fmt.Errorf("%s: %w", what, err)
 	}
 	return deliveryFor(p, items[seq]), nil
 }

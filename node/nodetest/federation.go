@@ -262,3 +262,24 @@ func Held(n *stack.Node, id string) bool {
 	vs, err := n.Store().Versions(context.Background(), id)
 	return err == nil && len(vs) > 0
 }
+
+// AddPeerNode makes a node called name (its data directory only: it is
+// never opened or served) and adds it to n's peers as `tearline peer add
+// --identity` does, so that releases to name are queued in n's outbox. It
+// returns the new node's data directory.
+func AddPeerNode(t testing.TB, n *stack.Node, name, country string) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), name)
+	if err := node.Init(context.Background(), dir, node.InitOptions{Name: name, Country: country, CreateStore: backend.Creator("")}); err != nil {
+		t.Fatal(err)
+	}
+	id, err := node.ReadIdentity(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := trust.AddPeer(n.Dir(), trust.PeerSpec{Name: id.Name, Country: id.Country, CertPEM: []byte(id.CertPEM), SigningKey: id.SigningKey,
+		URL: "https://127.0.0.1:1"}, time.Now()); err != nil {
+		t.Fatalf("peer add %s: %v", name, err)
+	}
+	return dir
+}
