@@ -12,6 +12,7 @@ import (
 
 	"github.com/tearline/tearline/label"
 	"github.com/tearline/tearline/node"
+	"github.com/tearline/tearline/node/delivery"
 	"github.com/tearline/tearline/policy"
 	"github.com/tearline/tearline/store"
 )
@@ -23,9 +24,10 @@ import (
 type dashboardPages struct{ *Server }
 
 const (
-	dashRequests   = 10   // the user's latest release requests shown
-	dashDeliveries = 50   // released objects whose deliveries are looked at
-	countCap       = 1000 // counts past this show as "1,000+"
+	dashRequests       = 10   // the user's latest release requests shown
+	dashDeliveries     = 50   // failed deliveries shown, at most
+	dashFailedPerParty = 10   // of them, to one partner
+	countCap           = 1000 // counts past this show as "1,000+"
 )
 
 type facetCount struct {
@@ -142,66 +144,59 @@ func (dp *dashboardPages) requests(ctx context.Context, r *http.Request, m *Mark
 	return nil
 }
 
-// failedDeliveries looks, for those who read the ledger (node decides), at
-// the deliveries of the latest released objects and shows the failed ones.
+// failedDeliveries shows, to those who may read delivery states (node
+// decides: releasers and admins for what they may read, auditors), the
+// latest failed deliveries to each partner over the last week
+// (node/delivery's States: what the user may not read is not there, and
+// counts for nothing).
 func (dp *dashboardPages) failedDeliveries(ctx context.Context, r *http.Request, m *Marks, d *dashboardData) error {
 	p := Principal(r)
-	qs, err := dp.n.Releases.ReleaseQueue(ctx, p, "released")
-	if errors.Is(err, node.ErrForbidden) {
+	if node.Authorize(p, node.ActDeliveryRead) != nil {
 		return nil
 	}
+	d.LedgerReader = true
+	as, err := dp.n.Agreements.Agreements(ctx, p)
 	if err != nil {
 		return err
 	}
-	slices.SortStableFunc(qs, func(a, b store.ReleaseRequest) int { return b.Updated.Compare(a.Updated) })
-	seen := map[string]bool{}
-	for _, q := range qs {
-		if seen[q.ObjectID] {
-			continue
+	var parties []string
+	for _, a := range as {
+		for _, party := range a.Parties {
+			if party != dp.n.Config().Name && !slices.Contains(parties, party) {
+				parties = append(parties, party)
+			}
 		}
-		if len(seen) == dashDeliveries {
+	}
+	slices.Sort(parties)
+	for _, party := range parties {
+		if len(d.Failed) >= dashDeliveries {
 			d.FailedCapped = true
 			break
 		}
-		seen[q.ObjectID] = true
-		es, err := dp.n.Releases.Ledger(ctx, p, store.LedgerQuery{ObjectID: q.ObjectID})
-		if errors.Is(err, node.ErrForbidden) {
-			return nil // not a ledger reader: no deliveries to show
-		}
+		es, more, err := dp.n.Deliveries.States(ctx, p, delivery.Query{Party: party, Failed: true, Limit: dashFailedPerParty})
 		if err != nil {
 			return err
 		}
-		d.LedgerReader = true
-		dels, err := dp.n.Deliveries.Deliveries(ctx, p, es)
-		if err != nil {
-			return err
-		}
-		var failed []store.LedgerEntry
+		d.FailedCapped = d.FailedCapped || more
 		for _, e := range es {
-			if dl, ok := dels[e.Seq]; ok && dl.State == store.DeliveryFailed {
-				failed = append(failed, e)
+			v, err := node.VersionOf(ctx, dp.n.Store(), e.ObjectID, node.VersionKey{Instance: e.Instance, Modified: e.Modified})
+			if errors.Is(err, node.ErrNotFound) || errors.Is(err, store.ErrNotFound) {
+				continue // purged since
 			}
-		}
-		if len(failed) == 0 {
-			continue
-		}
-		o, err := dp.n.Get(ctx, p, q.ObjectID)
-		if errors.Is(err, node.ErrNotFound) {
-			continue
-		}
-		if err != nil {
-			return err
-		}
-		rw, err := dp.Row(r, m, o)
-		if err != nil {
-			return err
-		}
-		for _, e := range failed {
-			dl := dels[e.Seq]
-			fd := failedDelivery{Object: rw, Party: e.Party, Reason: dl.Reason, Error: dl.LastError,
+			if err != nil {
+				return err
+			}
+			mk, err := m.Object(ctx, dp.n.Node, node.Object{ObjectVersion: v})
+			if err != nil {
+				return err
+			}
+			fd := failedDelivery{Object: Row{ID: v.ID, Name: v.ID, Type: v.Type, Modified: v.Modified, Mark: mk}, Party: e.Party,
 				Agreement: fmt.Sprintf("%s v%d", e.Agreement, e.AgreementVersion)}
-			if dl.FailedAt != nil {
-				fd.FailedAt = dl.FailedAt.UTC().Format(time.RFC3339)
+			if dl := e.Delivery; dl != nil {
+				fd.Reason, fd.Error = dl.Reason, dl.LastError
+				if dl.FailedAt != nil {
+					fd.FailedAt = dl.FailedAt.UTC().Format(time.RFC3339)
+				}
 			}
 			d.Failed = append(d.Failed, fd)
 		}

@@ -16,6 +16,7 @@ import (
 	"github.com/tearline/tearline/jcs"
 	"github.com/tearline/tearline/label"
 	"github.com/tearline/tearline/node"
+	"github.com/tearline/tearline/node/delivery"
 	"github.com/tearline/tearline/store"
 )
 
@@ -606,12 +607,14 @@ func (op *objectPages) provenance(ctx context.Context, r *http.Request, m *Marks
 	return nil
 }
 
-// went shows, to those who may read the ledger (node decides: releasers,
-// auditors, admins), where the object went and each delivery's state. A
-// tearline sent in its place is named only if the user may read it.
+// went shows, to those who may read delivery states (node decides:
+// releasers and admins for what they may read, auditors), where the object
+// went and each delivery's state (node/delivery's States: no ledger
+// numbers). A tearline sent in its place is named only if the user may
+// read it.
 func (op *objectPages) went(ctx context.Context, r *http.Request, m *Marks, o node.Object, d *objectPageData) error {
 	p := Principal(r)
-	es, err := op.n.Releases.Ledger(ctx, p, store.LedgerQuery{ObjectID: o.ID})
+	es, _, err := op.n.Deliveries.States(ctx, p, delivery.Query{ObjectID: o.ID, Limit: maxLedgerShown})
 	if errors.Is(err, node.ErrForbidden) {
 		return nil
 	}
@@ -619,17 +622,10 @@ func (op *objectPages) went(ctx context.Context, r *http.Request, m *Marks, o no
 		return err
 	}
 	d.WentShown = true
-	if len(es) > maxLedgerShown {
-		es = es[len(es)-maxLedgerShown:]
-	}
-	deliveries, err := op.n.Deliveries.Deliveries(ctx, p, es)
-	if err != nil {
-		return err
-	}
-	for _, e := range slices.Backward(es) {
+	for _, e := range es {
 		wr := wentRow{Party: e.Party, Agreement: fmt.Sprintf("%s v%d", e.Agreement, e.AgreementVersion), Outcome: e.Outcome,
 			State: e.State, By: e.By, At: e.At.UTC().Format(time.RFC3339), Reasons: strings.Join(e.Reasons, ", ")}
-		if dl, ok := deliveries[e.Seq]; ok {
+		if dl := e.Delivery; dl != nil {
 			wr.Delivery = dl.State
 			if dl.Reason != "" {
 				wr.Delivery += " (" + dl.Reason + ")"

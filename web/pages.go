@@ -33,7 +33,7 @@ type userView struct {
 }
 
 // pageFiles are the page templates, each parsed with the layout.
-var pageFiles = []string{"login", "error", "objects", "object", "publish", "audit", "audit_entry", "checkpoints", "ledger", "admin_users", "admin_user", "admin_peers", "admin_agreements", "admin_health", "releases", "preview", "agreements", "agreement", "map", "search", "dashboard"}
+var pageFiles = []string{"login", "error", "objects", "object", "publish", "audit", "audit_entry", "checkpoints", "ledger", "admin_users", "admin_user", "admin_peers", "admin_agreements", "admin_health", "releases", "preview", "agreements", "agreement", "map", "search", "dashboard", "deliveries"}
 
 func (s *Server) parseTemplates() error {
 	for _, name := range pageFiles {

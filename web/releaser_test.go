@@ -6,7 +6,6 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"regexp"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -104,9 +103,11 @@ func TestReleaserNotClearedSeesMissing(t *testing.T) {
 		{"recall", func() page { return c.post("/ui/objects/"+secret+"/recall", form("reason", "wrong")) },
 			func() page { return c.post("/ui/objects/"+missing+"/recall", form("reason", "wrong")) }},
 		{"retry", func() page {
-			return c.post("/ui/deliveries/"+strconv.FormatInt(sent.Ledger, 10)+"/retry", form("object", secret))
+			return c.post("/ui/deliveries/retry", form("object", secret, "instance", "0", "modified", nodetest.T0, "party", "usa"))
 		},
-			func() page { return c.post("/ui/deliveries/999999/retry", form("object", missing)) }},
+			func() page {
+				return c.post("/ui/deliveries/retry", form("object", missing, "instance", "0", "modified", nodetest.T0, "party", "usa"))
+			}},
 	} {
 		h, n := pr.hidden(), pr.none()
 		if h.code != http.StatusNotFound || h.code != n.code || h.body != n.body {
@@ -345,5 +346,78 @@ func TestReleaserWalk(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestDeliveriesFromTheAttackersSide: rex, a releaser cleared to NATO
+// RESTRICTED, lists the deliveries to usa (a peer, where every delivery
+// failed) and opens the release pages: the NATO SECRET object's delivery
+// is in no row and no count, and its retry answers as a delivery that does
+// not exist; his own object's failed delivery shows and he retries it. A
+// cleared releaser sees both; an analyst may not read delivery states.
+func TestDeliveriesFromTheAttackersSide(t *testing.T) {
+	ctx := context.Background()
+	rf, f := relWeb(t)
+	nodetest.AddPeerNode(t, rf.N, "usa", "USA")
+	// gbr-usa is automatic: each goes to usa as it lands.
+	secret := rf.IngestLabelled(t, nodetest.Actor(nodetest.NewID("threat-actor"), nil), nodetest.OKBanner, nil)
+	low := rf.IngestLabelled(t, nodetest.Actor(nodetest.NewID("threat-actor"), nil), "NATO RESTRICTED // DISC SIGINT // TOPIC CYBER", nil)
+	its, err := rf.N.Store().OutboxItems(ctx, "usa", 0, 10)
+	if err != nil || len(its) != 2 {
+		t.Fatalf("outbox: %d items, %v", len(its), err)
+	}
+	for _, it := range its {
+		if err := rf.N.Store().MarkFailed(ctx, rf.N.Now(), "revoked-key", "refused by usa", it.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c := f.client(t)
+	c.mustLogin("rex")
+	for _, path := range []string{"/ui/deliveries?party=usa&state=failed&days=7", "/ui/deliveries?party=usa", "/ui/objects/" + low + "/preview", "/ui/objects/" + low, "/ui/"} {
+		p := c.get(path)
+		if p.code != http.StatusOK || !strings.Contains(p.body, low) || strings.Contains(p.body, secret) {
+			t.Errorf("rex's %s: %d, shows his object: %v, the secret one: %v", path, p.code, strings.Contains(p.body, low), strings.Contains(p.body, secret))
+		}
+		if strings.Contains(p.body, "data-ledger-seq") {
+			t.Errorf("rex's %s shows ledger numbers", path)
+		}
+		if b := banners(t, p.body); strings.Contains(b, "SECRET") {
+			t.Errorf("rex's %s: banner %q", path, b)
+		}
+	}
+	p := c.get("/ui/deliveries?party=usa&state=failed")
+	if n := strings.Count(p.body, `data-delivery="failed (revoked-key)"`); n != 1 {
+		t.Errorf("rex sees %d failed deliveries, want 1", n)
+	}
+	csrf := csrfOf(t, p.body)
+	retry := func(id string) page {
+		return c.post("/ui/deliveries/retry", url.Values{"csrf": {csrf}, "object": {id}, "instance": {"0"}, "modified": {nodetest.T0}, "party": {"usa"},
+			"from": {"deliveries"}, "state": {"failed"}, "days": {"7"}})
+	}
+	h, m := retry(secret), retry(nodetest.NewID("threat-actor"))
+	if h.code != http.StatusNotFound || h.code != m.code || h.body != m.body {
+		t.Errorf("retry of the secret delivery: %d; of a missing one: %d; bodies alike %v", h.code, m.code, h.body == m.body)
+	}
+	if got := rf.N.Store(); got != nil {
+		left, _ := got.OutboxItems(ctx, "usa", 0, 10)
+		for _, it := range left {
+			if it.State() != store.DeliveryFailed {
+				t.Fatalf("rex's refused retry changed a delivery: %+v", it)
+			}
+		}
+	}
+	if p := retry(low); p.code != http.StatusOK || !strings.Contains(p.body, "queued again: queued") || strings.Contains(p.body, `data-delivery="failed`) {
+		t.Errorf("rex's retry of his own: %d\n%s", p.code, p.body)
+	}
+
+	rob := f.client(t)
+	rob.mustLogin("rob")
+	if p := rob.get("/ui/deliveries?party=usa"); !strings.Contains(p.body, secret) || !strings.Contains(p.body, low) {
+		t.Errorf("rob's deliveries lack one: secret %v, low %v", strings.Contains(p.body, secret), strings.Contains(p.body, low))
+	}
+	ann := f.client(t)
+	ann.mustLogin("ann")
+	if p := ann.get("/ui/deliveries?party=usa"); p.code != http.StatusForbidden || strings.Contains(p.body, low) {
+		t.Errorf("an analyst's deliveries: %d", p.code)
 	}
 }

@@ -33,6 +33,7 @@ type Entry struct {
 	Agreement        string
 	AgreementVersion int
 	Outcome          string // store.LedgerRelease, LedgerTearline, LedgerRefuse
+	State            string // store.LedgerReady (released, to be delivered), or "" for a refusal
 	TearlineID       string
 	Reasons          []string
 	Request          string // the approval request, if one was needed
@@ -206,7 +207,7 @@ func (d *Service) outboxOf(ctx context.Context, es []store.LedgerEntry) (map[int
 
 func entryFor(p *node.Principal, e store.LedgerEntry) Entry {
 	en := Entry{ObjectID: e.ObjectID, Instance: e.Instance, Modified: e.Modified, Party: e.Party, Agreement: e.Agreement,
-		AgreementVersion: e.AgreementVersion, Outcome: e.Outcome, TearlineID: e.TearlineID, Reasons: e.Reasons, Request: e.Request,
+		AgreementVersion: e.AgreementVersion, Outcome: e.Outcome, State: e.State, TearlineID: e.TearlineID, Reasons: e.Reasons, Request: e.Request,
 		By: e.By, At: e.At}
 	if node.MayCount(p) {
 		en.Seq = e.Seq

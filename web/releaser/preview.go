@@ -6,11 +6,11 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/tearline/tearline/node"
+	"github.com/tearline/tearline/node/delivery"
 	"github.com/tearline/tearline/node/release"
 	"github.com/tearline/tearline/stix"
 	"github.com/tearline/tearline/store"
@@ -21,9 +21,11 @@ import (
 // for a partner (node.Releases.Explain, the API's release explain: a dry
 // run, audited, no ledger row), the original and its tearline side by
 // side, the ORCON consents, the recalls with each partner's
-// acknowledgement and, for those who read the ledger, each delivery with a
-// retry. The object is read first through node.Get: one the user may not
-// read is not found, exactly as one that does not exist.
+// acknowledgement and, for those who may read delivery states (node
+// decides: releasers and admins on what they may read, auditors), each
+// delivery with a retry (deliveries.go). The object is read first through
+// node.Get: one the user may not read is not found, exactly as one that
+// does not exist.
 
 type sideRow struct {
 	Key, Original, Tearline string
@@ -42,14 +44,6 @@ type recallView struct {
 	Recall, Party, Reason, Issued, By, State, Acked string
 	Inbound                                         bool
 	Purged, NotHeld                                 []string
-}
-
-type deliveryView struct {
-	Seq                                           int64
-	Modified, Party, Agreement, Outcome, At, By   string
-	State, Reason, Attempts, LastError, Delivered string
-	Failed                                        bool
-	Mark                                          web.ObjectMark
 }
 
 type previewData struct {
@@ -72,11 +66,11 @@ type previewData struct {
 	RecallsShown     bool
 	Recalls          []recallView
 	DeliveriesShown  bool
-	Deliveries       []deliveryView
+	Deliveries       deliveryTable
 	RequestURL, Self string
 }
 
-// maxDeliveriesShown caps the ledger entries the page reads.
+// maxDeliveriesShown caps the deliveries the page shows (the newest).
 const maxDeliveriesShown = 200
 
 func (rp releaserPages) preview(w http.ResponseWriter, r *http.Request) {
@@ -120,7 +114,10 @@ func (rp releaserPages) showPreview(w http.ResponseWriter, r *http.Request, code
 		rp.Fail(w, r, err)
 		return
 	}
-	rp.Render(w, code, "preview", "", rp.ViewFor(r, "Release of "+obj.Name, m.Banner(), d))
+	v := rp.ViewFor(r, "Release of "+obj.Name, m.Banner(), nil)
+	d.Deliveries.CSRF = v.CSRF
+	v.Data = d
+	rp.Render(w, code, "preview", "", v)
 }
 
 // explained lays out Explain's answer: the decision, every agreement's in
@@ -189,7 +186,7 @@ func (rp releaserPages) sections(r *http.Request, m *web.Marks, o node.Object, d
 			d.Recalls = append(d.Recalls, v)
 		}
 	}
-	es, err := rp.Node().Releases.Ledger(ctx, p, store.LedgerQuery{ObjectID: o.ID})
+	es, _, err := rp.Node().Deliveries.States(ctx, p, delivery.Query{ObjectID: o.ID, Limit: maxDeliveriesShown})
 	if errors.Is(err, node.ErrForbidden) {
 		return nil
 	}
@@ -197,36 +194,8 @@ func (rp releaserPages) sections(r *http.Request, m *web.Marks, o node.Object, d
 		return err
 	}
 	d.DeliveriesShown = true
-	if len(es) > maxDeliveriesShown {
-		es = es[len(es)-maxDeliveriesShown:]
-	}
-	dls, err := rp.Node().Deliveries.Deliveries(ctx, p, es)
-	if err != nil {
-		return err
-	}
-	for _, e := range slices.Backward(es) {
-		v, err := node.VersionOf(ctx, rp.Node().Store(), e.ObjectID, node.VersionKey{Instance: e.Instance, Modified: e.Modified})
-		if err != nil {
-			return err
-		}
-		mk, err := m.Object(ctx, rp.Node().Node, node.Object{ObjectVersion: v})
-		if err != nil {
-			return err
-		}
-		dv := deliveryView{Seq: e.Seq, Modified: e.Modified, Party: e.Party, Agreement: fmt.Sprintf("%s v%d", e.Agreement, e.AgreementVersion),
-			Outcome: e.Outcome, At: e.At.UTC().Format(time.RFC3339), By: e.By, Reason: strings.Join(release.Words(e.Reasons), "; "), Mark: mk}
-		if dl, ok := dls[e.Seq]; ok {
-			dv.State, dv.Attempts, dv.LastError, dv.Failed = dl.State, strconv.Itoa(dl.Attempts), dl.LastError, dl.State == store.DeliveryFailed
-			if dl.Reason != "" {
-				dv.State += " (" + dl.Reason + ")"
-			}
-			if dl.DeliveredAt != nil {
-				dv.Delivered = dl.DeliveredAt.UTC().Format(time.RFC3339)
-			}
-		}
-		d.Deliveries = append(d.Deliveries, dv)
-	}
-	return nil
+	d.Deliveries.Rows, err = rp.deliveryRows(r, m, es)
+	return err
 }
 
 // consent records the originator's consent to release the object to a
@@ -257,21 +226,4 @@ func (rp releaserPages) recall(w http.ResponseWriter, r *http.Request) {
 		msg = "Recalled; it had gone to no partner."
 	}
 	rp.showPreview(w, r, http.StatusOK, msg)
-}
-
-// retry makes a failed delivery due again through
-// node.Deliveries.RetryDelivery, then shows the object's page again.
-func (rp releaserPages) retry(w http.ResponseWriter, r *http.Request) {
-	seq, err := strconv.ParseInt(r.PathValue("seq"), 10, 64)
-	if err != nil || seq < 1 {
-		rp.NotFound(w, r)
-		return
-	}
-	dl, err := rp.Node().Deliveries.RetryDelivery(r.Context(), web.Principal(r), seq)
-	if err != nil {
-		rp.releaseFail(w, r, err)
-		return
-	}
-	r.SetPathValue("id", r.FormValue("object"))
-	rp.showPreview(w, r, http.StatusOK, "Delivery queued again: "+dl.State+".")
 }

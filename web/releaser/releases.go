@@ -34,7 +34,8 @@ func (rp releaserPages) routes() {
 	rp.Handle("GET "+web.Prefix+"objects/{id}/preview", rp.SignedIn(rp.preview))
 	rp.Handle("POST "+web.Prefix+"objects/{id}/consents", rp.SignedIn(rp.consent))
 	rp.Handle("POST "+web.Prefix+"objects/{id}/recall", rp.SignedIn(rp.recall))
-	rp.Handle("POST "+web.Prefix+"deliveries/{seq}/retry", rp.SignedIn(rp.retry))
+	rp.Handle("GET "+web.Prefix+"deliveries", rp.SignedIn(rp.deliveries))
+	rp.Handle("POST "+web.Prefix+"deliveries/retry", rp.SignedIn(rp.retry))
 	ap := agreementPages{rp.Server}
 	rp.Handle("GET "+web.Prefix+"agreements", rp.SignedIn(ap.list))
 	rp.Handle("GET "+web.Prefix+"agreements/{id}", rp.SignedIn(ap.show))
