@@ -137,6 +137,10 @@ type ListOptions struct {
 	// only narrows what the reader may read anyway.
 	Where    func(policy.Class) bool
 	WhereKey string
+	// CountAtMost, when above 0, lets Count stop once it has counted that
+	// many (store.ListQuery.CountAtMost): every row counted is read and
+	// checked, so a count costs what it counts. List ignores it.
+	CountAtMost int64
 }
 
 // cursorParams is the query a List cursor is bound to, canonical: the
@@ -246,7 +250,7 @@ func (n *Node) Count(ctx context.Context, p *Principal, o ListOptions) (int64, e
 			return 0, fmt.Errorf("count: %w", err)
 		}
 	}
-	return n.st.Count(ctx, store.ListQuery{Types: o.Types, Classes: classes, IncludeRevoked: o.IncludeRevoked})
+	return n.st.Count(ctx, store.ListQuery{Types: o.Types, Classes: classes, IncludeRevoked: o.IncludeRevoked, CountAtMost: o.CountAtMost})
 }
 
 // narrow keeps the access classes where accepts.

@@ -386,12 +386,13 @@ func (f *fedNode) run(args ...string) string {
 	return (&harness{t: f.t, bin: f.bin, storeURL: f.store}).run(args...)
 }
 
-// count is what usa's admin may list of the test's objects.
+// count is what usa's admin may list of the test's objects (exactly:
+// at_most past the default cap of 1,000).
 func (f *fedNode) count() (int, error) {
 	var c struct {
 		Count int `json:"count"`
 	}
-	err := f.admin.call(http.MethodGet, "/api/v1/count?type=threat-actor", nil, http.StatusOK, &c)
+	err := f.admin.call(http.MethodGet, "/api/v1/count?type=threat-actor&at_most=100000", nil, http.StatusOK, &c)
 	return c.Count, err
 }
 
