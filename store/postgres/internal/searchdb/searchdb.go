@@ -6,16 +6,14 @@ package searchdb
 
 import (
 	"context"
-	"encoding/binary"
 	"fmt"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/tearline/tearline/store"
+	"github.com/tearline/tearline/store/internal/searchsql"
 )
 
 // Schema (migration 19): postings (term hash, version seq), a
@@ -82,84 +80,18 @@ type Writer struct {
 	Lock func(ctx context.Context) error
 }
 
-func packTerms(ts []int64) []byte {
-	b := make([]byte, 8*len(ts))
-	for i, t := range ts {
-		binary.BigEndian.PutUint64(b[8*i:], uint64(t))
-	}
-	return b
-}
-
-func unpackTerms(b []byte) []int64 {
-	ts := make([]int64, len(b)/8)
-	for i := range ts {
-		ts[i] = int64(binary.BigEndian.Uint64(b[8*i:]))
-	}
-	return ts
-}
-
-// searchSQL builds a search's FROM and WHERE and their arguments: the
-// first group drives (one term's postings newest first, when it is one
-// term), the other groups are tested per candidate, and the listing's
-// visibility rule (listWhere) applies to every candidate.
-func searchSQL(env *Env, q store.SearchQuery) (string, []any) {
-	where, args := env.ListWhere(store.ListQuery{Types: q.Types, Classes: q.Classes})
-	arg := func(v any) string {
-		args = append(args, v)
-		return "$" + strconv.Itoa(len(args))
-	}
-	var b strings.Builder
-	drive := q.Groups[0]
-	if len(drive) == 1 {
-		b.WriteString(`search_postings p JOIN objects o ON o.seq = p.seq WHERE p.term = ` + arg(drive[0]))
-		if q.Before > 0 {
-			b.WriteString(` AND p.seq < ` + arg(q.Before))
-		}
-	} else {
-		b.WriteString(`objects o WHERE o.seq IN (SELECT seq FROM search_postings WHERE term = ANY(` + arg(drive) + `)`)
-		if q.Before > 0 {
-			b.WriteString(` AND seq < ` + arg(q.Before))
-		}
-		b.WriteString(`)`)
-	}
-	for _, g := range q.Groups[1:] {
-		b.WriteString(` AND EXISTS (SELECT 1 FROM search_postings x WHERE x.term = ANY(` + arg(g) + `) AND x.seq = o.seq)`)
-	}
-	b.WriteString(` AND ` + where)
-	if q.Originator != "" {
-		b.WriteString(` AND o.originator = ` + arg(q.Originator))
-	}
-	if !q.Since.IsZero() {
-		b.WriteString(` AND o.modified_us >= ` + arg(q.Since.UnixMicro()))
-	}
-	if !q.Until.IsZero() {
-		b.WriteString(` AND o.modified_us < ` + arg(q.Until.UnixMicro()))
-	}
-	return b.String(), args
-}
-
-func askable(q store.SearchQuery) bool {
-	if len(q.Classes) == 0 || len(q.Groups) == 0 {
-		return false
-	}
-	for _, g := range q.Groups {
-		if len(g) == 0 {
-			return false
-		}
-	}
-	return true
+// from is a search's FROM and WHERE under the listings' visibility rule.
+func (r Reader) from(q store.SearchQuery) (string, []any) {
+	where, args := r.Env.ListWhere(store.ListQuery{Types: q.Types, Classes: q.Classes})
+	return searchsql.From(searchsql.Postgres, q, where, args)
 }
 
 func (r Reader) Search(ctx context.Context, q store.SearchQuery) ([]store.SearchHit, error) {
-	if !askable(q) {
+	if !searchsql.Askable(q) {
 		return nil, nil
 	}
-	limit := q.Limit
-	if limit <= 0 {
-		limit = 100
-	}
-	from, args := searchSQL(r.Env, q)
-	rows, err := r.Q.Query(ctx, `SELECT o.seq, o.id, o.class FROM `+from+` ORDER BY o.seq DESC LIMIT `+strconv.Itoa(limit), args...)
+	from, args := r.from(q)
+	rows, err := r.Q.Query(ctx, searchsql.Select(from, q.Limit), args...)
 	if err != nil {
 		return nil, fmt.Errorf("search: %w", err)
 	}
@@ -175,13 +107,13 @@ func (r Reader) Search(ctx context.Context, q store.SearchQuery) ([]store.Search
 }
 
 func (r Reader) CountSearch(ctx context.Context, q store.SearchQuery, limit int) (int64, error) {
-	if !askable(q) || limit <= 0 {
+	if !searchsql.Askable(q) || limit <= 0 {
 		return 0, nil
 	}
 	q.Before = 0
-	from, args := searchSQL(r.Env, q)
+	from, args := r.from(q)
 	var n int64
-	if err := r.Q.QueryRow(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM `+from+` LIMIT `+strconv.Itoa(limit)+`) c`, args...).Scan(&n); err != nil {
+	if err := r.Q.QueryRow(ctx, searchsql.Count(from, limit), args...).Scan(&n); err != nil {
 		return 0, fmt.Errorf("count search: %w", err)
 	}
 	return n, nil
@@ -231,7 +163,7 @@ func (w Writer) PutSearchDocs(ctx context.Context, docs []store.SearchDoc) error
 	seqs := make([]int64, len(docs))
 	terms := make([][]byte, len(docs))
 	for i, d := range docs {
-		seqs[i], terms[i] = d.Seq, packTerms(d.Terms)
+		seqs[i], terms[i] = d.Seq, searchsql.PackTerms(d.Terms)
 	}
 	// The documents of versions that exist and have none yet; then the
 	// postings of exactly those.
@@ -279,7 +211,7 @@ func (w Writer) PruneSearchDocs(ctx context.Context, id string) error {
 		var d store.SearchDoc
 		var b []byte
 		err := row.Scan(&d.Seq, &b)
-		d.Terms = unpackTerms(b)
+		d.Terms = searchsql.UnpackTerms(b)
 		return d, err
 	})
 	if err != nil {

@@ -8,13 +8,12 @@ package searchdb
 import (
 	"context"
 	"database/sql"
-	"encoding/binary"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/tearline/tearline/store"
+	"github.com/tearline/tearline/store/internal/searchsql"
 )
 
 // Querier is what *sql.DB and *sql.Tx share.
@@ -45,95 +44,18 @@ type Reader struct {
 // Writer writes the index in a transaction through Q.
 type Writer struct{ Q Querier }
 
-// packTerms is the terms column: each hash, 8 bytes big-endian.
-func packTerms(ts []int64) []byte {
-	b := make([]byte, 8*len(ts))
-	for i, t := range ts {
-		binary.BigEndian.PutUint64(b[8*i:], uint64(t))
-	}
-	return b
-}
-
-func unpackTerms(b []byte) []int64 {
-	ts := make([]int64, len(b)/8)
-	for i := range ts {
-		ts[i] = int64(binary.BigEndian.Uint64(b[8*i:]))
-	}
-	return ts
-}
-
-// intList is ns as an SQL list literal (integers formatted by us, as
-// listWhere does with classes).
-func intList(ns []int64) string {
-	parts := make([]string, len(ns))
-	for i, n := range ns {
-		parts[i] = strconv.FormatInt(n, 10)
-	}
-	return strings.Join(parts, ",")
-}
-
-// searchSQL builds a search's FROM and WHERE (and its arguments): the
-// first group drives (its postings newest first when it is one term), the
-// others are tested per candidate, and the listing's visibility rule
-// (listWhere) applies to every candidate.
-func searchSQL(env *Env, q store.SearchQuery) (string, []any) {
-	where, args := env.ListWhere(store.ListQuery{Types: q.Types, Classes: q.Classes})
-	var b strings.Builder
-	drive := q.Groups[0]
-	if len(drive) == 1 {
-		b.WriteString(`search_postings p JOIN objects o ON o.seq = p.seq WHERE p.term = ` + strconv.FormatInt(drive[0], 10))
-		if q.Before > 0 {
-			b.WriteString(` AND p.seq < ` + strconv.FormatInt(q.Before, 10))
-		}
-	} else {
-		b.WriteString(`objects o WHERE o.seq IN (SELECT seq FROM search_postings WHERE term IN (` + intList(drive) + `)`)
-		if q.Before > 0 {
-			b.WriteString(` AND seq < ` + strconv.FormatInt(q.Before, 10))
-		}
-		b.WriteString(`)`)
-	}
-	for _, g := range q.Groups[1:] {
-		b.WriteString(` AND EXISTS (SELECT 1 FROM search_postings x WHERE x.term IN (` + intList(g) + `) AND x.seq = o.seq)`)
-	}
-	b.WriteString(` AND ` + where)
-	if q.Originator != "" {
-		b.WriteString(` AND o.originator = ?`)
-		args = append(args, q.Originator)
-	}
-	if !q.Since.IsZero() {
-		b.WriteString(` AND o.modified_us >= ?`)
-		args = append(args, q.Since.UnixMicro())
-	}
-	if !q.Until.IsZero() {
-		b.WriteString(` AND o.modified_us < ?`)
-		args = append(args, q.Until.UnixMicro())
-	}
-	return b.String(), args
-}
-
-// askable reports whether q can find anything.
-func askable(q store.SearchQuery) bool {
-	if len(q.Classes) == 0 || len(q.Groups) == 0 {
-		return false
-	}
-	for _, g := range q.Groups {
-		if len(g) == 0 {
-			return false
-		}
-	}
-	return true
+// from is a search's FROM and WHERE under the listings' visibility rule.
+func (r Reader) from(q store.SearchQuery) (string, []any) {
+	where, args := r.Env.ListWhere(store.ListQuery{Types: q.Types, Classes: q.Classes})
+	return searchsql.From(searchsql.SQLite, q, where, args)
 }
 
 func (r Reader) Search(ctx context.Context, q store.SearchQuery) ([]store.SearchHit, error) {
-	if !askable(q) {
+	if !searchsql.Askable(q) {
 		return nil, nil
 	}
-	limit := q.Limit
-	if limit <= 0 {
-		limit = 100
-	}
-	from, args := searchSQL(r.Env, q)
-	rows, err := r.Q.QueryContext(ctx, `SELECT o.seq, o.id, o.class FROM `+from+` ORDER BY o.seq DESC LIMIT `+strconv.Itoa(limit), args...)
+	from, args := r.from(q)
+	rows, err := r.Q.QueryContext(ctx, searchsql.Select(from, q.Limit), args...)
 	if err != nil {
 		return nil, fmt.Errorf("search: %w", err)
 	}
@@ -153,13 +75,13 @@ func (r Reader) Search(ctx context.Context, q store.SearchQuery) ([]store.Search
 }
 
 func (r Reader) CountSearch(ctx context.Context, q store.SearchQuery, limit int) (int64, error) {
-	if !askable(q) || limit <= 0 {
+	if !searchsql.Askable(q) || limit <= 0 {
 		return 0, nil
 	}
 	q.Before = 0
-	from, args := searchSQL(r.Env, q)
+	from, args := r.from(q)
 	var n int64
-	err := r.Q.QueryRowContext(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM `+from+` LIMIT `+strconv.Itoa(limit)+`)`, args...).Scan(&n)
+	err := r.Q.QueryRowContext(ctx, searchsql.Count(from, limit), args...).Scan(&n)
 	if err != nil {
 		return 0, fmt.Errorf("count search: %w", err)
 	}
@@ -205,7 +127,7 @@ func (r Reader) SavedSearches(ctx context.Context, userID string) ([]store.Saved
 func (w Writer) PutSearchDocs(ctx context.Context, docs []store.SearchDoc) error {
 	for _, d := range docs {
 		res, err := w.Q.ExecContext(ctx, `INSERT INTO search_docs (seq, id, terms) SELECT seq, id, ? FROM objects WHERE seq = ? ON CONFLICT DO NOTHING`,
-			packTerms(d.Terms), d.Seq)
+			searchsql.PackTerms(d.Terms), d.Seq)
 		if err != nil {
 			return fmt.Errorf("search document %d: %w", d.Seq, err)
 		}
@@ -257,7 +179,7 @@ func (w Writer) PruneSearchDocs(ctx context.Context, id string) error {
 			rows.Close()
 			return fmt.Errorf("prune search documents of %s: %w", id, err)
 		}
-		d.Terms = unpackTerms(b)
+		d.Terms = searchsql.UnpackTerms(b)
 		gone = append(gone, d)
 	}
 	rows.Close()
@@ -267,7 +189,7 @@ func (w Writer) PruneSearchDocs(ctx context.Context, id string) error {
 	for _, d := range gone {
 		for start := 0; start < len(d.Terms); start += postingsPerInsert {
 			part := d.Terms[start:min(start+postingsPerInsert, len(d.Terms))]
-			if _, err := w.Q.ExecContext(ctx, `DELETE FROM search_postings WHERE seq = ? AND term IN (`+intList(part)+`)`, d.Seq); err != nil {
+			if _, err := w.Q.ExecContext(ctx, `DELETE FROM search_postings WHERE seq = ? AND term IN (`+searchsql.IntList(part)+`)`, d.Seq); err != nil {
 				return fmt.Errorf("prune search postings of %s: %w", id, err)
 			}
 		}
