@@ -239,6 +239,9 @@ func (r *Registry) Expand(codes []string) []string {
 	return slices.Compact(out)
 }
 
+// Groups returns the configured group names, sorted.
+func (r *Registry) Groups() []string { return slices.Sorted(maps.Keys(r.groups)) }
+
 // Group returns the members of a configured group.
 func (r *Registry) Group(name string) ([]string, bool) {
 	m, ok := r.groups[name]

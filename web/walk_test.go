@@ -25,7 +25,8 @@ func TestWalkEveryPageAsEveryRole(t *testing.T) {
 	f.land(t, "NATO SECRET // DISC SIGINT // TOPIC CYBER", obj(nodetest.NewID("campaign"), map[string]any{"name": "sigint campaign"}))
 	reg := f.n.Registry()
 	paths := []string{"/ui/", "/ui/objects", "/ui/objects?class=NATO:SECRET", "/ui/objects?type=threat-actor", "/ui/objects?disc=SIGINT", "/ui/objects?topic=CYBER",
-		"/ui/publish", "/ui/releases", "/ui/releases?state=", "/ui/deliveries", "/ui/deliveries?party=usa&state=failed&days=30", "/ui/audit", "/ui/admin/users", "/ui/admin/users/ana", "/ui/admin/peers", "/ui/admin/agreements", "/ui/admin/health", "/ui/nowhere", "/ui/map",
+		"/ui/publish", "/ui/publish/banner?label=NATO+SECRET+%2F%2F+REL+TO+GBR%2C+USA", "/ui/publish/banner?label=GBR+SECRET", "/ui/publish/banner?label=NATO+RESTRICTED",
+		"/ui/releases", "/ui/releases?state=", "/ui/deliveries", "/ui/deliveries?party=usa&state=failed&days=30", "/ui/audit", "/ui/admin/users", "/ui/admin/users/ana", "/ui/admin/peers", "/ui/admin/agreements", "/ui/admin/health", "/ui/nowhere", "/ui/map",
 		"/ui/audit?object=" + f.secret, "/ui/audit?actor=user:ana", "/ui/audit/entries/3", "/ui/audit/checkpoints",
 		"/ui/ledger", "/ui/ledger?object=" + f.secret, "/ui/agreements", "/ui/agreements/nowhere",
 		"/ui/search", "/ui/search?q=actor", "/ui/search?q=actor&class=NATO:SECRET", "/ui/search?q=threat-actor&type=threat-actor"}

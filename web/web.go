@@ -91,8 +91,7 @@ func New(n *stack.Node, log *slog.Logger, screens ...Screens) (*Server, error) {
 	op := &objectPages{s}
 	s.Handle("GET "+Prefix+"objects/{id}", s.SignedIn(op.page))
 	s.Handle("GET "+Prefix+"objects/{id}/neighbours", s.SignedIn(op.neighbours))
-	s.Handle("GET "+Prefix+"publish", s.SignedIn(s.publishForm))
-	s.Handle("POST "+Prefix+"publish", s.SignedIn(s.publish))
+	publishPages{s}.routes() // publish.go
 	world, err := worldmap.New()
 	if err != nil {
 		return nil, fmt.Errorf("web: %w", err)

@@ -138,7 +138,7 @@ func TestCSRF(t *testing.T) {
 		t.Fatalf("login without csrf: %d", p.code)
 	}
 	c.mustLogin("ana")
-	before, _ := f.n.Count(context.Background(), node.ConsoleAdmin(), node.ListOptions{IncludeRevoked: true})
+	before, _ := f.n.Count(context.Background(), f.admin, node.ListOptions{IncludeRevoked: true})
 	bundle := string(nodetest.Bundle(nodetest.SDO(nodetest.NewID("threat-actor"), nodetest.T0, nodetest.T0, nil)))
 	for _, form := range []url.Values{
 		{"bundle": {bundle}, "label": {"NATO UNCLASSIFIED"}},
@@ -159,7 +159,7 @@ func TestCSRF(t *testing.T) {
 	if p := c.do(req); p.code != http.StatusForbidden {
 		t.Fatalf("cross-origin publish: %d", p.code)
 	}
-	after, _ := f.n.Count(context.Background(), node.ConsoleAdmin(), node.ListOptions{IncludeRevoked: true})
+	after, _ := f.n.Count(context.Background(), f.admin, node.ListOptions{IncludeRevoked: true})
 	if after != before {
 		t.Fatalf("objects %d -> %d after refused posts", before, after)
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/tearline/tearline/node/delivery"
 	"github.com/tearline/tearline/node/inbox"
 	"github.com/tearline/tearline/node/oversight"
+	"github.com/tearline/tearline/node/publish"
 	"github.com/tearline/tearline/node/recalls"
 	"github.com/tearline/tearline/node/release"
 	"github.com/tearline/tearline/node/retention"
@@ -37,6 +38,7 @@ type Node struct {
 	TAXII      *taxiiview.TAXII    // the TAXII collections of users and partners
 	Retention  *retention.Service  // purging what outlived its retention
 	Search     *search.Service     // search over the blind index, saved searches
+	Publish    *publish.Service    // publishing from forms: labels one may apply, an indicator, a short report
 }
 
 // Open opens the node in dir with every service (node.Open, then New).
@@ -64,6 +66,7 @@ func New(n *node.Node) *Node {
 		Oversight:  oversight.New(n),
 		Retention:  retention.New(n),
 		Search:     search.New(n),
+		Publish:    publish.New(n),
 	}
 	s.TAXII = taxiiview.New(n, s.Releases, s.Recalls)
 	s.Inbox.RegisterInboxHandler(store.OutboxRecall, s.Recalls.ReceiveRecall)
