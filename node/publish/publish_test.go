@@ -16,7 +16,6 @@ import (
 	"github.com/tearline/tearline/stixbuild"
 )
 
-
 // TestLabelsOfferOnlyWhatOneMayApply: every label offered passes the rule
 // (policy.CanRead of the user), the default label comes first, and labels
 // above the user's clearance, of another nationality or of compartments
