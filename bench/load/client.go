@@ -38,6 +38,10 @@ type clientSpec struct {
 type result struct {
 	Kinds       map[string]*kindResult
 	FirstErrors []string
+	// CPUMicros is the process's own CPU (user and system) over the timed
+	// run: the clients share the machine's cores with the node, so what
+	// they spend per read bounds what many of them can get.
+	CPUMicros int64
 }
 
 type kindResult struct {
@@ -69,13 +73,16 @@ func runClient(ctx context.Context, stdin io.Reader, stdout io.Writer) error {
 	if !roots.AppendCertsFromPEM(pem) {
 		return fmt.Errorf("%s: no certificate", s.CAFile)
 	}
+	u, err := url.Parse(s.URL)
+	if err != nil {
+		return fmt.Errorf("node URL: %w", err)
+	}
+	tlsCfg := &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS13, ServerName: u.Hostname()}
 	cs := make([]*client, s.Clients)
 	for i := range cs {
-		// One transport per client: its own keep-alive connection, as
-		// separate programs polling a node would have.
-		tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS13},
-			MaxIdleConnsPerHost: 1, IdleConnTimeout: time.Minute, ForceAttemptHTTP2: false}
-		c := &client{spec: &s, http: &http.Client{Transport: tr, Timeout: time.Minute},
+		// One connection per client, kept alive, as separate programs
+		// polling a node would have.
+		c := &client{spec: &s, conn: newConn(u.Host, tlsCfg),
 			rng: rand.New(rand.NewPCG(s.Seed, uint64(i))), gen: stixgen.New(s.Seed<<16|uint64(i), time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)),
 			res: result{Kinds: map[string]*kindResult{}}}
 		for _, k := range kinds {
@@ -93,13 +100,15 @@ func runClient(ctx context.Context, stdin io.Reader, stdout io.Writer) error {
 	if line, err := in.ReadString('\n'); err != nil || line != "go\n" {
 		return fmt.Errorf("waiting for go: %q, %v", line, err)
 	}
+	u0 := rusage()
 	deadline := time.Now().Add(s.Duration)
 	var wg sync.WaitGroup
 	for _, c := range cs {
 		wg.Go(func() { c.run(ctx, deadline) })
 	}
 	wg.Wait()
-	all := result{Kinds: map[string]*kindResult{}}
+	u1 := rusage()
+	all := result{Kinds: map[string]*kindResult{}, CPUMicros: (u1.user + u1.sys - u0.user - u0.sys).Microseconds()}
 	for _, k := range kinds {
 		all.Kinds[k] = &kindResult{}
 	}
@@ -118,7 +127,7 @@ func runClient(ctx context.Context, stdin io.Reader, stdout io.Writer) error {
 // client is one simulated user of the node with one connection.
 type client struct {
 	spec *clientSpec
-	http *http.Client
+	conn *conn
 	rng  *rand.Rand
 	gen  *stixgen.Gen
 	res  result
@@ -188,17 +197,12 @@ func (c *client) do(ctx context.Context, kind string) error {
 		return err
 	}
 	req.Header.Set("Authorization", "Bearer "+s.Token)
-	resp, err := c.http.Do(req)
+	status, text, body, err := c.conn.do(req)
 	if err != nil {
-		return err
+		return fmt.Errorf("%s %s: %w", req.Method, req.URL.Path, err)
 	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return err
-	}
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("%s %s: %s: %.200s", req.Method, req.URL.Path, resp.Status, body)
+	if status != http.StatusOK {
+		return fmt.Errorf("%s %s: %s: %.200s", req.Method, req.URL.Path, text, body)
 	}
 	if !bytes.Contains(body, []byte(want)) {
 		return fmt.Errorf("%s %s: answer lacks %s: %.200s", req.Method, req.URL.Path, want, body)

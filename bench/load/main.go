@@ -35,6 +35,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"runtime/pprof"
 	"slices"
 	"strconv"
@@ -61,6 +62,18 @@ const clientEnv = "TEARLINE_LOAD_CLIENT"
 
 func main() {
 	if os.Getenv(clientEnv) != "" {
+		// The clients run on the node's own cores (the target's method), so
+		// what they spend is taken from the node: one P per client process
+		// (up to 32 of them, each mostly waiting on its connections, where
+		// a second P only spins looking for work) and a collector paced
+		// like the node's. The environment still overrides, as for any Go
+		// program.
+		if os.Getenv("GOMAXPROCS") == "" {
+			runtime.GOMAXPROCS(1)
+		}
+		if os.Getenv("GOGC") == "" {
+			debug.SetGCPercent(gctune.Percent)
+		}
 		if err := runClient(context.Background(), os.Stdin, os.Stdout); err != nil {
 			fmt.Fprintln(os.Stderr, "load client:", err)
 			os.Exit(1)
@@ -316,7 +329,8 @@ func load(ctx context.Context, n *stack.Node, p *node.Principal, cfg config) ([]
 type usage struct {
 	wall      time.Duration
 	user, sys time.Duration
-	peakRSS   int64 // largest resident set sampled during the run, bytes
+	peakRSS   int64         // largest resident set sampled during the run, bytes
+	clients   time.Duration // the client processes' CPU over the run, each measuring its own
 }
 
 // drive starts the client processes, lets them run together and collects
@@ -447,6 +461,7 @@ func drive(ctx context.Context, cfg config, spec clientSpec, stderr io.Writer) (
 			return nil, usage{}, fmt.Errorf("client process %d: %w", i, p.err)
 		}
 		all = append(all, p.res)
+		u.clients += time.Duration(p.res.CPUMicros) * time.Microsecond
 	}
 	return all, u, nil
 }
@@ -539,6 +554,9 @@ func report(w io.Writer, cfg config, res results, u usage, commits, entries floa
 		cpu.Seconds(), u.wall.Seconds(), u.user.Seconds(), u.sys.Seconds(), perMs(cpu, requests))
 	if reads > 0 {
 		fmt.Fprintf(w, ", %.3f ms per read (all node CPU over reads only)", perMs(cpu, reads))
+	}
+	if reads > 0 {
+		fmt.Fprintf(w, "\nclients' CPU %.1f s: %.3f ms per request", u.clients.Seconds(), perMs(u.clients, requests))
 	}
 	fmt.Fprintf(w, "\nnode peak RSS during the run %s\n", human(u.peakRSS))
 	if haveCommits && commits > 0 {

@@ -15,6 +15,7 @@ type scalingRun struct {
 	clients   int
 	readsPerS float64
 	cpuPerMs  float64 // node CPU per read, ms
+	clientMs  float64 // the clients' CPU per read, ms
 	load      string  // the machine's load average when the run ended
 }
 
@@ -29,7 +30,7 @@ func scaling(ctx context.Context, cfg config, spec clientSpec, stdout, stderr io
 	var runs []scalingRun
 	fmt.Fprintf(stdout, "## bench/load -scaling: reads by id, 1 and %d clients alternated, %d pairs of %s runs, %s, %d objects\n\n",
 		cfg.clients, cfg.scaling, cfg.duration, backendName(cfg), cfg.objects)
-	fmt.Fprintf(stdout, "| run | clients | reads/s | node CPU per read | load average (1, 5, 15 min) |\n|---|---|---|---|---|\n")
+	fmt.Fprintf(stdout, "| run | clients | reads/s | node CPU per read | clients' CPU per read | load average (1, 5, 15 min) |\n|---|---|---|---|---|---|\n")
 	for pair := range cfg.scaling {
 		for _, k := range []int{1, cfg.clients} {
 			c := cfg
@@ -43,16 +44,16 @@ func scaling(ctx context.Context, cfg config, spec clientSpec, stdout, stderr io
 			}
 			reads := res.byKind()[kindGet].n
 			r := scalingRun{clients: k, readsPerS: float64(reads) / cfg.duration.Seconds(),
-				cpuPerMs: perMs(u.user+u.sys, reads), load: loadAverage()}
+				cpuPerMs: perMs(u.user+u.sys, reads), clientMs: perMs(u.clients, reads), load: loadAverage()}
 			runs = append(runs, r)
-			fmt.Fprintf(stdout, "| %d | %d | %.0f | %.3f ms | %s |\n", pair+1, k, r.readsPerS, r.cpuPerMs, r.load)
+			fmt.Fprintf(stdout, "| %d | %d | %.0f | %.3f ms | %.3f ms | %s |\n", pair+1, k, r.readsPerS, r.cpuPerMs, r.clientMs, r.load)
 		}
 	}
 	one, many := pick(runs, 1), pick(runs, cfg.clients)
 	fmt.Fprintf(stdout, "\nratio %d ÷ 1 clients: %.2f× (mean reads/s %.0f ÷ %.0f; per pair %s)\n",
 		cfg.clients, mean(many, reads)/mean(one, reads), mean(many, reads), mean(one, reads), pairRatios(one, many))
-	fmt.Fprintf(stdout, "node CPU per read: %.3f ms at %d clients, %.3f ms at 1 (means)\n",
-		mean(many, cpu), cfg.clients, mean(one, cpu))
+	fmt.Fprintf(stdout, "node CPU per read: %.3f ms at %d clients, %.3f ms at 1 (means); the clients' CPU per read: %.3f ms at %d, %.3f ms at 1\n",
+		mean(many, cpu), cfg.clients, mean(one, cpu), mean(many, clientCPU), cfg.clients, mean(one, clientCPU))
 	return nil
 }
 
@@ -60,8 +61,9 @@ func pick(runs []scalingRun, clients int) []scalingRun {
 	return slices.DeleteFunc(slices.Clone(runs), func(r scalingRun) bool { return r.clients != clients })
 }
 
-func reads(r scalingRun) float64 { return r.readsPerS }
-func cpu(r scalingRun) float64   { return r.cpuPerMs }
+func reads(r scalingRun) float64     { return r.readsPerS }
+func cpu(r scalingRun) float64       { return r.cpuPerMs }
+func clientCPU(r scalingRun) float64 { return r.clientMs }
 
 func mean(runs []scalingRun, f func(scalingRun) float64) float64 {
 	if len(runs) == 0 {
