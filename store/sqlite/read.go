@@ -1,12 +1,10 @@
 package sqlite
 
 import (
-	"cmp"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -99,18 +97,7 @@ func (s sharedIDs) pointVersions(ctx context.Context, id string) ([]store.Object
 	if err != nil {
 		return nil, err
 	}
-	vs, err := collectObjects(rows, 0)
-	if err != nil {
-		return nil, err
-	}
-	// In version order (modified, then instance), sorted here rather than
-	// by the statement: SQLite's ORDER BY copied every row, content and
-	// bindings included, into a temporary b-tree and back, on every read
-	// by id, to order what is nearly always one version.
-	slices.SortFunc(vs, func(a, b store.ObjectVersion) int {
-		return cmp.Or(a.ModifiedAt.Compare(b.ModifiedAt), cmp.Compare(a.Instance, b.Instance))
-	})
-	return vs, nil
+	return collectObjects(rows, 0)
 }
 
 // pointRead is ctx for a point read (a few rows by key, done in well under
@@ -129,7 +116,7 @@ func pointVersionsSQL(tail int) string {
 	for i := range tail {
 		fmt.Fprintf(&b, ` UNION ALL SELECT ?%d`, i+3)
 	}
-	b.WriteString(`)`)
+	b.WriteString(`) ORDER BY o.modified_us, o.instance`)
 	return b.String()
 }
 
