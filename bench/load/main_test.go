@@ -49,6 +49,9 @@ func TestShortRun(t *testing.T) {
 	if !regexp.MustCompile(`(?m)^reads/s \d+ .* errors 0$`).MatchString(report) {
 		t.Errorf("report lacks the reads/s line with 0 errors:\n%s", report)
 	}
+	if !regexp.MustCompile(`(?m)^clients' CPU \d+\.\d s: \d+\.\d{3} ms per request$`).MatchString(report) {
+		t.Errorf("report lacks the clients' CPU:\n%s", report)
+	}
 	if !regexp.MustCompile(`(?m)^node peak RSS during the run [1-9]\d* MiB$`).MatchString(report) {
 		t.Errorf("report lacks the node's RSS:\n%s", report)
 	}
