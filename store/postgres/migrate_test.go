@@ -1,10 +1,6 @@
 package postgres
 
 import (
-	"errors"
-	"os"
-	"reflect"
-	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -24,20 +20,7 @@ import (
 // migration (6) left it and checks what the migration did.
 func TestMigrateListing(t *testing.T) {
 	ctx := t.Context()
-	dsn := pgtest.DSN(t)
-	pool, err := pgxpool.New(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := migrateTo(ctx, pool, 5); err != nil {
-		t.Fatal(err)
-	}
-	exec := func(q string, args ...any) {
-		t.Helper()
-		if _, err := pool.Exec(ctx, q, args...); err != nil {
-			t.Fatal(err)
-		}
-	}
+	dsn, pool, exec := oldSchema(t, 5)
 	exec(`INSERT INTO access_classes (key) VALUES ('marking-definition--a')`)
 	for _, r := range storetest.ListingMigrationRows() {
 		exec(`INSERT INTO objects (id, type, modified, modified_us, created, revoked, digest, class, date_added_us, originator, raw, bindings)
@@ -185,30 +168,17 @@ func TestMigrateDeliveryStates(t *testing.T) {
 // scale-bench object's size), made in the server (docs/STORAGE.md).
 func TestMigrateInstances(t *testing.T) {
 	ctx := t.Context()
-	dsn := pgtest.DSN(t)
-	pool, err := pgxpool.New(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := migrateTo(ctx, pool, 13); err != nil {
-		t.Fatal(err)
-	}
-	exec := func(q string, args ...any) {
-		t.Helper()
-		if _, err := pool.Exec(ctx, q, args...); err != nil {
-			t.Fatal(err)
-		}
-	}
+	dsn, pool, exec := oldSchema(t, 13)
 	exec(`INSERT INTO access_classes (key) VALUES ('marking-definition--a')`)
-	id := "threat-actor--00000000-0000-4000-8000-000000000001"
+	id := storetest.MigID1
 	for i, mod := range []int64{1000, 2000} {
 		exec(`INSERT INTO objects (id, type, modified, modified_us, created, revoked, digest, class, date_added_us, originator, newer, raw, bindings)
 			VALUES ($1, 'threat-actor', $2, $3, '2026-01-01T00:00:00Z', false, $4, 1, 1, 'gbr', $5, '\x7b7d', '\x5b5d')`,
 			id, time.UnixMicro(mod).UTC().Format(time.RFC3339Nano), mod, "d"+strconv.Itoa(i), i == 0)
 	}
-	purged := "threat-actor--00000000-0000-4000-8000-000000000002"
+	purged := storetest.MigID2
 	exec(`INSERT INTO tombstones (id, versions, purged_us, reason) VALUES ($1, '["x"]', 1, 'admin')`, purged)
-	rows, _ := strconv.Atoi(os.Getenv("TEARLINE_MIGRATE_ROWS"))
+	rows := storetest.MigrateRows()
 	if rows > 0 {
 		const batch = 100000
 		for start := 0; start < rows; start += batch {
@@ -219,31 +189,9 @@ func TestMigrateInstances(t *testing.T) {
 		}
 		exec(`VACUUM ANALYZE objects`)
 	}
-	start := time.Now()
-	if err := migrateTo(ctx, pool, 14); err != nil {
-		t.Fatal(err)
-	}
-	if rows > 0 {
-		t.Logf("migration 14 over %d object rows: %v", rows, time.Since(start))
-	}
+	storetest.TimeMigration(t, 14, rows, "object rows", func() error { return migrateTo(ctx, pool, 14) })
 	pool.Close()
-
-	s := openDSN(t, dsn)
-	vs, err := s.Versions(ctx, id)
-	if err != nil || len(vs) != 2 || vs[0].Instance != 0 || vs[1].Instance != 0 {
-		t.Fatalf("Versions after the migration: %+v, %v", vs, err)
-	}
-	ts, err := s.TombstonesOf(ctx, []string{purged})
-	if err != nil || len(ts[purged]) != 1 || ts[purged][0].Classes != nil || !ts[purged][0].Whole || ts[purged][0].Instance != 0 {
-		t.Fatalf("old tombstone after the migrations: %+v, %v; want one, instance 0, whole, no classes", ts, err)
-	}
-	err = s.Update(ctx, func(tx store.Tx) error {
-		_, err := tx.PutObject(ctx, &store.ObjectVersion{ID: purged, Type: "threat-actor", Modified: "m", ModifiedAt: time.UnixMicro(5), Digest: "x", Raw: []byte("{}"), Bindings: []byte("[]"), Class: 1})
-		return err
-	})
-	if !errors.Is(err, store.ErrPurged) {
-		t.Fatalf("put into the purged id after the migration: %v, want ErrPurged", err)
-	}
+	storetest.CheckInstancesMigration(t, openDSN(t, dsn))
 }
 
 // TestMigrateTombstonesByInstance: migration 20 turns a tombstone per id
@@ -253,64 +201,19 @@ func TestMigrateInstances(t *testing.T) {
 // that many tombstones (docs/STORAGE.md).
 func TestMigrateTombstonesByInstance(t *testing.T) {
 	ctx := t.Context()
-	dsn := pgtest.DSN(t)
-	pool, err := pgxpool.New(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := migrateTo(ctx, pool, 19); err != nil {
-		t.Fatal(err)
-	}
-	exec := func(q string, args ...any) {
-		t.Helper()
-		if _, err := pool.Exec(ctx, q, args...); err != nil {
-			t.Fatal(err)
-		}
-	}
+	dsn, pool, exec := oldSchema(t, 19)
 	exec(`INSERT INTO access_classes (key) VALUES ('marking-definition--a'), ('marking-definition--b')`)
-	one, two := "threat-actor--00000000-0000-4000-8000-000000000001", "threat-actor--00000000-0000-4000-8000-000000000002"
+	one, two := storetest.MigID1, storetest.MigID2
 	exec(`INSERT INTO tombstones (id, versions, purged_us, reason, classes, instances) VALUES ($1, '["a"]', 1, 'admin', '1', 1), ($2, '["b","c"]', 2, 'recall', '1,2', 2)`, one, two)
-	rows, _ := strconv.Atoi(os.Getenv("TEARLINE_MIGRATE_ROWS"))
+	rows := storetest.MigrateRows()
 	if rows > 0 {
 		exec(`INSERT INTO tombstones (id, versions, purged_us, reason, classes, instances)
 			SELECT 'indicator--' || gen_random_uuid(), '["2026-01-01T00:00:00Z"]', g, 'retention', '1', 1 FROM generate_series(1, $1::bigint) g`, rows)
 		exec(`VACUUM ANALYZE tombstones`)
 	}
-	start := time.Now()
-	if err := migrateTo(ctx, pool, 20); err != nil {
-		t.Fatal(err)
-	}
-	if rows > 0 {
-		t.Logf("migration 20 over %d tombstones: %v", rows, time.Since(start))
-	}
+	storetest.TimeMigration(t, 20, rows, "tombstones", func() error { return migrateTo(ctx, pool, 20) })
 	pool.Close()
-	s := openDSN(t, dsn)
-	ts, err := s.TombstonesOf(ctx, []string{one, two})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := ts[one]; len(got) != 1 || got[0].Instance != 0 || !got[0].Whole || got[0].Reason != "admin" || !slices.Equal(got[0].Classes, []int64{1}) {
-		t.Errorf("tombstones of %s: %+v", one, got)
-	}
-	if got := ts[two]; len(got) != 2 || got[1].Instance != 1 || !got[0].Whole || !got[1].Whole || !slices.Equal(got[1].Versions, []string{"b", "c"}) ||
-		!slices.Equal(got[1].Classes, []int64{1, 2}) || got[1].Reason != "recall" {
-		t.Errorf("tombstones of %s: %+v", two, got)
-	}
-	put := func(inst int64) error {
-		return s.Update(ctx, func(tx store.Tx) error {
-			_, err := tx.PutObject(ctx, &store.ObjectVersion{ID: two, Instance: inst, Type: "threat-actor", Modified: "m", ModifiedAt: time.UnixMicro(5),
-				Digest: "x", Raw: []byte("{}"), Bindings: []byte("[]"), Class: 1})
-			return err
-		})
-	}
-	for _, inst := range []int64{0, 1} {
-		if err := put(inst); !errors.Is(err, store.ErrPurged) {
-			t.Errorf("put into instance %d of the purged id: %v, want ErrPurged", inst, err)
-		}
-	}
-	if err := put(2); err != nil {
-		t.Errorf("put into a new instance: %v", err)
-	}
+	storetest.CheckTombstonesByInstanceMigration(t, openDSN(t, dsn))
 }
 
 // TestMigrateRetentionByVersion: migration 21 gives a retention time
@@ -319,22 +222,9 @@ func TestMigrateTombstonesByInstance(t *testing.T) {
 // with a retention time (docs/STORAGE.md).
 func TestMigrateRetentionByVersion(t *testing.T) {
 	ctx := t.Context()
-	dsn := pgtest.DSN(t)
-	pool, err := pgxpool.New(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := migrateTo(ctx, pool, 20); err != nil {
-		t.Fatal(err)
-	}
-	exec := func(q string, args ...any) {
-		t.Helper()
-		if _, err := pool.Exec(ctx, q, args...); err != nil {
-			t.Fatal(err)
-		}
-	}
+	dsn, pool, exec := oldSchema(t, 20)
 	exec(`INSERT INTO access_classes (key) VALUES ('marking-definition--a')`)
-	id, other := "threat-actor--00000000-0000-4000-8000-000000000001", "threat-actor--00000000-0000-4000-8000-000000000002"
+	id, other := storetest.MigID1, storetest.MigID2
 	for _, r := range []struct {
 		id   string
 		mod  int64
@@ -345,7 +235,7 @@ func TestMigrateRetentionByVersion(t *testing.T) {
 			r.id, time.UnixMicro(r.mod).UTC().Format(time.RFC3339Nano), r.mod, r.inst)
 	}
 	exec(`INSERT INTO retention (id, until_us) VALUES ($1, 5000)`, id)
-	rows, _ := strconv.Atoi(os.Getenv("TEARLINE_MIGRATE_ROWS"))
+	rows := storetest.MigrateRows()
 	if rows > 0 {
 		exec(`INSERT INTO objects (id, type, modified, modified_us, created, revoked, digest, class, date_added_us, originator, newer, raw, bindings)
 			SELECT 'indicator--' || gen_random_uuid(), 'indicator', '2026-01-01T00:00:00Z', g, '2026-01-01T00:00:00Z', false, md5(g::text), 1, g, 'gbr', false,
@@ -353,22 +243,27 @@ func TestMigrateRetentionByVersion(t *testing.T) {
 		exec(`INSERT INTO retention (id, until_us) SELECT id, 7000 FROM objects WHERE type = 'indicator'`)
 		exec(`VACUUM ANALYZE objects, retention`)
 	}
-	start := time.Now()
-	if err := migrateTo(ctx, pool, 21); err != nil {
-		t.Fatal(err)
-	}
-	if rows > 0 {
-		t.Logf("migration 21 over %d versions with a retention time: %v", rows, time.Since(start))
-	}
+	storetest.TimeMigration(t, 21, rows, "versions with a retention time", func() error { return migrateTo(ctx, pool, 21) })
 	pool.Close()
-	s := openDSN(t, dsn)
-	got, err := s.Expired(ctx, time.UnixMicro(6000), 10)
+	storetest.CheckRetentionByVersionMigration(t, openDSN(t, dsn))
+}
+
+// oldSchema makes a database (a throwaway server's) as the binaries of
+// schema version v left it; exec writes it as they would have.
+func oldSchema(t *testing.T, v int) (dsn string, pool *pgxpool.Pool, exec func(q string, args ...any)) {
+	t.Helper()
+	dsn = pgtest.DSN(t)
+	pool, err := pgxpool.New(t.Context(), dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []store.Retained{{ID: id, Instance: 0, ModifiedAt: time.UnixMicro(1000).UTC(), Until: time.UnixMicro(5000).UTC()},
-		{ID: id, Instance: 1, ModifiedAt: time.UnixMicro(2000).UTC(), Until: time.UnixMicro(5000).UTC()}}
-	if !reflect.DeepEqual(got, want) {
-		t.Fatalf("Expired after the migration: %+v, want %+v", got, want)
+	if err := migrateTo(t.Context(), pool, v); err != nil {
+		t.Fatal(err)
+	}
+	return dsn, pool, func(q string, args ...any) {
+		t.Helper()
+		if _, err := pool.Exec(t.Context(), q, args...); err != nil {
+			t.Fatal(err)
+		}
 	}
 }

@@ -6,9 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
-
-	"github.com/tearline/tearline/internal/pgtest"
 	"github.com/tearline/tearline/store"
 )
 
@@ -18,20 +15,7 @@ import (
 // (docs/STORAGE.md).
 func TestMigrateInstanceWire(t *testing.T) {
 	ctx := t.Context()
-	dsn := pgtest.DSN(t)
-	pool, err := pgxpool.New(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := migrateTo(ctx, pool, 16); err != nil {
-		t.Fatal(err)
-	}
-	exec := func(q string, args ...any) {
-		t.Helper()
-		if _, err := pool.Exec(ctx, q, args...); err != nil {
-			t.Fatal(err)
-		}
-	}
+	dsn, pool, exec := oldSchema(t, 16)
 	id := "threat-actor--00000000-0000-4000-8000-000000000001"
 	exec(`INSERT INTO ledger (object_id, modified, party, agreement, agreement_version, term, outcome, tearline_id, labels, reasons, state, request, actor, at_us)
 		VALUES ($1, 'm', 'usa', 'a', 1, 0, 'release', '', '[]', '[]', 'ready', '', 'user:r', 1)`, id)

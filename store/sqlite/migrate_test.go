@@ -2,17 +2,12 @@ package sqlite
 
 import (
 	"database/sql"
-	"errors"
-	"os"
 	"path/filepath"
-	"reflect"
-	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/tearline/tearline/store"
 	"github.com/tearline/tearline/store/sqlite/internal/schema"
 	"github.com/tearline/tearline/store/storetest"
 	"github.com/tearline/tearline/store/storetest/audittest"
@@ -23,20 +18,7 @@ import (
 // migration (7) left it and checks what the migration did.
 func TestMigrateListing(t *testing.T) {
 	ctx := t.Context()
-	path := filepath.Join(t.TempDir(), "tearline.db")
-	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=foreign_keys(1)")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := schema.MigrateTo(ctx, db, 6); err != nil {
-		t.Fatal(err)
-	}
-	exec := func(q string, args ...any) {
-		t.Helper()
-		if _, err := db.ExecContext(ctx, q, args...); err != nil {
-			t.Fatal(err)
-		}
-	}
+	path, db, exec := oldSchema(t, 6)
 	exec(`INSERT INTO access_classes (id, key) VALUES (1, 'marking-definition--a')`)
 	for _, r := range storetest.ListingMigrationRows() {
 		exec(`INSERT INTO objects (id, type, modified, modified_us, created, revoked, digest, class, date_added_us, originator, raw, bindings)
@@ -211,22 +193,9 @@ func TestMigrateDeliveryStates(t *testing.T) {
 // object_ids, the only table it copies (docs/STORAGE.md).
 func TestMigrateInstances(t *testing.T) {
 	ctx := t.Context()
-	path := filepath.Join(t.TempDir(), "tearline.db")
-	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=foreign_keys(1)")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := schema.MigrateTo(ctx, db, 13); err != nil {
-		t.Fatal(err)
-	}
-	exec := func(q string, args ...any) {
-		t.Helper()
-		if _, err := db.ExecContext(ctx, q, args...); err != nil {
-			t.Fatal(err)
-		}
-	}
+	path, db, exec := oldSchema(t, 13)
 	exec(`INSERT INTO access_classes (id, key) VALUES (1, 'marking-definition--a')`)
-	id := "threat-actor--00000000-0000-4000-8000-000000000001"
+	id := storetest.MigID1
 	for i, mod := range []int64{1000, 2000} {
 		exec(`INSERT INTO objects (seq, id, type, modified, modified_us, created, revoked, digest, class, date_added_us, originator, newer, raw, bindings)
 			VALUES (?, ?, 'threat-actor', ?, ?, '2026-01-01T00:00:00Z', 0, ?, 1, 1, 'gbr', ?, '{}', '[]')`,
@@ -234,9 +203,9 @@ func TestMigrateInstances(t *testing.T) {
 		exec(`INSERT INTO object_ids (id, modified_us, seq, class) VALUES (?, ?, ?, 1)`, id, mod, i+1)
 	}
 	exec(`INSERT INTO object_ids_merged (merged) VALUES (2)`)
-	purged := "threat-actor--00000000-0000-4000-8000-000000000002"
+	purged := storetest.MigID2
 	exec(`INSERT INTO tombstones (id, versions, purged_us, reason) VALUES (?, '["x"]', 1, 'admin')`, purged)
-	rows, _ := strconv.Atoi(os.Getenv("TEARLINE_MIGRATE_ROWS"))
+	rows := storetest.MigrateRows()
 	if rows > 0 {
 		// Random UUID-shaped ids, made in SQL and inserted in key order.
 		exec(`INSERT INTO object_ids (id, modified_us, seq, class)
@@ -246,37 +215,11 @@ func TestMigrateInstances(t *testing.T) {
 					substr(lower(hex(randomblob(2))), 2) || '-8' || substr(lower(hex(randomblob(2))), 2) || '-' || lower(hex(randomblob(6))) AS id
 				FROM c) ORDER BY id`, rows)
 	}
-	start := time.Now()
-	if err := schema.MigrateTo(ctx, db, 14); err != nil {
-		t.Fatal(err)
-	}
-	if rows > 0 {
-		t.Logf("migration 14 over %d rows of object_ids: %v", rows, time.Since(start))
-	}
+	storetest.TimeMigration(t, 14, rows, "rows of object_ids", func() error { return schema.MigrateTo(ctx, db, 14) })
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
 	}
-
-	s := openAt(t, path)
-	vs, err := s.Versions(ctx, id)
-	if err != nil || len(vs) != 2 || vs[0].Instance != 0 || vs[1].Instance != 0 {
-		t.Fatalf("Versions after the migration: %+v, %v", vs, err)
-	}
-	page, err := s.List(ctx, store.ListQuery{Classes: []int64{1}, Limit: 10})
-	if err != nil || len(page) != 1 || page[0].Seq != 2 {
-		t.Fatalf("List after the migration: %+v, %v; want the latest version only", page, err)
-	}
-	ts, err := s.TombstonesOf(ctx, []string{purged})
-	if err != nil || len(ts[purged]) != 1 || ts[purged][0].Classes != nil || !ts[purged][0].Whole || ts[purged][0].Instance != 0 {
-		t.Fatalf("old tombstone after the migrations: %+v, %v; want one, instance 0, whole, no classes", ts, err)
-	}
-	err = s.Update(ctx, func(tx store.Tx) error {
-		_, err := tx.PutObject(ctx, &store.ObjectVersion{ID: purged, Type: "threat-actor", Modified: "m", ModifiedAt: time.UnixMicro(5), Digest: "x", Raw: []byte("{}"), Bindings: []byte("[]"), Class: 1})
-		return err
-	})
-	if !errors.Is(err, store.ErrPurged) {
-		t.Fatalf("put into the purged id after the migration: %v, want ErrPurged", err)
-	}
+	storetest.CheckInstancesMigration(t, openAt(t, path))
 }
 
 // TestMigrateTombstonesByInstance: migration 20 turns a tombstone per id
@@ -286,66 +229,21 @@ func TestMigrateInstances(t *testing.T) {
 // that many tombstones (docs/STORAGE.md).
 func TestMigrateTombstonesByInstance(t *testing.T) {
 	ctx := t.Context()
-	path := filepath.Join(t.TempDir(), "tearline.db")
-	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=foreign_keys(1)")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := schema.MigrateTo(ctx, db, 19); err != nil {
-		t.Fatal(err)
-	}
-	exec := func(q string, args ...any) {
-		t.Helper()
-		if _, err := db.ExecContext(ctx, q, args...); err != nil {
-			t.Fatal(err)
-		}
-	}
+	path, db, exec := oldSchema(t, 19)
 	exec(`INSERT INTO access_classes (id, key) VALUES (1, 'marking-definition--a'), (2, 'marking-definition--b')`)
-	one, two := "threat-actor--00000000-0000-4000-8000-000000000001", "threat-actor--00000000-0000-4000-8000-000000000002"
+	one, two := storetest.MigID1, storetest.MigID2
 	exec(`INSERT INTO tombstones (id, versions, purged_us, reason, classes, instances) VALUES (?, '["a"]', 1, 'admin', '1', 1), (?, '["b","c"]', 2, 'recall', '1,2', 2)`, one, two)
-	rows, _ := strconv.Atoi(os.Getenv("TEARLINE_MIGRATE_ROWS"))
+	rows := storetest.MigrateRows()
 	if rows > 0 {
 		exec(`INSERT INTO tombstones (id, versions, purged_us, reason, classes, instances)
 			WITH RECURSIVE c(x) AS (SELECT 0 UNION ALL SELECT x + 1 FROM c WHERE x < ? - 1)
 			SELECT 'indicator--' || lower(hex(randomblob(16))), '["2026-01-01T00:00:00Z"]', x, 'retention', '1', 1 FROM c`, rows)
 	}
-	start := time.Now()
-	if err := schema.MigrateTo(ctx, db, 20); err != nil {
-		t.Fatal(err)
-	}
-	if rows > 0 {
-		t.Logf("migration 20 over %d tombstones: %v", rows, time.Since(start))
-	}
+	storetest.TimeMigration(t, 20, rows, "tombstones", func() error { return schema.MigrateTo(ctx, db, 20) })
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
 	}
-	s := openAt(t, path)
-	ts, err := s.TombstonesOf(ctx, []string{one, two})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := ts[one]; len(got) != 1 || got[0].Instance != 0 || !got[0].Whole || got[0].Reason != "admin" || !slices.Equal(got[0].Classes, []int64{1}) {
-		t.Errorf("tombstones of %s: %+v", one, got)
-	}
-	if got := ts[two]; len(got) != 2 || got[1].Instance != 1 || !got[0].Whole || !got[1].Whole || !slices.Equal(got[1].Versions, []string{"b", "c"}) ||
-		!slices.Equal(got[1].Classes, []int64{1, 2}) || got[1].Reason != "recall" {
-		t.Errorf("tombstones of %s: %+v", two, got)
-	}
-	put := func(inst int64) error {
-		return s.Update(ctx, func(tx store.Tx) error {
-			_, err := tx.PutObject(ctx, &store.ObjectVersion{ID: two, Instance: inst, Type: "threat-actor", Modified: "m", ModifiedAt: time.UnixMicro(5),
-				Digest: "x", Raw: []byte("{}"), Bindings: []byte("[]"), Class: 1})
-			return err
-		})
-	}
-	for _, inst := range []int64{0, 1} {
-		if err := put(inst); !errors.Is(err, store.ErrPurged) {
-			t.Errorf("put into instance %d of the purged id: %v, want ErrPurged", inst, err)
-		}
-	}
-	if err := put(2); err != nil {
-		t.Errorf("put into a new instance: %v", err)
-	}
+	storetest.CheckTombstonesByInstanceMigration(t, openAt(t, path))
 }
 
 // TestMigrateRetentionByVersion: migration 21 gives a retention time
@@ -355,22 +253,9 @@ func TestMigrateTombstonesByInstance(t *testing.T) {
 // with a retention time (docs/STORAGE.md).
 func TestMigrateRetentionByVersion(t *testing.T) {
 	ctx := t.Context()
-	path := filepath.Join(t.TempDir(), "tearline.db")
-	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=foreign_keys(1)")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := schema.MigrateTo(ctx, db, 20); err != nil {
-		t.Fatal(err)
-	}
-	exec := func(q string, args ...any) {
-		t.Helper()
-		if _, err := db.ExecContext(ctx, q, args...); err != nil {
-			t.Fatal(err)
-		}
-	}
+	path, db, exec := oldSchema(t, 20)
 	exec(`INSERT INTO access_classes (id, key) VALUES (1, 'marking-definition--a')`)
-	id, other := "threat-actor--00000000-0000-4000-8000-000000000001", "threat-actor--00000000-0000-4000-8000-000000000002"
+	id, other := storetest.MigID1, storetest.MigID2
 	// id: one version merged into object_ids (seq 1), one in the tail (seq 3,
 	// above the watermark 2), of another instance; other: no retention.
 	for _, r := range []struct {
@@ -388,7 +273,7 @@ func TestMigrateRetentionByVersion(t *testing.T) {
 	}
 	exec(`UPDATE object_ids_merged SET merged = 2`)
 	exec(`INSERT INTO retention (id, until_us) VALUES (?, 5000)`, id)
-	rows, _ := strconv.Atoi(os.Getenv("TEARLINE_MIGRATE_ROWS"))
+	rows := storetest.MigrateRows()
 	if rows > 0 {
 		exec(`INSERT INTO object_ids (id, instance, modified_us, seq, class)
 			SELECT id, 0, x * 1000, x + 10, 1 FROM (
@@ -396,24 +281,29 @@ func TestMigrateRetentionByVersion(t *testing.T) {
 				SELECT x, 'indicator--' || lower(hex(randomblob(16))) AS id FROM c) ORDER BY id`, rows)
 		exec(`INSERT INTO retention (id, until_us) SELECT id, 7000 FROM object_ids WHERE seq >= 10`)
 	}
-	start := time.Now()
-	if err := schema.MigrateTo(ctx, db, 21); err != nil {
-		t.Fatal(err)
-	}
-	if rows > 0 {
-		t.Logf("migration 21 over %d versions with a retention time: %v", rows, time.Since(start))
-	}
+	storetest.TimeMigration(t, 21, rows, "versions with a retention time", func() error { return schema.MigrateTo(ctx, db, 21) })
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
 	}
-	s := openAt(t, path)
-	got, err := s.Expired(ctx, time.UnixMicro(6000), 10)
+	storetest.CheckRetentionByVersionMigration(t, openAt(t, path))
+}
+
+// oldSchema makes a database as the binaries of schema version v left it,
+// foreign keys on; exec writes it as they would have.
+func oldSchema(t *testing.T, v int) (path string, db *sql.DB, exec func(q string, args ...any)) {
+	t.Helper()
+	path = filepath.Join(t.TempDir(), "tearline.db")
+	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=foreign_keys(1)")
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []store.Retained{{ID: id, Instance: 0, ModifiedAt: time.UnixMicro(1000).UTC(), Until: time.UnixMicro(5000).UTC()},
-		{ID: id, Instance: 1, ModifiedAt: time.UnixMicro(2000).UTC(), Until: time.UnixMicro(5000).UTC()}}
-	if !reflect.DeepEqual(got, want) {
-		t.Fatalf("Expired after the migration: %+v, want %+v", got, want)
+	if err := schema.MigrateTo(t.Context(), db, v); err != nil {
+		t.Fatal(err)
+	}
+	return path, db, func(q string, args ...any) {
+		t.Helper()
+		if _, err := db.ExecContext(t.Context(), q, args...); err != nil {
+			t.Fatal(err)
+		}
 	}
 }

@@ -1,9 +1,7 @@
 package sqlite
 
 import (
-	"database/sql"
 	"os"
-	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
@@ -18,20 +16,7 @@ import (
 // (docs/STORAGE.md).
 func TestMigrateInstanceWire(t *testing.T) {
 	ctx := t.Context()
-	path := filepath.Join(t.TempDir(), "tearline.db")
-	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=foreign_keys(1)")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := schema.MigrateTo(ctx, db, 16); err != nil {
-		t.Fatal(err)
-	}
-	exec := func(q string, args ...any) {
-		t.Helper()
-		if _, err := db.ExecContext(ctx, q, args...); err != nil {
-			t.Fatal(err)
-		}
-	}
+	path, db, exec := oldSchema(t, 16)
 	id := "threat-actor--00000000-0000-4000-8000-000000000001"
 	exec(`INSERT INTO ledger (object_id, modified, party, agreement, agreement_version, term, outcome, tearline_id, labels, reasons, state, request, actor, at_us)
 		VALUES (?, 'm', 'usa', 'a', 1, 0, 'release', '', '[]', '[]', 'ready', '', 'user:r', 1)`, id)
