@@ -153,9 +153,7 @@ func (l *lexer) next() (token, *Error) {
 	}
 	c := l.src[start]
 	tok := func(k tokKind, n int) (token, *Error) {
-		l.pos += n
-		raw := l.src[start:l.pos]
-		return token{kind: k, pos: start, raw: raw, val: raw}, nil
+		return l.emit(k, start, start+n, l.src[start:start+n])
 	}
 	two := ""
 	if start+1 < len(l.src) {
@@ -228,8 +226,32 @@ func (l *lexer) stringLit() (token, *Error) {
 	if err != nil {
 		return token{}, err
 	}
+	return l.emit(tokString, start, end, val)
+}
+
+// emit returns the token of kind that spans src[start:end], with its value
+// val, and moves past it.
+func (l *lexer) emit(kind tokKind, start, end int, val string) (token, *Error) {
 	l.pos = end
-	return token{kind: tokString, pos: start, raw: l.src[start:end], val: val}, nil
+	return token{kind: kind, pos: start, raw: l.src[start:end], val: val}, nil
+}
+
+// digitsEnd returns the offset past the decimal digits from s[i] on.
+func digitsEnd(s string, i int) int {
+	for i < len(s) && isDigit(s[i]) {
+		i++
+	}
+	return i
+}
+
+// firstNot returns the offset of the first byte of s that ok refuses, or -1.
+func firstNot(s string, ok func(c byte) bool) int {
+	for i := 0; i < len(s); i++ {
+		if !ok(s[i]) {
+			return i
+		}
+	}
+	return -1
 }
 
 // scanQuoted reads a quoted string starting at the apostrophe src[start]; it returns
@@ -284,8 +306,7 @@ func (l *lexer) prefixedLit(prefix byte) (token, *Error) {
 	if err != nil {
 		return token{}, err
 	}
-	l.pos = body + end + 1
-	return token{kind: kind, pos: start, raw: l.src[start:l.pos], val: val}, nil
+	return l.emit(kind, start, body+end+1, val)
 }
 
 func prefixName(p byte) string {
@@ -300,11 +321,8 @@ func prefixName(p byte) string {
 
 // checkHex: 'h' QUOTE TwoHexDigits* QUOTE.
 func checkHex(s string, at int) *Error {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !isDigit(c) && !(c >= 'a' && c <= 'f') && !(c >= 'A' && c <= 'F') {
-			return errAt(at+i, "invalid hex literal: %s is not a hex digit", quoteGo(string(rune(c))))
-		}
+	if i := firstNot(s, isHexDigit); i >= 0 {
+		return errAt(at+i, "invalid hex literal: %s is not a hex digit", quoteGo(string(rune(s[i]))))
 	}
 	if len(s)%2 != 0 {
 		return errAt(at, "invalid hex literal: an odd number of hex digits")
@@ -325,14 +343,16 @@ func checkBase64(s string, at int) *Error {
 	case strings.HasSuffix(s, "="):
 		pad = 1
 	}
-	for i := 0; i < len(s)-pad; i++ {
-		c := s[i]
-		if !isIdentPart(c) && c != '+' && c != '/' || c == '_' {
-			return errAt(at+i, "invalid binary literal: %s is not a base64 character", quoteGo(string(rune(c))))
-		}
+	if i := firstNot(s[:len(s)-pad], isBase64Char); i >= 0 {
+		return errAt(at+i, "invalid binary literal: %s is not a base64 character", quoteGo(string(rune(s[i]))))
 	}
 	return nil
 }
+
+func isHexDigit(c byte) bool { return isDigit(c) || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F' }
+
+// isBase64Char: [A-Za-z0-9+/].
+func isBase64Char(c byte) bool { return isIdentPart(c) && c != '_' || c == '+' || c == '/' }
 
 // checkTimestamp: the grammar's TimestampLiteral body,
 // YYYY-MM-DDTHH:MM:SS[.fraction]Z with month 01-12, day 01-31, hour 00-23,
@@ -352,13 +372,8 @@ func checkTimestamp(s string, at int) *Error {
 		}
 	}
 	if frac := s[len(layout) : len(s)-1]; frac != "" {
-		if frac[0] != '.' || len(frac) < 2 {
+		if frac[0] != '.' || len(frac) < 2 || firstNot(frac[1:], isDigit) >= 0 {
 			return bad("wrong shape")
-		}
-		for i := 1; i < len(frac); i++ {
-			if !isDigit(frac[i]) {
-				return bad("wrong shape")
-			}
 		}
 	}
 	num := func(i, n int) int {
@@ -410,17 +425,11 @@ func (l *lexer) number() (token, *Error) {
 		i++
 	}
 	digStart := i
-	for i < len(src) && isDigit(src[i]) {
-		i++
-	}
+	i = digitsEnd(src, i)
 	intPart := src[digStart:i]
 	if i+1 < len(src) && src[i] == '.' && isDigit(src[i+1]) {
-		i++
-		fracStart := i
-		for i < len(src) && isDigit(src[i]) {
-			i++
-		}
-		l.pos = i
+		fracStart := i + 1
+		i = digitsEnd(src, fracStart)
 		ip := strings.TrimLeft(intPart, "0")
 		if ip == "" {
 			ip = "0"
@@ -429,20 +438,18 @@ func (l *lexer) number() (token, *Error) {
 		if neg {
 			val = "-" + val
 		}
-		return token{kind: tokFloat, pos: start, raw: src[start:i], val: val}, nil
+		return l.emit(tokFloat, start, i, val)
 	}
 	if intPart == "" {
 		// A lone sign: MINUS or PLUS, which no parser rule takes.
-		l.pos = start + 1
-		return token{kind: tokOther, pos: start, raw: src[start : start+1]}, nil
+		return l.emit(tokOther, start, start+1, "")
 	}
 	if len(intPart) > 1 && intPart[0] == '0' {
 		return token{}, errAt(digStart, "invalid integer %s: no leading zeros", quoteGo(intPart))
 	}
-	l.pos = i
 	val := intPart
 	if neg && val != "0" {
 		val = "-" + val
 	}
-	return token{kind: tokInt, pos: start, raw: src[start:i], val: val}, nil
+	return l.emit(tokInt, start, i, val)
 }

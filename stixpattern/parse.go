@@ -127,27 +127,57 @@ func (p *parser) observationAnd() (*ObservationExpr, *Error) {
 	return p.obsChain(tokAnd, ObsAnd, p.observation)
 }
 
-// obsChain parses one left-associative level of the grammar into one n-ary node.
+// obsChain parses one left-associative level of the observation grammar
+// into one n-ary node.
 func (p *parser) obsChain(sep tokKind, op ObservationOp, operand func() (*ObservationExpr, *Error)) (*ObservationExpr, *Error) {
+	return chain(p, sep, operand, func(ops []*ObservationExpr) *ObservationExpr { return &ObservationExpr{Op: op, Operands: ops} })
+}
+
+// chain parses operand (sep operand)*: one operand as it is, more joined
+// into one node.
+func chain[E any](p *parser, sep tokKind, operand func() (E, *Error), join func([]E) E) (E, *Error) {
+	var none E
 	first, err := operand()
 	if err != nil {
-		return nil, err
+		return none, err
 	}
 	if p.tok.kind != sep {
 		return first, nil
 	}
-	node := &ObservationExpr{Op: op, Operands: []*ObservationExpr{first}}
+	ops := []E{first}
 	for p.tok.kind == sep {
 		if err := p.advance(); err != nil {
-			return nil, err
+			return none, err
 		}
 		next, err := operand()
 		if err != nil {
-			return nil, err
+			return none, err
 		}
-		node.Operands = append(node.Operands, next)
+		ops = append(ops, next)
 	}
-	return node, nil
+	return join(ops), nil
+}
+
+// bracketed parses what stands between the opening token under p.tok and
+// close (what names what may come before close, for the error), one
+// nesting level deeper.
+func bracketed[E any](p *parser, close tokKind, what string, inner func() (E, *Error)) (E, *Error) {
+	var none E
+	if err := p.enter(); err != nil {
+		return none, err
+	}
+	if err := p.advance(); err != nil {
+		return none, err
+	}
+	e, err := inner()
+	if err != nil {
+		return none, err
+	}
+	if _, err := p.expect(close, what); err != nil {
+		return none, err
+	}
+	p.depth--
+	return e, nil
 }
 
 // observation: '[' comparisonExpression ']' | '(' observationExpressions ')',
@@ -156,36 +186,16 @@ func (p *parser) observation() (*ObservationExpr, *Error) {
 	var e *ObservationExpr
 	switch p.tok.kind {
 	case tokLBrack:
-		if err := p.enter(); err != nil {
-			return nil, err
-		}
-		if err := p.advance(); err != nil {
-			return nil, err
-		}
-		c, err := p.comparisonOr()
+		c, err := bracketed(p, tokRBrack, "AND, OR or `]`", p.comparisonOr)
 		if err != nil {
 			return nil, err
 		}
-		if _, err := p.expect(tokRBrack, "AND, OR or `]`"); err != nil {
-			return nil, err
-		}
-		p.depth--
 		e = &ObservationExpr{Op: ObsComparison, Comparison: c}
 	case tokLParen:
-		if err := p.enter(); err != nil {
-			return nil, err
-		}
-		if err := p.advance(); err != nil {
-			return nil, err
-		}
-		inner, err := p.observationExprs()
+		inner, err := bracketed(p, tokRParen, "AND, OR, FOLLOWEDBY, a qualifier or `)`", p.observationExprs)
 		if err != nil {
 			return nil, err
 		}
-		if _, err := p.expect(tokRParen, "AND, OR, FOLLOWEDBY, a qualifier or `)`"); err != nil {
-			return nil, err
-		}
-		p.depth--
 		e = &ObservationExpr{Op: ObsGroup, Operands: []*ObservationExpr{inner}}
 	default:
 		if p.tok.kind == tokIdent || p.tok.kind == tokIdentHyphen {
@@ -297,25 +307,7 @@ func (p *parser) comparisonAnd() (*ComparisonExpr, *Error) {
 }
 
 func (p *parser) cmpChain(sep tokKind, op ComparisonOp, operand func() (*ComparisonExpr, *Error)) (*ComparisonExpr, *Error) {
-	first, err := operand()
-	if err != nil {
-		return nil, err
-	}
-	if p.tok.kind != sep {
-		return first, nil
-	}
-	node := &ComparisonExpr{Op: op, Operands: []*ComparisonExpr{first}}
-	for p.tok.kind == sep {
-		if err := p.advance(); err != nil {
-			return nil, err
-		}
-		next, err := operand()
-		if err != nil {
-			return nil, err
-		}
-		node.Operands = append(node.Operands, next)
-	}
-	return node, nil
+	return chain(p, sep, operand, func(ops []*ComparisonExpr) *ComparisonExpr { return &ComparisonExpr{Op: op, Operands: ops} })
 }
 
 var cmpOps = map[tokKind]string{
@@ -328,20 +320,10 @@ var cmpOps = map[tokKind]string{
 func (p *parser) propTest() (*ComparisonExpr, *Error) {
 	switch p.tok.kind {
 	case tokLParen:
-		if err := p.enter(); err != nil {
-			return nil, err
-		}
-		if err := p.advance(); err != nil {
-			return nil, err
-		}
-		inner, err := p.comparisonOr()
+		inner, err := bracketed(p, tokRParen, "AND, OR or `)`", p.comparisonOr)
 		if err != nil {
 			return nil, err
 		}
-		if _, err := p.expect(tokRParen, "AND, OR or `)`"); err != nil {
-			return nil, err
-		}
-		p.depth--
 		return &ComparisonExpr{Op: CmpGroup, Operands: []*ComparisonExpr{inner}}, nil
 	case tokExists:
 		if err := p.advance(); err != nil {
