@@ -297,8 +297,7 @@ func TestBrowser(t *testing.T) {
 	}
 
 	do(t, ctx, chromedp.Navigate(base+"/ui/publish"), chromedp.WaitVisible(`textarea[name="bundle"]`))
-	wantBanners(t, ctx, f.n.Registry().SystemLow())
-	screenshot(t, ctx, "publish")
+	wantBanners(t, ctx, f.n.Registry().SystemLow()) // (its screenshot: TestBrowserPublishIndicator)
 
 	// Sign out; rita, cleared lower, sees the secret object nowhere.
 	do(t, ctx, chromedp.Click(`.who button`), chromedp.WaitVisible(`input[name="password"]`))

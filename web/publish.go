@@ -87,9 +87,12 @@ type publishData struct {
 
 // newData is the page with every form empty, each picker on chosen (the
 // user's default label when ""), and its preview.
-func (pp publishPages) newData(r *http.Request, chosen string) *publishData {
+func (pp publishPages) newData(r *http.Request, chosen string) (*publishData, error) {
 	p := Principal(r)
-	offered := pp.n.Publish.Labels(p)
+	offered, err := pp.n.Publish.Labels(r.Context(), p)
+	if err != nil {
+		return nil, err
+	}
 	d := &publishData{MayPublish: len(offered) > 0, Pickers: map[string]picker{}}
 	if chosen == "" {
 		chosen = p.User.DefaultLabel
@@ -118,7 +121,7 @@ func (pp publishPages) newData(r *http.Request, chosen string) *publishData {
 	}
 	d.Indicator.Types = vocabOptions(stixbuild.IndicatorTypes, nil)
 	d.Report.Types = vocabOptions(stixbuild.ReportTypes, nil)
-	return d
+	return d, nil
 }
 
 func vocabOptions(words, checked []string) []vocabOption {
@@ -159,7 +162,12 @@ func labelError(err error) string {
 }
 
 func (pp publishPages) form(w http.ResponseWriter, r *http.Request) {
-	pp.Render(w, http.StatusOK, "publish", "", pp.ViewFor(r, "Publish", pp.NewMarks().Banner(), pp.newData(r, "")))
+	d, err := pp.newData(r, "")
+	if err != nil {
+		pp.Fail(w, r, err)
+		return
+	}
+	pp.Render(w, http.StatusOK, "publish", "", pp.ViewFor(r, "Publish", pp.NewMarks().Banner(), d))
 }
 
 // banner previews a label's banner: for htmx (the picker's change) the
@@ -171,7 +179,12 @@ func (pp publishPages) banner(w http.ResponseWriter, r *http.Request) {
 		pp.Render(w, http.StatusOK, "publish", "label-preview-fragment", View{Data: pp.preview(r, chosen)})
 		return
 	}
-	pp.Render(w, http.StatusOK, "publish", "", pp.ViewFor(r, "Publish", pp.NewMarks().Banner(), pp.newData(r, chosen)))
+	d, err := pp.newData(r, chosen)
+	if err != nil {
+		pp.Fail(w, r, err)
+		return
+	}
+	pp.Render(w, http.StatusOK, "publish", "", pp.ViewFor(r, "Publish", pp.NewMarks().Banner(), d))
 }
 
 // answer renders a publish's outcome. What the user typed is shown again
@@ -267,7 +280,11 @@ func (pp publishPages) bundle(w http.ResponseWriter, r *http.Request) {
 			data = b
 		}
 	}
-	d := pp.newData(r, r.FormValue("label"))
+	d, err := pp.newData(r, r.FormValue("label"))
+	if err != nil {
+		pp.Fail(w, r, err)
+		return
+	}
 	d.Bundle = r.FormValue("bundle")
 	if r.FormValue("preview") != "" {
 		pp.answer(w, r, formBundle, d, nil, nil, true)
@@ -289,7 +306,11 @@ func (pp publishPages) bundle(w http.ResponseWriter, r *http.Request) {
 // indicator publishes one indicator built from a value or a pattern.
 func (pp publishPages) indicator(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
-	d := pp.newData(r, r.FormValue("label"))
+	d, err := pp.newData(r, r.FormValue("label"))
+	if err != nil {
+		pp.Fail(w, r, err)
+		return
+	}
 	f := indicatorForm{Value: r.FormValue("value"), Name: r.FormValue("name"), Description: r.FormValue("description"),
 		ValidFrom: r.FormValue("valid_from"), Types: vocabOptions(stixbuild.IndicatorTypes, r.Form["indicator_types"])}
 	d.Indicator = f
@@ -310,7 +331,11 @@ func (pp publishPages) indicator(w http.ResponseWriter, r *http.Request) {
 // report publishes a short report over pasted ids the user may read.
 func (pp publishPages) report(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 256<<10)
-	d := pp.newData(r, r.FormValue("label"))
+	d, err := pp.newData(r, r.FormValue("label"))
+	if err != nil {
+		pp.Fail(w, r, err)
+		return
+	}
 	f := reportForm{Name: r.FormValue("name"), Description: r.FormValue("description"), Published: r.FormValue("published"),
 		Refs: r.FormValue("refs"), Types: vocabOptions(stixbuild.ReportTypes, r.Form["report_types"])}
 	d.Report = f

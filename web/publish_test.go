@@ -52,7 +52,11 @@ func TestPublishLabelPicker(t *testing.T) {
 				t.Errorf("%s is offered %q, which node/publish refuses: %v", user, b, err)
 			}
 		}
-		for _, l := range f.n.Publish.Labels(p) {
+		labels, err := f.n.Publish.Labels(context.Background(), p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, l := range labels {
 			if !offered[reg.Banner(l)] {
 				t.Errorf("%s is not offered %q", user, reg.Banner(l))
 			}

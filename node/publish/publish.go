@@ -73,13 +73,16 @@ func (s *Service) Label(p *node.Principal, banner string) (label.Label, error) {
 }
 
 // Labels returns the labels p may apply that a picker offers, the user's
-// default label first: each level of each policy p is cleared for, up to
-// that clearance, releasable to the policy's audience, to each group with
-// p's nationality, to that nationality alone, or NOFORN; without
-// compartments or with one of p's. Every one passes Label.
-func (s *Service) Labels(p *node.Principal) []label.Label {
+// default label first, then by policy and level: the labels of the
+// objects p may read whole (every label of their access class: so no
+// label only hidden objects carry is named), and each level of each
+// policy p is cleared for, up to that clearance, releasable to the
+// policy's audience, to each group with p's nationality, to that
+// nationality alone, or NOFORN, without compartments or with one of p's.
+// Every one passes Label.
+func (s *Service) Labels(ctx context.Context, p *node.Principal) ([]label.Label, error) {
 	if node.Authorize(p, node.ActPublish) != nil {
-		return nil
+		return nil, nil
 	}
 	reg := s.n.Registry()
 	var out []label.Label
@@ -95,8 +98,21 @@ func (s *Service) Labels(p *node.Principal) []label.Label {
 		seen[l.ID()] = true
 		out = append(out, l)
 	}
-	if def, err := s.Label(p, ""); err == nil {
+	def, err := s.Label(p, "")
+	hasDefault := err == nil
+	if hasDefault {
 		add(def)
+	}
+	classes, err := s.n.Classes().All(ctx, s.n.Store())
+	if err != nil {
+		return nil, fmt.Errorf("labels to offer: %w", err)
+	}
+	for _, c := range classes {
+		if policy.CanRead(reg, p.Subject, c.Labels).Allow {
+			for _, l := range c.Labels {
+				add(l)
+			}
+		}
 	}
 	nat := p.Subject.Nationality
 	rels := [][]string{nil}
@@ -132,7 +148,23 @@ func (s *Service) Labels(p *node.Principal) []label.Label {
 			}
 		}
 	}
-	return out
+	// The default stays first; the rest by policy, then level, then banner.
+	rest := out
+	if hasDefault {
+		rest = out[1:]
+	}
+	slices.SortStableFunc(rest, func(a, b label.Label) int {
+		if c := strings.Compare(a.Policy, b.Policy); c != 0 {
+			return c
+		}
+		ra, _ := reg.Rank(a.Policy, a.Classification)
+		rb, _ := reg.Rank(b.Policy, b.Classification)
+		if ra != rb {
+			return ra - rb
+		}
+		return strings.Compare(reg.Banner(a), reg.Banner(b))
+	})
+	return out, nil
 }
 
 // Bundle publishes a bundle (or one object): objects that carry no label of

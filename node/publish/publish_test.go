@@ -26,7 +26,15 @@ func TestLabelsOfferOnlyWhatOneMayApply(t *testing.T) {
 	p, _ := nodetest.AddUser(t, n, users.UserSpec{Name: "rita", Role: node.RoleAnalyst, Nationality: "GBR",
 		Clearances: map[string]string{"NATO": "CONFIDENTIAL"}, Compartments: []string{"HERON"}, DefaultLabel: "NATO RESTRICTED // REL TO FVEY"})
 	reg := n.Registry()
-	offered := n.Publish.Labels(p)
+	// Labels of objects rita may read are offered; a label of objects she
+	// may not read is not.
+	admin, _ := nodetest.AddUser(t, n, nodetest.AdminSpec())
+	nodetest.MustLand(t, n, admin, nodetest.SDO(nodetest.NewID("campaign"), nodetest.T0, nodetest.T0, nil), "NATO RESTRICTED // REL TO GBR, USA // DISC SIGINT")
+	nodetest.MustLand(t, n, admin, nodetest.SDO(nodetest.NewID("campaign"), nodetest.T0, nodetest.T0, nil), "NATO SECRET // REL TO GBR, USA // DISC SIGINT")
+	offered, err := n.Publish.Labels(ctx, p)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if len(offered) < 10 {
 		t.Fatalf("offered %d labels", len(offered))
 	}
@@ -44,12 +52,12 @@ func TestLabelsOfferOnlyWhatOneMayApply(t *testing.T) {
 			t.Errorf("offered %q, which Label refuses: %v", b, err)
 		}
 	}
-	for _, want := range []string{"NATO UNCLASSIFIED", "NATO CONFIDENTIAL // REL TO GBR", "NATO CONFIDENTIAL // COMPARTMENTS HERON"} {
+	for _, want := range []string{"NATO UNCLASSIFIED", "NATO CONFIDENTIAL // REL TO GBR", "NATO CONFIDENTIAL // COMPARTMENTS HERON", "NATO RESTRICTED // REL TO GBR, USA // DISC SIGINT"} {
 		if !banners[want] {
 			t.Errorf("%q not offered; offered %v", want, offered)
 		}
 	}
-	for _, no := range []string{"NATO SECRET", "GBR OFFICIAL", "NATO RESTRICTED // REL TO USA", "NATO RESTRICTED // COMPARTMENTS KESTREL"} {
+	for _, no := range []string{"NATO SECRET", "NATO SECRET // REL TO GBR, USA // DISC SIGINT", "GBR OFFICIAL", "NATO RESTRICTED // REL TO USA", "NATO RESTRICTED // COMPARTMENTS KESTREL"} {
 		if banners[no] {
 			t.Errorf("%q offered", no)
 		}
@@ -69,13 +77,12 @@ func TestLabelsOfferOnlyWhatOneMayApply(t *testing.T) {
 	if _, err := n.Publish.Indicator(ctx, p, stixbuild.IndicatorInput{Value: "198.51.100.9"}, "NATO SECRET"); !errors.Is(err, publish.ErrLabel) {
 		t.Fatalf("Indicator under NATO SECRET: %v", err)
 	}
-	admin, _ := nodetest.AddUser(t, n, nodetest.AdminSpec())
 	if _, err := n.Get(ctx, admin, id); !nodetest.IsNotFound(err) {
 		t.Errorf("the refused bundle's object was stored: %v", err)
 	}
 	// An auditor publishes nothing and is offered nothing.
 	aud, _ := nodetest.AddUser(t, n, users.UserSpec{Name: "otto", Role: node.RoleAuditor, Nationality: "GBR", Clearances: map[string]string{"NATO": "SECRET"}})
-	if l := n.Publish.Labels(aud); len(l) != 0 {
+	if l, err := n.Publish.Labels(ctx, aud); err != nil || len(l) != 0 {
 		t.Errorf("an auditor is offered %d labels", len(l))
 	}
 }
