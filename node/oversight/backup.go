@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/tearline/tearline/audit"
@@ -162,6 +163,17 @@ func (ov *Service) RestoreJournal(ctx context.Context, from string, journal []st
 	return ov.reapplyJournal(ctx, from, journal, prev, reason)
 }
 
+// versionReads reports whether the version of k reads through the node's
+// checks (its access MAC holds); one that does but does not open answers
+// an error.
+func (ov *Service) versionReads(ctx context.Context, k store.DataKey) (bool, error) {
+	vs, err := ov.n.Store().Versions(ctx, k.ID)
+	if err != nil {
+		return false, err
+	}
+	return slices.ContainsFunc(vs, func(v store.ObjectVersion) bool { return v.Seq == k.Seq }), nil
+}
+
 // reapplyJournal checks that every data key in the restored store opens
 // under a KEK this node holds, then purges again every id in journal, in
 // one transaction with the audit entries.
@@ -185,7 +197,14 @@ func (ov *Service) reapplyJournal(ctx context.Context, from string, journal []st
 			if err != nil {
 				return res, fmt.Errorf("data key of %s: %w", k.ID, err)
 			}
-			if !held[id] {
+			if held[id] {
+				continue
+			}
+			// A key a KEK rotation left under the KEK it retired because
+			// its row was rewritten (node.RotateKEK) belongs to a version
+			// that reads as absent: it stays so. A version that reads
+			// refuses the backup.
+			if reads, err := ov.versionReads(ctx, k); err != nil || reads {
 				return res, fmt.Errorf("the backup's data keys are wrapped under kek:%s, which this node does not hold (rotated since the backup?): %w", id, seal.ErrUnknownKEK)
 			}
 		}
