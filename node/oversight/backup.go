@@ -163,11 +163,11 @@ func (ov *Service) RestoreJournal(ctx context.Context, from string, journal []st
 	return ov.reapplyJournal(ctx, from, journal, prev, reason)
 }
 
-// versionReads reports whether the version of k reads through the node's
-// checks (its access MAC holds); one that does but does not open answers
+// versionReads reports whether the version of k reads through st, the
+// node's store with its checks (its access MAC holds); one that does but does not open answers
 // an error.
-func (ov *Service) versionReads(ctx context.Context, k store.DataKey) (bool, error) {
-	vs, err := ov.n.Store().Versions(ctx, k.ID)
+func versionReads(ctx context.Context, st store.Store, k store.DataKey) (bool, error) {
+	vs, err := st.Versions(ctx, k.ID)
 	if err != nil {
 		return false, err
 	}
@@ -204,7 +204,7 @@ func (ov *Service) reapplyJournal(ctx context.Context, from string, journal []st
 			// its row was rewritten (node.RotateKEK) belongs to a version
 			// that reads as absent: it stays so. A version that reads
 			// refuses the backup.
-			if reads, err := ov.versionReads(ctx, k); err != nil || reads {
+			if reads, err := versionReads(ctx, ov.n.Store(), k); err != nil || reads {
 				return res, fmt.Errorf("the backup's data keys are wrapped under kek:%s, which this node does not hold (rotated since the backup?): %w", id, seal.ErrUnknownKEK)
 			}
 		}
