@@ -13,6 +13,7 @@
 package searchindex
 
 import (
+	"cmp"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
@@ -20,7 +21,9 @@ import (
 	"errors"
 	"fmt"
 	"hash"
+	"math"
 	"runtime"
+	"slices"
 	"sync"
 
 	"github.com/tearline/tearline/searchterm"
@@ -190,9 +193,22 @@ func prune(ctx context.Context, tx store.Tx, p store.Purge, gone []store.Tombsto
 	return nil
 }
 
-// Backfill indexes the versions stored before the index existed, batch
-// versions a transaction, and records that it is done; it returns how many
-// it indexed. It costs one small query once done.
+// Backfill indexes the versions stored before the index existed and
+// records that it is done; it returns how many versions it indexed. It
+// costs one small query once done.
+//
+// It works in two passes, because postings are keyed term first: a
+// version's 40–70 terms land on as many pages of the postings table,
+// spread over all of it, so indexing a batch of versions at a time would
+// rewrite nearly a page per posting (at 2M versions, hundreds of GB of
+// writes). The first pass stores each version's document alone (its terms,
+// keyed by seq: appends), batch versions a transaction. The second makes
+// the postings from the documents, in term order: a slice of the term
+// space at a time, at most postingsBudget postings held, each slice read
+// from every document and inserted sorted, so each page of the postings
+// table is written once. A crash between them leaves the backfill
+// unfinished: the next open stores the documents still missing and makes
+// the postings again (those stored already are kept).
 func (s *Store) Backfill(ctx context.Context, batch int) (int64, error) {
 	var after, count int64
 	for {
@@ -207,17 +223,111 @@ func (s *Store) Backfill(ctx context.Context, batch int) (int64, error) {
 		if err != nil {
 			return count, err
 		}
-		if err := s.Store.Update(ctx, func(tx store.Tx) error { return tx.PutSearchDocs(ctx, docs) }); err != nil {
+		if err := s.Store.Update(ctx, func(tx store.Tx) error { return tx.StageSearchDocs(ctx, docs) }); err != nil {
 			return count, fmt.Errorf("search index backfill: %w", err)
 		}
 		count += int64(len(vs))
 		after = vs[len(vs)-1].Seq
 	}
-	err := s.Store.Update(ctx, func(tx store.Tx) error { return tx.FinishSearchDocs(ctx) })
+	built, err := s.buildPostings(ctx, postingsBudget)
+	if err != nil {
+		return count, fmt.Errorf("search index backfill: %w", err)
+	}
+	if !built {
+		return count, nil // done before
+	}
+	err = s.Store.Update(ctx, func(tx store.Tx) error { return tx.FinishSearchDocs(ctx) })
 	if err != nil {
 		return count, fmt.Errorf("search index backfill: %w", err)
 	}
 	return count, nil
+}
+
+// postingsBudget is how many postings the backfill's second pass holds at
+// once (16 bytes each).
+const postingsBudget = 8 << 20
+
+// docsPerRead and postingsPerTx size the second pass's reads and writes.
+const (
+	docsPerRead   = 8192
+	postingsPerTx = 1 << 16
+)
+
+// buildPostings makes the postings of the backfilled documents in term
+// order, at most budget held at a time (see Backfill). It reports false
+// when the backfill was finished before (no document to read).
+func (s *Store) buildPostings(ctx context.Context, budget int) (bool, error) {
+	// The slice of the term space is [lo, hi), hi unbounded while open;
+	// it shrinks while the slice's postings outgrow the budget, and the
+	// next pass starts where this one stopped.
+	lo, first := int64(math.MinInt64), true
+	for {
+		hi, open := int64(0), true
+		var buf []store.SearchPosting
+		var after int64
+		for {
+			ds, err := s.Store.BackfilledSearchDocs(ctx, after, docsPerRead)
+			if err != nil {
+				return false, err
+			}
+			if len(ds) == 0 {
+				break
+			}
+			after = ds[len(ds)-1].Seq
+			for _, d := range ds {
+				for _, t := range d.Terms {
+					if t >= lo && (open || t < hi) {
+						buf = append(buf, store.SearchPosting{Term: t, Seq: d.Seq})
+					}
+				}
+			}
+			if len(buf) > budget {
+				sortPostings(buf)
+				buf, hi, open = cut(buf, budget/2)
+			}
+		}
+		if first && after == 0 {
+			return false, nil
+		}
+		first = false
+		sortPostings(buf)
+		for start := 0; start < len(buf); start += postingsPerTx {
+			part := buf[start:min(start+postingsPerTx, len(buf))]
+			if err := s.Store.Update(ctx, func(tx store.Tx) error { return tx.PutSearchPostings(ctx, part) }); err != nil {
+				return false, err
+			}
+		}
+		if open {
+			return true, nil
+		}
+		lo = hi
+	}
+}
+
+func sortPostings(ps []store.SearchPosting) {
+	slices.SortFunc(ps, func(a, b store.SearchPosting) int {
+		if c := cmp.Compare(a.Term, b.Term); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.Seq, b.Seq)
+	})
+}
+
+// cut keeps the postings (sorted) of the terms below the term at index
+// keep and returns them and that term, the slice's new exclusive end; it
+// keeps at least one term, however many postings it has, and reports
+// open when the slice must stay unbounded (its one term is the last
+// there is).
+func cut(ps []store.SearchPosting, keep int) (_ []store.SearchPosting, hi int64, open bool) {
+	hi = ps[keep].Term
+	if hi == ps[0].Term {
+		if hi == math.MaxInt64 {
+			return ps, 0, true
+		}
+		hi++ // one term fills half the budget: keep it alone
+	}
+	i, _ := slices.BinarySearchFunc(ps, hi, func(p store.SearchPosting, t int64) int { return cmp.Compare(p.Term, t) })
+	return ps[:i], hi, false
 }
 
 // docs computes the documents of vs on every core.

@@ -37,6 +37,13 @@ type SearchQuery struct {
 	Limit  int
 }
 
+// SearchPosting is one posting: the version stored at Seq has the term
+// whose keyed hash is Term.
+type SearchPosting struct {
+	Term int64
+	Seq  int64
+}
+
 // SearchHit is one version a search found (its content is read through
 // the usual reads, which open and check it).
 type SearchHit struct {
@@ -68,6 +75,12 @@ type SearchReader interface {
 	// returns them (content still sealed); nothing once FinishSearchDocs
 	// has committed.
 	PendingSearchDocs(ctx context.Context, after int64, limit int) ([]ObjectVersion, error)
+	// BackfilledSearchDocs returns up to limit documents of the versions
+	// stored before the index existed (seq at most what its migration
+	// recorded), with seq > after, in seq order: what the backfill's
+	// second pass makes postings of. Nothing once FinishSearchDocs has
+	// committed.
+	BackfilledSearchDocs(ctx context.Context, after int64, limit int) ([]SearchDoc, error)
 	// SavedSearches returns the saved searches of a user, by name.
 	SavedSearches(ctx context.Context, userID string) ([]SavedSearch, error)
 }
@@ -77,6 +90,17 @@ type SearchWriter interface {
 	// PutSearchDocs stores the documents of versions (their postings); a
 	// version that has one already keeps it.
 	PutSearchDocs(ctx context.Context, docs []SearchDoc) error
+	// StageSearchDocs stores the documents of versions without their
+	// postings (the backfill's first pass; PutSearchPostings makes them
+	// later, in term order); a version that has one already keeps it.
+	StageSearchDocs(ctx context.Context, docs []SearchDoc) error
+	// PutSearchPostings stores the backfill's postings, each once;
+	// callers give them in (term, seq) order, which the backends' indexes
+	// take at the cost of appends. Nothing once FinishSearchDocs has
+	// committed: every process finishes the backfill when it opens, before
+	// it can purge, so postings read from documents before the finish may
+	// be of versions purged since, and must not come back.
+	PutSearchPostings(ctx context.Context, ps []SearchPosting) error
 	// PruneSearchDocs deletes the documents and postings of the versions
 	// of id that are no longer stored (after a purge).
 	PruneSearchDocs(ctx context.Context, id string) error

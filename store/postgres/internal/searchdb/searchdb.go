@@ -11,6 +11,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/tearline/tearline/store"
 	"github.com/tearline/tearline/store/internal/searchsql"
@@ -135,6 +136,35 @@ func (r Reader) PendingSearchDocs(ctx context.Context, after int64, limit int) (
 	return r.Env.Collect(rows, limit)
 }
 
+func (r Reader) BackfilledSearchDocs(ctx context.Context, after int64, limit int) ([]store.SearchDoc, error) {
+	var upto, done int64
+	if err := r.Q.QueryRow(ctx, `SELECT upto, done_us FROM search_backfill`).Scan(&upto, &done); err != nil {
+		return nil, fmt.Errorf("backfilled search documents: %w", err)
+	}
+	if done != 0 || after >= upto {
+		return nil, nil
+	}
+	rows, err := r.Q.Query(ctx, `SELECT seq, terms FROM search_docs WHERE seq > $1 AND seq <= $2 ORDER BY seq LIMIT $3`, after, upto, limit)
+	if err != nil {
+		return nil, fmt.Errorf("backfilled search documents: %w", err)
+	}
+	defer rows.Close()
+	out := make([]store.SearchDoc, 0, limit)
+	for rows.Next() {
+		var d store.SearchDoc
+		var b pgtype.DriverBytes
+		if err := rows.Scan(&d.Seq, &b); err != nil {
+			return nil, fmt.Errorf("backfilled search documents: %w", err)
+		}
+		d.Terms = unpackTerms(b)
+		out = append(out, d)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("backfilled search documents: %w", err)
+	}
+	return out, nil
+}
+
 func (r Reader) SavedSearches(ctx context.Context, userID string) ([]store.SavedSearch, error) {
 	rows, err := r.Q.Query(ctx, `SELECT user_id, name, query, filters, created_us FROM saved_searches WHERE user_id = $1 ORDER BY name`, userID)
 	if err != nil {
@@ -194,6 +224,49 @@ func (w Writer) PutSearchDocs(ctx context.Context, docs []store.SearchDoc) error
 		return nil
 	}
 	if _, err := w.Q.Exec(ctx, `INSERT INTO search_postings (term, seq) SELECT * FROM unnest($1::bigint[], $2::bigint[]) ON CONFLICT DO NOTHING`, pt, ps); err != nil {
+		return fmt.Errorf("put search postings: %w", err)
+	}
+	return nil
+}
+
+func (w Writer) StageSearchDocs(ctx context.Context, docs []store.SearchDoc) error {
+	if len(docs) == 0 {
+		return nil
+	}
+	if err := w.Lock(ctx); err != nil {
+		return err
+	}
+	seqs := make([]int64, len(docs))
+	terms := make([][]byte, len(docs))
+	for i, d := range docs {
+		seqs[i], terms[i] = d.Seq, packTerms(d.Terms)
+	}
+	if _, err := w.Q.Exec(ctx, `INSERT INTO search_docs (seq, id, terms)
+		SELECT o.seq, o.id, d.terms FROM unnest($1::bigint[], $2::bytea[]) AS d (seq, terms) JOIN objects o ON o.seq = d.seq
+		ON CONFLICT (seq) DO NOTHING`, seqs, terms); err != nil {
+		return fmt.Errorf("stage search documents: %w", err)
+	}
+	return nil
+}
+
+// PutSearchPostings inserts ps in the order given (term order: the
+// index's pages are then filled one after the other); nothing once the
+// backfill is finished (see store.SearchWriter).
+func (w Writer) PutSearchPostings(ctx context.Context, ps []store.SearchPosting) error {
+	if len(ps) == 0 {
+		return nil
+	}
+	if err := w.Lock(ctx); err != nil {
+		return err
+	}
+	pt, pseq := make([]int64, len(ps)), make([]int64, len(ps))
+	for i, p := range ps {
+		pt[i], pseq[i] = p.Term, p.Seq
+	}
+	if _, err := w.Q.Exec(ctx, `INSERT INTO search_postings (term, seq)
+		SELECT g.term, g.seq FROM unnest($1::bigint[], $2::bigint[]) AS g (term, seq)
+		WHERE (SELECT done_us FROM search_backfill) = 0
+		ON CONFLICT DO NOTHING`, pt, pseq); err != nil {
 		return fmt.Errorf("put search postings: %w", err)
 	}
 	return nil

@@ -105,6 +105,35 @@ func (r Reader) PendingSearchDocs(ctx context.Context, after int64, limit int) (
 	return r.Env.Collect(rows, limit)
 }
 
+func (r Reader) BackfilledSearchDocs(ctx context.Context, after int64, limit int) ([]store.SearchDoc, error) {
+	var upto, done int64
+	if err := r.Q.QueryRowContext(ctx, `SELECT upto, done_us FROM search_backfill`).Scan(&upto, &done); err != nil {
+		return nil, fmt.Errorf("backfilled search documents: %w", err)
+	}
+	if done != 0 || after >= upto {
+		return nil, nil
+	}
+	rows, err := r.Q.QueryContext(ctx, `SELECT seq, terms FROM search_docs WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?`, after, upto, limit)
+	if err != nil {
+		return nil, fmt.Errorf("backfilled search documents: %w", err)
+	}
+	defer rows.Close()
+	out := make([]store.SearchDoc, 0, limit)
+	for rows.Next() {
+		var d store.SearchDoc
+		var b sql.RawBytes
+		if err := rows.Scan(&d.Seq, &b); err != nil {
+			return nil, fmt.Errorf("backfilled search documents: %w", err)
+		}
+		d.Terms = unpackTerms(b)
+		out = append(out, d)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("backfilled search documents: %w", err)
+	}
+	return out, nil
+}
+
 func (r Reader) SavedSearches(ctx context.Context, userID string) ([]store.SavedSearch, error) {
 	rows, err := r.Q.QueryContext(ctx, `SELECT user_id, name, query, filters, created_us FROM saved_searches WHERE user_id = ? ORDER BY name`, userID)
 	if err != nil {
@@ -136,6 +165,47 @@ func (w Writer) PutSearchDocs(ctx context.Context, docs []store.SearchDoc) error
 		}
 		if err := insertPostings(ctx, w.Q, d); err != nil {
 			return err
+		}
+	}
+	return nil
+}
+
+func (w Writer) StageSearchDocs(ctx context.Context, docs []store.SearchDoc) error {
+	for _, d := range docs {
+		if _, err := w.Q.ExecContext(ctx, `INSERT INTO search_docs (seq, id, terms) SELECT seq, id, ? FROM objects WHERE seq = ? ON CONFLICT DO NOTHING`,
+			packTerms(d.Terms), d.Seq); err != nil {
+			return fmt.Errorf("search document %d: %w", d.Seq, err)
+		}
+	}
+	return nil
+}
+
+// PutSearchPostings inserts ps as given (in term order they land beside
+// each other in the term-first table); nothing once the backfill is
+// finished (see store.SearchWriter).
+func (w Writer) PutSearchPostings(ctx context.Context, ps []store.SearchPosting) error {
+	var done int64
+	if err := w.Q.QueryRowContext(ctx, `SELECT done_us FROM search_backfill`).Scan(&done); err != nil {
+		return fmt.Errorf("search postings: %w", err)
+	}
+	if done != 0 {
+		return nil
+	}
+	for start := 0; start < len(ps); start += postingsPerInsert {
+		part := ps[start:min(start+postingsPerInsert, len(ps))]
+		var b strings.Builder
+		b.WriteString(`INSERT INTO search_postings (term, seq) VALUES `)
+		args := make([]any, 0, 2*len(part))
+		for i, p := range part {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			b.WriteString(`(?,?)`)
+			args = append(args, p.Term, p.Seq)
+		}
+		b.WriteString(` ON CONFLICT DO NOTHING`)
+		if _, err := w.Q.ExecContext(ctx, b.String(), args...); err != nil {
+			return fmt.Errorf("search postings: %w", err)
 		}
 	}
 	return nil
