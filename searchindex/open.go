@@ -13,8 +13,12 @@ import (
 )
 
 // backfillBatch is how many versions one transaction of the backfill
-// indexes.
-const backfillBatch = 2048
+// indexes, and backfillBudget how many postings its second pass holds at
+// once (16 bytes each: 128 MiB).
+const (
+	backfillBatch  = 2048
+	backfillBudget = 8 << 20
+)
 
 // Auditor writes the backfill's audit entry: the node core, whose audit
 // log is the one writer.
@@ -46,7 +50,7 @@ func Open(ctx context.Context, st store.Store, o Options) (*Store, error) {
 	}
 	ix := Wrap(st, h, SealedOpener(o.Keys))
 	started := time.Now()
-	count, err := ix.Backfill(ctx, backfillBatch)
+	count, err := ix.Backfill(ctx, backfillBatch, backfillBudget)
 	if err != nil {
 		return nil, err
 	}

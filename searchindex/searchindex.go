@@ -193,8 +193,10 @@ func prune(ctx context.Context, tx store.Tx, p store.Purge, gone []store.Tombsto
 	return nil
 }
 
-// Backfill indexes the versions stored before the index existed and
-// records that it is done; it returns how many versions it indexed. It
+// Backfill indexes the versions stored before the index existed, batch
+// versions a transaction, holding at most budget postings (16 bytes each)
+// at once, and records that it is done; it returns how many versions it
+// indexed. It
 // costs one small query once done.
 //
 // It works in two passes, because postings are keyed term first: a
@@ -204,12 +206,12 @@ func prune(ctx context.Context, tx store.Tx, p store.Purge, gone []store.Tombsto
 // writes). The first pass stores each version's document alone (its terms,
 // keyed by seq: appends), batch versions a transaction. The second makes
 // the postings from the documents, in term order: a slice of the term
-// space at a time, at most postingsBudget postings held, each slice read
+// space at a time, at most budget postings held, each slice read
 // from every document and inserted sorted, so each page of the postings
 // table is written once. A crash between them leaves the backfill
 // unfinished: the next open stores the documents still missing and makes
 // the postings again (those stored already are kept).
-func (s *Store) Backfill(ctx context.Context, batch int) (int64, error) {
+func (s *Store) Backfill(ctx context.Context, batch, budget int) (int64, error) {
 	var after, count int64
 	for {
 		vs, err := s.Store.PendingSearchDocs(ctx, after, batch)
@@ -229,7 +231,7 @@ func (s *Store) Backfill(ctx context.Context, batch int) (int64, error) {
 		count += int64(len(vs))
 		after = vs[len(vs)-1].Seq
 	}
-	built, err := s.buildPostings(ctx, postingsBudget)
+	built, err := s.buildPostings(ctx, max(budget, 2))
 	if err != nil {
 		return count, fmt.Errorf("search index backfill: %w", err)
 	}
@@ -242,10 +244,6 @@ func (s *Store) Backfill(ctx context.Context, batch int) (int64, error) {
 	}
 	return count, nil
 }
-
-// postingsBudget is how many postings the backfill's second pass holds at
-// once (16 bytes each).
-const postingsBudget = 8 << 20
 
 // docsPerRead and postingsPerTx size the second pass's reads and writes.
 const (

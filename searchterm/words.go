@@ -44,7 +44,21 @@ func Term(kind, text string) string { return kind + ":" + text }
 // Fold returns s as it is compared: NFKC, then Unicode case folding, then
 // NFKC again (folding can denormalise).
 func Fold(s string) string {
+	if isASCII(s) {
+		// ASCII is its own NFKC, and folds to its lower case: the same
+		// result without three passes (most of what an object holds).
+		return strings.ToLower(s)
+	}
 	return norm.NFKC.String(cases.Fold().String(norm.NFKC.String(s)))
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
 }
 
 // isCJK reports a rune of a script written without spaces between words,
@@ -72,6 +86,11 @@ func appendWords(out []string, s string) []string {
 	)
 	class := func(r rune) int {
 		switch {
+		case r < utf8.RuneSelf: // no ASCII character is CJK or a mark
+			if 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9' {
+				return word
+			}
+			return sep
 		case isCJK(r):
 			return cjk
 		case isWordRune(r):

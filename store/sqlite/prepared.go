@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+
+	"github.com/tearline/tearline/store/sqlite/internal/searchdb"
 )
 
 // preparedDB runs the readers' queries through statements prepared once
@@ -119,14 +121,18 @@ func (q txQuerier) QueryRowContext(ctx context.Context, query string, args ...an
 }
 
 func (q txQuerier) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if s := q.stmts[query]; s != nil {
+		return q.t.StmtContext(ctx, s).ExecContext(ctx, args...)
+	}
 	return q.t.ExecContext(ctx, query, args...)
 }
 
 // writerQueries are the queries the writer prepares when it opens: what
 // appending to the audit log reads (its size, the last leaf's tree, the
-// leaves holding the frontier's hashes: at most one per level of the tree).
+// leaves holding the frontier's hashes: at most one per level of the tree),
+// and the search backfill's insert of a full statement of postings.
 func writerQueries() []string {
-	qs := []string{auditSizeSQL, auditTreeSQL}
+	qs := []string{auditSizeSQL, auditTreeSQL, searchdb.PostingsSQL(searchdb.PostingsPerInsert)}
 	for n := 1; n <= 64; n++ {
 		qs = append(qs, readHashesSQL(n))
 	}

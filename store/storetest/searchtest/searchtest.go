@@ -25,6 +25,7 @@ var Tests = []suite.Test{
 	{Name: "SearchPagesAndCounts", Fn: testSearchPagesAndCounts},
 	{Name: "SearchPurge", Fn: testSearchPurge},
 	{Name: "SearchBackfillState", Fn: testSearchBackfillState},
+	{Name: "SearchBackfillPostings", Fn: testSearchBackfillPostings},
 	{Name: "SavedSearches", Fn: testSavedSearches},
 }
 
@@ -294,6 +295,49 @@ func testSearchBackfillState(t *testing.T, s store.Store) {
 	suite.Update(t, s, func(tx store.Tx) error { return tx.FinishSearchDocs(ctx) })
 	if vs, err := s.PendingSearchDocs(ctx, 0, 10); err != nil || len(vs) != 0 {
 		t.Fatalf("PendingSearchDocs once finished = %d, %v", len(vs), err)
+	}
+}
+
+// testSearchBackfillPostings: the backfill's two passes. A staged
+// document makes no posting (the version is not found yet); postings put
+// afterwards find it, each stored once; once the backfill is finished,
+// postings are no longer taken.
+func testSearchBackfillPostings(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	c := class(t, s, "marking-definition--a")
+	var seqs []int64
+	for i := range 3 {
+		v := store.ObjectVersion{ID: suite.ObjectID("indicator", i), Type: "indicator", Modified: "m", ModifiedAt: suite.At(i),
+			Digest: "d", Raw: []byte("{}"), Bindings: []byte("[]"), Class: c, DateAdded: suite.At(i)}
+		suite.Update(t, s, func(tx store.Tx) error { _, err := tx.PutObject(ctx, &v); return err })
+		seqs = append(seqs, v.Seq)
+	}
+	suite.Update(t, s, func(tx store.Tx) error {
+		return tx.StageSearchDocs(ctx, []store.SearchDoc{{Seq: seqs[0], Terms: []int64{termA, termB}}, {Seq: seqs[1], Terms: []int64{termA}}})
+	})
+	qa := store.SearchQuery{Groups: [][]int64{{termA}}, Classes: []int64{c}}
+	if got := search(t, s, qa); len(got) != 0 {
+		t.Fatalf("staged documents were found: %v", got)
+	}
+	if ds, err := s.BackfilledSearchDocs(ctx, 0, 10); err != nil || len(ds) != 0 {
+		t.Fatalf("BackfilledSearchDocs on a new store = %v, %v; want none (its versions postdate the index)", ds, err)
+	}
+	ps := []store.SearchPosting{{Term: termA, Seq: seqs[0]}, {Term: termA, Seq: seqs[1]}, {Term: termB, Seq: seqs[0]}}
+	for range 2 { // twice: stored once
+		suite.Update(t, s, func(tx store.Tx) error { return tx.PutSearchPostings(ctx, ps) })
+	}
+	if got := search(t, s, qa); !slices.Equal(got, []int64{seqs[1], seqs[0]}) {
+		t.Fatalf("after the postings: %v, want [%d %d]", got, seqs[1], seqs[0])
+	}
+	if n := count(t, s, qa, 10); n != 2 {
+		t.Fatalf("count after putting the postings twice = %d, want 2", n)
+	}
+	suite.Update(t, s, func(tx store.Tx) error { return tx.FinishSearchDocs(ctx) })
+	suite.Update(t, s, func(tx store.Tx) error {
+		return tx.PutSearchPostings(ctx, []store.SearchPosting{{Term: termC, Seq: seqs[2]}})
+	})
+	if got := search(t, s, store.SearchQuery{Groups: [][]int64{{termC}}, Classes: []int64{c}}); len(got) != 0 {
+		t.Fatalf("a posting put after the finish was stored: %v", got)
 	}
 }
 

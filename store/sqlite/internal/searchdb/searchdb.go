@@ -191,24 +191,37 @@ func (w Writer) PutSearchPostings(ctx context.Context, ps []store.SearchPosting)
 	if done != 0 {
 		return nil
 	}
-	for start := 0; start < len(ps); start += postingsPerInsert {
-		part := ps[start:min(start+postingsPerInsert, len(ps))]
-		var b strings.Builder
-		b.WriteString(`INSERT INTO search_postings (term, seq) VALUES `)
+	for start := 0; start < len(ps); start += PostingsPerInsert {
+		part := ps[start:min(start+PostingsPerInsert, len(ps))]
 		args := make([]any, 0, 2*len(part))
-		for i, p := range part {
-			if i > 0 {
-				b.WriteByte(',')
-			}
-			b.WriteString(`(?,?)`)
+		for _, p := range part {
 			args = append(args, p.Term, p.Seq)
 		}
-		b.WriteString(` ON CONFLICT DO NOTHING`)
-		if _, err := w.Q.ExecContext(ctx, b.String(), args...); err != nil {
+		if _, err := w.Q.ExecContext(ctx, PostingsSQL(len(part)), args...); err != nil {
 			return fmt.Errorf("search postings: %w", err)
 		}
 	}
 	return nil
+}
+
+// PostingsPerInsert is how many postings one statement of
+// PutSearchPostings inserts; the backend prepares that statement once
+// (PostingsSQL) for the writer, since parsing its 8,192 parameters cost
+// more than running it.
+const PostingsPerInsert = 2048
+
+// PostingsSQL inserts n postings, ignoring those stored already.
+func PostingsSQL(n int) string {
+	var b strings.Builder
+	b.WriteString(`INSERT INTO search_postings (term, seq) VALUES `)
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(`(?,?)`)
+	}
+	b.WriteString(` ON CONFLICT DO NOTHING`)
+	return b.String()
 }
 
 // postingsPerInsert bounds one multi-row insert (two parameters a row,
