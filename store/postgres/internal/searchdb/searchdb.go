@@ -156,7 +156,7 @@ func (r Reader) BackfilledSearchDocs(ctx context.Context, after int64, limit int
 		if err := rows.Scan(&d.Seq, &b); err != nil {
 			return nil, fmt.Errorf("backfilled search documents: %w", err)
 		}
-		d.Terms = unpackTerms(b)
+		d.Terms = searchsql.UnpackTerms(b)
 		out = append(out, d)
 	}
 	if err := rows.Err(); err != nil {
@@ -239,7 +239,7 @@ func (w Writer) StageSearchDocs(ctx context.Context, docs []store.SearchDoc) err
 	seqs := make([]int64, len(docs))
 	terms := make([][]byte, len(docs))
 	for i, d := range docs {
-		seqs[i], terms[i] = d.Seq, packTerms(d.Terms)
+		seqs[i], terms[i] = d.Seq, searchsql.PackTerms(d.Terms)
 	}
 	if _, err := w.Q.Exec(ctx, `INSERT INTO search_docs (seq, id, terms)
 		SELECT o.seq, o.id, d.terms FROM unnest($1::bigint[], $2::bytea[]) AS d (seq, terms) JOIN objects o ON o.seq = d.seq

@@ -125,7 +125,7 @@ func (r Reader) BackfilledSearchDocs(ctx context.Context, after int64, limit int
 		if err := rows.Scan(&d.Seq, &b); err != nil {
 			return nil, fmt.Errorf("backfilled search documents: %w", err)
 		}
-		d.Terms = unpackTerms(b)
+		d.Terms = searchsql.UnpackTerms(b)
 		out = append(out, d)
 	}
 	if err := rows.Err(); err != nil {
@@ -173,7 +173,7 @@ func (w Writer) PutSearchDocs(ctx context.Context, docs []store.SearchDoc) error
 func (w Writer) StageSearchDocs(ctx context.Context, docs []store.SearchDoc) error {
 	for _, d := range docs {
 		if _, err := w.Q.ExecContext(ctx, `INSERT INTO search_docs (seq, id, terms) SELECT seq, id, ? FROM objects WHERE seq = ? ON CONFLICT DO NOTHING`,
-			packTerms(d.Terms), d.Seq); err != nil {
+			searchsql.PackTerms(d.Terms), d.Seq); err != nil {
 			return fmt.Errorf("search document %d: %w", d.Seq, err)
 		}
 	}
