@@ -13,10 +13,12 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/tearline/tearline/audit"
 	"github.com/tearline/tearline/label"
 	"github.com/tearline/tearline/node"
 	"github.com/tearline/tearline/policy"
 	"github.com/tearline/tearline/stixbuild"
+	"github.com/tearline/tearline/store"
 )
 
 // Service publishes for the people of one node.
@@ -167,10 +169,36 @@ func (s *Service) Labels(ctx context.Context, p *node.Principal) ([]label.Label,
 	return out, nil
 }
 
+// applyLabel is Label for a publish: a label refused is a security event,
+// audited as ingest's refusals are (object.refuse, its reasons), and
+// nothing is published.
+func (s *Service) applyLabel(ctx context.Context, p *node.Principal, banner string) (label.Label, error) {
+	l, err := s.Label(p, banner)
+	if errors.Is(err, ErrLabel) {
+		var reasons []string
+		if pl, perr := s.n.Registry().ParseBanner(strings.TrimSpace(banner)); perr == nil {
+			reasons = policy.ReasonStrings(policy.CanRead(s.n.Registry(), p.Subject, []label.Label{s.n.CompleteLabel(pl)}).Reasons)
+		}
+		if aerr := s.refused(ctx, p, "", append([]string{"label"}, reasons...), "label not one the publisher may apply"); aerr != nil {
+			return label.Label{}, errors.Join(err, aerr)
+		}
+	}
+	return l, err
+}
+
+// refused records a publish refused as a whole.
+func (s *Service) refused(ctx context.Context, p *node.Principal, id string, reasons []string, detail string) error {
+	ev := audit.Event{Actor: p.Actor(), Action: audit.ActionIngestRefuse, Object: id, Decision: audit.Refuse, Reasons: reasons, Detail: detail}
+	if err := s.n.Store().Update(ctx, func(tx store.Tx) error { return s.n.AppendAudit(ctx, tx, ev) }); err != nil {
+		return fmt.Errorf("audit the refusal: %w", err)
+	}
+	return nil
+}
+
 // Bundle publishes a bundle (or one object): objects that carry no label of
 // ours get banner's, which p must be able to apply.
 func (s *Service) Bundle(ctx context.Context, p *node.Principal, data []byte, banner string) (*node.IngestResult, error) {
-	l, err := s.Label(p, banner)
+	l, err := s.applyLabel(ctx, p, banner)
 	if err != nil {
 		return nil, fmt.Errorf("publish: %w", err)
 	}
@@ -180,7 +208,7 @@ func (s *Service) Bundle(ctx context.Context, p *node.Principal, data []byte, ba
 // Indicator builds an indicator from in (package stixbuild) and publishes
 // it under banner.
 func (s *Service) Indicator(ctx context.Context, p *node.Principal, in stixbuild.IndicatorInput, banner string) (*node.IngestResult, error) {
-	l, err := s.Label(p, banner)
+	l, err := s.applyLabel(ctx, p, banner)
 	if err != nil {
 		return nil, fmt.Errorf("publish indicator: %w", err)
 	}
@@ -198,7 +226,7 @@ func (s *Service) Indicator(ctx context.Context, p *node.Principal, in stixbuild
 // 0, of the refs as stixbuild.Refs leaves them; never echoing an id), and
 // then the report as not published (Index -1).
 func (s *Service) Report(ctx context.Context, p *node.Principal, in stixbuild.ReportInput, banner string) (*node.IngestResult, error) {
-	l, err := s.Label(p, banner)
+	l, err := s.applyLabel(ctx, p, banner)
 	if err != nil {
 		return nil, fmt.Errorf("publish report: %w", err)
 	}
@@ -222,8 +250,11 @@ func (s *Service) Report(ctx context.Context, p *node.Principal, in stixbuild.Re
 		}
 	}
 	if len(res.Refused) > 0 {
-		res.Refused = append(res.Refused, node.Refusal{Index: -1, ID: b.ID, Property: "object_refs",
-			Reason: fmt.Sprintf("not published: %d of its object refs refused", len(res.Refused))})
+		why := fmt.Sprintf("not published: %d of its object refs refused", len(res.Refused))
+		res.Refused = append(res.Refused, node.Refusal{Index: -1, ID: b.ID, Property: "object_refs", Reason: why})
+		if err := s.refused(ctx, p, b.ID, []string{"object_refs"}, why); err != nil {
+			return nil, fmt.Errorf("publish report: %w", err)
+		}
 		return res, nil
 	}
 	return s.n.Ingest(ctx, p, b.Raw, node.IngestOptions{Label: s.n.Registry().Banner(l)})

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tearline/tearline/audit"
 	"github.com/tearline/tearline/label"
 	"github.com/tearline/tearline/node"
 	"github.com/tearline/tearline/node/nodetest"
@@ -80,6 +81,13 @@ func TestLabelsOfferOnlyWhatOneMayApply(t *testing.T) {
 	if _, err := n.Get(ctx, admin, id); !nodetest.IsNotFound(err) {
 		t.Errorf("the refused bundle's object was stored: %v", err)
 	}
+	// Each refusal is audited as ingest's are, with its reasons.
+	evs := nodetest.FindEvents(nodetest.AuditLog(t, n.Store()), func(e audit.Event) bool {
+		return e.Action == audit.ActionIngestRefuse && e.Actor == p.Actor() && slices.Contains(e.Reasons, "label")
+	})
+	if len(evs) != 2 || !slices.Contains(evs[0].Reasons, string(policy.ReasonClearance)) || evs[0].Decision != audit.Refuse {
+		t.Errorf("label refusals audited: %+v", evs)
+	}
 	// An auditor publishes nothing and is offered nothing.
 	aud, _ := nodetest.AddUser(t, n, users.UserSpec{Name: "otto", Role: node.RoleAuditor, Nationality: "GBR", Clearances: map[string]string{"NATO": "SECRET"}})
 	if l, err := n.Publish.Labels(ctx, aud); err != nil || len(l) != 0 {
@@ -130,6 +138,11 @@ func TestIndicatorAndReport(t *testing.T) {
 			t.Errorf("the refused report was stored: %v", err)
 		}
 		answers = append(answers, strings.ReplaceAll(nodetest.FmtRefusals(res.Refused), rid, "REPORT"))
+	}
+	if evs := nodetest.FindEvents(nodetest.AuditLog(t, n.Store()), func(e audit.Event) bool {
+		return e.Action == audit.ActionIngestRefuse && e.Actor == p.Actor() && slices.Contains(e.Reasons, "object_refs")
+	}); len(evs) != 2 {
+		t.Errorf("refused reports audited: %+v", evs)
 	}
 	if answers[0] != answers[1] {
 		t.Errorf("a hidden ref is answered\n%s\nand a missing one\n%s", answers[0], answers[1])
