@@ -63,7 +63,7 @@ func (dp *dashboardPages) page(w http.ResponseWriter, r *http.Request) {
 		dp.Fail(w, r, err)
 		return
 	}
-	total, err := dp.n.Count(ctx, p, node.ListOptions{})
+	total, err := dp.n.Count(ctx, p, node.ListOptions{CountAtMost: countCap})
 	if err != nil {
 		dp.Fail(w, r, err)
 		return
@@ -80,7 +80,7 @@ func (dp *dashboardPages) page(w http.ResponseWriter, r *http.Request) {
 		{"topic", reg.Topics(), func(l label.Label, n string) bool { return slices.Contains(l.Topics, n) }, &d.Topics},
 	} {
 		for _, name := range f.names {
-			c, err := dp.n.Count(ctx, p, node.ListOptions{Where: classHas(func(l label.Label) bool { return f.has(l, name) })})
+			c, err := dp.n.Count(ctx, p, node.ListOptions{CountAtMost: countCap, Where: classHas(func(l label.Label) bool { return f.has(l, name) })})
 			if err != nil {
 				dp.Fail(w, r, err)
 				return
