@@ -314,9 +314,9 @@ func reuse(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 		return err
 	}
 	if cfg.ui > 0 {
-		// The audit filter by actor names the original loader, whose
-		// ingest entries fill the log.
-		ul, err := timeUI(ctx, cfg, n, names[0], names[1], ids, stderr)
+		// The original loader signs in: the audit filter by actor names
+		// it, and its ingest entries fill the log.
+		ul, err := timeUI(ctx, cfg, n, loaderSpec.Name, names[1], ids, stderr)
 		if err != nil {
 			return fmt.Errorf("ui: %w", err)
 		}

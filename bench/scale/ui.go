@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tearline/tearline/internal/stixgen"
 	"github.com/tearline/tearline/node"
 	"github.com/tearline/tearline/node/stack"
 	"github.com/tearline/tearline/node/users"
@@ -151,7 +152,14 @@ func timeUI(ctx context.Context, cfg config, n *stack.Node, loaderName, readerNa
 			name, note string
 			c          *uiClient
 			path       func() string
-		}{"UI search by value", "/ui/search?q={random id} as the reader", reader, func() string { return "/ui/search?q=" + url.QueryEscape(pick()) }})
+		}{"UI search by value", "/ui/search?q={random id} as the reader", reader, func() string { return "/ui/search?q=" + url.QueryEscape(pick()) }},
+			struct {
+				name, note string
+				c          *uiClient
+				path       func() string
+			}{"UI search by text", "/ui/search?q={two random words of the generator's 40} as the reader (each word in most objects)", reader, func() string {
+				return "/ui/search?q=" + url.QueryEscape(stixgen.Word(rng.IntN(stixgen.Words))+" "+stixgen.Word(rng.IntN(stixgen.Words)))
+			}})
 	}
 	for _, k := range kinds {
 		ds := make([]time.Duration, 0, cfg.ui)

@@ -249,6 +249,13 @@ func (g *Gen) text(n int) string {
 
 func stamp(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }
 
+// Words is how many words descriptions are made of; Word returns one.
+const Words = len(words)
+
+// Word returns word i of the descriptions' vocabulary (benchmarks search
+// for them).
+func Word(i int) string { return words[i] }
+
 var words = [...]string{
 	"actor", "beacon", "campaign", "credential", "domain", "dropper", "exfiltration", "implant",
 	"infrastructure", "lateral", "loader", "network", "operator", "payload", "persistence", "phishing",
