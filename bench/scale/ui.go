@@ -139,6 +139,7 @@ func timeUI(ctx context.Context, cfg config, n *stack.Node, loaderName, readerNa
 		c          *uiClient
 		path       func() string
 	}{
+		{"UI dashboard", "/ui/ as the reader (counts capped at 1,000+)", reader, func() string { return "/ui/" }},
 		{"UI object list, first page", "/ui/objects as the reader (sees ~50%)", reader, func() string { return "/ui/objects" }},
 		{"UI object list by type", "/ui/objects?type=indicator as the reader", reader, func() string { return "/ui/objects?type=indicator" }},
 		{"UI object page", "/ui/objects/{random id} as the loader (reads all)", loader, func() string { return "/ui/objects/" + pick() }},
