@@ -17,6 +17,7 @@ import (
 	"github.com/tearline/tearline/binding"
 	"github.com/tearline/tearline/datadir"
 	"github.com/tearline/tearline/node"
+	"github.com/tearline/tearline/node/partners"
 	"github.com/tearline/tearline/pki"
 	"github.com/tearline/tearline/trust"
 )
@@ -347,12 +348,12 @@ func peerAddCmd() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				var id node.Identity
-				if err := yaml.Unmarshal(b, &id); err != nil {
-					return fmt.Errorf("identity %s: %w", idFile, err)
+				id, err := partners.IdentitySpec(b)
+				if err != nil {
+					return fmt.Errorf("%s: %w", idFile, err)
 				}
-				s = trust.PeerSpec{Name: id.Name, Country: id.Country, Org: id.Org, CertPEM: []byte(id.CertPEM), SigningKey: id.SigningKey, URL: cmp.Or(peerURL, id.URL),
-					LogKey: cmp.Or(s.LogKey, id.LogKey), WitnessKey: cmp.Or(s.WitnessKey, id.WitnessKey), Witness: s.Witness}
+				id.URL, id.LogKey, id.WitnessKey, id.Witness = cmp.Or(peerURL, id.URL), cmp.Or(s.LogKey, id.LogKey), cmp.Or(s.WitnessKey, id.WitnessKey), s.Witness
+				s = id
 			case certFile == "" || s.SigningKey == "":
 				return errors.New("peer add: give --identity FILE, or --cert FILE and --signing-key")
 			default:
@@ -363,16 +364,17 @@ func peerAddCmd() *cobra.Command {
 				s.CertPEM = b
 				s.URL = peerURL
 			}
-			p, err := trust.AddPeer(dir, s, time.Now())
+			n, err := openNode(cmd, dir, "")
+			if err != nil {
+				return err
+			}
+			defer n.Close()
+			p, err := n.Partners.AddPeer(cmd.Context(), node.ConsoleAdmin(), s)
 			if err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "added peer %s (%s) %s\n", p.Name, p.Country, p.Fingerprint)
-			detail := "country=" + p.Country + " cert=" + p.Fingerprint
-			if p.URL != "" {
-				detail += " url=" + p.URL
-			}
-			return recordChange(cmd, dir, audit.ActionPeerAdd, p.Name, detail)
+			return nil
 		},
 	}
 	c.Flags().StringVar(&dir, "data", "", "data directory (required)")
@@ -477,11 +479,16 @@ func peerRemoveCmd() *cobra.Command {
 		Short: "Remove a partner: its certificate no longer admits it (its signing keys stay, so its past bindings verify)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := trust.RemovePeer(dir, name); err != nil {
+			n, err := openNode(cmd, dir, "")
+			if err != nil {
+				return err
+			}
+			defer n.Close()
+			if err := n.Partners.RemovePeer(cmd.Context(), node.ConsoleAdmin(), name); err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "removed peer %s\n", name)
-			return recordChange(cmd, dir, audit.ActionPeerRemove, name, "")
+			return nil
 		},
 	}
 	c.Flags().StringVar(&dir, "data", "", "data directory (required)")
@@ -547,12 +554,17 @@ func keyRevokeCmd() *cobra.Command {
 					return fmt.Errorf("--at: %w", err)
 				}
 			}
-			k, err := datadir.RevokeSigningKey(dir, keyID, t)
+			n, err := openNode(cmd, dir, "")
+			if err != nil {
+				return err
+			}
+			defer n.Close()
+			k, err := n.Partners.RevokeKey(cmd.Context(), node.ConsoleAdmin(), keyID, t)
 			if err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "revoked %s of %s from %s\n", k.KeyID, k.Node, k.RevokedAt.UTC().Format(time.RFC3339Nano))
-			return recordChange(cmd, dir, audit.ActionSigningKeyRevoke, k.KeyID, "node="+k.Node+" from="+k.RevokedAt.UTC().Format(time.RFC3339Nano))
+			return nil
 		},
 	}
 	c.Flags().StringVar(&dir, "data", "", "data directory (required)")

@@ -14,6 +14,7 @@ import (
 	"github.com/tearline/tearline/node/delivery"
 	"github.com/tearline/tearline/node/inbox"
 	"github.com/tearline/tearline/node/oversight"
+	"github.com/tearline/tearline/node/partners"
 	"github.com/tearline/tearline/node/publish"
 	"github.com/tearline/tearline/node/recalls"
 	"github.com/tearline/tearline/node/release"
@@ -39,6 +40,7 @@ type Node struct {
 	Retention  *retention.Service  // purging what outlived its retention
 	Search     *search.Service     // search over the blind index, saved searches
 	Publish    *publish.Service    // publishing from forms: labels one may apply, an indicator, a short report
+	Partners   *partners.Service   // peers and signing keys as administrators change them
 }
 
 // Open opens the node in dir with every service (node.Open, then New).
@@ -67,6 +69,7 @@ func New(n *node.Node) *Node {
 		Retention:  retention.New(n),
 		Search:     search.New(n),
 		Publish:    publish.New(n),
+		Partners:   partners.New(n),
 	}
 	s.TAXII = taxiiview.New(n, s.Releases, s.Recalls)
 	s.Inbox.RegisterInboxHandler(store.OutboxRecall, s.Recalls.ReceiveRecall)

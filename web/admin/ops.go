@@ -15,13 +15,15 @@ import (
 	"github.com/tearline/tearline/web"
 )
 
-// The administrator's operational screens: peers and keys (read-only:
-// peers.yaml, certificates and the keyring are changed by `tearline peer`,
-// `cert` and `key` at the console, which a serving node sees at once),
-// split views and their acknowledgement, agreements' lifecycle and the
-// node's health.
+// The administrator's operational screens: peers and keys (peers.go: add
+// and remove a peer, revoke a signing key, through node/partners as the
+// console does; a serving node sees the change at once), split views and
+// their acknowledgement, agreements' lifecycle and the node's health.
 func (a adminPages) moreRoutes() {
 	a.Handle("GET "+web.Prefix+"admin/peers", a.SignedIn(a.peers))
+	a.Handle("POST "+web.Prefix+"admin/peers", a.SignedIn(a.addPeer))
+	a.Handle("POST "+web.Prefix+"admin/peers/{name}/remove", a.SignedIn(a.removePeer))
+	a.Handle("POST "+web.Prefix+"admin/keys/revoke", a.SignedIn(a.revokeKey))
 	a.Handle("POST "+web.Prefix+"admin/peers/{name}/ack-split", a.SignedIn(a.ackSplit))
 	a.Handle("GET "+web.Prefix+"admin/agreements", a.SignedIn(a.agreements))
 	a.Handle("POST "+web.Prefix+"admin/agreements/{id}/transition", a.SignedIn(a.transition))
@@ -45,8 +47,10 @@ type splitRow struct {
 
 type peersData struct {
 	Peers   []peerRow
+	Keys    []keyRow
 	Splits  []splitRow
 	Outcome outcome
+	Form    peerForm
 }
 
 func peerRows(ps []health.Peer) []peerRow {
@@ -73,13 +77,13 @@ func peerRows(ps []health.Peer) []peerRow {
 }
 
 func (a adminPages) peers(w http.ResponseWriter, r *http.Request) {
-	a.showPeers(w, r, http.StatusOK, outcome{})
+	a.showPeers(w, r, http.StatusOK, outcome{}, peerForm{})
 }
 
 // showPeers lists the peers with their certificates, keys and witness
 // state (health.Read: admins), and the split views of their logs, with an
 // acknowledgement for the open ones (node/oversight).
-func (a adminPages) showPeers(w http.ResponseWriter, r *http.Request, code int, o outcome) {
+func (a adminPages) showPeers(w http.ResponseWriter, r *http.Request, code int, o outcome, f peerForm) {
 	ctx, p := r.Context(), web.Principal(r)
 	h, err := health.Read(ctx, a.Node().Node, p)
 	if err != nil {
@@ -91,7 +95,11 @@ func (a adminPages) showPeers(w http.ResponseWriter, r *http.Request, code int, 
 		a.Fail(w, r, err)
 		return
 	}
-	d := peersData{Peers: peerRows(h.Peers), Outcome: o}
+	d := peersData{Peers: peerRows(h.Peers), Outcome: o, Form: f}
+	if d.Keys, err = a.keyRows(); err != nil {
+		a.Fail(w, r, err)
+		return
+	}
 	for _, s := range svs {
 		d.Splits = append(d.Splits, splitRow{ID: s.ID, Peer: s.Peer, Origin: s.Origin, Reporter: s.Reporter, Detected: stamp(s.Detected),
 			By: s.AckedBy, Size: s.Size, Open: s.AckedAt.IsZero()})
@@ -106,14 +114,14 @@ func (a adminPages) ackSplit(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("name")
 	n, err := a.Node().Oversight.AckSplitView(r.Context(), web.Principal(r), name)
 	if err != nil {
-		a.adminFail(w, r, err, func(code int, msg string) { a.showPeers(w, r, code, outcome{Error: msg}) })
+		a.adminFail(w, r, err, func(code int, msg string) { a.showPeers(w, r, code, outcome{Error: msg}, peerForm{}) })
 		return
 	}
 	msg := fmt.Sprintf("Acknowledged %d split view(s) of %s: deliveries resume.", n, name)
 	if n == 0 {
 		msg = "No open split view of " + name + "."
 	}
-	a.showPeers(w, r, http.StatusOK, outcome{Done: msg})
+	a.showPeers(w, r, http.StatusOK, outcome{Done: msg}, peerForm{})
 }
 
 type agreementRow struct {
