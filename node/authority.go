@@ -43,13 +43,14 @@ const (
 	ActRelease       Action = "requesting a release"       // release, explain (a dry run)
 	ActReleaseQueue  Action = "reading the release queue"  // requests: ids, parties, decisions
 	ActApprove       Action = "approving or refusing a release request"
-	ActSplitViewRd   Action = "reading split views"        // of partners' logs this node witnesses
-	ActSplitViewAck  Action = "acknowledging a split view" // deliveries to that partner resume
-	ActDeliveryRetry Action = "retrying a failed delivery" // to a partner; an action on the object delivered
-	ActSearch        Action = "searching"                  // what one may read (node/search), and one's saved searches
-	ActHealthRead    Action = "reading the node's health"  // outbox, checkpoints, peers and witnesses, disk
-	ActDeliveryRead  Action = "reading delivery states"    // where objects went and how each delivery goes (node/delivery)
-	ActPeerAdmin     Action = "managing peers and keys"    // add and remove partners, revoke signing keys (node/partners)
+	ActSplitViewRd   Action = "reading split views"           // of partners' logs this node witnesses
+	ActSplitViewAck  Action = "acknowledging a split view"    // deliveries to that partner resume
+	ActDeliveryRetry Action = "retrying a failed delivery"    // to a partner; an action on the object delivered
+	ActSearch        Action = "searching"                     // what one may read (node/search), and one's saved searches
+	ActHealthRead    Action = "reading the node's health"     // outbox, checkpoints, peers and witnesses, disk
+	ActDeliveryRead  Action = "reading delivery states"       // where objects went and how each delivery goes (node/delivery)
+	ActPeerAdmin     Action = "managing peers and keys"       // add and remove partners, revoke signing keys (node/partners)
+	ActOwnWork       Action = "reading one's own recent work" // one's own audited actions, on objects one may still read
 )
 
 // rule is who may take an action: roles, and which of them act on every
@@ -78,7 +79,7 @@ func authority(act Action) rule {
 		return rule{roles: []string{RoleAdmin, RoleReleaser, RoleAuditor}, EveryLevel: auditors}
 	case ActLedgerRead, ActAuditRead, ActSplitViewRd:
 		return rule{roles: auditors, EveryLevel: auditors}
-	case ActAgreementRd, ActSearch:
+	case ActAgreementRd, ActSearch, ActOwnWork:
 		return rule{roles: all}
 	case ActReleaseQueue:
 		return rule{roles: all, EveryLevel: auditors}

@@ -13,7 +13,7 @@ import (
 // that exist.
 func TestAuthorityTable(t *testing.T) {
 	for _, act := range []Action{ActUserAdmin, ActPublish, ActTAXIIContent, ActPurge, ActProvenanceIn, ActConsent, ActConsentRead,
-		ActLedgerRead, ActAuditRead, ActRecall, ActRecallRead, ActAgreementAdm, ActAgreementRd, ActRelease, ActReleaseQueue, ActApprove, ActSplitViewRd, ActSplitViewAck, ActDeliveryRetry, ActHealthRead, ActDeliveryRead, ActPeerAdmin} {
+		ActLedgerRead, ActAuditRead, ActRecall, ActRecallRead, ActAgreementAdm, ActAgreementRd, ActRelease, ActReleaseQueue, ActApprove, ActSplitViewRd, ActSplitViewAck, ActDeliveryRetry, ActHealthRead, ActDeliveryRead, ActPeerAdmin, ActOwnWork} {
 		r := authority(act)
 		if len(r.roles) == 0 {
 			t.Errorf("%s: no role may take it", act)

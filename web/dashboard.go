@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/tearline/tearline/audit"
 	"github.com/tearline/tearline/label"
 	"github.com/tearline/tearline/node"
 	"github.com/tearline/tearline/node/delivery"
@@ -17,14 +18,15 @@ import (
 	"github.com/tearline/tearline/store"
 )
 
-// dashboardPages is the signed-in user's start page (/ui/): their release
-// requests, failed deliveries they may see, and what they may read by
+// dashboardPages is the signed-in user's start page (/ui/): their recent
+// work, their release requests, failed deliveries they may see, and what they may read by
 // discipline and by topic, counted. Everything through the node methods the
 // API calls, so it holds only what the user may read.
 type dashboardPages struct{ *Server }
 
 const (
 	dashRequests       = 10   // the user's latest release requests shown
+	dashWork           = 10   // the user's latest actions shown
 	dashDeliveries     = 50   // failed deliveries shown, at most
 	dashFailedPerParty = 10   // of them, to one partner
 	countCap           = 1000 // counts past this show as "1,000+"
@@ -41,6 +43,7 @@ type failedDelivery struct {
 }
 
 type dashboardData struct {
+	Work         []workRow
 	Requests     []requestRow
 	MoreRequests bool
 	LedgerReader bool
@@ -55,6 +58,10 @@ func (dp *dashboardPages) page(w http.ResponseWriter, r *http.Request) {
 	ctx, p := r.Context(), Principal(r)
 	m := dp.NewMarks()
 	d := dashboardData{}
+	if err := dp.recentWork(ctx, r, m, &d); err != nil {
+		dp.Fail(w, r, err)
+		return
+	}
 	if err := dp.requests(ctx, r, m, &d); err != nil {
 		dp.Fail(w, r, err)
 		return
@@ -210,4 +217,51 @@ type requestRow struct {
 	Approvals                                                                   []string // who approved, in order
 	Required                                                                    int
 	Mark                                                                        ObjectMark
+}
+
+// workRow is one of the user's own recent actions on the dashboard.
+type workRow struct {
+	Object          Row
+	What, Party, At string
+	Refused         bool
+}
+
+// workWords says what an audited action was, for the one who did it.
+var workWords = map[string]string{
+	audit.ActionIngest: "published", audit.ActionReleaseDecide: "released", audit.ActionReleaseRequest: "asked to release",
+	audit.ActionReleaseApprove: "approved a release", audit.ActionReleaseRefuse: "refused a release", audit.ActionRecallIssue: "recalled",
+	audit.ActionConsentRecord: "recorded a consent", audit.ActionDeliveryRetry: "retried a delivery",
+}
+
+// recentWork is the user's own recent work (node/oversight's RecentWork:
+// their own audited actions, on objects they may still read), each object
+// read through node.Get as any page reads it.
+func (dp *dashboardPages) recentWork(ctx context.Context, r *http.Request, m *Marks, d *dashboardData) error {
+	p := Principal(r)
+	ws, err := dp.n.Oversight.RecentWork(ctx, p, dashWork)
+	if errors.Is(err, node.ErrForbidden) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	for _, wk := range ws {
+		o, err := dp.n.Get(ctx, p, wk.ObjectID)
+		if errors.Is(err, node.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		rw, err := dp.Row(r, m, o)
+		if err != nil {
+			return err
+		}
+		what := workWords[wk.Action]
+		if what == "" {
+			what = wk.Action
+		}
+		d.Work = append(d.Work, workRow{Object: rw, What: what, Party: wk.Party, At: wk.At.UTC().Format(time.RFC3339), Refused: wk.Decision == audit.Deny})
+	}
+	return nil
 }

@@ -153,3 +153,31 @@ func TestDashboardCountsCapped(t *testing.T) {
 		t.Errorf("disc=OSINT counts %q, want 1,000+", got)
 	}
 }
+
+// TestDashboardRecentWork: the dashboard lists the user's own recent work
+// (what they published), and nobody else's: rita, who published nothing,
+// sees none, and the admin does not see ana's.
+func TestDashboardRecentWork(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	ana, err := f.n.PrincipalByName(ctx, "ana")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mine := nodetest.NewID("campaign")
+	nodetest.MustLand(t, f.n, ana, nodetest.Bundle(obj(mine, map[string]any{"name": "ana's campaign"})), "NATO SECRET // REL TO GBR, USA")
+	c := f.client(t)
+	c.mustLogin("ana")
+	p := c.get("/ui/")
+	if !regexp.MustCompile(`data-object-id="` + mine + `" data-work="published"`).MatchString(p.body) {
+		t.Fatalf("ana's dashboard lacks her publish:\n%s", p.body)
+	}
+	if strings.Contains(p.body, `data-object-id="`+f.open+`" data-work=`) {
+		t.Error("ana's recent work shows the admin's publish")
+	}
+	r := f.client(t)
+	r.mustLogin("rita")
+	if p := r.get("/ui/"); strings.Contains(p.body, "data-work=") || !strings.Contains(p.body, "Nothing yet") {
+		t.Error("rita, who did nothing, has recent work")
+	}
+}
