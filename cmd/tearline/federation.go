@@ -2,7 +2,6 @@ package main
 
 import (
 	"cmp"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -335,34 +334,24 @@ func peerCmd() *cobra.Command {
 }
 
 func peerAddCmd() *cobra.Command {
-	var dir, certFile, idFile, peerURL string
+	var dir, certFile, idFile string
 	var s trust.PeerSpec
 	c := &cobra.Command{
 		Use:   "add --data DIR (--identity FILE | --name NAME --cert FILE --signing-key ed25519:...) [--country CCC] [--org ORG] [--url https://HOST:PORT]",
 		Short: "Add a partner node by its TLS certificate and signing key",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			switch {
-			case idFile != "":
-				b, err := os.ReadFile(idFile)
-				if err != nil {
-					return err
+			var err error
+			if idFile != "" {
+				var b []byte
+				if b, err = os.ReadFile(idFile); err == nil {
+					s, err = partners.FromIdentity(b, s)
 				}
-				id, err := partners.IdentitySpec(b)
-				if err != nil {
-					return fmt.Errorf("%s: %w", idFile, err)
-				}
-				id.URL, id.LogKey, id.WitnessKey, id.Witness = cmp.Or(peerURL, id.URL), cmp.Or(s.LogKey, id.LogKey), cmp.Or(s.WitnessKey, id.WitnessKey), s.Witness
-				s = id
-			case certFile == "" || s.SigningKey == "":
-				return errors.New("peer add: give --identity FILE, or --cert FILE and --signing-key")
-			default:
-				b, err := os.ReadFile(certFile)
-				if err != nil {
-					return err
-				}
-				s.CertPEM = b
-				s.URL = peerURL
+			} else if s.CertPEM, err = os.ReadFile(certFile); err != nil {
+				err = fmt.Errorf("peer add: give --identity FILE, or --cert FILE and --signing-key: %w", err)
+			}
+			if err != nil {
+				return err
 			}
 			n, err := openNode(cmd, dir, "")
 			if err != nil {
@@ -384,7 +373,7 @@ func peerAddCmd() *cobra.Command {
 	c.Flags().StringVar(&s.SigningKey, "signing-key", "", "the partner's Ed25519 public key, ed25519:<base64>")
 	c.Flags().StringVar(&s.Country, "country", "", "the partner's country (default: the certificate's)")
 	c.Flags().StringVar(&s.Org, "org", "", "the partner's organisation (default: the certificate's)")
-	c.Flags().StringVar(&peerURL, "url", "", "where the partner serves, https://HOST:PORT: the outbox delivers there and pull reads its TAXII (default: the identity's url)")
+	c.Flags().StringVar(&s.URL, "url", "", "where the partner serves, https://HOST:PORT: the outbox delivers there and pull reads its TAXII (default: the identity's url)")
 	c.Flags().StringVar(&s.LogKey, "log-key", "", "the partner's audit log verifier key: this node witnesses its log (default: the identity's log_key)")
 	c.Flags().StringVar(&s.WitnessKey, "witness-key", "", "the partner's cosignature verifier key (default: the identity's witness_key)")
 	c.Flags().BoolVar(&s.Witness, "witness", false, "ask the partner to cosign this node's audit log (docs/AUDIT.md, Witnesses)")
@@ -547,19 +536,12 @@ func keyRevokeCmd() *cobra.Command {
 		Short: "Refuse bindings a key made at or after TIME (RFC 3339; default now); earlier ones still verify",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			t := time.Now()
-			if at != "" {
-				var err error
-				if t, err = time.Parse(time.RFC3339Nano, at); err != nil {
-					return fmt.Errorf("--at: %w", err)
-				}
-			}
 			n, err := openNode(cmd, dir, "")
 			if err != nil {
 				return err
 			}
 			defer n.Close()
-			k, err := n.Partners.RevokeKey(cmd.Context(), node.ConsoleAdmin(), keyID, t)
+			k, err := n.Partners.RevokeKey(cmd.Context(), node.ConsoleAdmin(), keyID, at)
 			if err != nil {
 				return err
 			}

@@ -11,6 +11,7 @@
 package partners
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -50,9 +51,11 @@ func New(n *node.Node) *Service { return &Service{n: n} }
 // Spec is what adding a peer is told (trust.PeerSpec).
 type Spec = trust.PeerSpec
 
-// IdentitySpec reads a partner's `tearline identity` output (YAML) as the
-// Spec of adding it. What does not parse is node.ErrInvalid.
-func IdentitySpec(b []byte) (Spec, error) {
+// FromIdentity reads a partner's `tearline identity` output (YAML) as the
+// Spec of adding it; what over sets of its URL, log and witness keys and
+// witness flag wins over the identity's (the console's flags). What does
+// not parse is node.ErrInvalid.
+func FromIdentity(b []byte, over Spec) (Spec, error) {
 	if len(b) > MaxCertPEM+8*maxField {
 		return Spec{}, fmt.Errorf("identity: %w: over %d KiB", node.ErrInvalid, (MaxCertPEM+8*maxField)>>10)
 	}
@@ -60,8 +63,8 @@ func IdentitySpec(b []byte) (Spec, error) {
 	if err := yaml.Unmarshal(b, &id); err != nil {
 		return Spec{}, fmt.Errorf("identity: %w: %w", node.ErrInvalid, err)
 	}
-	return Spec{Name: id.Name, Country: id.Country, Org: id.Org, CertPEM: []byte(id.CertPEM), SigningKey: id.SigningKey, URL: id.URL,
-		LogKey: id.LogKey, WitnessKey: id.WitnessKey}, nil
+	return Spec{Name: id.Name, Country: id.Country, Org: id.Org, CertPEM: []byte(id.CertPEM), SigningKey: id.SigningKey,
+		URL: cmp.Or(over.URL, id.URL), LogKey: cmp.Or(over.LogKey, id.LogKey), WitnessKey: cmp.Or(over.WitnessKey, id.WitnessKey), Witness: over.Witness}, nil
 }
 
 // invalid marks err, a refusal of what the administrator sent, as
@@ -136,12 +139,12 @@ func (s *Service) RemovePeer(ctx context.Context, p *node.Principal, name string
 }
 
 // RevokeKey revokes the signing key keyID (a partner's, or one of this
-// node's retired keys) from at on, as `tearline key revoke` does
-// (datadir.RevokeSigningKey): bindings it made at or after at are refused,
-// earlier ones still verify. A key the keyring does not hold, or the
-// node's current key, is node.ErrInvalid. Administrators only; audited
-// (signing-key.revoke).
-func (s *Service) RevokeKey(ctx context.Context, p *node.Principal, keyID string, at time.Time) (binding.Key, error) {
+// node's retired keys) from when on (RFC 3339; "" now), as `tearline key
+// revoke` does (datadir.RevokeSigningKey): bindings it made from then on
+// are refused, earlier ones still verify. A time that does not parse, a
+// key the keyring does not hold, or the node's current key, is
+// node.ErrInvalid. Administrators only; audited (signing-key.revoke).
+func (s *Service) RevokeKey(ctx context.Context, p *node.Principal, keyID, when string) (binding.Key, error) {
 	if err := node.Authorize(p, node.ActPeerAdmin); err != nil {
 		return binding.Key{}, fmt.Errorf("key revoke: %w", err)
 	}
@@ -149,8 +152,13 @@ func (s *Service) RevokeKey(ctx context.Context, p *node.Principal, keyID string
 	if keyID == "" || len(keyID) > maxField {
 		return binding.Key{}, fmt.Errorf("key revoke: %w: want a key id, ed25519:<hex>", node.ErrInvalid)
 	}
-	if at.IsZero() {
-		at = s.n.Now()
+	at := s.n.Now()
+	if when = strings.TrimSpace(when); when != "" {
+		t, err := time.Parse(time.RFC3339Nano, when)
+		if err != nil {
+			return binding.Key{}, fmt.Errorf("key revoke: %w: the time must be RFC 3339, e.g. 2026-12-08T10:00:00Z", node.ErrInvalid)
+		}
+		at = t
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()

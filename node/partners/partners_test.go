@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/tearline/tearline/audit"
 	"github.com/tearline/tearline/node"
@@ -48,7 +47,7 @@ func TestPeersAndKeys(t *testing.T) {
 	admin, _ := nodetest.AddUser(t, n, nodetest.AdminSpec())
 	rel, _ := nodetest.AddUser(t, n, users.UserSpec{Name: "rel", Role: node.RoleReleaser, Nationality: "GBR", Clearances: map[string]string{"NATO": "SECRET"}})
 	idYAML := partner(t, "usa", "USA")
-	spec, err := partners.IdentitySpec(idYAML)
+	spec, err := partners.FromIdentity(idYAML, partners.Spec{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,7 +79,7 @@ func TestPeersAndKeys(t *testing.T) {
 	if _, err := n.Partners.AddPeer(ctx, admin, bad); !errors.Is(err, node.ErrInvalid) || !strings.Contains(err.Error(), "names") {
 		t.Errorf("a certificate naming another node: %v", err)
 	}
-	if _, err := partners.IdentitySpec([]byte("name: [unclosed")); !errors.Is(err, node.ErrInvalid) {
+	if _, err := partners.FromIdentity([]byte("name: [unclosed"), partners.Spec{}); !errors.Is(err, node.ErrInvalid) {
 		t.Errorf("an identity that does not parse: %v", err)
 	}
 	if after, _ := os.ReadFile(peersFile); !bytes.Equal(before, after) {
@@ -117,20 +116,23 @@ func TestPeersAndKeys(t *testing.T) {
 
 	// Revoking: an unknown key and the node's own current key are refused;
 	// usa's key is revoked, and the open node's keyring says so.
-	if _, err := n.Partners.RevokeKey(ctx, admin, "ed25519:0000", time.Time{}); !errors.Is(err, node.ErrInvalid) || !strings.Contains(err.Error(), "not in") {
+	if _, err := n.Partners.RevokeKey(ctx, admin, "ed25519:0000", ""); !errors.Is(err, node.ErrInvalid) || !strings.Contains(err.Error(), "not in") {
 		t.Errorf("an unknown key: %v", err)
 	}
 	s, err := n.Signer()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := n.Partners.RevokeKey(ctx, admin, s.KeyID(), time.Time{}); !errors.Is(err, node.ErrInvalid) || !strings.Contains(err.Error(), "rotate") {
+	if _, err := n.Partners.RevokeKey(ctx, admin, s.KeyID(), ""); !errors.Is(err, node.ErrInvalid) || !strings.Contains(err.Error(), "rotate") {
 		t.Errorf("the node's current key: %v", err)
 	}
-	if _, err := n.Partners.RevokeKey(ctx, rel, keyID, time.Time{}); !errors.Is(err, node.ErrForbidden) {
+	if _, err := n.Partners.RevokeKey(ctx, admin, keyID, "yesterday"); !errors.Is(err, node.ErrInvalid) {
+		t.Errorf("a bad time: %v", err)
+	}
+	if _, err := n.Partners.RevokeKey(ctx, rel, keyID, ""); !errors.Is(err, node.ErrForbidden) {
 		t.Errorf("a releaser revokes a key: %v", err)
 	}
-	k, err := n.Partners.RevokeKey(ctx, admin, keyID, time.Time{})
+	k, err := n.Partners.RevokeKey(ctx, admin, keyID, "")
 	if err != nil || k.RevokedAt.IsZero() {
 		t.Fatalf("revoke: %+v %v", k, err)
 	}

@@ -4,7 +4,6 @@ import (
 	"net/http"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/tearline/tearline/binding"
 	"github.com/tearline/tearline/node/partners"
@@ -59,13 +58,10 @@ func (a adminPages) addPeer(w http.ResponseWriter, r *http.Request) {
 	show := func(code int, msg string) { a.showPeers(w, r, code, outcome{Error: msg}, f) }
 	spec := partners.Spec{Name: f.Name, CertPEM: []byte(f.Cert), SigningKey: f.SigningKey, URL: f.URL}
 	if f.Identity != "" {
-		id, err := partners.IdentitySpec([]byte(f.Identity))
+		id, err := partners.FromIdentity([]byte(f.Identity), partners.Spec{URL: f.URL})
 		if err != nil {
 			a.adminFail(w, r, err, show)
 			return
-		}
-		if f.URL != "" {
-			id.URL = f.URL
 		}
 		spec = id
 	}
@@ -93,16 +89,7 @@ func (a adminPages) removePeer(w http.ResponseWriter, r *http.Request) {
 // (partners.RevokeKey): bindings it made from then on are refused.
 func (a adminPages) revokeKey(w http.ResponseWriter, r *http.Request) {
 	show := func(code int, msg string) { a.showPeers(w, r, code, outcome{Error: msg}, peerForm{}) }
-	var at time.Time
-	if s := strings.TrimSpace(r.PostFormValue("at")); s != "" {
-		t, err := time.Parse(time.RFC3339, s)
-		if err != nil {
-			show(http.StatusBadRequest, "Not done: the time must be RFC 3339, e.g. 2026-12-08T10:00:00Z.")
-			return
-		}
-		at = t
-	}
-	k, err := a.Node().Partners.RevokeKey(r.Context(), web.Principal(r), r.PostFormValue("key_id"), at)
+	k, err := a.Node().Partners.RevokeKey(r.Context(), web.Principal(r), r.PostFormValue("key_id"), r.PostFormValue("at"))
 	if err != nil {
 		a.adminFail(w, r, err, show)
 		return
