@@ -40,7 +40,9 @@ const (
 // RecentWork returns p's own recent actions on objects (publishing,
 // releases, requests, approvals and refusals, recalls, consents, retries),
 // newest first, one per object and action, at most limit (and
-// MaxRecentWork), from the audit index (entries whose actor is p). The
+// MaxRecentWork), from the audit index (entries whose actor is p; what
+// the index does not hold yet after a bulk load shows once serve's loop
+// has indexed it). The
 // audit log is the auditors', so only p's own entries are read, and only
 // those on an object p may still read are returned: one since purged, or
 // above p's clearance now, is not there and counts for nothing. Every role
@@ -53,10 +55,24 @@ func (ov *Service) RecentWork(ctx context.Context, p *node.Principal, limit int)
 	if limit <= 0 || limit > MaxRecentWork {
 		limit = MaxRecentWork
 	}
-	if _, err := ov.IndexAudit(ctx); err != nil {
+	st := ov.n.Store()
+	// serve keeps the index close behind the log (RunAuditCheckpoints):
+	// a short tail is indexed here, so one's latest action shows at once;
+	// a long one (a bulk load just made) is left to that loop rather than
+	// hold up the page every sign-in lands on.
+	next, err := st.AuditIndexed(ctx)
+	if err != nil {
 		return nil, fmt.Errorf("recent work: %w", err)
 	}
-	st := ov.n.Store()
+	size, err := st.AuditSize(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("recent work: %w", err)
+	}
+	if size-next <= indexChunk {
+		if _, err := ov.IndexAudit(ctx); err != nil {
+			return nil, fmt.Errorf("recent work: %w", err)
+		}
+	}
 	var all []store.AuditEntry
 	for _, act := range workActions {
 		es, err := st.FindAudit(ctx, store.AuditFilter{Actor: p.Actor(), Action: act, Limit: workScan})
