@@ -128,7 +128,9 @@ func (op *objectPages) page(w http.ResponseWriter, r *http.Request) {
 		d.MoreFragment = d.MoreURL + "?" + url.Values{"m": {banner.Text}}.Encode()
 		d.MoreURL = Prefix + "objects/" + o.ID + "?neighbours=all#neighbours"
 	}
-	op.Render(w, http.StatusOK, "object", "", op.ViewFor(r, d.Name, banner, d))
+	// The title leads with the object's portion mark: it leaves the marked
+	// page for tabs, history and bookmarks.
+	op.Render(w, http.StatusOK, "object", "", op.ViewFor(r, d.Mark.Portion+" "+d.Name, banner, d))
 }
 
 // neighbours answers htmx's "Show all": the neighbourhood section again,

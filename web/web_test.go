@@ -195,7 +195,7 @@ func TestMarkingsAndVisibility(t *testing.T) {
 	if b := banners(t, p.body); b != f.n.Registry().SystemHigh() {
 		t.Errorf("ana's mixed-policy page banner = %q, want system-high", b)
 	}
-	if !strings.Contains(p.body, `data-object-id="`+f.secret+`"><span class="portion lvl-nato--secret" data-portion title="NATO SECRET // REL TO GBR, USA">(NS//REL GBR,USA)</span>`) {
+	if !strings.Contains(p.body, `data-object-id="`+f.secret+`"><span role="cell"><span class="portion lvl-nato--secret" data-portion title="NATO SECRET // REL TO GBR, USA">(NS//REL GBR,USA)</span>`) {
 		t.Errorf("secret row lacks its portion mark:\n%s", p.body)
 	}
 	p = ana.get("/ui/objects?class=NATO:SECRET")
