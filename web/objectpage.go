@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"net/http"
 	"net/url"
@@ -41,9 +42,13 @@ const (
 
 type field struct {
 	Key, Value string
-	Pre        bool  // shown preformatted (a pattern, JSON)
-	Refs       []Row // references the user may read
+	Pre        bool       // shown preformatted (a pattern, JSON)
+	Text       bool       // prose: its line breaks kept, in the page's font
+	Pairs      []keyValue // a dictionary of strings (hashes): one line each
+	Refs       []Row      // references the user may read
 }
+
+type keyValue struct{ Key, Value string }
 
 type labelView struct {
 	Mark      ObjectMark
@@ -228,7 +233,10 @@ var typeFields = map[string][]string{
 	"grouping":          {"name", "description", "context", "object_refs"},
 }
 
-var preformatted = []string{"pattern", "content", "description", "explanation", "abstract", "contact_information"}
+var (
+	preformatted = []string{"pattern"}
+	prose        = []string{"content", "description", "explanation", "abstract", "contact_information"}
+)
 
 // summary lays out the type's own properties: references as rows of the
 // objects the user may read (with their portion marks), lists joined,
@@ -248,7 +256,7 @@ func (op *objectPages) summary(r *http.Request, m *Marks, typ string, raw []byte
 		if !ok {
 			continue
 		}
-		fl := field{Key: strings.ReplaceAll(k, "_", " "), Pre: slices.Contains(preformatted, k)}
+		fl := field{Key: strings.ReplaceAll(k, "_", " "), Pre: slices.Contains(preformatted, k), Text: slices.Contains(prose, k)}
 		if strings.HasSuffix(k, "_ref") || strings.HasSuffix(k, "_refs") {
 			var ids []string
 			var one string
@@ -276,11 +284,18 @@ func (op *objectPages) summary(r *http.Request, m *Marks, typ string, raw []byte
 		}
 		var s string
 		var list []string
+		var dict map[string]string
 		switch {
 		case json.Unmarshal(v, &s) == nil:
 			fl.Value = s
 		case json.Unmarshal(v, &list) == nil:
 			fl.Value = strings.Join(list, ", ")
+		case json.Unmarshal(v, &dict) == nil && len(dict) > 0:
+			// Hashes: each algorithm beside its value, in a stable order.
+			for _, k := range slices.Sorted(maps.Keys(dict)) {
+				fl.Pairs = append(fl.Pairs, keyValue{k, dict[k]})
+			}
+			fl.Text = false
 		default:
 			fl.Value, fl.Pre = indentJSON(v), true
 			if len(v) > 0 && v[0] != '{' && v[0] != '[' {
