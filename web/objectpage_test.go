@@ -66,7 +66,7 @@ func TestObjectPage(t *testing.T) {
 
 	// The report lays out the objects it refers to that the reader may read.
 	p = rita.get("/ui/objects/" + report)
-	if !regexp.MustCompile(`object refs</dt><dd><div class="refs">.*data-object-id="`+f.open+`"`).MatchString(p.body) ||
+	if !regexp.MustCompile(`object refs</dt><dd><div class="refs"[^>]*>.*data-object-id="`+f.open+`"`).MatchString(p.body) ||
 		!strings.Contains(p.body, `data-object-id="`+ind+`"`) {
 		t.Errorf("rita's report page does not list its readable objects")
 	}
