@@ -92,7 +92,7 @@ func (r Reader) Search(ctx context.Context, q store.SearchQuery) ([]store.Search
 		return nil, nil
 	}
 	from, args := r.from(q)
-	rows, err := r.Q.Query(ctx, searchsql.Select(from, q.Limit), args...)
+	rows, err := r.Q.Query(ctx, searchsql.Select(q, from, q.Limit), args...)
 	if err != nil {
 		return nil, fmt.Errorf("search: %w", err)
 	}
