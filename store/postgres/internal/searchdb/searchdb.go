@@ -81,6 +81,17 @@ type Writer struct {
 	Lock func(ctx context.Context) error
 }
 
+// exec runs a search's statement unnamed (pgx.QueryExecModeExec), so
+// PostgreSQL plans it with the terms it is given each time. A cached
+// prepared statement switches to a generic plan after five runs, and the
+// generic plan of a search, not knowing how many postings a term has,
+// hashes every posting of the second word before the first row (4.2 s at
+// 2M objects against 31 ms planned for the terms: BENCHMARKS.md, "Web
+// interface at 2M objects").
+func exec(args []any) []any {
+	return append([]any{pgx.QueryExecModeExec}, args...)
+}
+
 // from is a search's FROM and WHERE under the listings' visibility rule.
 func (r Reader) from(q store.SearchQuery) (string, []any) {
 	where, args := r.Env.ListWhere(store.ListQuery{Types: q.Types, Classes: q.Classes})
@@ -92,7 +103,7 @@ func (r Reader) Search(ctx context.Context, q store.SearchQuery) ([]store.Search
 		return nil, nil
 	}
 	from, args := r.from(q)
-	rows, err := r.Q.Query(ctx, searchsql.Select(q, from, q.Limit), args...)
+	rows, err := r.Q.Query(ctx, searchsql.Select(q, from, q.Limit), exec(args)...)
 	if err != nil {
 		return nil, fmt.Errorf("search: %w", err)
 	}
@@ -114,7 +125,7 @@ func (r Reader) CountSearch(ctx context.Context, q store.SearchQuery, limit int)
 	q.Before = 0
 	from, args := r.from(q)
 	var n int64
-	if err := r.Q.QueryRow(ctx, searchsql.Count(from, limit), args...).Scan(&n); err != nil {
+	if err := r.Q.QueryRow(ctx, searchsql.Count(from, limit), exec(args)...).Scan(&n); err != nil {
 		return 0, fmt.Errorf("count search: %w", err)
 	}
 	return n, nil
