@@ -16,6 +16,7 @@ import (
 
 	"github.com/tearline/tearline/internal/stixgen"
 	"github.com/tearline/tearline/node"
+	"github.com/tearline/tearline/node/oversight"
 	"github.com/tearline/tearline/node/stack"
 	"github.com/tearline/tearline/node/users"
 	"github.com/tearline/tearline/web"
@@ -118,6 +119,11 @@ func timeUI(ctx context.Context, cfg config, n *stack.Node, loaderName, readerNa
 	d := time.Since(t0)
 	lats = append(lats, latencies{name: "audit index catch-up (once)", n: 1, p50: d, p99: d, max: d,
 		note: fmt.Sprintf("%d entries, %.0f entries/s", done, float64(done)/max(d.Seconds(), 1e-9))})
+	// From here the pages run as under serve, whose loop keeps the index
+	// behind the log (the pages' own reads are audited).
+	loopCtx, stopLoop := context.WithCancel(ctx)
+	defer stopLoop()
+	go n.Oversight.RunAuditIndex(loopCtx, oversight.DefaultAuditIndexInterval)
 
 	loader, err := uiLogin(ctx, srv, loaderName)
 	if err != nil {

@@ -145,6 +145,7 @@ func serveCmd() *cobra.Command {
 				return fmt.Errorf("serve: %w", err)
 			}
 			go n.Oversight.RunAuditCheckpoints(ctx, checkpointEvery)
+			go n.Oversight.RunAuditIndex(ctx, oversight.DefaultAuditIndexInterval)   // keeps auditors' searches from indexing a backlog
 			go n.Retention.Run(ctx, retention.DefaultRetentionInterval)              // purges objects whose retention passed
 			go n.Deliveries.RunOutbox(ctx, delivery.OutboxOptions{Poll: outboxPoll}) // delivers releases to partners (federation_send.go)
 			go n.Inbox.RunPull(ctx, pullEvery, inbox.PullOptions{})                  // pulls partners' collections, when asked (pull.go)

@@ -40,6 +40,33 @@ func (ov *Service) FindAudit(ctx context.Context, p *node.Principal, f store.Aud
 	return es, nil
 }
 
+// DefaultAuditIndexInterval is how often serve indexes the log's tail
+// (RunAuditIndex): an auditor's search first indexes what was appended
+// since, about 10,000 entries a second, so a busy node's backlog must stay
+// a second's worth, not the minute between checkpoints (BENCHMARKS.md,
+// "Web interface at 2M objects").
+const DefaultAuditIndexInterval = time.Second
+
+// RunAuditIndex keeps the audit index close behind the log, indexing the
+// tail every interval until ctx ends. serve runs it beside the API.
+func (ov *Service) RunAuditIndex(ctx context.Context, interval time.Duration) {
+	if interval <= 0 {
+		interval = DefaultAuditIndexInterval
+	}
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		if _, err := ov.IndexAudit(ctx); err != nil && ctx.Err() == nil {
+			ov.n.Logger().Error("audit index", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
 // IndexAudit indexes the entries appended since the index was last
 // brought up to date and returns how many it indexed. The index is derived
 // from the log, after its entries are durable, so an append costs nothing

@@ -100,3 +100,36 @@ func BenchmarkAuditIndex(b *testing.B) {
 		})
 	}
 }
+
+// TestRunAuditIndexKeepsUp: serve's loop indexes entries appended while it
+// runs, with no search asking, so an auditor's first search finds the
+// index caught up.
+func TestRunAuditIndexKeepsUp(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	n := nodetest.New(t, "gbr", "GBR")
+	done := make(chan struct{})
+	go func() { defer close(done); n.Oversight.RunAuditIndex(ctx, 10*time.Millisecond) }()
+	appendReads(t, n, 0, 1500)
+	size, err := n.Store().AuditSize(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		indexed, err := n.Store().AuditIndexed(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if indexed >= size {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the loop indexed up to %d of %d entries", indexed, size)
+		}
+	}
+	cancel()
+	<-done
+	if got, err := n.Oversight.IndexAudit(context.Background()); err != nil || got != 0 {
+		t.Errorf("a search after the loop would index %d more, %v; want 0", got, err)
+	}
+}
