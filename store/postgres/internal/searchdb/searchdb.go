@@ -201,11 +201,7 @@ func (w Writer) PutSearchDocs(ctx context.Context, docs []store.SearchDoc) error
 	if err := w.Lock(ctx); err != nil {
 		return err
 	}
-	seqs := make([]int64, len(docs))
-	terms := make([][]byte, len(docs))
-	for i, d := range docs {
-		seqs[i], terms[i] = d.Seq, searchsql.PackTerms(d.Terms)
-	}
+	seqs, terms := docColumns(docs)
 	// The documents of versions that exist and have none yet; then the
 	// postings of exactly those.
 	rows, err := w.Q.Query(ctx, `INSERT INTO search_docs (seq, id, terms)
@@ -247,11 +243,7 @@ func (w Writer) StageSearchDocs(ctx context.Context, docs []store.SearchDoc) err
 	if err := w.Lock(ctx); err != nil {
 		return err
 	}
-	seqs := make([]int64, len(docs))
-	terms := make([][]byte, len(docs))
-	for i, d := range docs {
-		seqs[i], terms[i] = d.Seq, searchsql.PackTerms(d.Terms)
-	}
+	seqs, terms := docColumns(docs)
 	if _, err := w.Q.Exec(ctx, `INSERT INTO search_docs (seq, id, terms)
 		SELECT o.seq, o.id, d.terms FROM unnest($1::bigint[], $2::bytea[]) AS d (seq, terms) JOIN objects o ON o.seq = d.seq
 		ON CONFLICT (seq) DO NOTHING`, seqs, terms); err != nil {
@@ -351,4 +343,15 @@ func (w Writer) DeleteSavedSearch(ctx context.Context, userID, name string) erro
 		return fmt.Errorf("saved search %s: %w", name, store.ErrNotFound)
 	}
 	return nil
+}
+
+// docColumns is docs as the two arrays the statements unnest: seqs and
+// packed terms.
+func docColumns(docs []store.SearchDoc) ([]int64, [][]byte) {
+	seqs := make([]int64, len(docs))
+	terms := make([][]byte, len(docs))
+	for i, d := range docs {
+		seqs[i], terms[i] = d.Seq, searchsql.PackTerms(d.Terms)
+	}
+	return seqs, terms
 }
