@@ -1,36 +1,14 @@
 package web_test
 
 import (
-	"context"
 	"net/http"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/tearline/tearline/node"
-	"github.com/tearline/tearline/store/backend"
-	"go.yaml.in/yaml/v3"
+	"github.com/tearline/tearline/node/nodetest"
 )
-
-// identityOf makes a node called name (its data directory only) and
-// returns its `tearline identity` output.
-func identityOf(t *testing.T, name, country string) string {
-	t.Helper()
-	dir := filepath.Join(t.TempDir(), name)
-	if err := node.Init(context.Background(), dir, node.InitOptions{Name: name, Country: country, CreateStore: backend.Creator("")}); err != nil {
-		t.Fatal(err)
-	}
-	id, err := node.ReadIdentity(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := yaml.Marshal(id)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
-}
 
 // TestAdminPeersAndKeys: an administrator adds a peer from its identity,
 // revokes its signing key and removes it from the peers screen, and the
@@ -41,7 +19,7 @@ func TestAdminPeersAndKeys(t *testing.T) {
 	f := newFixture(t)
 	f.addUser(t, usersSpec("rel", node.RoleReleaser))
 	f.addUser(t, usersSpec("adam", node.RoleAdmin))
-	ident := identityOf(t, "usa", "USA")
+	ident := string(nodetest.PartnerIdentity(t, "usa", "USA"))
 	peer := func() *node.Peer {
 		t.Helper()
 		p, err := f.n.Peer("usa")

@@ -78,7 +78,7 @@ func TestBrowserAdminAndDeliveries(t *testing.T) {
 	}
 
 	// Peers: add from an identity, revoke its key, remove it.
-	ident := identityOf(t, "deu", "DEU")
+	ident := string(nodetest.PartnerIdentity(t, "deu", "DEU"))
 	do(t, ctx, chromedp.Navigate(base+"/ui/admin/peers"))
 	do(t, ctx, chromedp.WaitVisible(`#add-peer`), evalVoid(`document.querySelector('#add-peer textarea[name="identity"]').value = `+strconv.Quote(ident)))
 	clickAndLoad(t, ctx, `#add-peer button[type="submit"]`)

@@ -21,6 +21,7 @@ import (
 	"github.com/tearline/tearline/node/stack"
 	"github.com/tearline/tearline/store/backend"
 	"github.com/tearline/tearline/trust"
+	"go.yaml.in/yaml/v3"
 )
 
 // FedNode is a real node serving its inbox over mutual TLS on a loopback
@@ -282,4 +283,24 @@ func AddPeerNode(t testing.TB, n *stack.Node, name, country string) string {
 		t.Fatalf("peer add %s: %v", name, err)
 	}
 	return dir
+}
+
+// PartnerIdentity makes a node called name (its data directory only) and
+// returns its `tearline identity` output, as an administrator would paste
+// it into `peer add`.
+func PartnerIdentity(t testing.TB, name, country string) []byte {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), name)
+	if err := node.Init(context.Background(), dir, node.InitOptions{Name: name, Country: country, CreateStore: backend.Creator("")}); err != nil {
+		t.Fatal(err)
+	}
+	id, err := node.ReadIdentity(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := yaml.Marshal(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }

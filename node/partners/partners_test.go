@@ -14,28 +14,7 @@ import (
 	"github.com/tearline/tearline/node/nodetest"
 	"github.com/tearline/tearline/node/partners"
 	"github.com/tearline/tearline/node/users"
-	"github.com/tearline/tearline/store/backend"
-	"go.yaml.in/yaml/v3"
 )
-
-// partner makes a node called name (its data directory only) and returns
-// its `tearline identity` output.
-func partner(t *testing.T, name, country string) []byte {
-	t.Helper()
-	dir := filepath.Join(t.TempDir(), name)
-	if err := node.Init(context.Background(), dir, node.InitOptions{Name: name, Country: country, CreateStore: backend.Creator("")}); err != nil {
-		t.Fatal(err)
-	}
-	id, err := node.ReadIdentity(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := yaml.Marshal(id)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
 
 // TestPeersAndKeys: an administrator adds a partner, revokes its key and
 // removes it; the open node sees each change at once (its next use of the
@@ -46,7 +25,7 @@ func TestPeersAndKeys(t *testing.T) {
 	n := nodetest.New(t, "gbr", "GBR")
 	admin, _ := nodetest.AddUser(t, n, nodetest.AdminSpec())
 	rel, _ := nodetest.AddUser(t, n, users.UserSpec{Name: "rel", Role: node.RoleReleaser, Nationality: "GBR", Clearances: map[string]string{"NATO": "SECRET"}})
-	idYAML := partner(t, "usa", "USA")
+	idYAML := nodetest.PartnerIdentity(t, "usa", "USA")
 	spec, err := partners.FromIdentity(idYAML, partners.Spec{})
 	if err != nil {
 		t.Fatal(err)
